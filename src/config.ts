@@ -1,0 +1,54 @@
+import { createHmac, randomBytes } from 'node:crypto';
+
+export interface Config {
+  port: number;
+  databaseUrl: string;
+  redisUrl: string;
+  publicUrl: string;
+  adminApiKey: string;
+  /** True when ADMIN_API_KEY was not given and a throwaway one was generated. */
+  adminApiKeyGenerated: boolean;
+  production: boolean;
+  webhookAllowPrivateNetworks: boolean;
+  /** Requests per minute per credential before 429; 0 turns the limiter off. */
+  rateLimitPerMinute: number;
+  runWorkers: boolean;
+  /** Signs subscriber session cookies; every gateway process must share it. */
+  sessionSecret: string;
+  logLevel: string;
+  /** BullMQ key prefix in Redis; tests give each run its own. */
+  queuePrefix: string;
+}
+
+function integer(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`${name} must be a whole number, got "${value}"`);
+  return parsed;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const production = env.NODE_ENV === 'production';
+  const port = integer('PORT', env.PORT, 3000);
+  const adminApiKeyGiven = env.ADMIN_API_KEY !== undefined && env.ADMIN_API_KEY !== '';
+  if (production && !adminApiKeyGiven) throw new Error('ADMIN_API_KEY is required when NODE_ENV=production');
+  if (adminApiKeyGiven && (env.ADMIN_API_KEY as string).length < 16) throw new Error('ADMIN_API_KEY must be at least 16 characters');
+  const allowPrivate = env.WEBHOOK_ALLOW_PRIVATE_NETWORKS === '1';
+  if (production && allowPrivate) throw new Error('WEBHOOK_ALLOW_PRIVATE_NETWORKS=1 is for development and tests only');
+  const adminApiKey = adminApiKeyGiven ? (env.ADMIN_API_KEY as string) : `dev_admin_${randomBytes(18).toString('base64url')}`;
+  return {
+    port,
+    databaseUrl: env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/kiosque',
+    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+    publicUrl: (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, ''),
+    adminApiKey,
+    adminApiKeyGenerated: !adminApiKeyGiven,
+    production,
+    webhookAllowPrivateNetworks: allowPrivate,
+    rateLimitPerMinute: integer('RATE_LIMIT_PER_MINUTE', env.RATE_LIMIT_PER_MINUTE, 6000),
+    runWorkers: env.RUN_WORKERS !== '0',
+    sessionSecret: env.SESSION_SECRET || createHmac('sha256', adminApiKey).update('kiosque session cookies').digest('base64url'),
+    queuePrefix: env.QUEUE_PREFIX || 'kiosque',
+    logLevel: env.LOG_LEVEL || (env.NODE_ENV === 'test' ? 'silent' : 'info'),
+  };
+}

@@ -1,0 +1,47 @@
+import type { Purchase, Refund } from '../generated/prisma/client.js';
+import { formatAmount } from './money.js';
+
+/** A pending purchase past its expiry reads as expired, whether or not a sweeper has written it. */
+export function purchaseStatus(purchase: Pick<Purchase, 'status' | 'expiresAt'>, now: Date = new Date()): string {
+  return purchase.status === 'pending' && purchase.expiresAt <= now ? 'expired' : purchase.status;
+}
+
+export function consentUrl(publicUrl: string, purchaseId: string): string {
+  return `${publicUrl}/consent/purchases/${purchaseId}`;
+}
+
+/** The purchase as the API returns it, and as webhooks carry it. */
+export function purchaseResource(purchase: Purchase, publicUrl: string, now: Date = new Date()) {
+  const status = purchaseStatus(purchase, now);
+  return {
+    id: purchase.id,
+    object: 'purchase',
+    status,
+    amount: formatAmount(purchase.amount.toString()),
+    currency: purchase.currency,
+    channel: purchase.channel,
+    kind: purchase.kind,
+    ...(purchase.credits !== null ? { credits: purchase.credits } : {}),
+    description: purchase.description,
+    publisherId: purchase.publisherId,
+    ...(purchase.subscriptionId ? { subscriptionId: purchase.subscriptionId } : {}),
+    ...(purchase.declineCode ? { declineCode: purchase.declineCode } : {}),
+    refundedAmount: formatAmount(purchase.refundedAmount.toString()),
+    ...(status === 'pending' ? { consentUrl: consentUrl(publicUrl, purchase.id) } : {}),
+    returnUrl: purchase.returnUrl,
+    createdAt: purchase.createdAt.toISOString(),
+    expiresAt: purchase.expiresAt.toISOString(),
+    confirmedAt: purchase.confirmedAt?.toISOString() ?? null,
+  };
+}
+
+export function refundResource(refund: Refund) {
+  return {
+    id: refund.id,
+    object: 'refund',
+    purchaseId: refund.purchaseId,
+    amount: formatAmount(refund.amount.toString()),
+    reason: refund.reason,
+    createdAt: refund.createdAt.toISOString(),
+  };
+}

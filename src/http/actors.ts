@@ -1,0 +1,33 @@
+import type { Operator, Publisher, Subscriber } from '../generated/prisma/client.js';
+
+export type Actor =
+  | { kind: 'admin' }
+  | { kind: 'operator'; operator: Operator }
+  | { kind: 'publisher'; publisher: Publisher }
+  | { kind: 'subscriber'; subscriber: Subscriber; assertionId: string; via: 'bearer' | 'session' };
+
+export type ActorKind = Actor['kind'];
+export type ActorOf<K extends ActorKind> = Extract<Actor, { kind: K }>;
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Locals {
+      actor?: Actor;
+    }
+  }
+}
+
+/** The id that scopes idempotency keys and rate limits to one credential. */
+export function actorScope(actor: Actor): string {
+  switch (actor.kind) {
+    case 'admin':
+      return 'admin';
+    case 'operator':
+      return `operator:${actor.operator.id}`;
+    case 'publisher':
+      return `publisher:${actor.publisher.id}`;
+    case 'subscriber':
+      return `subscriber:${actor.subscriber.id}`;
+  }
+}

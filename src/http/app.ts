@@ -1,0 +1,55 @@
+import cookieParser from 'cookie-parser';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import { AppError } from '../domain/errors.js';
+import type { AppContext } from './context.js';
+import { errorHandler } from './errors.js';
+import { rateLimit } from './rate-limit.js';
+import { adminRoutes } from './routes/admin.js';
+import { consentRoutes } from './routes/consent.js';
+import { meRoutes } from './routes/me.js';
+import { operatorSubscriberRoutes } from './routes/operator-subscribers.js';
+import { purchaseRoutes } from './routes/purchases.js';
+
+/** Publishers send small JSON documents; anything larger is a mistake or an attack. */
+export const BODY_LIMIT = '16kb';
+
+export function createApp(ctx: AppContext): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', process.env.TRUST_PROXY === '1' ? 1 : false);
+  app.use(
+    pinoHttp({
+      logger: ctx.logger,
+      autoLogging: { ignore: (req) => req.url === '/healthz' },
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.replace(/assertion=[^&]+/, 'assertion=[redacted]') }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+  app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
+
+  app.get('/healthz', async (_req, res) => {
+    await ctx.db.$queryRaw`SELECT 1`;
+    res.json({ status: 'ok' });
+  });
+
+  app.use(express.json({ limit: BODY_LIMIT, strict: true }));
+  app.use('/consent', express.urlencoded({ limit: BODY_LIMIT, extended: false }), cookieParser(), consentRoutes(ctx));
+
+  const v1 = express.Router();
+  v1.use(rateLimit(ctx));
+  v1.use('/admin', adminRoutes(ctx));
+  v1.use('/operator/subscribers', operatorSubscriberRoutes(ctx));
+  v1.use('/purchases', purchaseRoutes(ctx));
+  v1.use('/me', meRoutes(ctx));
+  app.use('/v1', v1);
+
+  app.use(() => {
+    throw new AppError('not_found', 'No such endpoint');
+  });
+  app.use(errorHandler(ctx.logger));
+  return app;
+}

@@ -1,0 +1,72 @@
+import type { RequestHandler, Request } from 'express';
+import { apiKeyOwner, hashApiKey, sameSecret } from '../domain/credentials.js';
+import { verifyAssertion, type VerifiedAssertion } from '../domain/assertions.js';
+import { AppError } from '../domain/errors.js';
+import type { Subscriber } from '../generated/prisma/client.js';
+import type { Actor, ActorKind, ActorOf } from './actors.js';
+import type { AppContext } from './context.js';
+import type { Response } from 'express';
+
+function bearer(req: Request): string | null {
+  const header = req.headers.authorization;
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match ? (match[1] as string) : null;
+}
+
+const unauthorized = () => new AppError('unauthorized', 'Missing or invalid credentials');
+
+/** Verifies an assertion and finds the provisioned subscriber it names; null when either fails. */
+export async function subscriberFromAssertion(
+  ctx: AppContext,
+  token: string,
+): Promise<{ subscriber: Subscriber; assertion: VerifiedAssertion } | null> {
+  const assertion = await verifyAssertion(token, async (operatorId) => {
+    const operator = await ctx.db.operator.findUnique({ where: { id: operatorId }, select: { assertionSecret: true } });
+    return operator?.assertionSecret ?? null;
+  });
+  if (!assertion) return null;
+  const subscriber = await ctx.db.subscriber.findUnique({
+    where: { operatorId_externalRef: { operatorId: assertion.operatorId, externalRef: assertion.externalRef } },
+  });
+  return subscriber ? { subscriber, assertion } : null;
+}
+
+async function actorFromBearer(ctx: AppContext, token: string): Promise<Actor | null> {
+  if (sameSecret(token, ctx.config.adminApiKey)) return { kind: 'admin' };
+  const owner = apiKeyOwner(token);
+  if (owner === 'operator') {
+    const operator = await ctx.db.operator.findUnique({ where: { apiKeyHash: hashApiKey(token) } });
+    return operator ? { kind: 'operator', operator } : null;
+  }
+  if (owner === 'publisher') {
+    const publisher = await ctx.db.publisher.findUnique({ where: { apiKeyHash: hashApiKey(token) } });
+    return publisher ? { kind: 'publisher', publisher } : null;
+  }
+  const found = await subscriberFromAssertion(ctx, token);
+  return found
+    ? { kind: 'subscriber', subscriber: found.subscriber, assertionId: found.assertion.assertionId, via: 'bearer' }
+    : null;
+}
+
+/**
+ * Resolves the Bearer credential into an actor and admits only the kinds listed.
+ * Any credential that does not verify is 401; a valid one of the wrong kind is 403.
+ */
+export function allow(ctx: AppContext, ...kinds: ActorKind[]): RequestHandler {
+  return async (req, res, next) => {
+    const token = bearer(req);
+    if (!token) throw unauthorized();
+    const actor = await actorFromBearer(ctx, token);
+    if (!actor) throw unauthorized();
+    if (!kinds.includes(actor.kind)) throw new AppError('forbidden', `This endpoint is not for ${actor.kind} credentials`);
+    res.locals.actor = actor;
+    next();
+  };
+}
+
+export function actorOf<K extends ActorKind>(res: Response, ...kinds: K[]): ActorOf<K> {
+  const actor = res.locals.actor;
+  if (!actor || !(kinds as ActorKind[]).includes(actor.kind)) throw unauthorized();
+  return actor as ActorOf<K>;
+}

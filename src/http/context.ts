@@ -1,0 +1,14 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Db } from '../store/db.js';
+
+/** What every route needs, built once at start and passed down explicitly. */
+export interface AppContext {
+  config: Config;
+  db: Db;
+  redis: Redis;
+  logger: Logger;
+  /** Called after a billing run row is committed, to hand it to the workers. */
+  enqueueBillingRun?: (billingRunId: string) => Promise<void>;
+}

@@ -1,0 +1,68 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import { AppError, type ErrorCode } from '../domain/errors.js';
+
+/** The one place an error code becomes an HTTP status (API.md, "Errors"). */
+export function statusFor(code: ErrorCode): number {
+  switch (code) {
+    case 'invalid_request':
+      return 400;
+    case 'unauthorized':
+      return 401;
+    case 'forbidden':
+      return 403;
+    case 'not_found':
+      return 404;
+    case 'idempotency_conflict':
+    case 'invalid_state':
+      return 409;
+    case 'per_purchase_limit':
+    case 'weekly_ceiling':
+    case 'monthly_ceiling':
+    case 'account_blocked':
+    case 'category_blocked':
+    case 'publisher_suspended':
+      return 402;
+    case 'consent_expired':
+      return 410;
+    case 'rate_limited':
+      return 429;
+  }
+}
+
+export function errorBody(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+  return { error: { code, message, details } };
+}
+
+export function sendError(res: Response, error: AppError, status = statusFor(error.code)): void {
+  res.status(status).json(errorBody(error.code, error.message, error.details));
+}
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  limit?: number;
+}
+
+/** Last middleware: AppErrors become their API.md body; body-parser failures are 400/413; the rest is logged. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, _req, res, _next) => {
+    if (error instanceof AppError) return sendError(res, error);
+    const parserError = error as BodyParserError;
+    if (parserError.type === 'entity.parse.failed') {
+      return sendError(res, new AppError('invalid_request', 'The body is not valid JSON', { body: 'malformed JSON' }));
+    }
+    if (parserError.type === 'entity.too.large') {
+      return sendError(
+        res,
+        new AppError('invalid_request', 'The body is too large', { body: `at most ${parserError.limit} bytes` }),
+        413,
+      );
+    }
+    if (parserError.type === 'charset.unsupported' || parserError.type === 'encoding.unsupported') {
+      return sendError(res, new AppError('invalid_request', 'Unsupported body encoding', { body: 'use UTF-8 JSON' }), 415);
+    }
+    logger.error({ err: error }, 'unhandled error');
+    res.status(500).json({ error: { code: 'internal_error', message: 'Something went wrong on our side', details: {} } });
+  };
+}

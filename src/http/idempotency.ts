@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import type { Request, Response } from 'express';
+import { AppError } from '../domain/errors.js';
+import type { Tx } from '../store/db.js';
+import { actorScope } from './actors.js';
+import type { AppContext } from './context.js';
+
+export interface Reply {
+  status: number;
+  body: unknown;
+}
+
+/** Long enough for a hot subscriber's queue of confirmations to drain under load. */
+export const TRANSACTION_OPTIONS = { maxWait: 20_000, timeout: 20_000 } as const;
+
+const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** Same endpoint and same JSON (key order and spacing aside) hash alike. */
+export function requestHash(req: Request): string {
+  return createHash('sha256')
+    .update(`${req.method} ${req.baseUrl}${req.path}\n${canonicalJson(req.body ?? null)}`)
+    .digest('hex');
+}
+
+/** Reads and checks the Idempotency-Key header; call before any write so a 400 stores nothing. */
+export function idempotencyKey(req: Request, required: boolean): string | null {
+  const key = req.get('Idempotency-Key');
+  if (key === undefined) {
+    if (required) throw new AppError('invalid_request', 'The Idempotency-Key header is required', { fields: { 'Idempotency-Key': 'required' } });
+    return null;
+  }
+  if (!KEY_PATTERN.test(key)) {
+    throw new AppError('invalid_request', 'Idempotency-Key must be 1 to 255 printable ASCII characters', {
+      fields: { 'Idempotency-Key': 'invalid' },
+    });
+  }
+  return key;
+}
+
+function send(res: Response, status: number, bodyText: string, replayed: boolean): void {
+  if (replayed) res.set('Idempotent-Replayed', 'true');
+  res.status(status).type('application/json').send(bodyText);
+}
+
+/**
+ * Runs `work` and its key record in one transaction. The key row is inserted
+ * first: a concurrent request with the same key waits on it, then replays the
+ * stored answer byte for byte (or gets 409 if its body differs). When `work`
+ * throws, everything rolls back and the key stays free for a retry.
+ */
+export async function respondOnce(
+  ctx: AppContext,
+  req: Request,
+  res: Response,
+  key: string | null,
+  work: (tx: Tx) => Promise<Reply>,
+): Promise<void> {
+  if (key === null) {
+    const reply = await ctx.db.$transaction(work, TRANSACTION_OPTIONS);
+    return send(res, reply.status, JSON.stringify(reply.body), false);
+  }
+  const actor = res.locals.actor;
+  if (!actor) throw new AppError('unauthorized', 'Missing credentials');
+  const scope = actorScope(actor);
+  const hash = requestHash(req);
+  const outcome = await ctx.db.$transaction(async (tx) => {
+    const claimed = await tx.$queryRaw<{ key: string }[]>`
+      INSERT INTO idempotency_keys (scope, key, request_hash, response_status, response_body)
+      VALUES (${scope}, ${key}, ${hash}, 0, '')
+      ON CONFLICT (scope, key) DO NOTHING
+      RETURNING key`;
+    if (claimed.length === 0) {
+      const stored = await tx.idempotencyKey.findUniqueOrThrow({ where: { scope_key: { scope, key } } });
+      if (stored.requestHash !== hash) {
+        throw new AppError('idempotency_conflict', 'This Idempotency-Key was used with a different request', {
+          idempotencyKey: key,
+        });
+      }
+      return { status: stored.responseStatus, bodyText: stored.responseBody, replayed: true };
+    }
+    const reply = await work(tx);
+    const bodyText = JSON.stringify(reply.body);
+    await tx.idempotencyKey.update({
+      where: { scope_key: { scope, key } },
+      data: { responseStatus: reply.status, responseBody: bodyText },
+    });
+    return { status: reply.status, bodyText, replayed: false };
+  }, TRANSACTION_OPTIONS);
+  send(res, outcome.status, outcome.bodyText, outcome.replayed);
+}

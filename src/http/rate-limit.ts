@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { AppError } from '../domain/errors.js';
+import type { AppContext } from './context.js';
+
+const WINDOW_MS = 60_000;
+
+/**
+ * Fixed-window request count per credential (or per address without one), in
+ * Redis so every gateway process shares it. Redis is a cache here: if it is
+ * down or flushed the limiter lets requests through rather than fail them.
+ */
+export function rateLimit(ctx: AppContext): RequestHandler {
+  const limit = ctx.config.rateLimitPerMinute;
+  return async (req, res, next) => {
+    if (limit === 0) return next();
+    const credential = req.headers.authorization ?? `ip:${req.ip}`;
+    const window = Math.floor(Date.now() / WINDOW_MS);
+    const key = `kiosque:rl:${createHash('sha256').update(credential).digest('base64url').slice(0, 22)}:${window}`;
+    let count = 0;
+    try {
+      const results = await ctx.redis.multi().incr(key).pexpire(key, WINDOW_MS, 'NX').exec();
+      count = Number(results?.[0]?.[1] ?? 0);
+    } catch (error) {
+      ctx.logger.warn({ err: error }, 'rate limiter unavailable; letting the request through');
+      return next();
+    }
+    res.set('RateLimit-Limit', String(limit));
+    res.set('RateLimit-Remaining', String(Math.max(0, limit - count)));
+    if (count > limit) {
+      res.set('Retry-After', String(Math.ceil((WINDOW_MS - (Date.now() % WINDOW_MS)) / 1000)));
+      throw new AppError('rate_limited', 'Too many requests; slow down', { limitPerMinute: limit });
+    }
+    next();
+  };
+}

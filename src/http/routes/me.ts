@@ -1,0 +1,40 @@
+import { Router } from 'express';
+import { budget } from '../../domain/ceilings.js';
+import { purchaseResource } from '../../domain/resources.js';
+import { spentBy, subscriberLimits } from '../../domain/spending.js';
+import type { Subscriber } from '../../generated/prisma/client.js';
+import type { Db } from '../../store/db.js';
+import { actorOf, allow } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { page } from '../pagination.js';
+import { pagination, parse } from '../validation.js';
+
+export async function budgetOf(db: Db, subscriber: Subscriber, now = new Date()) {
+  const operator = await db.operator.findUniqueOrThrow({ where: { id: subscriber.operatorId } });
+  const spent = await spentBy(db, subscriber.id, now);
+  return budget(subscriberLimits(subscriber, operator), spent.week, spent.month);
+}
+
+export function meRoutes(ctx: AppContext): Router {
+  const router = Router();
+  router.use(allow(ctx, 'subscriber'));
+
+  router.get('/budget', async (_req, res) => {
+    const { subscriber } = actorOf(res, 'subscriber');
+    res.json(await budgetOf(ctx.db, subscriber));
+  });
+
+  router.get('/purchases', async (req, res) => {
+    const { subscriber } = actorOf(res, 'subscriber');
+    const { limit, cursor } = parse(pagination, req.query);
+    const rows = await ctx.db.purchase.findMany({
+      where: { subscriberId: subscriber.id, ...(cursor ? { id: { lt: cursor } } : {}) },
+      orderBy: { id: 'desc' },
+      take: limit + 1,
+    });
+    const { items, nextCursor } = page(rows, limit);
+    res.json({ data: items.map((p) => purchaseResource(p, ctx.config.publicUrl)), nextCursor });
+  });
+
+  return router;
+}

@@ -1,0 +1,37 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { provisionSubscriber } from '../../domain/subscribers.js';
+import { actorOf, allow } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { TRANSACTION_OPTIONS } from '../idempotency.js';
+import { body, parse } from '../validation.js';
+
+const externalRef = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+
+const subscriberBody = body({
+  holderRef: externalRef.nullable().optional(),
+  displayName: z.string().trim().min(1).max(200).nullable().optional(),
+});
+
+export function operatorSubscriberRoutes(ctx: AppContext): Router {
+  const router = Router();
+  router.use(allow(ctx, 'operator'));
+
+  router.put('/:externalRef', async (req, res) => {
+    const { operator } = actorOf(res, 'operator');
+    const ref = parse(externalRef, req.params.externalRef);
+    const input = parse(subscriberBody, req.body ?? {});
+    const result = await ctx.db.$transaction(
+      (tx) => provisionSubscriber(tx, operator.id, { externalRef: ref, holderRef: input.holderRef ?? null, displayName: input.displayName }),
+      TRANSACTION_OPTIONS,
+    );
+    res.status(result.created ? 201 : 200).json({
+      externalRef: result.subscriber.externalRef,
+      role: result.holderRef ? 'child' : 'holder',
+      holderRef: result.holderRef,
+      displayName: result.subscriber.displayName,
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,129 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { CHANNELS } from '../../domain/commission.js';
+import { notFound } from '../../domain/errors.js';
+import { Decimal } from '../../domain/money.js';
+import { confirmPurchase, createPurchase, refundPurchase, type Confirmation } from '../../domain/purchases.js';
+import { purchaseResource, refundResource } from '../../domain/resources.js';
+import { actorOf, allow } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { errorBody, statusFor } from '../errors.js';
+import { idempotencyKey, respondOnce, type Reply } from '../idempotency.js';
+import { amountString, body, description, httpsUrl, parse, purchaseAmount } from '../validation.js';
+
+/** Consent evidence for confirmations that come through the API rather than the page. */
+export const API_CONSENT_VERSION = 'api-v1';
+
+const purchaseBody = body({
+  amount: purchaseAmount,
+  currency: z.literal('EUR'),
+  description,
+  channel: z.enum(CHANNELS),
+  kind: z.enum(['article', 'credits']).default('article'),
+  credits: z.number().int().positive().max(1_000_000).optional(),
+  returnUrl: httpsUrl.optional(),
+}).superRefine((value, issue) => {
+  if (value.kind === 'credits' && value.credits === undefined) {
+    issue.addIssue({ code: 'custom', path: ['credits'], message: 'required when kind is "credits"' });
+  }
+  if (value.kind !== 'credits' && value.credits !== undefined) {
+    issue.addIssue({ code: 'custom', path: ['credits'], message: 'only allowed when kind is "credits"' });
+  }
+});
+
+const refundBody = body({ amount: amountString.refine((v) => new Decimal(v).gt(0), 'must be above 0.00').optional() });
+
+const purchaseId = z.string().min(1).max(64);
+
+export function confirmationReply(result: Confirmation, publicUrl: string): Reply {
+  if (result.outcome === 'declined') {
+    return {
+      status: statusFor(result.code),
+      body: errorBody(result.code, declineMessages[result.code], { purchaseId: result.purchase.id }),
+    };
+  }
+  return { status: 200, body: purchaseResource(result.purchase, publicUrl) };
+}
+
+export const declineMessages = {
+  per_purchase_limit: 'This purchase is above your per-purchase limit',
+  weekly_ceiling: 'This purchase would pass your weekly spending ceiling',
+  monthly_ceiling: 'This purchase would pass your monthly spending ceiling',
+  account_blocked: 'Purchases are blocked on this account',
+  category_blocked: 'Purchases in this category are blocked on this account',
+  publisher_suspended: 'This publisher is suspended',
+} as const;
+
+export function consentEvidence(req: Request, assertionId: string, pageVersion: string) {
+  return { ip: req.ip ?? null, userAgent: req.get('user-agent') ?? null, pageVersion, assertionId };
+}
+
+export function purchaseRoutes(ctx: AppContext): Router {
+  const router = Router();
+  const { publicUrl } = ctx.config;
+
+  router.post('/', allow(ctx, 'publisher'), async (req, res) => {
+    const { publisher } = actorOf(res, 'publisher');
+    const input = parse(purchaseBody, req.body);
+    const key = idempotencyKey(req, true);
+    await respondOnce(ctx, req, res, key, async (tx) => {
+      const purchase = await createPurchase(tx, publisher, {
+        amount: new Decimal(input.amount),
+        description: input.description,
+        channel: input.channel,
+        kind: input.kind,
+        credits: input.credits ?? null,
+        returnUrl: input.returnUrl ?? null,
+      });
+      return { status: 201, body: purchaseResource(purchase, publicUrl) };
+    });
+  });
+
+  router.get('/:id', allow(ctx, 'publisher', 'subscriber'), async (req, res) => {
+    const actor = actorOf(res, 'publisher', 'subscriber');
+    const purchase = await ctx.db.purchase.findUnique({ where: { id: parse(purchaseId, req.params.id) } });
+    const visible =
+      purchase !== null &&
+      (actor.kind === 'publisher'
+        ? purchase.publisherId === actor.publisher.id
+        : // An unclaimed pending purchase is what its consent page shows to any subscriber holding the link.
+          purchase.subscriberId === actor.subscriber.id || (purchase.subscriberId === null && purchase.subscriptionId === null));
+    if (!visible) throw notFound('Purchase');
+    res.json(purchaseResource(purchase, publicUrl));
+  });
+
+  router.post('/:id/confirm', allow(ctx, 'subscriber'), async (req, res) => {
+    const actor = actorOf(res, 'subscriber');
+    const id = parse(purchaseId, req.params.id);
+    const key = idempotencyKey(req, false);
+    await respondOnce(ctx, req, res, key, async (tx) =>
+      confirmationReply(
+        await confirmPurchase(tx, id, actor.subscriber, consentEvidence(req, actor.assertionId, API_CONSENT_VERSION), publicUrl),
+        publicUrl,
+      ),
+    );
+  });
+
+  router.post('/:id/refunds', allow(ctx, 'publisher'), async (req, res) => {
+    const { publisher } = actorOf(res, 'publisher');
+    const id = parse(purchaseId, req.params.id);
+    const input = parse(refundBody, req.body ?? {});
+    const key = idempotencyKey(req, true);
+    await respondOnce(ctx, req, res, key, async (tx) => {
+      const { refund, purchase } = await refundPurchase(
+        tx,
+        id,
+        input.amount ? new Decimal(input.amount) : null,
+        'publisher',
+        publicUrl,
+        { publisherId: publisher.id },
+      );
+      return {
+        status: 201,
+        body: { ...refundResource(refund), purchase: purchaseResource(purchase, publicUrl) },
+      };
+    });
+  });
+
+  return router;
+}

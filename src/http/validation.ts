@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { AppError } from '../domain/errors.js';
+import { Decimal, REGULATORY_MAX_PER_PURCHASE, isAmountString } from '../domain/money.js';
+
+/** Parses `value` with `schema`, or throws 400 invalid_request naming each bad field. */
+export function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const fields: Record<string, string> = {};
+  for (const issue of result.error.issues) {
+    const path = issue.path.length ? issue.path.join('.') : 'body';
+    fields[path] ??= issue.message;
+  }
+  throw new AppError('invalid_request', `Invalid ${Object.keys(fields).join(', ')}`, { fields });
+}
+
+/** A JSON object body; a missing or non-object body is reported as such. */
+export const body = <T extends z.ZodRawShape>(shape: T) =>
+  z.strictObject(shape, { error: () => 'expected a JSON object with known fields only' });
+
+/** "2.88": a string with exactly two decimals, no sign, no exponent. */
+export const amountString = z
+  .string({ error: 'expected a decimal string such as "2.88"' })
+  .refine(isAmountString, 'expected a decimal string with two decimals, such as "2.88"');
+
+/** A purchase amount: above 0.00 and at most the regulatory 50.00. */
+export const purchaseAmount = amountString
+  .refine((v) => new Decimal(v).gt(0), 'must be above 0.00')
+  .refine((v) => new Decimal(v).lte(REGULATORY_MAX_PER_PURCHASE), 'must be at most 50.00');
+
+export const description = z.string().min(1).max(200);
+
+export const httpsUrl = z.url({ protocol: /^https$/, error: 'expected an https URL' }).max(2048);
+
+export const pagination = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().min(1).max(100).optional(),
+});

@@ -1,0 +1,24 @@
+import { loadConfig } from './config.js';
+import { startGateway } from './server.js';
+
+const config = loadConfig();
+const gateway = await startGateway(config);
+const { logger } = gateway.ctx;
+const address = gateway.server.address();
+const port = typeof address === 'object' && address ? address.port : config.port;
+logger.info({ port, publicUrl: config.publicUrl }, 'Kiosque gateway listening');
+if (config.adminApiKeyGenerated) {
+  // Development convenience only: production refuses to start without ADMIN_API_KEY.
+  console.log(`ADMIN_API_KEY not set; this run's development admin key is: ${config.adminApiKey}`);
+}
+
+let stopping = false;
+async function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down');
+  await gateway.close();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));

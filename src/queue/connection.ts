@@ -1,0 +1,17 @@
+import type { ConnectionOptions } from 'bullmq';
+
+/**
+ * BullMQ connection settings from REDIS_URL. Each Queue/Worker makes its own
+ * connection: a Worker blocks on its connection and must not share it.
+ */
+export function bullConnection(redisUrl: string): ConnectionOptions {
+  const url = new URL(redisUrl);
+  return {
+    host: url.hostname,
+    port: Number(url.port || 6379),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
+    maxRetriesPerRequest: null,
+  };
+}

@@ -1,0 +1,41 @@
+import type { Server } from 'node:http';
+import { loadConfig, type Config } from './config.js';
+import { createApp } from './http/app.js';
+import type { AppContext } from './http/context.js';
+import { createLogger } from './logger.js';
+import { createDb } from './store/db.js';
+import { ensureDatabase, migrate } from './store/migrate.js';
+import { createRedis } from './store/redis.js';
+
+export interface Gateway {
+  ctx: AppContext;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Creates the database if needed, applies migrations, then serves. */
+export async function startGateway(config: Config = loadConfig()): Promise<Gateway> {
+  const logger = createLogger(config.logLevel);
+  await ensureDatabase(config.databaseUrl);
+  const applied = await migrate(config.databaseUrl);
+  if (applied.length) logger.info({ applied }, 'migrations applied');
+  const db = createDb(config.databaseUrl, Number(process.env.DATABASE_POOL_SIZE ?? 10));
+  const redis = createRedis(config.redisUrl);
+  const ctx: AppContext = { config, db, redis, logger };
+  const app = createApp(ctx);
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(config.port, () => resolve(s));
+  });
+  server.keepAliveTimeout = 65_000;
+  return {
+    ctx,
+    server,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
+      redis.disconnect();
+      await db.$disconnect();
+    },
+  };
+}

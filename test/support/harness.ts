@@ -1,0 +1,138 @@
+import type { Express } from 'express';
+import jwt from 'jsonwebtoken';
+import supertest from 'supertest';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createApp } from '../../src/http/app.js';
+import type { AppContext } from '../../src/http/context.js';
+import { createLogger } from '../../src/logger.js';
+import { createDb } from '../../src/store/db.js';
+import { createRedis } from '../../src/store/redis.js';
+import { TEST_ADMIN_API_KEY, TEST_DATABASE_URL, TEST_REDIS_URL } from './env.js';
+
+export interface TestGateway {
+  ctx: AppContext;
+  app: Express;
+  api: () => supertest.Agent;
+  close(): Promise<void>;
+}
+
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return {
+    ...loadConfig({
+      NODE_ENV: 'test',
+      DATABASE_URL: TEST_DATABASE_URL,
+      REDIS_URL: TEST_REDIS_URL,
+      ADMIN_API_KEY: TEST_ADMIN_API_KEY,
+      PUBLIC_URL: 'http://kiosque.test',
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1',
+      RATE_LIMIT_PER_MINUTE: '0',
+    }),
+    ...overrides,
+  };
+}
+
+/** The real app over the real test database and Redis, in this process. */
+export function startTestGateway(overrides: Partial<Config> = {}): TestGateway {
+  const config = testConfig(overrides);
+  const db = createDb(config.databaseUrl);
+  const redis = createRedis(config.redisUrl);
+  const ctx: AppContext = { config, db, redis, logger: createLogger('silent') };
+  const app = createApp(ctx);
+  return {
+    ctx,
+    app,
+    api: () => supertest.agent(app),
+    async close() {
+      redis.disconnect();
+      await db.$disconnect();
+    },
+  };
+}
+
+export const admin = { Authorization: `Bearer ${TEST_ADMIN_API_KEY}` };
+export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+let counter = 0;
+/** Unique per call and per test process, so parallel test files never collide. */
+export function unique(prefix: string): string {
+  counter += 1;
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter}`;
+}
+
+export interface OperatorFixture {
+  id: string;
+  apiKey: string;
+  assertionSecret: string;
+  brand: string;
+}
+
+export interface PublisherFixture {
+  id: string;
+  apiKey: string;
+  webhookSecret: string;
+}
+
+export async function createOperator(gw: TestGateway, body: Record<string, unknown> = {}): Promise<OperatorFixture> {
+  const brand = unique('Brand');
+  const res = await gw.api().post('/v1/admin/operators').set(admin).send({ name: unique('Operator'), brand, ...body });
+  if (res.status !== 201) throw new Error(`operator creation failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { id: res.body.id, apiKey: res.body.apiKey, assertionSecret: res.body.assertionSecret, brand: res.body.brand };
+}
+
+export async function createPublisher(gw: TestGateway, body: Record<string, unknown> = {}): Promise<PublisherFixture> {
+  const res = await gw.api().post('/v1/admin/publishers').set(admin).send({ name: unique('Publisher'), category: 'press', ...body });
+  if (res.status !== 201) throw new Error(`publisher creation failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { id: res.body.id, apiKey: res.body.apiKey, webhookSecret: res.body.webhookSecret };
+}
+
+export async function provision(
+  gw: TestGateway,
+  operator: OperatorFixture,
+  externalRef: string = unique('sub'),
+  body: Record<string, unknown> = {},
+): Promise<string> {
+  const res = await gw.api().put(`/v1/operator/subscribers/${externalRef}`).set(bearer(operator.apiKey)).send(body);
+  if (res.status !== 201 && res.status !== 200) throw new Error(`provisioning failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return externalRef;
+}
+
+/** An assertion as an operator's portal would mint it. */
+export function assertion(
+  operator: Pick<OperatorFixture, 'id' | 'assertionSecret'>,
+  externalRef: string,
+  options: jwt.SignOptions = {},
+): string {
+  return jwt.sign({}, operator.assertionSecret, {
+    algorithm: 'HS256',
+    issuer: operator.id,
+    subject: externalRef,
+    audience: 'kiosque',
+    expiresIn: 300,
+    ...options,
+  });
+}
+
+let keyCounter = 0;
+export const idemKey = () => `key-${process.pid}-${Date.now()}-${++keyCounter}`;
+
+export async function createPurchase(
+  gw: TestGateway,
+  publisher: PublisherFixture,
+  body: Record<string, unknown> = {},
+): Promise<{ id: string; consentUrl: string }> {
+  const res = await gw
+    .api()
+    .post('/v1/purchases')
+    .set(bearer(publisher.apiKey))
+    .set('Idempotency-Key', idemKey())
+    .send({ amount: '2.00', currency: 'EUR', description: 'An article', channel: 'isp', ...body });
+  if (res.status !== 201) throw new Error(`purchase creation failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { id: res.body.id, consentUrl: res.body.consentUrl };
+}
+
+/** One purchase created and confirmed by `token`'s subscriber; returns the confirm response. */
+export async function buy(gw: TestGateway, publisher: PublisherFixture, token: string, body: Record<string, unknown> = {}) {
+  const { id } = await createPurchase(gw, publisher, body);
+  const res = await gw.api().post(`/v1/purchases/${id}/confirm`).set(bearer(token));
+  return { id, res };
+}

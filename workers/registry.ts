@@ -1,0 +1,31 @@
+import type { Logger } from 'pino';
+import type { Config } from '../src/config.js';
+import type { Db } from '../src/store/db.js';
+
+/** What every worker gets: PostgreSQL (the record) and the Redis settings for BullMQ. */
+export interface WorkerDeps {
+  config: Config;
+  db: Db;
+  logger: Logger;
+}
+
+export interface RunningWorker {
+  name: string;
+  /** Finishes in-flight jobs (or hands them back to the queue) and disconnects. */
+  close(): Promise<void>;
+}
+
+export type WorkerStarter = (deps: WorkerDeps) => Promise<RunningWorker>;
+
+/** Every background worker of Kiosque; one line per worker module. */
+export const WORKER_STARTERS: WorkerStarter[] = [];
+
+export async function startWorkers(deps: WorkerDeps): Promise<RunningWorker> {
+  const running = await Promise.all(WORKER_STARTERS.map((start) => start(deps)));
+  return {
+    name: 'all',
+    async close() {
+      await Promise.all(running.map((w) => w.close()));
+    },
+  };
+}
