@@ -22,7 +22,7 @@ function html(res: Response, status: number, body: string): void {
  * Who is looking at a consent page: an assertion brought once (query or Bearer)
  * becomes a session cookie; afterwards the cookie alone identifies them.
  */
-async function pageSubscriber(ctx: AppContext, req: Request, res: Response): Promise<{ subscriber: Subscriber; session: Session } | 'redirected' | null> {
+export async function pageSubscriber(ctx: AppContext, req: Request, res: Response): Promise<{ subscriber: Subscriber; session: Session } | 'redirected' | null> {
   const fromQuery = typeof req.query.assertion === 'string' ? req.query.assertion : null;
   const header = req.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? null;
   const assertion = fromQuery ?? header;
