@@ -18,6 +18,17 @@ export interface Config {
   logLevel: string;
   /** BullMQ key prefix in Redis; tests give each run its own. */
   queuePrefix: string;
+  /** A publisher whose 30-day dispute rate goes above this fraction is suspended when a dispute is opened. */
+  disputeRateSuspendThreshold: number;
+  /** Below this many confirmed purchases in 30 days the rate says too little to suspend on. */
+  disputeRateMinPurchases: number;
+}
+
+function fraction(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || parsed > 1) throw new Error(`${name} must be a fraction from 0 to 1, got "${value}"`);
+  return parsed;
 }
 
 function integer(name: string, value: string | undefined, fallback: number): number {
@@ -49,6 +60,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     runWorkers: env.RUN_WORKERS !== '0',
     sessionSecret: env.SESSION_SECRET || createHmac('sha256', adminApiKey).update('kiosque session cookies').digest('base64url'),
     queuePrefix: env.QUEUE_PREFIX || 'kiosque',
+    disputeRateSuspendThreshold: fraction('DISPUTE_RATE_SUSPEND_THRESHOLD', env.DISPUTE_RATE_SUSPEND_THRESHOLD, 0.01),
+    disputeRateMinPurchases: integer('DISPUTE_RATE_MIN_PURCHASES', env.DISPUTE_RATE_MIN_PURCHASES, 100),
     logLevel: env.LOG_LEVEL || (env.NODE_ENV === 'test' ? 'silent' : 'info'),
   };
 }
