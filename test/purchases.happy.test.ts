@@ -79,7 +79,9 @@ describe('POST /v1/purchases then confirm: the two clicks', () => {
     const asSubscriber = await gw.api().get(`/v1/purchases/${id}`).set(bearer(token));
     expect(asPublisher.status).toBe(200);
     expect(asPublisher.body).toMatchObject({ id, status: 'confirmed', refundedAmount: '0.00' });
-    expect(asSubscriber.body).toEqual(asPublisher.body);
+    // The subscriber sees the same purchase plus its own consent evidence, which the publisher does not.
+    expect(asSubscriber.body).toEqual({ ...asPublisher.body, consent: expect.objectContaining({ pageVersion: 'api-v1' }) });
+    expect(asPublisher.body).not.toHaveProperty('consent');
   });
 });
 

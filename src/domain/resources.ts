@@ -45,3 +45,19 @@ export function refundResource(refund: Refund) {
     createdAt: refund.createdAt.toISOString(),
   };
 }
+
+/**
+ * Consent evidence of a confirmation: when, from which address and user agent,
+ * on which consent page version, under which assertion. Shown to the
+ * subscriber it concerns and, in a dispute, to its operator; never to publishers: it is personal data.
+ */
+export function consentResource(purchase: Purchase) {
+  if (purchase.consentAssertionId === null) return null;
+  return {
+    at: purchase.confirmedAt?.toISOString() ?? null,
+    ip: purchase.consentIp,
+    userAgent: purchase.consentUserAgent,
+    pageVersion: purchase.consentPageVersion,
+    assertionId: purchase.consentAssertionId,
+  };
+}

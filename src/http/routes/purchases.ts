@@ -4,7 +4,7 @@ import { CHANNELS } from '../../domain/commission.js';
 import { notFound } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
 import { confirmPurchase, createPurchase, refundPurchase, type Confirmation } from '../../domain/purchases.js';
-import { purchaseResource, refundResource } from '../../domain/resources.js';
+import { consentResource, purchaseResource, refundResource } from '../../domain/resources.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { errorBody, statusFor } from '../errors.js';
@@ -89,7 +89,8 @@ export function purchaseRoutes(ctx: AppContext): Router {
         : // An unclaimed pending purchase is what its consent page shows to any subscriber holding the link.
           purchase.subscriberId === actor.subscriber.id || (purchase.subscriberId === null && purchase.subscriptionId === null));
     if (!visible) throw notFound('Purchase');
-    res.json(purchaseResource(purchase, publicUrl));
+    const ownConsent = actor.kind === 'subscriber' && purchase.subscriberId === actor.subscriber.id;
+    res.json({ ...purchaseResource(purchase, publicUrl), ...(ownConsent ? { consent: consentResource(purchase) } : {}) });
   });
 
   router.post('/:id/confirm', allow(ctx, 'subscriber'), async (req, res) => {

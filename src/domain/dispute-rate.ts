@@ -1,0 +1,73 @@
+import type { Db, Tx } from '../store/db.js';
+import { Decimal } from './money.js';
+
+/** The window of the dispute rate: disputes opened and purchases confirmed in the last 30 days. */
+export const DISPUTE_RATE_WINDOW_MS = 30 * 24 * 60 * 60 * 1000;
+
+export interface DisputeStats {
+  disputes: number;
+  confirmedPurchases: number;
+}
+
+export interface SuspensionPolicy {
+  /** Suspend when the rate is strictly above this fraction. */
+  threshold: Decimal.Value;
+  /** Fewer confirmed purchases than this in the window never suspend. */
+  minConfirmedPurchases: number;
+}
+
+/** Disputes per confirmed purchase; null when nothing was confirmed, since no rate is defined then. */
+export function disputeRate(stats: DisputeStats): Decimal | null {
+  if (stats.confirmedPurchases === 0) return null;
+  return new Decimal(stats.disputes).div(stats.confirmedPurchases);
+}
+
+/**
+ * The automatic suspension rule. A small sample says little: one dispute on a
+ * publisher's first ten sales is 10%, so below the minimum nothing happens.
+ */
+export function shouldSuspend(stats: DisputeStats, policy: SuspensionPolicy): boolean {
+  if (stats.confirmedPurchases < policy.minConfirmedPurchases) return false;
+  const rate = disputeRate(stats);
+  return rate !== null && rate.gt(policy.threshold);
+}
+
+export async function disputeStats(db: Db | Tx, publisherId: string, now: Date): Promise<DisputeStats> {
+  const since = new Date(now.getTime() - DISPUTE_RATE_WINDOW_MS);
+  const rows = await db.$queryRaw<{ disputes: number; confirmed: number }[]>`
+    SELECT
+      (SELECT COUNT(*)::int FROM disputes d JOIN purchases p ON p.id = d.purchase_id
+        WHERE p.publisher_id = ${publisherId} AND d.created_at > ${since} AND d.created_at <= ${now}) AS disputes,
+      (SELECT COUNT(*)::int FROM purchases
+        WHERE publisher_id = ${publisherId} AND confirmed_at > ${since} AND confirmed_at <= ${now}) AS confirmed`;
+  const row = rows[0] ?? { disputes: 0, confirmed: 0 };
+  return { disputes: row.disputes, confirmedPurchases: row.confirmed };
+}
+
+/**
+ * Applies the rule for one publisher inside the caller's transaction. The
+ * first suspension time is kept: suspending twice changes nothing.
+ */
+export async function suspendIfAboveRate(tx: Tx, publisherId: string, policy: SuspensionPolicy, now: Date): Promise<boolean> {
+  const stats = await disputeStats(tx, publisherId, now);
+  if (!shouldSuspend(stats, policy)) return false;
+  const updated = await tx.publisher.updateMany({ where: { id: publisherId, suspendedAt: null }, data: { suspendedAt: now } });
+  return updated.count > 0;
+}
+
+export function disputeRateResource(publisherId: string, stats: DisputeStats, policy: SuspensionPolicy, suspendedAt: Date | null) {
+  const rate = disputeRate(stats);
+  return {
+    publisherId,
+    windowDays: DISPUTE_RATE_WINDOW_MS / (24 * 60 * 60 * 1000),
+    disputes: stats.disputes,
+    confirmedPurchases: stats.confirmedPurchases,
+    // Exact fraction as a string (never a float), to six places for display.
+    disputeRate: rate === null ? null : rate.toDecimalPlaces(6, Decimal.ROUND_HALF_EVEN).toFixed(6),
+    suspendThreshold: new Decimal(policy.threshold).toString(),
+    minConfirmedPurchases: policy.minConfirmedPurchases,
+    wouldSuspend: shouldSuspend(stats, policy),
+    suspended: suspendedAt !== null,
+    suspendedAt: suspendedAt?.toISOString() ?? null,
+  };
+}
