@@ -5,6 +5,7 @@ import type { Prisma } from '../generated/prisma/client.js';
 export type EventType =
   | 'purchase.confirmed'
   | 'purchase.refunded'
+  | 'purchase.charged_back'
   | 'subscription.activated'
   | 'subscription.renewed'
   | 'subscription.past_due'
