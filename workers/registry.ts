@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
 import type { Config } from '../src/config.js';
 import type { Db } from '../src/store/db.js';
+import { startWebhookWorker } from './webhooks.js';
+import { startBillingWorker } from './billing.js';
+import { startRenewalWorker } from './renewals.js';
 
 /** What every worker gets: PostgreSQL (the record) and the Redis settings for BullMQ. */
 export interface WorkerDeps {
@@ -18,7 +21,11 @@ export interface RunningWorker {
 export type WorkerStarter = (deps: WorkerDeps) => Promise<RunningWorker>;
 
 /** Every background worker of Kiosque; one line per worker module. */
-export const WORKER_STARTERS: WorkerStarter[] = [];
+export const WORKER_STARTERS: WorkerStarter[] = [
+  (deps) => startWebhookWorker(deps),
+  (deps) => startBillingWorker(deps),
+  (deps) => startRenewalWorker(deps),
+];
 
 export async function startWorkers(deps: WorkerDeps): Promise<RunningWorker> {
   const running = await Promise.all(WORKER_STARTERS.map((start) => start(deps)));

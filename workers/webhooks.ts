@@ -1,0 +1,63 @@
+import { Worker } from 'bullmq';
+import { dispatchDueWebhooks, DEFAULT_BATCH_SIZE, type DispatchOptions } from '../src/domain/webhook-delivery.js';
+import { bullConnection } from '../src/queue/connection.js';
+import { ensureDispatchScheduler, WEBHOOK_QUEUE, webhookQueue, type DispatchJobData } from '../src/queue/webhooks.js';
+import type { RunningWorker, WorkerDeps } from './registry.js';
+
+export interface WebhookWorkerOptions extends Omit<DispatchOptions, 'allowPrivateNetworks'> {
+  /** How often due events are looked for. */
+  pollEveryMs?: number;
+  /** How often the worker checks that its schedule survived in Redis. */
+  schedulerCheckEveryMs?: number;
+  /** Dispatch jobs run at once in this process; each sends a whole batch concurrently. */
+  concurrency?: number;
+}
+
+/** Full batches in a row handled by one job before leaving the rest to the next tick. */
+const MAX_BATCHES_PER_JOB = 20;
+
+/**
+ * Delivers the webhook outbox. BullMQ only paces the work (a dispatch tick
+ * every pollEveryMs, shared by every worker process); which events are due,
+ * and who is sending which, is decided in PostgreSQL, so a flushed Redis or a
+ * killed worker delays deliveries but never loses one.
+ */
+export async function startWebhookWorker(deps: WorkerDeps, options: WebhookWorkerOptions = {}): Promise<RunningWorker> {
+  const { config, db, logger } = deps;
+  const pollEveryMs = options.pollEveryMs ?? 1000;
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const dispatch: DispatchOptions = { ...options, batchSize, allowPrivateNetworks: config.webhookAllowPrivateNetworks };
+
+  const queue = webhookQueue(config);
+  await ensureDispatchScheduler(queue, pollEveryMs);
+  const schedulerCheck = setInterval(() => {
+    ensureDispatchScheduler(queue, pollEveryMs)
+      .then((recreated) => recreated && logger.warn('webhook dispatch schedule was missing from Redis and is back'))
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not check the webhook dispatch schedule'));
+  }, options.schedulerCheckEveryMs ?? 30_000);
+
+  const worker = new Worker<DispatchJobData>(
+    WEBHOOK_QUEUE,
+    async () => {
+      let attempted = 0;
+      for (let batch = 0; batch < MAX_BATCHES_PER_JOB; batch++) {
+        const count = await dispatchDueWebhooks(db, dispatch);
+        attempted += count;
+        if (count < batchSize) break;
+      }
+      return { attempted };
+    },
+    { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix, concurrency: options.concurrency ?? 2 },
+  );
+  worker.on('failed', (job, error) => logger.error({ err: error, jobId: job?.id }, 'webhook dispatch failed'));
+  worker.on('error', (error) => logger.error({ err: error }, 'webhook worker error'));
+
+  return {
+    name: 'webhooks',
+    async close() {
+      clearInterval(schedulerCheck);
+      await worker.close();
+      await queue.close();
+    },
+  };
+}
