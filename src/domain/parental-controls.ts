@@ -1,0 +1,69 @@
+import type { Operator, Subscriber } from '../generated/prisma/client.js';
+import type { Db, Tx } from '../store/db.js';
+import type { Category } from './categories.js';
+import { forbidden, invalidRequest, notFound } from './errors.js';
+import { Decimal } from './money.js';
+import { lockSubscriber } from './purchases.js';
+import { operatorLimits } from './spending.js';
+
+/** What a holder sets for a child; null limits mean "the operator's". */
+export interface ControlsInput {
+  blocked: boolean;
+  blockedCategories: Category[];
+  weekly: Decimal | null;
+  monthly: Decimal | null;
+}
+
+/**
+ * The child `externalRef` of `holder`'s household. A ref this operator never
+ * provisioned is 404; one that exists but is not this holder's child (the child
+ * itself asking, another household's holder or child) is 403.
+ */
+export async function childOf(db: Db | Tx, holder: Subscriber, externalRef: string): Promise<Subscriber> {
+  const child = await db.subscriber.findUnique({ where: { operatorId_externalRef: { operatorId: holder.operatorId, externalRef } } });
+  if (!child) throw notFound('Subscriber');
+  if (child.holderId === null || child.holderId !== holder.id) throw forbidden("Only the holder of this child's household may do this");
+  return child;
+}
+
+/** Limits are lowered, never raised: a holder's limit above the operator's is refused. */
+export function assertWithinOperator(input: ControlsInput, operator: Operator): void {
+  const limits = operatorLimits(operator);
+  const fields: Record<string, string> = {};
+  if (input.weekly?.gt(limits.weekly)) fields.weekly = `at most the operator's ${limits.weekly.toFixed(2)}`;
+  if (input.monthly?.gt(limits.monthly)) fields.monthly = `at most the operator's ${limits.monthly.toFixed(2)}`;
+  if (Object.keys(fields).length) throw invalidRequest('A child limit cannot be above the operator limit', { fields });
+}
+
+export function controlsView(child: Subscriber, operator: Operator) {
+  const limits = operatorLimits(operator);
+  return {
+    externalRef: child.externalRef,
+    blocked: child.blocked,
+    blockedCategories: child.blockedCategories,
+    weekly: (child.limitWeekly ? Decimal.min(limits.weekly, child.limitWeekly.toString()) : limits.weekly).toFixed(2),
+    monthly: (child.limitMonthly ? Decimal.min(limits.monthly, child.limitMonthly.toString()) : limits.monthly).toFixed(2),
+  };
+}
+
+/**
+ * Replaces a child's controls. The child's row is locked like for a charge, so
+ * the change is serialized with its confirmations and renewals: whatever
+ * commits after this sees the new controls.
+ */
+export async function replaceControls(tx: Tx, holder: Subscriber, externalRef: string, input: ControlsInput, now = new Date()) {
+  const child = await childOf(tx, holder, externalRef);
+  const locked = await lockSubscriber(tx, child.id);
+  assertWithinOperator(input, locked.operator);
+  const updated = await tx.subscriber.update({
+    where: { id: child.id },
+    data: {
+      blocked: input.blocked,
+      blockedCategories: [...new Set(input.blockedCategories)],
+      limitWeekly: input.weekly?.toFixed(2) ?? null,
+      limitMonthly: input.monthly?.toFixed(2) ?? null,
+      updatedAt: now,
+    },
+  });
+  return controlsView(updated, locked.operator);
+}

@@ -1,0 +1,302 @@
+import type { Publisher, Purchase, Subscriber, Subscription } from '../generated/prisma/client.js';
+import type { Db, Tx } from '../store/db.js';
+import { newId } from '../ids.js';
+import { commissionOn, type Channel } from './commission.js';
+import { AppError, invalidRequest, invalidState, notFound, type DeclineCode } from './errors.js';
+import { recordEvent, type EventType } from './events.js';
+import { Decimal } from './money.js';
+import { nextPeriodEnd, type Plan } from './plan-periods.js';
+import { CONSENT_TTL_MS, decideCharge, lockSubscriber, rateFor, assertCanSell, type ConsentEvidence } from './purchases.js';
+import { purchaseResource, purchaseStatus, subscriptionResource } from './resources.js';
+
+/** API.md price tiers: the most one period of each plan may cost. */
+export const PRICE_CAPS: Record<Plan, Decimal> = {
+  weekly: new Decimal('5.00'),
+  monthly: new Decimal('30.00'),
+  quarterly: new Decimal('30.00'),
+};
+
+export function assertPriceTier(plan: Plan, amount: Decimal): void {
+  const cap = PRICE_CAPS[plan];
+  if (amount.gt(cap)) {
+    throw invalidRequest(`A ${plan} plan costs at most ${cap.toFixed(2)}`, { fields: { amount: `at most ${cap.toFixed(2)} for a ${plan} plan` } });
+  }
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * When a declined renewal is tried again, counted from the date it was due (not
+ * from the last failure, so a late worker does not stretch the schedule). After
+ * the last one fails the subscription is canceled.
+ */
+export const RENEWAL_RETRY_OFFSETS_MS = [1 * DAY_MS, 3 * DAY_MS, 7 * DAY_MS] as const;
+
+export interface RenewalState {
+  status: 'active' | 'past_due';
+  plan: Plan;
+  /** Start of the first period: every later boundary is computed from it. */
+  anchor: Date;
+  /** The end of the paid period, i.e. the start of the one being charged. */
+  dueAt: Date;
+  /** Failed attempts so far for the period being charged. */
+  renewalAttempts: number;
+}
+
+export type RenewalStep =
+  | { status: 'active'; renewalAttempts: 0; currentPeriodStart: Date; currentPeriodEnd: Date; nextAttemptAt: Date; event: EventType }
+  | { status: 'past_due'; renewalAttempts: number; nextAttemptAt: Date; event: EventType | null }
+  | { status: 'canceled'; renewalAttempts: number; nextAttemptAt: null; event: EventType };
+
+/** The renewal state machine: where one attempt at charging the due period leads. */
+export function renewalStep(state: RenewalState, decline: DeclineCode | null): RenewalStep {
+  if (decline === null) {
+    const currentPeriodEnd = nextPeriodEnd(state.anchor, state.plan, state.dueAt);
+    return {
+      status: 'active',
+      renewalAttempts: 0,
+      currentPeriodStart: state.dueAt,
+      currentPeriodEnd,
+      nextAttemptAt: currentPeriodEnd,
+      event: 'subscription.renewed',
+    };
+  }
+  const attempts = state.renewalAttempts + 1;
+  const offsetMs = RENEWAL_RETRY_OFFSETS_MS[attempts - 1];
+  if (offsetMs === undefined) return { status: 'canceled', renewalAttempts: attempts, nextAttemptAt: null, event: 'subscription.canceled' };
+  return {
+    status: 'past_due',
+    renewalAttempts: attempts,
+    nextAttemptAt: new Date(state.dueAt.getTime() + offsetMs),
+    // Publishers hear of the change of status, not of every retry.
+    event: state.status === 'active' ? 'subscription.past_due' : null,
+  };
+}
+
+export interface NewSubscription {
+  plan: Plan;
+  amount: Decimal;
+  description: string;
+  channel: Channel;
+  returnUrl: string | null;
+}
+
+export async function createSubscription(tx: Tx, publisher: Publisher, input: NewSubscription, now = new Date()): Promise<Subscription> {
+  assertCanSell(publisher);
+  assertPriceTier(input.plan, input.amount);
+  return tx.subscription.create({
+    data: {
+      id: newId('sbn', now.getTime()),
+      publisherId: publisher.id,
+      plan: input.plan,
+      amount: input.amount.toFixed(2),
+      currency: 'EUR',
+      description: input.description,
+      channel: input.channel,
+      returnUrl: input.returnUrl,
+      status: 'pending',
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + CONSENT_TTL_MS),
+    },
+  });
+}
+
+async function lockSubscription(tx: Tx, id: string): Promise<Subscription | null> {
+  await tx.$queryRaw`SELECT 1 FROM subscriptions WHERE id = ${id} FOR UPDATE`;
+  return tx.subscription.findUnique({ where: { id } });
+}
+
+/**
+ * Charges one period as a purchase, through the same lock and checks as any
+ * purchase. The (subscription, period start) unique key is the last guard
+ * against charging a period twice.
+ */
+async function chargePeriod(
+  tx: Tx,
+  subscription: Subscription,
+  subscriberId: string,
+  periodStart: Date,
+  evidence: ConsentEvidence | null,
+  now: Date,
+): Promise<{ purchase: Purchase; publisher: Publisher } | { decline: DeclineCode; publisher: Publisher }> {
+  const publisher = await tx.publisher.findUniqueOrThrow({ where: { id: subscription.publisherId } });
+  const locked = await lockSubscriber(tx, subscriberId);
+  const amount = new Decimal(subscription.amount.toString());
+  const decline = await decideCharge(tx, locked, publisher, amount, now);
+  if (decline) return { decline, publisher };
+  const rate = rateFor(publisher, subscription.channel as Channel);
+  const purchase = await tx.purchase.create({
+    data: {
+      id: newId('pur', now.getTime()),
+      publisherId: publisher.id,
+      subscriberId,
+      subscriptionId: subscription.id,
+      subscriptionPeriodStart: periodStart,
+      kind: 'subscription',
+      amount: amount.toFixed(2),
+      currency: subscription.currency,
+      description: subscription.description,
+      channel: subscription.channel,
+      returnUrl: subscription.returnUrl,
+      status: 'confirmed',
+      createdAt: now,
+      expiresAt: now,
+      confirmedAt: now,
+      commissionRate: rate.toString(),
+      commissionAmount: commissionOn(amount, rate).toFixed(2),
+      ...(evidence
+        ? {
+            consentIp: evidence.ip,
+            consentUserAgent: evidence.userAgent?.slice(0, 512) ?? null,
+            consentPageVersion: evidence.pageVersion,
+            consentAssertionId: evidence.assertionId,
+          }
+        : {}),
+    },
+  });
+  return { purchase, publisher };
+}
+
+export type SubscriptionConfirmation =
+  | { outcome: 'active'; subscription: Subscription }
+  | { outcome: 'declined'; subscription: Subscription; code: DeclineCode };
+
+/**
+ * Click two for a subscription: the first period is charged at once, in the
+ * same transaction that activates it. Like a purchase, the first subscriber to
+ * confirm owns it, asking again returns the same outcome, anyone else gets 404.
+ */
+export async function confirmSubscription(
+  tx: Tx,
+  subscriptionId: string,
+  subscriber: Subscriber,
+  evidence: ConsentEvidence,
+  publicUrl: string,
+  now = new Date(),
+): Promise<SubscriptionConfirmation> {
+  const subscription = await lockSubscription(tx, subscriptionId);
+  if (!subscription) throw notFound('Subscription');
+  if (subscription.subscriberId !== null) {
+    if (subscription.subscriberId !== subscriber.id) throw notFound('Subscription');
+    if (subscription.status === 'declined') return { outcome: 'declined', subscription, code: subscription.declineCode as DeclineCode };
+    return { outcome: 'active', subscription };
+  }
+  const status = purchaseStatus(subscription, now);
+  if (status === 'expired') {
+    throw new AppError('consent_expired', 'This subscription offer expired before it was confirmed', { expiresAt: subscription.expiresAt.toISOString() });
+  }
+  if (status !== 'pending') throw notFound('Subscription');
+
+  const charged = await chargePeriod(tx, subscription, subscriber.id, now, evidence, now);
+  if ('decline' in charged) {
+    const declined = await tx.subscription.update({
+      where: { id: subscription.id },
+      data: { subscriberId: subscriber.id, status: 'declined', declineCode: charged.decline },
+    });
+    return { outcome: 'declined', subscription: declined, code: charged.decline };
+  }
+  const currentPeriodEnd = nextPeriodEnd(now, subscription.plan as Plan, now);
+  const active = await tx.subscription.update({
+    where: { id: subscription.id },
+    data: {
+      subscriberId: subscriber.id,
+      status: 'active',
+      activatedAt: now,
+      currentPeriodStart: now,
+      currentPeriodEnd,
+      nextAttemptAt: currentPeriodEnd,
+    },
+  });
+  await recordEvent(
+    tx,
+    subscription.publisherId,
+    'subscription.activated',
+    { ...subscriptionResource(active, publicUrl, now), purchase: purchaseResource(charged.purchase, publicUrl, now) },
+    now,
+  );
+  return { outcome: 'active', subscription: active };
+}
+
+export type RenewalOutcome = 'not_due' | 'renewed' | 'past_due' | 'canceled';
+
+/**
+ * One renewal attempt, safe to run any number of times: the subscription row is
+ * locked and the attempt happens only while it is due, so a job that runs twice,
+ * or two workers racing, charge a period once.
+ */
+export async function renewSubscription(tx: Tx, subscriptionId: string, publicUrl: string, now = new Date()): Promise<RenewalOutcome> {
+  const subscription = await lockSubscription(tx, subscriptionId);
+  if (!subscription || (subscription.status !== 'active' && subscription.status !== 'past_due')) return 'not_due';
+  const { subscriberId, activatedAt, currentPeriodEnd, nextAttemptAt } = subscription;
+  if (!subscriberId || !activatedAt || !currentPeriodEnd || !nextAttemptAt) {
+    throw new Error(`Subscription ${subscription.id} is ${subscription.status} without its period`);
+  }
+  if (nextAttemptAt > now) return 'not_due';
+
+  const charged = await chargePeriod(tx, subscription, subscriberId, currentPeriodEnd, null, now);
+  const step = renewalStep(
+    { status: subscription.status, plan: subscription.plan as Plan, anchor: activatedAt, dueAt: currentPeriodEnd, renewalAttempts: subscription.renewalAttempts },
+    'decline' in charged ? charged.decline : null,
+  );
+  const updated = await tx.subscription.update({
+    where: { id: subscription.id },
+    data: {
+      status: step.status,
+      renewalAttempts: step.renewalAttempts,
+      nextAttemptAt: step.nextAttemptAt,
+      declineCode: 'decline' in charged ? charged.decline : null,
+      ...(step.status === 'active' ? { currentPeriodStart: step.currentPeriodStart, currentPeriodEnd: step.currentPeriodEnd } : {}),
+      ...(step.status === 'canceled' ? { canceledAt: now } : {}),
+    },
+  });
+  if (step.event) {
+    const data = subscriptionResource(updated, publicUrl, now);
+    await recordEvent(tx, subscription.publisherId, step.event, 'purchase' in charged ? { ...data, purchase: purchaseResource(charged.purchase, publicUrl, now) } : data, now);
+  }
+  return step.status === 'active' ? 'renewed' : step.status;
+}
+
+export type SubscriptionViewer = { kind: 'publisher'; publisherId: string } | { kind: 'subscriber'; subscriberId: string };
+
+/** Its publisher, its subscriber, and (while unclaimed and pending) any subscriber holding the consent link. */
+export function canSee(subscription: Subscription, viewer: SubscriptionViewer): boolean {
+  if (viewer.kind === 'publisher') return subscription.publisherId === viewer.publisherId;
+  return subscription.subscriberId === viewer.subscriberId || (subscription.subscriberId === null && subscription.status === 'pending');
+}
+
+/** Cancel by its publisher or its subscriber; canceling again answers the same. */
+export async function cancelSubscription(
+  tx: Tx,
+  subscriptionId: string,
+  viewer: SubscriptionViewer,
+  publicUrl: string,
+  now = new Date(),
+): Promise<Subscription> {
+  const subscription = await lockSubscription(tx, subscriptionId);
+  const owns =
+    subscription !== null &&
+    (viewer.kind === 'publisher' ? subscription.publisherId === viewer.publisherId : subscription.subscriberId === viewer.subscriberId);
+  if (!subscription || !owns) throw notFound('Subscription');
+  if (subscription.status === 'canceled') return subscription;
+  const status = purchaseStatus(subscription, now);
+  if (status !== 'pending' && status !== 'active' && status !== 'past_due') {
+    throw invalidState(`A ${status} subscription cannot be canceled`, { status });
+  }
+  const canceled = await tx.subscription.update({
+    where: { id: subscription.id },
+    data: { status: 'canceled', canceledAt: now, nextAttemptAt: null },
+  });
+  await recordEvent(tx, subscription.publisherId, 'subscription.canceled', subscriptionResource(canceled, publicUrl, now), now);
+  return canceled;
+}
+
+/** Subscriptions whose renewal (or retry) is due, oldest first, read from PostgreSQL, the record. */
+export async function dueSubscriptions(db: Db | Tx, now: Date, limit: number): Promise<{ id: string; nextAttemptAt: Date }[]> {
+  const rows = await db.subscription.findMany({
+    where: { status: { in: ['active', 'past_due'] }, nextAttemptAt: { lte: now } },
+    orderBy: { nextAttemptAt: 'asc' },
+    take: limit,
+    select: { id: true, nextAttemptAt: true },
+  });
+  return rows.flatMap((r) => (r.nextAttemptAt ? [{ id: r.id, nextAttemptAt: r.nextAttemptAt }] : []));
+}

@@ -1,0 +1,51 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { CATEGORIES } from '../../domain/categories.js';
+import { Decimal } from '../../domain/money.js';
+import { childOf, controlsView, replaceControls } from '../../domain/parental-controls.js';
+import { actorOf, allow } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { TRANSACTION_OPTIONS } from '../idempotency.js';
+import { amountString, body, parse } from '../validation.js';
+
+export const childRef = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+
+const controlsBody = body({
+  blocked: z.boolean().optional(),
+  blockedCategories: z.array(z.enum(CATEGORIES)).max(CATEGORIES.length * 2).optional(),
+  weekly: amountString.nullable().optional(),
+  monthly: amountString.nullable().optional(),
+});
+
+/** /v1/me/children/:externalRef/controls: a holder's parental controls over a child. */
+export function parentalRoutes(ctx: AppContext): Router {
+  const router = Router();
+  router.use(allow(ctx, 'subscriber'));
+
+  router.get('/:externalRef/controls', async (req, res) => {
+    const { subscriber } = actorOf(res, 'subscriber');
+    const child = await childOf(ctx.db, subscriber, parse(childRef, req.params.externalRef));
+    const operator = await ctx.db.operator.findUniqueOrThrow({ where: { id: child.operatorId } });
+    res.json(controlsView(child, operator));
+  });
+
+  router.put('/:externalRef/controls', async (req, res) => {
+    const { subscriber } = actorOf(res, 'subscriber');
+    const ref = parse(childRef, req.params.externalRef);
+    const input = parse(controlsBody, req.body ?? {});
+    // PUT replaces, so it is idempotent by nature and needs no Idempotency-Key.
+    const controls = await ctx.db.$transaction(
+      (tx) =>
+        replaceControls(tx, subscriber, ref, {
+          blocked: input.blocked ?? false,
+          blockedCategories: input.blockedCategories ?? [],
+          weekly: input.weekly ? new Decimal(input.weekly) : null,
+          monthly: input.monthly ? new Decimal(input.monthly) : null,
+        }),
+      TRANSACTION_OPTIONS,
+    );
+    res.json(controls);
+  });
+
+  return router;
+}

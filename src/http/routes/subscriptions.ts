@@ -1,0 +1,122 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { CHANNELS } from '../../domain/commission.js';
+import { notFound } from '../../domain/errors.js';
+import { Decimal } from '../../domain/money.js';
+import { PLANS } from '../../domain/plan-periods.js';
+import { subscriptionResource } from '../../domain/resources.js';
+import {
+  assertPriceTier,
+  canSee,
+  cancelSubscription,
+  confirmSubscription,
+  createSubscription,
+  type SubscriptionConfirmation,
+  type SubscriptionViewer,
+} from '../../domain/subscriptions.js';
+import type { Actor } from '../actors.js';
+import { actorOf, allow } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { errorBody, statusFor } from '../errors.js';
+import { idempotencyKey, respondOnce, type Reply } from '../idempotency.js';
+import { page } from '../pagination.js';
+import { body, description, httpsUrl, pagination, parse, purchaseAmount } from '../validation.js';
+import { API_CONSENT_VERSION, consentEvidence, declineMessages } from './purchases.js';
+
+const subscriptionBody = body({
+  plan: z.enum(PLANS),
+  amount: purchaseAmount,
+  currency: z.literal('EUR').optional(),
+  description,
+  channel: z.enum(CHANNELS),
+  returnUrl: httpsUrl.optional(),
+});
+
+const subscriptionId = z.string().min(1).max(64);
+
+function viewerOf(actor: Extract<Actor, { kind: 'publisher' | 'subscriber' }>): SubscriptionViewer {
+  return actor.kind === 'publisher'
+    ? { kind: 'publisher', publisherId: actor.publisher.id }
+    : { kind: 'subscriber', subscriberId: actor.subscriber.id };
+}
+
+export function subscriptionConfirmationReply(result: SubscriptionConfirmation, publicUrl: string): Reply {
+  if (result.outcome === 'declined') {
+    return {
+      status: statusFor(result.code),
+      body: errorBody(result.code, declineMessages[result.code], { subscriptionId: result.subscription.id }),
+    };
+  }
+  return { status: 200, body: subscriptionResource(result.subscription, publicUrl) };
+}
+
+export function subscriptionRoutes(ctx: AppContext): Router {
+  const router = Router();
+  const { publicUrl } = ctx.config;
+
+  router.post('/', allow(ctx, 'publisher'), async (req, res) => {
+    const { publisher } = actorOf(res, 'publisher');
+    const input = parse(subscriptionBody, req.body);
+    const amount = new Decimal(input.amount);
+    assertPriceTier(input.plan, amount);
+    const key = idempotencyKey(req, true);
+    await respondOnce(ctx, req, res, key, async (tx) => {
+      const subscription = await createSubscription(tx, publisher, {
+        plan: input.plan,
+        amount,
+        description: input.description,
+        channel: input.channel,
+        returnUrl: input.returnUrl ?? null,
+      });
+      return { status: 201, body: subscriptionResource(subscription, publicUrl) };
+    });
+  });
+
+  router.get('/:id', allow(ctx, 'publisher', 'subscriber'), async (req, res) => {
+    const actor = actorOf(res, 'publisher', 'subscriber');
+    const subscription = await ctx.db.subscription.findUnique({ where: { id: parse(subscriptionId, req.params.id) } });
+    if (!subscription || !canSee(subscription, viewerOf(actor))) throw notFound('Subscription');
+    res.json(subscriptionResource(subscription, publicUrl));
+  });
+
+  router.post('/:id/confirm', allow(ctx, 'subscriber'), async (req, res) => {
+    const actor = actorOf(res, 'subscriber');
+    const id = parse(subscriptionId, req.params.id);
+    const key = idempotencyKey(req, false);
+    await respondOnce(ctx, req, res, key, async (tx) =>
+      subscriptionConfirmationReply(
+        await confirmSubscription(tx, id, actor.subscriber, consentEvidence(req, actor.assertionId, API_CONSENT_VERSION), publicUrl),
+        publicUrl,
+      ),
+    );
+  });
+
+  router.post('/:id/cancel', allow(ctx, 'publisher', 'subscriber'), async (req, res) => {
+    const actor = actorOf(res, 'publisher', 'subscriber');
+    const id = parse(subscriptionId, req.params.id);
+    const key = idempotencyKey(req, false);
+    await respondOnce(ctx, req, res, key, async (tx) => ({
+      status: 200,
+      body: subscriptionResource(await cancelSubscription(tx, id, viewerOf(actor), publicUrl), publicUrl),
+    }));
+  });
+
+  return router;
+}
+
+/** GET /v1/me/subscriptions: the subscriber's own, newest first. */
+export function meSubscriptionRoutes(ctx: AppContext): Router {
+  const router = Router();
+  router.get('/', allow(ctx, 'subscriber'), async (req, res) => {
+    const { subscriber } = actorOf(res, 'subscriber');
+    const { limit, cursor } = parse(pagination, req.query);
+    const rows = await ctx.db.subscription.findMany({
+      where: { subscriberId: subscriber.id, ...(cursor ? { id: { lt: cursor } } : {}) },
+      orderBy: { id: 'desc' },
+      take: limit + 1,
+    });
+    const { items, nextCursor } = page(rows, limit);
+    res.json({ data: items.map((s) => subscriptionResource(s, ctx.config.publicUrl)), nextCursor });
+  });
+  return router;
+}

@@ -1,0 +1,95 @@
+import { Worker, type Job, type Queue } from 'bullmq';
+import { dueSubscriptions, renewSubscription, type RenewalOutcome } from '../src/domain/subscriptions.js';
+import { TRANSACTION_OPTIONS } from '../src/http/idempotency.js';
+import { bullConnection } from '../src/queue/connection.js';
+import {
+  ensureSweepScheduler,
+  RENEW_JOB,
+  RENEWAL_QUEUE,
+  renewalQueue,
+  renewJobId,
+  SWEEP_JOB,
+  type RenewalJobData,
+  type RenewJobData,
+} from '../src/queue/renewals.js';
+import type { Db } from '../src/store/db.js';
+import type { RunningWorker, WorkerDeps } from './registry.js';
+
+export interface RenewalWorkerOptions {
+  /** The clock renewals are judged by; tests move it instead of waiting days. */
+  now?: () => Date;
+  /** How often PostgreSQL is swept for due renewals. */
+  sweepEveryMs?: number;
+  /** How often the worker checks that its schedule survived in Redis. */
+  schedulerCheckEveryMs?: number;
+  /** Due subscriptions enqueued per sweep; the next sweep takes the rest. */
+  sweepBatchSize?: number;
+  concurrency?: number;
+}
+
+/** The renew job: one attempt in one transaction, a no-op unless the subscription is due. */
+export function runRenewJob(db: Db, publicUrl: string, data: RenewJobData, now: Date): Promise<RenewalOutcome> {
+  return db.$transaction((tx) => renewSubscription(tx, data.subscriptionId, publicUrl, now), TRANSACTION_OPTIONS);
+}
+
+/** The sweep: hands each due subscription to a renew job; returns how many were due. */
+export async function sweepDueRenewals(db: Db, queue: Queue<RenewalJobData>, now: Date, batchSize: number): Promise<number> {
+  const due = await dueSubscriptions(db, now, batchSize);
+  await queue.addBulk(
+    due.map(({ id, nextAttemptAt }) => ({
+      name: RENEW_JOB,
+      data: { subscriptionId: id },
+      opts: {
+        jobId: renewJobId(id, nextAttemptAt),
+        attempts: 3,
+        backoff: { type: 'exponential', delay: 1000 },
+        // Removed either way so a later sweep can hand it out again: PostgreSQL says what is due.
+        removeOnComplete: true,
+        removeOnFail: true,
+      },
+    })),
+  );
+  return due.length;
+}
+
+/**
+ * Renews subscriptions at their period end and retries declined ones. BullMQ
+ * only paces and spreads the work; what is due is read from PostgreSQL at each
+ * sweep, so a flushed Redis or a dead worker delays renewals but loses none,
+ * and a renewal job run twice charges once.
+ */
+export async function startRenewalWorker(deps: WorkerDeps, options: RenewalWorkerOptions = {}): Promise<RunningWorker> {
+  const { config, db, logger } = deps;
+  const now = options.now ?? (() => new Date());
+  const sweepEveryMs = options.sweepEveryMs ?? 60_000;
+  const batchSize = options.sweepBatchSize ?? 500;
+
+  const queue = renewalQueue(config);
+  await ensureSweepScheduler(queue, sweepEveryMs);
+  const schedulerCheck = setInterval(() => {
+    ensureSweepScheduler(queue, sweepEveryMs)
+      .then((recreated) => recreated && logger.warn('renewal sweep schedule was missing from Redis and is back'))
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not check the renewal sweep schedule'));
+  }, options.schedulerCheckEveryMs ?? 30_000);
+
+  const worker = new Worker<RenewalJobData>(
+    RENEWAL_QUEUE,
+    async (job: Job<RenewalJobData>) => {
+      if (job.name === SWEEP_JOB) return { due: await sweepDueRenewals(db, queue, now(), batchSize) };
+      if (job.name === RENEW_JOB) return { outcome: await runRenewJob(db, config.publicUrl, job.data as RenewJobData, now()) };
+      throw new Error(`Unknown renewal job ${job.name}`);
+    },
+    { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix, concurrency: options.concurrency ?? 4 },
+  );
+  worker.on('failed', (job, error) => logger.error({ err: error, jobId: job?.id }, 'renewal job failed'));
+  worker.on('error', (error) => logger.error({ err: error }, 'renewal worker error'));
+
+  return {
+    name: 'renewals',
+    async close() {
+      clearInterval(schedulerCheck);
+      await worker.close();
+      await queue.close();
+    },
+  };
+}
