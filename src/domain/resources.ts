@@ -1,4 +1,4 @@
-import type { Purchase, Refund } from '../generated/prisma/client.js';
+import type { Purchase, Refund, Subscription } from '../generated/prisma/client.js';
 import { formatAmount } from './money.js';
 
 /** A pending purchase past its expiry reads as expired, whether or not a sweeper has written it. */
@@ -59,5 +59,35 @@ export function consentResource(purchase: Purchase) {
     userAgent: purchase.consentUserAgent,
     pageVersion: purchase.consentPageVersion,
     assertionId: purchase.consentAssertionId,
+  };
+}
+
+export function subscriptionConsentUrl(publicUrl: string, subscriptionId: string): string {
+  return `${publicUrl}/consent/subscriptions/${subscriptionId}`;
+}
+
+/** The subscription as the API returns it, and as webhooks carry it; unconfirmed past expiry reads as expired. */
+export function subscriptionResource(subscription: Subscription, publicUrl: string, now: Date = new Date()) {
+  const status = purchaseStatus(subscription, now);
+  return {
+    id: subscription.id,
+    object: 'subscription',
+    status,
+    plan: subscription.plan,
+    amount: formatAmount(subscription.amount.toString()),
+    currency: subscription.currency,
+    channel: subscription.channel,
+    description: subscription.description,
+    publisherId: subscription.publisherId,
+    ...(subscription.declineCode ? { declineCode: subscription.declineCode } : {}),
+    ...(status === 'pending' ? { consentUrl: subscriptionConsentUrl(publicUrl, subscription.id) } : {}),
+    returnUrl: subscription.returnUrl,
+    createdAt: subscription.createdAt.toISOString(),
+    expiresAt: subscription.expiresAt.toISOString(),
+    activatedAt: subscription.activatedAt?.toISOString() ?? null,
+    currentPeriodStart: subscription.currentPeriodStart?.toISOString() ?? null,
+    currentPeriodEnd: subscription.currentPeriodEnd?.toISOString() ?? null,
+    nextRenewalAttemptAt: subscription.nextAttemptAt?.toISOString() ?? null,
+    canceledAt: subscription.canceledAt?.toISOString() ?? null,
   };
 }

@@ -8,6 +8,8 @@ import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { page } from '../pagination.js';
 import { pagination, parse } from '../validation.js';
+import { childOf } from '../../domain/parental-controls.js';
+import { childRef } from './parental.js';
 
 export async function budgetOf(db: Db, subscriber: Subscriber, now = new Date()) {
   const operator = await db.operator.findUniqueOrThrow({ where: { id: subscriber.operatorId } });
@@ -26,9 +28,11 @@ export function meRoutes(ctx: AppContext): Router {
 
   router.get('/purchases', async (req, res) => {
     const { subscriber } = actorOf(res, 'subscriber');
-    const { limit, cursor } = parse(pagination, req.query);
+    const { limit, cursor, child } = parse(pagination.extend({ child: childRef.optional() }), req.query);
+    // ?child=REF: a holder's view of one child's purchases; childOf refuses anyone else.
+    const owner = child ? await childOf(ctx.db, subscriber, child) : subscriber;
     const rows = await ctx.db.purchase.findMany({
-      where: { subscriberId: subscriber.id, ...(cursor ? { id: { lt: cursor } } : {}) },
+      where: { subscriberId: owner.id, ...(cursor ? { id: { lt: cursor } } : {}) },
       orderBy: { id: 'desc' },
       take: limit + 1,
     });
