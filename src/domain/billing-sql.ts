@@ -1,0 +1,21 @@
+import { Prisma } from '../generated/prisma/client.js';
+import { VAT_RATE_PERCENT } from './vat.js';
+
+/**
+ * money.ts's rule (half-even to the cent) written in SQL, for the set-based
+ * statements that must round a million lines without bringing them into
+ * JavaScript. PostgreSQL's own round() goes half away from zero, so it will not
+ * do. test/billing.sql-rounding.test.ts holds this to decimal.js, cent by cent.
+ */
+export function roundHalfEvenCentsSql(value: Prisma.Sql): Prisma.Sql {
+  const cents = Prisma.sql`(abs(${value}) * 100)`;
+  return Prisma.sql`(sign(${value}) * (trunc(${cents}) + CASE
+      WHEN ${cents} - trunc(${cents}) > 0.5 THEN 1
+      WHEN ${cents} - trunc(${cents}) = 0.5 AND mod(trunc(${cents}), 2) = 1 THEN 1
+      ELSE 0 END) / 100)::numeric(14, 2)`;
+}
+
+/** vat.ts's vatIncluded for a VAT-inclusive amount column or expression. */
+export function vatIncludedSql(amount: Prisma.Sql): Prisma.Sql {
+  return roundHalfEvenCentsSql(Prisma.sql`(${amount} * ${Prisma.raw(String(VAT_RATE_PERCENT))} / ${Prisma.raw(String(100 + VAT_RATE_PERCENT))})`);
+}

@@ -1,0 +1,136 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { stringify } from 'csv-stringify';
+import { Router } from 'express';
+import { z } from 'zod';
+import { billingRunResource, createBillingRun, operatorBillingRun } from '../../domain/billing.js';
+import {
+  INVOICE_OUTCOMES,
+  invoiceLineRows,
+  invoiceResource,
+  listInvoices,
+  recordInvoiceOutcome,
+} from '../../domain/billing-invoices.js';
+import { notFound } from '../../domain/errors.js';
+import { runSettlement, settlementResource } from '../../domain/settlement.js';
+import { actorOf, allow } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { idempotencyKey, respondOnce } from '../idempotency.js';
+import { page } from '../pagination.js';
+import { body, pagination, parse } from '../validation.js';
+
+const resourceId = z.string().min(1).max(64);
+
+const billingRunBody = body({
+  through: z.iso
+    .datetime({ offset: true, error: 'expected an ISO-8601 time such as "2026-11-30T23:00:00Z"' })
+    .refine((value) => Date.parse(value) <= Date.now(), 'must not be in the future')
+    .optional(),
+});
+
+const invoiceQuery = pagination.extend({ billingRun: resourceId });
+
+const outcomeBody = body({ status: z.enum(INVOICE_OUTCOMES) });
+
+/** One CSV row per invoice line; the header names these columns. */
+const CSV_COLUMNS = [
+  { key: 'invoice_id', header: 'invoiceId' },
+  { key: 'billing_run_id', header: 'billingRunId' },
+  { key: 'subscriber_ref', header: 'subscriberRef' },
+  { key: 'invoice_status', header: 'invoiceStatus' },
+  { key: 'line_id', header: 'lineId' },
+  { key: 'publisher_id', header: 'publisherId' },
+  { key: 'purchase_id', header: 'purchaseId' },
+  { key: 'refund_id', header: 'refundId' },
+  { key: 'description', header: 'description' },
+  { key: 'amount', header: 'amount' },
+  { key: 'vat_amount', header: 'vatAmount' },
+];
+
+export function billingRunRoutes(ctx: AppContext): Router {
+  const router = Router();
+  router.use(allow(ctx, 'operator'));
+
+  router.post('/', async (req, res) => {
+    const { operator } = actorOf(res, 'operator');
+    const input = parse(billingRunBody, req.body ?? {});
+    const key = idempotencyKey(req, true);
+    let createdId: string | null = null;
+    await respondOnce(ctx, req, res, key, async (tx) => {
+      const run = await createBillingRun(tx, operator.id, input.through ? new Date(input.through) : new Date());
+      createdId = run.id;
+      return { status: 202, body: billingRunResource(run) };
+    });
+    // After the commit; should Redis refuse, the run is in PostgreSQL and the workers' sweep enqueues it.
+    if (createdId && ctx.enqueueBillingRun) {
+      await ctx.enqueueBillingRun(createdId).catch((error: unknown) => ctx.logger.warn({ err: error, billingRunId: createdId }, 'billing run not enqueued; the sweep will'));
+    }
+  });
+
+  router.get('/:id', async (req, res) => {
+    const { operator } = actorOf(res, 'operator');
+    res.json(billingRunResource(await operatorBillingRun(ctx.db, operator.id, parse(resourceId, req.params.id))));
+  });
+
+  router.get('/:id/settlement', async (req, res) => {
+    const { operator } = actorOf(res, 'operator');
+    const run = await operatorBillingRun(ctx.db, operator.id, parse(resourceId, req.params.id));
+    const rows = await runSettlement(ctx.db, run.id);
+    res.json({ billingRunId: run.id, status: run.status, data: rows.map((r) => settlementResource(r.publisherId, r.settlement)) });
+  });
+
+  return router;
+}
+
+export function invoiceRoutes(ctx: AppContext): Router {
+  const router = Router();
+  router.use(allow(ctx, 'operator'));
+
+  router.get('/', async (req, res) => {
+    const { operator } = actorOf(res, 'operator');
+    const query = parse(invoiceQuery, req.query);
+    if (req.accepts(['application/json', 'text/csv']) === 'text/csv') {
+      const run = await operatorBillingRun(ctx.db, operator.id, query.billingRun);
+      res.status(200).type('text/csv; charset=utf-8').attachment(`invoices-${run.id}.csv`);
+      const rows = Readable.from(
+        (async function* () {
+          for await (const row of invoiceLineRows(ctx.db, run.id)) yield { ...row, billing_run_id: run.id };
+        })(),
+      );
+      try {
+        await pipeline(rows, stringify({ header: true, columns: CSV_COLUMNS }), res);
+      } catch (error) {
+        // Headers and part of the body are gone already; all that is left is to cut the response short.
+        ctx.logger.error({ err: error, billingRunId: run.id }, 'invoice CSV stream failed');
+        res.destroy();
+      }
+      return;
+    }
+    const rows = await listInvoices(ctx.db, operator.id, query.billingRun, query.limit, query.cursor);
+    const { items, nextCursor } = page(rows, query.limit);
+    res.json({ data: items.map(invoiceResource), nextCursor });
+  });
+
+  router.get('/:id', async (req, res) => {
+    const { operator } = actorOf(res, 'operator');
+    const invoice = await ctx.db.invoice.findUnique({
+      where: { id: parse(resourceId, req.params.id) },
+      include: { lines: { orderBy: { id: 'asc' } }, subscriber: { select: { externalRef: true } } },
+    });
+    if (!invoice || invoice.operatorId !== operator.id) throw notFound('Invoice');
+    res.json(invoiceResource(invoice));
+  });
+
+  router.post('/:id/outcome', async (req, res) => {
+    const { operator } = actorOf(res, 'operator');
+    const id = parse(resourceId, req.params.id);
+    const input = parse(outcomeBody, req.body ?? {});
+    const key = idempotencyKey(req, false);
+    await respondOnce(ctx, req, res, key, async (tx) => ({
+      status: 200,
+      body: invoiceResource(await recordInvoiceOutcome(tx, operator.id, id, input.status, ctx.config.publicUrl)),
+    }));
+  });
+
+  return router;
+}
