@@ -6,6 +6,8 @@ import { createLogger } from './logger.js';
 import { createDb } from './store/db.js';
 import { ensureDatabase, migrate } from './store/migrate.js';
 import { createRedis } from './store/redis.js';
+import { createBillingQueue, enqueueBillingRun } from './queue/billing.js';
+import { startWorkers, type RunningWorker } from '../workers/registry.js';
 
 export interface Gateway {
   ctx: AppContext;
@@ -21,7 +23,10 @@ export async function startGateway(config: Config = loadConfig()): Promise<Gatew
   if (applied.length) logger.info({ applied }, 'migrations applied');
   const db = createDb(config.databaseUrl, Number(process.env.DATABASE_POOL_SIZE ?? 10));
   const redis = createRedis(config.redisUrl);
-  const ctx: AppContext = { config, db, redis, logger };
+  const billingQueue = createBillingQueue(config.redisUrl, config.queuePrefix);
+  const ctx: AppContext = { config, db, redis, logger, enqueueBillingRun: (id) => enqueueBillingRun(billingQueue, id) };
+  // One process runs everything unless RUN_WORKERS=0 (then `npm run workers` runs them elsewhere).
+  const workers: RunningWorker | null = config.runWorkers ? await startWorkers({ config, db, logger }) : null;
   const app = createApp(ctx);
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(config.port, () => resolve(s));
@@ -34,6 +39,8 @@ export async function startGateway(config: Config = loadConfig()): Promise<Gatew
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await closed;
+      await workers?.close();
+      await billingQueue.close();
       redis.disconnect();
       await db.$disconnect();
     },
