@@ -9,6 +9,7 @@ import { rateLimit } from './rate-limit.js';
 import { adminRoutes } from './routes/admin.js';
 import { consentRoutes } from './routes/consent.js';
 import { meRoutes } from './routes/me.js';
+import { billingRunRoutes, invoiceRoutes } from './routes/operator-billing.js';
 import { operatorSubscriberRoutes } from './routes/operator-subscribers.js';
 import { purchaseRoutes } from './routes/purchases.js';
 
@@ -43,6 +44,8 @@ export function createApp(ctx: AppContext): Express {
   v1.use(rateLimit(ctx));
   v1.use('/admin', adminRoutes(ctx));
   v1.use('/operator/subscribers', operatorSubscriberRoutes(ctx));
+  v1.use('/operator/billing-runs', billingRunRoutes(ctx));
+  v1.use('/operator/invoices', invoiceRoutes(ctx));
   v1.use('/purchases', purchaseRoutes(ctx));
   v1.use('/me', meRoutes(ctx));
   app.use('/v1', v1);
