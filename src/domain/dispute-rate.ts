@@ -1,3 +1,4 @@
+import type { Config } from '../config.js';
 import type { Db, Tx } from '../store/db.js';
 import { Decimal } from './money.js';
 
@@ -16,6 +17,10 @@ export interface SuspensionPolicy {
   minConfirmedPurchases: number;
 }
 
+export function suspensionPolicy(config: Pick<Config, 'disputeRateSuspendThreshold' | 'disputeRateMinPurchases'>): SuspensionPolicy {
+  return { threshold: config.disputeRateSuspendThreshold, minConfirmedPurchases: config.disputeRateMinPurchases };
+}
+
 /** Disputes per confirmed purchase; null when nothing was confirmed, since no rate is defined then. */
 export function disputeRate(stats: DisputeStats): Decimal | null {
   if (stats.confirmedPurchases === 0) return null;
@@ -27,9 +32,9 @@ export function disputeRate(stats: DisputeStats): Decimal | null {
  * publisher's first ten sales is 10%, so below the minimum nothing happens.
  */
 export function shouldSuspend(stats: DisputeStats, policy: SuspensionPolicy): boolean {
-  if (stats.confirmedPurchases < policy.minConfirmedPurchases) return false;
-  const rate = disputeRate(stats);
-  return rate !== null && rate.gt(policy.threshold);
+  if (stats.confirmedPurchases === 0 || stats.confirmedPurchases < policy.minConfirmedPurchases) return false;
+  // disputes / confirmed > threshold, cross-multiplied so that no division rounds.
+  return new Decimal(stats.disputes).gt(new Decimal(policy.threshold).times(stats.confirmedPurchases));
 }
 
 export async function disputeStats(db: Db | Tx, publisherId: string, now: Date): Promise<DisputeStats> {

@@ -7,9 +7,12 @@ import type { AppContext } from './context.js';
 import { errorHandler } from './errors.js';
 import { rateLimit } from './rate-limit.js';
 import { adminRoutes } from './routes/admin.js';
+import { adminDisputeRoutes } from './routes/admin-disputes.js';
 import { consentRoutes } from './routes/consent.js';
+import { disputeRoutes } from './routes/disputes.js';
 import { meRoutes } from './routes/me.js';
 import { billingRunRoutes, invoiceRoutes } from './routes/operator-billing.js';
+import { operatorDisputeRoutes } from './routes/operator-disputes.js';
 import { operatorSubscriberRoutes } from './routes/operator-subscribers.js';
 import { purchaseRoutes } from './routes/purchases.js';
 
@@ -43,7 +46,10 @@ export function createApp(ctx: AppContext): Express {
   const v1 = express.Router();
   v1.use(rateLimit(ctx));
   v1.use('/admin', adminRoutes(ctx));
+  v1.use('/admin', adminDisputeRoutes(ctx));
   v1.use('/operator/subscribers', operatorSubscriberRoutes(ctx));
+  v1.use('/operator/disputes', operatorDisputeRoutes(ctx));
+  v1.use('/disputes', disputeRoutes(ctx));
   v1.use('/operator/billing-runs', billingRunRoutes(ctx));
   v1.use('/operator/invoices', invoiceRoutes(ctx));
   v1.use('/purchases', purchaseRoutes(ctx));

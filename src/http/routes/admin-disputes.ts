@@ -1,0 +1,22 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { disputeRateResource, disputeStats, suspensionPolicy } from '../../domain/dispute-rate.js';
+import { notFound } from '../../domain/errors.js';
+import { allow } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { parse } from '../validation.js';
+
+const publisherId = z.string().min(1).max(64);
+
+export function adminDisputeRoutes(ctx: AppContext): Router {
+  const router = Router();
+
+  router.get('/publishers/:id/dispute-rate', allow(ctx, 'admin'), async (req, res) => {
+    const publisher = await ctx.db.publisher.findUnique({ where: { id: parse(publisherId, req.params.id) } });
+    if (!publisher) throw notFound('Publisher');
+    const stats = await disputeStats(ctx.db, publisher.id, new Date());
+    res.json(disputeRateResource(publisher.id, stats, suspensionPolicy(ctx.config), publisher.suspendedAt));
+  });
+
+  return router;
+}

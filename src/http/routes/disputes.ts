@@ -1,0 +1,87 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { suspensionPolicy } from '../../domain/dispute-rate.js';
+import { disputeResource, findDispute, openDispute, respondToDispute, type DisputeParty } from '../../domain/disputes.js';
+import { invalidRequest, notFound } from '../../domain/errors.js';
+import type { Actor } from '../actors.js';
+import { actorOf, allow } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { idempotencyKey, respondOnce } from '../idempotency.js';
+import { body, parse } from '../validation.js';
+
+export const disputeId = z.string().min(1).max(64);
+
+const openBody = body({
+  purchaseId: z.string().min(1).max(64),
+  reason: z.string().trim().min(1).max(1000),
+  subscriberRef: z.string().min(1).max(255).optional(),
+});
+
+const responseBody = body({
+  accept: z.boolean(),
+  evidence: z.string().trim().min(1).max(8000).optional(),
+});
+
+export function partyOf(actor: Actor): DisputeParty {
+  switch (actor.kind) {
+    case 'subscriber':
+      return { kind: 'subscriber', subscriberId: actor.subscriber.id };
+    case 'operator':
+      return { kind: 'operator', operatorId: actor.operator.id };
+    case 'publisher':
+      return { kind: 'publisher', publisherId: actor.publisher.id };
+    case 'admin':
+      throw notFound('Dispute');
+  }
+}
+
+export function disputeRoutes(ctx: AppContext): Router {
+  const router = Router();
+  const { publicUrl } = ctx.config;
+
+  router.post('/', allow(ctx, 'subscriber', 'operator'), async (req, res) => {
+    const actor = actorOf(res, 'subscriber', 'operator');
+    const input = parse(openBody, req.body);
+    if (actor.kind === 'operator' && input.subscriberRef === undefined) {
+      throw invalidRequest('An operator opens a dispute for one of its subscribers', { fields: { subscriberRef: 'required for operator credentials' } });
+    }
+    if (actor.kind === 'subscriber' && input.subscriberRef !== undefined) {
+      throw invalidRequest('A subscriber opens disputes for itself only', { fields: { subscriberRef: 'only for operator credentials' } });
+    }
+    const key = idempotencyKey(req, false);
+    await respondOnce(ctx, req, res, key, async (tx) => {
+      const subscriber =
+        actor.kind === 'subscriber'
+          ? actor.subscriber
+          : await tx.subscriber.findUnique({
+              where: { operatorId_externalRef: { operatorId: actor.operator.id, externalRef: input.subscriberRef as string } },
+            });
+      if (!subscriber) throw notFound('Subscriber');
+      const dispute = await openDispute(
+        tx,
+        { purchaseId: input.purchaseId, subscriber, openedBy: actor.kind, reason: input.reason },
+        { publicUrl, suspension: suspensionPolicy(ctx.config) },
+      );
+      return { status: 201, body: disputeResource(dispute, actor.kind, publicUrl) };
+    });
+  });
+
+  router.get('/:id', allow(ctx, 'subscriber', 'operator', 'publisher'), async (req, res) => {
+    const actor = actorOf(res, 'subscriber', 'operator', 'publisher');
+    const dispute = await findDispute(ctx.db, parse(disputeId, req.params.id), partyOf(actor));
+    res.json(disputeResource(dispute, actor.kind, publicUrl));
+  });
+
+  router.post('/:id/response', allow(ctx, 'publisher'), async (req, res) => {
+    const { publisher } = actorOf(res, 'publisher');
+    const id = parse(disputeId, req.params.id);
+    const input = parse(responseBody, req.body);
+    const key = idempotencyKey(req, false);
+    await respondOnce(ctx, req, res, key, async (tx) => {
+      const dispute = await respondToDispute(tx, id, publisher.id, { accept: input.accept, evidence: input.evidence ?? null }, publicUrl);
+      return { status: 200, body: disputeResource(dispute, 'publisher', publicUrl) };
+    });
+  });
+
+  return router;
+}

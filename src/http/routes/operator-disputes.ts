@@ -1,0 +1,28 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { disputeResource, resolveDispute } from '../../domain/disputes.js';
+import { actorOf, allow } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { idempotencyKey, respondOnce } from '../idempotency.js';
+import { body, parse } from '../validation.js';
+import { disputeId } from './disputes.js';
+
+const resolveBody = body({ outcome: z.enum(['won', 'lost']) });
+
+export function operatorDisputeRoutes(ctx: AppContext): Router {
+  const router = Router();
+  const { publicUrl } = ctx.config;
+
+  router.post('/:id/resolve', allow(ctx, 'operator'), async (req, res) => {
+    const { operator } = actorOf(res, 'operator');
+    const id = parse(disputeId, req.params.id);
+    const input = parse(resolveBody, req.body);
+    const key = idempotencyKey(req, false);
+    await respondOnce(ctx, req, res, key, async (tx) => {
+      const dispute = await resolveDispute(tx, id, operator.id, input.outcome, publicUrl);
+      return { status: 200, body: disputeResource(dispute, 'operator', publicUrl) };
+    });
+  });
+
+  return router;
+}
