@@ -4,6 +4,7 @@ import type { Db } from '../src/store/db.js';
 import { startWebhookWorker } from './webhooks.js';
 import { startBillingWorker } from './billing.js';
 import { startRenewalWorker } from './renewals.js';
+import { startDisputeDeadlineWorker } from './dispute-deadlines.js';
 
 /** What every worker gets: PostgreSQL (the record) and the Redis settings for BullMQ. */
 export interface WorkerDeps {
@@ -25,6 +26,7 @@ export const WORKER_STARTERS: WorkerStarter[] = [
   (deps) => startWebhookWorker(deps),
   (deps) => startBillingWorker(deps),
   (deps) => startRenewalWorker(deps),
+  (deps) => startDisputeDeadlineWorker(deps),
 ];
 
 export async function startWorkers(deps: WorkerDeps): Promise<RunningWorker> {
