@@ -33,9 +33,11 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   });
   const url = `redis://127.0.0.1:${port}`;
   const client = new Redis(url, { maxRetriesPerRequest: 3, lazyConnect: true });
+  // Refused connections are expected until redis-server listens; ioredis then retries on its own.
+  client.on('error', () => undefined);
   for (let attempt = 0; ; attempt++) {
     try {
-      await client.connect();
+      if (client.status === 'wait' || client.status === 'end') await client.connect();
       await client.ping();
       break;
     } catch (error) {
