@@ -15,6 +15,7 @@ import { billingRunRoutes, invoiceRoutes } from './routes/operator-billing.js';
 import { operatorDisputeRoutes } from './routes/operator-disputes.js';
 import { operatorSubscriberRoutes } from './routes/operator-subscribers.js';
 import { purchaseRoutes } from './routes/purchases.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 /** Publishers send small JSON documents; anything larger is a mistake or an attack. */
 export const BODY_LIMIT = '16kb';
@@ -54,6 +55,7 @@ export function createApp(ctx: AppContext): Express {
   v1.use('/operator/invoices', invoiceRoutes(ctx));
   v1.use('/purchases', purchaseRoutes(ctx));
   v1.use('/me', meRoutes(ctx));
+  v1.use('/webhooks', webhookRoutes(ctx));
   app.use('/v1', v1);
 
   app.use(() => {

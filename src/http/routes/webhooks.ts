@@ -1,0 +1,25 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { listWebhookEvents, webhookEventResource } from '../../domain/webhook-events.js';
+import { actorOf, allow } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { page } from '../pagination.js';
+import { pagination, parse } from '../validation.js';
+
+const eventsQuery = pagination.extend({ status: z.enum(['pending', 'delivered', 'failed']).optional() });
+
+/** A publisher's view of its own webhook outbox, to see what was sent and why a delivery failed. */
+export function webhookRoutes(ctx: AppContext): Router {
+  const router = Router();
+  router.use(allow(ctx, 'publisher'));
+
+  router.get('/events', async (req, res) => {
+    const { publisher } = actorOf(res, 'publisher');
+    const query = parse(eventsQuery, req.query);
+    const rows = await listWebhookEvents(ctx.db, publisher.id, query);
+    const { items, nextCursor } = page(rows, query.limit);
+    res.json({ data: items.map(webhookEventResource), nextCursor });
+  });
+
+  return router;
+}
