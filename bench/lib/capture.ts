@@ -1,0 +1,83 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import supertest from 'supertest';
+import type { Config } from '../../src/config.js';
+import { PrismaClient } from '../../src/generated/prisma/client.js';
+import { createApp } from '../../src/http/app.js';
+import type { AppContext } from '../../src/http/context.js';
+import { createLogger } from '../../src/logger.js';
+import { createRedis } from '../../src/store/redis.js';
+import type { AssertionCache, BenchWorld } from './fixtures.js';
+
+export interface CapturedQuery {
+  text: string;
+  values: unknown[];
+}
+
+export interface CapturedPurchase {
+  create: CapturedQuery[];
+  confirm: CapturedQuery[];
+  purchaseId: string;
+  idempotencyKey: string;
+}
+
+type QueryArg = string | { text: string; values?: unknown[] };
+
+/**
+ * Runs one create + confirm through the real app and records every statement
+ * it sends to PostgreSQL, BEGIN and COMMIT included, with their parameters: the
+ * pgbench ceiling then runs exactly what the code runs, whatever it becomes.
+ */
+export async function capturePurchaseSql(
+  config: Config,
+  world: BenchWorld,
+  tokens: AssertionCache,
+  subscriber: number,
+): Promise<CapturedPurchase> {
+  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 1 });
+  let sink: CapturedQuery[] | null = null;
+  pool.on('connect', (client) => {
+    const original = client.query.bind(client) as (...args: unknown[]) => unknown;
+    const wrapped = (...args: unknown[]) => {
+      const first = args[0] as QueryArg;
+      if (sink) {
+        const text = typeof first === 'string' ? first : first.text;
+        const values = typeof first === 'string' ? ((args[1] as unknown[] | undefined) ?? []) : (first.values ?? []);
+        sink.push({ text, values: [...values] });
+      }
+      return original(...args);
+    };
+    client.query = wrapped as typeof client.query;
+  });
+  const db = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const redis = createRedis(config.redisUrl);
+  const ctx: AppContext = { config: { ...config, rateLimitPerMinute: 0 }, db, redis, logger: createLogger('silent') };
+  const app = createApp(ctx);
+  const publisherAuth = `Bearer ${world.publisher.apiKey}`;
+  const body = { amount: '0.01', currency: 'EUR', description: 'Benchmark article', channel: 'isp' };
+
+  const buy = async (key: string, record: { create: CapturedQuery[]; confirm: CapturedQuery[] } | null) => {
+    sink = record?.create ?? null;
+    const created = await supertest(app).post('/v1/purchases').set('Authorization', publisherAuth).set('Idempotency-Key', key).send(body);
+    if (created.status !== 201) throw new Error(`capture: create answered ${created.status} ${created.text}`);
+    sink = record?.confirm ?? null;
+    const confirmed = await supertest(app)
+      .post(`/v1/purchases/${created.body.id}/confirm`)
+      .set('Authorization', `Bearer ${tokens.forSubscriber(subscriber)}`);
+    sink = null;
+    if (confirmed.status !== 200) throw new Error(`capture: confirm answered ${confirmed.status} ${confirmed.text}`);
+    return created.body.id as string;
+  };
+
+  try {
+    // The first purchase warms Prisma up (connection setup, type lookups), which a steady gateway never repeats.
+    await buy(`capture-warmup-${Date.now()}`, null);
+    const record = { create: [] as CapturedQuery[], confirm: [] as CapturedQuery[] };
+    const idempotencyKey = `capture-${Date.now()}`;
+    const purchaseId = await buy(idempotencyKey, record);
+    return { ...record, purchaseId, idempotencyKey };
+  } finally {
+    redis.disconnect();
+    await db.$disconnect();
+  }
+}

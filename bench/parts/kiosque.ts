@@ -1,0 +1,156 @@
+import { mkdirSync } from 'node:fs';
+import { runAutocannon } from '../lib/autocannon.js';
+import { topFunctions, type HotFunction } from '../lib/cpu-profile.js';
+import type { AssertionCache, BenchWorld } from '../lib/fixtures.js';
+import { progress, round } from '../lib/log.js';
+import { openLoop, type OpenLoopResult } from '../lib/open-loop.js';
+import { freePort, startNode, waitForHttp } from '../lib/proc.js';
+import type { Scale } from '../lib/scale.js';
+
+export interface SaturationRun {
+  hotShare: number;
+  /** Purchases created and confirmed per second (declines excluded). */
+  confirmationsPerS: number;
+  declinesPerS: number;
+  failures: number;
+  requestP50Ms: number;
+  requestP99Ms: number;
+}
+
+export interface KiosqueResults {
+  spread: SaturationRun;
+  hot: SaturationRun;
+  openLoopSpread: OpenLoopResult;
+  openLoopHot: OpenLoopResult;
+  profile: HotFunction[];
+}
+
+const BODY = JSON.stringify({ amount: '0.01', currency: 'EUR', description: 'Benchmark article', channel: 'isp' });
+export const OPEN_LOOP_PURCHASES_PER_S = 100;
+
+/** Subscriber for the next confirmation: the hot one `hotShare` of the time, else uniform over all. */
+function chooser(world: BenchWorld, tokens: AssertionCache, hotShare: number) {
+  return () => `Bearer ${tokens.forSubscriber(Math.random() < hotShare ? 'hot' : 1 + Math.floor(Math.random() * world.subscribers))}`;
+}
+
+async function saturate(origin: string, world: BenchWorld, tokens: AssertionCache, scale: Scale, hotShare: number, durationS: number, runId: string) {
+  let sequence = 0;
+  let confirmed = 0;
+  let declined = 0;
+  let failures = 0;
+  const confirmAuth = chooser(world, tokens, hotShare);
+  const result = await runAutocannon({
+    url: origin,
+    connections: scale.connections,
+    duration: durationS,
+    timeout: 30,
+    requests: [
+      {
+        method: 'POST',
+        path: '/v1/purchases',
+        setupRequest: (request) => ({
+          ...request,
+          headers: {
+            authorization: `Bearer ${world.publisher.apiKey}`,
+            'content-type': 'application/json',
+            'idempotency-key': `${runId}-${++sequence}`,
+          },
+          body: BODY,
+        }),
+        onResponse: (status, body, context) => {
+          if (status === 201) context.purchaseId = (JSON.parse(body) as { id: string }).id;
+          else {
+            context.purchaseId = undefined;
+            failures += 1;
+          }
+        },
+      },
+      {
+        method: 'POST',
+        setupRequest: (request, context) =>
+          typeof context.purchaseId === 'string'
+            ? { ...request, path: `/v1/purchases/${context.purchaseId}/confirm`, headers: { authorization: confirmAuth() } }
+            : null,
+        onResponse: (status) => {
+          if (status === 200) confirmed += 1;
+          else if (status === 402) declined += 1;
+          else failures += 1;
+        },
+      },
+    ],
+  });
+  return {
+    hotShare,
+    confirmationsPerS: round(confirmed / durationS),
+    declinesPerS: round(declined / durationS),
+    failures: failures + result.errors + result.timeouts,
+    requestP50Ms: result.latency.p50,
+    requestP99Ms: result.latency.p99,
+  };
+}
+
+/**
+ * The gateway as `npm start` runs it, in its own process, limiter on (with a
+ * limit nobody reaches, so Redis is still called on every request), workers off.
+ */
+export async function kiosque(
+  scale: Scale,
+  databaseUrl: string,
+  redisUrl: string,
+  world: BenchWorld,
+  tokens: AssertionCache,
+  profileDir: string,
+): Promise<KiosqueResults> {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  mkdirSync(profileDir, { recursive: true });
+  const gateway = startNode(
+    'src/main.ts',
+    {
+      PORT: String(port),
+      PUBLIC_URL: origin,
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      RATE_LIMIT_PER_MINUTE: '1000000000',
+      LOG_LEVEL: 'warn',
+      RUN_WORKERS: '0',
+      NODE_ENV: 'production',
+      ADMIN_API_KEY: 'bench_admin_key_0123456789',
+    },
+    ['--cpu-prof', '--cpu-prof-dir', profileDir],
+  );
+  try {
+    await waitForHttp(`${origin}/healthz`, gateway);
+    progress('Kiosque: warming the gateway up');
+    await saturate(origin, world, tokens, scale, 0, 3, `warm-${Date.now()}`);
+
+    progress(`Kiosque: saturation, subscribers spread over ${world.subscribers}, ${scale.connections} connections for ${scale.loadS} s`);
+    const spread = await saturate(origin, world, tokens, scale, 0, scale.loadS, `spread-${Date.now()}`);
+    progress(`  ${spread.confirmationsPerS} confirmations/s, ${spread.declinesPerS} declines/s, ${spread.failures} failures`);
+
+    progress(`Kiosque: saturation, 10% of confirmations on one subscriber, ${scale.loadS} s`);
+    const hot = await saturate(origin, world, tokens, scale, 0.1, scale.loadS, `hot-${Date.now()}`);
+    progress(`  ${hot.confirmationsPerS} confirmations/s, ${hot.declinesPerS} declines/s, ${hot.failures} failures`);
+
+    const light = (hotShare: number, label: string) => {
+      progress(`Kiosque: open loop, ${OPEN_LOOP_PURCHASES_PER_S} purchases/s at fixed times for ${scale.openLoopS} s, ${label}`);
+      return openLoop({
+        origin,
+        purchasesPerS: OPEN_LOOP_PURCHASES_PER_S,
+        durationS: scale.openLoopS,
+        confirmDelayMs: 500,
+        publisherAuth: `Bearer ${world.publisher.apiKey}`,
+        confirmAuth: chooser(world, tokens, hotShare),
+        keyPrefix: `open-${label}-${Date.now()}`,
+      });
+    };
+    const openLoopSpread = await light(0, 'spread');
+    progress(`  confirm p50 ${openLoopSpread.confirm.p50Ms} ms, p99 ${openLoopSpread.confirm.p99Ms} ms (create p99 ${openLoopSpread.create.p99Ms} ms)`);
+    const openLoopHot = await light(0.1, 'hot');
+    progress(`  confirm p50 ${openLoopHot.confirm.p50Ms} ms, p99 ${openLoopHot.confirm.p99Ms} ms (create p99 ${openLoopHot.create.p99Ms} ms)`);
+    await gateway.stop();
+    return { spread, hot, openLoopSpread, openLoopHot, profile: topFunctions(profileDir) };
+  } finally {
+    await gateway.stop();
+  }
+}

@@ -1,0 +1,58 @@
+import express from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import { loadConfig } from '../../src/config.js';
+import type { AppContext } from '../../src/http/context.js';
+import { BODY_LIMIT } from '../../src/http/app.js';
+import { rateLimit } from '../../src/http/rate-limit.js';
+import { createLogger } from '../../src/logger.js';
+import { createDb } from '../../src/store/db.js';
+import { createRedis } from '../../src/store/redis.js';
+import { CONSTANT_REPLY } from './reply.js';
+
+/**
+ * Kiosque's middleware stack as src/http/app.ts builds it (pino-http at the
+ * configured level, helmet with the same policy, the JSON parser, the Redis rate
+ * limiter under /v1), in front of a handler that does no work. The difference to
+ * the bare server is what the framework costs; set RATE_LIMIT_PER_MINUTE=0 to
+ * leave Redis out of it.
+ */
+const config = loadConfig();
+const logger = createLogger(config.logLevel);
+const redis = createRedis(config.redisUrl);
+// Prisma connects lazily: this client is never queried, it only completes the context the limiter's type asks for.
+const ctx: AppContext = { config, db: createDb(config.databaseUrl, 1), redis, logger };
+
+const app = express();
+app.disable('x-powered-by');
+app.set('trust proxy', false);
+app.use(
+  pinoHttp({
+    logger,
+    autoLogging: { ignore: (req) => req.url === '/healthz' },
+    serializers: {
+      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.replace(/assertion=[^&]+/, 'assertion=[redacted]') }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+  }),
+);
+app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
+app.get('/healthz', (_req, res) => {
+  res.json({ status: 'ok' });
+});
+app.use(express.json({ limit: BODY_LIMIT, strict: true }));
+const v1 = express.Router();
+v1.use(rateLimit(ctx));
+v1.post('/purchases', (_req, res) => {
+  res.type('application/json').send(CONSTANT_REPLY);
+});
+app.use('/v1', v1);
+
+const server = app.listen(config.port, '127.0.0.1');
+server.keepAliveTimeout = 65_000;
+process.on('SIGINT', () =>
+  server.close(() => {
+    redis.disconnect();
+    process.exit(0);
+  }),
+);
