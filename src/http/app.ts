@@ -11,10 +11,13 @@ import { adminDisputeRoutes } from './routes/admin-disputes.js';
 import { consentRoutes } from './routes/consent.js';
 import { disputeRoutes } from './routes/disputes.js';
 import { meRoutes } from './routes/me.js';
-import { billingRunRoutes, invoiceRoutes } from './routes/operator-billing.js';
 import { operatorDisputeRoutes } from './routes/operator-disputes.js';
+import { billingRunRoutes, invoiceRoutes } from './routes/operator-billing.js';
 import { operatorSubscriberRoutes } from './routes/operator-subscribers.js';
 import { purchaseRoutes } from './routes/purchases.js';
+import { parentalRoutes } from './routes/parental.js';
+import { subscriptionConsentRoutes } from './routes/subscription-consent.js';
+import { meSubscriptionRoutes, subscriptionRoutes } from './routes/subscriptions.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
 /** Publishers send small JSON documents; anything larger is a mistake or an attack. */
@@ -42,18 +45,21 @@ export function createApp(ctx: AppContext): Express {
   });
 
   app.use(express.json({ limit: BODY_LIMIT, strict: true }));
-  app.use('/consent', express.urlencoded({ limit: BODY_LIMIT, extended: false }), cookieParser(), consentRoutes(ctx));
+  app.use('/consent', express.urlencoded({ limit: BODY_LIMIT, extended: false }), cookieParser(), consentRoutes(ctx), subscriptionConsentRoutes(ctx));
 
   const v1 = express.Router();
   v1.use(rateLimit(ctx));
   v1.use('/admin', adminRoutes(ctx));
   v1.use('/admin', adminDisputeRoutes(ctx));
   v1.use('/operator/subscribers', operatorSubscriberRoutes(ctx));
-  v1.use('/operator/disputes', operatorDisputeRoutes(ctx));
-  v1.use('/disputes', disputeRoutes(ctx));
   v1.use('/operator/billing-runs', billingRunRoutes(ctx));
   v1.use('/operator/invoices', invoiceRoutes(ctx));
+  v1.use('/operator/disputes', operatorDisputeRoutes(ctx));
+  v1.use('/disputes', disputeRoutes(ctx));
   v1.use('/purchases', purchaseRoutes(ctx));
+  v1.use('/subscriptions', subscriptionRoutes(ctx));
+  v1.use('/me/subscriptions', meSubscriptionRoutes(ctx));
+  v1.use('/me/children', parentalRoutes(ctx));
   v1.use('/me', meRoutes(ctx));
   v1.use('/webhooks', webhookRoutes(ctx));
   app.use('/v1', v1);
