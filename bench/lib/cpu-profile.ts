@@ -13,9 +13,16 @@ export interface HotFunction {
   name: string;
 }
 
-/** Self time per function of the newest .cpuprofile in `dir`: where the gateway's CPU went. */
+/**
+ * Self time per function in the newest main-thread profile in `dir` (node names
+ * them CPU.<date>.<time>.<pid>.<thread>.<seq>; thread 0 is the main thread, the
+ * others are tsx's loader): where the gateway's CPU went.
+ */
 export function topFunctions(dir: string, count = 15): HotFunction[] {
-  const newest = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort().at(-1);
+  const newest = readdirSync(dir)
+    .filter((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f))
+    .sort()
+    .at(-1);
   if (!newest) return [];
   const profile = JSON.parse(readFileSync(join(dir, newest), 'utf8')) as { nodes: ProfileNode[] };
   const selfHits = new Map<string, number>();
