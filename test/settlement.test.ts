@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Decimal, sum } from '../src/domain/money.js';
+import { billingHarness, postBillingRun, refund, waitForRun, type BillingHarness } from './support/billing.js';
+import {
+  assertion,
+  bearer,
+  buy,
+  createOperator,
+  createPublisher,
+  idemKey,
+  provision,
+  startTestGateway,
+  unique,
+  type OperatorFixture,
+  type PublisherFixture,
+  type TestGateway,
+} from './support/harness.js';
+
+interface SettlementLine {
+  publisherId: string;
+  gross: string;
+  commission: string;
+  refunds: string;
+  chargebacks: string;
+  net: string;
+}
+
+let gw: TestGateway;
+let billing: BillingHarness;
+
+beforeAll(async () => {
+  gw = startTestGateway({ queuePrefix: unique('q-settlement') });
+  billing = billingHarness(gw);
+  await billing.startWorker();
+});
+afterAll(async () => {
+  await billing.close();
+  await gw.close();
+});
+
+async function settlement(op: OperatorFixture, runId: string): Promise<SettlementLine[]> {
+  const res = await gw.api().get(`/v1/operator/billing-runs/${runId}/settlement`).set(bearer(op.apiKey));
+  expect(res.status).toBe(200);
+  return res.body.data;
+}
+
+function expectAddsUp(line: SettlementLine) {
+  const parts = sum([line.commission, line.net, line.refunds, line.chargebacks]);
+  expect(parts.toFixed(2)).toBe(line.gross);
+}
+
+async function invoicesOf(op: OperatorFixture, runId: string) {
+  const res = await gw.api().get('/v1/operator/invoices').query({ billingRun: runId, limit: 200 }).set(bearer(op.apiKey));
+  expect(res.status).toBe(200);
+  return res.body.data as { id: string; subscriberRef: string; lines: { amount: string; purchaseId: string }[] }[];
+}
+
+async function outcome(op: OperatorFixture, invoiceId: string, status: string) {
+  return gw.api().post(`/v1/operator/invoices/${invoiceId}/outcome`).set(bearer(op.apiKey)).send({ status });
+}
+
+describe('Invoice outcomes', () => {
+  let op: OperatorFixture;
+  let publisher: PublisherFixture;
+  let payerRef: string;
+  let defaulterRef: string;
+  let runId: string;
+  let defaulterBuys: string[];
+
+  beforeAll(async () => {
+    op = await createOperator(gw);
+    publisher = await createPublisher(gw);
+    payerRef = await provision(gw, op);
+    defaulterRef = await provision(gw, op);
+    const payer = assertion(op, payerRef);
+    const defaulter = assertion(op, defaulterRef);
+    await buy(gw, publisher, payer, { amount: '3.00' });
+    defaulterBuys = [(await buy(gw, publisher, defaulter, { amount: '10.00' })).id, (await buy(gw, publisher, defaulter, { amount: '2.50' })).id];
+    await refund(gw, publisher.apiKey, defaulterBuys[0] as string, '4.00');
+    runId = (await waitForRun(gw, op, (await postBillingRun(gw, op)).body.id)).id;
+  });
+
+  it('When an invoice is paid, then it is recorded, and saying so again is a no-op 200', async () => {
+    const invoice = (await invoicesOf(op, runId)).find((i) => i.subscriberRef === payerRef);
+    const first = await outcome(op, invoice?.id as string, 'paid');
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ id: invoice?.id, status: 'paid' });
+    const again = await outcome(op, invoice?.id as string, 'paid');
+    expect(again.status).toBe(200);
+    expect(again.body.outcomeAt).toBe(first.body.outcomeAt);
+  });
+
+  it('When a paid invoice is then called unpaid, then it is 409 invalid_state and nothing is charged back', async () => {
+    const invoice = (await invoicesOf(op, runId)).find((i) => i.subscriberRef === payerRef);
+    await outcome(op, invoice?.id as string, 'paid');
+    const res = await outcome(op, invoice?.id as string, 'unpaid');
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('invalid_state');
+    const purchases = await gw.ctx.db.purchase.findMany({ where: { invoiceId: invoice?.id } });
+    expect(purchases.every((p) => p.chargedBackAmount.isZero())).toBe(true);
+  });
+
+  it('When an invoice is unpaid, then each purchase on it is charged back for what was not refunded, once, with an event', async () => {
+    const invoice = (await invoicesOf(op, runId)).find((i) => i.subscriberRef === defaulterRef);
+    const res = await outcome(op, invoice?.id as string, 'unpaid');
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('unpaid');
+    expect((await outcome(op, invoice?.id as string, 'unpaid')).status).toBe(200);
+    const purchases = await gw.ctx.db.purchase.findMany({ where: { id: { in: defaulterBuys } }, orderBy: { amount: 'desc' } });
+    expect(purchases.map((p) => p.chargedBackAmount.toFixed(2))).toEqual(['6.00', '2.50']);
+    const events = await gw.ctx.db.outboxEvent.findMany({ where: { publisherId: publisher.id, type: 'purchase.charged_back' } });
+    expect(events).toHaveLength(2);
+    // Nothing is left to refund on a purchase the subscriber never paid for.
+    const late = await gw.api().post(`/v1/purchases/${defaulterBuys[1]}/refunds`).set(bearer(publisher.apiKey)).set('Idempotency-Key', idemKey()).send({});
+    expect(late.status).toBe(409);
+  });
+
+  it('When the outcome is not paid or unpaid, then it is 400', async () => {
+    const [invoice] = await invoicesOf(op, runId);
+    const res = await outcome(op, invoice?.id as string, 'lost');
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.fields).toHaveProperty('status');
+  });
+});
+
+describe('GET /v1/operator/billing-runs/:id/settlement', () => {
+  it('When publishers with different rates were refunded and charged back, then each line adds up to the cent and gross sums to the positive lines', async () => {
+    const op = await createOperator(gw);
+    const press = await createPublisher(gw, { commissionRates: { isp: '0.15', sms: '0.50', voice: '0.30' } });
+    const games = await createPublisher(gw, { category: 'games', commissionRates: { isp: '0.1234' } });
+    const alice = assertion(op, await provision(gw, op));
+    const bob = assertion(op, await provision(gw, op));
+    const a1 = (await buy(gw, press, alice, { amount: '3.33', channel: 'sms' })).id;
+    await buy(gw, press, alice, { amount: '1.01', channel: 'isp' });
+    const a3 = (await buy(gw, games, alice, { amount: '9.99', channel: 'isp' })).id;
+    const b1 = (await buy(gw, press, bob, { amount: '7.77', channel: 'voice' })).id;
+    await buy(gw, games, bob, { amount: '0.05', channel: 'isp' });
+    await refund(gw, press.apiKey, a1, '1.00');
+    await refund(gw, games.apiKey, a3);
+    const runId = (await waitForRun(gw, op, (await postBillingRun(gw, op)).body.id)).id;
+
+    const bobInvoice = (await invoicesOf(op, runId)).find((i) => i.lines.some((l) => l.purchaseId === b1));
+    expect((await outcome(op, bobInvoice?.id as string, 'unpaid')).status).toBe(200);
+
+    const lines = await settlement(op, runId);
+    const byPublisher = new Map(lines.map((l) => [l.publisherId, l]));
+    // press: 3.33 sms (1.00 refunded: 2.33 × 0.50 = 1.165 → 1.16), 1.01 isp (0.1515 → 0.15), 7.77 voice charged back (0).
+    expect(byPublisher.get(press.id)).toEqual({
+      publisherId: press.id,
+      gross: '12.11',
+      commission: '1.31',
+      refunds: '1.00',
+      chargebacks: '7.77',
+      net: '2.03',
+    });
+    // games: 9.99 refunded in full (0), 0.05 charged back (0).
+    expect(byPublisher.get(games.id)).toEqual({
+      publisherId: games.id,
+      gross: '10.04',
+      commission: '0.00',
+      refunds: '9.99',
+      chargebacks: '0.05',
+      net: '0.00',
+    });
+    lines.forEach(expectAddsUp);
+    const positive = (await invoicesOf(op, runId)).flatMap((i) => i.lines.map((l) => new Decimal(l.amount))).filter((a) => a.gt(0));
+    expect(sum(lines.map((l) => l.gross)).toFixed(2)).toBe(sum(positive).toFixed(2));
+  });
+
+  it('When a run billed nothing, then its settlement is empty', async () => {
+    const op = await createOperator(gw);
+    const runId = (await waitForRun(gw, op, (await postBillingRun(gw, op)).body.id)).id;
+    expect(await settlement(op, runId)).toEqual([]);
+  });
+});
