@@ -36,11 +36,13 @@ export async function startWebhookWorker(deps: WorkerDeps, options: WebhookWorke
       .catch((error: unknown) => logger.warn({ err: error }, 'could not check the webhook dispatch schedule'));
   }, options.schedulerCheckEveryMs ?? 30_000);
 
+  // Set on shutdown so a job stops between batches: what it has not claimed stays due for the next worker.
+  let closing = false;
   const worker = new Worker<DispatchJobData>(
     WEBHOOK_QUEUE,
     async () => {
       let attempted = 0;
-      for (let batch = 0; batch < MAX_BATCHES_PER_JOB; batch++) {
+      for (let batch = 0; batch < MAX_BATCHES_PER_JOB && !closing; batch++) {
         const count = await dispatchDueWebhooks(db, dispatch);
         attempted += count;
         if (count < batchSize) break;
@@ -55,6 +57,7 @@ export async function startWebhookWorker(deps: WorkerDeps, options: WebhookWorke
   return {
     name: 'webhooks',
     async close() {
+      closing = true;
       clearInterval(schedulerCheck);
       await worker.close();
       await queue.close();
