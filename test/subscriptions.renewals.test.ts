@@ -98,6 +98,17 @@ describe('Renewing at the period end', () => {
     expect(paid.map((p) => p.subscriptionPeriodStart)).toEqual([sub.currentPeriodStart, end, next]);
   });
 
+  it('When the renewal runs three weeks late, then only the period holding now is charged, once, on the anchor', async () => {
+    const sub = await activeSubscription(assertion(operator, await provision(gw, operator)));
+    const anchor = sub.activatedAt as Date;
+    const late = new Date(periodBoundary(anchor, 'weekly', 4).getTime() + 3600_000);
+    expect(await runRenewJob(gw.ctx.db, publicUrl, { subscriptionId: sub.id }, late)).toBe('renewed');
+    expect(await runRenewJob(gw.ctx.db, publicUrl, { subscriptionId: sub.id }, late)).toBe('not_due');
+    const paid = await charges(sub.id);
+    expect(paid.map((p) => p.subscriptionPeriodStart)).toEqual([anchor, periodBoundary(anchor, 'weekly', 4)]);
+    expect((await row(sub.id)).currentPeriodEnd).toEqual(periodBoundary(anchor, 'weekly', 5));
+  });
+
   it('When anything tries to record a second charge for a paid period, then PostgreSQL refuses it', async () => {
     const sub = await activeSubscription(assertion(operator, await provision(gw, operator)));
     const [first] = await charges(sub.id);

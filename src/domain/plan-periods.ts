@@ -29,6 +29,24 @@ export function nextPeriodEnd(anchor: Date, plan: Plan, after: Date): Date {
   }
 }
 
+export interface Period {
+  start: Date;
+  end: Date;
+}
+
+/**
+ * The period holding `at`, for a subscription anchored at `anchor` and paid up
+ * to `from` (a boundary). Periods between `from` and `at` that ended unpaid are
+ * skipped: a renewal never bills a period that is already over.
+ */
+export function periodHolding(anchor: Date, plan: Plan, from: Date, at: Date): Period {
+  let n = 1;
+  while (periodBoundary(anchor, plan, n) <= from) n++;
+  while (periodBoundary(anchor, plan, n) <= at) n++;
+  const previous = periodBoundary(anchor, plan, n - 1);
+  return { start: previous > from ? previous : from, end: periodBoundary(anchor, plan, n) };
+}
+
 export const CADENCE: Record<Plan, string> = {
   weekly: 'per week',
   monthly: 'per month',

@@ -5,7 +5,7 @@ import { commissionOn, type Channel } from './commission.js';
 import { AppError, invalidRequest, invalidState, notFound, type DeclineCode } from './errors.js';
 import { recordEvent, type EventType } from './events.js';
 import { Decimal } from './money.js';
-import { nextPeriodEnd, type Plan } from './plan-periods.js';
+import { nextPeriodEnd, periodHolding, type Period, type Plan } from './plan-periods.js';
 import { CONSENT_TTL_MS, decideCharge, lockSubscriber, rateFor, assertCanSell, type ConsentEvidence } from './purchases.js';
 import { purchaseResource, purchaseStatus, subscriptionResource } from './resources.js';
 
@@ -34,10 +34,7 @@ export const RENEWAL_RETRY_OFFSETS_MS = [1 * DAY_MS, 3 * DAY_MS, 7 * DAY_MS] as 
 
 export interface RenewalState {
   status: 'active' | 'past_due';
-  plan: Plan;
-  /** Start of the first period: every later boundary is computed from it. */
-  anchor: Date;
-  /** The end of the paid period, i.e. the start of the one being charged. */
+  /** The end of the paid period: retries are counted from it. */
   dueAt: Date;
   /** Failed attempts so far for the period being charged. */
   renewalAttempts: number;
@@ -48,16 +45,15 @@ export type RenewalStep =
   | { status: 'past_due'; renewalAttempts: number; nextAttemptAt: Date; event: EventType | null }
   | { status: 'canceled'; renewalAttempts: number; nextAttemptAt: null; event: EventType };
 
-/** The renewal state machine: where one attempt at charging the due period leads. */
-export function renewalStep(state: RenewalState, decline: DeclineCode | null): RenewalStep {
-  if (decline === null) {
-    const currentPeriodEnd = nextPeriodEnd(state.anchor, state.plan, state.dueAt);
+/** The renewal state machine: where one attempt at charging a period leads, paid or declined. */
+export function renewalStep(state: RenewalState, result: { paid: Period } | { decline: DeclineCode }): RenewalStep {
+  if ('paid' in result) {
     return {
       status: 'active',
       renewalAttempts: 0,
-      currentPeriodStart: state.dueAt,
-      currentPeriodEnd,
-      nextAttemptAt: currentPeriodEnd,
+      currentPeriodStart: result.paid.start,
+      currentPeriodEnd: result.paid.end,
+      nextAttemptAt: result.paid.end,
       event: 'subscription.renewed',
     };
   }
@@ -222,7 +218,9 @@ export type RenewalOutcome = 'not_due' | 'renewed' | 'past_due' | 'canceled';
 /**
  * One renewal attempt, safe to run any number of times: the subscription row is
  * locked and the attempt happens only while it is due, so a job that runs twice,
- * or two workers racing, charge a period once.
+ * or two workers racing, charge a period once. It charges the period holding
+ * `now`, so a late worker or a long past_due spell never bills several periods
+ * in a burst.
  */
 export async function renewSubscription(tx: Tx, subscriptionId: string, publicUrl: string, now = new Date()): Promise<RenewalOutcome> {
   const subscription = await lockSubscription(tx, subscriptionId);
@@ -233,10 +231,12 @@ export async function renewSubscription(tx: Tx, subscriptionId: string, publicUr
   }
   if (nextAttemptAt > now) return 'not_due';
 
-  const charged = await chargePeriod(tx, subscription, subscriberId, currentPeriodEnd, null, now);
+  const plan = subscription.plan as Plan;
+  const period = periodHolding(activatedAt, plan, currentPeriodEnd, now);
+  const charged = await chargePeriod(tx, subscription, subscriberId, period.start, null, now);
   const step = renewalStep(
-    { status: subscription.status, plan: subscription.plan as Plan, anchor: activatedAt, dueAt: currentPeriodEnd, renewalAttempts: subscription.renewalAttempts },
-    'decline' in charged ? charged.decline : null,
+    { status: subscription.status, dueAt: currentPeriodEnd, renewalAttempts: subscription.renewalAttempts },
+    'decline' in charged ? { decline: charged.decline } : { paid: period },
   );
   const updated = await tx.subscription.update({
     where: { id: subscription.id },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextPeriodEnd, periodBoundary } from '../../src/domain/plan-periods.js';
+import { nextPeriodEnd, periodBoundary, periodHolding } from '../../src/domain/plan-periods.js';
 
 const at = (iso: string) => new Date(iso);
 const iso = (d: Date) => d.toISOString();
@@ -82,5 +82,27 @@ describe('nextPeriodEnd', () => {
 
   it('When asked from inside a period, then the end of that period comes back', () => {
     expect(iso(nextPeriodEnd(anchor, 'weekly', at('2024-02-10T00:00:00Z')))).toBe('2024-02-14T09:00:00.000Z');
+  });
+});
+
+describe('periodHolding: which period a renewal charges', () => {
+  const anchor = at('2024-01-31T10:00:00+01:00');
+  const feb29 = periodBoundary(anchor, 'monthly', 1);
+
+  it('When the renewal runs within the due period, then that period is charged', () => {
+    const period = periodHolding(anchor, 'monthly', feb29, at('2024-03-03T00:00:00Z'));
+    expect({ start: iso(period.start), end: iso(period.end) }).toEqual({ start: '2024-02-29T09:00:00.000Z', end: '2024-03-31T08:00:00.000Z' });
+  });
+
+  it('When the renewal runs exactly at the due date, then the period starting then is charged', () => {
+    expect(iso(periodHolding(anchor, 'monthly', feb29, feb29).start)).toBe('2024-02-29T09:00:00.000Z');
+  });
+
+  it('When whole periods passed unpaid, then only the period holding now is charged, still on the anchor', () => {
+    const weekly = at('2026-03-02T09:00:00+01:00');
+    const due = periodBoundary(weekly, 'weekly', 1);
+    const period = periodHolding(weekly, 'weekly', due, at('2026-03-30T12:00:00+02:00'));
+    // Mar 9, 16 and 23 ended unpaid; Mar 30 09:00 Paris is already summer time.
+    expect({ start: iso(period.start), end: iso(period.end) }).toEqual({ start: '2026-03-30T07:00:00.000Z', end: '2026-04-06T07:00:00.000Z' });
   });
 });

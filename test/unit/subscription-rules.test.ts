@@ -30,39 +30,39 @@ describe('assertPriceTier: API.md price tiers', () => {
 });
 
 describe('renewalStep: the renewal state machine', () => {
-  const anchor = new Date('2024-01-31T10:00:00+01:00');
   const dueAt = new Date('2024-02-29T10:00:00+01:00');
+  const nextEnd = new Date('2024-03-31T10:00:00+02:00');
   const day = 24 * 3600_000;
-  const active: RenewalState = { status: 'active', plan: 'monthly', anchor, dueAt, renewalAttempts: 0 };
+  const active: RenewalState = { status: 'active', dueAt, renewalAttempts: 0 };
 
-  it('When a due renewal is paid, then the subscription stays active for the next anchored period', () => {
-    const step = renewalStep(active, null);
-    expect(step).toMatchObject({ status: 'active', renewalAttempts: 0, event: 'subscription.renewed' });
-    if (step.status !== 'active') throw new Error('expected active');
-    expect(step.currentPeriodStart).toEqual(dueAt);
-    expect(step.currentPeriodEnd.toISOString()).toBe('2024-03-31T08:00:00.000Z');
-    expect(step.nextAttemptAt).toEqual(step.currentPeriodEnd);
+  it('When a due renewal is paid, then the subscription stays active for the period paid, which ends at the next attempt', () => {
+    expect(renewalStep(active, { paid: { start: dueAt, end: nextEnd } })).toEqual({
+      status: 'active',
+      renewalAttempts: 0,
+      currentPeriodStart: dueAt,
+      currentPeriodEnd: nextEnd,
+      nextAttemptAt: nextEnd,
+      event: 'subscription.renewed',
+    });
   });
 
   it('When a renewal is declined, then it becomes past_due, retried a day after it was due, and the publisher hears it once', () => {
-    const step = renewalStep(active, 'weekly_ceiling');
+    const step = renewalStep(active, { decline: 'weekly_ceiling' });
     expect(step).toEqual({ status: 'past_due', renewalAttempts: 1, nextAttemptAt: new Date(dueAt.getTime() + day), event: 'subscription.past_due' });
   });
 
   it('When retries keep failing, then they are spaced 1, 3 and 7 days after the due date, silently, then it is canceled', () => {
-    const second = renewalStep({ ...active, status: 'past_due', renewalAttempts: 1 }, 'account_blocked');
+    const declined = { decline: 'account_blocked' } as const;
+    const second = renewalStep({ ...active, status: 'past_due', renewalAttempts: 1 }, declined);
     expect(second).toEqual({ status: 'past_due', renewalAttempts: 2, nextAttemptAt: new Date(dueAt.getTime() + 3 * day), event: null });
-    const third = renewalStep({ ...active, status: 'past_due', renewalAttempts: 2 }, 'account_blocked');
+    const third = renewalStep({ ...active, status: 'past_due', renewalAttempts: 2 }, declined);
     expect(third).toEqual({ status: 'past_due', renewalAttempts: 3, nextAttemptAt: new Date(dueAt.getTime() + 7 * day), event: null });
-    const last = renewalStep({ ...active, status: 'past_due', renewalAttempts: 3 }, 'account_blocked');
+    const last = renewalStep({ ...active, status: 'past_due', renewalAttempts: 3 }, declined);
     expect(last).toEqual({ status: 'canceled', renewalAttempts: 4, nextAttemptAt: null, event: 'subscription.canceled' });
   });
 
-  it('When a past_due retry is paid, then the subscription is active again on its original anchor, attempts reset', () => {
-    const step = renewalStep({ ...active, status: 'past_due', renewalAttempts: 2 }, null);
-    expect(step).toMatchObject({ status: 'active', renewalAttempts: 0, event: 'subscription.renewed' });
-    if (step.status !== 'active') throw new Error('expected active');
-    expect(step.currentPeriodStart).toEqual(dueAt);
-    expect(step.currentPeriodEnd.toISOString()).toBe('2024-03-31T08:00:00.000Z');
+  it('When a past_due retry is paid, then the subscription is active again and its attempts reset', () => {
+    const step = renewalStep({ ...active, status: 'past_due', renewalAttempts: 2 }, { paid: { start: dueAt, end: nextEnd } });
+    expect(step).toMatchObject({ status: 'active', renewalAttempts: 0, currentPeriodStart: dueAt, event: 'subscription.renewed' });
   });
 });
