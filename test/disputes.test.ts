@@ -361,6 +361,39 @@ describe('GET /v1/disputes/:id and consent evidence', () => {
     expect(asPublisher.body).not.toHaveProperty('consent');
   });
 
+  it("When an operator lists disputes under review, then it sees only its own subscribers' contested ones, page by page", async () => {
+    const op = await createOperator(gw);
+    const contested: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { token, purchaseId } = await boughtOne('1.00', publisher, op);
+      const opened = await openDispute(token, { purchaseId, reason: `contested ${i}` });
+      await respond(publisher.apiKey, opened.body.id, { accept: false });
+      contested.push(opened.body.id);
+    }
+    const stillOpen = await boughtOne('1.00', publisher, op);
+    await openDispute(stillOpen.token, { purchaseId: stillOpen.purchaseId, reason: 'open' });
+    const foreign = await boughtOne('1.00', publisher, otherOperator);
+    const foreignDispute = await openDispute(foreign.token, { purchaseId: foreign.purchaseId, reason: 'elsewhere' });
+    await respond(publisher.apiKey, foreignDispute.body.id, { accept: false });
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: { status: number; body: { data: { id: string; status: string }[]; nextCursor: string | null } } = await gw
+        .api()
+        .get('/v1/disputes')
+        .query({ status: 'under_review', limit: 2, ...(cursor ? { cursor } : {}) })
+        .set(bearer(op.apiKey));
+      expect(res.status).toBe(200);
+      expect(res.body.data.every((d) => d.status === 'under_review')).toBe(true);
+      seen.push(...res.body.data.map((d) => d.id));
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual([...contested].reverse());
+    const bad = await gw.api().get('/v1/disputes').query({ status: 'closed' }).set(bearer(op.apiKey));
+    expect(bad.status).toBe(400);
+  });
+
   it('When someone not party to the dispute reads it, then it is 404', async () => {
     const { token, purchaseId } = await boughtOne();
     const opened = await openDispute(token, { purchaseId, reason: 'x' });

@@ -119,6 +119,28 @@ export async function findDispute(db: Db | Tx, disputeId: string, party: Dispute
   return dispute;
 }
 
+export const DISPUTE_STATUSES = ['open', 'under_review', 'won', 'lost'] as const;
+
+/** A party's disputes, newest first, optionally of one status: how an operator finds the contested ones to decide. */
+export async function listDisputes(
+  db: Db,
+  party: DisputeParty,
+  filter: { status?: DisputeStatus; cursor?: string; limit: number },
+): Promise<DisputeWithParties[]> {
+  const scope =
+    party.kind === 'subscriber'
+      ? { subscriberId: party.subscriberId }
+      : party.kind === 'operator'
+        ? { subscriber: { operatorId: party.operatorId } }
+        : { purchase: { publisherId: party.publisherId } };
+  return db.dispute.findMany({
+    where: { ...scope, ...(filter.status ? { status: filter.status } : {}), ...(filter.cursor ? { id: { lt: filter.cursor } } : {}) },
+    orderBy: { id: 'desc' },
+    take: filter.limit,
+    include: withParties,
+  });
+}
+
 /** Locks the dispute row first, then (when it changes) its purchase: every dispute transition takes them in this order. */
 async function lockDispute(tx: Tx, disputeId: string, party: DisputeParty | null): Promise<DisputeWithParties> {
   await tx.$queryRaw`SELECT 1 FROM disputes WHERE id = ${disputeId} FOR UPDATE`;

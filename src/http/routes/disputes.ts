@@ -1,13 +1,22 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { suspensionPolicy } from '../../domain/dispute-rate.js';
-import { disputeResource, findDispute, openDispute, respondToDispute, type DisputeParty } from '../../domain/disputes.js';
+import {
+  DISPUTE_STATUSES,
+  disputeResource,
+  findDispute,
+  listDisputes,
+  openDispute,
+  respondToDispute,
+  type DisputeParty,
+} from '../../domain/disputes.js';
 import { invalidRequest, notFound } from '../../domain/errors.js';
 import type { Actor } from '../actors.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { idempotencyKey, respondOnce } from '../idempotency.js';
-import { body, parse } from '../validation.js';
+import { page } from '../pagination.js';
+import { body, pagination, parse } from '../validation.js';
 
 export const disputeId = z.string().min(1).max(64);
 
@@ -64,6 +73,14 @@ export function disputeRoutes(ctx: AppContext): Router {
       );
       return { status: 201, body: disputeResource(dispute, actor.kind, publicUrl) };
     });
+  });
+
+  router.get('/', allow(ctx, 'subscriber', 'operator', 'publisher'), async (req, res) => {
+    const actor = actorOf(res, 'subscriber', 'operator', 'publisher');
+    const { limit, cursor, status } = parse(pagination.extend({ status: z.enum(DISPUTE_STATUSES).optional() }), req.query);
+    const rows = await listDisputes(ctx.db, partyOf(actor), { limit: limit + 1, ...(cursor ? { cursor } : {}), ...(status ? { status } : {}) });
+    const { items, nextCursor } = page(rows, limit);
+    res.json({ data: items.map((d) => disputeResource(d, actor.kind, publicUrl)), nextCursor });
   });
 
   router.get('/:id', allow(ctx, 'subscriber', 'operator', 'publisher'), async (req, res) => {
