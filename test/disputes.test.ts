@@ -1,4 +1,6 @@
+import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONSENT_PAGE_VERSION } from '../src/http/consent-page.js';
 import { billingHarness, postBillingRun, waitForRun, type BillingHarness } from './support/billing.js';
 import {
   admin,
@@ -419,6 +421,23 @@ describe('GET /v1/disputes/:id and consent evidence', () => {
       assertionId: row.consentAssertionId,
     });
     expect(res.body.consent.ip).toMatch(/127\.0\.0\.1|::1/);
+  });
+
+  it('When a subscriber confirms on the consent page, then the evidence names that page version and the assertion it brought', async () => {
+    const ref = await provision(gw, operator);
+    const token = assertion(operator, ref, { jwtid: unique('jti') });
+    const { id, consentUrl } = await createPurchase(gw, publisher);
+    const browser = gw.api();
+    const path = new URL(consentUrl).pathname;
+    expect((await browser.get(path).query({ assertion: token })).status).toBe(303);
+    const page = await browser.get(path);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)?.[1];
+    expect(csrf).toBeDefined();
+    const confirmed = await browser.post(`${path}/confirm`).type('form').set('User-Agent', 'Browser/42').send({ csrf });
+    expect(confirmed.status).toBe(200);
+    const res = await gw.api().get(`/v1/purchases/${id}`).set(bearer(token));
+    expect(res.body.consent).toMatchObject({ pageVersion: CONSENT_PAGE_VERSION, userAgent: 'Browser/42', assertionId: (jwt.decode(token) as { jti: string }).jti });
+    expect(Date.parse(res.body.consent.at)).toBe(Date.parse(res.body.confirmedAt));
   });
 
   it('When the purchase is disputed and the dispute lost, then the consent evidence is unchanged', async () => {
