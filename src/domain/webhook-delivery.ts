@@ -167,12 +167,16 @@ export async function dispatchDueWebhooks(db: Db, options: DispatchOptions): Pro
     leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
     ...(options.publisherIds ? { publisherIds: options.publisherIds } : {}),
   });
-  await Promise.all(
+  // Every send is awaited before a failure is reported, so none is still in flight when the caller stops.
+  const recorded = await Promise.allSettled(
     events.map(async (event) => {
       const attemptedAt = now();
       const outcome = await attempt(event, options, now);
       await recordAttempt(db, event, outcome, attemptedAt, now(), options.retryDelaysMs);
     }),
   );
+  const failure = recorded.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  // An attempt that could not be recorded leaves its event leased; it is due again when the lease ends.
+  if (failure) throw failure.reason;
   return events.length;
 }
