@@ -4,6 +4,7 @@ import { TRANSACTION_OPTIONS } from '../src/http/idempotency.js';
 import { bullConnection } from '../src/queue/connection.js';
 import {
   ensureSweepScheduler,
+  isRenewJob,
   RENEW_JOB,
   RENEWAL_QUEUE,
   renewalQueue,
@@ -76,7 +77,7 @@ export async function startRenewalWorker(deps: WorkerDeps, options: RenewalWorke
     RENEWAL_QUEUE,
     async (job: Job<RenewalJobData>) => {
       if (job.name === SWEEP_JOB) return { due: await sweepDueRenewals(db, queue, now(), batchSize) };
-      if (job.name === RENEW_JOB) return { outcome: await runRenewJob(db, config.publicUrl, job.data as RenewJobData, now()) };
+      if (job.name === RENEW_JOB && isRenewJob(job.data)) return { outcome: await runRenewJob(db, config.publicUrl, job.data, now()) };
       throw new Error(`Unknown renewal job ${job.name}`);
     },
     { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix, concurrency: options.concurrency ?? 4 },

@@ -154,7 +154,7 @@ async function chargePeriod(
 }
 
 export type SubscriptionConfirmation =
-  | { outcome: 'active'; subscription: Subscription }
+  | { outcome: 'confirmed'; subscription: Subscription }
   | { outcome: 'declined'; subscription: Subscription; code: DeclineCode };
 
 /**
@@ -175,7 +175,7 @@ export async function confirmSubscription(
   if (subscription.subscriberId !== null) {
     if (subscription.subscriberId !== subscriber.id) throw notFound('Subscription');
     if (subscription.status === 'declined') return { outcome: 'declined', subscription, code: subscription.declineCode as DeclineCode };
-    return { outcome: 'active', subscription };
+    return { outcome: 'confirmed', subscription };
   }
   const status = purchaseStatus(subscription, now);
   if (status === 'expired') {
@@ -210,7 +210,7 @@ export async function confirmSubscription(
     { ...subscriptionResource(active, publicUrl, now), purchase: purchaseResource(charged.purchase, publicUrl, now) },
     now,
   );
-  return { outcome: 'active', subscription: active };
+  return { outcome: 'confirmed', subscription: active };
 }
 
 export type RenewalOutcome = 'not_due' | 'renewed' | 'past_due' | 'canceled';

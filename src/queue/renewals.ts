@@ -14,6 +14,10 @@ export interface RenewJobData {
 }
 export type RenewalJobData = SweepJobData | RenewJobData;
 
+export function isRenewJob(data: RenewalJobData): data is RenewJobData {
+  return typeof (data as Partial<RenewJobData>).subscriptionId === 'string';
+}
+
 export function renewalQueue(config: Config): Queue<RenewalJobData> {
   return new Queue<RenewalJobData>(RENEWAL_QUEUE, { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix });
 }
