@@ -35,6 +35,8 @@ export async function capturePurchaseSql(
   subscriber: number,
 ): Promise<CapturedPurchase> {
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 1 });
+  // An idle client dropped by the server (a restart, another session's terminate) must not crash the run.
+  pool.on('error', () => undefined);
   let sink: CapturedQuery[] | null = null;
   pool.on('connect', (client) => {
     const original = client.query.bind(client) as (...args: unknown[]) => unknown;
@@ -79,5 +81,7 @@ export async function capturePurchaseSql(
   } finally {
     redis.disconnect();
     await db.$disconnect();
+    // The adapter does not own a pool it was handed.
+    await pool.end();
   }
 }
