@@ -72,4 +72,24 @@ describe('A worker process killed half-way through a run', () => {
     const stopped = await successor.kill('SIGTERM');
     expect(stopped.code).toBe(0);
   });
+
+  it('When the worker gets SIGTERM in the middle of a run, then it finishes the run before it exits', async () => {
+    const publisher = await createPublisher(gw);
+    const op = await createOperator(gw);
+    const token = assertion(op, await provision(gw, op));
+    const { id, res } = await buy(gw, publisher, token, { amount: '2.40' });
+    expect(res.status).toBe(200);
+
+    const worker = spawnWorkers(workerEnv({ BILLING_PAUSE_BEFORE_COMMIT_MS: '1500' }));
+    spawned.push(worker);
+    const runId = (await postBillingRun(gw, op)).body.id as string;
+    await worker.waitForLog(/billing run paused before commit/);
+    const stopped = await worker.kill('SIGTERM');
+    expect(stopped.code).toBe(0);
+
+    const run = await gw.ctx.db.billingRun.findUniqueOrThrow({ where: { id: runId } });
+    expect(run.status).toBe('done');
+    expect(run.total.toFixed(2)).toBe('2.40');
+    await expectEachOnExactlyOneInvoice(gw.ctx.db, [id]);
+  });
 });
