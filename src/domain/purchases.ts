@@ -62,9 +62,9 @@ export type Confirmation =
   | { outcome: 'confirmed'; purchase: Purchase }
   | { outcome: 'declined'; purchase: Purchase; code: DeclineCode };
 
-async function lockPurchase(tx: Tx, purchaseId: string): Promise<Purchase | null> {
+async function lockPurchase(tx: Tx, purchaseId: string) {
   await tx.$queryRaw`SELECT 1 FROM purchases WHERE id = ${purchaseId} FOR UPDATE`;
-  return tx.purchase.findUnique({ where: { id: purchaseId } });
+  return tx.purchase.findUnique({ where: { id: purchaseId }, include: { publisher: true } });
 }
 
 /**
@@ -124,7 +124,7 @@ export async function confirmPurchase(
   }
   if (purchase.status !== 'pending') throw notFound('Purchase');
 
-  const publisher = await tx.publisher.findUniqueOrThrow({ where: { id: purchase.publisherId } });
+  const { publisher } = purchase;
   const locked = await lockSubscriber(tx, subscriber.id);
   const amount = new Decimal(purchase.amount.toString());
   const code = await decideCharge(tx, locked, publisher, amount, now);
@@ -136,7 +136,10 @@ export async function confirmPurchase(
     consentAssertionId: evidence.assertionId,
   };
   if (code) {
-    const declined = await tx.purchase.update({ where: { id: purchase.id }, data: { ...consent, status: 'declined', declineCode: code } });
+    const declined = await tx.purchase.update({
+      where: { id: purchase.id },
+      data: { ...consent, status: 'declined', declineCode: code },
+    });
     return { outcome: 'declined', purchase: declined, code };
   }
   const rate = rateFor(publisher, purchase.channel as Channel);

@@ -16,15 +16,30 @@ function bearer(req: Request): string | null {
 
 const unauthorized = () => new AppError('unauthorized', 'Missing or invalid credentials');
 
+/**
+ * Operators' assertion secrets never change once issued (no endpoint rotates
+ * them), so each process keeps them after the first lookup: one query less on
+ * every subscriber request. Unknown issuers are not cached, so an operator
+ * created a moment ago is found.
+ */
+const assertionSecrets = new Map<string, string>();
+
+async function assertionSecretOf(ctx: AppContext, operatorId: string): Promise<string | null> {
+  const cached = assertionSecrets.get(operatorId);
+  if (cached !== undefined) return cached;
+  const operator = await ctx.db.operator.findUnique({ where: { id: operatorId }, select: { assertionSecret: true } });
+  if (!operator) return null;
+  if (assertionSecrets.size > 10_000) assertionSecrets.clear();
+  assertionSecrets.set(operatorId, operator.assertionSecret);
+  return operator.assertionSecret;
+}
+
 /** Verifies an assertion and finds the provisioned subscriber it names; null when either fails. */
 export async function subscriberFromAssertion(
   ctx: AppContext,
   token: string,
 ): Promise<{ subscriber: Subscriber; assertion: VerifiedAssertion } | null> {
-  const assertion = await verifyAssertion(token, async (operatorId) => {
-    const operator = await ctx.db.operator.findUnique({ where: { id: operatorId }, select: { assertionSecret: true } });
-    return operator?.assertionSecret ?? null;
-  });
+  const assertion = await verifyAssertion(token, (operatorId) => assertionSecretOf(ctx, operatorId));
   if (!assertion) return null;
   const subscriber = await ctx.db.subscriber.findUnique({
     where: { operatorId_externalRef: { operatorId: assertion.operatorId, externalRef: assertion.externalRef } },

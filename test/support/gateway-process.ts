@@ -23,6 +23,7 @@ export async function spawnGateway(env: Record<string, string> = {}): Promise<Ga
       RATE_LIMIT_PER_MINUTE: '0',
       RUN_WORKERS: '0',
       LOG_LEVEL: 'warn',
+      DATABASE_POOL_SIZE: '5',
       ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],

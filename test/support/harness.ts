@@ -34,9 +34,10 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
 /** The real app over the real test database and Redis, in this process. */
 export function startTestGateway(overrides: Partial<Config> = {}): TestGateway {
   const config = testConfig(overrides);
-  const db = createDb(config.databaseUrl);
+  // Small pools: many test files and spawned gateways share one PostgreSQL.
+  const db = createDb(config.databaseUrl, 5);
   const redis = createRedis(config.redisUrl);
-  const ctx: AppContext = { config, db, redis, logger: createLogger('silent') };
+  const ctx: AppContext = { config, db, redis, logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent') };
   const app = createApp(ctx);
   return {
     ctx,

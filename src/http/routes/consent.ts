@@ -4,6 +4,7 @@ import { AppError } from '../../domain/errors.js';
 import { confirmPurchase } from '../../domain/purchases.js';
 import { purchaseStatus } from '../../domain/resources.js';
 import type { Subscriber } from '../../generated/prisma/client.js';
+import { subscriberLanes } from '../../store/keyed-lane.js';
 import { subscriberFromAssertion } from '../auth.js';
 import { consentPage, messagePage, CONSENT_PAGE_VERSION } from '../consent-page.js';
 import type { AppContext } from '../context.js';
@@ -112,9 +113,11 @@ export function consentRoutes(ctx: AppContext): Router {
     if (!subscriber) return html(res, 403, messagePage(KIOSQUE_BRAND, 'Confirmation refused', 'Unknown subscriber.'));
     const brand = subscriber.operator.brand;
     try {
-      const result = await ctx.db.$transaction(
-        (tx) => confirmPurchase(tx, id, subscriber, consentEvidence(req, session.assertionId, CONSENT_PAGE_VERSION), publicUrl),
-        TRANSACTION_OPTIONS,
+      const result = await subscriberLanes.run(subscriber.id, () =>
+        ctx.db.$transaction(
+          (tx) => confirmPurchase(tx, id, subscriber, consentEvidence(req, session.assertionId, CONSENT_PAGE_VERSION), publicUrl),
+          TRANSACTION_OPTIONS,
+        ),
       );
       const back = result.purchase.returnUrl ? { href: result.purchase.returnUrl, label: 'Back to the publisher' } : undefined;
       if (result.outcome === 'declined') return html(res, 402, messagePage(brand, 'Purchase declined', declineMessages[result.code], back));

@@ -5,6 +5,7 @@ import { notFound } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
 import { confirmPurchase, createPurchase, refundPurchase, type Confirmation } from '../../domain/purchases.js';
 import { consentResource, purchaseResource, refundResource } from '../../domain/resources.js';
+import { subscriberLanes } from '../../store/keyed-lane.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { errorBody, statusFor } from '../errors.js';
@@ -97,10 +98,12 @@ export function purchaseRoutes(ctx: AppContext): Router {
     const actor = actorOf(res, 'subscriber');
     const id = parse(purchaseId, req.params.id);
     const key = idempotencyKey(req, false);
-    await respondOnce(ctx, req, res, key, async (tx) =>
-      confirmationReply(
-        await confirmPurchase(tx, id, actor.subscriber, consentEvidence(req, actor.assertionId, API_CONSENT_VERSION), publicUrl),
-        publicUrl,
+    await subscriberLanes.run(actor.subscriber.id, () =>
+      respondOnce(ctx, req, res, key, async (tx) =>
+        confirmationReply(
+          await confirmPurchase(tx, id, actor.subscriber, consentEvidence(req, actor.assertionId, API_CONSENT_VERSION), publicUrl),
+          publicUrl,
+        ),
       ),
     );
   });

@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Decimal } from '../src/domain/money.js';
+import { newId } from '../src/ids.js';
+import { spawnGateway, type GatewayProcess } from './support/gateway-process.js';
+import {
+  assertion,
+  createOperator,
+  createPublisher,
+  provision,
+  startTestGateway,
+  type OperatorFixture,
+  type PublisherFixture,
+  type TestGateway,
+} from './support/harness.js';
+import { startPrivateRedis, type PrivateRedis } from './support/private-redis.js';
+
+/**
+ * The ceiling invariant where it is hardest: many confirmations for one
+ * subscriber, split across two gateway processes, while Redis is flushed.
+ */
+let gw: TestGateway;
+let redis: PrivateRedis;
+let gateways: GatewayProcess[];
+let operator: OperatorFixture;
+let publisher: PublisherFixture;
+
+beforeAll(async () => {
+  redis = await startPrivateRedis();
+  // Rate limiting on, so the gateways really use the Redis we flush.
+  gateways = await Promise.all([1, 2].map(() => spawnGateway({ REDIS_URL: redis.url, RATE_LIMIT_PER_MINUTE: '1000000' })));
+  gw = startTestGateway();
+  operator = await createOperator(gw, { limits: { perPurchase: '50.00', weekly: '60.00', monthly: '300.00' } });
+  publisher = await createPublisher(gw);
+});
+afterAll(async () => {
+  await Promise.all(gateways.map((g) => g.stop()));
+  await redis.stop();
+  await gw.close();
+});
+
+async function confirmAll(token: string, ids: string[], flushes: number) {
+  const flushing = (async () => {
+    for (let i = 0; i < flushes; i++) {
+      await new Promise((r) => setTimeout(r, 15));
+      await redis.client.flushall();
+    }
+  })();
+  const responses = await Promise.all(
+    ids.map(async (id, i) => {
+      const gateway = gateways[i % gateways.length] as GatewayProcess;
+      const res = await fetch(`${gateway.url}/v1/purchases/${id}/confirm`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+      return { status: res.status, body: (await res.json()) as { error?: { code: string } } };
+    }),
+  );
+  await flushing;
+  return responses;
+}
+
+/** Pending purchases written straight to the table: creation is not under test here, confirmation is. */
+async function createMany(count: number, amount: string) {
+  const now = Date.now();
+  const rows = Array.from({ length: count }, (_, i) => ({
+    id: newId('pur', now + i),
+    publisherId: publisher.id,
+    kind: 'article',
+    amount,
+    currency: 'EUR',
+    description: `bulk ${i}`,
+    channel: 'isp',
+    status: 'pending',
+    expiresAt: new Date(now + 10 * 60 * 1000),
+  }));
+  await gw.ctx.db.purchase.createMany({ data: rows });
+  return rows.map((r) => r.id);
+}
+
+async function confirmedSum(subscriberRef: string): Promise<Decimal> {
+  const subscriber = await gw.ctx.db.subscriber.findUniqueOrThrow({
+    where: { operatorId_externalRef: { operatorId: operator.id, externalRef: subscriberRef } },
+  });
+  const rows = await gw.ctx.db.purchase.findMany({ where: { subscriberId: subscriber.id, status: 'confirmed' }, select: { amount: true } });
+  return rows.reduce((total, r) => total.plus(r.amount.toString()), new Decimal(0));
+}
+
+describe('Ceilings across two gateway processes', () => {
+  it('When 20 confirmations of 7.00 hit two gateways at once, then 8 are confirmed (56.00 ≤ 60.00) and 12 declined', async () => {
+    const ref = await provision(gw, operator);
+    const ids = await createMany(20, '7.00');
+    const responses = await confirmAll(assertion(operator, ref), ids, 2);
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(8);
+    expect(responses.filter((r) => r.status === 402 && r.body.error?.code === 'weekly_ceiling')).toHaveLength(12);
+    expect((await confirmedSum(ref)).toFixed(2)).toBe('56.00');
+  });
+
+  it('When 1,000 confirmations of 0.10 hit two gateways while Redis is flushed, then exactly 600 are confirmed and the budget is exact', async () => {
+    const ref = await provision(gw, operator);
+    const token = assertion(operator, ref);
+    const ids = await createMany(1000, '0.10');
+    const responses = await confirmAll(token, ids, 10);
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(600);
+    expect(statuses.filter((s) => s === 402)).toHaveLength(400);
+    expect((await confirmedSum(ref)).toFixed(2)).toBe('60.00');
+
+    await redis.client.flushall();
+    const gateway = gateways[1] as GatewayProcess;
+    const budget = (await (await fetch(`${gateway.url}/v1/me/budget`, { headers: { Authorization: `Bearer ${token}` } })).json()) as {
+      weekly: unknown;
+    };
+    expect(budget.weekly).toEqual({ limit: '60.00', spent: '60.00', remaining: '0.00' });
+  }, 300_000);
+});
