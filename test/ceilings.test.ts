@@ -148,4 +148,21 @@ describe('Who may sell, and for how long', () => {
     expect(res.body.error.code).toBe('not_found');
     expect((await gw.api().get(`/v1/purchases/${id}`).set(bearer(second))).status).toBe(404);
   });
+
+  it('When ten subscribers confirm one purchase at the same moment, then exactly one owns it and the others get 404', async () => {
+    const tokens = await Promise.all(Array.from({ length: 10 }, () => newSubscriber()));
+    const { id } = await createPurchase(gw, publisher);
+    const responses = await Promise.all(tokens.map((t) => gw.api().post(`/v1/purchases/${id}/confirm`).set(bearer(t))));
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(responses.filter((r) => r.status === 404)).toHaveLength(9);
+    expect(await gw.ctx.db.outboxEvent.count({ where: { type: 'purchase.confirmed', payload: { path: ['data', 'id'], equals: id } } })).toBe(1);
+  });
+
+  it('When one subscriber confirms the same purchase five times at once, then all five answers are the same confirmation', async () => {
+    const token = await newSubscriber();
+    const { id } = await createPurchase(gw, publisher);
+    const responses = await Promise.all(Array.from({ length: 5 }, () => gw.api().post(`/v1/purchases/${id}/confirm`).set(bearer(token))));
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(new Set(responses.map((r) => r.body.confirmedAt)).size).toBe(1);
+  });
 });

@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 
 export const ASSERTION_AUDIENCE = 'kiosque';
@@ -31,7 +32,9 @@ export async function verifyAssertion(
   const secret = await secretOf(iss);
   if (secret === null) return null;
   try {
-    const payload = jwt.verify(token, secret, {
+    // A KeyObject, not the string: given a string, jsonwebtoken first tries it as a
+    // public key and throws, which cost ~6% of the gateway's CPU in the benchmark profile.
+    const payload = jwt.verify(token, createSecretKey(Buffer.from(secret)), {
       algorithms: ['HS256'],
       audience: ASSERTION_AUDIENCE,
       issuer: iss,

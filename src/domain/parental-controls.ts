@@ -1,10 +1,10 @@
-import type { Operator, Subscriber } from '../generated/prisma/client.js';
+import type { Subscriber } from '../generated/prisma/client.js';
 import type { Db, Tx } from '../store/db.js';
 import type { Category } from './categories.js';
 import { forbidden, invalidRequest, notFound } from './errors.js';
 import { Decimal } from './money.js';
 import { lockSubscriber } from './purchases.js';
-import { operatorLimits } from './spending.js';
+import { operatorLimits, type OperatorLimitColumns } from './spending.js';
 
 /** What a holder sets for a child; null limits mean "the operator's". */
 export interface ControlsInput {
@@ -27,7 +27,7 @@ export async function childOf(db: Db | Tx, holder: Subscriber, externalRef: stri
 }
 
 /** Limits are lowered, never raised: a holder's limit above the operator's is refused. */
-export function assertWithinOperator(input: ControlsInput, operator: Operator): void {
+export function assertWithinOperator(input: ControlsInput, operator: OperatorLimitColumns): void {
   const limits = operatorLimits(operator);
   const fields: Record<string, string> = {};
   if (input.weekly?.gt(limits.weekly)) fields.weekly = `at most the operator's ${limits.weekly.toFixed(2)}`;
@@ -35,7 +35,7 @@ export function assertWithinOperator(input: ControlsInput, operator: Operator): 
   if (Object.keys(fields).length) throw invalidRequest('A child limit cannot be above the operator limit', { fields });
 }
 
-export function controlsView(child: Subscriber, operator: Operator) {
+export function controlsView(child: Subscriber, operator: OperatorLimitColumns) {
   const limits = operatorLimits(operator);
   return {
     externalRef: child.externalRef,

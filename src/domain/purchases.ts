@@ -1,4 +1,4 @@
-import type { Publisher, Purchase, Refund, Subscriber } from '../generated/prisma/client.js';
+import { Prisma, type Operator, type Publisher, type Purchase, type Refund, type Subscriber } from '../generated/prisma/client.js';
 import type { Tx } from '../store/db.js';
 import { newId } from '../ids.js';
 import { authorize } from './ceilings.js';
@@ -7,7 +7,7 @@ import { AppError, invalidState, notFound, type DeclineCode } from './errors.js'
 import { recordEvent } from './events.js';
 import { Decimal } from './money.js';
 import { purchaseResource, purchaseStatus, refundResource } from './resources.js';
-import { householdControls, spentBy, subscriberLimits } from './spending.js';
+import { householdControls, spentBy, subscriberLimits, type OperatorLimitColumns } from './spending.js';
 
 /** API.md: a pending purchase expires 10 minutes after creation. */
 export const CONSENT_TTL_MS = 10 * 60 * 1000;
@@ -62,19 +62,53 @@ export type Confirmation =
   | { outcome: 'confirmed'; purchase: Purchase }
   | { outcome: 'declined'; purchase: Purchase; code: DeclineCode };
 
-async function lockPurchase(tx: Tx, purchaseId: string) {
-  await tx.$queryRaw`SELECT 1 FROM purchases WHERE id = ${purchaseId} FOR UPDATE`;
-  return tx.purchase.findUnique({ where: { id: purchaseId }, include: { publisher: true } });
+interface OperatorJson {
+  id: string;
+  name: string;
+  brand: string;
+  limitPerPurchase: string;
+  limitWeekly: string;
+  limitMonthly: string;
 }
+
+export type LockedSubscriber = Subscriber & { operator: Pick<Operator, 'id' | 'name' | 'brand'> & OperatorLimitColumns };
 
 /**
  * Locks the subscriber row: every authorization for one subscriber, whichever
  * gateway process runs it, is serialized here, so ceilings cannot be overrun by
- * concurrent confirmations. Returns the row as it is now (controls included).
+ * concurrent confirmations. Returns the row as it is now (controls included)
+ * with its operator's limits, in the one statement that takes the lock: the
+ * time a hot subscriber's lock is held is counted in round trips.
  */
-export async function lockSubscriber(tx: Tx, subscriberId: string) {
-  await tx.$queryRaw`SELECT 1 FROM subscribers WHERE id = ${subscriberId} FOR UPDATE`;
-  return tx.subscriber.findUniqueOrThrow({ where: { id: subscriberId }, include: { operator: true } });
+export async function lockSubscriber(tx: Tx, subscriberId: string): Promise<LockedSubscriber> {
+  const rows = await tx.$queryRaw<(Subscriber & { operator: OperatorJson })[]>`
+    SELECT s.id, s.operator_id AS "operatorId", s.external_ref AS "externalRef", s.display_name AS "displayName",
+           s.holder_id AS "holderId", s.blocked, s.blocked_categories AS "blockedCategories",
+           s.limit_weekly AS "limitWeekly", s.limit_monthly AS "limitMonthly",
+           s.created_at AS "createdAt", s.updated_at AS "updatedAt",
+           json_build_object(
+             'id', o.id, 'name', o.name, 'brand', o.brand,
+             'limitPerPurchase', o.limit_per_purchase::text, 'limitWeekly', o.limit_weekly::text, 'limitMonthly', o.limit_monthly::text
+           ) AS operator
+    FROM subscribers s JOIN operators o ON o.id = s.operator_id
+    WHERE s.id = ${subscriberId}
+    FOR UPDATE OF s`;
+  const row = rows[0];
+  if (!row) throw notFound('Subscriber');
+  const { operator } = row;
+  return {
+    ...row,
+    blockedCategories: row.blockedCategories ?? [],
+    // numeric travels as text inside json_build_object, so no float ever holds a limit.
+    operator: {
+      id: operator.id,
+      name: operator.name,
+      brand: operator.brand,
+      limitPerPurchase: new Prisma.Decimal(operator.limitPerPurchase),
+      limitWeekly: new Prisma.Decimal(operator.limitWeekly),
+      limitMonthly: new Prisma.Decimal(operator.limitMonthly),
+    },
+  };
 }
 
 /**
@@ -83,7 +117,7 @@ export async function lockSubscriber(tx: Tx, subscriberId: string) {
  */
 export async function decideCharge(
   tx: Tx,
-  subscriber: Awaited<ReturnType<typeof lockSubscriber>>,
+  subscriber: LockedSubscriber,
   publisher: Publisher,
   amount: Decimal,
   now: Date,
@@ -112,13 +146,11 @@ export async function confirmPurchase(
   publicUrl: string,
   now = new Date(),
 ): Promise<Confirmation> {
-  const purchase = await lockPurchase(tx, purchaseId);
+  // Read without a lock: the subscriber's row lock below serializes the ceiling
+  // check, and the guarded UPDATE at the end is what makes the first confirmer win.
+  const purchase = await tx.purchase.findUnique({ where: { id: purchaseId }, include: { publisher: true } });
   if (!purchase || purchase.subscriptionId) throw notFound('Purchase');
-  if (purchase.subscriberId !== null) {
-    if (purchase.subscriberId !== subscriber.id) throw notFound('Purchase');
-    if (purchase.status === 'declined') return { outcome: 'declined', purchase, code: purchase.declineCode as DeclineCode };
-    return { outcome: 'confirmed', purchase };
-  }
+  if (purchase.subscriberId !== null) return outcomeFor(purchase, subscriber);
   if (purchaseStatus(purchase, now) === 'expired') {
     throw new AppError('consent_expired', 'This purchase expired before it was confirmed', { expiresAt: purchase.expiresAt.toISOString() });
   }
@@ -135,26 +167,34 @@ export async function confirmPurchase(
     consentPageVersion: evidence.pageVersion,
     consentAssertionId: evidence.assertionId,
   };
-  if (code) {
-    const declined = await tx.purchase.update({
-      where: { id: purchase.id },
-      data: { ...consent, status: 'declined', declineCode: code },
-    });
-    return { outcome: 'declined', purchase: declined, code };
-  }
   const rate = rateFor(publisher, purchase.channel as Channel);
-  const confirmed = await tx.purchase.update({
-    where: { id: purchase.id },
-    data: {
-      ...consent,
-      status: 'confirmed',
-      confirmedAt: now,
-      commissionRate: rate.toString(),
-      commissionAmount: commissionOn(amount, rate).toFixed(2),
-    },
+  const [claimed] = await tx.purchase.updateManyAndReturn({
+    where: { id: purchase.id, status: 'pending', subscriberId: null },
+    data: code
+      ? { ...consent, status: 'declined', declineCode: code }
+      : {
+          ...consent,
+          status: 'confirmed',
+          confirmedAt: now,
+          commissionRate: rate.toString(),
+          commissionAmount: commissionOn(amount, rate).toFixed(2),
+        },
   });
-  await recordEvent(tx, publisher.id, 'purchase.confirmed', purchaseResource(confirmed, publicUrl, now), now);
-  return { outcome: 'confirmed', purchase: confirmed };
+  if (!claimed) {
+    // Another confirmation claimed it between our read and our update.
+    const current = await tx.purchase.findUniqueOrThrow({ where: { id: purchase.id } });
+    return outcomeFor(current, subscriber);
+  }
+  if (code) return { outcome: 'declined', purchase: claimed, code };
+  await recordEvent(tx, publisher.id, 'purchase.confirmed', purchaseResource(claimed, publicUrl, now), now);
+  return { outcome: 'confirmed', purchase: claimed };
+}
+
+/** The answer for a purchase someone already confirmed or was declined: theirs to see, or nobody's. */
+function outcomeFor(purchase: Purchase, subscriber: Subscriber): Confirmation {
+  if (purchase.subscriberId !== subscriber.id) throw notFound('Purchase');
+  if (purchase.status === 'declined') return { outcome: 'declined', purchase, code: purchase.declineCode as DeclineCode };
+  return { outcome: 'confirmed', purchase };
 }
 
 export function refundableAmount(purchase: Purchase): Decimal {
@@ -174,7 +214,8 @@ export async function refundPurchase(
   options: { publisherId?: string; disputeId?: string; allowDisputed?: boolean } = {},
   now = new Date(),
 ): Promise<{ refund: Refund; purchase: Purchase }> {
-  const purchase = await lockPurchase(tx, purchaseId);
+  await tx.$queryRaw`SELECT 1 FROM purchases WHERE id = ${purchaseId} FOR UPDATE`;
+  const purchase = await tx.purchase.findUnique({ where: { id: purchaseId } });
   if (!purchase || (options.publisherId && purchase.publisherId !== options.publisherId)) throw notFound('Purchase');
   const refundable = purchase.status === 'confirmed' || (options.allowDisputed && purchase.status === 'disputed');
   if (!refundable) {

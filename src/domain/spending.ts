@@ -30,7 +30,10 @@ export async function spentBy(db: Db | Tx, subscriberId: string, now: Date): Pro
   return { week: new Decimal(row.week), month: new Decimal(row.month) };
 }
 
-export function operatorLimits(operator: Operator): Limits {
+/** The operator columns that ceilings need; nothing secret. */
+export type OperatorLimitColumns = Pick<Operator, 'limitPerPurchase' | 'limitWeekly' | 'limitMonthly'>;
+
+export function operatorLimits(operator: OperatorLimitColumns): Limits {
   return {
     perPurchase: new Decimal(operator.limitPerPurchase.toString()),
     weekly: new Decimal(operator.limitWeekly.toString()),
@@ -49,6 +52,6 @@ export function householdControls(subscriber: Subscriber): HouseholdControls | n
   };
 }
 
-export function subscriberLimits(subscriber: Subscriber, operator: Operator): Limits {
+export function subscriberLimits(subscriber: Subscriber, operator: OperatorLimitColumns): Limits {
   return limitsInForce(operatorLimits(operator), householdControls(subscriber));
 }
