@@ -8,8 +8,13 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<
   if (result.success) return result.data;
   const fields: Record<string, string> = {};
   for (const issue of result.error.issues) {
-    const path = issue.path.length ? issue.path.join('.') : 'body';
-    fields[path] ??= issue.message;
+    const at = issue.path.join('.');
+    // An unknown field is named itself, not the object holding it, so the caller sees which one.
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) fields[at ? `${at}.${key}` : key] ??= 'unknown field';
+      continue;
+    }
+    fields[at || 'body'] ??= issue.message;
   }
   throw new AppError('invalid_request', `Invalid ${Object.keys(fields).join(', ')}`, { fields });
 }
@@ -21,7 +26,8 @@ export const body = <T extends z.ZodRawShape>(shape: T) =>
 /** "2.88": a string with exactly two decimals, no sign, no exponent. */
 export const amountString = z
   .string({ error: 'expected a decimal string such as "2.88"' })
-  .refine(isAmountString, 'expected a decimal string with two decimals, such as "2.88"');
+  // abort: later refinements build a Decimal from the value, which throws on anything else.
+  .refine(isAmountString, { message: 'expected a decimal string with two decimals, such as "2.88"', abort: true });
 
 /** A purchase amount: above 0.00 and at most the regulatory 50.00. */
 export const purchaseAmount = amountString
