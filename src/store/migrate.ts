@@ -26,8 +26,10 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   try {
     await admin.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
   } catch (error) {
-    // 42P04: another process created it between our probe and now.
-    if ((error as { code?: string }).code !== '42P04') throw error;
+    // Another process created it between our probe and now: 42P04 when its CREATE had
+    // committed, 23505 (unique violation on pg_database) when both ran at the same moment.
+    const code = (error as { code?: string }).code;
+    if (code !== '42P04' && code !== '23505') throw error;
   } finally {
     await admin.end();
   }
