@@ -119,7 +119,8 @@ export async function recordInvoiceOutcome(
     // Set-based, and after the row locks, so a refund committed meanwhile is not charged back as well.
     const charged = await tx.$queryRaw<{ id: string }[]>`
       UPDATE purchases SET charged_back_amount = amount - refunded_amount
-      WHERE invoice_id = ${invoiceId} AND amount - refunded_amount > 0
+      WHERE id IN (SELECT purchase_id FROM invoice_lines WHERE invoice_id = ${invoiceId} AND refund_id IS NULL)
+        AND invoice_id = ${invoiceId} AND amount - refunded_amount > 0
       RETURNING id`;
     const purchases = await tx.purchase.findMany({ where: { id: { in: charged.map((p) => p.id) } }, orderBy: { id: 'asc' } });
     for (const purchase of purchases) {
