@@ -13,6 +13,10 @@ export interface Config {
   /** Requests per minute per credential before 429; 0 turns the limiter off. */
   rateLimitPerMinute: number;
   runWorkers: boolean;
+  /** PostgreSQL connections per process. */
+  databasePoolSize: number;
+  /** Trust one reverse proxy's X-Forwarded-For, so consent evidence records the subscriber's address. */
+  trustProxy: boolean;
   /** Signs subscriber session cookies; every gateway process must share it. */
   sessionSecret: string;
   logLevel: string;
@@ -58,6 +62,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookAllowPrivateNetworks: allowPrivate,
     rateLimitPerMinute: integer('RATE_LIMIT_PER_MINUTE', env.RATE_LIMIT_PER_MINUTE, 6000),
     runWorkers: env.RUN_WORKERS !== '0',
+    databasePoolSize: integer('DATABASE_POOL_SIZE', env.DATABASE_POOL_SIZE, 10),
+    trustProxy: env.TRUST_PROXY === '1',
     sessionSecret: env.SESSION_SECRET || createHmac('sha256', adminApiKey).update('kiosque session cookies').digest('base64url'),
     queuePrefix: env.QUEUE_PREFIX || 'kiosque',
     disputeRateSuspendThreshold: fraction('DISPUTE_RATE_SUSPEND_THRESHOLD', env.DISPUTE_RATE_SUSPEND_THRESHOLD, 0.01),

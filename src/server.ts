@@ -21,7 +21,7 @@ export async function startGateway(config: Config = loadConfig()): Promise<Gatew
   await ensureDatabase(config.databaseUrl);
   const applied = await migrate(config.databaseUrl);
   if (applied.length) logger.info({ applied }, 'migrations applied');
-  const db = createDb(config.databaseUrl, Number(process.env.DATABASE_POOL_SIZE ?? 10));
+  const db = createDb(config.databaseUrl, config.databasePoolSize);
   const redis = createRedis(config.redisUrl);
   const billingQueue = createBillingQueue(config.redisUrl, config.queuePrefix);
   const ctx: AppContext = { config, db, redis, logger, enqueueBillingRun: (id) => enqueueBillingRun(billingQueue, id) };

@@ -9,7 +9,7 @@ const config = loadConfig();
 const logger = createLogger(config.logLevel);
 await ensureDatabase(config.databaseUrl);
 await migrate(config.databaseUrl);
-const db = createDb(config.databaseUrl, Number(process.env.DATABASE_POOL_SIZE ?? 10));
+const db = createDb(config.databaseUrl, config.databasePoolSize);
 const workers = await startWorkers({ config, db, logger });
 logger.info('Kiosque workers started');
 

@@ -26,7 +26,7 @@ export const BODY_LIMIT = '16kb';
 export function createApp(ctx: AppContext): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', process.env.TRUST_PROXY === '1' ? 1 : false);
+  app.set('trust proxy', ctx.config.trustProxy ? 1 : false);
   app.use(
     pinoHttp({
       logger: ctx.logger,

@@ -1,58 +1,15 @@
-import { Router, type Request, type Response } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
-import { AppError } from '../../domain/errors.js';
 import { confirmPurchase } from '../../domain/purchases.js';
 import { purchaseStatus } from '../../domain/resources.js';
-import type { Subscriber } from '../../generated/prisma/client.js';
 import { subscriberLanes } from '../../store/keyed-lane.js';
-import { subscriberFromAssertion } from '../auth.js';
 import { consentPage, messagePage, CONSENT_PAGE_VERSION } from '../consent-page.js';
 import type { AppContext } from '../context.js';
 import { TRANSACTION_OPTIONS } from '../idempotency.js';
 import { budgetOf } from './me.js';
 import { consentEvidence, declineMessages } from './purchases.js';
-import { SESSION_COOKIE, SESSION_TTL_S, csrfToken, readSession, signSession, validCsrfToken, type Session } from '../session.js';
-
-const KIOSQUE_BRAND = 'Kiosque';
-
-function html(res: Response, status: number, body: string): void {
-  res.status(status).type('html').send(body);
-}
-
-/**
- * Who is looking at a consent page: an assertion brought once (query or Bearer)
- * becomes a session cookie; afterwards the cookie alone identifies them.
- */
-export async function pageSubscriber(ctx: AppContext, req: Request, res: Response): Promise<{ subscriber: Subscriber; session: Session } | 'redirected' | null> {
-  const fromQuery = typeof req.query.assertion === 'string' ? req.query.assertion : null;
-  const header = req.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? null;
-  const assertion = fromQuery ?? header;
-  if (assertion) {
-    const found = await subscriberFromAssertion(ctx, assertion);
-    if (!found) return null;
-    const session = { subscriberId: found.subscriber.id, assertionId: found.assertion.assertionId };
-    res.cookie(SESSION_COOKIE, signSession(session, ctx.config.sessionSecret), {
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: ctx.config.production || ctx.config.publicUrl.startsWith('https:'),
-      maxAge: SESSION_TTL_S * 1000,
-      path: '/',
-    });
-    if (fromQuery) {
-      // Take the token out of the address bar, history and Referer headers.
-      const url = new URL(req.originalUrl, 'http://placeholder');
-      url.searchParams.delete('assertion');
-      res.redirect(303, url.pathname + url.search);
-      return 'redirected';
-    }
-    return { subscriber: found.subscriber, session };
-  }
-  const cookie = req.cookies?.[SESSION_COOKIE];
-  const session = typeof cookie === 'string' ? readSession(cookie, ctx.config.sessionSecret) : null;
-  if (!session) return null;
-  const subscriber = await ctx.db.subscriber.findUnique({ where: { id: session.subscriberId } });
-  return subscriber ? { subscriber, session } : null;
-}
+import { consentPageHeaders, formSubscriber, html, KIOSQUE_BRAND, pageSubscriber, renderedConsentFailure } from '../consent-session.js';
+import { csrfToken } from '../session.js';
 
 const purchaseIdParam = z.string().min(1).max(64);
 
@@ -60,12 +17,7 @@ export function consentRoutes(ctx: AppContext): Router {
   const router = Router();
   const { publicUrl, sessionSecret } = ctx.config;
 
-  router.use((_req, res, next) => {
-    res.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
-    res.set('X-Frame-Options', 'DENY');
-    res.set('Cache-Control', 'no-store');
-    next();
-  });
+  router.use('/purchases', consentPageHeaders);
 
   router.get('/purchases/:id', async (req, res) => {
     const who = await pageSubscriber(ctx, req, res);
@@ -103,14 +55,10 @@ export function consentRoutes(ctx: AppContext): Router {
   });
 
   router.post('/purchases/:id/confirm', async (req, res) => {
-    const cookie = req.cookies?.[SESSION_COOKIE];
-    const session = typeof cookie === 'string' ? readSession(cookie, sessionSecret) : null;
     const id = String(req.params.id);
-    if (!session || !validCsrfToken(req.body?.csrf, session, id, sessionSecret)) {
-      return html(res, 403, messagePage(KIOSQUE_BRAND, 'Confirmation refused', 'Reload the purchase page from the publisher and try again.'));
-    }
-    const subscriber = await ctx.db.subscriber.findUnique({ where: { id: session.subscriberId }, include: { operator: true } });
-    if (!subscriber) return html(res, 403, messagePage(KIOSQUE_BRAND, 'Confirmation refused', 'Unknown subscriber.'));
+    const form = await formSubscriber(ctx, req, res, id, 'Reload the purchase page from the publisher and try again.');
+    if (!form) return;
+    const { subscriber, session } = form;
     const brand = subscriber.operator.brand;
     try {
       const result = await subscriberLanes.run(subscriber.id, () =>
@@ -123,9 +71,7 @@ export function consentRoutes(ctx: AppContext): Router {
       if (result.outcome === 'declined') return html(res, 402, messagePage(brand, 'Purchase declined', declineMessages[result.code], back));
       html(res, 200, messagePage(brand, 'Thank you', `Paid ${result.purchase.amount.toFixed(2)} € for ${result.purchase.description}.`, back));
     } catch (error) {
-      if (error instanceof AppError && error.code === 'consent_expired') return html(res, 410, messagePage(brand, 'This offer has expired', 'Go back to the publisher to start again.'));
-      if (error instanceof AppError && error.code === 'not_found') return html(res, 404, messagePage(brand, 'Purchase not found', 'This purchase does not exist or is not yours.'));
-      throw error;
+      if (!renderedConsentFailure(res, brand, 'Purchase', error)) throw error;
     }
   });
 

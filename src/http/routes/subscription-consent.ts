@@ -1,24 +1,18 @@
-import { Router, type Response } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
-import { AppError } from '../../domain/errors.js';
 import { CADENCE, type Plan } from '../../domain/plan-periods.js';
 import { purchaseStatus } from '../../domain/resources.js';
 import { confirmSubscription } from '../../domain/subscriptions.js';
 import { consentPage, messagePage, CONSENT_PAGE_VERSION } from '../consent-page.js';
 import type { AppContext } from '../context.js';
 import { TRANSACTION_OPTIONS } from '../idempotency.js';
-import { SESSION_COOKIE, csrfToken, readSession, validCsrfToken } from '../session.js';
-import { pageSubscriber } from './consent.js';
+import { subscriberLanes } from '../../store/keyed-lane.js';
+import { consentPageHeaders, formSubscriber, html, KIOSQUE_BRAND, pageSubscriber, renderedConsentFailure } from '../consent-session.js';
+import { csrfToken } from '../session.js';
 import { budgetOf } from './me.js';
 import { consentEvidence, declineMessages } from './purchases.js';
 
-const KIOSQUE_BRAND = 'Kiosque';
-
 const subscriptionIdParam = z.string().min(1).max(64);
-
-function html(res: Response, status: number, body: string): void {
-  res.status(status).type('html').send(body);
-}
 
 /**
  * The subscription consent page, /consent/subscriptions/:id: the same session,
@@ -28,12 +22,7 @@ export function subscriptionConsentRoutes(ctx: AppContext): Router {
   const router = Router();
   const { publicUrl, sessionSecret } = ctx.config;
 
-  router.use('/subscriptions', (_req, res, next) => {
-    res.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
-    res.set('X-Frame-Options', 'DENY');
-    res.set('Cache-Control', 'no-store');
-    next();
-  });
+  router.use('/subscriptions', consentPageHeaders);
 
   router.get('/subscriptions/:id', async (req, res) => {
     const who = await pageSubscriber(ctx, req, res);
@@ -72,19 +61,17 @@ export function subscriptionConsentRoutes(ctx: AppContext): Router {
   });
 
   router.post('/subscriptions/:id/confirm', async (req, res) => {
-    const cookie = req.cookies?.[SESSION_COOKIE];
-    const session = typeof cookie === 'string' ? readSession(cookie, sessionSecret) : null;
     const id = String(req.params.id);
-    if (!session || !validCsrfToken(req.body?.csrf, session, id, sessionSecret)) {
-      return html(res, 403, messagePage(KIOSQUE_BRAND, 'Confirmation refused', 'Reload the subscription page from the publisher and try again.'));
-    }
-    const subscriber = await ctx.db.subscriber.findUnique({ where: { id: session.subscriberId }, include: { operator: true } });
-    if (!subscriber) return html(res, 403, messagePage(KIOSQUE_BRAND, 'Confirmation refused', 'Unknown subscriber.'));
+    const form = await formSubscriber(ctx, req, res, id, 'Reload the subscription page from the publisher and try again.');
+    if (!form) return;
+    const { subscriber, session } = form;
     const brand = subscriber.operator.brand;
     try {
-      const result = await ctx.db.$transaction(
-        (tx) => confirmSubscription(tx, id, subscriber, consentEvidence(req, session.assertionId, CONSENT_PAGE_VERSION), publicUrl),
-        TRANSACTION_OPTIONS,
+      const result = await subscriberLanes.run(subscriber.id, () =>
+        ctx.db.$transaction(
+          (tx) => confirmSubscription(tx, id, subscriber, consentEvidence(req, session.assertionId, CONSENT_PAGE_VERSION), publicUrl),
+          TRANSACTION_OPTIONS,
+        ),
       );
       const { subscription } = result;
       const back = subscription.returnUrl ? { href: subscription.returnUrl, label: 'Back to the publisher' } : undefined;
@@ -92,9 +79,7 @@ export function subscriptionConsentRoutes(ctx: AppContext): Router {
       const cadence = CADENCE[subscription.plan as Plan];
       html(res, 200, messagePage(brand, 'Thank you', `Subscribed to ${subscription.description} for ${subscription.amount.toFixed(2)} € ${cadence}.`, back));
     } catch (error) {
-      if (error instanceof AppError && error.code === 'consent_expired') return html(res, 410, messagePage(brand, 'This offer has expired', 'Go back to the publisher to start again.'));
-      if (error instanceof AppError && error.code === 'not_found') return html(res, 404, messagePage(brand, 'Subscription not found', 'This subscription does not exist or is not yours.'));
-      throw error;
+      if (!renderedConsentFailure(res, brand, 'Subscription', error)) throw error;
     }
   });
 

@@ -15,6 +15,7 @@ import {
   type SubscriptionViewer,
 } from '../../domain/subscriptions.js';
 import type { Actor } from '../actors.js';
+import { subscriberLanes } from '../../store/keyed-lane.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { errorBody, statusFor } from '../errors.js';
@@ -83,10 +84,12 @@ export function subscriptionRoutes(ctx: AppContext): Router {
     const actor = actorOf(res, 'subscriber');
     const id = parse(subscriptionId, req.params.id);
     const key = idempotencyKey(req, false);
-    await respondOnce(ctx, req, res, key, async (tx) =>
-      subscriptionConfirmationReply(
-        await confirmSubscription(tx, id, actor.subscriber, consentEvidence(req, actor.assertionId, API_CONSENT_VERSION), publicUrl),
-        publicUrl,
+    await subscriberLanes.run(actor.subscriber.id, () =>
+      respondOnce(ctx, req, res, key, async (tx) =>
+        subscriptionConfirmationReply(
+          await confirmSubscription(tx, id, actor.subscriber, consentEvidence(req, actor.assertionId, API_CONSENT_VERSION), publicUrl),
+          publicUrl,
+        ),
       ),
     );
   });
