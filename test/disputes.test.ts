@@ -361,6 +361,9 @@ describe('GET /v1/disputes/:id and consent evidence', () => {
     expect(asSubscriber.body.consent).toMatchObject({ pageVersion: 'api-v1', assertionId: expect.any(String), ip: expect.any(String) });
     expect(asOperator.body.consent).toEqual(asSubscriber.body.consent);
     expect(asPublisher.body).not.toHaveProperty('consent');
+    // The operator's reference may be a phone number: the publisher never sees it.
+    expect(asOperator.body.subscriberRef).toEqual(expect.any(String));
+    expect(asPublisher.body).not.toHaveProperty('subscriberRef');
   });
 
   it("When an operator lists disputes under review, then it sees only its own subscribers' contested ones, page by page", async () => {

@@ -173,3 +173,33 @@ describe('GET /v1/operator/billing-runs/:id/settlement', () => {
     expect(await settlement(op, runId)).toEqual([]);
   });
 });
+
+describe('Refunds on a bill that went unpaid', () => {
+  it('When a purchase is refunded after its invoice was reported unpaid, then the next run does not credit that refund', async () => {
+    const op = await createOperator(gw);
+    const publisher = await createPublisher(gw);
+    const ref = await provision(gw, op);
+    const token = assertion(op, ref);
+    const { id } = await buy(gw, publisher, token, { amount: '10.00' });
+    const first = (await waitForRun(gw, op, (await postBillingRun(gw, op)).body.id)).id;
+    const [invoice] = await invoicesOf(op, first);
+    expect((await outcome(op, invoice?.id as string, 'unpaid')).status).toBe(200);
+    // Refunding what was charged back is refused; a refund before the outcome is the case below.
+    expect((await gw.api().post(`/v1/purchases/${id}/refunds`).set(bearer(publisher.apiKey)).set('Idempotency-Key', idemKey()).send({})).status).toBe(409);
+
+    const other = await buy(gw, publisher, token, { amount: '6.00' });
+    const second = (await waitForRun(gw, op, (await postBillingRun(gw, op)).body.id)).id;
+    await refund(gw, publisher.apiKey, other.id, '1.00');
+    const [secondInvoice] = await invoicesOf(op, second);
+    expect((await outcome(op, secondInvoice?.id as string, 'unpaid')).status).toBe(200);
+    const third = await waitForRun(gw, op, (await postBillingRun(gw, op)).body.id);
+    expect(third.invoiceCount).toBe(0);
+    const refundRow = await gw.ctx.db.refund.findFirstOrThrow({ where: { purchaseId: other.id } });
+    expect(refundRow.invoiceId).toBeNull();
+    const charged = await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id: other.id } });
+    // The publisher bears the refund and the rest as a chargeback: 1.00 + 5.00, the whole 6.00, no more.
+    expect(charged.refundedAmount.toFixed(2)).toBe('1.00');
+    expect(charged.chargedBackAmount.toFixed(2)).toBe('5.00');
+  });
+});
+

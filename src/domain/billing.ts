@@ -100,13 +100,16 @@ async function claimPurchases(tx: Tx, run: BillingRun): Promise<void> {
     SELECT invoice_id, publisher_id, id, description, amount, ${vatIncludedSql(Prisma.sql`amount`)} FROM claimed`;
 }
 
-/** Refunds are credited once their purchase is on a bill, as negative lines; the same claim rule holds. */
+/** Refunds are credited once their purchase is on a bill that was not reported unpaid, as negative lines; the same claim rule holds. */
 async function claimRefunds(tx: Tx, run: BillingRun): Promise<void> {
   await tx.$executeRaw`
     WITH claimed AS (
       UPDATE refunds r SET invoice_id = i.id
-      FROM purchases p, subscribers s, invoices i
+      FROM purchases p, subscribers s, invoices i, invoices charged
       WHERE p.id = r.purchase_id AND s.id = p.subscriber_id AND s.operator_id = ${run.operatorId}
+        -- A charge the subscriber never paid was charged back for what was not refunded;
+        -- crediting its refund too would hand over money nobody collected.
+        AND charged.id = p.invoice_id AND charged.status <> 'unpaid'
         AND i.billing_run_id = ${run.id} AND i.subscriber_id = COALESCE(s.holder_id, s.id)
         AND r.invoice_id IS NULL AND r.created_at <= ${run.through} AND p.invoice_id IS NOT NULL
       RETURNING r.id, r.invoice_id, r.amount, p.id AS purchase_id, p.publisher_id, p.description

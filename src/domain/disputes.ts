@@ -99,7 +99,6 @@ export function disputeResource(dispute: DisputeWithParties, viewer: DisputePart
     status: dispute.status,
     reason: dispute.reason,
     openedBy: dispute.openedBy,
-    subscriberRef: dispute.subscriber.externalRef,
     respondBy: dispute.respondBy.toISOString(),
     evidence: dispute.evidence,
     respondedAt: dispute.respondedAt?.toISOString() ?? null,
@@ -107,7 +106,8 @@ export function disputeResource(dispute: DisputeWithParties, viewer: DisputePart
     createdAt: dispute.createdAt.toISOString(),
     refund: dispute.refund ? refundResource(dispute.refund) : null,
     purchase: purchaseResource(dispute.purchase, publicUrl, now),
-    ...(viewer === 'publisher' ? {} : { consent: consentResource(dispute.purchase) }),
+    // The operator's reference for a subscriber may be a phone number: not the publisher's to know.
+    ...(viewer === 'publisher' ? {} : { subscriberRef: dispute.subscriber.externalRef, consent: consentResource(dispute.purchase) }),
   };
 }
 
