@@ -317,3 +317,41 @@ describe('Unknown routes and bad query parameters', () => {
     expect(ok.status).toBe(200);
   });
 });
+
+describe('NUL characters, which PostgreSQL text cannot hold', () => {
+  it('When a NUL arrives in a body, a path or a query, then it is 400 invalid_request, not a 500', async () => {
+    const key = idemKey();
+    const body = await gw
+      .api()
+      .post('/v1/purchases')
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', key)
+      .send({ amount: '1.00', currency: 'EUR', description: 'a\u0000b', channel: 'isp' });
+    expect(body.status).toBe(400);
+    expect(body.body.error.code).toBe('invalid_request');
+    expect(await gw.ctx.db.idempotencyKey.count({ where: { key } })).toBe(0);
+    const path = await gw.api().get('/v1/purchases/%00').set(bearer(publisher.apiKey));
+    expect(path.status).toBe(400);
+    const query = await gw.api().get('/v1/me/purchases?cursor=%00').set(bearer(publisher.apiKey));
+    expect(query.status).toBe(400);
+  });
+});
+
+
+describe('Households stay one level deep under concurrency', () => {
+  it('When A joins B while B joins C at the same moment, then at most one succeeds and no child has children', async () => {
+    const operator = await createOperator(gw);
+    for (let round = 0; round < 5; round++) {
+      const [a, b, c] = [unique('a'), unique('b'), unique('c')];
+      await Promise.all([a, b, c].map((ref) => provision(gw, operator, ref)));
+      const [joinB, joinC] = await Promise.all([
+        gw.api().put(`/v1/operator/subscribers/${a}`).set(bearer(operator.apiKey)).send({ holderRef: b }),
+        gw.api().put(`/v1/operator/subscribers/${b}`).set(bearer(operator.apiKey)).send({ holderRef: c }),
+      ]);
+      expect([joinB.status, joinC.status].filter((s) => s === 200)).toHaveLength(1);
+      expect([joinB.status, joinC.status].filter((s) => s === 400)).toHaveLength(1);
+      const twoLevels = await gw.ctx.db.subscriber.count({ where: { operatorId: operator.id, holderId: { not: null }, children: { some: {} } } });
+      expect(twoLevels).toBe(0);
+    }
+  });
+});

@@ -54,6 +54,8 @@ export function controlsView(child: Subscriber, operator: OperatorLimitColumns) 
 export async function replaceControls(tx: Tx, holder: Subscriber, externalRef: string, input: ControlsInput, now = new Date()) {
   const child = await childOf(tx, holder, externalRef);
   const locked = await lockSubscriber(tx, child.id);
+  // The operator may have moved the child to another household while we waited for its lock.
+  if (locked.holderId !== holder.id) throw forbidden('Only the holder of this household may set its controls');
   assertWithinOperator(input, locked.operator);
   const updated = await tx.subscriber.update({
     where: { id: child.id },

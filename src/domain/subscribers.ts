@@ -1,4 +1,4 @@
-import type { Subscriber } from '../generated/prisma/client.js';
+import { Prisma, type Subscriber } from '../generated/prisma/client.js';
 import type { Tx } from '../store/db.js';
 import { newId } from '../ids.js';
 import { invalidRequest } from './errors.js';
@@ -19,27 +19,32 @@ export async function provisionSubscriber(
   operatorId: string,
   input: ProvisionInput,
 ): Promise<{ subscriber: Subscriber; holderRef: string | null; created: boolean }> {
-  let holderId: string | null = null;
-  if (input.holderRef !== null) {
-    if (input.holderRef === input.externalRef) {
-      throw invalidRequest('A subscriber cannot be its own holder', { fields: { holderRef: 'names this subscriber' } });
-    }
-    const holder = await tx.subscriber.findUnique({
-      where: { operatorId_externalRef: { operatorId, externalRef: input.holderRef } },
-    });
-    if (!holder || holder.holderId !== null) {
-      throw invalidRequest('holderRef must name a holder this operator provisioned', { fields: { holderRef: 'unknown holder' } });
-    }
-    holderId = holder.id;
+  if (input.holderRef === input.externalRef) {
+    throw invalidRequest('A subscriber cannot be its own holder', { fields: { holderRef: 'names this subscriber' } });
   }
-  // Insert-if-absent then lock: concurrent PUTs of one new subscriber make one row,
-  // and the household checks below see a settled state.
+  // Insert-if-absent: concurrent PUTs of one new subscriber make one row.
   const inserted = await tx.$queryRaw<{ id: string }[]>`
     INSERT INTO subscribers (id, operator_id, external_ref, display_name)
     VALUES (${newId('sub')}, ${operatorId}, ${input.externalRef}, ${input.displayName ?? null})
     ON CONFLICT (operator_id, external_ref) DO NOTHING
     RETURNING id`;
-  await tx.$queryRaw`SELECT 1 FROM subscribers WHERE operator_id = ${operatorId} AND external_ref = ${input.externalRef} FOR UPDATE`;
+  // Lock this subscriber and its would-be holder in one statement, in a fixed order:
+  // PUTs naming each other cannot deadlock, and each sees the other's committed
+  // household, so concurrent PUTs cannot build a household two levels deep.
+  const refs = input.holderRef === null ? [input.externalRef] : [input.externalRef, input.holderRef];
+  const locked = await tx.$queryRaw<{ id: string; external_ref: string; holder_id: string | null }[]>`
+    SELECT id, external_ref, holder_id FROM subscribers
+    WHERE operator_id = ${operatorId} AND external_ref IN (${Prisma.join(refs)})
+    ORDER BY external_ref
+    FOR UPDATE`;
+  let holderId: string | null = null;
+  if (input.holderRef !== null) {
+    const holder = locked.find((row) => row.external_ref === input.holderRef);
+    if (!holder || holder.holder_id !== null) {
+      throw invalidRequest('holderRef must name a holder this operator provisioned', { fields: { holderRef: 'unknown holder' } });
+    }
+    holderId = holder.id;
+  }
   const existing = await tx.subscriber.findUniqueOrThrow({
     where: { operatorId_externalRef: { operatorId, externalRef: input.externalRef } },
     include: { _count: { select: { children: true } } },
