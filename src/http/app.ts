@@ -6,6 +6,7 @@ import { AppError } from '../domain/errors.js';
 import type { AppContext } from './context.js';
 import { errorHandler } from './errors.js';
 import { rateLimit } from './rate-limit.js';
+import { rejectNul } from './reject-nul.js';
 import { adminRoutes } from './routes/admin.js';
 import { adminDisputeRoutes } from './routes/admin-disputes.js';
 import { consentRoutes } from './routes/consent.js';
@@ -45,6 +46,7 @@ export function createApp(ctx: AppContext): Express {
   });
 
   app.use(express.json({ limit: BODY_LIMIT, strict: true }));
+  app.use(rejectNul);
   app.use('/consent', express.urlencoded({ limit: BODY_LIMIT, extended: false }), cookieParser(), consentRoutes(ctx), subscriptionConsentRoutes(ctx));
 
   const v1 = express.Router();

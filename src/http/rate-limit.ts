@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import type { RequestHandler } from 'express';
 import { AppError } from '../domain/errors.js';
 import type { AppContext } from './context.js';
 
 const WINDOW_MS = 60_000;
+const REDIS_READY_WAIT_MS = 250;
 
 /**
  * Fixed-window request count per credential (or per address without one), in
@@ -19,6 +21,8 @@ export function rateLimit(ctx: AppContext): RequestHandler {
     const key = `kiosque:rl:${createHash('sha256').update(credential).digest('base64url').slice(0, 22)}:${window}`;
     let count = 0;
     try {
+      // Right after start the connection may still be opening: give it a moment rather than skip counting.
+      if (ctx.redis.status !== 'ready') await once(ctx.redis, 'ready', { signal: AbortSignal.timeout(REDIS_READY_WAIT_MS) });
       const results = await ctx.redis.multi().incr(key).pexpire(key, WINDOW_MS, 'NX').exec();
       count = Number(results?.[0]?.[1] ?? 0);
     } catch (error) {

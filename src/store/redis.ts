@@ -1,7 +1,11 @@
 import { Redis } from 'ioredis';
 
+/**
+ * The gateway's own Redis connection (BullMQ makes its own). Redis is a cache
+ * here, so a call must fail fast rather than queue while Redis is away: with an
+ * offline queue and unlimited retries, every request would hang until Redis
+ * came back.
+ */
 export function createRedis(url: string): Redis {
-  // BullMQ needs maxRetriesPerRequest: null on connections it blocks on; the
-  // gateway's own calls are wrapped so a Redis outage degrades, not fails.
-  return new Redis(url, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+  return new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 250 });
 }
