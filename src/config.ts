@@ -20,7 +20,7 @@ export interface Config {
   /** Signs subscriber session cookies; every gateway process must share it. */
   sessionSecret: string;
   logLevel: string;
-  /** BullMQ key prefix in Redis; tests give each run its own. */
+  /** Prefix of every Redis key Kiosque writes (BullMQ queues, rate-limit windows); tests give each run its own. */
   queuePrefix: string;
   /** A publisher whose 30-day dispute rate goes above this fraction is suspended when a dispute is opened. */
   disputeRateSuspendThreshold: number;

@@ -288,4 +288,20 @@ describe('Rate limiting per credential', () => {
     expectErrorBody(res, 429, 'rate_limited');
     expect(await gw.ctx.db.purchase.count({ where: { description } })).toBe(0);
   });
+
+  it('When one address rotates made-up tokens, then the address itself is limited (ten times the per-credential limit)', async () => {
+    const fresh = startTestGateway({ rateLimitPerMinute: 3, queuePrefix: unique('rl') });
+    try {
+      await awayFromWindowEdge();
+      const statuses: number[] = [];
+      for (let i = 0; i < 31; i++) {
+        statuses.push((await fresh.api().get('/v1/me/budget').set(bearer(`forged-token-${i}`))).status);
+      }
+      expect(statuses.slice(0, 30).every((status) => status === 401)).toBe(true);
+      expect(statuses[30]).toBe(429);
+    } finally {
+      await fresh.close();
+    }
+  });
 });
+

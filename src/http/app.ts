@@ -47,7 +47,7 @@ export function createApp(ctx: AppContext): Express {
 
   app.use(express.json({ limit: BODY_LIMIT, strict: true }));
   app.use(rejectNul);
-  app.use('/consent', express.urlencoded({ limit: BODY_LIMIT, extended: false }), cookieParser(), consentRoutes(ctx), subscriptionConsentRoutes(ctx));
+  app.use('/consent', rateLimit(ctx), express.urlencoded({ limit: BODY_LIMIT, extended: false }), cookieParser(), consentRoutes(ctx), subscriptionConsentRoutes(ctx));
 
   const v1 = express.Router();
   v1.use(rateLimit(ctx));

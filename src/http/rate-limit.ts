@@ -6,9 +6,18 @@ import type { AppContext } from './context.js';
 
 const WINDOW_MS = 60_000;
 const REDIS_READY_WAIT_MS = 250;
+/**
+ * The credential is counted before it is verified, so made-up tokens would each
+ * get a fresh window; the address is counted too, with room for the many
+ * honest credentials that share one (an ISP's portal, a publisher's servers).
+ */
+const ADDRESS_LIMIT_FACTOR = 10;
+
+const windowKey = (prefix: string, what: string, window: number) =>
+  `${prefix}:rl:${createHash('sha256').update(what).digest('base64url').slice(0, 22)}:${window}`;
 
 /**
- * Fixed-window request count per credential (or per address without one), in
+ * Fixed-window request counts per credential and per address, in
  * Redis so every gateway process shares it. Redis is a cache here: if it is
  * down or flushed the limiter lets requests through rather than fail them.
  */
@@ -16,22 +25,30 @@ export function rateLimit(ctx: AppContext): RequestHandler {
   const limit = ctx.config.rateLimitPerMinute;
   return async (req, res, next) => {
     if (limit === 0) return next();
-    const credential = req.headers.authorization ?? `ip:${req.ip}`;
     const window = Math.floor(Date.now() / WINDOW_MS);
-    const key = `kiosque:rl:${createHash('sha256').update(credential).digest('base64url').slice(0, 22)}:${window}`;
+    const credentialKey = windowKey(ctx.config.queuePrefix, req.headers.authorization ?? `ip:${req.ip}`, window);
+    const addressKey = windowKey(ctx.config.queuePrefix, `address:${req.ip}`, window);
     let count = 0;
+    let addressCount = 0;
     try {
       // Right after start the connection may still be opening: give it a moment rather than skip counting.
       if (ctx.redis.status !== 'ready') await once(ctx.redis, 'ready', { signal: AbortSignal.timeout(REDIS_READY_WAIT_MS) });
-      const results = await ctx.redis.multi().incr(key).pexpire(key, WINDOW_MS, 'NX').exec();
+      const results = await ctx.redis
+        .multi()
+        .incr(credentialKey)
+        .pexpire(credentialKey, WINDOW_MS, 'NX')
+        .incr(addressKey)
+        .pexpire(addressKey, WINDOW_MS, 'NX')
+        .exec();
       count = Number(results?.[0]?.[1] ?? 0);
+      addressCount = Number(results?.[2]?.[1] ?? 0);
     } catch (error) {
       ctx.logger.warn({ err: error }, 'rate limiter unavailable; letting the request through');
       return next();
     }
     res.set('RateLimit-Limit', String(limit));
     res.set('RateLimit-Remaining', String(Math.max(0, limit - count)));
-    if (count > limit) {
+    if (count > limit || addressCount > limit * ADDRESS_LIMIT_FACTOR) {
       res.set('Retry-After', String(Math.ceil((WINDOW_MS - (Date.now() % WINDOW_MS)) / 1000)));
       throw new AppError('rate_limited', 'Too many requests; slow down', { limitPerMinute: limit });
     }
