@@ -2,9 +2,13 @@ import type { Request, RequestHandler, Response } from 'express';
 import { AppError } from '../domain/errors.js';
 import type { Operator, Subscriber } from '../generated/prisma/client.js';
 import { subscriberFromAssertion } from './auth.js';
-import { messagePage } from './consent-page.js';
+import { z } from 'zod';
+import { consentPage, messagePage } from './consent-page.js';
+import { budgetOf } from './routes/me.js';
 import type { AppContext } from './context.js';
-import { SESSION_COOKIE, SESSION_TTL_S, readSession, signSession, validCsrfToken, type Session } from './session.js';
+import { SESSION_COOKIE, SESSION_TTL_S, csrfToken, readSession, signSession, validCsrfToken, type Session } from './session.js';
+
+const consentIdParam = z.string().min(1).max(64);
 
 /** Shown before we know which operator the visitor belongs to. */
 export const KIOSQUE_BRAND = 'Kiosque';
@@ -97,4 +101,63 @@ export function renderedConsentFailure(res: Response, brand: string, what: strin
     return true;
   }
   return false;
+}
+
+/** What a consent page shows, whether the offer is a purchase or a subscription. */
+export interface ConsentOffer {
+  id: string;
+  /** As the API reports it: pending, expired, confirmed, active… */
+  status: string;
+  subscriberId: string | null;
+  description: string;
+  amount: { toFixed(digits: number): string };
+  returnUrl: string | null;
+  publisherName: string;
+  /** e.g. "per month"; empty for a one-off purchase. */
+  cadence: string;
+}
+
+/**
+ * Click one: the page for one offer, to whoever holds the link with a valid
+ * assertion or session. Someone else's offer is not found; a settled one says so.
+ */
+export async function showConsentPage(
+  ctx: AppContext,
+  req: Request,
+  res: Response,
+  what: 'Purchase' | 'Subscription',
+  find: (id: string) => Promise<ConsentOffer | null>,
+): Promise<void> {
+  const who = await pageSubscriber(ctx, req, res);
+  if (who === 'redirected') return;
+  if (!who) {
+    return html(res, 401, messagePage(KIOSQUE_BRAND, 'Sign in through your operator', `Open this page from your operator portal to confirm the ${what.toLowerCase()}.`));
+  }
+  const id = consentIdParam.safeParse(req.params.id);
+  const offer = id.success ? await find(id.data) : null;
+  const operator = await ctx.db.operator.findUniqueOrThrow({ where: { id: who.subscriber.operatorId } });
+  if (!offer || (offer.subscriberId !== null && offer.subscriberId !== who.subscriber.id)) {
+    return html(res, 404, messagePage(operator.brand, `${what} not found`, `This ${what.toLowerCase()} does not exist or is not yours.`));
+  }
+  if (offer.status === 'expired') return html(res, 410, messagePage(operator.brand, 'This offer has expired', 'Go back to the publisher to start again.'));
+  if (offer.status !== 'pending') {
+    const back = offer.returnUrl ? { href: offer.returnUrl, label: `Back to ${offer.publisherName}` } : undefined;
+    return html(res, 200, messagePage(operator.brand, `${what} ${offer.status}`, offer.description, back));
+  }
+  const budget = await budgetOf(ctx.db, who.subscriber);
+  html(
+    res,
+    200,
+    consentPage({
+      operatorBrand: operator.brand,
+      publisherName: offer.publisherName,
+      description: offer.description,
+      price: offer.amount.toFixed(2),
+      cadence: offer.cadence,
+      weeklyRemaining: budget.weekly.remaining,
+      monthlyRemaining: budget.monthly.remaining,
+      confirmAction: `${req.baseUrl}${req.path}/confirm`,
+      csrfToken: csrfToken(who.session, offer.id, ctx.config.sessionSecret),
+    }),
+  );
 }
