@@ -68,8 +68,12 @@ export async function startBillingWorker(deps: WorkerDeps, settings: BillingWork
 
   const sweep = async () => {
     try {
-      const enqueued = await ensureBillingJobs(queue, await unfinishedBillingRunIds(db));
+      const { enqueued, exhausted } = await ensureBillingJobs(queue, await unfinishedBillingRunIds(db));
       if (enqueued.length) log.info({ enqueued }, 're-enqueued billing runs missing from the queue');
+      for (const { billingRunId, reason } of exhausted) {
+        await markBillingRunFailed(db, billingRunId, reason);
+        log.error({ billingRunId, reason }, 'billing run failed for good');
+      }
     } catch (error) {
       log.error({ err: error }, 'billing recovery sweep failed');
     }

@@ -28,20 +28,33 @@ export async function enqueueBillingRun(queue: BillingQueue, billingRunId: strin
   await queue.add('billing-run', { billingRunId }, { ...BILLING_JOB_OPTIONS, jobId: billingRunId });
 }
 
+export interface BillingJobCheck {
+  /** Runs put (back) on the queue. */
+  enqueued: string[];
+  /** Runs whose job used up its attempts (thrown or stalled): give up on them rather than loop. */
+  exhausted: { billingRunId: string; reason: string }[];
+}
+
 /**
- * Makes sure the queue holds a live job for each run: a missing job (Redis
- * flushed or restarted) is added again; a finished one whose run PostgreSQL
- * still calls unfinished (its last write lost) is replaced. Returns the runs
- * that were (re)enqueued.
+ * Makes sure the queue holds a live job for each unfinished run: a missing job
+ * (Redis flushed or restarted) is added again, and a completed one whose run
+ * PostgreSQL still calls unfinished (its last write lost) is replaced. A failed
+ * job has used all its attempts, including a worker killed on it each time, so
+ * it is reported as exhausted instead of being retried forever.
  */
-export async function ensureBillingJobs(queue: BillingQueue, billingRunIds: readonly string[]): Promise<string[]> {
-  const enqueued: string[] = [];
+export async function ensureBillingJobs(queue: BillingQueue, billingRunIds: readonly string[]): Promise<BillingJobCheck> {
+  const check: BillingJobCheck = { enqueued: [], exhausted: [] };
   for (const id of billingRunIds) {
     const state = await queue.getJobState(id);
-    if (state === 'completed' || state === 'failed') await queue.remove(id);
+    if (state === 'failed') {
+      const job = await queue.getJob(id);
+      check.exhausted.push({ billingRunId: id, reason: job?.failedReason || 'billing job failed' });
+      continue;
+    }
+    if (state === 'completed') await queue.remove(id);
     else if (state !== 'unknown') continue;
     await enqueueBillingRun(queue, id);
-    enqueued.push(id);
+    check.enqueued.push(id);
   }
-  return enqueued;
+  return check;
 }
