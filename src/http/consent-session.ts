@@ -1,9 +1,14 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { AppError } from '../domain/errors.js';
+import { AppError, type DeclineCode } from '../domain/errors.js';
 import type { Operator, Subscriber } from '../generated/prisma/client.js';
 import { subscriberFromAssertion } from './auth.js';
 import { z } from 'zod';
-import { consentPage, messagePage } from './consent-page.js';
+import { CONSENT_PAGE_VERSION, consentPage, messagePage } from './consent-page.js';
+import { consentEvidence, declineMessages } from './routes/purchases.js';
+import { TRANSACTION_OPTIONS } from './idempotency.js';
+import { subscriberLanes } from '../store/keyed-lane.js';
+import type { Tx } from '../store/db.js';
+import type { ConsentEvidence } from '../domain/purchases.js';
 import { budgetOf } from './routes/me.js';
 import type { AppContext } from './context.js';
 import { SESSION_COOKIE, SESSION_TTL_S, csrfToken, readSession, signSession, validCsrfToken, type Session } from './session.js';
@@ -11,9 +16,9 @@ import { SESSION_COOKIE, SESSION_TTL_S, csrfToken, readSession, signSession, val
 const consentIdParam = z.string().min(1).max(64);
 
 /** Shown before we know which operator the visitor belongs to. */
-export const KIOSQUE_BRAND = 'Kiosque';
+const KIOSQUE_BRAND = 'Kiosque';
 
-export function html(res: Response, status: number, body: string): void {
+function html(res: Response, status: number, body: string): void {
   res.status(status).type('html').send(body);
 }
 
@@ -29,7 +34,7 @@ export const consentPageHeaders: RequestHandler = (_req, res, next) => {
  * Who is looking at a consent page: an assertion brought once (query or Bearer)
  * becomes a session cookie; afterwards the cookie alone identifies them.
  */
-export async function pageSubscriber(
+async function pageSubscriber(
   ctx: AppContext,
   req: Request,
   res: Response,
@@ -68,7 +73,7 @@ export async function pageSubscriber(
  * The subscriber behind a consent form post: a session cookie and the CSRF
  * token of this very consent, or a 403 page and null.
  */
-export async function formSubscriber(
+async function formSubscriber(
   ctx: AppContext,
   req: Request,
   res: Response,
@@ -90,7 +95,7 @@ export async function formSubscriber(
 }
 
 /** The page for a confirmation that failed as expired or unknown; false for errors the caller must rethrow. */
-export function renderedConsentFailure(res: Response, brand: string, what: string, error: unknown): boolean {
+function renderedConsentFailure(res: Response, brand: string, what: string, error: unknown): boolean {
   if (!(error instanceof AppError)) return false;
   if (error.code === 'consent_expired') {
     html(res, 410, messagePage(brand, 'This offer has expired', 'Go back to the publisher to start again.'));
@@ -160,4 +165,40 @@ export async function showConsentPage(
       csrfToken: csrfToken(who.session, offer.id, ctx.config.sessionSecret),
     }),
   );
+}
+
+/** How a confirmation on a consent page ended, in the words the result page needs. */
+export interface PageConfirmation {
+  declineCode: DeclineCode | null;
+  returnUrl: string | null;
+  /** The sentence of the thank-you page. */
+  thanks: string;
+}
+
+/**
+ * Click two on a consent page: the form's session and CSRF token, the
+ * subscriber's lane, one transaction, then a result page for each outcome.
+ */
+export async function confirmOnConsentPage(
+  ctx: AppContext,
+  req: Request,
+  res: Response,
+  what: 'Purchase' | 'Subscription',
+  confirm: (tx: Tx, subscriber: Subscriber, evidence: ConsentEvidence) => Promise<PageConfirmation>,
+): Promise<void> {
+  const id = String(req.params.id);
+  const form = await formSubscriber(ctx, req, res, id, `Reload the ${what.toLowerCase()} page from the publisher and try again.`);
+  if (!form) return;
+  const { subscriber, session } = form;
+  const brand = subscriber.operator.brand;
+  try {
+    const result = await subscriberLanes.run(subscriber.id, () =>
+      ctx.db.$transaction((tx) => confirm(tx, subscriber, consentEvidence(req, session.assertionId, CONSENT_PAGE_VERSION)), TRANSACTION_OPTIONS),
+    );
+    const back = result.returnUrl ? { href: result.returnUrl, label: 'Back to the publisher' } : undefined;
+    if (result.declineCode) return html(res, 402, messagePage(brand, `${what} declined`, declineMessages[result.declineCode], back));
+    html(res, 200, messagePage(brand, 'Thank you', result.thanks, back));
+  } catch (error) {
+    if (!renderedConsentFailure(res, brand, what, error)) throw error;
+  }
 }
