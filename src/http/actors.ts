@@ -10,7 +10,6 @@ export type ActorKind = Actor['kind'];
 export type ActorOf<K extends ActorKind> = Extract<Actor, { kind: K }>;
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Locals {
       actor?: Actor;
