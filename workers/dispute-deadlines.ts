@@ -1,11 +1,12 @@
 import { Worker } from 'bullmq';
 import { sweepOverdueDisputes } from '../src/domain/disputes.js';
 import { bullConnection } from '../src/queue/connection.js';
+import { keepRecurringJob } from '../src/queue/schedules.js';
 import {
   DEADLINE_SWEEP_JOB,
   disputeDeadlineQueue,
   DISPUTE_DEADLINES_QUEUE,
-  ensureDeadlineSweepScheduler,
+  DEADLINE_SWEEP_SCHEDULER_ID,
   type DeadlineSweepJobData,
 } from '../src/queue/disputes.js';
 import type { RunningWorker, WorkerDeps } from './registry.js';
@@ -32,13 +33,11 @@ export async function startDisputeDeadlineWorker(deps: WorkerDeps, options: Disp
   const sweepEveryMs = options.sweepEveryMs ?? 60_000;
 
   const queue = disputeDeadlineQueue(config);
-  await ensureDeadlineSweepScheduler(queue, sweepEveryMs);
-  const schedulerCheck = setInterval(() => {
-    ensureDeadlineSweepScheduler(queue, sweepEveryMs)
-      .then((recreated) => recreated && log.warn('dispute deadline sweep schedule was missing from Redis and is back'))
-      .catch((error: unknown) => log.warn({ err: error }, 'could not check the dispute deadline sweep schedule'));
-  }, options.schedulerCheckEveryMs ?? 30_000);
-  schedulerCheck.unref();
+  const stopScheduleChecks = await keepRecurringJob(
+    queue,
+    { schedulerId: DEADLINE_SWEEP_SCHEDULER_ID, jobName: DEADLINE_SWEEP_JOB, everyMs: sweepEveryMs, checkEveryMs: options.schedulerCheckEveryMs ?? 30_000 },
+    log,
+  );
 
   const worker = new Worker<DeadlineSweepJobData>(
     DISPUTE_DEADLINES_QUEUE,
@@ -56,7 +55,7 @@ export async function startDisputeDeadlineWorker(deps: WorkerDeps, options: Disp
   return {
     name: 'dispute-deadlines',
     async close() {
-      clearInterval(schedulerCheck);
+      stopScheduleChecks();
       await worker.close();
       await queue.close();
     },

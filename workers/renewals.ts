@@ -2,8 +2,9 @@ import { Worker, type Job, type Queue } from 'bullmq';
 import { dueSubscriptions, renewSubscription, type RenewalOutcome } from '../src/domain/subscriptions.js';
 import { TRANSACTION_OPTIONS } from '../src/http/idempotency.js';
 import { bullConnection } from '../src/queue/connection.js';
+import { keepRecurringJob } from '../src/queue/schedules.js';
 import {
-  ensureSweepScheduler,
+  SWEEP_SCHEDULER_ID,
   isRenewJob,
   RENEW_JOB,
   RENEWAL_QUEUE,
@@ -66,12 +67,11 @@ export async function startRenewalWorker(deps: WorkerDeps, options: RenewalWorke
   const batchSize = options.sweepBatchSize ?? 500;
 
   const queue = renewalQueue(config);
-  await ensureSweepScheduler(queue, sweepEveryMs);
-  const schedulerCheck = setInterval(() => {
-    ensureSweepScheduler(queue, sweepEveryMs)
-      .then((recreated) => recreated && logger.warn('renewal sweep schedule was missing from Redis and is back'))
-      .catch((error: unknown) => logger.warn({ err: error }, 'could not check the renewal sweep schedule'));
-  }, options.schedulerCheckEveryMs ?? 30_000);
+  const stopScheduleChecks = await keepRecurringJob(
+    queue,
+    { schedulerId: SWEEP_SCHEDULER_ID, jobName: SWEEP_JOB, everyMs: sweepEveryMs, checkEveryMs: options.schedulerCheckEveryMs ?? 30_000 },
+    logger,
+  );
 
   const worker = new Worker<RenewalJobData>(
     RENEWAL_QUEUE,
@@ -88,7 +88,7 @@ export async function startRenewalWorker(deps: WorkerDeps, options: RenewalWorke
   return {
     name: 'renewals',
     async close() {
-      clearInterval(schedulerCheck);
+      stopScheduleChecks();
       await worker.close();
       await queue.close();
     },

@@ -1,7 +1,8 @@
 import { Worker } from 'bullmq';
 import { dispatchDueWebhooks, DEFAULT_BATCH_SIZE, type DispatchOptions } from '../src/domain/webhook-delivery.js';
 import { bullConnection } from '../src/queue/connection.js';
-import { ensureDispatchScheduler, WEBHOOK_QUEUE, webhookQueue, type DispatchJobData } from '../src/queue/webhooks.js';
+import { keepRecurringJob } from '../src/queue/schedules.js';
+import { DISPATCH_JOB, DISPATCH_SCHEDULER_ID, WEBHOOK_QUEUE, webhookQueue, type DispatchJobData } from '../src/queue/webhooks.js';
 import type { RunningWorker, WorkerDeps } from './registry.js';
 
 export interface WebhookWorkerOptions extends Omit<DispatchOptions, 'allowPrivateNetworks'> {
@@ -29,12 +30,11 @@ export async function startWebhookWorker(deps: WorkerDeps, options: WebhookWorke
   const dispatch: DispatchOptions = { ...options, batchSize, allowPrivateNetworks: config.webhookAllowPrivateNetworks };
 
   const queue = webhookQueue(config);
-  await ensureDispatchScheduler(queue, pollEveryMs);
-  const schedulerCheck = setInterval(() => {
-    ensureDispatchScheduler(queue, pollEveryMs)
-      .then((recreated) => recreated && logger.warn('webhook dispatch schedule was missing from Redis and is back'))
-      .catch((error: unknown) => logger.warn({ err: error }, 'could not check the webhook dispatch schedule'));
-  }, options.schedulerCheckEveryMs ?? 30_000);
+  const stopScheduleChecks = await keepRecurringJob(
+    queue,
+    { schedulerId: DISPATCH_SCHEDULER_ID, jobName: DISPATCH_JOB, everyMs: pollEveryMs, checkEveryMs: options.schedulerCheckEveryMs ?? 30_000 },
+    logger,
+  );
 
   // Set on shutdown so a job stops between batches: what it has not claimed stays due for the next worker.
   let closing = false;
@@ -58,7 +58,7 @@ export async function startWebhookWorker(deps: WorkerDeps, options: WebhookWorke
     name: 'webhooks',
     async close() {
       closing = true;
-      clearInterval(schedulerCheck);
+      stopScheduleChecks();
       await worker.close();
       await queue.close();
     },

@@ -12,14 +12,3 @@ export type DeadlineSweepJobData = Record<string, never>;
 export function disputeDeadlineQueue(config: Pick<Config, 'redisUrl' | 'queuePrefix'>): Queue<DeadlineSweepJobData> {
   return new Queue<DeadlineSweepJobData>(DISPUTE_DEADLINES_QUEUE, { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix });
 }
-
-/** Creates the sweep schedule only when missing (first start, or Redis flushed), so ticks never double. */
-export async function ensureDeadlineSweepScheduler(queue: Queue<DeadlineSweepJobData>, everyMs: number): Promise<boolean> {
-  if (await queue.getJobScheduler(DEADLINE_SWEEP_SCHEDULER_ID)) return false;
-  await queue.upsertJobScheduler(
-    DEADLINE_SWEEP_SCHEDULER_ID,
-    { every: everyMs },
-    { name: DEADLINE_SWEEP_JOB, data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
-  );
-  return true;
-}

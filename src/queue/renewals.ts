@@ -29,14 +29,3 @@ export function renewalQueue(config: Config): Queue<RenewalJobData> {
 export function renewJobId(subscriptionId: string, attemptAt: Date): string {
   return `renew-${subscriptionId}-${attemptAt.getTime()}`;
 }
-
-/** Creates the sweep schedule only when missing (first start, or Redis flushed), so ticks never double. */
-export async function ensureSweepScheduler(queue: Queue<RenewalJobData>, everyMs: number): Promise<boolean> {
-  if (await queue.getJobScheduler(SWEEP_SCHEDULER_ID)) return false;
-  await queue.upsertJobScheduler(
-    SWEEP_SCHEDULER_ID,
-    { every: everyMs },
-    { name: SWEEP_JOB, data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
-  );
-  return true;
-}
