@@ -35,6 +35,8 @@ const rate = z
 const publisherBody = body({
   name: z.string().trim().min(1).max(200),
   category: z.enum(CATEGORIES),
+  legalName: z.string().trim().min(1).max(200).optional(),
+  supportUrl: z.url({ protocol: /^https$/ }).max(2048).optional(),
   webhookUrl: z.string().max(2048).optional(),
   commissionRates: z.strictObject({ isp: rate.optional(), sms: rate.optional(), voice: rate.optional() }).optional(),
 });
@@ -52,6 +54,8 @@ function publisherResource(publisher: Publisher) {
     id: publisher.id,
     name: publisher.name,
     category: publisher.category,
+    legalName: publisher.legalName,
+    supportUrl: publisher.supportUrl,
     webhookUrl: publisher.webhookUrl,
     commissionRates: { isp: publisher.rateIsp.toString(), sms: publisher.rateSms.toString(), voice: publisher.rateVoice.toString() },
     suspended: publisher.suspendedAt !== null,
@@ -112,6 +116,8 @@ export function adminRoutes(ctx: AppContext): Router {
           id: newId('pub'),
           name: input.name,
           category: input.category,
+          legalName: input.legalName ?? null,
+          supportUrl: input.supportUrl ?? null,
           webhookUrl: input.webhookUrl ?? null,
           webhookSecret: newWebhookSecret(),
           apiKeyHash: hashApiKey(apiKey),
