@@ -4,6 +4,7 @@ import { createApp } from './http/app.js';
 import type { AppContext } from './http/context.js';
 import { createLogger } from './logger.js';
 import { createDb } from './store/db.js';
+import { createPool } from './store/sql.js';
 import { ensureDatabase, migrate } from './store/migrate.js';
 import { createRedis } from './store/redis.js';
 import { createBillingQueue, enqueueBillingRun } from './queue/billing.js';
@@ -22,9 +23,10 @@ export async function startGateway(config: Config = loadConfig()): Promise<Gatew
   const applied = await migrate(config.databaseUrl);
   if (applied.length) logger.info({ applied }, 'migrations applied');
   const db = createDb(config.databaseUrl, config.databasePoolSize);
+  const pool = createPool(config.databaseUrl, config.databasePoolSize);
   const redis = createRedis(config.redisUrl);
   const billingQueue = createBillingQueue(config.redisUrl, config.queuePrefix);
-  const ctx: AppContext = { config, db, redis, logger, enqueueBillingRun: (id) => enqueueBillingRun(billingQueue, id) };
+  const ctx: AppContext = { config, db, pool, redis, logger, enqueueBillingRun: (id) => enqueueBillingRun(billingQueue, id) };
   // One process runs everything unless RUN_WORKERS=0 (then `npm run workers` runs them elsewhere).
   const workers: RunningWorker | null = config.runWorkers ? await startWorkers({ config, db, logger }) : null;
   const app = createApp(ctx);
@@ -43,6 +45,7 @@ export async function startGateway(config: Config = loadConfig()): Promise<Gatew
       await billingQueue.close();
       redis.disconnect();
       await db.$disconnect();
+      await pool.end();
     },
   };
 }

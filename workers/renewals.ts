@@ -1,6 +1,5 @@
 import { Worker, type Job, type Queue } from 'bullmq';
 import { dueSubscriptions, renewSubscription, type RenewalOutcome } from '../src/domain/subscriptions.js';
-import { TRANSACTION_OPTIONS } from '../src/http/idempotency.js';
 import { bullConnection } from '../src/queue/connection.js';
 import { keepRecurringJob } from '../src/queue/schedules.js';
 import {
@@ -14,7 +13,7 @@ import {
   type RenewalJobData,
   type RenewJobData,
 } from '../src/queue/renewals.js';
-import type { Db } from '../src/store/db.js';
+import { TRANSACTION_OPTIONS, type Db } from '../src/store/db.js';
 import type { RunningWorker, WorkerDeps } from './registry.js';
 
 export interface RenewalWorkerOptions {

@@ -1,5 +1,6 @@
 import type { Dispute, Purchase, Refund, Subscriber } from '../generated/prisma/client.js';
 import type { Db, Tx } from '../store/db.js';
+import { onPrisma } from '../store/sql.js';
 import { newId } from '../ids.js';
 import { suspendIfAboveRate, type SuspensionPolicy } from './dispute-rate.js';
 import { invalidState, notFound } from './errors.js';
@@ -208,7 +209,7 @@ async function closeDispute(
   await tx.$queryRaw`SELECT 1 FROM purchases WHERE id = ${dispute.purchaseId} FOR UPDATE`;
   const purchase = await tx.purchase.update({ where: { id: dispute.purchaseId }, data: { status: 'confirmed' } });
   if (outcome === 'lost' && refundableAmount(purchase).gt(0)) {
-    await refundPurchase(tx, purchase.id, null, 'dispute', publicUrl, { disputeId: dispute.id }, now);
+    await refundPurchase(onPrisma(tx), purchase.id, null, 'dispute', publicUrl, { disputeId: dispute.id }, now);
   }
   const closed = await tx.dispute.findUniqueOrThrow({ where: { id: dispute.id }, include: withParties });
   await recordEvent(tx, closed.purchase.publisherId, 'dispute.closed', disputeResource(closed, 'publisher', publicUrl, now), now);

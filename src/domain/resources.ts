@@ -1,8 +1,42 @@
-import type { Purchase, Refund, Subscription } from '../generated/prisma/client.js';
+import type { Subscription } from '../generated/prisma/client.js';
 import { formatAmount } from './money.js';
 
+type Amount = { toString(): string };
+
+/** What the purchase resource shows: a store record or, on paths not yet moved to the store, a Prisma row. */
+export interface PurchaseView {
+  id: string;
+  status: string;
+  amount: Amount;
+  currency: string;
+  channel: string;
+  kind: string;
+  credits: number | null;
+  description: string;
+  publisherId: string;
+  subscriptionId: string | null;
+  declineCode: string | null;
+  refundedAmount: Amount;
+  returnUrl: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+  confirmedAt: Date | null;
+  consentIp: string | null;
+  consentUserAgent: string | null;
+  consentPageVersion: string | null;
+  consentAssertionId: string | null;
+}
+
+export interface RefundView {
+  id: string;
+  purchaseId: string;
+  amount: Amount;
+  reason: string;
+  createdAt: Date;
+}
+
 /** A pending purchase past its expiry reads as expired, whether or not a sweeper has written it. */
-export function purchaseStatus(purchase: Pick<Purchase, 'status' | 'expiresAt'>, now: Date = new Date()): string {
+export function purchaseStatus(purchase: { status: string; expiresAt: Date }, now: Date = new Date()): string {
   return purchase.status === 'pending' && purchase.expiresAt <= now ? 'expired' : purchase.status;
 }
 
@@ -11,7 +45,7 @@ export function consentUrl(publicUrl: string, purchaseId: string): string {
 }
 
 /** The purchase as the API returns it, and as webhooks carry it. */
-export function purchaseResource(purchase: Purchase, publicUrl: string, now: Date = new Date()) {
+export function purchaseResource(purchase: PurchaseView, publicUrl: string, now: Date = new Date()) {
   const status = purchaseStatus(purchase, now);
   return {
     id: purchase.id,
@@ -35,7 +69,7 @@ export function purchaseResource(purchase: Purchase, publicUrl: string, now: Dat
   };
 }
 
-export function refundResource(refund: Refund) {
+export function refundResource(refund: RefundView) {
   return {
     id: refund.id,
     object: 'refund',
@@ -51,7 +85,7 @@ export function refundResource(refund: Refund) {
  * on which consent page version, under which assertion. Shown to the
  * subscriber it concerns and, in a dispute, to its operator; never to publishers: it is personal data.
  */
-export function consentResource(purchase: Purchase) {
+export function consentResource(purchase: PurchaseView) {
   if (purchase.consentAssertionId === null) return null;
   return {
     at: purchase.confirmedAt?.toISOString() ?? null,

@@ -5,9 +5,8 @@ import { subscriberFromAssertion } from './auth.js';
 import { z } from 'zod';
 import { CONSENT_PAGE_VERSION, consentPage, messagePage } from './consent-page.js';
 import { consentEvidence, declineMessages } from './routes/purchases.js';
-import { TRANSACTION_OPTIONS } from './idempotency.js';
 import { subscriberLanes } from '../store/keyed-lane.js';
-import type { Tx } from '../store/db.js';
+import { inTransaction, type Sql } from '../store/sql.js';
 import type { ConsentEvidence } from '../domain/purchases.js';
 import { budgetOf } from './routes/me.js';
 import type { AppContext } from './context.js';
@@ -184,7 +183,7 @@ export async function confirmOnConsentPage(
   req: Request,
   res: Response,
   what: 'Purchase' | 'Subscription',
-  confirm: (tx: Tx, subscriber: Subscriber, evidence: ConsentEvidence) => Promise<PageConfirmation>,
+  confirm: (sql: Sql, subscriber: Subscriber, evidence: ConsentEvidence) => Promise<PageConfirmation>,
 ): Promise<void> {
   const id = String(req.params.id);
   const form = await formSubscriber(ctx, req, res, id, `Reload the ${what.toLowerCase()} page from the publisher and try again.`);
@@ -193,7 +192,7 @@ export async function confirmOnConsentPage(
   const brand = subscriber.operator.brand;
   try {
     const result = await subscriberLanes.run(subscriber.id, () =>
-      ctx.db.$transaction((tx) => confirm(tx, subscriber, consentEvidence(req, session.assertionId, CONSENT_PAGE_VERSION)), TRANSACTION_OPTIONS),
+      inTransaction(ctx.pool, (sql) => confirm(sql, subscriber, consentEvidence(req, session.assertionId, CONSENT_PAGE_VERSION))),
     );
     const back = result.returnUrl ? { href: result.returnUrl, label: 'Back to the publisher' } : undefined;
     if (result.declineCode) return html(res, 402, messagePage(brand, `${what} declined`, declineMessages[result.declineCode], back));

@@ -9,3 +9,6 @@ export function createDb(databaseUrl: string, poolSize = 10): Db {
   const adapter = new PrismaPg({ connectionString: databaseUrl, max: poolSize });
   return new PrismaClient({ adapter });
 }
+
+/** Long enough for a hot subscriber's queue of confirmations to drain under load. */
+export const TRANSACTION_OPTIONS = { maxWait: 20_000, timeout: 20_000 } as const;

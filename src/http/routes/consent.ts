@@ -19,8 +19,8 @@ export function consentRoutes(ctx: AppContext): Router {
   );
 
   router.post('/purchases/:id/confirm', (req, res) =>
-    confirmOnConsentPage(ctx, req, res, 'Purchase', async (tx, subscriber, evidence) => {
-      const result = await confirmPurchase(tx, String(req.params.id), subscriber, evidence, publicUrl);
+    confirmOnConsentPage(ctx, req, res, 'Purchase', async (sql, subscriber, evidence) => {
+      const result = await confirmPurchase(sql, String(req.params.id), subscriber, evidence, publicUrl);
       const { purchase } = result;
       return {
         declineCode: result.outcome === 'declined' ? result.code : null,

@@ -4,6 +4,7 @@ import { purchaseResource } from '../../domain/resources.js';
 import { spentBy, subscriberLimits } from '../../domain/spending.js';
 import type { Subscriber } from '../../generated/prisma/client.js';
 import type { Db } from '../../store/db.js';
+import { onPrisma } from '../../store/sql.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { page } from '../pagination.js';
@@ -13,7 +14,7 @@ import { childRef } from './parental.js';
 
 export async function budgetOf(db: Db, subscriber: Subscriber, now = new Date()) {
   const operator = await db.operator.findUniqueOrThrow({ where: { id: subscriber.operatorId } });
-  const spent = await spentBy(db, subscriber.id, now);
+  const spent = await spentBy(onPrisma(db), subscriber.id, now);
   return budget(subscriberLimits(subscriber, operator), spent.week, spent.month);
 }
 

@@ -3,13 +3,15 @@ import { z } from 'zod';
 import { CHANNELS } from '../../domain/commission.js';
 import { notFound } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
-import { confirmPurchase, createPurchase, refundPurchase, type Confirmation } from '../../domain/purchases.js';
+import { confirmPurchase, newPurchase, refundPurchase, type Confirmation } from '../../domain/purchases.js';
 import { consentResource, purchaseResource, refundResource } from '../../domain/resources.js';
 import { subscriberLanes } from '../../store/keyed-lane.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { errorBody, statusFor } from '../errors.js';
-import { idempotencyKey, respondOnce, type Reply } from '../idempotency.js';
+import { idempotencyKey, respondOnce, respondOnceInOneStatement, respondOnceOnPool, type Reply } from '../idempotency.js';
+import { insertPendingPurchase } from '../../store/purchases.js';
+import { onPrisma } from '../../store/sql.js';
 import { amountString, body, description, httpsUrl, parse, purchaseAmount } from '../validation.js';
 
 /** Consent evidence for confirmations that come through the API rather than the page. */
@@ -67,17 +69,18 @@ export function purchaseRoutes(ctx: AppContext): Router {
     const { publisher } = actorOf(res, 'publisher');
     const input = parse(purchaseBody, req.body);
     const key = idempotencyKey(req, true);
-    await respondOnce(ctx, req, res, key, async (tx) => {
-      const purchase = await createPurchase(tx, publisher, {
-        amount: new Decimal(input.amount),
-        description: input.description,
-        channel: input.channel,
-        kind: input.kind,
-        credits: input.credits ?? null,
-        returnUrl: input.returnUrl ?? null,
-      });
-      return { status: 201, body: purchaseResource(purchase, publicUrl) };
+    const purchase = newPurchase(publisher, {
+      amount: new Decimal(input.amount),
+      description: input.description,
+      channel: input.channel,
+      kind: input.kind,
+      credits: input.credits ?? null,
+      returnUrl: input.returnUrl ?? null,
     });
+    const reply = { status: 201, body: purchaseResource(purchase, publicUrl) };
+    await respondOnceInOneStatement(req, res, key, reply, (keyed) =>
+      insertPendingPurchase(ctx.pool, purchase, keyed),
+    );
   });
 
   router.get('/:id', allow(ctx, 'publisher', 'subscriber'), async (req, res) => {
@@ -99,9 +102,9 @@ export function purchaseRoutes(ctx: AppContext): Router {
     const id = parse(purchaseId, req.params.id);
     const key = idempotencyKey(req, false);
     await subscriberLanes.run(actor.subscriber.id, () =>
-      respondOnce(ctx, req, res, key, async (tx) =>
+      respondOnceOnPool(ctx, req, res, key, async (sql) =>
         confirmationReply(
-          await confirmPurchase(tx, id, actor.subscriber, consentEvidence(req, actor.assertionId, API_CONSENT_VERSION), publicUrl),
+          await confirmPurchase(sql, id, actor.subscriber, consentEvidence(req, actor.assertionId, API_CONSENT_VERSION), publicUrl),
           publicUrl,
         ),
       ),
@@ -115,7 +118,7 @@ export function purchaseRoutes(ctx: AppContext): Router {
     const key = idempotencyKey(req, true);
     await respondOnce(ctx, req, res, key, async (tx) => {
       const { refund, purchase } = await refundPurchase(
-        tx,
+        onPrisma(tx),
         id,
         input.amount ? new Decimal(input.amount) : null,
         'publisher',

@@ -29,8 +29,8 @@ export function subscriptionConsentRoutes(ctx: AppContext): Router {
   );
 
   router.post('/subscriptions/:id/confirm', (req, res) =>
-    confirmOnConsentPage(ctx, req, res, 'Subscription', async (tx, subscriber, evidence) => {
-      const result = await confirmSubscription(tx, String(req.params.id), subscriber, evidence, publicUrl);
+    confirmOnConsentPage(ctx, req, res, 'Subscription', async (sql, subscriber, evidence) => {
+      const result = await confirmSubscription(sql, String(req.params.id), subscriber, evidence, publicUrl);
       const { subscription } = result;
       return {
         declineCode: result.outcome === 'declined' ? result.code : null,

@@ -19,7 +19,7 @@ import { subscriberLanes } from '../../store/keyed-lane.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { errorBody, statusFor } from '../errors.js';
-import { idempotencyKey, respondOnce, type Reply } from '../idempotency.js';
+import { idempotencyKey, respondOnce, respondOnceOnPool, type Reply } from '../idempotency.js';
 import { page } from '../pagination.js';
 import { body, description, httpsUrl, pagination, parse, purchaseAmount } from '../validation.js';
 import { API_CONSENT_VERSION, consentEvidence, declineMessages } from './purchases.js';
@@ -85,9 +85,9 @@ export function subscriptionRoutes(ctx: AppContext): Router {
     const id = parse(subscriptionId, req.params.id);
     const key = idempotencyKey(req, false);
     await subscriberLanes.run(actor.subscriber.id, () =>
-      respondOnce(ctx, req, res, key, async (tx) =>
+      respondOnceOnPool(ctx, req, res, key, async (sql) =>
         subscriptionConfirmationReply(
-          await confirmSubscription(tx, id, actor.subscriber, consentEvidence(req, actor.assertionId, API_CONSENT_VERSION), publicUrl),
+          await confirmSubscription(sql, id, actor.subscriber, consentEvidence(req, actor.assertionId, API_CONSENT_VERSION), publicUrl),
           publicUrl,
         ),
       ),

@@ -1,0 +1,81 @@
+import pg from 'pg';
+import type { Tx } from './db.js';
+
+export type PgPool = pg.Pool;
+
+/**
+ * A statement the hot path sends often: node-postgres prepares it once per
+ * connection under its name, so PostgreSQL parses and plans it once.
+ */
+export interface Statement {
+  name: string;
+  text: string;
+}
+
+/**
+ * Where repositories run their SQL: a node-postgres transaction on the hot
+ * path, or a Prisma interactive transaction on the cold paths that still use
+ * Prisma, so one repository function serves both and a lock is taken one way.
+ */
+export interface Sql {
+  rows<T>(statement: Statement, values: readonly unknown[]): Promise<T[]>;
+}
+
+/** If a transaction is left open (a stalled process, a lost client), PostgreSQL ends it and frees its locks. */
+const IDLE_IN_TRANSACTION_MS = 20_000;
+
+export function createPool(databaseUrl: string, size: number): PgPool {
+  return new pg.Pool({
+    connectionString: databaseUrl,
+    max: size,
+    options: `-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`,
+  });
+}
+
+function onClient(client: pg.ClientBase): Sql {
+  return {
+    async rows<T>(statement: Statement, values: readonly unknown[]): Promise<T[]> {
+      const result = await client.query({ name: statement.name, text: statement.text, values: [...values] });
+      return result.rows as T[];
+    },
+  };
+}
+
+/** A Prisma transaction seen as Sql: numeric comes back as text only where the statement casts it. */
+export function onPrisma(tx: Pick<Tx, '$queryRawUnsafe'>): Sql {
+  return {
+    rows<T>(statement: Statement, values: readonly unknown[]): Promise<T[]> {
+      return tx.$queryRawUnsafe<T[]>(statement.text, ...values);
+    },
+  };
+}
+
+/** One statement outside any transaction: it is its own transaction. */
+export function onPool(pool: PgPool): Sql {
+  return {
+    async rows<T>(statement: Statement, values: readonly unknown[]): Promise<T[]> {
+      const result = await pool.query({ name: statement.name, text: statement.text, values: [...values] });
+      return result.rows as T[];
+    },
+  };
+}
+
+/** BEGIN, `work`, COMMIT on one pooled connection; ROLLBACK and rethrow when `work` throws. */
+export async function inTransaction<T>(pool: PgPool, work: (sql: Sql) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await work(onClient(client));
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      broken = rollbackError;
+    });
+    throw error;
+  } finally {
+    // A connection that could not roll back is in an unknown state: drop it rather than reuse it.
+    client.release(broken);
+  }
+}
