@@ -25,12 +25,18 @@ export interface Sql {
 const IDLE_IN_TRANSACTION_MS = 20_000;
 
 export function createPool(databaseUrl: string, size: number): PgPool {
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: size,
     options: `-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`,
   });
+  // An idle connection closed by the server (restart, timeout) is dropped from the pool; the next query opens another.
+  pool.on('error', () => undefined);
+  return pool;
 }
+
+/** A checked-out connection closed by the server fails its query; without a listener it would also crash the process. */
+const ignoreConnectionError = () => undefined;
 
 function onClient(client: pg.ClientBase): Sql {
   return {
@@ -63,6 +69,7 @@ export function onPool(pool: PgPool): Sql {
 /** BEGIN, `work`, COMMIT on one pooled connection; ROLLBACK and rethrow when `work` throws. */
 export async function inTransaction<T>(pool: PgPool, work: (sql: Sql) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  client.on('error', ignoreConnectionError);
   let broken: Error | undefined;
   try {
     await client.query('BEGIN');
@@ -76,6 +83,7 @@ export async function inTransaction<T>(pool: PgPool, work: (sql: Sql) => Promise
     throw error;
   } finally {
     // A connection that could not roll back is in an unknown state: drop it rather than reuse it.
+    client.off('error', ignoreConnectionError);
     client.release(broken);
   }
 }
