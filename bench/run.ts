@@ -78,7 +78,7 @@ const results: BenchResults = {
   kiosque: kiosqueResults,
   billing: billingResults,
   webhooks: webhookResults,
-  targets: targets(kiosqueResults, composed, billingResults),
+  targets: targets(kiosqueResults, composed, billingResults, http),
 };
 const summary = summaryMarkdown(results);
 writeFileSync(join(resultsDir, `${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);

@@ -5,7 +5,7 @@ import { subscriberFromAssertion } from './auth.js';
 import { z } from 'zod';
 import { CONSENT_PAGE_VERSION, consentPage, messagePage } from './consent-page.js';
 import { consentEvidence, declineMessages } from './routes/purchases.js';
-import { subscriberLanes } from '../store/keyed-lane.js';
+import { subscriberLanes } from './keyed-lane.js';
 import { inTransaction, type Sql } from '../store/sql.js';
 import type { ConsentEvidence } from '../domain/purchases.js';
 import { budgetOf } from './routes/me.js';

@@ -5,7 +5,7 @@ import { notFound } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
 import { confirmPurchase, newPurchase, refundPurchase, type Confirmation } from '../../domain/purchases.js';
 import { consentResource, purchaseResource, refundResource } from '../../domain/resources.js';
-import { subscriberLanes } from '../../store/keyed-lane.js';
+import { subscriberLanes } from '../keyed-lane.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { errorBody, statusFor } from '../errors.js';

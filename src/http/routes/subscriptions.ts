@@ -15,7 +15,7 @@ import {
   type SubscriptionViewer,
 } from '../../domain/subscriptions.js';
 import type { Actor } from '../actors.js';
-import { subscriberLanes } from '../../store/keyed-lane.js';
+import { subscriberLanes } from '../keyed-lane.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { errorBody, statusFor } from '../errors.js';
