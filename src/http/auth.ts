@@ -3,6 +3,7 @@ import { apiKeyOwner, hashApiKey, sameSecret } from '../domain/credentials.js';
 import { verifyAssertion, type VerifiedAssertion } from '../domain/assertions.js';
 import { AppError } from '../domain/errors.js';
 import type { Subscriber } from '../generated/prisma/client.js';
+import { publisherByApiKeyHash, subscriberByRef } from '../store/credentials.js';
 import type { Actor, ActorKind, ActorOf } from './actors.js';
 import type { AppContext } from './context.js';
 import type { Response } from 'express';
@@ -41,9 +42,7 @@ export async function subscriberFromAssertion(
 ): Promise<{ subscriber: Subscriber; assertion: VerifiedAssertion } | null> {
   const assertion = await verifyAssertion(token, (operatorId) => assertionSecretOf(ctx, operatorId));
   if (!assertion) return null;
-  const subscriber = await ctx.db.subscriber.findUnique({
-    where: { operatorId_externalRef: { operatorId: assertion.operatorId, externalRef: assertion.externalRef } },
-  });
+  const subscriber = await subscriberByRef(ctx.pool, assertion.operatorId, assertion.externalRef);
   return subscriber ? { subscriber, assertion } : null;
 }
 
@@ -55,7 +54,7 @@ async function actorFromBearer(ctx: AppContext, token: string): Promise<Actor | 
     return operator ? { kind: 'operator', operator } : null;
   }
   if (owner === 'publisher') {
-    const publisher = await ctx.db.publisher.findUnique({ where: { apiKeyHash: hashApiKey(token) } });
+    const publisher = await publisherByApiKeyHash(ctx.pool, hashApiKey(token));
     return publisher ? { kind: 'publisher', publisher } : null;
   }
   const found = await subscriberFromAssertion(ctx, token);
