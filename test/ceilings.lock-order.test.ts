@@ -32,7 +32,8 @@ const evidence = { ip: '203.0.113.7', userAgent: 'lock-order test', pageVersion:
 async function confirmationWaitsForLock(): Promise<boolean> {
   const rows = await gw.ctx.db.$queryRaw<{ waiting: number }[]>`
     SELECT count(*)::int AS waiting FROM pg_stat_activity
-    WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'SELECT s.id, s.operator_id AS "operatorId"%'`;
+    WHERE datname = current_database() AND wait_event_type = 'Lock'
+      AND query LIKE 'SELECT s.id, s.operator_id AS "operatorId"%'`;
   return (rows[0]?.waiting ?? 0) > 0;
 }
 
@@ -42,14 +43,19 @@ async function until(condition: () => Promise<boolean>): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   const activity = await gw.ctx.db.$queryRaw<unknown[]>`
-    SELECT wait_event_type, wait_event, state, left(query, 80) AS query FROM pg_stat_activity WHERE datname = current_database()`;
+    SELECT wait_event_type, wait_event, state, left(query, 80) AS query
+    FROM pg_stat_activity WHERE datname = current_database()`;
   throw new Error(`the condition never held: ${JSON.stringify(activity)}`);
 }
 
 describe('Spending read after the subscriber lock', () => {
-  it('When a confirmation waits for the lock of one that spends, then it sees that spend once granted and declines', async () => {
+  const name =
+    'When a confirmation waits for the lock of one that spends, then it sees that spend once granted and declines';
+  it(name, async () => {
     const ref = await provision(gw, operator);
-    const subscriber = await gw.ctx.db.subscriber.findFirstOrThrow({ where: { operatorId: operator.id, externalRef: ref } });
+    const subscriber = await gw.ctx.db.subscriber.findFirstOrThrow({
+      where: { operatorId: operator.id, externalRef: ref },
+    });
     const first = await createPurchase(gw, publisher, { amount: '30.00' });
     const second = await createPurchase(gw, publisher, { amount: '1.00' });
 

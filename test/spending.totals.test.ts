@@ -36,7 +36,10 @@ interface Total {
 
 /** The running totals as the store keeps them. */
 async function totals(subscriberId: string): Promise<Total[]> {
-  const rows = await gw.ctx.db.subscriberSpending.findMany({ where: { subscriberId }, orderBy: [{ periodKind: 'asc' }, { periodStart: 'asc' }] });
+  const rows = await gw.ctx.db.subscriberSpending.findMany({
+    where: { subscriberId },
+    orderBy: [{ periodKind: 'asc' }, { periodStart: 'asc' }],
+  });
   return rows.map((r) => ({ kind: r.periodKind, start: r.periodStart.toISOString(), amount: r.amount.toFixed(2) }));
 }
 
@@ -60,6 +63,10 @@ async function summedOverPurchases(subscriberId: string): Promise<Total[]> {
     .sort((a, b) => (a.kind + a.start < b.kind + b.start ? -1 : 1));
 }
 
+function subscriberOf(externalRef: string) {
+  return gw.ctx.db.subscriber.findFirstOrThrow({ where: { operatorId: operator.id, externalRef } });
+}
+
 function refund(purchaseId: string, amount?: string) {
   return gw
     .api()
@@ -70,10 +77,13 @@ function refund(purchaseId: string, amount?: string) {
 }
 
 describe('Running spending totals', () => {
-  it('When purchases are confirmed, partly and fully refunded, lost in a dispute and charged back, then the totals equal the sum over purchases', async () => {
+  const name =
+    'When purchases are confirmed, partly and fully refunded, lost in a dispute and charged back, ' +
+    'then the totals equal the sum over purchases';
+  it(name, async () => {
     const ref = await provision(gw, operator);
     const token = assertion(operator, ref);
-    const subscriber = await gw.ctx.db.subscriber.findFirstOrThrow({ where: { operatorId: operator.id, externalRef: ref } });
+    const subscriber = await subscriberOf(ref);
 
     const bought = [];
     for (const amount of ['12.34', '5.00', '7.77', '3.33', '20.00']) {
@@ -85,14 +95,24 @@ describe('Running spending totals', () => {
     // One confirmed forty days ago lands in an earlier week and month of its own.
     const old = await createPurchase(gw, publisher, { amount: '9.99' });
     const fortyDaysAgo = new Date(Date.now() - 40 * 24 * 3600 * 1000);
-    await gw.ctx.db.purchase.update({ where: { id: old.id }, data: { createdAt: fortyDaysAgo, expiresAt: new Date(fortyDaysAgo.getTime() + 600_000) } });
+    await gw.ctx.db.purchase.update({
+      where: { id: old.id },
+      data: { createdAt: fortyDaysAgo, expiresAt: new Date(fortyDaysAgo.getTime() + 600_000) },
+    });
     const evidence = { ip: null, userAgent: null, pageVersion: 'api-v1', assertionId: 'totals' };
-    const backdated = await inTransaction(gw.ctx.pool, (sql) => confirmPurchase(sql, old.id, subscriber, evidence, 'http://kiosque.test', fortyDaysAgo));
+    const backdated = await inTransaction(gw.ctx.pool, (sql) =>
+      confirmPurchase(sql, old.id, subscriber, evidence, 'http://kiosque.test', fortyDaysAgo),
+    );
     expect(backdated.outcome).toBe('confirmed');
 
     expect((await refund(partly, '2.34')).status).toBe(201);
     expect((await refund(fully)).status).toBe(201);
-    const opened = await gw.api().post('/v1/disputes').set(bearer(token)).set('Idempotency-Key', idemKey()).send({ purchaseId: disputed, reason: 'Never received' });
+    const opened = await gw
+      .api()
+      .post('/v1/disputes')
+      .set(bearer(token))
+      .set('Idempotency-Key', idemKey())
+      .send({ purchaseId: disputed, reason: 'Never received' });
     expect(opened.status).toBe(201);
     const lost = await gw
       .api()
@@ -120,14 +140,15 @@ describe('Running spending totals', () => {
     const ref = await provision(gw, operator);
     const token = assertion(operator, ref);
     for (const amount of ['1.10', '2.20']) expect((await buy(gw, publisher, token, { amount })).res.status).toBe(200);
-    const subscriber = await gw.ctx.db.subscriber.findFirstOrThrow({ where: { operatorId: operator.id, externalRef: ref } });
+    const subscriber = await subscriberOf(ref);
     const kept = await totals(subscriber.id);
     const rebuilt = await gw.ctx.db.$queryRaw<Total[]>`
       SELECT k.period AS kind, to_char(date_trunc(k.period, confirmed_at, 'Europe/Paris') AT TIME ZONE 'UTC',
                'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS start,
              SUM(purchase_spending(status, subscriber_id, confirmed_at, amount, refunded_amount))::text AS amount
       FROM purchases CROSS JOIN (VALUES ('week'), ('month')) AS k(period)
-      WHERE subscriber_id = ${subscriber.id} AND confirmed_at IS NOT NULL AND status IN ('confirmed', 'refunded', 'disputed')
+      WHERE subscriber_id = ${subscriber.id} AND confirmed_at IS NOT NULL
+        AND status IN ('confirmed', 'refunded', 'disputed')
       GROUP BY 1, 2 ORDER BY 1, 2`;
     expect(rebuilt).toEqual(kept);
   });

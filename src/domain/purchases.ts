@@ -204,13 +204,19 @@ export async function confirmPurchase(
 /** The answer for a purchase someone already confirmed or was declined: theirs to see, or nobody's. */
 function outcomeFor(purchase: Purchase, subscriber: { id: string }): Confirmation {
   if (purchase.subscriberId !== subscriber.id) throw notFound('Purchase');
-  if (purchase.status === 'declined') return { outcome: 'declined', purchase, code: purchase.declineCode as DeclineCode };
+  if (purchase.status === 'declined') {
+    return { outcome: 'declined', purchase, code: purchase.declineCode as DeclineCode };
+  }
   return { outcome: 'confirmed', purchase };
 }
 
 type Amount = { toString(): string };
 
-export function refundableAmount(purchase: { amount: Amount; refundedAmount: Amount; chargedBackAmount: Amount }): Decimal {
+export function refundableAmount(purchase: {
+  amount: Amount;
+  refundedAmount: Amount;
+  chargedBackAmount: Amount;
+}): Decimal {
   return new Decimal(purchase.amount.toString())
     .minus(purchase.refundedAmount.toString())
     .minus(purchase.chargedBackAmount.toString());

@@ -48,7 +48,11 @@ type SubscriberRow = Omit<Subscriber, 'limitWeekly' | 'limitMonthly'> & {
   limitMonthly: string | null;
 };
 
-export async function subscriberByRef(pool: PgPool, operatorId: string, externalRef: string): Promise<Subscriber | null> {
+export async function subscriberByRef(
+  pool: PgPool,
+  operatorId: string,
+  externalRef: string,
+): Promise<Subscriber | null> {
   const [row] = await onPool(pool).rows<SubscriberRow>(SUBSCRIBER_BY_REF, [operatorId, externalRef]);
   if (!row) return null;
   return {

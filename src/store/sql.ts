@@ -35,7 +35,7 @@ export function createPool(databaseUrl: string, size: number): PgPool {
   return pool;
 }
 
-/** A checked-out connection closed by the server fails its query; without a listener it would also crash the process. */
+/** A checked-out connection closed by the server fails its query; unlistened, it would also crash the process. */
 const ignoreConnectionError = () => undefined;
 
 function onClient(client: pg.ClientBase): Sql {
