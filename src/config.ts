@@ -12,6 +12,8 @@ export interface Config {
   webhookAllowPrivateNetworks: boolean;
   /** Requests per minute per credential before 429; 0 turns the limiter off. */
   rateLimitPerMinute: number;
+  /** Failed authentications per minute per address and per credential before 429; 0 turns the throttle off. */
+  authFailuresPerMinute: number;
   runWorkers: boolean;
   /** PostgreSQL connections per process. */
   databasePoolSize: number;
@@ -61,6 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     production,
     webhookAllowPrivateNetworks: allowPrivate,
     rateLimitPerMinute: integer('RATE_LIMIT_PER_MINUTE', env.RATE_LIMIT_PER_MINUTE, 6000),
+    authFailuresPerMinute: integer('AUTH_FAILURES_PER_MINUTE', env.AUTH_FAILURES_PER_MINUTE, 20),
     runWorkers: env.RUN_WORKERS !== '0',
     databasePoolSize: integer('DATABASE_POOL_SIZE', env.DATABASE_POOL_SIZE, 10),
     trustProxy: env.TRUST_PROXY === '1',
