@@ -22,7 +22,9 @@ const keyOf = (counter: string, window: number) => `${counter}:${window}`;
  * Failures are judged over this minute and the one before, so that a burst
  * split across a minute boundary is not twice the limit.
  */
-function failuresOf(counts: (counter: string, window: number) => number, names: readonly string[], window: number): number {
+type Counts = (counter: string, window: number) => number;
+
+function failuresOf(counts: Counts, names: readonly string[], window: number): number {
   return Math.max(0, ...names.map((name) => counts(name, window) + counts(name, window - 1)));
 }
 
@@ -102,7 +104,11 @@ export async function refuseThrottledAuthentication(
 }
 
 /** Counts one failed authentication against the request's address and the credential it showed. */
-export async function countFailedAuthentication(ctx: AppContext, req: Request, credential: string | null): Promise<void> {
+export async function countFailedAuthentication(
+  ctx: AppContext,
+  req: Request,
+  credential: string | null,
+): Promise<void> {
   if (ctx.config.authFailuresPerMinute === 0) return;
   const window = currentWindow();
   const names = counters(ctx.config.queuePrefix, req, credential);
