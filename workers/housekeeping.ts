@@ -10,7 +10,8 @@ import {
   PURGE_IDEMPOTENCY_KEYS_SCHEDULER_ID,
   type HousekeepingJobData,
 } from '../src/queue/housekeeping.js';
-import { expirePendingPurchases, purgeIdempotencyKeys, type SweepScope } from '../src/store/housekeeping.js';
+import { expirePendingPurchases, purgeIdempotencyKeys } from '../src/store/housekeeping.js';
+import type { SweepScope } from '../src/store/sweep-scope.js';
 import type { RunningWorker, WorkerDeps } from './registry.js';
 
 const HOUR_MS = 3_600_000;

@@ -1,16 +1,6 @@
 import { Prisma } from '../generated/prisma/client.js';
 import type { Db } from './db.js';
-
-/**
- * What a sweep may touch. Unset in production, where one sweep serves all;
- * tests running side by side on one database name their own rows, as webhook
- * claims already do, so that no test expires or purges another's.
- */
-export interface SweepScope {
-  publisherIds?: readonly string[];
-  /** Idempotency scopes as actorScope writes them: `publisher:pub_…`, `operator:op_…`, `admin`. */
-  idempotencyScopes?: readonly string[];
-}
+import type { SweepScope } from './sweep-scope.js';
 
 /**
  * Writes `expired` on up to `limit` pending purchases past their expiry. The
