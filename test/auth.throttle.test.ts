@@ -4,6 +4,7 @@ import {
   bearer,
   createOperator,
   createPublisher,
+  createPurchase,
   provision,
   startTestGateway,
   unique,
@@ -93,3 +94,17 @@ for (const [situation, gateway] of [
     });
   });
 }
+
+describe('Forged assertions on consent pages count as failed authentications', () => {
+  it('When one address brings 20 forged assertions to a consent page, then the next one is 429 rate_limited', async () => {
+    const { consentUrl } = await createPurchase(reachable, publisher);
+    const path = new URL(consentUrl).pathname;
+    const forged = () => assertion({ id: operator.id, assertionSecret: 'not-the-operator-secret' }, unique('sub'));
+    const attacker = newAddress();
+    const statuses: number[] = [];
+    for (let i = 0; i <= FAILURE_LIMIT; i++) {
+      statuses.push((await reachable.api().get(`${path}?assertion=${forged()}`).set('X-Forwarded-For', attacker)).status);
+    }
+    expect(statuses).toEqual([...Array(FAILURE_LIMIT).fill(401), 429]);
+  });
+});
