@@ -46,7 +46,7 @@ function integer(name: string, value: string | undefined, fallback: number): num
   return parsed;
 }
 
-/** Clients retry for a day at most (our own webhook schedule spans 27 h); keys must outlive their retries. */
+/** A client retrying a request must find its key again; a day is the least a sane retry schedule needs. */
 export const MIN_IDEMPOTENCY_KEY_RETENTION_HOURS = 24;
 
 function retentionHours(value: string | undefined): number {
