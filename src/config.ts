@@ -12,6 +12,8 @@ export interface Config {
   webhookAllowPrivateNetworks: boolean;
   /** Requests per minute per credential before 429; 0 turns the limiter off. */
   rateLimitPerMinute: number;
+  /** Failed authentications per minute per address and per credential before 429; 0 turns the throttle off. */
+  authFailuresPerMinute: number;
   runWorkers: boolean;
   /** PostgreSQL connections per process. */
   databasePoolSize: number;
@@ -26,6 +28,8 @@ export interface Config {
   disputeRateSuspendThreshold: number;
   /** Below this many confirmed purchases in 30 days the rate says too little to suspend on. */
   disputeRateMinPurchases: number;
+  /** How long an Idempotency-Key is honoured (replayed) before the purge forgets it; at least 24 hours. */
+  idempotencyKeyRetentionHours: number;
 }
 
 function fraction(name: string, value: string | undefined, fallback: number): number {
@@ -40,6 +44,17 @@ function integer(name: string, value: string | undefined, fallback: number): num
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`${name} must be a whole number, got "${value}"`);
   return parsed;
+}
+
+/** A client retrying a request must find its key again; a day is the least a sane retry schedule needs. */
+export const MIN_IDEMPOTENCY_KEY_RETENTION_HOURS = 24;
+
+function retentionHours(value: string | undefined): number {
+  const hours = integer('IDEMPOTENCY_KEY_RETENTION_HOURS', value, 72);
+  if (hours < MIN_IDEMPOTENCY_KEY_RETENTION_HOURS) {
+    throw new Error(`IDEMPOTENCY_KEY_RETENTION_HOURS must be at least ${MIN_IDEMPOTENCY_KEY_RETENTION_HOURS}, got "${value}"`);
+  }
+  return hours;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -61,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     production,
     webhookAllowPrivateNetworks: allowPrivate,
     rateLimitPerMinute: integer('RATE_LIMIT_PER_MINUTE', env.RATE_LIMIT_PER_MINUTE, 6000),
+    authFailuresPerMinute: integer('AUTH_FAILURES_PER_MINUTE', env.AUTH_FAILURES_PER_MINUTE, 20),
     runWorkers: env.RUN_WORKERS !== '0',
     databasePoolSize: integer('DATABASE_POOL_SIZE', env.DATABASE_POOL_SIZE, 10),
     trustProxy: env.TRUST_PROXY === '1',
@@ -68,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     queuePrefix: env.QUEUE_PREFIX || 'kiosque',
     disputeRateSuspendThreshold: fraction('DISPUTE_RATE_SUSPEND_THRESHOLD', env.DISPUTE_RATE_SUSPEND_THRESHOLD, 0.01),
     disputeRateMinPurchases: integer('DISPUTE_RATE_MIN_PURCHASES', env.DISPUTE_RATE_MIN_PURCHASES, 100),
+    idempotencyKeyRetentionHours: retentionHours(env.IDEMPOTENCY_KEY_RETENTION_HOURS),
     logLevel: env.LOG_LEVEL || (env.NODE_ENV === 'test' ? 'silent' : 'info'),
   };
 }

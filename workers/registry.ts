@@ -5,6 +5,7 @@ import { startWebhookWorker } from './webhooks.js';
 import { startBillingWorker } from './billing.js';
 import { startRenewalWorker } from './renewals.js';
 import { startDisputeDeadlineWorker } from './dispute-deadlines.js';
+import { startHousekeepingWorker } from './housekeeping.js';
 
 /** What every worker gets: PostgreSQL (the record) and the Redis settings for BullMQ. */
 export interface WorkerDeps {
@@ -27,6 +28,7 @@ export const WORKER_STARTERS: WorkerStarter[] = [
   (deps) => startBillingWorker(deps),
   (deps) => startRenewalWorker(deps),
   (deps) => startDisputeDeadlineWorker(deps),
+  (deps) => startHousekeepingWorker(deps),
 ];
 
 export async function startWorkers(deps: WorkerDeps): Promise<RunningWorker> {

@@ -1,3 +1,4 @@
+import { within, type SweepScope } from '../store/sweep-scope.js';
 import type { BillingRun } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { newId } from '../ids.js';
@@ -186,7 +187,11 @@ export async function markBillingRunFailed(db: Db, billingRunId: string, message
 }
 
 /** Runs PostgreSQL says are unfinished: the queue must hold a job for each, whatever Redis lost. */
-export async function unfinishedBillingRunIds(db: Db): Promise<string[]> {
-  const runs = await db.billingRun.findMany({ where: { status: { in: ['queued', 'running'] } }, select: { id: true }, orderBy: { id: 'asc' } });
+export async function unfinishedBillingRunIds(db: Db, scope: SweepScope = {}): Promise<string[]> {
+  const runs = await db.billingRun.findMany({
+    where: { status: { in: ['queued', 'running'] }, ...within('operatorId', scope.operatorIds) },
+    select: { id: true },
+    orderBy: { id: 'asc' },
+  });
   return runs.map((r) => r.id);
 }

@@ -1,3 +1,4 @@
+import { within, type SweepScope } from '../store/sweep-scope.js';
 import type { Dispute, Purchase, Refund, Subscriber } from '../generated/prisma/client.js';
 import type { Db, Tx } from '../store/db.js';
 import { onPrisma } from '../store/sql.js';
@@ -268,11 +269,18 @@ export async function expireDispute(tx: Tx, disputeId: string, publicUrl: string
  * Closes every open dispute whose deadline has passed, read from PostgreSQL,
  * one transaction per dispute. Returns how many this call closed.
  */
-export async function sweepOverdueDisputes(db: Db, publicUrl: string, now: Date, batchSize = 100): Promise<number> {
+export async function sweepOverdueDisputes(
+  db: Db,
+  publicUrl: string,
+  now: Date,
+  batchSize = 100,
+  scope: SweepScope = {},
+): Promise<number> {
   let closed = 0;
+  const scoped = scope.publisherIds ? { purchase: within('publisherId', scope.publisherIds) } : {};
   for (;;) {
     const due = await db.dispute.findMany({
-      where: { status: 'open', respondBy: { lte: now } },
+      where: { status: 'open', respondBy: { lte: now }, ...scoped },
       orderBy: { respondBy: 'asc' },
       take: batchSize,
       select: { id: true },

@@ -1,3 +1,4 @@
+import { within, type SweepScope } from '../store/sweep-scope.js';
 import type { Publisher, Subscription } from '../generated/prisma/client.js';
 import type { Db, Tx } from '../store/db.js';
 import type { SubscriptionRecord } from '../store/records.js';
@@ -328,9 +329,14 @@ export async function cancelSubscription(
 }
 
 /** Subscriptions whose renewal (or retry) is due, oldest first, read from PostgreSQL, the record. */
-export async function dueSubscriptions(db: Db | Tx, now: Date, limit: number): Promise<{ id: string; nextAttemptAt: Date }[]> {
+export async function dueSubscriptions(
+  db: Db | Tx,
+  now: Date,
+  limit: number,
+  scope: SweepScope = {},
+): Promise<{ id: string; nextAttemptAt: Date }[]> {
   const rows = await db.subscription.findMany({
-    where: { status: { in: ['active', 'past_due'] }, nextAttemptAt: { lte: now } },
+    where: { status: { in: ['active', 'past_due'] }, nextAttemptAt: { lte: now }, ...within('publisherId', scope.publisherIds) },
     orderBy: { nextAttemptAt: 'asc' },
     take: limit,
     select: { id: true, nextAttemptAt: true },

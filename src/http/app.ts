@@ -5,6 +5,8 @@ import { pinoHttp } from 'pino-http';
 import { AppError } from '../domain/errors.js';
 import type { AppContext } from './context.js';
 import { errorHandler } from './errors.js';
+import { redactUrl } from './log-redaction.js';
+import { noStore } from './no-store.js';
 import { rateLimit } from './rate-limit.js';
 import { rejectNul } from './reject-nul.js';
 import { adminRoutes } from './routes/admin.js';
@@ -33,7 +35,7 @@ export function createApp(ctx: AppContext): Express {
       logger: ctx.logger,
       autoLogging: { ignore: (req) => req.url === '/healthz' },
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.replace(/assertion=[^&]+/, 'assertion=[redacted]') }),
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),
@@ -47,9 +49,10 @@ export function createApp(ctx: AppContext): Express {
 
   app.use(express.json({ limit: BODY_LIMIT, strict: true }));
   app.use(rejectNul);
-  app.use('/consent', rateLimit(ctx), express.urlencoded({ limit: BODY_LIMIT, extended: false }), cookieParser(), consentRoutes(ctx), subscriptionConsentRoutes(ctx));
+  app.use('/consent', noStore, rateLimit(ctx), express.urlencoded({ limit: BODY_LIMIT, extended: false }), cookieParser(), consentRoutes(ctx), subscriptionConsentRoutes(ctx));
 
   const v1 = express.Router();
+  v1.use(noStore);
   v1.use(rateLimit(ctx));
   v1.use('/admin', adminRoutes(ctx));
   v1.use('/admin', adminDisputeRoutes(ctx));

@@ -5,6 +5,7 @@ import { AppError } from '../domain/errors.js';
 import type { Subscriber } from '../generated/prisma/client.js';
 import { publisherByApiKeyHash, subscriberByRef } from '../store/credentials.js';
 import type { Actor, ActorKind, ActorOf } from './actors.js';
+import { countFailedAuthentication, refuseThrottledAuthentication } from './auth-throttle.js';
 import type { AppContext } from './context.js';
 import type { Response } from 'express';
 
@@ -65,14 +66,18 @@ async function actorFromBearer(ctx: AppContext, token: string): Promise<Actor | 
 
 /**
  * Resolves the Bearer credential into an actor and admits only the kinds listed.
- * Any credential that does not verify is 401; a valid one of the wrong kind is 403.
+ * Any credential that does not verify is 401 and counts as a failed
+ * authentication (too many of those are 429); a valid one of the wrong kind is 403.
  */
 export function allow(ctx: AppContext, ...kinds: ActorKind[]): RequestHandler {
   return async (req, res, next) => {
     const token = bearer(req);
-    if (!token) throw unauthorized();
-    const actor = await actorFromBearer(ctx, token);
-    if (!actor) throw unauthorized();
+    await refuseThrottledAuthentication(ctx, req, res, token);
+    const actor = token ? await actorFromBearer(ctx, token) : null;
+    if (!actor) {
+      await countFailedAuthentication(ctx, req, token);
+      throw unauthorized();
+    }
     if (!kinds.includes(actor.kind)) throw new AppError('forbidden', `This endpoint is not for ${actor.kind} credentials`);
     res.locals.actor = actor;
     next();

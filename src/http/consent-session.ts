@@ -2,6 +2,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { AppError, type DeclineCode } from '../domain/errors.js';
 import type { Operator, Subscriber } from '../generated/prisma/client.js';
 import { subscriberFromAssertion } from './auth.js';
+import { countFailedAuthentication, refuseThrottledAuthentication } from './auth-throttle.js';
 import { z } from 'zod';
 import { CONSENT_PAGE_VERSION, consentPage, messagePage } from './consent-page.js';
 import { consentEvidence, declineMessages } from './routes/purchases.js';
@@ -42,8 +43,12 @@ async function pageSubscriber(
   const header = req.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? null;
   const assertion = fromQuery ?? header;
   if (assertion) {
+    await refuseThrottledAuthentication(ctx, req, res, assertion);
     const found = await subscriberFromAssertion(ctx, assertion);
-    if (!found) return null;
+    if (!found) {
+      await countFailedAuthentication(ctx, req, assertion);
+      return null;
+    }
     const session = { subscriberId: found.subscriber.id, assertionId: found.assertion.assertionId };
     res.cookie(SESSION_COOKIE, signSession(session, ctx.config.sessionSecret), {
       httpOnly: true,

@@ -10,6 +10,28 @@ import type { AppContext } from './context.js';
 export interface Reply {
   status: number;
   body: unknown;
+  /**
+   * Top-level fields of `body` that hold a secret shown once (an API key, a
+   * signing secret). The first answer carries them; the stored replay does not.
+   */
+  secretFields?: readonly string[];
+}
+
+/**
+ * What a replay of a secret-bearing answer says instead of the secret: the
+ * idempotency row is readable by anyone who reads the database, and a secret
+ * kept there would be a usable credential at rest. The replay still shows the
+ * resource (its id above all), so a client whose first answer was lost knows
+ * the creation happened and does not create a second one.
+ */
+export const SECRETS_WITHHELD_FIELD = 'secretsWithheld';
+
+function storedReplay(reply: Reply): string {
+  const secrets = reply.secretFields ?? [];
+  if (secrets.length === 0 || !reply.body || typeof reply.body !== 'object') return JSON.stringify(reply.body);
+  const body: Record<string, unknown> = { ...(reply.body as Record<string, unknown>) };
+  for (const field of secrets) body[field] = null;
+  return JSON.stringify({ ...body, [SECRETS_WITHHELD_FIELD]: [...secrets] });
 }
 
 export { TRANSACTION_OPTIONS };
@@ -57,8 +79,9 @@ function send(res: Response, status: number, bodyText: string, replayed: boolean
 /**
  * Runs `work` and its key record in one transaction. The key row is inserted
  * first: a concurrent request with the same key waits on it, then replays the
- * stored answer byte for byte (or gets 409 if its body differs). When `work`
- * throws, everything rolls back and the key stays free for a retry.
+ * stored answer byte for byte (or gets 409 if its body differs), secrets
+ * withheld. When `work` throws, everything rolls back and the key stays free
+ * for a retry.
  */
 export async function respondOnce(
   ctx: AppContext,
@@ -91,12 +114,11 @@ export async function respondOnce(
       return { status: stored.responseStatus, bodyText: stored.responseBody, replayed: true };
     }
     const reply = await work(tx);
-    const bodyText = JSON.stringify(reply.body);
     await tx.idempotencyKey.update({
       where: { scope_key: { scope, key } },
-      data: { responseStatus: reply.status, responseBody: bodyText },
+      data: { responseStatus: reply.status, responseBody: storedReplay(reply) },
     });
-    return { status: reply.status, bodyText, replayed: false };
+    return { status: reply.status, bodyText: JSON.stringify(reply.body), replayed: false };
   }, TRANSACTION_OPTIONS);
   send(res, outcome.status, outcome.bodyText, outcome.replayed);
 }

@@ -21,6 +21,7 @@ export async function spawnGateway(env: Record<string, string> = {}): Promise<Ga
       ADMIN_API_KEY: TEST_ADMIN_API_KEY,
       PUBLIC_URL: `http://127.0.0.1:${port}`,
       RATE_LIMIT_PER_MINUTE: '0',
+      AUTH_FAILURES_PER_MINUTE: '0',
       RUN_WORKERS: '0',
       LOG_LEVEL: 'warn',
       DATABASE_POOL_SIZE: '5',

@@ -27,6 +27,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
       PUBLIC_URL: 'http://kiosque.test',
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1',
       RATE_LIMIT_PER_MINUTE: '0',
+      AUTH_FAILURES_PER_MINUTE: '0',
     }),
     ...overrides,
   };

@@ -95,6 +95,7 @@ export function adminRoutes(ctx: AppContext): Router {
           assertionSecret: operator.assertionSecret,
           limits: operatorLimitsResource(operator),
         },
+        secretFields: ['apiKey', 'assertionSecret'],
       };
     });
   });
@@ -126,7 +127,11 @@ export function adminRoutes(ctx: AppContext): Router {
           rateVoice: rates.voice,
         },
       });
-      return { status: 201, body: { ...publisherResource(publisher), apiKey, webhookSecret: publisher.webhookSecret } };
+      return {
+        status: 201,
+        body: { ...publisherResource(publisher), apiKey, webhookSecret: publisher.webhookSecret },
+        secretFields: ['apiKey', 'webhookSecret'],
+      };
     });
   });
 
