@@ -19,6 +19,8 @@ export interface NewPurchase {
   kind: 'article' | 'credits';
   credits: number | null;
   returnUrl: string | null;
+  /** Overrides the publisher's VAT rate (API.md v1.1, "VAT by product"). */
+  vatRate?: string;
 }
 
 export function rateFor(publisher: Publisher, channel: Channel): Decimal {
@@ -43,6 +45,7 @@ export async function createPurchase(tx: Tx, publisher: Publisher, input: NewPur
       description: input.description,
       channel: input.channel,
       returnUrl: input.returnUrl,
+      vatRate: input.vatRate ?? publisher.vatRate,
       status: 'pending',
       createdAt: now,
       expiresAt: new Date(now.getTime() + CONSENT_TTL_MS),

@@ -1,5 +1,6 @@
 import type { Purchase, Refund, Subscription } from '../generated/prisma/client.js';
-import { formatAmount } from './money.js';
+import { Decimal, formatAmount } from './money.js';
+import { vatIncluded, vatRateString } from './vat.js';
 
 /** A pending purchase past its expiry reads as expired, whether or not a sweeper has written it. */
 export function purchaseStatus(purchase: Pick<Purchase, 'status' | 'expiresAt'>, now: Date = new Date()): string {
@@ -8,6 +9,13 @@ export function purchaseStatus(purchase: Pick<Purchase, 'status' | 'expiresAt'>,
 
 export function consentUrl(publicUrl: string, purchaseId: string): string {
   return `${publicUrl}/consent/purchases/${purchaseId}`;
+}
+
+/** API.md v1.1: the VAT inside a purchase's VAT-inclusive amount, at the rate fixed when it was created. */
+function purchaseVat(purchase: Purchase) {
+  if (purchase.vatRate === null) return { vatRate: null, vatAmount: null };
+  const rate = new Decimal(purchase.vatRate.toString());
+  return { vatRate: vatRateString(rate), vatAmount: formatAmount(vatIncluded(new Decimal(purchase.amount.toString()), rate)) };
 }
 
 /** The purchase as the API returns it, and as webhooks carry it. */
@@ -27,6 +35,7 @@ export function purchaseResource(purchase: Purchase, publicUrl: string, now: Dat
     ...(purchase.subscriptionId ? { subscriptionId: purchase.subscriptionId } : {}),
     ...(purchase.declineCode ? { declineCode: purchase.declineCode } : {}),
     refundedAmount: formatAmount(purchase.refundedAmount.toString()),
+    ...purchaseVat(purchase),
     ...(status === 'pending' ? { consentUrl: consentUrl(publicUrl, purchase.id) } : {}),
     returnUrl: purchase.returnUrl,
     createdAt: purchase.createdAt.toISOString(),

@@ -75,6 +75,8 @@ export interface NewSubscription {
   description: string;
   channel: Channel;
   returnUrl: string | null;
+  /** Overrides the publisher's VAT rate for every period (API.md v1.1, "VAT by product"). */
+  vatRate?: string;
 }
 
 export async function createSubscription(tx: Tx, publisher: Publisher, input: NewSubscription, now = new Date()): Promise<Subscription> {
@@ -90,6 +92,7 @@ export async function createSubscription(tx: Tx, publisher: Publisher, input: Ne
       description: input.description,
       channel: input.channel,
       returnUrl: input.returnUrl,
+      vatRate: input.vatRate ?? null,
       status: 'pending',
       createdAt: now,
       expiresAt: new Date(now.getTime() + CONSENT_TTL_MS),
@@ -134,6 +137,7 @@ async function chargePeriod(
       description: subscription.description,
       channel: subscription.channel,
       returnUrl: subscription.returnUrl,
+      vatRate: subscription.vatRate ?? publisher.vatRate,
       status: 'confirmed',
       createdAt: now,
       expiresAt: now,

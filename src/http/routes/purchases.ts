@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CHANNELS } from '../../domain/commission.js';
 import { notFound } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
+import { VAT_RATES } from '../../domain/vat.js';
 import { confirmPurchase, createPurchase, refundPurchase, type Confirmation } from '../../domain/purchases.js';
 import { consentResource, purchaseResource, refundResource } from '../../domain/resources.js';
 import { subscriberLanes } from '../../store/keyed-lane.js';
@@ -23,6 +24,7 @@ const purchaseBody = body({
   kind: z.enum(['article', 'credits']).default('article'),
   credits: z.number().int().positive().max(1_000_000).optional(),
   returnUrl: httpsUrl.optional(),
+  vatRate: z.enum(VAT_RATES).optional(),
 }).superRefine((value, issue) => {
   if (value.kind === 'credits' && value.credits === undefined) {
     issue.addIssue({ code: 'custom', path: ['credits'], message: 'required when kind is "credits"' });
@@ -75,6 +77,7 @@ export function purchaseRoutes(ctx: AppContext): Router {
         kind: input.kind,
         credits: input.credits ?? null,
         returnUrl: input.returnUrl ?? null,
+        ...(input.vatRate ? { vatRate: input.vatRate } : {}),
       });
       return { status: 201, body: purchaseResource(purchase, publicUrl) };
     });
