@@ -223,6 +223,9 @@ describe('Publisher settlements, balance and payouts', () => {
     const payable = ledger.body.accounts.find((a: { account: string }) => a.account === `publisher:${publisher.id}:payable`);
     expect(payable).toMatchObject({ balance: '2.00', credit: '27.00', debit: '25.00' });
     expect(sum(ledger.body.accounts.map((a: { debit: string }) => a.debit)).toFixed(2)).toBe(ledger.body.totalDebit);
+    // What was reported stays put: the database refuses to rewrite a settlement or a payout.
+    await expect(gw.ctx.db.$executeRaw`UPDATE settlements SET net = 0 WHERE publisher_id = ${publisher.id}`).rejects.toThrow(/append-only/);
+    await expect(gw.ctx.db.$executeRaw`DELETE FROM payouts WHERE publisher_id = ${publisher.id}`).rejects.toThrow(/append-only/);
     expect((await gw.api().get('/v1/balance').set(bearer(op.apiKey))).status).toBe(403);
     expect((await gw.api().get('/v1/admin/ledger/balances').set(bearer(publisher.apiKey))).status).toBe(403);
   });
