@@ -230,3 +230,55 @@ describe('Publisher settlements, balance and payouts', () => {
     expect((await gw.api().get('/v1/admin/ledger/balances').set(bearer(publisher.apiKey))).status).toBe(403);
   });
 });
+
+describe('docs/money.md, the worked example', () => {
+  it('When 10.00 and 4.00 are bought, 1.00 refunded, 12.00 of 13.00 collected and 10.20 paid out, then every figure is the one the doc shows', async () => {
+    const op = await createOperator(gw);
+    const publisher = await createPublisher(gw, { category: 'press', commissionRates: { isp: '0.15' } });
+    const token = assertion(op, await provision(gw, op));
+    await buy(gw, publisher, token, { amount: '10.00' });
+    const small = (await buy(gw, publisher, token, { amount: '4.00' })).id;
+    await refund(gw, publisher.apiKey, small, '1.00');
+    const run1 = await run(op);
+    const [inv1] = await documents(op, run1);
+    expect(inv1).toMatchObject({ total: '13.00', vatTotal: '0.27' });
+    expect(inv1?.lines.map((l) => l.vat).sort()).toEqual(['-0.02', '0.08', '0.21']);
+    const entry = async (key: string) =>
+      (await gw.ctx.db.ledgerEntry.findUniqueOrThrow({ where: { key }, include: { postings: true } })).postings
+        .map((p) => [p.account.replace(op.id, 'op').replace(publisher.id, 'pub'), p.amount.toFixed(2)])
+        .sort();
+    expect(await entry(`invoice:${inv1?.id}`)).toEqual(
+      [
+        ['operator:op:receivable', '13.00'],
+        ['unsettled:op:pub:sales', '-14.00'],
+        ['unsettled:op:pub:refunds', '1.00'],
+        ['unsettled:op:pub:commission', '1.95'],
+        ['kiosque:commission', '-1.95'],
+      ].sort(),
+    );
+    expect(await settlementOf(op, run1)).toEqual([
+      { publisherId: publisher.id, gross: '14.00', commission: '1.95', refunds: '1.00', chargebacks: '0.00', net: '11.05' },
+    ]);
+
+    expect((await outcome(op, inv1?.id as string, { status: 'partially_paid', collected: '12.00' })).status).toBe(200);
+    expect(await entry(`outcome:${inv1?.id}`)).toEqual(
+      [
+        ['operator:op:collected', '12.00'],
+        ['operator:op:receivable', '-13.00'],
+        ['unsettled:op:pub:chargebacks', '1.00'],
+        ['kiosque:commission', '0.15'],
+        ['unsettled:op:pub:commission', '-0.15'],
+      ].sort(),
+    );
+    const run2 = await run(op);
+    expect(await settlementOf(op, run2)).toEqual([
+      { publisherId: publisher.id, gross: '0.00', commission: '-0.15', refunds: '0.00', chargebacks: '1.00', net: '-0.85' },
+    ]);
+
+    const pay = (amount: string) =>
+      gw.api().post(`/v1/admin/publishers/${publisher.id}/payouts`).set(admin).set('Idempotency-Key', idemKey()).send({ amount });
+    expect((await pay('10.20')).status).toBe(201);
+    expect((await gw.api().get('/v1/balance').set(bearer(publisher.apiKey))).body).toEqual({ available: '0.00', settled: '10.20', paidOut: '10.20' });
+    expect((await pay('0.01')).status).toBe(409);
+  });
+});
