@@ -204,16 +204,17 @@ async function postDocuments(tx: Tx, run: BillingRun, now: Date): Promise<void> 
       SELECT type || ':' || id, type, ${op}::text, ${run.id}::text, id, ${now} FROM docs
       RETURNING id, invoice_id
     ), lines AS (
+      -- One pass over the run's lines; the commission of an invoice is what its purchases keep after this run's refunds.
       SELECT l.invoice_id, l.publisher_id,
              COALESCE(sum(l.amount) FILTER (WHERE l.refund_id IS NULL), 0) AS sales,
-             COALESCE(-sum(l.amount) FILTER (WHERE l.refund_id IS NOT NULL), 0) AS refunds
-      FROM invoice_lines l JOIN docs d ON d.id = l.invoice_id
+             COALESCE(-sum(l.amount) FILTER (WHERE l.refund_id IS NOT NULL), 0) AS refunds,
+             COALESCE(sum(p.commission_amount), 0) AS commission
+      FROM invoice_lines l
+      JOIN docs d ON d.id = l.invoice_id
+      LEFT JOIN purchases p ON p.id = l.purchase_id AND l.refund_id IS NULL AND d.type = 'invoice'
       GROUP BY l.invoice_id, l.publisher_id
     ), commission AS (
-      SELECT l.invoice_id, l.publisher_id, sum(p.commission_amount) AS amount
-      FROM invoice_lines l JOIN docs d ON d.id = l.invoice_id AND d.type = 'invoice' JOIN purchases p ON p.id = l.purchase_id
-      WHERE l.refund_id IS NULL
-      GROUP BY l.invoice_id, l.publisher_id
+      SELECT invoice_id, publisher_id, commission AS amount FROM lines
       UNION ALL
       SELECT t.doc_id, t.publisher_id, -t.takeback FROM run_takeback t JOIN docs d ON d.id = t.doc_id AND d.type = 'credit_note'
     ), postings (invoice_id, account, amount) AS (
