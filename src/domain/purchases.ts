@@ -33,6 +33,8 @@ export interface NewPurchase {
   kind: 'article' | 'credits';
   credits: number | null;
   returnUrl: string | null;
+  /** Overrides the publisher's VAT rate (API.md v1.1, "VAT by product"). */
+  vatRate?: string;
 }
 
 export function rateFor(seller: Seller, channel: Channel): Decimal {
@@ -45,7 +47,7 @@ export function assertCanSell(publisher: { suspendedAt: Date | null }): void {
 
 /** A new pending purchase, built before anything is written so its reply can be stored with it. */
 export function newPurchase(
-  publisher: { id: string; suspendedAt: Date | null },
+  publisher: { id: string; suspendedAt: Date | null; vatRate: { toString(): string } },
   input: NewPurchase,
   now = new Date(),
 ): Purchase {
@@ -73,6 +75,7 @@ export function newPurchase(
     refundedAmount: new Decimal(0),
     chargedBackAmount: new Decimal(0),
     invoiceId: null,
+    vatRate: new Decimal(input.vatRate ?? publisher.vatRate.toString()),
     consentIp: null,
     consentUserAgent: null,
     consentPageVersion: null,

@@ -1,5 +1,6 @@
 import type { Subscription } from '../generated/prisma/client.js';
-import { formatAmount } from './money.js';
+import { Decimal, formatAmount } from './money.js';
+import { vatIncluded, vatRateString } from './vat.js';
 
 type Amount = { toString(): string };
 
@@ -17,6 +18,7 @@ export interface PurchaseView {
   subscriptionId: string | null;
   declineCode: string | null;
   refundedAmount: Amount;
+  vatRate: Amount | null;
   returnUrl: string | null;
   createdAt: Date;
   expiresAt: Date;
@@ -44,6 +46,13 @@ export function consentUrl(publicUrl: string, purchaseId: string): string {
   return `${publicUrl}/consent/purchases/${purchaseId}`;
 }
 
+/** API.md v1.1: the VAT inside a purchase's VAT-inclusive amount, at the rate fixed when it was created. */
+function purchaseVat(purchase: PurchaseView) {
+  if (purchase.vatRate === null) return { vatRate: null, vatAmount: null };
+  const rate = new Decimal(purchase.vatRate.toString());
+  return { vatRate: vatRateString(rate), vatAmount: formatAmount(vatIncluded(new Decimal(purchase.amount.toString()), rate)) };
+}
+
 /** The purchase as the API returns it, and as webhooks carry it. */
 export function purchaseResource(purchase: PurchaseView, publicUrl: string, now: Date = new Date()) {
   const status = purchaseStatus(purchase, now);
@@ -61,6 +70,7 @@ export function purchaseResource(purchase: PurchaseView, publicUrl: string, now:
     ...(purchase.subscriptionId ? { subscriptionId: purchase.subscriptionId } : {}),
     ...(purchase.declineCode ? { declineCode: purchase.declineCode } : {}),
     refundedAmount: formatAmount(purchase.refundedAmount.toString()),
+    ...purchaseVat(purchase),
     ...(status === 'pending' ? { consentUrl: consentUrl(publicUrl, purchase.id) } : {}),
     returnUrl: purchase.returnUrl,
     createdAt: purchase.createdAt.toISOString(),

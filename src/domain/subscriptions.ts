@@ -96,6 +96,8 @@ export interface NewSubscription {
   description: string;
   channel: Channel;
   returnUrl: string | null;
+  /** Overrides the publisher's VAT rate for every period (API.md v1.1, "VAT by product"). */
+  vatRate?: string;
 }
 
 export async function createSubscription(tx: Tx, publisher: Publisher, input: NewSubscription, now = new Date()): Promise<Subscription> {
@@ -111,6 +113,7 @@ export async function createSubscription(tx: Tx, publisher: Publisher, input: Ne
       description: input.description,
       channel: input.channel,
       returnUrl: input.returnUrl,
+      vatRate: input.vatRate ?? null,
       status: 'pending',
       createdAt: now,
       expiresAt: new Date(now.getTime() + CONSENT_TTL_MS),
@@ -157,6 +160,7 @@ function periodPurchase(
     refundedAmount: new Decimal(0),
     chargedBackAmount: new Decimal(0),
     invoiceId: null,
+    vatRate: subscription.vatRate ?? seller.vatRate,
     ...(evidence ? consentColumns(evidence) : noEvidence),
   };
 }

@@ -14,6 +14,7 @@ import { adminDisputeRoutes } from './routes/admin-disputes.js';
 import { consentRoutes } from './routes/consent.js';
 import { disputeRoutes } from './routes/disputes.js';
 import { meRoutes } from './routes/me.js';
+import { adminMoneyRoutes, publisherMoneyRoutes } from './routes/money.js';
 import { operatorDisputeRoutes } from './routes/operator-disputes.js';
 import { billingRunRoutes, invoiceRoutes } from './routes/operator-billing.js';
 import { operatorSubscriberRoutes } from './routes/operator-subscribers.js';
@@ -56,6 +57,7 @@ export function createApp(ctx: AppContext): Express {
   v1.use(rateLimit(ctx));
   v1.use('/admin', adminRoutes(ctx));
   v1.use('/admin', adminDisputeRoutes(ctx));
+  v1.use('/admin', adminMoneyRoutes(ctx));
   v1.use('/operator/subscribers', operatorSubscriberRoutes(ctx));
   v1.use('/operator/billing-runs', billingRunRoutes(ctx));
   v1.use('/operator/invoices', invoiceRoutes(ctx));
@@ -67,6 +69,7 @@ export function createApp(ctx: AppContext): Express {
   v1.use('/me/children', parentalRoutes(ctx));
   v1.use('/me', meRoutes(ctx));
   v1.use('/webhooks', webhookRoutes(ctx));
+  v1.use(publisherMoneyRoutes(ctx));
   app.use('/v1', v1);
 
   app.use(() => {

@@ -17,12 +17,13 @@ const PURCHASE_COLUMNS = `p.id, p.publisher_id AS "publisherId", p.subscriber_id
   p.commission_amount::text AS "commissionAmount", p.refunded_amount::text AS "refundedAmount",
   p.charged_back_amount::text AS "chargedBackAmount", p.invoice_id AS "invoiceId", p.consent_ip AS "consentIp",
   p.consent_user_agent AS "consentUserAgent", p.consent_page_version AS "consentPageVersion",
-  p.consent_assertion_id AS "consentAssertionId"`;
+  p.consent_assertion_id AS "consentAssertionId", p.vat_rate::text AS "vatRate"`;
 
 type PurchaseRow = Omit<
   PurchaseRecord,
-  'amount' | 'commissionRate' | 'commissionAmount' | 'refundedAmount' | 'chargedBackAmount'
+  'amount' | 'commissionRate' | 'commissionAmount' | 'refundedAmount' | 'chargedBackAmount' | 'vatRate'
 > & {
+  vatRate: string | null;
   amount: string;
   commissionRate: string | null;
   commissionAmount: string | null;
@@ -38,6 +39,7 @@ export function toPurchase(row: PurchaseRow): PurchaseRecord {
     commissionAmount: money(row.commissionAmount),
     refundedAmount: money(row.refundedAmount),
     chargedBackAmount: money(row.chargedBackAmount),
+    vatRate: money(row.vatRate),
   };
 }
 
@@ -66,9 +68,9 @@ const INSERT_PENDING: Statement = {
       RETURNING key
     ), created AS (
       INSERT INTO purchases (id, publisher_id, kind, credits, amount, currency, description, channel, return_url,
-                             status, created_at, expires_at)
+                             status, created_at, expires_at, vat_rate)
       SELECT $6::text, $7::text, $8::text, $9::int, $10::numeric, $11::text, $12::text, $13::text, $14::text,
-             'pending', $15::timestamptz, $16::timestamptz
+             'pending', $15::timestamptz, $16::timestamptz, $17::numeric
       FROM claimed_key
       RETURNING id
     )
@@ -109,6 +111,7 @@ export async function insertPendingPurchase(
     purchase.returnUrl,
     purchase.createdAt,
     purchase.expiresAt,
+    purchase.vatRate?.toString() ?? null,
   ]);
   if (row?.created === 1) return null;
   // The key's row was committed by an earlier request (ON CONFLICT waited for it): a new statement sees it.
@@ -214,7 +217,7 @@ export async function lockSubscriber(sql: Sql, subscriberId: string): Promise<Lo
 
 const SELLER_COLUMNS = `pub.name AS "sellerName", pub.category AS "sellerCategory",
   pub.suspended_at IS NOT NULL AS "sellerSuspended", pub.rate_isp::text AS "rateIsp",
-  pub.rate_sms::text AS "rateSms", pub.rate_voice::text AS "rateVoice"`;
+  pub.rate_sms::text AS "rateSms", pub.rate_voice::text AS "rateVoice", pub.vat_rate::text AS "sellerVatRate"`;
 
 interface SellerRow {
   sellerName: string;
@@ -223,6 +226,7 @@ interface SellerRow {
   rateIsp: string;
   rateSms: string;
   rateVoice: string;
+  sellerVatRate: string;
 }
 
 function toSeller(id: string, row: SellerRow): SellerRecord {
@@ -232,6 +236,7 @@ function toSeller(id: string, row: SellerRow): SellerRecord {
     category: row.sellerCategory,
     suspended: row.sellerSuspended,
     rates: { isp: money(row.rateIsp), sms: money(row.rateSms), voice: money(row.rateVoice) },
+    vatRate: money(row.sellerVatRate),
   };
 }
 

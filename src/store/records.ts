@@ -32,6 +32,8 @@ export interface PurchaseRecord {
   refundedAmount: Decimal;
   chargedBackAmount: Decimal;
   invoiceId: string | null;
+  /** VAT rate fixed at creation (API.md v1.1); null on purchases made before VAT by product. */
+  vatRate: Decimal | null;
   consentIp: string | null;
   consentUserAgent: string | null;
   consentPageVersion: string | null;
@@ -54,6 +56,8 @@ export interface SellerRecord {
   category: string;
   suspended: boolean;
   rates: Record<ChannelName, Decimal>;
+  /** The publisher's default VAT rate (API.md v1.1), which a purchase or subscription may override. */
+  vatRate: Decimal;
 }
 
 export interface OperatorLimitsRecord {
@@ -101,6 +105,8 @@ export interface SubscriptionRecord {
   renewalAttempts: number;
   nextAttemptAt: Date | null;
   canceledAt: Date | null;
+  /** Overrides the publisher's VAT rate for every period; null means the publisher's. */
+  vatRate: Decimal | null;
 }
 
 export function money(text: string): Decimal;

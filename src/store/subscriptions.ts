@@ -7,19 +7,19 @@ const SUBSCRIPTION_COLUMNS = `sub.id, sub.publisher_id AS "publisherId", sub.sub
   sub.decline_code AS "declineCode", sub.created_at AS "createdAt", sub.expires_at AS "expiresAt",
   sub.activated_at AS "activatedAt", sub.current_period_start AS "currentPeriodStart",
   sub.current_period_end AS "currentPeriodEnd", sub.renewal_attempts AS "renewalAttempts",
-  sub.next_attempt_at AS "nextAttemptAt", sub.canceled_at AS "canceledAt"`;
+  sub.next_attempt_at AS "nextAttemptAt", sub.canceled_at AS "canceledAt", sub.vat_rate::text AS "vatRate"`;
 
-type SubscriptionRow = Omit<SubscriptionRecord, 'amount'> & { amount: string };
+type SubscriptionRow = Omit<SubscriptionRecord, 'amount' | 'vatRate'> & { amount: string; vatRate: string | null };
 
 function toSubscription(row: SubscriptionRow): SubscriptionRecord {
-  return { ...row, amount: money(row.amount) };
+  return { ...row, amount: money(row.amount), vatRate: money(row.vatRate) };
 }
 
 const LOCK_WITH_SELLER: Statement = {
   name: 'subscription_lock_with_seller',
   text: `SELECT ${SUBSCRIPTION_COLUMNS}, pub.name AS "sellerName", pub.category AS "sellerCategory",
       pub.suspended_at IS NOT NULL AS "sellerSuspended", pub.rate_isp::text AS "rateIsp",
-      pub.rate_sms::text AS "rateSms", pub.rate_voice::text AS "rateVoice"
+      pub.rate_sms::text AS "rateSms", pub.rate_voice::text AS "rateVoice", pub.vat_rate::text AS "sellerVatRate"
     FROM subscriptions sub JOIN publishers pub ON pub.id = sub.publisher_id
     WHERE sub.id = $1::text
     FOR UPDATE OF sub`,
@@ -32,6 +32,7 @@ interface SellerRow {
   rateIsp: string;
   rateSms: string;
   rateVoice: string;
+  sellerVatRate: string;
 }
 
 /**
@@ -53,17 +54,18 @@ export async function lockSubscriptionWithSeller(
       category: row.sellerCategory,
       suspended: row.sellerSuspended,
       rates: { isp: money(row.rateIsp), sms: money(row.rateSms), voice: money(row.rateVoice) },
+      vatRate: money(row.sellerVatRate),
     },
   };
 }
 
 const PURCHASE_VALUES = `$1::text, $2::text, $3::text, $4::text, $5::timestamptz, 'subscription', $6::numeric,
   $7::text, $8::text, $9::text, $10::text, 'confirmed', $11::timestamptz, $11::timestamptz, $11::timestamptz,
-  $12::numeric, $13::numeric, $14::text, $15::text, $16::text, $17::text`;
+  $12::numeric, $13::numeric, $14::text, $15::text, $16::text, $17::text, $18::numeric`;
 
 const PURCHASE_INSERT_COLUMNS = `id, publisher_id, subscriber_id, subscription_id, subscription_period_start, kind,
   amount, currency, description, channel, return_url, status, created_at, expires_at, confirmed_at,
-  commission_rate, commission_amount, consent_ip, consent_user_agent, consent_page_version, consent_assertion_id`;
+  commission_rate, commission_amount, consent_ip, consent_user_agent, consent_page_version, consent_assertion_id, vat_rate`;
 
 function purchaseValues(purchase: PurchaseRecord): unknown[] {
   return [
@@ -84,6 +86,7 @@ function purchaseValues(purchase: PurchaseRecord): unknown[] {
     purchase.consentUserAgent,
     purchase.consentPageVersion,
     purchase.consentAssertionId,
+    purchase.vatRate?.toString() ?? null,
   ];
 }
 
@@ -103,12 +106,12 @@ const ACTIVATE: Statement = {
       INSERT INTO purchases (${PURCHASE_INSERT_COLUMNS}) VALUES (${PURCHASE_VALUES})
     ), activated AS (
       UPDATE subscriptions SET subscriber_id = $3::text, status = 'active', activated_at = $11::timestamptz,
-        current_period_start = $18::timestamptz, current_period_end = $19::timestamptz,
-        next_attempt_at = $19::timestamptz
+        current_period_start = $19::timestamptz, current_period_end = $20::timestamptz,
+        next_attempt_at = $20::timestamptz
       WHERE id = $4::text
     )
     INSERT INTO outbox_events (id, publisher_id, type, payload, created_at, next_attempt_at)
-    VALUES ($20::text, $2::text, 'subscription.activated', $21::jsonb, $11::timestamptz, $11::timestamptz)`,
+    VALUES ($21::text, $2::text, 'subscription.activated', $22::jsonb, $11::timestamptz, $11::timestamptz)`,
 };
 
 /**

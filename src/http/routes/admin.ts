@@ -5,6 +5,7 @@ import { newApiKey, hashApiKey, newAssertionSecret, newWebhookSecret } from '../
 import { AppError, notFound } from '../../domain/errors.js';
 import { CATEGORIES } from '../../domain/categories.js';
 import { Decimal, REGULATORY_MAX_PER_MONTH, REGULATORY_MAX_PER_PURCHASE } from '../../domain/money.js';
+import { VAT_RATES, defaultVatRate, vatRateString } from '../../domain/vat.js';
 import { webhookUrlProblem } from '../../domain/webhook-url.js';
 import { newId } from '../../ids.js';
 import type { Operator, Publisher } from '../../generated/prisma/client.js';
@@ -39,6 +40,7 @@ const publisherBody = body({
   supportUrl: z.url({ protocol: /^https$/ }).max(2048).optional(),
   webhookUrl: z.string().max(2048).optional(),
   commissionRates: z.strictObject({ isp: rate.optional(), sms: rate.optional(), voice: rate.optional() }).optional(),
+  vatRate: z.enum(VAT_RATES).optional(),
 });
 
 export function operatorLimitsResource(operator: Operator) {
@@ -58,6 +60,7 @@ function publisherResource(publisher: Publisher) {
     supportUrl: publisher.supportUrl,
     webhookUrl: publisher.webhookUrl,
     commissionRates: { isp: publisher.rateIsp.toString(), sms: publisher.rateSms.toString(), voice: publisher.rateVoice.toString() },
+    vatRate: vatRateString(publisher.vatRate.toString()),
     suspended: publisher.suspendedAt !== null,
     createdAt: publisher.createdAt.toISOString(),
   };
@@ -125,6 +128,7 @@ export function adminRoutes(ctx: AppContext): Router {
           rateIsp: rates.isp,
           rateSms: rates.sms,
           rateVoice: rates.voice,
+          vatRate: input.vatRate ?? defaultVatRate(input.category),
         },
       });
       return {

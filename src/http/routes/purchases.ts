@@ -4,6 +4,7 @@ import { CHANNELS } from '../../domain/commission.js';
 import { notFound } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
 import { confirmPurchase, newPurchase, refundPurchase, type Confirmation } from '../../domain/purchases.js';
+import { VAT_RATES } from '../../domain/vat.js';
 import { consentResource, purchaseResource, refundResource } from '../../domain/resources.js';
 import { subscriberLanes } from '../keyed-lane.js';
 import { actorOf, allow } from '../auth.js';
@@ -25,6 +26,7 @@ const purchaseBody = body({
   kind: z.enum(['article', 'credits']).default('article'),
   credits: z.number().int().positive().max(1_000_000).optional(),
   returnUrl: httpsUrl.optional(),
+  vatRate: z.enum(VAT_RATES).optional(),
 }).superRefine((value, issue) => {
   if (value.kind === 'credits' && value.credits === undefined) {
     issue.addIssue({ code: 'custom', path: ['credits'], message: 'required when kind is "credits"' });
@@ -76,6 +78,7 @@ export function purchaseRoutes(ctx: AppContext): Router {
       kind: input.kind,
       credits: input.credits ?? null,
       returnUrl: input.returnUrl ?? null,
+      ...(input.vatRate ? { vatRate: input.vatRate } : {}),
     });
     const reply = { status: 201, body: purchaseResource(purchase, publicUrl) };
     await respondOnceInOneStatement(req, res, key, reply, (keyed) =>

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { VAT_RATES } from '../../domain/vat.js';
 import { CHANNELS } from '../../domain/commission.js';
 import { notFound } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
@@ -31,6 +32,7 @@ const subscriptionBody = body({
   description,
   channel: z.enum(CHANNELS),
   returnUrl: httpsUrl.optional(),
+  vatRate: z.enum(VAT_RATES).optional(),
 });
 
 const subscriptionId = z.string().min(1).max(64);
@@ -68,6 +70,7 @@ export function subscriptionRoutes(ctx: AppContext): Router {
         description: input.description,
         channel: input.channel,
         returnUrl: input.returnUrl ?? null,
+        ...(input.vatRate ? { vatRate: input.vatRate } : {}),
       });
       return { status: 201, body: subscriptionResource(subscription, publicUrl) };
     });
