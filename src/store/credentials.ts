@@ -13,11 +13,12 @@ const PUBLISHER_BY_KEY: Statement = {
   text: `SELECT id, name, category, legal_name AS "legalName", support_url AS "supportUrl",
       webhook_url AS "webhookUrl", webhook_secret AS "webhookSecret", api_key_hash AS "apiKeyHash",
       rate_isp::text AS "rateIsp", rate_sms::text AS "rateSms", rate_voice::text AS "rateVoice",
-      suspended_at AS "suspendedAt", created_at AS "createdAt"
+      vat_rate::text AS "vatRate", suspended_at AS "suspendedAt", created_at AS "createdAt"
     FROM publishers WHERE api_key_hash = $1::text`,
 };
 
-type PublisherRow = Omit<Publisher, 'rateIsp' | 'rateSms' | 'rateVoice'> & {
+type PublisherRow = Omit<Publisher, 'rateIsp' | 'rateSms' | 'rateVoice' | 'vatRate'> & {
+  vatRate: string;
   rateIsp: string;
   rateSms: string;
   rateVoice: string;
@@ -31,6 +32,7 @@ export async function publisherByApiKeyHash(pool: PgPool, apiKeyHash: string): P
     rateIsp: new Prisma.Decimal(row.rateIsp),
     rateSms: new Prisma.Decimal(row.rateSms),
     rateVoice: new Prisma.Decimal(row.rateVoice),
+    vatRate: new Prisma.Decimal(row.vatRate),
   };
 }
 
