@@ -5,6 +5,8 @@ import { authorize } from './ceilings.js';
 import { commissionOn, type Channel } from './commission.js';
 import { AppError, invalidState, notFound, type DeclineCode } from './errors.js';
 import { recordEvent } from './events.js';
+import { notifyOperatorOfCharge } from './operator-notifications.js';
+import { sandboxDecline } from './sandbox.js';
 import { Decimal } from './money.js';
 import { purchaseResource, purchaseStatus, refundResource } from './resources.js';
 import { householdControls, spentBy, subscriberLimits, type OperatorLimitColumns } from './spending.js';
@@ -66,12 +68,13 @@ interface OperatorJson {
   id: string;
   name: string;
   brand: string;
+  sandbox: boolean;
   limitPerPurchase: string;
   limitWeekly: string;
   limitMonthly: string;
 }
 
-export type LockedSubscriber = Subscriber & { operator: Pick<Operator, 'id' | 'name' | 'brand'> & OperatorLimitColumns };
+export type LockedSubscriber = Subscriber & { operator: Pick<Operator, 'id' | 'name' | 'brand' | 'sandbox'> & OperatorLimitColumns };
 
 /**
  * Locks the subscriber row: every authorization for one subscriber, whichever
@@ -87,7 +90,7 @@ export async function lockSubscriber(tx: Tx, subscriberId: string): Promise<Lock
            s.limit_weekly AS "limitWeekly", s.limit_monthly AS "limitMonthly",
            s.created_at AS "createdAt", s.updated_at AS "updatedAt",
            json_build_object(
-             'id', o.id, 'name', o.name, 'brand', o.brand,
+             'id', o.id, 'name', o.name, 'brand', o.brand, 'sandbox', o.sandbox,
              'limitPerPurchase', o.limit_per_purchase::text, 'limitWeekly', o.limit_weekly::text, 'limitMonthly', o.limit_monthly::text
            ) AS operator
     FROM subscribers s JOIN operators o ON o.id = s.operator_id
@@ -104,6 +107,7 @@ export async function lockSubscriber(tx: Tx, subscriberId: string): Promise<Lock
       id: operator.id,
       name: operator.name,
       brand: operator.brand,
+      sandbox: operator.sandbox,
       limitPerPurchase: new Prisma.Decimal(operator.limitPerPurchase),
       limitWeekly: new Prisma.Decimal(operator.limitWeekly),
       limitMonthly: new Prisma.Decimal(operator.limitMonthly),
@@ -122,6 +126,10 @@ export async function decideCharge(
   amount: Decimal,
   now: Date,
 ): Promise<DeclineCode | null> {
+  // --- sandbox (v1.1): scenario subscribers of a sandbox operator decline before any real check.
+  const scenario = sandboxDecline(subscriber.externalRef, subscriber.operator.sandbox);
+  if (scenario) return scenario;
+  // --- end sandbox
   const spent = await spentBy(tx, subscriber.id, now);
   return authorize({
     amount,
@@ -187,6 +195,9 @@ export async function confirmPurchase(
   }
   if (code) return { outcome: 'declined', purchase: claimed, code };
   await recordEvent(tx, publisher.id, 'purchase.confirmed', purchaseResource(claimed, publicUrl, now), now);
+  // --- operator events (v1.1): receipt and spend reminders, in this transaction.
+  await notifyOperatorOfCharge(tx, claimed, publisher.name, now);
+  // --- end operator events
   return { outcome: 'confirmed', purchase: claimed };
 }
 

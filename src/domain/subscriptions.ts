@@ -4,6 +4,7 @@ import { newId } from '../ids.js';
 import { commissionOn, type Channel } from './commission.js';
 import { AppError, invalidRequest, invalidState, notFound, type DeclineCode } from './errors.js';
 import { recordEvent, type EventType } from './events.js';
+import { notifyOperatorOfCharge } from './operator-notifications.js';
 import { Decimal } from './money.js';
 import { nextPeriodEnd, periodHolding, type Period, type Plan } from './plan-periods.js';
 import { CONSENT_TTL_MS, decideCharge, lockSubscriber, rateFor, assertCanSell, type ConsentEvidence } from './purchases.js';
@@ -210,6 +211,9 @@ export async function confirmSubscription(
     { ...subscriptionResource(active, publicUrl, now), purchase: purchaseResource(charged.purchase, publicUrl, now) },
     now,
   );
+  // --- operator events (v1.1): the first period is a purchase: receipt and spend reminders.
+  await notifyOperatorOfCharge(tx, charged.purchase, charged.publisher.name, now);
+  // --- end operator events
   return { outcome: 'confirmed', subscription: active };
 }
 
@@ -253,6 +257,15 @@ export async function renewSubscription(tx: Tx, subscriptionId: string, publicUr
     const data = subscriptionResource(updated, publicUrl, now);
     await recordEvent(tx, subscription.publisherId, step.event, 'purchase' in charged ? { ...data, purchase: purchaseResource(charged.purchase, publicUrl, now) } : data, now);
   }
+  // --- operator events (v1.1): the renewal is the receipt; spend reminders as for any charge.
+  if ('purchase' in charged && step.status === 'active') {
+    await notifyOperatorOfCharge(tx, charged.purchase, charged.publisher.name, now, {
+      subscriptionId: subscription.id,
+      plan: subscription.plan,
+      currentPeriodEnd: step.currentPeriodEnd,
+    });
+  }
+  // --- end operator events
   return step.status === 'active' ? 'renewed' : step.status;
 }
 

@@ -15,6 +15,7 @@ import { meRoutes } from './routes/me.js';
 import { operatorDisputeRoutes } from './routes/operator-disputes.js';
 import { billingRunRoutes, invoiceRoutes } from './routes/operator-billing.js';
 import { operatorSubscriberRoutes } from './routes/operator-subscribers.js';
+import { publisherRoutes } from './routes/publisher.js';
 import { purchaseRoutes } from './routes/purchases.js';
 import { parentalRoutes } from './routes/parental.js';
 import { subscriptionConsentRoutes } from './routes/subscription-consent.js';
@@ -64,6 +65,7 @@ export function createApp(ctx: AppContext): Express {
   v1.use('/me/children', parentalRoutes(ctx));
   v1.use('/me', meRoutes(ctx));
   v1.use('/webhooks', webhookRoutes(ctx));
+  v1.use('/publisher', publisherRoutes(ctx));
   app.use('/v1', v1);
 
   app.use(() => {

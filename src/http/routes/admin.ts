@@ -6,6 +6,7 @@ import { AppError, notFound } from '../../domain/errors.js';
 import { CATEGORIES } from '../../domain/categories.js';
 import { Decimal, REGULATORY_MAX_PER_MONTH, REGULATORY_MAX_PER_PURCHASE } from '../../domain/money.js';
 import { webhookUrlProblem } from '../../domain/webhook-url.js';
+import { SANDBOX_SCENARIOS } from '../../domain/sandbox.js';
 import { newId } from '../../ids.js';
 import type { Operator, Publisher } from '../../generated/prisma/client.js';
 import { allow } from '../auth.js';
@@ -14,17 +15,32 @@ import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { amountString, body, parse } from '../validation.js';
 
 const positiveAmount = amountString.refine((v) => new Decimal(v).gt(0), 'must be above 0.00');
+const capped = (cap: Decimal) => positiveAmount.refine((v) => new Decimal(v).lte(cap), `must be at most ${cap.toFixed(2)}`);
 
-const operatorBody = body({
+/** Each limit within its regulatory cap: 50.00 per purchase, 300.00 a month (and so a week). */
+const limitFields = {
+  perPurchase: capped(REGULATORY_MAX_PER_PURCHASE),
+  weekly: capped(REGULATORY_MAX_PER_MONTH),
+  monthly: capped(REGULATORY_MAX_PER_MONTH),
+};
+
+/** Checked like publishers' (https, public address) before it is stored. */
+const webhookUrlField = z.string().max(2048);
+
+export const operatorBody = body({
   name: z.string().trim().min(1).max(200),
   brand: z.string().trim().min(1).max(100),
-  limits: z
-    .strictObject({ perPurchase: positiveAmount, weekly: positiveAmount, monthly: positiveAmount })
-    .refine((l) => new Decimal(l.perPurchase).lte(REGULATORY_MAX_PER_PURCHASE), { message: 'must be at most 50.00', path: ['perPurchase'] })
-    .refine((l) => new Decimal(l.monthly).lte(REGULATORY_MAX_PER_MONTH), { message: 'must be at most 300.00', path: ['monthly'] })
-    .refine((l) => new Decimal(l.weekly).lte(REGULATORY_MAX_PER_MONTH), { message: 'must be at most 300.00', path: ['weekly'] })
-    .optional(),
+  limits: z.strictObject(limitFields).optional(),
+  sandbox: z.boolean().optional(),
+  webhookUrl: webhookUrlField.optional(),
 });
+
+export const operatorPatchBody = body({
+  limits: z.strictObject(limitFields).partial().optional(),
+  webhookUrl: webhookUrlField.nullable().optional(),
+});
+
+export const operatorId = z.string().min(1).max(64);
 
 /** Rates are fractions such as "0.15" (or 0.15); at most four decimals, from 0 to 1. */
 const rate = z
@@ -32,12 +48,12 @@ const rate = z
   .transform((v) => String(v))
   .refine((v) => /^(0(\.\d{1,4})?|1(\.0{1,4})?)$/.test(v), 'expected a rate from 0 to 1 such as "0.15"');
 
-const publisherBody = body({
+export const publisherBody = body({
   name: z.string().trim().min(1).max(200),
   category: z.enum(CATEGORIES),
   legalName: z.string().trim().min(1).max(200).optional(),
   supportUrl: z.url({ protocol: /^https$/ }).max(2048).optional(),
-  webhookUrl: z.string().max(2048).optional(),
+  webhookUrl: webhookUrlField.optional(),
   commissionRates: z.strictObject({ isp: rate.optional(), sms: rate.optional(), voice: rate.optional() }).optional(),
 });
 
@@ -49,7 +65,26 @@ export function operatorLimitsResource(operator: Operator) {
   };
 }
 
-function publisherResource(publisher: Publisher) {
+export function operatorResource(operator: Operator) {
+  return {
+    id: operator.id,
+    name: operator.name,
+    brand: operator.brand,
+    sandbox: operator.sandbox,
+    webhookUrl: operator.webhookUrl,
+    limits: operatorLimitsResource(operator),
+    createdAt: operator.createdAt.toISOString(),
+  };
+}
+
+/** Refuses, with 400 naming the field, a webhook URL that may not be called. */
+export async function assertWebhookUrl(ctx: AppContext, url: string | null | undefined): Promise<void> {
+  if (url === undefined || url === null) return;
+  const problem = await webhookUrlProblem(url, ctx.config.webhookAllowPrivateNetworks);
+  if (problem) throw new AppError('invalid_request', `webhookUrl ${problem}`, { fields: { webhookUrl: problem } });
+}
+
+export function publisherResource(publisher: Publisher) {
   return {
     id: publisher.id,
     name: publisher.name,
@@ -69,6 +104,7 @@ export function adminRoutes(ctx: AppContext): Router {
 
   router.post('/operators', async (req, res) => {
     const input = parse(operatorBody, req.body);
+    await assertWebhookUrl(ctx, input.webhookUrl);
     const key = idempotencyKey(req, false);
     await respondOnce(ctx, req, res, key, async (tx) => {
       const apiKey = newApiKey('operator');
@@ -83,28 +119,57 @@ export function adminRoutes(ctx: AppContext): Router {
           limitPerPurchase: limits.perPurchase,
           limitWeekly: limits.weekly,
           limitMonthly: limits.monthly,
+          sandbox: input.sandbox ?? false,
+          webhookUrl: input.webhookUrl ?? null,
+          webhookSecret: newWebhookSecret(),
         },
       });
+      if (operator.sandbox) {
+        // The scenario subscribers exist from the start, so a publisher can try every decline at once.
+        await tx.subscriber.createMany({
+          data: SANDBOX_SCENARIOS.map((s) => ({ id: newId('sub'), operatorId: operator.id, externalRef: s.externalRef })),
+        });
+      }
       return {
         status: 201,
         body: {
-          id: operator.id,
-          name: operator.name,
-          brand: operator.brand,
+          ...operatorResource(operator),
           apiKey,
           assertionSecret: operator.assertionSecret,
-          limits: operatorLimitsResource(operator),
+          webhookSecret: operator.webhookSecret,
         },
       };
     });
   });
 
+  router.patch('/operators/:id', async (req, res) => {
+    const id = parse(operatorId, req.params.id);
+    const input = parse(operatorPatchBody, req.body ?? {});
+    await assertWebhookUrl(ctx, input.webhookUrl);
+    const { operator, newSecret } = await ctx.db.$transaction(async (tx) => {
+      const existing = await tx.operator.findUnique({ where: { id } });
+      if (!existing) throw notFound('Operator');
+      // Operators from before v1.1 have no secret yet: one is made with their first webhook URL, and shown once.
+      const secret = input.webhookUrl && existing.webhookSecret === null ? newWebhookSecret() : null;
+      // Ceilings read the operator's row at every confirmation, so new limits are in force from the commit.
+      const updated = await tx.operator.update({
+        where: { id },
+        data: {
+          ...(input.limits?.perPurchase ? { limitPerPurchase: input.limits.perPurchase } : {}),
+          ...(input.limits?.weekly ? { limitWeekly: input.limits.weekly } : {}),
+          ...(input.limits?.monthly ? { limitMonthly: input.limits.monthly } : {}),
+          ...(input.webhookUrl !== undefined ? { webhookUrl: input.webhookUrl } : {}),
+          ...(secret ? { webhookSecret: secret } : {}),
+        },
+      });
+      return { operator: updated, newSecret: secret };
+    });
+    res.json({ ...operatorResource(operator), ...(newSecret ? { webhookSecret: newSecret } : {}) });
+  });
+
   router.post('/publishers', async (req, res) => {
     const input = parse(publisherBody, req.body);
-    if (input.webhookUrl !== undefined) {
-      const problem = await webhookUrlProblem(input.webhookUrl, ctx.config.webhookAllowPrivateNetworks);
-      if (problem) throw new AppError('invalid_request', `webhookUrl ${problem}`, { fields: { webhookUrl: problem } });
-    }
+    await assertWebhookUrl(ctx, input.webhookUrl);
     const key = idempotencyKey(req, false);
     await respondOnce(ctx, req, res, key, async (tx) => {
       const apiKey = newApiKey('publisher');

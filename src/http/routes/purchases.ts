@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CHANNELS } from '../../domain/commission.js';
 import { notFound } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
+import { listPublisherPurchases, PURCHASE_STATUSES } from '../../domain/publisher-lists.js';
 import { confirmPurchase, createPurchase, refundPurchase, type Confirmation } from '../../domain/purchases.js';
 import { consentResource, purchaseResource, refundResource } from '../../domain/resources.js';
 import { subscriberLanes } from '../../store/keyed-lane.js';
@@ -10,12 +11,13 @@ import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { errorBody, statusFor } from '../errors.js';
 import { idempotencyKey, respondOnce, type Reply } from '../idempotency.js';
-import { amountString, body, description, httpsUrl, parse, purchaseAmount } from '../validation.js';
+import { page } from '../pagination.js';
+import { amountString, body, description, httpsUrl, pagination, parse, purchaseAmount } from '../validation.js';
 
 /** Consent evidence for confirmations that come through the API rather than the page. */
 export const API_CONSENT_VERSION = 'api-v1';
 
-const purchaseBody = body({
+export const purchaseBody = body({
   amount: purchaseAmount,
   currency: z.literal('EUR'),
   description,
@@ -32,9 +34,9 @@ const purchaseBody = body({
   }
 });
 
-const refundBody = body({ amount: amountString.refine((v) => new Decimal(v).gt(0), 'must be above 0.00').optional() });
+export const refundBody = body({ amount: amountString.refine((v) => new Decimal(v).gt(0), 'must be above 0.00').optional() });
 
-const purchaseId = z.string().min(1).max(64);
+export const purchaseId = z.string().min(1).max(64);
 
 export function confirmationReply(result: Confirmation, publicUrl: string): Reply {
   if (result.outcome === 'declined') {
@@ -59,9 +61,18 @@ export function consentEvidence(req: Request, assertionId: string, pageVersion: 
   return { ip: req.ip ?? null, userAgent: req.get('user-agent') ?? null, pageVersion, assertionId };
 }
 
+export const purchaseListQuery = pagination.extend({ status: z.enum(PURCHASE_STATUSES).optional() });
+
 export function purchaseRoutes(ctx: AppContext): Router {
   const router = Router();
   const { publicUrl } = ctx.config;
+
+  router.get('/', allow(ctx, 'publisher'), async (req, res) => {
+    const { publisher } = actorOf(res, 'publisher');
+    const query = parse(purchaseListQuery, req.query);
+    const { items, nextCursor } = page(await listPublisherPurchases(ctx.db, publisher.id, query), query.limit);
+    res.json({ data: items.map((p) => purchaseResource(p, publicUrl)), nextCursor });
+  });
 
   router.post('/', allow(ctx, 'publisher'), async (req, res) => {
     const { publisher } = actorOf(res, 'publisher');

@@ -4,6 +4,7 @@ import { CHANNELS } from '../../domain/commission.js';
 import { notFound } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
 import { PLANS } from '../../domain/plan-periods.js';
+import { listPublisherSubscriptions, SUBSCRIPTION_STATUSES } from '../../domain/publisher-lists.js';
 import { subscriptionResource } from '../../domain/resources.js';
 import {
   assertPriceTier,
@@ -24,7 +25,7 @@ import { page } from '../pagination.js';
 import { body, description, httpsUrl, pagination, parse, purchaseAmount } from '../validation.js';
 import { API_CONSENT_VERSION, consentEvidence, declineMessages } from './purchases.js';
 
-const subscriptionBody = body({
+export const subscriptionBody = body({
   plan: z.enum(PLANS),
   amount: purchaseAmount,
   currency: z.literal('EUR').optional(),
@@ -33,7 +34,7 @@ const subscriptionBody = body({
   returnUrl: httpsUrl.optional(),
 });
 
-const subscriptionId = z.string().min(1).max(64);
+export const subscriptionId = z.string().min(1).max(64);
 
 function viewerOf(actor: Extract<Actor, { kind: 'publisher' | 'subscriber' }>): SubscriptionViewer {
   return actor.kind === 'publisher'
@@ -51,9 +52,18 @@ export function subscriptionConfirmationReply(result: SubscriptionConfirmation, 
   return { status: 200, body: subscriptionResource(result.subscription, publicUrl) };
 }
 
+export const subscriptionListQuery = pagination.extend({ status: z.enum(SUBSCRIPTION_STATUSES).optional() });
+
 export function subscriptionRoutes(ctx: AppContext): Router {
   const router = Router();
   const { publicUrl } = ctx.config;
+
+  router.get('/', allow(ctx, 'publisher'), async (req, res) => {
+    const { publisher } = actorOf(res, 'publisher');
+    const query = parse(subscriptionListQuery, req.query);
+    const { items, nextCursor } = page(await listPublisherSubscriptions(ctx.db, publisher.id, query), query.limit);
+    res.json({ data: items.map((s) => subscriptionResource(s, publicUrl)), nextCursor });
+  });
 
   router.post('/', allow(ctx, 'publisher'), async (req, res) => {
     const { publisher } = actorOf(res, 'publisher');
