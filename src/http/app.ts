@@ -11,6 +11,7 @@ import { adminRoutes } from './routes/admin.js';
 import { adminDisputeRoutes } from './routes/admin-disputes.js';
 import { consentRoutes } from './routes/consent.js';
 import { disputeRoutes } from './routes/disputes.js';
+import { docsRoutes } from './routes/docs.js';
 import { meRoutes } from './routes/me.js';
 import { operatorDisputeRoutes } from './routes/operator-disputes.js';
 import { billingRunRoutes, invoiceRoutes } from './routes/operator-billing.js';
@@ -46,6 +47,7 @@ export function createApp(ctx: AppContext): Express {
     res.json({ status: 'ok' });
   });
 
+  app.use(docsRoutes(ctx));
   app.use(express.json({ limit: BODY_LIMIT, strict: true }));
   app.use(rejectNul);
   app.use('/consent', rateLimit(ctx), express.urlencoded({ limit: BODY_LIMIT, extended: false }), cookieParser(), consentRoutes(ctx), subscriptionConsentRoutes(ctx));

@@ -12,6 +12,8 @@ import type { Operator, Publisher } from '../../generated/prisma/client.js';
 import { allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { idempotencyKey, respondOnce } from '../idempotency.js';
+import { operations } from '../openapi/operation.js';
+import * as schema from '../openapi/schemas.js';
 import { amountString, body, parse } from '../validation.js';
 
 const positiveAmount = amountString.refine((v) => new Decimal(v).gt(0), 'must be above 0.00');
@@ -212,3 +214,51 @@ export function adminRoutes(ctx: AppContext): Router {
 
   return router;
 }
+
+const idParam = z.object({ id: operatorId });
+
+export const adminOperations = operations(
+  {
+    method: 'post',
+    path: '/v1/admin/operators',
+    tag: 'Admin',
+    summary: 'Register an operator (ISP or carrier)',
+    description:
+      'Answers its API key, assertion secret and webhook secret, each shown once. Limits default to 30.00 / 60.00 / 150.00 ' +
+      'and may not pass 50.00 per purchase or 300.00 a month. `sandbox: true` makes a test operator whose ' +
+      '`sandbox_declined_<code>` subscribers are declined with that code.',
+    actors: ['admin'],
+    body: operatorBody,
+    responses: { 201: { description: 'Created', schema: schema.operatorCreated } },
+  },
+  {
+    method: 'patch',
+    path: '/v1/admin/operators/:id',
+    tag: 'Admin',
+    summary: "Change an operator's limits or webhook URL, in force at once",
+    actors: ['admin'],
+    params: idParam,
+    body: operatorPatchBody,
+    responses: { 200: { description: 'The operator as it now is', schema: schema.operator } },
+    errors: [404],
+  },
+  {
+    method: 'post',
+    path: '/v1/admin/publishers',
+    tag: 'Admin',
+    summary: 'Register a publisher',
+    description: 'Answers its API key and webhook secret, each shown once.',
+    actors: ['admin'],
+    body: publisherBody,
+    responses: { 201: { description: 'Created', schema: schema.publisherCreated } },
+  },
+  ...(['suspend', 'reinstate'] as const).map((action) => ({
+    method: 'post' as const,
+    path: `/v1/admin/publishers/:id/${action}`,
+    tag: 'Admin',
+    summary: action === 'suspend' ? 'Suspend a publisher: it creates nothing, its pending purchases decline' : 'Reinstate a suspended publisher',
+    actors: ['admin'] as const,
+    responses: { 200: { description: 'The publisher', schema: schema.publisher } },
+    errors: [404],
+  })),
+);

@@ -5,6 +5,8 @@ import type { Publisher } from '../../generated/prisma/client.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { idempotencyKey, respondOnce } from '../idempotency.js';
+import { operations } from '../openapi/operation.js';
+import * as schema from '../openapi/schemas.js';
 import { body, httpsUrl, parse } from '../validation.js';
 import { assertWebhookUrl, publisherResource } from './admin.js';
 
@@ -54,3 +56,31 @@ export function publisherRoutes(ctx: AppContext): Router {
 
   return router;
 }
+
+export const publisherOperations = operations(
+  {
+    method: 'get',
+    path: '/v1/publisher',
+    tag: 'Publisher',
+    summary: "The publisher's own profile",
+    actors: ['publisher'],
+    responses: { 200: { description: 'The profile', schema: schema.publisherProfile } },
+  },
+  {
+    method: 'patch',
+    path: '/v1/publisher',
+    tag: 'Publisher',
+    summary: 'Change the webhook URL (checked as at registration), legal name or support URL; null clears',
+    actors: ['publisher'],
+    body: publisherPatchBody,
+    responses: { 200: { description: 'The profile', schema: schema.publisherProfile } },
+  },
+  {
+    method: 'post',
+    path: '/v1/publisher/webhook-secret',
+    tag: 'Publisher',
+    summary: 'Rotate the webhook secret; the old one keeps signing alongside for 24 hours',
+    actors: ['publisher'],
+    responses: { 200: { description: 'The new secret, shown once', schema: schema.secretRotated } },
+  },
+);

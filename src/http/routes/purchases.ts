@@ -11,6 +11,8 @@ import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { errorBody, statusFor } from '../errors.js';
 import { idempotencyKey, respondOnce, type Reply } from '../idempotency.js';
+import { operations } from '../openapi/operation.js';
+import * as schema from '../openapi/schemas.js';
 import { page } from '../pagination.js';
 import { amountString, body, description, httpsUrl, pagination, parse, purchaseAmount } from '../validation.js';
 
@@ -142,3 +144,61 @@ export function purchaseRoutes(ctx: AppContext): Router {
 
   return router;
 }
+
+const idParam = z.object({ id: purchaseId });
+
+export const purchaseOperations = operations(
+  {
+    method: 'get',
+    path: '/v1/purchases',
+    tag: 'Purchases',
+    summary: "The publisher's own purchases, newest first, filterable by status",
+    actors: ['publisher'],
+    query: purchaseListQuery,
+    responses: { 200: { description: 'A page', schema: schema.list(schema.purchase) } },
+  },
+  {
+    method: 'post',
+    path: '/v1/purchases',
+    tag: 'Purchases',
+    summary: 'Click one: create a pending purchase and get the consent URL to send the subscriber to',
+    description: 'Amounts above 0.00 and at most 50.00. The purchase expires 10 minutes after creation.',
+    actors: ['publisher'],
+    body: purchaseBody,
+    idempotencyKeyRequired: true,
+    responses: { 201: { description: 'Pending', schema: schema.purchase } },
+    errors: [409],
+  },
+  {
+    method: 'get',
+    path: '/v1/purchases/:id',
+    tag: 'Purchases',
+    summary: 'One purchase (its publisher, or its subscriber)',
+    actors: ['publisher', 'subscriber'],
+    params: idParam,
+    responses: { 200: { description: 'The purchase', schema: schema.purchase } },
+    errors: [404],
+  },
+  {
+    method: 'post',
+    path: '/v1/purchases/:id/confirm',
+    tag: 'Purchases',
+    summary: 'Click two, for API clients: the subscriber confirms; 402 when declined',
+    actors: ['subscriber'],
+    params: idParam,
+    responses: { 200: { description: 'Confirmed', schema: schema.purchase } },
+    errors: [402, 404, 410],
+  },
+  {
+    method: 'post',
+    path: '/v1/purchases/:id/refunds',
+    tag: 'Purchases',
+    summary: 'Refund part or all of what is left of a purchase',
+    actors: ['publisher'],
+    params: idParam,
+    body: refundBody,
+    idempotencyKeyRequired: true,
+    responses: { 201: { description: 'Refunded', schema: schema.refund } },
+    errors: [404, 409],
+  },
+);

@@ -21,6 +21,8 @@ import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { errorBody, statusFor } from '../errors.js';
 import { idempotencyKey, respondOnce, type Reply } from '../idempotency.js';
+import { operations } from '../openapi/operation.js';
+import * as schema from '../openapi/schemas.js';
 import { page } from '../pagination.js';
 import { body, description, httpsUrl, pagination, parse, purchaseAmount } from '../validation.js';
 import { API_CONSENT_VERSION, consentEvidence, declineMessages } from './purchases.js';
@@ -133,3 +135,67 @@ export function meSubscriptionRoutes(ctx: AppContext): Router {
   });
   return router;
 }
+
+const idParam = z.object({ id: subscriptionId });
+
+export const subscriptionOperations = operations(
+  {
+    method: 'get',
+    path: '/v1/subscriptions',
+    tag: 'Subscriptions',
+    summary: "The publisher's own subscriptions, newest first, filterable by status",
+    actors: ['publisher'],
+    query: subscriptionListQuery,
+    responses: { 200: { description: 'A page', schema: schema.list(schema.subscription) } },
+  },
+  {
+    method: 'post',
+    path: '/v1/subscriptions',
+    tag: 'Subscriptions',
+    summary: 'Offer a subscription; price tiers: at most 5.00 weekly, 30.00 monthly or quarterly',
+    actors: ['publisher'],
+    body: subscriptionBody,
+    idempotencyKeyRequired: true,
+    responses: { 201: { description: 'Pending', schema: schema.subscription } },
+    errors: [409],
+  },
+  {
+    method: 'get',
+    path: '/v1/subscriptions/:id',
+    tag: 'Subscriptions',
+    summary: 'One subscription (its publisher, or its subscriber)',
+    actors: ['publisher', 'subscriber'],
+    params: idParam,
+    responses: { 200: { description: 'The subscription', schema: schema.subscription } },
+    errors: [404],
+  },
+  {
+    method: 'post',
+    path: '/v1/subscriptions/:id/confirm',
+    tag: 'Subscriptions',
+    summary: 'The subscriber confirms; the first period is charged at once, under the same ceilings',
+    actors: ['subscriber'],
+    params: idParam,
+    responses: { 200: { description: 'Active', schema: schema.subscription } },
+    errors: [402, 404, 410],
+  },
+  {
+    method: 'post',
+    path: '/v1/subscriptions/:id/cancel',
+    tag: 'Subscriptions',
+    summary: 'Cancel (its publisher or its subscriber)',
+    actors: ['publisher', 'subscriber'],
+    params: idParam,
+    responses: { 200: { description: 'Canceled', schema: schema.subscription } },
+    errors: [404, 409],
+  },
+  {
+    method: 'get',
+    path: '/v1/me/subscriptions',
+    tag: 'Subscriber',
+    summary: "The subscriber's own subscriptions, newest first",
+    actors: ['subscriber'],
+    query: pagination,
+    responses: { 200: { description: 'A page', schema: schema.list(schema.subscription) } },
+  },
+);
