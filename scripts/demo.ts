@@ -56,7 +56,12 @@ function mint(operator: { id: string; assertionSecret: string }, subscriberRef: 
   });
 }
 
-async function buy(publisherKey: string, token: string, body: Json, expect: number): Promise<{ id: string; answer: Json }> {
+async function buy(
+  publisherKey: string,
+  token: string,
+  body: Json,
+  expect: number,
+): Promise<{ id: string; answer: Json }> {
   const created = await call('POST', '/v1/purchases', {
     token: publisherKey,
     idempotent: true,
@@ -69,23 +74,37 @@ async function buy(publisherKey: string, token: string, body: Json, expect: numb
 }
 
 async function main(): Promise<void> {
-  if (!adminKey) throw new DemoError('Set ADMIN_API_KEY to the key the gateway runs with (npm start prints a development one).');
+  if (!adminKey)
+    throw new DemoError('Set ADMIN_API_KEY to the key the gateway runs with (npm start prints a development one).');
   console.log(`Kiosque demo against ${base}`);
   await call('GET', '/healthz', { expect: 200 });
 
   step('The platform admin registers an operator (an ISP) with a weekly ceiling of 20.00');
   const operator = await call('POST', '/v1/admin/operators', {
     token: adminKey,
-    body: { name: `Fibre SA ${run}`, brand: 'Fibre', limits: { perPurchase: '15.00', weekly: '20.00', monthly: '150.00' } },
+    body: {
+      name: `Fibre SA ${run}`,
+      brand: 'Fibre',
+      limits: { perPurchase: '15.00', weekly: '20.00', monthly: '150.00' },
+    },
     expect: 201,
   });
-  const op = { id: String(operator.id), apiKey: String(operator.apiKey), assertionSecret: String(operator.assertionSecret) };
+  const op = {
+    id: String(operator.id),
+    apiKey: String(operator.apiKey),
+    assertionSecret: String(operator.assertionSecret),
+  };
   show('operator', { id: op.id, limits: operator.limits });
 
   step('…and two publishers: a newspaper and a game studio');
   const gazette = await call('POST', '/v1/admin/publishers', {
     token: adminKey,
-    body: { name: `La Gazette ${run}`, category: 'press', legalName: 'La Gazette SAS', supportUrl: 'https://gazette.example/aide' },
+    body: {
+      name: `La Gazette ${run}`,
+      category: 'press',
+      legalName: 'La Gazette SAS',
+      supportUrl: 'https://gazette.example/aide',
+    },
     expect: 201,
   });
   const arcade = await call('POST', '/v1/admin/publishers', {
@@ -100,7 +119,11 @@ async function main(): Promise<void> {
   step('The operator provisions a household: a holder and a child');
   const holderRef = `holder-${run}`;
   const childRef = `child-${run}`;
-  await call('PUT', `/v1/operator/subscribers/${holderRef}`, { token: op.apiKey, body: { displayName: 'Alice' }, expect: 201 });
+  await call('PUT', `/v1/operator/subscribers/${holderRef}`, {
+    token: op.apiKey,
+    body: { displayName: 'Alice' },
+    expect: 201,
+  });
   const child = await call('PUT', `/v1/operator/subscribers/${childRef}`, {
     token: op.apiKey,
     body: { holderRef, displayName: 'Leo' },
@@ -123,7 +146,12 @@ async function main(): Promise<void> {
   show('6.00 declined', (declined.answer.error as Json).code);
 
   step('A parental block: the child buys a game pack, then the holder blocks games');
-  const pack = await buy(arcadeKey, kid, { amount: '1.50', description: '100 gems', kind: 'credits', credits: 100 }, 200);
+  const pack = await buy(
+    arcadeKey,
+    kid,
+    { amount: '1.50', description: '100 gems', kind: 'credits', credits: 100 },
+    200,
+  );
   show('child bought', pack.id);
   const controls = await call('PUT', `/v1/me/children/${childRef}/controls`, {
     token: holder,
@@ -131,7 +159,12 @@ async function main(): Promise<void> {
     expect: 200,
   });
   show('controls', controls);
-  const blocked = await buy(arcadeKey, kid, { amount: '1.50', description: '100 more gems', kind: 'credits', credits: 100 }, 402);
+  const blocked = await buy(
+    arcadeKey,
+    kid,
+    { amount: '1.50', description: '100 more gems', kind: 'credits', credits: 100 },
+    402,
+  );
   show('child declined', (blocked.answer.error as Json).code);
 
   step('A refund: La Gazette gives back 1.00 of the edition');
@@ -144,17 +177,26 @@ async function main(): Promise<void> {
   show('refund', { id: refund.id, amount: refund.amount });
 
   step('A billing run: the operator bills everything confirmed so far');
-  const queued = await call('POST', '/v1/operator/billing-runs', { token: op.apiKey, idempotent: true, body: {}, expect: 202 });
+  const queued = await call('POST', '/v1/operator/billing-runs', {
+    token: op.apiKey,
+    idempotent: true,
+    body: {},
+    expect: 202,
+  });
   const runId = String(queued.id);
   let billing = queued;
-  for (const deadline = Date.now() + 60_000; billing.status !== 'done'; ) {
+  for (const deadline = Date.now() + 60_000; billing.status !== 'done';) {
     if (billing.status === 'failed') throw new DemoError(`billing run ${runId} failed`);
-    if (Date.now() > deadline) throw new DemoError(`billing run ${runId} is still ${String(billing.status)} after 60 s: are the workers running?`);
+    if (Date.now() > deadline)
+      throw new DemoError(
+        `billing run ${runId} is still ${String(billing.status)} after 60 s: are the workers running?`,
+      );
     await new Promise((r) => setTimeout(r, 500));
     billing = await call('GET', `/v1/operator/billing-runs/${runId}`, { token: op.apiKey, expect: 200 });
   }
   show('run', { id: runId, status: billing.status, invoiceCount: billing.invoiceCount, total: billing.total });
-  const invoices = (await call('GET', `/v1/operator/invoices?billingRun=${runId}`, { token: op.apiKey, expect: 200 })).data as Json[];
+  const invoices = (await call('GET', `/v1/operator/invoices?billingRun=${runId}`, { token: op.apiKey, expect: 200 }))
+    .data as Json[];
   for (const invoice of invoices) {
     show(`invoice of ${String(invoice.subscriberRef)}`, {
       total: invoice.total,
@@ -173,10 +215,19 @@ async function main(): Promise<void> {
   show('invoice', { id: paid.id, status: paid.status });
 
   step('The settlement: what each publisher earned, net of commission and refunds');
-  const settlement = await call('GET', `/v1/operator/billing-runs/${runId}/settlement`, { token: op.apiKey, expect: 200 });
+  const settlement = await call('GET', `/v1/operator/billing-runs/${runId}/settlement`, {
+    token: op.apiKey,
+    expect: 200,
+  });
   for (const row of settlement.data as Json[]) {
     const name = row.publisherId === gazette.id ? 'La Gazette' : 'Arcade';
-    show(name, { gross: row.gross, commission: row.commission, refunds: row.refunds, chargebacks: row.chargebacks, net: row.net });
+    show(name, {
+      gross: row.gross,
+      commission: row.commission,
+      refunds: row.refunds,
+      chargebacks: row.chargebacks,
+      net: row.net,
+    });
   }
 
   step('Open these in a browser');

@@ -6,7 +6,12 @@ import { SANDBOX_SCENARIOS } from '../src/domain/sandbox.js';
 import { OPERATIONS } from '../src/http/openapi/operations.js';
 
 const root = resolve(import.meta.dirname, '..');
-const pages = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const pages = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
 
 describe('the reference in the repository', () => {

@@ -63,14 +63,22 @@ describe('GET /openapi.json', () => {
     const res = await gw.api().get('/openapi.json');
     expect(res.status).toBe(200);
     expect(res.body.openapi).toBe('3.1.0');
-    const paths = res.body.paths as Record<string, Record<string, { security: object[]; responses: Record<string, unknown> }>>;
+    const paths = res.body.paths as Record<
+      string,
+      Record<string, { security: object[]; responses: Record<string, unknown> }>
+    >;
     for (const op of OPERATIONS) {
       const documented = paths[openApiPath(op.path)]?.[op.method];
       expect(documented, `${op.method} ${op.path}`).toBeDefined();
       expect(documented?.security).toEqual(op.actors.map((a) => ({ [a]: [] })));
       expect(Object.keys(documented?.responses ?? {})).toEqual(expect.arrayContaining(['400', '401', '403']));
     }
-    expect(Object.keys(res.body.components.securitySchemes).sort()).toEqual(['admin', 'operator', 'publisher', 'subscriber']);
+    expect(Object.keys(res.body.components.securitySchemes).sort()).toEqual([
+      'admin',
+      'operator',
+      'publisher',
+      'subscriber',
+    ]);
   });
 
   it('When a request body schema is read, then it is the one that validates: fields, enums, required and no others', async () => {
@@ -81,12 +89,18 @@ describe('GET /openapi.json', () => {
     expect(body.additionalProperties).toBe(false);
     expect(body.properties.channel.enum).toEqual(['isp', 'sms', 'voice']);
     expect(body.properties.amount.pattern).toBe('^\\d+\\.\\d{2}$');
-    expect(create.parameters).toEqual([expect.objectContaining({ in: 'header', name: 'Idempotency-Key', required: true })]);
+    expect(create.parameters).toEqual([
+      expect.objectContaining({ in: 'header', name: 'Idempotency-Key', required: true }),
+    ]);
     const list = res.body.paths['/v1/purchases'].get.parameters.map((p: { name: string }) => p.name);
     expect(list).toEqual(['limit', 'cursor', 'status']);
     // What the schema says is refused, the API refuses, and the reverse.
     const publisher = await createPublisher(gw);
-    const refused = await gw.api().post('/v1/purchases').set(bearer(publisher.apiKey)).set('Idempotency-Key', 'k-openapi-1')
+    const refused = await gw
+      .api()
+      .post('/v1/purchases')
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', 'k-openapi-1')
       .send({ amount: '1.00', currency: 'EUR', description: 'x', channel: 'fax' });
     expect(refused.body.error.details.fields).toHaveProperty('channel');
   });

@@ -48,7 +48,9 @@ describe('GET /v1/purchases and /v1/subscriptions (publisher)', () => {
     expect(all.body.nextCursor).toBeNull();
 
     const byStatus = async (status: string) =>
-      (await gw.api().get('/v1/purchases').query({ status }).set(bearer(publisher.apiKey))).body.data.map((p: { id: string }) => p.id);
+      (await gw.api().get('/v1/purchases').query({ status }).set(bearer(publisher.apiKey))).body.data.map(
+        (p: { id: string }) => p.id,
+      );
     expect(await byStatus('confirmed')).toEqual([confirmed.id]);
     expect(await byStatus('pending')).toEqual([pending.id]);
     expect(await byStatus('declined')).toEqual([declined.id]);
@@ -56,7 +58,11 @@ describe('GET /v1/purchases and /v1/subscriptions (publisher)', () => {
 
     const first = await gw.api().get('/v1/purchases').query({ limit: 2 }).set(bearer(publisher.apiKey));
     expect(first.body.data).toHaveLength(2);
-    const second = await gw.api().get('/v1/purchases').query({ limit: 2, cursor: first.body.nextCursor }).set(bearer(publisher.apiKey));
+    const second = await gw
+      .api()
+      .get('/v1/purchases')
+      .query({ limit: 2, cursor: first.body.nextCursor })
+      .set(bearer(publisher.apiKey));
     expect(second.body.data.map((p: { id: string }) => p.id)).toEqual([confirmed.id]);
     expect(second.body.nextCursor).toBeNull();
   });
@@ -75,15 +81,25 @@ describe('GET /v1/purchases and /v1/subscriptions (publisher)', () => {
     const publisher = await createPublisher(gw);
     const token = assertion(operator, await provision(gw, operator));
     const offer = () =>
-      gw.api().post('/v1/subscriptions').set(bearer(publisher.apiKey)).set('Idempotency-Key', idemKey())
+      gw
+        .api()
+        .post('/v1/subscriptions')
+        .set(bearer(publisher.apiKey))
+        .set('Idempotency-Key', idemKey())
         .send({ plan: 'monthly', amount: '3.00', description: 'Mensuel', channel: 'isp' });
     const active = (await offer()).body.id;
     await gw.api().post(`/v1/subscriptions/${active}/confirm`).set(bearer(token));
     const pending = (await offer()).body.id;
     const all = await gw.api().get('/v1/subscriptions').set(bearer(publisher.apiKey));
     expect(all.body.data.map((s: { id: string }) => s.id)).toEqual([pending, active]);
-    const onlyActive = await gw.api().get('/v1/subscriptions').query({ status: 'active' }).set(bearer(publisher.apiKey));
-    expect(onlyActive.body.data.map((s: { id: string; status: string }) => [s.id, s.status])).toEqual([[active, 'active']]);
+    const onlyActive = await gw
+      .api()
+      .get('/v1/subscriptions')
+      .query({ status: 'active' })
+      .set(bearer(publisher.apiKey));
+    expect(onlyActive.body.data.map((s: { id: string; status: string }) => [s.id, s.status])).toEqual([
+      [active, 'active'],
+    ]);
   });
 
   it('When the status is unknown or the caller is a subscriber, then it is 400 or 403', async () => {
@@ -99,11 +115,19 @@ describe('GET /v1/purchases and /v1/subscriptions (publisher)', () => {
 describe('GET and PATCH /v1/publisher', () => {
   it('When a publisher edits its profile, then it reads back the change, and null clears a field', async () => {
     const publisher = await createPublisher(gw, { legalName: 'Gazette SAS' });
-    const patched = await gw.api().patch('/v1/publisher').set(bearer(publisher.apiKey))
+    const patched = await gw
+      .api()
+      .patch('/v1/publisher')
+      .set(bearer(publisher.apiKey))
       .send({ webhookUrl: hook.url, supportUrl: 'https://gazette.example/aide', legalName: null });
     expect(patched.status).toBe(200);
     const profile = await gw.api().get('/v1/publisher').set(bearer(publisher.apiKey));
-    expect(profile.body).toMatchObject({ id: publisher.id, webhookUrl: hook.url, supportUrl: 'https://gazette.example/aide', legalName: null });
+    expect(profile.body).toMatchObject({
+      id: publisher.id,
+      webhookUrl: hook.url,
+      supportUrl: 'https://gazette.example/aide',
+      legalName: null,
+    });
     expect(profile.body).not.toHaveProperty('webhookSecret');
     expect(profile.body).not.toHaveProperty('apiKey');
   });
@@ -112,13 +136,20 @@ describe('GET and PATCH /v1/publisher', () => {
     const strict = startTestGateway({ webhookAllowPrivateNetworks: false });
     try {
       const publisher = await createPublisher(strict, { legalName: 'Before' });
-      const res = await strict.api().patch('/v1/publisher').set(bearer(publisher.apiKey))
+      const res = await strict
+        .api()
+        .patch('/v1/publisher')
+        .set(bearer(publisher.apiKey))
         .send({ webhookUrl: 'https://127.0.0.1/hooks', legalName: 'After' });
       expect(res.status).toBe(400);
       expect(res.body.error.details.fields.webhookUrl).toContain('non-public');
       const row = await strict.ctx.db.publisher.findUniqueOrThrow({ where: { id: publisher.id } });
       expect([row.webhookUrl, row.legalName]).toEqual([null, 'Before']);
-      const unknown = await strict.api().patch('/v1/publisher').set(bearer(publisher.apiKey)).send({ category: 'games' });
+      const unknown = await strict
+        .api()
+        .patch('/v1/publisher')
+        .set(bearer(publisher.apiKey))
+        .send({ category: 'games' });
       expect(unknown.body.error.details.fields).toEqual({ category: 'unknown field' });
     } finally {
       await strict.close();
@@ -145,7 +176,9 @@ describe('POST /v1/publisher/webhook-secret', () => {
     const during = await send(new Date());
     expect(String(during.headers['webhook-signature']).split(' ')).toHaveLength(2);
     for (const secret of [rotated.body.webhookSecret, publisher.webhookSecret]) {
-      expect(new Webhook(secret).verify(during.body, during.headers as Record<string, string>)).toMatchObject({ type: 'purchase.confirmed' });
+      expect(new Webhook(secret).verify(during.body, during.headers as Record<string, string>)).toMatchObject({
+        type: 'purchase.confirmed',
+      });
     }
 
     // Past the overlap only the new secret signs. Timestamps are checked against the real clock by the library, so
@@ -163,8 +196,16 @@ describe('POST /v1/publisher/webhook-secret', () => {
   it('When the same Idempotency-Key is sent twice, then the secret rotates once', async () => {
     const publisher = await createPublisher(gw);
     const key = idemKey();
-    const first = await gw.api().post('/v1/publisher/webhook-secret').set(bearer(publisher.apiKey)).set('Idempotency-Key', key);
-    const again = await gw.api().post('/v1/publisher/webhook-secret').set(bearer(publisher.apiKey)).set('Idempotency-Key', key);
+    const first = await gw
+      .api()
+      .post('/v1/publisher/webhook-secret')
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', key);
+    const again = await gw
+      .api()
+      .post('/v1/publisher/webhook-secret')
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', key);
     expect(again.body.webhookSecret).toBe(first.body.webhookSecret);
     const row = await gw.ctx.db.publisher.findUniqueOrThrow({ where: { id: publisher.id } });
     expect([row.webhookSecret, row.previousWebhookSecret]).toEqual([first.body.webhookSecret, publisher.webhookSecret]);

@@ -14,7 +14,10 @@ export type EventType =
   | 'dispute.closed';
 
 /** Events for operators: receipts and spend reminders they pass on to their subscribers. */
-export type OperatorEventType = 'operator.purchase.confirmed' | 'operator.spend.threshold' | 'operator.subscription.renewed';
+export type OperatorEventType =
+  | 'operator.purchase.confirmed'
+  | 'operator.spend.threshold'
+  | 'operator.subscription.renewed';
 
 /** Who an outbox event goes to: each event has exactly one recipient. */
 export type Recipient = { publisherId: string } | { operatorId: string };

@@ -62,7 +62,11 @@ export function operatorEventsFor(charge: ConfirmedCharge): OperatorEvent[] {
   for (const threshold of crossedThresholds(charge.monthSpentBefore, charge.monthSpentAfter)) {
     events.push({
       type: 'operator.spend.threshold',
-      data: { subscriberRef: charge.subscriberRef, monthSpent: formatAmount(charge.monthSpentAfter), threshold: formatAmount(threshold) },
+      data: {
+        subscriberRef: charge.subscriberRef,
+        monthSpent: formatAmount(charge.monthSpentAfter),
+        threshold: formatAmount(threshold),
+      },
     });
   }
   return events;

@@ -29,8 +29,16 @@ export interface ListPage<S> {
   status?: S | undefined;
 }
 
-/** One page of a publisher's own purchases, newest first (ids are time-ordered); one extra row tells whether more follow. */
-export function listPublisherPurchases(db: Db, publisherId: string, page: ListPage<PurchaseStatus>, now = new Date()): Promise<Purchase[]> {
+/**
+ * One page of a publisher's own purchases, newest first (ids are time-ordered);
+ * one extra row tells whether more follow.
+ */
+export function listPublisherPurchases(
+  db: Db,
+  publisherId: string,
+  page: ListPage<PurchaseStatus>,
+  now = new Date(),
+): Promise<Purchase[]> {
   const where: Prisma.PurchaseWhereInput = {
     publisherId,
     ...(page.cursor ? { id: { lt: page.cursor } } : {}),

@@ -74,7 +74,9 @@ interface OperatorJson {
   limitMonthly: string;
 }
 
-export type LockedSubscriber = Subscriber & { operator: Pick<Operator, 'id' | 'name' | 'brand' | 'sandbox'> & OperatorLimitColumns };
+export type LockedSubscriber = Subscriber & {
+  operator: Pick<Operator, 'id' | 'name' | 'brand' | 'sandbox'> & OperatorLimitColumns;
+};
 
 /**
  * Locks the subscriber row: every authorization for one subscriber, whichever

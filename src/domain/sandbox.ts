@@ -4,10 +4,12 @@ import { DECLINE_CODES, type DeclineCode } from './errors.js';
 export const SANDBOX_DECLINE_PREFIX = 'sandbox_declined_';
 
 /** Every scenario subscriber a sandbox operator gets, one per 402 code. */
-export const SANDBOX_SCENARIOS: readonly { externalRef: string; declineCode: DeclineCode }[] = DECLINE_CODES.map((code) => ({
-  externalRef: `${SANDBOX_DECLINE_PREFIX}${code}`,
-  declineCode: code,
-}));
+export const SANDBOX_SCENARIOS: readonly { externalRef: string; declineCode: DeclineCode }[] = DECLINE_CODES.map(
+  (code) => ({
+    externalRef: `${SANDBOX_DECLINE_PREFIX}${code}`,
+    declineCode: code,
+  }),
+);
 
 /**
  * The sandbox rule, checked before every other: the decline a scenario

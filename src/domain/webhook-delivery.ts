@@ -50,7 +50,7 @@ export interface ClaimOptions {
   now: Date;
   limit: number;
   leaseMs: number;
-  /** Restricts the claim to these publishers' and operators' events; unset in production, where one dispatcher serves all. */
+  /** Restricts the claim to these publishers' and operators' events; unset in production. */
   publisherIds?: readonly string[];
   operatorIds?: readonly string[];
 }

@@ -28,7 +28,12 @@ export function webhookSignature(secret: string, id: string, timestampSeconds: n
  * several space-separated signatures, as Standard Webhooks allows: a receiver
  * holding either secret verifies.
  */
-export function webhookHeaders(secrets: string | readonly string[], id: string, body: string, sentAt: Date): WebhookHeaders {
+export function webhookHeaders(
+  secrets: string | readonly string[],
+  id: string,
+  body: string,
+  sentAt: Date,
+): WebhookHeaders {
   const timestampSeconds = Math.floor(sentAt.getTime() / 1000);
   const all = typeof secrets === 'string' ? [secrets] : secrets;
   return {

@@ -25,9 +25,12 @@ describe('spend thresholds', () => {
     ['20.00', '39.99', []],
     ['15.00', '60.00', ['20.00', '40.00', '60.00']],
     ['40.01', '41.00', []],
-  ])('When monthly spending goes from %s to %s, then the multiples of 20.00 crossed are %j', (before, after, expected) => {
-    expect(crossedThresholds(d(before), d(after)).map((t) => t.toFixed(2))).toEqual(expected);
-  });
+  ])(
+    'When monthly spending goes from %s to %s, then the multiples of 20.00 crossed are %j',
+    (before, after, expected) => {
+      expect(crossedThresholds(d(before), d(after)).map((t) => t.toFixed(2))).toEqual(expected);
+    },
+  );
 });
 
 describe('operatorEventsFor', () => {
@@ -51,11 +54,19 @@ describe('operatorEventsFor', () => {
 
   it('When the charge is a renewal, then the receipt is operator.subscription.renewed with the new period', () => {
     const end = new Date('2026-12-10T10:00:00Z');
-    const [event, ...rest] = operatorEventsFor(charge('0.00', '5.00', { renewal: { subscriptionId: 'sbn_1', plan: 'monthly', currentPeriodEnd: end } }));
+    const [event, ...rest] = operatorEventsFor(
+      charge('0.00', '5.00', { renewal: { subscriptionId: 'sbn_1', plan: 'monthly', currentPeriodEnd: end } }),
+    );
     expect(rest).toEqual([]);
     expect(event).toMatchObject({
       type: 'operator.subscription.renewed',
-      data: { subscriptionId: 'sbn_1', plan: 'monthly', currentPeriodEnd: end.toISOString(), amount: '5.00', purchaseId: 'pur_1' },
+      data: {
+        subscriptionId: 'sbn_1',
+        plan: 'monthly',
+        currentPeriodEnd: end.toISOString(),
+        amount: '5.00',
+        purchaseId: 'pur_1',
+      },
     });
   });
 });

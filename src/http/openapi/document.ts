@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponseObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
+import {
+  createDocument,
+  type ZodOpenApiOperationObject,
+  type ZodOpenApiPathsObject,
+  type ZodOpenApiResponseObject,
+  type ZodOpenApiResponsesObject,
+} from 'zod-openapi';
 import type { ActorKind } from '../actors.js';
 import type { Operation } from './operation.js';
 import { errorBody } from './schemas.js';
@@ -12,7 +18,9 @@ export function openApiPath(expressPath: string): string {
 const ERROR_STATUSES: Record<number, string> = {
   400: 'Bad input (`invalid_request`, details name the fields); nothing was changed',
   401: '`unauthorized`: missing, unknown or expired credential',
-  402: 'Declined: `per_purchase_limit`, `weekly_ceiling`, `monthly_ceiling`, `account_blocked`, `category_blocked`, `publisher_suspended`',
+  402:
+    'Declined: `per_purchase_limit`, `weekly_ceiling`, `monthly_ceiling`, `account_blocked`, ' +
+    '`category_blocked`, `publisher_suspended`',
   403: '`forbidden`: a valid credential of another kind, or a suspended publisher creating',
   404: '`not_found`: does not exist, or is not yours',
   409: '`idempotency_conflict` or `invalid_state`',
@@ -26,7 +34,11 @@ const SECURITY: Record<ActorKind, { description: string; bearerFormat?: string }
   admin: { description: 'The platform admin key (ADMIN_API_KEY)' },
   operator: { description: 'An operator API key, `kq_op_…`' },
   publisher: { description: 'A publisher API key, `kq_pub_…`' },
-  subscriber: { description: 'An assertion: HS256 JWT signed by the operator (iss operator id, sub externalRef, aud "kiosque", exp ≤ 10 min)', bearerFormat: 'JWT' },
+  subscriber: {
+    description:
+      'An assertion: HS256 JWT signed by the operator (iss operator id, sub externalRef, aud "kiosque", exp ≤ 10 min)',
+    bearerFormat: 'JWT',
+  },
 };
 
 function pathParams(op: Operation): z.ZodObject | undefined {
@@ -51,7 +63,10 @@ function responses(op: Operation): ZodOpenApiResponsesObject {
     };
   }
   for (const status of new Set([...ALWAYS, ...(op.errors ?? [])])) {
-    out[`${status}`] = { description: ERROR_STATUSES[status] ?? 'Error', content: { 'application/json': { schema: errorBody } } };
+    out[`${status}`] = {
+      description: ERROR_STATUSES[status] ?? 'Error',
+      content: { 'application/json': { schema: errorBody } },
+    };
   }
   return out as ZodOpenApiResponsesObject;
 }
@@ -76,7 +91,13 @@ function operationObject(op: Operation): ZodOpenApiOperationObject {
     tags: [op.tag],
     security: op.actors.map((actor) => ({ [actor]: [] })),
     ...(path || op.query || idempotency
-      ? { requestParams: { ...(path ? { path } : {}), ...(op.query ? { query: op.query } : {}), ...(idempotency ? { header: idempotency } : {}) } }
+      ? {
+          requestParams: {
+            ...(path ? { path } : {}),
+            ...(op.query ? { query: op.query } : {}),
+            ...(idempotency ? { header: idempotency } : {}),
+          },
+        }
       : {}),
     ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: op.body } } } } : {}),
     responses: responses(op),
@@ -102,7 +123,8 @@ export function buildOpenApiDocument(ops: readonly Operation[], info: DocumentIn
         title: 'Kiosque',
         version: info.version,
         description:
-          'Micropayments billed on the subscriber\'s ISP or carrier invoice. Amounts are decimal strings in euros ("2.88"); ' +
+          "Micropayments billed on the subscriber's ISP or carrier invoice. " +
+          'Amounts are decimal strings in euros ("2.88"); ' +
           'times are ISO-8601 UTC; every error has the body `{"error": {"code", "message", "details"}}`.',
       },
       servers: [{ url: info.serverUrl }],

@@ -4,7 +4,10 @@ import { ERROR_CODES } from '../../domain/errors.js';
 
 /** Schemas of what the API answers (requests are described by the handlers' own schemas). */
 
-export const amount = z.string().regex(/^-?\d+\.\d{2}$/).meta({ description: 'Euros, two decimals, as a string', example: '2.88' });
+export const amount = z
+  .string()
+  .regex(/^-?\d+\.\d{2}$/)
+  .meta({ description: 'Euros, two decimals, as a string', example: '2.88' });
 const time = z.string().meta({ format: 'date-time', example: '2026-11-30T10:00:00.000Z' });
 const nullableTime = time.nullable();
 
@@ -42,7 +45,14 @@ export const purchase = z
   .meta({ id: 'Purchase' });
 
 export const refund = z
-  .looseObject({ id: z.string(), object: z.literal('refund'), purchaseId: z.string(), amount, reason: z.string(), createdAt: time })
+  .looseObject({
+    id: z.string(),
+    object: z.literal('refund'),
+    purchaseId: z.string(),
+    amount,
+    reason: z.string(),
+    createdAt: time,
+  })
   .meta({ id: 'Refund' });
 
 export const subscription = z
@@ -72,7 +82,15 @@ export const subscription = z
 const limits = z.object({ perPurchase: amount, weekly: amount, monthly: amount }).meta({ id: 'Limits' });
 
 export const operator = z
-  .looseObject({ id: z.string(), name: z.string(), brand: z.string(), sandbox: z.boolean(), webhookUrl: z.string().nullable(), limits, createdAt: time })
+  .looseObject({
+    id: z.string(),
+    name: z.string(),
+    brand: z.string(),
+    sandbox: z.boolean(),
+    webhookUrl: z.string().nullable(),
+    limits,
+    createdAt: time,
+  })
   .meta({ id: 'Operator' });
 
 export const operatorCreated = operator
@@ -98,14 +116,21 @@ export const publisher = z
   .meta({ id: 'Publisher' });
 
 export const publisherCreated = publisher
-  .extend({ apiKey: z.string().meta({ description: 'Shown once' }), webhookSecret: z.string().meta({ description: '`whsec_…`, shown once' }) })
+  .extend({
+    apiKey: z.string().meta({ description: 'Shown once' }),
+    webhookSecret: z.string().meta({ description: '`whsec_…`, shown once' }),
+  })
   .meta({ id: 'PublisherCreated' });
 
 export const publisherProfile = publisher
-  .extend({ previousWebhookSecretExpiresAt: nullableTime.meta({ description: 'Until then the rotated-out secret still signs' }) })
+  .extend({
+    previousWebhookSecretExpiresAt: nullableTime.meta({ description: 'Until then the rotated-out secret still signs' }),
+  })
   .meta({ id: 'PublisherProfile' });
 
-export const secretRotated = z.object({ webhookSecret: z.string(), previousWebhookSecretExpiresAt: time }).meta({ id: 'SecretRotated' });
+export const secretRotated = z
+  .object({ webhookSecret: z.string(), previousWebhookSecretExpiresAt: time })
+  .meta({ id: 'SecretRotated' });
 
 export const budget = z
   .object({
@@ -116,13 +141,26 @@ export const budget = z
   .meta({ id: 'Budget' });
 
 export const subscriberProvisioned = z
-  .object({ externalRef: z.string(), role: z.enum(['holder', 'child']), holderRef: z.string().nullable(), displayName: z.string().nullable() })
+  .object({
+    externalRef: z.string(),
+    role: z.enum(['holder', 'child']),
+    holderRef: z.string().nullable(),
+    displayName: z.string().nullable(),
+  })
   .meta({ id: 'Subscriber' });
 
-export const controls = z.looseObject({ blocked: z.boolean(), blockedCategories: z.array(z.enum(CATEGORIES)) }).meta({ id: 'Controls' });
+export const controls = z
+  .looseObject({ blocked: z.boolean(), blockedCategories: z.array(z.enum(CATEGORIES)) })
+  .meta({ id: 'Controls' });
 
 export const billingRun = z
-  .looseObject({ id: z.string(), through: time, status: z.enum(['queued', 'running', 'done', 'failed']), invoiceCount: z.number().int(), total: amount })
+  .looseObject({
+    id: z.string(),
+    through: time,
+    status: z.enum(['queued', 'running', 'done', 'failed']),
+    invoiceCount: z.number().int(),
+    total: amount,
+  })
   .meta({ id: 'BillingRun' });
 
 export const invoice = z
@@ -136,20 +174,43 @@ export const invoice = z
   .meta({ id: 'Invoice' });
 
 export const settlementRow = z
-  .looseObject({ publisherId: z.string(), gross: amount, commission: amount, refunds: amount, chargebacks: amount, net: amount })
+  .looseObject({
+    publisherId: z.string(),
+    gross: amount,
+    commission: amount,
+    refunds: amount,
+    chargebacks: amount,
+    net: amount,
+  })
   .meta({ id: 'SettlementRow' });
 
 export const dispute = z
-  .looseObject({ id: z.string(), purchaseId: z.string(), status: z.enum(['open', 'under_review', 'won', 'lost']), respondBy: time })
+  .looseObject({
+    id: z.string(),
+    purchaseId: z.string(),
+    status: z.enum(['open', 'under_review', 'won', 'lost']),
+    respondBy: time,
+  })
   .meta({ id: 'Dispute' });
 
 export const disputeRate = z
-  .looseObject({ publisherId: z.string(), disputes: z.number().int(), confirmedPurchases: z.number().int(), disputeRate: z.string().nullable() })
+  .looseObject({
+    publisherId: z.string(),
+    disputes: z.number().int(),
+    confirmedPurchases: z.number().int(),
+    disputeRate: z.string().nullable(),
+  })
   .meta({ id: 'DisputeRate' });
 
 export const webhookEvent = z
-  .looseObject({ id: z.string(), type: z.string(), status: z.enum(['pending', 'delivered', 'failed']), payload: z.unknown() })
+  .looseObject({
+    id: z.string(),
+    type: z.string(),
+    status: z.enum(['pending', 'delivered', 'failed']),
+    payload: z.unknown(),
+  })
   .meta({ id: 'WebhookEvent' });
 
 /** `{data: [...], nextCursor}`: every list. */
-export const list = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
+export const list = <T extends z.ZodType>(item: T) =>
+  z.object({ data: z.array(item), nextCursor: z.string().nullable() });

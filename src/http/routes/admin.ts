@@ -17,7 +17,8 @@ import * as schema from '../openapi/schemas.js';
 import { amountString, body, parse } from '../validation.js';
 
 const positiveAmount = amountString.refine((v) => new Decimal(v).gt(0), 'must be above 0.00');
-const capped = (cap: Decimal) => positiveAmount.refine((v) => new Decimal(v).lte(cap), `must be at most ${cap.toFixed(2)}`);
+const capped = (cap: Decimal) =>
+  positiveAmount.refine((v) => new Decimal(v).lte(cap), `must be at most ${cap.toFixed(2)}`);
 
 /** Each limit within its regulatory cap: 50.00 per purchase, 300.00 a month (and so a week). */
 const limitFields = {
@@ -129,7 +130,11 @@ export function adminRoutes(ctx: AppContext): Router {
       if (operator.sandbox) {
         // The scenario subscribers exist from the start, so a publisher can try every decline at once.
         await tx.subscriber.createMany({
-          data: SANDBOX_SCENARIOS.map((s) => ({ id: newId('sub'), operatorId: operator.id, externalRef: s.externalRef })),
+          data: SANDBOX_SCENARIOS.map((s) => ({
+            id: newId('sub'),
+            operatorId: operator.id,
+            externalRef: s.externalRef,
+          })),
         });
       }
       return {
@@ -224,7 +229,8 @@ export const adminOperations = operations(
     tag: 'Admin',
     summary: 'Register an operator (ISP or carrier)',
     description:
-      'Answers its API key, assertion secret and webhook secret, each shown once. Limits default to 30.00 / 60.00 / 150.00 ' +
+      'Answers its API key, assertion secret and webhook secret, each shown once. ' +
+      'Limits default to 30.00 / 60.00 / 150.00 ' +
       'and may not pass 50.00 per purchase or 300.00 a month. `sandbox: true` makes a test operator whose ' +
       '`sandbox_declined_<code>` subscribers are declined with that code.',
     actors: ['admin'],
@@ -256,7 +262,10 @@ export const adminOperations = operations(
     method: 'post' as const,
     path: `/v1/admin/publishers/:id/${action}`,
     tag: 'Admin',
-    summary: action === 'suspend' ? 'Suspend a publisher: it creates nothing, its pending purchases decline' : 'Reinstate a suspended publisher',
+    summary:
+      action === 'suspend'
+        ? 'Suspend a publisher: it creates nothing, its pending purchases decline'
+        : 'Reinstate a suspended publisher',
     actors: ['admin'] as const,
     responses: { 200: { description: 'The publisher', schema: schema.publisher } },
     errors: [404],

@@ -44,7 +44,13 @@ const PAGE = `<!doctype html>
 const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#reference', deepLinking: true });\n`;
 
 /** Only what the page loads is served from the npm package, not its demo files. */
-const ASSETS = new Set(['/swagger-ui.css', '/swagger-ui-bundle.js', '/swagger-ui-bundle.js.map', '/swagger-ui.css.map', '/favicon-32x32.png']);
+const ASSETS = new Set([
+  '/swagger-ui.css',
+  '/swagger-ui-bundle.js',
+  '/swagger-ui-bundle.js.map',
+  '/swagger-ui.css.map',
+  '/favicon-32x32.png',
+]);
 
 /** GET /openapi.json and the browsable GET /docs, both served by the gateway itself. */
 export function docsRoutes(ctx: AppContext): Router {

@@ -144,7 +144,7 @@ export const operatorBillingOperations = operations(
     method: 'post',
     path: '/v1/operator/billing-runs',
     tag: 'Operator billing',
-    summary: 'Start a billing run: every confirmed purchase up to `through` not yet invoiced, one invoice per household',
+    summary: 'Start a billing run: confirmed purchases up to `through` not yet invoiced, one invoice per household',
     actors: ['operator'],
     body: billingRunBody,
     idempotencyKeyRequired: true,
@@ -168,7 +168,9 @@ export const operatorBillingOperations = operations(
     summary: "The run's settlement per publisher: gross = commission + net + refunds + chargebacks",
     actors: ['operator'],
     params: idParam,
-    responses: { 200: { description: 'One row per publisher', schema: z.looseObject({ data: z.array(schema.settlementRow) }) } },
+    responses: {
+      200: { description: 'One row per publisher', schema: z.looseObject({ data: z.array(schema.settlementRow) }) },
+    },
     errors: [404],
   },
   {

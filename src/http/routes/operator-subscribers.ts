@@ -46,5 +46,8 @@ export const operatorSubscriberOperations = operations({
   actors: ['operator'],
   params: z.object({ externalRef }),
   body: subscriberBody,
-  responses: { 200: { description: 'Updated', schema: schema.subscriberProvisioned }, 201: { description: 'Created', schema: schema.subscriberProvisioned } },
+  responses: {
+    200: { description: 'Updated', schema: schema.subscriberProvisioned },
+    201: { description: 'Created', schema: schema.subscriberProvisioned },
+  },
 });

@@ -50,7 +50,10 @@ export function publisherRoutes(ctx: AppContext): Router {
     const key = idempotencyKey(req, false);
     await respondOnce(ctx, req, res, key, async (tx) => {
       const rotated = await rotateWebhookSecret(tx, publisher.id);
-      return { status: 200, body: { webhookSecret: rotated.webhookSecret, previousWebhookSecretExpiresAt: previousSecretExpiry(rotated) } };
+      return {
+        status: 200,
+        body: { webhookSecret: rotated.webhookSecret, previousWebhookSecretExpiresAt: previousSecretExpiry(rotated) },
+      };
     });
   });
 

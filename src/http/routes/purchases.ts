@@ -36,7 +36,9 @@ export const purchaseBody = body({
   }
 });
 
-export const refundBody = body({ amount: amountString.refine((v) => new Decimal(v).gt(0), 'must be above 0.00').optional() });
+export const refundBody = body({
+  amount: amountString.refine((v) => new Decimal(v).gt(0), 'must be above 0.00').optional(),
+});
 
 export const purchaseId = z.string().min(1).max(64);
 
