@@ -18,10 +18,17 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-export type DeclineCode = Extract<
-  ErrorCode,
-  'per_purchase_limit' | 'weekly_ceiling' | 'monthly_ceiling' | 'account_blocked' | 'category_blocked' | 'publisher_suspended'
->;
+/** The 402 codes: why a purchase was declined. */
+export const DECLINE_CODES = [
+  'per_purchase_limit',
+  'weekly_ceiling',
+  'monthly_ceiling',
+  'account_blocked',
+  'category_blocked',
+  'publisher_suspended',
+] as const satisfies readonly ErrorCode[];
+
+export type DeclineCode = (typeof DECLINE_CODES)[number];
 
 export class AppError extends Error {
   constructor(

@@ -13,7 +13,9 @@ import type { Sql } from '../store/sql.js';
 import { authorize } from './ceilings.js';
 import { commissionOn, type Channel } from './commission.js';
 import { AppError, invalidState, notFound, type DeclineCode } from './errors.js';
-import type { EventType } from './events.js';
+import type { EventType, OperatorEventType } from './events.js';
+import { notifyOperatorOfCharge } from './operator-notifications.js';
+import { sandboxDecline } from './sandbox.js';
 import { Decimal } from './money.js';
 import { purchaseResource, purchaseStatus, refundResource } from './resources.js';
 import { householdControls, spentBy, subscriberLimits } from './spending.js';
@@ -106,7 +108,7 @@ export type Confirmation =
   | { outcome: 'declined'; purchase: Purchase; code: DeclineCode };
 
 /** A webhook event as the outbox stores it: the whole body the publisher will receive. */
-export function outboxEvent(type: EventType, data: Record<string, unknown>, now: Date): OutboxEvent {
+export function outboxEvent(type: EventType | OperatorEventType, data: Record<string, unknown>, now: Date): OutboxEvent {
   const id = newId('evt', now.getTime());
   return { id, type, payload: { id, type, createdAt: now.toISOString(), data }, createdAt: now };
 }
@@ -123,6 +125,8 @@ export async function decideCharge(
   amount: Decimal,
   now: Date,
 ): Promise<DeclineCode | null> {
+  const scenario = sandboxDecline(subscriber.externalRef, subscriber.operator.sandbox);
+  if (scenario) return scenario;
   const spent = await spentBy(sql, subscriber.id, now);
   return authorize({
     amount,
@@ -201,7 +205,9 @@ export async function confirmPurchase(
     if (!current) throw notFound('Purchase');
     return outcomeFor(current, subscriber);
   }
-  return code ? { outcome: 'declined', purchase: claimed, code } : { outcome: 'confirmed', purchase: claimed };
+  if (code) return { outcome: 'declined', purchase: claimed, code };
+  await notifyOperatorOfCharge(sql, context.subscriber, claimed, seller.name, now);
+  return { outcome: 'confirmed', purchase: claimed };
 }
 
 /** The answer for a purchase someone already confirmed or was declined: theirs to see, or nobody's. */

@@ -13,6 +13,7 @@ import { newId } from '../ids.js';
 import { commissionOn } from './commission.js';
 import { AppError, invalidRequest, invalidState, notFound, type DeclineCode } from './errors.js';
 import { recordEvent, type EventType } from './events.js';
+import { notifyOperatorOfCharge } from './operator-notifications.js';
 import { Decimal } from './money.js';
 import { nextPeriodEnd, periodHolding, type Period, type Plan } from './plan-periods.js';
 import {
@@ -24,6 +25,7 @@ import {
   outboxEvent,
   rateFor,
   type ConsentEvidence,
+  type LockedSubscriber,
   type Purchase,
   type Seller,
 } from './purchases.js';
@@ -178,11 +180,11 @@ async function chargePeriod(
   periodStart: Date,
   evidence: ConsentEvidence | null,
   now: Date,
-): Promise<{ purchase: Purchase } | { decline: DeclineCode }> {
+): Promise<{ purchase: Purchase; subscriber: LockedSubscriber } | { decline: DeclineCode }> {
   const locked = await lockSubscriber(sql, subscriberId);
   const decline = await decideCharge(sql, locked, seller, subscription.amount, now);
   if (decline) return { decline };
-  return { purchase: periodPurchase(subscription, seller, subscriberId, periodStart, evidence, now) };
+  return { purchase: periodPurchase(subscription, seller, subscriberId, periodStart, evidence, now), subscriber: locked };
 }
 
 export type SubscriptionConfirmation =
@@ -249,6 +251,7 @@ export async function confirmSubscription(
     now,
   );
   await activateSubscription(sql, active, charged.purchase, event);
+  await notifyOperatorOfCharge(sql, charged.subscriber, charged.purchase, seller.name, now);
   return { outcome: 'confirmed', subscription: active };
 }
 
@@ -294,6 +297,14 @@ export async function renewSubscription(tx: Tx, subscriptionId: string, publicUr
   if (step.event) {
     const data = subscriptionResource(updated, publicUrl, now);
     await recordEvent(tx, subscription.publisherId, step.event, 'purchase' in charged ? { ...data, purchase: purchaseResource(charged.purchase, publicUrl, now) } : data, now);
+  }
+  // The renewal is the operator's receipt; spend reminders as for any charge.
+  if ('purchase' in charged && step.status === 'active') {
+    await notifyOperatorOfCharge(sql, charged.subscriber, charged.purchase, seller.name, now, {
+      subscriptionId: subscription.id,
+      plan: subscription.plan,
+      currentPeriodEnd: step.currentPeriodEnd,
+    });
   }
   return step.status === 'active' ? 'renewed' : step.status;
 }

@@ -13,11 +13,13 @@ import { adminRoutes } from './routes/admin.js';
 import { adminDisputeRoutes } from './routes/admin-disputes.js';
 import { consentRoutes } from './routes/consent.js';
 import { disputeRoutes } from './routes/disputes.js';
+import { docsRoutes } from './routes/docs.js';
 import { meRoutes } from './routes/me.js';
 import { adminMoneyRoutes, publisherMoneyRoutes } from './routes/money.js';
 import { operatorDisputeRoutes } from './routes/operator-disputes.js';
 import { billingRunRoutes, invoiceRoutes } from './routes/operator-billing.js';
 import { operatorSubscriberRoutes } from './routes/operator-subscribers.js';
+import { publisherRoutes } from './routes/publisher.js';
 import { purchaseRoutes } from './routes/purchases.js';
 import { parentalRoutes } from './routes/parental.js';
 import { subscriptionConsentRoutes } from './routes/subscription-consent.js';
@@ -48,6 +50,7 @@ export function createApp(ctx: AppContext): Express {
     res.json({ status: 'ok' });
   });
 
+  app.use(docsRoutes(ctx));
   app.use(express.json({ limit: BODY_LIMIT, strict: true }));
   app.use(rejectNul);
   app.use('/consent', noStore, rateLimit(ctx), express.urlencoded({ limit: BODY_LIMIT, extended: false }), cookieParser(), consentRoutes(ctx), subscriptionConsentRoutes(ctx));
@@ -70,6 +73,7 @@ export function createApp(ctx: AppContext): Express {
   v1.use('/me', meRoutes(ctx));
   v1.use('/webhooks', webhookRoutes(ctx));
   v1.use(publisherMoneyRoutes(ctx));
+  v1.use('/publisher', publisherRoutes(ctx));
   app.use('/v1', v1);
 
   app.use(() => {

@@ -12,6 +12,8 @@ const PUBLISHER_BY_KEY: Statement = {
   name: 'publisher_by_api_key_hash',
   text: `SELECT id, name, category, legal_name AS "legalName", support_url AS "supportUrl",
       webhook_url AS "webhookUrl", webhook_secret AS "webhookSecret", api_key_hash AS "apiKeyHash",
+      previous_webhook_secret AS "previousWebhookSecret",
+      previous_webhook_secret_expires_at AS "previousWebhookSecretExpiresAt",
       rate_isp::text AS "rateIsp", rate_sms::text AS "rateSms", rate_voice::text AS "rateVoice",
       vat_rate::text AS "vatRate", suspended_at AS "suspendedAt", created_at AS "createdAt"
     FROM publishers WHERE api_key_hash = $1::text`,

@@ -155,7 +155,8 @@ const LOCK_SUBSCRIBER_COLUMNS = `s.id, s.operator_id AS "operatorId", s.external
   s.holder_id AS "holderId", s.blocked, COALESCE(s.blocked_categories, '{}') AS "blockedCategories",
   s.limit_weekly::text AS "limitWeekly", s.limit_monthly::text AS "limitMonthly",
   o.name AS "operatorName", o.brand AS "operatorBrand", o.limit_per_purchase::text AS "operatorPerPurchase",
-  o.limit_weekly::text AS "operatorWeekly", o.limit_monthly::text AS "operatorMonthly"`;
+  o.limit_weekly::text AS "operatorWeekly", o.limit_monthly::text AS "operatorMonthly",
+  o.sandbox AS "operatorSandbox", o.webhook_url IS NOT NULL AS "operatorNotified"`;
 
 interface LockedSubscriberRow {
   id: string;
@@ -171,6 +172,8 @@ interface LockedSubscriberRow {
   operatorPerPurchase: string;
   operatorWeekly: string;
   operatorMonthly: string;
+  operatorSandbox: boolean;
+  operatorNotified: boolean;
 }
 
 function toLockedSubscriber(row: LockedSubscriberRow): LockedSubscriberRecord {
@@ -190,6 +193,8 @@ function toLockedSubscriber(row: LockedSubscriberRow): LockedSubscriberRecord {
       limitPerPurchase: money(row.operatorPerPurchase),
       limitWeekly: money(row.operatorWeekly),
       limitMonthly: money(row.operatorMonthly),
+      sandbox: row.operatorSandbox,
+      notified: row.operatorNotified,
     },
   };
 }

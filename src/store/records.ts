@@ -67,6 +67,10 @@ export interface OperatorLimitsRecord {
   limitPerPurchase: Decimal;
   limitWeekly: Decimal;
   limitMonthly: Decimal;
+  /** A sandbox operator's scenario subscribers decline on purpose (API.md v1.1). */
+  sandbox: boolean;
+  /** Whether the operator registered a webhook URL, so a charge has operator events to queue. */
+  notified: boolean;
 }
 
 /** A subscriber as its row lock returns it: household controls and its operator's limits. */

@@ -22,20 +22,22 @@ import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { page } from '../pagination.js';
+import { operations } from '../openapi/operation.js';
+import * as schema from '../openapi/schemas.js';
 import { amountString, body, pagination, parse } from '../validation.js';
 
-const resourceId = z.string().min(1).max(64);
+export const resourceId = z.string().min(1).max(64);
 
-const billingRunBody = body({
+export const billingRunBody = body({
   through: z.iso
     .datetime({ offset: true, error: 'expected an ISO-8601 time such as "2026-11-30T23:00:00Z"' })
     .refine((value) => Date.parse(value) <= Date.now(), 'must not be in the future')
     .optional(),
 });
 
-const invoiceQuery = pagination.extend({ billingRun: resourceId });
+export const invoiceQuery = pagination.extend({ billingRun: resourceId });
 
-const outcomeBody = z.discriminatedUnion('status', [
+export const outcomeBody = z.discriminatedUnion('status', [
   body({ status: z.enum(['paid', 'unpaid']) }),
   body({ status: z.literal('partially_paid'), collected: amountString }),
 ]);
@@ -176,3 +178,72 @@ export function invoiceRoutes(ctx: AppContext): Router {
 
   return router;
 }
+
+const idParam = z.object({ id: resourceId });
+
+export const operatorBillingOperations = operations(
+  {
+    method: 'post',
+    path: '/v1/operator/billing-runs',
+    tag: 'Operator billing',
+    summary: 'Start a billing run: confirmed purchases up to `through` not yet invoiced, one invoice per household',
+    actors: ['operator'],
+    body: billingRunBody,
+    idempotencyKeyRequired: true,
+    responses: { 202: { description: 'Queued', schema: schema.billingRun } },
+    errors: [409],
+  },
+  {
+    method: 'get',
+    path: '/v1/operator/billing-runs/:id',
+    tag: 'Operator billing',
+    summary: 'A billing run and its progress',
+    actors: ['operator'],
+    params: idParam,
+    responses: { 200: { description: 'The run', schema: schema.billingRun } },
+    errors: [404],
+  },
+  {
+    method: 'get',
+    path: '/v1/operator/billing-runs/:id/settlement',
+    tag: 'Operator billing',
+    summary: "The run's settlement per publisher: gross = commission + net + refunds + chargebacks",
+    actors: ['operator'],
+    params: idParam,
+    responses: {
+      200: { description: 'One row per publisher', schema: z.looseObject({ data: z.array(schema.settlementRow) }) },
+    },
+    errors: [404],
+  },
+  {
+    method: 'get',
+    path: '/v1/operator/invoices',
+    tag: 'Operator billing',
+    summary: "A run's invoices; `Accept: text/csv` gives one row per line",
+    actors: ['operator'],
+    query: invoiceQuery,
+    responses: { 200: { description: 'A page of invoices', schema: schema.list(schema.invoice), csv: true } },
+    errors: [404],
+  },
+  {
+    method: 'get',
+    path: '/v1/operator/invoices/:id',
+    tag: 'Operator billing',
+    summary: 'One invoice with its lines',
+    actors: ['operator'],
+    params: idParam,
+    responses: { 200: { description: 'The invoice', schema: schema.invoice } },
+    errors: [404],
+  },
+  {
+    method: 'post',
+    path: '/v1/operator/invoices/:id/outcome',
+    tag: 'Operator billing',
+    summary: 'Report whether the subscriber paid the invoice; unpaid charges its purchases back',
+    actors: ['operator'],
+    params: idParam,
+    body: outcomeBody,
+    responses: { 200: { description: 'The invoice', schema: schema.invoice } },
+    errors: [404, 409],
+  },
+);
