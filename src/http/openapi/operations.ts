@@ -2,6 +2,7 @@ import { adminOperations } from '../routes/admin.js';
 import { adminDisputeOperations } from '../routes/admin-disputes.js';
 import { disputeOperations } from '../routes/disputes.js';
 import { meOperations } from '../routes/me.js';
+import { moneyOperations } from '../routes/money.js';
 import { operatorBillingOperations } from '../routes/operator-billing.js';
 import { operatorDisputeOperations } from '../routes/operator-disputes.js';
 import { operatorSubscriberOperations } from '../routes/operator-subscribers.js';
@@ -31,4 +32,5 @@ export const OPERATIONS: readonly Operation[] = [
   ...parentalOperations,
   ...webhookOperations,
   ...publisherOperations,
+  ...moneyOperations,
 ];

@@ -184,6 +184,41 @@ export const settlementRow = z
   })
   .meta({ id: 'SettlementRow' });
 
+export const reconciliation = z
+  .looseObject({
+    billed: amount,
+    collected: amount,
+    uncollected: amount,
+    outstanding: amount,
+    credited: amount,
+    invoices: z.looseObject({
+      paid: z.number().int(),
+      partially_paid: z.number().int(),
+      unpaid: z.number().int(),
+      open: z.number().int(),
+    }),
+  })
+  .meta({ id: 'Reconciliation' });
+
+export const publisherSettlement = settlementRow
+  .omit({ publisherId: true })
+  .extend({ billingRunId: z.string(), operatorId: z.string(), through: time })
+  .meta({ id: 'PublisherSettlement' });
+
+export const ledgerBalances = z
+  .looseObject({
+    accounts: z.array(z.looseObject({ account: z.string(), debit: amount, credit: amount, balance: amount })),
+    totalDebit: amount,
+    totalCredit: amount,
+  })
+  .meta({ id: 'LedgerBalances' });
+
+export const payout = z
+  .looseObject({ id: z.string(), publisherId: z.string(), amount, createdAt: time })
+  .meta({ id: 'Payout' });
+
+export const balance = z.looseObject({ available: amount, settled: amount, paidOut: amount }).meta({ id: 'Balance' });
+
 export const dispute = z
   .looseObject({
     id: z.string(),

@@ -7,10 +7,13 @@ import { allBalances, balanceResource as accountResource } from '../../store/led
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { idempotencyKey, respondOnce } from '../idempotency.js';
+import { operations } from '../openapi/operation.js';
+import * as schema from '../openapi/schemas.js';
 import { amountString, body, pagination, parse } from '../validation.js';
 
 const payoutBody = body({ amount: amountString.refine((v) => new Decimal(v).gt(0), 'must be above 0.00') });
 const publisherId = z.string().min(1).max(64);
+const publisherParams = z.object({ id: publisherId });
 
 /** Admin: the journal's balances, and payouts to publishers. */
 export function adminMoneyRoutes(ctx: AppContext): Router {
@@ -57,3 +60,43 @@ export function publisherMoneyRoutes(ctx: AppContext): Router {
 
   return router;
 }
+
+export const moneyOperations = operations(
+  {
+    method: 'get',
+    path: '/v1/admin/ledger/balances',
+    tag: 'Money',
+    summary: "Every account of the journal with its debits, credits and balance; totalDebit always equals totalCredit",
+    actors: ['admin'],
+    responses: { 200: { description: 'The balances', schema: schema.ledgerBalances } },
+  },
+  {
+    method: 'post',
+    path: '/v1/admin/publishers/:id/payouts',
+    tag: 'Money',
+    summary: "Record a payout to a publisher; never takes its balance below zero (409 beyond it)",
+    actors: ['admin'],
+    params: publisherParams,
+    body: payoutBody,
+    idempotencyKeyRequired: true,
+    responses: { 201: { description: 'The payout', schema: schema.payout } },
+    errors: [404, 409],
+  },
+  {
+    method: 'get',
+    path: '/v1/settlements',
+    tag: 'Money',
+    summary: "The publisher's own settlements, newest first, each equal to its row in the operator's view",
+    actors: ['publisher'],
+    query: pagination,
+    responses: { 200: { description: 'A page of settlements', schema: schema.list(schema.publisherSettlement) } },
+  },
+  {
+    method: 'get',
+    path: '/v1/balance',
+    tag: 'Money',
+    summary: 'What Kiosque owes the publisher: available = settled − paidOut',
+    actors: ['publisher'],
+    responses: { 200: { description: 'The balance', schema: schema.balance } },
+  },
+);

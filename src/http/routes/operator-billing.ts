@@ -217,6 +217,17 @@ export const operatorBillingOperations = operations(
   },
   {
     method: 'get',
+    path: '/v1/operator/billing-runs/:id/reconciliation',
+    tag: 'Operator billing',
+    summary: 'Billed against collected for a run: billed = collected + uncollected + outstanding',
+    description: '`Accept: text/csv` gives one row per invoice: invoiceId, type, subscriberRef, total, vatTotal, status, collected.',
+    actors: ['operator'],
+    params: idParam,
+    responses: { 200: { description: 'The reconciliation', schema: schema.reconciliation, csv: true } },
+    errors: [404],
+  },
+  {
+    method: 'get',
     path: '/v1/operator/invoices',
     tag: 'Operator billing',
     summary: "A run's invoices; `Accept: text/csv` gives one row per line",
