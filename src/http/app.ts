@@ -3,6 +3,8 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import { AppError } from '../domain/errors.js';
+import { healthRoutes } from '../observability/health.js';
+import { observeHttp, requestId } from '../observability/http.js';
 import type { AppContext } from './context.js';
 import { errorHandler } from './errors.js';
 import { rateLimit } from './rate-limit.js';
@@ -31,19 +33,18 @@ export function createApp(ctx: AppContext): Express {
   app.use(
     pinoHttp({
       logger: ctx.logger,
-      autoLogging: { ignore: (req) => req.url === '/healthz' },
+      genReqId: requestId,
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
       serializers: {
         req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.replace(/assertion=[^&]+/, 'assertion=[redacted]') }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),
   );
+  app.use(observeHttp());
   app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
 
-  app.get('/healthz', async (_req, res) => {
-    await ctx.db.$queryRaw`SELECT 1`;
-    res.json({ status: 'ok' });
-  });
+  app.use(healthRoutes(ctx));
 
   app.use(express.json({ limit: BODY_LIMIT, strict: true }));
   app.use(rejectNul);

@@ -33,11 +33,11 @@ export async function spawnGateway(env: Record<string, string> = {}): Promise<Ga
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode} before serving`);
     try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
+      if ((await fetch(`${url}/readyz`)).ok) break;
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error('gateway did not become healthy within 60 s');
+    if (Date.now() > deadline) throw new Error('gateway did not become ready within 60 s');
     await new Promise((r) => setTimeout(r, 200));
   }
   return {
