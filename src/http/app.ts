@@ -11,6 +11,7 @@ import { rateLimit } from './rate-limit.js';
 import { rejectNul } from './reject-nul.js';
 import { adminRoutes } from './routes/admin.js';
 import { adminDisputeRoutes } from './routes/admin-disputes.js';
+import { adminReportRoutes } from './routes/admin-reports.js';
 import { consentRoutes } from './routes/consent.js';
 import { disputeRoutes } from './routes/disputes.js';
 import { meRoutes } from './routes/me.js';
@@ -54,6 +55,7 @@ export function createApp(ctx: AppContext): Express {
   v1.use(rateLimit(ctx));
   v1.use('/admin', adminRoutes(ctx));
   v1.use('/admin', adminDisputeRoutes(ctx));
+  v1.use('/admin', adminReportRoutes(ctx));
   v1.use('/operator/subscribers', operatorSubscriberRoutes(ctx));
   v1.use('/operator/billing-runs', billingRunRoutes(ctx));
   v1.use('/operator/invoices', invoiceRoutes(ctx));

@@ -43,17 +43,24 @@ export function observeHttp(): RequestHandler {
     const started = process.hrtime.bigint();
     let template = 'unmatched';
     let errorCode: string | undefined;
+    const withRequestId = (body: ErrorBody): ErrorBody => {
+      if (typeof body.error.code === 'string') errorCode = body.error.code;
+      return { ...body, error: { ...body.error, requestId: String(req.id) } };
+    };
     const json = res.json.bind(res);
     res.json = (body: unknown) => {
       // Read here, while the route that answered is still the one on the request.
       template = routeTemplate(req);
-      if (!isErrorBody(body)) return json(body);
-      if (typeof body.error.code === 'string') errorCode = body.error.code;
-      return json({ ...body, error: { ...body.error, requestId: String(req.id) } });
+      return json(isErrorBody(body) ? withRequestId(body) : body);
     };
     const send = res.send.bind(res);
     res.send = (body?: unknown) => {
       if (template === 'unmatched') template = routeTemplate(req);
+      // Stored idempotent answers are sent as JSON text; only error bodies are parsed again.
+      if (typeof body === 'string' && body.startsWith('{"error":') && /json/.test(String(res.getHeader('Content-Type')))) {
+        const parsed: unknown = JSON.parse(body);
+        if (isErrorBody(parsed)) return send(JSON.stringify(withRequestId(parsed)));
+      }
       return send(body);
     };
     res.once('finish', () => {
