@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../src/store/db.js';
 import { TEST_ADMIN_API_KEY, TEST_DATABASE_URL } from './support/env.js';
 import { spawnGateway, type GatewayProcess } from './support/gateway-process.js';
+import { freePort } from './support/private-redis.js';
 import { startRedisCluster, type RedisCluster } from './support/redis-cluster.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 import { spawnWorkers, type WorkerProcess } from './support/worker-process.js';
@@ -24,7 +25,8 @@ let db: Db;
 beforeAll(async () => {
   cluster = await startRedisCluster();
   const env = {
-    REDIS_URL: `redis://${cluster.nodes[0]}`,
+    // Nothing listens there: with REDIS_CLUSTER_NODES, only the cluster may be used.
+    REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
     REDIS_CLUSTER_NODES: cluster.nodes.join(','),
     QUEUE_PREFIX: prefix,
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1',
