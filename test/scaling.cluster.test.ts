@@ -31,8 +31,8 @@ beforeAll(async () => {
     QUEUE_PREFIX: prefix,
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1',
   };
-  gateways = await Promise.all([spawnGateway(env), spawnGateway(env)]);
   workers = [spawnWorkers(env), spawnWorkers(env)];
+  for (let i = 0; i < 2; i++) gateways.push(await spawnGateway(env, 180_000));
   await Promise.all(workers.map((w) => w.waitForLog(/Kiosque workers started/, 120_000)));
   receiver = await startWebhookReceiver();
   db = createDb(TEST_DATABASE_URL, 2);
