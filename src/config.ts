@@ -4,6 +4,8 @@ export interface Config {
   port: number;
   databaseUrl: string;
   redisUrl: string;
+  /** Redis Cluster seed nodes ("host:port"); when given, REDIS_URL only lends its credentials. */
+  redisClusterNodes: string[];
   publicUrl: string;
   adminApiKey: string;
   /** True when ADMIN_API_KEY was not given and a throwaway one was generated. */
@@ -30,6 +32,8 @@ export interface Config {
   disputeRateMinPurchases: number;
   /** How long an Idempotency-Key is honoured (replayed) before the purge forgets it; at least 24 hours. */
   idempotencyKeyRetentionHours: number;
+  /** Port of a worker process's /healthz, /readyz and /metrics; null serves none. */
+  workerMetricsPort: number | null;
 }
 
 function fraction(name: string, value: string | undefined, fallback: number): number {
@@ -65,11 +69,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (adminApiKeyGiven && (env.ADMIN_API_KEY as string).length < 16) throw new Error('ADMIN_API_KEY must be at least 16 characters');
   const allowPrivate = env.WEBHOOK_ALLOW_PRIVATE_NETWORKS === '1';
   if (production && allowPrivate) throw new Error('WEBHOOK_ALLOW_PRIVATE_NETWORKS=1 is for development and tests only');
+  const redisClusterNodes = (env.REDIS_CLUSTER_NODES ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+  const prefix = env.QUEUE_PREFIX || 'kiosque';
   const adminApiKey = adminApiKeyGiven ? (env.ADMIN_API_KEY as string) : `dev_admin_${randomBytes(18).toString('base64url')}`;
   return {
     port,
     databaseUrl: env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/kiosque',
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+    redisClusterNodes,
     publicUrl: (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, ''),
     adminApiKey,
     adminApiKeyGenerated: !adminApiKeyGiven,
@@ -81,10 +88,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: integer('DATABASE_POOL_SIZE', env.DATABASE_POOL_SIZE, 10),
     trustProxy: env.TRUST_PROXY === '1',
     sessionSecret: env.SESSION_SECRET || createHmac('sha256', adminApiKey).update('kiosque session cookies').digest('base64url'),
-    queuePrefix: env.QUEUE_PREFIX || 'kiosque',
+    // On a cluster every key must hash to one slot (BullMQ's scripts touch several keys of a queue at once).
+    queuePrefix: redisClusterNodes.length && !/\{.+\}/.test(prefix) ? `{${prefix}}` : prefix,
     disputeRateSuspendThreshold: fraction('DISPUTE_RATE_SUSPEND_THRESHOLD', env.DISPUTE_RATE_SUSPEND_THRESHOLD, 0.01),
     disputeRateMinPurchases: integer('DISPUTE_RATE_MIN_PURCHASES', env.DISPUTE_RATE_MIN_PURCHASES, 100),
     idempotencyKeyRetentionHours: retentionHours(env.IDEMPOTENCY_KEY_RETENTION_HOURS),
+    workerMetricsPort: env.WORKER_METRICS_PORT ? integer('WORKER_METRICS_PORT', env.WORKER_METRICS_PORT, 0) : null,
     logLevel: env.LOG_LEVEL || (env.NODE_ENV === 'test' ? 'silent' : 'info'),
   };
 }

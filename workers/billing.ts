@@ -84,6 +84,7 @@ export async function startBillingWorker(deps: WorkerDeps, settings: BillingWork
 
   return {
     name: 'billing',
+    observed: { worker, queue },
     async close() {
       clearInterval(timer);
       await worker.close();

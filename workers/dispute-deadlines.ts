@@ -57,6 +57,7 @@ export async function startDisputeDeadlineWorker(deps: WorkerDeps, options: Disp
 
   return {
     name: 'dispute-deadlines',
+    observed: { worker, queue },
     async close() {
       stopScheduleChecks();
       await worker.close();

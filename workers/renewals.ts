@@ -95,6 +95,7 @@ export async function startRenewalWorker(deps: WorkerDeps, options: RenewalWorke
 
   return {
     name: 'renewals',
+    observed: { worker, queue },
     async close() {
       stopScheduleChecks();
       await worker.close();

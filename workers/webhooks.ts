@@ -56,6 +56,7 @@ export async function startWebhookWorker(deps: WorkerDeps, options: WebhookWorke
 
   return {
     name: 'webhooks',
+    observed: { worker, queue },
     async close() {
       closing = true;
       stopScheduleChecks();

@@ -1,4 +1,5 @@
 import { Prisma } from '../generated/prisma/client.js';
+import { countWebhookAttempt } from '../observability/metrics.js';
 import type { Db } from '../store/db.js';
 import { sendWebhook, type SendResult } from './webhook-sender.js';
 import { webhookHeaders } from './webhook-signing.js';
@@ -197,6 +198,7 @@ export async function dispatchDueWebhooks(db: Db, options: DispatchOptions): Pro
     events.map(async (event) => {
       const attemptedAt = now();
       const outcome = await attempt(event, options, now);
+      countWebhookAttempt(outcome);
       await recordAttempt(db, event, outcome, attemptedAt, now(), options.retryDelaysMs);
     }),
   );

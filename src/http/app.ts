@@ -3,6 +3,8 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import { AppError } from '../domain/errors.js';
+import { healthRoutes } from '../observability/health.js';
+import { observeHttp, requestId } from '../observability/http.js';
 import type { AppContext } from './context.js';
 import { errorHandler } from './errors.js';
 import { redactUrl } from './log-redaction.js';
@@ -11,6 +13,7 @@ import { rateLimit } from './rate-limit.js';
 import { rejectNul } from './reject-nul.js';
 import { adminRoutes } from './routes/admin.js';
 import { adminDisputeRoutes } from './routes/admin-disputes.js';
+import { adminReportRoutes } from './routes/admin-reports.js';
 import { consentRoutes } from './routes/consent.js';
 import { disputeRoutes } from './routes/disputes.js';
 import { docsRoutes } from './routes/docs.js';
@@ -36,19 +39,18 @@ export function createApp(ctx: AppContext): Express {
   app.use(
     pinoHttp({
       logger: ctx.logger,
-      autoLogging: { ignore: (req) => req.url === '/healthz' },
+      genReqId: requestId,
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
       serializers: {
         req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),
   );
+  app.use(observeHttp());
   app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
 
-  app.get('/healthz', async (_req, res) => {
-    await ctx.db.$queryRaw`SELECT 1`;
-    res.json({ status: 'ok' });
-  });
+  app.use(healthRoutes(ctx));
 
   app.use(docsRoutes(ctx));
   app.use(express.json({ limit: BODY_LIMIT, strict: true }));
@@ -61,6 +63,7 @@ export function createApp(ctx: AppContext): Express {
   v1.use('/admin', adminRoutes(ctx));
   v1.use('/admin', adminDisputeRoutes(ctx));
   v1.use('/admin', adminMoneyRoutes(ctx));
+  v1.use('/admin', adminReportRoutes(ctx));
   v1.use('/operator/subscribers', operatorSubscriberRoutes(ctx));
   v1.use('/operator/billing-runs', billingRunRoutes(ctx));
   v1.use('/operator/invoices', invoiceRoutes(ctx));

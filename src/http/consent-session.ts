@@ -1,4 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
+import { recordConsentPageShown } from '../store/monthly-report.js';
 import { AppError, type DeclineCode } from '../domain/errors.js';
 import type { Operator, Subscriber } from '../generated/prisma/client.js';
 import { subscriberFromAssertion } from './auth.js';
@@ -154,6 +155,7 @@ export async function showConsentPage(
     return html(res, 200, messagePage(operator.brand, `${what} ${offer.status}`, offer.description, back));
   }
   const budget = await budgetOf(ctx.db, who.subscriber);
+  await recordConsentPageShown(ctx.db, who.subscriber.operatorId, offer.id);
   html(
     res,
     200,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Db } from '../store/db.js';
@@ -10,7 +10,7 @@ export interface AppContext {
   db: Db;
   /** node-postgres, beside Prisma, for the hot path's prepared statements. */
   pool: PgPool;
-  redis: Redis;
+  redis: RedisClient;
   logger: Logger;
   /** Called after a billing run row is committed, to hand it to the workers. */
   enqueueBillingRun?: (billingRunId: string) => Promise<void>;

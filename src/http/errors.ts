@@ -46,7 +46,7 @@ interface BodyParserError {
 
 /** Last middleware: AppErrors become their API.md body; body-parser failures are 400/413; the rest is logged. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (error: unknown, _req, res, _next) => {
+  return (error: unknown, req, res, _next) => {
     if (error instanceof AppError) return sendError(res, error);
     const parserError = error as BodyParserError;
     if (parserError.type === 'entity.parse.failed') {
@@ -62,7 +62,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (parserError.type === 'charset.unsupported' || parserError.type === 'encoding.unsupported') {
       return sendError(res, new AppError('invalid_request', 'Unsupported body encoding', { body: 'use UTF-8 JSON' }), 415);
     }
-    logger.error({ err: error }, 'unhandled error');
+    logger.error({ err: error, reqId: req.id }, 'unhandled error');
     res.status(500).json({ error: { code: 'internal_error', message: 'Something went wrong on our side', details: {} } });
   };
 }
