@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildMonthlyReport, monthBounds, reportCsvRecords } from '../../src/domain/monthly-report.js';
-import { csvSafe } from '../../src/http/routes/admin-reports.js';
+import { csvSafeCell } from '../../src/domain/csv.js';
 
 describe('monthBounds', () => {
   it('When a month is given, then it spans Europe/Paris midnights, across a DST change too', () => {
@@ -60,9 +60,9 @@ describe('buildMonthlyReport', () => {
   });
 });
 
-describe('csvSafe', () => {
+describe('csvSafeCell', () => {
   it('When a text cell starts with = + - @ tab or CR, then it gets a leading quote; decimals and other text stay', () => {
-    expect(['=1+1', '+33', '-x', '@SUM', '\tA', '\rB'].map(csvSafe)).toEqual(["'=1+1", "'+33", "'-x", "'@SUM", "'\tA", "'\rB"]);
-    expect(['-1.00', '2.88', 'Gazette', 3].map(csvSafe)).toEqual(['-1.00', '2.88', 'Gazette', 3]);
+    expect(['=1+1', '+33', '-x', '@SUM', '\tA', '\rB'].map(csvSafeCell)).toEqual(["'=1+1", "'+33", "'-x", "'@SUM", "'\tA", "'\rB"]);
+    expect(['-1.00', '2.88', 'Gazette', 3].map(csvSafeCell)).toEqual(['-1.00', '2.88', 'Gazette', '3']);
   });
 });

@@ -1,5 +1,6 @@
 import { adminOperations } from '../routes/admin.js';
 import { adminDisputeOperations } from '../routes/admin-disputes.js';
+import { adminReportOperations } from '../routes/admin-reports.js';
 import { disputeOperations } from '../routes/disputes.js';
 import { meOperations } from '../routes/me.js';
 import { moneyOperations } from '../routes/money.js';
@@ -33,4 +34,5 @@ export const OPERATIONS: readonly Operation[] = [
   ...webhookOperations,
   ...publisherOperations,
   ...moneyOperations,
+  ...adminReportOperations,
 ];
