@@ -5,6 +5,8 @@ import { pinoHttp } from 'pino-http';
 import { AppError } from '../domain/errors.js';
 import type { AppContext } from './context.js';
 import { errorHandler } from './errors.js';
+import { shedLoad } from './load-shedding.js';
+import { poolWaiting } from '../store/db.js';
 import { rateLimit } from './rate-limit.js';
 import { rejectNul } from './reject-nul.js';
 import { adminRoutes } from './routes/admin.js';
@@ -45,6 +47,8 @@ export function createApp(ctx: AppContext): Express {
     res.json({ status: 'ok' });
   });
 
+  const { maxInFlight, maxPoolWaiting, requestDeadlineMs } = ctx.config;
+  app.use(shedLoad({ maxInFlight, maxPoolWaiting, deadlineMs: requestDeadlineMs }, () => poolWaiting(ctx.db)));
   app.use(express.json({ limit: BODY_LIMIT, strict: true }));
   app.use(rejectNul);
   app.use('/consent', rateLimit(ctx), express.urlencoded({ limit: BODY_LIMIT, extended: false }), cookieParser(), consentRoutes(ctx), subscriptionConsentRoutes(ctx));
