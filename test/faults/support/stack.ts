@@ -58,7 +58,8 @@ export interface FaultStack {
   /** A direct connection for the checks afterwards, and for holding locks. */
   sql: pg.Pool;
   gateway(env?: Record<string, string>): Promise<GatewayProcess>;
-  workers(env?: Record<string, string>): WorkerProcess;
+  /** Resolves once the worker process has started every worker. */
+  workers(env?: Record<string, string>): Promise<WorkerProcess>;
   close(): Promise<void>;
 }
 
@@ -90,9 +91,10 @@ export async function startFaultStack(name: string): Promise<FaultStack> {
       gateways.push(gateway);
       return gateway;
     },
-    workers(env = {}) {
+    async workers(env = {}) {
       const worker = spawnWorkers({ ...common, ...env });
       workers.push(worker);
+      await worker.waitForLog(/Kiosque workers started/, 120_000);
       return worker;
     },
     async close() {

@@ -33,6 +33,12 @@ export class TrafficLog {
   private pending: Promise<void> = Promise.resolve();
   inFlight = 0;
   maxInFlight = 0;
+  private readonly inFlightByTarget = new Map<string, number>();
+
+  /** Requests sent to `target` and not answered yet. */
+  inFlightTo(target: string): number {
+    return this.inFlightByTarget.get(target) ?? 0;
+  }
 
   constructor(name: string) {
     this.file = join(tmpdir(), 'kiosque-faults', `${name}-${Date.now()}.jsonl`);
@@ -60,6 +66,7 @@ export class TrafficLog {
       error: null,
     };
     this.inFlight += 1;
+    this.inFlightByTarget.set(target, this.inFlightTo(target) + 1);
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -83,6 +90,7 @@ export class TrafficLog {
       exchange.error = (error as Error).cause ? String((error as Error).cause) : String(error);
     } finally {
       this.inFlight -= 1;
+      this.inFlightByTarget.set(target, this.inFlightTo(target) - 1);
       exchange.endedAt = Date.now();
     }
     this.exchanges.push(exchange);
@@ -133,7 +141,8 @@ export async function makeFixtures(log: TrafficLog, target: string, count: numbe
 }
 
 const AMOUNTS = ['0.50', '1.00', '1.50', '2.00'];
-const RETRY_PAUSE_MS = 200;
+/** Pause before retrying a cut or refused connection; a 503 says its own pause in Retry-After. */
+const RETRY_PAUSE_MS = 1_000;
 
 export interface LoadOptions {
   targets: () => string[];
@@ -169,7 +178,8 @@ export async function runLoad(log: TrafficLog, fixtures: Fixtures, options: Load
       const exchange = await log.send(pick(), method, path, { ...opts, journey, timeoutMs: options.timeoutMs });
       const retryable = exchange.status === null || exchange.status === 503;
       if (!retryable || Date.now() > giveUpAt) return exchange;
-      await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
+      const pause = exchange.retryAfter === null ? RETRY_PAUSE_MS : Number(exchange.retryAfter) * 1000;
+      await new Promise((r) => setTimeout(r, pause));
     }
   };
   const journey = async (n: number) => {
