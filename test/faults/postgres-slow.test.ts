@@ -6,7 +6,7 @@ import { confirmedCount, makeFixtures, runLoad, TrafficLog, waitUntil } from './
 
 const LOCK_HELD_MS = 12_000;
 const DEADLINE_MS = 4_000;
-const RATE = 5;
+const RATE = 3;
 const RECOVERY_BOUND_MS = 10_000;
 
 let stack: FaultStack;

@@ -161,8 +161,8 @@ export interface LoadOptions {
  * Open-loop traffic: a new purchase journey (create, confirm, sometimes
  * refund) starts every 1/rate seconds whatever the earlier ones are doing, as
  * real users would. A request that fails for want of service (503, a refused
- * or cut connection) is retried with the same Idempotency-Key, on the next
- * gateway, for a while; what it finally got is in the log.
+ * or cut connection) is retried after its Retry-After with the same
+ * Idempotency-Key, on the next gateway, for a while; every try is in the log.
  */
 export async function runLoad(log: TrafficLog, fixtures: Fixtures, options: LoadOptions): Promise<void> {
   const retryForMs = options.retryForMs ?? 30_000;
