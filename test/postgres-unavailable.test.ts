@@ -75,7 +75,10 @@ describe('When PostgreSQL is unreachable', () => {
       const answers = await Promise.all([
         down.api().post('/v1/admin/operators').set(admin).send({ name: 'Op', brand: 'Op' }),
         down.api().post('/v1/purchases').set(bearer('kq_pub_unknown')).set('Idempotency-Key', idemKey()).send({}),
-        down.api().get('/v1/me/budget').set(bearer(assertion({ id: 'op_unknown', assertionSecret: 'secret' }, 'sub-1'))),
+        down
+          .api()
+          .get('/v1/me/budget')
+          .set(bearer(assertion({ id: 'op_unknown', assertionSecret: 'secret' }, 'sub-1'))),
       ]);
       for (const res of answers) expect503(res);
     } finally {
@@ -92,13 +95,19 @@ describe('When PostgreSQL is slow (a lock held elsewhere)', () => {
     const { id } = await createPurchase(gw, publisher);
     const release = await holdSubscriberLock(ref);
     try {
-      const res = await gw.api().post(`/v1/purchases/${id}/confirm`).set(bearer(assertion(operator, ref)));
+      const res = await gw
+        .api()
+        .post(`/v1/purchases/${id}/confirm`)
+        .set(bearer(assertion(operator, ref)));
       expect503(res);
     } finally {
       await release();
     }
     expect((await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
-    const retried = await gw.api().post(`/v1/purchases/${id}/confirm`).set(bearer(assertion(operator, ref)));
+    const retried = await gw
+      .api()
+      .post(`/v1/purchases/${id}/confirm`)
+      .set(bearer(assertion(operator, ref)));
     expect(retried.status).toBe(200);
   });
 
@@ -110,7 +119,10 @@ describe('When PostgreSQL is slow (a lock held elsewhere)', () => {
     const quick = gatewayWith({ requestDeadlineMs: 300 }, 2);
     const release = await holdSubscriberLock(ref);
     try {
-      const res = await quick.api().post(`/v1/purchases/${id}/confirm`).set(bearer(assertion(operator, ref)));
+      const res = await quick
+        .api()
+        .post(`/v1/purchases/${id}/confirm`)
+        .set(bearer(assertion(operator, ref)));
       expect503(res);
       expect(res.body.error.message).toMatch(/ran out of time/);
       // The handler's own 503 (lock timeout) comes after the answer and must not crash or answer twice.
@@ -131,12 +143,22 @@ describe('When PostgreSQL is slow (a lock held elsewhere)', () => {
     const release = await holdSubscriberLock(refs[0] as string);
     try {
       // The one connection waits on the lock; the next request waits for that connection.
-      const blocked = small.api().post(`/v1/purchases/${purchases[0]?.id}/confirm`).set(bearer(assertion(operator, refs[0] as string)));
+      const blocked = small
+        .api()
+        .post(`/v1/purchases/${purchases[0]?.id}/confirm`)
+        .set(bearer(assertion(operator, refs[0] as string)));
       const blockedAnswer = blocked.then((r) => r);
-      const waiting = small.api().get('/v1/me/budget').set(bearer(assertion(operator, refs[1] as string))).then((r) => r);
+      const waiting = small
+        .api()
+        .get('/v1/me/budget')
+        .set(bearer(assertion(operator, refs[1] as string)))
+        .then((r) => r);
       for (let i = 0; i < 100 && poolWaiting(small.ctx.db) < 1; i++) await new Promise((r) => setTimeout(r, 20));
       expect(poolWaiting(small.ctx.db)).toBe(1);
-      const shed = await small.api().post(`/v1/purchases/${purchases[1]?.id}/confirm`).set(bearer(assertion(operator, refs[1] as string)));
+      const shed = await small
+        .api()
+        .post(`/v1/purchases/${purchases[1]?.id}/confirm`)
+        .set(bearer(assertion(operator, refs[1] as string)));
       expect503(shed);
       expect(shed.body.error.message).toMatch(/overloaded/);
       expect503(await blockedAnswer);
@@ -145,7 +167,10 @@ describe('When PostgreSQL is slow (a lock held elsewhere)', () => {
       await release();
     }
     try {
-      const served = await small.api().post(`/v1/purchases/${purchases[1]?.id}/confirm`).set(bearer(assertion(operator, refs[1] as string)));
+      const served = await small
+        .api()
+        .post(`/v1/purchases/${purchases[1]?.id}/confirm`)
+        .set(bearer(assertion(operator, refs[1] as string)));
       expect(served.status).toBe(200);
     } finally {
       await small.close();

@@ -12,7 +12,11 @@ const RECOVERY_RETRY_MS = 250;
  * instead would leave the work idle for up to its interval. Returns the
  * function that stops listening.
  */
-export async function onRedisReturn(queue: Queue, recover: () => Promise<unknown>, logger: Logger): Promise<() => void> {
+export async function onRedisReturn(
+  queue: Queue,
+  recover: () => Promise<unknown>,
+  logger: Logger,
+): Promise<() => void> {
   const client = await queue.getBackend().client;
   // Not connected yet counts as lost: whatever failed before the first connection is recovered on it.
   let lost = client.status !== 'ready';
@@ -22,7 +26,10 @@ export async function onRedisReturn(queue: Queue, recover: () => Promise<unknown
       logger.info({ queue: queue.name }, 'Redis is back: schedules and queued work recovered');
     } catch (error) {
       if (left <= 1) {
-        logger.warn({ err: error, queue: queue.name }, 'could not recover after Redis came back; the periodic check will');
+        logger.warn(
+          { err: error, queue: queue.name },
+          'could not recover after Redis came back; the periodic check will',
+        );
         return;
       }
       await new Promise((r) => setTimeout(r, RECOVERY_RETRY_MS));

@@ -38,7 +38,11 @@ export const DEFAULT_DB_TIMEOUTS: DbTimeouts = {
  * adapter and any node-postgres pool beside it), so that all of them fail
  * fast the same way.
  */
-export function poolOptions(databaseUrl: string, max: number, timeouts: DbTimeouts = DEFAULT_DB_TIMEOUTS): pg.PoolConfig {
+export function poolOptions(
+  databaseUrl: string,
+  max: number,
+  timeouts: DbTimeouts = DEFAULT_DB_TIMEOUTS,
+): pg.PoolConfig {
   return {
     connectionString: databaseUrl,
     max,

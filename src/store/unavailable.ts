@@ -8,14 +8,25 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return walk(error, 0);
 }
 
-/** Prisma: can't reach, timed out reaching, operation timed out, server closed the connection, pool timeout, transaction could not start or expired. */
+/**
+ * Prisma: can't reach, timed out reaching, operation timed out, server closed
+ * the connection, pool timeout, transaction could not start or expired.
+ */
 const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028']);
 
 /** @prisma/adapter-pg's names for the socket-level failures it recognises. */
 const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
 
 /** Socket errors, as node-postgres passes them on. */
-const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH']);
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 
 /**
  * SQLSTATEs: class 08 (connection exception), 53 (insufficient resources),
@@ -37,7 +48,13 @@ const PG_MESSAGES = [
 
 function walk(error: unknown, depth: number): boolean {
   if (depth > 4 || typeof error !== 'object' || error === null) return false;
-  const e = error as { code?: unknown; kind?: unknown; message?: unknown; meta?: { driverAdapterError?: unknown }; cause?: unknown };
+  const e = error as {
+    code?: unknown;
+    kind?: unknown;
+    message?: unknown;
+    meta?: { driverAdapterError?: unknown };
+    cause?: unknown;
+  };
   if (typeof e.code === 'string') {
     if (PRISMA_CODES.has(e.code) || SOCKET_CODES.has(e.code) || unavailableSqlState(e.code)) return true;
   }

@@ -26,7 +26,12 @@ describe('PostgreSQL stopped, then started, under load', () => {
     const fixtures = await makeFixtures(log, first.url, 10);
 
     let running = true;
-    const load = runLoad(log, fixtures, { targets: () => gateways.map((g) => g.url), ratePerSecond: 2, running: () => running, retryForMs: 25_000 });
+    const load = runLoad(log, fixtures, {
+      targets: () => gateways.map((g) => g.url),
+      ratePerSecond: 2,
+      running: () => running,
+      retryForMs: 25_000,
+    });
     await waitUntil(() => confirmedCount(log) >= 5, 120_000, 'traffic flowing');
     await stack.postgres.stop('fast');
     const stoppedAt = Date.now();

@@ -26,7 +26,12 @@ describe('PostgreSQL slowed by a lock held for seconds, under load', () => {
     const fixtures = await makeFixtures(log, gateway.url, 10);
     let running = true;
     // No retries: each journey's requests are in the log once, so what is in flight is what the gateway holds.
-    const load = runLoad(log, fixtures, { targets: () => [gateway.url], ratePerSecond: RATE, running: () => running, retryForMs: 0 });
+    const load = runLoad(log, fixtures, {
+      targets: () => [gateway.url],
+      ratePerSecond: RATE,
+      running: () => running,
+      retryForMs: 0,
+    });
     await waitUntil(() => confirmedCount(log) >= 5, 120_000, 'traffic flowing');
 
     const rssBefore = await rssKb(gateway.child.pid as number);

@@ -27,7 +27,11 @@ describe('kill -9 of a gateway and of a worker under load', () => {
     const fixtures = await makeFixtures(log, survivor.url, 10);
     let running = true;
     const alive = new Set(gateways);
-    const load = runLoad(log, fixtures, { targets: () => [...alive].map((g) => g.url), ratePerSecond: 4, running: () => running });
+    const load = runLoad(log, fixtures, {
+      targets: () => [...alive].map((g) => g.url),
+      ratePerSecond: 4,
+      running: () => running,
+    });
     await waitUntil(() => confirmedCount(log) >= 5, 120_000, 'traffic flowing');
 
     // Strike while the doomed gateway has requests in flight.
@@ -42,7 +46,9 @@ describe('kill -9 of a gateway and of a worker under load', () => {
 
     // The kill landed under load: requests were in flight to it, and the connections were cut.
     expect(inFlightAtKill).toBeGreaterThan(0);
-    expect(log.exchanges.filter((e) => e.target === doomed.url && e.error !== null && e.endedAt >= killedAt).length).toBeGreaterThan(0);
+    expect(
+      log.exchanges.filter((e) => e.target === doomed.url && e.error !== null && e.endedAt >= killedAt).length,
+    ).toBeGreaterThan(0);
     expect(doomed.child.signalCode).toBe('SIGKILL');
 
     expectNoServerErrors(log);
@@ -60,19 +66,34 @@ describe('kill -9 of a gateway and of a worker under load', () => {
 
     // A worker that pauses inside the run's transaction, so the kill lands in the middle of it.
     const doomed: WorkerProcess = await stack.workers({ ...workerEnv, BILLING_PAUSE_BEFORE_COMMIT_MS: '120000' });
-    const posted = await log.send(gateway.url, 'POST', '/v1/operator/billing-runs', { token: fixtures.operator.apiKey, key: 'run-under-kill', body: {} });
+    const posted = await log.send(gateway.url, 'POST', '/v1/operator/billing-runs', {
+      token: fixtures.operator.apiKey,
+      key: 'run-under-kill',
+      body: {},
+    });
     expect(posted.status).toBe(202);
     const runId = (posted.body as { id: string }).id;
     await doomed.waitForLog(/billing run paused before commit/, 60_000);
     const { signal } = await doomed.kill('SIGKILL');
     expect(signal).toBe('SIGKILL');
     const killedAt = Date.now();
-    const statusOf = async () => (await stack.sql.query<{ status: string }>('SELECT status FROM billing_runs WHERE id = $1', [runId])).rows[0]?.status;
+    const statusOf = async () =>
+      (await stack.sql.query<{ status: string }>('SELECT status FROM billing_runs WHERE id = $1', [runId])).rows[0]
+        ?.status;
     expect(await statusOf()).toBe('running');
-    expect(Number((await stack.sql.query<{ n: string }>('SELECT count(*) AS n FROM invoices WHERE billing_run_id = $1', [runId])).rows[0]?.n)).toBe(0);
+    expect(
+      Number(
+        (await stack.sql.query<{ n: string }>('SELECT count(*) AS n FROM invoices WHERE billing_run_id = $1', [runId]))
+          .rows[0]?.n,
+      ),
+    ).toBe(0);
 
     await stack.workers(workerEnv);
-    const doneAt = await waitUntil(async () => (await statusOf()) === 'done', RESUME_BOUND_MS * 2, 'billing run done after the crash');
+    const doneAt = await waitUntil(
+      async () => (await statusOf()) === 'done',
+      RESUME_BOUND_MS * 2,
+      'billing run done after the crash',
+    );
     expect(doneAt - killedAt).toBeLessThan(RESUME_BOUND_MS);
     running = false;
     await load;

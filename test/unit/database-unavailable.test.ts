@@ -1,14 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { isDatabaseUnavailable } from '../../src/store/unavailable.js';
 
-/** Shapes as Prisma 7 over @prisma/adapter-pg and node-postgres throw them (recorded against a stopped and a locked server). */
-const adapterError = (cause: Record<string, unknown>) => ({ code: 'P2010', meta: { driverAdapterError: { name: 'DriverAdapterError', cause } } });
-const socketError = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:5432`), { code, syscall: 'connect', errno: -111 });
+/** Error shapes from Prisma 7 over @prisma/adapter-pg and node-postgres, recorded against a stopped or locked server. */
+const adapterError = (cause: Record<string, unknown>) => ({
+  code: 'P2010',
+  meta: { driverAdapterError: { name: 'DriverAdapterError', cause } },
+});
+const socketError = (code: string) =>
+  Object.assign(new Error(`connect ${code} 127.0.0.1:5432`), { code, syscall: 'connect', errno: -111 });
 const pgError = (code: string, message: string) => Object.assign(new Error(message), { code, severity: 'ERROR' });
 
 describe('Recognising an unreachable or overloaded PostgreSQL', () => {
   it.each([
-    ['Prisma, server down at the start of a transaction', { code: 'P1001', meta: { driverAdapterError: { cause: { kind: 'DatabaseNotReachable' } } } }],
+    [
+      'Prisma, server down at the start of a transaction',
+      { code: 'P1001', meta: { driverAdapterError: { cause: { kind: 'DatabaseNotReachable' } } } },
+    ],
     ['Prisma raw query, server down', adapterError({ kind: 'DatabaseNotReachable', host: '127.0.0.1', port: 5432 })],
     ['Prisma, connection reset', adapterError({ kind: 'ConnectionClosed' })],
     ['Prisma, server shutting down (57P01)', adapterError({ kind: 'postgres', code: '57P01', originalCode: '57P01' })],

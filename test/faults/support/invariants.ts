@@ -4,7 +4,8 @@ import { assertionFor, waitUntil, type Exchange, type Fixtures, type TrafficLog 
 
 /** Whole cents from a numeric's text, exact for two decimals. */
 const cents = (amount: string) => Math.round(Number(amount) * 100);
-const is = (e: Exchange, method: string, pattern: RegExp, status: number) => e.method === method && pattern.test(e.path) && e.status === status;
+const is = (e: Exchange, method: string, pattern: RegExp, status: number) =>
+  e.method === method && pattern.test(e.path) && e.status === status;
 const CREATE = /^\/v1\/purchases$/;
 const CONFIRM = /^\/v1\/purchases\/[^/]+\/confirm$/;
 const REFUND = /^\/v1\/purchases\/[^/]+\/refunds$/;
@@ -13,7 +14,11 @@ const REFUND = /^\/v1\/purchases\/[^/]+\/refunds$/;
 export function expectNoServerErrors(log: TrafficLog): void {
   const failures = log.exchanges.filter((e) => e.status !== null && e.status >= 500 && e.status !== 503);
   expect(failures.map((e) => ({ path: e.path, status: e.status, body: e.body }))).toEqual([]);
-  const bare503 = log.exchanges.filter((e) => e.status === 503 && (e.retryAfter === null || (e.body as { error?: { code?: string } })?.error?.code !== 'service_unavailable'));
+  const bare503 = log.exchanges.filter(
+    (e) =>
+      e.status === 503 &&
+      (e.retryAfter === null || (e.body as { error?: { code?: string } })?.error?.code !== 'service_unavailable'),
+  );
   expect(bare503).toEqual([]);
 }
 
@@ -27,11 +32,23 @@ export function expectNoServerErrors(log: TrafficLog): void {
  * - each subscriber's budget equals the sum of its confirmed purchases less refunds;
  * - after a billing run, each confirmed purchase is on exactly one invoice.
  */
-export async function expectInvariants(sql: pg.Pool, log: TrafficLog, fixtures: Fixtures, target: string): Promise<void> {
+export async function expectInvariants(
+  sql: pg.Pool,
+  log: TrafficLog,
+  fixtures: Fixtures,
+  target: string,
+): Promise<void> {
   await log.flush();
   const purchases = new Map(
     (
-      await sql.query<{ id: string; amount: string; status: string; subscriber_ref: string | null; refunded: string; refund_sum: string }>(
+      await sql.query<{
+        id: string;
+        amount: string;
+        status: string;
+        subscriber_ref: string | null;
+        refunded: string;
+        refund_sum: string;
+      }>(
         `SELECT p.id, p.amount::text, p.status, s.external_ref AS subscriber_ref, p.refunded_amount::text AS refunded,
                 COALESCE((SELECT SUM(r.amount) FROM refunds r WHERE r.purchase_id = p.id), 0)::text AS refund_sum
          FROM purchases p LEFT JOIN subscribers s ON s.id = p.subscriber_id WHERE p.publisher_id = $1`,
@@ -50,11 +67,14 @@ export async function expectInvariants(sql: pg.Pool, log: TrafficLog, fixtures: 
     }
     if (is(e, 'POST', CONFIRM, 200)) {
       const body = e.body as { id: string };
-      expect(['confirmed', 'refunded', 'disputed'], `purchase ${body.id} answered 200 confirmed`).toContain(purchases.get(body.id)?.status);
+      expect(['confirmed', 'refunded', 'disputed'], `purchase ${body.id} answered 200 confirmed`).toContain(
+        purchases.get(body.id)?.status,
+      );
     }
   }
   const refundIds = log.exchanges.filter((e) => is(e, 'POST', REFUND, 201)).map((e) => (e.body as { id: string }).id);
-  const storedRefunds = (await sql.query<{ id: string }>('SELECT id FROM refunds WHERE id = ANY($1)', [refundIds])).rows;
+  const storedRefunds = (await sql.query<{ id: string }>('SELECT id FROM refunds WHERE id = ANY($1)', [refundIds]))
+    .rows;
   expect(storedRefunds).toHaveLength(new Set(refundIds).size);
 
   // Nothing charged twice: a key names one purchase, and no purchase exists that no key made.
@@ -81,26 +101,42 @@ export async function expectInvariants(sql: pg.Pool, log: TrafficLog, fixtures: 
       .reduce((sum, p) => sum + cents(p.amount) - cents(p.refunded), 0);
     const budget = await log.send(target, 'GET', '/v1/me/budget', { token: assertionFor(fixtures.operator, ref) });
     expect(budget.status).toBe(200);
-    expect({ ref, spent: (budget.body as { monthly: { spent: string } }).monthly.spent }).toEqual({ ref, spent: (expected / 100).toFixed(2) });
+    expect({ ref, spent: (budget.body as { monthly: { spent: string } }).monthly.spent }).toEqual({
+      ref,
+      spent: (expected / 100).toFixed(2),
+    });
   }
 
   await expectEachOnOneInvoice(sql, log, fixtures, target);
 }
 
 /** Bills everything through a run and checks each confirmed purchase has exactly one charge line, on its invoice. */
-async function expectEachOnOneInvoice(sql: pg.Pool, log: TrafficLog, fixtures: Fixtures, target: string): Promise<void> {
-  const posted = await log.send(target, 'POST', '/v1/operator/billing-runs', { token: fixtures.operator.apiKey, key: `final-run-${Date.now()}`, body: {} });
+async function expectEachOnOneInvoice(
+  sql: pg.Pool,
+  log: TrafficLog,
+  fixtures: Fixtures,
+  target: string,
+): Promise<void> {
+  const posted = await log.send(target, 'POST', '/v1/operator/billing-runs', {
+    token: fixtures.operator.apiKey,
+    key: `final-run-${Date.now()}`,
+    body: {},
+  });
   expect(posted.status).toBe(202);
   const runId = (posted.body as { id: string }).id;
   await waitUntil(
-    async () => (await sql.query<{ status: string }>('SELECT status FROM billing_runs WHERE id = $1', [runId])).rows[0]?.status === 'done',
+    async () =>
+      (await sql.query<{ status: string }>('SELECT status FROM billing_runs WHERE id = $1', [runId])).rows[0]
+        ?.status === 'done',
     60_000,
     `final billing run ${runId} done`,
   );
   const lines = await sql.query<{ id: string; charge_lines: number; on_its_invoice: number }>(
     `SELECT p.id,
-            (SELECT count(*)::int FROM invoice_lines l WHERE l.purchase_id = p.id AND l.refund_id IS NULL) AS charge_lines,
-            (SELECT count(*)::int FROM invoice_lines l WHERE l.purchase_id = p.id AND l.refund_id IS NULL AND l.invoice_id = p.invoice_id) AS on_its_invoice
+            (SELECT count(*)::int FROM invoice_lines l
+             WHERE l.purchase_id = p.id AND l.refund_id IS NULL) AS charge_lines,
+            (SELECT count(*)::int FROM invoice_lines l
+             WHERE l.purchase_id = p.id AND l.refund_id IS NULL AND l.invoice_id = p.invoice_id) AS on_its_invoice
      FROM purchases p WHERE p.publisher_id = $1 AND p.status IN ('confirmed', 'refunded', 'disputed')`,
     [fixtures.publisher.id],
   );

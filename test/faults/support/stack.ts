@@ -19,7 +19,11 @@ export interface RedisServer {
 
 /** A redis-server on a fixed port, so it can be killed and brought back empty where every client expects it. */
 async function startRedisOn(port: number): Promise<RedisServer> {
-  let child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  let child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   const url = `redis://127.0.0.1:${port}`;
   const ping = async () => {
     for (let i = 0; i < 200; i++) {
@@ -44,7 +48,11 @@ async function startRedisOn(port: number): Promise<RedisServer> {
       await exited;
     },
     async restart() {
-      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      child = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        { stdio: 'ignore' },
+      );
       await ping();
     },
   };
@@ -79,7 +87,12 @@ export async function startFaultStack(name: string): Promise<FaultStack> {
   sql.on('error', () => undefined);
   const gateways: GatewayProcess[] = [];
   const workers: WorkerProcess[] = [];
-  const common = { DATABASE_URL: databaseUrl, REDIS_URL: redis.url, QUEUE_PREFIX: queuePrefix, WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1' };
+  const common = {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: queuePrefix,
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1',
+  };
   return {
     postgres,
     databaseUrl,
@@ -98,7 +111,11 @@ export async function startFaultStack(name: string): Promise<FaultStack> {
       return worker;
     },
     async close() {
-      await Promise.all(gateways.map((g) => (g.child.exitCode === null && g.child.signalCode === null ? g.child.kill('SIGKILL') : undefined)));
+      await Promise.all(
+        gateways.map((g) =>
+          g.child.exitCode === null && g.child.signalCode === null ? g.child.kill('SIGKILL') : undefined,
+        ),
+      );
       await Promise.all(workers.map((w) => w.kill('SIGKILL')));
       await sql.end().catch(() => undefined);
       await redis.kill().catch(() => undefined);

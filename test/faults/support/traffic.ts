@@ -116,19 +116,38 @@ export interface Fixtures {
 }
 
 export function assertionFor(operator: Fixtures['operator'], ref: string): string {
-  return jwt.sign({}, operator.assertionSecret, { algorithm: 'HS256', issuer: operator.id, subject: ref, audience: 'kiosque', expiresIn: 300 });
+  return jwt.sign({}, operator.assertionSecret, {
+    algorithm: 'HS256',
+    issuer: operator.id,
+    subject: ref,
+    audience: 'kiosque',
+    expiresIn: 300,
+  });
 }
 
 const ADMIN = TEST_ADMIN_API_KEY;
 
 /** An operator (with room in its ceilings), a publisher and `count` subscribers, made through the API. */
-export async function makeFixtures(log: TrafficLog, target: string, count: number, publisherBody: Record<string, unknown> = {}): Promise<Fixtures> {
+export async function makeFixtures(
+  log: TrafficLog,
+  target: string,
+  count: number,
+  publisherBody: Record<string, unknown> = {},
+): Promise<Fixtures> {
   const op = await log.send(target, 'POST', '/v1/admin/operators', {
     token: ADMIN,
-    body: { name: 'Fault Operator', brand: 'FaultNet', limits: { perPurchase: '30.00', weekly: '300.00', monthly: '300.00' } },
+    body: {
+      name: 'Fault Operator',
+      brand: 'FaultNet',
+      limits: { perPurchase: '30.00', weekly: '300.00', monthly: '300.00' },
+    },
   });
-  const pub = await log.send(target, 'POST', '/v1/admin/publishers', { token: ADMIN, body: { name: 'Fault Press', category: 'press', ...publisherBody } });
-  if (op.status !== 201 || pub.status !== 201) throw new Error(`fixtures failed: ${JSON.stringify([op.body, pub.body])}`);
+  const pub = await log.send(target, 'POST', '/v1/admin/publishers', {
+    token: ADMIN,
+    body: { name: 'Fault Press', category: 'press', ...publisherBody },
+  });
+  if (op.status !== 201 || pub.status !== 201)
+    throw new Error(`fixtures failed: ${JSON.stringify([op.body, pub.body])}`);
   const operator = op.body as Fixtures['operator'];
   const subscribers: string[] = [];
   for (let i = 0; i < count; i++) {
@@ -172,7 +191,12 @@ export async function runLoad(log: TrafficLog, fixtures: Fixtures, options: Load
     const targets = options.targets();
     return targets[turn++ % targets.length] as string;
   };
-  const attempt = async (journey: number, method: string, path: string, opts: { token: string; key?: string; body?: unknown }) => {
+  const attempt = async (
+    journey: number,
+    method: string,
+    path: string,
+    opts: { token: string; key?: string; body?: unknown },
+  ) => {
     const giveUpAt = Date.now() + retryForMs;
     for (;;) {
       const exchange = await log.send(pick(), method, path, { ...opts, journey, timeoutMs: options.timeoutMs });
@@ -192,9 +216,15 @@ export async function runLoad(log: TrafficLog, fixtures: Fixtures, options: Load
     });
     if (created.status !== 201) return;
     const id = (created.body as { id: string }).id;
-    const confirmed = await attempt(n, 'POST', `/v1/purchases/${id}/confirm`, { token: assertionFor(fixtures.operator, ref) });
+    const confirmed = await attempt(n, 'POST', `/v1/purchases/${id}/confirm`, {
+      token: assertionFor(fixtures.operator, ref),
+    });
     if (confirmed.status !== 200 || (n % 100) / 100 >= refundShare) return;
-    await attempt(n, 'POST', `/v1/purchases/${id}/refunds`, { token: fixtures.publisher.apiKey, key: `refund-${n}`, body: { amount: '0.30' } });
+    await attempt(n, 'POST', `/v1/purchases/${id}/refunds`, {
+      token: fixtures.publisher.apiKey,
+      key: `refund-${n}`,
+      body: { amount: '0.30' },
+    });
   };
   const journeys: Promise<void>[] = [];
   const started = Date.now();
@@ -209,10 +239,15 @@ export async function runLoad(log: TrafficLog, fixtures: Fixtures, options: Load
 }
 
 /** Confirmations answered 200 so far: the fault tests wait for traffic to flow before they strike. */
-export const confirmedCount = (log: TrafficLog) => log.exchanges.filter((e) => e.status === 200 && e.path.endsWith('/confirm')).length;
+export const confirmedCount = (log: TrafficLog) =>
+  log.exchanges.filter((e) => e.status === 200 && e.path.endsWith('/confirm')).length;
 
 /** Polls `check` every 50 ms until it holds; resolves with the time it first held, or throws after `timeoutMs`. */
-export async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<number> {
+export async function waitUntil(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return Date.now();
