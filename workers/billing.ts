@@ -1,6 +1,6 @@
 import { Worker, type Job } from 'bullmq';
 import { markBillingRunFailed, runBilling, unfinishedBillingRunIds } from '../src/domain/billing.js';
-import { bullConnection } from '../src/queue/connection.js';
+import { bullConnection, WORKER_RUN_RETRY_DELAY_MS } from '../src/queue/connection.js';
 import { BILLING_QUEUE, createBillingQueue, ensureBillingJobs, type BillingJobData } from '../src/queue/billing.js';
 import { onRedisReturn } from '../src/queue/reconnect.js';
 import type { RunningWorker, WorkerDeps } from './registry.js';
@@ -60,6 +60,7 @@ export async function startBillingWorker(deps: WorkerDeps, settings: BillingWork
   const worker = new Worker<BillingJobData>(BILLING_QUEUE, processJob, {
     connection: bullConnection(config.redisUrl),
     prefix: config.queuePrefix,
+    runRetryDelay: WORKER_RUN_RETRY_DELAY_MS,
     concurrency: settings.concurrency,
     lockDuration: settings.lockDurationMs,
     stalledInterval: settings.lockDurationMs,

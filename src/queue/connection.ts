@@ -18,3 +18,10 @@ export function bullConnection(redisUrl: string): ConnectionOptions {
     retryStrategy: (attempt: number) => Math.min(attempt * 50, 200),
   };
 }
+
+/**
+ * How long a BullMQ Worker waits after an error in its fetch loop (Redis gone)
+ * before trying again. BullMQ's default is 15 s, which kept webhook deliveries
+ * and billing runs idle for seconds after Redis was back.
+ */
+export const WORKER_RUN_RETRY_DELAY_MS = 250;

@@ -29,7 +29,7 @@ describe('kill -9 of a gateway and of a worker under load', () => {
     const alive = new Set(gateways);
     const load = runLoad(log, fixtures, {
       targets: () => [...alive].map((g) => g.url),
-      ratePerSecond: 4,
+      ratePerSecond: 2,
       running: () => running,
     });
     await waitUntil(() => confirmedCount(log) >= 5, 120_000, 'traffic flowing');
@@ -61,7 +61,7 @@ describe('kill -9 of a gateway and of a worker under load', () => {
     await log.open();
     const fixtures = await makeFixtures(log, gateway.url, 5);
     let running = true;
-    const load = runLoad(log, fixtures, { targets: () => [gateway.url], ratePerSecond: 3, running: () => running });
+    const load = runLoad(log, fixtures, { targets: () => [gateway.url], ratePerSecond: 1.5, running: () => running });
     await waitUntil(() => confirmedCount(log) >= 8, 120_000, 'purchases confirmed');
 
     // A worker that pauses inside the run's transaction, so the kill lands in the middle of it.

@@ -36,7 +36,7 @@ describe('Redis killed, then restarted empty, under load', () => {
     await log.open();
     const fixtures = await makeFixtures(log, gateway.url, 10, { webhookUrl: hooks.url });
     let running = true;
-    const load = runLoad(log, fixtures, { targets: () => [gateway.url], ratePerSecond: 3, running: () => running });
+    const load = runLoad(log, fixtures, { targets: () => [gateway.url], ratePerSecond: 1.5, running: () => running, retryForMs: 10_000 });
     await waitUntil(() => confirmedCount(log) >= 5 && hooks.received.length >= 3, 120_000, 'purchases confirmed and webhooks delivered');
 
     await stack.redis.kill();
@@ -60,11 +60,9 @@ describe('Redis killed, then restarted empty, under load', () => {
       const scheduledAt = await waitUntil(async () => (await probe.getJobScheduler(DISPATCH_SCHEDULER_ID)) !== undefined, 30_000, 'webhook schedule back');
       const deliveringAt = await waitUntil(() => hooks.received.length > deliveredBeforeRestart, 30_000, 'webhook deliveries resumed');
       const billingAt = await waitUntil(async () => (await runStatus(runId)) !== 'queued', 30_000, 'billing run taken up');
-      expect({ scheduleMs: scheduledAt - backAt < RECOVERY_BOUND_MS, deliveryMs: deliveringAt - backAt < RECOVERY_BOUND_MS, billingMs: billingAt - backAt < RECOVERY_BOUND_MS }).toEqual({
-        scheduleMs: true,
-        deliveryMs: true,
-        billingMs: true,
-      });
+      expect(scheduledAt - backAt, 'ms until the webhook schedule was back').toBeLessThan(RECOVERY_BOUND_MS);
+      expect(deliveringAt - backAt, 'ms until deliveries resumed').toBeLessThan(RECOVERY_BOUND_MS);
+      expect(billingAt - backAt, 'ms until the queued billing run was taken up').toBeLessThan(RECOVERY_BOUND_MS);
       running = false;
       await load;
       await waitUntil(async () => (await pendingEvents()) === 0, 60_000, 'every webhook delivered');
