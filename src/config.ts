@@ -19,6 +19,12 @@ export interface Config {
   runWorkers: boolean;
   /** PostgreSQL connections per process. */
   databasePoolSize: number;
+  /** Load shedding (src/http/load-shedding.ts): requests served at once per process. */
+  maxInFlight: number;
+  /** Load shedding: requests that may wait for a pooled connection before new ones get 503. */
+  maxPoolWaiting: number;
+  /** Every request is answered within this, 503 when the work did not finish. */
+  requestDeadlineMs: number;
   /** Trust one reverse proxy's X-Forwarded-For, so consent evidence records the subscriber's address. */
   trustProxy: boolean;
   /** Signs subscriber session cookies; every gateway process must share it. */
@@ -86,6 +92,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authFailuresPerMinute: integer('AUTH_FAILURES_PER_MINUTE', env.AUTH_FAILURES_PER_MINUTE, 20),
     runWorkers: env.RUN_WORKERS !== '0',
     databasePoolSize: integer('DATABASE_POOL_SIZE', env.DATABASE_POOL_SIZE, 10),
+    maxInFlight: integer('MAX_IN_FLIGHT', env.MAX_IN_FLIGHT, 512),
+    maxPoolWaiting: integer('MAX_POOL_WAITING', env.MAX_POOL_WAITING, 100),
+    requestDeadlineMs: integer('REQUEST_DEADLINE_MS', env.REQUEST_DEADLINE_MS, 10_000),
     trustProxy: env.TRUST_PROXY === '1',
     sessionSecret: env.SESSION_SECRET || createHmac('sha256', adminApiKey).update('kiosque session cookies').digest('base64url'),
     // On a cluster every key must hash to one slot (BullMQ's scripts touch several keys of a queue at once).

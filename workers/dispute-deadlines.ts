@@ -1,6 +1,6 @@
 import { Worker } from 'bullmq';
 import { sweepOverdueDisputes } from '../src/domain/disputes.js';
-import { bullConnection } from '../src/queue/connection.js';
+import { bullConnection, WORKER_RUN_RETRY_DELAY_MS } from '../src/queue/connection.js';
 import { keepRecurringJob } from '../src/queue/schedules.js';
 import {
   DEADLINE_SWEEP_JOB,
@@ -50,7 +50,7 @@ export async function startDisputeDeadlineWorker(deps: WorkerDeps, options: Disp
       if (closed > 0) log.info({ closed }, 'closed unanswered disputes as lost');
       return { closed };
     },
-    { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix, concurrency: 1 },
+    { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix, runRetryDelay: WORKER_RUN_RETRY_DELAY_MS, concurrency: 1 },
   );
   worker.on('failed', (job, error) => log.error({ err: error, jobId: job?.id }, 'dispute deadline sweep failed'));
   worker.on('error', (error) => log.error({ err: error }, 'dispute deadline worker error'));

@@ -1,6 +1,6 @@
 import { Worker, type Job, type Queue } from 'bullmq';
 import { dueSubscriptions, renewSubscription, type RenewalOutcome } from '../src/domain/subscriptions.js';
-import { bullConnection } from '../src/queue/connection.js';
+import { bullConnection, WORKER_RUN_RETRY_DELAY_MS } from '../src/queue/connection.js';
 import { keepRecurringJob } from '../src/queue/schedules.js';
 import {
   SWEEP_SCHEDULER_ID,
@@ -88,7 +88,7 @@ export async function startRenewalWorker(deps: WorkerDeps, options: RenewalWorke
       if (job.name === RENEW_JOB && isRenewJob(job.data)) return { outcome: await runRenewJob(db, config.publicUrl, job.data, now()) };
       throw new Error(`Unknown renewal job ${job.name}`);
     },
-    { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix, concurrency: options.concurrency ?? 4 },
+    { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix, runRetryDelay: WORKER_RUN_RETRY_DELAY_MS, concurrency: options.concurrency ?? 4 },
   );
   worker.on('failed', (job, error) => logger.error({ err: error, jobId: job?.id }, 'renewal job failed'));
   worker.on('error', (error) => logger.error({ err: error }, 'renewal worker error'));

@@ -16,6 +16,8 @@ const BILLABLE_STATUSES = Prisma.sql`('confirmed', 'refunded', 'disputed')`;
 
 /** A run over a million purchases is one transaction; it must not be cut short by Prisma's 5 s default. */
 export const BILLING_TRANSACTION_OPTIONS = { maxWait: 60_000, timeout: 15 * 60_000 } as const;
+const BILLING_STATEMENT_TIMEOUT_MS = 5 * 60_000;
+const BILLING_LOCK_TIMEOUT_MS = 60_000;
 
 export function billingRunResource(run: BillingRun) {
   return {
@@ -314,6 +316,10 @@ export async function runBilling(db: Db, billingRunId: string, options: RunBilli
     data: { status: 'running', startedAt: now },
   });
   return db.$transaction(async (tx) => {
+    // A run is set-based statements over every unbilled purchase of the operator: longer than a request's
+    // deadline at scale, so it gets bounds of its own; another run of the operator may hold the lock a while.
+    await tx.$executeRawUnsafe(`SET LOCAL statement_timeout = ${BILLING_STATEMENT_TIMEOUT_MS}`);
+    await tx.$executeRawUnsafe(`SET LOCAL lock_timeout = ${BILLING_LOCK_TIMEOUT_MS}`);
     await tx.$queryRaw`SELECT 1 FROM billing_runs WHERE id = ${billingRunId} FOR UPDATE`;
     const run = await tx.billingRun.findUnique({ where: { id: billingRunId } });
     if (!run) throw notFound('Billing run');

@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'publisher_suspended',
   'consent_expired',
   'rate_limited',
+  'service_unavailable',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -47,3 +48,6 @@ export const invalidState = (message: string, details: Record<string, unknown> =
 export const forbidden = (message: string) => new AppError('forbidden', message);
 export const invalidRequest = (message: string, details: Record<string, unknown> = {}) =>
   new AppError('invalid_request', message, details);
+/** PostgreSQL unreachable or too slow, or the gateway shedding load: retry later, with the same Idempotency-Key. */
+export const serviceUnavailable = (message: string, details: Record<string, unknown> = {}) =>
+  new AppError('service_unavailable', message, details);

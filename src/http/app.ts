@@ -9,6 +9,8 @@ import type { AppContext } from './context.js';
 import { errorHandler } from './errors.js';
 import { redactUrl } from './log-redaction.js';
 import { noStore } from './no-store.js';
+import { shedLoad } from './load-shedding.js';
+import { poolWaiting } from '../store/db.js';
 import { rateLimit } from './rate-limit.js';
 import { rejectNul } from './reject-nul.js';
 import { adminRoutes } from './routes/admin.js';
@@ -53,6 +55,8 @@ export function createApp(ctx: AppContext): Express {
   app.use(healthRoutes(ctx));
 
   app.use(docsRoutes(ctx));
+  const { maxInFlight, maxPoolWaiting, requestDeadlineMs } = ctx.config;
+  app.use(shedLoad({ maxInFlight, maxPoolWaiting, deadlineMs: requestDeadlineMs }, () => poolWaiting(ctx.db) + ctx.pool.waitingCount));
   app.use(express.json({ limit: BODY_LIMIT, strict: true }));
   app.use(rejectNul);
   app.use('/consent', noStore, rateLimit(ctx), express.urlencoded({ limit: BODY_LIMIT, extended: false }), cookieParser(), consentRoutes(ctx), subscriptionConsentRoutes(ctx));

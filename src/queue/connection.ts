@@ -14,6 +14,9 @@ export function bullConnection(redisUrl: string): ConnectionOptions {
     ...redisCredentials(redisUrl),
     db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
     maxRetriesPerRequest: null,
+    // Reconnect every 200 ms at most while Redis is away (ioredis backs off to 2 s by default),
+    // so that recovery after a restart (src/queue/reconnect.ts) starts within a fraction of a second.
+    retryStrategy: (attempt: number) => Math.min(attempt * 50, 200),
   };
 }
 
@@ -31,3 +34,10 @@ export function useRedisCluster(nodes: readonly string[], redisUrl: string): voi
       }),
     );
 }
+
+/**
+ * How long a BullMQ Worker waits after an error in its fetch loop (Redis gone)
+ * before trying again. BullMQ's default is 15 s, which kept webhook deliveries
+ * and billing runs idle for seconds after Redis was back.
+ */
+export const WORKER_RUN_RETRY_DELAY_MS = 250;

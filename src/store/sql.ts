@@ -21,19 +21,8 @@ export interface Sql {
   rows<T>(statement: Statement, values: readonly unknown[]): Promise<T[]>;
 }
 
-/** If a transaction is left open (a stalled process, a lost client), PostgreSQL ends it and frees its locks. */
-const IDLE_IN_TRANSACTION_MS = 20_000;
-
-export function createPool(databaseUrl: string, size: number): PgPool {
-  const pool = new pg.Pool({
-    connectionString: databaseUrl,
-    max: size,
-    options: `-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`,
-  });
-  // An idle connection closed by the server (restart, timeout) is dropped from the pool; the next query opens another.
-  pool.on('error', () => undefined);
-  return pool;
-}
+/** Every pool Kiosque opens shares one set of timeouts and is observed by /metrics. */
+export { createPool } from './db.js';
 
 /** A checked-out connection closed by the server fails its query; unlistened, it would also crash the process. */
 const ignoreConnectionError = () => undefined;
