@@ -18,6 +18,9 @@ import { operatorSubscriberRoutes } from './routes/operator-subscribers.js';
 import { purchaseRoutes } from './routes/purchases.js';
 import { parentalRoutes } from './routes/parental.js';
 import { subscriptionConsentRoutes } from './routes/subscription-consent.js';
+import { subscriberPageRoutes } from './routes/subscriber-pages.js';
+import { assetRoutes } from './pages/assets.js';
+import { pageHeaders } from './pages/render.js';
 import { meSubscriptionRoutes, subscriptionRoutes } from './routes/subscriptions.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
@@ -48,6 +51,8 @@ export function createApp(ctx: AppContext): Express {
   app.use(express.json({ limit: BODY_LIMIT, strict: true }));
   app.use(rejectNul);
   app.use('/consent', rateLimit(ctx), express.urlencoded({ limit: BODY_LIMIT, extended: false }), cookieParser(), consentRoutes(ctx), subscriptionConsentRoutes(ctx));
+  app.use('/me', rateLimit(ctx), express.urlencoded({ limit: BODY_LIMIT, extended: false }), cookieParser(), pageHeaders, subscriberPageRoutes(ctx));
+  app.use(assetRoutes());
 
   const v1 = express.Router();
   v1.use(rateLimit(ctx));
