@@ -28,6 +28,8 @@ import { freePort } from './support/private-redis.js';
  * alone on the desktop. Every page visited is screenshotted and checked by axe.
  */
 const PUBLISHER_SITE = 'https://gazette.example';
+/** Each flow visits several pages and runs axe on each, on a CPU shared with the rest of the suite. */
+const BROWSER_TEST_TIMEOUT_MS = 240_000;
 
 let gw: TestGateway;
 let server: Server;
@@ -89,6 +91,25 @@ function publisherPage(consentUrl: string, token: string): string {
   return `${PUBLISHER_SITE}/?go=${encodeURIComponent(`${consentUrl}?assertion=${token}`)}`;
 }
 
+/**
+ * The way back to the publisher: a redirect, which Playwright does not
+ * intercept, so the browser's request for it fails offline; its address is what counts.
+ */
+async function returnedTo(page: Page, path: string): Promise<URL> {
+  const failed = await page.waitForEvent('requestfailed', (request) => request.url().startsWith(`${PUBLISHER_SITE}${path}`));
+  return new URL(failed.url());
+}
+
+/** A navigation that may meet the error page of the failed return still committing: then it goes again. */
+async function openPage(page: Page, url: string): Promise<void> {
+  try {
+    await page.goto(url);
+  } catch (error) {
+    if (!String(error).includes('interrupted by another navigation')) throw error;
+    await page.goto(url);
+  }
+}
+
 async function subscription(publisher: PublisherFixture, body: Record<string, unknown> = {}) {
   const res = await gw
     .api()
@@ -122,8 +143,7 @@ describe.each(CONFIGS)('Pages for people, $name', (config) => {
       const box = await pay.boundingBox();
       expect((box?.y ?? Infinity) + (box?.height ?? 0)).toBeLessThanOrEqual(config.viewport.height);
     }
-    const [returned] = await Promise.all([page.waitForRequest(`${PUBLISHER_SITE}/merci?**`), activate(page, pay, config.mode)]);
-    const back = new URL(returned.url());
+    const [back] = await Promise.all([returnedTo(page, '/merci?'), activate(page, pay, config.mode)]);
     expect(back?.pathname).toBe('/merci');
     expect(back?.searchParams.get('kiosque_purchase')).toBe(id);
     expect(back?.searchParams.get('kiosque_status')).toBe('confirmed');
@@ -132,7 +152,7 @@ describe.each(CONFIGS)('Pages for people, $name', (config) => {
     expect(row.consentUserAgent).toContain('Chrome');
 
     // Opening a dispute on it from /me, where its evidence then shows.
-    await page.goto(`${origin}/me`);
+    await openPage(page, `${origin}/me`);
     await checkPage(page, shot('me'));
     const item = page.locator(`#purchase-${id}`);
     await activate(page, item.getByText(m.disputeSummary), config.mode);
@@ -147,7 +167,7 @@ describe.each(CONFIGS)('Pages for people, $name', (config) => {
     await checkPage(page, shot('me-dispute-opened'));
     expect((await gw.ctx.db.dispute.findFirstOrThrow({ where: { purchaseId: id } })).status).toBe('open');
     await context.close();
-  });
+  }, BROWSER_TEST_TIMEOUT_MS);
 
   it('When a subscriber subscribes, then cancels from /me, then the subscription is canceled and the page says so', async () => {
     const ref = await provision(gw, operator);
@@ -160,11 +180,11 @@ describe.each(CONFIGS)('Pages for people, $name', (config) => {
     expect(text).toContain(m.howToCancel);
     await checkPage(page, shot('consent-subscription'));
     const subscribe = page.getByRole('button', { name: m.subscribeButton(f.money('4.99'), m.period.monthly) });
-    const [returned] = await Promise.all([page.waitForRequest(`${PUBLISHER_SITE}/abonne?**`), activate(page, subscribe, config.mode)]);
-    expect(new URL(returned.url()).searchParams.get('kiosque_subscription')).toBe(id);
-    expect(new URL(returned.url()).searchParams.get('kiosque_status')).toBe('confirmed');
+    const [returned] = await Promise.all([returnedTo(page, '/abonne?'), activate(page, subscribe, config.mode)]);
+    expect(returned.searchParams.get('kiosque_subscription')).toBe(id);
+    expect(returned.searchParams.get('kiosque_status')).toBe('confirmed');
 
-    await page.goto(`${origin}/me`);
+    await openPage(page, `${origin}/me`);
     const item = page.locator(`#subscription-${id}`);
     await expect(item.innerText()).resolves.toContain(m.subscriptionStatus.active as string);
     await Promise.all([page.waitForURL(/notice=subscription_canceled/), activate(page, item.getByRole('button', { name: new RegExp(m.cancelButton) }), config.mode)]);
@@ -173,7 +193,7 @@ describe.each(CONFIGS)('Pages for people, $name', (config) => {
     await checkPage(page, shot('me-subscription-canceled'));
     expect((await gw.ctx.db.subscription.findUniqueOrThrow({ where: { id } })).status).toBe('canceled');
     await context.close();
-  });
+  }, BROWSER_TEST_TIMEOUT_MS);
 
   it("When a parent blocks a category for a child, then the child's next consent page says it is blocked and has no pay button", async () => {
     const holderRef = await provision(gw, operator);
@@ -207,7 +227,7 @@ describe.each(CONFIGS)('Pages for people, $name', (config) => {
     await expect(kid.page.locator('h1').innerText()).resolves.toBe(m.notHolderTitle);
     await checkPage(kid.page, shot('me-children-forbidden'));
     await kid.context.close();
-  });
+  }, BROWSER_TEST_TIMEOUT_MS);
 
   it('When a page is opened without signing in, or after a purchase without a returnUrl, then it says what to do next', async () => {
     const { context, page } = await visitor(config);
@@ -223,5 +243,5 @@ describe.each(CONFIGS)('Pages for people, $name', (config) => {
     await expect(page.locator('main').innerText()).resolves.toContain(m.paidSentence(f.money('0.99'), 'Une grille de mots croisés'));
     await checkPage(page, shot('thanks'));
     await context.close();
-  });
+  }, BROWSER_TEST_TIMEOUT_MS);
 });

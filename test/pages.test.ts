@@ -281,7 +281,7 @@ describe('The subscriber space, /me', () => {
     const dispute = await gw.ctx.db.dispute.findFirstOrThrow({ where: { purchaseId: id } });
     expect(dispute).toMatchObject({ status: 'open', openedBy: 'subscriber', reason: 'Débité deux fois' });
     const text = visibleText((await browser.get('/me')).text);
-    expect(text).toContain('Contestation de « Article payé deux fois »');
+    expect(text).toContain(`Contestation de «${NBSP}Article payé deux fois${NBSP}»`);
     expect(text).toContain('Débité deux fois');
     const again = await browser.post('/me/disputes').type('form').send({ csrf, purchaseId: id, reason: 'Encore' });
     expect(again.headers.location).toBe('/me?error=invalid_state#purchases');
@@ -320,7 +320,8 @@ describe('The parent space, /me/children', () => {
     const child = await signedIn(pathOf(consentUrl), assertion(operator, childRef));
     const consent = await child.get(pathOf(consentUrl));
     expect(consent.text).not.toContain('<button');
-    expect(visibleText(consent.text)).toContain('Les achats de la catégorie « Presse » sont bloqués sur ce compte');
+    expect(visibleText(consent.text)).toContain(`Les achats de la catégorie «${NBSP}Presse${NBSP}» sont bloqués sur ce compte`);
+    expect(visibleText(consent.text)).not.toContain('Reste cette semaine');
   });
 
   it('When the holder types a limit above the operator, then the form comes back with the error and nothing is saved', async () => {

@@ -44,6 +44,11 @@ export function forecastSentence(m: Messages, f: Formatter, forecast: Forecast, 
   }
 }
 
+/** A budget says nothing useful, and seems to promise a purchase, when the account or the seller is what stops it. */
+function showsBudget(forecast: Forecast | null): boolean {
+  return forecast === null || forecast.code === 'per_purchase_limit' || forecast.code === 'weekly_ceiling' || forecast.code === 'monthly_ceiling';
+}
+
 export function consentPage(shell: Shell, f: Formatter, view: ConsentView): string {
   const { m } = shell;
   const price = f.money(view.price);
@@ -74,10 +79,12 @@ export function consentPage(shell: Shell, f: Formatter, view: ConsentView): stri
 <p class="price">${price} <span class="ttc">${m.vatIncluded}</span>!${period ? html` <span class="period">${period}</span>` : ''}</p>
 <p class="muted">${m.billedOn(shell.brand ?? m.kiosque)}</p>
 !${subscriptionTerms}
-<dl class="budget" aria-label="${m.budgetHeading}">
+!${showsBudget(view.forecast)
+      ? html`<dl class="budget" aria-label="${m.budgetHeading}">
 <div><dt>${m.leftThisWeek}</dt><dd>${f.money(view.budget.weekly.remaining)}</dd></div>
 <div><dt>${m.leftThisMonth}</dt><dd>${f.money(view.budget.monthly.remaining)}</dd></div>
-</dl>
+</dl>`
+      : ''}
 !${action}
 <p class="seller">!${view.legalName ? html`${m.soldBy(view.legalName)}` : ''}!${view.supportUrl
       ? html`!${view.legalName ? ' · ' : ''}<a href="${view.supportUrl}" rel="noopener">${m.publisherSupport}</a>`

@@ -64,7 +64,7 @@ export const fr = {
     publisher_suspended: 'Cet éditeur ne peut pas vendre pour le moment.',
     account_blocked: "Les achats sont bloqués sur ce compte par le titulaire de l'abonnement. Demandez-lui de les autoriser dans son espace parent.",
     category_blocked: (category: string) =>
-      `Les achats de la catégorie « ${category} » sont bloqués sur ce compte par le titulaire de l'abonnement. Demandez-lui de les autoriser dans son espace parent.`,
+      `Les achats de la catégorie «\u00a0${category}\u00a0» sont bloqués sur ce compte par le titulaire de l'abonnement. Demandez-lui de les autoriser dans son espace parent.`,
     per_purchase_limit: (price: string, limit: string) => `Ce prix, ${price}, dépasse le plafond de ${limit} par achat de votre compte.`,
     weekly_ceiling: (left: string, price: string, limit: string, resets: string) =>
       `Il vous reste ${left} à dépenser cette semaine, moins que ${price}. Votre budget de la semaine repart à ${limit} le ${resets}.`,
@@ -75,9 +75,9 @@ export const fr = {
   backTo: (publisher: string) => `Retour à ${publisher}`,
 
   thanksTitle: 'Merci',
-  paidSentence: (price: string, description: string) => `Vous avez payé ${price} pour « ${description} ».`,
+  paidSentence: (price: string, description: string) => `Vous avez payé ${price} pour «\u00a0${description}\u00a0».`,
   subscribedSentence: (description: string, price: string, period: string) =>
-    `Vous êtes abonné à « ${description} » pour ${price} ${period}.`,
+    `Vous êtes abonné à «\u00a0${description}\u00a0» pour ${price} ${period}.`,
   purchaseDeclinedTitle: 'Achat refusé',
   subscriptionDeclinedTitle: 'Abonnement refusé',
   declined: {
@@ -130,7 +130,7 @@ export const fr = {
   cancelHint: 'Plus rien ne sera prélevé. La période déjà payée reste à vous.',
   disputesHeading: 'Mes contestations',
   noDisputes: 'Aucune contestation.',
-  disputeOn: (description: string) => `Contestation de « ${description} »`,
+  disputeOn: (description: string) => `Contestation de «\u00a0${description}\u00a0»`,
   disputeYourReason: 'Votre motif :',
   disputeOpenedOn: 'Ouverte le',
   disputeStatus: {
