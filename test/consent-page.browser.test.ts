@@ -40,7 +40,7 @@ async function pendingPurchase(description: string) {
 describe('The consent page on a phone', () => {
   it('When a subscriber opens the link and taps confirm, then the page fits the screen and the purchase is confirmed', async () => {
     const { id, consentUrl, token, brand } = await pendingPurchase('Edition du jour');
-    const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const context = await browser.newContext({ locale: 'fr-FR', viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
     const page = await context.newPage();
     await page.goto(`${consentUrl}?assertion=${token}`);
     expect(page.url()).toBe(consentUrl);
@@ -67,7 +67,7 @@ describe('The consent page on a phone', () => {
 
   it('When another site frames the consent page, then the browser refuses to render it', async () => {
     const { id, consentUrl, token } = await pendingPurchase('Framed');
-    const context = await browser.newContext({ viewport: PHONE });
+    const context = await browser.newContext({ locale: 'fr-FR', viewport: PHONE });
     const page = await context.newPage();
     await page.goto(`${consentUrl}?assertion=${token}`);
     // The attacker's page, on another site (localhost vs 127.0.0.1) of the same machine.
