@@ -28,6 +28,9 @@ import { publisherRoutes } from './routes/publisher.js';
 import { purchaseRoutes } from './routes/purchases.js';
 import { parentalRoutes } from './routes/parental.js';
 import { subscriptionConsentRoutes } from './routes/subscription-consent.js';
+import { subscriberPageRoutes } from './routes/subscriber-pages.js';
+import { assetRoutes } from './pages/assets.js';
+import { pageHeaders } from './pages/render.js';
 import { meSubscriptionRoutes, subscriptionRoutes } from './routes/subscriptions.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
@@ -60,6 +63,8 @@ export function createApp(ctx: AppContext): Express {
   app.use(express.json({ limit: BODY_LIMIT, strict: true }));
   app.use(rejectNul);
   app.use('/consent', noStore, rateLimit(ctx), express.urlencoded({ limit: BODY_LIMIT, extended: false }), cookieParser(), consentRoutes(ctx), subscriptionConsentRoutes(ctx));
+  app.use('/me', noStore, rateLimit(ctx), express.urlencoded({ limit: BODY_LIMIT, extended: false }), cookieParser(), pageHeaders, subscriberPageRoutes(ctx));
+  app.use(assetRoutes());
 
   const v1 = express.Router();
   v1.use(noStore);
