@@ -61,6 +61,14 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
+/** As `until`, but a process that exits meanwhile fails the test at once, with what it printed. */
+function untilAlive<T>(started: Started, what: string, probe: () => Promise<T | undefined>, timeoutMs?: number): Promise<T> {
+  const died = started.exited.then((code): never => {
+    throw new Error(`the process exited (${code}) before ${what}:\n${started.output().join('\n')}`);
+  });
+  return Promise.race([until(what, probe, timeoutMs), died]);
+}
+
 const status = async (url: string) => (await fetch(url)).status;
 
 async function readiness(url: string): Promise<{ status: number; notReady: string[] }> {
@@ -89,7 +97,7 @@ describe('npm run build and npm start', () => {
   it('When npm start is sent SIGTERM, then the compiled server it started shuts down and its port closes', async () => {
     const port = await freePort();
     const npm = start('npm', ['start', '--silent'], port, { RUN_WORKERS: '0' });
-    await until('readiness', async () => ((await status(`${npm.url}/readyz`)) === 200 ? true : undefined), 300_000);
+    await untilAlive(npm, 'readiness', async () => ((await status(`${npm.url}/readyz`)) === 200 ? true : undefined), 300_000);
     expect(npm.output().join('\n')).toContain('Kiosque gateway listening');
 
     npm.child.kill('SIGTERM');
@@ -108,7 +116,7 @@ describe('npm run build and npm start', () => {
 
   it('When Redis is unreachable, then the compiled gateway serves /healthz, names redis in /readyz, logs one line, and stops on SIGTERM', async () => {
     const gateway = start('node', ['dist/src/main.js'], await freePort(), { REDIS_URL: `redis://127.0.0.1:${await closedPort()}` });
-    expect(await until('liveness', async () => ((await status(`${gateway.url}/healthz`)) === 200 ? 200 : undefined))).toBe(200);
+    expect(await untilAlive(gateway, 'liveness', async () => ((await status(`${gateway.url}/healthz`)) === 200 ? 200 : undefined))).toBe(200);
     const ready = await until('postgresql ready, redis not', async () => {
       const r = await readiness(gateway.url);
       return r.notReady.length === 1 ? r : undefined;
@@ -130,7 +138,7 @@ describe('npm run build and npm start', () => {
     const gateway = start('node', ['dist/src/main.js'], await freePort(), {
       DATABASE_URL: `postgresql://postgres@127.0.0.1:${pgPort}/kiosque`,
     });
-    expect(await until('liveness', async () => ((await status(`${gateway.url}/healthz`)) === 200 ? 200 : undefined))).toBe(200);
+    expect(await untilAlive(gateway, 'liveness', async () => ((await status(`${gateway.url}/healthz`)) === 200 ? 200 : undefined))).toBe(200);
     await new Promise((r) => setTimeout(r, 6_000));
     expect(await readiness(gateway.url)).toEqual({ status: 503, notReady: ['postgresql', 'migrations'] });
     const lines = gateway.output();
