@@ -35,7 +35,9 @@ const commit = currentCommit();
 
 const http = await httpCeiling(scale, redisUrl);
 
-const mainUrl = databaseUrl('kiosque_bench');
+// Several people benchmarking on one PostgreSQL each give their run its own databases.
+const databaseSuffix = process.env.BENCH_DATABASE_SUFFIX ?? '';
+const mainUrl = databaseUrl(`kiosque_bench${databaseSuffix}`);
 progress(`Provisioning ${scale.subscribers.toLocaleString('en')} subscribers in SQL (${mainUrl})`);
 await freshDatabase(mainUrl);
 const world = await withClient(mainUrl, (client) => provisionWorld(client, scale.subscribers));
@@ -47,11 +49,15 @@ progress(`Composed ceiling: ${composed.purchasesPerS} purchases/s`);
 
 const kiosqueResults = await kiosque(scale, mainUrl, redisUrl, world, tokens, join(resultsDir, 'profiles'));
 
-const workersUrl = databaseUrl('kiosque_bench_workers');
+const workersUrl = databaseUrl(`kiosque_bench_workers${databaseSuffix}`);
 const workerEnv = { databaseUrl: workersUrl, redisUrl, queuePrefix };
 let billingResults: BillingResults | Skipped = { skipped: 'workers/billing.ts is missing' };
 let webhookResults: WebhookResults | Skipped = { skipped: 'workers/webhooks.ts is missing' };
-if (existsSync(join(ROOT, 'workers/billing.ts')) || existsSync(join(ROOT, 'workers/webhooks.ts'))) {
+const workersWanted = process.env.BENCH_WORKERS !== '0';
+if (!workersWanted) {
+  billingResults = { skipped: 'BENCH_WORKERS=0' };
+  webhookResults = { skipped: 'BENCH_WORKERS=0' };
+} else if (existsSync(join(ROOT, 'workers/billing.ts')) || existsSync(join(ROOT, 'workers/webhooks.ts'))) {
   progress(`Provisioning the workers' database (${workersUrl})`);
   await freshDatabase(workersUrl);
   await withClient(workersUrl, async (client) => {
@@ -72,7 +78,7 @@ const results: BenchResults = {
   kiosque: kiosqueResults,
   billing: billingResults,
   webhooks: webhookResults,
-  targets: targets(kiosqueResults, composed, billingResults),
+  targets: targets(kiosqueResults, composed, billingResults, http),
 };
 const summary = summaryMarkdown(results);
 writeFileSync(join(resultsDir, `${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);

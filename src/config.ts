@@ -4,6 +4,8 @@ export interface Config {
   port: number;
   databaseUrl: string;
   redisUrl: string;
+  /** Redis Cluster seed nodes ("host:port"); when given, REDIS_URL only lends its credentials. */
+  redisClusterNodes: string[];
   publicUrl: string;
   adminApiKey: string;
   /** True when ADMIN_API_KEY was not given and a throwaway one was generated. */
@@ -12,9 +14,17 @@ export interface Config {
   webhookAllowPrivateNetworks: boolean;
   /** Requests per minute per credential before 429; 0 turns the limiter off. */
   rateLimitPerMinute: number;
+  /** Failed authentications per minute per address and per credential before 429; 0 turns the throttle off. */
+  authFailuresPerMinute: number;
   runWorkers: boolean;
   /** PostgreSQL connections per process. */
   databasePoolSize: number;
+  /** Load shedding (src/http/load-shedding.ts): requests served at once per process. */
+  maxInFlight: number;
+  /** Load shedding: requests that may wait for a pooled connection before new ones get 503. */
+  maxPoolWaiting: number;
+  /** Every request is answered within this, 503 when the work did not finish. */
+  requestDeadlineMs: number;
   /** Trust one reverse proxy's X-Forwarded-For, so consent evidence records the subscriber's address. */
   trustProxy: boolean;
   /** Signs subscriber session cookies; every gateway process must share it. */
@@ -26,6 +36,10 @@ export interface Config {
   disputeRateSuspendThreshold: number;
   /** Below this many confirmed purchases in 30 days the rate says too little to suspend on. */
   disputeRateMinPurchases: number;
+  /** How long an Idempotency-Key is honoured (replayed) before the purge forgets it; at least 24 hours. */
+  idempotencyKeyRetentionHours: number;
+  /** Port of a worker process's /healthz, /readyz and /metrics; null serves none. */
+  workerMetricsPort: number | null;
 }
 
 function fraction(name: string, value: string | undefined, fallback: number): number {
@@ -42,6 +56,17 @@ function integer(name: string, value: string | undefined, fallback: number): num
   return parsed;
 }
 
+/** A client retrying a request must find its key again; a day is the least a sane retry schedule needs. */
+export const MIN_IDEMPOTENCY_KEY_RETENTION_HOURS = 24;
+
+function retentionHours(value: string | undefined): number {
+  const hours = integer('IDEMPOTENCY_KEY_RETENTION_HOURS', value, 72);
+  if (hours < MIN_IDEMPOTENCY_KEY_RETENTION_HOURS) {
+    throw new Error(`IDEMPOTENCY_KEY_RETENTION_HOURS must be at least ${MIN_IDEMPOTENCY_KEY_RETENTION_HOURS}, got "${value}"`);
+  }
+  return hours;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const port = integer('PORT', env.PORT, 3000);
@@ -50,24 +75,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (adminApiKeyGiven && (env.ADMIN_API_KEY as string).length < 16) throw new Error('ADMIN_API_KEY must be at least 16 characters');
   const allowPrivate = env.WEBHOOK_ALLOW_PRIVATE_NETWORKS === '1';
   if (production && allowPrivate) throw new Error('WEBHOOK_ALLOW_PRIVATE_NETWORKS=1 is for development and tests only');
+  const redisClusterNodes = (env.REDIS_CLUSTER_NODES ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+  const prefix = env.QUEUE_PREFIX || 'kiosque';
   const adminApiKey = adminApiKeyGiven ? (env.ADMIN_API_KEY as string) : `dev_admin_${randomBytes(18).toString('base64url')}`;
   return {
     port,
     databaseUrl: env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/kiosque',
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+    redisClusterNodes,
     publicUrl: (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, ''),
     adminApiKey,
     adminApiKeyGenerated: !adminApiKeyGiven,
     production,
     webhookAllowPrivateNetworks: allowPrivate,
     rateLimitPerMinute: integer('RATE_LIMIT_PER_MINUTE', env.RATE_LIMIT_PER_MINUTE, 6000),
+    authFailuresPerMinute: integer('AUTH_FAILURES_PER_MINUTE', env.AUTH_FAILURES_PER_MINUTE, 20),
     runWorkers: env.RUN_WORKERS !== '0',
     databasePoolSize: integer('DATABASE_POOL_SIZE', env.DATABASE_POOL_SIZE, 10),
+    maxInFlight: integer('MAX_IN_FLIGHT', env.MAX_IN_FLIGHT, 512),
+    maxPoolWaiting: integer('MAX_POOL_WAITING', env.MAX_POOL_WAITING, 100),
+    requestDeadlineMs: integer('REQUEST_DEADLINE_MS', env.REQUEST_DEADLINE_MS, 10_000),
     trustProxy: env.TRUST_PROXY === '1',
     sessionSecret: env.SESSION_SECRET || createHmac('sha256', adminApiKey).update('kiosque session cookies').digest('base64url'),
-    queuePrefix: env.QUEUE_PREFIX || 'kiosque',
+    // On a cluster every key must hash to one slot (BullMQ's scripts touch several keys of a queue at once).
+    queuePrefix: redisClusterNodes.length && !/\{.+\}/.test(prefix) ? `{${prefix}}` : prefix,
     disputeRateSuspendThreshold: fraction('DISPUTE_RATE_SUSPEND_THRESHOLD', env.DISPUTE_RATE_SUSPEND_THRESHOLD, 0.01),
     disputeRateMinPurchases: integer('DISPUTE_RATE_MIN_PURCHASES', env.DISPUTE_RATE_MIN_PURCHASES, 100),
+    idempotencyKeyRetentionHours: retentionHours(env.IDEMPOTENCY_KEY_RETENTION_HOURS),
+    workerMetricsPort: env.WORKER_METRICS_PORT ? integer('WORKER_METRICS_PORT', env.WORKER_METRICS_PORT, 0) : null,
     logLevel: env.LOG_LEVEL || (env.NODE_ENV === 'test' ? 'silent' : 'info'),
   };
 }

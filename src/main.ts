@@ -1,7 +1,16 @@
 import { loadConfig } from './config.js';
+import { shortReason } from './lifecycle.js';
+import { useRedisCluster } from './queue/connection.js';
 import { startGateway } from './server.js';
 
-const config = loadConfig();
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  console.error(`Kiosque cannot start: ${shortReason(error)}`);
+  process.exit(1);
+}
+if (config.redisClusterNodes.length) useRedisCluster(config.redisClusterNodes, config.redisUrl);
 const gateway = await startGateway(config);
 const { logger } = gateway.ctx;
 const address = gateway.server.address();
@@ -11,6 +20,7 @@ if (config.adminApiKeyGenerated) {
   // Development convenience only: production refuses to start without ADMIN_API_KEY.
   console.log(`ADMIN_API_KEY not set; this run's development admin key is: ${config.adminApiKey}`);
 }
+void gateway.ready.then(() => logger.info('Kiosque gateway ready'));
 
 let stopping = false;
 async function stop(signal: string) {

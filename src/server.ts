@@ -1,48 +1,107 @@
 import type { Server } from 'node:http';
+import type { Logger } from 'pino';
 import { loadConfig, type Config } from './config.js';
 import { createApp } from './http/app.js';
 import type { AppContext } from './http/context.js';
+import { hostOf, redisReady, retryUntilDone, watchRedis } from './lifecycle.js';
 import { createLogger } from './logger.js';
-import { createDb } from './store/db.js';
+import { observeQueue } from './observability/metrics.js';
+import { createDb, type Db } from './store/db.js';
+import { createPool } from './store/sql.js';
 import { ensureDatabase, migrate } from './store/migrate.js';
-import { createRedis } from './store/redis.js';
+import { createRedis, type RedisClient } from './store/redis.js';
 import { createBillingQueue, enqueueBillingRun } from './queue/billing.js';
 import { startWorkers, type RunningWorker } from '../workers/registry.js';
 
 export interface Gateway {
   ctx: AppContext;
   server: Server;
+  /** Settles once the database is migrated and, with RUN_WORKERS, the workers run. */
+  ready: Promise<void>;
   close(): Promise<void>;
 }
 
-/** Creates the database if needed, applies migrations, then serves. */
+/** Where Redis is, for log lines: the URL's host, or the cluster's seed nodes. */
+export function redisWhere(config: Config): string {
+  return config.redisClusterNodes.length ? `cluster ${config.redisClusterNodes.join(',')}` : hostOf(config.redisUrl);
+}
+
+/** Creates the database when missing and applies migrations, retrying with backoff while PostgreSQL is away. */
+export function migrateWhenReachable(config: Config, logger: Logger, signal: AbortSignal): Promise<void> {
+  return retryUntilDone(
+    'PostgreSQL',
+    hostOf(config.databaseUrl),
+    async () => {
+      await ensureDatabase(config.databaseUrl);
+      const applied = await migrate(config.databaseUrl);
+      if (applied.length) logger.info({ applied }, 'migrations applied');
+    },
+    { logger, signal },
+  );
+}
+
+/** Starts the workers once PostgreSQL is migrated and Redis answers, so an outage at start costs no stack traces. */
+export async function startWorkersWhenReady(
+  deps: { config: Config; db: Db; logger: Logger; redis: RedisClient },
+  migrated: Promise<void>,
+  signal: AbortSignal,
+): Promise<RunningWorker> {
+  await migrated;
+  await redisReady(deps.redis, signal);
+  return startWorkers(deps);
+}
+
+/**
+ * Serves at once (GET /healthz is alive from the first moment), then brings up
+ * what the gateway depends on in the background: /readyz says 503 and names
+ * PostgreSQL, Redis or the migrations until they are ready.
+ */
 export async function startGateway(config: Config = loadConfig()): Promise<Gateway> {
   const logger = createLogger(config.logLevel);
-  await ensureDatabase(config.databaseUrl);
-  const applied = await migrate(config.databaseUrl);
-  if (applied.length) logger.info({ applied }, 'migrations applied');
   const db = createDb(config.databaseUrl, config.databasePoolSize);
-  const redis = createRedis(config.redisUrl);
+  const redis = createRedis(config.redisUrl, config.redisClusterNodes);
+  watchRedis(redis, redisWhere(config), logger);
   const billingQueue = createBillingQueue(config.redisUrl, config.queuePrefix);
-  const ctx: AppContext = { config, db, redis, logger, enqueueBillingRun: (id) => enqueueBillingRun(billingQueue, id) };
-  // One process runs everything unless RUN_WORKERS=0 (then `npm run workers` runs them elsewhere).
-  const workers: RunningWorker | null = config.runWorkers ? await startWorkers({ config, db, logger }) : null;
+  // Its connection fails with the gateway's own, which watchRedis already reports.
+  billingQueue.on('error', () => undefined);
+  const unobserveQueue = observeQueue(billingQueue);
+  const pool = createPool(config.databaseUrl, config.databasePoolSize);
+  const ctx: AppContext = { config, db, pool, redis, logger, enqueueBillingRun: (id) => enqueueBillingRun(billingQueue, id) };
   const app = createApp(ctx);
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(config.port, () => resolve(s));
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, (error?: Error) => (error ? reject(error) : resolve(s)));
   });
   server.keepAliveTimeout = 65_000;
+
+  const stopping = new AbortController();
+  const migrated = migrateWhenReachable(config, logger, stopping.signal);
+  // One process runs everything unless RUN_WORKERS=0 (then `npm run workers` runs them elsewhere).
+  const workers: Promise<RunningWorker | null> = config.runWorkers
+    ? startWorkersWhenReady({ config, db, logger, redis }, migrated, stopping.signal)
+    : migrated.then(() => null);
+  const ready = workers.then(
+    () => undefined,
+    (error: unknown) => {
+      if (!stopping.signal.aborted) logger.error({ err: error }, 'start-up failed');
+    },
+  );
+
   return {
     ctx,
     server,
+    ready,
     async close() {
+      stopping.abort();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await closed;
-      await workers?.close();
-      await billingQueue.close();
+      await ready;
+      await (await workers.catch(() => null))?.close();
+      unobserveQueue();
+      await billingQueue.close().catch(() => undefined);
       redis.disconnect();
       await db.$disconnect();
+      await pool.end();
     },
   };
 }

@@ -37,7 +37,9 @@ const purchaseBody = { amount: '1.00', currency: 'EUR', description: 'An article
 
 function expectErrorBody(res: supertest.Response, status: number, code: string): void {
   expect(res.status).toBe(status);
-  expect(res.body).toEqual({ error: { code, message: expect.any(String), details: expect.any(Object) } });
+  expect(res.body).toEqual({
+    error: { code, message: expect.any(String), details: expect.any(Object), requestId: expect.any(String) },
+  });
   expect(res.body.error.message.length).toBeGreaterThan(0);
 }
 

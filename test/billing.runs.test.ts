@@ -24,7 +24,19 @@ interface InvoiceBody {
   status: string;
   total: string;
   vatAmount: string;
-  lines: { publisherId: string; description: string; amount: string; vatAmount: string; purchaseId: string; refundId: string | null }[];
+  vatTotal: string;
+  type: string;
+  correctsInvoiceId: string | null;
+  lines: {
+    publisherId: string;
+    description: string;
+    amount: string;
+    vatRate: string;
+    vat: string;
+    vatAmount: string;
+    purchaseId: string;
+    refundId: string | null;
+  }[];
 }
 
 let gw: TestGateway;
@@ -127,7 +139,10 @@ describe('A billing run puts purchases and refunds on one invoice per billing su
       publisherId: publisher.id,
       description: '500 gems',
       amount: '4.99',
-      vatAmount: '0.83',
+      // v1.1: a press publisher's lines carry French online press VAT, 2.1% (4.99 × 0.021 / 1.021 = 0.1026…).
+      vatRate: '0.021',
+      vat: '0.10',
+      vatAmount: '0.10',
       refundId: null,
     });
     const neighbourInvoice = byRef.get(neighbour) as InvoiceBody;
@@ -138,15 +153,15 @@ describe('A billing run puts purchases and refunds on one invoice per billing su
 
     for (const invoice of invoices) {
       expect(invoice.total).toBe(sum(invoice.lines.map((l) => l.amount)).toFixed(2));
-      expect(invoice.vatAmount).toBe(sum(invoice.lines.map((l) => vatIncluded(new Decimal(l.amount)))).toFixed(2));
-      for (const line of invoice.lines) expect(line.vatAmount).toBe(vatIncluded(new Decimal(line.amount)).toFixed(2));
+      expect(invoice.vatTotal).toBe(sum(invoice.lines.map((l) => vatIncluded(new Decimal(l.amount), '0.021'))).toFixed(2));
+      for (const line of invoice.lines) expect(line.vat).toBe(vatIncluded(new Decimal(line.amount), '0.021').toFixed(2));
     }
     await expectEachOnExactlyOneInvoice(gw.ctx.db, [...holderBuys, childBuy, neighbourBuy], [refundId]);
     const untouched = await gw.ctx.db.purchase.findMany({ where: { id: { in: [lateBuy, outsiderBuy] } } });
     expect(untouched.map((p) => p.invoiceId)).toEqual([null, null]);
   });
 
-  it('When a purchase billed in one run is refunded later, then the next run credits the refund and bills nothing twice', async () => {
+  it('When a purchase billed in one run is refunded later, then the next run credits it on a credit note naming that invoice', async () => {
     const op = await createOperator(gw);
     const ref = await provision(gw, op);
     const first = await confirmed(assertion(op, ref), '5.00');
@@ -156,12 +171,16 @@ describe('A billing run puts purchases and refunds on one invoice per billing su
     const refundId = await refund(gw, publisher.apiKey, first, '1.50');
     const second = await confirmed(assertion(op, ref), '2.00');
     const run2 = await waitForRun(gw, op, (await postBillingRun(gw, op)).body.id);
-    expect(run2).toMatchObject({ invoiceCount: 1, total: '0.50' });
-    const [invoice] = await allInvoices(op, run2.id);
-    expect(invoice?.lines.map((l) => [l.purchaseId, l.amount])).toEqual(
-      expect.arrayContaining([[first, '-1.50'], [second, '2.00']]),
-    );
-    expect(invoice?.lines.find((l) => l.refundId === refundId)?.vatAmount).toBe('-0.25');
+    // v1.1: the run issues an invoice (2.00) and a credit note (-1.50) instead of one invoice netting to 0.50.
+    expect(run2).toMatchObject({ invoiceCount: 2, total: '0.50' });
+    const [firstInvoice] = await allInvoices(op, run1.id);
+    const documents = await allInvoices(op, run2.id);
+    const invoice = documents.find((d) => d.type === 'invoice');
+    const creditNote = documents.find((d) => d.type === 'credit_note');
+    expect(invoice).toMatchObject({ total: '2.00', correctsInvoiceId: null });
+    expect(invoice?.lines.map((l) => [l.purchaseId, l.amount])).toEqual([[second, '2.00']]);
+    expect(creditNote).toMatchObject({ total: '-1.50', vatTotal: '-0.03', correctsInvoiceId: firstInvoice?.id });
+    expect(creditNote?.lines.map((l) => [l.purchaseId, l.amount, l.refundId, l.vat])).toEqual([[first, '-1.50', refundId, '-0.03']]);
 
     const run3 = await waitForRun(gw, op, (await postBillingRun(gw, op)).body.id);
     expect(run3).toMatchObject({ invoiceCount: 0, total: '0.00' });
@@ -210,7 +229,9 @@ describe('GET /v1/operator/invoices: pages and CSV', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/csv/);
     const lines = res.text.trimEnd().split('\n');
-    expect(lines[0]).toBe('invoiceId,billingRunId,subscriberRef,invoiceStatus,lineId,publisherId,purchaseId,refundId,description,amount,vatAmount');
+    expect(lines[0]).toBe(
+      'invoiceId,billingRunId,subscriberRef,invoiceStatus,lineId,publisherId,purchaseId,refundId,description,amount,vatAmount,invoiceType,vatRate',
+    );
     expect(lines).toHaveLength(lineCount + 1);
     expect(res.text).toContain('"Article ""0"", with a comma"');
     expect(lines.slice(1).every((l) => l.includes(runId))).toBe(true);

@@ -27,7 +27,11 @@ let publisher: PublisherFixture;
 beforeAll(async () => {
   redis = await startPrivateRedis();
   // Rate limiting on, so the gateways really use the Redis we flush.
-  gateways = await Promise.all([1, 2].map(() => spawnGateway({ REDIS_URL: redis.url, RATE_LIMIT_PER_MINUTE: '1000000' })));
+  // A burst of 1,000 at once is the point here, so neither gateway sheds it (test/postgres-unavailable.test.ts covers shedding).
+  const unshed = { MAX_IN_FLIGHT: '5000', MAX_POOL_WAITING: '5000', REQUEST_DEADLINE_MS: '120000' };
+  gateways = await Promise.all(
+    [1, 2].map(() => spawnGateway({ REDIS_URL: redis.url, RATE_LIMIT_PER_MINUTE: '1000000', ...unshed })),
+  );
   gw = startTestGateway();
   operator = await createOperator(gw, { limits: { perPurchase: '50.00', weekly: '60.00', monthly: '300.00' } });
   publisher = await createPublisher(gw);

@@ -1,15 +1,14 @@
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertion, createOperator, createPublisher, createPurchase, provision, startTestGateway, type TestGateway } from './support/harness.js';
+import { launchChromium } from './support/browser.js';
 import { freePort } from './support/private-redis.js';
 
 /**
  * The consent page in a real (headless) Chromium at a phone's size: the two
  * clicks a subscriber makes, and the clickjacking defence as a browser applies it.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PHONE = { width: 375, height: 667 };
 
 let gw: TestGateway;
@@ -18,17 +17,11 @@ let browser: Browser;
 let origin: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`No Chromium at ${CHROMIUM}: install Debian's chromium package (as .ci/run does) or set CHROMIUM_PATH`);
-  }
   const port = await freePort();
   origin = `http://127.0.0.1:${port}`;
   gw = startTestGateway({ publicUrl: origin });
   server = gw.app.listen(port);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
@@ -47,25 +40,25 @@ async function pendingPurchase(description: string) {
 describe('The consent page on a phone', () => {
   it('When a subscriber opens the link and taps confirm, then the page fits the screen and the purchase is confirmed', async () => {
     const { id, consentUrl, token, brand } = await pendingPurchase('Edition du jour');
-    const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const context = await browser.newContext({ locale: 'fr-FR', viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
     const page = await context.newPage();
     await page.goto(`${consentUrl}?assertion=${token}`);
     expect(page.url()).toBe(consentUrl);
     await expect(page.locator('h1').textContent()).resolves.toBe('Edition du jour');
     const text = await page.locator('body').innerText();
-    expect(text).toContain('2.88 €');
+    expect(text).toContain('2,88\u00a0€');
     expect(text).toContain(brand);
     expect(text).toContain('Kiosque');
     // A string, not a function: this runs in the page, and the project's types have no DOM.
     const overflowPx = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflowPx).toBeLessThanOrEqual(0);
-    const button = page.getByRole('button', { name: /Confirm and pay 2\.88/ });
+    const button = page.getByRole('button', { name: /Confirmer et payer 2,88/ });
     const box = await button.boundingBox();
     expect(box).not.toBeNull();
     expect((box?.y ?? 0) + (box?.height ?? 0)).toBeLessThanOrEqual(PHONE.height);
     expect(box?.width ?? 0).toBeGreaterThan(PHONE.width / 2);
     await Promise.all([page.waitForURL(`${consentUrl}/confirm`), button.tap()]);
-    await expect(page.locator('h1').textContent()).resolves.toBe('Thank you');
+    await expect(page.locator('h1').textContent()).resolves.toBe('Merci');
     const row = await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id } });
     expect(row.status).toBe('confirmed');
     expect(row.consentUserAgent).toContain('Chrome');
@@ -74,7 +67,7 @@ describe('The consent page on a phone', () => {
 
   it('When another site frames the consent page, then the browser refuses to render it', async () => {
     const { id, consentUrl, token } = await pendingPurchase('Framed');
-    const context = await browser.newContext({ viewport: PHONE });
+    const context = await browser.newContext({ locale: 'fr-FR', viewport: PHONE });
     const page = await context.newPage();
     await page.goto(`${consentUrl}?assertion=${token}`);
     // The attacker's page, on another site (localhost vs 127.0.0.1) of the same machine.

@@ -153,12 +153,12 @@ describe('GET /consent/purchases/:id: the page', () => {
     expect(res.status).toBe(200);
     expect(res.text).toContain(publisherName);
     expect(res.text).toContain('Le journal du jour');
-    expect(res.text).toContain('2.88 €');
+    expect(res.text).toContain('2,88\u00a0€ <span class="ttc">TTC</span>');
     expect(res.text).toContain(operator.brand);
     expect(res.text).toContain('Kiosque');
     // Default limits 60.00 weekly and 150.00 monthly, less the 10.25 spent.
-    expect(res.text).toContain('49.75 €');
-    expect(res.text).toContain('139.75 €');
+    expect(res.text).toContain('49,75\u00a0€');
+    expect(res.text).toContain('139,75\u00a0€');
   });
 
   it('When it renders, then it has exactly one form with one submit button and a hidden csrf field', async () => {
@@ -183,7 +183,7 @@ describe('GET /consent/purchases/:id: the page', () => {
     expect(res.status).toBe(200);
     expect(res.text).not.toContain('<script>');
     expect(res.text).not.toContain(`"Tom"`);
-    expect(res.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt; &quot;Tom&quot; &amp; &#39;Jerry&#39;');
+    expect(res.text).toContain('&#60;script&#62;alert(1)&#60;/script&#62; &#34;Tom&#34; &#38; &#39;Jerry&#39;');
   });
 
   it("When another subscriber's purchase is opened, then the page is 404 HTML", async () => {
@@ -226,7 +226,7 @@ describe('POST /consent/purchases/:id/confirm: click two', () => {
     const res = await browser.post(`${pathOf(consentUrl)}/confirm`).type('form').send({ csrf });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/html/);
-    expect(res.text).toContain('3.10');
+    expect(res.text).toContain('Vous avez payé 3,10\u00a0€');
     const read = await gw.api().get(`/v1/purchases/${id}`).set(bearer(token));
     expect(read.body).toMatchObject({ id, status: 'confirmed', amount: '3.10' });
   });
@@ -271,14 +271,17 @@ describe('POST /consent/purchases/:id/confirm: click two', () => {
   });
 
   it('When the confirmation is declined, then the page is 402 HTML and the purchase is declined with its code', async () => {
-    const strict = await createOperator(gw, { limits: { perPurchase: '1.00', weekly: '60.00', monthly: '150.00' } });
+    const strict = await createOperator(gw, { limits: { perPurchase: '3.00', weekly: '60.00', monthly: '150.00' } });
     const ref = await provision(gw, strict);
     const { id, consentUrl } = await createPurchase(gw, publisher, { amount: '2.00' });
     const browser = await signedInBrowser(pathOf(consentUrl), assertion(strict, ref));
     const csrf = csrfOf((await browser.get(pathOf(consentUrl))).text);
+    // The operator lowers its limit between the page and the click: the click itself is declined.
+    await gw.ctx.db.operator.update({ where: { id: strict.id }, data: { limitPerPurchase: '1.00' } });
     const res = await browser.post(`${pathOf(consentUrl)}/confirm`).type('form').send({ csrf });
     expect(res.status).toBe(402);
     expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.text).toContain('Ce prix dépasse le plafond par achat de votre compte.');
     const read = await gw.api().get(`/v1/purchases/${id}`).set(bearer(publisher.apiKey));
     expect(read.body).toMatchObject({ status: 'declined', declineCode: 'per_purchase_limit' });
   });

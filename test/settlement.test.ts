@@ -124,7 +124,7 @@ describe('Invoice outcomes', () => {
 });
 
 describe('GET /v1/operator/billing-runs/:id/settlement', () => {
-  it('When publishers with different rates were refunded and charged back, then each line adds up to the cent and gross sums to the positive lines', async () => {
+  it('When publishers with different rates were refunded, then each line adds up to the cent, and a later chargeback is settled by the next run', async () => {
     const op = await createOperator(gw);
     const press = await createPublisher(gw, { commissionRates: { isp: '0.15', sms: '0.50', voice: '0.30' } });
     const games = await createPublisher(gw, { category: 'games', commissionRates: { isp: '0.1234' } });
@@ -138,33 +138,38 @@ describe('GET /v1/operator/billing-runs/:id/settlement', () => {
     await refund(gw, press.apiKey, a1, '1.00');
     await refund(gw, games.apiKey, a3);
     const runId = (await waitForRun(gw, op, (await postBillingRun(gw, op)).body.id)).id;
+    const frozen = await settlement(op, runId);
+
+    // press: 3.33 sms (1.00 refunded: 2.33 × 0.50 = 1.165 → 1.16), 1.01 isp (0.1515 → 0.15), 7.77 voice (2.331 → 2.33).
+    // games: 9.99 refunded in full (0), 0.05 isp (0.00617 → 0.01).
+    expect(new Map(frozen.map((l) => [l.publisherId, l]))).toEqual(
+      new Map([
+        [press.id, { publisherId: press.id, gross: '12.11', commission: '3.64', refunds: '1.00', chargebacks: '0.00', net: '7.47' }],
+        [games.id, { publisherId: games.id, gross: '10.04', commission: '0.01', refunds: '9.99', chargebacks: '0.00', net: '0.04' }],
+      ]),
+    );
+    const positive = (await invoicesOf(op, runId)).flatMap((i) => i.lines.map((l) => new Decimal(l.amount))).filter((a) => a.gt(0));
+    expect(sum(frozen.map((l) => l.gross)).toFixed(2)).toBe(sum(positive).toFixed(2));
 
     const bobInvoice = (await invoicesOf(op, runId)).find((i) => i.lines.some((l) => l.purchaseId === b1));
     expect((await outcome(op, bobInvoice?.id as string, 'unpaid')).status).toBe(200);
+    // v1.1: a done run's settlement never changes; the chargeback waits for the operator's next run.
+    expect(await settlement(op, runId)).toEqual(frozen);
 
-    const lines = await settlement(op, runId);
-    const byPublisher = new Map(lines.map((l) => [l.publisherId, l]));
-    // press: 3.33 sms (1.00 refunded: 2.33 × 0.50 = 1.165 → 1.16), 1.01 isp (0.1515 → 0.15), 7.77 voice charged back (0).
-    expect(byPublisher.get(press.id)).toEqual({
-      publisherId: press.id,
-      gross: '12.11',
-      commission: '1.31',
-      refunds: '1.00',
-      chargebacks: '7.77',
-      net: '2.03',
-    });
-    // games: 9.99 refunded in full (0), 0.05 charged back (0).
-    expect(byPublisher.get(games.id)).toEqual({
-      publisherId: games.id,
-      gross: '10.04',
-      commission: '0.00',
-      refunds: '9.99',
-      chargebacks: '0.05',
-      net: '0.00',
-    });
-    lines.forEach(expectAddsUp);
-    const positive = (await invoicesOf(op, runId)).flatMap((i) => i.lines.map((l) => new Decimal(l.amount))).filter((a) => a.gt(0));
-    expect(sum(lines.map((l) => l.gross)).toFixed(2)).toBe(sum(positive).toFixed(2));
+    const nextRunId = (await waitForRun(gw, op, (await postBillingRun(gw, op)).body.id)).id;
+    const next = await settlement(op, nextRunId);
+    // The chargebacks take back the commission they carried: 2.33 for press, 0.01 for games; net goes negative.
+    expect(new Map(next.map((l) => [l.publisherId, l]))).toEqual(
+      new Map([
+        [press.id, { publisherId: press.id, gross: '0.00', commission: '-2.33', refunds: '0.00', chargebacks: '7.77', net: '-5.44' }],
+        [games.id, { publisherId: games.id, gross: '0.00', commission: '-0.01', refunds: '0.00', chargebacks: '0.05', net: '-0.04' }],
+      ]),
+    );
+    [...frozen, ...next].forEach(expectAddsUp);
+    // Over both runs, press keeps the v1 figures: commission 1.31, net 2.03.
+    const pressRows = [...frozen, ...next].filter((l) => l.publisherId === press.id);
+    expect(sum(pressRows.map((l) => l.commission)).toFixed(2)).toBe('1.31');
+    expect(sum(pressRows.map((l) => l.net)).toFixed(2)).toBe('2.03');
   });
 
   it('When a run billed nothing, then its settlement is empty', async () => {

@@ -35,7 +35,9 @@ const valid = { amount: '2.00', currency: 'EUR', description: 'An article', chan
 
 function expectError(res: supertest.Response, status: number, code: string): void {
   expect(res.status).toBe(status);
-  expect(res.body).toEqual({ error: { code, message: expect.any(String), details: expect.any(Object) } });
+  expect(res.body).toEqual({
+    error: { code, message: expect.any(String), details: expect.any(Object), requestId: expect.any(String) },
+  });
 }
 
 function expectInvalid(res: supertest.Response, field: string): void {

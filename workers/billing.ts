@@ -1,7 +1,8 @@
 import { Worker, type Job } from 'bullmq';
 import { markBillingRunFailed, runBilling, unfinishedBillingRunIds } from '../src/domain/billing.js';
-import { bullConnection } from '../src/queue/connection.js';
+import { bullConnection, WORKER_RUN_RETRY_DELAY_MS } from '../src/queue/connection.js';
 import { BILLING_QUEUE, createBillingQueue, ensureBillingJobs, type BillingJobData } from '../src/queue/billing.js';
+import { onRedisReturn } from '../src/queue/reconnect.js';
 import type { RunningWorker, WorkerDeps } from './registry.js';
 
 export interface BillingWorkerSettings {
@@ -59,6 +60,7 @@ export async function startBillingWorker(deps: WorkerDeps, settings: BillingWork
   const worker = new Worker<BillingJobData>(BILLING_QUEUE, processJob, {
     connection: bullConnection(config.redisUrl),
     prefix: config.queuePrefix,
+    runRetryDelay: WORKER_RUN_RETRY_DELAY_MS,
     concurrency: settings.concurrency,
     lockDuration: settings.lockDurationMs,
     stalledInterval: settings.lockDurationMs,
@@ -66,26 +68,27 @@ export async function startBillingWorker(deps: WorkerDeps, settings: BillingWork
   worker.on('failed', (job, error) => log.warn({ billingRunId: job?.data.billingRunId, err: error }, 'billing run attempt failed'));
   worker.on('error', (error) => log.error({ err: error }, 'billing worker error'));
 
-  const sweep = async () => {
-    try {
-      const { enqueued, exhausted } = await ensureBillingJobs(queue, await unfinishedBillingRunIds(db));
-      if (enqueued.length) log.info({ enqueued }, 're-enqueued billing runs missing from the queue');
-      for (const { billingRunId, reason } of exhausted) {
-        await markBillingRunFailed(db, billingRunId, reason);
-        log.error({ billingRunId, reason }, 'billing run failed for good');
-      }
-    } catch (error) {
-      log.error({ err: error }, 'billing recovery sweep failed');
+  const recoverRuns = async () => {
+    const { enqueued, exhausted } = await ensureBillingJobs(queue, await unfinishedBillingRunIds(db));
+    if (enqueued.length) log.info({ enqueued }, 're-enqueued billing runs missing from the queue');
+    for (const { billingRunId, reason } of exhausted) {
+      await markBillingRunFailed(db, billingRunId, reason);
+      log.error({ billingRunId, reason }, 'billing run failed for good');
     }
   };
+  const sweep = () => recoverRuns().catch((error: unknown) => log.error({ err: error }, 'billing recovery sweep failed'));
   await sweep();
   const timer = setInterval(() => void sweep(), settings.sweepIntervalMs);
   timer.unref();
+  // A Redis back from a restart has lost the queued runs: put them back at once, not at the next sweep.
+  const stopRecovery = await onRedisReturn(queue, recoverRuns, log);
 
   return {
     name: 'billing',
+    observed: { worker, queue },
     async close() {
       clearInterval(timer);
+      stopRecovery();
       await worker.close();
       await queue.close();
     },

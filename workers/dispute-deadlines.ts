@@ -1,6 +1,6 @@
 import { Worker } from 'bullmq';
 import { sweepOverdueDisputes } from '../src/domain/disputes.js';
-import { bullConnection } from '../src/queue/connection.js';
+import { bullConnection, WORKER_RUN_RETRY_DELAY_MS } from '../src/queue/connection.js';
 import { keepRecurringJob } from '../src/queue/schedules.js';
 import {
   DEADLINE_SWEEP_JOB,
@@ -9,6 +9,7 @@ import {
   DEADLINE_SWEEP_SCHEDULER_ID,
   type DeadlineSweepJobData,
 } from '../src/queue/disputes.js';
+import type { SweepScope } from '../src/store/sweep-scope.js';
 import type { RunningWorker, WorkerDeps } from './registry.js';
 
 export interface DisputeDeadlineWorkerOptions {
@@ -18,6 +19,8 @@ export interface DisputeDeadlineWorkerOptions {
   sweepEveryMs?: number;
   /** How often the worker checks that its schedule survived in Redis. */
   schedulerCheckEveryMs?: number;
+  /** See SweepScope: tests restrict the sweep to their own publishers' disputes. */
+  scope?: SweepScope;
 }
 
 /**
@@ -43,17 +46,18 @@ export async function startDisputeDeadlineWorker(deps: WorkerDeps, options: Disp
     DISPUTE_DEADLINES_QUEUE,
     async (job) => {
       if (job.name !== DEADLINE_SWEEP_JOB) throw new Error(`Unknown dispute deadline job ${job.name}`);
-      const closed = await sweepOverdueDisputes(db, config.publicUrl, now());
+      const closed = await sweepOverdueDisputes(db, config.publicUrl, now(), undefined, options.scope);
       if (closed > 0) log.info({ closed }, 'closed unanswered disputes as lost');
       return { closed };
     },
-    { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix, concurrency: 1 },
+    { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix, runRetryDelay: WORKER_RUN_RETRY_DELAY_MS, concurrency: 1 },
   );
   worker.on('failed', (job, error) => log.error({ err: error, jobId: job?.id }, 'dispute deadline sweep failed'));
   worker.on('error', (error) => log.error({ err: error }, 'dispute deadline worker error'));
 
   return {
     name: 'dispute-deadlines',
+    observed: { worker, queue },
     async close() {
       stopScheduleChecks();
       await worker.close();

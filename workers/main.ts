@@ -1,24 +1,53 @@
+import type { Server } from 'node:http';
+import express from 'express';
 import { loadConfig } from '../src/config.js';
+import { shortReason, watchRedis } from '../src/lifecycle.js';
 import { createLogger } from '../src/logger.js';
+import { healthRoutes } from '../src/observability/health.js';
+import { useRedisCluster } from '../src/queue/connection.js';
+import { migrateWhenReachable, redisWhere, startWorkersWhenReady } from '../src/server.js';
 import { createDb } from '../src/store/db.js';
-import { ensureDatabase, migrate } from '../src/store/migrate.js';
-import { startWorkers } from './registry.js';
+import { createRedis } from '../src/store/redis.js';
 
 /** `npm run workers`: the workers alone, so that gateways and workers scale apart. */
-const config = loadConfig();
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  console.error(`Kiosque workers cannot start: ${shortReason(error)}`);
+  process.exit(1);
+}
+if (config.redisClusterNodes.length) useRedisCluster(config.redisClusterNodes, config.redisUrl);
 const logger = createLogger(config.logLevel);
-await ensureDatabase(config.databaseUrl);
-await migrate(config.databaseUrl);
 const db = createDb(config.databaseUrl, config.databasePoolSize);
-const workers = await startWorkers({ config, db, logger });
-logger.info('Kiosque workers started');
+// Not used by the workers themselves (BullMQ has its own connections): it says when Redis is there, for start-up and /readyz.
+const redis = createRedis(config.redisUrl, config.redisClusterNodes);
+watchRedis(redis, redisWhere(config), logger);
 
-let stopping = false;
+let metricsServer: Server | null = null;
+if (config.workerMetricsPort !== null) {
+  const port = config.workerMetricsPort;
+  metricsServer = express().use(healthRoutes({ db, redis })).listen(port, () => logger.info({ port }, 'worker metrics listening'));
+}
+
+const stopping = new AbortController();
+const started = startWorkersWhenReady({ config, db, logger, redis }, migrateWhenReachable(config, logger, stopping.signal), stopping.signal);
+started.then(
+  () => logger.info('Kiosque workers started'),
+  (error: unknown) => {
+    if (!stopping.signal.aborted) logger.error({ err: error }, 'workers failed to start');
+  },
+);
+
+let stopped = false;
 async function stop(signal: string) {
-  if (stopping) return;
-  stopping = true;
+  if (stopped) return;
+  stopped = true;
   logger.info({ signal }, 'shutting down workers: finishing in-flight jobs');
-  await workers.close();
+  stopping.abort();
+  await (await started.catch(() => null))?.close();
+  metricsServer?.close();
+  redis.disconnect();
   await db.$disconnect();
   process.exit(0);
 }

@@ -1,7 +1,6 @@
 import { Worker, type Job, type Queue } from 'bullmq';
 import { dueSubscriptions, renewSubscription, type RenewalOutcome } from '../src/domain/subscriptions.js';
-import { TRANSACTION_OPTIONS } from '../src/http/idempotency.js';
-import { bullConnection } from '../src/queue/connection.js';
+import { bullConnection, WORKER_RUN_RETRY_DELAY_MS } from '../src/queue/connection.js';
 import { keepRecurringJob } from '../src/queue/schedules.js';
 import {
   SWEEP_SCHEDULER_ID,
@@ -14,7 +13,8 @@ import {
   type RenewalJobData,
   type RenewJobData,
 } from '../src/queue/renewals.js';
-import type { Db } from '../src/store/db.js';
+import { TRANSACTION_OPTIONS, type Db } from '../src/store/db.js';
+import type { SweepScope } from '../src/store/sweep-scope.js';
 import type { RunningWorker, WorkerDeps } from './registry.js';
 
 export interface RenewalWorkerOptions {
@@ -27,6 +27,8 @@ export interface RenewalWorkerOptions {
   /** Due subscriptions enqueued per sweep; the next sweep takes the rest. */
   sweepBatchSize?: number;
   concurrency?: number;
+  /** See SweepScope: tests restrict the sweep to their own publishers' subscriptions. */
+  scope?: SweepScope;
 }
 
 /** The renew job: one attempt in one transaction, a no-op unless the subscription is due. */
@@ -35,8 +37,14 @@ export function runRenewJob(db: Db, publicUrl: string, data: RenewJobData, now: 
 }
 
 /** The sweep: hands each due subscription to a renew job; returns how many were due. */
-export async function sweepDueRenewals(db: Db, queue: Queue<RenewalJobData>, now: Date, batchSize: number): Promise<number> {
-  const due = await dueSubscriptions(db, now, batchSize);
+export async function sweepDueRenewals(
+  db: Db,
+  queue: Queue<RenewalJobData>,
+  now: Date,
+  batchSize: number,
+  scope: SweepScope = {},
+): Promise<number> {
+  const due = await dueSubscriptions(db, now, batchSize, scope);
   await queue.addBulk(
     due.map(({ id, nextAttemptAt }) => ({
       name: RENEW_JOB,
@@ -76,17 +84,18 @@ export async function startRenewalWorker(deps: WorkerDeps, options: RenewalWorke
   const worker = new Worker<RenewalJobData>(
     RENEWAL_QUEUE,
     async (job: Job<RenewalJobData>) => {
-      if (job.name === SWEEP_JOB) return { due: await sweepDueRenewals(db, queue, now(), batchSize) };
+      if (job.name === SWEEP_JOB) return { due: await sweepDueRenewals(db, queue, now(), batchSize, options.scope) };
       if (job.name === RENEW_JOB && isRenewJob(job.data)) return { outcome: await runRenewJob(db, config.publicUrl, job.data, now()) };
       throw new Error(`Unknown renewal job ${job.name}`);
     },
-    { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix, concurrency: options.concurrency ?? 4 },
+    { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix, runRetryDelay: WORKER_RUN_RETRY_DELAY_MS, concurrency: options.concurrency ?? 4 },
   );
   worker.on('failed', (job, error) => logger.error({ err: error, jobId: job?.id }, 'renewal job failed'));
   worker.on('error', (error) => logger.error({ err: error }, 'renewal worker error'));
 
   return {
     name: 'renewals',
+    observed: { worker, queue },
     async close() {
       stopScheduleChecks();
       await worker.close();

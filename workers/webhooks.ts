@@ -1,6 +1,6 @@
 import { Worker } from 'bullmq';
 import { dispatchDueWebhooks, DEFAULT_BATCH_SIZE, type DispatchOptions } from '../src/domain/webhook-delivery.js';
-import { bullConnection } from '../src/queue/connection.js';
+import { bullConnection, WORKER_RUN_RETRY_DELAY_MS } from '../src/queue/connection.js';
 import { keepRecurringJob } from '../src/queue/schedules.js';
 import { DISPATCH_JOB, DISPATCH_SCHEDULER_ID, WEBHOOK_QUEUE, webhookQueue, type DispatchJobData } from '../src/queue/webhooks.js';
 import type { RunningWorker, WorkerDeps } from './registry.js';
@@ -49,13 +49,14 @@ export async function startWebhookWorker(deps: WorkerDeps, options: WebhookWorke
       }
       return { attempted };
     },
-    { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix, concurrency: options.concurrency ?? 2 },
+    { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix, runRetryDelay: WORKER_RUN_RETRY_DELAY_MS, concurrency: options.concurrency ?? 2 },
   );
   worker.on('failed', (job, error) => logger.error({ err: error, jobId: job?.id }, 'webhook dispatch failed'));
   worker.on('error', (error) => logger.error({ err: error }, 'webhook worker error'));
 
   return {
     name: 'webhooks',
+    observed: { worker, queue },
     async close() {
       closing = true;
       stopScheduleChecks();

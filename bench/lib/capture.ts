@@ -34,7 +34,7 @@ export async function capturePurchaseSql(
   tokens: AssertionCache,
   subscriber: number,
 ): Promise<CapturedPurchase> {
-  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 1 });
+  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 2 });
   // An idle client dropped by the server (a restart, another session's terminate) must not crash the run.
   pool.on('error', () => undefined);
   let sink: CapturedQuery[] | null = null;
@@ -53,7 +53,8 @@ export async function capturePurchaseSql(
   });
   const db = new PrismaClient({ adapter: new PrismaPg(pool) });
   const redis = createRedis(config.redisUrl);
-  const ctx: AppContext = { config: { ...config, rateLimitPerMinute: 0 }, db, redis, logger: createLogger('silent') };
+  // Prisma and the hot path's node-postgres statements share the wrapped pool, so both are captured.
+  const ctx: AppContext = { config: { ...config, rateLimitPerMinute: 0 }, db, pool, redis, logger: createLogger('silent') };
   const app = createApp(ctx);
   const publisherAuth = `Bearer ${world.publisher.apiKey}`;
   const body = { amount: '0.01', currency: 'EUR', description: 'Benchmark article', channel: 'isp' };

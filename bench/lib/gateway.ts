@@ -24,7 +24,7 @@ export async function startApiOnly(env: GatewayEnv): Promise<{ origin: string; p
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const proc = startNode('src/main.ts', { ...serviceEnv(env), PORT: String(port), PUBLIC_URL: origin, RUN_WORKERS: '0' });
-  await waitForHttp(`${origin}/healthz`, proc);
+  await waitForHttp(`${origin}/readyz`, proc);
   return { origin, proc };
 }
 

@@ -71,11 +71,11 @@ export interface PgbenchResult {
   failed: number;
 }
 
-/** Extended protocol, as node-postgres sends parameterized queries (unnamed statements, no plan cache). */
+/** Prepared statements, as the hot path sends them through node-postgres (named, planned once per connection). */
 export async function runPgbench(databaseUrl: string, scriptPath: string, clients: number, durationS: number): Promise<PgbenchResult> {
   const { stdout } = await run(
     pgbenchBinary(),
-    ['-n', '-M', 'extended', '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(durationS), '-f', scriptPath, databaseUrl],
+    ['-n', '-M', 'prepared', '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(durationS), '-f', scriptPath, databaseUrl],
     { maxBuffer: 10 * 1024 * 1024 },
   );
   const number = (pattern: RegExp) => Number(pattern.exec(stdout)?.[1] ?? Number.NaN);

@@ -38,9 +38,20 @@ export function isSkipped<T extends object>(value: T | Skipped): value is Skippe
   return 'skipped' in value;
 }
 
-export function targets(kiosque: KiosqueResults, composed: ComposedCeiling, billing: BillingResults | Skipped): Target[] {
+/** Saturated purchases/s of the last run recorded before issue 8 (scale 1, 2026-11-25, commit 0db14e9). */
+export const SATURATION_BEFORE_ISSUE_8 = 158.3;
+
+export function targets(
+  kiosque: KiosqueResults,
+  composed: ComposedCeiling,
+  billing: BillingResults | Skipped,
+  http: HttpCeiling,
+): Target[] {
   const saturation = ratio(kiosque.spread.confirmationsPerS, composed.purchasesPerS);
   const hot = ratio(kiosque.hot.confirmationsPerS, kiosque.spread.confirmationsPerS);
+  // A purchase is two requests: the middleware stack alone would serve half its request rate in purchases.
+  const ofExpress = ratio(kiosque.spread.confirmationsPerS, http.expressWithLimiter.requestsPerS / 2);
+  const gain = ratio(kiosque.spread.confirmationsPerS, SATURATION_BEFORE_ISSUE_8);
   const list: Target[] = [
     {
       name: 'confirmation p99, open loop 100 purchases/s',
@@ -50,6 +61,18 @@ export function targets(kiosque: KiosqueResults, composed: ComposedCeiling, bill
     },
     { name: 'saturated throughput / composed ceiling', goal: '≥ 0.60', measured: saturation.toFixed(2), met: saturation >= 0.6 },
     { name: 'hot-subscriber / spread throughput', goal: '≥ 0.70', measured: hot.toFixed(2), met: hot >= 0.7 },
+    {
+      name: 'saturated purchases/s / (Express + limiter req/s ÷ 2)',
+      goal: '≥ 0.50',
+      measured: ofExpress.toFixed(2),
+      met: ofExpress >= 0.5,
+    },
+    {
+      name: `saturated purchases/s / ${SATURATION_BEFORE_ISSUE_8} (scale-1 run before issue 8)`,
+      goal: '≥ 4',
+      measured: gain.toFixed(2),
+      met: gain >= 4,
+    },
   ];
   if (isSkipped(billing)) {
     list.push({ name: 'billing run, 1,000,000 purchases', goal: '< 30 s, memory flat', measured: billing.skipped, met: null });

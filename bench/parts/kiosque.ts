@@ -120,7 +120,7 @@ export async function kiosque(
     ['--cpu-prof', '--cpu-prof-dir', profileDir],
   );
   try {
-    await waitForHttp(`${origin}/healthz`, gateway);
+    await waitForHttp(`${origin}/readyz`, gateway);
     progress('Kiosque: warming the gateway up');
     await saturate(origin, world, tokens, scale, 0, 3, `warm-${Date.now()}`);
 

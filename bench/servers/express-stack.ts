@@ -7,6 +7,7 @@ import { BODY_LIMIT } from '../../src/http/app.js';
 import { rateLimit } from '../../src/http/rate-limit.js';
 import { createLogger } from '../../src/logger.js';
 import { createDb } from '../../src/store/db.js';
+import { createPool } from '../../src/store/sql.js';
 import { createRedis } from '../../src/store/redis.js';
 import { CONSTANT_REPLY } from './reply.js';
 
@@ -21,7 +22,7 @@ const config = loadConfig();
 const logger = createLogger(config.logLevel);
 const redis = createRedis(config.redisUrl);
 // Prisma connects lazily: this client is never queried, it only completes the context the limiter's type asks for.
-const ctx: AppContext = { config, db: createDb(config.databaseUrl, 1), redis, logger };
+const ctx: AppContext = { config, db: createDb(config.databaseUrl, 1), pool: createPool(config.databaseUrl, 1), redis, logger };
 
 const app = express();
 app.disable('x-powered-by');

@@ -17,7 +17,9 @@ export interface VerifiedAssertion {
 /**
  * Verifies an operator-signed subscriber assertion: HS256 only, `iss` a known
  * operator whose secret signed it, `aud` kiosque, `exp` present and no more than
- * 10 minutes ahead. Returns null on any failure; callers answer 401 without detail.
+ * 10 minutes ahead, `iat` and `nbf` (when present) no later than now plus the
+ * clock skew: a token minted "in the future" would outlive the 10-minute bound.
+ * Returns null on any failure; callers answer 401 without detail.
  */
 export async function verifyAssertion(
   token: string,
@@ -26,9 +28,12 @@ export async function verifyAssertion(
 ): Promise<VerifiedAssertion | null> {
   const decoded = jwt.decode(token, { complete: true });
   if (!decoded || typeof decoded.payload !== 'object' || decoded.header.alg !== 'HS256') return null;
-  const { iss, sub, exp } = decoded.payload;
+  const { iss, sub, exp, iat, nbf } = decoded.payload;
   if (typeof iss !== 'string' || typeof sub !== 'string' || sub === '' || typeof exp !== 'number') return null;
   if (exp > nowS + ASSERTION_MAX_LIFETIME_S + CLOCK_SKEW_S) return null;
+  for (const claim of [iat, nbf]) {
+    if (claim !== undefined && (typeof claim !== 'number' || !Number.isFinite(claim) || claim > nowS + CLOCK_SKEW_S)) return null;
+  }
   const secret = await secretOf(iss);
   if (secret === null) return null;
   try {

@@ -1,5 +1,4 @@
 import { Prisma } from '../generated/prisma/client.js';
-import { VAT_RATE_PERCENT } from './vat.js';
 
 /**
  * money.ts's rule (half-even to the cent) written in SQL, for the set-based
@@ -15,7 +14,7 @@ export function roundHalfEvenCentsSql(value: Prisma.Sql): Prisma.Sql {
       ELSE 0 END) / 100)::numeric(14, 2)`;
 }
 
-/** vat.ts's vatIncluded for a VAT-inclusive amount column or expression. */
-export function vatIncludedSql(amount: Prisma.Sql): Prisma.Sql {
-  return roundHalfEvenCentsSql(Prisma.sql`(${amount} * ${Prisma.raw(String(VAT_RATE_PERCENT))} / ${Prisma.raw(String(100 + VAT_RATE_PERCENT))})`);
+/** vat.ts's vatIncluded for a VAT-inclusive amount and a rate, both SQL expressions (the rate 20% unless given). */
+export function vatIncludedSql(amount: Prisma.Sql, rate: Prisma.Sql = Prisma.sql`0.20`): Prisma.Sql {
+  return roundHalfEvenCentsSql(Prisma.sql`(${amount} * ${rate} / (1 + ${rate}))`);
 }

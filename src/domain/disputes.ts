@@ -1,5 +1,7 @@
+import { within, type SweepScope } from '../store/sweep-scope.js';
 import type { Dispute, Purchase, Refund, Subscriber } from '../generated/prisma/client.js';
 import type { Db, Tx } from '../store/db.js';
+import { onPrisma } from '../store/sql.js';
 import { newId } from '../ids.js';
 import { suspendIfAboveRate, type SuspensionPolicy } from './dispute-rate.js';
 import { invalidState, notFound } from './errors.js';
@@ -208,7 +210,7 @@ async function closeDispute(
   await tx.$queryRaw`SELECT 1 FROM purchases WHERE id = ${dispute.purchaseId} FOR UPDATE`;
   const purchase = await tx.purchase.update({ where: { id: dispute.purchaseId }, data: { status: 'confirmed' } });
   if (outcome === 'lost' && refundableAmount(purchase).gt(0)) {
-    await refundPurchase(tx, purchase.id, null, 'dispute', publicUrl, { disputeId: dispute.id }, now);
+    await refundPurchase(onPrisma(tx), purchase.id, null, 'dispute', publicUrl, { disputeId: dispute.id }, now);
   }
   const closed = await tx.dispute.findUniqueOrThrow({ where: { id: dispute.id }, include: withParties });
   await recordEvent(tx, closed.purchase.publisherId, 'dispute.closed', disputeResource(closed, 'publisher', publicUrl, now), now);
@@ -267,11 +269,18 @@ export async function expireDispute(tx: Tx, disputeId: string, publicUrl: string
  * Closes every open dispute whose deadline has passed, read from PostgreSQL,
  * one transaction per dispute. Returns how many this call closed.
  */
-export async function sweepOverdueDisputes(db: Db, publicUrl: string, now: Date, batchSize = 100): Promise<number> {
+export async function sweepOverdueDisputes(
+  db: Db,
+  publicUrl: string,
+  now: Date,
+  batchSize = 100,
+  scope: SweepScope = {},
+): Promise<number> {
   let closed = 0;
+  const scoped = scope.publisherIds ? { purchase: within('publisherId', scope.publisherIds) } : {};
   for (;;) {
     const due = await db.dispute.findMany({
-      where: { status: 'open', respondBy: { lte: now } },
+      where: { status: 'open', respondBy: { lte: now }, ...scoped },
       orderBy: { respondBy: 'asc' },
       take: batchSize,
       select: { id: true },

@@ -14,14 +14,22 @@ export const ERROR_CODES = [
   'publisher_suspended',
   'consent_expired',
   'rate_limited',
+  'service_unavailable',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-export type DeclineCode = Extract<
-  ErrorCode,
-  'per_purchase_limit' | 'weekly_ceiling' | 'monthly_ceiling' | 'account_blocked' | 'category_blocked' | 'publisher_suspended'
->;
+/** The 402 codes: why a purchase was declined. */
+export const DECLINE_CODES = [
+  'per_purchase_limit',
+  'weekly_ceiling',
+  'monthly_ceiling',
+  'account_blocked',
+  'category_blocked',
+  'publisher_suspended',
+] as const satisfies readonly ErrorCode[];
+
+export type DeclineCode = (typeof DECLINE_CODES)[number];
 
 export class AppError extends Error {
   constructor(
@@ -40,3 +48,6 @@ export const invalidState = (message: string, details: Record<string, unknown> =
 export const forbidden = (message: string) => new AppError('forbidden', message);
 export const invalidRequest = (message: string, details: Record<string, unknown> = {}) =>
   new AppError('invalid_request', message, details);
+/** PostgreSQL unreachable or too slow, or the gateway shedding load: retry later, with the same Idempotency-Key. */
+export const serviceUnavailable = (message: string, details: Record<string, unknown> = {}) =>
+  new AppError('service_unavailable', message, details);

@@ -1,5 +1,6 @@
 import type { Subscriber } from '../generated/prisma/client.js';
 import type { Db, Tx } from '../store/db.js';
+import { onPrisma } from '../store/sql.js';
 import type { Category } from './categories.js';
 import { forbidden, invalidRequest, notFound } from './errors.js';
 import { Decimal } from './money.js';
@@ -53,7 +54,7 @@ export function controlsView(child: Subscriber, operator: OperatorLimitColumns) 
  */
 export async function replaceControls(tx: Tx, holder: Subscriber, externalRef: string, input: ControlsInput, now = new Date()) {
   const child = await childOf(tx, holder, externalRef);
-  const locked = await lockSubscriber(tx, child.id);
+  const locked = await lockSubscriber(onPrisma(tx), child.id);
   // The operator may have moved the child to another household while we waited for its lock.
   if (locked.holderId !== holder.id) throw forbidden('Only the holder of this household may set its controls');
   assertWithinOperator(input, locked.operator);

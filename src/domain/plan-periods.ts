@@ -46,9 +46,3 @@ export function periodHolding(anchor: Date, plan: Plan, from: Date, at: Date): P
   const previous = periodBoundary(anchor, plan, n - 1);
   return { start: previous > from ? previous : from, end: periodBoundary(anchor, plan, n) };
 }
-
-export const CADENCE: Record<Plan, string> = {
-  weekly: 'per week',
-  monthly: 'per month',
-  quarterly: 'per quarter',
-};

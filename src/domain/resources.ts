@@ -1,8 +1,44 @@
-import type { Purchase, Refund, Subscription } from '../generated/prisma/client.js';
-import { formatAmount } from './money.js';
+import type { Subscription } from '../generated/prisma/client.js';
+import { Decimal, formatAmount } from './money.js';
+import { vatIncluded, vatRateString } from './vat.js';
+
+type Amount = { toString(): string };
+
+/** What the purchase resource shows: a store record or, on paths not yet moved to the store, a Prisma row. */
+export interface PurchaseView {
+  id: string;
+  status: string;
+  amount: Amount;
+  currency: string;
+  channel: string;
+  kind: string;
+  credits: number | null;
+  description: string;
+  publisherId: string;
+  subscriptionId: string | null;
+  declineCode: string | null;
+  refundedAmount: Amount;
+  vatRate: Amount | null;
+  returnUrl: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+  confirmedAt: Date | null;
+  consentIp: string | null;
+  consentUserAgent: string | null;
+  consentPageVersion: string | null;
+  consentAssertionId: string | null;
+}
+
+export interface RefundView {
+  id: string;
+  purchaseId: string;
+  amount: Amount;
+  reason: string;
+  createdAt: Date;
+}
 
 /** A pending purchase past its expiry reads as expired, whether or not a sweeper has written it. */
-export function purchaseStatus(purchase: Pick<Purchase, 'status' | 'expiresAt'>, now: Date = new Date()): string {
+export function purchaseStatus(purchase: { status: string; expiresAt: Date }, now: Date = new Date()): string {
   return purchase.status === 'pending' && purchase.expiresAt <= now ? 'expired' : purchase.status;
 }
 
@@ -10,8 +46,15 @@ export function consentUrl(publicUrl: string, purchaseId: string): string {
   return `${publicUrl}/consent/purchases/${purchaseId}`;
 }
 
+/** API.md v1.1: the VAT inside a purchase's VAT-inclusive amount, at the rate fixed when it was created. */
+function purchaseVat(purchase: PurchaseView) {
+  if (purchase.vatRate === null) return { vatRate: null, vatAmount: null };
+  const rate = new Decimal(purchase.vatRate.toString());
+  return { vatRate: vatRateString(rate), vatAmount: formatAmount(vatIncluded(new Decimal(purchase.amount.toString()), rate)) };
+}
+
 /** The purchase as the API returns it, and as webhooks carry it. */
-export function purchaseResource(purchase: Purchase, publicUrl: string, now: Date = new Date()) {
+export function purchaseResource(purchase: PurchaseView, publicUrl: string, now: Date = new Date()) {
   const status = purchaseStatus(purchase, now);
   return {
     id: purchase.id,
@@ -27,6 +70,7 @@ export function purchaseResource(purchase: Purchase, publicUrl: string, now: Dat
     ...(purchase.subscriptionId ? { subscriptionId: purchase.subscriptionId } : {}),
     ...(purchase.declineCode ? { declineCode: purchase.declineCode } : {}),
     refundedAmount: formatAmount(purchase.refundedAmount.toString()),
+    ...purchaseVat(purchase),
     ...(status === 'pending' ? { consentUrl: consentUrl(publicUrl, purchase.id) } : {}),
     returnUrl: purchase.returnUrl,
     createdAt: purchase.createdAt.toISOString(),
@@ -35,7 +79,7 @@ export function purchaseResource(purchase: Purchase, publicUrl: string, now: Dat
   };
 }
 
-export function refundResource(refund: Refund) {
+export function refundResource(refund: RefundView) {
   return {
     id: refund.id,
     object: 'refund',
@@ -51,7 +95,7 @@ export function refundResource(refund: Refund) {
  * on which consent page version, under which assertion. Shown to the
  * subscriber it concerns and, in a dispute, to its operator; never to publishers: it is personal data.
  */
-export function consentResource(purchase: Purchase) {
+export function consentResource(purchase: PurchaseView) {
   if (purchase.consentAssertionId === null) return null;
   return {
     at: purchase.confirmedAt?.toISOString() ?? null,

@@ -1,10 +1,8 @@
-import { Prisma } from '../generated/prisma/client.js';
 import type { Db } from '../store/db.js';
-import { roundHalfEvenCentsSql } from './billing-sql.js';
 import { commissionOn } from './commission.js';
 import { Decimal, formatAmount } from './money.js';
 
-/** What a publisher is owed for its purchases billed in one run; the parts always add up to gross. */
+/** What a publisher was settled in one run; the parts always add up to gross. */
 export interface Settlement {
   gross: Decimal;
   commission: Decimal;
@@ -21,8 +19,9 @@ export interface PurchaseMoney {
 }
 
 /**
- * One purchase: Kiosque keeps no commission on money it did not collect, so the
- * commission is on amount − refunded − charged back, rounded per purchase.
+ * One purchase over its whole life: Kiosque keeps no commission on money it did
+ * not collect, so the commission is on amount − refunded − charged back,
+ * rounded per purchase. The runs that settle its events add up to this.
  */
 export function purchaseSettlement(purchase: PurchaseMoney): Settlement {
   const collected = purchase.amount.minus(purchase.refunded).minus(purchase.chargedBack);
@@ -52,42 +51,63 @@ export function settlementResource(publisherId: string, settlement: Settlement) 
   };
 }
 
-interface SettlementRow {
-  publisher_id: string;
-  gross: string;
-  commission: string;
-  refunds: string;
-  chargebacks: string;
+export interface SettlementRow {
+  billingRunId: string;
+  operatorId: string;
+  publisherId: string;
+  through: Date;
+  settlement: Settlement;
+}
+
+interface Row {
+  billingRunId: string;
+  operatorId: string;
+  publisherId: string;
+  through: Date;
+  gross: { toString(): string };
+  commission: { toString(): string };
+  refunds: { toString(): string };
+  chargebacks: { toString(): string };
+  net: { toString(): string };
+}
+
+function fromRow(row: Row): SettlementRow {
+  return {
+    billingRunId: row.billingRunId,
+    operatorId: row.operatorId,
+    publisherId: row.publisherId,
+    through: row.through,
+    settlement: {
+      gross: new Decimal(row.gross.toString()),
+      commission: new Decimal(row.commission.toString()),
+      refunds: new Decimal(row.refunds.toString()),
+      chargebacks: new Decimal(row.chargebacks.toString()),
+      net: new Decimal(row.net.toString()),
+    },
+  };
 }
 
 /**
- * A run's settlement per publisher, over the purchases charged on it, as they
- * stand now (refunds and chargebacks recorded since count). Aggregated in SQL
- * with the per-purchase rounding of purchaseSettlement, so a run of a million
- * purchases never comes into memory.
+ * A run's settlement per publisher, as frozen when the run was done (the
+ * billing run writes it from the journal in its own transaction). A run not
+ * done yet has none.
  */
-export async function runSettlement(db: Db, billingRunId: string): Promise<{ publisherId: string; settlement: Settlement }[]> {
-  const collected = Prisma.sql`(p.amount - p.refunded_amount - p.charged_back_amount)`;
-  const commission = roundHalfEvenCentsSql(Prisma.sql`(COALESCE(p.commission_rate, 0) * ${collected})`);
-  const rows = await db.$queryRaw<SettlementRow[]>`
-    SELECT p.publisher_id,
-           sum(l.amount)::text AS gross,
-           sum(${commission})::text AS commission,
-           sum(p.refunded_amount)::text AS refunds,
-           sum(p.charged_back_amount)::text AS chargebacks
-    FROM invoices i
-    JOIN invoice_lines l ON l.invoice_id = i.id AND l.refund_id IS NULL
-    JOIN purchases p ON p.id = l.purchase_id
-    WHERE i.billing_run_id = ${billingRunId}
-    GROUP BY p.publisher_id
-    ORDER BY p.publisher_id`;
-  return rows.map((row) => ({
-    publisherId: row.publisher_id,
-    settlement: settlementFromSums({
-      gross: new Decimal(row.gross),
-      commission: new Decimal(row.commission),
-      refunds: new Decimal(row.refunds),
-      chargebacks: new Decimal(row.chargebacks),
-    }),
-  }));
+export async function runSettlement(db: Db, billingRunId: string): Promise<SettlementRow[]> {
+  const rows = await db.settlement.findMany({ where: { billingRunId }, orderBy: { publisherId: 'asc' } });
+  return rows.map(fromRow);
+}
+
+/** A publisher's settlements across operators, newest first (run ids are time-ordered). */
+export async function publisherSettlements(db: Db, publisherId: string, limit: number, cursor: string | undefined): Promise<SettlementRow[]> {
+  const rows = await db.settlement.findMany({
+    where: { publisherId, ...(cursor ? { billingRunId: { lt: cursor } } : {}) },
+    orderBy: { billingRunId: 'desc' },
+    take: limit + 1,
+  });
+  return rows.map(fromRow);
+}
+
+export function publisherSettlementResource(row: SettlementRow) {
+  const { publisherId: _omitted, ...money } = settlementResource(row.publisherId, row.settlement);
+  return { billingRunId: row.billingRunId, operatorId: row.operatorId, through: row.through.toISOString(), ...money };
 }

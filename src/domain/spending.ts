@@ -1,10 +1,14 @@
-import type { Operator, Subscriber } from '../generated/prisma/client.js';
-import type { Db, Tx } from '../store/db.js';
+import { readSpending } from '../store/purchases.js';
+import type { Sql } from '../store/sql.js';
 import { limitsInForce, type HouseholdControls, type Limits } from './ceilings.js';
 import { Decimal } from './money.js';
 import { monthStart, weekStart } from './periods.js';
 
-/** Statuses whose amount (less refunds) counts against a subscriber's ceilings. */
+/**
+ * Statuses whose amount (less refunds) counts against a subscriber's ceilings.
+ * Chargebacks do not count against them. The store keeps running totals by this
+ * rule (migration 20261130010000_subscriber_spending states it again in SQL).
+ */
 export const SPENDING_STATUSES = ['confirmed', 'refunded', 'disputed'] as const;
 
 export interface Spent {
@@ -13,25 +17,22 @@ export interface Spent {
 }
 
 /**
- * What the subscriber spent in the ISO week and calendar month holding `now`,
- * read from PostgreSQL, the system of record: nothing cached can drift from it.
+ * What the subscriber spent in the ISO week and calendar month holding `now`:
+ * running totals kept in PostgreSQL, the system of record, in the transaction
+ * of every change to a purchase, so reading them costs the same at any history.
  */
-export async function spentBy(db: Db | Tx, subscriberId: string, now: Date): Promise<Spent> {
-  const week = weekStart(now);
-  const month = monthStart(now);
-  const rows = await db.$queryRaw<{ week: string; month: string }[]>`
-    SELECT COALESCE(SUM(amount - refunded_amount) FILTER (WHERE confirmed_at >= ${week}), 0)::text AS week,
-           COALESCE(SUM(amount - refunded_amount) FILTER (WHERE confirmed_at >= ${month}), 0)::text AS month
-    FROM purchases
-    WHERE subscriber_id = ${subscriberId}
-      AND confirmed_at >= LEAST(${week}::timestamptz, ${month}::timestamptz)
-      AND status IN ('confirmed', 'refunded', 'disputed')`;
-  const row = rows[0] ?? { week: '0', month: '0' };
-  return { week: new Decimal(row.week), month: new Decimal(row.month) };
+export function spentBy(sql: Sql, subscriberId: string, now: Date): Promise<Spent> {
+  return readSpending(sql, subscriberId, weekStart(now), monthStart(now));
 }
 
+type Amount = { toString(): string };
+
 /** The operator columns that ceilings need; nothing secret. */
-export type OperatorLimitColumns = Pick<Operator, 'limitPerPurchase' | 'limitWeekly' | 'limitMonthly'>;
+export interface OperatorLimitColumns {
+  limitPerPurchase: Amount;
+  limitWeekly: Amount;
+  limitMonthly: Amount;
+}
 
 export function operatorLimits(operator: OperatorLimitColumns): Limits {
   return {
@@ -41,8 +42,17 @@ export function operatorLimits(operator: OperatorLimitColumns): Limits {
   };
 }
 
+/** The subscriber columns that household controls live in. */
+export interface ControlColumns {
+  holderId: string | null;
+  blocked: boolean;
+  blockedCategories: readonly string[];
+  limitWeekly: Amount | null;
+  limitMonthly: Amount | null;
+}
+
 /** A holder's controls apply to children only; a holder has none. */
-export function householdControls(subscriber: Subscriber): HouseholdControls | null {
+export function householdControls(subscriber: ControlColumns): HouseholdControls | null {
   if (!subscriber.holderId) return null;
   return {
     blocked: subscriber.blocked,
@@ -52,6 +62,6 @@ export function householdControls(subscriber: Subscriber): HouseholdControls | n
   };
 }
 
-export function subscriberLimits(subscriber: Subscriber, operator: OperatorLimitColumns): Limits {
+export function subscriberLimits(subscriber: ControlColumns, operator: OperatorLimitColumns): Limits {
   return limitsInForce(operatorLimits(operator), householdControls(subscriber));
 }

@@ -1,13 +1,36 @@
-import type { Publisher, Purchase, Subscriber, Subscription } from '../generated/prisma/client.js';
+import { within, type SweepScope } from '../store/sweep-scope.js';
+import type { Publisher, Subscription } from '../generated/prisma/client.js';
 import type { Db, Tx } from '../store/db.js';
+import type { SubscriptionRecord } from '../store/records.js';
+import { onPrisma, type Sql } from '../store/sql.js';
+import {
+  activateSubscription,
+  declineSubscription,
+  insertPeriodPurchase,
+  lockSubscriptionWithSeller,
+} from '../store/subscriptions.js';
 import { newId } from '../ids.js';
-import { commissionOn, type Channel } from './commission.js';
+import { commissionOn } from './commission.js';
 import { AppError, invalidRequest, invalidState, notFound, type DeclineCode } from './errors.js';
 import { recordEvent, type EventType } from './events.js';
+import { notifyOperatorOfCharge } from './operator-notifications.js';
 import { Decimal } from './money.js';
 import { nextPeriodEnd, periodHolding, type Period, type Plan } from './plan-periods.js';
-import { CONSENT_TTL_MS, decideCharge, lockSubscriber, rateFor, assertCanSell, type ConsentEvidence } from './purchases.js';
+import {
+  CONSENT_TTL_MS,
+  assertCanSell,
+  consentColumns,
+  decideCharge,
+  lockSubscriber,
+  outboxEvent,
+  rateFor,
+  type ConsentEvidence,
+  type LockedSubscriber,
+  type Purchase,
+  type Seller,
+} from './purchases.js';
 import { purchaseResource, purchaseStatus, subscriptionResource } from './resources.js';
+import type { Channel } from './commission.js';
 
 /** API.md price tiers: the most one period of each plan may cost. */
 export const PRICE_CAPS: Record<Plan, Decimal> = {
@@ -75,6 +98,8 @@ export interface NewSubscription {
   description: string;
   channel: Channel;
   returnUrl: string | null;
+  /** Overrides the publisher's VAT rate for every period (API.md v1.1, "VAT by product"). */
+  vatRate?: string;
 }
 
 export async function createSubscription(tx: Tx, publisher: Publisher, input: NewSubscription, now = new Date()): Promise<Subscription> {
@@ -90,6 +115,7 @@ export async function createSubscription(tx: Tx, publisher: Publisher, input: Ne
       description: input.description,
       channel: input.channel,
       returnUrl: input.returnUrl,
+      vatRate: input.vatRate ?? null,
       status: 'pending',
       createdAt: now,
       expiresAt: new Date(now.getTime() + CONSENT_TTL_MS),
@@ -102,114 +128,130 @@ async function lockSubscription(tx: Tx, id: string): Promise<Subscription | null
   return tx.subscription.findUnique({ where: { id } });
 }
 
-/**
- * Charges one period as a purchase, through the same lock and checks as any
- * purchase. The (subscription, period start) unique key is the last guard
- * against charging a period twice.
- */
-async function chargePeriod(
-  tx: Tx,
-  subscription: Subscription,
+/** The confirmed purchase that pays one period of a subscription. */
+function periodPurchase(
+  subscription: SubscriptionRecord,
+  seller: Seller,
   subscriberId: string,
   periodStart: Date,
   evidence: ConsentEvidence | null,
   now: Date,
-): Promise<{ purchase: Purchase; publisher: Publisher } | { decline: DeclineCode; publisher: Publisher }> {
-  const publisher = await tx.publisher.findUniqueOrThrow({ where: { id: subscription.publisherId } });
-  const locked = await lockSubscriber(tx, subscriberId);
-  const amount = new Decimal(subscription.amount.toString());
-  const decline = await decideCharge(tx, locked, publisher, amount, now);
-  if (decline) return { decline, publisher };
-  const rate = rateFor(publisher, subscription.channel as Channel);
-  const purchase = await tx.purchase.create({
-    data: {
-      id: newId('pur', now.getTime()),
-      publisherId: publisher.id,
-      subscriberId,
-      subscriptionId: subscription.id,
-      subscriptionPeriodStart: periodStart,
-      kind: 'subscription',
-      amount: amount.toFixed(2),
-      currency: subscription.currency,
-      description: subscription.description,
-      channel: subscription.channel,
-      returnUrl: subscription.returnUrl,
-      status: 'confirmed',
-      createdAt: now,
-      expiresAt: now,
-      confirmedAt: now,
-      commissionRate: rate.toString(),
-      commissionAmount: commissionOn(amount, rate).toFixed(2),
-      ...(evidence
-        ? {
-            consentIp: evidence.ip,
-            consentUserAgent: evidence.userAgent?.slice(0, 512) ?? null,
-            consentPageVersion: evidence.pageVersion,
-            consentAssertionId: evidence.assertionId,
-          }
-        : {}),
-    },
-  });
-  return { purchase, publisher };
+): Purchase {
+  const rate = rateFor(seller, subscription.channel);
+  const noEvidence = { consentIp: null, consentUserAgent: null, consentPageVersion: null, consentAssertionId: null };
+  return {
+    id: newId('pur', now.getTime()),
+    publisherId: seller.id,
+    subscriberId,
+    subscriptionId: subscription.id,
+    subscriptionPeriodStart: periodStart,
+    kind: 'subscription',
+    credits: null,
+    amount: subscription.amount,
+    currency: subscription.currency,
+    description: subscription.description,
+    channel: subscription.channel,
+    returnUrl: subscription.returnUrl,
+    status: 'confirmed',
+    declineCode: null,
+    createdAt: now,
+    expiresAt: now,
+    confirmedAt: now,
+    commissionRate: rate,
+    commissionAmount: commissionOn(subscription.amount, rate),
+    refundedAmount: new Decimal(0),
+    chargedBackAmount: new Decimal(0),
+    invoiceId: null,
+    vatRate: subscription.vatRate ?? seller.vatRate,
+    ...(evidence ? consentColumns(evidence) : noEvidence),
+  };
+}
+
+/**
+ * Decides the charge of one period as a purchase, through the same lock and
+ * checks as any purchase. The caller writes the purchase; the (subscription,
+ * period start) unique key is the last guard against charging a period twice.
+ */
+async function chargePeriod(
+  sql: Sql,
+  subscription: SubscriptionRecord,
+  seller: Seller,
+  subscriberId: string,
+  periodStart: Date,
+  evidence: ConsentEvidence | null,
+  now: Date,
+): Promise<{ purchase: Purchase; subscriber: LockedSubscriber } | { decline: DeclineCode }> {
+  const locked = await lockSubscriber(sql, subscriberId);
+  const decline = await decideCharge(sql, locked, seller, subscription.amount, now);
+  if (decline) return { decline };
+  return { purchase: periodPurchase(subscription, seller, subscriberId, periodStart, evidence, now), subscriber: locked };
 }
 
 export type SubscriptionConfirmation =
-  | { outcome: 'confirmed'; subscription: Subscription }
-  | { outcome: 'declined'; subscription: Subscription; code: DeclineCode };
+  | { outcome: 'confirmed'; subscription: SubscriptionRecord }
+  | { outcome: 'declined'; subscription: SubscriptionRecord; code: DeclineCode };
 
 /**
  * Click two for a subscription: the first period is charged at once, in the
  * same transaction that activates it. Like a purchase, the first subscriber to
  * confirm owns it, asking again returns the same outcome, anyone else gets 404.
+ * Round trips: lock the subscription with its seller, lock the subscriber,
+ * read spending, then one statement that charges, activates and records the event.
  */
 export async function confirmSubscription(
-  tx: Tx,
+  sql: Sql,
   subscriptionId: string,
-  subscriber: Subscriber,
+  subscriber: { id: string },
   evidence: ConsentEvidence,
   publicUrl: string,
   now = new Date(),
 ): Promise<SubscriptionConfirmation> {
-  const subscription = await lockSubscription(tx, subscriptionId);
-  if (!subscription) throw notFound('Subscription');
+  const found = await lockSubscriptionWithSeller(sql, subscriptionId);
+  if (!found) throw notFound('Subscription');
+  const { subscription, seller } = found;
   if (subscription.subscriberId !== null) {
     if (subscription.subscriberId !== subscriber.id) throw notFound('Subscription');
-    if (subscription.status === 'declined') return { outcome: 'declined', subscription, code: subscription.declineCode as DeclineCode };
+    if (subscription.status === 'declined') {
+      return { outcome: 'declined', subscription, code: subscription.declineCode as DeclineCode };
+    }
     return { outcome: 'confirmed', subscription };
   }
   const status = purchaseStatus(subscription, now);
   if (status === 'expired') {
-    throw new AppError('consent_expired', 'This subscription offer expired before it was confirmed', { expiresAt: subscription.expiresAt.toISOString() });
+    throw new AppError('consent_expired', 'This subscription offer expired before it was confirmed', {
+      expiresAt: subscription.expiresAt.toISOString(),
+    });
   }
   if (status !== 'pending') throw notFound('Subscription');
 
-  const charged = await chargePeriod(tx, subscription, subscriber.id, now, evidence, now);
+  const charged = await chargePeriod(sql, subscription, seller, subscriber.id, now, evidence, now);
   if ('decline' in charged) {
-    const declined = await tx.subscription.update({
-      where: { id: subscription.id },
-      data: { subscriberId: subscriber.id, status: 'declined', declineCode: charged.decline },
-    });
+    const declined: SubscriptionRecord = {
+      ...subscription,
+      subscriberId: subscriber.id,
+      status: 'declined',
+      declineCode: charged.decline,
+    };
+    await declineSubscription(sql, declined);
     return { outcome: 'declined', subscription: declined, code: charged.decline };
   }
-  const currentPeriodEnd = nextPeriodEnd(now, subscription.plan as Plan, now);
-  const active = await tx.subscription.update({
-    where: { id: subscription.id },
-    data: {
-      subscriberId: subscriber.id,
-      status: 'active',
-      activatedAt: now,
-      currentPeriodStart: now,
-      currentPeriodEnd,
-      nextAttemptAt: currentPeriodEnd,
-    },
-  });
-  await recordEvent(
-    tx,
-    subscription.publisherId,
+  const currentPeriodEnd = nextPeriodEnd(now, subscription.plan, now);
+  const active: SubscriptionRecord = {
+    ...subscription,
+    subscriberId: subscriber.id,
+    status: 'active',
+    activatedAt: now,
+    currentPeriodStart: now,
+    currentPeriodEnd,
+    nextAttemptAt: currentPeriodEnd,
+  };
+  const event = outboxEvent(
     'subscription.activated',
     { ...subscriptionResource(active, publicUrl, now), purchase: purchaseResource(charged.purchase, publicUrl, now) },
     now,
   );
+  await activateSubscription(sql, active, charged.purchase, event);
+  await notifyOperatorOfCharge(sql, charged.subscriber, charged.purchase, seller.name, now);
   return { outcome: 'confirmed', subscription: active };
 }
 
@@ -223,17 +265,20 @@ export type RenewalOutcome = 'not_due' | 'renewed' | 'past_due' | 'canceled';
  * in a burst.
  */
 export async function renewSubscription(tx: Tx, subscriptionId: string, publicUrl: string, now = new Date()): Promise<RenewalOutcome> {
-  const subscription = await lockSubscription(tx, subscriptionId);
-  if (!subscription || (subscription.status !== 'active' && subscription.status !== 'past_due')) return 'not_due';
+  const sql = onPrisma(tx);
+  const found = await lockSubscriptionWithSeller(sql, subscriptionId);
+  if (!found) return 'not_due';
+  const { subscription, seller } = found;
+  if (subscription.status !== 'active' && subscription.status !== 'past_due') return 'not_due';
   const { subscriberId, activatedAt, currentPeriodEnd, nextAttemptAt } = subscription;
   if (!subscriberId || !activatedAt || !currentPeriodEnd || !nextAttemptAt) {
     throw new Error(`Subscription ${subscription.id} is ${subscription.status} without its period`);
   }
   if (nextAttemptAt > now) return 'not_due';
 
-  const plan = subscription.plan as Plan;
-  const period = periodHolding(activatedAt, plan, currentPeriodEnd, now);
-  const charged = await chargePeriod(tx, subscription, subscriberId, period.start, null, now);
+  const period = periodHolding(activatedAt, subscription.plan, currentPeriodEnd, now);
+  const charged = await chargePeriod(sql, subscription, seller, subscriberId, period.start, null, now);
+  if ('purchase' in charged) await insertPeriodPurchase(sql, charged.purchase);
   const step = renewalStep(
     { status: subscription.status, dueAt: currentPeriodEnd, renewalAttempts: subscription.renewalAttempts },
     'decline' in charged ? { decline: charged.decline } : { paid: period },
@@ -252,6 +297,14 @@ export async function renewSubscription(tx: Tx, subscriptionId: string, publicUr
   if (step.event) {
     const data = subscriptionResource(updated, publicUrl, now);
     await recordEvent(tx, subscription.publisherId, step.event, 'purchase' in charged ? { ...data, purchase: purchaseResource(charged.purchase, publicUrl, now) } : data, now);
+  }
+  // The renewal is the operator's receipt; spend reminders as for any charge.
+  if ('purchase' in charged && step.status === 'active') {
+    await notifyOperatorOfCharge(sql, charged.subscriber, charged.purchase, seller.name, now, {
+      subscriptionId: subscription.id,
+      plan: subscription.plan,
+      currentPeriodEnd: step.currentPeriodEnd,
+    });
   }
   return step.status === 'active' ? 'renewed' : step.status;
 }
@@ -291,9 +344,14 @@ export async function cancelSubscription(
 }
 
 /** Subscriptions whose renewal (or retry) is due, oldest first, read from PostgreSQL, the record. */
-export async function dueSubscriptions(db: Db | Tx, now: Date, limit: number): Promise<{ id: string; nextAttemptAt: Date }[]> {
+export async function dueSubscriptions(
+  db: Db | Tx,
+  now: Date,
+  limit: number,
+  scope: SweepScope = {},
+): Promise<{ id: string; nextAttemptAt: Date }[]> {
   const rows = await db.subscription.findMany({
-    where: { status: { in: ['active', 'past_due'] }, nextAttemptAt: { lte: now } },
+    where: { status: { in: ['active', 'past_due'] }, nextAttemptAt: { lte: now }, ...within('publisherId', scope.publisherIds) },
     orderBy: { nextAttemptAt: 'asc' },
     take: limit,
     select: { id: true, nextAttemptAt: true },

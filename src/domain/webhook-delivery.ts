@@ -1,4 +1,5 @@
 import { Prisma } from '../generated/prisma/client.js';
+import { countWebhookAttempt } from '../observability/metrics.js';
 import type { Db } from '../store/db.js';
 import { sendWebhook, type SendResult } from './webhook-sender.js';
 import { webhookHeaders } from './webhook-signing.js';
@@ -35,20 +36,30 @@ export function retryDelayMs(attemptsMade: number, schedule: readonly number[] =
 
 export interface ClaimedEvent {
   id: string;
-  publisherId: string;
+  /** The recipient: one of the two is set. */
+  publisherId: string | null;
+  operatorId: string | null;
   payload: Prisma.JsonValue;
   /** Attempts counted so far, this one included: the claim's fencing token. */
   attempts: number;
   webhookUrl: string | null;
-  webhookSecret: string;
+  /** The recipient's current secret, then a rotated-out one still within its overlap; each signs the delivery. */
+  webhookSecrets: string[];
 }
 
 export interface ClaimOptions {
   now: Date;
   limit: number;
   leaseMs: number;
-  /** Restricts the claim to these publishers' events; unset in production, where one dispatcher serves all. */
+  /** Restricts the claim to these publishers' and operators' events; unset in production. */
   publisherIds?: readonly string[];
+  operatorIds?: readonly string[];
+}
+
+function recipientScope(options: Pick<ClaimOptions, 'publisherIds' | 'operatorIds'>): Prisma.Sql {
+  if (!options.publisherIds && !options.operatorIds) return Prisma.empty;
+  return Prisma.sql`AND (publisher_id = ANY(${[...(options.publisherIds ?? [])]}::text[])
+    OR operator_id = ANY(${[...(options.operatorIds ?? [])]}::text[]))`;
 }
 
 /**
@@ -61,21 +72,32 @@ export interface ClaimOptions {
  */
 export async function claimDueEvents(db: Db, options: ClaimOptions): Promise<ClaimedEvent[]> {
   const leaseUntil = new Date(options.now.getTime() + options.leaseMs);
-  const scope = options.publisherIds ? Prisma.sql`AND publisher_id = ANY(${[...options.publisherIds]}::text[])` : Prisma.empty;
   return db.$queryRaw<ClaimedEvent[]>`
     WITH due AS (
       SELECT id FROM outbox_events
-      WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ${options.now} ${scope}
+      WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ${options.now} ${recipientScope(options)}
       ORDER BY next_attempt_at
       LIMIT ${options.limit}
       FOR UPDATE SKIP LOCKED
+    ),
+    target AS (
+      SELECT due.id,
+             COALESCE(p.webhook_url, o.webhook_url) AS webhook_url,
+             array_remove(ARRAY[
+               COALESCE(p.webhook_secret, o.webhook_secret),
+               CASE WHEN p.previous_webhook_secret_expires_at > ${options.now} THEN p.previous_webhook_secret END
+             ], NULL) AS webhook_secrets
+      FROM due
+      JOIN outbox_events x ON x.id = due.id
+      LEFT JOIN publishers p ON p.id = x.publisher_id
+      LEFT JOIN operators o ON o.id = x.operator_id
     )
     UPDATE outbox_events AS e
     SET attempts = e.attempts + 1, next_attempt_at = ${leaseUntil}
-    FROM due, publishers AS p
-    WHERE e.id = due.id AND p.id = e.publisher_id
-    RETURNING e.id, e.publisher_id AS "publisherId", e.payload, e.attempts,
-              p.webhook_url AS "webhookUrl", p.webhook_secret AS "webhookSecret"`;
+    FROM target AS t
+    WHERE e.id = t.id
+    RETURNING e.id, e.publisher_id AS "publisherId", e.operator_id AS "operatorId", e.payload, e.attempts,
+              t.webhook_url AS "webhookUrl", t.webhook_secrets AS "webhookSecrets"`;
 }
 
 export type AttemptOutcome = SendResult & {
@@ -132,6 +154,7 @@ export interface DispatchOptions {
   timeoutMs?: number;
   batchSize?: number;
   publisherIds?: readonly string[];
+  operatorIds?: readonly string[];
   resolver?: Resolver;
 }
 
@@ -139,12 +162,14 @@ export interface DispatchOptions {
 async function attempt(event: ClaimedEvent, options: DispatchOptions, now: () => Date): Promise<AttemptOutcome> {
   // No endpoint, nothing to retry against: the event stays in the outbox as a
   // record the publisher can list, failed at once rather than polled for 27 hours.
-  if (!event.webhookUrl) return { error: 'publisher has no webhookUrl', durationMs: 0, final: true };
+  if (!event.webhookUrl || event.webhookSecrets.length === 0) {
+    return { error: `${event.operatorId ? 'operator' : 'publisher'} has no webhookUrl`, durationMs: 0, final: true };
+  }
   const problem = await webhookUrlProblem(event.webhookUrl, options.allowPrivateNetworks, options.resolver);
   if (problem) return { error: `refused: webhookUrl ${problem}`, durationMs: 0 };
   try {
     const body = JSON.stringify(event.payload);
-    const headers = webhookHeaders(event.webhookSecret, event.id, body, now());
+    const headers = webhookHeaders(event.webhookSecrets, event.id, body, now());
     return await sendWebhook(event.webhookUrl, body, headers, {
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       allowPrivateNetworks: options.allowPrivateNetworks,
@@ -166,12 +191,14 @@ export async function dispatchDueWebhooks(db: Db, options: DispatchOptions): Pro
     limit: options.batchSize ?? DEFAULT_BATCH_SIZE,
     leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
     ...(options.publisherIds ? { publisherIds: options.publisherIds } : {}),
+    ...(options.operatorIds ? { operatorIds: options.operatorIds } : {}),
   });
   // Every send is awaited before a failure is reported, so none is still in flight when the caller stops.
   const recorded = await Promise.allSettled(
     events.map(async (event) => {
       const attemptedAt = now();
       const outcome = await attempt(event, options, now);
+      countWebhookAttempt(outcome);
       await recordAttempt(db, event, outcome, attemptedAt, now(), options.retryDelaysMs);
     }),
   );

@@ -21,7 +21,7 @@ const PRIVATE_ADDRESS = 'EWEBHOOKPRIVATE';
  * runs on the very addresses the socket connects to, so a DNS answer that
  * changed since webhookUrlProblem looked (DNS rebinding) cannot reach inside.
  */
-const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
+export const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
   dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
     if (error) return callback(error, '');
     const refused = addresses.find((a) => !isPublicAddress(a.address));

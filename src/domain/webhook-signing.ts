@@ -22,12 +22,23 @@ export function webhookSignature(secret: string, id: string, timestampSeconds: n
   return `v1,${mac}`;
 }
 
-/** The three headers that let a publisher verify a delivery; the timestamp is the send time, not the event's. */
-export function webhookHeaders(secret: string, id: string, body: string, sentAt: Date): WebhookHeaders {
+/**
+ * The three headers that let a recipient verify a delivery; the timestamp is
+ * the send time, not the event's. Several secrets (during a rotation) give
+ * several space-separated signatures, as Standard Webhooks allows: a receiver
+ * holding either secret verifies.
+ */
+export function webhookHeaders(
+  secrets: string | readonly string[],
+  id: string,
+  body: string,
+  sentAt: Date,
+): WebhookHeaders {
   const timestampSeconds = Math.floor(sentAt.getTime() / 1000);
+  const all = typeof secrets === 'string' ? [secrets] : secrets;
   return {
     'webhook-id': id,
     'webhook-timestamp': String(timestampSeconds),
-    'webhook-signature': webhookSignature(secret, id, timestampSeconds, body),
+    'webhook-signature': all.map((secret) => webhookSignature(secret, id, timestampSeconds, body)).join(' '),
   };
 }

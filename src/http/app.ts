@@ -3,21 +3,34 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import { AppError } from '../domain/errors.js';
+import { healthRoutes } from '../observability/health.js';
+import { observeHttp, requestId } from '../observability/http.js';
 import type { AppContext } from './context.js';
 import { errorHandler } from './errors.js';
+import { redactUrl } from './log-redaction.js';
+import { noStore } from './no-store.js';
+import { shedLoad } from './load-shedding.js';
+import { poolWaiting } from '../store/db.js';
 import { rateLimit } from './rate-limit.js';
 import { rejectNul } from './reject-nul.js';
 import { adminRoutes } from './routes/admin.js';
 import { adminDisputeRoutes } from './routes/admin-disputes.js';
+import { adminReportRoutes } from './routes/admin-reports.js';
 import { consentRoutes } from './routes/consent.js';
 import { disputeRoutes } from './routes/disputes.js';
+import { docsRoutes } from './routes/docs.js';
 import { meRoutes } from './routes/me.js';
+import { adminMoneyRoutes, publisherMoneyRoutes } from './routes/money.js';
 import { operatorDisputeRoutes } from './routes/operator-disputes.js';
 import { billingRunRoutes, invoiceRoutes } from './routes/operator-billing.js';
 import { operatorSubscriberRoutes } from './routes/operator-subscribers.js';
+import { publisherRoutes } from './routes/publisher.js';
 import { purchaseRoutes } from './routes/purchases.js';
 import { parentalRoutes } from './routes/parental.js';
 import { subscriptionConsentRoutes } from './routes/subscription-consent.js';
+import { subscriberPageRoutes } from './routes/subscriber-pages.js';
+import { assetRoutes } from './pages/assets.js';
+import { pageHeaders } from './pages/render.js';
 import { meSubscriptionRoutes, subscriptionRoutes } from './routes/subscriptions.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
@@ -31,28 +44,35 @@ export function createApp(ctx: AppContext): Express {
   app.use(
     pinoHttp({
       logger: ctx.logger,
-      autoLogging: { ignore: (req) => req.url === '/healthz' },
+      genReqId: requestId,
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.replace(/assertion=[^&]+/, 'assertion=[redacted]') }),
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),
   );
+  app.use(observeHttp());
   app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
 
-  app.get('/healthz', async (_req, res) => {
-    await ctx.db.$queryRaw`SELECT 1`;
-    res.json({ status: 'ok' });
-  });
+  app.use(healthRoutes(ctx));
 
+  app.use(docsRoutes(ctx));
+  const { maxInFlight, maxPoolWaiting, requestDeadlineMs } = ctx.config;
+  app.use(shedLoad({ maxInFlight, maxPoolWaiting, deadlineMs: requestDeadlineMs }, () => poolWaiting(ctx.db) + ctx.pool.waitingCount));
   app.use(express.json({ limit: BODY_LIMIT, strict: true }));
   app.use(rejectNul);
-  app.use('/consent', rateLimit(ctx), express.urlencoded({ limit: BODY_LIMIT, extended: false }), cookieParser(), consentRoutes(ctx), subscriptionConsentRoutes(ctx));
+  app.use('/consent', noStore, rateLimit(ctx), express.urlencoded({ limit: BODY_LIMIT, extended: false }), cookieParser(), consentRoutes(ctx), subscriptionConsentRoutes(ctx));
+  app.use('/me', noStore, rateLimit(ctx), express.urlencoded({ limit: BODY_LIMIT, extended: false }), cookieParser(), pageHeaders, subscriberPageRoutes(ctx));
+  app.use(assetRoutes());
 
   const v1 = express.Router();
+  v1.use(noStore);
   v1.use(rateLimit(ctx));
   v1.use('/admin', adminRoutes(ctx));
   v1.use('/admin', adminDisputeRoutes(ctx));
+  v1.use('/admin', adminMoneyRoutes(ctx));
+  v1.use('/admin', adminReportRoutes(ctx));
   v1.use('/operator/subscribers', operatorSubscriberRoutes(ctx));
   v1.use('/operator/billing-runs', billingRunRoutes(ctx));
   v1.use('/operator/invoices', invoiceRoutes(ctx));
@@ -64,6 +84,8 @@ export function createApp(ctx: AppContext): Express {
   v1.use('/me/children', parentalRoutes(ctx));
   v1.use('/me', meRoutes(ctx));
   v1.use('/webhooks', webhookRoutes(ctx));
+  v1.use(publisherMoneyRoutes(ctx));
+  v1.use('/publisher', publisherRoutes(ctx));
   app.use('/v1', v1);
 
   app.use(() => {

@@ -3,7 +3,9 @@ import { apiKeyOwner, hashApiKey, sameSecret } from '../domain/credentials.js';
 import { verifyAssertion, type VerifiedAssertion } from '../domain/assertions.js';
 import { AppError } from '../domain/errors.js';
 import type { Subscriber } from '../generated/prisma/client.js';
+import { publisherByApiKeyHash, subscriberByRef } from '../store/credentials.js';
 import type { Actor, ActorKind, ActorOf } from './actors.js';
+import { countFailedAuthentication, refuseThrottledAuthentication } from './auth-throttle.js';
 import type { AppContext } from './context.js';
 import type { Response } from 'express';
 
@@ -41,9 +43,7 @@ export async function subscriberFromAssertion(
 ): Promise<{ subscriber: Subscriber; assertion: VerifiedAssertion } | null> {
   const assertion = await verifyAssertion(token, (operatorId) => assertionSecretOf(ctx, operatorId));
   if (!assertion) return null;
-  const subscriber = await ctx.db.subscriber.findUnique({
-    where: { operatorId_externalRef: { operatorId: assertion.operatorId, externalRef: assertion.externalRef } },
-  });
+  const subscriber = await subscriberByRef(ctx.pool, assertion.operatorId, assertion.externalRef);
   return subscriber ? { subscriber, assertion } : null;
 }
 
@@ -55,7 +55,7 @@ async function actorFromBearer(ctx: AppContext, token: string): Promise<Actor | 
     return operator ? { kind: 'operator', operator } : null;
   }
   if (owner === 'publisher') {
-    const publisher = await ctx.db.publisher.findUnique({ where: { apiKeyHash: hashApiKey(token) } });
+    const publisher = await publisherByApiKeyHash(ctx.pool, hashApiKey(token));
     return publisher ? { kind: 'publisher', publisher } : null;
   }
   const found = await subscriberFromAssertion(ctx, token);
@@ -66,14 +66,18 @@ async function actorFromBearer(ctx: AppContext, token: string): Promise<Actor | 
 
 /**
  * Resolves the Bearer credential into an actor and admits only the kinds listed.
- * Any credential that does not verify is 401; a valid one of the wrong kind is 403.
+ * Any credential that does not verify is 401 and counts as a failed
+ * authentication (too many of those are 429); a valid one of the wrong kind is 403.
  */
 export function allow(ctx: AppContext, ...kinds: ActorKind[]): RequestHandler {
   return async (req, res, next) => {
     const token = bearer(req);
-    if (!token) throw unauthorized();
-    const actor = await actorFromBearer(ctx, token);
-    if (!actor) throw unauthorized();
+    await refuseThrottledAuthentication(ctx, req, res, token);
+    const actor = token ? await actorFromBearer(ctx, token) : null;
+    if (!actor) {
+      await countFailedAuthentication(ctx, req, token);
+      throw unauthorized();
+    }
     if (!kinds.includes(actor.kind)) throw new AppError('forbidden', `This endpoint is not for ${actor.kind} credentials`);
     res.locals.actor = actor;
     next();

@@ -1,75 +1,95 @@
-import escapeHtml from 'escape-html';
+import { html } from 'ghtml';
+import type { Budget } from '../domain/ceilings.js';
+import type { Forecast } from '../domain/charge-forecast.js';
+import type { Plan } from '../domain/plan-periods.js';
+import type { Formatter } from './pages/format.js';
+import { layout, type Shell } from './pages/layout.js';
+import type { Messages } from './pages/messages/fr.js';
 
 /** Recorded with each confirmation made on this page, as consent evidence. */
-export const CONSENT_PAGE_VERSION = 'consent-page-2026-11-25';
+export const CONSENT_PAGE_VERSION = 'consent-page-2026-11-30';
 
 export interface ConsentView {
-  operatorBrand: string;
   publisherName: string;
+  legalName: string | null;
+  supportUrl: string | null;
   description: string;
+  /** VAT included. */
   price: string;
-  /** e.g. "per month" for subscriptions; empty for one-off purchases. */
-  cadence: string;
-  weeklyRemaining: string;
-  monthlyRemaining: string;
+  /** For a subscription: its plan and when it would renew if confirmed now. */
+  subscription: { plan: Plan; nextRenewal: Date } | null;
+  budget: Budget;
+  /** The decline a confirmation would certainly meet now: then no pay button. */
+  forecast: Forecast | null;
+  returnUrl: string | null;
   confirmAction: string;
   csrfToken: string;
+  meHref: string;
 }
 
-const STYLE = `
-  *{box-sizing:border-box}body{margin:0;font:16px/1.4 system-ui,-apple-system,sans-serif;background:#f4f5f7;color:#1a1a1a}
-  main{max-width:420px;margin:0 auto;padding:16px}
-  header{display:flex;justify-content:space-between;align-items:center;font-weight:600;margin-bottom:12px}
-  .card{background:#fff;border-radius:12px;padding:20px;box-shadow:0 1px 3px rgba(0,0,0,.1)}
-  .price{font-size:2rem;font-weight:700;margin:8px 0}
-  .muted{color:#555;font-size:.9rem}
-  dl{display:grid;grid-template-columns:1fr auto;gap:4px 12px;margin:16px 0}dd{margin:0;text-align:right}
-  button{width:100%;padding:14px;font-size:1.1rem;border:0;border-radius:8px;background:#0b5fff;color:#fff}
-  a{color:#0b5fff}`;
-
-function layout(title: string, operatorBrand: string, content: string): string {
-  return `<!doctype html>
-<html lang="fr">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>${STYLE}</style>
-</head>
-<body><main>
-<header><span class="operator">${escapeHtml(operatorBrand)}</span><span class="kiosque">Kiosque</span></header>
-${content}
-</main></body>
-</html>`;
+/** The sentence that tells a person why they cannot pay: which limit, how much is left, when it resets. */
+export function forecastSentence(m: Messages, f: Formatter, forecast: Forecast, price: string): string {
+  switch (forecast.code) {
+    case 'publisher_suspended':
+    case 'account_blocked':
+      return m.forecast[forecast.code];
+    case 'category_blocked':
+      return m.forecast.category_blocked(m.category[forecast.category] ?? forecast.category);
+    case 'per_purchase_limit':
+      return m.forecast.per_purchase_limit(f.money(price), f.money(forecast.limit));
+    case 'weekly_ceiling':
+      return m.forecast.weekly_ceiling(f.money(forecast.remaining), f.money(price), f.money(forecast.limit), f.weekday(forecast.resetsAt));
+    case 'monthly_ceiling':
+      return m.forecast.monthly_ceiling(f.money(forecast.remaining), f.money(price), f.money(forecast.limit), f.weekday(forecast.resetsAt));
+  }
 }
 
-export function consentPage(view: ConsentView): string {
+/** A budget says nothing useful, and seems to promise a purchase, when the account or the seller is what stops it. */
+function showsBudget(forecast: Forecast | null): boolean {
+  return forecast === null || forecast.code === 'per_purchase_limit' || forecast.code === 'weekly_ceiling' || forecast.code === 'monthly_ceiling';
+}
+
+export function consentPage(shell: Shell, f: Formatter, view: ConsentView): string {
+  const { m } = shell;
+  const price = f.money(view.price);
+  const period = view.subscription ? m.period[view.subscription.plan] : null;
+  const subscriptionTerms = view.subscription
+    ? html`<ul class="terms">
+<li>${m.renewsByItself(m.everyPeriod[view.subscription.plan])}</li>
+<li>${m.nextRenewal} <strong>${f.date(view.subscription.nextRenewal)}</strong></li>
+<li>${m.howToCancel}</li>
+</ul>`
+    : '';
+  const action = view.forecast
+    ? html`<div class="alert" role="alert">
+<h2>${view.subscription ? m.cannotSubscribeTitle : m.cannotBuyTitle}</h2>
+<p>${forecastSentence(m, f, view.forecast, view.price)}</p>
+<p>${m.nothingCharged}</p>
+!${view.returnUrl ? html`<p><a class="button secondary" href="${view.returnUrl}">${m.backTo(view.publisherName)}</a></p>` : ''}
+</div>`
+    : html`<form method="post" action="${view.confirmAction}">
+<input type="hidden" name="csrf" value="${view.csrfToken}">
+<button type="submit">${period ? m.subscribeButton(price, period) : m.payButton(price)}</button>
+</form>`;
   return layout(
-    `Confirm: ${view.description}`,
-    view.operatorBrand,
-    `<section class="card">
-<p class="muted">${escapeHtml(view.publisherName)}</p>
-<h1>${escapeHtml(view.description)}</h1>
-<p class="price">${escapeHtml(view.price)} €${view.cadence ? ` <small>${escapeHtml(view.cadence)}</small>` : ''}</p>
-<p class="muted">Billed on your ${escapeHtml(view.operatorBrand)} invoice.</p>
-<dl>
-<dt>Left this week</dt><dd>${escapeHtml(view.weeklyRemaining)} €</dd>
-<dt>Left this month</dt><dd>${escapeHtml(view.monthlyRemaining)} €</dd>
-</dl>
-<form method="post" action="${escapeHtml(view.confirmAction)}">
-<input type="hidden" name="csrf" value="${escapeHtml(view.csrfToken)}">
-<button type="submit">Confirm and pay ${escapeHtml(view.price)} €</button>
-</form>
-</section>`,
-  );
-}
-
-export function messagePage(operatorBrand: string, title: string, message: string, link?: { href: string; label: string }): string {
-  return layout(
-    title,
-    operatorBrand,
-    `<section class="card"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>${
-      link ? `<p><a href="${escapeHtml(link.href)}">${escapeHtml(link.label)}</a></p>` : ''
-    }</section>`,
+    shell,
+    html`<section class="card" aria-labelledby="offer">
+<p class="publisher">${view.publisherName}</p>
+<h1 id="offer">${view.description}</h1>
+<p class="price">${price} <span class="ttc">${m.vatIncluded}</span>!${period ? html` <span class="period">${period}</span>` : ''}</p>
+<p class="muted">${m.billedOn(shell.brand ?? m.kiosque)}</p>
+!${subscriptionTerms}
+!${showsBudget(view.forecast)
+      ? html`<dl class="budget" aria-label="${m.budgetHeading}">
+<div><dt>${m.leftThisWeek}</dt><dd>${f.money(view.budget.weekly.remaining)}</dd></div>
+<div><dt>${m.leftThisMonth}</dt><dd>${f.money(view.budget.monthly.remaining)}</dd></div>
+</dl>`
+      : ''}
+!${action}
+<p class="seller">!${view.legalName ? html`${m.soldBy(view.legalName)}` : ''}!${view.supportUrl
+      ? html`!${view.legalName ? ' · ' : ''}<a href="${view.supportUrl}" rel="noopener">${m.publisherSupport}</a>`
+      : ''}</p>
+</section>
+<p class="space-link"><a href="${view.meHref}">${m.meLink}</a></p>`,
   );
 }

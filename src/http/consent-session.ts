@@ -1,51 +1,50 @@
-import type { Request, RequestHandler, Response } from 'express';
-import { AppError, type DeclineCode } from '../domain/errors.js';
-import type { Operator, Subscriber } from '../generated/prisma/client.js';
-import { subscriberFromAssertion } from './auth.js';
+import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { CONSENT_PAGE_VERSION, consentPage, messagePage } from './consent-page.js';
-import { consentEvidence, declineMessages } from './routes/purchases.js';
-import { TRANSACTION_OPTIONS } from './idempotency.js';
-import { subscriberLanes } from '../store/keyed-lane.js';
-import type { Tx } from '../store/db.js';
+import { forecastCharge } from '../domain/charge-forecast.js';
+import { AppError, type DeclineCode } from '../domain/errors.js';
+import { Decimal } from '../domain/money.js';
+import { nextPeriodEnd, type Plan } from '../domain/plan-periods.js';
+import { recordConsentPageShown } from '../store/monthly-report.js';
+import { inTransaction, onPool, type Sql } from '../store/sql.js';
+import { countFailedAuthentication, refuseThrottledAuthentication } from './auth-throttle.js';
+import { subscriberLanes } from './keyed-lane.js';
 import type { ConsentEvidence } from '../domain/purchases.js';
-import { budgetOf } from './routes/me.js';
+import type { Operator, Publisher, Subscriber } from '../generated/prisma/client.js';
+import { subscriberFromAssertion } from './auth.js';
+import { CONSENT_PAGE_VERSION, consentPage } from './consent-page.js';
 import type { AppContext } from './context.js';
+import { messagePage } from './pages/layout.js';
+import { pageKit, sendHtml, setPageCsp, type PageKit } from './pages/render.js';
+import { budgetOf } from './routes/me.js';
+import { consentEvidence } from './routes/purchases.js';
 import { SESSION_COOKIE, SESSION_TTL_S, csrfToken, readSession, signSession, validCsrfToken, type Session } from './session.js';
 
 const consentIdParam = z.string().min(1).max(64);
 
-/** Shown before we know which operator the visitor belongs to. */
-const KIOSQUE_BRAND = 'Kiosque';
-
-function html(res: Response, status: number, body: string): void {
-  res.status(status).type('html').send(body);
-}
-
-/** Consent pages may not be framed (clickjacking), cached, or load anything but their own inline style. */
-export const consentPageHeaders: RequestHandler = (_req, res, next) => {
-  res.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
-  res.set('X-Frame-Options', 'DENY');
-  res.set('Cache-Control', 'no-store');
-  next();
-};
+/** The subscriber space, where every consent page and result page points. */
+export const ME_PATH = '/me';
 
 /**
- * Who is looking at a consent page: an assertion brought once (query or Bearer)
+ * Who is looking at a page: an assertion brought once (query or Bearer)
  * becomes a session cookie; afterwards the cookie alone identifies them.
  */
-async function pageSubscriber(
+export async function pageSubscriber(
   ctx: AppContext,
   req: Request,
   res: Response,
-): Promise<{ subscriber: Subscriber; session: Session } | 'redirected' | null> {
+): Promise<{ subscriber: Subscriber & { operator: Operator }; session: Session } | 'redirected' | null> {
   const fromQuery = typeof req.query.assertion === 'string' ? req.query.assertion : null;
   const header = req.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? null;
   const assertion = fromQuery ?? header;
+  let session: Session | null;
   if (assertion) {
+    await refuseThrottledAuthentication(ctx, req, res, assertion);
     const found = await subscriberFromAssertion(ctx, assertion);
-    if (!found) return null;
-    const session = { subscriberId: found.subscriber.id, assertionId: found.assertion.assertionId };
+    if (!found) {
+      await countFailedAuthentication(ctx, req, assertion);
+      return null;
+    }
+    session = { subscriberId: found.subscriber.id, assertionId: found.assertion.assertionId };
     res.cookie(SESSION_COOKIE, signSession(session, ctx.config.sessionSecret), {
       httpOnly: true,
       sameSite: 'lax',
@@ -60,49 +59,58 @@ async function pageSubscriber(
       res.redirect(303, url.pathname + url.search);
       return 'redirected';
     }
-    return { subscriber: found.subscriber, session };
+  } else {
+    const cookie = req.cookies?.[SESSION_COOKIE];
+    session = typeof cookie === 'string' ? readSession(cookie, ctx.config.sessionSecret) : null;
   }
-  const cookie = req.cookies?.[SESSION_COOKIE];
-  const session = typeof cookie === 'string' ? readSession(cookie, ctx.config.sessionSecret) : null;
   if (!session) return null;
-  const subscriber = await ctx.db.subscriber.findUnique({ where: { id: session.subscriberId } });
+  const subscriber = await ctx.db.subscriber.findUnique({ where: { id: session.subscriberId }, include: { operator: true } });
   return subscriber ? { subscriber, session } : null;
 }
 
+/** The page for a visitor with no valid assertion or session. */
+export function signInPage(kit: PageKit, res: Response): void {
+  sendHtml(res, 401, messagePage(kit.shell(kit.m.signInTitle, null), { title: kit.m.signInTitle, paragraphs: [kit.m.signInText] }));
+}
+
 /**
- * The subscriber behind a consent form post: a session cookie and the CSRF
- * token of this very consent, or a 403 page and null.
+ * The subscriber behind a form post: the session cookie and the CSRF token of
+ * this very form's scope (one consent, or the subscriber space), or a 403 page and null.
  */
-async function formSubscriber(
+export async function formSubscriber(
   ctx: AppContext,
   req: Request,
   res: Response,
-  consentId: string,
-  reloadHint: string,
+  kit: PageKit,
+  scope: string,
 ): Promise<{ subscriber: Subscriber & { operator: Operator }; session: Session } | null> {
   const cookie = req.cookies?.[SESSION_COOKIE];
   const session = typeof cookie === 'string' ? readSession(cookie, ctx.config.sessionSecret) : null;
-  if (!session || !validCsrfToken(req.body?.csrf, session, consentId, ctx.config.sessionSecret)) {
-    html(res, 403, messagePage(KIOSQUE_BRAND, 'Confirmation refused', reloadHint));
-    return null;
-  }
-  const subscriber = await ctx.db.subscriber.findUnique({ where: { id: session.subscriberId }, include: { operator: true } });
-  if (!subscriber) {
-    html(res, 403, messagePage(KIOSQUE_BRAND, 'Confirmation refused', 'Unknown subscriber.'));
+  const subscriber =
+    session && validCsrfToken(req.body?.csrf, session, scope, ctx.config.sessionSecret)
+      ? await ctx.db.subscriber.findUnique({ where: { id: session.subscriberId }, include: { operator: true } })
+      : null;
+  if (!session || !subscriber) {
+    sendHtml(res, 403, messagePage(kit.shell(kit.m.refusedTitle, null), { title: kit.m.refusedTitle, paragraphs: [kit.m.reloadHint], alert: true }));
     return null;
   }
   return { subscriber, session };
 }
 
+export type OfferKind = 'purchase' | 'subscription';
+
 /** The page for a confirmation that failed as expired or unknown; false for errors the caller must rethrow. */
-function renderedConsentFailure(res: Response, brand: string, what: string, error: unknown): boolean {
+function renderedConsentFailure(kit: PageKit, res: Response, brand: string, kind: OfferKind, error: unknown): boolean {
   if (!(error instanceof AppError)) return false;
+  const { m } = kit;
   if (error.code === 'consent_expired') {
-    html(res, 410, messagePage(brand, 'This offer has expired', 'Go back to the publisher to start again.'));
+    sendHtml(res, 410, messagePage(kit.shell(m.expiredTitle, brand), { title: m.expiredTitle, paragraphs: [m.expiredText] }));
     return true;
   }
   if (error.code === 'not_found') {
-    html(res, 404, messagePage(brand, `${what} not found`, `This ${what.toLowerCase()} does not exist or is not yours.`));
+    const title = kind === 'purchase' ? m.purchaseNotFoundTitle : m.subscriptionNotFoundTitle;
+    const text = kind === 'purchase' ? m.purchaseNotFoundText : m.subscriptionNotFoundText;
+    sendHtml(res, 404, messagePage(kit.shell(title, brand), { title, paragraphs: [text], links: [{ href: ME_PATH, label: m.meLink }] }));
     return true;
   }
   return false;
@@ -115,90 +123,134 @@ export interface ConsentOffer {
   status: string;
   subscriberId: string | null;
   description: string;
-  amount: { toFixed(digits: number): string };
+  amount: { toString(): string };
   returnUrl: string | null;
-  publisherName: string;
-  /** e.g. "per month"; empty for a one-off purchase. */
-  cadence: string;
+  publisher: Pick<Publisher, 'name' | 'legalName' | 'supportUrl' | 'category' | 'suspendedAt'>;
+  /** A subscription's plan; null for a one-off purchase. */
+  plan: Plan | null;
+}
+
+/** The publisher's return address with the outcome added, as API.md promises it. */
+export function returnUrlWith(returnUrl: string, kind: OfferKind, id: string, status: 'confirmed' | 'declined'): string {
+  const url = new URL(returnUrl);
+  url.searchParams.set(kind === 'purchase' ? 'kiosque_purchase' : 'kiosque_subscription', id);
+  url.searchParams.set('kiosque_status', status);
+  return url.toString();
 }
 
 /**
  * Click one: the page for one offer, to whoever holds the link with a valid
- * assertion or session. Someone else's offer is not found; a settled one says so.
+ * assertion or session. Someone else's offer is not found; a settled one says
+ * so; one that would certainly be declined says why and offers no pay button.
  */
 export async function showConsentPage(
   ctx: AppContext,
   req: Request,
   res: Response,
-  what: 'Purchase' | 'Subscription',
+  kind: OfferKind,
   find: (id: string) => Promise<ConsentOffer | null>,
 ): Promise<void> {
+  const kit = pageKit(req, res);
+  const { m, f } = kit;
   const who = await pageSubscriber(ctx, req, res);
   if (who === 'redirected') return;
-  if (!who) {
-    return html(res, 401, messagePage(KIOSQUE_BRAND, 'Sign in through your operator', `Open this page from your operator portal to confirm the ${what.toLowerCase()}.`));
-  }
+  if (!who) return signInPage(kit, res);
+  const brand = who.subscriber.operator.brand;
   const id = consentIdParam.safeParse(req.params.id);
   const offer = id.success ? await find(id.data) : null;
-  const operator = await ctx.db.operator.findUniqueOrThrow({ where: { id: who.subscriber.operatorId } });
   if (!offer || (offer.subscriberId !== null && offer.subscriberId !== who.subscriber.id)) {
-    return html(res, 404, messagePage(operator.brand, `${what} not found`, `This ${what.toLowerCase()} does not exist or is not yours.`));
+    renderedConsentFailure(kit, res, brand, kind, new AppError('not_found', 'not found'));
+    return;
   }
-  if (offer.status === 'expired') return html(res, 410, messagePage(operator.brand, 'This offer has expired', 'Go back to the publisher to start again.'));
+  if (offer.status === 'expired') {
+    renderedConsentFailure(kit, res, brand, kind, new AppError('consent_expired', 'expired'));
+    return;
+  }
+  const back = offer.returnUrl ? [{ href: offer.returnUrl, label: m.backTo(offer.publisher.name), primary: true }] : [];
   if (offer.status !== 'pending') {
-    const back = offer.returnUrl ? { href: offer.returnUrl, label: `Back to ${offer.publisherName}` } : undefined;
-    return html(res, 200, messagePage(operator.brand, `${what} ${offer.status}`, offer.description, back));
+    const label = (kind === 'purchase' ? m.purchaseStatus : m.subscriptionStatus)[offer.status] ?? m.unknownStatus;
+    const sentence = kind === 'purchase' ? m.purchaseSettled(label) : m.subscriptionSettled(label);
+    return sendHtml(
+      res,
+      200,
+      messagePage(kit.shell(offer.description, brand), { title: offer.description, paragraphs: [sentence], links: [...back, { href: ME_PATH, label: m.meLink }] }),
+    );
   }
-  const budget = await budgetOf(ctx.db, who.subscriber);
-  html(
+  const now = new Date();
+  const amount = new Decimal(offer.amount.toString());
+  const [budget, forecast] = await Promise.all([
+    budgetOf(ctx.db, who.subscriber, now),
+    forecastCharge(onPool(ctx.pool), who.subscriber, who.subscriber.operator, offer.publisher, amount, now),
+  ]);
+  // The answer to this page's form redirects to the publisher: the browser must be allowed to follow it.
+  await recordConsentPageShown(ctx.db, who.subscriber.operatorId, offer.id);
+  setPageCsp(res, offer.returnUrl ? [new URL(offer.returnUrl).origin] : []);
+  sendHtml(
     res,
     200,
-    consentPage({
-      operatorBrand: operator.brand,
-      publisherName: offer.publisherName,
+    consentPage(kit.shell(m.consentTitle(offer.description), brand), f, {
+      publisherName: offer.publisher.name,
+      legalName: offer.publisher.legalName,
+      supportUrl: offer.publisher.supportUrl,
       description: offer.description,
-      price: offer.amount.toFixed(2),
-      cadence: offer.cadence,
-      weeklyRemaining: budget.weekly.remaining,
-      monthlyRemaining: budget.monthly.remaining,
+      price: amount.toFixed(2),
+      subscription: offer.plan ? { plan: offer.plan, nextRenewal: nextPeriodEnd(now, offer.plan, now) } : null,
+      budget,
+      forecast,
+      returnUrl: offer.returnUrl,
       confirmAction: `${req.baseUrl}${req.path}/confirm`,
       csrfToken: csrfToken(who.session, offer.id, ctx.config.sessionSecret),
+      meHref: ME_PATH,
     }),
   );
 }
 
 /** How a confirmation on a consent page ended, in the words the result page needs. */
 export interface PageConfirmation {
+  id: string;
   declineCode: DeclineCode | null;
   returnUrl: string | null;
-  /** The sentence of the thank-you page. */
+  /** The sentence of the thank-you page, in the page's language. */
   thanks: string;
 }
 
 /**
  * Click two on a consent page: the form's session and CSRF token, the
- * subscriber's lane, one transaction, then a result page for each outcome.
+ * subscriber's lane, one transaction; then back to the publisher's returnUrl
+ * with the outcome, or a result page when there is none.
  */
 export async function confirmOnConsentPage(
   ctx: AppContext,
   req: Request,
   res: Response,
-  what: 'Purchase' | 'Subscription',
-  confirm: (tx: Tx, subscriber: Subscriber, evidence: ConsentEvidence) => Promise<PageConfirmation>,
+  kind: OfferKind,
+  confirm: (sql: Sql, subscriber: Subscriber, evidence: ConsentEvidence, kit: PageKit) => Promise<PageConfirmation>,
 ): Promise<void> {
+  const kit = pageKit(req, res);
+  const { m } = kit;
   const id = String(req.params.id);
-  const form = await formSubscriber(ctx, req, res, id, `Reload the ${what.toLowerCase()} page from the publisher and try again.`);
+  const form = await formSubscriber(ctx, req, res, kit, id);
   if (!form) return;
   const { subscriber, session } = form;
   const brand = subscriber.operator.brand;
   try {
     const result = await subscriberLanes.run(subscriber.id, () =>
-      ctx.db.$transaction((tx) => confirm(tx, subscriber, consentEvidence(req, session.assertionId, CONSENT_PAGE_VERSION)), TRANSACTION_OPTIONS),
+      inTransaction(ctx.pool, (sql) => confirm(sql, subscriber, consentEvidence(req, session.assertionId, CONSENT_PAGE_VERSION), kit)),
     );
-    const back = result.returnUrl ? { href: result.returnUrl, label: 'Back to the publisher' } : undefined;
-    if (result.declineCode) return html(res, 402, messagePage(brand, `${what} declined`, declineMessages[result.declineCode], back));
-    html(res, 200, messagePage(brand, 'Thank you', result.thanks, back));
+    if (result.returnUrl) {
+      return res.redirect(303, returnUrlWith(result.returnUrl, kind, result.id, result.declineCode ? 'declined' : 'confirmed'));
+    }
+    const me = { href: ME_PATH, label: m.meLink };
+    if (result.declineCode) {
+      const title = kind === 'purchase' ? m.purchaseDeclinedTitle : m.subscriptionDeclinedTitle;
+      return sendHtml(
+        res,
+        402,
+        messagePage(kit.shell(title, brand), { title, paragraphs: [m.declined[result.declineCode], m.nothingCharged], links: [me], alert: true }),
+      );
+    }
+    sendHtml(res, 200, messagePage(kit.shell(m.thanksTitle, brand), { title: m.thanksTitle, paragraphs: [result.thanks], links: [me] }));
   } catch (error) {
-    if (!renderedConsentFailure(res, brand, what, error)) throw error;
+    if (!renderedConsentFailure(kit, res, brand, kind, error)) throw error;
   }
 }

@@ -1,13 +1,16 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Db } from '../store/db.js';
+import type { PgPool } from '../store/sql.js';
 
 /** What every route needs, built once at start and passed down explicitly. */
 export interface AppContext {
   config: Config;
   db: Db;
-  redis: Redis;
+  /** node-postgres, beside Prisma, for the hot path's prepared statements. */
+  pool: PgPool;
+  redis: RedisClient;
   logger: Logger;
   /** Called after a billing run row is committed, to hand it to the workers. */
   enqueueBillingRun?: (billingRunId: string) => Promise<void>;

@@ -1,6 +1,10 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { AppError, type ErrorCode } from '../domain/errors.js';
+import { AppError, serviceUnavailable, type ErrorCode } from '../domain/errors.js';
+import { isDatabaseUnavailable } from '../store/unavailable.js';
+
+/** Seconds a client should wait before retrying a 503: long enough for a pool or a restarting server to recover. */
+export const RETRY_AFTER_SECONDS = 2;
 
 /** The one place an error code becomes an HTTP status (API.md, "Errors"). */
 export function statusFor(code: ErrorCode): number {
@@ -27,6 +31,8 @@ export function statusFor(code: ErrorCode): number {
       return 410;
     case 'rate_limited':
       return 429;
+    case 'service_unavailable':
+      return 503;
   }
 }
 
@@ -35,6 +41,7 @@ export function errorBody(code: ErrorCode, message: string, details: Record<stri
 }
 
 export function sendError(res: Response, error: AppError, status = statusFor(error.code)): void {
+  if (status === 503) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
   res.status(status).json(errorBody(error.code, error.message, error.details));
 }
 
@@ -44,10 +51,22 @@ interface BodyParserError {
   limit?: number;
 }
 
-/** Last middleware: AppErrors become their API.md body; body-parser failures are 400/413; the rest is logged. */
+/**
+ * Last middleware: AppErrors become their API.md body; body-parser failures
+ * are 400/413; PostgreSQL out of reach or out of time is 503; the rest is
+ * logged. A request already answered (by its deadline) gets nothing more.
+ */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (error: unknown, _req, res, _next) => {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      if (!res.locals.deadlinePassed) next(error);
+      return;
+    }
     if (error instanceof AppError) return sendError(res, error);
+    if (isDatabaseUnavailable(error)) {
+      logger.warn({ reason: (error as Error).message }, 'PostgreSQL unavailable; answered 503');
+      return sendError(res, serviceUnavailable('The service is briefly unavailable; retry shortly'));
+    }
     const parserError = error as BodyParserError;
     if (parserError.type === 'entity.parse.failed') {
       return sendError(res, new AppError('invalid_request', 'The body is not valid JSON', { body: 'malformed JSON' }));
@@ -62,7 +81,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (parserError.type === 'charset.unsupported' || parserError.type === 'encoding.unsupported') {
       return sendError(res, new AppError('invalid_request', 'Unsupported body encoding', { body: 'use UTF-8 JSON' }), 415);
     }
-    logger.error({ err: error }, 'unhandled error');
+    logger.error({ err: error, reqId: req.id }, 'unhandled error');
     res.status(500).json({ error: { code: 'internal_error', message: 'Something went wrong on our side', details: {} } });
   };
 }

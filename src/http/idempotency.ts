@@ -1,17 +1,40 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { AppError } from '../domain/errors.js';
-import type { Tx } from '../store/db.js';
+import { TRANSACTION_OPTIONS, type Tx } from '../store/db.js';
+import { claimKey, saveKeyReply, type KeyedReply, type StoredReply } from '../store/purchases.js';
+import { inTransaction, type Sql } from '../store/sql.js';
 import { actorScope } from './actors.js';
 import type { AppContext } from './context.js';
 
 export interface Reply {
   status: number;
   body: unknown;
+  /**
+   * Top-level fields of `body` that hold a secret shown once (an API key, a
+   * signing secret). The first answer carries them; the stored replay does not.
+   */
+  secretFields?: readonly string[];
 }
 
-/** Long enough for a hot subscriber's queue of confirmations to drain under load. */
-export const TRANSACTION_OPTIONS = { maxWait: 20_000, timeout: 20_000 } as const;
+/**
+ * What a replay of a secret-bearing answer says instead of the secret: the
+ * idempotency row is readable by anyone who reads the database, and a secret
+ * kept there would be a usable credential at rest. The replay still shows the
+ * resource (its id above all), so a client whose first answer was lost knows
+ * the creation happened and does not create a second one.
+ */
+export const SECRETS_WITHHELD_FIELD = 'secretsWithheld';
+
+function storedReplay(reply: Reply): string {
+  const secrets = reply.secretFields ?? [];
+  if (secrets.length === 0 || !reply.body || typeof reply.body !== 'object') return JSON.stringify(reply.body);
+  const body: Record<string, unknown> = { ...(reply.body as Record<string, unknown>) };
+  for (const field of secrets) body[field] = null;
+  return JSON.stringify({ ...body, [SECRETS_WITHHELD_FIELD]: [...secrets] });
+}
+
+export { TRANSACTION_OPTIONS };
 
 const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
 
@@ -32,6 +55,8 @@ export function requestHash(req: Request): string {
 }
 
 /** Reads and checks the Idempotency-Key header; call before any write so a 400 stores nothing. */
+export function idempotencyKey(req: Request, required: true): string;
+export function idempotencyKey(req: Request, required: boolean): string | null;
 export function idempotencyKey(req: Request, required: boolean): string | null {
   const key = req.get('Idempotency-Key');
   if (key === undefined) {
@@ -54,8 +79,9 @@ function send(res: Response, status: number, bodyText: string, replayed: boolean
 /**
  * Runs `work` and its key record in one transaction. The key row is inserted
  * first: a concurrent request with the same key waits on it, then replays the
- * stored answer byte for byte (or gets 409 if its body differs). When `work`
- * throws, everything rolls back and the key stays free for a retry.
+ * stored answer byte for byte (or gets 409 if its body differs), secrets
+ * withheld. When `work` throws, everything rolls back and the key stays free
+ * for a retry.
  */
 export async function respondOnce(
   ctx: AppContext,
@@ -88,12 +114,75 @@ export async function respondOnce(
       return { status: stored.responseStatus, bodyText: stored.responseBody, replayed: true };
     }
     const reply = await work(tx);
-    const bodyText = JSON.stringify(reply.body);
     await tx.idempotencyKey.update({
       where: { scope_key: { scope, key } },
-      data: { responseStatus: reply.status, responseBody: bodyText },
+      data: { responseStatus: reply.status, responseBody: storedReplay(reply) },
     });
-    return { status: reply.status, bodyText, replayed: false };
+    return { status: reply.status, bodyText: JSON.stringify(reply.body), replayed: false };
   }, TRANSACTION_OPTIONS);
   send(res, outcome.status, outcome.bodyText, outcome.replayed);
+}
+
+function scopeOf(res: Response): string {
+  const actor = res.locals.actor;
+  if (!actor) throw new AppError('unauthorized', 'Missing credentials');
+  return actorScope(actor);
+}
+
+function replay(res: Response, key: string, hash: string, stored: StoredReply): void {
+  if (stored.requestHash !== hash) {
+    throw new AppError('idempotency_conflict', 'This Idempotency-Key was used with a different request', {
+      idempotencyKey: key,
+    });
+  }
+  send(res, stored.status, stored.body, true);
+}
+
+/**
+ * For a write whose reply is known before it is made: `write` stores the
+ * data and the key with its reply in one statement (see insertPendingPurchase),
+ * one round trip in all, or returns what an earlier request stored.
+ */
+export async function respondOnceInOneStatement(
+  req: Request,
+  res: Response,
+  key: string,
+  reply: Reply,
+  write: (keyed: KeyedReply) => Promise<StoredReply | null>,
+): Promise<void> {
+  const scope = scopeOf(res);
+  const hash = requestHash(req);
+  const body = JSON.stringify(reply.body);
+  const stored = await write({ scope, key, requestHash: hash, status: reply.status, body });
+  if (stored) return replay(res, key, hash, stored);
+  send(res, reply.status, body, false);
+}
+
+/**
+ * respondOnce on a node-postgres transaction, for the hot path's prepared
+ * statements: the same key semantics, two round trips more when a key is given.
+ */
+export async function respondOnceOnPool(
+  ctx: AppContext,
+  req: Request,
+  res: Response,
+  key: string | null,
+  work: (sql: Sql) => Promise<Reply>,
+): Promise<void> {
+  if (key === null) {
+    const reply = await inTransaction(ctx.pool, work);
+    return send(res, reply.status, JSON.stringify(reply.body), false);
+  }
+  const scope = scopeOf(res);
+  const hash = requestHash(req);
+  const outcome = await inTransaction(ctx.pool, async (sql): Promise<{ stored: StoredReply; fresh: boolean }> => {
+    const stored = await claimKey(sql, scope, key, hash);
+    if (stored) return { stored, fresh: false };
+    const reply = await work(sql);
+    const body = JSON.stringify(reply.body);
+    await saveKeyReply(sql, scope, key, reply.status, body);
+    return { stored: { requestHash: hash, status: reply.status, body }, fresh: true };
+  });
+  if (!outcome.fresh) return replay(res, key, hash, outcome.stored);
+  send(res, outcome.stored.status, outcome.stored.body, false);
 }

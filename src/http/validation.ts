@@ -27,12 +27,14 @@ export const body = <T extends z.ZodRawShape>(shape: T) =>
 export const amountString = z
   .string({ error: 'expected a decimal string such as "2.88"' })
   // abort: later refinements build a Decimal from the value, which throws on anything else.
-  .refine(isAmountString, { message: 'expected a decimal string with two decimals, such as "2.88"', abort: true });
+  .refine(isAmountString, { message: 'expected a decimal string with two decimals, such as "2.88"', abort: true })
+  .meta({ pattern: '^\\d+\\.\\d{2}$', example: '2.88', description: 'Euros as a string with two decimals' });
 
 /** A purchase amount: above 0.00 and at most the regulatory 50.00. */
 export const purchaseAmount = amountString
   .refine((v) => new Decimal(v).gt(0), 'must be above 0.00')
-  .refine((v) => new Decimal(v).lte(REGULATORY_MAX_PER_PURCHASE), 'must be at most 50.00');
+  .refine((v) => new Decimal(v).lte(REGULATORY_MAX_PER_PURCHASE), 'must be at most 50.00')
+  .meta({ pattern: '^\\d+\\.\\d{2}$', example: '2.88', description: 'Euros, above 0.00 and at most 50.00' });
 
 export const description = z.string().min(1).max(200);
 

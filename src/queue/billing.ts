@@ -20,8 +20,13 @@ export const BILLING_JOB_OPTIONS: JobsOptions = {
 
 export type BillingQueue = Queue<BillingJobData>;
 
+/**
+ * Adding fails at once while Redis is away (no offline queue): the gateway
+ * then answers from PostgreSQL alone instead of waiting for Redis, and the
+ * run is enqueued by the workers' recovery when Redis is back.
+ */
 export function createBillingQueue(redisUrl: string, prefix: string): BillingQueue {
-  return new Queue<BillingJobData>(BILLING_QUEUE, { connection: bullConnection(redisUrl), prefix });
+  return new Queue<BillingJobData>(BILLING_QUEUE, { connection: { ...bullConnection(redisUrl), enableOfflineQueue: false }, prefix });
 }
 
 export async function enqueueBillingRun(queue: BillingQueue, billingRunId: string): Promise<void> {

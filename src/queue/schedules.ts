@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
+import { onRedisReturn } from './reconnect.js';
 
 /**
  * Keeps one recurring, data-less job scheduled every `everyMs`. The scheduler is
@@ -22,15 +23,23 @@ export interface RecurringJob {
   checkEveryMs: number;
 }
 
-/** Schedules the job now and re-checks it periodically; returns the function that stops the checks. */
+/**
+ * Schedules the job now, again as soon as Redis comes back after a loss (it
+ * may have restarted empty), and re-checks it periodically in case Redis was
+ * flushed without dropping the connection. Returns the function that stops it.
+ */
 export async function keepRecurringJob(queue: Queue, job: RecurringJob, logger: Logger): Promise<() => void> {
   const ensure = () => ensureRecurringJob(queue, job.schedulerId, job.jobName, job.everyMs);
   await ensure();
+  const stopWatching = await onRedisReturn(queue, ensure, logger);
   const timer = setInterval(() => {
     ensure()
       .then((recreated) => recreated && logger.warn({ schedulerId: job.schedulerId }, 'schedule was missing from Redis and is back'))
       .catch((error: unknown) => logger.warn({ err: error, schedulerId: job.schedulerId }, 'could not check the schedule'));
   }, job.checkEveryMs);
   timer.unref();
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    stopWatching();
+  };
 }

@@ -9,7 +9,7 @@ export interface GatewayProcess {
 }
 
 /** A real `src/main.ts` process, as `npm start` runs it, for tests that need several gateways. */
-export async function spawnGateway(env: Record<string, string> = {}): Promise<GatewayProcess> {
+export async function spawnGateway(env: Record<string, string> = {}, readyWithinMs = 60_000): Promise<GatewayProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: {
@@ -21,6 +21,7 @@ export async function spawnGateway(env: Record<string, string> = {}): Promise<Ga
       ADMIN_API_KEY: TEST_ADMIN_API_KEY,
       PUBLIC_URL: `http://127.0.0.1:${port}`,
       RATE_LIMIT_PER_MINUTE: '0',
+      AUTH_FAILURES_PER_MINUTE: '0',
       RUN_WORKERS: '0',
       LOG_LEVEL: 'warn',
       DATABASE_POOL_SIZE: '5',
@@ -29,15 +30,21 @@ export async function spawnGateway(env: Record<string, string> = {}): Promise<Ga
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + readyWithinMs;
+  let lastAnswer = 'no answer';
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode} before serving`);
     try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
+      const res = await fetch(`${url}/readyz`);
+      if (res.ok) break;
+      lastAnswer = await res.text();
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error('gateway did not become healthy within 60 s');
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`gateway did not become ready within ${readyWithinMs} ms: ${lastAnswer}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   return {

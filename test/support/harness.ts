@@ -6,6 +6,7 @@ import { createApp } from '../../src/http/app.js';
 import type { AppContext } from '../../src/http/context.js';
 import { createLogger } from '../../src/logger.js';
 import { createDb } from '../../src/store/db.js';
+import { createPool } from '../../src/store/sql.js';
 import { createRedis } from '../../src/store/redis.js';
 import { TEST_ADMIN_API_KEY, TEST_DATABASE_URL, TEST_REDIS_URL } from './env.js';
 
@@ -26,6 +27,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
       PUBLIC_URL: 'http://kiosque.test',
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1',
       RATE_LIMIT_PER_MINUTE: '0',
+      AUTH_FAILURES_PER_MINUTE: '0',
     }),
     ...overrides,
   };
@@ -36,8 +38,9 @@ export function startTestGateway(overrides: Partial<Config> = {}): TestGateway {
   const config = testConfig(overrides);
   // Small pools: many test files and spawned gateways share one PostgreSQL.
   const db = createDb(config.databaseUrl, 5);
+  const pool = createPool(config.databaseUrl, 5);
   const redis = createRedis(config.redisUrl);
-  const ctx: AppContext = { config, db, redis, logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent') };
+  const ctx: AppContext = { config, db, pool, redis, logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent') };
   const app = createApp(ctx);
   return {
     ctx,
@@ -46,6 +49,7 @@ export function startTestGateway(overrides: Partial<Config> = {}): TestGateway {
     async close() {
       redis.disconnect();
       await db.$disconnect();
+      await pool.end();
     },
   };
 }

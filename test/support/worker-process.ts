@@ -3,6 +3,8 @@ import { TEST_DATABASE_URL, TEST_REDIS_URL } from './env.js';
 
 export interface WorkerProcess {
   child: ChildProcess;
+  /** Every stdout line so far (pino JSON at LOG_LEVEL info). */
+  lines: readonly string[];
   /** Resolves with the first log line matching `pattern`, or rejects when the process exits first. */
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -44,6 +46,7 @@ export function spawnWorkers(env: Record<string, string> = {}): WorkerProcess {
   );
   return {
     child,
+    lines,
     exited,
     waitForLog(pattern, timeoutMs = 60_000) {
       const seen = lines.find((l) => pattern.test(l));

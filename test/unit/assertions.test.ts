@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { describe, expect, it } from 'vitest';
 import { verifyAssertion } from '../../src/domain/assertions.js';
@@ -28,6 +29,35 @@ describe('verifyAssertion', () => {
     };
     for (const [name, token] of Object.entries(forgeries)) {
       expect(await verifyAssertion(token, secretOf, now), name).toBeNull();
+    }
+  });
+});
+
+/** jsonwebtoken refuses to sign a non-numeric iat, so this one is assembled by hand. */
+function handSigned(payload: object): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const signingInput = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(payload)}`;
+  return `${signingInput}.${createHmac('sha256', secret).update(signingInput).digest('base64url')}`;
+}
+
+describe('verifyAssertion and the clock: iat and nbf', () => {
+  it('When iat or nbf lies beyond the 30 s clock skew in the future, then the assertion is refused', async () => {
+    const futures = {
+      'iat a year ahead': sign({ iat: now + 365 * 24 * 3600 }),
+      'iat 31 s ahead': sign({ iat: now + 31 }),
+      'nbf 31 s ahead': sign({ nbf: now + 31 }),
+      'nbf a year ahead': sign({ nbf: now + 365 * 24 * 3600 }),
+      'iat not a number': handSigned({ iss: 'op_1', sub: 'alice', aud: 'kiosque', iat: 'yesterday', exp: now + 300 }),
+    };
+    for (const [name, token] of Object.entries(futures)) {
+      expect(await verifyAssertion(token, secretOf, now), name).toBeNull();
+    }
+  });
+
+  it('When iat and nbf are within the skew, then the assertion is accepted', async () => {
+    for (const offset of [-600, 0, 30]) {
+      const token = sign({ iat: now + offset, nbf: now + offset, jti: `t${offset}` });
+      expect(await verifyAssertion(token, secretOf, now), `offset ${offset}`).not.toBeNull();
     }
   });
 });

@@ -4,6 +4,8 @@ import { disputeRateResource, disputeStats, suspensionPolicy } from '../../domai
 import { notFound } from '../../domain/errors.js';
 import { allow } from '../auth.js';
 import type { AppContext } from '../context.js';
+import { operations } from '../openapi/operation.js';
+import * as schema from '../openapi/schemas.js';
 import { parse } from '../validation.js';
 
 const publisherId = z.string().min(1).max(64);
@@ -20,3 +22,14 @@ export function adminDisputeRoutes(ctx: AppContext): Router {
 
   return router;
 }
+
+export const adminDisputeOperations = operations({
+  method: 'get',
+  path: '/v1/admin/publishers/:id/dispute-rate',
+  tag: 'Admin',
+  summary: "A publisher's dispute rate over 30 days and whether it would be suspended",
+  actors: ['admin'],
+  params: z.object({ id: publisherId }),
+  responses: { 200: { description: 'The rate', schema: schema.disputeRate } },
+  errors: [404],
+});

@@ -5,26 +5,46 @@ import { newApiKey, hashApiKey, newAssertionSecret, newWebhookSecret } from '../
 import { AppError, notFound } from '../../domain/errors.js';
 import { CATEGORIES } from '../../domain/categories.js';
 import { Decimal, REGULATORY_MAX_PER_MONTH, REGULATORY_MAX_PER_PURCHASE } from '../../domain/money.js';
+import { VAT_RATES, defaultVatRate, vatRateString } from '../../domain/vat.js';
 import { webhookUrlProblem } from '../../domain/webhook-url.js';
+import { SANDBOX_SCENARIOS } from '../../domain/sandbox.js';
 import { newId } from '../../ids.js';
 import type { Operator, Publisher } from '../../generated/prisma/client.js';
 import { allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { idempotencyKey, respondOnce } from '../idempotency.js';
+import { operations } from '../openapi/operation.js';
+import * as schema from '../openapi/schemas.js';
 import { amountString, body, parse } from '../validation.js';
 
 const positiveAmount = amountString.refine((v) => new Decimal(v).gt(0), 'must be above 0.00');
+const capped = (cap: Decimal) =>
+  positiveAmount.refine((v) => new Decimal(v).lte(cap), `must be at most ${cap.toFixed(2)}`);
 
-const operatorBody = body({
+/** Each limit within its regulatory cap: 50.00 per purchase, 300.00 a month (and so a week). */
+const limitFields = {
+  perPurchase: capped(REGULATORY_MAX_PER_PURCHASE),
+  weekly: capped(REGULATORY_MAX_PER_MONTH),
+  monthly: capped(REGULATORY_MAX_PER_MONTH),
+};
+
+/** Checked like publishers' (https, public address) before it is stored. */
+const webhookUrlField = z.string().max(2048);
+
+export const operatorBody = body({
   name: z.string().trim().min(1).max(200),
   brand: z.string().trim().min(1).max(100),
-  limits: z
-    .strictObject({ perPurchase: positiveAmount, weekly: positiveAmount, monthly: positiveAmount })
-    .refine((l) => new Decimal(l.perPurchase).lte(REGULATORY_MAX_PER_PURCHASE), { message: 'must be at most 50.00', path: ['perPurchase'] })
-    .refine((l) => new Decimal(l.monthly).lte(REGULATORY_MAX_PER_MONTH), { message: 'must be at most 300.00', path: ['monthly'] })
-    .refine((l) => new Decimal(l.weekly).lte(REGULATORY_MAX_PER_MONTH), { message: 'must be at most 300.00', path: ['weekly'] })
-    .optional(),
+  limits: z.strictObject(limitFields).optional(),
+  sandbox: z.boolean().optional(),
+  webhookUrl: webhookUrlField.optional(),
 });
+
+export const operatorPatchBody = body({
+  limits: z.strictObject(limitFields).partial().optional(),
+  webhookUrl: webhookUrlField.nullable().optional(),
+});
+
+export const operatorId = z.string().min(1).max(64);
 
 /** Rates are fractions such as "0.15" (or 0.15); at most four decimals, from 0 to 1. */
 const rate = z
@@ -32,13 +52,14 @@ const rate = z
   .transform((v) => String(v))
   .refine((v) => /^(0(\.\d{1,4})?|1(\.0{1,4})?)$/.test(v), 'expected a rate from 0 to 1 such as "0.15"');
 
-const publisherBody = body({
+export const publisherBody = body({
   name: z.string().trim().min(1).max(200),
   category: z.enum(CATEGORIES),
   legalName: z.string().trim().min(1).max(200).optional(),
   supportUrl: z.url({ protocol: /^https$/ }).max(2048).optional(),
-  webhookUrl: z.string().max(2048).optional(),
+  webhookUrl: webhookUrlField.optional(),
   commissionRates: z.strictObject({ isp: rate.optional(), sms: rate.optional(), voice: rate.optional() }).optional(),
+  vatRate: z.enum(VAT_RATES).optional(),
 });
 
 export function operatorLimitsResource(operator: Operator) {
@@ -49,7 +70,26 @@ export function operatorLimitsResource(operator: Operator) {
   };
 }
 
-function publisherResource(publisher: Publisher) {
+export function operatorResource(operator: Operator) {
+  return {
+    id: operator.id,
+    name: operator.name,
+    brand: operator.brand,
+    sandbox: operator.sandbox,
+    webhookUrl: operator.webhookUrl,
+    limits: operatorLimitsResource(operator),
+    createdAt: operator.createdAt.toISOString(),
+  };
+}
+
+/** Refuses, with 400 naming the field, a webhook URL that may not be called. */
+export async function assertWebhookUrl(ctx: AppContext, url: string | null | undefined): Promise<void> {
+  if (url === undefined || url === null) return;
+  const problem = await webhookUrlProblem(url, ctx.config.webhookAllowPrivateNetworks);
+  if (problem) throw new AppError('invalid_request', `webhookUrl ${problem}`, { fields: { webhookUrl: problem } });
+}
+
+export function publisherResource(publisher: Publisher) {
   return {
     id: publisher.id,
     name: publisher.name,
@@ -58,6 +98,7 @@ function publisherResource(publisher: Publisher) {
     supportUrl: publisher.supportUrl,
     webhookUrl: publisher.webhookUrl,
     commissionRates: { isp: publisher.rateIsp.toString(), sms: publisher.rateSms.toString(), voice: publisher.rateVoice.toString() },
+    vatRate: vatRateString(publisher.vatRate.toString()),
     suspended: publisher.suspendedAt !== null,
     createdAt: publisher.createdAt.toISOString(),
   };
@@ -69,6 +110,7 @@ export function adminRoutes(ctx: AppContext): Router {
 
   router.post('/operators', async (req, res) => {
     const input = parse(operatorBody, req.body);
+    await assertWebhookUrl(ctx, input.webhookUrl);
     const key = idempotencyKey(req, false);
     await respondOnce(ctx, req, res, key, async (tx) => {
       const apiKey = newApiKey('operator');
@@ -83,28 +125,62 @@ export function adminRoutes(ctx: AppContext): Router {
           limitPerPurchase: limits.perPurchase,
           limitWeekly: limits.weekly,
           limitMonthly: limits.monthly,
+          sandbox: input.sandbox ?? false,
+          webhookUrl: input.webhookUrl ?? null,
+          webhookSecret: newWebhookSecret(),
         },
       });
+      if (operator.sandbox) {
+        // The scenario subscribers exist from the start, so a publisher can try every decline at once.
+        await tx.subscriber.createMany({
+          data: SANDBOX_SCENARIOS.map((s) => ({
+            id: newId('sub'),
+            operatorId: operator.id,
+            externalRef: s.externalRef,
+          })),
+        });
+      }
       return {
         status: 201,
         body: {
-          id: operator.id,
-          name: operator.name,
-          brand: operator.brand,
+          ...operatorResource(operator),
           apiKey,
           assertionSecret: operator.assertionSecret,
-          limits: operatorLimitsResource(operator),
+          webhookSecret: operator.webhookSecret,
         },
+        secretFields: ['apiKey', 'assertionSecret'],
       };
     });
   });
 
+  router.patch('/operators/:id', async (req, res) => {
+    const id = parse(operatorId, req.params.id);
+    const input = parse(operatorPatchBody, req.body ?? {});
+    await assertWebhookUrl(ctx, input.webhookUrl);
+    const { operator, newSecret } = await ctx.db.$transaction(async (tx) => {
+      const existing = await tx.operator.findUnique({ where: { id } });
+      if (!existing) throw notFound('Operator');
+      // Operators from before v1.1 have no secret yet: one is made with their first webhook URL, and shown once.
+      const secret = input.webhookUrl && existing.webhookSecret === null ? newWebhookSecret() : null;
+      // Ceilings read the operator's row at every confirmation, so new limits are in force from the commit.
+      const updated = await tx.operator.update({
+        where: { id },
+        data: {
+          ...(input.limits?.perPurchase ? { limitPerPurchase: input.limits.perPurchase } : {}),
+          ...(input.limits?.weekly ? { limitWeekly: input.limits.weekly } : {}),
+          ...(input.limits?.monthly ? { limitMonthly: input.limits.monthly } : {}),
+          ...(input.webhookUrl !== undefined ? { webhookUrl: input.webhookUrl } : {}),
+          ...(secret ? { webhookSecret: secret } : {}),
+        },
+      });
+      return { operator: updated, newSecret: secret };
+    });
+    res.json({ ...operatorResource(operator), ...(newSecret ? { webhookSecret: newSecret } : {}) });
+  });
+
   router.post('/publishers', async (req, res) => {
     const input = parse(publisherBody, req.body);
-    if (input.webhookUrl !== undefined) {
-      const problem = await webhookUrlProblem(input.webhookUrl, ctx.config.webhookAllowPrivateNetworks);
-      if (problem) throw new AppError('invalid_request', `webhookUrl ${problem}`, { fields: { webhookUrl: problem } });
-    }
+    await assertWebhookUrl(ctx, input.webhookUrl);
     const key = idempotencyKey(req, false);
     await respondOnce(ctx, req, res, key, async (tx) => {
       const apiKey = newApiKey('publisher');
@@ -124,9 +200,14 @@ export function adminRoutes(ctx: AppContext): Router {
           rateIsp: rates.isp,
           rateSms: rates.sms,
           rateVoice: rates.voice,
+          vatRate: input.vatRate ?? defaultVatRate(input.category),
         },
       });
-      return { status: 201, body: { ...publisherResource(publisher), apiKey, webhookSecret: publisher.webhookSecret } };
+      return {
+        status: 201,
+        body: { ...publisherResource(publisher), apiKey, webhookSecret: publisher.webhookSecret },
+        secretFields: ['apiKey', 'webhookSecret'],
+      };
     });
   });
 
@@ -147,3 +228,55 @@ export function adminRoutes(ctx: AppContext): Router {
 
   return router;
 }
+
+const idParam = z.object({ id: operatorId });
+
+export const adminOperations = operations(
+  {
+    method: 'post',
+    path: '/v1/admin/operators',
+    tag: 'Admin',
+    summary: 'Register an operator (ISP or carrier)',
+    description:
+      'Answers its API key, assertion secret and webhook secret, each shown once. ' +
+      'Limits default to 30.00 / 60.00 / 150.00 ' +
+      'and may not pass 50.00 per purchase or 300.00 a month. `sandbox: true` makes a test operator whose ' +
+      '`sandbox_declined_<code>` subscribers are declined with that code.',
+    actors: ['admin'],
+    body: operatorBody,
+    responses: { 201: { description: 'Created', schema: schema.operatorCreated } },
+  },
+  {
+    method: 'patch',
+    path: '/v1/admin/operators/:id',
+    tag: 'Admin',
+    summary: "Change an operator's limits or webhook URL, in force at once",
+    actors: ['admin'],
+    params: idParam,
+    body: operatorPatchBody,
+    responses: { 200: { description: 'The operator as it now is', schema: schema.operator } },
+    errors: [404],
+  },
+  {
+    method: 'post',
+    path: '/v1/admin/publishers',
+    tag: 'Admin',
+    summary: 'Register a publisher',
+    description: 'Answers its API key and webhook secret, each shown once.',
+    actors: ['admin'],
+    body: publisherBody,
+    responses: { 201: { description: 'Created', schema: schema.publisherCreated } },
+  },
+  ...(['suspend', 'reinstate'] as const).map((action) => ({
+    method: 'post' as const,
+    path: `/v1/admin/publishers/:id/${action}`,
+    tag: 'Admin',
+    summary:
+      action === 'suspend'
+        ? 'Suspend a publisher: it creates nothing, its pending purchases decline'
+        : 'Reinstate a suspended publisher',
+    actors: ['admin'] as const,
+    responses: { 200: { description: 'The publisher', schema: schema.publisher } },
+    errors: [404],
+  })),
+);

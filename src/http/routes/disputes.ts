@@ -16,20 +16,24 @@ import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { page } from '../pagination.js';
+import { operations } from '../openapi/operation.js';
+import * as schema from '../openapi/schemas.js';
 import { body, pagination, parse } from '../validation.js';
 
 export const disputeId = z.string().min(1).max(64);
 
-const openBody = body({
+export const openBody = body({
   purchaseId: z.string().min(1).max(64),
   reason: z.string().trim().min(1).max(1000),
   subscriberRef: z.string().min(1).max(255).optional(),
 });
 
-const responseBody = body({
+export const responseBody = body({
   accept: z.boolean(),
   evidence: z.string().trim().min(1).max(8000).optional(),
 });
+
+export const disputeListQuery = pagination.extend({ status: z.enum(DISPUTE_STATUSES).optional() });
 
 export function partyOf(actor: Actor): DisputeParty {
   switch (actor.kind) {
@@ -77,7 +81,7 @@ export function disputeRoutes(ctx: AppContext): Router {
 
   router.get('/', allow(ctx, 'subscriber', 'operator', 'publisher'), async (req, res) => {
     const actor = actorOf(res, 'subscriber', 'operator', 'publisher');
-    const { limit, cursor, status } = parse(pagination.extend({ status: z.enum(DISPUTE_STATUSES).optional() }), req.query);
+    const { limit, cursor, status } = parse(disputeListQuery, req.query);
     const rows = await listDisputes(ctx.db, partyOf(actor), { limit: limit + 1, ...(cursor ? { cursor } : {}), ...(status ? { status } : {}) });
     const { items, nextCursor } = page(rows, limit);
     res.json({ data: items.map((d) => disputeResource(d, actor.kind, publicUrl)), nextCursor });
@@ -102,3 +106,48 @@ export function disputeRoutes(ctx: AppContext): Router {
 
   return router;
 }
+
+const idParam = z.object({ id: disputeId });
+
+export const disputeOperations = operations(
+  {
+    method: 'post',
+    path: '/v1/disputes',
+    tag: 'Disputes',
+    summary: 'Open a dispute on a confirmed purchase (subscriber, or operator naming `subscriberRef`)',
+    actors: ['subscriber', 'operator'],
+    body: openBody,
+    responses: { 201: { description: 'Opened', schema: schema.dispute } },
+    errors: [404, 409],
+  },
+  {
+    method: 'get',
+    path: '/v1/disputes',
+    tag: 'Disputes',
+    summary: 'Disputes the caller is party to, newest first',
+    actors: ['subscriber', 'operator', 'publisher'],
+    query: disputeListQuery,
+    responses: { 200: { description: 'A page', schema: schema.list(schema.dispute) } },
+  },
+  {
+    method: 'get',
+    path: '/v1/disputes/:id',
+    tag: 'Disputes',
+    summary: 'One dispute',
+    actors: ['subscriber', 'operator', 'publisher'],
+    params: idParam,
+    responses: { 200: { description: 'The dispute', schema: schema.dispute } },
+    errors: [404],
+  },
+  {
+    method: 'post',
+    path: '/v1/disputes/:id/response',
+    tag: 'Disputes',
+    summary: 'The publisher accepts (refund) or contests (the operator decides)',
+    actors: ['publisher'],
+    params: idParam,
+    body: responseBody,
+    responses: { 200: { description: 'The dispute', schema: schema.dispute } },
+    errors: [404, 409],
+  },
+);

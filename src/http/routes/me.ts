@@ -4,18 +4,23 @@ import { purchaseResource } from '../../domain/resources.js';
 import { spentBy, subscriberLimits } from '../../domain/spending.js';
 import type { Subscriber } from '../../generated/prisma/client.js';
 import type { Db } from '../../store/db.js';
+import { onPrisma } from '../../store/sql.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { page } from '../pagination.js';
+import { operations } from '../openapi/operation.js';
+import * as schema from '../openapi/schemas.js';
 import { pagination, parse } from '../validation.js';
 import { childOf } from '../../domain/parental-controls.js';
 import { childRef } from './parental.js';
 
 export async function budgetOf(db: Db, subscriber: Subscriber, now = new Date()) {
   const operator = await db.operator.findUniqueOrThrow({ where: { id: subscriber.operatorId } });
-  const spent = await spentBy(db, subscriber.id, now);
+  const spent = await spentBy(onPrisma(db), subscriber.id, now);
   return budget(subscriberLimits(subscriber, operator), spent.week, spent.month);
 }
+
+export const mePurchasesQuery = pagination.extend({ child: childRef.optional() });
 
 export function meRoutes(ctx: AppContext): Router {
   const router = Router();
@@ -28,7 +33,7 @@ export function meRoutes(ctx: AppContext): Router {
 
   router.get('/purchases', async (req, res) => {
     const { subscriber } = actorOf(res, 'subscriber');
-    const { limit, cursor, child } = parse(pagination.extend({ child: childRef.optional() }), req.query);
+    const { limit, cursor, child } = parse(mePurchasesQuery, req.query);
     // ?child=REF: a holder's view of one child's purchases; childOf refuses anyone else.
     const owner = child ? await childOf(ctx.db, subscriber, child) : subscriber;
     const rows = await ctx.db.purchase.findMany({
@@ -42,3 +47,24 @@ export function meRoutes(ctx: AppContext): Router {
 
   return router;
 }
+
+export const meOperations = operations(
+  {
+    method: 'get',
+    path: '/v1/me/budget',
+    tag: 'Subscriber',
+    summary: 'What is left to spend this week and this month',
+    actors: ['subscriber'],
+    responses: { 200: { description: 'The budget', schema: schema.budget } },
+  },
+  {
+    method: 'get',
+    path: '/v1/me/purchases',
+    tag: 'Subscriber',
+    summary: "The subscriber's purchases, newest first; `?child=` for a holder's child",
+    actors: ['subscriber'],
+    query: mePurchasesQuery,
+    responses: { 200: { description: 'A page', schema: schema.list(schema.purchase) } },
+    errors: [404],
+  },
+);

@@ -1,36 +1,50 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { billingRunResource, createBillingRun, operatorBillingRun } from '../../domain/billing.js';
 import {
-  INVOICE_OUTCOMES,
   invoiceLineRows,
   invoiceResource,
   listInvoices,
+  reconciliationResource,
+  reconciliationRows,
   recordInvoiceOutcome,
+  runReconciliation,
+  type OutcomeInput,
 } from '../../domain/billing-invoices.js';
+import { csvSafeRow } from '../../domain/csv.js';
 import { notFound } from '../../domain/errors.js';
+import { Decimal } from '../../domain/money.js';
 import { runSettlement, settlementResource } from '../../domain/settlement.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { page } from '../pagination.js';
-import { body, pagination, parse } from '../validation.js';
+import { operations } from '../openapi/operation.js';
+import * as schema from '../openapi/schemas.js';
+import { amountString, body, pagination, parse } from '../validation.js';
 
-const resourceId = z.string().min(1).max(64);
+export const resourceId = z.string().min(1).max(64);
 
-const billingRunBody = body({
+export const billingRunBody = body({
   through: z.iso
     .datetime({ offset: true, error: 'expected an ISO-8601 time such as "2026-11-30T23:00:00Z"' })
     .refine((value) => Date.parse(value) <= Date.now(), 'must not be in the future')
     .optional(),
 });
 
-const invoiceQuery = pagination.extend({ billingRun: resourceId });
+export const invoiceQuery = pagination.extend({ billingRun: resourceId });
 
-const outcomeBody = body({ status: z.enum(INVOICE_OUTCOMES) });
+export const outcomeBody = z.discriminatedUnion('status', [
+  body({ status: z.enum(['paid', 'unpaid']) }),
+  body({ status: z.literal('partially_paid'), collected: amountString }),
+]);
+
+function outcomeInput(input: z.output<typeof outcomeBody>): OutcomeInput {
+  return input.status === 'partially_paid' ? { status: input.status, collected: new Decimal(input.collected) } : { status: input.status };
+}
 
 /** One CSV row per invoice line; the header names these columns. */
 const CSV_COLUMNS = [
@@ -45,7 +59,36 @@ const CSV_COLUMNS = [
   { key: 'description', header: 'description' },
   { key: 'amount', header: 'amount' },
   { key: 'vat_amount', header: 'vatAmount' },
+  { key: 'invoice_type', header: 'invoiceType' },
+  { key: 'vat_rate', header: 'vatRate' },
 ];
+
+const RECONCILIATION_COLUMNS = ['invoiceId', 'type', 'subscriberRef', 'total', 'vatTotal', 'status', 'collected'];
+
+/**
+ * Streams rows as CSV, every cell through csvSafeRow. Once headers are sent a
+ * failure can only cut the response short.
+ */
+async function sendCsv(
+  ctx: AppContext,
+  res: Response,
+  filename: string,
+  columns: (string | { key: string; header: string })[],
+  source: AsyncIterable<Record<string, unknown>>,
+): Promise<void> {
+  res.status(200).type('text/csv; charset=utf-8').attachment(filename);
+  const rows = Readable.from(
+    (async function* () {
+      for await (const row of source) yield csvSafeRow(row);
+    })(),
+  );
+  try {
+    await pipeline(rows, stringify({ header: true, columns }), res);
+  } catch (error) {
+    ctx.logger.error({ err: error, filename }, 'CSV stream failed');
+    res.destroy();
+  }
+}
 
 export function billingRunRoutes(ctx: AppContext): Router {
   const router = Router();
@@ -79,6 +122,16 @@ export function billingRunRoutes(ctx: AppContext): Router {
     res.json({ billingRunId: run.id, status: run.status, data: rows.map((r) => settlementResource(r.publisherId, r.settlement)) });
   });
 
+  router.get('/:id/reconciliation', async (req, res) => {
+    const { operator } = actorOf(res, 'operator');
+    const run = await operatorBillingRun(ctx.db, operator.id, parse(resourceId, req.params.id));
+    if (req.accepts(['application/json', 'text/csv']) === 'text/csv') {
+      await sendCsv(ctx, res, `reconciliation-${run.id}.csv`, RECONCILIATION_COLUMNS, reconciliationRows(ctx.db, run.id));
+      return;
+    }
+    res.json(reconciliationResource(run.id, await runReconciliation(ctx.db, run.id)));
+  });
+
   return router;
 }
 
@@ -91,19 +144,10 @@ export function invoiceRoutes(ctx: AppContext): Router {
     const query = parse(invoiceQuery, req.query);
     if (req.accepts(['application/json', 'text/csv']) === 'text/csv') {
       const run = await operatorBillingRun(ctx.db, operator.id, query.billingRun);
-      res.status(200).type('text/csv; charset=utf-8').attachment(`invoices-${run.id}.csv`);
-      const rows = Readable.from(
-        (async function* () {
-          for await (const row of invoiceLineRows(ctx.db, run.id)) yield { ...row, billing_run_id: run.id };
-        })(),
-      );
-      try {
-        await pipeline(rows, stringify({ header: true, columns: CSV_COLUMNS }), res);
-      } catch (error) {
-        // Headers and part of the body are gone already; all that is left is to cut the response short.
-        ctx.logger.error({ err: error, billingRunId: run.id }, 'invoice CSV stream failed');
-        res.destroy();
-      }
+      const rows = (async function* () {
+        for await (const row of invoiceLineRows(ctx.db, run.id)) yield { ...row, billing_run_id: run.id };
+      })();
+      await sendCsv(ctx, res, `invoices-${run.id}.csv`, CSV_COLUMNS, rows);
       return;
     }
     const rows = await listInvoices(ctx.db, operator.id, query.billingRun, query.limit, query.cursor);
@@ -128,9 +172,89 @@ export function invoiceRoutes(ctx: AppContext): Router {
     const key = idempotencyKey(req, false);
     await respondOnce(ctx, req, res, key, async (tx) => ({
       status: 200,
-      body: invoiceResource(await recordInvoiceOutcome(tx, operator.id, id, input.status, ctx.config.publicUrl)),
+      body: invoiceResource(await recordInvoiceOutcome(tx, operator.id, id, outcomeInput(input), ctx.config.publicUrl)),
     }));
   });
 
   return router;
 }
+
+const idParam = z.object({ id: resourceId });
+
+export const operatorBillingOperations = operations(
+  {
+    method: 'post',
+    path: '/v1/operator/billing-runs',
+    tag: 'Operator billing',
+    summary: 'Start a billing run: confirmed purchases up to `through` not yet invoiced, one invoice per household',
+    actors: ['operator'],
+    body: billingRunBody,
+    idempotencyKeyRequired: true,
+    responses: { 202: { description: 'Queued', schema: schema.billingRun } },
+    errors: [409],
+  },
+  {
+    method: 'get',
+    path: '/v1/operator/billing-runs/:id',
+    tag: 'Operator billing',
+    summary: 'A billing run and its progress',
+    actors: ['operator'],
+    params: idParam,
+    responses: { 200: { description: 'The run', schema: schema.billingRun } },
+    errors: [404],
+  },
+  {
+    method: 'get',
+    path: '/v1/operator/billing-runs/:id/settlement',
+    tag: 'Operator billing',
+    summary: "The run's settlement per publisher: gross = commission + net + refunds + chargebacks",
+    actors: ['operator'],
+    params: idParam,
+    responses: {
+      200: { description: 'One row per publisher', schema: z.looseObject({ data: z.array(schema.settlementRow) }) },
+    },
+    errors: [404],
+  },
+  {
+    method: 'get',
+    path: '/v1/operator/billing-runs/:id/reconciliation',
+    tag: 'Operator billing',
+    summary: 'Billed against collected for a run: billed = collected + uncollected + outstanding',
+    description: '`Accept: text/csv` gives one row per invoice: invoiceId, type, subscriberRef, total, vatTotal, status, collected.',
+    actors: ['operator'],
+    params: idParam,
+    responses: { 200: { description: 'The reconciliation', schema: schema.reconciliation, csv: true } },
+    errors: [404],
+  },
+  {
+    method: 'get',
+    path: '/v1/operator/invoices',
+    tag: 'Operator billing',
+    summary: "A run's invoices; `Accept: text/csv` gives one row per line",
+    actors: ['operator'],
+    query: invoiceQuery,
+    responses: { 200: { description: 'A page of invoices', schema: schema.list(schema.invoice), csv: true } },
+    errors: [404],
+  },
+  {
+    method: 'get',
+    path: '/v1/operator/invoices/:id',
+    tag: 'Operator billing',
+    summary: 'One invoice with its lines',
+    actors: ['operator'],
+    params: idParam,
+    responses: { 200: { description: 'The invoice', schema: schema.invoice } },
+    errors: [404],
+  },
+  {
+    method: 'post',
+    path: '/v1/operator/invoices/:id/outcome',
+    tag: 'Operator billing',
+    summary: 'Report whether the subscriber paid the invoice; unpaid charges its purchases back',
+    actors: ['operator'],
+    params: idParam,
+    body: outcomeBody,
+    responses: { 200: { description: 'The invoice', schema: schema.invoice } },
+    errors: [404, 409],
+  },
+);

@@ -4,10 +4,12 @@ import { disputeResource, resolveDispute } from '../../domain/disputes.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { idempotencyKey, respondOnce } from '../idempotency.js';
+import { operations } from '../openapi/operation.js';
+import * as schema from '../openapi/schemas.js';
 import { body, parse } from '../validation.js';
 import { disputeId } from './disputes.js';
 
-const resolveBody = body({ outcome: z.enum(['won', 'lost']) });
+export const resolveBody = body({ outcome: z.enum(['won', 'lost']) });
 
 export function operatorDisputeRoutes(ctx: AppContext): Router {
   const router = Router();
@@ -26,3 +28,15 @@ export function operatorDisputeRoutes(ctx: AppContext): Router {
 
   return router;
 }
+
+export const operatorDisputeOperations = operations({
+  method: 'post',
+  path: '/v1/operator/disputes/:id/resolve',
+  tag: 'Disputes',
+  summary: 'Decide a dispute the publisher contested',
+  actors: ['operator'],
+  params: z.object({ id: disputeId }),
+  body: resolveBody,
+  responses: { 200: { description: 'The dispute', schema: schema.dispute } },
+  errors: [404, 409],
+});

@@ -4,11 +4,13 @@ import { provisionSubscriber } from '../../domain/subscribers.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { TRANSACTION_OPTIONS } from '../idempotency.js';
+import { operations } from '../openapi/operation.js';
+import * as schema from '../openapi/schemas.js';
 import { body, parse } from '../validation.js';
 
-const externalRef = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+export const externalRef = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
-const subscriberBody = body({
+export const subscriberBody = body({
   holderRef: externalRef.nullable().optional(),
   displayName: z.string().trim().min(1).max(200).nullable().optional(),
 });
@@ -35,3 +37,17 @@ export function operatorSubscriberRoutes(ctx: AppContext): Router {
 
   return router;
 }
+
+export const operatorSubscriberOperations = operations({
+  method: 'put',
+  path: '/v1/operator/subscribers/:externalRef',
+  tag: 'Operator',
+  summary: 'Provision a subscriber, as a holder or as a child of a holder',
+  actors: ['operator'],
+  params: z.object({ externalRef }),
+  body: subscriberBody,
+  responses: {
+    200: { description: 'Updated', schema: schema.subscriberProvisioned },
+    201: { description: 'Created', schema: schema.subscriberProvisioned },
+  },
+});

@@ -6,11 +6,13 @@ import { childOf, controlsView, replaceControls } from '../../domain/parental-co
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { TRANSACTION_OPTIONS } from '../idempotency.js';
+import { operations } from '../openapi/operation.js';
+import * as schema from '../openapi/schemas.js';
 import { amountString, body, parse } from '../validation.js';
 
 export const childRef = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
-const controlsBody = body({
+export const controlsBody = body({
   blocked: z.boolean().optional(),
   blockedCategories: z.array(z.enum(CATEGORIES)).max(CATEGORIES.length * 2).optional(),
   weekly: amountString.nullable().optional(),
@@ -49,3 +51,29 @@ export function parentalRoutes(ctx: AppContext): Router {
 
   return router;
 }
+
+const childParam = z.object({ externalRef: childRef });
+
+export const parentalOperations = operations(
+  {
+    method: 'get',
+    path: '/v1/me/children/:externalRef/controls',
+    tag: 'Subscriber',
+    summary: "A child's parental controls (its holder only)",
+    actors: ['subscriber'],
+    params: childParam,
+    responses: { 200: { description: 'The controls', schema: schema.controls } },
+    errors: [404],
+  },
+  {
+    method: 'put',
+    path: '/v1/me/children/:externalRef/controls',
+    tag: 'Subscriber',
+    summary: "Replace a child's controls, in force at once; an omitted field takes its default",
+    actors: ['subscriber'],
+    params: childParam,
+    body: controlsBody,
+    responses: { 200: { description: 'The controls', schema: schema.controls } },
+    errors: [404],
+  },
+);

@@ -3,19 +3,26 @@ import { z } from 'zod';
 import { CHANNELS } from '../../domain/commission.js';
 import { notFound } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
-import { confirmPurchase, createPurchase, refundPurchase, type Confirmation } from '../../domain/purchases.js';
+import { listPublisherPurchases, PURCHASE_STATUSES } from '../../domain/publisher-lists.js';
+import { confirmPurchase, newPurchase, refundPurchase, type Confirmation } from '../../domain/purchases.js';
+import { VAT_RATES } from '../../domain/vat.js';
 import { consentResource, purchaseResource, refundResource } from '../../domain/resources.js';
-import { subscriberLanes } from '../../store/keyed-lane.js';
+import { subscriberLanes } from '../keyed-lane.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { errorBody, statusFor } from '../errors.js';
-import { idempotencyKey, respondOnce, type Reply } from '../idempotency.js';
-import { amountString, body, description, httpsUrl, parse, purchaseAmount } from '../validation.js';
+import { idempotencyKey, respondOnce, respondOnceInOneStatement, respondOnceOnPool, type Reply } from '../idempotency.js';
+import { operations } from '../openapi/operation.js';
+import * as schema from '../openapi/schemas.js';
+import { page } from '../pagination.js';
+import { insertPendingPurchase } from '../../store/purchases.js';
+import { onPrisma } from '../../store/sql.js';
+import { amountString, body, description, httpsUrl, pagination, parse, purchaseAmount } from '../validation.js';
 
 /** Consent evidence for confirmations that come through the API rather than the page. */
 export const API_CONSENT_VERSION = 'api-v1';
 
-const purchaseBody = body({
+export const purchaseBody = body({
   amount: purchaseAmount,
   currency: z.literal('EUR'),
   description,
@@ -23,6 +30,7 @@ const purchaseBody = body({
   kind: z.enum(['article', 'credits']).default('article'),
   credits: z.number().int().positive().max(1_000_000).optional(),
   returnUrl: httpsUrl.optional(),
+  vatRate: z.enum(VAT_RATES).optional(),
 }).superRefine((value, issue) => {
   if (value.kind === 'credits' && value.credits === undefined) {
     issue.addIssue({ code: 'custom', path: ['credits'], message: 'required when kind is "credits"' });
@@ -32,9 +40,11 @@ const purchaseBody = body({
   }
 });
 
-const refundBody = body({ amount: amountString.refine((v) => new Decimal(v).gt(0), 'must be above 0.00').optional() });
+export const refundBody = body({
+  amount: amountString.refine((v) => new Decimal(v).gt(0), 'must be above 0.00').optional(),
+});
 
-const purchaseId = z.string().min(1).max(64);
+export const purchaseId = z.string().min(1).max(64);
 
 export function confirmationReply(result: Confirmation, publicUrl: string): Reply {
   if (result.outcome === 'declined') {
@@ -59,25 +69,36 @@ export function consentEvidence(req: Request, assertionId: string, pageVersion: 
   return { ip: req.ip ?? null, userAgent: req.get('user-agent') ?? null, pageVersion, assertionId };
 }
 
+export const purchaseListQuery = pagination.extend({ status: z.enum(PURCHASE_STATUSES).optional() });
+
 export function purchaseRoutes(ctx: AppContext): Router {
   const router = Router();
   const { publicUrl } = ctx.config;
+
+  router.get('/', allow(ctx, 'publisher'), async (req, res) => {
+    const { publisher } = actorOf(res, 'publisher');
+    const query = parse(purchaseListQuery, req.query);
+    const { items, nextCursor } = page(await listPublisherPurchases(ctx.db, publisher.id, query), query.limit);
+    res.json({ data: items.map((p) => purchaseResource(p, publicUrl)), nextCursor });
+  });
 
   router.post('/', allow(ctx, 'publisher'), async (req, res) => {
     const { publisher } = actorOf(res, 'publisher');
     const input = parse(purchaseBody, req.body);
     const key = idempotencyKey(req, true);
-    await respondOnce(ctx, req, res, key, async (tx) => {
-      const purchase = await createPurchase(tx, publisher, {
-        amount: new Decimal(input.amount),
-        description: input.description,
-        channel: input.channel,
-        kind: input.kind,
-        credits: input.credits ?? null,
-        returnUrl: input.returnUrl ?? null,
-      });
-      return { status: 201, body: purchaseResource(purchase, publicUrl) };
+    const purchase = newPurchase(publisher, {
+      amount: new Decimal(input.amount),
+      description: input.description,
+      channel: input.channel,
+      kind: input.kind,
+      credits: input.credits ?? null,
+      returnUrl: input.returnUrl ?? null,
+      ...(input.vatRate ? { vatRate: input.vatRate } : {}),
     });
+    const reply = { status: 201, body: purchaseResource(purchase, publicUrl) };
+    await respondOnceInOneStatement(req, res, key, reply, (keyed) =>
+      insertPendingPurchase(ctx.pool, purchase, keyed),
+    );
   });
 
   router.get('/:id', allow(ctx, 'publisher', 'subscriber'), async (req, res) => {
@@ -99,9 +120,9 @@ export function purchaseRoutes(ctx: AppContext): Router {
     const id = parse(purchaseId, req.params.id);
     const key = idempotencyKey(req, false);
     await subscriberLanes.run(actor.subscriber.id, () =>
-      respondOnce(ctx, req, res, key, async (tx) =>
+      respondOnceOnPool(ctx, req, res, key, async (sql) =>
         confirmationReply(
-          await confirmPurchase(tx, id, actor.subscriber, consentEvidence(req, actor.assertionId, API_CONSENT_VERSION), publicUrl),
+          await confirmPurchase(sql, id, actor.subscriber, consentEvidence(req, actor.assertionId, API_CONSENT_VERSION), publicUrl),
           publicUrl,
         ),
       ),
@@ -115,7 +136,7 @@ export function purchaseRoutes(ctx: AppContext): Router {
     const key = idempotencyKey(req, true);
     await respondOnce(ctx, req, res, key, async (tx) => {
       const { refund, purchase } = await refundPurchase(
-        tx,
+        onPrisma(tx),
         id,
         input.amount ? new Decimal(input.amount) : null,
         'publisher',
@@ -131,3 +152,61 @@ export function purchaseRoutes(ctx: AppContext): Router {
 
   return router;
 }
+
+const idParam = z.object({ id: purchaseId });
+
+export const purchaseOperations = operations(
+  {
+    method: 'get',
+    path: '/v1/purchases',
+    tag: 'Purchases',
+    summary: "The publisher's own purchases, newest first, filterable by status",
+    actors: ['publisher'],
+    query: purchaseListQuery,
+    responses: { 200: { description: 'A page', schema: schema.list(schema.purchase) } },
+  },
+  {
+    method: 'post',
+    path: '/v1/purchases',
+    tag: 'Purchases',
+    summary: 'Click one: create a pending purchase and get the consent URL to send the subscriber to',
+    description: 'Amounts above 0.00 and at most 50.00. The purchase expires 10 minutes after creation.',
+    actors: ['publisher'],
+    body: purchaseBody,
+    idempotencyKeyRequired: true,
+    responses: { 201: { description: 'Pending', schema: schema.purchase } },
+    errors: [409],
+  },
+  {
+    method: 'get',
+    path: '/v1/purchases/:id',
+    tag: 'Purchases',
+    summary: 'One purchase (its publisher, or its subscriber)',
+    actors: ['publisher', 'subscriber'],
+    params: idParam,
+    responses: { 200: { description: 'The purchase', schema: schema.purchase } },
+    errors: [404],
+  },
+  {
+    method: 'post',
+    path: '/v1/purchases/:id/confirm',
+    tag: 'Purchases',
+    summary: 'Click two, for API clients: the subscriber confirms; 402 when declined',
+    actors: ['subscriber'],
+    params: idParam,
+    responses: { 200: { description: 'Confirmed', schema: schema.purchase } },
+    errors: [402, 404, 410],
+  },
+  {
+    method: 'post',
+    path: '/v1/purchases/:id/refunds',
+    tag: 'Purchases',
+    summary: 'Refund part or all of what is left of a purchase',
+    actors: ['publisher'],
+    params: idParam,
+    body: refundBody,
+    idempotencyKeyRequired: true,
+    responses: { 201: { description: 'Refunded', schema: schema.refund } },
+    errors: [404, 409],
+  },
+);

@@ -1,9 +1,10 @@
 import { Router } from 'express';
-import { CADENCE, type Plan } from '../../domain/plan-periods.js';
+import type { Plan } from '../../domain/plan-periods.js';
 import { purchaseStatus } from '../../domain/resources.js';
 import { confirmSubscription } from '../../domain/subscriptions.js';
 import type { AppContext } from '../context.js';
-import { confirmOnConsentPage, consentPageHeaders, showConsentPage } from '../consent-session.js';
+import { confirmOnConsentPage, showConsentPage } from '../consent-session.js';
+import { pageHeaders } from '../pages/render.js';
 
 /**
  * The subscription consent page, /consent/subscriptions/:id: the same session,
@@ -13,29 +14,25 @@ export function subscriptionConsentRoutes(ctx: AppContext): Router {
   const router = Router();
   const { publicUrl } = ctx.config;
 
-  router.use('/subscriptions', consentPageHeaders);
+  router.use('/subscriptions', pageHeaders);
 
   router.get('/subscriptions/:id', (req, res) =>
-    showConsentPage(ctx, req, res, 'Subscription', async (id) => {
+    showConsentPage(ctx, req, res, 'subscription', async (id) => {
       const subscription = await ctx.db.subscription.findUnique({ where: { id }, include: { publisher: true } });
       if (!subscription) return null;
-      return {
-        ...subscription,
-        status: purchaseStatus(subscription),
-        publisherName: subscription.publisher.name,
-        cadence: CADENCE[subscription.plan as Plan],
-      };
+      return { ...subscription, status: purchaseStatus(subscription), plan: subscription.plan as Plan };
     }),
   );
 
   router.post('/subscriptions/:id/confirm', (req, res) =>
-    confirmOnConsentPage(ctx, req, res, 'Subscription', async (tx, subscriber, evidence) => {
-      const result = await confirmSubscription(tx, String(req.params.id), subscriber, evidence, publicUrl);
+    confirmOnConsentPage(ctx, req, res, 'subscription', async (sql, subscriber, evidence, { m, f }) => {
+      const result = await confirmSubscription(sql, String(req.params.id), subscriber, evidence, publicUrl);
       const { subscription } = result;
       return {
+        id: subscription.id,
         declineCode: result.outcome === 'declined' ? result.code : null,
         returnUrl: subscription.returnUrl,
-        thanks: `Subscribed to ${subscription.description} for ${subscription.amount.toFixed(2)} € ${CADENCE[subscription.plan as Plan]}.`,
+        thanks: m.subscribedSentence(subscription.description, f.money(subscription.amount.toFixed(2)), m.period[subscription.plan as Plan]),
       };
     }),
   );

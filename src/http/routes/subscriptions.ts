@@ -1,9 +1,11 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { VAT_RATES } from '../../domain/vat.js';
 import { CHANNELS } from '../../domain/commission.js';
 import { notFound } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
 import { PLANS } from '../../domain/plan-periods.js';
+import { listPublisherSubscriptions, SUBSCRIPTION_STATUSES } from '../../domain/publisher-lists.js';
 import { subscriptionResource } from '../../domain/resources.js';
 import {
   assertPriceTier,
@@ -15,25 +17,28 @@ import {
   type SubscriptionViewer,
 } from '../../domain/subscriptions.js';
 import type { Actor } from '../actors.js';
-import { subscriberLanes } from '../../store/keyed-lane.js';
+import { subscriberLanes } from '../keyed-lane.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { errorBody, statusFor } from '../errors.js';
-import { idempotencyKey, respondOnce, type Reply } from '../idempotency.js';
+import { idempotencyKey, respondOnce, respondOnceOnPool, type Reply } from '../idempotency.js';
+import { operations } from '../openapi/operation.js';
+import * as schema from '../openapi/schemas.js';
 import { page } from '../pagination.js';
 import { body, description, httpsUrl, pagination, parse, purchaseAmount } from '../validation.js';
 import { API_CONSENT_VERSION, consentEvidence, declineMessages } from './purchases.js';
 
-const subscriptionBody = body({
+export const subscriptionBody = body({
   plan: z.enum(PLANS),
   amount: purchaseAmount,
   currency: z.literal('EUR').optional(),
   description,
   channel: z.enum(CHANNELS),
   returnUrl: httpsUrl.optional(),
+  vatRate: z.enum(VAT_RATES).optional(),
 });
 
-const subscriptionId = z.string().min(1).max(64);
+export const subscriptionId = z.string().min(1).max(64);
 
 function viewerOf(actor: Extract<Actor, { kind: 'publisher' | 'subscriber' }>): SubscriptionViewer {
   return actor.kind === 'publisher'
@@ -51,9 +56,18 @@ export function subscriptionConfirmationReply(result: SubscriptionConfirmation, 
   return { status: 200, body: subscriptionResource(result.subscription, publicUrl) };
 }
 
+export const subscriptionListQuery = pagination.extend({ status: z.enum(SUBSCRIPTION_STATUSES).optional() });
+
 export function subscriptionRoutes(ctx: AppContext): Router {
   const router = Router();
   const { publicUrl } = ctx.config;
+
+  router.get('/', allow(ctx, 'publisher'), async (req, res) => {
+    const { publisher } = actorOf(res, 'publisher');
+    const query = parse(subscriptionListQuery, req.query);
+    const { items, nextCursor } = page(await listPublisherSubscriptions(ctx.db, publisher.id, query), query.limit);
+    res.json({ data: items.map((s) => subscriptionResource(s, publicUrl)), nextCursor });
+  });
 
   router.post('/', allow(ctx, 'publisher'), async (req, res) => {
     const { publisher } = actorOf(res, 'publisher');
@@ -68,6 +82,7 @@ export function subscriptionRoutes(ctx: AppContext): Router {
         description: input.description,
         channel: input.channel,
         returnUrl: input.returnUrl ?? null,
+        ...(input.vatRate ? { vatRate: input.vatRate } : {}),
       });
       return { status: 201, body: subscriptionResource(subscription, publicUrl) };
     });
@@ -85,9 +100,9 @@ export function subscriptionRoutes(ctx: AppContext): Router {
     const id = parse(subscriptionId, req.params.id);
     const key = idempotencyKey(req, false);
     await subscriberLanes.run(actor.subscriber.id, () =>
-      respondOnce(ctx, req, res, key, async (tx) =>
+      respondOnceOnPool(ctx, req, res, key, async (sql) =>
         subscriptionConfirmationReply(
-          await confirmSubscription(tx, id, actor.subscriber, consentEvidence(req, actor.assertionId, API_CONSENT_VERSION), publicUrl),
+          await confirmSubscription(sql, id, actor.subscriber, consentEvidence(req, actor.assertionId, API_CONSENT_VERSION), publicUrl),
           publicUrl,
         ),
       ),
@@ -123,3 +138,67 @@ export function meSubscriptionRoutes(ctx: AppContext): Router {
   });
   return router;
 }
+
+const idParam = z.object({ id: subscriptionId });
+
+export const subscriptionOperations = operations(
+  {
+    method: 'get',
+    path: '/v1/subscriptions',
+    tag: 'Subscriptions',
+    summary: "The publisher's own subscriptions, newest first, filterable by status",
+    actors: ['publisher'],
+    query: subscriptionListQuery,
+    responses: { 200: { description: 'A page', schema: schema.list(schema.subscription) } },
+  },
+  {
+    method: 'post',
+    path: '/v1/subscriptions',
+    tag: 'Subscriptions',
+    summary: 'Offer a subscription; price tiers: at most 5.00 weekly, 30.00 monthly or quarterly',
+    actors: ['publisher'],
+    body: subscriptionBody,
+    idempotencyKeyRequired: true,
+    responses: { 201: { description: 'Pending', schema: schema.subscription } },
+    errors: [409],
+  },
+  {
+    method: 'get',
+    path: '/v1/subscriptions/:id',
+    tag: 'Subscriptions',
+    summary: 'One subscription (its publisher, or its subscriber)',
+    actors: ['publisher', 'subscriber'],
+    params: idParam,
+    responses: { 200: { description: 'The subscription', schema: schema.subscription } },
+    errors: [404],
+  },
+  {
+    method: 'post',
+    path: '/v1/subscriptions/:id/confirm',
+    tag: 'Subscriptions',
+    summary: 'The subscriber confirms; the first period is charged at once, under the same ceilings',
+    actors: ['subscriber'],
+    params: idParam,
+    responses: { 200: { description: 'Active', schema: schema.subscription } },
+    errors: [402, 404, 410],
+  },
+  {
+    method: 'post',
+    path: '/v1/subscriptions/:id/cancel',
+    tag: 'Subscriptions',
+    summary: 'Cancel (its publisher or its subscriber)',
+    actors: ['publisher', 'subscriber'],
+    params: idParam,
+    responses: { 200: { description: 'Canceled', schema: schema.subscription } },
+    errors: [404, 409],
+  },
+  {
+    method: 'get',
+    path: '/v1/me/subscriptions',
+    tag: 'Subscriber',
+    summary: "The subscriber's own subscriptions, newest first",
+    actors: ['subscriber'],
+    query: pagination,
+    responses: { 200: { description: 'A page', schema: schema.list(schema.subscription) } },
+  },
+);

@@ -4,9 +4,11 @@ import { listWebhookEvents, webhookEventResource } from '../../domain/webhook-ev
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { page } from '../pagination.js';
+import { operations } from '../openapi/operation.js';
+import * as schema from '../openapi/schemas.js';
 import { pagination, parse } from '../validation.js';
 
-const eventsQuery = pagination.extend({ status: z.enum(['pending', 'delivered', 'failed']).optional() });
+export const eventsQuery = pagination.extend({ status: z.enum(['pending', 'delivered', 'failed']).optional() });
 
 /** A publisher's view of its own webhook outbox, to see what was sent and why a delivery failed. */
 export function webhookRoutes(ctx: AppContext): Router {
@@ -23,3 +25,13 @@ export function webhookRoutes(ctx: AppContext): Router {
 
   return router;
 }
+
+export const webhookOperations = operations({
+  method: 'get',
+  path: '/v1/webhooks/events',
+  tag: 'Publisher',
+  summary: "The publisher's webhook events with every delivery attempt, newest first",
+  actors: ['publisher'],
+  query: eventsQuery,
+  responses: { 200: { description: 'A page', schema: schema.list(schema.webhookEvent) } },
+});

@@ -1,7 +1,8 @@
 import { AppError } from '../domain/errors.js';
 
 /**
- * Runs tasks one at a time per key, in arrival order, within this process.
+ * Runs tasks one at a time per key, in arrival order, within this process: admission control in front of the
+ * store, so it lives with HTTP and answers 429 rate_limited when a lane is full.
  *
  * Correctness never depends on it: PostgreSQL row locks serialize a subscriber's
  * authorizations across processes. It exists so that a burst for one hot

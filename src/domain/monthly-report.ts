@@ -1,0 +1,143 @@
+import { TZDate } from '@date-fns/tz';
+import { Decimal } from 'decimal.js';
+import { AppError } from './errors.js';
+import { BILLING_TIME_ZONE } from './periods.js';
+
+export const DECLINE_CODES = [
+  'per_purchase_limit',
+  'weekly_ceiling',
+  'monthly_ceiling',
+  'account_blocked',
+  'category_blocked',
+  'publisher_suspended',
+] as const;
+
+export interface MonthlyReportRow {
+  operatorId: string;
+  operatorName: string;
+  publisherId: string;
+  publisherName: string;
+  confirmations: number;
+  /** Sum of the confirmed amounts, euros. */
+  volume: string;
+  declines: number;
+  declinesByCode: Record<string, number>;
+  disputes: number;
+  /** Disputes opened in the month over confirmations in the month; null without confirmations. */
+  disputeRate: string | null;
+  consentPagesShown: number;
+  /** Confirmations of offers (not renewals) over consent pages shown; null when no page was shown. */
+  conversion: string | null;
+}
+
+export interface MonthlyReport {
+  month: string;
+  from: string;
+  to: string;
+  data: MonthlyReportRow[];
+}
+
+/** A calendar month "YYYY-MM" as [from, to) instants, Europe/Paris like every Kiosque month. */
+export function monthBounds(month: string): { from: Date; to: Date } {
+  const match = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(month);
+  if (!match) throw new AppError('invalid_request', 'month must be YYYY-MM', { month: 'expected YYYY-MM' });
+  const year = Number(match[1]);
+  const index = Number(match[2]) - 1;
+  const from = new Date(new TZDate(year, index, 1, BILLING_TIME_ZONE).getTime());
+  const to = new Date(new TZDate(year, index + 1, 1, BILLING_TIME_ZONE).getTime());
+  return { from, to };
+}
+
+const ratio = (numerator: number, denominator: number): string | null =>
+  denominator === 0 ? null : new Decimal(numerator).div(denominator).toDecimalPlaces(4, Decimal.ROUND_HALF_EVEN).toFixed(4);
+
+interface Keyed {
+  operatorId: string;
+  publisherId: string;
+}
+interface Figures {
+  confirmed: (Keyed & { confirmations: number; volume: string; offerConfirmations: number })[];
+  declined: (Keyed & { code: string; count: number })[];
+  disputes: (Keyed & { count: number })[];
+  pagesShown: (Keyed & { count: number })[];
+  operators: { id: string; name: string }[];
+  publishers: { id: string; name: string }[];
+}
+
+/** One row per operator and publisher that did anything in the month, ordered by operator then publisher name. */
+export function buildMonthlyReport(month: string, from: Date, to: Date, figures: Figures): MonthlyReport {
+  const rows = new Map<string, MonthlyReportRow & { offerConfirmations: number }>();
+  const operatorName = new Map(figures.operators.map((o) => [o.id, o.name]));
+  const publisherName = new Map(figures.publishers.map((p) => [p.id, p.name]));
+  const row = ({ operatorId, publisherId }: Keyed) => {
+    const key = `${operatorId}\u0000${publisherId}`;
+    let found = rows.get(key);
+    if (!found) {
+      found = {
+        operatorId,
+        operatorName: operatorName.get(operatorId) ?? '',
+        publisherId,
+        publisherName: publisherName.get(publisherId) ?? '',
+        confirmations: 0,
+        volume: '0.00',
+        declines: 0,
+        declinesByCode: Object.fromEntries(DECLINE_CODES.map((code) => [code, 0])),
+        disputes: 0,
+        disputeRate: null,
+        consentPagesShown: 0,
+        conversion: null,
+        offerConfirmations: 0,
+      };
+      rows.set(key, found);
+    }
+    return found;
+  };
+  for (const c of figures.confirmed) {
+    const r = row(c);
+    r.confirmations = c.confirmations;
+    r.volume = new Decimal(c.volume).toFixed(2);
+    r.offerConfirmations = c.offerConfirmations;
+  }
+  for (const d of figures.declined) {
+    const r = row(d);
+    r.declines += d.count;
+    r.declinesByCode[d.code] = (r.declinesByCode[d.code] ?? 0) + d.count;
+  }
+  for (const d of figures.disputes) row(d).disputes = d.count;
+  for (const s of figures.pagesShown) row(s).consentPagesShown = s.count;
+  const data = [...rows.values()]
+    .map(({ offerConfirmations, ...r }) => ({
+      ...r,
+      disputeRate: ratio(r.disputes, r.confirmations),
+      conversion: ratio(offerConfirmations, r.consentPagesShown),
+    }))
+    .sort((a, b) => a.operatorName.localeCompare(b.operatorName) || a.publisherName.localeCompare(b.publisherName) || a.publisherId.localeCompare(b.publisherId));
+  return { month, from: from.toISOString(), to: to.toISOString(), data };
+}
+
+/** The CSV columns, one per figure, declines spread one column per code. */
+export const REPORT_CSV_COLUMNS = [
+  'month',
+  'operatorId',
+  'operatorName',
+  'publisherId',
+  'publisherName',
+  'confirmations',
+  'volume',
+  'declines',
+  ...DECLINE_CODES.map((code) => `declines_${code}`),
+  'disputes',
+  'disputeRate',
+  'consentPagesShown',
+  'conversion',
+] as const;
+
+export function reportCsvRecords(report: MonthlyReport): Record<string, string | number>[] {
+  return report.data.map(({ declinesByCode, ...r }) => ({
+    month: report.month,
+    ...r,
+    ...Object.fromEntries(DECLINE_CODES.map((code) => [`declines_${code}`, declinesByCode[code] ?? 0])),
+    disputeRate: r.disputeRate ?? '',
+    conversion: r.conversion ?? '',
+  }));
+}

@@ -1,0 +1,74 @@
+import type { Payout } from '../generated/prisma/client.js';
+import { newId } from '../ids.js';
+import type { Db, Tx } from '../store/db.js';
+import { accountBalance, postEntry } from '../store/ledger.js';
+import { invalidState, notFound } from './errors.js';
+import { accounts } from './ledger.js';
+import { Decimal, formatAmount } from './money.js';
+
+/**
+ * What Kiosque owes a publisher now: its payable account, credit-normal. The
+ * caller holds the publisher's row lock when it acts on the answer.
+ */
+export async function availableToPayOut(db: Db | Tx, publisherId: string): Promise<Decimal> {
+  return (await accountBalance(db, accounts.payable(publisherId))).negated();
+}
+
+/**
+ * Pays a publisher out of what it is owed, never more. The publisher's row
+ * lock serializes every payout for it, in any gateway process, and the billing
+ * run's settlement (which can lower the balance) takes the same lock; the
+ * balance is read after the lock is granted, from the journal.
+ */
+export async function createPayout(tx: Tx, publisherId: string, amount: Decimal, now = new Date()): Promise<Payout> {
+  const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM publishers WHERE id = ${publisherId} FOR UPDATE`;
+  if (locked.length === 0) throw notFound('Publisher');
+  const available = await availableToPayOut(tx, publisherId);
+  if (amount.gt(available)) {
+    throw invalidState(`At most ${formatAmount(Decimal.max(available, 0))} can be paid out`, { available: formatAmount(available) });
+  }
+  const payout = await tx.payout.create({
+    data: { id: newId('po', now.getTime()), publisherId, amount: amount.toFixed(2), createdAt: now },
+  });
+  await postEntry(tx, {
+    key: `payout:${payout.id}`,
+    kind: 'payout',
+    publisherId,
+    postings: [
+      { account: accounts.payable(publisherId), amount },
+      { account: accounts.bank, amount: amount.negated() },
+    ],
+    at: now,
+  });
+  return payout;
+}
+
+export function payoutResource(payout: Payout) {
+  return {
+    id: payout.id,
+    object: 'payout',
+    publisherId: payout.publisherId,
+    amount: formatAmount(payout.amount.toString()),
+    createdAt: payout.createdAt.toISOString(),
+  };
+}
+
+export interface PublisherBalance {
+  settled: Decimal;
+  paidOut: Decimal;
+  available: Decimal;
+}
+
+/** API.md: available = settled − paidOut, settled being the sum of the publisher's settlements' net. */
+export async function publisherBalance(db: Db, publisherId: string): Promise<PublisherBalance> {
+  const [row] = await db.$queryRaw<{ settled: string; paid_out: string }[]>`
+    SELECT (SELECT COALESCE(sum(net), 0) FROM settlements WHERE publisher_id = ${publisherId})::text AS settled,
+           (SELECT COALESCE(sum(amount), 0) FROM payouts WHERE publisher_id = ${publisherId})::text AS paid_out`;
+  const settled = new Decimal(row?.settled ?? '0');
+  const paidOut = new Decimal(row?.paid_out ?? '0');
+  return { settled, paidOut, available: settled.minus(paidOut) };
+}
+
+export function balanceResource(b: PublisherBalance) {
+  return { available: formatAmount(b.available), settled: formatAmount(b.settled), paidOut: formatAmount(b.paidOut) };
+}

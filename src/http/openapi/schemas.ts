@@ -1,0 +1,251 @@
+import { z } from 'zod';
+import { CATEGORIES } from '../../domain/categories.js';
+import { ERROR_CODES } from '../../domain/errors.js';
+
+/** Schemas of what the API answers (requests are described by the handlers' own schemas). */
+
+export const amount = z
+  .string()
+  .regex(/^-?\d+\.\d{2}$/)
+  .meta({ description: 'Euros, two decimals, as a string', example: '2.88' });
+const time = z.string().meta({ format: 'date-time', example: '2026-11-30T10:00:00.000Z' });
+const nullableTime = time.nullable();
+
+export const errorBody = z
+  .object({
+    error: z.object({
+      code: z.enum([...ERROR_CODES, 'service_unavailable', 'internal_error']),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()).meta({ description: 'For 400: `fields` names each bad field' }),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export const purchase = z
+  .looseObject({
+    id: z.string().meta({ example: 'pur_01JD5Z3W0000000000000000' }),
+    object: z.literal('purchase'),
+    status: z.enum(['pending', 'confirmed', 'declined', 'expired', 'refunded', 'disputed']),
+    amount,
+    currency: z.literal('EUR'),
+    channel: z.enum(['isp', 'sms', 'voice']),
+    kind: z.enum(['article', 'credits', 'subscription']),
+    credits: z.number().int().optional(),
+    description: z.string(),
+    publisherId: z.string(),
+    subscriptionId: z.string().optional(),
+    declineCode: z.string().optional(),
+    refundedAmount: amount,
+    consentUrl: z.string().optional().meta({ description: 'While pending: where the subscriber confirms' }),
+    returnUrl: z.string().nullable(),
+    createdAt: time,
+    expiresAt: time,
+    confirmedAt: nullableTime,
+  })
+  .meta({ id: 'Purchase' });
+
+export const refund = z
+  .looseObject({
+    id: z.string(),
+    object: z.literal('refund'),
+    purchaseId: z.string(),
+    amount,
+    reason: z.string(),
+    createdAt: time,
+  })
+  .meta({ id: 'Refund' });
+
+export const subscription = z
+  .looseObject({
+    id: z.string(),
+    object: z.literal('subscription'),
+    status: z.enum(['pending', 'active', 'past_due', 'canceled', 'declined', 'expired']),
+    plan: z.enum(['weekly', 'monthly', 'quarterly']),
+    amount,
+    currency: z.literal('EUR'),
+    channel: z.enum(['isp', 'sms', 'voice']),
+    description: z.string(),
+    publisherId: z.string(),
+    declineCode: z.string().optional(),
+    consentUrl: z.string().optional(),
+    returnUrl: z.string().nullable(),
+    createdAt: time,
+    expiresAt: time,
+    activatedAt: nullableTime,
+    currentPeriodStart: nullableTime,
+    currentPeriodEnd: nullableTime,
+    nextRenewalAttemptAt: nullableTime,
+    canceledAt: nullableTime,
+  })
+  .meta({ id: 'Subscription' });
+
+const limits = z.object({ perPurchase: amount, weekly: amount, monthly: amount }).meta({ id: 'Limits' });
+
+export const operator = z
+  .looseObject({
+    id: z.string(),
+    name: z.string(),
+    brand: z.string(),
+    sandbox: z.boolean(),
+    webhookUrl: z.string().nullable(),
+    limits,
+    createdAt: time,
+  })
+  .meta({ id: 'Operator' });
+
+export const operatorCreated = operator
+  .extend({
+    apiKey: z.string().meta({ description: 'Shown once' }),
+    assertionSecret: z.string().meta({ description: 'HS256 key of the assertions this operator signs; shown once' }),
+    webhookSecret: z.string().meta({ description: '`whsec_…`, shown once' }),
+  })
+  .meta({ id: 'OperatorCreated' });
+
+export const publisher = z
+  .looseObject({
+    id: z.string(),
+    name: z.string(),
+    category: z.enum(CATEGORIES),
+    legalName: z.string().nullable(),
+    supportUrl: z.string().nullable(),
+    webhookUrl: z.string().nullable(),
+    commissionRates: z.object({ isp: z.string(), sms: z.string(), voice: z.string() }),
+    suspended: z.boolean(),
+    createdAt: time,
+  })
+  .meta({ id: 'Publisher' });
+
+export const publisherCreated = publisher
+  .extend({
+    apiKey: z.string().meta({ description: 'Shown once' }),
+    webhookSecret: z.string().meta({ description: '`whsec_…`, shown once' }),
+  })
+  .meta({ id: 'PublisherCreated' });
+
+export const publisherProfile = publisher
+  .extend({
+    previousWebhookSecretExpiresAt: nullableTime.meta({ description: 'Until then the rotated-out secret still signs' }),
+  })
+  .meta({ id: 'PublisherProfile' });
+
+export const secretRotated = z
+  .object({ webhookSecret: z.string(), previousWebhookSecretExpiresAt: time })
+  .meta({ id: 'SecretRotated' });
+
+export const budget = z
+  .object({
+    perPurchase: amount,
+    weekly: z.object({ limit: amount, spent: amount, remaining: amount }),
+    monthly: z.object({ limit: amount, spent: amount, remaining: amount }),
+  })
+  .meta({ id: 'Budget' });
+
+export const subscriberProvisioned = z
+  .object({
+    externalRef: z.string(),
+    role: z.enum(['holder', 'child']),
+    holderRef: z.string().nullable(),
+    displayName: z.string().nullable(),
+  })
+  .meta({ id: 'Subscriber' });
+
+export const controls = z
+  .looseObject({ blocked: z.boolean(), blockedCategories: z.array(z.enum(CATEGORIES)) })
+  .meta({ id: 'Controls' });
+
+export const billingRun = z
+  .looseObject({
+    id: z.string(),
+    through: time,
+    status: z.enum(['queued', 'running', 'done', 'failed']),
+    invoiceCount: z.number().int(),
+    total: amount,
+  })
+  .meta({ id: 'BillingRun' });
+
+export const invoice = z
+  .looseObject({
+    id: z.string(),
+    billingRunId: z.string(),
+    subscriberRef: z.string(),
+    total: amount,
+    lines: z.array(z.looseObject({ publisherId: z.string(), description: z.string(), amount, purchaseId: z.string() })),
+  })
+  .meta({ id: 'Invoice' });
+
+export const settlementRow = z
+  .looseObject({
+    publisherId: z.string(),
+    gross: amount,
+    commission: amount,
+    refunds: amount,
+    chargebacks: amount,
+    net: amount,
+  })
+  .meta({ id: 'SettlementRow' });
+
+export const reconciliation = z
+  .looseObject({
+    billed: amount,
+    collected: amount,
+    uncollected: amount,
+    outstanding: amount,
+    credited: amount,
+    invoices: z.looseObject({
+      paid: z.number().int(),
+      partially_paid: z.number().int(),
+      unpaid: z.number().int(),
+      open: z.number().int(),
+    }),
+  })
+  .meta({ id: 'Reconciliation' });
+
+export const publisherSettlement = settlementRow
+  .omit({ publisherId: true })
+  .extend({ billingRunId: z.string(), operatorId: z.string(), through: time })
+  .meta({ id: 'PublisherSettlement' });
+
+export const ledgerBalances = z
+  .looseObject({
+    accounts: z.array(z.looseObject({ account: z.string(), debit: amount, credit: amount, balance: amount })),
+    totalDebit: amount,
+    totalCredit: amount,
+  })
+  .meta({ id: 'LedgerBalances' });
+
+export const payout = z
+  .looseObject({ id: z.string(), publisherId: z.string(), amount, createdAt: time })
+  .meta({ id: 'Payout' });
+
+export const balance = z.looseObject({ available: amount, settled: amount, paidOut: amount }).meta({ id: 'Balance' });
+
+export const dispute = z
+  .looseObject({
+    id: z.string(),
+    purchaseId: z.string(),
+    status: z.enum(['open', 'under_review', 'won', 'lost']),
+    respondBy: time,
+  })
+  .meta({ id: 'Dispute' });
+
+export const disputeRate = z
+  .looseObject({
+    publisherId: z.string(),
+    disputes: z.number().int(),
+    confirmedPurchases: z.number().int(),
+    disputeRate: z.string().nullable(),
+  })
+  .meta({ id: 'DisputeRate' });
+
+export const webhookEvent = z
+  .looseObject({
+    id: z.string(),
+    type: z.string(),
+    status: z.enum(['pending', 'delivered', 'failed']),
+    payload: z.unknown(),
+  })
+  .meta({ id: 'WebhookEvent' });
+
+/** `{data: [...], nextCursor}`: every list. */
+export const list = <T extends z.ZodType>(item: T) =>
+  z.object({ data: z.array(item), nextCursor: z.string().nullable() });

@@ -1,0 +1,40 @@
+import type Decimal from 'decimal.js';
+import { BILLING_TIME_ZONE } from '../../domain/periods.js';
+import type { Lang } from './i18n.js';
+
+const LOCALES: Record<Lang, string> = { fr: 'fr-FR', en: 'en-GB' };
+
+/** How a page writes amounts and dates in its language: always through Intl, always in Paris time. */
+export interface Formatter {
+  lang: Lang;
+  /** "2,88 €" in French, "€2.88" in English. */
+  money(amount: Decimal | string): string;
+  /** "30 novembre 2026". */
+  date(at: Date): string;
+  /** "lundi 7 décembre": when a weekly budget starts again. */
+  weekday(at: Date): string;
+  /** "30 nov. 2026, 14:05". */
+  dateTime(at: Date): string;
+}
+
+const cache = new Map<Lang, Formatter>();
+
+export function formatterFor(lang: Lang): Formatter {
+  const cached = cache.get(lang);
+  if (cached) return cached;
+  const locale = LOCALES[lang];
+  const money = new Intl.NumberFormat(locale, { style: 'currency', currency: 'EUR' });
+  const date = new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone: BILLING_TIME_ZONE });
+  const weekday = new Intl.DateTimeFormat(locale, { weekday: 'long', day: 'numeric', month: 'long', timeZone: BILLING_TIME_ZONE });
+  const dateTime = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: BILLING_TIME_ZONE });
+  const formatter: Formatter = {
+    lang,
+    // A decimal string keeps the exact amount: Intl formats it digit for digit, no float involved.
+    money: (amount) => money.format((typeof amount === 'string' ? amount : amount.toFixed(2)) as `${number}`),
+    date: (at) => date.format(at),
+    weekday: (at) => weekday.format(at),
+    dateTime: (at) => dateTime.format(at),
+  };
+  cache.set(lang, formatter);
+  return formatter;
+}

@@ -1,0 +1,74 @@
+import { Router } from 'express';
+import type { Cluster, Redis } from 'ioredis';
+import type { Db } from '../store/db.js';
+import { pendingMigrations, pingDatabase } from '../store/health.js';
+import { registry } from './metrics.js';
+
+const CHECK_TIMEOUT_MS = 3000;
+
+export interface Dependencies {
+  db: Db;
+  redis: Redis | Cluster;
+}
+
+export type Checks = Record<'postgresql' | 'redis' | 'migrations', string>;
+
+function within<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function reason(error: unknown): string {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  const text = typeof message === 'string' && message ? message.split('\n')[0]! : String(error);
+  return typeof code === 'string' && !text.includes(code) ? `${code}: ${text}` : text;
+}
+
+/** 'ok' for each dependency that is ready, else why not. */
+export async function readinessChecks({ db, redis }: Dependencies): Promise<Checks> {
+  const postgresql = within(pingDatabase(db), 'PostgreSQL').then(() => 'ok', (e: unknown) => `unreachable (${reason(e)})`);
+  const migrations = postgresql.then(async (pg) => {
+    if (pg !== 'ok') return 'unknown while PostgreSQL is unreachable';
+    try {
+      const pending = await within(pendingMigrations(db), 'PostgreSQL');
+      return pending.length ? `pending: ${pending.join(', ')}` : 'ok';
+    } catch (error) {
+      return `unknown (${reason(error)})`;
+    }
+  });
+  const redisCheck =
+    redis.status === 'ready'
+      ? within(redis.ping(), 'Redis').then(() => 'ok', (e: unknown) => `unreachable (${reason(e)})`)
+      : Promise.resolve(`unreachable (connection ${redis.status})`);
+  const [p, r, m] = await Promise.all([postgresql, redisCheck, migrations]);
+  return { postgresql: p, redis: r, migrations: m };
+}
+
+/**
+ * GET /healthz: the process is alive and serving (no dependency is asked, so a
+ * database outage never gets gateways restarted). GET /readyz: PostgreSQL,
+ * Redis and migrations, 503 naming what is not ready so a load balancer routes
+ * around it. GET /metrics: Prometheus text for this process.
+ */
+export function healthRoutes(deps: Dependencies): Router {
+  const router = Router();
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (_req, res) => {
+    const checks = await readinessChecks(deps);
+    const notReady = Object.entries(checks).filter(([, state]) => state !== 'ok').map(([name]) => name);
+    if (!notReady.length) return res.json({ status: 'ready', checks });
+    res.set('Retry-After', '5');
+    res.status(503).json({
+      error: { code: 'service_unavailable', message: `Not ready: ${notReady.join(', ')}`, details: { notReady, checks } },
+    });
+  });
+  router.get('/metrics', async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+  return router;
+}

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Request, RequestHandler } from 'express';
+import { confirmations, countDecline, httpDuration, httpRequests } from './metrics.js';
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/**
+ * The request id: the caller's `Request-Id` (or `X-Request-Id`) when it is a
+ * sane token, so one id follows a request across a load balancer, else a new
+ * UUID. It is sent back in the `Request-Id` header, logged by pino-http and
+ * added to every error body.
+ */
+export function requestId(req: IncomingMessage, res: ServerResponse): string {
+  const given = req.headers['request-id'] ?? req.headers['x-request-id'];
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  res.setHeader('Request-Id', id);
+  return id;
+}
+
+/** The route as declared ("/v1/purchases/:id/confirm"), so that ids never become label values. */
+function routeTemplate(req: Request): string {
+  const route = (req as Request & { route?: { path?: unknown } }).route;
+  if (!route || typeof route.path !== 'string') return 'unmatched';
+  return `${req.baseUrl}${route.path}`;
+}
+
+interface ErrorBody {
+  error: { code?: unknown; requestId?: unknown } & Record<string, unknown>;
+}
+
+function isErrorBody(body: unknown): body is ErrorBody {
+  return typeof body === 'object' && body !== null && typeof (body as ErrorBody).error === 'object' && (body as ErrorBody).error !== null;
+}
+
+/**
+ * Counts and times every answer by route template, counts confirmations and
+ * declines from what the confirm endpoints answered, and puts the request id
+ * into every JSON error body (API.md's body, with one more field).
+ */
+export function observeHttp(): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    let template = 'unmatched';
+    let errorCode: string | undefined;
+    const withRequestId = (body: ErrorBody): ErrorBody => {
+      if (typeof body.error.code === 'string') errorCode = body.error.code;
+      return { ...body, error: { ...body.error, requestId: String(req.id) } };
+    };
+    const json = res.json.bind(res);
+    res.json = (body: unknown) => {
+      // Read here, while the route that answered is still the one on the request.
+      template = routeTemplate(req);
+      return json(isErrorBody(body) ? withRequestId(body) : body);
+    };
+    const send = res.send.bind(res);
+    res.send = (body?: unknown) => {
+      if (template === 'unmatched') template = routeTemplate(req);
+      // Stored idempotent answers are sent as JSON text; only error bodies are parsed again.
+      if (typeof body === 'string' && body.startsWith('{"error":') && /json/.test(String(res.getHeader('Content-Type')))) {
+        const parsed: unknown = JSON.parse(body);
+        if (isErrorBody(parsed)) return send(JSON.stringify(withRequestId(parsed)));
+      }
+      return send(body);
+    };
+    res.once('finish', () => {
+      const status = res.statusCode;
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      httpRequests.inc({ method: req.method, route: template, status: String(status) });
+      httpDuration.observe({ method: req.method, route: template }, seconds);
+      if (req.method !== 'POST' || !template.endsWith('/confirm')) return;
+      const location = res.getHeader('Location');
+      if (status === 402 || (typeof location === 'string' && location.includes('kiosque_status=declined'))) {
+        countDecline(errorCode);
+      } else if (status < 400) {
+        confirmations.inc({ kind: template.includes('subscription') ? 'subscription' : 'purchase' });
+      }
+    });
+    next();
+  };
+}

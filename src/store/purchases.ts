@@ -1,0 +1,420 @@
+import type Decimal from 'decimal.js';
+import {
+  money,
+  type LockedSubscriberRecord,
+  type PurchaseRecord,
+  type RefundRecord,
+  type SellerRecord,
+} from './records.js';
+import { onPool, type PgPool, type Sql, type Statement } from './sql.js';
+
+/** Purchase columns as PurchaseRow names them; numeric travels as text so no float ever holds money. */
+const PURCHASE_COLUMNS = `p.id, p.publisher_id AS "publisherId", p.subscriber_id AS "subscriberId",
+  p.subscription_id AS "subscriptionId", p.subscription_period_start AS "subscriptionPeriodStart", p.kind,
+  p.credits, p.amount::text AS amount, p.currency, p.description, p.channel, p.return_url AS "returnUrl", p.status,
+  p.decline_code AS "declineCode", p.created_at AS "createdAt", p.expires_at AS "expiresAt",
+  p.confirmed_at AS "confirmedAt", p.commission_rate::text AS "commissionRate",
+  p.commission_amount::text AS "commissionAmount", p.refunded_amount::text AS "refundedAmount",
+  p.charged_back_amount::text AS "chargedBackAmount", p.invoice_id AS "invoiceId", p.consent_ip AS "consentIp",
+  p.consent_user_agent AS "consentUserAgent", p.consent_page_version AS "consentPageVersion",
+  p.consent_assertion_id AS "consentAssertionId", p.vat_rate::text AS "vatRate"`;
+
+type PurchaseRow = Omit<
+  PurchaseRecord,
+  'amount' | 'commissionRate' | 'commissionAmount' | 'refundedAmount' | 'chargedBackAmount' | 'vatRate'
+> & {
+  vatRate: string | null;
+  amount: string;
+  commissionRate: string | null;
+  commissionAmount: string | null;
+  refundedAmount: string;
+  chargedBackAmount: string;
+};
+
+export function toPurchase(row: PurchaseRow): PurchaseRecord {
+  return {
+    ...row,
+    amount: money(row.amount),
+    commissionRate: money(row.commissionRate),
+    commissionAmount: money(row.commissionAmount),
+    refundedAmount: money(row.refundedAmount),
+    chargedBackAmount: money(row.chargedBackAmount),
+    vatRate: money(row.vatRate),
+  };
+}
+
+/** An idempotency key claimed together with the write it guards, and the reply stored under it. */
+export interface KeyedReply {
+  scope: string;
+  key: string;
+  requestHash: string;
+  status: number;
+  body: string;
+}
+
+/** What an earlier request with the same key stored: replay it, or refuse if the request differs. */
+export interface StoredReply {
+  requestHash: string;
+  status: number;
+  body: string;
+}
+
+const INSERT_PENDING: Statement = {
+  name: 'purchase_insert_pending',
+  text: `WITH claimed_key AS (
+      INSERT INTO idempotency_keys (scope, key, request_hash, response_status, response_body)
+      VALUES ($1::text, $2::text, $3::text, $4::int, $5::text)
+      ON CONFLICT (scope, key) DO NOTHING
+      RETURNING key
+    ), created AS (
+      INSERT INTO purchases (id, publisher_id, kind, credits, amount, currency, description, channel, return_url,
+                             status, created_at, expires_at, vat_rate)
+      SELECT $6::text, $7::text, $8::text, $9::int, $10::numeric, $11::text, $12::text, $13::text, $14::text,
+             'pending', $15::timestamptz, $16::timestamptz, $17::numeric
+      FROM claimed_key
+      RETURNING id
+    )
+    SELECT count(*)::int AS created FROM created`,
+};
+
+const READ_KEY: Statement = {
+  name: 'idempotency_key_read',
+  text: `SELECT request_hash AS "requestHash", response_status AS status, response_body AS body
+    FROM idempotency_keys WHERE scope = $1::text AND key = $2::text`,
+};
+
+/**
+ * Inserts a pending purchase and its idempotency key in one statement, one
+ * round trip: both or neither. When the key was already used, nothing is
+ * inserted and the reply stored under it is returned instead.
+ */
+export async function insertPendingPurchase(
+  pool: PgPool,
+  purchase: PurchaseRecord,
+  reply: KeyedReply,
+): Promise<StoredReply | null> {
+  const sql = onPool(pool);
+  const [row] = await sql.rows<{ created: number }>(INSERT_PENDING, [
+    reply.scope,
+    reply.key,
+    reply.requestHash,
+    reply.status,
+    reply.body,
+    purchase.id,
+    purchase.publisherId,
+    purchase.kind,
+    purchase.credits,
+    purchase.amount.toFixed(2),
+    purchase.currency,
+    purchase.description,
+    purchase.channel,
+    purchase.returnUrl,
+    purchase.createdAt,
+    purchase.expiresAt,
+    purchase.vatRate?.toString() ?? null,
+  ]);
+  if (row?.created === 1) return null;
+  // The key's row was committed by an earlier request (ON CONFLICT waited for it): a new statement sees it.
+  const [stored] = await sql.rows<StoredReply>(READ_KEY, [reply.scope, reply.key]);
+  if (!stored) throw new Error(`Idempotency key ${reply.scope}/${reply.key} conflicted but cannot be read`);
+  return stored;
+}
+
+const CLAIM_KEY: Statement = {
+  name: 'idempotency_key_claim',
+  text: `INSERT INTO idempotency_keys (scope, key, request_hash, response_status, response_body)
+    VALUES ($1::text, $2::text, $3::text, 0, '')
+    ON CONFLICT (scope, key) DO NOTHING
+    RETURNING key`,
+};
+
+const SAVE_KEY_REPLY: Statement = {
+  name: 'idempotency_key_save',
+  text: `UPDATE idempotency_keys SET response_status = $3::int, response_body = $4::text
+    WHERE scope = $1::text AND key = $2::text`,
+};
+
+/**
+ * Claims a key inside the caller's transaction: a concurrent request with the
+ * same key waits on its row until this transaction ends. Null when claimed,
+ * else what the earlier request stored.
+ */
+export async function claimKey(sql: Sql, scope: string, key: string, requestHash: string): Promise<StoredReply | null> {
+  const claimed = await sql.rows(CLAIM_KEY, [scope, key, requestHash]);
+  if (claimed.length > 0) return null;
+  const [stored] = await sql.rows<StoredReply>(READ_KEY, [scope, key]);
+  if (!stored) throw new Error(`Idempotency key ${scope}/${key} conflicted but cannot be read`);
+  return stored;
+}
+
+export async function saveKeyReply(sql: Sql, scope: string, key: string, status: number, body: string): Promise<void> {
+  await sql.rows(SAVE_KEY_REPLY, [scope, key, status, body]);
+}
+
+const LOCK_SUBSCRIBER_COLUMNS = `s.id, s.operator_id AS "operatorId", s.external_ref AS "externalRef",
+  s.holder_id AS "holderId", s.blocked, COALESCE(s.blocked_categories, '{}') AS "blockedCategories",
+  s.limit_weekly::text AS "limitWeekly", s.limit_monthly::text AS "limitMonthly",
+  o.name AS "operatorName", o.brand AS "operatorBrand", o.limit_per_purchase::text AS "operatorPerPurchase",
+  o.limit_weekly::text AS "operatorWeekly", o.limit_monthly::text AS "operatorMonthly",
+  o.sandbox AS "operatorSandbox", o.webhook_url IS NOT NULL AS "operatorNotified"`;
+
+interface LockedSubscriberRow {
+  id: string;
+  operatorId: string;
+  externalRef: string;
+  holderId: string | null;
+  blocked: boolean;
+  blockedCategories: string[];
+  limitWeekly: string | null;
+  limitMonthly: string | null;
+  operatorName: string;
+  operatorBrand: string;
+  operatorPerPurchase: string;
+  operatorWeekly: string;
+  operatorMonthly: string;
+  operatorSandbox: boolean;
+  operatorNotified: boolean;
+}
+
+function toLockedSubscriber(row: LockedSubscriberRow): LockedSubscriberRecord {
+  return {
+    id: row.id,
+    operatorId: row.operatorId,
+    externalRef: row.externalRef,
+    holderId: row.holderId,
+    blocked: row.blocked,
+    blockedCategories: row.blockedCategories,
+    limitWeekly: money(row.limitWeekly),
+    limitMonthly: money(row.limitMonthly),
+    operator: {
+      id: row.operatorId,
+      name: row.operatorName,
+      brand: row.operatorBrand,
+      limitPerPurchase: money(row.operatorPerPurchase),
+      limitWeekly: money(row.operatorWeekly),
+      limitMonthly: money(row.operatorMonthly),
+      sandbox: row.operatorSandbox,
+      notified: row.operatorNotified,
+    },
+  };
+}
+
+const LOCK_SUBSCRIBER: Statement = {
+  name: 'subscriber_lock',
+  text: `SELECT ${LOCK_SUBSCRIBER_COLUMNS}
+    FROM subscribers s JOIN operators o ON o.id = s.operator_id
+    WHERE s.id = $1::text
+    FOR UPDATE OF s`,
+};
+
+/**
+ * The one way to lock a subscriber: every authorization for one subscriber,
+ * whichever gateway process runs it, is serialized on this row, so ceilings
+ * cannot be overrun by concurrent confirmations. Returns the row as it is once
+ * the lock is granted (controls included) with its operator's limits; null
+ * when there is no such subscriber. Spending must be read by a later statement:
+ * this one's snapshot predates the wait for the lock.
+ */
+export async function lockSubscriber(sql: Sql, subscriberId: string): Promise<LockedSubscriberRecord | null> {
+  const [row] = await sql.rows<LockedSubscriberRow>(LOCK_SUBSCRIBER, [subscriberId]);
+  return row ? toLockedSubscriber(row) : null;
+}
+
+const SELLER_COLUMNS = `pub.name AS "sellerName", pub.category AS "sellerCategory",
+  pub.suspended_at IS NOT NULL AS "sellerSuspended", pub.rate_isp::text AS "rateIsp",
+  pub.rate_sms::text AS "rateSms", pub.rate_voice::text AS "rateVoice", pub.vat_rate::text AS "sellerVatRate"`;
+
+interface SellerRow {
+  sellerName: string;
+  sellerCategory: string;
+  sellerSuspended: boolean;
+  rateIsp: string;
+  rateSms: string;
+  rateVoice: string;
+  sellerVatRate: string;
+}
+
+function toSeller(id: string, row: SellerRow): SellerRecord {
+  return {
+    id,
+    name: row.sellerName,
+    category: row.sellerCategory,
+    suspended: row.sellerSuspended,
+    rates: { isp: money(row.rateIsp), sms: money(row.rateSms), voice: money(row.rateVoice) },
+    vatRate: money(row.sellerVatRate),
+  };
+}
+
+const LOCK_FOR_CONFIRMATION: Statement = {
+  name: 'purchase_lock_for_confirmation',
+  text: `SELECT ${LOCK_SUBSCRIBER_COLUMNS}, p.id AS "purchaseFound", ${PURCHASE_COLUMNS}, ${SELLER_COLUMNS}
+    FROM subscribers s
+    JOIN operators o ON o.id = s.operator_id
+    LEFT JOIN purchases p ON p.id = $2::text
+    LEFT JOIN publishers pub ON pub.id = p.publisher_id
+    WHERE s.id = $1::text
+    FOR UPDATE OF s`,
+};
+
+export interface ConfirmationContext {
+  subscriber: LockedSubscriberRecord;
+  /** As read by the locking statement: its claim must still be guarded, it may have changed while we waited. */
+  purchase: PurchaseRecord | null;
+  seller: SellerRecord | null;
+}
+
+/**
+ * Locks the subscriber and reads, in the same round trip, its controls and
+ * limits, the purchase and its seller. Null when there is no such subscriber.
+ */
+export async function lockForConfirmation(
+  sql: Sql,
+  subscriberId: string,
+  purchaseId: string,
+): Promise<ConfirmationContext | null> {
+  const [row] = await sql.rows<LockedSubscriberRow & PurchaseRow & SellerRow & { purchaseFound: string | null }>(
+    LOCK_FOR_CONFIRMATION,
+    [subscriberId, purchaseId],
+  );
+  if (!row) return null;
+  const subscriber = toLockedSubscriber({ ...row, id: subscriberId });
+  if (row.purchaseFound === null) return { subscriber, purchase: null, seller: null };
+  const purchase = toPurchase({ ...row, id: row.purchaseFound });
+  return { subscriber, purchase, seller: toSeller(purchase.publisherId, row) };
+}
+
+const READ_SPENDING: Statement = {
+  name: 'subscriber_spending_read',
+  text: `SELECT COALESCE(SUM(amount) FILTER (WHERE period_kind = 'week'), 0)::text AS week,
+           COALESCE(SUM(amount) FILTER (WHERE period_kind = 'month'), 0)::text AS month
+    FROM subscriber_spending
+    WHERE subscriber_id = $1::text
+      AND ((period_kind = 'week' AND period_start = $2::timestamptz)
+        OR (period_kind = 'month' AND period_start = $3::timestamptz))`,
+};
+
+/**
+ * A subscriber's running totals for one week and one month: two rows, whatever
+ * its history. Called after the subscriber's lock is granted, its snapshot
+ * holds every confirmation committed before.
+ */
+export async function readSpending(
+  sql: Sql,
+  subscriberId: string,
+  weekStart: Date,
+  monthStart: Date,
+): Promise<{ week: Decimal; month: Decimal }> {
+  const [row] = await sql.rows<{ week: string; month: string }>(READ_SPENDING, [subscriberId, weekStart, monthStart]);
+  return { week: money(row?.week ?? '0'), month: money(row?.month ?? '0') };
+}
+
+const CLAIM: Statement = {
+  name: 'purchase_claim',
+  text: `WITH claimed AS (
+      UPDATE purchases SET subscriber_id = $2::text, status = $3::text, decline_code = $4::text,
+        confirmed_at = $5::timestamptz, commission_rate = $6::numeric, commission_amount = $7::numeric,
+        consent_ip = $8::text, consent_user_agent = $9::text, consent_page_version = $10::text,
+        consent_assertion_id = $11::text
+      WHERE id = $1::text AND status = 'pending' AND subscriber_id IS NULL
+      RETURNING publisher_id
+    ), event AS (
+      INSERT INTO outbox_events (id, publisher_id, type, payload, created_at, next_attempt_at)
+      SELECT $12::text, publisher_id, $13::text, $14::jsonb, $15::timestamptz, $15::timestamptz
+      FROM claimed WHERE $12::text IS NOT NULL
+    )
+    SELECT count(*)::int AS claimed FROM claimed`,
+};
+
+/** An outbox event written by the statement that makes the change it reports. */
+export interface OutboxEvent {
+  id: string;
+  type: string;
+  /** The whole webhook body, as it will be signed and sent. */
+  payload: unknown;
+  createdAt: Date;
+}
+
+/**
+ * Claims a pending, unclaimed purchase with its outcome (the guarded UPDATE is
+ * what makes the first confirmer win) and, when there is one, writes its
+ * outbox event in the same statement. False when someone claimed it first.
+ */
+export async function claimPurchase(sql: Sql, claimed: PurchaseRecord, event: OutboxEvent | null): Promise<boolean> {
+  const [row] = await sql.rows<{ claimed: number }>(CLAIM, [
+    claimed.id,
+    claimed.subscriberId,
+    claimed.status,
+    claimed.declineCode,
+    claimed.confirmedAt,
+    claimed.commissionRate?.toString() ?? null,
+    claimed.commissionAmount?.toFixed(2) ?? null,
+    claimed.consentIp,
+    claimed.consentUserAgent,
+    claimed.consentPageVersion,
+    claimed.consentAssertionId,
+    event?.id ?? null,
+    event?.type ?? null,
+    event ? JSON.stringify(event.payload) : null,
+    event?.createdAt ?? null,
+  ]);
+  return row?.claimed === 1;
+}
+
+const FIND_PURCHASE: Statement = {
+  name: 'purchase_find',
+  text: `SELECT ${PURCHASE_COLUMNS} FROM purchases p WHERE p.id = $1::text`,
+};
+
+export async function findPurchase(sql: Sql, id: string): Promise<PurchaseRecord | null> {
+  const [row] = await sql.rows<PurchaseRow>(FIND_PURCHASE, [id]);
+  return row ? toPurchase(row) : null;
+}
+
+const LOCK_PURCHASE: Statement = {
+  name: 'purchase_lock',
+  text: `SELECT ${PURCHASE_COLUMNS} FROM purchases p WHERE p.id = $1::text FOR UPDATE`,
+};
+
+/** Locks one purchase and returns it as it is once the lock is granted (the row itself is re-read then). */
+export async function lockPurchase(sql: Sql, id: string): Promise<PurchaseRecord | null> {
+  const [row] = await sql.rows<PurchaseRow>(LOCK_PURCHASE, [id]);
+  return row ? toPurchase(row) : null;
+}
+
+const RECORD_REFUND: Statement = {
+  name: 'purchase_refund',
+  text: `WITH refund AS (
+      INSERT INTO refunds (id, purchase_id, amount, reason, dispute_id, created_at)
+      VALUES ($1::text, $2::text, $3::numeric, $4::text, $5::text, $6::timestamptz)
+    ), updated AS (
+      UPDATE purchases SET refunded_amount = $7::numeric, status = $8::text WHERE id = $2::text
+    )
+    INSERT INTO outbox_events (id, publisher_id, type, payload, created_at, next_attempt_at)
+    VALUES ($9::text, $10::text, 'purchase.refunded', $11::jsonb, $6::timestamptz, $6::timestamptz)`,
+};
+
+/**
+ * Writes a refund, the purchase as it now stands and its outbox event in one
+ * statement. The purchase must be locked by the caller (lockPurchase).
+ */
+export async function recordRefund(
+  sql: Sql,
+  refund: RefundRecord,
+  purchase: PurchaseRecord,
+  event: OutboxEvent,
+): Promise<void> {
+  await sql.rows(RECORD_REFUND, [
+    refund.id,
+    refund.purchaseId,
+    refund.amount.toFixed(2),
+    refund.reason,
+    refund.disputeId,
+    refund.createdAt,
+    purchase.refundedAmount.toFixed(2),
+    purchase.status,
+    event.id,
+    purchase.publisherId,
+    JSON.stringify(event.payload),
+  ]);
+}
+

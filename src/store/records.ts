@@ -1,0 +1,120 @@
+import Decimal from 'decimal.js';
+
+/**
+ * What repositories hand the domain: plain records with decimal.js money and
+ * statuses as unions, never a generated Prisma type.
+ */
+
+export type PurchaseStatus = 'pending' | 'confirmed' | 'declined' | 'expired' | 'refunded' | 'disputed';
+export type PurchaseKind = 'article' | 'credits' | 'subscription';
+export type ChannelName = 'isp' | 'sms' | 'voice';
+
+export interface PurchaseRecord {
+  id: string;
+  publisherId: string;
+  subscriberId: string | null;
+  subscriptionId: string | null;
+  subscriptionPeriodStart: Date | null;
+  kind: PurchaseKind;
+  credits: number | null;
+  amount: Decimal;
+  currency: string;
+  description: string;
+  channel: ChannelName;
+  returnUrl: string | null;
+  status: PurchaseStatus;
+  declineCode: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+  confirmedAt: Date | null;
+  commissionRate: Decimal | null;
+  commissionAmount: Decimal | null;
+  refundedAmount: Decimal;
+  chargedBackAmount: Decimal;
+  invoiceId: string | null;
+  /** VAT rate fixed at creation (API.md v1.1); null on purchases made before VAT by product. */
+  vatRate: Decimal | null;
+  consentIp: string | null;
+  consentUserAgent: string | null;
+  consentPageVersion: string | null;
+  consentAssertionId: string | null;
+}
+
+export interface RefundRecord {
+  id: string;
+  purchaseId: string;
+  amount: Decimal;
+  reason: 'publisher' | 'dispute';
+  disputeId: string | null;
+  createdAt: Date;
+}
+
+/** What a charge needs to know of the publisher selling. */
+export interface SellerRecord {
+  id: string;
+  name: string;
+  category: string;
+  suspended: boolean;
+  rates: Record<ChannelName, Decimal>;
+  /** The publisher's default VAT rate (API.md v1.1), which a purchase or subscription may override. */
+  vatRate: Decimal;
+}
+
+export interface OperatorLimitsRecord {
+  id: string;
+  name: string;
+  brand: string;
+  limitPerPurchase: Decimal;
+  limitWeekly: Decimal;
+  limitMonthly: Decimal;
+  /** A sandbox operator's scenario subscribers decline on purpose (API.md v1.1). */
+  sandbox: boolean;
+  /** Whether the operator registered a webhook URL, so a charge has operator events to queue. */
+  notified: boolean;
+}
+
+/** A subscriber as its row lock returns it: household controls and its operator's limits. */
+export interface LockedSubscriberRecord {
+  id: string;
+  operatorId: string;
+  externalRef: string;
+  holderId: string | null;
+  blocked: boolean;
+  blockedCategories: string[];
+  limitWeekly: Decimal | null;
+  limitMonthly: Decimal | null;
+  operator: OperatorLimitsRecord;
+}
+
+export type SubscriptionStatus = 'pending' | 'declined' | 'active' | 'past_due' | 'canceled' | 'expired';
+export type PlanName = 'weekly' | 'monthly' | 'quarterly';
+
+export interface SubscriptionRecord {
+  id: string;
+  publisherId: string;
+  subscriberId: string | null;
+  plan: PlanName;
+  amount: Decimal;
+  currency: string;
+  description: string;
+  channel: ChannelName;
+  returnUrl: string | null;
+  status: SubscriptionStatus;
+  declineCode: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+  activatedAt: Date | null;
+  currentPeriodStart: Date | null;
+  currentPeriodEnd: Date | null;
+  renewalAttempts: number;
+  nextAttemptAt: Date | null;
+  canceledAt: Date | null;
+  /** Overrides the publisher's VAT rate for every period; null means the publisher's. */
+  vatRate: Decimal | null;
+}
+
+export function money(text: string): Decimal;
+export function money(text: string | null): Decimal | null;
+export function money(text: string | null): Decimal | null {
+  return text === null ? null : new Decimal(text);
+}

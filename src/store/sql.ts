@@ -1,0 +1,78 @@
+import pg from 'pg';
+import type { Tx } from './db.js';
+
+export type PgPool = pg.Pool;
+
+/**
+ * A statement the hot path sends often: node-postgres prepares it once per
+ * connection under its name, so PostgreSQL parses and plans it once.
+ */
+export interface Statement {
+  name: string;
+  text: string;
+}
+
+/**
+ * Where repositories run their SQL: a node-postgres transaction on the hot
+ * path, or a Prisma interactive transaction on the cold paths that still use
+ * Prisma, so one repository function serves both and a lock is taken one way.
+ */
+export interface Sql {
+  rows<T>(statement: Statement, values: readonly unknown[]): Promise<T[]>;
+}
+
+/** Every pool Kiosque opens shares one set of timeouts and is observed by /metrics. */
+export { createPool } from './db.js';
+
+/** A checked-out connection closed by the server fails its query; unlistened, it would also crash the process. */
+const ignoreConnectionError = () => undefined;
+
+function onClient(client: pg.ClientBase): Sql {
+  return {
+    async rows<T>(statement: Statement, values: readonly unknown[]): Promise<T[]> {
+      const result = await client.query({ name: statement.name, text: statement.text, values: [...values] });
+      return result.rows as T[];
+    },
+  };
+}
+
+/** A Prisma transaction seen as Sql: numeric comes back as text only where the statement casts it. */
+export function onPrisma(tx: Pick<Tx, '$queryRawUnsafe'>): Sql {
+  return {
+    rows<T>(statement: Statement, values: readonly unknown[]): Promise<T[]> {
+      return tx.$queryRawUnsafe<T[]>(statement.text, ...values);
+    },
+  };
+}
+
+/** One statement outside any transaction: it is its own transaction. */
+export function onPool(pool: PgPool): Sql {
+  return {
+    async rows<T>(statement: Statement, values: readonly unknown[]): Promise<T[]> {
+      const result = await pool.query({ name: statement.name, text: statement.text, values: [...values] });
+      return result.rows as T[];
+    },
+  };
+}
+
+/** BEGIN, `work`, COMMIT on one pooled connection; ROLLBACK and rethrow when `work` throws. */
+export async function inTransaction<T>(pool: PgPool, work: (sql: Sql) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  client.on('error', ignoreConnectionError);
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await work(onClient(client));
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      broken = rollbackError;
+    });
+    throw error;
+  } finally {
+    // A connection that could not roll back is in an unknown state: drop it rather than reuse it.
+    client.off('error', ignoreConnectionError);
+    client.release(broken);
+  }
+}

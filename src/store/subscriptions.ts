@@ -1,0 +1,145 @@
+import type { OutboxEvent } from './purchases.js';
+import { money, type PurchaseRecord, type SellerRecord, type SubscriptionRecord } from './records.js';
+import type { Sql, Statement } from './sql.js';
+
+const SUBSCRIPTION_COLUMNS = `sub.id, sub.publisher_id AS "publisherId", sub.subscriber_id AS "subscriberId", sub.plan,
+  sub.amount::text AS amount, sub.currency, sub.description, sub.channel, sub.return_url AS "returnUrl", sub.status,
+  sub.decline_code AS "declineCode", sub.created_at AS "createdAt", sub.expires_at AS "expiresAt",
+  sub.activated_at AS "activatedAt", sub.current_period_start AS "currentPeriodStart",
+  sub.current_period_end AS "currentPeriodEnd", sub.renewal_attempts AS "renewalAttempts",
+  sub.next_attempt_at AS "nextAttemptAt", sub.canceled_at AS "canceledAt", sub.vat_rate::text AS "vatRate"`;
+
+type SubscriptionRow = Omit<SubscriptionRecord, 'amount' | 'vatRate'> & { amount: string; vatRate: string | null };
+
+function toSubscription(row: SubscriptionRow): SubscriptionRecord {
+  return { ...row, amount: money(row.amount), vatRate: money(row.vatRate) };
+}
+
+const LOCK_WITH_SELLER: Statement = {
+  name: 'subscription_lock_with_seller',
+  text: `SELECT ${SUBSCRIPTION_COLUMNS}, pub.name AS "sellerName", pub.category AS "sellerCategory",
+      pub.suspended_at IS NOT NULL AS "sellerSuspended", pub.rate_isp::text AS "rateIsp",
+      pub.rate_sms::text AS "rateSms", pub.rate_voice::text AS "rateVoice", pub.vat_rate::text AS "sellerVatRate"
+    FROM subscriptions sub JOIN publishers pub ON pub.id = sub.publisher_id
+    WHERE sub.id = $1::text
+    FOR UPDATE OF sub`,
+};
+
+interface SellerRow {
+  sellerName: string;
+  sellerCategory: string;
+  sellerSuspended: boolean;
+  rateIsp: string;
+  rateSms: string;
+  rateVoice: string;
+  sellerVatRate: string;
+}
+
+/**
+ * Locks a subscription (its row as it is once the lock is granted) and reads
+ * its seller in the same round trip; null when there is no such subscription.
+ */
+export async function lockSubscriptionWithSeller(
+  sql: Sql,
+  id: string,
+): Promise<{ subscription: SubscriptionRecord; seller: SellerRecord } | null> {
+  const [row] = await sql.rows<SubscriptionRow & SellerRow>(LOCK_WITH_SELLER, [id]);
+  if (!row) return null;
+  const subscription = toSubscription(row);
+  return {
+    subscription,
+    seller: {
+      id: subscription.publisherId,
+      name: row.sellerName,
+      category: row.sellerCategory,
+      suspended: row.sellerSuspended,
+      rates: { isp: money(row.rateIsp), sms: money(row.rateSms), voice: money(row.rateVoice) },
+      vatRate: money(row.sellerVatRate),
+    },
+  };
+}
+
+const PURCHASE_VALUES = `$1::text, $2::text, $3::text, $4::text, $5::timestamptz, 'subscription', $6::numeric,
+  $7::text, $8::text, $9::text, $10::text, 'confirmed', $11::timestamptz, $11::timestamptz, $11::timestamptz,
+  $12::numeric, $13::numeric, $14::text, $15::text, $16::text, $17::text, $18::numeric`;
+
+const PURCHASE_INSERT_COLUMNS = `id, publisher_id, subscriber_id, subscription_id, subscription_period_start, kind,
+  amount, currency, description, channel, return_url, status, created_at, expires_at, confirmed_at,
+  commission_rate, commission_amount, consent_ip, consent_user_agent, consent_page_version, consent_assertion_id, vat_rate`;
+
+function purchaseValues(purchase: PurchaseRecord): unknown[] {
+  return [
+    purchase.id,
+    purchase.publisherId,
+    purchase.subscriberId,
+    purchase.subscriptionId,
+    purchase.subscriptionPeriodStart,
+    purchase.amount.toFixed(2),
+    purchase.currency,
+    purchase.description,
+    purchase.channel,
+    purchase.returnUrl,
+    purchase.confirmedAt,
+    purchase.commissionRate?.toString() ?? null,
+    purchase.commissionAmount?.toFixed(2) ?? null,
+    purchase.consentIp,
+    purchase.consentUserAgent,
+    purchase.consentPageVersion,
+    purchase.consentAssertionId,
+    purchase.vatRate?.toString() ?? null,
+  ];
+}
+
+const INSERT_PERIOD_PURCHASE: Statement = {
+  name: 'subscription_period_purchase_insert',
+  text: `INSERT INTO purchases (${PURCHASE_INSERT_COLUMNS}) VALUES (${PURCHASE_VALUES})`,
+};
+
+/** Inserts the confirmed purchase that pays one period; the (subscription, period start) key refuses a second. */
+export async function insertPeriodPurchase(sql: Sql, purchase: PurchaseRecord): Promise<void> {
+  await sql.rows(INSERT_PERIOD_PURCHASE, purchaseValues(purchase));
+}
+
+const ACTIVATE: Statement = {
+  name: 'subscription_activate',
+  text: `WITH charged AS (
+      INSERT INTO purchases (${PURCHASE_INSERT_COLUMNS}) VALUES (${PURCHASE_VALUES})
+    ), activated AS (
+      UPDATE subscriptions SET subscriber_id = $3::text, status = 'active', activated_at = $11::timestamptz,
+        current_period_start = $19::timestamptz, current_period_end = $20::timestamptz,
+        next_attempt_at = $20::timestamptz
+      WHERE id = $4::text
+    )
+    INSERT INTO outbox_events (id, publisher_id, type, payload, created_at, next_attempt_at)
+    VALUES ($21::text, $2::text, 'subscription.activated', $22::jsonb, $11::timestamptz, $11::timestamptz)`,
+};
+
+/**
+ * Activates a locked subscription: its first period's purchase, the new state
+ * and the outbox event, in one statement.
+ */
+export async function activateSubscription(
+  sql: Sql,
+  active: SubscriptionRecord,
+  firstPeriod: PurchaseRecord,
+  event: OutboxEvent,
+): Promise<void> {
+  await sql.rows(ACTIVATE, [
+    ...purchaseValues(firstPeriod),
+    active.currentPeriodStart,
+    active.currentPeriodEnd,
+    event.id,
+    JSON.stringify(event.payload),
+  ]);
+}
+
+const DECLINE: Statement = {
+  name: 'subscription_decline',
+  text: `UPDATE subscriptions SET subscriber_id = $2::text, status = 'declined', decline_code = $3::text
+    WHERE id = $1::text`,
+};
+
+export async function declineSubscription(sql: Sql, declined: SubscriptionRecord): Promise<void> {
+  await sql.rows(DECLINE, [declined.id, declined.subscriberId, declined.declineCode]);
+}
+

@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  assertion,
+  bearer,
+  createOperator,
+  createPublisher,
+  createPurchase,
+  provision,
+  startTestGateway,
+  unique,
+  type OperatorFixture,
+  type PublisherFixture,
+  type TestGateway,
+} from './support/harness.js';
+import { freePort } from './support/private-redis.js';
+
+const FAILURE_LIMIT = 20;
+
+let reachable: TestGateway;
+let unreachable: TestGateway;
+let operator: OperatorFixture;
+let publisher: PublisherFixture;
+let token: string;
+
+/** Addresses from TEST-NET-3, one per use; each gateway's Redis prefix is new in each run, so no earlier count interferes. */
+let addressCounter = 0;
+const newAddress = () => `203.0.113.${++addressCounter}`;
+const guess = () => `kq_pub_${unique('guess').replace(/[^A-Za-z0-9]/g, '')}`;
+
+beforeAll(async () => {
+  const throttled = { authFailuresPerMinute: FAILURE_LIMIT, trustProxy: true, rateLimitPerMinute: 6000 };
+  reachable = startTestGateway({ ...throttled, queuePrefix: unique('kq-security-authfail') });
+  // A port nobody listens on: Redis is really unreachable, not mocked.
+  // The general limiter is off there: it waits up to 250 ms for Redis on each request, which only slows the test.
+  unreachable = startTestGateway({
+    ...throttled,
+    rateLimitPerMinute: 0,
+    queuePrefix: unique('kq-security-authfail'),
+    redisUrl: `redis://127.0.0.1:${await freePort()}`,
+  });
+  operator = await createOperator(reachable);
+  publisher = await createPublisher(reachable);
+  token = assertion(operator, await provision(reachable, operator));
+});
+afterAll(async () => {
+  await reachable.close();
+  await unreachable.close();
+});
+
+async function failures(gw: TestGateway, from: string, count: number, credential: () => string = guess): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const res = await gw.api().get('/v1/webhooks/events').set('X-Forwarded-For', from).set(bearer(credential()));
+    statuses.push(res.status);
+  }
+  return statuses;
+}
+
+for (const [situation, gateway] of [
+  ['Redis is reachable', () => reachable],
+  ['Redis is unreachable (closed port)', () => unreachable],
+] as const) {
+  describe(`Failed authentications are throttled hard when ${situation}`, () => {
+    it('When one address fails 20 times in a minute, then its next attempts are 429 rate_limited, good or bad', async () => {
+      const gw = gateway();
+      const attacker = newAddress();
+      expect(await failures(gw, attacker, FAILURE_LIMIT)).toEqual(Array(FAILURE_LIMIT).fill(401));
+      const blocked = await gw.api().get('/v1/webhooks/events').set('X-Forwarded-For', attacker).set(bearer(guess()));
+      expect(blocked.status).toBe(429);
+      expect(blocked.body.error.code).toBe('rate_limited');
+      expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+      const good = await gw.api().get('/v1/me/budget').set('X-Forwarded-For', attacker).set(bearer(token));
+      expect(good.status).toBe(429);
+    });
+
+    it('When the same bad credential fails 20 times from many addresses, then it is 429 from any address', async () => {
+      const gw = gateway();
+      const stolen = guess();
+      const statuses: number[] = [];
+      for (let i = 0; i < FAILURE_LIMIT; i++) statuses.push(...(await failures(gw, `198.51.100.${i + 1}`, 1, () => stolen)));
+      expect(statuses).toEqual(Array(FAILURE_LIMIT).fill(401));
+      expect((await failures(gw, newAddress(), 1, () => stolen))[0]).toBe(429);
+    });
+
+    it('When good credentials are used far beyond the failure limit, then every request is served', async () => {
+      const gw = gateway();
+      const honest = newAddress();
+      const statuses = new Set<number>();
+      for (let i = 0; i < FAILURE_LIMIT + 5; i++) {
+        statuses.add((await gw.api().get('/v1/me/budget').set('X-Forwarded-For', honest).set(bearer(token))).status);
+        statuses.add((await gw.api().get('/v1/webhooks/events').set('X-Forwarded-For', honest).set(bearer(publisher.apiKey))).status);
+      }
+      expect([...statuses]).toEqual([200]);
+    });
+  });
+}
+
+describe('Forged assertions on consent pages count as failed authentications', () => {
+  it('When one address brings 20 forged assertions to a consent page, then the next one is 429 rate_limited', async () => {
+    const { consentUrl } = await createPurchase(reachable, publisher);
+    const path = new URL(consentUrl).pathname;
+    const forged = () => assertion({ id: operator.id, assertionSecret: 'not-the-operator-secret' }, unique('sub'));
+    const attacker = newAddress();
+    const statuses: number[] = [];
+    for (let i = 0; i <= FAILURE_LIMIT; i++) {
+      statuses.push((await reachable.api().get(`${path}?assertion=${forged()}`).set('X-Forwarded-For', attacker)).status);
+    }
+    expect(statuses).toEqual([...Array(FAILURE_LIMIT).fill(401), 429]);
+  });
+});

@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GatewayProcess } from '../support/gateway-process.js';
+import type { WorkerProcess } from '../support/worker-process.js';
+import { expectInvariants, expectNoServerErrors } from './support/invariants.js';
+import { startFaultStack, type FaultStack } from './support/stack.js';
+import { confirmedCount, makeFixtures, runLoad, TrafficLog, waitUntil } from './support/traffic.js';
+
+/** "Resume within seconds of a crash": generous for a loaded two-core machine. */
+const RESUME_BOUND_MS = 30_000;
+
+let stack: FaultStack;
+
+beforeAll(async () => {
+  stack = await startFaultStack('kills');
+});
+afterAll(() => stack?.close());
+
+const workerEnv = { BILLING_LOCK_DURATION_MS: '2000', BILLING_SWEEP_INTERVAL_MS: '60000' };
+
+describe('kill -9 of a gateway and of a worker under load', () => {
+  it('When one of two gateways is killed with requests in flight, then clients carry on through the other, and every answer they got holds', async () => {
+    const gateways: GatewayProcess[] = [await stack.gateway(), await stack.gateway()];
+    await stack.workers(workerEnv);
+    const [survivor, doomed] = gateways as [GatewayProcess, GatewayProcess];
+    const log = new TrafficLog('gateway-kill');
+    await log.open();
+    const fixtures = await makeFixtures(log, survivor.url, 10);
+    let running = true;
+    const alive = new Set(gateways);
+    const load = runLoad(log, fixtures, {
+      targets: () => [...alive].map((g) => g.url),
+      ratePerSecond: 2,
+      running: () => running,
+    });
+    await waitUntil(() => confirmedCount(log) >= 5, 120_000, 'traffic flowing');
+
+    // Strike while the doomed gateway has requests in flight.
+    await waitUntil(() => log.inFlightTo(doomed.url) > 0, 30_000, 'requests in flight to the doomed gateway');
+    const inFlightAtKill = log.inFlightTo(doomed.url);
+    doomed.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    alive.delete(doomed);
+    await new Promise((r) => setTimeout(r, 3_000));
+    running = false;
+    await load;
+
+    // The kill landed under load: requests were in flight to it, and the connections were cut.
+    expect(inFlightAtKill).toBeGreaterThan(0);
+    expect(
+      log.exchanges.filter((e) => e.target === doomed.url && e.error !== null && e.endedAt >= killedAt).length,
+    ).toBeGreaterThan(0);
+    expect(doomed.child.signalCode).toBe('SIGKILL');
+
+    expectNoServerErrors(log);
+    await expectInvariants(stack.sql, log, fixtures, survivor.url);
+  });
+
+  it('When the worker is killed inside a billing run, then a successor finishes it within seconds, each purchase on exactly one invoice', async () => {
+    const gateway = await stack.gateway();
+    const log = new TrafficLog('worker-kill');
+    await log.open();
+    const fixtures = await makeFixtures(log, gateway.url, 5);
+    let running = true;
+    const load = runLoad(log, fixtures, { targets: () => [gateway.url], ratePerSecond: 1.5, running: () => running });
+    await waitUntil(() => confirmedCount(log) >= 8, 120_000, 'purchases confirmed');
+
+    // A worker that pauses inside the run's transaction, so the kill lands in the middle of it.
+    const doomed: WorkerProcess = await stack.workers({ ...workerEnv, BILLING_PAUSE_BEFORE_COMMIT_MS: '120000' });
+    const posted = await log.send(gateway.url, 'POST', '/v1/operator/billing-runs', {
+      token: fixtures.operator.apiKey,
+      key: 'run-under-kill',
+      body: {},
+    });
+    expect(posted.status).toBe(202);
+    const runId = (posted.body as { id: string }).id;
+    await doomed.waitForLog(/billing run paused before commit/, 60_000);
+    const { signal } = await doomed.kill('SIGKILL');
+    expect(signal).toBe('SIGKILL');
+    const killedAt = Date.now();
+    const statusOf = async () =>
+      (await stack.sql.query<{ status: string }>('SELECT status FROM billing_runs WHERE id = $1', [runId])).rows[0]
+        ?.status;
+    expect(await statusOf()).toBe('running');
+    expect(
+      Number(
+        (await stack.sql.query<{ n: string }>('SELECT count(*) AS n FROM invoices WHERE billing_run_id = $1', [runId]))
+          .rows[0]?.n,
+      ),
+    ).toBe(0);
+
+    // Measured from the successor being up: how long a process takes to start is not the resume.
+    await stack.workers(workerEnv);
+    const successorUpAt = Date.now();
+    const doneAt = await waitUntil(
+      async () => (await statusOf()) === 'done',
+      RESUME_BOUND_MS * 4,
+      'billing run done after the crash',
+    );
+    expect(doneAt - successorUpAt, `ms from the successor up to the run done (${doneAt - killedAt} ms from the kill)`).toBeLessThan(
+      RESUME_BOUND_MS,
+    );
+    running = false;
+    await load;
+
+    expectNoServerErrors(log);
+    await expectInvariants(stack.sql, log, fixtures, gateway.url);
+  });
+});

@@ -1,0 +1,66 @@
+import supertest from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { billingHarness, postBillingRun, waitForRun, type BillingHarness } from './support/billing.js';
+import { spawnGateway, type GatewayProcess } from './support/gateway-process.js';
+import {
+  admin,
+  assertion,
+  bearer,
+  buy,
+  createOperator,
+  createPublisher,
+  idemKey,
+  provision,
+  startTestGateway,
+  unique,
+  type TestGateway,
+} from './support/harness.js';
+
+let gw: TestGateway;
+let billing: BillingHarness;
+const gateways: GatewayProcess[] = [];
+
+beforeAll(async () => {
+  gw = startTestGateway({ queuePrefix: unique('q-payouts') });
+  billing = billingHarness(gw);
+  await billing.startWorker();
+  gateways.push(...(await Promise.all([spawnGateway(), spawnGateway()])));
+}, 120_000);
+afterAll(async () => {
+  await Promise.all(gateways.map((g) => g.stop()));
+  await billing.close();
+  await gw.close();
+});
+
+describe('Payouts never overdraw', () => {
+  it('When 20 payouts of 10.00 race against 55.00 across two gateway processes, then exactly five succeed and 5.00 is left', async () => {
+    const op = await createOperator(gw);
+    const publisher = await createPublisher(gw, { commissionRates: { isp: '0' } });
+    const token = assertion(op, await provision(gw, op));
+    expect((await buy(gw, publisher, token, { amount: '30.00' })).res.status).toBe(200);
+    expect((await buy(gw, publisher, token, { amount: '25.00' })).res.status).toBe(200);
+    await waitForRun(gw, op, (await postBillingRun(gw, op)).body.id);
+    expect((await gw.api().get('/v1/balance').set(bearer(publisher.apiKey))).body.available).toBe('55.00');
+
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        supertest((gateways[i % 2] as GatewayProcess).url)
+          .post(`/v1/admin/publishers/${publisher.id}/payouts`)
+          .set(admin)
+          .set('Idempotency-Key', idemKey())
+          .send({ amount: '10.00' }),
+      ),
+    );
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(15);
+
+    expect((await gw.api().get('/v1/balance').set(bearer(publisher.apiKey))).body).toEqual({
+      available: '5.00',
+      settled: '55.00',
+      paidOut: '50.00',
+    });
+    const ledger = await gw.api().get('/v1/admin/ledger/balances').set(admin);
+    expect(ledger.body.accounts.find((a: { account: string }) => a.account === `publisher:${publisher.id}:payable`).balance).toBe('5.00');
+  }, 60_000);
+});
