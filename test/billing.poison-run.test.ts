@@ -31,7 +31,8 @@ describe('A billing run whose job used up its attempts', () => {
       },
       { connection: bullConnection(gw.ctx.config.redisUrl), prefix: gw.ctx.config.queuePrefix },
     );
-    for (let i = 0; i < 100 && (await billing.queue.getJobState(run.id)) !== 'failed'; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && (await billing.queue.getJobState(run.id)) !== 'failed'; i++)
+      await new Promise((r) => setTimeout(r, 50));
     await poisoned.close();
     expect(await billing.queue.getJobState(run.id)).toBe('failed');
 

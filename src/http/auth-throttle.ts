@@ -89,7 +89,10 @@ export async function refuseThrottledAuthentication(
       const keys = names.flatMap((name) => [keyOf(name, window), keyOf(name, window - 1)]);
       const values = await ctx.redis.mget(...keys);
       const shared = new Map(keys.map((key, i) => [key, Number(values[i] ?? 0)]));
-      failures = Math.max(failures, failuresOf((name, w) => shared.get(keyOf(name, w)) ?? 0, names, window));
+      failures = Math.max(
+        failures,
+        failuresOf((name, w) => shared.get(keyOf(name, w)) ?? 0, names, window),
+      );
     } catch (error) {
       ctx.logger.warn({ err: error }, 'failed-authentication counts unavailable in Redis; using this process’s own');
     }

@@ -32,7 +32,8 @@ export function rateLimit(ctx: AppContext): RequestHandler {
     let addressCount = 0;
     try {
       // Right after start the connection may still be opening: give it a moment rather than skip counting.
-      if (ctx.redis.status !== 'ready') await once(ctx.redis, 'ready', { signal: AbortSignal.timeout(REDIS_READY_WAIT_MS) });
+      if (ctx.redis.status !== 'ready')
+        await once(ctx.redis, 'ready', { signal: AbortSignal.timeout(REDIS_READY_WAIT_MS) });
       const results = await ctx.redis
         .multi()
         .incr(credentialKey)

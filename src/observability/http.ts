@@ -30,7 +30,12 @@ interface ErrorBody {
 }
 
 function isErrorBody(body: unknown): body is ErrorBody {
-  return typeof body === 'object' && body !== null && typeof (body as ErrorBody).error === 'object' && (body as ErrorBody).error !== null;
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    typeof (body as ErrorBody).error === 'object' &&
+    (body as ErrorBody).error !== null
+  );
 }
 
 /**
@@ -57,7 +62,11 @@ export function observeHttp(): RequestHandler {
     res.send = (body?: unknown) => {
       if (template === 'unmatched') template = routeTemplate(req);
       // Stored idempotent answers are sent as JSON text; only error bodies are parsed again.
-      if (typeof body === 'string' && body.startsWith('{"error":') && /json/.test(String(res.getHeader('Content-Type')))) {
+      if (
+        typeof body === 'string' &&
+        body.startsWith('{"error":') &&
+        /json/.test(String(res.getHeader('Content-Type')))
+      ) {
         const parsed: unknown = JSON.parse(body);
         if (isErrorBody(parsed)) return send(JSON.stringify(withRequestId(parsed)));
       }

@@ -14,7 +14,8 @@ export function messagesFor(lang: Lang): Messages {
   return CATALOGUES[lang];
 }
 
-const isLang = (value: unknown): value is Lang => typeof value === 'string' && (LANGS as readonly string[]).includes(value);
+const isLang = (value: unknown): value is Lang =>
+  typeof value === 'string' && (LANGS as readonly string[]).includes(value);
 
 /** The first of our languages the browser ranks highest in Accept-Language, if any. */
 export function fromAcceptLanguage(header: string | undefined): Lang | null {
