@@ -70,58 +70,45 @@ export function consentPage(shell: Shell, f: Formatter, view: ConsentView): stri
   const period = view.subscription ? m.period[view.subscription.plan] : null;
   const subscriptionTerms = view.subscription
     ? html`<ul class="terms">
-        <li>${m.renewsByItself(m.everyPeriod[view.subscription.plan])}</li>
-        <li>${m.nextRenewal} <strong>${f.date(view.subscription.nextRenewal)}</strong></li>
-        <li>${m.howToCancel}</li>
-      </ul>`
+<li>${m.renewsByItself(m.everyPeriod[view.subscription.plan])}</li>
+<li>${m.nextRenewal} <strong>${f.date(view.subscription.nextRenewal)}</strong></li>
+<li>${m.howToCancel}</li>
+</ul>`
     : '';
   const action = view.forecast
     ? html`<div class="alert" role="alert">
-        <h2>${view.subscription ? m.cannotSubscribeTitle : m.cannotBuyTitle}</h2>
-        <p>${forecastSentence(m, f, view.forecast, view.price)}</p>
-        <p>${m.nothingCharged}</p>
-        !${view.returnUrl ? html`<p><a class="button secondary" href="${view.returnUrl}">${m.backTo(view.publisherName)}</a></p>` : ''}
-      </div>`
+<h2>${view.subscription ? m.cannotSubscribeTitle : m.cannotBuyTitle}</h2>
+<p>${forecastSentence(m, f, view.forecast, view.price)}</p>
+<p>${m.nothingCharged}</p>
+!${view.returnUrl ? html`<p><a class="button secondary" href="${view.returnUrl}">${m.backTo(view.publisherName)}</a></p>` : ''}
+</div>`
     : html`<form method="post" action="${view.confirmAction}">
-        <input type="hidden" name="csrf" value="${view.csrfToken}" />
-        <button type="submit">${period ? m.subscribeButton(price, period) : m.payButton(price)}</button>
-      </form>`;
+<input type="hidden" name="csrf" value="${view.csrfToken}">
+<button type="submit">${period ? m.subscribeButton(price, period) : m.payButton(price)}</button>
+</form>`;
   return layout(
     shell,
     html`<section class="card" aria-labelledby="offer">
-        <p class="publisher">${view.publisherName}</p>
-        <h1 id="offer">${view.description}</h1>
-        <p class="price">
-          ${price}
-          <span class="ttc">${m.vatIncluded}</span>!${period ? html` <span class="period">${period}</span>` : ''}
-        </p>
-        <p class="muted">${m.billedOn(shell.brand ?? m.kiosque)}</p>
-        !${subscriptionTerms}
-        !${
-          showsBudget(view.forecast)
-            ? html`<dl class="budget" aria-label="${m.budgetHeading}">
-                <div>
-                  <dt>${m.leftThisWeek}</dt>
-                  <dd>${f.money(view.budget.weekly.remaining)}</dd>
-                </div>
-                <div>
-                  <dt>${m.leftThisMonth}</dt>
-                  <dd>${f.money(view.budget.monthly.remaining)}</dd>
-                </div>
-              </dl>`
-            : ''
-        }
-        !${action}
-        <p class="seller">
-          !${view.legalName ? html`${m.soldBy(view.legalName)}` : ''}!${
-            view.supportUrl
-              ? html`!${view.legalName ? ' · ' : ''}<a href="${view.supportUrl}" rel="noopener"
-                    >${m.publisherSupport}</a
-                  >`
-              : ''
-          }
-        </p>
-      </section>
-      <p class="space-link"><a href="${view.meHref}">${m.meLink}</a></p>`,
+<p class="publisher">${view.publisherName}</p>
+<h1 id="offer">${view.description}</h1>
+<p class="price">${price} <span class="ttc">${m.vatIncluded}</span>!${period ? html` <span class="period">${period}</span>` : ''}</p>
+<p class="muted">${m.billedOn(shell.brand ?? m.kiosque)}</p>
+!${subscriptionTerms}
+!${
+      showsBudget(view.forecast)
+        ? html`<dl class="budget" aria-label="${m.budgetHeading}">
+<div><dt>${m.leftThisWeek}</dt><dd>${f.money(view.budget.weekly.remaining)}</dd></div>
+<div><dt>${m.leftThisMonth}</dt><dd>${f.money(view.budget.monthly.remaining)}</dd></div>
+</dl>`
+        : ''
+    }
+!${action}
+<p class="seller">!${view.legalName ? html`${m.soldBy(view.legalName)}` : ''}!${
+      view.supportUrl
+        ? html`!${view.legalName ? ' · ' : ''}<a href="${view.supportUrl}" rel="noopener">${m.publisherSupport}</a>`
+        : ''
+    }</p>
+</section>
+<p class="space-link"><a href="${view.meHref}">${m.meLink}</a></p>`,
   );
 }

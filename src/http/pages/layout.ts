@@ -15,34 +15,29 @@ export interface Shell {
 export function layout(shell: Shell, body: string): string {
   const { m } = shell;
   return html`<!doctype html>
-    <html lang="${m.htmlLang}">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
-        <title>${shell.title} · ${m.kiosque}</title>
-        <link rel="stylesheet" href="${STYLESHEET_PATH}" />
-      </head>
-      <body>
-        <header class="brands">
-          !${shell.brand ? html`<span class="operator">${shell.brand}</span><span class="sep" aria-hidden="true">+</span>` : ''}<span
-            class="kiosque"
-            >${m.kiosque}</span
-          >
-        </header>
-        <main>!${body}</main>
-        <footer>
-          <p>${m.footer}</p>
-          !${
-            shell.switchHref
-              ? html`<nav aria-label="${m.switchLanguage}">
-                  <a href="${shell.switchHref}" hreflang="${m.otherLang}" lang="${m.otherLang}">${m.otherLangName}</a>
-                </nav>`
-              : ''
-          }
-        </footer>
-      </body>
-    </html>`;
+<html lang="${m.htmlLang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${shell.title} · ${m.kiosque}</title>
+<link rel="stylesheet" href="${STYLESHEET_PATH}">
+</head>
+<body>
+<header class="brands">!${shell.brand ? html`<span class="operator">${shell.brand}</span><span class="sep" aria-hidden="true">+</span>` : ''}<span class="kiosque">${m.kiosque}</span></header>
+<main>
+!${body}
+</main>
+<footer>
+<p>${m.footer}</p>
+!${
+    shell.switchHref
+      ? html`<nav aria-label="${m.switchLanguage}"><a href="${shell.switchHref}" hreflang="${m.otherLang}" lang="${m.otherLang}">${m.otherLangName}</a></nav>`
+      : ''
+  }
+</footer>
+</body>
+</html>`;
 }
 
 /** The address of this GET page in the other language, keeping its other query parameters. */
@@ -65,9 +60,9 @@ export function messagePage(shell: Shell, view: MessageView): string {
   return layout(
     shell,
     html`<section class="card${view.alert ? ' card-alert' : ''}">
-      <h1>${view.title}</h1>
-      !${view.paragraphs.map((p) => html`<p>${p}</p>`)}
-      !${(view.links ?? []).map((l) => html`<p><a class="${l.primary ? 'button' : 'link'}" href="${l.href}">${l.label}</a></p>`)}
-    </section>`,
+<h1>${view.title}</h1>
+!${view.paragraphs.map((p) => html`<p>${p}</p>`)}
+!${(view.links ?? []).map((l) => html`<p><a class="${l.primary ? 'button' : 'link'}" href="${l.href}">${l.label}</a></p>`)}
+</section>`,
   );
 }

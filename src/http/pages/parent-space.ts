@@ -41,18 +41,9 @@ function limitField(
   error: string | undefined,
 ): string {
   return html`<label for="${id}">${label}</label>
-    <span class="hint" id="${id}-hint">${hint}</span>
-    !${error ? html`<span class="error" id="${id}-error">${error}</span>` : ''}
-    <input
-      type="text"
-      inputmode="decimal"
-      autocomplete="off"
-      id="${id}"
-      name="${name}"
-      value="${value}"
-      aria-describedby="${id}-hint${error ? ` ${id}-error` : ''}"
-      !${error ? ' aria-invalid="true"' : ''}
-    />`;
+<span class="hint" id="${id}-hint">${hint}</span>
+!${error ? html`<span class="error" id="${id}-error">${error}</span>` : ''}
+<input type="text" inputmode="decimal" autocomplete="off" id="${id}" name="${name}" value="${value}" aria-describedby="${id}-hint${error ? ` ${id}-error` : ''}"!${error ? ' aria-invalid="true"' : ''}>`;
 }
 
 export function parentSpacePage(shell: Shell, f: Formatter, view: ParentView): string {
@@ -60,49 +51,32 @@ export function parentSpacePage(shell: Shell, f: Formatter, view: ParentView): s
   const children = view.children.map((child, index) => {
     const id = `child-${index}`;
     return html`<section class="card" id="${id}" aria-labelledby="${id}-name">
-      <h2 id="${id}-name">${child.name}</h2>
-      <p class="meta">
-        !${child.form.blocked ? html`<strong>${m.childState.blocked}</strong>` : html`${m.childState.open}`} ·
-        ${f.money(child.weeklyInForce)} ${m.period.weekly} · ${f.money(child.monthlyInForce)} ${m.period.monthly}
-      </p>
-      <form method="post" action="/me/children/${encodeURIComponent(child.ref)}/controls">
-        <input type="hidden" name="csrf" value="${view.csrf}" />
-        <label class="check"
-          ><input type="checkbox" name="blocked" value="on" !${child.form.blocked ? ' checked' : ''} />
-          ${m.childBlocked}</label
-        >
-        <fieldset>
-          <legend>${m.blockedCategories}</legend>
-          !${CATEGORIES.map(
-            (c) =>
-              html`<label class="check"
-                ><input
-                  type="checkbox"
-                  name="categories"
-                  value="${c}"
-                  !${child.form.blockedCategories.includes(c) ? ' checked' : ''}
-                />
-                ${m.category[c] ?? c}</label
-              >`,
-          )}
-        </fieldset>
-        !${limitField(`${id}-weekly`, 'weekly', m.weeklyLimit, m.limitHint(f.money(view.operatorWeekly)), child.form.weekly, child.errors.weekly)}
-        !${limitField(`${id}-monthly`, 'monthly', m.monthlyLimit, m.limitHint(f.money(view.operatorMonthly)), child.form.monthly, child.errors.monthly)}
-        <p>
-          <button type="submit">${m.saveControls}<span class="visually-hidden"> (${child.name})</span></button>
-        </p>
-      </form>
-      <h3>${m.childPurchases}</h3>
-      !${purchaseList(m, f, child.purchases, null)}
-    </section>`;
+<h2 id="${id}-name">${child.name}</h2>
+<p class="meta">!${child.form.blocked ? html`<strong>${m.childState.blocked}</strong>` : html`${m.childState.open}`} · ${f.money(child.weeklyInForce)} ${m.period.weekly} · ${f.money(child.monthlyInForce)} ${m.period.monthly}</p>
+<form method="post" action="/me/children/${encodeURIComponent(child.ref)}/controls">
+<input type="hidden" name="csrf" value="${view.csrf}">
+<label class="check"><input type="checkbox" name="blocked" value="on"!${child.form.blocked ? ' checked' : ''}> ${m.childBlocked}</label>
+<fieldset><legend>${m.blockedCategories}</legend>
+!${CATEGORIES.map(
+      (c) =>
+        html`<label class="check"><input type="checkbox" name="categories" value="${c}"!${child.form.blockedCategories.includes(c) ? ' checked' : ''}> ${m.category[c] ?? c}</label>`,
+    )}
+</fieldset>
+!${limitField(`${id}-weekly`, 'weekly', m.weeklyLimit, m.limitHint(f.money(view.operatorWeekly)), child.form.weekly, child.errors.weekly)}
+!${limitField(`${id}-monthly`, 'monthly', m.monthlyLimit, m.limitHint(f.money(view.operatorMonthly)), child.form.monthly, child.errors.monthly)}
+<p><button type="submit">${m.saveControls}<span class="visually-hidden"> (${child.name})</span></button></p>
+</form>
+<h3>${m.childPurchases}</h3>
+!${purchaseList(m, f, child.purchases, null)}
+</section>`;
   });
   return layout(
     shell,
     html`<h1>${m.childrenTitle}</h1>
-      !${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : ''}
-      !${view.error ? html`<div class="alert" role="alert"><p>${view.error}</p></div>` : ''}
-      <p>${m.childrenIntro}</p>
-      !${children.length ? children : html`<p class="card">${m.noChildren}</p>`}
-      <p class="space-link"><a href="/me">${m.meTitle}</a></p>`,
+!${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : ''}
+!${view.error ? html`<div class="alert" role="alert"><p>${view.error}</p></div>` : ''}
+<p>${m.childrenIntro}</p>
+!${children.length ? children : html`<p class="card">${m.noChildren}</p>`}
+<p class="space-link"><a href="/me">${m.meTitle}</a></p>`,
   );
 }

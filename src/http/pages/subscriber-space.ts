@@ -78,25 +78,13 @@ const status = (label: string, code: string) => html`<span class="status status-
 
 export function evidenceDetails(m: Messages, f: Formatter, evidence: ConsentEvidenceView | null): string {
   if (!evidence) return html`<p class="meta">${m.evidenceNone}</p>`;
-  return html`<details>
-    <summary>${m.evidenceSummary}</summary>
-    <dl>
-      !${
-        evidence.at
-          ? html`<dt>${m.evidenceAt}</dt>
-              <dd>${f.dateTime(evidence.at)}</dd>`
-          : ''
-      }
-      <dt>${m.evidenceIp}</dt>
-      <dd>${evidence.ip ?? '—'}</dd>
-      <dt>${m.evidenceBrowser}</dt>
-      <dd>${evidence.userAgent ?? '—'}</dd>
-      <dt>${m.evidencePage}</dt>
-      <dd>${evidence.pageVersion ?? '—'}</dd>
-      <dt>${m.evidenceAssertion}</dt>
-      <dd>${evidence.assertionId}</dd>
-    </dl>
-  </details>`;
+  return html`<details><summary>${m.evidenceSummary}</summary><dl>
+!${evidence.at ? html`<dt>${m.evidenceAt}</dt><dd>${f.dateTime(evidence.at)}</dd>` : ''}
+<dt>${m.evidenceIp}</dt><dd>${evidence.ip ?? '—'}</dd>
+<dt>${m.evidenceBrowser}</dt><dd>${evidence.userAgent ?? '—'}</dd>
+<dt>${m.evidencePage}</dt><dd>${evidence.pageVersion ?? '—'}</dd>
+<dt>${m.evidenceAssertion}</dt><dd>${evidence.assertionId}</dd>
+</dl></details>`;
 }
 
 export function purchaseList(
@@ -106,124 +94,76 @@ export function purchaseList(
   forms: { csrf: string } | null,
 ): string {
   if (!purchases.length) return html`<p>${m.noPurchases}</p>`;
-  return html`<ul class="items">
-    !${purchases.map(
-      (p) =>
-        html`<li id="purchase-${p.id}">
-          <div class="item-head">
-            <h3>${p.description}</h3>
-            <span class="amount">${f.money(p.amount)}</span>
-          </div>
-          <p class="meta">
-            ${f.date(p.at)} · ${p.publisherName} · !${status(m.purchaseStatus[p.status] ?? m.unknownStatus, p.status)}
-          </p>
-          !${p.refunded ? html`<p class="meta">${m.refundedPart(f.money(p.refunded))}</p>` : ''}
-          !${p.invoicedOn ? html`<p class="meta">${m.onInvoice(f.date(p.invoicedOn))}</p>` : ''}
-          !${forms ? evidenceDetails(m, f, p.evidence) : ''}
-          !${
-            forms && p.disputable
-              ? html`<details>
-                  <summary>${m.disputeSummary}</summary>
-                  <form class="inline" method="post" action="/me/disputes">
-                    <input type="hidden" name="csrf" value="${forms.csrf}" />
-                    <input type="hidden" name="purchaseId" value="${p.id}" />
-                    <label for="reason-${p.id}">${m.disputeReason}</label>
-                    <span class="hint" id="reason-hint-${p.id}">${m.disputeHint}</span>
-                    <textarea
-                      id="reason-${p.id}"
-                      name="reason"
-                      rows="3"
-                      maxlength="1000"
-                      required
-                      aria-describedby="reason-hint-${p.id}"
-                    ></textarea>
-                    <p><button type="submit" class="secondary">${m.disputeButton}</button></p>
-                  </form>
-                </details>`
-              : ''
-          }
-        </li>`,
-    )}
-  </ul>`;
+  return html`<ul class="items">!${purchases.map(
+    (p) => html`<li id="purchase-${p.id}">
+<div class="item-head"><h3>${p.description}</h3><span class="amount">${f.money(p.amount)}</span></div>
+<p class="meta">${f.date(p.at)} · ${p.publisherName} · !${status(m.purchaseStatus[p.status] ?? m.unknownStatus, p.status)}</p>
+!${p.refunded ? html`<p class="meta">${m.refundedPart(f.money(p.refunded))}</p>` : ''}
+!${p.invoicedOn ? html`<p class="meta">${m.onInvoice(f.date(p.invoicedOn))}</p>` : ''}
+!${forms ? evidenceDetails(m, f, p.evidence) : ''}
+!${
+      forms && p.disputable
+        ? html`<details><summary>${m.disputeSummary}</summary>
+<form class="inline" method="post" action="/me/disputes">
+<input type="hidden" name="csrf" value="${forms.csrf}">
+<input type="hidden" name="purchaseId" value="${p.id}">
+<label for="reason-${p.id}">${m.disputeReason}</label>
+<span class="hint" id="reason-hint-${p.id}">${m.disputeHint}</span>
+<textarea id="reason-${p.id}" name="reason" rows="3" maxlength="1000" required aria-describedby="reason-hint-${p.id}"></textarea>
+<p><button type="submit" class="secondary">${m.disputeButton}</button></p>
+</form></details>`
+        : ''
+    }
+</li>`,
+  )}</ul>`;
 }
 
 function subscriptionList(m: Messages, f: Formatter, items: SubscriptionItem[], csrf: string): string {
   if (!items.length) return html`<p>${m.noSubscriptions}</p>`;
-  return html`<ul class="items">
-    !${items.map(
-      (s) =>
-        html`<li id="subscription-${s.id}">
-          <div class="item-head">
-            <h3>${s.description}</h3>
-            <span class="amount">${f.money(s.amount)} ${m.period[s.plan]}</span>
-          </div>
-          <p class="meta">
-            ${s.publisherName} · !${status(m.subscriptionStatus[s.status] ?? m.unknownStatus, s.status)}
-          </p>
-          !${s.renewsOn && s.cancelable ? html`<p class="meta">${m.renewsOn(f.date(s.renewsOn))}</p>` : ''}
-          !${s.canceledOn ? html`<p class="meta">${m.canceledOn(f.date(s.canceledOn))}</p>` : ''}
-          !${
-            s.cancelable
-              ? html`<form class="inline" method="post" action="/me/subscriptions/${s.id}/cancel">
-                  <input type="hidden" name="csrf" value="${csrf}" />
-                  <p class="hint">${m.cancelHint}</p>
-                  <button type="submit" class="danger">
-                    ${m.cancelButton}<span class="visually-hidden"> (${s.description})</span>
-                  </button>
-                </form>`
-              : ''
-          }
-        </li>`,
-    )}
-  </ul>`;
+  return html`<ul class="items">!${items.map(
+    (s) => html`<li id="subscription-${s.id}">
+<div class="item-head"><h3>${s.description}</h3><span class="amount">${f.money(s.amount)} ${m.period[s.plan]}</span></div>
+<p class="meta">${s.publisherName} · !${status(m.subscriptionStatus[s.status] ?? m.unknownStatus, s.status)}</p>
+!${s.renewsOn && s.cancelable ? html`<p class="meta">${m.renewsOn(f.date(s.renewsOn))}</p>` : ''}
+!${s.canceledOn ? html`<p class="meta">${m.canceledOn(f.date(s.canceledOn))}</p>` : ''}
+!${
+      s.cancelable
+        ? html`<form class="inline" method="post" action="/me/subscriptions/${s.id}/cancel">
+<input type="hidden" name="csrf" value="${csrf}">
+<p class="hint">${m.cancelHint}</p>
+<button type="submit" class="danger">${m.cancelButton}<span class="visually-hidden"> (${s.description})</span></button>
+</form>`
+        : ''
+    }
+</li>`,
+  )}</ul>`;
 }
 
 function disputeList(m: Messages, f: Formatter, items: DisputeItem[]): string {
   if (!items.length) return html`<p>${m.noDisputes}</p>`;
-  return html`<ul class="items">
-    !${items.map(
-      (d) =>
-        html`<li id="dispute-${d.id}">
-          <div class="item-head">
-            <h3>${m.disputeOn(d.description)}</h3>
-            <span class="amount">${f.money(d.amount)}</span>
-          </div>
-          <p class="meta">${d.publisherName} · ${m.disputeOpenedOn} ${f.date(d.openedOn)}</p>
-          <p>!${status((m.disputeStatus[d.status] ?? (() => m.unknownStatus))(f.date(d.respondBy)), d.status)}</p>
-          <p><strong>${m.disputeYourReason}</strong> ${d.reason}</p>
-          !${d.publisherEvidence ? html`<p><strong>${m.publisherEvidence}</strong> ${d.publisherEvidence}</p>` : ''}
-          !${evidenceDetails(m, f, d.evidence)}
-        </li>`,
-    )}
-  </ul>`;
+  return html`<ul class="items">!${items.map(
+    (d) => html`<li id="dispute-${d.id}">
+<div class="item-head"><h3>${m.disputeOn(d.description)}</h3><span class="amount">${f.money(d.amount)}</span></div>
+<p class="meta">${d.publisherName} · ${m.disputeOpenedOn} ${f.date(d.openedOn)}</p>
+<p>!${status((m.disputeStatus[d.status] ?? (() => m.unknownStatus))(f.date(d.respondBy)), d.status)}</p>
+<p><strong>${m.disputeYourReason}</strong> ${d.reason}</p>
+!${d.publisherEvidence ? html`<p><strong>${m.publisherEvidence}</strong> ${d.publisherEvidence}</p>` : ''}
+!${evidenceDetails(m, f, d.evidence)}
+</li>`,
+  )}</ul>`;
 }
 
 function invoiceList(m: Messages, f: Formatter, items: InvoiceItem[]): string {
   if (!items.length) return html`<p>${m.noInvoices}</p>`;
-  return html`<ul class="items">
-    !${items.map(
-      (i) =>
-        html`<li id="invoice-${i.id}">
-          <div class="item-head">
-            <h3>${m.invoiceTitle(f.date(i.issuedOn))}</h3>
-            <span class="amount">${f.money(i.total)}</span>
-          </div>
-          <p class="meta">
-            ${m.invoiceVat(f.money(i.vat))} · !${status(m.invoiceStatus[i.status] ?? m.unknownStatus, i.status)}
-          </p>
-          <details>
-            <summary>${m.invoiceLines(i.lines.length)}</summary>
-            <dl>
-              !${i.lines.map(
-                (l) =>
-                  html`<dt>${l.description}</dt>
-                    <dd>${f.money(l.amount)}</dd>`,
-              )}
-            </dl>
-          </details>
-        </li>`,
-    )}
-  </ul>`;
+  return html`<ul class="items">!${items.map(
+    (i) => html`<li id="invoice-${i.id}">
+<div class="item-head"><h3>${m.invoiceTitle(f.date(i.issuedOn))}</h3><span class="amount">${f.money(i.total)}</span></div>
+<p class="meta">${m.invoiceVat(f.money(i.vat))} · !${status(m.invoiceStatus[i.status] ?? m.unknownStatus, i.status)}</p>
+<details><summary>${m.invoiceLines(i.lines.length)}</summary><dl>!${i.lines.map(
+      (l) => html`<dt>${l.description}</dt><dd>${f.money(l.amount)}</dd>`,
+    )}</dl></details>
+</li>`,
+  )}</ul>`;
 }
 
 export function subscriberSpacePage(shell: Shell, f: Formatter, view: SpaceView): string {
@@ -231,44 +171,20 @@ export function subscriberSpacePage(shell: Shell, f: Formatter, view: SpaceView)
   return layout(
     shell,
     html`<h1>${m.meTitle}</h1>
-      !${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : ''}
-      !${view.error ? html`<div class="alert" role="alert"><p>${view.error}</p></div>` : ''}
-      <section class="card" aria-labelledby="budget">
-        <h2 id="budget">${m.budgetHeading}</h2>
-        <dl class="budget">
-          <div>
-            <dt>${m.leftThisWeek}</dt>
-            <dd>${f.money(view.budget.weekly.remaining)}</dd>
-            <dd class="meta">
-              ${m.budgetLeftOf(f.money(view.budget.weekly.limit))} · ${m.weekResets(f.weekday(view.weekResets))}
-            </dd>
-          </div>
-          <div>
-            <dt>${m.leftThisMonth}</dt>
-            <dd>${f.money(view.budget.monthly.remaining)}</dd>
-            <dd class="meta">
-              ${m.budgetLeftOf(f.money(view.budget.monthly.limit))} · ${m.monthResets(f.weekday(view.monthResets))}
-            </dd>
-          </div>
-        </dl>
-        <p class="meta">${m.perPurchaseLimit(f.money(view.budget.perPurchase))}</p>
-        !${view.isHolder ? html`<p><a href="/me/children">${m.parentSpaceLink}</a></p>` : ''}
-      </section>
-      <section class="card" aria-labelledby="subscriptions">
-        <h2 id="subscriptions">${m.subscriptionsHeading}</h2>
-        !${subscriptionList(m, f, view.subscriptions, view.csrf)}
-      </section>
-      <section class="card" aria-labelledby="purchases">
-        <h2 id="purchases">${m.purchasesHeading}</h2>
-        !${purchaseList(m, f, view.purchases, { csrf: view.csrf })}
-      </section>
-      <section class="card" aria-labelledby="disputes">
-        <h2 id="disputes">${m.disputesHeading}</h2>
-        !${disputeList(m, f, view.disputes)}
-      </section>
-      <section class="card" aria-labelledby="invoices">
-        <h2 id="invoices">${m.invoicesHeading}</h2>
-        !${invoiceList(m, f, view.invoices)}
-      </section>`,
+!${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : ''}
+!${view.error ? html`<div class="alert" role="alert"><p>${view.error}</p></div>` : ''}
+<section class="card" aria-labelledby="budget">
+<h2 id="budget">${m.budgetHeading}</h2>
+<dl class="budget">
+<div><dt>${m.leftThisWeek}</dt><dd>${f.money(view.budget.weekly.remaining)}</dd><dd class="meta">${m.budgetLeftOf(f.money(view.budget.weekly.limit))} · ${m.weekResets(f.weekday(view.weekResets))}</dd></div>
+<div><dt>${m.leftThisMonth}</dt><dd>${f.money(view.budget.monthly.remaining)}</dd><dd class="meta">${m.budgetLeftOf(f.money(view.budget.monthly.limit))} · ${m.monthResets(f.weekday(view.monthResets))}</dd></div>
+</dl>
+<p class="meta">${m.perPurchaseLimit(f.money(view.budget.perPurchase))}</p>
+!${view.isHolder ? html`<p><a href="/me/children">${m.parentSpaceLink}</a></p>` : ''}
+</section>
+<section class="card" aria-labelledby="subscriptions"><h2 id="subscriptions">${m.subscriptionsHeading}</h2>!${subscriptionList(m, f, view.subscriptions, view.csrf)}</section>
+<section class="card" aria-labelledby="purchases"><h2 id="purchases">${m.purchasesHeading}</h2>!${purchaseList(m, f, view.purchases, { csrf: view.csrf })}</section>
+<section class="card" aria-labelledby="disputes"><h2 id="disputes">${m.disputesHeading}</h2>!${disputeList(m, f, view.disputes)}</section>
+<section class="card" aria-labelledby="invoices"><h2 id="invoices">${m.invoicesHeading}</h2>!${invoiceList(m, f, view.invoices)}</section>`,
   );
 }
