@@ -121,7 +121,8 @@ export function redisReady(redis: Redis | Cluster, signal: AbortSignal): Promise
     };
     const onAbort = () => {
       redis.off('ready', onReady);
-      reject(signal.reason);
+      // Every caller aborts without a reason, so this is the AbortError DOMException, an Error.
+      reject(signal.reason as Error);
     };
     redis.once('ready', onReady);
     signal.addEventListener('abort', onAbort, { once: true });

@@ -216,15 +216,13 @@ describe.each(CONFIGS)('Pages for people, $name', (config) => {
       page = await context.newPage();
       await page.goto(`${origin}/me`);
       const item = page.locator(`#subscription-${id}`);
-      await expect(item.innerText()).resolves.toContain(m.subscriptionStatus.active as string);
+      await expect(item.innerText()).resolves.toContain(m.subscriptionStatus.active);
       await Promise.all([
         page.waitForURL(/notice=subscription_canceled/),
         activate(page, item.getByRole('button', { name: new RegExp(m.cancelButton) }), config.mode),
       ]);
       await expect(page.getByRole('status').innerText()).resolves.toBe(m.notice.subscription_canceled);
-      await expect(page.locator(`#subscription-${id}`).innerText()).resolves.toContain(
-        m.subscriptionStatus.canceled as string,
-      );
+      await expect(page.locator(`#subscription-${id}`).innerText()).resolves.toContain(m.subscriptionStatus.canceled);
       await checkPage(page, shot('me-subscription-canceled'));
       expect((await gw.ctx.db.subscription.findUniqueOrThrow({ where: { id } })).status).toBe('canceled');
       await context.close();

@@ -172,8 +172,8 @@ describe('npm run build and npm start', () => {
       (await readiness(gateway.url)).status === 200 ? true : undefined,
     );
     expect(ready).toBe(true);
-    await until('workers started', async () =>
-      gateway.output().some((l) => l.includes('Kiosque gateway ready')) ? true : undefined,
+    await until('workers started', () =>
+      Promise.resolve(gateway.output().some((l) => l.includes('Kiosque gateway ready')) ? true : undefined),
     );
     expect(gateway.output().filter((l) => l.includes('is reachable again'))).toHaveLength(1);
     expectShortLog(gateway.output());

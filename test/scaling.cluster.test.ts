@@ -17,7 +17,7 @@ import { assertion, bearer, idemKey, unique } from './support/harness.js';
 const prefix = unique('kq-scale');
 const admin = { Authorization: `Bearer ${TEST_ADMIN_API_KEY}` };
 let cluster: RedisCluster;
-let gateways: GatewayProcess[] = [];
+const gateways: GatewayProcess[] = [];
 let workers: WorkerProcess[] = [];
 let receiver: WebhookReceiver;
 let db: Db;
@@ -135,14 +135,14 @@ describe('two gateways and two workers on a three-node Redis Cluster', () => {
     // The webhook workers deliver a purchase.confirmed for each purchase.
     await until(
       'purchase webhooks',
-      async () => {
+      () => {
         const ids = new Set(
           receiver.received
             .map((r) => JSON.parse(r.body) as { type: string; data: { id: string } })
             .filter((e) => e.type === 'purchase.confirmed')
             .map((e) => e.data.id),
         );
-        return purchaseIds.every((id) => ids.has(id)) ? true : undefined;
+        return Promise.resolve(purchaseIds.every((id) => ids.has(id)) ? true : undefined);
       },
       60_000,
     );

@@ -73,13 +73,14 @@ export async function capturePurchaseSql(
       .set('Idempotency-Key', key)
       .send(body);
     if (created.status !== 201) throw new Error(`capture: create answered ${created.status} ${created.text}`);
+    const { id } = created.body as { id: string };
     sink = record?.confirm ?? null;
     const confirmed = await supertest(app)
-      .post(`/v1/purchases/${created.body.id}/confirm`)
+      .post(`/v1/purchases/${id}/confirm`)
       .set('Authorization', `Bearer ${tokens.forSubscriber(subscriber)}`);
     sink = null;
     if (confirmed.status !== 200) throw new Error(`capture: confirm answered ${confirmed.status} ${confirmed.text}`);
-    return created.body.id as string;
+    return id;
   };
 
   try {

@@ -40,7 +40,7 @@ class LocalFailureCounts {
 
   private roll(window: number): void {
     if (window === this.window) return;
-    this.previous = window === this.window + 1 ? this.current : new Map();
+    this.previous = window === this.window + 1 ? this.current : new Map<string, number>();
     this.current = new Map();
     this.window = window;
   }

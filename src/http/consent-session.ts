@@ -68,7 +68,7 @@ export async function pageSubscriber(
       return 'redirected';
     }
   } else {
-    const cookie = req.cookies?.[SESSION_COOKIE];
+    const cookie: unknown = req.cookies?.[SESSION_COOKIE];
     session = typeof cookie === 'string' ? readSession(cookie, ctx.config.sessionSecret) : null;
   }
   if (!session) return null;
@@ -99,10 +99,11 @@ export async function formSubscriber(
   kit: PageKit,
   scope: string,
 ): Promise<{ subscriber: Subscriber & { operator: Operator }; session: Session } | null> {
-  const cookie = req.cookies?.[SESSION_COOKIE];
+  const cookie: unknown = req.cookies?.[SESSION_COOKIE];
   const session = typeof cookie === 'string' ? readSession(cookie, ctx.config.sessionSecret) : null;
   const subscriber =
-    session && validCsrfToken(req.body?.csrf, session, scope, ctx.config.sessionSecret)
+    session &&
+    validCsrfToken((req.body as { csrf?: unknown } | undefined)?.csrf, session, scope, ctx.config.sessionSecret)
       ? await ctx.db.subscriber.findUnique({ where: { id: session.subscriberId }, include: { operator: true } })
       : null;
   if (!session || !subscriber) {

@@ -20,8 +20,10 @@ export function requestId(req: IncomingMessage, res: ServerResponse): string {
 
 /** The route as declared ("/v1/purchases/:id/confirm"), so that ids never become label values. */
 function routeTemplate(req: Request): string {
-  const route = (req as Request & { route?: { path?: unknown } }).route;
-  if (!route || typeof route.path !== 'string') return 'unmatched';
+  const route: unknown = req.route;
+  if (typeof route !== 'object' || route === null || !('path' in route) || typeof route.path !== 'string') {
+    return 'unmatched';
+  }
   return `${req.baseUrl}${route.path}`;
 }
 
@@ -50,7 +52,8 @@ export function observeHttp(): RequestHandler {
     let errorCode: string | undefined;
     const withRequestId = (body: ErrorBody): ErrorBody => {
       if (typeof body.error.code === 'string') errorCode = body.error.code;
-      return { ...body, error: { ...body.error, requestId: String(req.id) } };
+      // pino-http sets req.id from genReqId: requestId, which always answers a string.
+      return { ...body, error: { ...body.error, requestId: req.id } };
     };
     const json = res.json.bind(res);
     res.json = (body: unknown) => {

@@ -181,6 +181,8 @@ export function observePool(pool: pg.Pool): void {
   // Only the promise form is timed; PrismaPg uses nothing else.
   Object.assign(pool, {
     connect: (callback?: unknown) =>
-      callback ? (pool.constructor.prototype.connect as (cb: unknown) => void).call(pool, callback) : timed(),
+      callback
+        ? (pool.constructor.prototype as { connect: (cb: unknown) => void }).connect.call(pool, callback)
+        : timed(),
   });
 }

@@ -53,9 +53,10 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     url,
     port,
     client,
-    async stop() {
+    stop() {
       client.disconnect();
       child.kill('SIGKILL');
+      return Promise.resolve();
     },
   };
 }

@@ -92,10 +92,12 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     );
     if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
     for (const port of ports) {
-      await waitFor(`cluster state ok on ${port}`, async () => {
-        const info = spawnSync('redis-cli', ['-p', String(port), 'cluster', 'info'], { encoding: 'utf8' }).stdout;
-        return info.includes('cluster_state:ok');
-      });
+      await waitFor(`cluster state ok on ${port}`, () =>
+        Promise.resolve().then(() => {
+          const info = spawnSync('redis-cli', ['-p', String(port), 'cluster', 'info'], { encoding: 'utf8' }).stdout;
+          return info.includes('cluster_state:ok');
+        }),
+      );
     }
     return { nodes, stop };
   } catch (error) {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { verifyAssertion } from '../../src/domain/assertions.js';
 
 const secret = 'operator-secret-0123456789';
-const secretOf = async (id: string) => (id === 'op_1' ? secret : null);
+const secretOf = (id: string) => Promise.resolve(id === 'op_1' ? secret : null);
 const now = 1_800_000_000;
 const sign = (payload: object, key = secret, options: jwt.SignOptions = {}) =>
   jwt.sign({ iss: 'op_1', sub: 'alice', aud: 'kiosque', iat: now, exp: now + 300, ...payload }, key, {

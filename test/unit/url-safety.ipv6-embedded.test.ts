@@ -39,9 +39,7 @@ describe('IPv6 addresses that embed IPv4 are judged by the IPv4 rules', () => {
   });
 
   it('When a webhook URL names such a host, then registration refuses it', async () => {
-    const noDns = async () => {
-      throw new Error('an IP literal must not be resolved');
-    };
+    const noDns = () => Promise.reject(new Error('an IP literal must not be resolved'));
     for (const address of EMBEDDED_PRIVATE) {
       expect(await webhookUrlProblem(`https://[${address}]/hooks`, false, noDns), address).toMatch(/non-public/);
     }

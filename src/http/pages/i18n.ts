@@ -45,7 +45,7 @@ export function pageLang(req: Request, res: Response): Lang {
     }
     return asked;
   }
-  const remembered = req.cookies?.[LANG_COOKIE];
+  const remembered: unknown = req.cookies?.[LANG_COOKIE];
   if (isLang(remembered)) return remembered;
   return fromAcceptLanguage(req.get('accept-language')) ?? 'fr';
 }

@@ -14,7 +14,7 @@ import {
   runReconciliation,
   type OutcomeInput,
 } from '../../domain/billing-invoices.js';
-import { csvSafeRow } from '../../domain/csv.js';
+import { csvSafeRow, type CsvCell } from '../../domain/csv.js';
 import { notFound } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
 import { runSettlement, settlementResource } from '../../domain/settlement.js';
@@ -76,7 +76,7 @@ async function sendCsv(
   res: Response,
   filename: string,
   columns: (string | { key: string; header: string })[],
-  source: AsyncIterable<Record<string, unknown>>,
+  source: AsyncIterable<Record<string, CsvCell>>,
 ): Promise<void> {
   res.status(200).type('text/csv; charset=utf-8').attachment(filename);
   const rows = Readable.from(

@@ -186,6 +186,14 @@ function pageErrorCode(error: unknown): 'invalid_state' | 'not_found' | 'invalid
   return null;
 }
 
+/** The controls form as the browser posts it (urlencoded); every field is checked before use. */
+interface ControlsForm {
+  categories?: unknown;
+  blocked?: unknown;
+  weekly?: unknown;
+  monthly?: unknown;
+}
+
 interface ControlsDraft {
   form: ChildView['form'];
   errors: ChildView['errors'];
@@ -350,7 +358,7 @@ export function subscriberPageRoutes(ctx: AppContext): Router {
     if (holder.holderId !== null) return notHolderPage(res, kit, holder.operator.brand);
     const ref = childRef.safeParse(req.params.ref);
     if (!ref.success) return backTo(res, '/me/children', { error: 'not_found' });
-    const body = req.body ?? {};
+    const body = (req.body ?? {}) as ControlsForm;
     const chosen: unknown[] = Array.isArray(body.categories)
       ? body.categories
       : body.categories === undefined

@@ -35,7 +35,7 @@ export function subscriptionConsentRoutes(ctx: AppContext): Router {
         thanks: m.subscribedSentence(
           subscription.description,
           f.money(subscription.amount.toFixed(2)),
-          m.period[subscription.plan as Plan],
+          m.period[subscription.plan],
         ),
       };
     }),
