@@ -42,7 +42,13 @@ progress(`Provisioning ${scale.subscribers.toLocaleString('en')} subscribers in 
 await freshDatabase(mainUrl);
 const world = await withClient(mainUrl, (client) => provisionWorld(client, scale.subscribers));
 const tokens = new AssertionCache(world);
-const config = loadConfig({ DATABASE_URL: mainUrl, REDIS_URL: redisUrl, ADMIN_API_KEY: BENCH_ADMIN_API_KEY, LOG_LEVEL: 'silent', QUEUE_PREFIX: queuePrefix });
+const config = loadConfig({
+  DATABASE_URL: mainUrl,
+  REDIS_URL: redisUrl,
+  ADMIN_API_KEY: BENCH_ADMIN_API_KEY,
+  LOG_LEVEL: 'silent',
+  QUEUE_PREFIX: queuePrefix,
+});
 const stores = await storeCeilings(scale, config, world, tokens, join(resultsDir, `${stamp}-purchase.pgbench.sql`));
 const composed = composeCeiling(http, stores);
 progress(`Composed ceiling: ${composed.purchasesPerS} purchases/s`);
@@ -62,7 +68,8 @@ if (!workersWanted) {
   await freshDatabase(workersUrl);
   await withClient(workersUrl, async (client) => {
     const workerWorld = await provisionWorld(client, scale.subscribers);
-    if (existsSync(join(ROOT, 'workers/billing.ts'))) billingResults = await billing(client, workerEnv, workerWorld, scale.billingPurchases);
+    if (existsSync(join(ROOT, 'workers/billing.ts')))
+      billingResults = await billing(client, workerEnv, workerWorld, scale.billingPurchases);
     if (existsSync(join(ROOT, 'workers/webhooks.ts'))) webhookResults = await webhooks(client, workerEnv, scale);
   });
 }
@@ -85,5 +92,7 @@ writeFileSync(join(resultsDir, `${stamp}.json`), `${JSON.stringify(results, null
 writeFileSync(join(resultsDir, `${stamp}.md`), summary);
 if (process.env.BENCH_RECORD !== '0') appendFileSync(join(ROOT, 'BENCHMARKS.md'), `\n${summary}`);
 process.stdout.write(`\n${summary}`);
-progress(`done: bench/results/${stamp}.json${process.env.BENCH_RECORD !== '0' ? ', summary appended to BENCHMARKS.md' : ''}`);
+progress(
+  `done: bench/results/${stamp}.json${process.env.BENCH_RECORD !== '0' ? ', summary appended to BENCHMARKS.md' : ''}`,
+);
 process.exit(0);

@@ -2,6 +2,7 @@
 // runs it; offline machines cannot download it, so point it at any existing file.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import process from 'node:process';
 
 const env = { ...process.env };
 if (!env.PRISMA_SCHEMA_ENGINE_BINARY || !existsSync(env.PRISMA_SCHEMA_ENGINE_BINARY)) {

@@ -45,7 +45,8 @@ export interface Config {
 function fraction(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const parsed = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value) || parsed > 1) throw new Error(`${name} must be a fraction from 0 to 1, got "${value}"`);
+  if (!/^\d+(\.\d+)?$/.test(value) || parsed > 1)
+    throw new Error(`${name} must be a fraction from 0 to 1, got "${value}"`);
   return parsed;
 }
 
@@ -62,7 +63,9 @@ export const MIN_IDEMPOTENCY_KEY_RETENTION_HOURS = 24;
 function retentionHours(value: string | undefined): number {
   const hours = integer('IDEMPOTENCY_KEY_RETENTION_HOURS', value, 72);
   if (hours < MIN_IDEMPOTENCY_KEY_RETENTION_HOURS) {
-    throw new Error(`IDEMPOTENCY_KEY_RETENTION_HOURS must be at least ${MIN_IDEMPOTENCY_KEY_RETENTION_HOURS}, got "${value}"`);
+    throw new Error(
+      `IDEMPOTENCY_KEY_RETENTION_HOURS must be at least ${MIN_IDEMPOTENCY_KEY_RETENTION_HOURS}, got "${value}"`,
+    );
   }
   return hours;
 }
@@ -72,12 +75,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = integer('PORT', env.PORT, 3000);
   const adminApiKeyGiven = env.ADMIN_API_KEY !== undefined && env.ADMIN_API_KEY !== '';
   if (production && !adminApiKeyGiven) throw new Error('ADMIN_API_KEY is required when NODE_ENV=production');
-  if (adminApiKeyGiven && (env.ADMIN_API_KEY as string).length < 16) throw new Error('ADMIN_API_KEY must be at least 16 characters');
+  if (adminApiKeyGiven && (env.ADMIN_API_KEY as string).length < 16)
+    throw new Error('ADMIN_API_KEY must be at least 16 characters');
   const allowPrivate = env.WEBHOOK_ALLOW_PRIVATE_NETWORKS === '1';
   if (production && allowPrivate) throw new Error('WEBHOOK_ALLOW_PRIVATE_NETWORKS=1 is for development and tests only');
-  const redisClusterNodes = (env.REDIS_CLUSTER_NODES ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+  const redisClusterNodes = (env.REDIS_CLUSTER_NODES ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
   const prefix = env.QUEUE_PREFIX || 'kiosque';
-  const adminApiKey = adminApiKeyGiven ? (env.ADMIN_API_KEY as string) : `dev_admin_${randomBytes(18).toString('base64url')}`;
+  const adminApiKey = adminApiKeyGiven
+    ? (env.ADMIN_API_KEY as string)
+    : `dev_admin_${randomBytes(18).toString('base64url')}`;
   return {
     port,
     databaseUrl: env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/kiosque',
@@ -96,7 +105,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxPoolWaiting: integer('MAX_POOL_WAITING', env.MAX_POOL_WAITING, 100),
     requestDeadlineMs: integer('REQUEST_DEADLINE_MS', env.REQUEST_DEADLINE_MS, 10_000),
     trustProxy: env.TRUST_PROXY === '1',
-    sessionSecret: env.SESSION_SECRET || createHmac('sha256', adminApiKey).update('kiosque session cookies').digest('base64url'),
+    sessionSecret:
+      env.SESSION_SECRET || createHmac('sha256', adminApiKey).update('kiosque session cookies').digest('base64url'),
     // On a cluster every key must hash to one slot (BullMQ's scripts touch several keys of a queue at once).
     queuePrefix: redisClusterNodes.length && !/\{.+\}/.test(prefix) ? `{${prefix}}` : prefix,
     disputeRateSuspendThreshold: fraction('DISPUTE_RATE_SUSPEND_THRESHOLD', env.DISPUTE_RATE_SUSPEND_THRESHOLD, 0.01),

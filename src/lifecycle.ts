@@ -1,7 +1,16 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', '57P03']);
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  '57P03',
+]);
 
 /** "127.0.0.1:5432" from a connection URL, without credentials, for log lines. */
 export function hostOf(url: string): string {
@@ -40,7 +49,12 @@ export interface RetryOptions {
  * (up to maxDelayMs). One log line when it first fails and one when it is
  * back: an outage reads as two lines, not a flood.
  */
-export async function retryUntilDone(what: string, where: string, attempt: () => Promise<void>, options: RetryOptions): Promise<void> {
+export async function retryUntilDone(
+  what: string,
+  where: string,
+  attempt: () => Promise<void>,
+  options: RetryOptions,
+): Promise<void> {
   const { logger, signal } = options;
   const maxDelayMs = options.maxDelayMs ?? 30_000;
   let delayMs = options.firstDelayMs ?? 500;
@@ -57,7 +71,10 @@ export async function retryUntilDone(what: string, where: string, attempt: () =>
       const reason = shortReason(error);
       const state = isConnectionError(error) ? 'unreachable' : 'failing';
       if (reason !== lastReason) {
-        logger.warn({ dependency: what, reason }, `${what} ${state} at ${where} (${reason}); retrying with backoff, not ready until then`);
+        logger.warn(
+          { dependency: what, reason },
+          `${what} ${state} at ${where} (${reason}); retrying with backoff, not ready until then`,
+        );
         lastReason = reason;
       } else {
         logger.debug({ dependency: what, reason, failures, delayMs }, `${what} still ${state}`);
@@ -81,7 +98,10 @@ export function watchRedis(redis: Redis | Cluster, where: string, logger: Logger
   redis.on('error', (error: unknown) => {
     if (down) return;
     down = true;
-    logger.warn({ dependency: 'Redis', reason: shortReason(error) }, `Redis unreachable at ${where} (${shortReason(error)}); reconnecting with backoff, not ready until then`);
+    logger.warn(
+      { dependency: 'Redis', reason: shortReason(error) },
+      `Redis unreachable at ${where} (${shortReason(error)}); reconnecting with backoff, not ready until then`,
+    );
   });
   redis.on('ready', () => {
     if (!down) return;
@@ -101,7 +121,8 @@ export function redisReady(redis: Redis | Cluster, signal: AbortSignal): Promise
     };
     const onAbort = () => {
       redis.off('ready', onReady);
-      reject(signal.reason);
+      // Every caller aborts without a reason, so this is the AbortError DOMException, an Error.
+      reject(signal.reason as Error);
     };
     redis.once('ready', onReady);
     signal.addEventListener('abort', onAbort, { once: true });

@@ -66,7 +66,14 @@ export async function startGateway(config: Config = loadConfig()): Promise<Gatew
   billingQueue.on('error', () => undefined);
   const unobserveQueue = observeQueue(billingQueue);
   const pool = createPool(config.databaseUrl, config.databasePoolSize);
-  const ctx: AppContext = { config, db, pool, redis, logger, enqueueBillingRun: (id) => enqueueBillingRun(billingQueue, id) };
+  const ctx: AppContext = {
+    config,
+    db,
+    pool,
+    redis,
+    logger,
+    enqueueBillingRun: (id) => enqueueBillingRun(billingQueue, id),
+  };
   const app = createApp(ctx);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, (error?: Error) => (error ? reject(error) : resolve(s)));

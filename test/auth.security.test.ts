@@ -58,21 +58,36 @@ describe('Forged or missing credentials are 401 unauthorized', () => {
       gw.api().get('/v1/me/budget'),
       gw.api().post('/v1/purchases').set('Idempotency-Key', idemKey()).send(purchaseBody),
       gw.api().post('/v1/admin/operators').send({ name: 'x', brand: 'y' }),
-      gw.api().put(`/v1/operator/subscribers/${unique('sub')}`).send({}),
+      gw
+        .api()
+        .put(`/v1/operator/subscribers/${unique('sub')}`)
+        .send({}),
     ];
     for (const res of await Promise.all(requests)) expectErrorBody(res, 401, 'unauthorized');
   });
 
   it('When the Authorization header is malformed, then it is 401', async () => {
     const token = assertion(operator, subscriberRef);
-    for (const header of ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer ', `Bearer ${token} extra`, token, `Token ${token}`]) {
+    for (const header of [
+      'Basic dXNlcjpwYXNz',
+      'Bearer',
+      'Bearer ',
+      `Bearer ${token} extra`,
+      token,
+      `Token ${token}`,
+    ]) {
       const res = await gw.api().get('/v1/me/budget').set('Authorization', header);
       expectErrorBody(res, 401, 'unauthorized');
     }
   });
 
   it('When an API key with a known prefix is unknown, then it is 401 for each prefix', async () => {
-    for (const key of [`kq_op_${'A'.repeat(32)}`, `kq_pub_${'A'.repeat(32)}`, `${operator.apiKey}x`, publisher.apiKey.slice(0, -1)]) {
+    for (const key of [
+      `kq_op_${'A'.repeat(32)}`,
+      `kq_pub_${'A'.repeat(32)}`,
+      `${operator.apiKey}x`,
+      publisher.apiKey.slice(0, -1),
+    ]) {
       const res = await gw.api().get('/v1/purchases/pur_x').set(bearer(key));
       expectErrorBody(res, 401, 'unauthorized');
     }
@@ -88,20 +103,64 @@ describe('Forged or missing credentials are 401 unauthorized', () => {
   });
 
   const forgeries: [string, () => string][] = [
-    ['signed with another operator\'s secret', () => assertion({ id: operator.id, assertionSecret: otherOperator.assertionSecret }, subscriberRef)],
+    [
+      "signed with another operator's secret",
+      () => assertion({ id: operator.id, assertionSecret: otherOperator.assertionSecret }, subscriberRef),
+    ],
     ['with a wrong audience', () => assertion(operator, subscriberRef, { audience: 'someone-else' })],
-    ['without an audience', () => jwt.sign({ iss: operator.id, sub: subscriberRef, exp: nowS() + 300 }, operator.assertionSecret, { algorithm: 'HS256' })],
-    ['from an unknown issuer', () => assertion({ id: unique('op'), assertionSecret: operator.assertionSecret }, subscriberRef)],
-    ['expired five minutes ago', () => jwt.sign({ exp: nowS() - 300 }, operator.assertionSecret, { algorithm: 'HS256', issuer: operator.id, subject: subscriberRef, audience: 'kiosque' })],
+    [
+      'without an audience',
+      () =>
+        jwt.sign({ iss: operator.id, sub: subscriberRef, exp: nowS() + 300 }, operator.assertionSecret, {
+          algorithm: 'HS256',
+        }),
+    ],
+    [
+      'from an unknown issuer',
+      () => assertion({ id: unique('op'), assertionSecret: operator.assertionSecret }, subscriberRef),
+    ],
+    [
+      'expired five minutes ago',
+      () =>
+        jwt.sign({ exp: nowS() - 300 }, operator.assertionSecret, {
+          algorithm: 'HS256',
+          issuer: operator.id,
+          subject: subscriberRef,
+          audience: 'kiosque',
+        }),
+    ],
     ['expiring more than 10 minutes ahead', () => assertion(operator, subscriberRef, { expiresIn: 15 * 60 })],
-    ['without exp', () => jwt.sign({}, operator.assertionSecret, { algorithm: 'HS256', issuer: operator.id, subject: subscriberRef, audience: 'kiosque' })],
+    [
+      'without exp',
+      () =>
+        jwt.sign({}, operator.assertionSecret, {
+          algorithm: 'HS256',
+          issuer: operator.id,
+          subject: subscriberRef,
+          audience: 'kiosque',
+        }),
+    ],
     ['signed with HS512', () => assertion(operator, subscriberRef, { algorithm: 'HS512' })],
-    ['with alg none', () => unsignedToken({ alg: 'none', typ: 'JWT' }, { iss: operator.id, sub: subscriberRef, aud: 'kiosque', exp: nowS() + 300 })],
-    ['with alg none claiming a valid signature', () => `${unsignedToken({ alg: 'none' }, { iss: operator.id, sub: subscriberRef, aud: 'kiosque', exp: nowS() + 300 })}${assertion(operator, subscriberRef).split('.')[2]}`],
-    ['with a tampered subject', () => {
-      const [header, , signature] = assertion(operator, subscriberRef).split('.');
-      return `${header}.${base64url({ iss: operator.id, sub: unique('sub'), aud: 'kiosque', exp: nowS() + 300 })}.${signature}`;
-    }],
+    [
+      'with alg none',
+      () =>
+        unsignedToken(
+          { alg: 'none', typ: 'JWT' },
+          { iss: operator.id, sub: subscriberRef, aud: 'kiosque', exp: nowS() + 300 },
+        ),
+    ],
+    [
+      'with alg none claiming a valid signature',
+      () =>
+        `${unsignedToken({ alg: 'none' }, { iss: operator.id, sub: subscriberRef, aud: 'kiosque', exp: nowS() + 300 })}${assertion(operator, subscriberRef).split('.')[2]}`,
+    ],
+    [
+      'with a tampered subject',
+      () => {
+        const [header, , signature] = assertion(operator, subscriberRef).split('.');
+        return `${header}.${base64url({ iss: operator.id, sub: unique('sub'), aud: 'kiosque', exp: nowS() + 300 })}.${signature}`;
+      },
+    ],
     ['for a subscriber its operator never provisioned', () => assertion(operator, unique('never-provisioned'))],
     ['for a subscriber provisioned by another operator only', () => assertion(otherOperator, subscriberRef)],
   ];
@@ -119,7 +178,10 @@ describe('Forged or missing credentials are 401 unauthorized', () => {
   }
 
   it('When the genuine assertion is presented, then the same endpoints accept it', async () => {
-    const res = await gw.api().get('/v1/me/budget').set(bearer(assertion(operator, subscriberRef)));
+    const res = await gw
+      .api()
+      .get('/v1/me/budget')
+      .set(bearer(assertion(operator, subscriberRef)));
     expect(res.status).toBe(200);
   });
 });
@@ -127,7 +189,11 @@ describe('Forged or missing credentials are 401 unauthorized', () => {
 describe('Valid credentials of the wrong kind are 403 forbidden', () => {
   it('When a publisher calls admin routes, then it is 403 and nothing is created', async () => {
     const name = unique('Sneaky');
-    const res = await gw.api().post('/v1/admin/publishers').set(bearer(publisher.apiKey)).send({ name, category: 'press' });
+    const res = await gw
+      .api()
+      .post('/v1/admin/publishers')
+      .set(bearer(publisher.apiKey))
+      .send({ name, category: 'press' });
     expectErrorBody(res, 403, 'forbidden');
     const suspend = await gw.api().post(`/v1/admin/publishers/${publisher.id}/suspend`).set(bearer(publisher.apiKey));
     expectErrorBody(suspend, 403, 'forbidden');
@@ -136,7 +202,11 @@ describe('Valid credentials of the wrong kind are 403 forbidden', () => {
 
   it('When an operator or a subscriber calls admin routes, then it is 403', async () => {
     for (const credential of [operator.apiKey, assertion(operator, subscriberRef)]) {
-      const res = await gw.api().post('/v1/admin/operators').set(bearer(credential)).send({ name: unique('x'), brand: 'y' });
+      const res = await gw
+        .api()
+        .post('/v1/admin/operators')
+        .set(bearer(credential))
+        .send({ name: unique('x'), brand: 'y' });
       expectErrorBody(res, 403, 'forbidden');
     }
   });
@@ -182,7 +252,12 @@ describe('Nobody sees what is not theirs', () => {
     const other = await createPublisher(gw);
     const { id, res: confirmed } = await buy(gw, publisher, assertion(operator, await provision(gw, operator)));
     expect(confirmed.status).toBe(200);
-    const res = await gw.api().post(`/v1/purchases/${id}/refunds`).set(bearer(other.apiKey)).set('Idempotency-Key', idemKey()).send({});
+    const res = await gw
+      .api()
+      .post(`/v1/purchases/${id}/refunds`)
+      .set(bearer(other.apiKey))
+      .set('Idempotency-Key', idemKey())
+      .send({});
     expectErrorBody(res, 404, 'not_found');
     expect(await gw.ctx.db.refund.count({ where: { purchaseId: id } })).toBe(0);
   });
@@ -202,8 +277,14 @@ describe('Nobody sees what is not theirs', () => {
     expect(rows.map((r) => r.operatorId).sort()).toEqual([operator.id, otherOperator.id].sort());
     const { res } = await buy(gw, publisher, assertion(operator, ref), { amount: '7.00' });
     expect(res.status).toBe(200);
-    const mine = await gw.api().get('/v1/me/budget').set(bearer(assertion(operator, ref)));
-    const theirs = await gw.api().get('/v1/me/budget').set(bearer(assertion(otherOperator, ref)));
+    const mine = await gw
+      .api()
+      .get('/v1/me/budget')
+      .set(bearer(assertion(operator, ref)));
+    const theirs = await gw
+      .api()
+      .get('/v1/me/budget')
+      .set(bearer(assertion(otherOperator, ref)));
     expect(mine.body.weekly.spent).toBe('7.00');
     expect(theirs.body.weekly.spent).toBe('0.00');
   });
@@ -211,7 +292,11 @@ describe('Nobody sees what is not theirs', () => {
   it("When an operator names another operator's holder as holderRef, then it is 400 and no household is made", async () => {
     const holder = await provision(gw, operator);
     const child = unique('child');
-    const res = await gw.api().put(`/v1/operator/subscribers/${child}`).set(bearer(otherOperator.apiKey)).send({ holderRef: holder });
+    const res = await gw
+      .api()
+      .put(`/v1/operator/subscribers/${child}`)
+      .set(bearer(otherOperator.apiKey))
+      .send({ holderRef: holder });
     expectErrorBody(res, 400, 'invalid_request');
     expect(res.body.error.details.fields).toHaveProperty('holderRef');
     expect(await gw.ctx.db.subscriber.count({ where: { externalRef: child } })).toBe(0);
@@ -222,8 +307,12 @@ describe('API keys are stored hashed', () => {
   it('When operators and publishers are created, then no database row contains their API key', async () => {
     const op = await createOperator(gw);
     const pub = await createPublisher(gw);
-    const [opRow] = await gw.ctx.db.$queryRaw<{ row: string }[]>`SELECT row_to_json(o)::text AS row FROM operators o WHERE id = ${op.id}`;
-    const [pubRow] = await gw.ctx.db.$queryRaw<{ row: string }[]>`SELECT row_to_json(p)::text AS row FROM publishers p WHERE id = ${pub.id}`;
+    const [opRow] = await gw.ctx.db.$queryRaw<
+      { row: string }[]
+    >`SELECT row_to_json(o)::text AS row FROM operators o WHERE id = ${op.id}`;
+    const [pubRow] = await gw.ctx.db.$queryRaw<
+      { row: string }[]
+    >`SELECT row_to_json(p)::text AS row FROM publishers p WHERE id = ${pub.id}`;
     expect(opRow?.row).toContain(op.id);
     expect(pubRow?.row).toContain(pub.id);
     expect(opRow?.row).not.toContain(op.apiKey);
@@ -297,7 +386,14 @@ describe('Rate limiting per credential', () => {
       await awayFromWindowEdge();
       const statuses: number[] = [];
       for (let i = 0; i < 31; i++) {
-        statuses.push((await fresh.api().get('/v1/me/budget').set(bearer(`forged-token-${i}`))).status);
+        statuses.push(
+          (
+            await fresh
+              .api()
+              .get('/v1/me/budget')
+              .set(bearer(`forged-token-${i}`))
+          ).status,
+        );
       }
       expect(statuses.slice(0, 30).every((status) => status === 401)).toBe(true);
       expect(statuses[30]).toBe(429);
@@ -306,4 +402,3 @@ describe('Rate limiting per credential', () => {
     }
   });
 });
-

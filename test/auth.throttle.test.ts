@@ -47,7 +47,12 @@ afterAll(async () => {
   await unreachable.close();
 });
 
-async function failures(gw: TestGateway, from: string, count: number, credential: () => string = guess): Promise<number[]> {
+async function failures(
+  gw: TestGateway,
+  from: string,
+  count: number,
+  credential: () => string = guess,
+): Promise<number[]> {
   const statuses: number[] = [];
   for (let i = 0; i < count; i++) {
     const res = await gw.api().get('/v1/webhooks/events').set('X-Forwarded-For', from).set(bearer(credential()));
@@ -77,7 +82,8 @@ for (const [situation, gateway] of [
       const gw = gateway();
       const stolen = guess();
       const statuses: number[] = [];
-      for (let i = 0; i < FAILURE_LIMIT; i++) statuses.push(...(await failures(gw, `198.51.100.${i + 1}`, 1, () => stolen)));
+      for (let i = 0; i < FAILURE_LIMIT; i++)
+        statuses.push(...(await failures(gw, `198.51.100.${i + 1}`, 1, () => stolen)));
       expect(statuses).toEqual(Array(FAILURE_LIMIT).fill(401));
       expect((await failures(gw, newAddress(), 1, () => stolen))[0]).toBe(429);
     });
@@ -88,7 +94,10 @@ for (const [situation, gateway] of [
       const statuses = new Set<number>();
       for (let i = 0; i < FAILURE_LIMIT + 5; i++) {
         statuses.add((await gw.api().get('/v1/me/budget').set('X-Forwarded-For', honest).set(bearer(token))).status);
-        statuses.add((await gw.api().get('/v1/webhooks/events').set('X-Forwarded-For', honest).set(bearer(publisher.apiKey))).status);
+        statuses.add(
+          (await gw.api().get('/v1/webhooks/events').set('X-Forwarded-For', honest).set(bearer(publisher.apiKey)))
+            .status,
+        );
       }
       expect([...statuses]).toEqual([200]);
     });
@@ -103,7 +112,9 @@ describe('Forged assertions on consent pages count as failed authentications', (
     const attacker = newAddress();
     const statuses: number[] = [];
     for (let i = 0; i <= FAILURE_LIMIT; i++) {
-      statuses.push((await reachable.api().get(`${path}?assertion=${forged()}`).set('X-Forwarded-For', attacker)).status);
+      statuses.push(
+        (await reachable.api().get(`${path}?assertion=${forged()}`).set('X-Forwarded-For', attacker)).status,
+      );
     }
     expect(statuses).toEqual([...Array(FAILURE_LIMIT).fill(401), 429]);
   });

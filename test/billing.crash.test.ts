@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { billingHarness, expectEachOnExactlyOneInvoice, postBillingRun, refund, waitForRun, type BillingHarness } from './support/billing.js';
+import {
+  billingHarness,
+  expectEachOnExactlyOneInvoice,
+  postBillingRun,
+  refund,
+  waitForRun,
+  type BillingHarness,
+} from './support/billing.js';
 import {
   assertion,
   buy,

@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBilling } from '../src/domain/billing.js';
 import { Decimal, sum } from '../src/domain/money.js';
 import { enqueueBillingRun } from '../src/queue/billing.js';
-import { billingHarness, expectEachOnExactlyOneInvoice, postBillingRun, refund, waitForRun, type BillingHarness } from './support/billing.js';
+import {
+  billingHarness,
+  expectEachOnExactlyOneInvoice,
+  postBillingRun,
+  refund,
+  waitForRun,
+  type BillingHarness,
+} from './support/billing.js';
 import {
   assertion,
   buy,
@@ -31,7 +38,12 @@ afterAll(async () => {
 });
 
 /** An operator with a few households' worth of purchases and refunds, none billed yet. */
-async function billableOperator(): Promise<{ op: OperatorFixture; purchaseIds: string[]; refundIds: string[]; owed: Decimal }> {
+async function billableOperator(): Promise<{
+  op: OperatorFixture;
+  purchaseIds: string[];
+  refundIds: string[];
+  owed: Decimal;
+}> {
   const op = await createOperator(gw);
   const purchaseIds: string[] = [];
   const refundIds: string[] = [];

@@ -36,7 +36,11 @@ describe('npm start: the gateway runs the workers in its own process', () => {
 
     gateway = await spawnGateway({ RUN_WORKERS: '1', QUEUE_PREFIX: queuePrefix, BILLING_SWEEP_INTERVAL_MS: '600000' });
     const api = supertest(gateway.url);
-    const posted = await api.post('/v1/operator/billing-runs').set(bearer(op.apiKey)).set('Idempotency-Key', idemKey()).send({});
+    const posted = await api
+      .post('/v1/operator/billing-runs')
+      .set(bearer(op.apiKey))
+      .set('Idempotency-Key', idemKey())
+      .send({});
     expect(posted.status).toBe(202);
 
     const deadline = Date.now() + 30_000;

@@ -24,14 +24,12 @@ describe('A billing run whose job used up its attempts', () => {
     const run = await gw.ctx.db.$transaction((tx) => createBillingRun(tx, operator.id, new Date()));
     await billing.queue.add('billing-run', { billingRunId: run.id }, { jobId: run.id, attempts: 1 });
     // Stands in for a worker that dies or throws on this run every time.
-    const poisoned = new Worker(
-      BILLING_QUEUE,
-      async () => {
-        throw new Error('worker died on this run');
-      },
-      { connection: bullConnection(gw.ctx.config.redisUrl), prefix: gw.ctx.config.queuePrefix },
-    );
-    for (let i = 0; i < 100 && (await billing.queue.getJobState(run.id)) !== 'failed'; i++) await new Promise((r) => setTimeout(r, 50));
+    const poisoned = new Worker(BILLING_QUEUE, () => Promise.reject(new Error('worker died on this run')), {
+      connection: bullConnection(gw.ctx.config.redisUrl),
+      prefix: gw.ctx.config.queuePrefix,
+    });
+    for (let i = 0; i < 100 && (await billing.queue.getJobState(run.id)) !== 'failed'; i++)
+      await new Promise((r) => setTimeout(r, 50));
     await poisoned.close();
     expect(await billing.queue.getJobState(run.id)).toBe('failed');
 

@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Decimal, sum } from '../src/domain/money.js';
 import { vatIncluded } from '../src/domain/vat.js';
-import { billingHarness, expectEachOnExactlyOneInvoice, postBillingRun, refund, waitForRun, type BillingHarness } from './support/billing.js';
+import {
+  billingHarness,
+  expectEachOnExactlyOneInvoice,
+  postBillingRun,
+  refund,
+  waitForRun,
+  type BillingHarness,
+} from './support/billing.js';
 import {
   assertion,
   bearer,
@@ -63,7 +70,11 @@ async function confirmed(token: string, amount: string, description = 'An articl
 }
 
 async function allInvoices(op: OperatorFixture, runId: string): Promise<InvoiceBody[]> {
-  const res = await gw.api().get('/v1/operator/invoices').query({ billingRun: runId, limit: 200 }).set(bearer(op.apiKey));
+  const res = await gw
+    .api()
+    .get('/v1/operator/invoices')
+    .query({ billingRun: runId, limit: 200 })
+    .set(bearer(op.apiKey));
   expect(res.status).toBe(200);
   return res.body.data;
 }
@@ -80,24 +91,49 @@ describe('POST /v1/operator/billing-runs: input', () => {
   it('When through is in the future or not a time, then it is 400 naming through, and the key stays free', async () => {
     const key = idemKey();
     for (const through of [new Date(Date.now() + 3_600_000).toISOString(), 'yesterday', 12]) {
-      const res = await gw.api().post('/v1/operator/billing-runs').set(bearer(operator.apiKey)).set('Idempotency-Key', key).send({ through });
+      const res = await gw
+        .api()
+        .post('/v1/operator/billing-runs')
+        .set(bearer(operator.apiKey))
+        .set('Idempotency-Key', key)
+        .send({ through });
       expect(res.status).toBe(400);
       expect(res.body.error.details.fields).toHaveProperty('through');
     }
-    const ok = await gw.api().post('/v1/operator/billing-runs').set(bearer(operator.apiKey)).set('Idempotency-Key', key).send({});
+    const ok = await gw
+      .api()
+      .post('/v1/operator/billing-runs')
+      .set(bearer(operator.apiKey))
+      .set('Idempotency-Key', key)
+      .send({});
     expect(ok.status).toBe(202);
     await waitForRun(gw, operator, ok.body.id);
   });
 
   it('When a publisher asks for a run, then it is 403', async () => {
-    const res = await gw.api().post('/v1/operator/billing-runs').set(bearer(publisher.apiKey)).set('Idempotency-Key', idemKey()).send({});
+    const res = await gw
+      .api()
+      .post('/v1/operator/billing-runs')
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', idemKey())
+      .send({});
     expect(res.status).toBe(403);
   });
 
   it('When the same key is sent twice, then one run is made and the first answer replayed', async () => {
     const key = idemKey();
-    const first = await gw.api().post('/v1/operator/billing-runs').set(bearer(operator.apiKey)).set('Idempotency-Key', key).send({});
-    const second = await gw.api().post('/v1/operator/billing-runs').set(bearer(operator.apiKey)).set('Idempotency-Key', key).send({});
+    const first = await gw
+      .api()
+      .post('/v1/operator/billing-runs')
+      .set(bearer(operator.apiKey))
+      .set('Idempotency-Key', key)
+      .send({});
+    const second = await gw
+      .api()
+      .post('/v1/operator/billing-runs')
+      .set(bearer(operator.apiKey))
+      .set('Idempotency-Key', key)
+      .send({});
     expect(first.status).toBe(202);
     expect(first.body).toMatchObject({ status: 'queued' });
     expect(second.text).toBe(first.text);
@@ -113,7 +149,10 @@ describe('A billing run puts purchases and refunds on one invoice per billing su
     const neighbour = await provision(gw, op);
     const outsider = await provision(gw, operator);
 
-    const holderBuys = [await confirmed(assertion(op, holder), '2.00', 'Le journal'), await confirmed(assertion(op, holder), '0.09', 'Une brève')];
+    const holderBuys = [
+      await confirmed(assertion(op, holder), '2.00', 'Le journal'),
+      await confirmed(assertion(op, holder), '0.09', 'Une brève'),
+    ];
     const childBuy = await confirmed(assertion(op, child), '4.99', '500 gems');
     const neighbourBuy = await confirmed(assertion(op, neighbour), '10.00', 'A guide');
     const refundId = await refund(gw, publisher.apiKey, neighbourBuy, '4.00');
@@ -147,14 +186,20 @@ describe('A billing run puts purchases and refunds on one invoice per billing su
     });
     const neighbourInvoice = byRef.get(neighbour) as InvoiceBody;
     expect(neighbourInvoice.lines.map((l) => [l.amount, l.refundId])).toEqual(
-      expect.arrayContaining([['10.00', null], ['-4.00', refundId]]),
+      expect.arrayContaining([
+        ['10.00', null],
+        ['-4.00', refundId],
+      ]),
     );
     expect(neighbourInvoice.total).toBe('6.00');
 
     for (const invoice of invoices) {
       expect(invoice.total).toBe(sum(invoice.lines.map((l) => l.amount)).toFixed(2));
-      expect(invoice.vatTotal).toBe(sum(invoice.lines.map((l) => vatIncluded(new Decimal(l.amount), '0.021'))).toFixed(2));
-      for (const line of invoice.lines) expect(line.vat).toBe(vatIncluded(new Decimal(line.amount), '0.021').toFixed(2));
+      expect(invoice.vatTotal).toBe(
+        sum(invoice.lines.map((l) => vatIncluded(new Decimal(l.amount), '0.021'))).toFixed(2),
+      );
+      for (const line of invoice.lines)
+        expect(line.vat).toBe(vatIncluded(new Decimal(line.amount), '0.021').toFixed(2));
     }
     await expectEachOnExactlyOneInvoice(gw.ctx.db, [...holderBuys, childBuy, neighbourBuy], [refundId]);
     const untouched = await gw.ctx.db.purchase.findMany({ where: { id: { in: [lateBuy, outsiderBuy] } } });
@@ -180,7 +225,9 @@ describe('A billing run puts purchases and refunds on one invoice per billing su
     expect(invoice).toMatchObject({ total: '2.00', correctsInvoiceId: null });
     expect(invoice?.lines.map((l) => [l.purchaseId, l.amount])).toEqual([[second, '2.00']]);
     expect(creditNote).toMatchObject({ total: '-1.50', vatTotal: '-0.03', correctsInvoiceId: firstInvoice?.id });
-    expect(creditNote?.lines.map((l) => [l.purchaseId, l.amount, l.refundId, l.vat])).toEqual([[first, '-1.50', refundId, '-0.03']]);
+    expect(creditNote?.lines.map((l) => [l.purchaseId, l.amount, l.refundId, l.vat])).toEqual([
+      [first, '-1.50', refundId, '-0.03'],
+    ]);
 
     const run3 = await waitForRun(gw, op, (await postBillingRun(gw, op)).body.id);
     expect(run3).toMatchObject({ invoiceCount: 0, total: '0.00' });
@@ -225,7 +272,12 @@ describe('GET /v1/operator/invoices: pages and CSV', () => {
   });
 
   it('When CSV is asked for, then there is a header and one row per invoice line, quoted where needed', async () => {
-    const res = await gw.api().get('/v1/operator/invoices').query({ billingRun: runId }).set(bearer(op.apiKey)).set('Accept', 'text/csv');
+    const res = await gw
+      .api()
+      .get('/v1/operator/invoices')
+      .query({ billingRun: runId })
+      .set(bearer(op.apiKey))
+      .set('Accept', 'text/csv');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/csv/);
     const lines = res.text.trimEnd().split('\n');
@@ -249,10 +301,19 @@ describe('GET /v1/operator/invoices: pages and CSV', () => {
     const answers = await Promise.all([
       gw.api().get(`/v1/operator/billing-runs/${runId}`).set(bearer(other.apiKey)),
       gw.api().get('/v1/operator/invoices').query({ billingRun: runId }).set(bearer(other.apiKey)),
-      gw.api().get('/v1/operator/invoices').query({ billingRun: runId }).set(bearer(other.apiKey)).set('Accept', 'text/csv'),
+      gw
+        .api()
+        .get('/v1/operator/invoices')
+        .query({ billingRun: runId })
+        .set(bearer(other.apiKey))
+        .set('Accept', 'text/csv'),
       gw.api().get(`/v1/operator/billing-runs/${runId}/settlement`).set(bearer(other.apiKey)),
       gw.api().get(`/v1/operator/invoices/${invoice?.id}`).set(bearer(other.apiKey)),
-      gw.api().post(`/v1/operator/invoices/${invoice?.id}/outcome`).set(bearer(other.apiKey)).send({ status: 'unpaid' }),
+      gw
+        .api()
+        .post(`/v1/operator/invoices/${invoice?.id}/outcome`)
+        .set(bearer(other.apiKey))
+        .send({ status: 'unpaid' }),
     ]);
     expect(answers.map((a) => a.status)).toEqual([404, 404, 404, 404, 404, 404]);
     const after = await gw.api().get(`/v1/operator/invoices/${invoice?.id}`).set(bearer(op.apiKey));

@@ -30,7 +30,8 @@ describe('SQL rounding agrees with money.ts, cent by cent', () => {
         SELECT a.collected::text AS collected, ${roundHalfEvenCentsSql(Prisma.sql`(${rate}::numeric(5, 4) * a.collected)`)}::text AS commission
         FROM (SELECT (c / 100.0)::numeric(12, 2) AS collected FROM generate_series(0, 5000) AS c) a`;
       const wrong = rows.filter(
-        (r) => commissionOn(new Decimal(r.collected), new Decimal(rate)).toFixed(2) !== new Decimal(r.commission).toFixed(2),
+        (r) =>
+          commissionOn(new Decimal(r.collected), new Decimal(rate)).toFixed(2) !== new Decimal(r.commission).toFixed(2),
       );
       expect({ rate, wrong }).toEqual({ rate, wrong: [] });
     }

@@ -52,7 +52,10 @@ async function confirmAll(token: string, ids: string[], flushes: number) {
   const responses = await Promise.all(
     ids.map(async (id, i) => {
       const gateway = gateways[i % gateways.length] as GatewayProcess;
-      const res = await fetch(`${gateway.url}/v1/purchases/${id}/confirm`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+      const res = await fetch(`${gateway.url}/v1/purchases/${id}/confirm`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}` },
+      });
       return { status: res.status, body: (await res.json()) as { error?: { code: string } } };
     }),
   );
@@ -82,7 +85,10 @@ async function confirmedSum(subscriberRef: string): Promise<Decimal> {
   const subscriber = await gw.ctx.db.subscriber.findUniqueOrThrow({
     where: { operatorId_externalRef: { operatorId: operator.id, externalRef: subscriberRef } },
   });
-  const rows = await gw.ctx.db.purchase.findMany({ where: { subscriberId: subscriber.id, status: 'confirmed' }, select: { amount: true } });
+  const rows = await gw.ctx.db.purchase.findMany({
+    where: { subscriberId: subscriber.id, status: 'confirmed' },
+    select: { amount: true },
+  });
   return rows.reduce((total, r) => total.plus(r.amount.toString()), new Decimal(0));
 }
 
@@ -108,7 +114,9 @@ describe('Ceilings across two gateway processes', () => {
 
     await redis.client.flushall();
     const gateway = gateways[1] as GatewayProcess;
-    const budget = (await (await fetch(`${gateway.url}/v1/me/budget`, { headers: { Authorization: `Bearer ${token}` } })).json()) as {
+    const budget = (await (
+      await fetch(`${gateway.url}/v1/me/budget`, { headers: { Authorization: `Bearer ${token}` } })
+    ).json()) as {
       weekly: unknown;
     };
     expect(budget.weekly).toEqual({ limit: '60.00', spent: '60.00', remaining: '0.00' });

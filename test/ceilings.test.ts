@@ -87,7 +87,10 @@ describe('Ceilings at confirmation', () => {
     const holderRef = await provision(gw, operator);
     const childRef = await provision(gw, operator, unique('child'), { holderRef });
     const token = assertion(operator, childRef);
-    await gw.ctx.db.subscriber.update({ where: { operatorId_externalRef: { operatorId: operator.id, externalRef: childRef } }, data: { blocked: true } });
+    await gw.ctx.db.subscriber.update({
+      where: { operatorId_externalRef: { operatorId: operator.id, externalRef: childRef } },
+      data: { blocked: true },
+    });
     expect((await buy(gw, publisher, token)).res.body.error.code).toBe('account_blocked');
     await gw.ctx.db.subscriber.update({
       where: { operatorId_externalRef: { operatorId: operator.id, externalRef: childRef } },
@@ -100,8 +103,12 @@ describe('Ceilings at confirmation', () => {
 
   it('When twenty confirmations for one subscriber arrive at once, then no more than the weekly limit is confirmed', async () => {
     const token = await newSubscriber();
-    const purchases = await Promise.all(Array.from({ length: 20 }, () => createPurchase(gw, publisher, { amount: '3.00' })));
-    const responses = await Promise.all(purchases.map((p) => gw.api().post(`/v1/purchases/${p.id}/confirm`).set(bearer(token))));
+    const purchases = await Promise.all(
+      Array.from({ length: 20 }, () => createPurchase(gw, publisher, { amount: '3.00' })),
+    );
+    const responses = await Promise.all(
+      purchases.map((p) => gw.api().post(`/v1/purchases/${p.id}/confirm`).set(bearer(token))),
+    );
     const confirmed = responses.filter((r) => r.status === 200).length;
     expect(confirmed).toBe(6); // 6 × 3.00 = 18.00 ≤ 20.00 < 7 × 3.00
     expect(responses.filter((r) => r.status === 402).every((r) => r.body.error.code === 'weekly_ceiling')).toBe(true);
@@ -155,13 +162,19 @@ describe('Who may sell, and for how long', () => {
     const responses = await Promise.all(tokens.map((t) => gw.api().post(`/v1/purchases/${id}/confirm`).set(bearer(t))));
     expect(responses.filter((r) => r.status === 200)).toHaveLength(1);
     expect(responses.filter((r) => r.status === 404)).toHaveLength(9);
-    expect(await gw.ctx.db.outboxEvent.count({ where: { type: 'purchase.confirmed', payload: { path: ['data', 'id'], equals: id } } })).toBe(1);
+    expect(
+      await gw.ctx.db.outboxEvent.count({
+        where: { type: 'purchase.confirmed', payload: { path: ['data', 'id'], equals: id } },
+      }),
+    ).toBe(1);
   });
 
   it('When one subscriber confirms the same purchase five times at once, then all five answers are the same confirmation', async () => {
     const token = await newSubscriber();
     const { id } = await createPurchase(gw, publisher);
-    const responses = await Promise.all(Array.from({ length: 5 }, () => gw.api().post(`/v1/purchases/${id}/confirm`).set(bearer(token))));
+    const responses = await Promise.all(
+      Array.from({ length: 5 }, () => gw.api().post(`/v1/purchases/${id}/confirm`).set(bearer(token))),
+    );
     expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     expect(new Set(responses.map((r) => r.body.confirmedAt)).size).toBe(1);
   });

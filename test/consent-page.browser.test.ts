@@ -1,7 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertion, createOperator, createPublisher, createPurchase, provision, startTestGateway, type TestGateway } from './support/harness.js';
+import {
+  assertion,
+  createOperator,
+  createPublisher,
+  createPurchase,
+  provision,
+  startTestGateway,
+  type TestGateway,
+} from './support/harness.js';
 import { launchChromium } from './support/browser.js';
 import { freePort } from './support/private-redis.js';
 
@@ -40,7 +48,13 @@ async function pendingPurchase(description: string) {
 describe('The consent page on a phone', () => {
   it('When a subscriber opens the link and taps confirm, then the page fits the screen and the purchase is confirmed', async () => {
     const { id, consentUrl, token, brand } = await pendingPurchase('Edition du jour');
-    const context = await browser.newContext({ locale: 'fr-FR', viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const context = await browser.newContext({
+      locale: 'fr-FR',
+      viewport: PHONE,
+      isMobile: true,
+      hasTouch: true,
+      deviceScaleFactor: 2,
+    });
     const page = await context.newPage();
     await page.goto(`${consentUrl}?assertion=${token}`);
     expect(page.url()).toBe(consentUrl);
@@ -72,7 +86,9 @@ describe('The consent page on a phone', () => {
     await page.goto(`${consentUrl}?assertion=${token}`);
     // The attacker's page, on another site (localhost vs 127.0.0.1) of the same machine.
     const attacker = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html' }).end(`<iframe src="${consentUrl}" width="375" height="600"></iframe>`);
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(`<iframe src="${consentUrl}" width="375" height="600"></iframe>`);
     });
     const attackerPort = await freePort();
     await new Promise<void>((resolve) => attacker.listen(attackerPort, resolve));

@@ -63,7 +63,10 @@ describe('GET /consent/purchases/:id: bringing the assertion', () => {
     const ref = await provision(gw, operator);
     const { consentUrl } = await createPurchase(gw, publisher);
     const path = pathOf(consentUrl);
-    const res = await gw.api().get(path).query({ assertion: assertion(operator, ref), lang: 'fr' });
+    const res = await gw
+      .api()
+      .get(path)
+      .query({ assertion: assertion(operator, ref), lang: 'fr' });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe(`${path}?lang=fr`);
     const cookie = sessionCookie(res);
@@ -78,7 +81,10 @@ describe('GET /consent/purchases/:id: bringing the assertion', () => {
     try {
       const ref = await provision(secureGw, operator);
       const { consentUrl } = await createPurchase(secureGw, publisher);
-      const res = await secureGw.api().get(pathOf(consentUrl)).query({ assertion: assertion(operator, ref) });
+      const res = await secureGw
+        .api()
+        .get(pathOf(consentUrl))
+        .query({ assertion: assertion(operator, ref) });
       expect(res.status).toBe(303);
       expect(sessionCookie(res)).toMatch(/;\s*Secure/i);
     } finally {
@@ -91,7 +97,10 @@ describe('GET /consent/purchases/:id: bringing the assertion', () => {
     try {
       const ref = await provision(prodGw, operator);
       const { consentUrl } = await createPurchase(prodGw, publisher);
-      const res = await prodGw.api().get(pathOf(consentUrl)).query({ assertion: assertion(operator, ref) });
+      const res = await prodGw
+        .api()
+        .get(pathOf(consentUrl))
+        .query({ assertion: assertion(operator, ref) });
       expect(res.status).toBe(303);
       expect(sessionCookie(res)).toMatch(/;\s*Secure/i);
     } finally {
@@ -122,7 +131,10 @@ describe('GET /consent/purchases/:id: bringing the assertion', () => {
   it('When the assertion comes as a Bearer header, then the page renders at once and the cookie is set', async () => {
     const ref = await provision(gw, operator);
     const { consentUrl } = await createPurchase(gw, publisher);
-    const res = await gw.api().get(pathOf(consentUrl)).set(bearer(assertion(operator, ref)));
+    const res = await gw
+      .api()
+      .get(pathOf(consentUrl))
+      .set(bearer(assertion(operator, ref)));
     expect(res.status).toBe(200);
     expect(res.text).toContain('name="csrf"');
     expect(sessionCookie(res)).toMatch(/;\s*HttpOnly/i);
@@ -199,7 +211,9 @@ describe('GET /consent/purchases/:id: the page', () => {
 
   it('When the purchase does not exist, then the page is 404 HTML', async () => {
     const browser = gw.api();
-    const res = await browser.get('/consent/purchases/pur_doesnotexist').set(bearer(assertion(operator, await provision(gw, operator))));
+    const res = await browser
+      .get('/consent/purchases/pur_doesnotexist')
+      .set(bearer(assertion(operator, await provision(gw, operator))));
     expect(res.status).toBe(404);
     expect(res.headers['content-type']).toMatch(/^text\/html/);
   });
@@ -223,7 +237,10 @@ describe('POST /consent/purchases/:id/confirm: click two', () => {
     const { id, consentUrl } = await createPurchase(gw, publisher, { amount: '3.10' });
     const browser = await signedInBrowser(pathOf(consentUrl), token);
     const csrf = csrfOf((await browser.get(pathOf(consentUrl))).text);
-    const res = await browser.post(`${pathOf(consentUrl)}/confirm`).type('form').send({ csrf });
+    const res = await browser
+      .post(`${pathOf(consentUrl)}/confirm`)
+      .type('form')
+      .send({ csrf });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/html/);
     expect(res.text).toContain('Vous avez payé 3,10\u00a0€');
@@ -238,7 +255,10 @@ describe('POST /consent/purchases/:id/confirm: click two', () => {
     const csrf = csrfOf((await browser.get(pathOf(consentUrl))).text);
     const forged = `${csrf.slice(0, -1)}${csrf.endsWith('A') ? 'B' : 'A'}`;
     for (const form of [{}, { csrf: '' }, { csrf: forged }]) {
-      const res = await browser.post(`${pathOf(consentUrl)}/confirm`).type('form').send(form);
+      const res = await browser
+        .post(`${pathOf(consentUrl)}/confirm`)
+        .type('form')
+        .send(form);
       expect(res.status).toBe(403);
       expect(res.headers['content-type']).toMatch(/^text\/html/);
     }
@@ -253,7 +273,10 @@ describe('POST /consent/purchases/:id/confirm: click two', () => {
     const browser = await signedInBrowser(pathOf(first.consentUrl), token);
     const firstCsrf = csrfOf((await browser.get(pathOf(first.consentUrl))).text);
     await browser.get(pathOf(second.consentUrl));
-    const res = await browser.post(`${pathOf(second.consentUrl)}/confirm`).type('form').send({ csrf: firstCsrf });
+    const res = await browser
+      .post(`${pathOf(second.consentUrl)}/confirm`)
+      .type('form')
+      .send({ csrf: firstCsrf });
     expect(res.status).toBe(403);
     expect(await statusOf(second.id)).toBe('pending');
     expect(await statusOf(first.id)).toBe('pending');
@@ -265,7 +288,11 @@ describe('POST /consent/purchases/:id/confirm: click two', () => {
     const browser = await signedInBrowser(pathOf(consentUrl), assertion(operator, ref));
     const csrf = csrfOf((await browser.get(pathOf(consentUrl))).text);
     // A cross-site form post: a fresh agent carries no cookie.
-    const res = await gw.api().post(`${pathOf(consentUrl)}/confirm`).type('form').send({ csrf });
+    const res = await gw
+      .api()
+      .post(`${pathOf(consentUrl)}/confirm`)
+      .type('form')
+      .send({ csrf });
     expect(res.status).toBe(403);
     expect(await statusOf(id)).toBe('pending');
   });
@@ -278,7 +305,10 @@ describe('POST /consent/purchases/:id/confirm: click two', () => {
     const csrf = csrfOf((await browser.get(pathOf(consentUrl))).text);
     // The operator lowers its limit between the page and the click: the click itself is declined.
     await gw.ctx.db.operator.update({ where: { id: strict.id }, data: { limitPerPurchase: '1.00' } });
-    const res = await browser.post(`${pathOf(consentUrl)}/confirm`).type('form').send({ csrf });
+    const res = await browser
+      .post(`${pathOf(consentUrl)}/confirm`)
+      .type('form')
+      .send({ csrf });
     expect(res.status).toBe(402);
     expect(res.headers['content-type']).toMatch(/^text\/html/);
     expect(res.text).toContain('Ce prix dépasse le plafond par achat de votre compte.');
@@ -292,7 +322,10 @@ describe('POST /consent/purchases/:id/confirm: click two', () => {
     const browser = await signedInBrowser(pathOf(consentUrl), assertion(operator, ref));
     const csrf = csrfOf((await browser.get(pathOf(consentUrl))).text);
     await gw.ctx.db.purchase.update({ where: { id }, data: { expiresAt: new Date(Date.now() - 1000) } });
-    const res = await browser.post(`${pathOf(consentUrl)}/confirm`).type('form').send({ csrf });
+    const res = await browser
+      .post(`${pathOf(consentUrl)}/confirm`)
+      .type('form')
+      .send({ csrf });
     expect(res.status).toBe(410);
     expect(res.headers['content-type']).toMatch(/^text\/html/);
     expect(await statusOf(id)).toBe('expired');

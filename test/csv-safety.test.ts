@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { billingHarness, postBillingRun, waitForRun, type BillingHarness } from './support/billing.js';
-import { assertion, bearer, buy, createOperator, createPublisher, startTestGateway, unique, type TestGateway } from './support/harness.js';
+import {
+  assertion,
+  bearer,
+  buy,
+  createOperator,
+  createPublisher,
+  startTestGateway,
+  unique,
+  type TestGateway,
+} from './support/harness.js';
 
 /** Issue 10 item 2: what reached the operator's spreadsheet as a live formula. */
 const PAYLOADS = [
@@ -33,15 +42,26 @@ function cells(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i] as string;
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
-      else if (c === '"') quoted = false;
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
       else cell += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(cell), (cell = '');
-    else if (c === '\n') row.push(cell), rows.push(row), (row = []), (cell = '');
-    else cell += c;
+    else if (c === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (c === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+    } else cell += c;
   }
-  if (cell !== '' || row.length) row.push(cell), rows.push(row);
+  if (cell !== '' || row.length) {
+    row.push(cell);
+    rows.push(row);
+  }
   return rows;
 }
 
@@ -50,13 +70,23 @@ describe('CSV safety in every CSV', () => {
     const op = await createOperator(gw);
     const publisher = await createPublisher(gw);
     const ref = `=cmd|'/C_calc'!A0-${unique('r')}`;
-    const put = await gw.api().put(`/v1/operator/subscribers/${encodeURIComponent(ref)}`).set(bearer(op.apiKey)).send({});
+    const put = await gw
+      .api()
+      .put(`/v1/operator/subscribers/${encodeURIComponent(ref)}`)
+      .set(bearer(op.apiKey))
+      .send({});
     expect(put.status).toBe(201);
     const token = assertion(op, ref);
-    for (const description of PAYLOADS) expect((await buy(gw, publisher, token, { amount: '1.00', description })).res.status).toBe(200);
+    for (const description of PAYLOADS)
+      expect((await buy(gw, publisher, token, { amount: '1.00', description })).res.status).toBe(200);
     const runId = (await waitForRun(gw, op, (await postBillingRun(gw, op)).body.id)).id;
 
-    const invoices = await gw.api().get('/v1/operator/invoices').query({ billingRun: runId }).set(bearer(op.apiKey)).set('Accept', 'text/csv');
+    const invoices = await gw
+      .api()
+      .get('/v1/operator/invoices')
+      .query({ billingRun: runId })
+      .set(bearer(op.apiKey))
+      .set('Accept', 'text/csv');
     expect(invoices.status).toBe(200);
     const [header, ...rows] = cells(invoices.text);
     const at = (name: string) => (header as string[]).indexOf(name);

@@ -64,7 +64,12 @@ async function openDispute(amount = '4.00') {
   const token = assertion(operator, await provision(gw, operator));
   const { id: purchaseId, res } = await buy(gw, publisher, token, { amount });
   expect(res.status).toBe(200);
-  const opened = await gw.api().post('/v1/disputes').set(bearer(token)).set('Idempotency-Key', idemKey()).send({ purchaseId, reason: 'No answer expected' });
+  const opened = await gw
+    .api()
+    .post('/v1/disputes')
+    .set(bearer(token))
+    .set('Idempotency-Key', idemKey())
+    .send({ purchaseId, reason: 'No answer expected' });
   expect(opened.status).toBe(201);
   return { disputeId: opened.body.id as string, purchaseId, respondBy: new Date(opened.body.respondBy) };
 }
@@ -102,7 +107,12 @@ describe('sweepOverdueDisputes, with an injected clock', () => {
     expect(after.purchase).toEqual({ status: 'refunded', refundedAmount: '4.00' });
     expect(after.refunds).toEqual([{ id: expect.any(String), amount: '4.00', disputeId }]);
     // Written in one transaction at one instant, so their order by id is not meaningful.
-    expect([...after.events].sort()).toEqual(['dispute.closed', 'dispute.opened', 'purchase.confirmed', 'purchase.refunded']);
+    expect([...after.events].sort()).toEqual([
+      'dispute.closed',
+      'dispute.opened',
+      'purchase.confirmed',
+      'purchase.refunded',
+    ]);
   });
 
   it('When the sweep runs twice, then the second run changes nothing', async () => {

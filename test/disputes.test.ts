@@ -48,7 +48,11 @@ interface Bought {
 }
 
 /** A fresh subscriber of `operator` with one confirmed purchase from `publisher`. */
-async function boughtOne(amount = '4.00', seller: PublisherFixture = publisher, by: OperatorFixture = operator): Promise<Bought> {
+async function boughtOne(
+  amount = '4.00',
+  seller: PublisherFixture = publisher,
+  by: OperatorFixture = operator,
+): Promise<Bought> {
   const ref = await provision(gw, by);
   const token = assertion(by, ref);
   const { id, res } = await buy(gw, seller, token, { amount });
@@ -61,11 +65,21 @@ function openDispute(token: string, body: Record<string, unknown>, key: string =
 }
 
 function respond(apiKey: string, disputeId: string, body: Record<string, unknown>) {
-  return gw.api().post(`/v1/disputes/${disputeId}/response`).set(bearer(apiKey)).set('Idempotency-Key', idemKey()).send(body);
+  return gw
+    .api()
+    .post(`/v1/disputes/${disputeId}/response`)
+    .set(bearer(apiKey))
+    .set('Idempotency-Key', idemKey())
+    .send(body);
 }
 
 function resolve(apiKey: string, disputeId: string, outcome: string) {
-  return gw.api().post(`/v1/operator/disputes/${disputeId}/resolve`).set(bearer(apiKey)).set('Idempotency-Key', idemKey()).send({ outcome });
+  return gw
+    .api()
+    .post(`/v1/operator/disputes/${disputeId}/resolve`)
+    .set(bearer(apiKey))
+    .set('Idempotency-Key', idemKey())
+    .send({ outcome });
 }
 
 async function purchaseStatus(id: string): Promise<string> {
@@ -82,7 +96,12 @@ describe('POST /v1/disputes: opening', () => {
     const { token, purchaseId } = await boughtOne();
     const res = await openDispute(token, { purchaseId, reason: 'I never read this article' });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ status: 'open', purchaseId, reason: 'I never read this article', openedBy: 'subscriber' });
+    expect(res.body).toMatchObject({
+      status: 'open',
+      purchaseId,
+      reason: 'I never read this article',
+      openedBy: 'subscriber',
+    });
     expect(Date.parse(res.body.respondBy) - Date.parse(res.body.createdAt)).toBe(7 * DAY_MS);
     expect(await purchaseStatus(purchaseId)).toBe('disputed');
     const opened = await eventsOf('dispute.opened', res.body.id);
@@ -100,7 +119,7 @@ describe('POST /v1/disputes: opening', () => {
     expect(res.body).toMatchObject({ status: 'open', openedBy: 'operator', subscriberRef: ref });
   });
 
-  it("When an operator names a subscriber it did not provision, then it is 404 and nothing is opened", async () => {
+  it('When an operator names a subscriber it did not provision, then it is 404 and nothing is opened', async () => {
     const { ref, purchaseId } = await boughtOne();
     const res = await openDispute(otherOperator.apiKey, { purchaseId, reason: 'Not mine', subscriberRef: ref });
     expect(res.status).toBe(404);
@@ -142,7 +161,10 @@ describe('POST /v1/disputes: opening', () => {
     for (const reason of [undefined, '   ']) {
       const res = await openDispute(token, { purchaseId, reason });
       expect(res.status).toBe(400);
-      expect(res.body.error).toMatchObject({ code: 'invalid_request', details: { fields: { reason: expect.any(String) } } });
+      expect(res.body.error).toMatchObject({
+        code: 'invalid_request',
+        details: { fields: { reason: expect.any(String) } },
+      });
     }
     expect(await gw.ctx.db.dispute.count({ where: { purchaseId } })).toBe(0);
   });
@@ -156,8 +178,14 @@ describe('POST /v1/disputes: opening', () => {
   it('When the purchase was confirmed 364 days ago, then it can be disputed; 366 days ago, then it is 409 invalid_state', async () => {
     const recent = await boughtOne();
     const old = await boughtOne();
-    await gw.ctx.db.purchase.update({ where: { id: recent.purchaseId }, data: { confirmedAt: new Date(Date.now() - 364 * DAY_MS) } });
-    await gw.ctx.db.purchase.update({ where: { id: old.purchaseId }, data: { confirmedAt: new Date(Date.now() - 366 * DAY_MS) } });
+    await gw.ctx.db.purchase.update({
+      where: { id: recent.purchaseId },
+      data: { confirmedAt: new Date(Date.now() - 364 * DAY_MS) },
+    });
+    await gw.ctx.db.purchase.update({
+      where: { id: old.purchaseId },
+      data: { confirmedAt: new Date(Date.now() - 366 * DAY_MS) },
+    });
     expect((await openDispute(recent.token, { purchaseId: recent.purchaseId, reason: 'late' })).status).toBe(201);
     const tooLate = await openDispute(old.token, { purchaseId: old.purchaseId, reason: 'too late' });
     expect(tooLate.status).toBe(409);
@@ -172,7 +200,12 @@ describe('POST /v1/disputes: opening', () => {
     const declined = await buy(gw, publisher, token, { amount: '45.00' });
     expect(declined.res.status).toBe(402);
     const refunded = await buy(gw, publisher, token, { amount: '1.00' });
-    await gw.api().post(`/v1/purchases/${refunded.id}/refunds`).set(bearer(publisher.apiKey)).set('Idempotency-Key', idemKey()).send({});
+    await gw
+      .api()
+      .post(`/v1/purchases/${refunded.id}/refunds`)
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', idemKey())
+      .send({});
     // The pending one is no one's yet; it is 404 rather than a leak of its existence to this subscriber.
     expect((await openDispute(token, { purchaseId: pending.id, reason: 'x' })).status).toBe(404);
     for (const purchaseId of [declined.id, refunded.id]) {
@@ -184,7 +217,9 @@ describe('POST /v1/disputes: opening', () => {
 
   it('When ten disputes on one purchase arrive at once, then exactly one is opened and the others are 409', async () => {
     const { token, purchaseId } = await boughtOne();
-    const responses = await Promise.all(Array.from({ length: 10 }, (_, i) => openDispute(token, { purchaseId, reason: `attempt ${i}` })));
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => openDispute(token, { purchaseId, reason: `attempt ${i}` })),
+    );
     const statuses = responses.map((r) => r.status).sort();
     expect(statuses).toEqual([201, ...Array(9).fill(409)]);
     expect(await gw.ctx.db.dispute.count({ where: { purchaseId } })).toBe(1);
@@ -229,7 +264,9 @@ describe('POST /v1/disputes/:id/response and /v1/operator/disputes/:id/resolve',
     const after = await gw.api().get('/v1/me/budget').set(bearer(token));
     expect(after.body.weekly).toMatchObject({ spent: '0.00', remaining: '60.00' });
     const refunds = await gw.ctx.db.refund.findMany({ where: { purchaseId } });
-    expect(refunds.map((r) => ({ amount: r.amount.toFixed(2), disputeId: r.disputeId }))).toEqual([{ amount: '12.50', disputeId: opened.body.id }]);
+    expect(refunds.map((r) => ({ amount: r.amount.toFixed(2), disputeId: r.disputeId }))).toEqual([
+      { amount: '12.50', disputeId: opened.body.id },
+    ]);
     expect(await eventsOf('dispute.closed', opened.body.id)).toHaveLength(1);
     const refundedEvents = await eventsOf('purchase.refunded', purchaseId);
     expect((refundedEvents[0]?.payload as { data: { status: string } }).data.status).toBe('refunded');
@@ -237,7 +274,12 @@ describe('POST /v1/disputes/:id/response and /v1/operator/disputes/:id/resolve',
 
   it('When the purchase was partly refunded before, then a lost dispute refunds only what is left', async () => {
     const { token, purchaseId } = await boughtOne('5.00');
-    await gw.api().post(`/v1/purchases/${purchaseId}/refunds`).set(bearer(publisher.apiKey)).set('Idempotency-Key', idemKey()).send({ amount: '1.25' });
+    await gw
+      .api()
+      .post(`/v1/purchases/${purchaseId}/refunds`)
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', idemKey())
+      .send({ amount: '1.25' });
     const opened = await openDispute(token, { purchaseId, reason: 'Rest of it' });
     const res = await respond(publisher.apiKey, opened.body.id, { accept: true });
     expect(res.body.refund.amount).toBe('3.75');
@@ -247,9 +289,16 @@ describe('POST /v1/disputes/:id/response and /v1/operator/disputes/:id/resolve',
   it('When the publisher contests with evidence, then it is under review and the purchase stays disputed', async () => {
     const { token, purchaseId } = await boughtOne();
     const opened = await openDispute(token, { purchaseId, reason: 'Did not order' });
-    const res = await respond(publisher.apiKey, opened.body.id, { accept: false, evidence: 'Consent page shown, confirmed from the subscriber session' });
+    const res = await respond(publisher.apiKey, opened.body.id, {
+      accept: false,
+      evidence: 'Consent page shown, confirmed from the subscriber session',
+    });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'under_review', evidence: 'Consent page shown, confirmed from the subscriber session', closedAt: null });
+    expect(res.body).toMatchObject({
+      status: 'under_review',
+      evidence: 'Consent page shown, confirmed from the subscriber session',
+      closedAt: null,
+    });
     expect(res.body.respondedAt).not.toBeNull();
     expect(await purchaseStatus(purchaseId)).toBe('disputed');
     expect((await respond(publisher.apiKey, opened.body.id, { accept: true })).status).toBe(409);
@@ -261,7 +310,11 @@ describe('POST /v1/disputes/:id/response and /v1/operator/disputes/:id/resolve',
     await respond(publisher.apiKey, opened.body.id, { accept: false });
     const res = await resolve(operator.apiKey, opened.body.id, 'won');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'won', refund: null, purchase: { status: 'confirmed', refundedAmount: '0.00' } });
+    expect(res.body).toMatchObject({
+      status: 'won',
+      refund: null,
+      purchase: { status: 'confirmed', refundedAmount: '0.00' },
+    });
     expect(await gw.ctx.db.refund.count({ where: { purchaseId } })).toBe(0);
     expect(await eventsOf('dispute.closed', opened.body.id)).toHaveLength(1);
   });
@@ -285,7 +338,7 @@ describe('POST /v1/disputes/:id/response and /v1/operator/disputes/:id/resolve',
     expect(closed.body.error.code).toBe('invalid_state');
   });
 
-  it("When another operator resolves the dispute, then it is 404 and the dispute is unchanged", async () => {
+  it('When another operator resolves the dispute, then it is 404 and the dispute is unchanged', async () => {
     const { token, purchaseId } = await boughtOne();
     const opened = await openDispute(token, { purchaseId, reason: 'x' });
     await respond(publisher.apiKey, opened.body.id, { accept: false });
@@ -294,7 +347,7 @@ describe('POST /v1/disputes/:id/response and /v1/operator/disputes/:id/resolve',
     expect((await gw.ctx.db.dispute.findUniqueOrThrow({ where: { id: opened.body.id } })).status).toBe('under_review');
   });
 
-  it("When the publisher of another purchase responds, then it is 404 and the dispute stays open", async () => {
+  it('When the publisher of another purchase responds, then it is 404 and the dispute stays open', async () => {
     const { token, purchaseId } = await boughtOne();
     const opened = await openDispute(token, { purchaseId, reason: 'x' });
     const res = await respond(otherPublisher.apiKey, opened.body.id, { accept: false, evidence: 'not mine' });
@@ -338,7 +391,13 @@ describe('POST /v1/disputes/:id/response and /v1/operator/disputes/:id/resolve',
     const { token, purchaseId } = await boughtOne('2.00');
     const opened = await openDispute(token, { purchaseId, reason: 'x' });
     const key = idemKey();
-    const send = () => gw.api().post(`/v1/disputes/${opened.body.id}/response`).set(bearer(publisher.apiKey)).set('Idempotency-Key', key).send({ accept: true });
+    const send = () =>
+      gw
+        .api()
+        .post(`/v1/disputes/${opened.body.id}/response`)
+        .set(bearer(publisher.apiKey))
+        .set('Idempotency-Key', key)
+        .send({ accept: true });
     const first = await send();
     const second = await send();
     expect(first.status).toBe(200);
@@ -358,7 +417,11 @@ describe('GET /v1/disputes/:id and consent evidence', () => {
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ id: opened.body.id, status: 'open', purchaseId });
     }
-    expect(asSubscriber.body.consent).toMatchObject({ pageVersion: 'api-v1', assertionId: expect.any(String), ip: expect.any(String) });
+    expect(asSubscriber.body.consent).toMatchObject({
+      pageVersion: 'api-v1',
+      assertionId: expect.any(String),
+      ip: expect.any(String),
+    });
     expect(asOperator.body.consent).toEqual(asSubscriber.body.consent);
     expect(asPublisher.body).not.toHaveProperty('consent');
     // The operator's reference may be a phone number: the publisher never sees it.
@@ -384,11 +447,12 @@ describe('GET /v1/disputes/:id and consent evidence', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res: { status: number; body: { data: { id: string; status: string }[]; nextCursor: string | null } } = await gw
-        .api()
-        .get('/v1/disputes')
-        .query({ status: 'under_review', limit: 2, ...(cursor ? { cursor } : {}) })
-        .set(bearer(op.apiKey));
+      const res: { status: number; body: { data: { id: string; status: string }[]; nextCursor: string | null } } =
+        await gw
+          .api()
+          .get('/v1/disputes')
+          .query({ status: 'under_review', limit: 2, ...(cursor ? { cursor } : {}) })
+          .set(bearer(op.apiKey));
       expect(res.status).toBe(200);
       expect(res.body.data.every((d) => d.status === 'under_review')).toBe(true);
       seen.push(...res.body.data.map((d) => d.id));
@@ -413,7 +477,11 @@ describe('GET /v1/disputes/:id and consent evidence', () => {
     const ref = await provision(gw, operator);
     const token = assertion(operator, ref);
     const { id } = await createPurchase(gw, publisher);
-    const confirmed = await gw.api().post(`/v1/purchases/${id}/confirm`).set(bearer(token)).set('User-Agent', 'Kiosque-Test/1.0');
+    const confirmed = await gw
+      .api()
+      .post(`/v1/purchases/${id}/confirm`)
+      .set(bearer(token))
+      .set('User-Agent', 'Kiosque-Test/1.0');
     const res = await gw.api().get(`/v1/purchases/${id}`).set(bearer(token));
     const row = await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id } });
     expect(res.body.consent).toEqual({
@@ -439,7 +507,11 @@ describe('GET /v1/disputes/:id and consent evidence', () => {
     const confirmed = await browser.post(`${path}/confirm`).type('form').set('User-Agent', 'Browser/42').send({ csrf });
     expect(confirmed.status).toBe(200);
     const res = await gw.api().get(`/v1/purchases/${id}`).set(bearer(token));
-    expect(res.body.consent).toMatchObject({ pageVersion: CONSENT_PAGE_VERSION, userAgent: 'Browser/42', assertionId: (jwt.decode(token) as { jti: string }).jti });
+    expect(res.body.consent).toMatchObject({
+      pageVersion: CONSENT_PAGE_VERSION,
+      userAgent: 'Browser/42',
+      assertionId: (jwt.decode(token) as { jti: string }).jti,
+    });
     expect(Date.parse(res.body.consent.at)).toBe(Date.parse(res.body.confirmedAt));
   });
 
@@ -460,22 +532,39 @@ describe('GET /v1/disputes/:id and consent evidence', () => {
 });
 
 describe('Dispute rate and automatic suspension', () => {
-  it('When the admin reads a publisher\'s dispute rate, then it counts disputes and confirmed purchases of the last 30 days', async () => {
+  it("When the admin reads a publisher's dispute rate, then it counts disputes and confirmed purchases of the last 30 days", async () => {
     const seller = await createPublisher(gw);
-    const bought = [await boughtOne('1.00', seller), await boughtOne('1.00', seller), await boughtOne('1.00', seller), await boughtOne('1.00', seller)];
+    const bought = [
+      await boughtOne('1.00', seller),
+      await boughtOne('1.00', seller),
+      await boughtOne('1.00', seller),
+      await boughtOne('1.00', seller),
+    ];
     const old = await boughtOne('1.00', seller);
-    await gw.ctx.db.purchase.update({ where: { id: old.purchaseId }, data: { confirmedAt: new Date(Date.now() - 31 * DAY_MS) } });
+    await gw.ctx.db.purchase.update({
+      where: { id: old.purchaseId },
+      data: { confirmedAt: new Date(Date.now() - 31 * DAY_MS) },
+    });
     const first = bought[0] as Bought;
     await openDispute(first.token, { purchaseId: first.purchaseId, reason: 'x' });
     const res = await gw.api().get(`/v1/admin/publishers/${seller.id}/dispute-rate`).set(admin);
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ publisherId: seller.id, windowDays: 30, disputes: 1, confirmedPurchases: 4, disputeRate: '0.250000', suspended: false });
+    expect(res.body).toMatchObject({
+      publisherId: seller.id,
+      windowDays: 30,
+      disputes: 1,
+      confirmedPurchases: 4,
+      disputeRate: '0.250000',
+      suspended: false,
+    });
     // Default minimum sample of 100 confirmed purchases: a 25% rate on four sales suspends nobody.
     expect(res.body.wouldSuspend).toBe(false);
   });
 
   it('When a publisher asks for a dispute rate, then it is 403, and for an unknown publisher the admin gets 404', async () => {
-    expect((await gw.api().get(`/v1/admin/publishers/${publisher.id}/dispute-rate`).set(bearer(publisher.apiKey))).status).toBe(403);
+    expect(
+      (await gw.api().get(`/v1/admin/publishers/${publisher.id}/dispute-rate`).set(bearer(publisher.apiKey))).status,
+    ).toBe(403);
     expect((await gw.api().get('/v1/admin/publishers/pub_nope/dispute-rate').set(admin)).status).toBe(404);
   });
 
@@ -505,8 +594,18 @@ describe('Dispute rate and automatic suspension', () => {
       const { seller, sales } = await sellerWithSales(4);
       expect((await open(sales[0] as Bought)).status).toBe(201);
       const rate = await strict.api().get(`/v1/admin/publishers/${seller.id}/dispute-rate`).set(admin);
-      expect(rate.body).toMatchObject({ disputeRate: '0.250000', suspendThreshold: '0.2', wouldSuspend: true, suspended: true });
-      const blocked = await strict.api().post('/v1/purchases').set(bearer(seller.apiKey)).set('Idempotency-Key', idemKey()).send({ amount: '1.00', currency: 'EUR', description: 'x', channel: 'isp' });
+      expect(rate.body).toMatchObject({
+        disputeRate: '0.250000',
+        suspendThreshold: '0.2',
+        wouldSuspend: true,
+        suspended: true,
+      });
+      const blocked = await strict
+        .api()
+        .post('/v1/purchases')
+        .set(bearer(seller.apiKey))
+        .set('Idempotency-Key', idemKey())
+        .send({ amount: '1.00', currency: 'EUR', description: 'x', channel: 'isp' });
       expect(blocked.status).toBe(403);
     });
 
@@ -545,7 +644,11 @@ describe('A lost dispute on an invoiced purchase', () => {
 
       const second = await postBillingRun(gw, op);
       expect((await waitForRun(gw, op, second.body.id)).status).toBe('done');
-      const invoices = await gw.api().get('/v1/operator/invoices').query({ billingRun: second.body.id }).set(bearer(op.apiKey));
+      const invoices = await gw
+        .api()
+        .get('/v1/operator/invoices')
+        .query({ billingRun: second.body.id })
+        .set(bearer(op.apiKey));
       expect(invoices.status).toBe(200);
       expect(invoices.body.data).toHaveLength(1);
       expect(invoices.body.data[0].lines).toEqual([expect.objectContaining({ purchaseId, amount: '-6.00' })]);

@@ -38,12 +38,19 @@ afterAll(async () => {
 });
 
 async function startWorker(options: Parameters<typeof startHousekeepingWorker>[1]): Promise<RunningWorker> {
-  const config = { ...gw.ctx.config, queuePrefix: unique('kq-security-housekeeping'), idempotencyKeyRetentionHours: 24 };
-  const worker = await startHousekeepingWorker({ config, db: gw.ctx.db, logger: createLogger('silent') }, {
-    expireEveryMs: 200,
-    purgeEveryMs: 200,
-    ...options,
-  });
+  const config = {
+    ...gw.ctx.config,
+    queuePrefix: unique('kq-security-housekeeping'),
+    idempotencyKeyRetentionHours: 24,
+  };
+  const worker = await startHousekeepingWorker(
+    { config, db: gw.ctx.db, logger: createLogger('silent') },
+    {
+      expireEveryMs: 200,
+      purgeEveryMs: 200,
+      ...options,
+    },
+  );
   running.push(worker);
   return worker;
 }
@@ -62,10 +69,16 @@ describe('Pending purchases past their expiry become expired (issue 10, item 14)
     const { id: confirmedId } = await buy(gw, publisher, token);
     const { id: othersId } = await createPurchase(gw, bystander);
 
-    const worker = await startWorker({ now: () => new Date(Date.now() + DAY_MS), scope: { publisherIds: [publisher.id] } });
-    await vi.waitFor(async () => {
-      for (const { id } of pending) expect(await statusOf(id)).toBe('expired');
-    }, { timeout: 15_000, interval: 100 });
+    const worker = await startWorker({
+      now: () => new Date(Date.now() + DAY_MS),
+      scope: { publisherIds: [publisher.id] },
+    });
+    await vi.waitFor(
+      async () => {
+        for (const { id } of pending) expect(await statusOf(id)).toBe('expired');
+      },
+      { timeout: 15_000, interval: 100 },
+    );
     await worker.close();
 
     expect(await statusOf(confirmedId)).toBe('confirmed');
@@ -100,19 +113,32 @@ describe('Idempotency keys are kept for the stated retention, then purged (item 
     const bystander = await createPublisher(gw);
     const key = idemKey();
     const body = { amount: '1.00', currency: 'EUR', description: 'An article', channel: 'isp' };
-    const first = await gw.api().post('/v1/purchases').set(bearer(publisher.apiKey)).set('Idempotency-Key', key).send(body);
+    const first = await gw
+      .api()
+      .post('/v1/purchases')
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', key)
+      .send(body);
     await createPurchase(gw, bystander);
     expect(await keysOf(publisher)).toBe(1);
 
     const scope = { idempotencyScopes: [`publisher:${publisher.id}`, `publisher:${bystander.id}`] };
-    const worker = await startWorker({ now: () => new Date(Date.now() + 25 * 3_600_000), scope: { idempotencyScopes: [`publisher:${publisher.id}`] } });
+    const worker = await startWorker({
+      now: () => new Date(Date.now() + 25 * 3_600_000),
+      scope: { idempotencyScopes: [`publisher:${publisher.id}`] },
+    });
     await vi.waitFor(async () => expect(await keysOf(publisher)).toBe(0), { timeout: 15_000, interval: 100 });
     await worker.close();
     expect(await keysOf(bystander)).toBe(1);
     expect(await purgeIdempotencyKeys(gw.ctx.db, new Date(Date.now() - 23 * 3_600_000), 100, scope)).toBe(0);
     expect(await keysOf(bystander)).toBe(1);
 
-    const again = await gw.api().post('/v1/purchases').set(bearer(publisher.apiKey)).set('Idempotency-Key', key).send(body);
+    const again = await gw
+      .api()
+      .post('/v1/purchases')
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', key)
+      .send(body);
     expect(again.status).toBe(201);
     expect(again.body.id).not.toBe(first.body.id);
   });

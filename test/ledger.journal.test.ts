@@ -15,7 +15,14 @@ const d = (v: string) => new Decimal(v);
 
 async function balancedEntry(key: string): Promise<bigint> {
   await db.$transaction((tx) =>
-    postEntry(tx, { key, kind: 'test', postings: [{ account: `test:${key}:a`, amount: d('1.00') }, { account: `test:${key}:b`, amount: d('-1.00') }] }),
+    postEntry(tx, {
+      key,
+      kind: 'test',
+      postings: [
+        { account: `test:${key}:a`, amount: d('1.00') },
+        { account: `test:${key}:b`, amount: d('-1.00') },
+      ],
+    }),
   );
   const entry = await db.ledgerEntry.findUniqueOrThrow({ where: { key } });
   return entry.id;
@@ -24,7 +31,9 @@ async function balancedEntry(key: string): Promise<bigint> {
 describe('The journal is append-only and balanced, enforced by PostgreSQL', () => {
   it('When a posting is updated or deleted, or the journal truncated, then the database refuses', async () => {
     const id = await balancedEntry(unique('append-only'));
-    await expect(db.$executeRaw`UPDATE ledger_postings SET amount = 2 WHERE entry_id = ${id} AND amount > 0`).rejects.toThrow(/append-only/);
+    await expect(
+      db.$executeRaw`UPDATE ledger_postings SET amount = 2 WHERE entry_id = ${id} AND amount > 0`,
+    ).rejects.toThrow(/append-only/);
     await expect(db.$executeRaw`DELETE FROM ledger_postings WHERE entry_id = ${id}`).rejects.toThrow(/append-only/);
     await expect(db.$executeRaw`DELETE FROM ledger_entries WHERE id = ${id}`).rejects.toThrow(/append-only/);
     await expect(db.$executeRaw`TRUNCATE ledger_postings CASCADE`).rejects.toThrow(/append-only/);
@@ -35,7 +44,14 @@ describe('The journal is append-only and balanced, enforced by PostgreSQL', () =
     const key = unique('unbalanced');
     await expect(
       db.$transaction((tx) =>
-        postEntry(tx, { key, kind: 'test', postings: [{ account: 'test:a', amount: d('1.00') }, { account: 'test:b', amount: d('-0.99') }] }),
+        postEntry(tx, {
+          key,
+          kind: 'test',
+          postings: [
+            { account: 'test:a', amount: d('1.00') },
+            { account: 'test:b', amount: d('-0.99') },
+          ],
+        }),
       ),
     ).rejects.toThrow(/unbalanced/);
     expect(await db.ledgerEntry.count({ where: { key } })).toBe(0);
@@ -43,16 +59,16 @@ describe('The journal is append-only and balanced, enforced by PostgreSQL', () =
 
   it('When postings are added to an existing entry later and unbalance it, then the database refuses', async () => {
     const id = await balancedEntry(unique('late-posting'));
-    await expect(db.$executeRaw`INSERT INTO ledger_postings (entry_id, account, amount) VALUES (${id}, 'test:late', 5)`).rejects.toThrow(
-      /unbalanced/,
-    );
+    await expect(
+      db.$executeRaw`INSERT INTO ledger_postings (entry_id, account, amount) VALUES (${id}, 'test:late', 5)`,
+    ).rejects.toThrow(/unbalanced/);
   });
 
   it('When an entry is written with no postings, then the commit fails', async () => {
     const key = unique('empty');
-    await expect(db.$transaction((tx) => tx.$executeRaw`INSERT INTO ledger_entries (key, kind) VALUES (${key}, 'test')`)).rejects.toThrow(
-      /no postings/,
-    );
+    await expect(
+      db.$transaction((tx) => tx.$executeRaw`INSERT INTO ledger_entries (key, kind) VALUES (${key}, 'test')`),
+    ).rejects.toThrow(/no postings/);
     expect(await db.ledgerEntry.count({ where: { key } })).toBe(0);
   });
 
@@ -60,7 +76,14 @@ describe('The journal is append-only and balanced, enforced by PostgreSQL', () =
     const key = unique('twice');
     await balancedEntry(key);
     const again = await db.$transaction((tx) =>
-      postEntry(tx, { key, kind: 'test', postings: [{ account: 'test:x', amount: d('9.00') }, { account: 'test:y', amount: d('-9.00') }] }),
+      postEntry(tx, {
+        key,
+        kind: 'test',
+        postings: [
+          { account: 'test:x', amount: d('9.00') },
+          { account: 'test:y', amount: d('-9.00') },
+        ],
+      }),
     );
     expect(again).toBe(false);
     const entry = await db.ledgerEntry.findUniqueOrThrow({ where: { key }, include: { postings: true } });

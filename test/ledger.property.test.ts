@@ -34,7 +34,15 @@ type Command =
 
 const share = fc.integer({ min: 1, max: 99 });
 const command: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ type: fc.constant('buy' as const), publisher: fc.nat(1), subscriber: fc.nat(1), cents: fc.integer({ min: 1, max: 1500 }) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      type: fc.constant('buy' as const),
+      publisher: fc.nat(1),
+      subscriber: fc.nat(1),
+      cents: fc.integer({ min: 1, max: 1500 }),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ type: fc.constant('refund' as const), purchase: fc.nat(50), share }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('dispute' as const), purchase: fc.nat(50) }) },
   { weight: 2, arbitrary: fc.record({ type: fc.constant('run' as const) }) },
@@ -57,7 +65,8 @@ beforeAll(() => {
 afterAll(() => gw.close());
 
 const cents = (d: Decimal) => d.toFixed(2);
-const portion = (amount: Decimal, percent: number) => amount.times(percent).dividedBy(100).toDecimalPlaces(2, Decimal.ROUND_DOWN);
+const portion = (amount: Decimal, percent: number) =>
+  amount.times(percent).dividedBy(100).toDecimalPlaces(2, Decimal.ROUND_DOWN);
 
 interface World {
   op: OperatorFixture;
@@ -88,29 +97,48 @@ async function perform(world: World, c: Command): Promise<void> {
       const p = world.purchases[c.purchase % Math.max(world.purchases.length, 1)];
       if (!p) return;
       const row = await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id: p.id } });
-      const left = new Decimal(row.amount.toString()).minus(row.refundedAmount.toString()).minus(row.chargedBackAmount.toString());
+      const left = new Decimal(row.amount.toString())
+        .minus(row.refundedAmount.toString())
+        .minus(row.chargedBackAmount.toString());
       const amount = Decimal.max(portion(left, c.share), '0.01');
-      await api.post(`/v1/purchases/${p.id}/refunds`).set(bearer(p.publisher.apiKey)).set('Idempotency-Key', idemKey()).send({ amount: cents(amount) });
+      await api
+        .post(`/v1/purchases/${p.id}/refunds`)
+        .set(bearer(p.publisher.apiKey))
+        .set('Idempotency-Key', idemKey())
+        .send({ amount: cents(amount) });
       return;
     }
     case 'dispute': {
       const p = world.purchases[c.purchase % Math.max(world.purchases.length, 1)];
       if (!p) return;
-      const opened = await api.post('/v1/disputes').set(bearer(p.token)).set('Idempotency-Key', idemKey()).send({ purchaseId: p.id, reason: 'not me' });
+      const opened = await api
+        .post('/v1/disputes')
+        .set(bearer(p.token))
+        .set('Idempotency-Key', idemKey())
+        .send({ purchaseId: p.id, reason: 'not me' });
       if (opened.status !== 201) return;
-      await gw.api().post(`/v1/disputes/${opened.body.id}/response`).set(bearer(p.publisher.apiKey)).send({ accept: true });
+      await gw
+        .api()
+        .post(`/v1/disputes/${opened.body.id}/response`)
+        .set(bearer(p.publisher.apiKey))
+        .send({ accept: true });
       return;
     }
     case 'run':
       return billNow(world);
     case 'outcome': {
-      const open = await gw.ctx.db.invoice.findMany({ where: { operatorId: world.op.id, type: 'invoice', status: 'issued' }, orderBy: { id: 'asc' } });
+      const open = await gw.ctx.db.invoice.findMany({
+        where: { operatorId: world.op.id, type: 'invoice', status: 'issued' },
+        orderBy: { id: 'asc' },
+      });
       const invoice = open[c.invoice % Math.max(open.length, 1)];
       if (!invoice) return;
       const total = new Decimal(invoice.total.toString());
       const collected = portion(total, c.share);
       const partial = c.kind === 'partially_paid' && collected.gt(0) && collected.lt(total);
-      const body = partial ? { status: 'partially_paid', collected: cents(collected) } : { status: c.kind === 'partially_paid' ? 'paid' : c.kind };
+      const body = partial
+        ? { status: 'partially_paid', collected: cents(collected) }
+        : { status: c.kind === 'partially_paid' ? 'paid' : c.kind };
       const res = await api.post(`/v1/operator/invoices/${invoice.id}/outcome`).set(bearer(world.op.apiKey)).send(body);
       expect(res.status).toBe(200);
       return;
@@ -120,7 +148,12 @@ async function perform(world: World, c: Command): Promise<void> {
       const balance = await api.get('/v1/balance').set(bearer(publisher.apiKey));
       const amount = portion(new Decimal(balance.body.available), c.share);
       if (amount.lte(0)) return;
-      const res = await gw.api().post(`/v1/admin/publishers/${publisher.id}/payouts`).set(admin).set('Idempotency-Key', idemKey()).send({ amount: cents(amount) });
+      const res = await gw
+        .api()
+        .post(`/v1/admin/publishers/${publisher.id}/payouts`)
+        .set(admin)
+        .set('Idempotency-Key', idemKey())
+        .send({ amount: cents(amount) });
       expect(res.status).toBe(201);
       return;
     }
@@ -134,29 +167,41 @@ async function checkLedger(world: World): Promise<void> {
   // Nothing settled ever moved.
   for (const [key, snapshot] of world.frozen) {
     const [billingRunId, publisherId] = key.split(':') as [string, string];
-    const now = await db.settlement.findUniqueOrThrow({ where: { billingRunId_publisherId: { billingRunId, publisherId } } });
+    const now = await db.settlement.findUniqueOrThrow({
+      where: { billingRunId_publisherId: { billingRunId, publisherId } },
+    });
     expect(JSON.stringify(now)).toBe(snapshot);
   }
 
   for (const publisher of world.publishers) {
     const rows = await db.settlement.findMany({ where: { publisherId: publisher.id } });
     for (const r of rows) {
-      expect(cents(new Decimal(r.commission.toString()).plus(r.net.toString()).plus(r.refunds.toString()).plus(r.chargebacks.toString()))).toBe(
-        cents(new Decimal(r.gross.toString())),
-      );
+      expect(
+        cents(
+          new Decimal(r.commission.toString())
+            .plus(r.net.toString())
+            .plus(r.refunds.toString())
+            .plus(r.chargebacks.toString()),
+        ),
+      ).toBe(cents(new Decimal(r.gross.toString())));
     }
     const total = (f: 'gross' | 'commission' | 'refunds' | 'chargebacks' | 'net') =>
       rows.reduce((s, r) => s.plus(r[f].toString()), new Decimal(0));
 
     // Every purchase billed and every event settled by the last run: the runs add up to each purchase's life.
-    const purchases = await db.purchase.findMany({ where: { publisherId: publisher.id, status: { in: ['confirmed', 'refunded', 'disputed'] } } });
+    const purchases = await db.purchase.findMany({
+      where: { publisherId: publisher.id, status: { in: ['confirmed', 'refunded', 'disputed'] } },
+    });
     let gross = new Decimal(0);
     let refunded = new Decimal(0);
     let chargedBack = new Decimal(0);
     let commission = new Decimal(0);
     for (const p of purchases) {
       expect(p.invoiceId).not.toBeNull();
-      const kept = commissionOn(new Decimal(p.amount.toString()).minus(p.refundedAmount.toString()).minus(p.chargedBackAmount.toString()), new Decimal(p.commissionRate?.toString() ?? '0'));
+      const kept = commissionOn(
+        new Decimal(p.amount.toString()).minus(p.refundedAmount.toString()).minus(p.chargedBackAmount.toString()),
+        new Decimal(p.commissionRate?.toString() ?? '0'),
+      );
       expect(cents(new Decimal(p.commissionAmount?.toString() ?? '0'))).toBe(cents(kept));
       gross = gross.plus(p.amount.toString());
       refunded = refunded.plus(p.refundedAmount.toString());
@@ -169,15 +214,23 @@ async function checkLedger(world: World): Promise<void> {
 
     // Settled net less payouts is the publisher's ledger balance, and what /v1/balance says.
     const balance = (await gw.api().get('/v1/balance').set(bearer(publisher.apiKey))).body;
-    const paidOut = (await db.payout.findMany({ where: { publisherId: publisher.id } })).reduce((s, p) => s.plus(p.amount.toString()), new Decimal(0));
-    expect(balance).toEqual({ settled: cents(total('net')), paidOut: cents(paidOut), available: cents(total('net').minus(paidOut)) });
+    const paidOut = (await db.payout.findMany({ where: { publisherId: publisher.id } })).reduce(
+      (s, p) => s.plus(p.amount.toString()),
+      new Decimal(0),
+    );
+    expect(balance).toEqual({
+      settled: cents(total('net')),
+      paidOut: cents(paidOut),
+      available: cents(total('net').minus(paidOut)),
+    });
     const ledger = await db.$queryRaw<{ balance: string }[]>`
       SELECT COALESCE(-sum(amount), 0)::text AS balance FROM ledger_postings WHERE account = ${`publisher:${publisher.id}:payable`}`;
     expect(cents(new Decimal(ledger[0]?.balance ?? '0'))).toBe(balance.available);
   }
 
   for (const run of await db.billingRun.findMany({ where: { operatorId: world.op.id } })) {
-    const rec = (await gw.api().get(`/v1/operator/billing-runs/${run.id}/reconciliation`).set(bearer(world.op.apiKey))).body;
+    const rec = (await gw.api().get(`/v1/operator/billing-runs/${run.id}/reconciliation`).set(bearer(world.op.apiKey)))
+      .body;
     expect(cents(new Decimal(rec.collected).plus(rec.uncollected).plus(rec.outstanding))).toBe(rec.billed);
   }
 }

@@ -38,7 +38,10 @@ async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T
 const adminUrl = urlFor('postgres');
 
 async function databaseExists(name: string): Promise<boolean> {
-  return withClient(adminUrl, async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1);
+  return withClient(
+    adminUrl,
+    async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1,
+  );
 }
 
 async function emptyDatabaseUrl(): Promise<string> {
@@ -62,7 +65,10 @@ async function addMigration(dir: string, name: string, sql: string): Promise<voi
 
 async function migrationNames(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 }
 
 interface HistoryRow {
@@ -76,11 +82,19 @@ interface HistoryRow {
 }
 
 async function history(url: string): Promise<HistoryRow[]> {
-  return withClient(url, async (c) => (await c.query<HistoryRow>('SELECT * FROM "_prisma_migrations" ORDER BY migration_name')).rows);
+  return withClient(
+    url,
+    async (c) => (await c.query<HistoryRow>('SELECT * FROM "_prisma_migrations" ORDER BY migration_name')).rows,
+  );
 }
 
 async function tableExists(url: string, table: string): Promise<boolean> {
-  return withClient(url, async (c) => (await c.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [`public.${table}`])).rows[0]?.t != null);
+  return withClient(
+    url,
+    async (c) =>
+      (await c.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [`public.${table}`])).rows[0]?.t !=
+      null,
+  );
 }
 
 afterEach(async () => {
@@ -141,7 +155,7 @@ describe('migrate', () => {
     const dir = await mkdtemp(join(tmpdir(), 'kiosque-migrations-'));
     scratchDirs.push(dir);
     // Created in reverse order, so a runner trusting the directory listing would alter before creating.
-    await addMigration(dir, '20300103000000_fill', 'INSERT INTO widgets (id, label) VALUES (1, \'one\');');
+    await addMigration(dir, '20300103000000_fill', "INSERT INTO widgets (id, label) VALUES (1, 'one');");
     await addMigration(dir, '20300102000000_label', 'ALTER TABLE widgets ADD COLUMN label TEXT;');
     await addMigration(dir, '20300101000000_widgets', 'CREATE TABLE widgets (id INTEGER PRIMARY KEY);');
     expect(await migrate(url, dir)).toEqual(['20300101000000_widgets', '20300102000000_label', '20300103000000_fill']);
@@ -192,7 +206,11 @@ describe('migrate', () => {
     const dir = await migrationsCopy();
     const expected = await migrationNames(dir);
     const broken = '29990101000000_broken';
-    await addMigration(dir, broken, 'CREATE TABLE half_done (id int);\nINSERT INTO half_done VALUES (1);\nSELECT 1 / 0;\n');
+    await addMigration(
+      dir,
+      broken,
+      'CREATE TABLE half_done (id int);\nINSERT INTO half_done VALUES (1);\nSELECT 1 / 0;\n',
+    );
     await expect(migrate(url, dir)).rejects.toThrow(new RegExp(`${broken} failed`));
     expect(await tableExists(url, 'half_done')).toBe(false);
     const rows = await history(url);
@@ -209,7 +227,15 @@ describe('migrate', () => {
     scratchDirs.push(dir);
     await addMigration(dir, '20300101000000_broken', 'SELECT 1 / 0;');
     await expect(migrate(url, dir)).rejects.toThrow(/failed/);
-    const held = await withClient(url, async (c) => (await c.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = current_database()")).rows[0]?.n);
+    const held = await withClient(
+      url,
+      async (c) =>
+        (
+          await c.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = current_database()",
+          )
+        ).rows[0]?.n,
+    );
     expect(held).toBe(0);
     await writeFile(join(dir, '20300101000000_broken', 'migration.sql'), 'SELECT 1;');
     expect(await migrate(url, dir)).toEqual(['20300101000000_broken']);

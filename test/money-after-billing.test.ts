@@ -51,7 +51,11 @@ async function run(op: OperatorFixture): Promise<string> {
 }
 
 async function documents(op: OperatorFixture, runId: string): Promise<Doc[]> {
-  const res = await gw.api().get('/v1/operator/invoices').query({ billingRun: runId, limit: 200 }).set(bearer(op.apiKey));
+  const res = await gw
+    .api()
+    .get('/v1/operator/invoices')
+    .query({ billingRun: runId, limit: 200 })
+    .set(bearer(op.apiKey));
   expect(res.status).toBe(200);
   return res.body.data;
 }
@@ -60,7 +64,10 @@ const outcome = (op: OperatorFixture, id: string, body: Record<string, unknown>)
   gw.api().post(`/v1/operator/invoices/${id}/outcome`).set(bearer(op.apiKey)).send(body);
 
 const settlementOf = async (op: OperatorFixture, runId: string) =>
-  (await gw.api().get(`/v1/operator/billing-runs/${runId}/settlement`).set(bearer(op.apiKey))).body.data as Record<string, string>[];
+  (await gw.api().get(`/v1/operator/billing-runs/${runId}/settlement`).set(bearer(op.apiKey))).body.data as Record<
+    string,
+    string
+  >[];
 
 describe('VAT by product', () => {
   it('When a press publisher sells at 2.88, then the purchase and its invoice line carry 2.1% VAT, and an override wins', async () => {
@@ -84,10 +91,18 @@ describe('VAT by product', () => {
   });
 
   it('When a publisher is created with a VAT rate outside the four French rates, then it is 400 naming vatRate', async () => {
-    const res = await gw.api().post('/v1/admin/publishers').set(admin).send({ name: 'X', category: 'press', vatRate: '0.19' });
+    const res = await gw
+      .api()
+      .post('/v1/admin/publishers')
+      .set(admin)
+      .send({ name: 'X', category: 'press', vatRate: '0.19' });
     expect(res.status).toBe(400);
     expect(res.body.error.details.fields).toHaveProperty('vatRate');
-    const ok = await gw.api().post('/v1/admin/publishers').set(admin).send({ name: 'Y', category: 'press', vatRate: '0.20' });
+    const ok = await gw
+      .api()
+      .post('/v1/admin/publishers')
+      .set(admin)
+      .send({ name: 'Y', category: 'press', vatRate: '0.20' });
     expect(ok.body.vatRate).toBe('0.20');
   });
 });
@@ -151,14 +166,22 @@ describe('Partially paid outcomes', () => {
       credited: '0.00',
       invoices: { paid: 0, partially_paid: 1, unpaid: 0, open: 0 },
     });
-    const csv = await gw.api().get(`/v1/operator/billing-runs/${runId}/reconciliation`).set(bearer(op.apiKey)).set('Accept', 'text/csv');
+    const csv = await gw
+      .api()
+      .get(`/v1/operator/billing-runs/${runId}/reconciliation`)
+      .set(bearer(op.apiKey))
+      .set('Accept', 'text/csv');
     expect(csv.status).toBe(200);
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
     const lines = csv.text.trimEnd().split('\n');
     expect(lines[0]).toBe('invoiceId,type,subscriberRef,total,vatTotal,status,collected');
-    expect(lines[1]).toBe(`${invoice.id},invoice,${invoice.subscriberRef},3.00,${invoice.vatTotal},partially_paid,2.00`);
+    expect(lines[1]).toBe(
+      `${invoice.id},invoice,${invoice.subscriberRef},3.00,${invoice.vatTotal},partially_paid,2.00`,
+    );
     const other = await createOperator(gw);
-    expect((await gw.api().get(`/v1/operator/billing-runs/${runId}/reconciliation`).set(bearer(other.apiKey))).status).toBe(404);
+    expect(
+      (await gw.api().get(`/v1/operator/billing-runs/${runId}/reconciliation`).set(bearer(other.apiKey))).status,
+    ).toBe(404);
   });
 });
 
@@ -204,8 +227,15 @@ describe('Publisher settlements, balance and payouts', () => {
     expect(firstPage.body.nextCursor).toBe(second);
 
     const pay = (amount: string, key = idemKey()) =>
-      gw.api().post(`/v1/admin/publishers/${publisher.id}/payouts`).set(admin).set('Idempotency-Key', key).send({ amount });
-    expect((await gw.api().post(`/v1/admin/publishers/${publisher.id}/payouts`).set(admin).send({ amount: '1.00' })).status).toBe(400);
+      gw
+        .api()
+        .post(`/v1/admin/publishers/${publisher.id}/payouts`)
+        .set(admin)
+        .set('Idempotency-Key', key)
+        .send({ amount });
+    expect(
+      (await gw.api().post(`/v1/admin/publishers/${publisher.id}/payouts`).set(admin).send({ amount: '1.00' })).status,
+    ).toBe(400);
     const key = idemKey();
     const paid = await pay('25.00', key);
     expect(paid.status).toBe(201);
@@ -220,12 +250,18 @@ describe('Publisher settlements, balance and payouts', () => {
     const ledger = await gw.api().get('/v1/admin/ledger/balances').set(admin);
     expect(ledger.status).toBe(200);
     expect(ledger.body.totalDebit).toBe(ledger.body.totalCredit);
-    const payable = ledger.body.accounts.find((a: { account: string }) => a.account === `publisher:${publisher.id}:payable`);
+    const payable = ledger.body.accounts.find(
+      (a: { account: string }) => a.account === `publisher:${publisher.id}:payable`,
+    );
     expect(payable).toMatchObject({ balance: '2.00', credit: '27.00', debit: '25.00' });
     expect(sum(ledger.body.accounts.map((a: { debit: string }) => a.debit)).toFixed(2)).toBe(ledger.body.totalDebit);
     // What was reported stays put: the database refuses to rewrite a settlement or a payout.
-    await expect(gw.ctx.db.$executeRaw`UPDATE settlements SET net = 0 WHERE publisher_id = ${publisher.id}`).rejects.toThrow(/append-only/);
-    await expect(gw.ctx.db.$executeRaw`DELETE FROM payouts WHERE publisher_id = ${publisher.id}`).rejects.toThrow(/append-only/);
+    await expect(
+      gw.ctx.db.$executeRaw`UPDATE settlements SET net = 0 WHERE publisher_id = ${publisher.id}`,
+    ).rejects.toThrow(/append-only/);
+    await expect(gw.ctx.db.$executeRaw`DELETE FROM payouts WHERE publisher_id = ${publisher.id}`).rejects.toThrow(
+      /append-only/,
+    );
     expect((await gw.api().get('/v1/balance').set(bearer(op.apiKey))).status).toBe(403);
     expect((await gw.api().get('/v1/admin/ledger/balances').set(bearer(publisher.apiKey))).status).toBe(403);
   });
@@ -257,7 +293,14 @@ describe('docs/money.md, the worked example', () => {
       ].sort(),
     );
     expect(await settlementOf(op, run1)).toEqual([
-      { publisherId: publisher.id, gross: '14.00', commission: '1.95', refunds: '1.00', chargebacks: '0.00', net: '11.05' },
+      {
+        publisherId: publisher.id,
+        gross: '14.00',
+        commission: '1.95',
+        refunds: '1.00',
+        chargebacks: '0.00',
+        net: '11.05',
+      },
     ]);
 
     expect((await outcome(op, inv1?.id as string, { status: 'partially_paid', collected: '12.00' })).status).toBe(200);
@@ -272,13 +315,29 @@ describe('docs/money.md, the worked example', () => {
     );
     const run2 = await run(op);
     expect(await settlementOf(op, run2)).toEqual([
-      { publisherId: publisher.id, gross: '0.00', commission: '-0.15', refunds: '0.00', chargebacks: '1.00', net: '-0.85' },
+      {
+        publisherId: publisher.id,
+        gross: '0.00',
+        commission: '-0.15',
+        refunds: '0.00',
+        chargebacks: '1.00',
+        net: '-0.85',
+      },
     ]);
 
     const pay = (amount: string) =>
-      gw.api().post(`/v1/admin/publishers/${publisher.id}/payouts`).set(admin).set('Idempotency-Key', idemKey()).send({ amount });
+      gw
+        .api()
+        .post(`/v1/admin/publishers/${publisher.id}/payouts`)
+        .set(admin)
+        .set('Idempotency-Key', idemKey())
+        .send({ amount });
     expect((await pay('10.20')).status).toBe(201);
-    expect((await gw.api().get('/v1/balance').set(bearer(publisher.apiKey))).body).toEqual({ available: '0.00', settled: '10.20', paidOut: '10.20' });
+    expect((await gw.api().get('/v1/balance').set(bearer(publisher.apiKey))).body).toEqual({
+      available: '0.00',
+      settled: '10.20',
+      paidOut: '10.20',
+    });
     expect((await pay('0.01')).status).toBe(409);
   });
 });

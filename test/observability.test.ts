@@ -117,7 +117,8 @@ describe('GET /metrics', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
     const after = res.text;
-    const delta = (name: string, labels: Record<string, string>) => metricValue(after, name, labels) - metricValue(before, name, labels);
+    const delta = (name: string, labels: Record<string, string>) =>
+      metricValue(after, name, labels) - metricValue(before, name, labels);
     expect(delta('kiosque_http_requests_total', { method: 'POST', route, status: '200' })).toBeGreaterThanOrEqual(1);
     expect(delta('kiosque_http_requests_total', { method: 'POST', route, status: '402' })).toBeGreaterThanOrEqual(1);
     expect(delta('kiosque_http_request_duration_seconds_count', { method: 'POST', route })).toBeGreaterThanOrEqual(2);
@@ -147,13 +148,22 @@ describe('GET /v1/admin/reports/monthly', () => {
     }
     expect((await gw.api().post(`/v1/purchases/${shown.id}/confirm`).set(bearer(token))).status).toBe(200);
     expect((await buy(gw, publisher, token, { amount: '6.00' })).res.status).toBe(402);
-    expect((await gw.api().post('/v1/disputes').set(bearer(token)).send({ purchaseId: shown.id, reason: 'not me' })).status).toBe(201);
+    expect(
+      (await gw.api().post('/v1/disputes').set(bearer(token)).send({ purchaseId: shown.id, reason: 'not me' })).status,
+    ).toBe(201);
 
-    const month = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit' }).format(new Date());
+    const month = new Intl.DateTimeFormat('en-CA', {
+      timeZone: 'Europe/Paris',
+      year: 'numeric',
+      month: '2-digit',
+    }).format(new Date());
     const res = await gw.api().get('/v1/admin/reports/monthly').query({ month }).set(admin);
     expect(res.status).toBe(200);
     expect(res.body.month).toBe(month);
-    const row = res.body.data.find((r: { operatorId: string; publisherId: string }) => r.operatorId === operator.id && r.publisherId === publisher.id);
+    const row = res.body.data.find(
+      (r: { operatorId: string; publisherId: string }) =>
+        r.operatorId === operator.id && r.publisherId === publisher.id,
+    );
     expect(row).toMatchObject({
       confirmations: 1,
       volume: '3.00',
@@ -170,7 +180,9 @@ describe('GET /v1/admin/reports/monthly', () => {
     expect(csv.status).toBe(200);
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
     const lines = csv.text.trim().split('\n');
-    expect(lines[0]).toContain('month,operatorId,operatorName,publisherId,publisherName,confirmations,volume,declines,declines_per_purchase_limit');
+    expect(lines[0]).toContain(
+      'month,operatorId,operatorName,publisherId,publisherName,confirmations,volume,declines,declines_per_purchase_limit',
+    );
     const line = lines.find((l) => l.includes(publisher.id));
     expect(line).toContain(`"'=HYPERLINK(""x"")`);
     expect(line).toContain(',1,3.00,1,1,0,0,0,0,0,1,1.0000,2,0.5000');

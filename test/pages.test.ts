@@ -159,7 +159,9 @@ describe('Consent pages tell the whole offer', () => {
     expect(text).toContain('par mois');
     expect(text).toContain("Cet abonnement se renouvelle tout seul chaque mois, jusqu'à ce que vous l'annuliez.");
     const now = new Date();
-    const nextMonth = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'Europe/Paris' }).format(nextPeriodEnd(now, 'monthly', now));
+    const nextMonth = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'Europe/Paris' }).format(
+      nextPeriodEnd(now, 'monthly', now),
+    );
     expect(text).toContain(`Prochain renouvellement : ${nextMonth}`);
     expect(text).toContain('Annulable à tout moment dans votre espace Kiosque');
     expect(text).toContain(`M'abonner pour 4,99${NBSP}€ par mois`);
@@ -168,7 +170,10 @@ describe('Consent pages tell the whole offer', () => {
   it('When the amount is above the per-purchase limit, then the page says which limit in a sentence and has no pay button', async () => {
     const strict = await createOperator(gw, { limits: { perPurchase: '1.00', weekly: '60.00', monthly: '150.00' } });
     const ref = await provision(gw, strict);
-    const { id, consentUrl } = await createPurchase(gw, publisher, { amount: '2.00', returnUrl: 'https://gazette.example/article' });
+    const { id, consentUrl } = await createPurchase(gw, publisher, {
+      amount: '2.00',
+      returnUrl: 'https://gazette.example/article',
+    });
     const browser = await signedIn(pathOf(consentUrl), assertion(strict, ref));
     const res = await browser.get(pathOf(consentUrl));
     expect(res.status).toBe(200);
@@ -191,19 +196,28 @@ describe('Consent pages tell the whole offer', () => {
     const res = await browser.get(pathOf(consentUrl));
     expect(res.text).not.toContain('<button');
     expect(visibleText(res.text)).toMatch(
-      new RegExp(`Il vous reste 2,50${NBSP}€ à dépenser cette semaine, moins que 3,00${NBSP}€\\. Votre budget de la semaine repart à 10,00${NBSP}€ le lundi \\d+ \\S+\\.`),
+      new RegExp(
+        `Il vous reste 2,50${NBSP}€ à dépenser cette semaine, moins que 3,00${NBSP}€\\. Votre budget de la semaine repart à 10,00${NBSP}€ le lundi \\d+ \\S+\\.`,
+      ),
     );
   });
 
   it("When the publisher gave a returnUrl, then the click sends the browser back to it with the purchase and its status, and the page's CSP lets it", async () => {
     const ref = await provision(gw, operator);
-    const { id, consentUrl } = await createPurchase(gw, publisher, { returnUrl: 'https://gazette.example/article?x=1' });
+    const { id, consentUrl } = await createPurchase(gw, publisher, {
+      returnUrl: 'https://gazette.example/article?x=1',
+    });
     const browser = await signedIn(pathOf(consentUrl), assertion(operator, ref));
     const page = await browser.get(pathOf(consentUrl));
     expect(page.headers['content-security-policy']).toContain("form-action 'self' https://gazette.example;");
-    const res = await browser.post(`${pathOf(consentUrl)}/confirm`).type('form').send({ csrf: csrfOf(page.text) });
+    const res = await browser
+      .post(`${pathOf(consentUrl)}/confirm`)
+      .type('form')
+      .send({ csrf: csrfOf(page.text) });
     expect(res.status).toBe(303);
-    expect(res.headers.location).toBe(`https://gazette.example/article?x=1&kiosque_purchase=${id}&kiosque_status=confirmed`);
+    expect(res.headers.location).toBe(
+      `https://gazette.example/article?x=1&kiosque_purchase=${id}&kiosque_status=confirmed`,
+    );
   });
 
   it('When a click with a returnUrl is declined, then the browser goes back with kiosque_status=declined', async () => {
@@ -213,9 +227,14 @@ describe('Consent pages tell the whole offer', () => {
     const browser = await signedIn(pathOf(consentUrl), assertion(strict, ref));
     const csrf = csrfOf((await browser.get(pathOf(consentUrl))).text);
     await gw.ctx.db.operator.update({ where: { id: strict.id }, data: { limitPerPurchase: '1.00' } });
-    const res = await browser.post(`${pathOf(consentUrl)}/confirm`).type('form').send({ csrf });
+    const res = await browser
+      .post(`${pathOf(consentUrl)}/confirm`)
+      .type('form')
+      .send({ csrf });
     expect(res.status).toBe(303);
-    expect(res.headers.location).toBe(`https://gazette.example/abonnement?kiosque_subscription=${id}&kiosque_status=declined`);
+    expect(res.headers.location).toBe(
+      `https://gazette.example/abonnement?kiosque_subscription=${id}&kiosque_status=declined`,
+    );
   });
 });
 
@@ -233,7 +252,11 @@ describe('The subscriber space, /me', () => {
     const { consentUrl, id } = await createPurchase(gw, publisher, { amount: '3.20', description: 'Mots croisés' });
     const browser = await signedIn(pathOf(consentUrl), token);
     const page = await browser.get(pathOf(consentUrl));
-    await browser.post(`${pathOf(consentUrl)}/confirm`).set('User-Agent', 'TestPhone/1.0').type('form').send({ csrf: csrfOf(page.text) });
+    await browser
+      .post(`${pathOf(consentUrl)}/confirm`)
+      .set('User-Agent', 'TestPhone/1.0')
+      .type('form')
+      .send({ csrf: csrfOf(page.text) });
     const res = await browser.get('/me');
     expect(res.status).toBe(200);
     const text = visibleText(res.text);
@@ -259,7 +282,10 @@ describe('The subscriber space, /me', () => {
     const forged = await browser.post(`/me/subscriptions/${id}/cancel`).type('form').send({ csrf: 'forged' });
     expect(forged.status).toBe(403);
     expect((await gw.ctx.db.subscription.findUniqueOrThrow({ where: { id } })).status).toBe('active');
-    const res = await browser.post(`/me/subscriptions/${id}/cancel`).type('form').send({ csrf: csrfOf(page.text) });
+    const res = await browser
+      .post(`/me/subscriptions/${id}/cancel`)
+      .type('form')
+      .send({ csrf: csrfOf(page.text) });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/me?notice=subscription_canceled#subscriptions');
     expect((await gw.ctx.db.subscription.findUniqueOrThrow({ where: { id } })).status).toBe('canceled');
@@ -276,7 +302,10 @@ describe('The subscriber space, /me', () => {
     const csrf = csrfOf(page.text);
     const empty = await browser.post('/me/disputes').type('form').send({ csrf, purchaseId: id, reason: '   ' });
     expect(empty.headers.location).toBe('/me?error=reason_required#purchases');
-    const res = await browser.post('/me/disputes').type('form').send({ csrf, purchaseId: id, reason: 'Débité deux fois' });
+    const res = await browser
+      .post('/me/disputes')
+      .type('form')
+      .send({ csrf, purchaseId: id, reason: 'Débité deux fois' });
     expect(res.status).toBe(303);
     const dispute = await gw.ctx.db.dispute.findFirstOrThrow({ where: { purchaseId: id } });
     expect(dispute).toMatchObject({ status: 'open', openedBy: 'subscriber', reason: 'Débité deux fois' });
@@ -314,13 +343,23 @@ describe('The parent space, /me/children', () => {
       .type('form')
       .send(`csrf=${encodeURIComponent(csrfOf(page.text))}&categories=press&categories=games&weekly=12,5&monthly=`);
     expect(res.status).toBe(303);
-    const controls = await gw.api().get(`/v1/me/children/${childRef}/controls`).set(bearer(assertion(operator, holderRef)));
-    expect(controls.body).toMatchObject({ blocked: false, blockedCategories: ['press', 'games'], weekly: '12.50', monthly: '150.00' });
+    const controls = await gw
+      .api()
+      .get(`/v1/me/children/${childRef}/controls`)
+      .set(bearer(assertion(operator, holderRef)));
+    expect(controls.body).toMatchObject({
+      blocked: false,
+      blockedCategories: ['press', 'games'],
+      weekly: '12.50',
+      monthly: '150.00',
+    });
     const { consentUrl } = await createPurchase(gw, publisher);
     const child = await signedIn(pathOf(consentUrl), assertion(operator, childRef));
     const consent = await child.get(pathOf(consentUrl));
     expect(consent.text).not.toContain('<button');
-    expect(visibleText(consent.text)).toContain(`Les achats de la catégorie «${NBSP}Presse${NBSP}» sont bloqués sur ce compte`);
+    expect(visibleText(consent.text)).toContain(
+      `Les achats de la catégorie «${NBSP}Presse${NBSP}» sont bloqués sur ce compte`,
+    );
     expect(visibleText(consent.text)).not.toContain('Reste cette semaine');
   });
 
@@ -328,13 +367,19 @@ describe('The parent space, /me/children', () => {
     const { holderRef, childRef } = await household();
     const browser = await signedIn('/me/children', assertion(operator, holderRef));
     const page = await browser.get('/me/children');
-    const res = await browser.post(`/me/children/${childRef}/controls`).type('form').send({ csrf: csrfOf(page.text), blocked: 'on', weekly: '99' });
+    const res = await browser
+      .post(`/me/children/${childRef}/controls`)
+      .type('form')
+      .send({ csrf: csrfOf(page.text), blocked: 'on', weekly: '99' });
     expect(res.status).toBe(400);
     expect(visibleText(res.text)).toContain(`Ce plafond ne peut pas dépasser 60,00${NBSP}€.`);
     expect(res.text).toContain('aria-invalid="true"');
     const child = await gw.ctx.db.subscriber.findFirstOrThrow({ where: { externalRef: childRef } });
     expect(child.blocked).toBe(false);
-    const typo = await browser.post(`/me/children/${childRef}/controls`).type('form').send({ csrf: csrfOf(page.text), weekly: 'dix' });
+    const typo = await browser
+      .post(`/me/children/${childRef}/controls`)
+      .type('form')
+      .send({ csrf: csrfOf(page.text), weekly: 'dix' });
     expect(typo.status).toBe(400);
     expect(visibleText(typo.text)).toContain('Écrivez un montant comme 20 ou 20,50.');
   });
@@ -342,7 +387,11 @@ describe('The parent space, /me/children', () => {
 
 describe('Admin fields the pages rely on', () => {
   it('When a publisher has no legal name or support link, then the consent page still renders without them', async () => {
-    const bare = await gw.api().post('/v1/admin/publishers').set(admin).send({ name: unique('Bare'), category: 'games' });
+    const bare = await gw
+      .api()
+      .post('/v1/admin/publishers')
+      .set(admin)
+      .send({ name: unique('Bare'), category: 'games' });
     const ref = await provision(gw, operator);
     const { consentUrl } = await createPurchase(gw, { id: bare.body.id, apiKey: bare.body.apiKey, webhookSecret: '' });
     const browser = await signedIn(pathOf(consentUrl), assertion(operator, ref));

@@ -48,9 +48,19 @@ function putControls(token: string, childRef: string, body: Record<string, unkno
 describe('PUT and GET /v1/me/children/:externalRef/controls', () => {
   it('When the holder sets controls, then they are answered and read back, limits as strings', async () => {
     const h = await household();
-    const res = await putControls(h.holder, h.childRef, { blocked: false, blockedCategories: ['adult', 'games'], weekly: '20.00' });
+    const res = await putControls(h.holder, h.childRef, {
+      blocked: false,
+      blockedCategories: ['adult', 'games'],
+      weekly: '20.00',
+    });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ externalRef: h.childRef, blocked: false, blockedCategories: ['adult', 'games'], weekly: '20.00', monthly: '150.00' });
+    expect(res.body).toEqual({
+      externalRef: h.childRef,
+      blocked: false,
+      blockedCategories: ['adult', 'games'],
+      weekly: '20.00',
+      monthly: '150.00',
+    });
     const read = await gw.api().get(`/v1/me/children/${h.childRef}/controls`).set(bearer(h.holder));
     expect(read.status).toBe(200);
     expect(read.body).toEqual(res.body);
@@ -58,9 +68,20 @@ describe('PUT and GET /v1/me/children/:externalRef/controls', () => {
 
   it('When a PUT omits fields, then they go back to their defaults', async () => {
     const h = await household();
-    await putControls(h.holder, h.childRef, { blocked: true, blockedCategories: ['games'], weekly: '5.00', monthly: '10.00' });
+    await putControls(h.holder, h.childRef, {
+      blocked: true,
+      blockedCategories: ['games'],
+      weekly: '5.00',
+      monthly: '10.00',
+    });
     const res = await putControls(h.holder, h.childRef, {});
-    expect(res.body).toEqual({ externalRef: h.childRef, blocked: false, blockedCategories: [], weekly: '60.00', monthly: '150.00' });
+    expect(res.body).toEqual({
+      externalRef: h.childRef,
+      blocked: false,
+      blockedCategories: [],
+      weekly: '60.00',
+      monthly: '150.00',
+    });
     const row = await gw.ctx.db.subscriber.findFirstOrThrow({ where: { externalRef: h.childRef } });
     expect(row.limitWeekly).toBeNull();
   });
@@ -160,7 +181,7 @@ describe('Controls take effect at once', () => {
     expect(res.body.error.code).toBe('account_blocked');
   });
 
-  it('When a holder sets controls on a child, then the holder\'s own purchases are not affected', async () => {
+  it("When a holder sets controls on a child, then the holder's own purchases are not affected", async () => {
     const h = await household();
     await putControls(h.holder, h.childRef, { blocked: true });
     expect((await buy(gw, press, h.holder)).res.status).toBe(200);
@@ -181,6 +202,8 @@ describe('GET /v1/me/purchases?child=REF', () => {
     const h = await household();
     const other = await household();
     expect((await gw.api().get('/v1/me/purchases').query({ child: h.childRef }).set(bearer(h.child))).status).toBe(403);
-    expect((await gw.api().get('/v1/me/purchases').query({ child: h.childRef }).set(bearer(other.holder))).status).toBe(403);
+    expect((await gw.api().get('/v1/me/purchases').query({ child: h.childRef }).set(bearer(other.holder))).status).toBe(
+      403,
+    );
   });
 });

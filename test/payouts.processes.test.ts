@@ -61,6 +61,8 @@ describe('Payouts never overdraw', () => {
       paidOut: '50.00',
     });
     const ledger = await gw.api().get('/v1/admin/ledger/balances').set(admin);
-    expect(ledger.body.accounts.find((a: { account: string }) => a.account === `publisher:${publisher.id}:payable`).balance).toBe('5.00');
+    expect(
+      ledger.body.accounts.find((a: { account: string }) => a.account === `publisher:${publisher.id}:payable`).balance,
+    ).toBe('5.00');
   }, 60_000);
 });

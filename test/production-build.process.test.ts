@@ -18,7 +18,8 @@ interface Started {
 
 const children: ChildProcess[] = [];
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
 function start(command: string, args: string[], port: number, env: Record<string, string>): Started {
@@ -62,7 +63,12 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 }
 
 /** As `until`, but a process that exits meanwhile fails the test at once, with what it printed. */
-function untilAlive<T>(started: Started, what: string, probe: () => Promise<T | undefined>, timeoutMs?: number): Promise<T> {
+function untilAlive<T>(
+  started: Started,
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs?: number,
+): Promise<T> {
   const died = started.exited.then((code): never => {
     throw new Error(`the process exited (${code}) before ${what}:\n${started.output().join('\n')}`);
   });
@@ -97,26 +103,41 @@ describe('npm run build and npm start', () => {
   it('When npm start is sent SIGTERM, then the compiled server it started shuts down and its port closes', async () => {
     const port = await freePort();
     const npm = start('npm', ['start', '--silent'], port, { RUN_WORKERS: '0' });
-    await untilAlive(npm, 'readiness', async () => ((await status(`${npm.url}/readyz`)) === 200 ? true : undefined), 300_000);
+    await untilAlive(
+      npm,
+      'readiness',
+      async () => ((await status(`${npm.url}/readyz`)) === 200 ? true : undefined),
+      300_000,
+    );
     expect(npm.output().join('\n')).toContain('Kiosque gateway listening');
 
     npm.child.kill('SIGTERM');
     await npm.exited;
-    const closed = await until('the port closing', async () => {
-      try {
-        await fetch(`${npm.url}/healthz`);
-        return undefined;
-      } catch {
-        return true;
-      }
-    }, 30_000);
+    const closed = await until(
+      'the port closing',
+      async () => {
+        try {
+          await fetch(`${npm.url}/healthz`);
+          return undefined;
+        } catch {
+          return true;
+        }
+      },
+      30_000,
+    );
     expect(closed).toBe(true);
     expect(npm.output().join('\n')).toContain('shutting down');
   }, 400_000);
 
   it('When Redis is unreachable, then the compiled gateway serves /healthz, names redis in /readyz, logs one line, and stops on SIGTERM', async () => {
-    const gateway = start('node', ['dist/src/main.js'], await freePort(), { REDIS_URL: `redis://127.0.0.1:${await closedPort()}` });
-    expect(await untilAlive(gateway, 'liveness', async () => ((await status(`${gateway.url}/healthz`)) === 200 ? 200 : undefined))).toBe(200);
+    const gateway = start('node', ['dist/src/main.js'], await freePort(), {
+      REDIS_URL: `redis://127.0.0.1:${await closedPort()}`,
+    });
+    expect(
+      await untilAlive(gateway, 'liveness', async () =>
+        (await status(`${gateway.url}/healthz`)) === 200 ? 200 : undefined,
+      ),
+    ).toBe(200);
     const ready = await until('postgresql ready, redis not', async () => {
       const r = await readiness(gateway.url);
       return r.notReady.length === 1 ? r : undefined;
@@ -138,7 +159,11 @@ describe('npm run build and npm start', () => {
     const gateway = start('node', ['dist/src/main.js'], await freePort(), {
       DATABASE_URL: `postgresql://postgres@127.0.0.1:${pgPort}/kiosque`,
     });
-    expect(await untilAlive(gateway, 'liveness', async () => ((await status(`${gateway.url}/healthz`)) === 200 ? 200 : undefined))).toBe(200);
+    expect(
+      await untilAlive(gateway, 'liveness', async () =>
+        (await status(`${gateway.url}/healthz`)) === 200 ? 200 : undefined,
+      ),
+    ).toBe(200);
     await new Promise((r) => setTimeout(r, 6_000));
     expect(await readiness(gateway.url)).toEqual({ status: 503, notReady: ['postgresql', 'migrations'] });
     const lines = gateway.output();
@@ -151,15 +176,27 @@ describe('npm run build and npm start', () => {
 
   it('When Redis comes up after the gateway, then readiness turns true and the log says it is back', async () => {
     const redisPort = await closedPort();
-    const gateway = start('node', ['dist/src/main.js'], await freePort(), { REDIS_URL: `redis://127.0.0.1:${redisPort}` });
-    await until('redis named as not ready', async () => ((await readiness(gateway.url)).notReady.includes('redis') ? true : undefined));
-    const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
+    const gateway = start('node', ['dist/src/main.js'], await freePort(), {
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
     });
+    await until('redis named as not ready', async () =>
+      (await readiness(gateway.url)).notReady.includes('redis') ? true : undefined,
+    );
+    const redis = spawn(
+      'redis-server',
+      ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
     children.push(redis);
-    const ready = await until('readiness', async () => ((await readiness(gateway.url)).status === 200 ? true : undefined));
+    const ready = await until('readiness', async () =>
+      (await readiness(gateway.url)).status === 200 ? true : undefined,
+    );
     expect(ready).toBe(true);
-    await until('workers started', async () => (gateway.output().some((l) => l.includes('Kiosque gateway ready')) ? true : undefined));
+    await until('workers started', () =>
+      Promise.resolve(gateway.output().some((l) => l.includes('Kiosque gateway ready')) ? true : undefined),
+    );
     expect(gateway.output().filter((l) => l.includes('is reachable again'))).toHaveLength(1);
     expectShortLog(gateway.output());
     gateway.child.kill('SIGTERM');

@@ -31,7 +31,13 @@ describe('POST /v1/purchases then confirm: the two clicks', () => {
       .post('/v1/purchases')
       .set(bearer(publisher.apiKey))
       .set('Idempotency-Key', idemKey())
-      .send({ amount: '2.88', currency: 'EUR', description: 'Le journal du jour', channel: 'isp', returnUrl: 'https://news.example/article/1' });
+      .send({
+        amount: '2.88',
+        currency: 'EUR',
+        description: 'Le journal du jour',
+        channel: 'isp',
+        returnUrl: 'https://news.example/article/1',
+      });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ status: 'pending', amount: '2.88', channel: 'isp', currency: 'EUR' });
     expect(res.body.consentUrl).toBe(`http://kiosque.test/consent/purchases/${res.body.id}`);
@@ -66,7 +72,14 @@ describe('POST /v1/purchases then confirm: the two clicks', () => {
       .post('/v1/purchases')
       .set(bearer(publisher.apiKey))
       .set('Idempotency-Key', idemKey())
-      .send({ amount: '4.99', currency: 'EUR', description: '500 gems', channel: 'voice', kind: 'credits', credits: 500 });
+      .send({
+        amount: '4.99',
+        currency: 'EUR',
+        description: '500 gems',
+        channel: 'voice',
+        kind: 'credits',
+        credits: 500,
+      });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ kind: 'credits', credits: 500 });
   });
@@ -80,7 +93,10 @@ describe('POST /v1/purchases then confirm: the two clicks', () => {
     expect(asPublisher.status).toBe(200);
     expect(asPublisher.body).toMatchObject({ id, status: 'confirmed', refundedAmount: '0.00' });
     // The subscriber sees the same purchase plus its own consent evidence, which the publisher does not.
-    expect(asSubscriber.body).toEqual({ ...asPublisher.body, consent: expect.objectContaining({ pageVersion: 'api-v1' }) });
+    expect(asSubscriber.body).toEqual({
+      ...asPublisher.body,
+      consent: expect.objectContaining({ pageVersion: 'api-v1' }),
+    });
     expect(asPublisher.body).not.toHaveProperty('consent');
   });
 });
@@ -108,7 +124,11 @@ describe('GET /v1/me/budget and /v1/me/purchases', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res: { status: number; body: { data: { id: string }[]; nextCursor: string | null } } = await gw.api().get('/v1/me/purchases').query({ limit: 2, ...(cursor ? { cursor } : {}) }).set(bearer(token));
+      const res: { status: number; body: { data: { id: string }[]; nextCursor: string | null } } = await gw
+        .api()
+        .get('/v1/me/purchases')
+        .query({ limit: 2, ...(cursor ? { cursor } : {}) })
+        .set(bearer(token));
       expect(res.status).toBe(200);
       expect(res.body.data.length).toBeLessThanOrEqual(2);
       seen.push(...res.body.data.map((p: { id: string }) => p.id));
@@ -123,8 +143,18 @@ describe('Idempotency-Key on POST /v1/purchases', () => {
 
   it('When the same key and body are sent again, then the first answer is replayed byte for byte', async () => {
     const key = idemKey();
-    const first = await gw.api().post('/v1/purchases').set(bearer(publisher.apiKey)).set('Idempotency-Key', key).send(body);
-    const second = await gw.api().post('/v1/purchases').set(bearer(publisher.apiKey)).set('Idempotency-Key', key).send(body);
+    const first = await gw
+      .api()
+      .post('/v1/purchases')
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', key)
+      .send(body);
+    const second = await gw
+      .api()
+      .post('/v1/purchases')
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', key)
+      .send(body);
     expect(first.status).toBe(201);
     expect(second.status).toBe(201);
     expect(second.text).toBe(first.text);
@@ -136,7 +166,12 @@ describe('Idempotency-Key on POST /v1/purchases', () => {
     const description = `concurrent ${key}`;
     const responses = await Promise.all(
       Array.from({ length: 20 }, () =>
-        gw.api().post('/v1/purchases').set(bearer(publisher.apiKey)).set('Idempotency-Key', key).send({ ...body, description }),
+        gw
+          .api()
+          .post('/v1/purchases')
+          .set(bearer(publisher.apiKey))
+          .set('Idempotency-Key', key)
+          .send({ ...body, description }),
       ),
     );
     expect(new Set(responses.map((r) => r.status))).toEqual(new Set([201]));
@@ -153,5 +188,4 @@ describe('Idempotency-Key on POST /v1/purchases', () => {
     expect(b.status).toBe(201);
     expect(a.body.id).not.toBe(b.body.id);
   });
-
 });

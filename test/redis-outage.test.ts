@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertion, bearer, buy, createOperator, createPublisher, provision, startTestGateway, type TestGateway } from './support/harness.js';
+import {
+  assertion,
+  bearer,
+  buy,
+  createOperator,
+  createPublisher,
+  provision,
+  startTestGateway,
+  type TestGateway,
+} from './support/harness.js';
 import { freePort } from './support/private-redis.js';
 
 /** Redis is a cache for the gateway: with Redis gone, purchases still go through PostgreSQL. */

@@ -78,7 +78,7 @@ describe('POST /v1/purchases/:id/refunds', () => {
     expect(row.status).toBe('refunded');
   });
 
-  it('When a pending purchase or another publisher\'s purchase is refunded, then it is 409 or 404', async () => {
+  it("When a pending purchase or another publisher's purchase is refunded, then it is 409 or 404", async () => {
     const pending = await createPurchase(gw, publisher);
     const notYet = await refund(pending.id);
     expect(notYet.status).toBe(409);

@@ -17,7 +17,7 @@ import { assertion, bearer, idemKey, unique } from './support/harness.js';
 const prefix = unique('kq-scale');
 const admin = { Authorization: `Bearer ${TEST_ADMIN_API_KEY}` };
 let cluster: RedisCluster;
-let gateways: GatewayProcess[] = [];
+const gateways: GatewayProcess[] = [];
 let workers: WorkerProcess[] = [];
 let receiver: WebhookReceiver;
 let db: Db;
@@ -82,13 +82,25 @@ async function keysBySlot(match: string): Promise<Map<number, string[]>> {
 describe('two gateways and two workers on a three-node Redis Cluster', () => {
   it('When purchases, a subscription, its renewal, webhooks and a billing run go through both gateways, then all complete and every queue key sits in one hash slot', async () => {
     const api = (i: number) => supertest(gateways[i % 2]!.url);
-    const op = await api(0).post('/v1/admin/operators').set(admin).send({ name: unique('Op'), brand: 'Fibre' });
+    const op = await api(0)
+      .post('/v1/admin/operators')
+      .set(admin)
+      .send({ name: unique('Op'), brand: 'Fibre' });
     expect(op.status).toBe(201);
-    const operator = { id: op.body.id as string, apiKey: op.body.apiKey as string, assertionSecret: op.body.assertionSecret as string };
-    const pub = await api(1).post('/v1/admin/publishers').set(admin).send({ name: unique('Pub'), category: 'press', webhookUrl: receiver.url });
+    const operator = {
+      id: op.body.id as string,
+      apiKey: op.body.apiKey as string,
+      assertionSecret: op.body.assertionSecret as string,
+    };
+    const pub = await api(1)
+      .post('/v1/admin/publishers')
+      .set(admin)
+      .send({ name: unique('Pub'), category: 'press', webhookUrl: receiver.url });
     expect(pub.status).toBe(201);
     const ref = unique('sub');
-    expect((await api(0).put(`/v1/operator/subscribers/${ref}`).set(bearer(operator.apiKey)).send({})).status).toBe(201);
+    expect((await api(0).put(`/v1/operator/subscribers/${ref}`).set(bearer(operator.apiKey)).send({})).status).toBe(
+      201,
+    );
     const token = assertion(operator, ref);
 
     // Each purchase is created on one gateway and confirmed on the other.
@@ -100,7 +112,13 @@ describe('two gateways and two workers on a three-node Redis Cluster', () => {
         .set('Idempotency-Key', idemKey())
         .send({ amount: '1.50', currency: 'EUR', description: `Article ${i}`, channel: 'isp' });
       expect(created.status).toBe(201);
-      expect((await api(i + 1).post(`/v1/purchases/${created.body.id}/confirm`).set(bearer(token))).status).toBe(200);
+      expect(
+        (
+          await api(i + 1)
+            .post(`/v1/purchases/${created.body.id}/confirm`)
+            .set(bearer(token))
+        ).status,
+      ).toBe(200);
       purchaseIds.push(created.body.id);
     }
 
@@ -115,31 +133,47 @@ describe('two gateways and two workers on a three-node Redis Cluster', () => {
     expect(confirmed.body.status).toBe('active');
 
     // The webhook workers deliver a purchase.confirmed for each purchase.
-    await until('purchase webhooks', async () => {
-      const ids = new Set(
-        receiver.received
-          .map((r) => JSON.parse(r.body) as { type: string; data: { id: string } })
-          .filter((e) => e.type === 'purchase.confirmed')
-          .map((e) => e.data.id),
-      );
-      return purchaseIds.every((id) => ids.has(id)) ? true : undefined;
-    }, 60_000);
+    await until(
+      'purchase webhooks',
+      () => {
+        const ids = new Set(
+          receiver.received
+            .map((r) => JSON.parse(r.body) as { type: string; data: { id: string } })
+            .filter((e) => e.type === 'purchase.confirmed')
+            .map((e) => e.data.id),
+        );
+        return Promise.resolve(purchaseIds.every((id) => ids.has(id)) ? true : undefined);
+      },
+      60_000,
+    );
 
     // The period ends now: the renewal workers' next sweep charges the second period.
     await db.$executeRaw`UPDATE subscriptions SET current_period_end = now() - interval '1 second',
       next_attempt_at = now() - interval '1 second' WHERE id = ${offered.body.id}`;
-    const renewals = await until('the renewal', async () => {
-      const count = await db.purchase.count({ where: { subscriptionId: offered.body.id, status: 'confirmed' } });
-      return count >= 2 ? count : undefined;
-    }, 150_000);
+    const renewals = await until(
+      'the renewal',
+      async () => {
+        const count = await db.purchase.count({ where: { subscriptionId: offered.body.id, status: 'confirmed' } });
+        return count >= 2 ? count : undefined;
+      },
+      150_000,
+    );
     expect(renewals).toBe(2);
 
-    const posted = await api(1).post('/v1/operator/billing-runs').set(bearer(operator.apiKey)).set('Idempotency-Key', idemKey()).send({});
+    const posted = await api(1)
+      .post('/v1/operator/billing-runs')
+      .set(bearer(operator.apiKey))
+      .set('Idempotency-Key', idemKey())
+      .send({});
     expect(posted.status).toBe(202);
-    const run = await until('the billing run', async () => {
-      const res = await api(0).get(`/v1/operator/billing-runs/${posted.body.id}`).set(bearer(operator.apiKey));
-      return res.body.status === 'done' || res.body.status === 'failed' ? res.body : undefined;
-    }, 60_000);
+    const run = await until(
+      'the billing run',
+      async () => {
+        const res = await api(0).get(`/v1/operator/billing-runs/${posted.body.id}`).set(bearer(operator.apiKey));
+        return res.body.status === 'done' || res.body.status === 'failed' ? res.body : undefined;
+      },
+      60_000,
+    );
     expect(run).toMatchObject({ status: 'done', invoiceCount: 1, total: '10.00' });
 
     const slots = await keysBySlot(`{${prefix}}:*`);

@@ -162,10 +162,14 @@ function drift(schema: string, db: DbSchema): string[] {
       const type = expectedSqlType(field);
       if (found.type !== type) problems.push(`${table}.${column} is ${found.type} in SQL but ${type} in schema.prisma`);
       if (!field.isList && found.nullable === field.isRequired) {
-        problems.push(`${table}.${column} is ${found.nullable ? 'nullable' : 'NOT NULL'} in SQL but ${field.isRequired ? 'required' : 'optional'} in schema.prisma`);
+        problems.push(
+          `${table}.${column} is ${found.nullable ? 'nullable' : 'NOT NULL'} in SQL but ${field.isRequired ? 'required' : 'optional'} in schema.prisma`,
+        );
       }
       if (found.hasDefault !== field.hasDefaultValue) {
-        problems.push(`${table}.${column} ${found.hasDefault ? 'has' : 'has no'} default in SQL but ${field.hasDefaultValue ? 'has' : 'has no'} @default in schema.prisma`);
+        problems.push(
+          `${table}.${column} ${found.hasDefault ? 'has' : 'has no'} default in SQL but ${field.hasDefaultValue ? 'has' : 'has no'} @default in schema.prisma`,
+        );
       }
     }
     for (const column of actual.keys()) {
@@ -179,17 +183,22 @@ function drift(schema: string, db: DbSchema): string[] {
     const model = models.find((m) => m.name === index.model) as DmmfModel;
     const table = tableOf.get(index.model) as string;
     const set = expectedIndexes.get(table) ?? new Set<string>();
-    set.add(`${index.type === 'normal' ? 'index' : 'unique'}(${index.fields.map((f) => columnOf(model, f.name)).join(',')})`);
+    set.add(
+      `${index.type === 'normal' ? 'index' : 'unique'}(${index.fields.map((f) => columnOf(model, f.name)).join(',')})`,
+    );
     expectedIndexes.set(table, set);
   }
   for (const table of new Set([...expectedIndexes.keys(), ...db.indexes.keys()])) {
     const want = expectedIndexes.get(table) ?? new Set();
     const have = db.indexes.get(table) ?? new Set();
-    for (const i of want) if (!have.has(i)) problems.push(`${table}: ${i} is declared in schema.prisma but missing in SQL`);
+    for (const i of want)
+      if (!have.has(i)) problems.push(`${table}: ${i} is declared in schema.prisma but missing in SQL`);
     for (const i of have) if (!want.has(i)) problems.push(`${table}: ${i} exists in SQL but not in schema.prisma`);
   }
-  for (const fk of expectedFks) if (!db.foreignKeys.has(fk)) problems.push(`foreign key ${fk} is declared in schema.prisma but missing in SQL`);
-  for (const fk of db.foreignKeys) if (!expectedFks.has(fk)) problems.push(`foreign key ${fk} exists in SQL but not in schema.prisma`);
+  for (const fk of expectedFks)
+    if (!db.foreignKeys.has(fk)) problems.push(`foreign key ${fk} is declared in schema.prisma but missing in SQL`);
+  for (const fk of db.foreignKeys)
+    if (!expectedFks.has(fk)) problems.push(`foreign key ${fk} exists in SQL but not in schema.prisma`);
   return problems;
 }
 
@@ -210,12 +219,17 @@ describe('schema.prisma and prisma/migrations', () => {
 
   it('When schema.prisma gains a column the SQL lacks, then the comparison reports it', () => {
     const edited = schema.replace('model Operator {\n', 'model Operator {\n  nickname String?\n');
-    expect(drift(edited, database)).toContain('operators.nickname is declared in schema.prisma but not created by the migrations');
+    expect(drift(edited, database)).toContain(
+      'operators.nickname is declared in schema.prisma but not created by the migrations',
+    );
   });
 
   it('When a type, a nullability or an index differs, then the comparison reports each', () => {
     const edited = schema
-      .replace('amount                 Decimal   @db.Decimal(12, 2)', 'amount                 Decimal   @db.Decimal(10, 2)')
+      .replace(
+        'amount                 Decimal   @db.Decimal(12, 2)',
+        'amount                 Decimal   @db.Decimal(10, 2)',
+      )
       .replace('displayName       String?', 'displayName       String')
       .replace('  @@index([holderId])\n', '');
     const problems = drift(edited, database);

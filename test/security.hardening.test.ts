@@ -91,14 +91,29 @@ describe('Secrets shown once are never kept in idempotency records (issue 10, it
     expect(replay.status).toBe(201);
     expect(replay.text).not.toContain(first.body.apiKey);
     expect(replay.text).not.toContain(first.body.webhookSecret);
-    expect(replay.body).toMatchObject({ id: first.body.id, apiKey: null, webhookSecret: null, secretsWithheld: ['apiKey', 'webhookSecret'] });
+    expect(replay.body).toMatchObject({
+      id: first.body.id,
+      apiKey: null,
+      webhookSecret: null,
+      secretsWithheld: ['apiKey', 'webhookSecret'],
+    });
   });
 
   it('When an answer carries no secret, then its replay is the first answer byte for byte', async () => {
     const key = idemKey();
     const body = { amount: '1.00', currency: 'EUR', description: 'An article', channel: 'isp' };
-    const first = await gw.api().post('/v1/purchases').set(bearer(publisher.apiKey)).set('Idempotency-Key', key).send(body);
-    const replay = await gw.api().post('/v1/purchases').set(bearer(publisher.apiKey)).set('Idempotency-Key', key).send(body);
+    const first = await gw
+      .api()
+      .post('/v1/purchases')
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', key)
+      .send(body);
+    const replay = await gw
+      .api()
+      .post('/v1/purchases')
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', key)
+      .send(body);
     expect(first.status).toBe(201);
     expect(replay.text).toBe(first.text);
   });
@@ -112,7 +127,10 @@ describe('Deeply nested JSON is refused before anything walks it (item 3)', () =
     for (const payload of [deepArray, deepObject]) {
       expect(Buffer.byteLength(payload)).toBeLessThan(16 * 1024);
       const before = logLines.length;
-      const res = await supertest(loggedApp).post('/v1/purchases').set('Content-Type', 'application/json').send(payload);
+      const res = await supertest(loggedApp)
+        .post('/v1/purchases')
+        .set('Content-Type', 'application/json')
+        .send(payload);
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('invalid_request');
       const logged = logLines.slice(before).map((line) => JSON.parse(line) as { level: number; msg: string });
@@ -123,8 +141,13 @@ describe('Deeply nested JSON is refused before anything walks it (item 3)', () =
 
   it('When a body nests 32 levels, then it is judged on its content as usual', async () => {
     const nested = `${'{"a":'.repeat(31)}1${'}'.repeat(31)}`;
-    const res = await gw.api().post('/v1/purchases').set(bearer(publisher.apiKey)).set('Idempotency-Key', idemKey())
-      .set('Content-Type', 'application/json').send(nested);
+    const res = await gw
+      .api()
+      .post('/v1/purchases')
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', idemKey())
+      .set('Content-Type', 'application/json')
+      .send(nested);
     expect(res.status).toBe(400);
     expect(res.body.error.details).not.toHaveProperty('body');
   });
@@ -138,7 +161,14 @@ describe('Assertions minted in the future are refused (item 4)', () => {
       const res = await gw.api().get('/v1/me/budget').set(bearer(forged));
       expect(res.status, JSON.stringify(claims)).toBe(401);
     }
-    expect((await gw.api().get('/v1/me/budget').set(bearer(assertion(operator, subscriberRef)))).status).toBe(200);
+    expect(
+      (
+        await gw
+          .api()
+          .get('/v1/me/budget')
+          .set(bearer(assertion(operator, subscriberRef)))
+      ).status,
+    ).toBe(200);
   });
 });
 

@@ -50,7 +50,11 @@ function expectAddsUp(line: SettlementLine) {
 }
 
 async function invoicesOf(op: OperatorFixture, runId: string) {
-  const res = await gw.api().get('/v1/operator/invoices').query({ billingRun: runId, limit: 200 }).set(bearer(op.apiKey));
+  const res = await gw
+    .api()
+    .get('/v1/operator/invoices')
+    .query({ billingRun: runId, limit: 200 })
+    .set(bearer(op.apiKey));
   expect(res.status).toBe(200);
   return res.body.data as { id: string; subscriberRef: string; lines: { amount: string; purchaseId: string }[] }[];
 }
@@ -75,7 +79,10 @@ describe('Invoice outcomes', () => {
     const payer = assertion(op, payerRef);
     const defaulter = assertion(op, defaulterRef);
     await buy(gw, publisher, payer, { amount: '3.00' });
-    defaulterBuys = [(await buy(gw, publisher, defaulter, { amount: '10.00' })).id, (await buy(gw, publisher, defaulter, { amount: '2.50' })).id];
+    defaulterBuys = [
+      (await buy(gw, publisher, defaulter, { amount: '10.00' })).id,
+      (await buy(gw, publisher, defaulter, { amount: '2.50' })).id,
+    ];
     await refund(gw, publisher.apiKey, defaulterBuys[0] as string, '4.00');
     runId = (await waitForRun(gw, op, (await postBillingRun(gw, op)).body.id)).id;
   });
@@ -106,12 +113,22 @@ describe('Invoice outcomes', () => {
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('unpaid');
     expect((await outcome(op, invoice?.id as string, 'unpaid')).status).toBe(200);
-    const purchases = await gw.ctx.db.purchase.findMany({ where: { id: { in: defaulterBuys } }, orderBy: { amount: 'desc' } });
+    const purchases = await gw.ctx.db.purchase.findMany({
+      where: { id: { in: defaulterBuys } },
+      orderBy: { amount: 'desc' },
+    });
     expect(purchases.map((p) => p.chargedBackAmount.toFixed(2))).toEqual(['6.00', '2.50']);
-    const events = await gw.ctx.db.outboxEvent.findMany({ where: { publisherId: publisher.id, type: 'purchase.charged_back' } });
+    const events = await gw.ctx.db.outboxEvent.findMany({
+      where: { publisherId: publisher.id, type: 'purchase.charged_back' },
+    });
     expect(events).toHaveLength(2);
     // Nothing is left to refund on a purchase the subscriber never paid for.
-    const late = await gw.api().post(`/v1/purchases/${defaulterBuys[1]}/refunds`).set(bearer(publisher.apiKey)).set('Idempotency-Key', idemKey()).send({});
+    const late = await gw
+      .api()
+      .post(`/v1/purchases/${defaulterBuys[1]}/refunds`)
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', idemKey())
+      .send({});
     expect(late.status).toBe(409);
   });
 
@@ -144,11 +161,33 @@ describe('GET /v1/operator/billing-runs/:id/settlement', () => {
     // games: 9.99 refunded in full (0), 0.05 isp (0.00617 → 0.01).
     expect(new Map(frozen.map((l) => [l.publisherId, l]))).toEqual(
       new Map([
-        [press.id, { publisherId: press.id, gross: '12.11', commission: '3.64', refunds: '1.00', chargebacks: '0.00', net: '7.47' }],
-        [games.id, { publisherId: games.id, gross: '10.04', commission: '0.01', refunds: '9.99', chargebacks: '0.00', net: '0.04' }],
+        [
+          press.id,
+          {
+            publisherId: press.id,
+            gross: '12.11',
+            commission: '3.64',
+            refunds: '1.00',
+            chargebacks: '0.00',
+            net: '7.47',
+          },
+        ],
+        [
+          games.id,
+          {
+            publisherId: games.id,
+            gross: '10.04',
+            commission: '0.01',
+            refunds: '9.99',
+            chargebacks: '0.00',
+            net: '0.04',
+          },
+        ],
       ]),
     );
-    const positive = (await invoicesOf(op, runId)).flatMap((i) => i.lines.map((l) => new Decimal(l.amount))).filter((a) => a.gt(0));
+    const positive = (await invoicesOf(op, runId))
+      .flatMap((i) => i.lines.map((l) => new Decimal(l.amount)))
+      .filter((a) => a.gt(0));
     expect(sum(frozen.map((l) => l.gross)).toFixed(2)).toBe(sum(positive).toFixed(2));
 
     const bobInvoice = (await invoicesOf(op, runId)).find((i) => i.lines.some((l) => l.purchaseId === b1));
@@ -161,8 +200,28 @@ describe('GET /v1/operator/billing-runs/:id/settlement', () => {
     // The chargebacks take back the commission they carried: 2.33 for press, 0.01 for games; net goes negative.
     expect(new Map(next.map((l) => [l.publisherId, l]))).toEqual(
       new Map([
-        [press.id, { publisherId: press.id, gross: '0.00', commission: '-2.33', refunds: '0.00', chargebacks: '7.77', net: '-5.44' }],
-        [games.id, { publisherId: games.id, gross: '0.00', commission: '-0.01', refunds: '0.00', chargebacks: '0.05', net: '-0.04' }],
+        [
+          press.id,
+          {
+            publisherId: press.id,
+            gross: '0.00',
+            commission: '-2.33',
+            refunds: '0.00',
+            chargebacks: '7.77',
+            net: '-5.44',
+          },
+        ],
+        [
+          games.id,
+          {
+            publisherId: games.id,
+            gross: '0.00',
+            commission: '-0.01',
+            refunds: '0.00',
+            chargebacks: '0.05',
+            net: '-0.04',
+          },
+        ],
       ]),
     );
     [...frozen, ...next].forEach(expectAddsUp);
@@ -190,7 +249,16 @@ describe('Refunds on a bill that went unpaid', () => {
     const [invoice] = await invoicesOf(op, first);
     expect((await outcome(op, invoice?.id as string, 'unpaid')).status).toBe(200);
     // Refunding what was charged back is refused; a refund before the outcome is the case below.
-    expect((await gw.api().post(`/v1/purchases/${id}/refunds`).set(bearer(publisher.apiKey)).set('Idempotency-Key', idemKey()).send({})).status).toBe(409);
+    expect(
+      (
+        await gw
+          .api()
+          .post(`/v1/purchases/${id}/refunds`)
+          .set(bearer(publisher.apiKey))
+          .set('Idempotency-Key', idemKey())
+          .send({})
+      ).status,
+    ).toBe(409);
 
     const other = await buy(gw, publisher, token, { amount: '6.00' });
     const second = (await waitForRun(gw, op, (await postBillingRun(gw, op)).body.id)).id;
@@ -207,4 +275,3 @@ describe('Refunds on a bill that went unpaid', () => {
     expect(charged.chargedBackAmount.toFixed(2)).toBe('5.00');
   });
 });
-

@@ -50,7 +50,10 @@ async function summedOverPurchases(subscriberId: string): Promise<Total[]> {
   for (const p of purchases) {
     if (!['confirmed', 'refunded', 'disputed'].includes(p.status) || !p.confirmedAt) continue;
     const cents = Math.round(Number(p.amount.minus(p.refundedAmount).times(100)));
-    for (const [kind, start] of [['month', monthStart(p.confirmedAt)], ['week', weekStart(p.confirmedAt)]] as const) {
+    for (const [kind, start] of [
+      ['month', monthStart(p.confirmedAt)],
+      ['week', weekStart(p.confirmedAt)],
+    ] as const) {
       const key = `${kind}|${start.toISOString()}`;
       sums.set(key, (sums.get(key) ?? 0) + cents);
     }

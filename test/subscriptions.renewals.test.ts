@@ -55,12 +55,14 @@ async function activeSubscription(token: string, body: Record<string, unknown> =
     .set('Idempotency-Key', idemKey())
     .send({ plan: 'weekly', amount: '3.00', description: 'Weekly digest', channel: 'isp', ...body });
   const confirmed = await gw.api().post(`/v1/subscriptions/${created.body.id}/confirm`).set(bearer(token));
-  if (confirmed.status !== 200) throw new Error(`confirmation failed: ${confirmed.status} ${JSON.stringify(confirmed.body)}`);
+  if (confirmed.status !== 200)
+    throw new Error(`confirmation failed: ${confirmed.status} ${JSON.stringify(confirmed.body)}`);
   return gw.ctx.db.subscription.findUniqueOrThrow({ where: { id: created.body.id } });
 }
 
 const row = (id: string) => gw.ctx.db.subscription.findUniqueOrThrow({ where: { id } });
-const charges = (id: string) => gw.ctx.db.purchase.findMany({ where: { subscriptionId: id }, orderBy: { subscriptionPeriodStart: 'asc' } });
+const charges = (id: string) =>
+  gw.ctx.db.purchase.findMany({ where: { subscriptionId: id }, orderBy: { subscriptionPeriodStart: 'asc' } });
 const eventsOf = async (id: string) =>
   (await gw.ctx.db.outboxEvent.findMany({ where: { publisherId: publisher.id }, orderBy: { id: 'asc' } }))
     .filter((e) => (e.payload as { data: { id: string } }).data.id === id)
@@ -70,13 +72,20 @@ describe('Renewing at the period end', () => {
   it('When a period ends, then the next one is charged as a purchase starting at the old end, and the period moves on from the anchor', async () => {
     const sub = await activeSubscription(assertion(operator, await provision(gw, operator)));
     const end = sub.currentPeriodEnd as Date;
-    expect(await runRenewJob(gw.ctx.db, publicUrl, { subscriptionId: sub.id }, new Date(end.getTime() - 1))).toBe('not_due');
+    expect(await runRenewJob(gw.ctx.db, publicUrl, { subscriptionId: sub.id }, new Date(end.getTime() - 1))).toBe(
+      'not_due',
+    );
     expect(await charges(sub.id)).toHaveLength(1);
 
     expect(await runRenewJob(gw.ctx.db, publicUrl, { subscriptionId: sub.id }, end)).toBe('renewed');
     const paid = await charges(sub.id);
     expect(paid).toHaveLength(2);
-    expect(paid[1]).toMatchObject({ status: 'confirmed', kind: 'subscription', subscriptionPeriodStart: end, confirmedAt: end });
+    expect(paid[1]).toMatchObject({
+      status: 'confirmed',
+      kind: 'subscription',
+      subscriptionPeriodStart: end,
+      confirmedAt: end,
+    });
     const after = await row(sub.id);
     expect(after).toMatchObject({ status: 'active', currentPeriodStart: end, renewalAttempts: 0 });
     expect(after.currentPeriodEnd).toEqual(periodBoundary(sub.activatedAt as Date, 'weekly', 2));
@@ -114,14 +123,23 @@ describe('Renewing at the period end', () => {
     const [first] = await charges(sub.id);
     if (!first) throw new Error('no first charge');
     const { id: _id, ...copy } = first;
-    await expect(gw.ctx.db.purchase.create({ data: { ...copy, id: `pur_dup_${sub.id}` } })).rejects.toThrow(/Unique constraint/i);
+    await expect(gw.ctx.db.purchase.create({ data: { ...copy, id: `pur_dup_${sub.id}` } })).rejects.toThrow(
+      /Unique constraint/i,
+    );
   });
 
   it('When a subscription was canceled, then its period end passes without a charge', async () => {
     const token = assertion(operator, await provision(gw, operator));
     const sub = await activeSubscription(token);
     await gw.api().post(`/v1/subscriptions/${sub.id}/cancel`).set(bearer(token));
-    expect(await runRenewJob(gw.ctx.db, publicUrl, { subscriptionId: sub.id }, new Date((sub.currentPeriodEnd as Date).getTime() + DAY_MS))).toBe('not_due');
+    expect(
+      await runRenewJob(
+        gw.ctx.db,
+        publicUrl,
+        { subscriptionId: sub.id },
+        new Date((sub.currentPeriodEnd as Date).getTime() + DAY_MS),
+      ),
+    ).toBe('not_due');
     expect(await charges(sub.id)).toHaveLength(1);
   });
 });
@@ -135,7 +153,12 @@ describe('Declined renewals', () => {
     const job = { subscriptionId: sub.id };
 
     expect(await runRenewJob(gw.ctx.db, publicUrl, job, new Date(end))).toBe('past_due');
-    expect(await row(sub.id)).toMatchObject({ status: 'past_due', declineCode: 'account_blocked', renewalAttempts: 1, nextAttemptAt: new Date(end + DAY_MS) });
+    expect(await row(sub.id)).toMatchObject({
+      status: 'past_due',
+      declineCode: 'account_blocked',
+      renewalAttempts: 1,
+      nextAttemptAt: new Date(end + DAY_MS),
+    });
     expect(await runRenewJob(gw.ctx.db, publicUrl, job, new Date(end + DAY_MS - 1))).toBe('not_due');
 
     expect(await runRenewJob(gw.ctx.db, publicUrl, job, new Date(end + DAY_MS))).toBe('past_due');
@@ -143,11 +166,19 @@ describe('Declined renewals', () => {
     expect(await runRenewJob(gw.ctx.db, publicUrl, job, new Date(end + 3 * DAY_MS))).toBe('past_due');
     expect(await row(sub.id)).toMatchObject({ renewalAttempts: 3, nextAttemptAt: new Date(end + 7 * DAY_MS) });
     expect(await runRenewJob(gw.ctx.db, publicUrl, job, new Date(end + 7 * DAY_MS))).toBe('canceled');
-    expect(await row(sub.id)).toMatchObject({ status: 'canceled', nextAttemptAt: null, canceledAt: new Date(end + 7 * DAY_MS) });
+    expect(await row(sub.id)).toMatchObject({
+      status: 'canceled',
+      nextAttemptAt: null,
+      canceledAt: new Date(end + 7 * DAY_MS),
+    });
 
     expect(await runRenewJob(gw.ctx.db, publicUrl, job, new Date(end + 30 * DAY_MS))).toBe('not_due');
     expect(await charges(sub.id)).toHaveLength(1);
-    expect(await eventsOf(sub.id)).toEqual(['subscription.activated', 'subscription.past_due', 'subscription.canceled']);
+    expect(await eventsOf(sub.id)).toEqual([
+      'subscription.activated',
+      'subscription.past_due',
+      'subscription.canceled',
+    ]);
   });
 
   it('When the holder lowers the weekly ceiling, then the renewal is declined weekly_ceiling; lifted, the retry pays the original period', async () => {
@@ -179,14 +210,19 @@ describe('The renewal worker', () => {
     const anchor = periodBoundary(new Date(Date.now() - 60_000), 'weekly', -1);
     const end = periodBoundary(anchor, 'weekly', 1);
     await gw.ctx.db.purchase.updateMany({ where: { subscriptionId: id }, data: { subscriptionPeriodStart: anchor } });
-    await gw.ctx.db.subscription.update({ where: { id }, data: { activatedAt: anchor, currentPeriodStart: anchor, currentPeriodEnd: end, nextAttemptAt: end } });
+    await gw.ctx.db.subscription.update({
+      where: { id },
+      data: { activatedAt: anchor, currentPeriodStart: anchor, currentPeriodEnd: end, nextAttemptAt: end },
+    });
     return end;
   }
 
   async function renewedEventually(id: string, periodStart: Date, deadlineMs = 20_000): Promise<boolean> {
     const until = Date.now() + deadlineMs;
     while (Date.now() < until) {
-      const paid = await gw.ctx.db.purchase.count({ where: { subscriptionId: id, subscriptionPeriodStart: periodStart } });
+      const paid = await gw.ctx.db.purchase.count({
+        where: { subscriptionId: id, subscriptionPeriodStart: periodStart },
+      });
       if (paid === 1) return true;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -197,7 +233,10 @@ describe('The renewal worker', () => {
     const sub = await activeSubscription(assertion(operator, await provision(gw, operator)));
     const end = await makeDue(sub.id);
     const config = testConfig({ queuePrefix: unique('q') });
-    const worker = await startRenewalWorker({ config, db: gw.ctx.db, logger: createLogger('silent') }, { sweepEveryMs: 200 });
+    const worker = await startRenewalWorker(
+      { config, db: gw.ctx.db, logger: createLogger('silent') },
+      { sweepEveryMs: 200 },
+    );
     try {
       expect(await renewedEventually(sub.id, end)).toBe(true);
       expect((await row(sub.id)).currentPeriodStart).toEqual(end);
@@ -212,7 +251,10 @@ describe('The renewal worker', () => {
   it('When Redis is flushed while the worker runs, then a renewal that falls due afterwards still happens', async () => {
     const redis = await startPrivateRedis();
     const config = testConfig({ queuePrefix: unique('q'), redisUrl: redis.url });
-    const worker = await startRenewalWorker({ config, db: gw.ctx.db, logger: createLogger('silent') }, { sweepEveryMs: 200, schedulerCheckEveryMs: 200 });
+    const worker = await startRenewalWorker(
+      { config, db: gw.ctx.db, logger: createLogger('silent') },
+      { sweepEveryMs: 200, schedulerCheckEveryMs: 200 },
+    );
     try {
       await redis.client.flushall();
       const sub = await activeSubscription(assertion(operator, await provision(gw, operator)));

@@ -26,7 +26,12 @@ afterAll(() => gw.close());
 const offer = { plan: 'monthly', amount: '9.99', description: 'Le Monde, monthly', channel: 'isp' };
 
 async function createSubscription(body: Record<string, unknown> = {}, by: PublisherFixture = publisher) {
-  const res = await gw.api().post('/v1/subscriptions').set(bearer(by.apiKey)).set('Idempotency-Key', idemKey()).send({ ...offer, ...body });
+  const res = await gw
+    .api()
+    .post('/v1/subscriptions')
+    .set(bearer(by.apiKey))
+    .set('Idempotency-Key', idemKey())
+    .send({ ...offer, ...body });
   if (res.status !== 201) throw new Error(`subscription creation failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as { id: string; consentUrl: string };
 }
@@ -37,9 +42,20 @@ async function subscriber(): Promise<string> {
 
 describe('POST /v1/subscriptions', () => {
   it('When a publisher offers a plan within its tier, then it is pending with a consent URL expiring in 10 minutes', async () => {
-    const res = await gw.api().post('/v1/subscriptions').set(bearer(publisher.apiKey)).set('Idempotency-Key', idemKey()).send(offer);
+    const res = await gw
+      .api()
+      .post('/v1/subscriptions')
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', idemKey())
+      .send(offer);
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ status: 'pending', plan: 'monthly', amount: '9.99', channel: 'isp', currentPeriodEnd: null });
+    expect(res.body).toMatchObject({
+      status: 'pending',
+      plan: 'monthly',
+      amount: '9.99',
+      channel: 'isp',
+      currentPeriodEnd: null,
+    });
     expect(res.body.consentUrl).toBe(`http://kiosque.test/consent/subscriptions/${res.body.id}`);
     expect(Date.parse(res.body.expiresAt) - Date.parse(res.body.createdAt)).toBe(10 * 60 * 1000);
   });
@@ -50,39 +66,80 @@ describe('POST /v1/subscriptions', () => {
     ['quarterly', '30.01'],
   ])('When a %s plan costs %s, then it is 400 naming amount and the key stays free', async (plan, amount) => {
     const key = idemKey();
-    const bad = await gw.api().post('/v1/subscriptions').set(bearer(publisher.apiKey)).set('Idempotency-Key', key).send({ ...offer, plan, amount });
+    const bad = await gw
+      .api()
+      .post('/v1/subscriptions')
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', key)
+      .send({ ...offer, plan, amount });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('invalid_request');
     expect(bad.body.error.details.fields).toHaveProperty('amount');
-    const good = await gw.api().post('/v1/subscriptions').set(bearer(publisher.apiKey)).set('Idempotency-Key', key).send({ ...offer, plan, amount: '5.00' });
+    const good = await gw
+      .api()
+      .post('/v1/subscriptions')
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', key)
+      .send({ ...offer, plan, amount: '5.00' });
     expect(good.status).toBe(201);
   });
 
   it('When the plan is unknown or fields are missing, then it is 400 naming them', async () => {
-    const res = await gw.api().post('/v1/subscriptions').set(bearer(publisher.apiKey)).set('Idempotency-Key', idemKey()).send({ plan: 'yearly', amount: 5 });
+    const res = await gw
+      .api()
+      .post('/v1/subscriptions')
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', idemKey())
+      .send({ plan: 'yearly', amount: 5 });
     expect(res.status).toBe(400);
-    expect(Object.keys(res.body.error.details.fields)).toEqual(expect.arrayContaining(['plan', 'amount', 'description', 'channel']));
+    expect(Object.keys(res.body.error.details.fields)).toEqual(
+      expect.arrayContaining(['plan', 'amount', 'description', 'channel']),
+    );
   });
 
   it('When the Idempotency-Key is missing, then it is 400 and nothing is created', async () => {
     const description = `no key ${idemKey()}`;
-    const res = await gw.api().post('/v1/subscriptions').set(bearer(publisher.apiKey)).send({ ...offer, description });
+    const res = await gw
+      .api()
+      .post('/v1/subscriptions')
+      .set(bearer(publisher.apiKey))
+      .send({ ...offer, description });
     expect(res.status).toBe(400);
     expect(await gw.ctx.db.subscription.count({ where: { description } })).toBe(0);
   });
 
   it('When the same key is sent again, then the first answer is replayed; with another body it is 409', async () => {
     const key = idemKey();
-    const first = await gw.api().post('/v1/subscriptions').set(bearer(publisher.apiKey)).set('Idempotency-Key', key).send(offer);
-    const again = await gw.api().post('/v1/subscriptions').set(bearer(publisher.apiKey)).set('Idempotency-Key', key).send(offer);
-    const other = await gw.api().post('/v1/subscriptions').set(bearer(publisher.apiKey)).set('Idempotency-Key', key).send({ ...offer, amount: '1.00' });
+    const first = await gw
+      .api()
+      .post('/v1/subscriptions')
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', key)
+      .send(offer);
+    const again = await gw
+      .api()
+      .post('/v1/subscriptions')
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', key)
+      .send(offer);
+    const other = await gw
+      .api()
+      .post('/v1/subscriptions')
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', key)
+      .send({ ...offer, amount: '1.00' });
     expect(again.text).toBe(first.text);
     expect(other.status).toBe(409);
     expect(other.body.error.code).toBe('idempotency_conflict');
   });
 
   it('When a subscriber tries to create one, then it is 403', async () => {
-    const res = await gw.api().post('/v1/subscriptions').set(bearer(await subscriber())).set('Idempotency-Key', idemKey()).send(offer);
+    const res = await gw
+      .api()
+      .post('/v1/subscriptions')
+      .set(bearer(await subscriber()))
+      .set('Idempotency-Key', idemKey())
+      .send(offer);
     expect(res.status).toBe(403);
   });
 });
@@ -106,7 +163,9 @@ describe('POST /v1/subscriptions/:id/confirm', () => {
     expect(charges[0]?.subscriptionPeriodStart?.getTime()).toBe(start);
     const budget = await gw.api().get('/v1/me/budget').set(bearer(token));
     expect(budget.body.weekly.spent).toBe('9.99');
-    const events = await gw.ctx.db.outboxEvent.findMany({ where: { publisherId: publisher.id, type: 'subscription.activated' } });
+    const events = await gw.ctx.db.outboxEvent.findMany({
+      where: { publisherId: publisher.id, type: 'subscription.activated' },
+    });
     expect(events.some((e) => (e.payload as { data: { id: string } }).data.id === id)).toBe(true);
   });
 
@@ -122,8 +181,14 @@ describe('POST /v1/subscriptions/:id/confirm', () => {
 
   it('When another subscriber confirms a subscription already taken, then it is 404', async () => {
     const { id } = await createSubscription();
-    await gw.api().post(`/v1/subscriptions/${id}/confirm`).set(bearer(await subscriber()));
-    const res = await gw.api().post(`/v1/subscriptions/${id}/confirm`).set(bearer(await subscriber()));
+    await gw
+      .api()
+      .post(`/v1/subscriptions/${id}/confirm`)
+      .set(bearer(await subscriber()));
+    const res = await gw
+      .api()
+      .post(`/v1/subscriptions/${id}/confirm`)
+      .set(bearer(await subscriber()));
     expect(res.status).toBe(404);
   });
 
@@ -142,7 +207,10 @@ describe('POST /v1/subscriptions/:id/confirm', () => {
   it('When the offer expired before the click, then it is 410 consent_expired', async () => {
     const { id } = await createSubscription();
     await gw.ctx.db.subscription.update({ where: { id }, data: { expiresAt: new Date(Date.now() - 1000) } });
-    const res = await gw.api().post(`/v1/subscriptions/${id}/confirm`).set(bearer(await subscriber()));
+    const res = await gw
+      .api()
+      .post(`/v1/subscriptions/${id}/confirm`)
+      .set(bearer(await subscriber()));
     expect(res.status).toBe(410);
     expect(res.body.error.code).toBe('consent_expired');
   });
@@ -150,10 +218,16 @@ describe('POST /v1/subscriptions/:id/confirm', () => {
   it('When five subscriptions of one subscriber are confirmed at once, then the weekly ceiling is never passed', async () => {
     const tight = await createOperator(gw, { limits: { perPurchase: '30.00', weekly: '10.00', monthly: '150.00' } });
     const token = assertion(tight, await provision(gw, tight));
-    const ids = await Promise.all(Array.from({ length: 5 }, () => createSubscription({ amount: '4.00' }).then((s) => s.id)));
-    const answers = await Promise.all(ids.map((id) => gw.api().post(`/v1/subscriptions/${id}/confirm`).set(bearer(token))));
+    const ids = await Promise.all(
+      Array.from({ length: 5 }, () => createSubscription({ amount: '4.00' }).then((s) => s.id)),
+    );
+    const answers = await Promise.all(
+      ids.map((id) => gw.api().post(`/v1/subscriptions/${id}/confirm`).set(bearer(token))),
+    );
     expect(answers.filter((r) => r.status === 200)).toHaveLength(2);
-    expect(answers.filter((r) => r.status === 402).map((r) => r.body.error.code)).toEqual(Array(3).fill('weekly_ceiling'));
+    expect(answers.filter((r) => r.status === 402).map((r) => r.body.error.code)).toEqual(
+      Array(3).fill('weekly_ceiling'),
+    );
     const budget = await gw.api().get('/v1/me/budget').set(bearer(token));
     expect(budget.body.weekly).toEqual({ limit: '10.00', spent: '8.00', remaining: '2.00' });
   });
@@ -170,7 +244,14 @@ describe('GET, cancel and list', () => {
     expect(asSubscriber.body).toEqual(asPublisher.body);
     const stranger = await createPublisher(gw);
     expect((await gw.api().get(`/v1/subscriptions/${id}`).set(bearer(stranger.apiKey))).status).toBe(404);
-    expect((await gw.api().get(`/v1/subscriptions/${id}`).set(bearer(await subscriber()))).status).toBe(404);
+    expect(
+      (
+        await gw
+          .api()
+          .get(`/v1/subscriptions/${id}`)
+          .set(bearer(await subscriber()))
+      ).status,
+    ).toBe(404);
   });
 
   it('When its subscriber cancels, then it is canceled, renewals stop, the publisher is told, and canceling again answers the same', async () => {
@@ -183,7 +264,9 @@ describe('GET, cancel and list', () => {
     const again = await gw.api().post(`/v1/subscriptions/${id}/cancel`).set(bearer(publisher.apiKey));
     expect(again.status).toBe(200);
     expect(again.body.status).toBe('canceled');
-    const events = await gw.ctx.db.outboxEvent.findMany({ where: { publisherId: publisher.id, type: 'subscription.canceled' } });
+    const events = await gw.ctx.db.outboxEvent.findMany({
+      where: { publisherId: publisher.id, type: 'subscription.canceled' },
+    });
     expect(events.filter((e) => (e.payload as { data: { id: string } }).data.id === id)).toHaveLength(1);
   });
 
@@ -193,7 +276,14 @@ describe('GET, cancel and list', () => {
     await gw.api().post(`/v1/subscriptions/${id}/confirm`).set(bearer(token));
     const stranger = await createPublisher(gw);
     expect((await gw.api().post(`/v1/subscriptions/${id}/cancel`).set(bearer(stranger.apiKey))).status).toBe(404);
-    expect((await gw.api().post(`/v1/subscriptions/${id}/cancel`).set(bearer(await subscriber()))).status).toBe(404);
+    expect(
+      (
+        await gw
+          .api()
+          .post(`/v1/subscriptions/${id}/cancel`)
+          .set(bearer(await subscriber()))
+      ).status,
+    ).toBe(404);
     const res = await gw.api().post(`/v1/subscriptions/${id}/cancel`).set(bearer(publisher.apiKey));
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('canceled');
@@ -203,13 +293,15 @@ describe('GET, cancel and list', () => {
     const tight = await createOperator(gw, { limits: { perPurchase: '1.00', weekly: '60.00', monthly: '150.00' } });
     const token = assertion(tight, await provision(gw, tight));
     const { id } = await createSubscription();
-    expect((await gw.api().post(`/v1/subscriptions/${id}/confirm`).set(bearer(token))).body.error.code).toBe('per_purchase_limit');
+    expect((await gw.api().post(`/v1/subscriptions/${id}/confirm`).set(bearer(token))).body.error.code).toBe(
+      'per_purchase_limit',
+    );
     const res = await gw.api().post(`/v1/subscriptions/${id}/cancel`).set(bearer(token));
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe('invalid_state');
   });
 
-  it('When a subscriber lists subscriptions in pages, then each of theirs appears once, newest first, and no one else\'s', async () => {
+  it("When a subscriber lists subscriptions in pages, then each of theirs appears once, newest first, and no one else's", async () => {
     const token = await subscriber();
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
@@ -217,11 +309,17 @@ describe('GET, cancel and list', () => {
       await gw.api().post(`/v1/subscriptions/${id}/confirm`).set(bearer(token));
       ids.push(id);
     }
-    await createSubscription().then(({ id }) => subscriber().then((other) => gw.api().post(`/v1/subscriptions/${id}/confirm`).set(bearer(other))));
+    await createSubscription().then(({ id }) =>
+      subscriber().then((other) => gw.api().post(`/v1/subscriptions/${id}/confirm`).set(bearer(other))),
+    );
     const first = await gw.api().get('/v1/me/subscriptions').query({ limit: 2 }).set(bearer(token));
     expect(first.status).toBe(200);
     expect(first.body.data).toHaveLength(2);
-    const second = await gw.api().get('/v1/me/subscriptions').query({ limit: 2, cursor: first.body.nextCursor }).set(bearer(token));
+    const second = await gw
+      .api()
+      .get('/v1/me/subscriptions')
+      .query({ limit: 2, cursor: first.body.nextCursor })
+      .set(bearer(token));
     expect(second.body.nextCursor).toBeNull();
     expect([...first.body.data, ...second.body.data].map((s: { id: string }) => s.id)).toEqual([...ids].reverse());
   });
@@ -230,7 +328,11 @@ describe('GET, cancel and list', () => {
 describe('The subscription consent page', () => {
   it('When a subscriber opens it and clicks confirm, then it shows the cadence, cannot be framed, and activates the subscription', async () => {
     const ref = await provision(gw, operator);
-    const { id, consentUrl } = await createSubscription({ plan: 'weekly', amount: '2.50', description: 'Weekly crosswords' });
+    const { id, consentUrl } = await createSubscription({
+      plan: 'weekly',
+      amount: '2.50',
+      description: 'Weekly crosswords',
+    });
     const agent = gw.api();
     const path = new URL(consentUrl).pathname;
     const landing = await agent.get(path).query({ assertion: assertion(operator, ref) });
@@ -263,7 +365,10 @@ describe('The subscription consent page', () => {
     const page = await agent.get(path);
     const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)?.[1];
     const other = await createSubscription();
-    const res = await agent.post(`${new URL(other.consentUrl).pathname}/confirm`).type('form').send({ csrf });
+    const res = await agent
+      .post(`${new URL(other.consentUrl).pathname}/confirm`)
+      .type('form')
+      .send({ csrf });
     expect(res.status).toBe(403);
   });
 });

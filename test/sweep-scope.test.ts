@@ -36,13 +36,18 @@ afterAll(() => gw.close());
 
 describe('Background sweeps can be scoped to the rows of one test (issue 10, item 13)', () => {
   it('When the renewal sweep is scoped to other publishers, then a due subscription of this one is not handed out', async () => {
-    const created = await gw.api().post('/v1/subscriptions').set(bearer(mine.apiKey)).set('Idempotency-Key', idemKey())
+    const created = await gw
+      .api()
+      .post('/v1/subscriptions')
+      .set(bearer(mine.apiKey))
+      .set('Idempotency-Key', idemKey())
       .send({ plan: 'monthly', amount: '3.00', description: 'Monthly pass', channel: 'isp' });
     expect(created.status).toBe(201);
     const confirmed = await gw.api().post(`/v1/subscriptions/${created.body.id}/confirm`).set(bearer(token));
     expect(confirmed.status).toBe(200);
 
-    const ids = async (publisherIds: string[]) => (await dueSubscriptions(gw.ctx.db, FAR_AHEAD, 10_000, { publisherIds })).map((d) => d.id);
+    const ids = async (publisherIds: string[]) =>
+      (await dueSubscriptions(gw.ctx.db, FAR_AHEAD, 10_000, { publisherIds })).map((d) => d.id);
     expect(await ids([theirs.id])).not.toContain(created.body.id);
     expect(await ids([mine.id])).toEqual([created.body.id]);
   });
@@ -59,9 +64,14 @@ describe('Background sweeps can be scoped to the rows of one test (issue 10, ite
     expect((await gw.ctx.db.dispute.findUniqueOrThrow({ where: { id: opened.body.id } })).status).toBe('lost');
   });
 
-  it('When the billing recovery sweep is scoped to another operator, then this operator\'s unfinished run is not listed', async () => {
+  it("When the billing recovery sweep is scoped to another operator, then this operator's unfinished run is not listed", async () => {
     const other = await createOperator(gw);
-    const run = await gw.api().post('/v1/operator/billing-runs').set(bearer(operator.apiKey)).set('Idempotency-Key', idemKey()).send({});
+    const run = await gw
+      .api()
+      .post('/v1/operator/billing-runs')
+      .set(bearer(operator.apiKey))
+      .set('Idempotency-Key', idemKey())
+      .send({});
     expect(run.status).toBe(202);
     expect(await unfinishedBillingRunIds(gw.ctx.db, { operatorIds: [other.id] })).not.toContain(run.body.id);
     const ownRuns = await gw.ctx.db.billingRun.findMany({ where: { operatorId: operator.id }, select: { id: true } });

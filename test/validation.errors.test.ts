@@ -48,7 +48,8 @@ function expectInvalid(res: supertest.Response, field: string): void {
 const purchaseCount = () => gw.ctx.db.purchase.count({ where: { publisherId: publisher.id } });
 const storedUnder = (key: string) => gw.ctx.db.idempotencyKey.count({ where: { scope: publisherScope, key } });
 
-const postPurchase = (key: string) => gw.api().post('/v1/purchases').set(bearer(publisher.apiKey)).set('Idempotency-Key', key);
+const postPurchase = (key: string) =>
+  gw.api().post('/v1/purchases').set(bearer(publisher.apiKey)).set('Idempotency-Key', key);
 
 describe('POST /v1/purchases with a bad body', () => {
   const badBodies: [string, Record<string, unknown>, string][] = [
@@ -195,7 +196,12 @@ describe('Refunds with a bad amount', () => {
     const { id } = await buy(gw, publisher, assertion(operator, await provision(gw, operator)));
     for (const amount of ['0.00', '1', 1, '-1.00', 'abc']) {
       const key = idemKey();
-      const res = await gw.api().post(`/v1/purchases/${id}/refunds`).set(bearer(publisher.apiKey)).set('Idempotency-Key', key).send({ amount });
+      const res = await gw
+        .api()
+        .post(`/v1/purchases/${id}/refunds`)
+        .set(bearer(publisher.apiKey))
+        .set('Idempotency-Key', key)
+        .send({ amount });
       expectInvalid(res, 'amount');
       expect(await storedUnder(key)).toBe(0);
     }
@@ -240,7 +246,11 @@ describe('Admin input', () => {
   it('When a commission rate is above 1 or malformed, then it is 400 naming the rate and nothing is created', async () => {
     for (const commissionRates of [{ isp: '1.5' }, { sms: '-0.1' }, { voice: 'abc' }, { isp: '0.123456' }]) {
       const name = unique('BadRate');
-      const res = await gw.api().post('/v1/admin/publishers').set(admin).send({ name, category: 'press', commissionRates });
+      const res = await gw
+        .api()
+        .post('/v1/admin/publishers')
+        .set(admin)
+        .send({ name, category: 'press', commissionRates });
       expectInvalid(res, `commissionRates.${Object.keys(commissionRates)[0]}`);
       expect(await gw.ctx.db.publisher.count({ where: { name } })).toBe(0);
     }
@@ -287,8 +297,12 @@ describe('PUT /v1/operator/subscribers households', () => {
     const otherHolder = await provision(gw, operator);
     const res = await put(holder, { holderRef: otherHolder });
     expectInvalid(res, 'holderRef');
-    const holderRow = await gw.ctx.db.subscriber.findFirstOrThrow({ where: { operatorId: operator.id, externalRef: holder } });
-    const childRow = await gw.ctx.db.subscriber.findFirstOrThrow({ where: { operatorId: operator.id, externalRef: child } });
+    const holderRow = await gw.ctx.db.subscriber.findFirstOrThrow({
+      where: { operatorId: operator.id, externalRef: holder },
+    });
+    const childRow = await gw.ctx.db.subscriber.findFirstOrThrow({
+      where: { operatorId: operator.id, externalRef: child },
+    });
     expect(holderRow.holderId).toBeNull();
     expect(childRow.holderId).toBe(holderRow.id);
   });
@@ -339,7 +353,6 @@ describe('NUL characters, which PostgreSQL text cannot hold', () => {
   });
 });
 
-
 describe('Households stay one level deep under concurrency', () => {
   it('When A joins B while B joins C at the same moment, then at most one succeeds and no child has children', async () => {
     const operator = await createOperator(gw);
@@ -352,7 +365,9 @@ describe('Households stay one level deep under concurrency', () => {
       ]);
       expect([joinB.status, joinC.status].filter((s) => s === 200)).toHaveLength(1);
       expect([joinB.status, joinC.status].filter((s) => s === 400)).toHaveLength(1);
-      const twoLevels = await gw.ctx.db.subscriber.count({ where: { operatorId: operator.id, holderId: { not: null }, children: { some: {} } } });
+      const twoLevels = await gw.ctx.db.subscriber.count({
+        where: { operatorId: operator.id, holderId: { not: null }, children: { some: {} } },
+      });
       expect(twoLevels).toBe(0);
     }
   });

@@ -32,7 +32,9 @@ afterAll(async () => {
 describe('a worker process killed mid-send', () => {
   it('When the worker is SIGKILLed while a delivery is in flight, then the event stays due in PostgreSQL and is sent again', async () => {
     const publisher = await createPublisher(gw, { webhookUrl: hook.url });
-    const eventId = await gw.ctx.db.$transaction((tx) => recordEvent(tx, publisher.id, 'purchase.confirmed', { id: unique('pur') }));
+    const eventId = await gw.ctx.db.$transaction((tx) =>
+      recordEvent(tx, publisher.id, 'purchase.confirmed', { id: unique('pur') }),
+    );
     workers = spawnWorkers({ QUEUE_PREFIX: queuePrefix });
 
     await hook.waitFor(1, 60_000);
@@ -45,7 +47,11 @@ describe('a worker process killed mid-send', () => {
     const leaseOver = new Date(Date.now() + DEFAULT_LEASE_MS);
     expect(orphan.nextAttemptAt.getTime()).toBeLessThanOrEqual(leaseOver.getTime());
 
-    await dispatchDueWebhooks(gw.ctx.db, { allowPrivateNetworks: true, now: () => leaseOver, publisherIds: [publisher.id] });
+    await dispatchDueWebhooks(gw.ctx.db, {
+      allowPrivateNetworks: true,
+      now: () => leaseOver,
+      publisherIds: [publisher.id],
+    });
 
     expect(hook.received.length).toBeGreaterThanOrEqual(2);
     expect(new Set(hook.received.map((r) => r.headers['webhook-id']))).toEqual(new Set([eventId]));

@@ -35,14 +35,22 @@ const aFutureMoment = () => new Date((clockBaseMs += 1000 * HOUR_MS));
 const later = (t: Date, ms: number) => new Date(t.getTime() + ms);
 
 async function recordAt(publisherId: string, at: Date): Promise<string> {
-  return gw.ctx.db.$transaction((tx) => recordEvent(tx, publisherId, 'purchase.confirmed', { id: 'pur_test', amount: '2.88' }, at));
+  return gw.ctx.db.$transaction((tx) =>
+    recordEvent(tx, publisherId, 'purchase.confirmed', { id: 'pur_test', amount: '2.88' }, at),
+  );
 }
 
 function dispatch(publisherId: string, at: Date, options: Partial<DispatchOptions> = {}): Promise<number> {
-  return dispatchDueWebhooks(gw.ctx.db, { allowPrivateNetworks: true, now: () => at, publisherIds: [publisherId], ...options });
+  return dispatchDueWebhooks(gw.ctx.db, {
+    allowPrivateNetworks: true,
+    now: () => at,
+    publisherIds: [publisherId],
+    ...options,
+  });
 }
 
-const attemptsOf = (eventId: string) => gw.ctx.db.webhookAttempt.findMany({ where: { eventId }, orderBy: { id: 'asc' } });
+const attemptsOf = (eventId: string) =>
+  gw.ctx.db.webhookAttempt.findMany({ where: { eventId }, orderBy: { id: 'asc' } });
 const eventRow = (eventId: string) => gw.ctx.db.outboxEvent.findUniqueOrThrow({ where: { id: eventId } });
 
 describe('webhook retries', () => {
@@ -150,11 +158,19 @@ describe('webhooks never reach private addresses unless allowed', () => {
     const body = '{"id":"evt_x"}';
     const headers = webhookHeaders('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'evt_x', body, new Date());
 
-    const refused = await sendWebhook(`http://localhost:${port}/hooks`, body, headers, { timeoutMs: 2000, allowPrivateNetworks: false });
-    expect(refused).toMatchObject({ error: expect.stringMatching(/^refused: localhost resolves to the non-public address/) });
+    const refused = await sendWebhook(`http://localhost:${port}/hooks`, body, headers, {
+      timeoutMs: 2000,
+      allowPrivateNetworks: false,
+    });
+    expect(refused).toMatchObject({
+      error: expect.stringMatching(/^refused: localhost resolves to the non-public address/),
+    });
     expect(hook.received).toHaveLength(0);
 
-    const allowed = await sendWebhook(`http://localhost:${port}/hooks`, body, headers, { timeoutMs: 2000, allowPrivateNetworks: true });
+    const allowed = await sendWebhook(`http://localhost:${port}/hooks`, body, headers, {
+      timeoutMs: 2000,
+      allowPrivateNetworks: true,
+    });
     expect(allowed).toMatchObject({ statusCode: 200 });
     expect(hook.received).toHaveLength(1);
   });
@@ -180,7 +196,12 @@ describe('at-least-once delivery from the PostgreSQL outbox', () => {
     const t0 = aFutureMoment();
     const eventId = await recordAt(publisher.id, t0);
 
-    const claimed = await claimDueEvents(gw.ctx.db, { now: t0, limit: 10, leaseMs: 60_000, publisherIds: [publisher.id] });
+    const claimed = await claimDueEvents(gw.ctx.db, {
+      now: t0,
+      limit: 10,
+      leaseMs: 60_000,
+      publisherIds: [publisher.id],
+    });
     expect(claimed.map((e) => e.id)).toEqual([eventId]);
 
     expect(await dispatch(publisher.id, later(t0, 59_999))).toBe(0);

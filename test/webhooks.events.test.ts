@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordEvent } from '../src/domain/events.js';
 import { dispatchDueWebhooks } from '../src/domain/webhook-delivery.js';
-import { bearer, createOperator, createPublisher, startTestGateway, type PublisherFixture, type TestGateway } from './support/harness.js';
+import {
+  bearer,
+  createOperator,
+  createPublisher,
+  startTestGateway,
+  type PublisherFixture,
+  type TestGateway,
+} from './support/harness.js';
 import { answerWith, startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
 let gw: TestGateway;
@@ -19,11 +26,23 @@ beforeAll(async () => {
   other = await createPublisher(gw, { webhookUrl: hook.url });
   for (let i = 0; i < 3; i++) {
     const at = new Date(t0.getTime() + i);
-    eventIds.push(await gw.ctx.db.$transaction((tx) => recordEvent(tx, publisher.id, 'purchase.confirmed', { id: `pur_${i}` }, at)));
+    eventIds.push(
+      await gw.ctx.db.$transaction((tx) => recordEvent(tx, publisher.id, 'purchase.confirmed', { id: `pur_${i}` }, at)),
+    );
   }
   await gw.ctx.db.$transaction((tx) => recordEvent(tx, other.id, 'purchase.confirmed', { id: 'pur_other' }, t0));
-  await dispatchDueWebhooks(gw.ctx.db, { allowPrivateNetworks: true, now: () => new Date(t0.getTime() + 10), publisherIds: [publisher.id], batchSize: 1 });
-  await dispatchDueWebhooks(gw.ctx.db, { allowPrivateNetworks: true, now: () => new Date(t0.getTime() + 10), publisherIds: [publisher.id], batchSize: 1 });
+  await dispatchDueWebhooks(gw.ctx.db, {
+    allowPrivateNetworks: true,
+    now: () => new Date(t0.getTime() + 10),
+    publisherIds: [publisher.id],
+    batchSize: 1,
+  });
+  await dispatchDueWebhooks(gw.ctx.db, {
+    allowPrivateNetworks: true,
+    now: () => new Date(t0.getTime() + 10),
+    publisherIds: [publisher.id],
+    batchSize: 1,
+  });
 });
 afterAll(async () => {
   await hook.close();
@@ -36,23 +55,39 @@ describe('GET /v1/webhooks/events', () => {
     expect(res.status).toBe(200);
     expect(res.body.data.map((e: { id: string }) => e.id)).toEqual([...eventIds].reverse());
     const [first] = res.body.data.filter((e: { id: string }) => e.id === eventIds[0]);
-    expect(first).toMatchObject({ type: 'purchase.confirmed', status: 'pending', payload: { id: eventIds[0], data: { id: 'pur_0' } } });
+    expect(first).toMatchObject({
+      type: 'purchase.confirmed',
+      status: 'pending',
+      payload: { id: eventIds[0], data: { id: 'pur_0' } },
+    });
     expect(first.attempts).toEqual([expect.objectContaining({ statusCode: 500, error: null })]);
     expect(res.body.nextCursor).toBeNull();
   });
 
   it('When a publisher filters by status and pages, then it gets the matching events one page at a time', async () => {
-    const delivered = await gw.api().get('/v1/webhooks/events').query({ status: 'delivered' }).set(bearer(publisher.apiKey));
+    const delivered = await gw
+      .api()
+      .get('/v1/webhooks/events')
+      .query({ status: 'delivered' })
+      .set(bearer(publisher.apiKey));
     expect(delivered.body.data.map((e: { id: string }) => e.id)).toEqual([eventIds[1]]);
     const firstPage = await gw.api().get('/v1/webhooks/events').query({ limit: 2 }).set(bearer(publisher.apiKey));
     expect(firstPage.body.data).toHaveLength(2);
-    const secondPage = await gw.api().get('/v1/webhooks/events').query({ limit: 2, cursor: firstPage.body.nextCursor }).set(bearer(publisher.apiKey));
+    const secondPage = await gw
+      .api()
+      .get('/v1/webhooks/events')
+      .query({ limit: 2, cursor: firstPage.body.nextCursor })
+      .set(bearer(publisher.apiKey));
     expect(secondPage.body.data.map((e: { id: string }) => e.id)).toEqual([eventIds[0]]);
     expect(secondPage.body.nextCursor).toBeNull();
   });
 
   it('When the query is bad or the caller is not a publisher, then it is 400, 401 or 403', async () => {
-    const bad = await gw.api().get('/v1/webhooks/events').query({ status: 'lost', limit: 500 }).set(bearer(publisher.apiKey));
+    const bad = await gw
+      .api()
+      .get('/v1/webhooks/events')
+      .query({ status: 'lost', limit: 500 })
+      .set(bearer(publisher.apiKey));
     expect(bad.status).toBe(400);
     expect(Object.keys(bad.body.error.details.fields).sort()).toEqual(['limit', 'status']);
     expect((await gw.api().get('/v1/webhooks/events')).status).toBe(401);

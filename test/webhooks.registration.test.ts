@@ -27,14 +27,17 @@ describe('webhookUrl at publisher registration', () => {
     ['https://[::1]/hooks', 'non-public address'],
     ['https://[::ffff:127.0.0.1]/hooks', 'non-public address'],
     ['http://93.184.215.14/hooks', 'must use https'],
-  ])('When private networks are not allowed and the URL is %s, then registration is 400 naming webhookUrl', async (url, reason) => {
-    const name = unique('Refused');
-    const res = await register(strict, url, name);
-    expect(res.status).toBe(400);
-    expect(res.body.error.code).toBe('invalid_request');
-    expect(res.body.error.details.fields.webhookUrl).toContain(reason);
-    expect(await strict.ctx.db.publisher.count({ where: { name } })).toBe(0);
-  });
+  ])(
+    'When private networks are not allowed and the URL is %s, then registration is 400 naming webhookUrl',
+    async (url, reason) => {
+      const name = unique('Refused');
+      const res = await register(strict, url, name);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('invalid_request');
+      expect(res.body.error.details.fields.webhookUrl).toContain(reason);
+      expect(await strict.ctx.db.publisher.count({ where: { name } })).toBe(0);
+    },
+  );
 
   it('When the URL is https on a public address, then registration succeeds', async () => {
     const res = await register(strict, 'https://93.184.215.14/hooks');

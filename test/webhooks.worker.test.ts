@@ -42,7 +42,10 @@ async function receiver(): Promise<WebhookReceiver> {
 }
 
 async function worker(config: Config, options: WebhookWorkerOptions): Promise<RunningWorker> {
-  const running = await startWebhookWorker({ config, db: gw.ctx.db, logger: gw.ctx.logger }, { pollEveryMs: 100, ...options });
+  const running = await startWebhookWorker(
+    { config, db: gw.ctx.db, logger: gw.ctx.logger },
+    { pollEveryMs: 100, ...options },
+  );
   cleanups.push(async () => {
     await running.close();
     const queue = webhookQueue(config);
@@ -85,15 +88,27 @@ describe('the webhook worker delivers purchase events, signed', () => {
     await worker(gw.ctx.config, { publisherIds: [publisher.id] });
     const token = assertion(operator, await provision(gw, operator));
     const { id } = await buy(gw, publisher, token, { amount: '4.00' });
-    const refund = await gw.api().post(`/v1/purchases/${id}/refunds`).set(bearer(publisher.apiKey)).set('Idempotency-Key', idemKey()).send({});
+    const refund = await gw
+      .api()
+      .post(`/v1/purchases/${id}/refunds`)
+      .set(bearer(publisher.apiKey))
+      .set('Idempotency-Key', idemKey())
+      .send({});
     expect(refund.status).toBe(201);
 
-    await expect.poll(() => new Set(hook.received.map((r) => r.headers['webhook-id'])).size, { timeout: 20_000 }).toBe(2);
+    await expect
+      .poll(() => new Set(hook.received.map((r) => r.headers['webhook-id'])).size, { timeout: 20_000 })
+      .toBe(2);
     // At-least-once: a retried delivery may repeat an event; its id tells the copies apart.
     const events = [...new Map(hook.received.map((r) => [r.headers['webhook-id'], JSON.parse(r.body)])).values()];
     const refunded = events.find((e) => e.type === 'purchase.refunded');
     expect(events.map((e) => e.type).sort()).toEqual(['purchase.confirmed', 'purchase.refunded']);
-    expect(refunded.data).toMatchObject({ id, status: 'refunded', refundedAmount: '4.00', refund: { id: refund.body.id, amount: '4.00' } });
+    expect(refunded.data).toMatchObject({
+      id,
+      status: 'refunded',
+      refundedAmount: '4.00',
+      refund: { id: refund.body.id, amount: '4.00' },
+    });
   });
 });
 
@@ -134,7 +149,11 @@ describe('Redis is not the record', () => {
     const sent = new Set(hook.received.map((r) => r.headers['webhook-id']));
     expect(sent).toEqual(new Set([before, afterFlush, whileDown]));
     await expect
-      .poll(() => gw.ctx.db.outboxEvent.count({ where: { id: { in: [before, afterFlush, whileDown] }, deliveredAt: null } }), { timeout: 10_000 })
+      .poll(
+        () =>
+          gw.ctx.db.outboxEvent.count({ where: { id: { in: [before, afterFlush, whileDown] }, deliveredAt: null } }),
+        { timeout: 10_000 },
+      )
       .toBe(0);
   });
 });

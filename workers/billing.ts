@@ -36,7 +36,10 @@ export function billingWorkerSettings(env: NodeJS.ProcessEnv = process.env): Bil
  * Processes billing runs, and sweeps PostgreSQL at start and every
  * sweepIntervalMs so that a run Redis forgot is enqueued again.
  */
-export async function startBillingWorker(deps: WorkerDeps, settings: BillingWorkerSettings = billingWorkerSettings()): Promise<RunningWorker> {
+export async function startBillingWorker(
+  deps: WorkerDeps,
+  settings: BillingWorkerSettings = billingWorkerSettings(),
+): Promise<RunningWorker> {
   const { config, db, logger } = deps;
   const log = logger.child({ worker: 'billing' });
   const queue = createBillingQueue(config.redisUrl, config.queuePrefix);
@@ -65,7 +68,9 @@ export async function startBillingWorker(deps: WorkerDeps, settings: BillingWork
     lockDuration: settings.lockDurationMs,
     stalledInterval: settings.lockDurationMs,
   });
-  worker.on('failed', (job, error) => log.warn({ billingRunId: job?.data.billingRunId, err: error }, 'billing run attempt failed'));
+  worker.on('failed', (job, error) =>
+    log.warn({ billingRunId: job?.data.billingRunId, err: error }, 'billing run attempt failed'),
+  );
   worker.on('error', (error) => log.error({ err: error }, 'billing worker error'));
 
   const recoverRuns = async () => {
@@ -76,7 +81,8 @@ export async function startBillingWorker(deps: WorkerDeps, settings: BillingWork
       log.error({ billingRunId, reason }, 'billing run failed for good');
     }
   };
-  const sweep = () => recoverRuns().catch((error: unknown) => log.error({ err: error }, 'billing recovery sweep failed'));
+  const sweep = () =>
+    recoverRuns().catch((error: unknown) => log.error({ err: error }, 'billing recovery sweep failed'));
   await sweep();
   const timer = setInterval(() => void sweep(), settings.sweepIntervalMs);
   timer.unref();

@@ -29,7 +29,10 @@ export interface DisputeDeadlineWorkerOptions {
  * a flushed Redis delays a closure by at most one check interval and loses
  * none, and a sweep run twice (or by two workers at once) closes each once.
  */
-export async function startDisputeDeadlineWorker(deps: WorkerDeps, options: DisputeDeadlineWorkerOptions = {}): Promise<RunningWorker> {
+export async function startDisputeDeadlineWorker(
+  deps: WorkerDeps,
+  options: DisputeDeadlineWorkerOptions = {},
+): Promise<RunningWorker> {
   const { config, db, logger } = deps;
   const log = logger.child({ worker: 'dispute-deadlines' });
   const now = options.now ?? (() => new Date());
@@ -38,7 +41,12 @@ export async function startDisputeDeadlineWorker(deps: WorkerDeps, options: Disp
   const queue = disputeDeadlineQueue(config);
   const stopScheduleChecks = await keepRecurringJob(
     queue,
-    { schedulerId: DEADLINE_SWEEP_SCHEDULER_ID, jobName: DEADLINE_SWEEP_JOB, everyMs: sweepEveryMs, checkEveryMs: options.schedulerCheckEveryMs ?? 30_000 },
+    {
+      schedulerId: DEADLINE_SWEEP_SCHEDULER_ID,
+      jobName: DEADLINE_SWEEP_JOB,
+      everyMs: sweepEveryMs,
+      checkEveryMs: options.schedulerCheckEveryMs ?? 30_000,
+    },
     log,
   );
 
@@ -50,7 +58,12 @@ export async function startDisputeDeadlineWorker(deps: WorkerDeps, options: Disp
       if (closed > 0) log.info({ closed }, 'closed unanswered disputes as lost');
       return { closed };
     },
-    { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix, runRetryDelay: WORKER_RUN_RETRY_DELAY_MS, concurrency: 1 },
+    {
+      connection: bullConnection(config.redisUrl),
+      prefix: config.queuePrefix,
+      runRetryDelay: WORKER_RUN_RETRY_DELAY_MS,
+      concurrency: 1,
+    },
   );
   worker.on('failed', (job, error) => log.error({ err: error, jobId: job?.id }, 'dispute deadline sweep failed'));
   worker.on('error', (error) => log.error({ err: error }, 'dispute deadline worker error'));

@@ -27,11 +27,17 @@ watchRedis(redis, redisWhere(config), logger);
 let metricsServer: Server | null = null;
 if (config.workerMetricsPort !== null) {
   const port = config.workerMetricsPort;
-  metricsServer = express().use(healthRoutes({ db, redis })).listen(port, () => logger.info({ port }, 'worker metrics listening'));
+  metricsServer = express()
+    .use(healthRoutes({ db, redis }))
+    .listen(port, () => logger.info({ port }, 'worker metrics listening'));
 }
 
 const stopping = new AbortController();
-const started = startWorkersWhenReady({ config, db, logger, redis }, migrateWhenReachable(config, logger, stopping.signal), stopping.signal);
+const started = startWorkersWhenReady(
+  { config, db, logger, redis },
+  migrateWhenReachable(config, logger, stopping.signal),
+  stopping.signal,
+);
 started.then(
   () => logger.info('Kiosque workers started'),
   (error: unknown) => {

@@ -77,7 +77,12 @@ export async function startRenewalWorker(deps: WorkerDeps, options: RenewalWorke
   const queue = renewalQueue(config);
   const stopScheduleChecks = await keepRecurringJob(
     queue,
-    { schedulerId: SWEEP_SCHEDULER_ID, jobName: SWEEP_JOB, everyMs: sweepEveryMs, checkEveryMs: options.schedulerCheckEveryMs ?? 30_000 },
+    {
+      schedulerId: SWEEP_SCHEDULER_ID,
+      jobName: SWEEP_JOB,
+      everyMs: sweepEveryMs,
+      checkEveryMs: options.schedulerCheckEveryMs ?? 30_000,
+    },
     logger,
   );
 
@@ -85,10 +90,16 @@ export async function startRenewalWorker(deps: WorkerDeps, options: RenewalWorke
     RENEWAL_QUEUE,
     async (job: Job<RenewalJobData>) => {
       if (job.name === SWEEP_JOB) return { due: await sweepDueRenewals(db, queue, now(), batchSize, options.scope) };
-      if (job.name === RENEW_JOB && isRenewJob(job.data)) return { outcome: await runRenewJob(db, config.publicUrl, job.data, now()) };
+      if (job.name === RENEW_JOB && isRenewJob(job.data))
+        return { outcome: await runRenewJob(db, config.publicUrl, job.data, now()) };
       throw new Error(`Unknown renewal job ${job.name}`);
     },
-    { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix, runRetryDelay: WORKER_RUN_RETRY_DELAY_MS, concurrency: options.concurrency ?? 4 },
+    {
+      connection: bullConnection(config.redisUrl),
+      prefix: config.queuePrefix,
+      runRetryDelay: WORKER_RUN_RETRY_DELAY_MS,
+      concurrency: options.concurrency ?? 4,
+    },
   );
   worker.on('failed', (job, error) => logger.error({ err: error, jobId: job?.id }, 'renewal job failed'));
   worker.on('error', (error) => logger.error({ err: error }, 'renewal worker error'));

@@ -2,7 +2,13 @@ import { Worker } from 'bullmq';
 import { dispatchDueWebhooks, DEFAULT_BATCH_SIZE, type DispatchOptions } from '../src/domain/webhook-delivery.js';
 import { bullConnection, WORKER_RUN_RETRY_DELAY_MS } from '../src/queue/connection.js';
 import { keepRecurringJob } from '../src/queue/schedules.js';
-import { DISPATCH_JOB, DISPATCH_SCHEDULER_ID, WEBHOOK_QUEUE, webhookQueue, type DispatchJobData } from '../src/queue/webhooks.js';
+import {
+  DISPATCH_JOB,
+  DISPATCH_SCHEDULER_ID,
+  WEBHOOK_QUEUE,
+  webhookQueue,
+  type DispatchJobData,
+} from '../src/queue/webhooks.js';
 import type { RunningWorker, WorkerDeps } from './registry.js';
 
 export interface WebhookWorkerOptions extends Omit<DispatchOptions, 'allowPrivateNetworks'> {
@@ -32,7 +38,12 @@ export async function startWebhookWorker(deps: WorkerDeps, options: WebhookWorke
   const queue = webhookQueue(config);
   const stopScheduleChecks = await keepRecurringJob(
     queue,
-    { schedulerId: DISPATCH_SCHEDULER_ID, jobName: DISPATCH_JOB, everyMs: pollEveryMs, checkEveryMs: options.schedulerCheckEveryMs ?? 30_000 },
+    {
+      schedulerId: DISPATCH_SCHEDULER_ID,
+      jobName: DISPATCH_JOB,
+      everyMs: pollEveryMs,
+      checkEveryMs: options.schedulerCheckEveryMs ?? 30_000,
+    },
     logger,
   );
 
@@ -49,7 +60,12 @@ export async function startWebhookWorker(deps: WorkerDeps, options: WebhookWorke
       }
       return { attempted };
     },
-    { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix, runRetryDelay: WORKER_RUN_RETRY_DELAY_MS, concurrency: options.concurrency ?? 2 },
+    {
+      connection: bullConnection(config.redisUrl),
+      prefix: config.queuePrefix,
+      runRetryDelay: WORKER_RUN_RETRY_DELAY_MS,
+      concurrency: options.concurrency ?? 2,
+    },
   );
   worker.on('failed', (job, error) => logger.error({ err: error, jobId: job?.id }, 'webhook dispatch failed'));
   worker.on('error', (error) => logger.error({ err: error }, 'webhook worker error'));

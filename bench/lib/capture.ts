@@ -54,22 +54,33 @@ export async function capturePurchaseSql(
   const db = new PrismaClient({ adapter: new PrismaPg(pool) });
   const redis = createRedis(config.redisUrl);
   // Prisma and the hot path's node-postgres statements share the wrapped pool, so both are captured.
-  const ctx: AppContext = { config: { ...config, rateLimitPerMinute: 0 }, db, pool, redis, logger: createLogger('silent') };
+  const ctx: AppContext = {
+    config: { ...config, rateLimitPerMinute: 0 },
+    db,
+    pool,
+    redis,
+    logger: createLogger('silent'),
+  };
   const app = createApp(ctx);
   const publisherAuth = `Bearer ${world.publisher.apiKey}`;
   const body = { amount: '0.01', currency: 'EUR', description: 'Benchmark article', channel: 'isp' };
 
   const buy = async (key: string, record: { create: CapturedQuery[]; confirm: CapturedQuery[] } | null) => {
     sink = record?.create ?? null;
-    const created = await supertest(app).post('/v1/purchases').set('Authorization', publisherAuth).set('Idempotency-Key', key).send(body);
+    const created = await supertest(app)
+      .post('/v1/purchases')
+      .set('Authorization', publisherAuth)
+      .set('Idempotency-Key', key)
+      .send(body);
     if (created.status !== 201) throw new Error(`capture: create answered ${created.status} ${created.text}`);
+    const { id } = created.body as { id: string };
     sink = record?.confirm ?? null;
     const confirmed = await supertest(app)
-      .post(`/v1/purchases/${created.body.id}/confirm`)
+      .post(`/v1/purchases/${id}/confirm`)
       .set('Authorization', `Bearer ${tokens.forSubscriber(subscriber)}`);
     sink = null;
     if (confirmed.status !== 200) throw new Error(`capture: confirm answered ${confirmed.status} ${confirmed.text}`);
-    return created.body.id as string;
+    return id;
   };
 
   try {

@@ -31,7 +31,9 @@ export function topFunctions(dir: string, count = 15): HotFunction[] {
     const hits = node.hitCount ?? 0;
     total += hits;
     const { functionName, url, lineNumber } = node.callFrame;
-    const where = url ? `${relative(ROOT, url.replace(/^file:\/\//, '')).replace(/^node_modules\//, '')}:${lineNumber + 1}` : '';
+    const where = url
+      ? `${relative(ROOT, url.replace(/^file:\/\//, '')).replace(/^node_modules\//, '')}:${lineNumber + 1}`
+      : '';
     const key = `${functionName || '(anonymous)'} ${where}`.trim();
     selfHits.set(key, (selfHits.get(key) ?? 0) + hits);
   }

@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { migrate } from '../../src/store/migrate.js';
 
-export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/kiosque_bench';
+export const BENCH_DATABASE_URL =
+  process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/kiosque_bench';
 
 export function databaseUrl(name: string): string {
   const url = new URL(BENCH_DATABASE_URL);
@@ -13,7 +14,8 @@ export function databaseUrl(name: string): string {
 export async function freshDatabase(url: string): Promise<void> {
   const target = new URL(url);
   const name = target.pathname.slice(1);
-  if (!name.startsWith('kiosque_bench')) throw new Error(`refusing to drop ${name}: the benchmark only owns kiosque_bench*`);
+  if (!name.startsWith('kiosque_bench'))
+    throw new Error(`refusing to drop ${name}: the benchmark only owns kiosque_bench*`);
   target.pathname = '/postgres';
   const admin = new pg.Client({ connectionString: target.toString() });
   await admin.connect();

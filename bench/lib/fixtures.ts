@@ -36,7 +36,11 @@ async function insertOperator(client: pg.Client, id: string, limits: [string, st
  * Operators, a publisher and `subscribers` subscribers written straight in SQL:
  * provisioning 100,000 over HTTP would take longer than the measurement.
  */
-export async function provisionWorld(client: pg.Client, subscribers: number, webhookUrl: string | null = null): Promise<BenchWorld> {
+export async function provisionWorld(
+  client: pg.Client,
+  subscribers: number,
+  webhookUrl: string | null = null,
+): Promise<BenchWorld> {
   const operator = await insertOperator(client, 'op_bench', ['30.00', '60.00', '150.00']);
   const hotOperator = await insertOperator(client, 'op_bench_hot', ['50.00', '300.00', '300.00']);
   const publisherKey = newApiKey('publisher');
@@ -51,7 +55,10 @@ export async function provisionWorld(client: pg.Client, subscribers: number, web
      SELECT 'sub_b' || g, 'op_bench', 'ref' || g FROM generate_series(1, $1::int) AS g`,
     [subscribers],
   );
-  await client.query(`INSERT INTO subscribers (id, operator_id, external_ref) VALUES ($1, 'op_bench_hot', $2)`, [HOT_SUBSCRIBER_ID, HOT_SUBSCRIBER_REF]);
+  await client.query(`INSERT INTO subscribers (id, operator_id, external_ref) VALUES ($1, 'op_bench_hot', $2)`, [
+    HOT_SUBSCRIBER_ID,
+    HOT_SUBSCRIBER_REF,
+  ]);
   await client.query('ANALYZE');
   return { operator, hotOperator, publisher: { id: 'pub_bench', apiKey: publisherKey, webhookSecret }, subscribers };
 }

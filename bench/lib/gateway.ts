@@ -23,7 +23,12 @@ export function serviceEnv(env: GatewayEnv): Record<string, string> {
 export async function startApiOnly(env: GatewayEnv): Promise<{ origin: string; proc: NodeProcess }> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const proc = startNode('src/main.ts', { ...serviceEnv(env), PORT: String(port), PUBLIC_URL: origin, RUN_WORKERS: '0' });
+  const proc = startNode('src/main.ts', {
+    ...serviceEnv(env),
+    PORT: String(port),
+    PUBLIC_URL: origin,
+    RUN_WORKERS: '0',
+  });
   await waitForHttp(`${origin}/readyz`, proc);
   return { origin, proc };
 }

@@ -52,7 +52,11 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
     const created = await pool.request({
       method: 'POST',
       path: '/v1/purchases',
-      headers: { authorization: options.publisherAuth, 'content-type': 'application/json', 'idempotency-key': `${options.keyPrefix}-${i}` },
+      headers: {
+        authorization: options.publisherAuth,
+        'content-type': 'application/json',
+        'idempotency-key': `${options.keyPrefix}-${i}`,
+      },
       body: BODY,
     });
     const createdBody = (await created.body.json()) as { id?: string };
@@ -63,7 +67,11 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
     }
     const confirmAt = createAt + options.confirmDelayMs;
     await atTime(confirmAt);
-    const answer = await pool.request({ method: 'POST', path: `/v1/purchases/${createdBody.id}/confirm`, headers: { authorization: options.confirmAuth() } });
+    const answer = await pool.request({
+      method: 'POST',
+      path: `/v1/purchases/${createdBody.id}/confirm`,
+      headers: { authorization: options.confirmAuth() },
+    });
     await answer.body.dump();
     confirmLatencies.push(performance.now() - confirmAt);
     if (answer.statusCode === 200) confirmed += 1;

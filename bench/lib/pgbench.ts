@@ -51,14 +51,21 @@ export function pgbenchScript(captured: CapturedPurchase, subs: Substitutions): 
     `\\set sub random(1, ${subs.subscribers})`,
   ];
   for (const query of [...captured.create, ...captured.confirm]) {
-    const sql = query.text.replace(/\s+/g, ' ').trim().replace(/\$(\d+)/g, (_, n: string) => render(query.values[Number(n) - 1], subs));
+    const sql = query.text
+      .replace(/\s+/g, ' ')
+      .trim()
+      .replace(/\$(\d+)/g, (_, n: string) => render(query.values[Number(n) - 1], subs));
     lines.push(`${sql};`);
   }
   return `${lines.join('\n')}\n`;
 }
 
 export function pgbenchBinary(): string {
-  for (const candidate of ['/usr/bin/pgbench', '/usr/lib/postgresql/15/bin/pgbench', '/usr/lib/postgresql/16/bin/pgbench']) {
+  for (const candidate of [
+    '/usr/bin/pgbench',
+    '/usr/lib/postgresql/15/bin/pgbench',
+    '/usr/lib/postgresql/16/bin/pgbench',
+  ]) {
     if (existsSync(candidate)) return candidate;
   }
   return 'pgbench';
@@ -72,10 +79,28 @@ export interface PgbenchResult {
 }
 
 /** Prepared statements, as the hot path sends them through node-postgres (named, planned once per connection). */
-export async function runPgbench(databaseUrl: string, scriptPath: string, clients: number, durationS: number): Promise<PgbenchResult> {
+export async function runPgbench(
+  databaseUrl: string,
+  scriptPath: string,
+  clients: number,
+  durationS: number,
+): Promise<PgbenchResult> {
   const { stdout } = await run(
     pgbenchBinary(),
-    ['-n', '-M', 'prepared', '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(durationS), '-f', scriptPath, databaseUrl],
+    [
+      '-n',
+      '-M',
+      'prepared',
+      '-c',
+      String(clients),
+      '-j',
+      String(Math.min(clients, 2)),
+      '-T',
+      String(durationS),
+      '-f',
+      scriptPath,
+      databaseUrl,
+    ],
     { maxBuffer: 10 * 1024 * 1024 },
   );
   const number = (pattern: RegExp) => Number(pattern.exec(stdout)?.[1] ?? Number.NaN);

@@ -63,7 +63,8 @@ export function startNode(entry: string, env: Record<string, string>, nodeArgs: 
 export async function waitForHttp(url: string, proc: NodeProcess, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc.child.exitCode !== null) throw new Error(`process exited with ${proc.child.exitCode} before ${url} answered:\n${proc.output()}`);
+    if (proc.child.exitCode !== null)
+      throw new Error(`process exited with ${proc.child.exitCode} before ${url} answered:\n${proc.output()}`);
     try {
       const res = await fetch(url);
       if (res.ok) return;

@@ -59,7 +59,12 @@ export function targets(
       measured: `${kiosque.openLoopSpread.confirm.p99Ms} ms`,
       met: kiosque.openLoopSpread.confirm.p99Ms <= 5,
     },
-    { name: 'saturated throughput / composed ceiling', goal: '≥ 0.60', measured: saturation.toFixed(2), met: saturation >= 0.6 },
+    {
+      name: 'saturated throughput / composed ceiling',
+      goal: '≥ 0.60',
+      measured: saturation.toFixed(2),
+      met: saturation >= 0.6,
+    },
     { name: 'hot-subscriber / spread throughput', goal: '≥ 0.70', measured: hot.toFixed(2), met: hot >= 0.7 },
     {
       name: 'saturated purchases/s / (Express + limiter req/s ÷ 2)',
@@ -75,7 +80,12 @@ export function targets(
     },
   ];
   if (isSkipped(billing)) {
-    list.push({ name: 'billing run, 1,000,000 purchases', goal: '< 30 s, memory flat', measured: billing.skipped, met: null });
+    list.push({
+      name: 'billing run, 1,000,000 purchases',
+      goal: '< 30 s, memory flat',
+      measured: billing.skipped,
+      met: null,
+    });
   } else {
     const largest = billing.runs.at(-1);
     list.push({
@@ -95,7 +105,11 @@ export function targets(
 }
 
 function table(header: string[], rows: (string | number)[][]): string {
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
 }
 
 /** The readable summary: printed, saved beside the JSON, and appended to BENCHMARKS.md. */
@@ -116,15 +130,30 @@ export function summaryMarkdown(r: BenchResults): string {
     table(
       ['what', 'throughput', 'p50', 'p99'],
       [
-        ['bare node:http, constant reply', `${r.http.bare.requestsPerS} req/s`, `${r.http.bare.p50Ms} ms`, `${r.http.bare.p99Ms} ms`],
-        ['Express + Kiosque middleware, limiter off', `${r.http.express.requestsPerS} req/s`, `${r.http.express.p50Ms} ms`, `${r.http.express.p99Ms} ms`],
+        [
+          'bare node:http, constant reply',
+          `${r.http.bare.requestsPerS} req/s`,
+          `${r.http.bare.p50Ms} ms`,
+          `${r.http.bare.p99Ms} ms`,
+        ],
+        [
+          'Express + Kiosque middleware, limiter off',
+          `${r.http.express.requestsPerS} req/s`,
+          `${r.http.express.p50Ms} ms`,
+          `${r.http.express.p99Ms} ms`,
+        ],
         [
           'Express + Kiosque middleware + Redis limiter',
           `${r.http.expressWithLimiter.requestsPerS} req/s`,
           `${r.http.expressWithLimiter.p50Ms} ms`,
           `${r.http.expressWithLimiter.p99Ms} ms`,
         ],
-        ['redis-benchmark, limiter INCR + PEXPIRE NX', `${r.stores.redis.requestsPerS} round trips/s`, `${r.stores.redis.p50Ms} ms`, ''],
+        [
+          'redis-benchmark, limiter INCR + PEXPIRE NX',
+          `${r.stores.redis.requestsPerS} round trips/s`,
+          `${r.stores.redis.p50Ms} ms`,
+          '',
+        ],
         [
           `pgbench, the ${r.stores.postgres.statementsPerPurchase} captured statements of create + confirm`,
           `${r.stores.postgres.tps} purchases/s`,
@@ -147,15 +176,34 @@ export function summaryMarkdown(r: BenchResults): string {
     table(
       ['run', 'confirmations/s', 'declines/s', 'ratio', 'request p50 / p99'],
       [
-        ['saturation, spread', k.spread.confirmationsPerS, k.spread.declinesPerS, `${ratio(k.spread.confirmationsPerS, c.purchasesPerS)} of composed ceiling`, `${k.spread.requestP50Ms} / ${k.spread.requestP99Ms} ms`],
-        ['saturation, 10% on one subscriber', k.hot.confirmationsPerS, k.hot.declinesPerS, `${ratio(k.hot.confirmationsPerS, k.spread.confirmationsPerS)} of spread`, `${k.hot.requestP50Ms} / ${k.hot.requestP99Ms} ms`],
+        [
+          'saturation, spread',
+          k.spread.confirmationsPerS,
+          k.spread.declinesPerS,
+          `${ratio(k.spread.confirmationsPerS, c.purchasesPerS)} of composed ceiling`,
+          `${k.spread.requestP50Ms} / ${k.spread.requestP99Ms} ms`,
+        ],
+        [
+          'saturation, 10% on one subscriber',
+          k.hot.confirmationsPerS,
+          k.hot.declinesPerS,
+          `${ratio(k.hot.confirmationsPerS, k.spread.confirmationsPerS)} of spread`,
+          `${k.hot.requestP50Ms} / ${k.hot.requestP99Ms} ms`,
+        ],
       ],
     ),
   );
   lines.push('');
   lines.push(
     table(
-      ['open loop, 100 purchases/s offered', 'confirm p50', 'confirm p99', 'confirm p99.9 / max', 'create p50 / p99', 'confirmed / declined / failed'],
+      [
+        'open loop, 100 purchases/s offered',
+        'confirm p50',
+        'confirm p99',
+        'confirm p99.9 / max',
+        'create p50 / p99',
+        'confirmed / declined / failed',
+      ],
       [k.openLoopSpread, k.openLoopHot].map((o, i) => [
         i === 0 ? 'spread' : '10% on one subscriber',
         `${o.confirm.p50Ms} ms`,
@@ -174,7 +222,13 @@ export function summaryMarkdown(r: BenchResults): string {
     lines.push(
       table(
         ['purchases', 'subscribers', 'seconds', 'purchases/s', 'worker peak RSS'],
-        r.billing.runs.map((b) => [b.purchases.toLocaleString('en'), b.subscribers.toLocaleString('en'), b.seconds, b.purchasesPerS, `${b.peakRssMiB} MiB`]),
+        r.billing.runs.map((b) => [
+          b.purchases.toLocaleString('en'),
+          b.subscribers.toLocaleString('en'),
+          b.seconds,
+          b.purchasesPerS,
+          `${b.peakRssMiB} MiB`,
+        ]),
       ),
     );
   }
@@ -189,12 +243,22 @@ export function summaryMarkdown(r: BenchResults): string {
   lines.push('');
   lines.push('**Targets**');
   lines.push('');
-  lines.push(table(['target', 'goal', 'measured', 'met'], r.targets.map((t) => [t.name, t.goal, t.measured, t.met === null ? 'not measured' : t.met ? 'yes' : 'NO'])));
+  lines.push(
+    table(
+      ['target', 'goal', 'measured', 'met'],
+      r.targets.map((t) => [t.name, t.goal, t.measured, t.met === null ? 'not measured' : t.met ? 'yes' : 'NO']),
+    ),
+  );
   if (k.profile.length) {
     lines.push('');
     lines.push('Gateway CPU profile over the whole run, top self time:');
     lines.push('');
-    lines.push(table(['self %', 'function'], k.profile.slice(0, 10).map((f) => [f.selfPercent, `\`${f.name}\``])));
+    lines.push(
+      table(
+        ['self %', 'function'],
+        k.profile.slice(0, 10).map((f) => [f.selfPercent, `\`${f.name}\``]),
+      ),
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -52,10 +52,13 @@ async function billOnce(origin: string, operatorKey: string): Promise<{ seconds:
   if (created.status !== 202) throw new Error(`billing run refused: ${created.status} ${await created.text()}`);
   const { id } = (await created.json()) as { id: string };
   for (;;) {
-    const run = (await (await fetch(`${origin}/v1/operator/billing-runs/${id}`, { headers: auth })).json()) as RunStatus;
+    const run = (await (
+      await fetch(`${origin}/v1/operator/billing-runs/${id}`, { headers: auth })
+    ).json()) as RunStatus;
     if (run.status === 'done') return { seconds: round((performance.now() - started) / 1000, 2), run };
     if (run.status === 'failed') throw new Error(`billing run ${id} failed`);
-    if (performance.now() - started > 600_000) throw new Error(`billing run ${id} still ${run.status} after 10 minutes`);
+    if (performance.now() - started > 600_000)
+      throw new Error(`billing run ${id} still ${run.status} after 10 minutes`);
     await sleep(100);
   }
 }
@@ -65,13 +68,20 @@ async function billOnce(origin: string, operatorKey: string): Promise<{ seconds:
  * which a run must skip), each with a fresh worker process whose peak RSS is
  * read from /proc: comparing sizes shows whether memory grows with purchases.
  */
-export async function billing(client: pg.Client, env: GatewayEnv, world: BenchWorld, sizes: number[]): Promise<BillingResults> {
+export async function billing(
+  client: pg.Client,
+  env: GatewayEnv,
+  world: BenchWorld,
+  sizes: number[],
+): Promise<BillingResults> {
   const api = await startApiOnly(env);
   const runs: BillingRun[] = [];
   let next = 1;
   try {
     for (const size of sizes) {
-      progress(`Billing: generating ${size.toLocaleString('en')} confirmed purchases for ${world.subscribers.toLocaleString('en')} subscribers in SQL`);
+      progress(
+        `Billing: generating ${size.toLocaleString('en')} confirmed purchases for ${world.subscribers.toLocaleString('en')} subscribers in SQL`,
+      );
       await generatePurchases(client, next, size, world.subscribers);
       next += size;
       const worker = startWorkerProcess(env);

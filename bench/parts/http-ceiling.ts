@@ -51,10 +51,20 @@ async function measure(label: string, entry: string, env: Record<string, string>
 
 /** Same request, same reply bytes, same connections: node alone, then Kiosque's middleware in front. */
 export async function httpCeiling(scale: Scale, redisUrl: string): Promise<HttpCeiling> {
-  const expressEnv = { LOG_LEVEL: 'warn', REDIS_URL: redisUrl, NODE_ENV: 'production', ADMIN_API_KEY: 'bench_admin_key_0123456789' };
+  const expressEnv = {
+    LOG_LEVEL: 'warn',
+    REDIS_URL: redisUrl,
+    NODE_ENV: 'production',
+    ADMIN_API_KEY: 'bench_admin_key_0123456789',
+  };
   return {
     bare: await measure('bare node:http', 'bench/servers/bare-http.ts', {}, scale),
-    express: await measure('Express + Kiosque middleware, limiter off', 'bench/servers/express-stack.ts', { ...expressEnv, RATE_LIMIT_PER_MINUTE: '0' }, scale),
+    express: await measure(
+      'Express + Kiosque middleware, limiter off',
+      'bench/servers/express-stack.ts',
+      { ...expressEnv, RATE_LIMIT_PER_MINUTE: '0' },
+      scale,
+    ),
     expressWithLimiter: await measure(
       'Express + Kiosque middleware + Redis rate limiter',
       'bench/servers/express-stack.ts',

@@ -30,10 +30,19 @@ export const OPEN_LOOP_PURCHASES_PER_S = 100;
 
 /** Subscriber for the next confirmation: the hot one `hotShare` of the time, else uniform over all. */
 function chooser(world: BenchWorld, tokens: AssertionCache, hotShare: number) {
-  return () => `Bearer ${tokens.forSubscriber(Math.random() < hotShare ? 'hot' : 1 + Math.floor(Math.random() * world.subscribers))}`;
+  return () =>
+    `Bearer ${tokens.forSubscriber(Math.random() < hotShare ? 'hot' : 1 + Math.floor(Math.random() * world.subscribers))}`;
 }
 
-async function saturate(origin: string, world: BenchWorld, tokens: AssertionCache, scale: Scale, hotShare: number, durationS: number, runId: string) {
+async function saturate(
+  origin: string,
+  world: BenchWorld,
+  tokens: AssertionCache,
+  scale: Scale,
+  hotShare: number,
+  durationS: number,
+  runId: string,
+) {
   let sequence = 0;
   let confirmed = 0;
   let declined = 0;
@@ -69,7 +78,11 @@ async function saturate(origin: string, world: BenchWorld, tokens: AssertionCach
         method: 'POST',
         setupRequest: (request, context) =>
           typeof context.purchaseId === 'string'
-            ? { ...request, path: `/v1/purchases/${context.purchaseId}/confirm`, headers: { authorization: confirmAuth() } }
+            ? {
+                ...request,
+                path: `/v1/purchases/${context.purchaseId}/confirm`,
+                headers: { authorization: confirmAuth() },
+              }
             : null,
         onResponse: (status) => {
           if (status === 200) confirmed += 1;
@@ -124,16 +137,22 @@ export async function kiosque(
     progress('Kiosque: warming the gateway up');
     await saturate(origin, world, tokens, scale, 0, 3, `warm-${Date.now()}`);
 
-    progress(`Kiosque: saturation, subscribers spread over ${world.subscribers}, ${scale.connections} connections for ${scale.loadS} s`);
+    progress(
+      `Kiosque: saturation, subscribers spread over ${world.subscribers}, ${scale.connections} connections for ${scale.loadS} s`,
+    );
     const spread = await saturate(origin, world, tokens, scale, 0, scale.loadS, `spread-${Date.now()}`);
-    progress(`  ${spread.confirmationsPerS} confirmations/s, ${spread.declinesPerS} declines/s, ${spread.failures} failures`);
+    progress(
+      `  ${spread.confirmationsPerS} confirmations/s, ${spread.declinesPerS} declines/s, ${spread.failures} failures`,
+    );
 
     progress(`Kiosque: saturation, 10% of confirmations on one subscriber, ${scale.loadS} s`);
     const hot = await saturate(origin, world, tokens, scale, 0.1, scale.loadS, `hot-${Date.now()}`);
     progress(`  ${hot.confirmationsPerS} confirmations/s, ${hot.declinesPerS} declines/s, ${hot.failures} failures`);
 
     const light = (hotShare: number, label: string) => {
-      progress(`Kiosque: open loop, ${OPEN_LOOP_PURCHASES_PER_S} purchases/s at fixed times for ${scale.openLoopS} s, ${label}`);
+      progress(
+        `Kiosque: open loop, ${OPEN_LOOP_PURCHASES_PER_S} purchases/s at fixed times for ${scale.openLoopS} s, ${label}`,
+      );
       return openLoop({
         origin,
         purchasesPerS: OPEN_LOOP_PURCHASES_PER_S,
@@ -145,9 +164,13 @@ export async function kiosque(
       });
     };
     const openLoopSpread = await light(0, 'spread');
-    progress(`  confirm p50 ${openLoopSpread.confirm.p50Ms} ms, p99 ${openLoopSpread.confirm.p99Ms} ms (create p99 ${openLoopSpread.create.p99Ms} ms)`);
+    progress(
+      `  confirm p50 ${openLoopSpread.confirm.p50Ms} ms, p99 ${openLoopSpread.confirm.p99Ms} ms (create p99 ${openLoopSpread.create.p99Ms} ms)`,
+    );
     const openLoopHot = await light(0.1, 'hot');
-    progress(`  confirm p50 ${openLoopHot.confirm.p50Ms} ms, p99 ${openLoopHot.confirm.p99Ms} ms (create p99 ${openLoopHot.create.p99Ms} ms)`);
+    progress(
+      `  confirm p50 ${openLoopHot.confirm.p50Ms} ms, p99 ${openLoopHot.confirm.p99Ms} ms (create p99 ${openLoopHot.create.p99Ms} ms)`,
+    );
     await gateway.stop();
     return { spread, hot, openLoopSpread, openLoopHot, profile: topFunctions(profileDir) };
   } finally {

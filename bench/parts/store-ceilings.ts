@@ -36,10 +36,15 @@ export async function storeCeilings(
   progress(`  ${statementsPerPurchase} statements per purchase, written to ${scriptPath}`);
   progress(`Store ceilings: pgbench, ${scale.connections} clients for ${scale.loadS} s`);
   const postgres = await runPgbench(config.databaseUrl, scriptPath, scale.connections, scale.loadS);
-  if (postgres.failed > 0 || !(postgres.transactions > 0)) throw new Error(`pgbench failed: ${JSON.stringify(postgres)}`);
+  if (postgres.failed > 0 || !(postgres.transactions > 0))
+    throw new Error(`pgbench failed: ${JSON.stringify(postgres)}`);
   progress(`  ${round(postgres.tps)} purchases/s of SQL, ${postgres.latencyAverageMs} ms average`);
   progress(`Store ceilings: redis-benchmark on the rate limiter's commands, ${scale.connections} clients`);
-  const redis = await limiterTransaction(config.redisUrl, scale.connections, Math.max(20_000, Math.round(200_000 * scale.factor)));
+  const redis = await limiterTransaction(
+    config.redisUrl,
+    scale.connections,
+    Math.max(20_000, Math.round(200_000 * scale.factor)),
+  );
   progress(`  ${round(redis.requestsPerS)} limiter round trips/s`);
   return { postgres: { ...postgres, tps: round(postgres.tps), script: scriptPath, statementsPerPurchase }, redis };
 }

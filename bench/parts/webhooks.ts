@@ -16,7 +16,13 @@ const SAMPLE_PAYLOAD = JSON.stringify({
   id: 'evt_01KBENCH0000000000000000000',
   type: 'purchase.confirmed',
   createdAt: '2026-11-25T10:00:01.000Z',
-  data: { id: 'pur_01KBENCH0000000000000000000', object: 'purchase', status: 'confirmed', amount: '0.01', currency: 'EUR' },
+  data: {
+    id: 'pur_01KBENCH0000000000000000000',
+    object: 'purchase',
+    status: 'confirmed',
+    amount: '0.01',
+    currency: 'EUR',
+  },
 });
 
 /**
@@ -42,7 +48,9 @@ export async function webhooks(client: pg.Client, env: GatewayEnv, scale: Scale)
     await client.query(`UPDATE publishers SET webhook_url = $1 WHERE id = 'pub_bench'`, [`${receiverUrl}/hook`]);
     await sleep(3000);
     if (worker.child.exitCode !== null) throw new Error(`worker exited:\n${worker.output()}`);
-    progress(`Webhooks: ${scale.webhookEvents.toLocaleString('en')} events into the outbox, delivered by the worker process`);
+    progress(
+      `Webhooks: ${scale.webhookEvents.toLocaleString('en')} events into the outbox, delivered by the worker process`,
+    );
     await client.query(
       `INSERT INTO outbox_events (id, publisher_id, type, payload, created_at, next_attempt_at)
        SELECT 'evt_g' || g, 'pub_bench', 'purchase.confirmed',
@@ -54,13 +62,18 @@ export async function webhooks(client: pg.Client, env: GatewayEnv, scale: Scale)
     );
     const started = performance.now();
     for (;;) {
-      const { rows } = await client.query<{ left: string }>(`SELECT count(*) AS left FROM outbox_events WHERE delivered_at IS NULL AND failed_at IS NULL`);
+      const { rows } = await client.query<{ left: string }>(
+        `SELECT count(*) AS left FROM outbox_events WHERE delivered_at IS NULL AND failed_at IS NULL`,
+      );
       if (Number(rows[0]?.left) === 0) break;
-      if (performance.now() - started > 300_000) throw new Error(`${rows[0]?.left} webhook events still undelivered after 5 minutes`);
+      if (performance.now() - started > 300_000)
+        throw new Error(`${rows[0]?.left} webhook events still undelivered after 5 minutes`);
       await sleep(100);
     }
     const seconds = round((performance.now() - started) / 1000, 2);
-    const { rows } = await client.query<{ failed: string }>(`SELECT count(*) AS failed FROM outbox_events WHERE failed_at IS NOT NULL OR delivered_at IS NULL`);
+    const { rows } = await client.query<{ failed: string }>(
+      `SELECT count(*) AS failed FROM outbox_events WHERE failed_at IS NOT NULL OR delivered_at IS NULL`,
+    );
     if (Number(rows[0]?.failed) > 0) throw new Error(`${rows[0]?.failed} webhook events failed`);
     const result = {
       events: scale.webhookEvents,

@@ -10,7 +10,10 @@ const server = createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(CONSTANT_REPLY) });
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(CONSTANT_REPLY),
+    });
     res.end(CONSTANT_REPLY);
   });
 });

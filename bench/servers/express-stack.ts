@@ -22,7 +22,13 @@ const config = loadConfig();
 const logger = createLogger(config.logLevel);
 const redis = createRedis(config.redisUrl);
 // Prisma connects lazily: this client is never queried, it only completes the context the limiter's type asks for.
-const ctx: AppContext = { config, db: createDb(config.databaseUrl, 1), pool: createPool(config.databaseUrl, 1), redis, logger };
+const ctx: AppContext = {
+  config,
+  db: createDb(config.databaseUrl, 1),
+  pool: createPool(config.databaseUrl, 1),
+  redis,
+  logger,
+};
 
 const app = express();
 app.disable('x-powered-by');
@@ -32,7 +38,11 @@ app.use(
     logger,
     autoLogging: { ignore: (req) => req.url === '/healthz' },
     serializers: {
-      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.replace(/assertion=[^&]+/, 'assertion=[redacted]') }),
+      req: (req: { id: unknown; method: string; url: string }) => ({
+        id: req.id,
+        method: req.method,
+        url: req.url.replace(/assertion=[^&]+/, 'assertion=[redacted]'),
+      }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
   }),

@@ -20,4 +20,9 @@ export const CONSTANT_REPLY = JSON.stringify({
 });
 
 /** What the load generator posts to the ceiling servers: a purchase creation body. */
-export const REQUEST_BODY = JSON.stringify({ amount: '0.01', currency: 'EUR', description: 'Benchmark article', channel: 'isp' });
+export const REQUEST_BODY = JSON.stringify({
+  amount: '0.01',
+  currency: 'EUR',
+  description: 'Benchmark article',
+  channel: 'isp',
+});

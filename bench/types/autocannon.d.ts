@@ -57,6 +57,9 @@ declare module 'autocannon' {
     '5xx': number;
   }
 
-  function autocannon(options: AutocannonOptions, callback: (error: Error | null, result: AutocannonResult) => void): EventEmitter;
+  function autocannon(
+    options: AutocannonOptions,
+    callback: (error: Error | null, result: AutocannonResult) => void,
+  ): EventEmitter;
   export default autocannon;
 }

@@ -32,7 +32,8 @@ export async function verifyAssertion(
   if (typeof iss !== 'string' || typeof sub !== 'string' || sub === '' || typeof exp !== 'number') return null;
   if (exp > nowS + ASSERTION_MAX_LIFETIME_S + CLOCK_SKEW_S) return null;
   for (const claim of [iat, nbf]) {
-    if (claim !== undefined && (typeof claim !== 'number' || !Number.isFinite(claim) || claim > nowS + CLOCK_SKEW_S)) return null;
+    if (claim !== undefined && (typeof claim !== 'number' || !Number.isFinite(claim) || claim > nowS + CLOCK_SKEW_S))
+      return null;
   }
   const secret = await secretOf(iss);
   if (secret === null) return null;

@@ -158,7 +158,9 @@ export function outcomeMoney(
   pendingRefunds: ReadonlyMap<string, Decimal>,
   unpaid: boolean,
 ): PurchaseOutcome[] {
-  const weights = purchases.map((p) => Decimal.max(0, new Decimal(p.amount).minus(p.refunded_amount).minus(p.charged_back_amount)));
+  const weights = purchases.map((p) =>
+    Decimal.max(0, new Decimal(p.amount).minus(p.refunded_amount).minus(p.charged_back_amount)),
+  );
   const available = weights.reduce((a, w) => a.plus(w), new Decimal(0));
   const chargebacks = allocateByLargestRemainder(Decimal.min(uncollected, available), weights);
   return purchases.map((p, i) => {
@@ -169,7 +171,15 @@ export function outcomeMoney(
     const rate = new Decimal(p.commission_rate ?? 0);
     const commissionBefore = new Decimal(p.commission_amount ?? commissionOn(before, rate));
     const commission = commissionOn(billedRemaining, rate);
-    return { id: p.id, publisherId: p.publisher_id, chargeback, absorbedRefunds, billedRemaining, commission, commissionTakeback: commissionBefore.minus(commission) };
+    return {
+      id: p.id,
+      publisherId: p.publisher_id,
+      chargeback,
+      absorbedRefunds,
+      billedRemaining,
+      commission,
+      commissionTakeback: commissionBefore.minus(commission),
+    };
   });
 }
 
@@ -215,7 +225,8 @@ export async function recordInvoiceOutcome(
   if (invoice.type === 'credit_note') throw invalidState('A credit note takes no outcome', { type: invoice.type });
   const total = new Decimal(invoice.total.toString());
   if (invoice.status === input.status) {
-    const same = input.status !== 'partially_paid' || new Decimal(invoice.collected?.toString() ?? '0').eq(input.collected);
+    const same =
+      input.status !== 'partially_paid' || new Decimal(invoice.collected?.toString() ?? '0').eq(input.collected);
     if (same) return invoice;
   }
   if (invoice.status !== 'issued') {
@@ -264,7 +275,11 @@ export async function recordInvoiceOutcome(
         tx,
         purchase.publisherId,
         'purchase.charged_back',
-        { ...purchaseResource(purchase, publicUrl, now), chargedBackAmount: formatAmount(purchase.chargedBackAmount.toString()), invoiceId },
+        {
+          ...purchaseResource(purchase, publicUrl, now),
+          chargedBackAmount: formatAmount(purchase.chargedBackAmount.toString()),
+          invoiceId,
+        },
         now,
       );
     }
@@ -288,7 +303,17 @@ export interface Reconciliation {
 /** Billed against collected for one run, from its documents: billed = collected + uncollected + outstanding. */
 export async function runReconciliation(db: Db, billingRunId: string): Promise<Reconciliation> {
   const [row] = await db.$queryRaw<
-    { billed: string; collected: string; uncollected: string; outstanding: string; credited: string; paid: number; partially_paid: number; unpaid: number; open: number }[]
+    {
+      billed: string;
+      collected: string;
+      uncollected: string;
+      outstanding: string;
+      credited: string;
+      paid: number;
+      partially_paid: number;
+      unpaid: number;
+      open: number;
+    }[]
   >`
     SELECT COALESCE(sum(total) FILTER (WHERE type = 'invoice'), 0)::text AS billed,
            COALESCE(sum(collected) FILTER (WHERE type = 'invoice' AND status <> 'issued'), 0)::text AS collected,
@@ -334,7 +359,11 @@ export type ReconciliationCsvRow = {
 };
 
 /** One row per document of a run, read by keyset in batches: memory stays at one batch. */
-export async function* reconciliationRows(db: Db, billingRunId: string, batchSize = 1000): AsyncGenerator<ReconciliationCsvRow> {
+export async function* reconciliationRows(
+  db: Db,
+  billingRunId: string,
+  batchSize = 1000,
+): AsyncGenerator<ReconciliationCsvRow> {
   let after = '';
   for (;;) {
     const rows = await db.$queryRaw<ReconciliationCsvRow[]>`

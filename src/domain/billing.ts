@@ -34,7 +34,12 @@ export function billingRunResource(run: BillingRun) {
   };
 }
 
-export async function createBillingRun(tx: Tx, operatorId: string, through: Date, now = new Date()): Promise<BillingRun> {
+export async function createBillingRun(
+  tx: Tx,
+  operatorId: string,
+  through: Date,
+  now = new Date(),
+): Promise<BillingRun> {
   return tx.billingRun.create({
     data: { id: newId('brun', now.getTime()), operatorId, through, status: 'queued', createdAt: now },
   });
@@ -198,7 +203,8 @@ async function totalDocuments(tx: Tx, run: BillingRun): Promise<void> {
  */
 async function postDocuments(tx: Tx, run: BillingRun, now: Date): Promise<void> {
   const op = run.operatorId;
-  const unsettled = (kind: string) => Prisma.sql`'unsettled:' || ${op}::text || ':' || publisher_id || ':' || ${kind}::text`;
+  const unsettled = (kind: string) =>
+    Prisma.sql`'unsettled:' || ${op}::text || ':' || publisher_id || ':' || ${kind}::text`;
   await tx.$executeRaw`
     WITH docs AS (
       SELECT id, type, total FROM invoices WHERE billing_run_id = ${run.id}
@@ -308,7 +314,11 @@ export function operatorBillingLockSql(operatorId: string, mode: 'exclusive' | '
  * starts clean. Running it again once done changes nothing. The documents, their
  * journal entries and the frozen settlement commit together.
  */
-export async function runBilling(db: Db, billingRunId: string, options: RunBillingOptions = {}): Promise<BillingOutcome> {
+export async function runBilling(
+  db: Db,
+  billingRunId: string,
+  options: RunBillingOptions = {},
+): Promise<BillingOutcome> {
   const now = options.now ?? new Date();
   // Committed on its own so that readers see the run as running while the long transaction works.
   await db.billingRun.updateMany({
@@ -324,7 +334,13 @@ export async function runBilling(db: Db, billingRunId: string, options: RunBilli
     const run = await tx.billingRun.findUnique({ where: { id: billingRunId } });
     if (!run) throw notFound('Billing run');
     if (run.status === 'done') {
-      return { billingRunId, status: 'done', invoiceCount: run.invoiceCount, total: formatAmount(run.total.toString()), performed: false };
+      return {
+        billingRunId,
+        status: 'done',
+        invoiceCount: run.invoiceCount,
+        total: formatAmount(run.total.toString()),
+        performed: false,
+      };
     }
     // Runs of one operator would otherwise claim the same rows in different orders and deadlock.
     await tx.$executeRaw(operatorBillingLockSql(run.operatorId, 'exclusive'));
@@ -346,7 +362,12 @@ export async function runBilling(db: Db, billingRunId: string, options: RunBilli
 }
 
 /** Only for a run whose last attempt failed: a run still being retried stays running. */
-export async function markBillingRunFailed(db: Db, billingRunId: string, message: string, now = new Date()): Promise<void> {
+export async function markBillingRunFailed(
+  db: Db,
+  billingRunId: string,
+  message: string,
+  now = new Date(),
+): Promise<void> {
   await db.billingRun.updateMany({
     where: { id: billingRunId, status: { in: ['queued', 'running'] } },
     data: { status: 'failed', error: message.slice(0, 1000), finishedAt: now },

@@ -42,7 +42,12 @@ export function explainDecline(input: AuthorizationInput, now: Date): Forecast |
     case 'per_purchase_limit':
       return { code, limit: input.limits.perPurchase };
     case 'weekly_ceiling':
-      return { code, limit: input.limits.weekly, remaining: Decimal.max(0, input.limits.weekly.minus(input.spentThisWeek)), resetsAt: nextWeekStart(now) };
+      return {
+        code,
+        limit: input.limits.weekly,
+        remaining: Decimal.max(0, input.limits.weekly.minus(input.spentThisWeek)),
+        resetsAt: nextWeekStart(now),
+      };
     case 'monthly_ceiling':
       return {
         code,
@@ -80,4 +85,3 @@ export async function forecastCharge(
     now,
   );
 }
-

@@ -7,7 +7,10 @@
 const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
 const FORMULA_START = /^[=+\-@\t\r]/;
 
-export function csvSafeCell(value: unknown): string {
+/** What a CSV row holds: text (amounts are exact decimal text) and counts; null is an empty cell. */
+export type CsvCell = string | number | bigint | boolean | null | undefined;
+
+export function csvSafeCell(value: CsvCell): string {
   if (value === null || value === undefined) return '';
   const text = String(value);
   if (PLAIN_DECIMAL.test(text) || !FORMULA_START.test(text)) return text;
@@ -15,7 +18,7 @@ export function csvSafeCell(value: unknown): string {
 }
 
 /** A row with every cell made safe; every CSV writer passes its rows through this. */
-export function csvSafeRow<T extends Record<string, unknown>>(row: T): Record<keyof T, string> {
+export function csvSafeRow<T extends Record<string, CsvCell>>(row: T): Record<keyof T, string> {
   const safe = {} as Record<keyof T, string>;
   for (const key of Object.keys(row) as (keyof T)[]) safe[key] = csvSafeCell(row[key]);
   return safe;

@@ -17,7 +17,9 @@ export interface SuspensionPolicy {
   minConfirmedPurchases: number;
 }
 
-export function suspensionPolicy(config: Pick<Config, 'disputeRateSuspendThreshold' | 'disputeRateMinPurchases'>): SuspensionPolicy {
+export function suspensionPolicy(
+  config: Pick<Config, 'disputeRateSuspendThreshold' | 'disputeRateMinPurchases'>,
+): SuspensionPolicy {
   return { threshold: config.disputeRateSuspendThreshold, minConfirmedPurchases: config.disputeRateMinPurchases };
 }
 
@@ -53,14 +55,27 @@ export async function disputeStats(db: Db | Tx, publisherId: string, now: Date):
  * Applies the rule for one publisher inside the caller's transaction. The
  * first suspension time is kept: suspending twice changes nothing.
  */
-export async function suspendIfAboveRate(tx: Tx, publisherId: string, policy: SuspensionPolicy, now: Date): Promise<boolean> {
+export async function suspendIfAboveRate(
+  tx: Tx,
+  publisherId: string,
+  policy: SuspensionPolicy,
+  now: Date,
+): Promise<boolean> {
   const stats = await disputeStats(tx, publisherId, now);
   if (!shouldSuspend(stats, policy)) return false;
-  const updated = await tx.publisher.updateMany({ where: { id: publisherId, suspendedAt: null }, data: { suspendedAt: now } });
+  const updated = await tx.publisher.updateMany({
+    where: { id: publisherId, suspendedAt: null },
+    data: { suspendedAt: now },
+  });
   return updated.count > 0;
 }
 
-export function disputeRateResource(publisherId: string, stats: DisputeStats, policy: SuspensionPolicy, suspendedAt: Date | null) {
+export function disputeRateResource(
+  publisherId: string,
+  stats: DisputeStats,
+  policy: SuspensionPolicy,
+  suspendedAt: Date | null,
+) {
   const rate = disputeRate(stats);
   return {
     publisherId,

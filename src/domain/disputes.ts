@@ -20,40 +20,48 @@ export type DisputeOutcome = 'won' | 'lost';
 export type DisputeOpener = 'subscriber' | 'operator';
 
 export type DisputeAction =
-  | { type: 'accept' }
-  | { type: 'contest' }
-  | { type: 'resolve'; outcome: DisputeOutcome }
-  | { type: 'expire' };
+  { type: 'accept' } | { type: 'contest' } | { type: 'resolve'; outcome: DisputeOutcome } | { type: 'expire' };
 
 /**
  * The dispute state machine: open → lost (accepted or unanswered in time),
  * open → under_review (contested), under_review → won | lost (the operator's
  * decision). Closed disputes never move again.
  */
-export function nextDisputeStatus(dispute: { status: string; respondBy: Date }, action: DisputeAction, now: Date): DisputeStatus {
+export function nextDisputeStatus(
+  dispute: { status: string; respondBy: Date },
+  action: DisputeAction,
+  now: Date,
+): DisputeStatus {
   const overdue = dispute.respondBy <= now;
   switch (action.type) {
     case 'accept':
     case 'contest':
-      if (dispute.status !== 'open') throw invalidState(`A dispute ${dispute.status} takes no publisher response`, { status: dispute.status });
+      if (dispute.status !== 'open')
+        throw invalidState(`A dispute ${dispute.status} takes no publisher response`, { status: dispute.status });
       if (overdue) {
-        throw invalidState('The response deadline has passed; the dispute closes as lost', { respondBy: dispute.respondBy.toISOString() });
+        throw invalidState('The response deadline has passed; the dispute closes as lost', {
+          respondBy: dispute.respondBy.toISOString(),
+        });
       }
       return action.type === 'accept' ? 'lost' : 'under_review';
     case 'resolve':
       if (dispute.status !== 'under_review') {
-        throw invalidState(`Only a contested dispute can be resolved; this one is ${dispute.status}`, { status: dispute.status });
+        throw invalidState(`Only a contested dispute can be resolved; this one is ${dispute.status}`, {
+          status: dispute.status,
+        });
       }
       return action.outcome;
     case 'expire':
-      if (dispute.status !== 'open' || !overdue) throw invalidState('Only an open dispute past its deadline expires', { status: dispute.status });
+      if (dispute.status !== 'open' || !overdue)
+        throw invalidState('Only an open dispute past its deadline expires', { status: dispute.status });
       return 'lost';
   }
 }
 
 /** Throws 409 unless the purchase can be disputed now: confirmed, and confirmed at most 365 days ago. */
 export function assertDisputable(purchase: Pick<Purchase, 'status' | 'expiresAt' | 'confirmedAt'>, now: Date): void {
-  if (purchase.status === 'disputed') throw invalidState('This purchase already has a dispute open', { status: 'disputed' });
+  if (purchase.status === 'disputed')
+    throw invalidState('This purchase already has a dispute open', { status: 'disputed' });
   if (purchase.status !== 'confirmed' || purchase.confirmedAt === null) {
     const status = purchaseStatus(purchase, now);
     throw invalidState(`A ${status} purchase cannot be disputed`, { status });
@@ -93,7 +101,12 @@ export function isParty(dispute: DisputeWithParties, party: DisputeParty): boole
  * and to its operator, who decides contested disputes; the publisher (and its
  * webhooks) get the dispute without that personal data.
  */
-export function disputeResource(dispute: DisputeWithParties, viewer: DisputeParty['kind'], publicUrl: string, now: Date = new Date()) {
+export function disputeResource(
+  dispute: DisputeWithParties,
+  viewer: DisputeParty['kind'],
+  publicUrl: string,
+  now: Date = new Date(),
+) {
   return {
     id: dispute.id,
     object: 'dispute',
@@ -109,7 +122,9 @@ export function disputeResource(dispute: DisputeWithParties, viewer: DisputePart
     refund: dispute.refund ? refundResource(dispute.refund) : null,
     purchase: purchaseResource(dispute.purchase, publicUrl, now),
     // The operator's reference for a subscriber may be a phone number: not the publisher's to know.
-    ...(viewer === 'publisher' ? {} : { subscriberRef: dispute.subscriber.externalRef, consent: consentResource(dispute.purchase) }),
+    ...(viewer === 'publisher'
+      ? {}
+      : { subscriberRef: dispute.subscriber.externalRef, consent: consentResource(dispute.purchase) }),
   };
 }
 
@@ -136,7 +151,11 @@ export async function listDisputes(
         ? { subscriber: { operatorId: party.operatorId } }
         : { purchase: { publisherId: party.publisherId } };
   return db.dispute.findMany({
-    where: { ...scope, ...(filter.status ? { status: filter.status } : {}), ...(filter.cursor ? { id: { lt: filter.cursor } } : {}) },
+    where: {
+      ...scope,
+      ...(filter.status ? { status: filter.status } : {}),
+      ...(filter.cursor ? { id: { lt: filter.cursor } } : {}),
+    },
     orderBy: { id: 'desc' },
     take: filter.limit,
     include: withParties,
@@ -168,7 +187,12 @@ export interface NewDispute {
  * row lock serializes concurrent attempts: the first makes it `disputed`, the
  * others then find it so and get 409 (the partial unique index is the backstop).
  */
-export async function openDispute(tx: Tx, input: NewDispute, settings: DisputeSettings, now: Date = new Date()): Promise<DisputeWithParties> {
+export async function openDispute(
+  tx: Tx,
+  input: NewDispute,
+  settings: DisputeSettings,
+  now: Date = new Date(),
+): Promise<DisputeWithParties> {
   await tx.$queryRaw`SELECT 1 FROM purchases WHERE id = ${input.purchaseId} FOR UPDATE`;
   const purchase = await tx.purchase.findUnique({ where: { id: input.purchaseId } });
   if (!purchase || purchase.subscriberId !== input.subscriber.id) throw notFound('Purchase');
@@ -187,7 +211,13 @@ export async function openDispute(tx: Tx, input: NewDispute, settings: DisputeSe
   });
   await tx.purchase.update({ where: { id: purchase.id }, data: { status: 'disputed' } });
   const dispute = await tx.dispute.findUniqueOrThrow({ where: { id: created.id }, include: withParties });
-  await recordEvent(tx, purchase.publisherId, 'dispute.opened', disputeResource(dispute, 'publisher', settings.publicUrl, now), now);
+  await recordEvent(
+    tx,
+    purchase.publisherId,
+    'dispute.opened',
+    disputeResource(dispute, 'publisher', settings.publicUrl, now),
+    now,
+  );
   await suspendIfAboveRate(tx, purchase.publisherId, settings.suspension, now);
   return dispute;
 }
@@ -213,7 +243,13 @@ async function closeDispute(
     await refundPurchase(onPrisma(tx), purchase.id, null, 'dispute', publicUrl, { disputeId: dispute.id }, now);
   }
   const closed = await tx.dispute.findUniqueOrThrow({ where: { id: dispute.id }, include: withParties });
-  await recordEvent(tx, closed.purchase.publisherId, 'dispute.closed', disputeResource(closed, 'publisher', publicUrl, now), now);
+  await recordEvent(
+    tx,
+    closed.purchase.publisherId,
+    'dispute.closed',
+    disputeResource(closed, 'publisher', publicUrl, now),
+    now,
+  );
   return closed;
 }
 
@@ -258,7 +294,12 @@ export async function resolveDispute(
  * there is nothing to do (already answered, closed, or not yet due), which is
  * what makes a deadline job safe to run twice.
  */
-export async function expireDispute(tx: Tx, disputeId: string, publicUrl: string, now: Date): Promise<DisputeWithParties | null> {
+export async function expireDispute(
+  tx: Tx,
+  disputeId: string,
+  publicUrl: string,
+  now: Date,
+): Promise<DisputeWithParties | null> {
   const dispute = await lockDispute(tx, disputeId, null);
   if (dispute.status !== 'open' || dispute.respondBy > now) return null;
   nextDisputeStatus(dispute, { type: 'expire' }, now);

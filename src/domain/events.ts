@@ -15,9 +15,7 @@ export type EventType =
 
 /** Events for operators: receipts and spend reminders they pass on to their subscribers. */
 export type OperatorEventType =
-  | 'operator.purchase.confirmed'
-  | 'operator.spend.threshold'
-  | 'operator.subscription.renewed';
+  'operator.purchase.confirmed' | 'operator.spend.threshold' | 'operator.subscription.renewed';
 
 /** Who an outbox event goes to: each event has exactly one recipient. */
 export type Recipient = { publisherId: string } | { operatorId: string };

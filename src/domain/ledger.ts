@@ -14,7 +14,8 @@ export const accounts = {
   /** What the operator collected from its subscribers and owes Kiosque. */
   collected: (operatorId: string) => `operator:${operatorId}:collected`,
   /** A publisher's movements with one operator's subscribers since that operator's last settlement. */
-  unsettled: (operatorId: string, publisherId: string, kind: UnsettledKind) => `unsettled:${operatorId}:${publisherId}:${kind}`,
+  unsettled: (operatorId: string, publisherId: string, kind: UnsettledKind) =>
+    `unsettled:${operatorId}:${publisherId}:${kind}`,
   /** What Kiosque owes the publisher: settled net less payouts. */
   payable: (publisherId: string) => `publisher:${publisherId}:payable`,
   commission: 'kiosque:commission',

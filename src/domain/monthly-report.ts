@@ -49,7 +49,9 @@ export function monthBounds(month: string): { from: Date; to: Date } {
 }
 
 const ratio = (numerator: number, denominator: number): string | null =>
-  denominator === 0 ? null : new Decimal(numerator).div(denominator).toDecimalPlaces(4, Decimal.ROUND_HALF_EVEN).toFixed(4);
+  denominator === 0
+    ? null
+    : new Decimal(numerator).div(denominator).toDecimalPlaces(4, Decimal.ROUND_HALF_EVEN).toFixed(4);
 
 interface Keyed {
   operatorId: string;
@@ -111,7 +113,12 @@ export function buildMonthlyReport(month: string, from: Date, to: Date, figures:
       disputeRate: ratio(r.disputes, r.confirmations),
       conversion: ratio(offerConfirmations, r.consentPagesShown),
     }))
-    .sort((a, b) => a.operatorName.localeCompare(b.operatorName) || a.publisherName.localeCompare(b.publisherName) || a.publisherId.localeCompare(b.publisherId));
+    .sort(
+      (a, b) =>
+        a.operatorName.localeCompare(b.operatorName) ||
+        a.publisherName.localeCompare(b.publisherName) ||
+        a.publisherId.localeCompare(b.publisherId),
+    );
   return { month, from: from.toISOString(), to: to.toISOString(), data };
 }
 

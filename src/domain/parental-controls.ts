@@ -21,9 +21,12 @@ export interface ControlsInput {
  * itself asking, another household's holder or child) is 403.
  */
 export async function childOf(db: Db | Tx, holder: Subscriber, externalRef: string): Promise<Subscriber> {
-  const child = await db.subscriber.findUnique({ where: { operatorId_externalRef: { operatorId: holder.operatorId, externalRef } } });
+  const child = await db.subscriber.findUnique({
+    where: { operatorId_externalRef: { operatorId: holder.operatorId, externalRef } },
+  });
   if (!child) throw notFound('Subscriber');
-  if (child.holderId === null || child.holderId !== holder.id) throw forbidden("Only the holder of this child's household may do this");
+  if (child.holderId === null || child.holderId !== holder.id)
+    throw forbidden("Only the holder of this child's household may do this");
   return child;
 }
 
@@ -43,7 +46,9 @@ export function controlsView(child: Subscriber, operator: OperatorLimitColumns) 
     blocked: child.blocked,
     blockedCategories: child.blockedCategories,
     weekly: (child.limitWeekly ? Decimal.min(limits.weekly, child.limitWeekly.toString()) : limits.weekly).toFixed(2),
-    monthly: (child.limitMonthly ? Decimal.min(limits.monthly, child.limitMonthly.toString()) : limits.monthly).toFixed(2),
+    monthly: (child.limitMonthly ? Decimal.min(limits.monthly, child.limitMonthly.toString()) : limits.monthly).toFixed(
+      2,
+    ),
   };
 }
 
@@ -52,7 +57,13 @@ export function controlsView(child: Subscriber, operator: OperatorLimitColumns) 
  * the change is serialized with its confirmations and renewals: whatever
  * commits after this sees the new controls.
  */
-export async function replaceControls(tx: Tx, holder: Subscriber, externalRef: string, input: ControlsInput, now = new Date()) {
+export async function replaceControls(
+  tx: Tx,
+  holder: Subscriber,
+  externalRef: string,
+  input: ControlsInput,
+  now = new Date(),
+) {
   const child = await childOf(tx, holder, externalRef);
   const locked = await lockSubscriber(onPrisma(tx), child.id);
   // The operator may have moved the child to another household while we waited for its lock.

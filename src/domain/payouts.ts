@@ -25,7 +25,9 @@ export async function createPayout(tx: Tx, publisherId: string, amount: Decimal,
   if (locked.length === 0) throw notFound('Publisher');
   const available = await availableToPayOut(tx, publisherId);
   if (amount.gt(available)) {
-    throw invalidState(`At most ${formatAmount(Decimal.max(available, 0))} can be paid out`, { available: formatAmount(available) });
+    throw invalidState(`At most ${formatAmount(Decimal.max(available, 0))} can be paid out`, {
+      available: formatAmount(available),
+    });
   }
   const payout = await tx.payout.create({
     data: { id: newId('po', now.getTime()), publisherId, amount: amount.toFixed(2), createdAt: now },

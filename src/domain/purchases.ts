@@ -104,11 +104,14 @@ export interface ConsentEvidence {
 }
 
 export type Confirmation =
-  | { outcome: 'confirmed'; purchase: Purchase }
-  | { outcome: 'declined'; purchase: Purchase; code: DeclineCode };
+  { outcome: 'confirmed'; purchase: Purchase } | { outcome: 'declined'; purchase: Purchase; code: DeclineCode };
 
 /** A webhook event as the outbox stores it: the whole body the publisher will receive. */
-export function outboxEvent(type: EventType | OperatorEventType, data: Record<string, unknown>, now: Date): OutboxEvent {
+export function outboxEvent(
+  type: EventType | OperatorEventType,
+  data: Record<string, unknown>,
+  now: Date,
+): OutboxEvent {
   const id = newId('evt', now.getTime());
   return { id, type, payload: { id, type, createdAt: now.toISOString(), data }, createdAt: now };
 }

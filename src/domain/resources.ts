@@ -50,7 +50,10 @@ export function consentUrl(publicUrl: string, purchaseId: string): string {
 function purchaseVat(purchase: PurchaseView) {
   if (purchase.vatRate === null) return { vatRate: null, vatAmount: null };
   const rate = new Decimal(purchase.vatRate.toString());
-  return { vatRate: vatRateString(rate), vatAmount: formatAmount(vatIncluded(new Decimal(purchase.amount.toString()), rate)) };
+  return {
+    vatRate: vatRateString(rate),
+    vatAmount: formatAmount(vatIncluded(new Decimal(purchase.amount.toString()), rate)),
+  };
 }
 
 /** The purchase as the API returns it, and as webhooks carry it. */

@@ -98,7 +98,12 @@ export async function runSettlement(db: Db, billingRunId: string): Promise<Settl
 }
 
 /** A publisher's settlements across operators, newest first (run ids are time-ordered). */
-export async function publisherSettlements(db: Db, publisherId: string, limit: number, cursor: string | undefined): Promise<SettlementRow[]> {
+export async function publisherSettlements(
+  db: Db,
+  publisherId: string,
+  limit: number,
+  cursor: string | undefined,
+): Promise<SettlementRow[]> {
   const rows = await db.settlement.findMany({
     where: { publisherId, ...(cursor ? { billingRunId: { lt: cursor } } : {}) },
     orderBy: { billingRunId: 'desc' },

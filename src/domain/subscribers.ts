@@ -41,7 +41,9 @@ export async function provisionSubscriber(
   if (input.holderRef !== null) {
     const holder = locked.find((row) => row.external_ref === input.holderRef);
     if (!holder || holder.holder_id !== null) {
-      throw invalidRequest('holderRef must name a holder this operator provisioned', { fields: { holderRef: 'unknown holder' } });
+      throw invalidRequest('holderRef must name a holder this operator provisioned', {
+        fields: { holderRef: 'unknown holder' },
+      });
     }
     holderId = holder.id;
   }
@@ -50,7 +52,9 @@ export async function provisionSubscriber(
     include: { _count: { select: { children: true } } },
   });
   if (holderId !== null && existing._count.children > 0) {
-    throw invalidRequest('A holder with children cannot become a child', { fields: { holderRef: 'subscriber has children' } });
+    throw invalidRequest('A holder with children cannot become a child', {
+      fields: { holderRef: 'subscriber has children' },
+    });
   }
   const leavingHousehold = existing.holderId !== holderId;
   const subscriber = await tx.subscriber.update({

@@ -42,7 +42,9 @@ export const PRICE_CAPS: Record<Plan, Decimal> = {
 export function assertPriceTier(plan: Plan, amount: Decimal): void {
   const cap = PRICE_CAPS[plan];
   if (amount.gt(cap)) {
-    throw invalidRequest(`A ${plan} plan costs at most ${cap.toFixed(2)}`, { fields: { amount: `at most ${cap.toFixed(2)} for a ${plan} plan` } });
+    throw invalidRequest(`A ${plan} plan costs at most ${cap.toFixed(2)}`, {
+      fields: { amount: `at most ${cap.toFixed(2)} for a ${plan} plan` },
+    });
   }
 }
 
@@ -64,7 +66,14 @@ export interface RenewalState {
 }
 
 export type RenewalStep =
-  | { status: 'active'; renewalAttempts: 0; currentPeriodStart: Date; currentPeriodEnd: Date; nextAttemptAt: Date; event: EventType }
+  | {
+      status: 'active';
+      renewalAttempts: 0;
+      currentPeriodStart: Date;
+      currentPeriodEnd: Date;
+      nextAttemptAt: Date;
+      event: EventType;
+    }
   | { status: 'past_due'; renewalAttempts: number; nextAttemptAt: Date; event: EventType | null }
   | { status: 'canceled'; renewalAttempts: number; nextAttemptAt: null; event: EventType };
 
@@ -82,7 +91,8 @@ export function renewalStep(state: RenewalState, result: { paid: Period } | { de
   }
   const attempts = state.renewalAttempts + 1;
   const offsetMs = RENEWAL_RETRY_OFFSETS_MS[attempts - 1];
-  if (offsetMs === undefined) return { status: 'canceled', renewalAttempts: attempts, nextAttemptAt: null, event: 'subscription.canceled' };
+  if (offsetMs === undefined)
+    return { status: 'canceled', renewalAttempts: attempts, nextAttemptAt: null, event: 'subscription.canceled' };
   return {
     status: 'past_due',
     renewalAttempts: attempts,
@@ -102,7 +112,12 @@ export interface NewSubscription {
   vatRate?: string;
 }
 
-export async function createSubscription(tx: Tx, publisher: Publisher, input: NewSubscription, now = new Date()): Promise<Subscription> {
+export async function createSubscription(
+  tx: Tx,
+  publisher: Publisher,
+  input: NewSubscription,
+  now = new Date(),
+): Promise<Subscription> {
   assertCanSell(publisher);
   assertPriceTier(input.plan, input.amount);
   return tx.subscription.create({
@@ -184,7 +199,10 @@ async function chargePeriod(
   const locked = await lockSubscriber(sql, subscriberId);
   const decline = await decideCharge(sql, locked, seller, subscription.amount, now);
   if (decline) return { decline };
-  return { purchase: periodPurchase(subscription, seller, subscriberId, periodStart, evidence, now), subscriber: locked };
+  return {
+    purchase: periodPurchase(subscription, seller, subscriberId, periodStart, evidence, now),
+    subscriber: locked,
+  };
 }
 
 export type SubscriptionConfirmation =
@@ -264,7 +282,12 @@ export type RenewalOutcome = 'not_due' | 'renewed' | 'past_due' | 'canceled';
  * `now`, so a late worker or a long past_due spell never bills several periods
  * in a burst.
  */
-export async function renewSubscription(tx: Tx, subscriptionId: string, publicUrl: string, now = new Date()): Promise<RenewalOutcome> {
+export async function renewSubscription(
+  tx: Tx,
+  subscriptionId: string,
+  publicUrl: string,
+  now = new Date(),
+): Promise<RenewalOutcome> {
   const sql = onPrisma(tx);
   const found = await lockSubscriptionWithSeller(sql, subscriptionId);
   if (!found) return 'not_due';
@@ -290,13 +313,21 @@ export async function renewSubscription(tx: Tx, subscriptionId: string, publicUr
       renewalAttempts: step.renewalAttempts,
       nextAttemptAt: step.nextAttemptAt,
       declineCode: 'decline' in charged ? charged.decline : null,
-      ...(step.status === 'active' ? { currentPeriodStart: step.currentPeriodStart, currentPeriodEnd: step.currentPeriodEnd } : {}),
+      ...(step.status === 'active'
+        ? { currentPeriodStart: step.currentPeriodStart, currentPeriodEnd: step.currentPeriodEnd }
+        : {}),
       ...(step.status === 'canceled' ? { canceledAt: now } : {}),
     },
   });
   if (step.event) {
     const data = subscriptionResource(updated, publicUrl, now);
-    await recordEvent(tx, subscription.publisherId, step.event, 'purchase' in charged ? { ...data, purchase: purchaseResource(charged.purchase, publicUrl, now) } : data, now);
+    await recordEvent(
+      tx,
+      subscription.publisherId,
+      step.event,
+      'purchase' in charged ? { ...data, purchase: purchaseResource(charged.purchase, publicUrl, now) } : data,
+      now,
+    );
   }
   // The renewal is the operator's receipt; spend reminders as for any charge.
   if ('purchase' in charged && step.status === 'active') {
@@ -309,12 +340,16 @@ export async function renewSubscription(tx: Tx, subscriptionId: string, publicUr
   return step.status === 'active' ? 'renewed' : step.status;
 }
 
-export type SubscriptionViewer = { kind: 'publisher'; publisherId: string } | { kind: 'subscriber'; subscriberId: string };
+export type SubscriptionViewer =
+  { kind: 'publisher'; publisherId: string } | { kind: 'subscriber'; subscriberId: string };
 
 /** Its publisher, its subscriber, and (while unclaimed and pending) any subscriber holding the consent link. */
 export function canSee(subscription: Subscription, viewer: SubscriptionViewer): boolean {
   if (viewer.kind === 'publisher') return subscription.publisherId === viewer.publisherId;
-  return subscription.subscriberId === viewer.subscriberId || (subscription.subscriberId === null && subscription.status === 'pending');
+  return (
+    subscription.subscriberId === viewer.subscriberId ||
+    (subscription.subscriberId === null && subscription.status === 'pending')
+  );
 }
 
 /** Cancel by its publisher or its subscriber; canceling again answers the same. */
@@ -328,7 +363,9 @@ export async function cancelSubscription(
   const subscription = await lockSubscription(tx, subscriptionId);
   const owns =
     subscription !== null &&
-    (viewer.kind === 'publisher' ? subscription.publisherId === viewer.publisherId : subscription.subscriberId === viewer.subscriberId);
+    (viewer.kind === 'publisher'
+      ? subscription.publisherId === viewer.publisherId
+      : subscription.subscriberId === viewer.subscriberId);
   if (!subscription || !owns) throw notFound('Subscription');
   if (subscription.status === 'canceled') return subscription;
   const status = purchaseStatus(subscription, now);
@@ -339,7 +376,13 @@ export async function cancelSubscription(
     where: { id: subscription.id },
     data: { status: 'canceled', canceledAt: now, nextAttemptAt: null },
   });
-  await recordEvent(tx, subscription.publisherId, 'subscription.canceled', subscriptionResource(canceled, publicUrl, now), now);
+  await recordEvent(
+    tx,
+    subscription.publisherId,
+    'subscription.canceled',
+    subscriptionResource(canceled, publicUrl, now),
+    now,
+  );
   return canceled;
 }
 
@@ -351,7 +394,11 @@ export async function dueSubscriptions(
   scope: SweepScope = {},
 ): Promise<{ id: string; nextAttemptAt: Date }[]> {
   const rows = await db.subscription.findMany({
-    where: { status: { in: ['active', 'past_due'] }, nextAttemptAt: { lte: now }, ...within('publisherId', scope.publisherIds) },
+    where: {
+      status: { in: ['active', 'past_due'] },
+      nextAttemptAt: { lte: now },
+      ...within('publisherId', scope.publisherIds),
+    },
     orderBy: { nextAttemptAt: 'asc' },
     take: limit,
     select: { id: true, nextAttemptAt: true },

@@ -1,4 +1,3 @@
-import type { Category } from './categories.js';
 import { Decimal, toCents } from './money.js';
 
 /** The French rates a digital product can carry: online press 2.1%, then 5.5%, 10% and the standard 20%. */
@@ -12,7 +11,7 @@ export function vatRateString(rate: Decimal.Value): string {
 }
 
 /** French online press is taxed at 2.1% (CGI art. 298 septies); everything else Kiosque sells at the standard 20%. */
-export function defaultVatRate(category: Category | string): VatRate {
+export function defaultVatRate(category: string): VatRate {
   return category === 'press' ? '0.021' : '0.20';
 }
 

@@ -30,7 +30,10 @@ export const DEFAULT_TIMEOUT_MS = 10 * SECOND_MS;
 export const DEFAULT_BATCH_SIZE = 25;
 
 /** Delay before the next attempt once `attemptsMade` attempts failed, or null when it is time to give up. */
-export function retryDelayMs(attemptsMade: number, schedule: readonly number[] = DEFAULT_RETRY_DELAYS_MS): number | null {
+export function retryDelayMs(
+  attemptsMade: number,
+  schedule: readonly number[] = DEFAULT_RETRY_DELAYS_MS,
+): number | null {
   return schedule[attemptsMade - 1] ?? null;
 }
 
@@ -135,7 +138,10 @@ export async function recordAttempt(
       },
     });
     if (delivered(outcome)) {
-      await tx.outboxEvent.updateMany({ where: { id: event.id, deliveredAt: null }, data: { deliveredAt: finishedAt } });
+      await tx.outboxEvent.updateMany({
+        where: { id: event.id, deliveredAt: null },
+        data: { deliveredAt: finishedAt },
+      });
       return;
     }
     const delayMs = outcome.final ? null : retryDelayMs(event.attempts, schedule);

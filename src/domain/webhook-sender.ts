@@ -26,7 +26,9 @@ export const publicOnlyLookup: LookupFunction = (hostname, options, callback) =>
     if (error) return callback(error, '');
     const refused = addresses.find((a) => !isPublicAddress(a.address));
     if (refused) {
-      const denial: NodeJS.ErrnoException = new Error(`${hostname} resolves to the non-public address ${refused.address}`);
+      const denial: NodeJS.ErrnoException = new Error(
+        `${hostname} resolves to the non-public address ${refused.address}`,
+      );
       denial.code = PRIVATE_ADDRESS;
       return callback(denial, '');
     }
@@ -49,7 +51,12 @@ function describe(error: unknown, timeoutMs: number): string {
  * non-2xx answer), the whole call is bounded by timeoutMs, and nothing but a
  * public address is connected to unless private networks are allowed.
  */
-export function sendWebhook(url: string, body: string, headers: WebhookHeaders, options: SendOptions): Promise<SendResult> {
+export function sendWebhook(
+  url: string,
+  body: string,
+  headers: WebhookHeaders,
+  options: SendOptions,
+): Promise<SendResult> {
   const startedAt = performance.now();
   const elapsed = () => Math.round(performance.now() - startedAt);
   return new Promise((resolve) => {

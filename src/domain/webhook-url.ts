@@ -3,7 +3,8 @@ import ipaddr from 'ipaddr.js';
 
 export type Resolver = (host: string) => Promise<string[]>;
 
-export const systemResolver: Resolver = async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+export const systemResolver: Resolver = async (host) =>
+  (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
 const zero = (bytes: number[], from: number, to: number) => bytes.slice(from, to).every((b) => b === 0);
 const ipv4At = (bytes: number[], at: number) => new ipaddr.IPv4(bytes.slice(at, at + 4));

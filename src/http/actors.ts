@@ -9,11 +9,9 @@ export type Actor =
 export type ActorKind = Actor['kind'];
 export type ActorOf<K extends ActorKind> = Extract<Actor, { kind: K }>;
 
-declare global {
-  namespace Express {
-    interface Locals {
-      actor?: Actor;
-    }
+declare module 'express-serve-static-core' {
+  interface Locals {
+    actor?: Actor;
   }
 }
 

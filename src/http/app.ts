@@ -47,7 +47,11 @@ export function createApp(ctx: AppContext): Express {
       genReqId: requestId,
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
+        req: (req: { id: unknown; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: redactUrl(req.url),
+        }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),
@@ -59,11 +63,32 @@ export function createApp(ctx: AppContext): Express {
 
   app.use(docsRoutes(ctx));
   const { maxInFlight, maxPoolWaiting, requestDeadlineMs } = ctx.config;
-  app.use(shedLoad({ maxInFlight, maxPoolWaiting, deadlineMs: requestDeadlineMs }, () => poolWaiting(ctx.db) + ctx.pool.waitingCount));
+  app.use(
+    shedLoad(
+      { maxInFlight, maxPoolWaiting, deadlineMs: requestDeadlineMs },
+      () => poolWaiting(ctx.db) + ctx.pool.waitingCount,
+    ),
+  );
   app.use(express.json({ limit: BODY_LIMIT, strict: true }));
   app.use(rejectNul);
-  app.use('/consent', noStore, rateLimit(ctx), express.urlencoded({ limit: BODY_LIMIT, extended: false }), cookieParser(), consentRoutes(ctx), subscriptionConsentRoutes(ctx));
-  app.use('/me', noStore, rateLimit(ctx), express.urlencoded({ limit: BODY_LIMIT, extended: false }), cookieParser(), pageHeaders, subscriberPageRoutes(ctx));
+  app.use(
+    '/consent',
+    noStore,
+    rateLimit(ctx),
+    express.urlencoded({ limit: BODY_LIMIT, extended: false }),
+    cookieParser(),
+    consentRoutes(ctx),
+    subscriptionConsentRoutes(ctx),
+  );
+  app.use(
+    '/me',
+    noStore,
+    rateLimit(ctx),
+    express.urlencoded({ limit: BODY_LIMIT, extended: false }),
+    cookieParser(),
+    pageHeaders,
+    subscriberPageRoutes(ctx),
+  );
   app.use(assetRoutes());
 
   const v1 = express.Router();

@@ -40,7 +40,7 @@ class LocalFailureCounts {
 
   private roll(window: number): void {
     if (window === this.window) return;
-    this.previous = window === this.window + 1 ? this.current : new Map();
+    this.previous = window === this.window + 1 ? this.current : new Map<string, number>();
     this.current = new Map();
     this.window = window;
   }
@@ -89,7 +89,10 @@ export async function refuseThrottledAuthentication(
       const keys = names.flatMap((name) => [keyOf(name, window), keyOf(name, window - 1)]);
       const values = await ctx.redis.mget(...keys);
       const shared = new Map(keys.map((key, i) => [key, Number(values[i] ?? 0)]));
-      failures = Math.max(failures, failuresOf((name, w) => shared.get(keyOf(name, w)) ?? 0, names, window));
+      failures = Math.max(
+        failures,
+        failuresOf((name, w) => shared.get(keyOf(name, w)) ?? 0, names, window),
+      );
     } catch (error) {
       ctx.logger.warn({ err: error }, 'failed-authentication counts unavailable in Redis; using this process’s own');
     }

@@ -78,7 +78,8 @@ export function allow(ctx: AppContext, ...kinds: ActorKind[]): RequestHandler {
       await countFailedAuthentication(ctx, req, token);
       throw unauthorized();
     }
-    if (!kinds.includes(actor.kind)) throw new AppError('forbidden', `This endpoint is not for ${actor.kind} credentials`);
+    if (!kinds.includes(actor.kind))
+      throw new AppError('forbidden', `This endpoint is not for ${actor.kind} credentials`);
     res.locals.actor = actor;
     next();
   };

@@ -38,15 +38,30 @@ export function forecastSentence(m: Messages, f: Formatter, forecast: Forecast, 
     case 'per_purchase_limit':
       return m.forecast.per_purchase_limit(f.money(price), f.money(forecast.limit));
     case 'weekly_ceiling':
-      return m.forecast.weekly_ceiling(f.money(forecast.remaining), f.money(price), f.money(forecast.limit), f.weekday(forecast.resetsAt));
+      return m.forecast.weekly_ceiling(
+        f.money(forecast.remaining),
+        f.money(price),
+        f.money(forecast.limit),
+        f.weekday(forecast.resetsAt),
+      );
     case 'monthly_ceiling':
-      return m.forecast.monthly_ceiling(f.money(forecast.remaining), f.money(price), f.money(forecast.limit), f.weekday(forecast.resetsAt));
+      return m.forecast.monthly_ceiling(
+        f.money(forecast.remaining),
+        f.money(price),
+        f.money(forecast.limit),
+        f.weekday(forecast.resetsAt),
+      );
   }
 }
 
 /** A budget says nothing useful, and seems to promise a purchase, when the account or the seller is what stops it. */
 function showsBudget(forecast: Forecast | null): boolean {
-  return forecast === null || forecast.code === 'per_purchase_limit' || forecast.code === 'weekly_ceiling' || forecast.code === 'monthly_ceiling';
+  return (
+    forecast === null ||
+    forecast.code === 'per_purchase_limit' ||
+    forecast.code === 'weekly_ceiling' ||
+    forecast.code === 'monthly_ceiling'
+  );
 }
 
 export function consentPage(shell: Shell, f: Formatter, view: ConsentView): string {
@@ -79,16 +94,20 @@ export function consentPage(shell: Shell, f: Formatter, view: ConsentView): stri
 <p class="price">${price} <span class="ttc">${m.vatIncluded}</span>!${period ? html` <span class="period">${period}</span>` : ''}</p>
 <p class="muted">${m.billedOn(shell.brand ?? m.kiosque)}</p>
 !${subscriptionTerms}
-!${showsBudget(view.forecast)
-      ? html`<dl class="budget" aria-label="${m.budgetHeading}">
+!${
+      showsBudget(view.forecast)
+        ? html`<dl class="budget" aria-label="${m.budgetHeading}">
 <div><dt>${m.leftThisWeek}</dt><dd>${f.money(view.budget.weekly.remaining)}</dd></div>
 <div><dt>${m.leftThisMonth}</dt><dd>${f.money(view.budget.monthly.remaining)}</dd></div>
 </dl>`
-      : ''}
+        : ''
+    }
 !${action}
-<p class="seller">!${view.legalName ? html`${m.soldBy(view.legalName)}` : ''}!${view.supportUrl
-      ? html`!${view.legalName ? ' · ' : ''}<a href="${view.supportUrl}" rel="noopener">${m.publisherSupport}</a>`
-      : ''}</p>
+<p class="seller">!${view.legalName ? html`${m.soldBy(view.legalName)}` : ''}!${
+      view.supportUrl
+        ? html`!${view.legalName ? ' · ' : ''}<a href="${view.supportUrl}" rel="noopener">${m.publisherSupport}</a>`
+        : ''
+    }</p>
 </section>
 <p class="space-link"><a href="${view.meHref}">${m.meLink}</a></p>`,
   );

@@ -17,7 +17,15 @@ import { messagePage } from './pages/layout.js';
 import { pageKit, sendHtml, setPageCsp, type PageKit } from './pages/render.js';
 import { budgetOf } from './routes/me.js';
 import { consentEvidence } from './routes/purchases.js';
-import { SESSION_COOKIE, SESSION_TTL_S, csrfToken, readSession, signSession, validCsrfToken, type Session } from './session.js';
+import {
+  SESSION_COOKIE,
+  SESSION_TTL_S,
+  csrfToken,
+  readSession,
+  signSession,
+  validCsrfToken,
+  type Session,
+} from './session.js';
 
 const consentIdParam = z.string().min(1).max(64);
 
@@ -60,17 +68,24 @@ export async function pageSubscriber(
       return 'redirected';
     }
   } else {
-    const cookie = req.cookies?.[SESSION_COOKIE];
+    const cookie: unknown = req.cookies?.[SESSION_COOKIE];
     session = typeof cookie === 'string' ? readSession(cookie, ctx.config.sessionSecret) : null;
   }
   if (!session) return null;
-  const subscriber = await ctx.db.subscriber.findUnique({ where: { id: session.subscriberId }, include: { operator: true } });
+  const subscriber = await ctx.db.subscriber.findUnique({
+    where: { id: session.subscriberId },
+    include: { operator: true },
+  });
   return subscriber ? { subscriber, session } : null;
 }
 
 /** The page for a visitor with no valid assertion or session. */
 export function signInPage(kit: PageKit, res: Response): void {
-  sendHtml(res, 401, messagePage(kit.shell(kit.m.signInTitle, null), { title: kit.m.signInTitle, paragraphs: [kit.m.signInText] }));
+  sendHtml(
+    res,
+    401,
+    messagePage(kit.shell(kit.m.signInTitle, null), { title: kit.m.signInTitle, paragraphs: [kit.m.signInText] }),
+  );
 }
 
 /**
@@ -84,14 +99,23 @@ export async function formSubscriber(
   kit: PageKit,
   scope: string,
 ): Promise<{ subscriber: Subscriber & { operator: Operator }; session: Session } | null> {
-  const cookie = req.cookies?.[SESSION_COOKIE];
+  const cookie: unknown = req.cookies?.[SESSION_COOKIE];
   const session = typeof cookie === 'string' ? readSession(cookie, ctx.config.sessionSecret) : null;
   const subscriber =
-    session && validCsrfToken(req.body?.csrf, session, scope, ctx.config.sessionSecret)
+    session &&
+    validCsrfToken((req.body as { csrf?: unknown } | undefined)?.csrf, session, scope, ctx.config.sessionSecret)
       ? await ctx.db.subscriber.findUnique({ where: { id: session.subscriberId }, include: { operator: true } })
       : null;
   if (!session || !subscriber) {
-    sendHtml(res, 403, messagePage(kit.shell(kit.m.refusedTitle, null), { title: kit.m.refusedTitle, paragraphs: [kit.m.reloadHint], alert: true }));
+    sendHtml(
+      res,
+      403,
+      messagePage(kit.shell(kit.m.refusedTitle, null), {
+        title: kit.m.refusedTitle,
+        paragraphs: [kit.m.reloadHint],
+        alert: true,
+      }),
+    );
     return null;
   }
   return { subscriber, session };
@@ -104,13 +128,21 @@ function renderedConsentFailure(kit: PageKit, res: Response, brand: string, kind
   if (!(error instanceof AppError)) return false;
   const { m } = kit;
   if (error.code === 'consent_expired') {
-    sendHtml(res, 410, messagePage(kit.shell(m.expiredTitle, brand), { title: m.expiredTitle, paragraphs: [m.expiredText] }));
+    sendHtml(
+      res,
+      410,
+      messagePage(kit.shell(m.expiredTitle, brand), { title: m.expiredTitle, paragraphs: [m.expiredText] }),
+    );
     return true;
   }
   if (error.code === 'not_found') {
     const title = kind === 'purchase' ? m.purchaseNotFoundTitle : m.subscriptionNotFoundTitle;
     const text = kind === 'purchase' ? m.purchaseNotFoundText : m.subscriptionNotFoundText;
-    sendHtml(res, 404, messagePage(kit.shell(title, brand), { title, paragraphs: [text], links: [{ href: ME_PATH, label: m.meLink }] }));
+    sendHtml(
+      res,
+      404,
+      messagePage(kit.shell(title, brand), { title, paragraphs: [text], links: [{ href: ME_PATH, label: m.meLink }] }),
+    );
     return true;
   }
   return false;
@@ -131,7 +163,12 @@ export interface ConsentOffer {
 }
 
 /** The publisher's return address with the outcome added, as API.md promises it. */
-export function returnUrlWith(returnUrl: string, kind: OfferKind, id: string, status: 'confirmed' | 'declined'): string {
+export function returnUrlWith(
+  returnUrl: string,
+  kind: OfferKind,
+  id: string,
+  status: 'confirmed' | 'declined',
+): string {
   const url = new URL(returnUrl);
   url.searchParams.set(kind === 'purchase' ? 'kiosque_purchase' : 'kiosque_subscription', id);
   url.searchParams.set('kiosque_status', status);
@@ -173,7 +210,11 @@ export async function showConsentPage(
     return sendHtml(
       res,
       200,
-      messagePage(kit.shell(offer.description, brand), { title: offer.description, paragraphs: [sentence], links: [...back, { href: ME_PATH, label: m.meLink }] }),
+      messagePage(kit.shell(offer.description, brand), {
+        title: offer.description,
+        paragraphs: [sentence],
+        links: [...back, { href: ME_PATH, label: m.meLink }],
+      }),
     );
   }
   const now = new Date();
@@ -235,10 +276,15 @@ export async function confirmOnConsentPage(
   const brand = subscriber.operator.brand;
   try {
     const result = await subscriberLanes.run(subscriber.id, () =>
-      inTransaction(ctx.pool, (sql) => confirm(sql, subscriber, consentEvidence(req, session.assertionId, CONSENT_PAGE_VERSION), kit)),
+      inTransaction(ctx.pool, (sql) =>
+        confirm(sql, subscriber, consentEvidence(req, session.assertionId, CONSENT_PAGE_VERSION), kit),
+      ),
     );
     if (result.returnUrl) {
-      return res.redirect(303, returnUrlWith(result.returnUrl, kind, result.id, result.declineCode ? 'declined' : 'confirmed'));
+      return res.redirect(
+        303,
+        returnUrlWith(result.returnUrl, kind, result.id, result.declineCode ? 'declined' : 'confirmed'),
+      );
     }
     const me = { href: ME_PATH, label: m.meLink };
     if (result.declineCode) {
@@ -246,10 +292,19 @@ export async function confirmOnConsentPage(
       return sendHtml(
         res,
         402,
-        messagePage(kit.shell(title, brand), { title, paragraphs: [m.declined[result.declineCode], m.nothingCharged], links: [me], alert: true }),
+        messagePage(kit.shell(title, brand), {
+          title,
+          paragraphs: [m.declined[result.declineCode], m.nothingCharged],
+          links: [me],
+          alert: true,
+        }),
       );
     }
-    sendHtml(res, 200, messagePage(kit.shell(m.thanksTitle, brand), { title: m.thanksTitle, paragraphs: [result.thanks], links: [me] }));
+    sendHtml(
+      res,
+      200,
+      messagePage(kit.shell(m.thanksTitle, brand), { title: m.thanksTitle, paragraphs: [result.thanks], links: [me] }),
+    );
   } catch (error) {
     if (!renderedConsentFailure(kit, res, brand, kind, error)) throw error;
   }

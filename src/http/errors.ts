@@ -79,9 +79,15 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       );
     }
     if (parserError.type === 'charset.unsupported' || parserError.type === 'encoding.unsupported') {
-      return sendError(res, new AppError('invalid_request', 'Unsupported body encoding', { body: 'use UTF-8 JSON' }), 415);
+      return sendError(
+        res,
+        new AppError('invalid_request', 'Unsupported body encoding', { body: 'use UTF-8 JSON' }),
+        415,
+      );
     }
     logger.error({ err: error, reqId: req.id }, 'unhandled error');
-    res.status(500).json({ error: { code: 'internal_error', message: 'Something went wrong on our side', details: {} } });
+    res
+      .status(500)
+      .json({ error: { code: 'internal_error', message: 'Something went wrong on our side', details: {} } });
   };
 }

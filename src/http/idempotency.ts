@@ -60,7 +60,10 @@ export function idempotencyKey(req: Request, required: boolean): string | null;
 export function idempotencyKey(req: Request, required: boolean): string | null {
   const key = req.get('Idempotency-Key');
   if (key === undefined) {
-    if (required) throw new AppError('invalid_request', 'The Idempotency-Key header is required', { fields: { 'Idempotency-Key': 'required' } });
+    if (required)
+      throw new AppError('invalid_request', 'The Idempotency-Key header is required', {
+        fields: { 'Idempotency-Key': 'required' },
+      });
     return null;
   }
   if (!KEY_PATTERN.test(key)) {

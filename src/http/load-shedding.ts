@@ -2,12 +2,10 @@ import type { RequestHandler } from 'express';
 import { serviceUnavailable } from '../domain/errors.js';
 import { sendError } from './errors.js';
 
-declare global {
-  namespace Express {
-    interface Locals {
-      /** Set once the request's deadline answered it 503; whatever the handler does later is dropped. */
-      deadlinePassed?: boolean;
-    }
+declare module 'express-serve-static-core' {
+  interface Locals {
+    /** Set once the request's deadline answered it 503; whatever the handler does later is dropped. */
+    deadlinePassed?: boolean;
   }
 }
 

@@ -28,11 +28,12 @@ export function rateLimit(ctx: AppContext): RequestHandler {
     const window = Math.floor(Date.now() / WINDOW_MS);
     const credentialKey = windowKey(ctx.config.queuePrefix, req.headers.authorization ?? `ip:${req.ip}`, window);
     const addressKey = windowKey(ctx.config.queuePrefix, `address:${req.ip}`, window);
-    let count = 0;
-    let addressCount = 0;
+    let count: number;
+    let addressCount: number;
     try {
       // Right after start the connection may still be opening: give it a moment rather than skip counting.
-      if (ctx.redis.status !== 'ready') await once(ctx.redis, 'ready', { signal: AbortSignal.timeout(REDIS_READY_WAIT_MS) });
+      if (ctx.redis.status !== 'ready')
+        await once(ctx.redis, 'ready', { signal: AbortSignal.timeout(REDIS_READY_WAIT_MS) });
       const results = await ctx.redis
         .multi()
         .incr(credentialKey)

@@ -31,7 +31,9 @@ export function readSession(token: string, secret: string): Session | null {
 
 /** A CSRF token bound to one session and one consent: useless on any other page. */
 export function csrfToken(session: Session, consentId: string, secret: string): string {
-  return createHmac('sha256', secret).update(`csrf:${session.subscriberId}:${session.assertionId}:${consentId}`).digest('base64url');
+  return createHmac('sha256', secret)
+    .update(`csrf:${session.subscriberId}:${session.assertionId}:${consentId}`)
+    .digest('base64url');
 }
 
 export function validCsrfToken(given: unknown, session: Session, consentId: string, secret: string): boolean {

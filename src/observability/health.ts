@@ -16,7 +16,10 @@ export type Checks = Record<'postgresql' | 'redis' | 'migrations', string>;
 function within<T>(promise: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not answer within ${CHECK_TIMEOUT_MS} ms`)),
+      CHECK_TIMEOUT_MS,
+    );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -29,7 +32,10 @@ function reason(error: unknown): string {
 
 /** 'ok' for each dependency that is ready, else why not. */
 export async function readinessChecks({ db, redis }: Dependencies): Promise<Checks> {
-  const postgresql = within(pingDatabase(db), 'PostgreSQL').then(() => 'ok', (e: unknown) => `unreachable (${reason(e)})`);
+  const postgresql = within(pingDatabase(db), 'PostgreSQL').then(
+    () => 'ok',
+    (e: unknown) => `unreachable (${reason(e)})`,
+  );
   const migrations = postgresql.then(async (pg) => {
     if (pg !== 'ok') return 'unknown while PostgreSQL is unreachable';
     try {
@@ -41,7 +47,10 @@ export async function readinessChecks({ db, redis }: Dependencies): Promise<Chec
   });
   const redisCheck =
     redis.status === 'ready'
-      ? within(redis.ping(), 'Redis').then(() => 'ok', (e: unknown) => `unreachable (${reason(e)})`)
+      ? within(redis.ping(), 'Redis').then(
+          () => 'ok',
+          (e: unknown) => `unreachable (${reason(e)})`,
+        )
       : Promise.resolve(`unreachable (connection ${redis.status})`);
   const [p, r, m] = await Promise.all([postgresql, redisCheck, migrations]);
   return { postgresql: p, redis: r, migrations: m };
@@ -60,11 +69,17 @@ export function healthRoutes(deps: Dependencies): Router {
   });
   router.get('/readyz', async (_req, res) => {
     const checks = await readinessChecks(deps);
-    const notReady = Object.entries(checks).filter(([, state]) => state !== 'ok').map(([name]) => name);
+    const notReady = Object.entries(checks)
+      .filter(([, state]) => state !== 'ok')
+      .map(([name]) => name);
     if (!notReady.length) return res.json({ status: 'ready', checks });
     res.set('Retry-After', '5');
     res.status(503).json({
-      error: { code: 'service_unavailable', message: `Not ready: ${notReady.join(', ')}`, details: { notReady, checks } },
+      error: {
+        code: 'service_unavailable',
+        message: `Not ready: ${notReady.join(', ')}`,
+        details: { notReady, checks },
+      },
     });
   });
   router.get('/metrics', async (_req, res) => {

@@ -20,8 +20,10 @@ export function requestId(req: IncomingMessage, res: ServerResponse): string {
 
 /** The route as declared ("/v1/purchases/:id/confirm"), so that ids never become label values. */
 function routeTemplate(req: Request): string {
-  const route = (req as Request & { route?: { path?: unknown } }).route;
-  if (!route || typeof route.path !== 'string') return 'unmatched';
+  const route: unknown = req.route;
+  if (typeof route !== 'object' || route === null || !('path' in route) || typeof route.path !== 'string') {
+    return 'unmatched';
+  }
   return `${req.baseUrl}${route.path}`;
 }
 
@@ -30,7 +32,12 @@ interface ErrorBody {
 }
 
 function isErrorBody(body: unknown): body is ErrorBody {
-  return typeof body === 'object' && body !== null && typeof (body as ErrorBody).error === 'object' && (body as ErrorBody).error !== null;
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    typeof (body as ErrorBody).error === 'object' &&
+    (body as ErrorBody).error !== null
+  );
 }
 
 /**
@@ -45,7 +52,8 @@ export function observeHttp(): RequestHandler {
     let errorCode: string | undefined;
     const withRequestId = (body: ErrorBody): ErrorBody => {
       if (typeof body.error.code === 'string') errorCode = body.error.code;
-      return { ...body, error: { ...body.error, requestId: String(req.id) } };
+      // pino-http sets req.id from genReqId: requestId, which always answers a string.
+      return { ...body, error: { ...body.error, requestId: req.id } };
     };
     const json = res.json.bind(res);
     res.json = (body: unknown) => {
@@ -57,7 +65,11 @@ export function observeHttp(): RequestHandler {
     res.send = (body?: unknown) => {
       if (template === 'unmatched') template = routeTemplate(req);
       // Stored idempotent answers are sent as JSON text; only error bodies are parsed again.
-      if (typeof body === 'string' && body.startsWith('{"error":') && /json/.test(String(res.getHeader('Content-Type')))) {
+      if (
+        typeof body === 'string' &&
+        body.startsWith('{"error":') &&
+        /json/.test(String(res.getHeader('Content-Type')))
+      ) {
         const parsed: unknown = JSON.parse(body);
         if (isErrorBody(parsed)) return send(JSON.stringify(withRequestId(parsed)));
       }

@@ -113,7 +113,10 @@ new Gauge({
 });
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref()),
+  ]);
 }
 
 /** Reports the queue's depth at each scrape until the returned function is called. */
@@ -177,6 +180,9 @@ export function observePool(pool: pg.Pool): void {
   };
   // Only the promise form is timed; PrismaPg uses nothing else.
   Object.assign(pool, {
-    connect: (callback?: unknown) => (callback ? (pool.constructor.prototype.connect as (cb: unknown) => void).call(pool, callback) : timed()),
+    connect: (callback?: unknown) =>
+      callback
+        ? (pool.constructor.prototype as { connect: (cb: unknown) => void }).connect.call(pool, callback)
+        : timed(),
   });
 }

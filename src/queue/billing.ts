@@ -26,7 +26,10 @@ export type BillingQueue = Queue<BillingJobData>;
  * run is enqueued by the workers' recovery when Redis is back.
  */
 export function createBillingQueue(redisUrl: string, prefix: string): BillingQueue {
-  return new Queue<BillingJobData>(BILLING_QUEUE, { connection: { ...bullConnection(redisUrl), enableOfflineQueue: false }, prefix });
+  return new Queue<BillingJobData>(BILLING_QUEUE, {
+    connection: { ...bullConnection(redisUrl), enableOfflineQueue: false },
+    prefix,
+  });
 }
 
 export async function enqueueBillingRun(queue: BillingQueue, billingRunId: string): Promise<void> {
@@ -47,7 +50,10 @@ export interface BillingJobCheck {
  * job has used all its attempts, including a worker killed on it each time, so
  * it is reported as exhausted instead of being retried forever.
  */
-export async function ensureBillingJobs(queue: BillingQueue, billingRunIds: readonly string[]): Promise<BillingJobCheck> {
+export async function ensureBillingJobs(
+  queue: BillingQueue,
+  billingRunIds: readonly string[],
+): Promise<BillingJobCheck> {
   const check: BillingJobCheck = { enqueued: [], exhausted: [] };
   for (const id of billingRunIds) {
     const state = await queue.getJobState(id);

@@ -10,5 +10,8 @@ export const DEADLINE_SWEEP_SCHEDULER_ID = 'dispute-deadlines-sweep';
 export type DeadlineSweepJobData = Record<string, never>;
 
 export function disputeDeadlineQueue(config: Pick<Config, 'redisUrl' | 'queuePrefix'>): Queue<DeadlineSweepJobData> {
-  return new Queue<DeadlineSweepJobData>(DISPUTE_DEADLINES_QUEUE, { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix });
+  return new Queue<DeadlineSweepJobData>(DISPUTE_DEADLINES_QUEUE, {
+    connection: bullConnection(config.redisUrl),
+    prefix: config.queuePrefix,
+  });
 }

@@ -19,7 +19,10 @@ export function isRenewJob(data: RenewalJobData): data is RenewJobData {
 }
 
 export function renewalQueue(config: Config): Queue<RenewalJobData> {
-  return new Queue<RenewalJobData>(RENEWAL_QUEUE, { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix });
+  return new Queue<RenewalJobData>(RENEWAL_QUEUE, {
+    connection: bullConnection(config.redisUrl),
+    prefix: config.queuePrefix,
+  });
 }
 
 /**

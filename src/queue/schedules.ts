@@ -8,10 +8,19 @@ import { onRedisReturn } from './reconnect.js';
  * this again and again, from every worker process, never shifts or doubles the
  * ticks. Returns whether it had to be created.
  */
-export async function ensureRecurringJob(queue: Queue, schedulerId: string, jobName: string, everyMs: number): Promise<boolean> {
+export async function ensureRecurringJob(
+  queue: Queue,
+  schedulerId: string,
+  jobName: string,
+  everyMs: number,
+): Promise<boolean> {
   if (await queue.getJobScheduler(schedulerId)) return false;
   // The tick carries nothing: what is due is always read from PostgreSQL.
-  await queue.upsertJobScheduler(schedulerId, { every: everyMs }, { name: jobName, data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } });
+  await queue.upsertJobScheduler(
+    schedulerId,
+    { every: everyMs },
+    { name: jobName, data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
+  );
   return true;
 }
 
@@ -34,8 +43,13 @@ export async function keepRecurringJob(queue: Queue, job: RecurringJob, logger: 
   const stopWatching = await onRedisReturn(queue, ensure, logger);
   const timer = setInterval(() => {
     ensure()
-      .then((recreated) => recreated && logger.warn({ schedulerId: job.schedulerId }, 'schedule was missing from Redis and is back'))
-      .catch((error: unknown) => logger.warn({ err: error, schedulerId: job.schedulerId }, 'could not check the schedule'));
+      .then(
+        (recreated) =>
+          recreated && logger.warn({ schedulerId: job.schedulerId }, 'schedule was missing from Redis and is back'),
+      )
+      .catch((error: unknown) =>
+        logger.warn({ err: error, schedulerId: job.schedulerId }, 'could not check the schedule'),
+      );
   }, job.checkEveryMs);
   timer.unref();
   return () => {

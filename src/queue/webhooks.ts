@@ -10,5 +10,8 @@ export const DISPATCH_SCHEDULER_ID = 'webhooks-dispatch';
 export type DispatchJobData = Record<string, never>;
 
 export function webhookQueue(config: Config): Queue<DispatchJobData> {
-  return new Queue<DispatchJobData>(WEBHOOK_QUEUE, { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix });
+  return new Queue<DispatchJobData>(WEBHOOK_QUEUE, {
+    connection: bullConnection(config.redisUrl),
+    prefix: config.queuePrefix,
+  });
 }

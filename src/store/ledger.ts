@@ -75,12 +75,24 @@ export async function allBalances(db: Db): Promise<AccountBalance[]> {
   return rows.map((r) => {
     const debit = new Decimal(r.debit);
     const credit = new Decimal(r.credit);
-    return { account: r.account, unit: r.unit, debit, credit, balance: normalSide(r.account) === 'debit' ? debit.minus(credit) : credit.minus(debit) };
+    return {
+      account: r.account,
+      unit: r.unit,
+      debit,
+      credit,
+      balance: normalSide(r.account) === 'debit' ? debit.minus(credit) : credit.minus(debit),
+    };
   });
 }
 
 export function balanceResource(b: AccountBalance) {
-  return { account: b.account, unit: b.unit, debit: formatAmount(b.debit), credit: formatAmount(b.credit), balance: formatAmount(b.balance) };
+  return {
+    account: b.account,
+    unit: b.unit,
+    debit: formatAmount(b.debit),
+    credit: formatAmount(b.credit),
+    balance: formatAmount(b.balance),
+  };
 }
 
 /** Unbalanced entries, per unit: always empty; tests and the property test read it. */

@@ -71,5 +71,12 @@ export async function monthlyFigures(db: Db, from: Date, to: Date): Promise<Mont
     db.operator.findMany({ where: { id: { in: operatorIds } }, select: { id: true, name: true } }),
     db.publisher.findMany({ where: { id: { in: publisherIds } }, select: { id: true, name: true } }),
   ]);
-  return { confirmed, declined, disputes, pagesShown: pagesShown.filter((r) => r.publisherId !== null), operators, publishers };
+  return {
+    confirmed,
+    declined,
+    disputes,
+    pagesShown: pagesShown.filter((r) => r.publisherId !== null),
+    operators,
+    publishers,
+  };
 }

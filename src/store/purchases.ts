@@ -417,4 +417,3 @@ export async function recordRefund(
     JSON.stringify(event.payload),
   ]);
 }
-

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { Tx } from './db.js';
 
 export type PgPool = pg.Pool;

@@ -142,4 +142,3 @@ const DECLINE: Statement = {
 export async function declineSubscription(sql: Sql, declined: SubscriptionRecord): Promise<void> {
   await sql.rows(DECLINE, [declined.id, declined.subscriberId, declined.declineCode]);
 }
-

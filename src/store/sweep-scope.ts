@@ -12,6 +12,9 @@ export interface SweepScope {
 }
 
 /** A Prisma `in` filter for a scoped field, or nothing when the sweep is not scoped. */
-export function within<K extends string>(field: K, ids: readonly string[] | undefined): { [P in K]?: { in: string[] } } {
+export function within<K extends string>(
+  field: K,
+  ids: readonly string[] | undefined,
+): { [P in K]?: { in: string[] } } {
   return ids ? ({ [field]: { in: [...ids] } } as { [P in K]: { in: string[] } }) : {};
 }

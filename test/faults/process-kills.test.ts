@@ -96,9 +96,10 @@ describe('kill -9 of a gateway and of a worker under load', () => {
       RESUME_BOUND_MS * 4,
       'billing run done after the crash',
     );
-    expect(doneAt - successorUpAt, `ms from the successor up to the run done (${doneAt - killedAt} ms from the kill)`).toBeLessThan(
-      RESUME_BOUND_MS,
-    );
+    expect(
+      doneAt - successorUpAt,
+      `ms from the successor up to the run done (${doneAt - killedAt} ms from the kill)`,
+    ).toBeLessThan(RESUME_BOUND_MS);
     running = false;
     await load;
 

@@ -31,8 +31,13 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const pendingEvents = async () => Number((await stack.sql.query<{ n: string }>('SELECT count(*) AS n FROM outbox_events WHERE delivered_at IS NULL')).rows[0]?.n);
-const runStatus = async (id: string) => (await stack.sql.query<{ status: string }>('SELECT status FROM billing_runs WHERE id = $1', [id])).rows[0]?.status;
+const pendingEvents = async () =>
+  Number(
+    (await stack.sql.query<{ n: string }>('SELECT count(*) AS n FROM outbox_events WHERE delivered_at IS NULL')).rows[0]
+      ?.n,
+  );
+const runStatus = async (id: string) =>
+  (await stack.sql.query<{ status: string }>('SELECT status FROM billing_runs WHERE id = $1', [id])).rows[0]?.status;
 
 describe('Redis killed, then restarted empty, under load', () => {
   it('When Redis comes back empty, then schedules, webhook deliveries and a billing run queued meanwhile resume within 2 s, and nothing is lost or doubled', async () => {
@@ -40,14 +45,31 @@ describe('Redis killed, then restarted empty, under load', () => {
     await log.open();
     const fixtures = await makeFixtures(log, gateway.url, 10, { webhookUrl: hooks.url });
     let running = true;
-    const load = runLoad(log, fixtures, { targets: () => [gateway.url], ratePerSecond: 1.5, running: () => running, retryForMs: 10_000 });
-    await waitUntil(() => confirmedCount(log) >= 5 && hooks.received.length >= 3, 120_000, 'purchases confirmed and webhooks delivered');
+    const load = runLoad(log, fixtures, {
+      targets: () => [gateway.url],
+      ratePerSecond: 1.5,
+      running: () => running,
+      retryForMs: 10_000,
+    });
+    await waitUntil(
+      () => confirmedCount(log) >= 5 && hooks.received.length >= 3,
+      120_000,
+      'purchases confirmed and webhooks delivered',
+    );
 
     await stack.redis.kill();
     const killedAt = Date.now();
     // Purchases go on without Redis; their webhooks wait in PostgreSQL's outbox.
-    await waitUntil(() => log.exchanges.some((e) => e.startedAt > killedAt && e.status === 200 && e.path.endsWith('/confirm')), 60_000, 'a purchase confirmed while Redis is down');
-    const run = await log.send(gateway.url, 'POST', '/v1/operator/billing-runs', { token: fixtures.operator.apiKey, key: 'run-during-outage', body: {} });
+    await waitUntil(
+      () => log.exchanges.some((e) => e.startedAt > killedAt && e.status === 200 && e.path.endsWith('/confirm')),
+      60_000,
+      'a purchase confirmed while Redis is down',
+    );
+    const run = await log.send(gateway.url, 'POST', '/v1/operator/billing-runs', {
+      token: fixtures.operator.apiKey,
+      key: 'run-during-outage',
+      body: {},
+    });
     expect(run.status).toBe(202);
     const runId = (run.body as { id: string }).id;
     await new Promise((r) => setTimeout(r, Math.max(0, killedAt + OUTAGE_MS - Date.now())));
@@ -61,9 +83,21 @@ describe('Redis killed, then restarted empty, under load', () => {
     const backAt = Date.now();
     const probe = new Queue(WEBHOOK_QUEUE, { connection: bullConnection(stack.redis.url), prefix: stack.queuePrefix });
     try {
-      const scheduledAt = await waitUntil(async () => (await probe.getJobScheduler(DISPATCH_SCHEDULER_ID)) !== undefined, 30_000, 'webhook schedule back');
-      const deliveringAt = await waitUntil(() => hooks.received.length > deliveredBeforeRestart, 30_000, 'webhook deliveries resumed');
-      const billingAt = await waitUntil(async () => (await runStatus(runId)) !== 'queued', 30_000, 'billing run taken up');
+      const scheduledAt = await waitUntil(
+        async () => (await probe.getJobScheduler(DISPATCH_SCHEDULER_ID)) !== undefined,
+        30_000,
+        'webhook schedule back',
+      );
+      const deliveringAt = await waitUntil(
+        () => hooks.received.length > deliveredBeforeRestart,
+        30_000,
+        'webhook deliveries resumed',
+      );
+      const billingAt = await waitUntil(
+        async () => (await runStatus(runId)) !== 'queued',
+        30_000,
+        'billing run taken up',
+      );
       const recoveredAt = (queue: string) =>
         worker.lines
           .filter((line) => line.startsWith('{'))
@@ -72,9 +106,10 @@ describe('Redis killed, then restarted empty, under load', () => {
       expect((recoveredAt('webhooks') ?? Infinity) - backAt, 'ms until the worker restored the schedule').toBeLessThan(
         RECOVERY_BOUND_MS,
       );
-      expect((recoveredAt('billing-runs') ?? Infinity) - backAt, 'ms until the worker re-enqueued the run').toBeLessThan(
-        RECOVERY_BOUND_MS,
-      );
+      expect(
+        (recoveredAt('billing-runs') ?? Infinity) - backAt,
+        'ms until the worker re-enqueued the run',
+      ).toBeLessThan(RECOVERY_BOUND_MS);
       expect(scheduledAt - backAt, 'ms until the webhook schedule was seen').toBeLessThan(OBSERVED_BOUND_MS);
       expect(deliveringAt - backAt, 'ms until deliveries resumed').toBeLessThan(OBSERVED_BOUND_MS);
       expect(billingAt - backAt, 'ms until the queued billing run was taken up').toBeLessThan(OBSERVED_BOUND_MS);
@@ -88,8 +123,17 @@ describe('Redis killed, then restarted empty, under load', () => {
     }
 
     // Each confirmed purchase's webhook arrived (at least once), whatever Redis lost.
-    const confirmedIds = new Set(log.exchanges.filter((e) => e.status === 200 && e.path.endsWith('/confirm')).map((e) => (e.body as { id: string }).id));
-    const delivered = new Set(hooks.received.map((h) => (JSON.parse(h.body) as { type: string; data: { id: string } })).filter((b) => b.type === 'purchase.confirmed').map((b) => b.data.id));
+    const confirmedIds = new Set(
+      log.exchanges
+        .filter((e) => e.status === 200 && e.path.endsWith('/confirm'))
+        .map((e) => (e.body as { id: string }).id),
+    );
+    const delivered = new Set(
+      hooks.received
+        .map((h) => JSON.parse(h.body) as { type: string; data: { id: string } })
+        .filter((b) => b.type === 'purchase.confirmed')
+        .map((b) => b.data.id),
+    );
     expect([...confirmedIds].filter((id) => !delivered.has(id))).toEqual([]);
 
     expectNoServerErrors(log);

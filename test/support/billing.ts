@@ -32,7 +32,10 @@ export function billingHarness(gw: TestGateway): BillingHarness {
   return {
     queue,
     async startWorker(settings = {}) {
-      const worker = await startBillingWorker({ config, db, logger: createLogger('silent') }, { ...TEST_BILLING_SETTINGS, ...settings });
+      const worker = await startBillingWorker(
+        { config, db, logger: createLogger('silent') },
+        { ...TEST_BILLING_SETTINGS, ...settings },
+      );
       workers.push(worker);
       return worker;
     },
@@ -45,7 +48,12 @@ export function billingHarness(gw: TestGateway): BillingHarness {
 }
 
 export async function postBillingRun(gw: TestGateway, operator: OperatorFixture, body: Record<string, unknown> = {}) {
-  return gw.api().post('/v1/operator/billing-runs').set(bearer(operator.apiKey)).set('Idempotency-Key', idemKey()).send(body);
+  return gw
+    .api()
+    .post('/v1/operator/billing-runs')
+    .set(bearer(operator.apiKey))
+    .set('Idempotency-Key', idemKey())
+    .send(body);
 }
 
 /** Polls the run through the API until it is done (or failed), for at most `timeoutMs`. */
@@ -54,7 +62,8 @@ export async function waitForRun(gw: TestGateway, operator: OperatorFixture, id:
   for (;;) {
     const res = await gw.api().get(`/v1/operator/billing-runs/${id}`).set(bearer(operator.apiKey));
     expect(res.status).toBe(200);
-    if (res.body.status === 'done' || res.body.status === 'failed') return res.body as { id: string; status: string; invoiceCount: number; total: string };
+    if (res.body.status === 'done' || res.body.status === 'failed')
+      return res.body as { id: string; status: string; invoiceCount: number; total: string };
     if (Date.now() > deadline) throw new Error(`billing run ${id} still ${res.body.status} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -65,14 +74,25 @@ export async function waitForRun(gw: TestGateway, operator: OperatorFixture, id:
  * charge line, on the invoice its invoice_id names, and each refund one credit
  * line on the invoice its invoice_id names.
  */
-export async function expectEachOnExactlyOneInvoice(db: Db, purchaseIds: readonly string[], refundIds: readonly string[] = []) {
-  const purchases = await db.$queryRaw<{ id: string; invoice_id: string | null; charge_lines: number; on_invoice: number }[]>`
+export async function expectEachOnExactlyOneInvoice(
+  db: Db,
+  purchaseIds: readonly string[],
+  refundIds: readonly string[] = [],
+) {
+  const purchases = await db.$queryRaw<
+    { id: string; invoice_id: string | null; charge_lines: number; on_invoice: number }[]
+  >`
     SELECT p.id, p.invoice_id,
            (SELECT count(*)::int FROM invoice_lines l WHERE l.purchase_id = p.id AND l.refund_id IS NULL) AS charge_lines,
            (SELECT count(*)::int FROM invoice_lines l WHERE l.purchase_id = p.id AND l.refund_id IS NULL AND l.invoice_id = p.invoice_id) AS on_invoice
     FROM purchases p WHERE p.id = ANY(${[...purchaseIds]})`;
   expect(purchases).toHaveLength(purchaseIds.length);
-  for (const p of purchases) expect({ id: p.id, charged: p.charge_lines, onItsInvoice: p.on_invoice }).toEqual({ id: p.id, charged: 1, onItsInvoice: 1 });
+  for (const p of purchases)
+    expect({ id: p.id, charged: p.charge_lines, onItsInvoice: p.on_invoice }).toEqual({
+      id: p.id,
+      charged: 1,
+      onItsInvoice: 1,
+    });
   if (refundIds.length === 0) return;
   const refunds = await db.$queryRaw<{ id: string; lines: number; on_invoice: number }[]>`
     SELECT r.id,
@@ -80,10 +100,16 @@ export async function expectEachOnExactlyOneInvoice(db: Db, purchaseIds: readonl
            (SELECT count(*)::int FROM invoice_lines l WHERE l.refund_id = r.id AND l.invoice_id = r.invoice_id) AS on_invoice
     FROM refunds r WHERE r.id = ANY(${[...refundIds]})`;
   expect(refunds).toHaveLength(refundIds.length);
-  for (const r of refunds) expect({ id: r.id, lines: r.lines, onItsInvoice: r.on_invoice }).toEqual({ id: r.id, lines: 1, onItsInvoice: 1 });
+  for (const r of refunds)
+    expect({ id: r.id, lines: r.lines, onItsInvoice: r.on_invoice }).toEqual({ id: r.id, lines: 1, onItsInvoice: 1 });
 }
 
-export async function refund(gw: TestGateway, publisherApiKey: string, purchaseId: string, amount?: string): Promise<string> {
+export async function refund(
+  gw: TestGateway,
+  publisherApiKey: string,
+  purchaseId: string,
+  amount?: string,
+): Promise<string> {
   const res = await gw
     .api()
     .post(`/v1/purchases/${purchaseId}/refunds`)

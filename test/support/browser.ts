@@ -9,7 +9,9 @@ export const ARTIFACTS = 'test-artifacts/pages';
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`No Chromium at ${CHROMIUM}: install Debian's chromium package (as .ci/run does) or set CHROMIUM_PATH`);
+    throw new Error(
+      `No Chromium at ${CHROMIUM}: install Debian's chromium package (as .ci/run does) or set CHROMIUM_PATH`,
+    );
   }
   mkdirSync(ARTIFACTS, { recursive: true });
   return chromium.launch({
@@ -67,7 +69,11 @@ export async function typeInto(page: Page, target: Locator, text: string, mode: 
 export async function checkPage(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
   const results = await new AxeBuilder({ page }).analyze();
-  const violations = results.violations.map((v) => ({ id: v.id, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) }));
+  const violations = results.violations.map((v) => ({
+    id: v.id,
+    help: v.help,
+    targets: v.nodes.map((n) => n.target.join(' ')),
+  }));
   expect(violations, `axe on ${name}`).toEqual([]);
   const overflowPx = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
   expect(overflowPx, `horizontal scroll on ${name}`).toBeLessThanOrEqual(0);

@@ -79,13 +79,21 @@ export interface PublisherFixture {
 
 export async function createOperator(gw: TestGateway, body: Record<string, unknown> = {}): Promise<OperatorFixture> {
   const brand = unique('Brand');
-  const res = await gw.api().post('/v1/admin/operators').set(admin).send({ name: unique('Operator'), brand, ...body });
+  const res = await gw
+    .api()
+    .post('/v1/admin/operators')
+    .set(admin)
+    .send({ name: unique('Operator'), brand, ...body });
   if (res.status !== 201) throw new Error(`operator creation failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { id: res.body.id, apiKey: res.body.apiKey, assertionSecret: res.body.assertionSecret, brand: res.body.brand };
 }
 
 export async function createPublisher(gw: TestGateway, body: Record<string, unknown> = {}): Promise<PublisherFixture> {
-  const res = await gw.api().post('/v1/admin/publishers').set(admin).send({ name: unique('Publisher'), category: 'press', ...body });
+  const res = await gw
+    .api()
+    .post('/v1/admin/publishers')
+    .set(admin)
+    .send({ name: unique('Publisher'), category: 'press', ...body });
   if (res.status !== 201) throw new Error(`publisher creation failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { id: res.body.id, apiKey: res.body.apiKey, webhookSecret: res.body.webhookSecret };
 }
@@ -97,7 +105,8 @@ export async function provision(
   body: Record<string, unknown> = {},
 ): Promise<string> {
   const res = await gw.api().put(`/v1/operator/subscribers/${externalRef}`).set(bearer(operator.apiKey)).send(body);
-  if (res.status !== 201 && res.status !== 200) throw new Error(`provisioning failed: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 201 && res.status !== 200)
+    throw new Error(`provisioning failed: ${res.status} ${JSON.stringify(res.body)}`);
   return externalRef;
 }
 
@@ -136,7 +145,12 @@ export async function createPurchase(
 }
 
 /** One purchase created and confirmed by `token`'s subscriber; returns the confirm response. */
-export async function buy(gw: TestGateway, publisher: PublisherFixture, token: string, body: Record<string, unknown> = {}) {
+export async function buy(
+  gw: TestGateway,
+  publisher: PublisherFixture,
+  token: string,
+  body: Record<string, unknown> = {},
+) {
   const { id } = await createPurchase(gw, publisher, body);
   const res = await gw.api().post(`/v1/purchases/${id}/confirm`).set(bearer(token));
   return { id, res };

@@ -28,9 +28,13 @@ export interface PrivateRedis {
  */
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
   const url = `redis://127.0.0.1:${port}`;
   const client = new Redis(url, { maxRetriesPerRequest: 3, lazyConnect: true });
   // Refused connections are expected until redis-server listens; ioredis then retries on its own.
@@ -49,9 +53,10 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     url,
     port,
     client,
-    async stop() {
+    stop() {
       client.disconnect();
       child.kill('SIGKILL');
+      return Promise.resolve();
     },
   };
 }

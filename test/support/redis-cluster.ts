@@ -48,8 +48,22 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   const servers: ChildProcess[] = ports.map((port) =>
     spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
-        '--save', '', '--appendonly', 'no', '--dir', dir],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${port}.conf`,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+      ],
       { stdio: 'ignore' },
     ),
   );
@@ -71,13 +85,19 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       });
     }
     const nodes = ports.map((p) => `127.0.0.1:${p}`);
-    const created = spawnSync('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+    const created = spawnSync(
+      'redis-cli',
+      ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'],
+      { encoding: 'utf8' },
+    );
     if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
     for (const port of ports) {
-      await waitFor(`cluster state ok on ${port}`, async () => {
-        const info = spawnSync('redis-cli', ['-p', String(port), 'cluster', 'info'], { encoding: 'utf8' }).stdout;
-        return info.includes('cluster_state:ok');
-      });
+      await waitFor(`cluster state ok on ${port}`, () =>
+        Promise.resolve().then(() => {
+          const info = spawnSync('redis-cli', ['-p', String(port), 'cluster', 'info'], { encoding: 'utf8' }).stdout;
+          return info.includes('cluster_state:ok');
+        }),
+      );
     }
     return { nodes, stop };
   } catch (error) {

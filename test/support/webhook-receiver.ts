@@ -38,11 +38,14 @@ function readBody(req: IncomingMessage): Promise<string> {
 /** A publisher's webhook endpoint, on the loopback interface, that records every request it gets. */
 export async function startWebhookReceiver(respond: Responder = answerWith(200)): Promise<WebhookReceiver> {
   const received: ReceivedWebhook[] = [];
-  const server = createServer(async (req, res) => {
-    const request = { path: req.url ?? '/', headers: req.headers, body: await readBody(req) };
-    const n = received.length;
-    received.push(request);
-    respond(request, n, res);
+  const server = createServer((req, res) => {
+    const { url, headers } = req;
+    void readBody(req).then((body) => {
+      const request = { path: url ?? '/', headers, body };
+      const n = received.length;
+      received.push(request);
+      respond(request, n, res);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

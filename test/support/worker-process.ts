@@ -52,7 +52,10 @@ export function spawnWorkers(env: Record<string, string> = {}): WorkerProcess {
       const seen = lines.find((l) => pattern.test(l));
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => done(new Error(`no log line matching ${pattern} within ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(
+          () => done(new Error(`no log line matching ${pattern} within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         const listener = (line: string) => {
           if (pattern.test(line)) done(null, line);
         };
@@ -63,7 +66,9 @@ export function spawnWorkers(env: Record<string, string> = {}): WorkerProcess {
           else resolve(line as string);
         };
         listeners.add(listener);
-        void exited.then(({ code, signal }) => done(new Error(`worker process exited (${code ?? signal}) before logging ${pattern}`)));
+        void exited.then(({ code, signal }) =>
+          done(new Error(`worker process exited (${code ?? signal}) before logging ${pattern}`)),
+        );
       });
     },
     async kill(signal) {

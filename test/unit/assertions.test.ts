@@ -4,14 +4,21 @@ import { describe, expect, it } from 'vitest';
 import { verifyAssertion } from '../../src/domain/assertions.js';
 
 const secret = 'operator-secret-0123456789';
-const secretOf = async (id: string) => (id === 'op_1' ? secret : null);
+const secretOf = (id: string) => Promise.resolve(id === 'op_1' ? secret : null);
 const now = 1_800_000_000;
 const sign = (payload: object, key = secret, options: jwt.SignOptions = {}) =>
-  jwt.sign({ iss: 'op_1', sub: 'alice', aud: 'kiosque', iat: now, exp: now + 300, ...payload }, key, { algorithm: 'HS256', ...options });
+  jwt.sign({ iss: 'op_1', sub: 'alice', aud: 'kiosque', iat: now, exp: now + 300, ...payload }, key, {
+    algorithm: 'HS256',
+    ...options,
+  });
 
 describe('verifyAssertion', () => {
   it('When a known operator signs a fresh HS256 assertion, then the subscriber is identified', async () => {
-    expect(await verifyAssertion(sign({ jti: 'a1' }), secretOf, now)).toEqual({ operatorId: 'op_1', externalRef: 'alice', assertionId: 'a1' });
+    expect(await verifyAssertion(sign({ jti: 'a1' }), secretOf, now)).toEqual({
+      operatorId: 'op_1',
+      externalRef: 'alice',
+      assertionId: 'a1',
+    });
   });
 
   it('When any claim or the signature is off, then it is refused', async () => {

@@ -4,7 +4,13 @@ import { purchaseSettlement, settlementFromSums, type PurchaseMoney } from '../.
 
 const d = (v: string) => new Decimal(v);
 
-function expectAddsUp(s: { gross: Decimal; commission: Decimal; refunds: Decimal; chargebacks: Decimal; net: Decimal }) {
+function expectAddsUp(s: {
+  gross: Decimal;
+  commission: Decimal;
+  refunds: Decimal;
+  chargebacks: Decimal;
+  net: Decimal;
+}) {
   expect(s.commission.plus(s.net).plus(s.refunds).plus(s.chargebacks).toFixed(2)).toBe(s.gross.toFixed(2));
 }
 

@@ -40,19 +40,33 @@ describe('authorize', () => {
     };
     expect(authorize(everythingWrong)).toBe('publisher_suspended');
     expect(authorize({ ...everythingWrong, publisherSuspended: false })).toBe('account_blocked');
-    expect(authorize({ ...everythingWrong, publisherSuspended: false, controls: { ...everythingWrong.controls!, blocked: false } })).toBe(
-      'category_blocked',
-    );
+    expect(
+      authorize({
+        ...everythingWrong,
+        publisherSuspended: false,
+        controls: { ...everythingWrong.controls!, blocked: false },
+      }),
+    ).toBe('category_blocked');
   });
 
   it('When a category other than the purchase one is blocked, then the purchase goes through', () => {
-    expect(authorize({ ...base, controls: { blocked: false, blockedCategories: ['games', 'adult'], weekly: null, monthly: null } })).toBeNull();
+    expect(
+      authorize({
+        ...base,
+        controls: { blocked: false, blockedCategories: ['games', 'adult'], weekly: null, monthly: null },
+      }),
+    ).toBeNull();
   });
 });
 
 describe('limitsInForce', () => {
   it('When a holder lowers a child limit, then the lower one applies; a higher one never raises the operator limit', () => {
-    const lowered = limitsInForce(operatorLimits, { blocked: false, blockedCategories: [], weekly: d('10.00'), monthly: d('500.00') });
+    const lowered = limitsInForce(operatorLimits, {
+      blocked: false,
+      blockedCategories: [],
+      weekly: d('10.00'),
+      monthly: d('500.00'),
+    });
     expect(lowered.weekly.toFixed(2)).toBe('10.00');
     expect(lowered.monthly.toFixed(2)).toBe('150.00');
     expect(lowered.perPurchase.toFixed(2)).toBe('30.00');

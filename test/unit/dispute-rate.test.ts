@@ -29,8 +29,12 @@ describe('shouldSuspend: the automatic suspension rule', () => {
   });
 
   it('When the threshold is a float such as 0.07, then the comparison is still exact in decimals', () => {
-    expect(shouldSuspend({ disputes: 7, confirmedPurchases: 100 }, { threshold: 0.07, minConfirmedPurchases: 0 })).toBe(false);
-    expect(shouldSuspend({ disputes: 8, confirmedPurchases: 100 }, { threshold: 0.07, minConfirmedPurchases: 0 })).toBe(true);
+    expect(shouldSuspend({ disputes: 7, confirmedPurchases: 100 }, { threshold: 0.07, minConfirmedPurchases: 0 })).toBe(
+      false,
+    );
+    expect(shouldSuspend({ disputes: 8, confirmedPurchases: 100 }, { threshold: 0.07, minConfirmedPurchases: 0 })).toBe(
+      true,
+    );
   });
 });
 
@@ -47,6 +51,13 @@ describe('dispute-rate configuration', () => {
 
   it('When the admin reads the rate, then it is a decimal string and says whether the rule would suspend', () => {
     const view = disputeRateResource('pub_1', { disputes: 1, confirmedPurchases: 3 }, policy, null);
-    expect(view).toMatchObject({ disputeRate: '0.333333', disputes: 1, confirmedPurchases: 3, wouldSuspend: false, suspended: false, windowDays: 30 });
+    expect(view).toMatchObject({
+      disputeRate: '0.333333',
+      disputes: 1,
+      confirmedPurchases: 3,
+      wouldSuspend: false,
+      suspended: false,
+      windowDays: 30,
+    });
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { assertDisputable, DISPUTE_WINDOW_MS, nextDisputeStatus, respondByFor, RESPONSE_WINDOW_MS } from '../../src/domain/disputes.js';
+import {
+  assertDisputable,
+  DISPUTE_WINDOW_MS,
+  nextDisputeStatus,
+  respondByFor,
+  RESPONSE_WINDOW_MS,
+} from '../../src/domain/disputes.js';
 import { AppError } from '../../src/domain/errors.js';
 
 const now = new Date('2026-11-25T12:00:00.000Z');
@@ -32,7 +38,9 @@ describe('nextDisputeStatus: the dispute state machine', () => {
   });
 
   it('When the operator resolves a dispute still open, then it is invalid_state', () => {
-    expect(invalidStateOf(() => nextDisputeStatus(open, { type: 'resolve', outcome: 'won' }, now)).code).toBe('invalid_state');
+    expect(invalidStateOf(() => nextDisputeStatus(open, { type: 'resolve', outcome: 'won' }, now)).code).toBe(
+      'invalid_state',
+    );
   });
 
   it('When the publisher answers a dispute already under review or closed, then it is invalid_state', () => {
@@ -46,13 +54,17 @@ describe('nextDisputeStatus: the dispute state machine', () => {
   it('When a closed dispute is resolved again, then it is invalid_state', () => {
     for (const status of ['won', 'lost']) {
       const dispute = { status, respondBy: later(RESPONSE_WINDOW_MS) };
-      expect(invalidStateOf(() => nextDisputeStatus(dispute, { type: 'resolve', outcome: 'won' }, now)).code).toBe('invalid_state');
+      expect(invalidStateOf(() => nextDisputeStatus(dispute, { type: 'resolve', outcome: 'won' }, now)).code).toBe(
+        'invalid_state',
+      );
     }
   });
 
   it('When the publisher answers at or after the deadline, then it is invalid_state', () => {
     const due = { status: 'open', respondBy: now };
-    expect(invalidStateOf(() => nextDisputeStatus(due, { type: 'contest' }, now)).details).toEqual({ respondBy: now.toISOString() });
+    expect(invalidStateOf(() => nextDisputeStatus(due, { type: 'contest' }, now)).details).toEqual({
+      respondBy: now.toISOString(),
+    });
     expect(nextDisputeStatus(due, { type: 'contest' }, later(-1))).toBe('under_review');
   });
 
@@ -95,10 +107,14 @@ describe('assertDisputable: which purchases can be disputed', () => {
       expect(error.code).toBe('invalid_state');
     }
     // A pending purchase past its expiry is reported as expired.
-    expect(invalidStateOf(() => assertDisputable(purchase('pending', null), now)).details).toEqual({ status: 'expired' });
+    expect(invalidStateOf(() => assertDisputable(purchase('pending', null), now)).details).toEqual({
+      status: 'expired',
+    });
   });
 
   it('When the purchase is already disputed, then it is invalid_state', () => {
-    expect(invalidStateOf(() => assertDisputable(purchase('disputed', 1000), now)).details).toEqual({ status: 'disputed' });
+    expect(invalidStateOf(() => assertDisputable(purchase('disputed', 1000), now)).details).toEqual({
+      status: 'disputed',
+    });
   });
 });

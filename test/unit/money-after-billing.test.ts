@@ -21,35 +21,54 @@ describe('VAT by product', () => {
 
 describe('allocateByLargestRemainder', () => {
   it('When 1.00 is split over three equal weights, then the extra cent goes to the first', () => {
-    expect(allocateByLargestRemainder(d('1.00'), [d('1.00'), d('1.00'), d('1.00')]).map((x) => x.toFixed(2))).toEqual(['0.34', '0.33', '0.33']);
+    expect(allocateByLargestRemainder(d('1.00'), [d('1.00'), d('1.00'), d('1.00')]).map((x) => x.toFixed(2))).toEqual([
+      '0.34',
+      '0.33',
+      '0.33',
+    ]);
   });
 
   it('When the remainders differ, then the leftover cents go to the largest ones', () => {
     // 0.05 over 2.00 / 1.00 / 1.00: exact 2.5, 1.25, 1.25 cents → floors 2, 1, 1 → the 0.5 remainder wins the last cent.
-    expect(allocateByLargestRemainder(d('0.05'), [d('2.00'), d('1.00'), d('1.00')]).map((x) => x.toFixed(2))).toEqual(['0.03', '0.01', '0.01']);
+    expect(allocateByLargestRemainder(d('0.05'), [d('2.00'), d('1.00'), d('1.00')]).map((x) => x.toFixed(2))).toEqual([
+      '0.03',
+      '0.01',
+      '0.01',
+    ]);
   });
 
   it('When any amount is split over any weights, then the shares sum to it exactly and none passes its weight', () => {
     const cents = fc.integer({ min: 1, max: 5_000 });
     fc.assert(
-      fc.property(fc.array(cents, { minLength: 1, maxLength: 12 }), fc.double({ min: 0, max: 1, noNaN: true }), (weights, fraction) => {
-        const w = weights.map((c) => new Decimal(c).dividedBy(100));
-        const total = w.reduce((s, x) => s.plus(x), new Decimal(0));
-        const amount = total.times(fraction).toDecimalPlaces(2, Decimal.ROUND_DOWN);
-        const shares = allocateByLargestRemainder(amount, w);
-        expect(shares.reduce((s, x) => s.plus(x), new Decimal(0)).eq(amount)).toBe(true);
-        shares.forEach((share, i) => {
-          expect(share.gte(0) && share.lte(w[i] as Decimal)).toBe(true);
-          expect(share.times(100).isInteger()).toBe(true);
-        });
-      }),
+      fc.property(
+        fc.array(cents, { minLength: 1, maxLength: 12 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (weights, fraction) => {
+          const w = weights.map((c) => new Decimal(c).dividedBy(100));
+          const total = w.reduce((s, x) => s.plus(x), new Decimal(0));
+          const amount = total.times(fraction).toDecimalPlaces(2, Decimal.ROUND_DOWN);
+          const shares = allocateByLargestRemainder(amount, w);
+          expect(shares.reduce((s, x) => s.plus(x), new Decimal(0)).eq(amount)).toBe(true);
+          shares.forEach((share, i) => {
+            expect(share.gte(0) && share.lte(w[i] as Decimal)).toBe(true);
+            expect(share.times(100).isInteger()).toBe(true);
+          });
+        },
+      ),
     );
   });
 });
 
 describe('csvSafeCell', () => {
   it('When a cell starts like a formula, then it gets a leading quote', () => {
-    for (const payload of ['=HYPERLINK("http://evil.example","x")', '+1+cmd|\' /C calc\'!A0', '@SUM(1+1)*cmd|\' /C calc\'!A0', '\t=1+1', '\r=1+1', '-2+3']) {
+    for (const payload of [
+      '=HYPERLINK("http://evil.example","x")',
+      "+1+cmd|' /C calc'!A0",
+      "@SUM(1+1)*cmd|' /C calc'!A0",
+      '\t=1+1',
+      '\r=1+1',
+      '-2+3',
+    ]) {
       expect(csvSafeCell(payload)).toBe(`'${payload}`);
     }
   });

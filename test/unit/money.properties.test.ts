@@ -15,7 +15,9 @@ const amount = cents(1, 5_000);
 /** Rates as configured: four decimals from 0 to 1. */
 const rate = fc.integer({ min: 0, max: 10_000 }).map((r) => new Decimal(r).dividedBy(10_000));
 /** Arbitrary decimals with up to six places, as intermediate products are. */
-const anyDecimal = fc.integer({ min: -1_000_000_000, max: 1_000_000_000 }).map((n) => new Decimal(n).dividedBy(1_000_000));
+const anyDecimal = fc
+  .integer({ min: -1_000_000_000, max: 1_000_000_000 })
+  .map((n) => new Decimal(n).dividedBy(1_000_000));
 
 const hasCents = (d: Decimal) => d.decimalPlaces() <= 2;
 
@@ -80,13 +82,15 @@ describe('Money arithmetic (properties)', () => {
 
   it('When purchases with refunds and chargebacks are settled, then gross = commission + net + refunds + chargebacks, per purchase and in total', () => {
     const purchase = amount.chain((a) =>
-      fc.record({
-        amount: fc.constant(a),
-        refunded: cents(0, a.times(100).toNumber()),
-        rate,
-      }).chain((p) =>
-        cents(0, p.amount.minus(p.refunded).times(100).toNumber()).map((chargedBack) => ({ ...p, chargedBack })),
-      ),
+      fc
+        .record({
+          amount: fc.constant(a),
+          refunded: cents(0, a.times(100).toNumber()),
+          rate,
+        })
+        .chain((p) =>
+          cents(0, p.amount.minus(p.refunded).times(100).toNumber()).map((chargedBack) => ({ ...p, chargedBack })),
+        ),
     );
     fc.assert(
       fc.property(fc.array(purchase, { minLength: 1, maxLength: 40 }), (purchases) => {
@@ -108,7 +112,7 @@ describe('Money arithmetic (properties)', () => {
     );
   });
 
-  it('When an invoice holds any lines, refund credits included, then total = net + VAT and VAT is the sum of the lines\' VAT', () => {
+  it("When an invoice holds any lines, refund credits included, then total = net + VAT and VAT is the sum of the lines' VAT", () => {
     fc.assert(
       fc.property(fc.array(cents(-5_000, 5_000), { maxLength: 60 }), (lines) => {
         const { total, vat, net } = invoiceVat(lines);
@@ -125,7 +129,11 @@ describe('Money arithmetic (properties)', () => {
   });
 });
 
-const limits: fc.Arbitrary<Limits> = fc.record({ perPurchase: cents(1, 5_000), weekly: cents(1, 30_000), monthly: cents(1, 30_000) });
+const limits: fc.Arbitrary<Limits> = fc.record({
+  perPurchase: cents(1, 5_000),
+  weekly: cents(1, 30_000),
+  monthly: cents(1, 30_000),
+});
 const controls: fc.Arbitrary<HouseholdControls | null> = fc.option(
   fc.record({
     blocked: fc.constant(false),
@@ -137,7 +145,7 @@ const controls: fc.Arbitrary<HouseholdControls | null> = fc.option(
 );
 
 describe('Ceilings (properties)', () => {
-  it('When a holder sets controls on a child, then the limits in force are never above the operator\'s nor the holder\'s', () => {
+  it("When a holder sets controls on a child, then the limits in force are never above the operator's nor the holder's", () => {
     fc.assert(
       fc.property(limits, controls, (operator, child) => {
         const inForce = limitsInForce(operator, child);

@@ -9,7 +9,24 @@ describe('parseAmount', () => {
   });
 
   it('When given numbers, exponents, signs, sub-cents or missing decimals, then it refuses', () => {
-    for (const bad of [2.88, '2.8', '2.888', '2', '-1.00', '+1.00', '1e2', '1.00e0', ' 1.00', '1,00', '0x10', '', null, undefined, 'NaN', 'Infinity']) {
+    for (const bad of [
+      2.88,
+      '2.8',
+      '2.888',
+      '2',
+      '-1.00',
+      '+1.00',
+      '1e2',
+      '1.00e0',
+      ' 1.00',
+      '1,00',
+      '0x10',
+      '',
+      null,
+      undefined,
+      'NaN',
+      'Infinity',
+    ]) {
       expect(parseAmount(bad)).toBeNull();
     }
   });

@@ -28,7 +28,10 @@ describe('The message catalogues', () => {
   it('When every message is rendered, then none is empty and none leaves a placeholder unfilled', () => {
     for (const catalogue of [fr, en]) {
       for (const [path, message] of leaves(catalogue)) {
-        const text = typeof message === 'function' ? (message as (...args: string[]) => string)('X1', 'X2', 'X3', 'X4') : (message as string);
+        const text =
+          typeof message === 'function'
+            ? (message as (...args: string[]) => string)('X1', 'X2', 'X3', 'X4')
+            : (message as string);
         expect(text.trim().length, path).toBeGreaterThan(0);
         expect(text, path).not.toMatch(/undefined|\$\{|\{\w+\}/);
       }

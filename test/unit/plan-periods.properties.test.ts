@@ -8,9 +8,12 @@ const RUNS = { numRuns: 200 };
 const DAY_MS = 24 * 3_600_000;
 
 /** Anchors from 2024 to 2035, to the minute: leap years, DST changes and month ends all come up. */
-const anchor = fc.integer({ min: Date.UTC(2024, 0, 1) / 60_000, max: Date.UTC(2035, 0, 1) / 60_000 }).map((m) => new Date(m * 60_000));
+const anchor = fc
+  .integer({ min: Date.UTC(2024, 0, 1) / 60_000, max: Date.UTC(2035, 0, 1) / 60_000 })
+  .map((m) => new Date(m * 60_000));
 const plan = fc.constantFrom(...PLANS);
-const laterBy = (from: Date, maxDays: number) => fc.integer({ min: 0, max: maxDays * 24 * 60 }).map((m) => new Date(from.getTime() + m * 60_000));
+const laterBy = (from: Date, maxDays: number) =>
+  fc.integer({ min: 0, max: maxDays * 24 * 60 }).map((m) => new Date(from.getTime() + m * 60_000));
 
 /** Shortest and longest a period may last, a DST hour either way. */
 const BOUNDS: Record<(typeof PLANS)[number], [number, number]> = {
@@ -33,7 +36,7 @@ describe('Plan periods (properties)', () => {
     );
   });
 
-  it('When a monthly period ends, then it is on the anchor\'s day of month, or the last day of a shorter month', () => {
+  it("When a monthly period ends, then it is on the anchor's day of month, or the last day of a shorter month", () => {
     fc.assert(
       fc.property(anchor, fc.integer({ min: 1, max: 36 }), (start, n) => {
         const local = new TZDate(start.getTime(), BILLING_TIME_ZONE);
@@ -63,7 +66,9 @@ describe('Plan periods (properties)', () => {
   it('When a renewal asks for the period holding an instant, then the period holds it and never starts before what was paid', () => {
     fc.assert(
       fc.property(
-        anchor.chain((start) => fc.tuple(fc.constant(start), plan, fc.integer({ min: 1, max: 3 }), laterBy(start, 400))),
+        anchor.chain((start) =>
+          fc.tuple(fc.constant(start), plan, fc.integer({ min: 1, max: 3 }), laterBy(start, 400)),
+        ),
         ([start, p, paidPeriods, at]) => {
           const paidTo = periodBoundary(start, p, paidPeriods);
           const period = periodHolding(start, p, paidTo, at);

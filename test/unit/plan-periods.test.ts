@@ -73,7 +73,9 @@ describe('nextPeriodEnd', () => {
   const anchor = at('2024-01-31T10:00:00+01:00');
 
   it('When a period ends, then the next end is the following boundary counted from the anchor', () => {
-    expect(iso(nextPeriodEnd(anchor, 'monthly', periodBoundary(anchor, 'monthly', 1)))).toBe('2024-03-31T08:00:00.000Z');
+    expect(iso(nextPeriodEnd(anchor, 'monthly', periodBoundary(anchor, 'monthly', 1)))).toBe(
+      '2024-03-31T08:00:00.000Z',
+    );
   });
 
   it('When asked from the anchor itself, then the first boundary comes back', () => {
@@ -91,7 +93,10 @@ describe('periodHolding: which period a renewal charges', () => {
 
   it('When the renewal runs within the due period, then that period is charged', () => {
     const period = periodHolding(anchor, 'monthly', feb29, at('2024-03-03T00:00:00Z'));
-    expect({ start: iso(period.start), end: iso(period.end) }).toEqual({ start: '2024-02-29T09:00:00.000Z', end: '2024-03-31T08:00:00.000Z' });
+    expect({ start: iso(period.start), end: iso(period.end) }).toEqual({
+      start: '2024-02-29T09:00:00.000Z',
+      end: '2024-03-31T08:00:00.000Z',
+    });
   });
 
   it('When the renewal runs exactly at the due date, then the period starting then is charged', () => {
@@ -103,6 +108,9 @@ describe('periodHolding: which period a renewal charges', () => {
     const due = periodBoundary(weekly, 'weekly', 1);
     const period = periodHolding(weekly, 'weekly', due, at('2026-03-30T12:00:00+02:00'));
     // Mar 9, 16 and 23 ended unpaid; Mar 30 09:00 Paris is already summer time.
-    expect({ start: iso(period.start), end: iso(period.end) }).toEqual({ start: '2026-03-30T07:00:00.000Z', end: '2026-04-06T07:00:00.000Z' });
+    expect({ start: iso(period.start), end: iso(period.end) }).toEqual({
+      start: '2026-03-30T07:00:00.000Z',
+      end: '2026-04-06T07:00:00.000Z',
+    });
   });
 });

@@ -48,21 +48,49 @@ describe('renewalStep: the renewal state machine', () => {
 
   it('When a renewal is declined, then it becomes past_due, retried a day after it was due, and the publisher hears it once', () => {
     const step = renewalStep(active, { decline: 'weekly_ceiling' });
-    expect(step).toEqual({ status: 'past_due', renewalAttempts: 1, nextAttemptAt: new Date(dueAt.getTime() + day), event: 'subscription.past_due' });
+    expect(step).toEqual({
+      status: 'past_due',
+      renewalAttempts: 1,
+      nextAttemptAt: new Date(dueAt.getTime() + day),
+      event: 'subscription.past_due',
+    });
   });
 
   it('When retries keep failing, then they are spaced 1, 3 and 7 days after the due date, silently, then it is canceled', () => {
     const declined = { decline: 'account_blocked' } as const;
     const second = renewalStep({ ...active, status: 'past_due', renewalAttempts: 1 }, declined);
-    expect(second).toEqual({ status: 'past_due', renewalAttempts: 2, nextAttemptAt: new Date(dueAt.getTime() + 3 * day), event: null });
+    expect(second).toEqual({
+      status: 'past_due',
+      renewalAttempts: 2,
+      nextAttemptAt: new Date(dueAt.getTime() + 3 * day),
+      event: null,
+    });
     const third = renewalStep({ ...active, status: 'past_due', renewalAttempts: 2 }, declined);
-    expect(third).toEqual({ status: 'past_due', renewalAttempts: 3, nextAttemptAt: new Date(dueAt.getTime() + 7 * day), event: null });
+    expect(third).toEqual({
+      status: 'past_due',
+      renewalAttempts: 3,
+      nextAttemptAt: new Date(dueAt.getTime() + 7 * day),
+      event: null,
+    });
     const last = renewalStep({ ...active, status: 'past_due', renewalAttempts: 3 }, declined);
-    expect(last).toEqual({ status: 'canceled', renewalAttempts: 4, nextAttemptAt: null, event: 'subscription.canceled' });
+    expect(last).toEqual({
+      status: 'canceled',
+      renewalAttempts: 4,
+      nextAttemptAt: null,
+      event: 'subscription.canceled',
+    });
   });
 
   it('When a past_due retry is paid, then the subscription is active again and its attempts reset', () => {
-    const step = renewalStep({ ...active, status: 'past_due', renewalAttempts: 2 }, { paid: { start: dueAt, end: nextEnd } });
-    expect(step).toMatchObject({ status: 'active', renewalAttempts: 0, currentPeriodStart: dueAt, event: 'subscription.renewed' });
+    const step = renewalStep(
+      { ...active, status: 'past_due', renewalAttempts: 2 },
+      { paid: { start: dueAt, end: nextEnd } },
+    );
+    expect(step).toMatchObject({
+      status: 'active',
+      renewalAttempts: 0,
+      currentPeriodStart: dueAt,
+      event: 'subscription.renewed',
+    });
   });
 });

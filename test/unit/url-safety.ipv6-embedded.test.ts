@@ -28,15 +28,18 @@ describe('IPv6 addresses that embed IPv4 are judged by the IPv4 rules', () => {
   });
 
   it('When an IPv6 address embeds only public IPv4 addresses, or none, then it is public', () => {
-    for (const address of ['::ffff:8.8.8.8', '64:ff9b::808:808', '2002:808:808::1', '2606:2800:220:1:248:1893:25c8:1946']) {
+    for (const address of [
+      '::ffff:8.8.8.8',
+      '64:ff9b::808:808',
+      '2002:808:808::1',
+      '2606:2800:220:1:248:1893:25c8:1946',
+    ]) {
       expect(isPublicAddress(address), address).toBe(true);
     }
   });
 
   it('When a webhook URL names such a host, then registration refuses it', async () => {
-    const noDns = async () => {
-      throw new Error('an IP literal must not be resolved');
-    };
+    const noDns = () => Promise.reject(new Error('an IP literal must not be resolved'));
     for (const address of EMBEDDED_PRIVATE) {
       expect(await webhookUrlProblem(`https://[${address}]/hooks`, false, noDns), address).toMatch(/non-public/);
     }
@@ -44,7 +47,10 @@ describe('IPv6 addresses that embed IPv4 are judged by the IPv4 rules', () => {
 
   it('When a delivery targets such a host, then the send is refused before any connection', async () => {
     for (const address of ['::7f00:1', '::127.0.0.1', '64:ff9b::7f00:1', '2002:7f00:1::1']) {
-      const result = await sendWebhook(`https://[${address}]:1/hooks`, '{}', HEADERS, { timeoutMs: 2000, allowPrivateNetworks: false });
+      const result = await sendWebhook(`https://[${address}]:1/hooks`, '{}', HEADERS, {
+        timeoutMs: 2000,
+        allowPrivateNetworks: false,
+      });
       expect(result, address).toMatchObject({ error: expect.stringMatching(/^refused/), durationMs: 0 });
     }
   });

@@ -6,7 +6,12 @@ import { webhookHeaders, webhookKey, webhookSignature } from '../../src/domain/w
 describe('Standard Webhooks signing', () => {
   it('When a delivery is signed, then the reference standardwebhooks library verifies it with the publisher secret', () => {
     const secret = newWebhookSecret();
-    const body = JSON.stringify({ id: 'evt_1', type: 'purchase.confirmed', createdAt: '2026-11-25T10:00:00.000Z', data: { amount: '2.88' } });
+    const body = JSON.stringify({
+      id: 'evt_1',
+      type: 'purchase.confirmed',
+      createdAt: '2026-11-25T10:00:00.000Z',
+      data: { amount: '2.88' },
+    });
     const headers = webhookHeaders(secret, 'evt_1', body, new Date());
     expect(new Webhook(secret).verify(body, { ...headers })).toEqual(JSON.parse(body));
   });
@@ -18,7 +23,12 @@ describe('Standard Webhooks signing', () => {
   });
 
   it('When signing the example of the Standard Webhooks specification, then the signature is the one it publishes', () => {
-    const signature = webhookSignature('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, '{"test": 2432232314}');
+    const signature = webhookSignature(
+      'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      'msg_p5jXN8AQM9LWM0D4loKWxJek',
+      1614265330,
+      '{"test": 2432232314}',
+    );
     expect(signature).toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
   });
 

@@ -68,7 +68,7 @@ function responses(op: Operation): ZodOpenApiResponsesObject {
       content: { 'application/json': { schema: errorBody } },
     };
   }
-  return out as ZodOpenApiResponsesObject;
+  return out;
 }
 
 function operationObject(op: Operation): ZodOpenApiOperationObject {

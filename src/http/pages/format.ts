@@ -25,8 +25,17 @@ export function formatterFor(lang: Lang): Formatter {
   const locale = LOCALES[lang];
   const money = new Intl.NumberFormat(locale, { style: 'currency', currency: 'EUR' });
   const date = new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone: BILLING_TIME_ZONE });
-  const weekday = new Intl.DateTimeFormat(locale, { weekday: 'long', day: 'numeric', month: 'long', timeZone: BILLING_TIME_ZONE });
-  const dateTime = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: BILLING_TIME_ZONE });
+  const weekday = new Intl.DateTimeFormat(locale, {
+    weekday: 'long',
+    day: 'numeric',
+    month: 'long',
+    timeZone: BILLING_TIME_ZONE,
+  });
+  const dateTime = new Intl.DateTimeFormat(locale, {
+    dateStyle: 'medium',
+    timeStyle: 'short',
+    timeZone: BILLING_TIME_ZONE,
+  });
   const formatter: Formatter = {
     lang,
     // A decimal string keeps the exact amount: Intl formats it digit for digit, no float involved.

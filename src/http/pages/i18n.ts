@@ -14,7 +14,8 @@ export function messagesFor(lang: Lang): Messages {
   return CATALOGUES[lang];
 }
 
-const isLang = (value: unknown): value is Lang => typeof value === 'string' && (LANGS as readonly string[]).includes(value);
+const isLang = (value: unknown): value is Lang =>
+  typeof value === 'string' && (LANGS as readonly string[]).includes(value);
 
 /** The first of our languages the browser ranks highest in Accept-Language, if any. */
 export function fromAcceptLanguage(header: string | undefined): Lang | null {
@@ -44,7 +45,7 @@ export function pageLang(req: Request, res: Response): Lang {
     }
     return asked;
   }
-  const remembered = req.cookies?.[LANG_COOKIE];
+  const remembered: unknown = req.cookies?.[LANG_COOKIE];
   if (isLang(remembered)) return remembered;
   return fromAcceptLanguage(req.get('accept-language')) ?? 'fr';
 }

@@ -30,9 +30,11 @@ export function layout(shell: Shell, body: string): string {
 </main>
 <footer>
 <p>${m.footer}</p>
-!${shell.switchHref
-  ? html`<nav aria-label="${m.switchLanguage}"><a href="${shell.switchHref}" hreflang="${m.otherLang}" lang="${m.otherLang}">${m.otherLangName}</a></nav>`
-  : ''}
+!${
+    shell.switchHref
+      ? html`<nav aria-label="${m.switchLanguage}"><a href="${shell.switchHref}" hreflang="${m.otherLang}" lang="${m.otherLang}">${m.otherLangName}</a></nav>`
+      : ''
+  }
 </footer>
 </body>
 </html>`;

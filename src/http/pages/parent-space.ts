@@ -32,7 +32,14 @@ export interface ParentView {
   csrf: string;
 }
 
-function limitField(id: string, name: 'weekly' | 'monthly', label: string, hint: string, value: string, error: string | undefined): string {
+function limitField(
+  id: string,
+  name: 'weekly' | 'monthly',
+  label: string,
+  hint: string,
+  value: string,
+  error: string | undefined,
+): string {
   return html`<label for="${id}">${label}</label>
 <span class="hint" id="${id}-hint">${hint}</span>
 !${error ? html`<span class="error" id="${id}-error">${error}</span>` : ''}

@@ -87,7 +87,12 @@ export function evidenceDetails(m: Messages, f: Formatter, evidence: ConsentEvid
 </dl></details>`;
 }
 
-export function purchaseList(m: Messages, f: Formatter, purchases: PurchaseItem[], forms: { csrf: string } | null): string {
+export function purchaseList(
+  m: Messages,
+  f: Formatter,
+  purchases: PurchaseItem[],
+  forms: { csrf: string } | null,
+): string {
   if (!purchases.length) return html`<p>${m.noPurchases}</p>`;
   return html`<ul class="items">!${purchases.map(
     (p) => html`<li id="purchase-${p.id}">
@@ -96,8 +101,9 @@ export function purchaseList(m: Messages, f: Formatter, purchases: PurchaseItem[
 !${p.refunded ? html`<p class="meta">${m.refundedPart(f.money(p.refunded))}</p>` : ''}
 !${p.invoicedOn ? html`<p class="meta">${m.onInvoice(f.date(p.invoicedOn))}</p>` : ''}
 !${forms ? evidenceDetails(m, f, p.evidence) : ''}
-!${forms && p.disputable
-      ? html`<details><summary>${m.disputeSummary}</summary>
+!${
+      forms && p.disputable
+        ? html`<details><summary>${m.disputeSummary}</summary>
 <form class="inline" method="post" action="/me/disputes">
 <input type="hidden" name="csrf" value="${forms.csrf}">
 <input type="hidden" name="purchaseId" value="${p.id}">
@@ -106,7 +112,8 @@ export function purchaseList(m: Messages, f: Formatter, purchases: PurchaseItem[
 <textarea id="reason-${p.id}" name="reason" rows="3" maxlength="1000" required aria-describedby="reason-hint-${p.id}"></textarea>
 <p><button type="submit" class="secondary">${m.disputeButton}</button></p>
 </form></details>`
-      : ''}
+        : ''
+    }
 </li>`,
   )}</ul>`;
 }
@@ -119,13 +126,15 @@ function subscriptionList(m: Messages, f: Formatter, items: SubscriptionItem[], 
 <p class="meta">${s.publisherName} · !${status(m.subscriptionStatus[s.status] ?? m.unknownStatus, s.status)}</p>
 !${s.renewsOn && s.cancelable ? html`<p class="meta">${m.renewsOn(f.date(s.renewsOn))}</p>` : ''}
 !${s.canceledOn ? html`<p class="meta">${m.canceledOn(f.date(s.canceledOn))}</p>` : ''}
-!${s.cancelable
-      ? html`<form class="inline" method="post" action="/me/subscriptions/${s.id}/cancel">
+!${
+      s.cancelable
+        ? html`<form class="inline" method="post" action="/me/subscriptions/${s.id}/cancel">
 <input type="hidden" name="csrf" value="${csrf}">
 <p class="hint">${m.cancelHint}</p>
 <button type="submit" class="danger">${m.cancelButton}<span class="visually-hidden"> (${s.description})</span></button>
 </form>`
-      : ''}
+        : ''
+    }
 </li>`,
   )}</ul>`;
 }

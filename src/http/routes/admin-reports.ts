@@ -15,7 +15,11 @@ export const monthQuery = z.object({ month: z.string().max(7).optional() }).stri
 /** "2026-11" for the month holding `at`, in Europe/Paris. */
 function currentMonth(at: Date): string {
   const start = monthStart(new Date(at.getTime()));
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit' }).format(start);
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone: 'Europe/Paris',
+    year: 'numeric',
+    month: '2-digit',
+  }).format(start);
   return parts.slice(0, 7);
 }
 

@@ -56,7 +56,10 @@ export const publisherBody = body({
   name: z.string().trim().min(1).max(200),
   category: z.enum(CATEGORIES),
   legalName: z.string().trim().min(1).max(200).optional(),
-  supportUrl: z.url({ protocol: /^https$/ }).max(2048).optional(),
+  supportUrl: z
+    .url({ protocol: /^https$/ })
+    .max(2048)
+    .optional(),
   webhookUrl: webhookUrlField.optional(),
   commissionRates: z.strictObject({ isp: rate.optional(), sms: rate.optional(), voice: rate.optional() }).optional(),
   vatRate: z.enum(VAT_RATES).optional(),
@@ -97,7 +100,11 @@ export function publisherResource(publisher: Publisher) {
     legalName: publisher.legalName,
     supportUrl: publisher.supportUrl,
     webhookUrl: publisher.webhookUrl,
-    commissionRates: { isp: publisher.rateIsp.toString(), sms: publisher.rateSms.toString(), voice: publisher.rateVoice.toString() },
+    commissionRates: {
+      isp: publisher.rateIsp.toString(),
+      sms: publisher.rateSms.toString(),
+      voice: publisher.rateVoice.toString(),
+    },
     vatRate: vatRateString(publisher.vatRate.toString()),
     suspended: publisher.suspendedAt !== null,
     createdAt: publisher.createdAt.toISOString(),
@@ -185,7 +192,10 @@ export function adminRoutes(ctx: AppContext): Router {
     await respondOnce(ctx, req, res, key, async (tx) => {
       const apiKey = newApiKey('publisher');
       const rates = Object.fromEntries(
-        CHANNELS.map((channel) => [channel, input.commissionRates?.[channel] ?? DEFAULT_COMMISSION_RATES[channel].toString()]),
+        CHANNELS.map((channel) => [
+          channel,
+          input.commissionRates?.[channel] ?? DEFAULT_COMMISSION_RATES[channel].toString(),
+        ]),
       ) as Record<(typeof CHANNELS)[number], string>;
       const publisher = await tx.publisher.create({
         data: {

@@ -56,10 +56,14 @@ export function disputeRoutes(ctx: AppContext): Router {
     const actor = actorOf(res, 'subscriber', 'operator');
     const input = parse(openBody, req.body);
     if (actor.kind === 'operator' && input.subscriberRef === undefined) {
-      throw invalidRequest('An operator opens a dispute for one of its subscribers', { fields: { subscriberRef: 'required for operator credentials' } });
+      throw invalidRequest('An operator opens a dispute for one of its subscribers', {
+        fields: { subscriberRef: 'required for operator credentials' },
+      });
     }
     if (actor.kind === 'subscriber' && input.subscriberRef !== undefined) {
-      throw invalidRequest('A subscriber opens disputes for itself only', { fields: { subscriberRef: 'only for operator credentials' } });
+      throw invalidRequest('A subscriber opens disputes for itself only', {
+        fields: { subscriberRef: 'only for operator credentials' },
+      });
     }
     const key = idempotencyKey(req, false);
     await respondOnce(ctx, req, res, key, async (tx) => {
@@ -67,7 +71,9 @@ export function disputeRoutes(ctx: AppContext): Router {
         actor.kind === 'subscriber'
           ? actor.subscriber
           : await tx.subscriber.findUnique({
-              where: { operatorId_externalRef: { operatorId: actor.operator.id, externalRef: input.subscriberRef as string } },
+              where: {
+                operatorId_externalRef: { operatorId: actor.operator.id, externalRef: input.subscriberRef as string },
+              },
             });
       if (!subscriber) throw notFound('Subscriber');
       const dispute = await openDispute(
@@ -82,7 +88,11 @@ export function disputeRoutes(ctx: AppContext): Router {
   router.get('/', allow(ctx, 'subscriber', 'operator', 'publisher'), async (req, res) => {
     const actor = actorOf(res, 'subscriber', 'operator', 'publisher');
     const { limit, cursor, status } = parse(disputeListQuery, req.query);
-    const rows = await listDisputes(ctx.db, partyOf(actor), { limit: limit + 1, ...(cursor ? { cursor } : {}), ...(status ? { status } : {}) });
+    const rows = await listDisputes(ctx.db, partyOf(actor), {
+      limit: limit + 1,
+      ...(cursor ? { cursor } : {}),
+      ...(status ? { status } : {}),
+    });
     const { items, nextCursor } = page(rows, limit);
     res.json({ data: items.map((d) => disputeResource(d, actor.kind, publicUrl)), nextCursor });
   });
@@ -99,7 +109,13 @@ export function disputeRoutes(ctx: AppContext): Router {
     const input = parse(responseBody, req.body);
     const key = idempotencyKey(req, false);
     await respondOnce(ctx, req, res, key, async (tx) => {
-      const dispute = await respondToDispute(tx, id, publisher.id, { accept: input.accept, evidence: input.evidence ?? null }, publicUrl);
+      const dispute = await respondToDispute(
+        tx,
+        id,
+        publisher.id,
+        { accept: input.accept, evidence: input.evidence ?? null },
+        publicUrl,
+      );
       return { status: 200, body: disputeResource(dispute, 'publisher', publicUrl) };
     });
   });

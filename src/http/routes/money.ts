@@ -24,7 +24,11 @@ export function adminMoneyRoutes(ctx: AppContext): Router {
     const balances = await allBalances(ctx.db);
     const totalDebit = balances.reduce((s, b) => s.plus(b.debit), new Decimal(0));
     const totalCredit = balances.reduce((s, b) => s.plus(b.credit), new Decimal(0));
-    res.json({ accounts: balances.map(accountResource), totalDebit: formatAmount(totalDebit), totalCredit: formatAmount(totalCredit) });
+    res.json({
+      accounts: balances.map(accountResource),
+      totalDebit: formatAmount(totalDebit),
+      totalCredit: formatAmount(totalCredit),
+    });
   });
 
   router.post('/publishers/:id/payouts', async (req, res) => {
@@ -50,7 +54,10 @@ export function publisherMoneyRoutes(ctx: AppContext): Router {
     const rows = await publisherSettlements(ctx.db, publisher.id, query.limit, query.cursor);
     const items = rows.slice(0, query.limit);
     const last = items[items.length - 1];
-    res.json({ data: items.map(publisherSettlementResource), nextCursor: rows.length > query.limit && last ? last.billingRunId : null });
+    res.json({
+      data: items.map(publisherSettlementResource),
+      nextCursor: rows.length > query.limit && last ? last.billingRunId : null,
+    });
   });
 
   router.get('/balance', allow(ctx, 'publisher'), async (_req, res) => {
@@ -66,7 +73,7 @@ export const moneyOperations = operations(
     method: 'get',
     path: '/v1/admin/ledger/balances',
     tag: 'Money',
-    summary: "Every account of the journal with its debits, credits and balance; totalDebit always equals totalCredit",
+    summary: 'Every account of the journal with its debits, credits and balance; totalDebit always equals totalCredit',
     actors: ['admin'],
     responses: { 200: { description: 'The balances', schema: schema.ledgerBalances } },
   },
@@ -74,7 +81,7 @@ export const moneyOperations = operations(
     method: 'post',
     path: '/v1/admin/publishers/:id/payouts',
     tag: 'Money',
-    summary: "Record a payout to a publisher; never takes its balance below zero (409 beyond it)",
+    summary: 'Record a payout to a publisher; never takes its balance below zero (409 beyond it)',
     actors: ['admin'],
     params: publisherParams,
     body: payoutBody,

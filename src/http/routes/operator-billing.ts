@@ -14,7 +14,7 @@ import {
   runReconciliation,
   type OutcomeInput,
 } from '../../domain/billing-invoices.js';
-import { csvSafeRow } from '../../domain/csv.js';
+import { csvSafeRow, type CsvCell } from '../../domain/csv.js';
 import { notFound } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
 import { runSettlement, settlementResource } from '../../domain/settlement.js';
@@ -43,7 +43,9 @@ export const outcomeBody = z.discriminatedUnion('status', [
 ]);
 
 function outcomeInput(input: z.output<typeof outcomeBody>): OutcomeInput {
-  return input.status === 'partially_paid' ? { status: input.status, collected: new Decimal(input.collected) } : { status: input.status };
+  return input.status === 'partially_paid'
+    ? { status: input.status, collected: new Decimal(input.collected) }
+    : { status: input.status };
 }
 
 /** One CSV row per invoice line; the header names these columns. */
@@ -74,7 +76,7 @@ async function sendCsv(
   res: Response,
   filename: string,
   columns: (string | { key: string; header: string })[],
-  source: AsyncIterable<Record<string, unknown>>,
+  source: AsyncIterable<Record<string, CsvCell>>,
 ): Promise<void> {
   res.status(200).type('text/csv; charset=utf-8').attachment(filename);
   const rows = Readable.from(
@@ -106,7 +108,11 @@ export function billingRunRoutes(ctx: AppContext): Router {
     });
     // After the commit; should Redis refuse, the run is in PostgreSQL and the workers' sweep enqueues it.
     if (createdId && ctx.enqueueBillingRun) {
-      await ctx.enqueueBillingRun(createdId).catch((error: unknown) => ctx.logger.warn({ err: error, billingRunId: createdId }, 'billing run not enqueued; the sweep will'));
+      await ctx
+        .enqueueBillingRun(createdId)
+        .catch((error: unknown) =>
+          ctx.logger.warn({ err: error, billingRunId: createdId }, 'billing run not enqueued; the sweep will'),
+        );
     }
   });
 
@@ -119,14 +125,24 @@ export function billingRunRoutes(ctx: AppContext): Router {
     const { operator } = actorOf(res, 'operator');
     const run = await operatorBillingRun(ctx.db, operator.id, parse(resourceId, req.params.id));
     const rows = await runSettlement(ctx.db, run.id);
-    res.json({ billingRunId: run.id, status: run.status, data: rows.map((r) => settlementResource(r.publisherId, r.settlement)) });
+    res.json({
+      billingRunId: run.id,
+      status: run.status,
+      data: rows.map((r) => settlementResource(r.publisherId, r.settlement)),
+    });
   });
 
   router.get('/:id/reconciliation', async (req, res) => {
     const { operator } = actorOf(res, 'operator');
     const run = await operatorBillingRun(ctx.db, operator.id, parse(resourceId, req.params.id));
     if (req.accepts(['application/json', 'text/csv']) === 'text/csv') {
-      await sendCsv(ctx, res, `reconciliation-${run.id}.csv`, RECONCILIATION_COLUMNS, reconciliationRows(ctx.db, run.id));
+      await sendCsv(
+        ctx,
+        res,
+        `reconciliation-${run.id}.csv`,
+        RECONCILIATION_COLUMNS,
+        reconciliationRows(ctx.db, run.id),
+      );
       return;
     }
     res.json(reconciliationResource(run.id, await runReconciliation(ctx.db, run.id)));
@@ -220,7 +236,8 @@ export const operatorBillingOperations = operations(
     path: '/v1/operator/billing-runs/:id/reconciliation',
     tag: 'Operator billing',
     summary: 'Billed against collected for a run: billed = collected + uncollected + outstanding',
-    description: '`Accept: text/csv` gives one row per invoice: invoiceId, type, subscriberRef, total, vatTotal, status, collected.',
+    description:
+      '`Accept: text/csv` gives one row per invoice: invoiceId, type, subscriberRef, total, vatTotal, status, collected.',
     actors: ['operator'],
     params: idParam,
     responses: { 200: { description: 'The reconciliation', schema: schema.reconciliation, csv: true } },

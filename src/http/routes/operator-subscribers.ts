@@ -8,7 +8,11 @@ import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { body, parse } from '../validation.js';
 
-export const externalRef = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+export const externalRef = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
 export const subscriberBody = body({
   holderRef: externalRef.nullable().optional(),
@@ -24,7 +28,12 @@ export function operatorSubscriberRoutes(ctx: AppContext): Router {
     const ref = parse(externalRef, req.params.externalRef);
     const input = parse(subscriberBody, req.body ?? {});
     const result = await ctx.db.$transaction(
-      (tx) => provisionSubscriber(tx, operator.id, { externalRef: ref, holderRef: input.holderRef ?? null, displayName: input.displayName }),
+      (tx) =>
+        provisionSubscriber(tx, operator.id, {
+          externalRef: ref,
+          holderRef: input.holderRef ?? null,
+          displayName: input.displayName,
+        }),
       TRANSACTION_OPTIONS,
     );
     res.status(result.created ? 201 : 200).json({

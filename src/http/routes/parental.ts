@@ -10,11 +10,18 @@ import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { amountString, body, parse } from '../validation.js';
 
-export const childRef = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+export const childRef = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
 export const controlsBody = body({
   blocked: z.boolean().optional(),
-  blockedCategories: z.array(z.enum(CATEGORIES)).max(CATEGORIES.length * 2).optional(),
+  blockedCategories: z
+    .array(z.enum(CATEGORIES))
+    .max(CATEGORIES.length * 2)
+    .optional(),
   weekly: amountString.nullable().optional(),
   monthly: amountString.nullable().optional(),
 });

@@ -11,7 +11,13 @@ import { subscriberLanes } from '../keyed-lane.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { errorBody, statusFor } from '../errors.js';
-import { idempotencyKey, respondOnce, respondOnceInOneStatement, respondOnceOnPool, type Reply } from '../idempotency.js';
+import {
+  idempotencyKey,
+  respondOnce,
+  respondOnceInOneStatement,
+  respondOnceOnPool,
+  type Reply,
+} from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { page } from '../pagination.js';
@@ -96,9 +102,7 @@ export function purchaseRoutes(ctx: AppContext): Router {
       ...(input.vatRate ? { vatRate: input.vatRate } : {}),
     });
     const reply = { status: 201, body: purchaseResource(purchase, publicUrl) };
-    await respondOnceInOneStatement(req, res, key, reply, (keyed) =>
-      insertPendingPurchase(ctx.pool, purchase, keyed),
-    );
+    await respondOnceInOneStatement(req, res, key, reply, (keyed) => insertPendingPurchase(ctx.pool, purchase, keyed));
   });
 
   router.get('/:id', allow(ctx, 'publisher', 'subscriber'), async (req, res) => {
@@ -109,10 +113,14 @@ export function purchaseRoutes(ctx: AppContext): Router {
       (actor.kind === 'publisher'
         ? purchase.publisherId === actor.publisher.id
         : // An unclaimed pending purchase is what its consent page shows to any subscriber holding the link.
-          purchase.subscriberId === actor.subscriber.id || (purchase.subscriberId === null && purchase.subscriptionId === null));
+          purchase.subscriberId === actor.subscriber.id ||
+          (purchase.subscriberId === null && purchase.subscriptionId === null));
     if (!visible) throw notFound('Purchase');
     const ownConsent = actor.kind === 'subscriber' && purchase.subscriberId === actor.subscriber.id;
-    res.json({ ...purchaseResource(purchase, publicUrl), ...(ownConsent ? { consent: consentResource(purchase) } : {}) });
+    res.json({
+      ...purchaseResource(purchase, publicUrl),
+      ...(ownConsent ? { consent: consentResource(purchase) } : {}),
+    });
   });
 
   router.post('/:id/confirm', allow(ctx, 'subscriber'), async (req, res) => {
@@ -122,7 +130,13 @@ export function purchaseRoutes(ctx: AppContext): Router {
     await subscriberLanes.run(actor.subscriber.id, () =>
       respondOnceOnPool(ctx, req, res, key, async (sql) =>
         confirmationReply(
-          await confirmPurchase(sql, id, actor.subscriber, consentEvidence(req, actor.assertionId, API_CONSENT_VERSION), publicUrl),
+          await confirmPurchase(
+            sql,
+            id,
+            actor.subscriber,
+            consentEvidence(req, actor.assertionId, API_CONSENT_VERSION),
+            publicUrl,
+          ),
           publicUrl,
         ),
       ),

@@ -84,7 +84,13 @@ function queryOf<T extends string>(schema: z.ZodType<T>, value: unknown): T | nu
   return parsed.success ? parsed.data : null;
 }
 
-async function showSpace(ctx: AppContext, req: Request, res: Response, kit: PageKit, who: { subscriber: Loaded; csrf: string }): Promise<void> {
+async function showSpace(
+  ctx: AppContext,
+  req: Request,
+  res: Response,
+  kit: PageKit,
+  who: { subscriber: Loaded; csrf: string },
+): Promise<void> {
   const { m, f } = kit;
   const { subscriber } = who;
   const now = new Date();
@@ -98,12 +104,20 @@ async function showSpace(ctx: AppContext, req: Request, res: Response, kit: Page
       include: { publisher: { select: { name: true } } },
     }),
     listDisputes(ctx.db, { kind: 'subscriber', subscriberId: subscriber.id }, { limit: LIST_SIZE }),
-    ctx.db.invoice.findMany({ where: { subscriberId: subscriber.id }, orderBy: { createdAt: 'desc' }, take: 24, include: { lines: { orderBy: { id: 'asc' } } } }),
+    ctx.db.invoice.findMany({
+      where: { subscriberId: subscriber.id },
+      orderBy: { createdAt: 'desc' },
+      take: 24,
+      include: { lines: { orderBy: { id: 'asc' } } },
+    }),
   ]);
   const publisherNames = new Map(
-    (await ctx.db.publisher.findMany({ where: { id: { in: [...new Set(disputes.map((d) => d.purchase.publisherId))] } }, select: { id: true, name: true } })).map(
-      (p) => [p.id, p.name],
-    ),
+    (
+      await ctx.db.publisher.findMany({
+        where: { id: { in: [...new Set(disputes.map((d) => d.purchase.publisherId))] } },
+        select: { id: true, name: true },
+      })
+    ).map((p) => [p.id, p.name]),
   );
   const notice = queryOf(noticeParam, req.query.notice);
   const error = queryOf(errorParam, req.query.error);
@@ -150,8 +164,8 @@ async function showSpace(ctx: AppContext, req: Request, res: Response, kit: Page
         lines: i.lines.map((l) => ({ description: l.description, amount: l.amount.toFixed(2) })),
       })),
       isHolder: subscriber.holderId === null,
-      notice: notice ? m.notice[notice] ?? null : null,
-      error: error ? m.actionFailed[error] ?? null : null,
+      notice: notice ? (m.notice[notice] ?? null) : null,
+      error: error ? (m.actionFailed[error] ?? null) : null,
       csrf: who.csrf,
     }),
   );
@@ -166,9 +180,18 @@ function backTo(res: Response, path: string, outcome: { notice?: string; error?:
 /** The codes a person can be told about after a form; anything else is a fault for the error handler. */
 function pageErrorCode(error: unknown): 'invalid_state' | 'not_found' | 'invalid_request' | null {
   if (!(error instanceof AppError)) return null;
-  if (error.code === 'invalid_state' || error.code === 'not_found' || error.code === 'invalid_request') return error.code;
+  if (error.code === 'invalid_state' || error.code === 'not_found' || error.code === 'invalid_request')
+    return error.code;
   if (error.code === 'forbidden') return 'not_found';
   return null;
+}
+
+/** The controls form as the browser posts it (urlencoded); every field is checked before use. */
+interface ControlsForm {
+  categories?: unknown;
+  blocked?: unknown;
+  weekly?: unknown;
+  monthly?: unknown;
 }
 
 interface ControlsDraft {
@@ -257,7 +280,10 @@ export function subscriberPageRoutes(ctx: AppContext): Router {
     const who = await pageSubscriber(ctx, req, res);
     if (who === 'redirected') return;
     if (!who) return signInPage(kit, res);
-    await showSpace(ctx, req, res, kit, { subscriber: who.subscriber, csrf: csrfToken(who.session, SPACE_CSRF_SCOPE, sessionSecret) });
+    await showSpace(ctx, req, res, kit, {
+      subscriber: who.subscriber,
+      csrf: csrfToken(who.session, SPACE_CSRF_SCOPE, sessionSecret),
+    });
   });
 
   router.post('/subscriptions/:id/cancel', async (req, res) => {
@@ -290,7 +316,12 @@ export function subscriberPageRoutes(ctx: AppContext): Router {
         (tx) =>
           openDispute(
             tx,
-            { purchaseId: input.data.purchaseId, subscriber: form.subscriber, openedBy: 'subscriber', reason: input.data.reason },
+            {
+              purchaseId: input.data.purchaseId,
+              subscriber: form.subscriber,
+              openedBy: 'subscriber',
+              reason: input.data.reason,
+            },
             { publicUrl, suspension: suspensionPolicy(ctx.config) },
           ),
         TRANSACTION_OPTIONS,
@@ -313,8 +344,8 @@ export function subscriberPageRoutes(ctx: AppContext): Router {
     const error = queryOf(errorParam, req.query.error);
     await showChildren(ctx, res, kit, who.subscriber, csrfToken(who.session, SPACE_CSRF_SCOPE, sessionSecret), {
       status: 200,
-      notice: notice ? kit.m.notice[notice] ?? null : null,
-      error: error ? kit.m.actionFailed[error] ?? null : null,
+      notice: notice ? (kit.m.notice[notice] ?? null) : null,
+      error: error ? (kit.m.actionFailed[error] ?? null) : null,
     });
   });
 
@@ -327,8 +358,12 @@ export function subscriberPageRoutes(ctx: AppContext): Router {
     if (holder.holderId !== null) return notHolderPage(res, kit, holder.operator.brand);
     const ref = childRef.safeParse(req.params.ref);
     if (!ref.success) return backTo(res, '/me/children', { error: 'not_found' });
-    const body = req.body ?? {};
-    const chosen: unknown[] = Array.isArray(body.categories) ? body.categories : body.categories === undefined ? [] : [body.categories];
+    const body = (req.body ?? {}) as ControlsForm;
+    const chosen: unknown[] = Array.isArray(body.categories)
+      ? body.categories
+      : body.categories === undefined
+        ? []
+        : [body.categories];
     const categories = CATEGORIES.filter((c) => chosen.includes(c));
     const draft: ControlsDraft = {
       form: {
@@ -344,11 +379,23 @@ export function subscriberPageRoutes(ctx: AppContext): Router {
     if (weekly === 'invalid') draft.errors.weekly = m.limitInvalid;
     if (monthly === 'invalid') draft.errors.monthly = m.limitInvalid;
     const csrf = csrfToken(form.session, SPACE_CSRF_SCOPE, sessionSecret);
-    const refuse = () => showChildren(ctx, res, kit, holder, csrf, { status: 400, notice: null, error: m.saveFailed, draft: { ref: ref.data, ...draft } });
+    const refuse = () =>
+      showChildren(ctx, res, kit, holder, csrf, {
+        status: 400,
+        notice: null,
+        error: m.saveFailed,
+        draft: { ref: ref.data, ...draft },
+      });
     if (weekly === 'invalid' || monthly === 'invalid') return refuse();
     try {
       await ctx.db.$transaction(
-        (tx) => replaceControls(tx, holder, ref.data, { blocked: draft.form.blocked, blockedCategories: categories, weekly, monthly }),
+        (tx) =>
+          replaceControls(tx, holder, ref.data, {
+            blocked: draft.form.blocked,
+            blockedCategories: categories,
+            weekly,
+            monthly,
+          }),
         TRANSACTION_OPTIONS,
       );
     } catch (error) {
@@ -363,9 +410,13 @@ export function subscriberPageRoutes(ctx: AppContext): Router {
       if (!code) throw error;
       return backTo(res, '/me/children', { error: code });
     }
-    const index = (await ctx.db.subscriber.findMany({ where: { holderId: holder.id }, orderBy: { createdAt: 'asc' }, select: { externalRef: true } })).findIndex(
-      (c) => c.externalRef === ref.data,
-    );
+    const index = (
+      await ctx.db.subscriber.findMany({
+        where: { holderId: holder.id },
+        orderBy: { createdAt: 'asc' },
+        select: { externalRef: true },
+      })
+    ).findIndex((c) => c.externalRef === ref.data);
     backTo(res, '/me/children', { notice: 'controls_saved' }, index >= 0 ? `#child-${index}` : '');
   });
 

@@ -32,7 +32,11 @@ export function subscriptionConsentRoutes(ctx: AppContext): Router {
         id: subscription.id,
         declineCode: result.outcome === 'declined' ? result.code : null,
         returnUrl: subscription.returnUrl,
-        thanks: m.subscribedSentence(subscription.description, f.money(subscription.amount.toFixed(2)), m.period[subscription.plan as Plan]),
+        thanks: m.subscribedSentence(
+          subscription.description,
+          f.money(subscription.amount.toFixed(2)),
+          m.period[subscription.plan],
+        ),
       };
     }),
   );

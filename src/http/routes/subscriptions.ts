@@ -102,7 +102,13 @@ export function subscriptionRoutes(ctx: AppContext): Router {
     await subscriberLanes.run(actor.subscriber.id, () =>
       respondOnceOnPool(ctx, req, res, key, async (sql) =>
         subscriptionConfirmationReply(
-          await confirmSubscription(sql, id, actor.subscriber, consentEvidence(req, actor.assertionId, API_CONSENT_VERSION), publicUrl),
+          await confirmSubscription(
+            sql,
+            id,
+            actor.subscriber,
+            consentEvidence(req, actor.assertionId, API_CONSENT_VERSION),
+            publicUrl,
+          ),
           publicUrl,
         ),
       ),

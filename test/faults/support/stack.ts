@@ -111,11 +111,9 @@ export async function startFaultStack(name: string): Promise<FaultStack> {
       return worker;
     },
     async close() {
-      await Promise.all(
-        gateways.map((g) =>
-          g.child.exitCode === null && g.child.signalCode === null ? g.child.kill('SIGKILL') : undefined,
-        ),
-      );
+      for (const g of gateways) {
+        if (g.child.exitCode === null && g.child.signalCode === null) g.child.kill('SIGKILL');
+      }
       await Promise.all(workers.map((w) => w.kill('SIGKILL')));
       await sql.end().catch(() => undefined);
       await redis.kill().catch(() => undefined);

@@ -61,10 +61,12 @@ export const en: Messages = {
   cannotSubscribeTitle: 'This subscription is not possible',
   forecast: {
     publisher_suspended: 'This publisher cannot sell at the moment.',
-    account_blocked: 'Purchases are blocked on this account by the account holder. Ask them to allow them in their parent space.',
+    account_blocked:
+      'Purchases are blocked on this account by the account holder. Ask them to allow them in their parent space.',
     category_blocked: (category) =>
       `Purchases in the “${category}” category are blocked on this account by the account holder. Ask them to allow them in their parent space.`,
-    per_purchase_limit: (price, limit) => `This price, ${price}, is above your account's limit of ${limit} per purchase.`,
+    per_purchase_limit: (price, limit) =>
+      `This price, ${price}, is above your account's limit of ${limit} per purchase.`,
     weekly_ceiling: (left, price, limit, resets) =>
       `You have ${left} left to spend this week, less than ${price}. Your weekly budget goes back to ${limit} on ${resets}.`,
     monthly_ceiling: (left, price, limit, resets) =>
@@ -156,7 +158,8 @@ export const en: Messages = {
   },
 
   childrenTitle: 'Parent space',
-  childrenIntro: 'Set what each child may buy. Each setting applies as soon as you save it, even to purchases under way.',
+  childrenIntro:
+    'Set what each child may buy. Each setting applies as soon as you save it, even to purchases under way.',
   noChildren: 'No child is attached to your account.',
   notHolderTitle: 'For the account holder only',
   notHolderText: "Only the account holder can manage the household's children's purchases.",

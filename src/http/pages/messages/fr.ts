@@ -62,16 +62,18 @@ export const fr = {
   cannotSubscribeTitle: 'Abonnement impossible',
   forecast: {
     publisher_suspended: 'Cet éditeur ne peut pas vendre pour le moment.',
-    account_blocked: "Les achats sont bloqués sur ce compte par le titulaire de l'abonnement. Demandez-lui de les autoriser dans son espace parent.",
+    account_blocked:
+      "Les achats sont bloqués sur ce compte par le titulaire de l'abonnement. Demandez-lui de les autoriser dans son espace parent.",
     category_blocked: (category: string) =>
       `Les achats de la catégorie «\u00a0${category}\u00a0» sont bloqués sur ce compte par le titulaire de l'abonnement. Demandez-lui de les autoriser dans son espace parent.`,
-    per_purchase_limit: (price: string, limit: string) => `Ce prix, ${price}, dépasse le plafond de ${limit} par achat de votre compte.`,
+    per_purchase_limit: (price: string, limit: string) =>
+      `Ce prix, ${price}, dépasse le plafond de ${limit} par achat de votre compte.`,
     weekly_ceiling: (left: string, price: string, limit: string, resets: string) =>
       `Il vous reste ${left} à dépenser cette semaine, moins que ${price}. Votre budget de la semaine repart à ${limit} le ${resets}.`,
     monthly_ceiling: (left: string, price: string, limit: string, resets: string) =>
       `Il vous reste ${left} à dépenser ce mois-ci, moins que ${price}. Votre budget du mois repart à ${limit} le ${resets}.`,
   },
-  nothingCharged: "Rien ne vous a été facturé.",
+  nothingCharged: 'Rien ne vous a été facturé.',
   backTo: (publisher: string) => `Retour à ${publisher}`,
 
   thanksTitle: 'Merci',
@@ -158,7 +160,8 @@ export const fr = {
   } as Record<string, string>,
 
   childrenTitle: 'Espace parent',
-  childrenIntro: "Réglez ce que chaque enfant peut acheter. Chaque réglage s'applique dès que vous l'enregistrez, même aux achats en cours.",
+  childrenIntro:
+    "Réglez ce que chaque enfant peut acheter. Chaque réglage s'applique dès que vous l'enregistrez, même aux achats en cours.",
   noChildren: 'Aucun enfant n’est rattaché à votre compte.',
   notHolderTitle: 'Réservé au titulaire du compte',
   notHolderText: "Seul le titulaire de l'abonnement peut régler les achats des enfants du foyer.",
