@@ -326,7 +326,7 @@ describe('GET, cancel and list', () => {
 });
 
 describe('The subscription consent page', () => {
-  it('When a subscriber opens it and clicks confirm, then it shows the cadence, cannot be framed, and activates the subscription', async () => {
+  it('When a subscriber opens it and clicks confirm, then it shows the cadence (in French by default), cannot be framed, and activates the subscription', async () => {
     const ref = await provision(gw, operator);
     const { id, consentUrl } = await createSubscription({
       plan: 'weekly',
@@ -342,7 +342,7 @@ describe('The subscription consent page', () => {
     expect(page.status).toBe(200);
     expect(page.headers['content-security-policy']).toContain("frame-ancestors 'none'");
     expect(page.text).toContain('Weekly crosswords');
-    expect(page.text).toContain('per week');
+    expect(page.text).toContain('par semaine');
     expect(page.text).toContain(operator.brand);
     const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)?.[1];
     expect(csrf).toBeTruthy();

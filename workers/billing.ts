@@ -3,6 +3,7 @@ import { markBillingRunFailed, runBilling, unfinishedBillingRunIds } from '../sr
 import { bullConnection, WORKER_RUN_RETRY_DELAY_MS } from '../src/queue/connection.js';
 import { BILLING_QUEUE, createBillingQueue, ensureBillingJobs, type BillingJobData } from '../src/queue/billing.js';
 import { onRedisReturn } from '../src/queue/reconnect.js';
+import type { SweepScope } from '../src/store/sweep-scope.js';
 import type { RunningWorker, WorkerDeps } from './registry.js';
 
 export interface BillingWorkerSettings {
@@ -13,6 +14,8 @@ export interface BillingWorkerSettings {
   sweepIntervalMs: number;
   /** Test hook only: see RunBillingOptions.pauseBeforeCommitMs. */
   pauseBeforeCommitMs: number;
+  /** Which operators' unfinished runs the recovery sweep may re-enqueue; every operator's by default. */
+  scope?: SweepScope;
 }
 
 function whole(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -74,7 +77,7 @@ export async function startBillingWorker(
   worker.on('error', (error) => log.error({ err: error }, 'billing worker error'));
 
   const recoverRuns = async () => {
-    const { enqueued, exhausted } = await ensureBillingJobs(queue, await unfinishedBillingRunIds(db));
+    const { enqueued, exhausted } = await ensureBillingJobs(queue, await unfinishedBillingRunIds(db, settings.scope));
     if (enqueued.length) log.info({ enqueued }, 're-enqueued billing runs missing from the queue');
     for (const { billingRunId, reason } of exhausted) {
       await markBillingRunFailed(db, billingRunId, reason);
