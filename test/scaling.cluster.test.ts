@@ -30,6 +30,8 @@ beforeAll(async () => {
     REDIS_CLUSTER_NODES: cluster.nodes.join(','),
     QUEUE_PREFIX: prefix,
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1',
+    // A renewal sweep every few seconds, so the renewal below does not wait for the default one-minute tick.
+    RENEWAL_SWEEP_INTERVAL_MS: '3000',
   };
   workers = [spawnWorkers(env), spawnWorkers(env)];
   for (let i = 0; i < 2; i++) gateways.push(await spawnGateway(env, 180_000));
@@ -148,8 +150,10 @@ describe('two gateways and two workers on a three-node Redis Cluster', () => {
     );
 
     // The period ends now: the renewal workers' next sweep charges the second period.
-    await db.$executeRaw`UPDATE subscriptions SET current_period_end = now() - interval '1 second',
-      next_attempt_at = now() - interval '1 second' WHERE id = ${offered.body.id}`;
+    // Not "now() - 1 second": the webhooks may arrive within a second of the activation, and a period cannot
+    // end before the subscription began (the renewal would then charge the first period again and be refused).
+    await db.$executeRaw`UPDATE subscriptions SET current_period_end = now(), next_attempt_at = now()
+      WHERE id = ${offered.body.id}`;
     const renewals = await until(
       'the renewal',
       async () => {

@@ -5,7 +5,7 @@ import { observeQueue, observeWorker } from '../src/observability/metrics.js';
 import type { Db } from '../src/store/db.js';
 import { startWebhookWorker } from './webhooks.js';
 import { startBillingWorker } from './billing.js';
-import { startRenewalWorker } from './renewals.js';
+import { renewalWorkerOptions, startRenewalWorker } from './renewals.js';
 import { startDisputeDeadlineWorker } from './dispute-deadlines.js';
 import { startHousekeepingWorker } from './housekeeping.js';
 
@@ -30,7 +30,7 @@ export type WorkerStarter = (deps: WorkerDeps) => Promise<RunningWorker>;
 export const WORKER_STARTERS: WorkerStarter[] = [
   (deps) => startWebhookWorker(deps),
   (deps) => startBillingWorker(deps),
-  (deps) => startRenewalWorker(deps),
+  (deps) => startRenewalWorker(deps, renewalWorkerOptions()),
   (deps) => startDisputeDeadlineWorker(deps),
   (deps) => startHousekeepingWorker(deps),
 ];

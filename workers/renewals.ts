@@ -62,6 +62,17 @@ export async function sweepDueRenewals(
   return due.length;
 }
 
+/** RENEWAL_SWEEP_INTERVAL_MS: how often PostgreSQL is read for due renewals (default one minute). */
+export function renewalWorkerOptions(env: NodeJS.ProcessEnv = process.env): RenewalWorkerOptions {
+  const raw = env.RENEWAL_SWEEP_INTERVAL_MS;
+  if (raw === undefined || raw === '') return {};
+  const everyMs = Number(raw);
+  if (!Number.isInteger(everyMs) || everyMs <= 0) {
+    throw new Error(`RENEWAL_SWEEP_INTERVAL_MS must be a whole number above 0, got "${raw}"`);
+  }
+  return { sweepEveryMs: everyMs };
+}
+
 /**
  * Renews subscriptions at their period end and retries declined ones. BullMQ
  * only paces and spreads the work; what is due is read from PostgreSQL at each
