@@ -8,10 +8,13 @@ import {
   housekeepingQueue,
   PURGE_IDEMPOTENCY_KEYS_JOB,
   PURGE_IDEMPOTENCY_KEYS_SCHEDULER_ID,
+  SWEEP_POINTS_JOB,
+  SWEEP_POINTS_SCHEDULER_ID,
   type HousekeepingJobData,
 } from '../src/queue/housekeeping.js';
 import { expirePendingPurchases, purgeIdempotencyKeys } from '../src/store/housekeeping.js';
 import type { SweepScope } from '../src/store/sweep-scope.js';
+import { sweepPoints } from '../src/domain/household-points.js';
 import type { RunningWorker, WorkerDeps } from './registry.js';
 
 const HOUR_MS = 3_600_000;
@@ -25,6 +28,7 @@ export interface HousekeepingWorkerOptions {
   now?: () => Date;
   expireEveryMs?: number;
   purgeEveryMs?: number;
+  pointsEveryMs?: number;
   /** How often the worker checks that its schedules survived in Redis. */
   schedulerCheckEveryMs?: number;
   /** See SweepScope: tests restrict the sweeps to their own rows. */
@@ -72,7 +76,17 @@ export async function startHousekeepingWorker(
     everyMs: options.purgeEveryMs ?? HOUR_MS,
     checkEveryMs,
   };
-  const stopChecks = [await keepRecurringJob(queue, expiry, log), await keepRecurringJob(queue, purge, log)];
+  const points = {
+    schedulerId: SWEEP_POINTS_SCHEDULER_ID,
+    jobName: SWEEP_POINTS_JOB,
+    everyMs: options.pointsEveryMs ?? 5 * 60_000,
+    checkEveryMs,
+  };
+  const stopChecks = [
+    await keepRecurringJob(queue, expiry, log),
+    await keepRecurringJob(queue, purge, log),
+    await keepRecurringJob(queue, points, log),
+  ];
 
   const worker = new Worker<HousekeepingJobData>(
     HOUSEKEEPING_QUEUE,
@@ -85,6 +99,7 @@ export async function startHousekeepingWorker(
         const cutoff = new Date(now().getTime() - retentionMs);
         return { purged: await inBatches(() => purgeIdempotencyKeys(db, cutoff, BATCH_SIZE, scope)) };
       }
+      if (job.name === SWEEP_POINTS_JOB) return sweepPoints(db, now(), BATCH_SIZE);
       throw new Error(`Unknown housekeeping job ${job.name}`);
     },
     { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix, concurrency: 1 },

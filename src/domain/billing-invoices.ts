@@ -1,6 +1,8 @@
 import type { Invoice, InvoiceLine, Subscriber } from '../generated/prisma/client.js';
 import type { Db, Tx } from '../store/db.js';
 import { postEntry, type Posting } from '../store/ledger.js';
+import { onPrisma } from '../store/sql.js';
+import { clawBackOnChargeback } from './household-points.js';
 import { allocateByLargestRemainder } from './allocation.js';
 import { operatorBillingLockSql, operatorBillingRun } from './billing.js';
 import { commissionOn } from './commission.js';
@@ -257,6 +259,7 @@ export async function recordInvoiceOutcome(
       UPDATE purchases SET charged_back_amount = charged_back_amount + ${m.chargeback.toFixed(2)}::numeric,
         billed_remaining = ${m.billedRemaining.toFixed(2)}::numeric, commission_amount = ${m.commission.toFixed(2)}::numeric
       WHERE id = ${m.id}`;
+    if (m.chargeback.gt(0)) await clawBackOnChargeback(onPrisma(tx), m.id, m.chargeback, `outcome-${invoiceId}`, now);
   }
   await postEntry(tx, {
     key: `outcome:${invoiceId}`,

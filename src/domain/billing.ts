@@ -1,4 +1,11 @@
 import { within, type SweepScope } from '../store/sweep-scope.js';
+import {
+  pointsClosingPostings,
+  pointsNetSql,
+  pointsNonZeroSql,
+  pointsSettlementColumns,
+  pointsSettlementColumnTypes,
+} from '../store/points-settlement.js';
 import type { BillingRun } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { newId } from '../ids.js';
@@ -251,25 +258,27 @@ async function settleRun(tx: Tx, run: BillingRun, now: Date): Promise<void> {
   const { from, to } = unsettledRange(run.operatorId);
   await tx.$executeRaw`
     CREATE TEMP TABLE run_settlement (publisher_id text, gross numeric(14, 2), commission numeric(14, 2),
-      refunds numeric(14, 2), chargebacks numeric(14, 2)) ON COMMIT DROP`;
+      refunds numeric(14, 2), chargebacks numeric(14, 2), ${pointsSettlementColumnTypes}) ON COMMIT DROP`;
   await tx.$executeRaw`
     INSERT INTO run_settlement
     SELECT split_part(account, ':', 3) AS publisher_id,
            COALESCE(-sum(amount) FILTER (WHERE split_part(account, ':', 4) = 'sales'), 0)::numeric(14, 2) AS gross,
            COALESCE(sum(amount) FILTER (WHERE split_part(account, ':', 4) = 'commission'), 0)::numeric(14, 2) AS commission,
            COALESCE(sum(amount) FILTER (WHERE split_part(account, ':', 4) = 'refunds'), 0)::numeric(14, 2) AS refunds,
-           COALESCE(sum(amount) FILTER (WHERE split_part(account, ':', 4) = 'chargebacks'), 0)::numeric(14, 2) AS chargebacks
+           COALESCE(sum(amount) FILTER (WHERE split_part(account, ':', 4) = 'chargebacks'), 0)::numeric(14, 2) AS chargebacks,
+           ${pointsSettlementColumns}
     FROM ledger_postings
     WHERE account >= ${from} AND account < ${to} AND unit = ${EUR}
     GROUP BY 1`;
   // Payouts hold the publisher's row lock while they read its balance; a settlement (whose net may be negative) waits for them.
   await tx.$queryRaw`SELECT 1 FROM publishers WHERE id IN (SELECT publisher_id FROM run_settlement) ORDER BY id FOR UPDATE`;
   await tx.$executeRaw`
-    INSERT INTO settlements (billing_run_id, publisher_id, operator_id, through, gross, commission, refunds, chargebacks, net, created_at)
+    INSERT INTO settlements (billing_run_id, publisher_id, operator_id, through, gross, commission, refunds, chargebacks,
+                             points_issued_value, points_redeemed_value, net, created_at)
     SELECT ${run.id}, publisher_id, ${run.operatorId}, ${run.through}, gross, commission, refunds, chargebacks,
-           gross - commission - refunds - chargebacks, ${now}
+           points_issued, points_redeemed, gross - commission - refunds - chargebacks + ${pointsNetSql}, ${now}
     FROM run_settlement
-    WHERE gross <> 0 OR commission <> 0 OR refunds <> 0 OR chargebacks <> 0`;
+    WHERE gross <> 0 OR commission <> 0 OR refunds <> 0 OR chargebacks <> 0 OR ${pointsNonZeroSql}`;
   const unsettled = (kind: string) =>
     Prisma.sql`'unsettled:' || ${run.operatorId}::text || ':' || s.publisher_id || ':' || ${kind}::text`;
   await tx.$executeRaw`
@@ -284,6 +293,7 @@ async function settleRun(tx: Tx, run: BillingRun, now: Date): Promise<void> {
       UNION ALL SELECT s.publisher_id, ${unsettled('refunds')}, -s.refunds FROM settlements s WHERE s.billing_run_id = ${run.id}
       UNION ALL SELECT s.publisher_id, ${unsettled('chargebacks')}, -s.chargebacks FROM settlements s WHERE s.billing_run_id = ${run.id}
       UNION ALL SELECT s.publisher_id, 'publisher:' || s.publisher_id || ':payable', -s.net FROM settlements s WHERE s.billing_run_id = ${run.id}
+      UNION ALL ${pointsClosingPostings(run.operatorId, run.id)}
     )
     INSERT INTO ledger_postings (entry_id, account, unit, amount)
     SELECT e.id, p.account, ${EUR}::text, p.amount FROM postings p JOIN e ON e.publisher_id = p.publisher_id WHERE p.amount <> 0`;

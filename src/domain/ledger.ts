@@ -1,11 +1,18 @@
 /**
- * The chart of accounts (docs/money.md). Every account is in one unit; today
- * all are 'EUR', and a points unit can join with accounts of its own.
+ * The chart of accounts (docs/money.md). Every account is in one unit: 'EUR',
+ * or 'PTS' for Kiosque Points (src/domain/points.ts names those accounts).
  * Postings are signed: positive debits, negative credits.
  */
 export const EUR = 'EUR';
 
-export const UNSETTLED_KINDS = ['sales', 'commission', 'refunds', 'chargebacks'] as const;
+export const UNSETTLED_KINDS = [
+  'sales',
+  'commission',
+  'refunds',
+  'chargebacks',
+  'points_issued',
+  'points_redeemed',
+] as const;
 export type UnsettledKind = (typeof UNSETTLED_KINDS)[number];
 
 export const accounts = {
@@ -31,6 +38,9 @@ export function unsettledRange(operatorId: string): { from: string; to: string }
 /** Liabilities and revenue read as credit − debit; assets and expenses as debit − credit. */
 export function normalSide(account: string): 'debit' | 'credit' {
   if (account.startsWith('publisher:') || account === accounts.commission) return 'credit';
-  if (account.startsWith('unsettled:') && account.endsWith(':sales')) return 'credit';
+  if (account.startsWith('unsettled:') && (account.endsWith(':sales') || account.endsWith(':points_redeemed')))
+    return 'credit';
+  if (account.startsWith('points:holder:')) return account.endsWith(':owed') ? 'debit' : 'credit';
+  if (account.startsWith('points:operator:')) return account.endsWith(':issued') ? 'debit' : 'credit';
   return 'debit';
 }

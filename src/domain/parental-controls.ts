@@ -13,6 +13,8 @@ export interface ControlsInput {
   blockedCategories: Category[];
   weekly: Decimal | null;
   monthly: Decimal | null;
+  /** May the child spend the household's Kiosque Points (default no)? */
+  pointsAllowed: boolean;
 }
 
 /**
@@ -45,6 +47,7 @@ export function controlsView(child: Subscriber, operator: OperatorLimitColumns) 
     externalRef: child.externalRef,
     blocked: child.blocked,
     blockedCategories: child.blockedCategories,
+    pointsAllowed: child.pointsAllowed,
     weekly: (child.limitWeekly ? Decimal.min(limits.weekly, child.limitWeekly.toString()) : limits.weekly).toFixed(2),
     monthly: (child.limitMonthly ? Decimal.min(limits.monthly, child.limitMonthly.toString()) : limits.monthly).toFixed(
       2,
@@ -76,6 +79,7 @@ export async function replaceControls(
       blockedCategories: [...new Set(input.blockedCategories)],
       limitWeekly: input.weekly?.toFixed(2) ?? null,
       limitMonthly: input.monthly?.toFixed(2) ?? null,
+      pointsAllowed: input.pointsAllowed,
       updatedAt: now,
     },
   });

@@ -19,6 +19,9 @@ import { sandboxDecline } from './sandbox.js';
 import { Decimal } from './money.js';
 import { purchaseResource, purchaseStatus, refundResource } from './resources.js';
 import { householdControls, spentBy, subscriberLimits } from './spending.js';
+import { clawBackPoints, postConfirmationPoints } from './household-points.js';
+import { householdOfSubscriber } from '../store/points.js';
+import { euroPart, pointsEarned } from './points.js';
 
 export type Purchase = PurchaseRecord;
 export type Refund = RefundRecord;
@@ -82,6 +85,9 @@ export function newPurchase(
     consentUserAgent: null,
     consentPageVersion: null,
     consentAssertionId: null,
+    pointsSpent: 0,
+    pointsEarned: 0,
+    pointValue: null,
   };
 }
 
@@ -152,7 +158,21 @@ export function consentColumns(evidence: ConsentEvidence) {
   };
 }
 
-/** The purchase as a confirmation leaves it, confirmed with its commission or declined with its code. */
+/** What points do to a confirmation: none spent and none earned unless the operator runs the programme. */
+export interface PointsPart {
+  spent: number;
+  /** The euro part: the price less the points' value. */
+  euros: Decimal;
+  pointValue: Decimal;
+  programme: boolean;
+}
+
+/**
+ * The purchase as a confirmation leaves it, confirmed with its commission or
+ * declined with its code. Confirmed with points, its amount becomes the euro
+ * part (what is billed, commissioned and counted against ceilings), and that
+ * euro part earns the household points at the seller's rate.
+ */
 export function claimedPurchase(
   purchase: Purchase,
   subscriberId: string,
@@ -160,16 +180,22 @@ export function claimedPurchase(
   seller: Seller,
   evidence: ConsentEvidence,
   now: Date,
+  points: PointsPart = { spent: 0, euros: purchase.amount, pointValue: new Decimal(0), programme: false },
 ): Purchase {
   const consented = { ...purchase, ...consentColumns(evidence), subscriberId };
   if (code) return { ...consented, status: 'declined', declineCode: code };
   const rate = rateFor(seller, purchase.channel);
+  const earned = points.programme ? pointsEarned(points.euros, seller.pointsPerEuro) : 0;
   return {
     ...consented,
     status: 'confirmed',
     confirmedAt: now,
+    amount: points.euros,
     commissionRate: rate,
-    commissionAmount: commissionOn(purchase.amount, rate),
+    commissionAmount: commissionOn(points.euros, rate),
+    pointsSpent: points.spent,
+    pointsEarned: earned,
+    pointValue: points.spent > 0 || earned > 0 ? points.pointValue : null,
   };
 }
 
@@ -186,6 +212,7 @@ export async function confirmPurchase(
   evidence: ConsentEvidence,
   publicUrl: string,
   now = new Date(),
+  pointsRequested = 0,
 ): Promise<Confirmation> {
   const context = await lockForConfirmation(sql, subscriber.id, purchaseId);
   if (!context) throw notFound('Subscriber');
@@ -199,8 +226,20 @@ export async function confirmPurchase(
   }
   if (purchase.status !== 'pending') throw notFound('Purchase');
 
-  const code = await decideCharge(sql, context.subscriber, seller, purchase.amount, now);
-  const claimed = claimedPurchase(purchase, subscriber.id, code, seller, evidence, now);
+  const { operator } = context.subscriber;
+  const euros = euroPart(
+    purchase.amount,
+    pointsRequested,
+    { enabled: operator.pointsEnabled, pointValue: operator.pointValue },
+    { child: context.subscriber.holderId !== null, pointsAllowed: context.subscriber.pointsAllowed },
+  );
+  const code = await decideCharge(sql, context.subscriber, seller, euros, now);
+  const claimed = claimedPurchase(purchase, subscriber.id, code, seller, evidence, now, {
+    spent: pointsRequested,
+    euros,
+    pointValue: operator.pointValue,
+    programme: operator.pointsEnabled,
+  });
   const event = code ? null : outboxEvent('purchase.confirmed', purchaseResource(claimed, publicUrl, now), now);
   if (!(await claimPurchase(sql, claimed, event))) {
     // Another confirmation claimed it between the locking statement's snapshot and our update.
@@ -209,6 +248,7 @@ export async function confirmPurchase(
     return outcomeFor(current, subscriber);
   }
   if (code) return { outcome: 'declined', purchase: claimed, code };
+  await postConfirmationPoints(sql, claimed, context.subscriber, now);
   await notifyOperatorOfCharge(sql, context.subscriber, claimed, seller.name, now);
   return { outcome: 'confirmed', purchase: claimed };
 }
@@ -281,5 +321,22 @@ export async function refundPurchase(
     now,
   );
   await recordRefund(sql, refund, updated, event);
+  await clawBackOnRefund(sql, purchase, refund, now);
   return { refund, purchase: updated };
+}
+
+/** The points a refunded share no longer earns leave the household (API.md v1.1, Kiosque Points). */
+async function clawBackOnRefund(sql: Sql, purchase: Purchase, refund: Refund, now: Date): Promise<void> {
+  if (purchase.pointsEarned === 0 || !purchase.subscriberId) return;
+  const household = await householdOfSubscriber(sql, purchase.subscriberId);
+  const before = refundableAmount(purchase);
+  await clawBackPoints(
+    sql,
+    purchase,
+    household.holderId,
+    household.operatorId,
+    { before, after: before.minus(refund.amount) },
+    refund.id,
+    now,
+  );
 }

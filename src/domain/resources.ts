@@ -27,6 +27,9 @@ export interface PurchaseView {
   consentUserAgent: string | null;
   consentPageVersion: string | null;
   consentAssertionId: string | null;
+  pointsSpent: number;
+  pointsEarned: number;
+  pointValue: Amount | null;
 }
 
 export interface RefundView {
@@ -56,6 +59,21 @@ function purchaseVat(purchase: PurchaseView) {
   };
 }
 
+/**
+ * Kiosque Points on a purchase, when any moved: `amount` is then the euro part
+ * (what is billed), `price` what the publisher asked, and the points paid the difference.
+ */
+function purchasePoints(purchase: PurchaseView) {
+  if (purchase.pointsSpent === 0 && purchase.pointsEarned === 0) return {};
+  const value = new Decimal(purchase.pointValue?.toString() ?? '0').times(purchase.pointsSpent);
+  return {
+    price: formatAmount(value.plus(purchase.amount.toString())),
+    pointsSpent: purchase.pointsSpent,
+    pointsValue: formatAmount(value),
+    pointsEarned: purchase.pointsEarned,
+  };
+}
+
 /** The purchase as the API returns it, and as webhooks carry it. */
 export function purchaseResource(purchase: PurchaseView, publicUrl: string, now: Date = new Date()) {
   const status = purchaseStatus(purchase, now);
@@ -73,6 +91,7 @@ export function purchaseResource(purchase: PurchaseView, publicUrl: string, now:
     ...(purchase.subscriptionId ? { subscriptionId: purchase.subscriptionId } : {}),
     ...(purchase.declineCode ? { declineCode: purchase.declineCode } : {}),
     refundedAmount: formatAmount(purchase.refundedAmount.toString()),
+    ...purchasePoints(purchase),
     ...purchaseVat(purchase),
     ...(status === 'pending' ? { consentUrl: consentUrl(publicUrl, purchase.id) } : {}),
     returnUrl: purchase.returnUrl,

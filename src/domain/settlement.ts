@@ -2,12 +2,19 @@ import type { Db } from '../store/db.js';
 import { commissionOn } from './commission.js';
 import { Decimal, formatAmount } from './money.js';
 
-/** What a publisher was settled in one run; the parts always add up to gross. */
+/**
+ * What a publisher was settled in one run; the parts always add up:
+ * gross + pointsRedeemedValue = commission + net + refunds + chargebacks + pointsIssuedValue.
+ */
 export interface Settlement {
   gross: Decimal;
   commission: Decimal;
   refunds: Decimal;
   chargebacks: Decimal;
+  /** Kiosque Points: the euro value of the points its sales earned (it owes it), net of those taken back. */
+  pointsIssuedValue: Decimal;
+  /** Kiosque Points: the euro value of the points spent on it (it is owed it). */
+  pointsRedeemedValue: Decimal;
   net: Decimal;
 }
 
@@ -31,13 +38,30 @@ export function purchaseSettlement(purchase: PurchaseMoney): Settlement {
     commission,
     refunds: purchase.refunded,
     chargebacks: purchase.chargedBack,
+    pointsIssuedValue: new Decimal(0),
+    pointsRedeemedValue: new Decimal(0),
     net: collected.minus(commission),
   };
 }
 
 /** Net is what is left of gross once the rounded commissions, refunds and chargebacks are taken: exact by construction. */
-export function settlementFromSums(sums: Omit<Settlement, 'net'>): Settlement {
-  return { ...sums, net: sums.gross.minus(sums.commission).minus(sums.refunds).minus(sums.chargebacks) };
+export function settlementFromSums(
+  sums: Omit<Settlement, 'net' | 'pointsIssuedValue' | 'pointsRedeemedValue'> &
+    Partial<Pick<Settlement, 'pointsIssuedValue' | 'pointsRedeemedValue'>>,
+): Settlement {
+  const pointsIssuedValue = sums.pointsIssuedValue ?? new Decimal(0);
+  const pointsRedeemedValue = sums.pointsRedeemedValue ?? new Decimal(0);
+  return {
+    ...sums,
+    pointsIssuedValue,
+    pointsRedeemedValue,
+    net: sums.gross
+      .plus(pointsRedeemedValue)
+      .minus(sums.commission)
+      .minus(sums.refunds)
+      .minus(sums.chargebacks)
+      .minus(pointsIssuedValue),
+  };
 }
 
 export function settlementResource(publisherId: string, settlement: Settlement) {
@@ -47,6 +71,8 @@ export function settlementResource(publisherId: string, settlement: Settlement) 
     commission: formatAmount(settlement.commission),
     refunds: formatAmount(settlement.refunds),
     chargebacks: formatAmount(settlement.chargebacks),
+    pointsIssuedValue: formatAmount(settlement.pointsIssuedValue),
+    pointsRedeemedValue: formatAmount(settlement.pointsRedeemedValue),
     net: formatAmount(settlement.net),
   };
 }
@@ -68,6 +94,8 @@ interface Row {
   commission: { toString(): string };
   refunds: { toString(): string };
   chargebacks: { toString(): string };
+  pointsIssuedValue: { toString(): string };
+  pointsRedeemedValue: { toString(): string };
   net: { toString(): string };
 }
 
@@ -82,6 +110,8 @@ function fromRow(row: Row): SettlementRow {
       commission: new Decimal(row.commission.toString()),
       refunds: new Decimal(row.refunds.toString()),
       chargebacks: new Decimal(row.chargebacks.toString()),
+      pointsIssuedValue: new Decimal(row.pointsIssuedValue.toString()),
+      pointsRedeemedValue: new Decimal(row.pointsRedeemedValue.toString()),
       net: new Decimal(row.net.toString()),
     },
   };

@@ -154,6 +154,8 @@ function periodPurchase(
 ): Purchase {
   const rate = rateFor(seller, subscription.channel);
   const noEvidence = { consentIp: null, consentUserAgent: null, consentPageVersion: null, consentAssertionId: null };
+  // Subscription periods neither spend nor earn points (docs/points.md).
+  const noPoints = { pointsSpent: 0, pointsEarned: 0, pointValue: null };
   return {
     id: newId('pur', now.getTime()),
     publisherId: seller.id,
@@ -179,6 +181,7 @@ function periodPurchase(
     invoiceId: null,
     vatRate: subscription.vatRate ?? seller.vatRate,
     ...(evidence ? consentColumns(evidence) : noEvidence),
+    ...noPoints,
   };
 }
 

@@ -1,6 +1,7 @@
 import { html } from 'ghtml';
 import type { Budget } from '../domain/ceilings.js';
 import type { Forecast } from '../domain/charge-forecast.js';
+import type { PointsOffer } from '../domain/household-points.js';
 import type { Plan } from '../domain/plan-periods.js';
 import type { Formatter } from './pages/format.js';
 import { layout, type Shell } from './pages/layout.js';
@@ -21,6 +22,8 @@ export interface ConsentView {
   budget: Budget;
   /** The decline a confirmation would certainly meet now: then no pay button. */
   forecast: Forecast | null;
+  /** Kiosque Points the household may pay part or all of this purchase with; null when none. */
+  points: PointsOffer | null;
   returnUrl: string | null;
   confirmAction: string;
   csrfToken: string;
@@ -64,6 +67,15 @@ function showsBudget(forecast: Forecast | null): boolean {
   );
 }
 
+/** The second choice: the points part and the euro part, both shown on the button itself before the click. */
+function pointsButton(m: Messages, f: Formatter, offer: PointsOffer): string {
+  const points = String(offer.points);
+  const label = offer.euros.isZero()
+    ? m.payAllWithPoints(points, f.money(offer.pointsValue))
+    : m.payWithPoints(f.money(offer.euros), points, f.money(offer.pointsValue));
+  return html`<button type="submit" class="secondary" name="points" value="${points}">${label}</button>`;
+}
+
 export function consentPage(shell: Shell, f: Formatter, view: ConsentView): string {
   const { m } = shell;
   const price = f.money(view.price);
@@ -84,7 +96,9 @@ export function consentPage(shell: Shell, f: Formatter, view: ConsentView): stri
 </div>`
     : html`<form method="post" action="${view.confirmAction}">
 <input type="hidden" name="csrf" value="${view.csrfToken}">
+!${view.points ? html`<p class="points">${m.consentPoints(String(view.points.available), f.money(view.points.availableValue))}</p>` : ''}
 <button type="submit">${period ? m.subscribeButton(price, period) : m.payButton(price)}</button>
+!${view.points ? pointsButton(m, f, view.points) : ''}
 </form>`;
   return layout(
     shell,

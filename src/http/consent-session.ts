@@ -4,6 +4,7 @@ import { forecastCharge } from '../domain/charge-forecast.js';
 import { AppError, type DeclineCode } from '../domain/errors.js';
 import { Decimal } from '../domain/money.js';
 import { nextPeriodEnd, type Plan } from '../domain/plan-periods.js';
+import { pointsOffer } from '../domain/household-points.js';
 import { recordConsentPageShown } from '../store/monthly-report.js';
 import { inTransaction, onPool, type Sql } from '../store/sql.js';
 import { countFailedAuthentication, refuseThrottledAuthentication } from './auth-throttle.js';
@@ -135,6 +136,20 @@ function renderedConsentFailure(kit: PageKit, res: Response, brand: string, kind
     );
     return true;
   }
+  if (kind === 'purchase' && ['invalid_state', 'forbidden', 'invalid_request'].includes(error.code)) {
+    // Only points can refuse a pending offer this way: too many for the household, or a child not allowed them.
+    sendHtml(
+      res,
+      error.code === 'forbidden' ? 403 : error.code === 'invalid_request' ? 400 : 409,
+      messagePage(kit.shell(m.pointsRefusedTitle, brand), {
+        title: m.pointsRefusedTitle,
+        paragraphs: [m.pointsRefusedText],
+        links: [{ href: ME_PATH, label: m.meLink }],
+        alert: true,
+      }),
+    );
+    return true;
+  }
   if (error.code === 'not_found') {
     const title = kind === 'purchase' ? m.purchaseNotFoundTitle : m.subscriptionNotFoundTitle;
     const text = kind === 'purchase' ? m.purchaseNotFoundText : m.subscriptionNotFoundText;
@@ -219,9 +234,10 @@ export async function showConsentPage(
   }
   const now = new Date();
   const amount = new Decimal(offer.amount.toString());
-  const [budget, forecast] = await Promise.all([
+  const [budget, forecast, points] = await Promise.all([
     budgetOf(ctx.db, who.subscriber, now),
     forecastCharge(onPool(ctx.pool), who.subscriber, who.subscriber.operator, offer.publisher, amount, now),
+    kind === 'purchase' ? pointsOffer(onPool(ctx.pool), who.subscriber, who.subscriber.operator, amount) : null,
   ]);
   // The answer to this page's form redirects to the publisher: the browser must be allowed to follow it.
   await recordConsentPageShown(ctx.db, who.subscriber.operatorId, offer.id);
@@ -238,6 +254,7 @@ export async function showConsentPage(
       subscription: offer.plan ? { plan: offer.plan, nextRenewal: nextPeriodEnd(now, offer.plan, now) } : null,
       budget,
       forecast,
+      points,
       returnUrl: offer.returnUrl,
       confirmAction: `${req.baseUrl}${req.path}/confirm`,
       csrfToken: csrfToken(who.session, offer.id, ctx.config.sessionSecret),

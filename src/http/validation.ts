@@ -44,3 +44,18 @@ export const pagination = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().min(1).max(100).optional(),
 });
+
+/** Kiosque Points a publisher's sales award per euro: 0 to 1000, at most two decimals, as a number or a string. */
+export const pointsPerEuro = z
+  .union([z.number(), z.string()])
+  .transform((v) => String(v))
+  .refine((v) => /^\d{1,4}(\.\d{1,2})?$/.test(v) && Number(v) <= 1000, 'expected a number of points from 0 to 1000')
+  .meta({ example: 2, description: 'Points per euro of sales, at most two decimals' });
+
+/** The euro value of one point: above 0.00 and at most 1.00. */
+export const pointValue = amountString
+  .refine((v) => new Decimal(v).gt(0), 'must be above 0.00')
+  .refine((v) => new Decimal(v).lte(1), 'must be at most 1.00');
+
+/** A number of points to spend: a whole number, 0 for none. */
+export const pointsToSpend = z.number().int().min(0).max(5_000_000);

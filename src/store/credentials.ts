@@ -15,12 +15,13 @@ const PUBLISHER_BY_KEY: Statement = {
       previous_webhook_secret AS "previousWebhookSecret",
       previous_webhook_secret_expires_at AS "previousWebhookSecretExpiresAt",
       rate_isp::text AS "rateIsp", rate_sms::text AS "rateSms", rate_voice::text AS "rateVoice",
-      vat_rate::text AS "vatRate", suspended_at AS "suspendedAt", created_at AS "createdAt"
+      vat_rate::text AS "vatRate", points_per_euro::text AS "pointsPerEuro", suspended_at AS "suspendedAt", created_at AS "createdAt"
     FROM publishers WHERE api_key_hash = $1::text`,
 };
 
-type PublisherRow = Omit<Publisher, 'rateIsp' | 'rateSms' | 'rateVoice' | 'vatRate'> & {
+type PublisherRow = Omit<Publisher, 'rateIsp' | 'rateSms' | 'rateVoice' | 'vatRate' | 'pointsPerEuro'> & {
   vatRate: string;
+  pointsPerEuro: string;
   rateIsp: string;
   rateSms: string;
   rateVoice: string;
@@ -35,6 +36,7 @@ export async function publisherByApiKeyHash(pool: PgPool, apiKeyHash: string): P
     rateSms: new Prisma.Decimal(row.rateSms),
     rateVoice: new Prisma.Decimal(row.rateVoice),
     vatRate: new Prisma.Decimal(row.vatRate),
+    pointsPerEuro: new Prisma.Decimal(row.pointsPerEuro),
   };
 }
 
@@ -42,7 +44,7 @@ const SUBSCRIBER_BY_REF: Statement = {
   name: 'subscriber_by_ref',
   text: `SELECT id, operator_id AS "operatorId", external_ref AS "externalRef", display_name AS "displayName",
       holder_id AS "holderId", blocked, blocked_categories AS "blockedCategories",
-      limit_weekly::text AS "limitWeekly", limit_monthly::text AS "limitMonthly",
+      limit_weekly::text AS "limitWeekly", limit_monthly::text AS "limitMonthly", points_allowed AS "pointsAllowed",
       created_at AS "createdAt", updated_at AS "updatedAt"
     FROM subscribers WHERE operator_id = $1::text AND external_ref = $2::text`,
 };

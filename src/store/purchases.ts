@@ -17,12 +17,14 @@ const PURCHASE_COLUMNS = `p.id, p.publisher_id AS "publisherId", p.subscriber_id
   p.commission_amount::text AS "commissionAmount", p.refunded_amount::text AS "refundedAmount",
   p.charged_back_amount::text AS "chargedBackAmount", p.invoice_id AS "invoiceId", p.consent_ip AS "consentIp",
   p.consent_user_agent AS "consentUserAgent", p.consent_page_version AS "consentPageVersion",
-  p.consent_assertion_id AS "consentAssertionId", p.vat_rate::text AS "vatRate"`;
+  p.consent_assertion_id AS "consentAssertionId", p.vat_rate::text AS "vatRate",
+  p.points_spent AS "pointsSpent", p.points_earned AS "pointsEarned", p.point_value::text AS "pointValue"`;
 
 type PurchaseRow = Omit<
   PurchaseRecord,
-  'amount' | 'commissionRate' | 'commissionAmount' | 'refundedAmount' | 'chargedBackAmount' | 'vatRate'
+  'amount' | 'commissionRate' | 'commissionAmount' | 'refundedAmount' | 'chargedBackAmount' | 'vatRate' | 'pointValue'
 > & {
+  pointValue: string | null;
   vatRate: string | null;
   amount: string;
   commissionRate: string | null;
@@ -40,6 +42,7 @@ export function toPurchase(row: PurchaseRow): PurchaseRecord {
     refundedAmount: money(row.refundedAmount),
     chargedBackAmount: money(row.chargedBackAmount),
     vatRate: money(row.vatRate),
+    pointValue: money(row.pointValue),
   };
 }
 
@@ -156,7 +159,9 @@ const LOCK_SUBSCRIBER_COLUMNS = `s.id, s.operator_id AS "operatorId", s.external
   s.limit_weekly::text AS "limitWeekly", s.limit_monthly::text AS "limitMonthly",
   o.name AS "operatorName", o.brand AS "operatorBrand", o.limit_per_purchase::text AS "operatorPerPurchase",
   o.limit_weekly::text AS "operatorWeekly", o.limit_monthly::text AS "operatorMonthly",
-  o.sandbox AS "operatorSandbox", o.webhook_url IS NOT NULL AS "operatorNotified"`;
+  o.sandbox AS "operatorSandbox", o.webhook_url IS NOT NULL AS "operatorNotified",
+  s.points_allowed AS "pointsAllowed", o.points_enabled AS "operatorPointsEnabled",
+  o.point_value::text AS "operatorPointValue"`;
 
 interface LockedSubscriberRow {
   id: string;
@@ -174,6 +179,9 @@ interface LockedSubscriberRow {
   operatorMonthly: string;
   operatorSandbox: boolean;
   operatorNotified: boolean;
+  pointsAllowed: boolean;
+  operatorPointsEnabled: boolean;
+  operatorPointValue: string;
 }
 
 function toLockedSubscriber(row: LockedSubscriberRow): LockedSubscriberRecord {
@@ -186,6 +194,7 @@ function toLockedSubscriber(row: LockedSubscriberRow): LockedSubscriberRecord {
     blockedCategories: row.blockedCategories,
     limitWeekly: money(row.limitWeekly),
     limitMonthly: money(row.limitMonthly),
+    pointsAllowed: row.pointsAllowed,
     operator: {
       id: row.operatorId,
       name: row.operatorName,
@@ -195,6 +204,8 @@ function toLockedSubscriber(row: LockedSubscriberRow): LockedSubscriberRecord {
       limitMonthly: money(row.operatorMonthly),
       sandbox: row.operatorSandbox,
       notified: row.operatorNotified,
+      pointsEnabled: row.operatorPointsEnabled,
+      pointValue: money(row.operatorPointValue),
     },
   };
 }
@@ -222,7 +233,8 @@ export async function lockSubscriber(sql: Sql, subscriberId: string): Promise<Lo
 
 const SELLER_COLUMNS = `pub.name AS "sellerName", pub.category AS "sellerCategory",
   pub.suspended_at IS NOT NULL AS "sellerSuspended", pub.rate_isp::text AS "rateIsp",
-  pub.rate_sms::text AS "rateSms", pub.rate_voice::text AS "rateVoice", pub.vat_rate::text AS "sellerVatRate"`;
+  pub.rate_sms::text AS "rateSms", pub.rate_voice::text AS "rateVoice", pub.vat_rate::text AS "sellerVatRate",
+  pub.points_per_euro::text AS "sellerPointsPerEuro"`;
 
 interface SellerRow {
   sellerName: string;
@@ -232,6 +244,7 @@ interface SellerRow {
   rateSms: string;
   rateVoice: string;
   sellerVatRate: string;
+  sellerPointsPerEuro: string;
 }
 
 function toSeller(id: string, row: SellerRow): SellerRecord {
@@ -242,6 +255,7 @@ function toSeller(id: string, row: SellerRow): SellerRecord {
     suspended: row.sellerSuspended,
     rates: { isp: money(row.rateIsp), sms: money(row.rateSms), voice: money(row.rateVoice) },
     vatRate: money(row.sellerVatRate),
+    pointsPerEuro: money(row.sellerPointsPerEuro),
   };
 }
 
@@ -314,7 +328,8 @@ const CLAIM: Statement = {
       UPDATE purchases SET subscriber_id = $2::text, status = $3::text, decline_code = $4::text,
         confirmed_at = $5::timestamptz, commission_rate = $6::numeric, commission_amount = $7::numeric,
         consent_ip = $8::text, consent_user_agent = $9::text, consent_page_version = $10::text,
-        consent_assertion_id = $11::text
+        consent_assertion_id = $11::text, amount = $16::numeric, points_spent = $17::int,
+        points_earned = $18::int, point_value = $19::numeric
       WHERE id = $1::text AND status = 'pending' AND subscriber_id IS NULL
       RETURNING publisher_id
     ), event AS (
@@ -356,6 +371,10 @@ export async function claimPurchase(sql: Sql, claimed: PurchaseRecord, event: Ou
     event?.type ?? null,
     event ? JSON.stringify(event.payload) : null,
     event?.createdAt ?? null,
+    claimed.amount.toFixed(2),
+    claimed.pointsSpent,
+    claimed.pointsEarned,
+    claimed.pointValue?.toFixed(2) ?? null,
   ]);
   return row?.claimed === 1;
 }

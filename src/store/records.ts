@@ -38,6 +38,12 @@ export interface PurchaseRecord {
   consentUserAgent: string | null;
   consentPageVersion: string | null;
   consentAssertionId: string | null;
+  /** Kiosque Points: `amount` is the euro part; these points at `pointValue` each paid the rest. */
+  pointsSpent: number;
+  /** What the euro part earned for the household. */
+  pointsEarned: number;
+  /** The operator's point value at confirmation, which values both; null when no points moved. */
+  pointValue: Decimal | null;
 }
 
 export interface RefundRecord {
@@ -58,6 +64,8 @@ export interface SellerRecord {
   rates: Record<ChannelName, Decimal>;
   /** The publisher's default VAT rate (API.md v1.1), which a purchase or subscription may override. */
   vatRate: Decimal;
+  /** Points its sales award per euro (0: none). */
+  pointsPerEuro: Decimal;
 }
 
 export interface OperatorLimitsRecord {
@@ -71,6 +79,9 @@ export interface OperatorLimitsRecord {
   sandbox: boolean;
   /** Whether the operator registered a webhook URL, so a charge has operator events to queue. */
   notified: boolean;
+  /** Kiosque Points: whether the operator runs the programme, and the euro value of one point. */
+  pointsEnabled: boolean;
+  pointValue: Decimal;
 }
 
 /** A subscriber as its row lock returns it: household controls and its operator's limits. */
@@ -83,6 +94,8 @@ export interface LockedSubscriberRecord {
   blockedCategories: string[];
   limitWeekly: Decimal | null;
   limitMonthly: Decimal | null;
+  /** For a child: whether its holder lets it spend the household's points. */
+  pointsAllowed: boolean;
   operator: OperatorLimitsRecord;
 }
 

@@ -19,7 +19,8 @@ const LOCK_WITH_SELLER: Statement = {
   name: 'subscription_lock_with_seller',
   text: `SELECT ${SUBSCRIPTION_COLUMNS}, pub.name AS "sellerName", pub.category AS "sellerCategory",
       pub.suspended_at IS NOT NULL AS "sellerSuspended", pub.rate_isp::text AS "rateIsp",
-      pub.rate_sms::text AS "rateSms", pub.rate_voice::text AS "rateVoice", pub.vat_rate::text AS "sellerVatRate"
+      pub.rate_sms::text AS "rateSms", pub.rate_voice::text AS "rateVoice", pub.vat_rate::text AS "sellerVatRate",
+      pub.points_per_euro::text AS "sellerPointsPerEuro"
     FROM subscriptions sub JOIN publishers pub ON pub.id = sub.publisher_id
     WHERE sub.id = $1::text
     FOR UPDATE OF sub`,
@@ -33,6 +34,7 @@ interface SellerRow {
   rateSms: string;
   rateVoice: string;
   sellerVatRate: string;
+  sellerPointsPerEuro: string;
 }
 
 /**
@@ -55,6 +57,7 @@ export async function lockSubscriptionWithSeller(
       suspended: row.sellerSuspended,
       rates: { isp: money(row.rateIsp), sms: money(row.rateSms), voice: money(row.rateVoice) },
       vatRate: money(row.sellerVatRate),
+      pointsPerEuro: money(row.sellerPointsPerEuro),
     },
   };
 }

@@ -36,6 +36,10 @@ export const purchase = z
     subscriptionId: z.string().optional(),
     declineCode: z.string().optional(),
     refundedAmount: amount,
+    price: amount.optional().meta({ description: 'When points paid part: the price asked; `amount` is the euro part' }),
+    pointsSpent: z.number().int().optional(),
+    pointsValue: amount.optional(),
+    pointsEarned: z.number().int().optional(),
     consentUrl: z.string().optional().meta({ description: 'While pending: where the subscriber confirms' }),
     returnUrl: z.string().nullable(),
     createdAt: time,
@@ -89,6 +93,7 @@ export const operator = z
     sandbox: z.boolean(),
     webhookUrl: z.string().nullable(),
     limits,
+    points: z.object({ enabled: z.boolean(), pointValue: amount }).meta({ description: 'Kiosque Points programme' }),
     createdAt: time,
   })
   .meta({ id: 'Operator' });
@@ -110,6 +115,7 @@ export const publisher = z
     supportUrl: z.string().nullable(),
     webhookUrl: z.string().nullable(),
     commissionRates: z.object({ isp: z.string(), sms: z.string(), voice: z.string() }),
+    pointsPerEuro: z.number().meta({ description: 'Kiosque Points its sales award per euro (0: none)' }),
     suspended: z.boolean(),
     createdAt: time,
   })
@@ -180,7 +186,11 @@ export const settlementRow = z
     commission: amount,
     refunds: amount,
     chargebacks: amount,
-    net: amount,
+    pointsIssuedValue: amount.meta({ description: 'What the publisher owes for the points its sales earned' }),
+    pointsRedeemedValue: amount.meta({ description: 'What the publisher is owed for the points spent on it' }),
+    net: amount.meta({
+      description: 'gross + pointsRedeemedValue = commission + net + refunds + chargebacks + pointsIssuedValue',
+    }),
   })
   .meta({ id: 'SettlementRow' });
 
@@ -204,6 +214,29 @@ export const publisherSettlement = settlementRow
   .omit({ publisherId: true })
   .extend({ billingRunId: z.string(), operatorId: z.string(), through: time })
   .meta({ id: 'PublisherSettlement' });
+
+export const points = z
+  .looseObject({
+    enabled: z.boolean(),
+    pointValue: amount,
+    available: z.number().int(),
+    pending: z.number().int(),
+    owed: z.number().int(),
+    availableValue: amount,
+    history: z.array(
+      z.looseObject({
+        id: z.string(),
+        type: z.enum(['earned', 'available', 'spent', 'clawed_back', 'expired']),
+        points: z.number().int(),
+        available: z.number().int(),
+        pending: z.number().int(),
+        purchaseId: z.string().nullable(),
+        at: time,
+      }),
+    ),
+    nextCursor: z.string().nullable(),
+  })
+  .meta({ id: 'Points' });
 
 export const ledgerBalances = z
   .looseObject({

@@ -7,6 +7,8 @@ import { purchaseList, type PurchaseItem } from './subscriber-space.js';
 export interface ChildForm {
   blocked: boolean;
   blockedCategories: readonly string[];
+  /** May the child spend the household's Kiosque Points? */
+  pointsAllowed: boolean;
   /** As typed, or the child's own limit; empty means the operator's. */
   weekly: string;
   monthly: string;
@@ -64,6 +66,7 @@ export function parentSpacePage(shell: Shell, f: Formatter, view: ParentView): s
 </fieldset>
 !${limitField(`${id}-weekly`, 'weekly', m.weeklyLimit, m.limitHint(f.money(view.operatorWeekly)), child.form.weekly, child.errors.weekly)}
 !${limitField(`${id}-monthly`, 'monthly', m.monthlyLimit, m.limitHint(f.money(view.operatorMonthly)), child.form.monthly, child.errors.monthly)}
+<label class="check"><input type="checkbox" name="pointsAllowed" value="on"!${child.form.pointsAllowed ? ' checked' : ''}> ${m.childPointsAllowed}</label>
 <p><button type="submit">${m.saveControls}<span class="visually-hidden"> (${child.name})</span></button></p>
 </form>
 <h3>${m.childPurchases}</h3>

@@ -60,7 +60,17 @@ export interface InvoiceItem {
   lines: { description: string; amount: string }[];
 }
 
+/** The household's Kiosque Points, when its operator runs the programme. */
+export interface PointsView {
+  available: number;
+  availableValue: string;
+  pending: number;
+  owed: number;
+  history: { type: string; points: number; available: number; at: Date }[];
+}
+
 export interface SpaceView {
+  points: PointsView | null;
   budget: Budget;
   weekResets: Date;
   monthResets: Date;
@@ -153,6 +163,29 @@ function disputeList(m: Messages, f: Formatter, items: DisputeItem[]): string {
   )}</ul>`;
 }
 
+function signed(points: number): string {
+  return points > 0 ? `+${points}` : String(points);
+}
+
+function pointsSection(m: Messages, f: Formatter, points: PointsView): string {
+  return html`<section class="card" aria-labelledby="points">
+<h2 id="points">${m.pointsHeading}</h2>
+<p class="points-balance"><strong>${m.pointsAvailable(String(points.available), f.money(points.availableValue))}</strong></p>
+<p class="meta">${m.pointsPending(String(points.pending))}</p>
+!${points.owed > 0 ? html`<p class="meta">${m.pointsOwed(String(points.owed))}</p>` : ''}
+<p class="meta">${m.pointsExpiry}</p>
+<h3>${m.pointsHistory}</h3>
+!${
+    points.history.length
+      ? html`<ul class="items points-history">!${points.history.map(
+          (h) =>
+            html`<li><span>${f.dateTime(h.at)}</span> · <span>${m.pointsEvent[h.type] ?? h.type}</span> · <strong>${signed(h.type === 'available' ? h.available : h.points)}</strong></li>`,
+        )}</ul>`
+      : html`<p>${m.noPointsHistory}</p>`
+  }
+</section>`;
+}
+
 function invoiceList(m: Messages, f: Formatter, items: InvoiceItem[]): string {
   if (!items.length) return html`<p>${m.noInvoices}</p>`;
   return html`<ul class="items">!${items.map(
@@ -182,6 +215,7 @@ export function subscriberSpacePage(shell: Shell, f: Formatter, view: SpaceView)
 <p class="meta">${m.perPurchaseLimit(f.money(view.budget.perPurchase))}</p>
 !${view.isHolder ? html`<p><a href="/me/children">${m.parentSpaceLink}</a></p>` : ''}
 </section>
+!${view.points ? pointsSection(m, f, view.points) : ''}
 <section class="card" aria-labelledby="subscriptions"><h2 id="subscriptions">${m.subscriptionsHeading}</h2>!${subscriptionList(m, f, view.subscriptions, view.csrf)}</section>
 <section class="card" aria-labelledby="purchases"><h2 id="purchases">${m.purchasesHeading}</h2>!${purchaseList(m, f, view.purchases, { csrf: view.csrf })}</section>
 <section class="card" aria-labelledby="disputes"><h2 id="disputes">${m.disputesHeading}</h2>!${disputeList(m, f, view.disputes)}</section>

@@ -15,7 +15,7 @@ import type { AppContext } from '../context.js';
 import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
-import { amountString, body, parse } from '../validation.js';
+import { amountString, body, parse, pointsPerEuro, pointValue } from '../validation.js';
 
 const positiveAmount = amountString.refine((v) => new Decimal(v).gt(0), 'must be above 0.00');
 const capped = (cap: Decimal) =>
@@ -42,6 +42,7 @@ export const operatorBody = body({
 export const operatorPatchBody = body({
   limits: z.strictObject(limitFields).partial().optional(),
   webhookUrl: webhookUrlField.nullable().optional(),
+  points: z.strictObject({ enabled: z.boolean(), pointValue: pointValue.optional() }).optional(),
 });
 
 export const operatorId = z.string().min(1).max(64);
@@ -63,6 +64,7 @@ export const publisherBody = body({
   webhookUrl: webhookUrlField.optional(),
   commissionRates: z.strictObject({ isp: rate.optional(), sms: rate.optional(), voice: rate.optional() }).optional(),
   vatRate: z.enum(VAT_RATES).optional(),
+  pointsPerEuro: pointsPerEuro.optional(),
 });
 
 export function operatorLimitsResource(operator: Operator) {
@@ -81,6 +83,7 @@ export function operatorResource(operator: Operator) {
     sandbox: operator.sandbox,
     webhookUrl: operator.webhookUrl,
     limits: operatorLimitsResource(operator),
+    points: { enabled: operator.pointsEnabled, pointValue: operator.pointValue.toFixed(2) },
     createdAt: operator.createdAt.toISOString(),
   };
 }
@@ -106,6 +109,7 @@ export function publisherResource(publisher: Publisher) {
       voice: publisher.rateVoice.toString(),
     },
     vatRate: vatRateString(publisher.vatRate.toString()),
+    pointsPerEuro: Number(publisher.pointsPerEuro.toString()),
     suspended: publisher.suspendedAt !== null,
     createdAt: publisher.createdAt.toISOString(),
   };
@@ -178,6 +182,9 @@ export function adminRoutes(ctx: AppContext): Router {
           ...(input.limits?.monthly ? { limitMonthly: input.limits.monthly } : {}),
           ...(input.webhookUrl !== undefined ? { webhookUrl: input.webhookUrl } : {}),
           ...(secret ? { webhookSecret: secret } : {}),
+          ...(input.points
+            ? { pointsEnabled: input.points.enabled, pointValue: input.points.pointValue ?? existing.pointValue }
+            : {}),
         },
       });
       return { operator: updated, newSecret: secret };
@@ -211,6 +218,7 @@ export function adminRoutes(ctx: AppContext): Router {
           rateSms: rates.sms,
           rateVoice: rates.voice,
           vatRate: input.vatRate ?? defaultVatRate(input.category),
+          pointsPerEuro: input.pointsPerEuro ?? '0',
         },
       });
       return {

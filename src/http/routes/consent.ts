@@ -1,9 +1,16 @@
 import { Router } from 'express';
 import { confirmPurchase } from '../../domain/purchases.js';
+import { Decimal } from '../../domain/money.js';
 import { purchaseStatus } from '../../domain/resources.js';
 import type { AppContext } from '../context.js';
 import { confirmOnConsentPage, showConsentPage } from '../consent-session.js';
 import { pageHeaders } from '../pages/render.js';
+
+/** The points button the subscriber chose on the consent page; anything else is paying in euros only. */
+function chosenPoints(body: unknown): number {
+  const value = (body as { points?: unknown } | undefined)?.points;
+  return typeof value === 'string' && /^\d{1,7}$/.test(value) ? Number(value) : 0;
+}
 
 export function consentRoutes(ctx: AppContext): Router {
   const router = Router();
@@ -21,13 +28,27 @@ export function consentRoutes(ctx: AppContext): Router {
 
   router.post('/purchases/:id/confirm', (req, res) =>
     confirmOnConsentPage(ctx, req, res, 'purchase', async (sql, subscriber, evidence, { m, f }) => {
-      const result = await confirmPurchase(sql, String(req.params.id), subscriber, evidence, publicUrl);
+      const points = chosenPoints(req.body);
+      const result = await confirmPurchase(
+        sql,
+        String(req.params.id),
+        subscriber,
+        evidence,
+        publicUrl,
+        new Date(),
+        points,
+      );
       const { purchase } = result;
+      const euros = f.money(purchase.amount.toFixed(2));
+      const value = new Decimal(purchase.pointValue?.toString() ?? '0').times(purchase.pointsSpent);
       return {
         id: purchase.id,
         declineCode: result.outcome === 'declined' ? result.code : null,
         returnUrl: purchase.returnUrl,
-        thanks: m.paidSentence(f.money(purchase.amount.toFixed(2)), purchase.description),
+        thanks:
+          purchase.pointsSpent > 0
+            ? m.paidWithPointsSentence(euros, `${purchase.pointsSpent} (${f.money(value)})`, purchase.description)
+            : m.paidSentence(euros, purchase.description),
       };
     }),
   );

@@ -13,6 +13,10 @@ import * as schema from '../openapi/schemas.js';
 import { pagination, parse } from '../validation.js';
 import { childOf } from '../../domain/parental-controls.js';
 import { childRef } from './parental.js';
+import { householdPoints } from '../../domain/household-points.js';
+import { z } from 'zod';
+
+export const mePointsQuery = pagination.extend({ cursor: z.string().regex(/^\d{1,18}$/).optional() });
 
 export async function budgetOf(db: Db, subscriber: Subscriber, now = new Date()) {
   const operator = await db.operator.findUniqueOrThrow({ where: { id: subscriber.operatorId } });
@@ -45,6 +49,12 @@ export function meRoutes(ctx: AppContext): Router {
     res.json({ data: items.map((p) => purchaseResource(p, ctx.config.publicUrl)), nextCursor });
   });
 
+  router.get('/points', async (req, res) => {
+    const { subscriber } = actorOf(res, 'subscriber');
+    const { limit, cursor } = parse(mePointsQuery, req.query);
+    res.json(await householdPoints(onPrisma(ctx.db), subscriber, { cursor: cursor ?? null, limit }));
+  });
+
   return router;
 }
 
@@ -66,5 +76,16 @@ export const meOperations = operations(
     query: mePurchasesQuery,
     responses: { 200: { description: 'A page', schema: schema.list(schema.purchase) } },
     errors: [404],
+  },
+  {
+    method: 'get',
+    path: '/v1/me/points',
+    tag: 'Subscriber',
+    summary: "The household's Kiosque Points: available, pending, owed, and their history, newest first",
+    description:
+      'A child sees its household\'s points. `history` is a page of `limit` entries; `nextCursor` asks for the next.',
+    actors: ['subscriber'],
+    query: mePointsQuery,
+    responses: { 200: { description: 'The points', schema: schema.points } },
   },
 );

@@ -24,6 +24,7 @@ export const controlsBody = body({
     .optional(),
   weekly: amountString.nullable().optional(),
   monthly: amountString.nullable().optional(),
+  pointsAllowed: z.boolean().optional(),
 });
 
 /** /v1/me/children/:externalRef/controls: a holder's parental controls over a child. */
@@ -50,6 +51,7 @@ export function parentalRoutes(ctx: AppContext): Router {
           blockedCategories: input.blockedCategories ?? [],
           weekly: input.weekly ? new Decimal(input.weekly) : null,
           monthly: input.monthly ? new Decimal(input.monthly) : null,
+          pointsAllowed: input.pointsAllowed ?? false,
         }),
       TRANSACTION_OPTIONS,
     );

@@ -7,7 +7,7 @@ import type { AppContext } from '../context.js';
 import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
-import { body, httpsUrl, parse } from '../validation.js';
+import { body, httpsUrl, parse, pointsPerEuro } from '../validation.js';
 import { assertWebhookUrl, publisherResource } from './admin.js';
 
 /** null clears a field. */
@@ -15,6 +15,7 @@ export const publisherPatchBody = body({
   webhookUrl: z.string().max(2048).nullable().optional(),
   legalName: z.string().trim().min(1).max(200).nullable().optional(),
   supportUrl: httpsUrl.nullable().optional(),
+  pointsPerEuro: pointsPerEuro.optional(),
 });
 
 export function profileResource(publisher: Publisher) {
@@ -40,6 +41,7 @@ export function publisherRoutes(ctx: AppContext): Router {
         ...(input.webhookUrl !== undefined ? { webhookUrl: input.webhookUrl } : {}),
         ...(input.legalName !== undefined ? { legalName: input.legalName } : {}),
         ...(input.supportUrl !== undefined ? { supportUrl: input.supportUrl } : {}),
+        ...(input.pointsPerEuro !== undefined ? { pointsPerEuro: input.pointsPerEuro } : {}),
       },
     });
     res.json(profileResource(updated));

@@ -23,7 +23,16 @@ import * as schema from '../openapi/schemas.js';
 import { page } from '../pagination.js';
 import { insertPendingPurchase } from '../../store/purchases.js';
 import { onPrisma } from '../../store/sql.js';
-import { amountString, body, description, httpsUrl, pagination, parse, purchaseAmount } from '../validation.js';
+import {
+  amountString,
+  body,
+  description,
+  httpsUrl,
+  pagination,
+  parse,
+  pointsToSpend,
+  purchaseAmount,
+} from '../validation.js';
 
 /** Consent evidence for confirmations that come through the API rather than the page. */
 export const API_CONSENT_VERSION = 'api-v1';
@@ -51,6 +60,9 @@ export const refundBody = body({
 });
 
 export const purchaseId = z.string().min(1).max(64);
+
+/** Kiosque Points: how many of the household's available points pay part or all of the price. */
+export const confirmBody = body({ points: pointsToSpend.optional() });
 
 export function confirmationReply(result: Confirmation, publicUrl: string): Reply {
   if (result.outcome === 'declined') {
@@ -126,6 +138,7 @@ export function purchaseRoutes(ctx: AppContext): Router {
   router.post('/:id/confirm', allow(ctx, 'subscriber'), async (req, res) => {
     const actor = actorOf(res, 'subscriber');
     const id = parse(purchaseId, req.params.id);
+    const input = parse(confirmBody, req.body ?? {});
     const key = idempotencyKey(req, false);
     await subscriberLanes.run(actor.subscriber.id, () =>
       respondOnceOnPool(ctx, req, res, key, async (sql) =>
@@ -136,6 +149,8 @@ export function purchaseRoutes(ctx: AppContext): Router {
             actor.subscriber,
             consentEvidence(req, actor.assertionId, API_CONSENT_VERSION),
             publicUrl,
+            new Date(),
+            input.points ?? 0,
           ),
           publicUrl,
         ),
@@ -206,10 +221,15 @@ export const purchaseOperations = operations(
     path: '/v1/purchases/:id/confirm',
     tag: 'Purchases',
     summary: 'Click two, for API clients: the subscriber confirms; 402 when declined',
+    description:
+      '`points` pays part or all of the price with the household\'s available Kiosque Points, at the ' +
+      "operator's point value; `amount` is then the euro part. Points worth more than the price are 400, more " +
+      'than the household has available or in no programme 409, a child without `pointsAllowed` 403: nothing changes.',
     actors: ['subscriber'],
     params: idParam,
+    body: confirmBody,
     responses: { 200: { description: 'Confirmed', schema: schema.purchase } },
-    errors: [402, 404, 410],
+    errors: [400, 402, 403, 404, 409, 410],
   },
   {
     method: 'post',

@@ -6,6 +6,8 @@ import { suspensionPolicy } from '../../domain/dispute-rate.js';
 import { assertDisputable, listDisputes, openDispute } from '../../domain/disputes.js';
 import { AppError } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
+import { householdPoints } from '../../domain/household-points.js';
+import { onPrisma } from '../../store/sql.js';
 import { controlsView, replaceControls } from '../../domain/parental-controls.js';
 import type { Plan } from '../../domain/plan-periods.js';
 import { consentResource, purchaseStatus } from '../../domain/resources.js';
@@ -84,6 +86,16 @@ function queryOf<T extends string>(schema: z.ZodType<T>, value: unknown): T | nu
   return parsed.success ? parsed.data : null;
 }
 
+function pointsView(points: Awaited<ReturnType<typeof householdPoints>>) {
+  return {
+    available: points.available,
+    availableValue: points.availableValue,
+    pending: points.pending,
+    owed: points.owed,
+    history: points.history.map((h) => ({ type: h.type, points: h.points, available: h.available, at: new Date(h.at) })),
+  };
+}
+
 async function showSpace(
   ctx: AppContext,
   req: Request,
@@ -94,8 +106,9 @@ async function showSpace(
   const { m, f } = kit;
   const { subscriber } = who;
   const now = new Date();
-  const [budget, purchases, subscriptions, disputes, invoices] = await Promise.all([
+  const [budget, points, purchases, subscriptions, disputes, invoices] = await Promise.all([
     budgetOf(ctx.db, subscriber, now),
+    householdPoints(onPrisma(ctx.db), subscriber, { cursor: null, limit: LIST_SIZE }),
     purchasesOf(ctx, subscriber.id, LIST_SIZE, now),
     ctx.db.subscription.findMany({
       where: { subscriberId: subscriber.id },
@@ -126,6 +139,7 @@ async function showSpace(
     200,
     subscriberSpacePage(kit.shell(m.meTitle, subscriber.operator.brand), f, {
       budget,
+      points: points.enabled || points.available > 0 || points.pending > 0 ? pointsView(points) : null,
       weekResets: nextWeekStart(now),
       monthResets: nextMonthStart(now),
       purchases,
@@ -190,6 +204,7 @@ function pageErrorCode(error: unknown): 'invalid_state' | 'not_found' | 'invalid
 interface ControlsForm {
   categories?: unknown;
   blocked?: unknown;
+  pointsAllowed?: unknown;
   weekly?: unknown;
   monthly?: unknown;
 }
@@ -229,6 +244,7 @@ async function showChildren(
         form: draft?.form ?? {
           blocked: child.blocked,
           blockedCategories: child.blockedCategories,
+          pointsAllowed: child.pointsAllowed,
           weekly: child.limitWeekly ? child.limitWeekly.toFixed(2) : '',
           monthly: child.limitMonthly ? child.limitMonthly.toFixed(2) : '',
         },
@@ -369,6 +385,7 @@ export function subscriberPageRoutes(ctx: AppContext): Router {
       form: {
         blocked: body.blocked === 'on',
         blockedCategories: categories,
+        pointsAllowed: body.pointsAllowed === 'on',
         weekly: typeof body.weekly === 'string' ? body.weekly.slice(0, 20) : '',
         monthly: typeof body.monthly === 'string' ? body.monthly.slice(0, 20) : '',
       },
@@ -393,6 +410,7 @@ export function subscriberPageRoutes(ctx: AppContext): Router {
           replaceControls(tx, holder, ref.data, {
             blocked: draft.form.blocked,
             blockedCategories: categories,
+            pointsAllowed: draft.form.pointsAllowed,
             weekly,
             monthly,
           }),

@@ -174,4 +174,28 @@ export const en: Messages = {
   saveFailed: 'Nothing was saved: correct the field shown.',
   childPurchases: 'Recent purchases',
   childState: { blocked: 'Purchases blocked', open: 'Purchases allowed' },
+  childPointsAllowed: "May pay with the household's Kiosque Points",
+
+  pointsHeading: 'My Kiosque Points',
+  pointsAvailable: (points, value) => `${points} points available (${value})`,
+  pointsPending: (points) => `${points} points pending: available 14 days after the purchase`,
+  pointsOwed: (points) => `${points} points owed: taken from the next points that become available`,
+  pointsExpiry: 'Points expire 12 months after they become available.',
+  pointsHistory: 'Points history',
+  noPointsHistory: 'No points movement yet.',
+  pointsEvent: {
+    earned: 'Earned',
+    available: 'Became available',
+    spent: 'Spent',
+    clawed_back: 'Taken back (refund, unpaid bill or dispute)',
+    expired: 'Expired',
+  },
+  consentPoints: (points, value) => `You have ${points} Kiosque Points available (${value}). Choose how to pay:`,
+  payWithPoints: (euros, points, value) => `Pay ${euros} and ${points} points (${value})`,
+  payAllWithPoints: (points, value) => `Pay with ${points} points (${value}), €0 on the bill`,
+  paidWithPointsSentence: (euros, points, description) =>
+    `You paid ${euros} and ${points} points for “${description}”.`,
+  pointsRefusedTitle: 'Paying with points is not possible',
+  pointsRefusedText: 'These points are no longer available, or this account may not use them. Nothing was paid.',
+  backToOffer: 'Back to the purchase',
 };

@@ -176,6 +176,32 @@ export const fr = {
   saveFailed: "Rien n'a été enregistré : corrigez le champ signalé.",
   childPurchases: 'Ses derniers achats',
   childState: { blocked: 'Achats bloqués', open: 'Achats autorisés' },
+  childPointsAllowed: 'Peut payer avec les points Kiosque du foyer',
+
+  pointsHeading: 'Mes points Kiosque',
+  pointsAvailable: (points: string, value: string) => `${points} points disponibles (${value})`,
+  pointsPending: (points: string) => `${points} points en attente : disponibles 14 jours après l’achat`,
+  pointsOwed: (points: string) => `${points} points dus : repris sur les prochains points disponibles`,
+  pointsExpiry: 'Les points expirent 12 mois après être devenus disponibles.',
+  pointsHistory: 'Historique des points',
+  noPointsHistory: 'Aucun mouvement de points pour l’instant.',
+  pointsEvent: {
+    earned: 'Gagnés',
+    available: 'Devenus disponibles',
+    spent: 'Dépensés',
+    clawed_back: 'Repris (remboursement, impayé ou litige)',
+    expired: 'Expirés',
+  } as Record<string, string>,
+  consentPoints: (points: string, value: string) =>
+    `Vous avez ${points} points Kiosque disponibles (${value}). Choisissez comment payer :`,
+  payWithPoints: (euros: string, points: string, value: string) =>
+    `Payer ${euros} et ${points} points (${value})`,
+  payAllWithPoints: (points: string, value: string) => `Payer avec ${points} points (${value}), 0 € sur la facture`,
+  paidWithPointsSentence: (euros: string, points: string, description: string) =>
+    `Vous avez payé ${euros} et ${points} points pour « ${description} ».`,
+  pointsRefusedTitle: 'Paiement en points impossible',
+  pointsRefusedText: 'Ces points ne sont plus disponibles, ou ce compte ne peut pas les utiliser. Rien n’a été payé.',
+  backToOffer: 'Revenir à l’achat',
 };
 
 export type Messages = typeof fr;

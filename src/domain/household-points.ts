@@ -1,0 +1,273 @@
+import { findPurchase } from '../store/purchases.js';
+import type { PurchaseRecord } from '../store/records.js';
+import {
+  dueLots,
+  expiryFigures,
+  householdBalances,
+  householdOfSubscriber,
+  householdsToExpire,
+  householdsToMature,
+  lockHousehold,
+  lotPending,
+  operatorProgramme,
+  pointsHistory,
+  postPointsEntries,
+  type PointsHistoryRow,
+} from '../store/points.js';
+import type { Db } from '../store/db.js';
+import { onPrisma, type Sql } from '../store/sql.js';
+import { Decimal, formatAmount } from './money.js';
+import {
+  assertAvailable,
+  clawbackEntry,
+  clawbackSplit,
+  earnEntry,
+  EVENT_OF_KIND,
+  expiryCutoff,
+  expiryEntry,
+  maturityCutoff,
+  maturityEntry,
+  maturitySplit,
+  pointsKept,
+  pointsToExpire,
+  spendEntry,
+  type PointsEntry,
+} from './points.js';
+
+/** The household a subscriber's points belong to: its holder's, or its own when it is the holder. */
+export function householdOf(subscriber: { id: string; holderId: string | null }): string {
+  return subscriber.holderId ?? subscriber.id;
+}
+
+/**
+ * The points of a confirmation, in its transaction and after its claim (so the
+ * household lock comes after the subscriber, purchase and spending locks):
+ * spends from available points, never below zero, and earns into pending. A
+ * household short of points throws, and the whole confirmation rolls back.
+ */
+export async function postConfirmationPoints(
+  sql: Sql,
+  purchase: PurchaseRecord,
+  subscriber: { id: string; holderId: string | null; operatorId: string },
+  now: Date,
+): Promise<void> {
+  if (purchase.pointsSpent === 0 && purchase.pointsEarned === 0) return;
+  const holderId = householdOf(subscriber);
+  const pointValue = purchase.pointValue ?? new Decimal(0);
+  const base = {
+    purchaseId: purchase.id,
+    holderId,
+    operatorId: subscriber.operatorId,
+    publisherId: purchase.publisherId,
+    pointValue,
+    at: now,
+  };
+  const entries: PointsEntry[] = [];
+  if (purchase.pointsSpent > 0) {
+    const locked = await lockHousehold(sql, holderId);
+    assertAvailable(
+      purchase.pointsSpent,
+      locked ? await householdBalances(sql, holderId) : { available: 0, pending: 0, owed: 0 },
+    );
+    entries.push(spendEntry({ ...base, points: purchase.pointsSpent }));
+  }
+  if (purchase.pointsEarned > 0) entries.push(earnEntry({ ...base, points: purchase.pointsEarned }));
+  await postPointsEntries(sql, entries, { holderId, operatorId: subscriber.operatorId, at: now });
+}
+
+/**
+ * Takes back what a purchase no longer earns once a refund, chargeback or lost
+ * dispute lowered what stays of it: from its own pending points, then the
+ * household's available ones, the rest owed. `before` and `after` are what stays
+ * of the euro part (amount − refunded − charged back) either side of the event;
+ * `cause` keys the entry (a refund's or an outcome's id), so it posts once.
+ */
+export async function clawBackPoints(
+  sql: Sql,
+  purchase: PurchaseRecord,
+  holderId: string,
+  operatorId: string,
+  remaining: { before: Decimal; after: Decimal },
+  cause: string,
+  now: Date,
+): Promise<number> {
+  if (purchase.pointsEarned === 0) return 0;
+  const points =
+    pointsKept(purchase.pointsEarned, purchase.amount, remaining.before) -
+    pointsKept(purchase.pointsEarned, purchase.amount, remaining.after);
+  if (points <= 0) return 0;
+  await lockHousehold(sql, holderId);
+  const lot = await lotPending(sql, holderId, purchase.id);
+  const { available } = await householdBalances(sql, holderId);
+  const entry = clawbackEntry({
+    key: `points-clawback:${purchase.id}:${cause}`,
+    holderId,
+    operatorId,
+    publisherId: purchase.publisherId,
+    split: clawbackSplit(points, lot, available),
+    pointValue: purchase.pointValue ?? new Decimal(0),
+    at: now,
+  });
+  await postPointsEntries(sql, [entry]);
+  return points;
+}
+
+/**
+ * One household's sweep, under its lock: lots pending since the maturity cutoff
+ * become available (repaying any debt first), then whatever became available
+ * before the expiry cutoff and is still there expires. Run twice, the second
+ * finds nothing to do: its figures are the journal's after the first.
+ */
+export async function sweepHousehold(
+  sql: Sql,
+  holderId: string,
+  now: Date,
+): Promise<{ matured: number; expired: number }> {
+  const locked = await lockHousehold(sql, holderId);
+  if (!locked) return { matured: 0, expired: 0 };
+  const { operatorId } = locked;
+  let { owed } = await householdBalances(sql, holderId);
+  const entries: PointsEntry[] = [];
+  let matured = 0;
+  for (const lot of await dueLots(sql, holderId, maturityCutoff(now))) {
+    if (lot.pending <= 0) continue;
+    const split = maturitySplit(lot.pending, owed);
+    owed -= split.repaid;
+    matured += lot.pending;
+    entries.push(maturityEntry({ purchaseId: lot.purchaseId, holderId, operatorId, split, at: now }));
+  }
+  if (entries.length > 0) await postPointsEntries(sql, entries);
+  const { available } = await householdBalances(sql, holderId);
+  const { maturedByCutoff, outflow } = await expiryFigures(sql, holderId, expiryCutoff(now));
+  const expired = pointsToExpire(maturedByCutoff, outflow, available);
+  if (expired > 0) {
+    const programme = await operatorProgramme(sql, operatorId);
+    await postPointsEntries(sql, [
+      expiryEntry({
+        holderId,
+        operatorId,
+        points: expired,
+        outflowAfter: outflow + expired,
+        pointValue: new Decimal(programme?.pointValue ?? '0'),
+        at: now,
+      }),
+    ]);
+  }
+  return { matured, expired };
+}
+
+export function historyItem(row: PointsHistoryRow) {
+  const purchaseId = row.kind === 'points_expire' ? null : (row.key.split(':')[1] ?? null);
+  return {
+    id: row.id,
+    type: EVENT_OF_KIND[row.kind],
+    /** The change to what the household holds (available + pending − owed). */
+    points: row.available + row.pending - row.owed,
+    available: row.available,
+    pending: row.pending,
+    ...(row.owed !== 0 ? { owed: row.owed } : {}),
+    purchaseId,
+    at: row.createdAt.toISOString(),
+  };
+}
+
+/** GET /v1/me/points and the subscriber space: the household's balances and its history, newest first. */
+export async function householdPoints(
+  sql: Sql,
+  subscriber: { id: string; holderId: string | null; operatorId: string },
+  page: { cursor: string | null; limit: number },
+) {
+  const holderId = householdOf(subscriber);
+  const programme = await operatorProgramme(sql, subscriber.operatorId);
+  const balances = await householdBalances(sql, holderId);
+  const rows = await pointsHistory(sql, holderId, page.cursor, page.limit + 1);
+  const more = rows.length > page.limit;
+  const history = rows.slice(0, page.limit).map(historyItem);
+  return {
+    enabled: programme?.enabled ?? false,
+    pointValue: formatAmount(programme?.pointValue ?? '0'),
+    available: balances.available,
+    pending: balances.pending,
+    owed: balances.owed,
+    availableValue: formatAmount(new Decimal(programme?.pointValue ?? '0').times(balances.available)),
+    history,
+    nextCursor: more ? (history[history.length - 1]?.id ?? null) : null,
+  };
+}
+
+/** What the consent page offers to pay with points: as many as the household has, up to the price. */
+export interface PointsOffer {
+  available: number;
+  availableValue: Decimal;
+  points: number;
+  pointsValue: Decimal;
+  /** The euro part left to pay with those points. */
+  euros: Decimal;
+}
+
+export async function pointsOffer(
+  sql: Sql,
+  subscriber: { id: string; holderId: string | null; pointsAllowed: boolean },
+  programme: { pointsEnabled: boolean; pointValue: { toString(): string } },
+  price: Decimal,
+): Promise<PointsOffer | null> {
+  if (!programme.pointsEnabled || (subscriber.holderId !== null && !subscriber.pointsAllowed)) return null;
+  const pointValue = new Decimal(programme.pointValue.toString());
+  const { available } = await householdBalances(sql, householdOf(subscriber));
+  const points = Math.min(available, price.dividedBy(pointValue).floor().toNumber());
+  if (points <= 0) return null;
+  const pointsValue = pointValue.times(points);
+  return { available, availableValue: pointValue.times(available), points, pointsValue, euros: price.minus(pointsValue) };
+}
+
+/**
+ * A chargeback of `chargeback` euros on a purchase (its row already updated, in
+ * the caller's transaction) takes back the points that share earned.
+ */
+export async function clawBackOnChargeback(
+  sql: Sql,
+  purchaseId: string,
+  chargeback: Decimal,
+  cause: string,
+  now: Date,
+): Promise<void> {
+  const purchase = await findPurchase(sql, purchaseId);
+  if (!purchase?.subscriberId || purchase.pointsEarned === 0) return;
+  const household = await householdOfSubscriber(sql, purchase.subscriberId);
+  const after = purchase.amount.minus(purchase.refundedAmount).minus(purchase.chargedBackAmount);
+  await clawBackPoints(
+    sql,
+    purchase,
+    household.holderId,
+    household.operatorId,
+    { before: after.plus(chargeback), after },
+    cause,
+    now,
+  );
+}
+
+/**
+ * The points sweep (housekeeping worker): every household with a lot due to
+ * mature or points due to expire, each in a transaction of its own under its
+ * lock. Safe to run twice or by two workers at once: the second finds the
+ * journal already moved, and every entry is keyed.
+ */
+export async function sweepPoints(
+  db: Db,
+  now: Date,
+  limit: number,
+): Promise<{ households: number; matured: number; expired: number }> {
+  const sql = onPrisma(db);
+  const holders = new Set([
+    ...(await householdsToMature(sql, maturityCutoff(now), limit)),
+    ...(await householdsToExpire(sql, expiryCutoff(now), limit)),
+  ]);
+  let matured = 0;
+  let expired = 0;
+  for (const holderId of holders) {
+    const done = await db.$transaction((tx) => sweepHousehold(onPrisma(tx), holderId, now));
+    matured += done.matured;
+    expired += done.expired;
+  }
+  return { households: holders.size, matured, expired };
+}

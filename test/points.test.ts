@@ -1,0 +1,341 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBillingRun, runBilling } from '../src/domain/billing.js';
+import { sweepPoints } from '../src/domain/household-points.js';
+import { PENDING_MS } from '../src/domain/points.js';
+import { unbalancedEntries } from '../src/store/ledger.js';
+import {
+  admin,
+  assertion,
+  bearer,
+  createOperator,
+  createPublisher,
+  createPurchase,
+  idemKey,
+  provision,
+  startTestGateway,
+  unique,
+  type OperatorFixture,
+  type PublisherFixture,
+  type TestGateway,
+} from './support/harness.js';
+
+let gw: TestGateway;
+let operator: OperatorFixture;
+/** Awards 10 points per euro. */
+let awarding: PublisherFixture;
+/** Awards none: where points are spent. */
+let plain: PublisherFixture;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+beforeAll(async () => {
+  gw = startTestGateway();
+  operator = await createOperator(gw);
+  const enabled = await gw
+    .api()
+    .patch(`/v1/admin/operators/${operator.id}`)
+    .set(admin)
+    .send({ points: { enabled: true } });
+  expect(enabled.status).toBe(200);
+  awarding = await createPublisher(gw, { pointsPerEuro: 10 });
+  plain = await createPublisher(gw);
+});
+afterAll(() => gw.close());
+
+async function household() {
+  const holderRef = await provision(gw, operator);
+  const childRef = await provision(gw, operator, unique('child'), { holderRef });
+  return { holderRef, childRef, holder: assertion(operator, holderRef), child: assertion(operator, childRef) };
+}
+
+const confirm = (id: string, token: string, body?: object) => {
+  const req = gw.api().post(`/v1/purchases/${id}/confirm`).set(bearer(token));
+  return body ? req.send(body) : req;
+};
+
+async function buyFrom(publisher: PublisherFixture, token: string, amount: string, body?: object) {
+  const { id } = await createPurchase(gw, publisher, { amount });
+  return { id, res: await confirm(id, token, body) };
+}
+
+const points = async (token: string) => (await gw.api().get('/v1/me/points').set(bearer(token))).body;
+
+/** Makes every lot confirmed until now mature, as the housekeeping sweep would 14 days later. */
+const matureAll = () => sweepPoints(gw.ctx.db, new Date(Date.now() + PENDING_MS + DAY_MS), 1000);
+
+describe('Kiosque Points: programme settings', () => {
+  it('When an operator turns points on with a value, then its resource shows it; a bad value is 400', async () => {
+    const op = await createOperator(gw);
+    const created = await gw.api().patch(`/v1/admin/operators/${op.id}`).set(admin).send({});
+    expect(created.body.points).toEqual({ enabled: false, pointValue: '0.01' });
+    const on = await gw
+      .api()
+      .patch(`/v1/admin/operators/${op.id}`)
+      .set(admin)
+      .send({ points: { enabled: true, pointValue: '0.02' } });
+    expect(on.status).toBe(200);
+    expect(on.body.points).toEqual({ enabled: true, pointValue: '0.02' });
+    for (const pointValue of ['0.00', '0.005', 0.01, '2.00']) {
+      const bad = await gw
+        .api()
+        .patch(`/v1/admin/operators/${op.id}`)
+        .set(admin)
+        .send({ points: { enabled: true, pointValue } });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.code).toBe('invalid_request');
+    }
+  });
+
+  it('When a publisher sets pointsPerEuro, then its profile shows it; default 0; a negative rate is 400', async () => {
+    const pub = await createPublisher(gw);
+    const profile = await gw.api().get('/v1/publisher').set(bearer(pub.apiKey));
+    expect(profile.body.pointsPerEuro).toBe(0);
+    const patched = await gw.api().patch('/v1/publisher').set(bearer(pub.apiKey)).send({ pointsPerEuro: '2.5' });
+    expect(patched.status).toBe(200);
+    expect(patched.body.pointsPerEuro).toBe(2.5);
+    const bad = await gw.api().patch('/v1/publisher').set(bearer(pub.apiKey)).send({ pointsPerEuro: -1 });
+    expect(bad.status).toBe(400);
+    const badCreate = await gw
+      .api()
+      .post('/v1/admin/publishers')
+      .set(admin)
+      .send({ name: 'x', category: 'press', pointsPerEuro: 'many' });
+    expect(badCreate.status).toBe(400);
+  });
+});
+
+describe('Kiosque Points: earning, maturing, spending', () => {
+  it('When a household buys, then it earns floor(amount × pointsPerEuro) pending, available after 14 days', async () => {
+    const h = await household();
+    const { res } = await buyFrom(awarding, h.child, '4.99');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ amount: '4.99', pointsEarned: 49, pointsSpent: 0 });
+    expect(await points(h.holder)).toMatchObject({ available: 0, pending: 49, owed: 0 });
+    // The child earns into its holder's account and sees the household's points.
+    expect(await points(h.child)).toMatchObject({ available: 0, pending: 49 });
+    await matureAll();
+    const after = await points(h.holder);
+    expect(after).toMatchObject({ available: 49, pending: 0, availableValue: '0.49' });
+    expect(after.history.map((e: { type: string }) => e.type)).toEqual(['available', 'earned']);
+    expect(after.history[1]).toMatchObject({ type: 'earned', points: 49, pending: 49 });
+    // Run twice, the sweep finds nothing more to do.
+    expect(await matureAll()).toMatchObject({ matured: 0 });
+    expect(await points(h.holder)).toMatchObject({ available: 49, pending: 0 });
+  });
+
+  it('When points pay part of a purchase, then amount is the euro part, it earns on that part only', async () => {
+    const h = await household();
+    await buyFrom(awarding, h.holder, '30.00');
+    await matureAll();
+    const { res } = await buyFrom(awarding, h.holder, '2.00', { points: 150 });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      amount: '0.50',
+      price: '2.00',
+      pointsSpent: 150,
+      pointsValue: '1.50',
+      pointsEarned: 5,
+    });
+    expect(await points(h.holder)).toMatchObject({ available: 150, pending: 5 });
+    // The euro part is what counts against the ceilings.
+    const budget = await gw.api().get('/v1/me/budget').set(bearer(h.holder));
+    expect(budget.body.weekly.spent).toBe('30.50');
+  });
+
+  it('When points pay the whole price, then the purchase bills 0.00', async () => {
+    const h = await household();
+    await buyFrom(awarding, h.holder, '10.00');
+    await matureAll();
+    const { res } = await buyFrom(plain, h.holder, '1.00', { points: 100 });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ amount: '0.00', price: '1.00', pointsSpent: 100 });
+    expect(await points(h.holder)).toMatchObject({ available: 0 });
+  });
+
+  it('When the points are worth more than the price, then 400 and nothing changes', async () => {
+    const h = await household();
+    await buyFrom(awarding, h.holder, '10.00');
+    await matureAll();
+    const { id, res } = await buyFrom(plain, h.holder, '0.50', { points: 51 });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'invalid_request', details: { maxPoints: 50 } });
+    expect((await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    expect(await points(h.holder)).toMatchObject({ available: 100 });
+  });
+
+  it('When the household has fewer points than asked, then 409 and the purchase stays pending', async () => {
+    const h = await household();
+    await buyFrom(awarding, h.holder, '1.00');
+    await matureAll();
+    const { id, res } = await buyFrom(plain, h.holder, '1.00', { points: 11 });
+    expect(res.status).toBe(409);
+    expect(res.body.error).toMatchObject({ code: 'invalid_state', details: { requested: 11, available: 10 } });
+    expect((await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    // The same purchase can then be confirmed with the points the household has.
+    const retried = await confirm(id, h.holder, { points: 10 });
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({ amount: '0.90', pointsSpent: 10 });
+  });
+
+  it('When a child spends points, then it needs pointsAllowed from its holder (403 before)', async () => {
+    const h = await household();
+    await buyFrom(awarding, h.holder, '2.00');
+    await matureAll();
+    const refused = await buyFrom(plain, h.child, '1.00', { points: 5 });
+    expect(refused.res.status).toBe(403);
+    expect(refused.res.body.error.code).toBe('forbidden');
+    const controls = await gw
+      .api()
+      .put(`/v1/me/children/${h.childRef}/controls`)
+      .set(bearer(h.holder))
+      .send({ pointsAllowed: true });
+    expect(controls.status).toBe(200);
+    expect(controls.body.pointsAllowed).toBe(true);
+    const allowed = await confirm(refused.id, h.child, { points: 5 });
+    expect(allowed.status).toBe(200);
+    expect(allowed.body).toMatchObject({ amount: '0.95', pointsSpent: 5 });
+    expect(await points(h.holder)).toMatchObject({ available: 15 });
+  });
+
+  it('When the operator runs no programme, then spending points is 409 and nothing is earned', async () => {
+    const op = await createOperator(gw);
+    const ref = await provision(gw, op);
+    const token = assertion(op, ref);
+    const { id } = await createPurchase(gw, awarding, { amount: '3.00' });
+    const spend = await confirm(id, token, { points: 1 });
+    expect(spend.status).toBe(409);
+    const plainly = await confirm(id, token);
+    expect(plainly.status).toBe(200);
+    expect(plainly.body.pointsEarned).toBeUndefined();
+    expect(await points(token)).toMatchObject({ enabled: false, available: 0, pending: 0 });
+  });
+
+  it('When points is not a whole number, then 400', async () => {
+    const h = await household();
+    const { id } = await createPurchase(gw, plain, { amount: '1.00' });
+    for (const bad of [1.5, -1, '10']) {
+      const res = await confirm(id, h.holder, { points: bad });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('invalid_request');
+    }
+  });
+});
+
+describe('Kiosque Points: clawback', () => {
+  it('When a pending purchase is refunded in part, then its proportional share leaves pending', async () => {
+    const h = await household();
+    const { id } = await buyFrom(awarding, h.holder, '10.00');
+    const refund = await gw
+      .api()
+      .post(`/v1/purchases/${id}/refunds`)
+      .set(bearer(awarding.apiKey))
+      .set('Idempotency-Key', idemKey())
+      .send({ amount: '2.55' });
+    expect(refund.status).toBe(201);
+    // 100 earned on 10.00; 7.45 stays, which keeps floor(100 × 7.45 / 10) = 74.
+    expect(await points(h.holder)).toMatchObject({ pending: 74, available: 0, owed: 0 });
+    await gw
+      .api()
+      .post(`/v1/purchases/${id}/refunds`)
+      .set(bearer(awarding.apiKey))
+      .set('Idempotency-Key', idemKey())
+      .send({});
+    expect(await points(h.holder)).toMatchObject({ pending: 0, available: 0, owed: 0 });
+  });
+
+  it('When spent points are clawed back, then available never goes below zero and the rest is owed, repaid by the next points', async () => {
+    const h = await household();
+    const { id } = await buyFrom(awarding, h.holder, '5.00');
+    await matureAll();
+    await buyFrom(plain, h.holder, '0.40', { points: 40 });
+    expect(await points(h.holder)).toMatchObject({ available: 10 });
+    const refund = await gw
+      .api()
+      .post(`/v1/purchases/${id}/refunds`)
+      .set(bearer(awarding.apiKey))
+      .set('Idempotency-Key', idemKey())
+      .send({});
+    expect(refund.status).toBe(201);
+    expect(await points(h.holder)).toMatchObject({ available: 0, pending: 0, owed: 40 });
+    await buyFrom(awarding, h.holder, '5.00');
+    await matureAll();
+    // 50 matured: 40 repay the debt, 10 become available.
+    expect(await points(h.holder)).toMatchObject({ available: 10, pending: 0, owed: 0 });
+    expect(await unbalancedEntries(gw.ctx.db)).toEqual([]);
+  });
+
+  it('When a dispute is lost, then the points its purchase earned are taken back', async () => {
+    const h = await household();
+    const { id } = await buyFrom(awarding, h.holder, '3.00');
+    const opened = await gw.api().post('/v1/disputes').set(bearer(h.holder)).send({ purchaseId: id, reason: 'never got it' });
+    expect(opened.status).toBe(201);
+    const lost = await gw
+      .api()
+      .post(`/v1/disputes/${opened.body.id}/response`)
+      .set(bearer(awarding.apiKey))
+      .send({ accept: true });
+    expect(lost.status).toBe(200);
+    expect(await points(h.holder)).toMatchObject({ pending: 0, available: 0 });
+    const types = (await points(h.holder)).history.map((e: { type: string }) => e.type);
+    expect(types).toEqual(['clawed_back', 'earned']);
+  });
+});
+
+describe('Kiosque Points: settlement', () => {
+  it('When a run settles, then rows carry pointsIssuedValue and pointsRedeemedValue and the identity holds', async () => {
+    const op = await createOperator(gw);
+    await gw
+      .api()
+      .patch(`/v1/admin/operators/${op.id}`)
+      .set(admin)
+      .send({ points: { enabled: true, pointValue: '0.01' } });
+    const ref = await provision(gw, op);
+    const token = assertion(op, ref);
+    await buyFrom(awarding, token, '20.00');
+    await sweepPoints(gw.ctx.db, new Date(Date.now() + PENDING_MS + DAY_MS), 1000);
+    await buyFrom(plain, token, '3.00', { points: 120 });
+    const run = await gw.ctx.db.$transaction((tx) => createBillingRun(tx, op.id, new Date()));
+    await runBilling(gw.ctx.db, run.id);
+    const settlement = await gw.api().get(`/v1/operator/billing-runs/${run.id}/settlement`).set(bearer(op.apiKey));
+    expect(settlement.status).toBe(200);
+    const rows = new Map(settlement.body.data.map((r: { publisherId: string }) => [r.publisherId, r]));
+    expect(rows.get(awarding.id)).toMatchObject({
+      gross: '20.00',
+      commission: '3.00',
+      pointsIssuedValue: '2.00',
+      pointsRedeemedValue: '0.00',
+      net: '15.00',
+    });
+    expect(rows.get(plain.id)).toMatchObject({
+      gross: '1.80',
+      commission: '0.27',
+      pointsIssuedValue: '0.00',
+      pointsRedeemedValue: '1.20',
+      net: '2.73',
+    });
+    const own = await gw.api().get('/v1/settlements').set(bearer(plain.apiKey));
+    expect(own.body.data.find((r: { billingRunId: string }) => r.billingRunId === run.id)).toMatchObject({
+      pointsRedeemedValue: '1.20',
+      net: '2.73',
+    });
+    const invoices = await gw.api().get(`/v1/operator/invoices?billingRun=${run.id}`).set(bearer(op.apiKey));
+    expect(invoices.body.data[0].total).toBe('21.80');
+  });
+});
+
+describe('GET /v1/me/points', () => {
+  it('When the history is longer than a page, then nextCursor pages through it; a bad cursor is 400', async () => {
+    const h = await household();
+    for (let i = 0; i < 3; i++) await buyFrom(awarding, h.holder, '1.00');
+    const first = await gw.api().get('/v1/me/points?limit=2').set(bearer(h.holder));
+    expect(first.body.history).toHaveLength(2);
+    expect(first.body.nextCursor).not.toBeNull();
+    const second = await gw.api().get(`/v1/me/points?limit=2&cursor=${first.body.nextCursor}`).set(bearer(h.holder));
+    expect(second.body.history).toHaveLength(1);
+    expect(second.body.nextCursor).toBeNull();
+    const bad = await gw.api().get('/v1/me/points?cursor=abc').set(bearer(h.holder));
+    expect(bad.status).toBe(400);
+    const anonymous = await gw.api().get('/v1/me/points');
+    expect(anonymous.status).toBe(401);
+  });
+});
