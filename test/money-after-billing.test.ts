@@ -299,6 +299,8 @@ describe('docs/money.md, the worked example', () => {
         commission: '1.95',
         refunds: '1.00',
         chargebacks: '0.00',
+        pointsIssuedValue: '0.00',
+        pointsRedeemedValue: '0.00',
         net: '11.05',
       },
     ]);
@@ -321,6 +323,8 @@ describe('docs/money.md, the worked example', () => {
         commission: '-0.15',
         refunds: '0.00',
         chargebacks: '1.00',
+        pointsIssuedValue: '0.00',
+        pointsRedeemedValue: '0.00',
         net: '-0.85',
       },
     ]);

@@ -60,6 +60,7 @@ describe('PUT and GET /v1/me/children/:externalRef/controls', () => {
       blockedCategories: ['adult', 'games'],
       weekly: '20.00',
       monthly: '150.00',
+      pointsAllowed: false,
     });
     const read = await gw.api().get(`/v1/me/children/${h.childRef}/controls`).set(bearer(h.holder));
     expect(read.status).toBe(200);
@@ -81,6 +82,7 @@ describe('PUT and GET /v1/me/children/:externalRef/controls', () => {
       blockedCategories: [],
       weekly: '60.00',
       monthly: '150.00',
+      pointsAllowed: false,
     });
     const row = await gw.ctx.db.subscriber.findFirstOrThrow({ where: { externalRef: h.childRef } });
     expect(row.limitWeekly).toBeNull();
