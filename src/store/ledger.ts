@@ -50,10 +50,10 @@ export async function postEntry(tx: Tx, entry: NewEntry): Promise<boolean> {
   return written > 0;
 }
 
-/** The balance of one account from its postings, signed (debit positive). */
-export async function accountBalance(db: Db | Tx, account: string): Promise<Decimal> {
+/** The balance of one account from its postings, signed (debit positive), in its unit (euros unless said). */
+export async function accountBalance(db: Db | Tx, account: string, unit: string = EUR): Promise<Decimal> {
   const [row] = await db.$queryRaw<{ balance: string }[]>`
-    SELECT COALESCE(sum(amount), 0)::text AS balance FROM ledger_postings WHERE account = ${account} AND unit = ${EUR}`;
+    SELECT COALESCE(sum(amount), 0)::text AS balance FROM ledger_postings WHERE account = ${account} AND unit = ${unit}`;
   return new Decimal(row?.balance ?? '0');
 }
 

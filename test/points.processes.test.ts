@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sweepPoints } from '../src/domain/household-points.js';
+import { PENDING_MS, pointsAccounts } from '../src/domain/points.js';
+import { newId } from '../src/ids.js';
+import { accountBalance, unbalancedEntries } from '../src/store/ledger.js';
+import { spawnGateway, type GatewayProcess } from './support/gateway-process.js';
+import {
+  admin,
+  assertion,
+  bearer,
+  createOperator,
+  createPublisher,
+  createPurchase,
+  provision,
+  startTestGateway,
+  unique,
+  type OperatorFixture,
+  type PublisherFixture,
+  type TestGateway,
+} from './support/harness.js';
+
+/**
+ * The points invariant where it is hardest: one household's available points
+ * spent by many confirmations at once, from the holder and a child, split
+ * across two gateway processes.
+ */
+let gw: TestGateway;
+let gateways: GatewayProcess[];
+let operator: OperatorFixture;
+let awarding: PublisherFixture;
+let plain: PublisherFixture;
+
+beforeAll(async () => {
+  const unshed = { MAX_IN_FLIGHT: '5000', MAX_POOL_WAITING: '5000', REQUEST_DEADLINE_MS: '120000' };
+  gateways = await Promise.all([1, 2].map(() => spawnGateway({ RATE_LIMIT_PER_MINUTE: '1000000', ...unshed })));
+  gw = startTestGateway();
+  operator = await createOperator(gw, { limits: { perPurchase: '50.00', weekly: '60.00', monthly: '300.00' } });
+  await gw
+    .api()
+    .patch(`/v1/admin/operators/${operator.id}`)
+    .set(admin)
+    .send({ points: { enabled: true } });
+  awarding = await createPublisher(gw, { pointsPerEuro: 100 });
+  plain = await createPublisher(gw);
+});
+afterAll(async () => {
+  await Promise.all(gateways.map((g) => g.stop()));
+  await gw.close();
+});
+
+/** Pending purchases written straight to the table: creation is not under test here, confirmation is. */
+async function createMany(count: number, amount: string) {
+  const now = Date.now();
+  const rows = Array.from({ length: count }, (_, i) => ({
+    id: newId('pur', now + i),
+    publisherId: plain.id,
+    kind: 'article',
+    amount,
+    currency: 'EUR',
+    description: `bulk ${i}`,
+    channel: 'isp',
+    status: 'pending',
+    expiresAt: new Date(now + 10 * 60 * 1000),
+  }));
+  await gw.ctx.db.purchase.createMany({ data: rows });
+  return rows.map((r) => r.id);
+}
+
+const balance = (account: string) => accountBalance(gw.ctx.db, account, 'PTS');
+
+describe('Kiosque Points across two gateway processes', () => {
+  it('When 50 confirmations spend 30 points each of a household holding 1,000, then 33 pass, 17 are refused and no point is lost', async () => {
+    const holderRef = await provision(gw, operator);
+    const childRef = await provision(gw, operator, unique('child'), { holderRef });
+    const holder = assertion(operator, holderRef);
+    const child = assertion(operator, childRef);
+    await gw.api().put(`/v1/me/children/${childRef}/controls`).set(bearer(holder)).send({ pointsAllowed: true });
+    const { id: earning } = await createPurchase(gw, awarding, { amount: '10.00' });
+    expect((await gw.api().post(`/v1/purchases/${earning}/confirm`).set(bearer(holder))).body.pointsEarned).toBe(1000);
+    await sweepPoints(gw.ctx.db, new Date(Date.now() + PENDING_MS + 60_000), 1000);
+
+    const ids = await createMany(50, '1.00');
+    const responses = await Promise.all(
+      ids.map(async (id, i) => {
+        const gateway = gateways[i % gateways.length] as GatewayProcess;
+        const res = await fetch(`${gateway.url}/v1/purchases/${id}/confirm`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${i % 3 === 0 ? child : holder}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ points: 30 }),
+        });
+        return { status: res.status, body: (await res.json()) as { pointsSpent?: number; error?: { code: string } } };
+      }),
+    );
+    const confirmed = responses.filter((r) => r.status === 200);
+    expect(confirmed).toHaveLength(33);
+    expect(confirmed.every((r) => r.body.pointsSpent === 30)).toBe(true);
+    const refused = responses.filter((r) => r.status === 409);
+    expect(refused).toHaveLength(17);
+    expect(refused.every((r) => r.body.error?.code === 'invalid_state')).toBe(true);
+
+    const holderRow = await gw.ctx.db.subscriber.findUniqueOrThrow({
+      where: { operatorId_externalRef: { operatorId: operator.id, externalRef: holderRef } },
+    });
+    // Liabilities read as credits: a household's balance is minus its postings' sum.
+    const available = (await balance(pointsAccounts.available(holderRow.id))).negated();
+    const pending = (await balance(pointsAccounts.pending(holderRow.id))).negated();
+    expect(available.toNumber()).toBe(10);
+    expect(pending.isZero()).toBe(true);
+    // Every point issued is held or was redeemed: none lost, none made.
+    const issued = await balance(pointsAccounts.issued(operator.id));
+    const redeemed = (await balance(pointsAccounts.redeemed(operator.id))).negated();
+    expect(issued.toNumber()).toBe(1000);
+    expect(redeemed.toNumber()).toBe(990);
+    expect(available.plus(pending).plus(redeemed).toNumber()).toBe(issued.toNumber());
+    const spent = await gw.ctx.db.purchase.aggregate({
+      where: { id: { in: ids }, status: 'confirmed' },
+      _sum: { pointsSpent: true },
+    });
+    expect(spent._sum.pointsSpent).toBe(990);
+    const stillPending = await gw.ctx.db.purchase.count({ where: { id: { in: ids }, status: 'pending' } });
+    expect(stillPending).toBe(17);
+    expect(await unbalancedEntries(gw.ctx.db)).toEqual([]);
+  });
+});
