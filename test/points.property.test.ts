@@ -191,7 +191,12 @@ async function checkPoints(world: World): Promise<void> {
   // The euro liability is the value of what the household holds, at the one point value used here.
   const liability = (await accountBalance(db, pointsAccounts.liability(world.op.id))).negated();
   expect(cents(liability)).toBe(cents(POINT_VALUE.times(available + pending - owed)));
-  const me = (await gw.api().get('/v1/me/points').set(bearer(world.tokens[1] as string))).body;
+  const me = (
+    await gw
+      .api()
+      .get('/v1/me/points')
+      .set(bearer(world.tokens[1] as string))
+  ).body;
   expect(me).toMatchObject({ available, pending, owed });
 
   for (const publisher of world.publishers) {

@@ -267,7 +267,11 @@ describe('Kiosque Points: clawback', () => {
   it('When a dispute is lost, then the points its purchase earned are taken back', async () => {
     const h = await household();
     const { id } = await buyFrom(awarding, h.holder, '3.00');
-    const opened = await gw.api().post('/v1/disputes').set(bearer(h.holder)).send({ purchaseId: id, reason: 'never got it' });
+    const opened = await gw
+      .api()
+      .post('/v1/disputes')
+      .set(bearer(h.holder))
+      .send({ purchaseId: id, reason: 'never got it' });
     expect(opened.status).toBe(201);
     const lost = await gw
       .api()

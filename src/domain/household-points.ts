@@ -217,7 +217,13 @@ export async function pointsOffer(
   const points = Math.min(available, price.dividedBy(pointValue).floor().toNumber());
   if (points <= 0) return null;
   const pointsValue = pointValue.times(points);
-  return { available, availableValue: pointValue.times(available), points, pointsValue, euros: price.minus(pointsValue) };
+  return {
+    available,
+    availableValue: pointValue.times(available),
+    points,
+    pointsValue,
+    euros: price.minus(pointsValue),
+  };
 }
 
 /**

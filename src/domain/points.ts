@@ -91,8 +91,9 @@ export function euroPart(
   spender: { child: boolean; pointsAllowed: boolean },
 ): Decimal {
   if (points === 0) return amount;
-  if (!programme.enabled) throw invalidState("This operator runs no points programme", { points });
-  if (spender.child && !spender.pointsAllowed) throw forbidden("This household's holder does not let this account spend points");
+  if (!programme.enabled) throw invalidState('This operator runs no points programme', { points });
+  if (spender.child && !spender.pointsAllowed)
+    throw forbidden("This household's holder does not let this account spend points");
   const value = valueOf(points, programme.pointValue);
   if (value.gt(amount)) {
     const maxPoints = amount.dividedBy(programme.pointValue).floor().toNumber();
@@ -208,7 +209,11 @@ export function spendEntry(input: {
       { account: pointsAccounts.available(input.holderId), unit: POINTS, amount: pts(input.points) },
       { account: pointsAccounts.redeemed(input.operatorId), unit: POINTS, amount: pts(-input.points) },
       { account: pointsAccounts.liability(input.operatorId), unit: EUR, amount: value },
-      { account: pointsAccounts.unsettledRedeemed(input.operatorId, input.publisherId), unit: EUR, amount: value.negated() },
+      {
+        account: pointsAccounts.unsettledRedeemed(input.operatorId, input.publisherId),
+        unit: EUR,
+        amount: value.negated(),
+      },
     ],
   };
 }
@@ -242,7 +247,11 @@ export function clawbackEntry(input: {
       { account: pointsAccounts.owed(input.holderId), unit: POINTS, amount: pts(owed) },
       { account: pointsAccounts.issued(input.operatorId), unit: POINTS, amount: pts(-points) },
       { account: pointsAccounts.liability(input.operatorId), unit: EUR, amount: value },
-      { account: pointsAccounts.unsettledIssued(input.operatorId, input.publisherId), unit: EUR, amount: value.negated() },
+      {
+        account: pointsAccounts.unsettledIssued(input.operatorId, input.publisherId),
+        unit: EUR,
+        amount: value.negated(),
+      },
     ],
   };
 }

@@ -47,7 +47,7 @@ export function consentRoutes(ctx: AppContext): Router {
         returnUrl: purchase.returnUrl,
         thanks:
           purchase.pointsSpent > 0
-            ? m.paidWithPointsSentence(euros, `${purchase.pointsSpent} (${f.money(value)})`, purchase.description)
+            ? m.paidWithPointsSentence(euros, String(purchase.pointsSpent), f.money(value), purchase.description)
             : m.paidSentence(euros, purchase.description),
       };
     }),

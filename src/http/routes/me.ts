@@ -16,7 +16,12 @@ import { childRef } from './parental.js';
 import { householdPoints } from '../../domain/household-points.js';
 import { z } from 'zod';
 
-export const mePointsQuery = pagination.extend({ cursor: z.string().regex(/^\d{1,18}$/).optional() });
+export const mePointsQuery = pagination.extend({
+  cursor: z
+    .string()
+    .regex(/^\d{1,18}$/)
+    .optional(),
+});
 
 export async function budgetOf(db: Db, subscriber: Subscriber, now = new Date()) {
   const operator = await db.operator.findUniqueOrThrow({ where: { id: subscriber.operatorId } });
@@ -83,7 +88,7 @@ export const meOperations = operations(
     tag: 'Subscriber',
     summary: "The household's Kiosque Points: available, pending, owed, and their history, newest first",
     description:
-      'A child sees its household\'s points. `history` is a page of `limit` entries; `nextCursor` asks for the next.',
+      "A child sees its household's points. `history` is a page of `limit` entries; `nextCursor` asks for the next.",
     actors: ['subscriber'],
     query: mePointsQuery,
     responses: { 200: { description: 'The points', schema: schema.points } },

@@ -222,7 +222,7 @@ export const purchaseOperations = operations(
     tag: 'Purchases',
     summary: 'Click two, for API clients: the subscriber confirms; 402 when declined',
     description:
-      '`points` pays part or all of the price with the household\'s available Kiosque Points, at the ' +
+      "`points` pays part or all of the price with the household's available Kiosque Points, at the " +
       "operator's point value; `amount` is then the euro part. Points worth more than the price are 400, more " +
       'than the household has available or in no programme 409, a child without `pointsAllowed` 403: nothing changes.',
     actors: ['subscriber'],

@@ -92,7 +92,12 @@ function pointsView(points: Awaited<ReturnType<typeof householdPoints>>) {
     availableValue: points.availableValue,
     pending: points.pending,
     owed: points.owed,
-    history: points.history.map((h) => ({ type: h.type, points: h.points, available: h.available, at: new Date(h.at) })),
+    history: points.history.map((h) => ({
+      type: h.type,
+      points: h.points,
+      available: h.available,
+      at: new Date(h.at),
+    })),
   };
 }
 

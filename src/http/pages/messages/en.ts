@@ -193,8 +193,8 @@ export const en: Messages = {
   consentPoints: (points, value) => `You have ${points} Kiosque Points available (${value}). Choose how to pay:`,
   payWithPoints: (euros, points, value) => `Pay ${euros} and ${points} points (${value})`,
   payAllWithPoints: (points, value) => `Pay with ${points} points (${value}), €0 on the bill`,
-  paidWithPointsSentence: (euros, points, description) =>
-    `You paid ${euros} and ${points} points for “${description}”.`,
+  paidWithPointsSentence: (euros, points, value, description) =>
+    `You paid ${euros} and ${points} points (${value}) for “${description}”.`,
   pointsRefusedTitle: 'Paying with points is not possible',
   pointsRefusedText: 'These points are no longer available, or this account may not use them. Nothing was paid.',
   backToOffer: 'Back to the purchase',

@@ -194,11 +194,10 @@ export const fr = {
   } as Record<string, string>,
   consentPoints: (points: string, value: string) =>
     `Vous avez ${points} points Kiosque disponibles (${value}). Choisissez comment payer :`,
-  payWithPoints: (euros: string, points: string, value: string) =>
-    `Payer ${euros} et ${points} points (${value})`,
+  payWithPoints: (euros: string, points: string, value: string) => `Payer ${euros} et ${points} points (${value})`,
   payAllWithPoints: (points: string, value: string) => `Payer avec ${points} points (${value}), 0 € sur la facture`,
-  paidWithPointsSentence: (euros: string, points: string, description: string) =>
-    `Vous avez payé ${euros} et ${points} points pour « ${description} ».`,
+  paidWithPointsSentence: (euros: string, points: string, value: string, description: string) =>
+    `Vous avez payé ${euros} et ${points} points (${value}) pour « ${description} ».`,
   pointsRefusedTitle: 'Paiement en points impossible',
   pointsRefusedText: 'Ces points ne sont plus disponibles, ou ce compte ne peut pas les utiliser. Rien n’a été payé.',
   backToOffer: 'Revenir à l’achat',
