@@ -86,12 +86,14 @@ export async function allBalances(db: Db): Promise<AccountBalance[]> {
 }
 
 export function balanceResource(b: AccountBalance) {
+  // Euros with two decimals; Kiosque Points are whole.
+  const format = (v: Decimal) => (b.unit === EUR ? formatAmount(v) : v.toFixed(0));
   return {
     account: b.account,
     unit: b.unit,
-    debit: formatAmount(b.debit),
-    credit: formatAmount(b.credit),
-    balance: formatAmount(b.balance),
+    debit: format(b.debit),
+    credit: format(b.credit),
+    balance: format(b.balance),
   };
 }
 

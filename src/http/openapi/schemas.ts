@@ -238,9 +238,23 @@ export const points = z
   })
   .meta({ id: 'Points' });
 
+/** A journal figure: euros with two decimals, or whole Kiosque Points for unit PTS. */
+const figure = z
+  .string()
+  .regex(/^-?\d+(\.\d{2})?$/)
+  .meta({ description: 'Euros with two decimals (unit EUR) or whole points (unit PTS)' });
+
 export const ledgerBalances = z
   .looseObject({
-    accounts: z.array(z.looseObject({ account: z.string(), debit: amount, credit: amount, balance: amount })),
+    accounts: z.array(
+      z.looseObject({
+        account: z.string(),
+        unit: z.enum(['EUR', 'PTS']),
+        debit: figure,
+        credit: figure,
+        balance: figure,
+      }),
+    ),
     totalDebit: amount,
     totalCredit: amount,
   })

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { EUR } from '../../domain/ledger.js';
 import { Decimal, formatAmount } from '../../domain/money.js';
 import { balanceResource, createPayout, payoutResource, publisherBalance } from '../../domain/payouts.js';
 import { publisherSettlementResource, publisherSettlements } from '../../domain/settlement.js';
@@ -22,8 +23,10 @@ export function adminMoneyRoutes(ctx: AppContext): Router {
 
   router.get('/ledger/balances', async (_req, res) => {
     const balances = await allBalances(ctx.db);
-    const totalDebit = balances.reduce((s, b) => s.plus(b.debit), new Decimal(0));
-    const totalCredit = balances.reduce((s, b) => s.plus(b.credit), new Decimal(0));
+    // Totals are in euros; Kiosque Points accounts (unit PTS) are listed, and balance among themselves.
+    const euros = balances.filter((b) => b.unit === EUR);
+    const totalDebit = euros.reduce((s, b) => s.plus(b.debit), new Decimal(0));
+    const totalCredit = euros.reduce((s, b) => s.plus(b.credit), new Decimal(0));
     res.json({
       accounts: balances.map(accountResource),
       totalDebit: formatAmount(totalDebit),
