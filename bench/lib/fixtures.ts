@@ -63,6 +63,39 @@ export async function provisionWorld(
   return { operator, hotOperator, publisher: { id: 'pub_bench', apiKey: publisherKey, webhookSecret }, subscribers };
 }
 
+/**
+ * Kiosque Points for the spread subscribers: the operator's programme on, and
+ * `points` available to each household, posted as the journal would (an earn
+ * entry and its maturity), in set-based SQL.
+ */
+export async function grantPoints(client: pg.Client, subscribers: number, points: number): Promise<void> {
+  await client.query(`UPDATE operators SET points_enabled = true, point_value = 0.01 WHERE id = 'op_bench'`);
+  await client.query(
+    `INSERT INTO points_households (holder_id, operator_id)
+     SELECT 'sub_b' || g, 'op_bench' FROM generate_series(1, $1::int) AS g ON CONFLICT DO NOTHING`,
+    [subscribers],
+  );
+  for (const [kind, from, to] of [
+    ['earn', 'points:operator:op_bench:issued', 'pending'],
+    ['mature', 'pending', 'available'],
+  ] as const) {
+    await client.query(
+      `WITH e AS (
+         INSERT INTO ledger_entries (key, kind, operator_id, created_at)
+         SELECT 'points-${kind}:bench-' || g, 'points_${kind}', 'op_bench', now() - interval '15 days'
+         FROM generate_series(1, $1::int) AS g
+         RETURNING id, split_part(key, '-', 3)::int AS g
+       )
+       INSERT INTO ledger_postings (entry_id, account, unit, amount)
+       SELECT e.id, a.account, 'PTS', a.amount FROM e CROSS JOIN LATERAL (VALUES
+         (CASE WHEN $3::text LIKE 'points:%' THEN $3::text ELSE 'points:holder:sub_b' || e.g || ':' || $3::text END, $2::numeric),
+         ('points:holder:sub_b' || e.g || ':' || $4::text, -$2::numeric)) AS a(account, amount)`,
+      [subscribers, points, from, to],
+    );
+  }
+  await client.query('ANALYZE');
+}
+
 /** Assertions as an operator's portal mints them, cached per subscriber well inside their 10-minute life. */
 export class AssertionCache {
   private readonly tokens = new Map<string, { token: string; mintedAtMs: number }>();

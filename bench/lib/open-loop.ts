@@ -11,6 +11,8 @@ export interface OpenLoopOptions {
   publisherAuth: string;
   confirmAuth: () => string;
   keyPrefix: string;
+  /** A JSON body for each confirmation (Kiosque Points: `{"points": n}`); none by default. */
+  confirmBody?: string;
 }
 
 export interface OpenLoopResult {
@@ -70,7 +72,11 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
     const answer = await pool.request({
       method: 'POST',
       path: `/v1/purchases/${createdBody.id}/confirm`,
-      headers: { authorization: options.confirmAuth() },
+      headers: {
+        authorization: options.confirmAuth(),
+        ...(options.confirmBody ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(options.confirmBody ? { body: options.confirmBody } : {}),
     });
     await answer.body.dump();
     confirmLatencies.push(performance.now() - confirmAt);

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { runAutocannon } from '../lib/autocannon.js';
 import { topFunctions, type HotFunction } from '../lib/cpu-profile.js';
-import type { AssertionCache, BenchWorld } from '../lib/fixtures.js';
+import { withClient } from '../lib/database.js';
+import { grantPoints, type AssertionCache, type BenchWorld } from '../lib/fixtures.js';
 import { progress, round } from '../lib/log.js';
 import { openLoop, type OpenLoopResult } from '../lib/open-loop.js';
 import { freePort, startNode, waitForHttp } from '../lib/proc.js';
@@ -22,6 +23,8 @@ export interface KiosqueResults {
   hot: SaturationRun;
   openLoopSpread: OpenLoopResult;
   openLoopHot: OpenLoopResult;
+  /** Spread, each confirmation paying its 0.01 with one Kiosque Point: the points path's cost over a plain one. */
+  openLoopPoints: OpenLoopResult;
   profile: HotFunction[];
 }
 
@@ -149,7 +152,7 @@ export async function kiosque(
     const hot = await saturate(origin, world, tokens, scale, 0.1, scale.loadS, `hot-${Date.now()}`);
     progress(`  ${hot.confirmationsPerS} confirmations/s, ${hot.declinesPerS} declines/s, ${hot.failures} failures`);
 
-    const light = (hotShare: number, label: string) => {
+    const light = (hotShare: number, label: string, confirmBody?: string) => {
       progress(
         `Kiosque: open loop, ${OPEN_LOOP_PURCHASES_PER_S} purchases/s at fixed times for ${scale.openLoopS} s, ${label}`,
       );
@@ -161,6 +164,7 @@ export async function kiosque(
         publisherAuth: `Bearer ${world.publisher.apiKey}`,
         confirmAuth: chooser(world, tokens, hotShare),
         keyPrefix: `open-${label}-${Date.now()}`,
+        ...(confirmBody ? { confirmBody } : {}),
       });
     };
     const openLoopSpread = await light(0, 'spread');
@@ -171,8 +175,14 @@ export async function kiosque(
     progress(
       `  confirm p50 ${openLoopHot.confirm.p50Ms} ms, p99 ${openLoopHot.confirm.p99Ms} ms (create p99 ${openLoopHot.create.p99Ms} ms)`,
     );
+    // Enough points that no household runs out while the loop draws subscribers at random.
+    await withClient(databaseUrl, (client) => grantPoints(client, world.subscribers, 1000));
+    const openLoopPoints = await light(0, 'points', JSON.stringify({ points: 1 }));
+    progress(
+      `  paying with points: confirm p50 ${openLoopPoints.confirm.p50Ms} ms, p99 ${openLoopPoints.confirm.p99Ms} ms`,
+    );
     await gateway.stop();
-    return { spread, hot, openLoopSpread, openLoopHot, profile: topFunctions(profileDir) };
+    return { spread, hot, openLoopSpread, openLoopHot, openLoopPoints, profile: topFunctions(profileDir) };
   } finally {
     await gateway.stop();
   }
