@@ -66,7 +66,7 @@ async function householdWithPoints(euros: string) {
   const holder = assertion(operator, holderRef);
   const { id } = await createPurchase(gw, awarding, { amount: euros });
   expect((await gw.api().post(`/v1/purchases/${id}/confirm`).set(bearer(holder))).status).toBe(200);
-  await sweepPoints(gw.ctx.db, new Date(Date.now() + PENDING_MS + 60_000), 1000);
+  await sweepPoints(gw.ctx.db, new Date(Date.now() + PENDING_MS + 60_000), 1000, { operatorIds: [operator.id] });
   return { holder, child: assertion(operator, childRef) };
 }
 

@@ -77,7 +77,7 @@ describe('Kiosque Points across two gateway processes', () => {
     await gw.api().put(`/v1/me/children/${childRef}/controls`).set(bearer(holder)).send({ pointsAllowed: true });
     const { id: earning } = await createPurchase(gw, awarding, { amount: '10.00' });
     expect((await gw.api().post(`/v1/purchases/${earning}/confirm`).set(bearer(holder))).body.pointsEarned).toBe(1000);
-    await sweepPoints(gw.ctx.db, new Date(Date.now() + PENDING_MS + 60_000), 1000);
+    await sweepPoints(gw.ctx.db, new Date(Date.now() + PENDING_MS + 60_000), 1000, { operatorIds: [operator.id] });
 
     const ids = await createMany(50, '1.00');
     const responses = await Promise.all(

@@ -158,9 +158,12 @@ async function perform(world: World, c: Command): Promise<void> {
     case 'advance': {
       world.aheadDays += c.days;
       const now = new Date(Date.now() + world.aheadDays * DAY_MS);
-      await sweepPoints(gw.ctx.db, now, 1000);
+      await sweepPoints(gw.ctx.db, now, 1000, { operatorIds: [world.op.id] });
       // Run twice, the sweep finds nothing left to do.
-      expect(await sweepPoints(gw.ctx.db, now, 1000)).toMatchObject({ matured: 0, expired: 0 });
+      expect(await sweepPoints(gw.ctx.db, now, 1000, { operatorIds: [world.op.id] })).toMatchObject({
+        matured: 0,
+        expired: 0,
+      });
       return;
     }
   }

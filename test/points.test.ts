@@ -3,6 +3,8 @@ import { createBillingRun, runBilling } from '../src/domain/billing.js';
 import { sweepPoints } from '../src/domain/household-points.js';
 import { PENDING_MS } from '../src/domain/points.js';
 import { unbalancedEntries } from '../src/store/ledger.js';
+import { createLogger } from '../src/logger.js';
+import { startHousekeepingWorker } from '../workers/housekeeping.js';
 import {
   admin,
   assertion,
@@ -61,7 +63,8 @@ async function buyFrom(publisher: PublisherFixture, token: string, amount: strin
 const points = async (token: string) => (await gw.api().get('/v1/me/points').set(bearer(token))).body;
 
 /** Makes every lot confirmed until now mature, as the housekeeping sweep would 14 days later. */
-const matureAll = () => sweepPoints(gw.ctx.db, new Date(Date.now() + PENDING_MS + DAY_MS), 1000);
+const matureAll = () =>
+  sweepPoints(gw.ctx.db, new Date(Date.now() + PENDING_MS + DAY_MS), 1000, { operatorIds: [operator.id] });
 
 describe('Kiosque Points: programme settings', () => {
   it('When an operator turns points on with a value, then its resource shows it; a bad value is 400', async () => {
@@ -296,7 +299,7 @@ describe('Kiosque Points: settlement', () => {
     const ref = await provision(gw, op);
     const token = assertion(op, ref);
     await buyFrom(awarding, token, '20.00');
-    await sweepPoints(gw.ctx.db, new Date(Date.now() + PENDING_MS + DAY_MS), 1000);
+    await sweepPoints(gw.ctx.db, new Date(Date.now() + PENDING_MS + DAY_MS), 1000, { operatorIds: [op.id] });
     await buyFrom(plain, token, '3.00', { points: 120 });
     const run = await gw.ctx.db.$transaction((tx) => createBillingRun(tx, op.id, new Date()));
     await runBilling(gw.ctx.db, run.id);
@@ -324,6 +327,54 @@ describe('Kiosque Points: settlement', () => {
     });
     const invoices = await gw.api().get(`/v1/operator/invoices?billingRun=${run.id}`).set(bearer(op.apiKey));
     expect(invoices.body.data[0].total).toBe('21.80');
+  });
+});
+
+describe('The housekeeping worker sweeps points', () => {
+  it('When it ticks 15 days and then 13 months ahead, then the points become available, then expire, each once', async () => {
+    const op = await createOperator(gw);
+    await gw
+      .api()
+      .patch(`/v1/admin/operators/${op.id}`)
+      .set(admin)
+      .send({ points: { enabled: true } });
+    const token = assertion(op, await provision(gw, op));
+    await buyFrom(awarding, token, '3.00');
+    let clock = new Date(Date.now() + PENDING_MS + DAY_MS);
+    const worker = await startHousekeepingWorker(
+      {
+        config: { ...gw.ctx.config, queuePrefix: unique('kq-points-housekeeping') },
+        db: gw.ctx.db,
+        logger: createLogger('silent'),
+      },
+      {
+        now: () => clock,
+        pointsEveryMs: 100,
+        // Its other sweeps touch nothing of anyone's.
+        scope: { operatorIds: [op.id], publisherIds: [], idempotencyScopes: [] },
+      },
+    );
+    try {
+      const until = async (want: Record<string, number>) => {
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          const now = await points(token);
+          if (Object.entries(want).every(([k, v]) => now[k] === v)) return now;
+          if (Date.now() > deadline) throw new Error(`points still ${JSON.stringify(now)}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      await until({ available: 30, pending: 0 });
+      clock = new Date(clock.getTime() + 400 * DAY_MS);
+      const expired = await until({ available: 0 });
+      // Many ticks ran over the same journal: one maturity and one expiry entry, nothing more.
+      await new Promise((r) => setTimeout(r, 500));
+      const types = (await points(token)).history.map((e: { type: string }) => e.type);
+      expect(types).toEqual(['expired', 'available', 'earned']);
+      expect(expired.history[0]).toMatchObject({ type: 'expired', points: -30 });
+    } finally {
+      await worker.close();
+    }
   });
 });
 

@@ -50,7 +50,9 @@ async function inBatches(step: () => Promise<number>): Promise<number> {
  * says expired; this makes the rows agree), and forgets idempotency keys older
  * than IDEMPOTENCY_KEY_RETENTION_HOURS. Both are single guarded statements
  * over PostgreSQL: a tick run twice, or by two workers at once, changes each
- * row once, and a flushed Redis only delays them.
+ * row once, and a flushed Redis only delays them. The points sweep makes
+ * Kiosque Points available 14 days after they were earned and expires them 12
+ * months after that, one household at a time under its lock, every entry keyed.
  */
 export async function startHousekeepingWorker(
   deps: WorkerDeps,
@@ -99,7 +101,7 @@ export async function startHousekeepingWorker(
         const cutoff = new Date(now().getTime() - retentionMs);
         return { purged: await inBatches(() => purgeIdempotencyKeys(db, cutoff, BATCH_SIZE, scope)) };
       }
-      if (job.name === SWEEP_POINTS_JOB) return sweepPoints(db, now(), BATCH_SIZE);
+      if (job.name === SWEEP_POINTS_JOB) return sweepPoints(db, now(), BATCH_SIZE, scope);
       throw new Error(`Unknown housekeeping job ${job.name}`);
     },
     { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix, concurrency: 1 },

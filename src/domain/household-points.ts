@@ -15,6 +15,7 @@ import {
   type PointsHistoryRow,
 } from '../store/points.js';
 import type { Db } from '../store/db.js';
+import type { SweepScope } from '../store/sweep-scope.js';
 import { onPrisma, type Sql } from '../store/sql.js';
 import { Decimal, formatAmount } from './money.js';
 import {
@@ -262,11 +263,13 @@ export async function sweepPoints(
   db: Db,
   now: Date,
   limit: number,
+  scope: SweepScope = {},
 ): Promise<{ households: number; matured: number; expired: number }> {
   const sql = onPrisma(db);
+  const operatorIds = scope.operatorIds ?? null;
   const holders = new Set([
-    ...(await householdsToMature(sql, maturityCutoff(now), limit)),
-    ...(await householdsToExpire(sql, expiryCutoff(now), limit)),
+    ...(await householdsToMature(sql, maturityCutoff(now), limit, operatorIds)),
+    ...(await householdsToExpire(sql, expiryCutoff(now), limit, operatorIds)),
   ]);
   let matured = 0;
   let expired = 0;

@@ -134,6 +134,7 @@ const HOUSEHOLDS_TO_MATURE: Statement = {
     FROM ledger_entries e
     JOIN ledger_postings p ON p.entry_id = e.id AND p.unit = '${POINTS}' AND p.account LIKE 'points:holder:%:pending'
     WHERE e.kind = 'points_earn' AND e.created_at <= $1::timestamptz
+      AND ($3::text[] IS NULL OR e.operator_id = ANY($3::text[]))
       AND NOT EXISTS (SELECT 1 FROM ledger_entries m WHERE m.key = 'points-mature:' || split_part(e.key, ':', 2))
       AND (SELECT sum(q.amount) FROM ledger_postings q JOIN ledger_entries f ON f.id = q.entry_id
            WHERE q.account = p.account AND q.unit = '${POINTS}'
@@ -141,9 +142,17 @@ const HOUSEHOLDS_TO_MATURE: Statement = {
     LIMIT $2::int`,
 };
 
-/** Households with a lot due to mature (a lot clawed back whole before it matured is not one). */
-export async function householdsToMature(sql: Sql, cutoff: Date, limit: number): Promise<string[]> {
-  const rows = await sql.rows<{ holderId: string }>(HOUSEHOLDS_TO_MATURE, [cutoff, limit]);
+/**
+ * Households with a lot due to mature (a lot clawed back whole before it matured
+ * is not one), of the given operators only when `operatorIds` is not null.
+ */
+export async function householdsToMature(
+  sql: Sql,
+  cutoff: Date,
+  limit: number,
+  operatorIds: readonly string[] | null,
+): Promise<string[]> {
+  const rows = await sql.rows<{ holderId: string }>(HOUSEHOLDS_TO_MATURE, [cutoff, limit, operatorIds]);
   return rows.map((r) => r.holderId);
 }
 
@@ -176,6 +185,7 @@ const HOUSEHOLDS_TO_EXPIRE: Statement = {
       FROM ledger_entries e
       JOIN ledger_postings p ON p.entry_id = e.id AND p.unit = '${POINTS}' AND p.account LIKE 'points:holder:%:available'
       WHERE e.kind = 'points_mature' AND e.created_at <= $1::timestamptz
+        AND ($3::text[] IS NULL OR e.operator_id = ANY($3::text[]))
       GROUP BY p.account
     )
     SELECT split_part(m.account, ':', 3) AS "holderId"
@@ -186,8 +196,13 @@ const HOUSEHOLDS_TO_EXPIRE: Statement = {
 };
 
 /** Households holding points that became available at or before the cutoff and are still there. */
-export async function householdsToExpire(sql: Sql, cutoff: Date, limit: number): Promise<string[]> {
-  const rows = await sql.rows<{ holderId: string }>(HOUSEHOLDS_TO_EXPIRE, [cutoff, limit]);
+export async function householdsToExpire(
+  sql: Sql,
+  cutoff: Date,
+  limit: number,
+  operatorIds: readonly string[] | null,
+): Promise<string[]> {
+  const rows = await sql.rows<{ holderId: string }>(HOUSEHOLDS_TO_EXPIRE, [cutoff, limit, operatorIds]);
   return rows.map((r) => r.holderId);
 }
 
