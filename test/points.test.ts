@@ -126,6 +126,20 @@ describe('Kiosque Points: earning, maturing, spending', () => {
     expect(await points(h.holder)).toMatchObject({ available: 49, pending: 0 });
   });
 
+  it('When a subscription is confirmed, then its first period earns points like any purchase', async () => {
+    const h = await household();
+    const created = await gw
+      .api()
+      .post('/v1/subscriptions')
+      .set(bearer(awarding.apiKey))
+      .set('Idempotency-Key', idemKey())
+      .send({ plan: 'monthly', amount: '4.99', description: 'Le mensuel', channel: 'isp' });
+    expect(created.status).toBe(201);
+    const confirmed = await gw.api().post(`/v1/subscriptions/${created.body.id}/confirm`).set(bearer(h.child));
+    expect(confirmed.status).toBe(200);
+    expect(await points(h.holder)).toMatchObject({ pending: 49, available: 0 });
+  });
+
   it('When points pay part of a purchase, then amount is the euro part, it earns on that part only', async () => {
     const h = await household();
     await buyFrom(awarding, h.holder, '30.00');

@@ -14,6 +14,8 @@ import { commissionOn } from './commission.js';
 import { AppError, invalidRequest, invalidState, notFound, type DeclineCode } from './errors.js';
 import { recordEvent, type EventType } from './events.js';
 import { notifyOperatorOfCharge } from './operator-notifications.js';
+import { postConfirmationPoints } from './household-points.js';
+import { pointsEarned } from './points.js';
 import { Decimal } from './money.js';
 import { nextPeriodEnd, periodHolding, type Period, type Plan } from './plan-periods.js';
 import {
@@ -147,6 +149,7 @@ async function lockSubscription(tx: Tx, id: string): Promise<Subscription | null
 function periodPurchase(
   subscription: SubscriptionRecord,
   seller: Seller,
+  locked: LockedSubscriber,
   subscriberId: string,
   periodStart: Date,
   evidence: ConsentEvidence | null,
@@ -154,8 +157,10 @@ function periodPurchase(
 ): Purchase {
   const rate = rateFor(seller, subscription.channel);
   const noEvidence = { consentIp: null, consentUserAgent: null, consentPageVersion: null, consentAssertionId: null };
-  // Subscription periods neither spend nor earn points (docs/points.md).
-  const noPoints = { pointsSpent: 0, pointsEarned: 0, pointValue: null };
+  // A period earns points like any purchase (docs/points.md); it is never paid with them.
+  const { operator } = locked;
+  const earned = operator.pointsEnabled ? pointsEarned(subscription.amount, seller.pointsPerEuro) : 0;
+  const points = { pointsSpent: 0, pointsEarned: earned, pointValue: earned > 0 ? operator.pointValue : null };
   return {
     id: newId('pur', now.getTime()),
     publisherId: seller.id,
@@ -181,7 +186,7 @@ function periodPurchase(
     invoiceId: null,
     vatRate: subscription.vatRate ?? seller.vatRate,
     ...(evidence ? consentColumns(evidence) : noEvidence),
-    ...noPoints,
+    ...points,
   };
 }
 
@@ -203,7 +208,7 @@ async function chargePeriod(
   const decline = await decideCharge(sql, locked, seller, subscription.amount, now);
   if (decline) return { decline };
   return {
-    purchase: periodPurchase(subscription, seller, subscriberId, periodStart, evidence, now),
+    purchase: periodPurchase(subscription, seller, locked, subscriberId, periodStart, evidence, now),
     subscriber: locked,
   };
 }
@@ -272,6 +277,7 @@ export async function confirmSubscription(
     now,
   );
   await activateSubscription(sql, active, charged.purchase, event);
+  await postConfirmationPoints(sql, charged.purchase, charged.subscriber, now);
   await notifyOperatorOfCharge(sql, charged.subscriber, charged.purchase, seller.name, now);
   return { outcome: 'confirmed', subscription: active };
 }
@@ -304,7 +310,10 @@ export async function renewSubscription(
 
   const period = periodHolding(activatedAt, subscription.plan, currentPeriodEnd, now);
   const charged = await chargePeriod(sql, subscription, seller, subscriberId, period.start, null, now);
-  if ('purchase' in charged) await insertPeriodPurchase(sql, charged.purchase);
+  if ('purchase' in charged) {
+    await insertPeriodPurchase(sql, charged.purchase);
+    await postConfirmationPoints(sql, charged.purchase, charged.subscriber, now);
+  }
   const step = renewalStep(
     { status: subscription.status, dueAt: currentPeriodEnd, renewalAttempts: subscription.renewalAttempts },
     'decline' in charged ? { decline: charged.decline } : { paid: period },

@@ -62,13 +62,15 @@ export async function lockSubscriptionWithSeller(
   };
 }
 
-const PURCHASE_VALUES = `$1::text, $2::text, $3::text, $4::text, $5::timestamptz, 'subscription', $6::numeric,
+/** The period purchase's values; its points take the two parameters from `pointsAt` on. */
+const purchaseValuesSql = (pointsAt: number) => `$1::text, $2::text, $3::text, $4::text, $5::timestamptz, 'subscription', $6::numeric,
   $7::text, $8::text, $9::text, $10::text, 'confirmed', $11::timestamptz, $11::timestamptz, $11::timestamptz,
-  $12::numeric, $13::numeric, $14::text, $15::text, $16::text, $17::text, $18::numeric`;
+  $12::numeric, $13::numeric, $14::text, $15::text, $16::text, $17::text, $18::numeric, $${pointsAt}::int, $${pointsAt + 1}::numeric`;
 
 const PURCHASE_INSERT_COLUMNS = `id, publisher_id, subscriber_id, subscription_id, subscription_period_start, kind,
   amount, currency, description, channel, return_url, status, created_at, expires_at, confirmed_at,
-  commission_rate, commission_amount, consent_ip, consent_user_agent, consent_page_version, consent_assertion_id, vat_rate`;
+  commission_rate, commission_amount, consent_ip, consent_user_agent, consent_page_version, consent_assertion_id, vat_rate,
+  points_earned, point_value`;
 
 function purchaseValues(purchase: PurchaseRecord): unknown[] {
   return [
@@ -93,20 +95,24 @@ function purchaseValues(purchase: PurchaseRecord): unknown[] {
   ];
 }
 
+function pointsValues(purchase: PurchaseRecord): unknown[] {
+  return [purchase.pointsEarned, purchase.pointValue?.toFixed(2) ?? null];
+}
+
 const INSERT_PERIOD_PURCHASE: Statement = {
   name: 'subscription_period_purchase_insert',
-  text: `INSERT INTO purchases (${PURCHASE_INSERT_COLUMNS}) VALUES (${PURCHASE_VALUES})`,
+  text: `INSERT INTO purchases (${PURCHASE_INSERT_COLUMNS}) VALUES (${purchaseValuesSql(19)})`,
 };
 
 /** Inserts the confirmed purchase that pays one period; the (subscription, period start) key refuses a second. */
 export async function insertPeriodPurchase(sql: Sql, purchase: PurchaseRecord): Promise<void> {
-  await sql.rows(INSERT_PERIOD_PURCHASE, purchaseValues(purchase));
+  await sql.rows(INSERT_PERIOD_PURCHASE, [...purchaseValues(purchase), ...pointsValues(purchase)]);
 }
 
 const ACTIVATE: Statement = {
   name: 'subscription_activate',
   text: `WITH charged AS (
-      INSERT INTO purchases (${PURCHASE_INSERT_COLUMNS}) VALUES (${PURCHASE_VALUES})
+      INSERT INTO purchases (${PURCHASE_INSERT_COLUMNS}) VALUES (${purchaseValuesSql(23)})
     ), activated AS (
       UPDATE subscriptions SET subscriber_id = $3::text, status = 'active', activated_at = $11::timestamptz,
         current_period_start = $19::timestamptz, current_period_end = $20::timestamptz,
@@ -133,6 +139,7 @@ export async function activateSubscription(
     active.currentPeriodEnd,
     event.id,
     JSON.stringify(event.payload),
+    ...pointsValues(firstPeriod),
   ]);
 }
 
