@@ -63,7 +63,9 @@ export async function lockSubscriptionWithSeller(
 }
 
 /** The period purchase's values; its points take the two parameters from `pointsAt` on. */
-const purchaseValuesSql = (pointsAt: number) => `$1::text, $2::text, $3::text, $4::text, $5::timestamptz, 'subscription', $6::numeric,
+const purchaseValuesSql = (
+  pointsAt: number,
+) => `$1::text, $2::text, $3::text, $4::text, $5::timestamptz, 'subscription', $6::numeric,
   $7::text, $8::text, $9::text, $10::text, 'confirmed', $11::timestamptz, $11::timestamptz, $11::timestamptz,
   $12::numeric, $13::numeric, $14::text, $15::text, $16::text, $17::text, $18::numeric, $${pointsAt}::int, $${pointsAt + 1}::numeric`;
 
