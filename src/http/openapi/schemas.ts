@@ -156,7 +156,11 @@ export const subscriberProvisioned = z
   .meta({ id: 'Subscriber' });
 
 export const controls = z
-  .looseObject({ blocked: z.boolean(), blockedCategories: z.array(z.enum(CATEGORIES)) })
+  .looseObject({
+    blocked: z.boolean(),
+    blockedCategories: z.array(z.enum(CATEGORIES)),
+    pointsAllowed: z.boolean().meta({ description: "May the child spend the household's Kiosque Points" }),
+  })
   .meta({ id: 'Controls' });
 
 export const billingRun = z

@@ -268,7 +268,9 @@ export const adminOperations = operations(
     method: 'patch',
     path: '/v1/admin/operators/:id',
     tag: 'Admin',
-    summary: "Change an operator's limits or webhook URL, in force at once",
+    summary: "Change an operator's limits, webhook URL or Kiosque Points programme, in force at once",
+    description:
+      '`points: {enabled, pointValue?}` runs the programme; `pointValue` is the euro value of a point ("0.01").',
     actors: ['admin'],
     params: idParam,
     body: operatorPatchBody,
@@ -280,7 +282,9 @@ export const adminOperations = operations(
     path: '/v1/admin/publishers',
     tag: 'Admin',
     summary: 'Register a publisher',
-    description: 'Answers its API key and webhook secret, each shown once.',
+    description:
+      'Answers its API key and webhook secret, each shown once. `pointsPerEuro` (default 0) is the Kiosque Points ' +
+      'its sales award per euro, which it funds at settlement.',
     actors: ['admin'],
     body: publisherBody,
     responses: { 201: { description: 'Created', schema: schema.publisherCreated } },

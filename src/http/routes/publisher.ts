@@ -75,7 +75,8 @@ export const publisherOperations = operations(
     method: 'patch',
     path: '/v1/publisher',
     tag: 'Publisher',
-    summary: 'Change the webhook URL (checked as at registration), legal name or support URL; null clears',
+    summary:
+      'Change the webhook URL (checked as at registration), legal name, support URL or Kiosque Points per euro; null clears',
     actors: ['publisher'],
     body: publisherPatchBody,
     responses: { 200: { description: 'The profile', schema: schema.publisherProfile } },
