@@ -302,6 +302,36 @@ describe('Kiosque Points: clawback', () => {
   });
 });
 
+describe('Kiosque Points: clawbacks racing spends', () => {
+  it('When refunds and point-spending confirmations of one household race, then none deadlocks, available never goes below zero and what was spent and taken back is owed', async () => {
+    const h = await household();
+    await gw.api().put(`/v1/me/children/${h.childRef}/controls`).set(bearer(h.holder)).send({ pointsAllowed: true });
+    const earning = [];
+    for (let i = 0; i < 10; i++) earning.push((await buyFrom(awarding, i % 2 ? h.child : h.holder, '1.00')).id);
+    await matureAll();
+    expect(await points(h.holder)).toMatchObject({ available: 100 });
+    const spending = await Promise.all(Array.from({ length: 10 }, () => createPurchase(gw, plain, { amount: '1.00' })));
+    const results = await Promise.all([
+      ...earning.map((id) =>
+        gw
+          .api()
+          .post(`/v1/purchases/${id}/refunds`)
+          .set(bearer(awarding.apiKey))
+          .set('Idempotency-Key', idemKey())
+          .send({}),
+      ),
+      ...spending.map(({ id }, i) => confirm(id, i % 2 ? h.child : h.holder, { points: 10 })),
+    ]);
+    expect(results.slice(0, 10).map((r) => r.status)).toEqual(Array(10).fill(201));
+    const confirmations = results.slice(10).map((r) => r.status);
+    expect(confirmations.every((s) => s === 200 || s === 409)).toBe(true);
+    const spent = confirmations.filter((s) => s === 200).length * 10;
+    // All 100 earned points are taken back: what had been spent meanwhile is owed.
+    expect(await points(h.holder)).toMatchObject({ available: 0, pending: 0, owed: spent });
+    expect(await unbalancedEntries(gw.ctx.db)).toEqual([]);
+  });
+});
+
 describe('Kiosque Points: settlement', () => {
   it('When a run settles, then rows carry pointsIssuedValue and pointsRedeemedValue and the identity holds', async () => {
     const op = await createOperator(gw);
