@@ -104,6 +104,24 @@ describe('Consent page: paying with points', () => {
     expect(text).toContain('Pay with 200 points (€2.00), €0 on the bill');
   });
 
+  it('When the price is above the budget left but the euro part is not, then only the points choice is offered', async () => {
+    const h = await householdWithPoints('20.00');
+    const more = await createPurchase(gw, awarding, { amount: '20.00' });
+    expect((await gw.api().post(`/v1/purchases/${more.id}/confirm`).set(bearer(h.holder))).status).toBe(200);
+    // 40.00 of the 60.00 weekly budget is spent: 21.00 is over it, 21.00 less 200 points (2.00) is not.
+    const { consentUrl } = await createPurchase(gw, plain, { amount: '21.00' });
+    const browser = await signedIn(pathOf(consentUrl), h.holder);
+    const page = await browser.get(pathOf(consentUrl));
+    const text = visibleText(page.text);
+    expect(text).not.toContain('Confirmer et payer');
+    expect(text).toContain(`Payer 19,00${NBSP}€ et 200 points (2,00${NBSP}€)`);
+    const res = await browser
+      .post(`${pathOf(consentUrl)}/confirm`)
+      .type('form')
+      .send({ csrf: csrfOf(page.text), points: '200' });
+    expect(res.status).toBe(200);
+  });
+
   it('When a child may not spend points, then its page has no points choice; a forged points click is refused and nothing changes', async () => {
     const h = await householdWithPoints('5.00');
     const { id, consentUrl } = await createPurchase(gw, plain, { amount: '1.00' });

@@ -24,6 +24,8 @@ export interface ConsentView {
   forecast: Forecast | null;
   /** Kiosque Points the household may pay part or all of this purchase with; null when none. */
   points: PointsOffer | null;
+  /** Above a limit in euros but not with the points: only the points choice is offered. */
+  pointsOnly: boolean;
   returnUrl: string | null;
   confirmAction: string;
   csrfToken: string;
@@ -97,7 +99,7 @@ export function consentPage(shell: Shell, f: Formatter, view: ConsentView): stri
     : html`<form method="post" action="${view.confirmAction}">
 <input type="hidden" name="csrf" value="${view.csrfToken}">
 !${view.points ? html`<p class="points">${m.consentPoints(String(view.points.available), f.money(view.points.availableValue))}</p>` : ''}
-<button type="submit">${period ? m.subscribeButton(price, period) : m.payButton(price)}</button>
+!${view.pointsOnly ? '' : html`<button type="submit">${period ? m.subscribeButton(price, period) : m.payButton(price)}</button>`}
 !${view.points ? pointsButton(m, f, view.points) : ''}
 </form>`;
   return layout(

@@ -163,6 +163,9 @@ function renderedConsentFailure(kit: PageKit, res: Response, brand: string, kind
   return false;
 }
 
+/** The declines that depend on the amount, which paying part with points may avoid. */
+const LIMIT_CODES: readonly string[] = ['per_purchase_limit', 'weekly_ceiling', 'monthly_ceiling'];
+
 /** What a consent page shows, whether the offer is a purchase or a subscription. */
 export interface ConsentOffer {
   id: string;
@@ -234,11 +237,17 @@ export async function showConsentPage(
   }
   const now = new Date();
   const amount = new Decimal(offer.amount.toString());
-  const [budget, forecast, points] = await Promise.all([
+  const forecastFor = (euros: Decimal) =>
+    forecastCharge(onPool(ctx.pool), who.subscriber, who.subscriber.operator, offer.publisher, euros, now);
+  const [budget, forecastInEuros, points] = await Promise.all([
     budgetOf(ctx.db, who.subscriber, now),
-    forecastCharge(onPool(ctx.pool), who.subscriber, who.subscriber.operator, offer.publisher, amount, now),
+    forecastFor(amount),
     kind === 'purchase' ? pointsOffer(onPool(ctx.pool), who.subscriber, who.subscriber.operator, amount) : null,
   ]);
+  // Over a limit in euros, the purchase may still pass with points: the euro part is what the limits count.
+  const overLimit = forecastInEuros !== null && LIMIT_CODES.includes(forecastInEuros.code);
+  const pointsOnly = overLimit && points !== null && (await forecastFor(points.euros)) === null;
+  const forecast = pointsOnly ? null : forecastInEuros;
   // The answer to this page's form redirects to the publisher: the browser must be allowed to follow it.
   await recordConsentPageShown(ctx.db, who.subscriber.operatorId, offer.id);
   setPageCsp(res, offer.returnUrl ? [new URL(offer.returnUrl).origin] : []);
@@ -255,6 +264,7 @@ export async function showConsentPage(
       budget,
       forecast,
       points,
+      pointsOnly,
       returnUrl: offer.returnUrl,
       confirmAction: `${req.baseUrl}${req.path}/confirm`,
       csrfToken: csrfToken(who.session, offer.id, ctx.config.sessionSecret),
