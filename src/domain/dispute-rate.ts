@@ -39,14 +39,19 @@ export function shouldSuspend(stats: DisputeStats, policy: SuspensionPolicy): bo
   return new Decimal(stats.disputes).gt(new Decimal(policy.threshold).times(stats.confirmedPurchases));
 }
 
+/** Sandbox operators' purchases are test traffic: they never count toward a live publisher's rate. */
 export async function disputeStats(db: Db | Tx, publisherId: string, now: Date): Promise<DisputeStats> {
   const since = new Date(now.getTime() - DISPUTE_RATE_WINDOW_MS);
   const rows = await db.$queryRaw<{ disputes: number; confirmed: number }[]>`
     SELECT
       (SELECT COUNT(*)::int FROM disputes d JOIN purchases p ON p.id = d.purchase_id
-        WHERE p.publisher_id = ${publisherId} AND d.created_at > ${since} AND d.created_at <= ${now}) AS disputes,
-      (SELECT COUNT(*)::int FROM purchases
-        WHERE publisher_id = ${publisherId} AND confirmed_at > ${since} AND confirmed_at <= ${now}) AS confirmed`;
+         JOIN subscribers s ON s.id = p.subscriber_id JOIN operators o ON o.id = s.operator_id
+        WHERE p.publisher_id = ${publisherId} AND d.created_at > ${since} AND d.created_at <= ${now}
+          AND NOT o.sandbox) AS disputes,
+      (SELECT COUNT(*)::int FROM purchases p
+         JOIN subscribers s ON s.id = p.subscriber_id JOIN operators o ON o.id = s.operator_id
+        WHERE p.publisher_id = ${publisherId} AND p.confirmed_at > ${since} AND p.confirmed_at <= ${now}
+          AND NOT o.sandbox) AS confirmed`;
   const row = rows[0] ?? { disputes: 0, confirmed: 0 };
   return { disputes: row.disputes, confirmedPurchases: row.confirmed };
 }

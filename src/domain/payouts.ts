@@ -61,10 +61,14 @@ export interface PublisherBalance {
   available: Decimal;
 }
 
-/** API.md: available = settled − paidOut, settled being the sum of the publisher's settlements' net. */
+/**
+ * API.md: available = settled − paidOut, settled being the sum of the publisher's settlements' net:
+ * its live operators' only, since a sandbox run's settlement is test money.
+ */
 export async function publisherBalance(db: Db, publisherId: string): Promise<PublisherBalance> {
   const [row] = await db.$queryRaw<{ settled: string; paid_out: string }[]>`
-    SELECT (SELECT COALESCE(sum(net), 0) FROM settlements WHERE publisher_id = ${publisherId})::text AS settled,
+    SELECT (SELECT COALESCE(sum(s.net), 0) FROM settlements s JOIN operators o ON o.id = s.operator_id
+             WHERE s.publisher_id = ${publisherId} AND NOT o.sandbox)::text AS settled,
            (SELECT COALESCE(sum(amount), 0) FROM payouts WHERE publisher_id = ${publisherId})::text AS paid_out`;
   const settled = new Decimal(row?.settled ?? '0');
   const paidOut = new Decimal(row?.paid_out ?? '0');

@@ -97,22 +97,36 @@ export async function runSettlement(db: Db, billingRunId: string): Promise<Settl
   return rows.map(fromRow);
 }
 
-/** A publisher's settlements across operators, newest first (run ids are time-ordered). */
+/**
+ * A publisher's settlements across operators, newest first (run ids are time-ordered):
+ * its live operators' or its sandbox operators', never both (API.md: sandbox money never mixes with live).
+ */
 export async function publisherSettlements(
   db: Db,
   publisherId: string,
+  sandbox: boolean,
   limit: number,
   cursor: string | undefined,
 ): Promise<SettlementRow[]> {
   const rows = await db.settlement.findMany({
-    where: { publisherId, ...(cursor ? { billingRunId: { lt: cursor } } : {}) },
+    where: {
+      publisherId,
+      billingRun: { operator: { sandbox } },
+      ...(cursor ? { billingRunId: { lt: cursor } } : {}),
+    },
     orderBy: { billingRunId: 'desc' },
     take: limit + 1,
   });
   return rows.map(fromRow);
 }
 
-export function publisherSettlementResource(row: SettlementRow) {
+export function publisherSettlementResource(row: SettlementRow, sandbox: boolean) {
   const { publisherId: _omitted, ...money } = settlementResource(row.publisherId, row.settlement);
-  return { billingRunId: row.billingRunId, operatorId: row.operatorId, through: row.through.toISOString(), ...money };
+  return {
+    billingRunId: row.billingRunId,
+    operatorId: row.operatorId,
+    sandbox,
+    through: row.through.toISOString(),
+    ...money,
+  };
 }
