@@ -21,7 +21,13 @@ export default tseslint.config(
   {
     // Issue 8: src/store is the only code that knows Prisma. Domain modules already moved behind it stay there;
     // add each module to this list as it is cleaned.
-    files: ['src/domain/events.ts', 'src/domain/webhook-delivery.ts', 'src/domain/webhook-events.ts'],
+    files: [
+      'src/domain/charge-forecast.ts',
+      'src/domain/events.ts',
+      'src/domain/publisher-lists.ts',
+      'src/domain/webhook-delivery.ts',
+      'src/domain/webhook-events.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -2,16 +2,16 @@ import type { OutboxEvent } from './purchases.js';
 import { money, type PurchaseRecord, type SellerRecord, type SubscriptionRecord } from './records.js';
 import type { Sql, Statement } from './sql.js';
 
-const SUBSCRIPTION_COLUMNS = `sub.id, sub.publisher_id AS "publisherId", sub.subscriber_id AS "subscriberId", sub.plan,
+export const SUBSCRIPTION_COLUMNS = `sub.id, sub.publisher_id AS "publisherId", sub.subscriber_id AS "subscriberId", sub.plan,
   sub.amount::text AS amount, sub.currency, sub.description, sub.channel, sub.return_url AS "returnUrl", sub.status,
   sub.decline_code AS "declineCode", sub.created_at AS "createdAt", sub.expires_at AS "expiresAt",
   sub.activated_at AS "activatedAt", sub.current_period_start AS "currentPeriodStart",
   sub.current_period_end AS "currentPeriodEnd", sub.renewal_attempts AS "renewalAttempts",
   sub.next_attempt_at AS "nextAttemptAt", sub.canceled_at AS "canceledAt", sub.vat_rate::text AS "vatRate"`;
 
-type SubscriptionRow = Omit<SubscriptionRecord, 'amount' | 'vatRate'> & { amount: string; vatRate: string | null };
+export type SubscriptionRow = Omit<SubscriptionRecord, 'amount' | 'vatRate'> & { amount: string; vatRate: string | null };
 
-function toSubscription(row: SubscriptionRow): SubscriptionRecord {
+export function toSubscription(row: SubscriptionRow): SubscriptionRecord {
   return { ...row, amount: money(row.amount), vatRate: money(row.vatRate) };
 }
 

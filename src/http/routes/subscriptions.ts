@@ -25,6 +25,7 @@ import { idempotencyKey, respondOnce, respondOnceOnPool, type Reply } from '../i
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { page } from '../pagination.js';
+import { onPool } from '../../store/sql.js';
 import { body, description, httpsUrl, pagination, parse, purchaseAmount } from '../validation.js';
 import { API_CONSENT_VERSION, consentEvidence, declineMessages } from './purchases.js';
 
@@ -65,7 +66,10 @@ export function subscriptionRoutes(ctx: AppContext): Router {
   router.get('/', allow(ctx, 'publisher'), async (req, res) => {
     const { publisher } = actorOf(res, 'publisher');
     const query = parse(subscriptionListQuery, req.query);
-    const { items, nextCursor } = page(await listPublisherSubscriptions(ctx.db, publisher.id, query), query.limit);
+    const { items, nextCursor } = page(
+      await listPublisherSubscriptions(onPool(ctx.pool), publisher.id, query),
+      query.limit,
+    );
     res.json({ data: items.map((s) => subscriptionResource(s, publicUrl)), nextCursor });
   });
 
