@@ -23,8 +23,12 @@ export default tseslint.config(
     // add each module to this list as it is cleaned.
     files: [
       'src/domain/charge-forecast.ts',
+      'src/domain/dispute-rate.ts',
       'src/domain/events.ts',
+      'src/domain/monthly-report.ts',
+      'src/domain/payouts.ts',
       'src/domain/publisher-lists.ts',
+      'src/domain/settlement.ts',
       'src/domain/webhook-delivery.ts',
       'src/domain/webhook-events.ts',
     ],

@@ -1,6 +1,7 @@
-import type { Db } from '../store/db.js';
+import { publisherSettlementRecords, runSettlements, type SettlementRecord } from '../store/settlements.js';
+import { sqlOf, type SqlOrTx } from '../store/sql.js';
 import { commissionOn } from './commission.js';
-import { Decimal, formatAmount } from './money.js';
+import { formatAmount, type Decimal } from './money.js';
 
 /** What a publisher was settled in one run; the parts always add up to gross. */
 export interface Settlement {
@@ -59,32 +60,9 @@ export interface SettlementRow {
   settlement: Settlement;
 }
 
-interface Row {
-  billingRunId: string;
-  operatorId: string;
-  publisherId: string;
-  through: Date;
-  gross: { toString(): string };
-  commission: { toString(): string };
-  refunds: { toString(): string };
-  chargebacks: { toString(): string };
-  net: { toString(): string };
-}
-
-function fromRow(row: Row): SettlementRow {
-  return {
-    billingRunId: row.billingRunId,
-    operatorId: row.operatorId,
-    publisherId: row.publisherId,
-    through: row.through,
-    settlement: {
-      gross: new Decimal(row.gross.toString()),
-      commission: new Decimal(row.commission.toString()),
-      refunds: new Decimal(row.refunds.toString()),
-      chargebacks: new Decimal(row.chargebacks.toString()),
-      net: new Decimal(row.net.toString()),
-    },
-  };
+function fromRecord(record: SettlementRecord): SettlementRow {
+  const { billingRunId, operatorId, publisherId, through, ...settlement } = record;
+  return { billingRunId, operatorId, publisherId, through, settlement };
 }
 
 /**
@@ -92,9 +70,8 @@ function fromRow(row: Row): SettlementRow {
  * billing run writes it from the journal in its own transaction). A run not
  * done yet has none.
  */
-export async function runSettlement(db: Db, billingRunId: string): Promise<SettlementRow[]> {
-  const rows = await db.settlement.findMany({ where: { billingRunId }, orderBy: { publisherId: 'asc' } });
-  return rows.map(fromRow);
+export async function runSettlement(db: SqlOrTx, billingRunId: string): Promise<SettlementRow[]> {
+  return (await runSettlements(sqlOf(db), billingRunId)).map(fromRecord);
 }
 
 /**
@@ -102,22 +79,18 @@ export async function runSettlement(db: Db, billingRunId: string): Promise<Settl
  * its live operators' or its sandbox operators', never both (API.md: sandbox money never mixes with live).
  */
 export async function publisherSettlements(
-  db: Db,
+  db: SqlOrTx,
   publisherId: string,
   sandbox: boolean,
   limit: number,
   cursor: string | undefined,
 ): Promise<SettlementRow[]> {
-  const rows = await db.settlement.findMany({
-    where: {
-      publisherId,
-      billingRun: { operator: { sandbox } },
-      ...(cursor ? { billingRunId: { lt: cursor } } : {}),
-    },
-    orderBy: { billingRunId: 'desc' },
+  const records = await publisherSettlementRecords(sqlOf(db), publisherId, {
+    sandbox,
     take: limit + 1,
+    before: cursor ?? null,
   });
-  return rows.map(fromRow);
+  return records.map(fromRecord);
 }
 
 export function publisherSettlementResource(row: SettlementRow, sandbox: boolean) {
