@@ -29,6 +29,7 @@ export default tseslint.config(
       'src/domain/payouts.ts',
       'src/domain/publisher-lists.ts',
       'src/domain/settlement.ts',
+      'src/domain/subscriptions.ts',
       'src/domain/webhook-delivery.ts',
       'src/domain/webhook-events.ts',
     ],

@@ -85,3 +85,20 @@ export async function publisherSubscriptions(
   const rows = await sql.rows<SubscriptionRow>(SUBSCRIPTION_LISTING[shown(query.status)], values(publisherId, query));
   return rows.map(toSubscription);
 }
+
+const SUBSCRIBER_SUBSCRIPTIONS: Statement = {
+  name: 'list_subscriber_subscriptions',
+  text: `SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions sub
+    WHERE sub.subscriber_id = $1::text AND ($2::text IS NULL OR sub.id < $2::text)
+    ORDER BY sub.id DESC LIMIT $3::int`,
+};
+
+/** Up to `take` of a subscriber's own subscriptions with ids below `before`, newest first. */
+export async function subscriberSubscriptions(
+  sql: Sql,
+  subscriberId: string,
+  query: { take: number; before: string | null },
+): Promise<SubscriptionRecord[]> {
+  const rows = await sql.rows<SubscriptionRow>(SUBSCRIBER_SUBSCRIPTIONS, [subscriberId, query.before, query.take]);
+  return rows.map(toSubscription);
+}
