@@ -85,7 +85,7 @@ const results: BenchResults = {
   kiosque: kiosqueResults,
   billing: billingResults,
   webhooks: webhookResults,
-  targets: targets(kiosqueResults, composed, billingResults, http),
+  targets: targets(kiosqueResults, composed, billingResults, http, stores.floors),
 };
 const summary = summaryMarkdown(results);
 writeFileSync(join(resultsDir, `${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);

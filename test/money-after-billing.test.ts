@@ -220,7 +220,13 @@ describe('Publisher settlements, balance and payouts', () => {
     for (const row of mine.body.data) {
       const [operatorRow] = await settlementOf(op, row.billingRunId);
       const { publisherId: _p, ...money } = operatorRow as Record<string, string>;
-      expect(row).toEqual({ billingRunId: row.billingRunId, operatorId: op.id, through: expect.any(String), ...money });
+      expect(row).toEqual({
+        billingRunId: row.billingRunId,
+        operatorId: op.id,
+        sandbox: false,
+        through: expect.any(String),
+        ...money,
+      });
     }
     expect(mine.body.data.map((r: { net: string }) => r.net)).toEqual(['9.00', '18.00']);
     const firstPage = await gw.api().get('/v1/settlements').query({ limit: 1 }).set(bearer(publisher.apiKey));

@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { CapturedPurchase } from './capture.js';
 
@@ -110,4 +112,68 @@ export async function runPgbench(
     transactions: number(/number of transactions actually processed: (\d+)/),
     failed: number(/number of failed transactions: (\d+)/) || 0,
   };
+}
+
+export interface PgbenchLatency {
+  ratePerS: number;
+  transactions: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/**
+ * A script at a fixed offered rate (`-R`), every transaction's latency logged
+ * (`-l`), so the percentiles are exact. pgbench counts latency from the
+ * scheduled start, as the open-loop driver does, so the two compare.
+ */
+export async function runPgbenchAtRate(
+  databaseUrl: string,
+  scriptPath: string,
+  clients: number,
+  ratePerS: number,
+  durationS: number,
+): Promise<PgbenchLatency> {
+  const logDir = mkdtempSync(join(tmpdir(), 'kiosque-pgbench-'));
+  try {
+    await run(
+      pgbenchBinary(),
+      [
+        '-n',
+        '-M',
+        'prepared',
+        '-c',
+        String(clients),
+        '-j',
+        String(Math.min(clients, 2)),
+        '-R',
+        String(ratePerS),
+        '-T',
+        String(durationS),
+        '-l',
+        `--log-prefix=${join(logDir, 'log')}`,
+        '-f',
+        scriptPath,
+        databaseUrl,
+      ],
+      { maxBuffer: 10 * 1024 * 1024 },
+    );
+    // Each log line: client_id transaction_no time_us script_no time_epoch time_us_part [schedule_lag_us].
+    const latenciesUs = readdirSync(logDir)
+      .flatMap((file) => readFileSync(join(logDir, file), 'utf8').split('\n'))
+      .filter((line) => line.trim() !== '')
+      .map((line) => Number(line.split(' ')[2]))
+      .sort((a, b) => a - b);
+    const at = (q: number) =>
+      (latenciesUs[Math.min(latenciesUs.length - 1, Math.floor(latenciesUs.length * q))] ?? 0) / 1000;
+    return {
+      ratePerS,
+      transactions: latenciesUs.length,
+      p50Ms: at(0.5),
+      p99Ms: at(0.99),
+      maxMs: (latenciesUs[latenciesUs.length - 1] ?? 0) / 1000,
+    };
+  } finally {
+    rmSync(logDir, { recursive: true, force: true });
+  }
 }

@@ -3,7 +3,15 @@ import type { Config } from '../../src/config.js';
 import { capturePurchaseSql } from '../lib/capture.js';
 import { subscriberId, subscriberRef, type AssertionCache, type BenchWorld } from '../lib/fixtures.js';
 import { progress, round } from '../lib/log.js';
-import { pgbenchScript, runPgbench, type PgbenchResult } from '../lib/pgbench.js';
+import { withClient } from '../lib/database.js';
+import { OPEN_LOOP_PURCHASES_PER_S } from './kiosque.js';
+import {
+  pgbenchScript,
+  runPgbench,
+  runPgbenchAtRate,
+  type PgbenchLatency,
+  type PgbenchResult,
+} from '../lib/pgbench.js';
 import { limiterTransaction, type RedisBenchmarkResult } from '../lib/redis-benchmark.js';
 import type { Scale } from '../lib/scale.js';
 
@@ -12,6 +20,16 @@ export interface StoreCeilings {
   postgres: PgbenchResult & { script: string; statementsPerPurchase: number };
   /** One request = the rate limiter's INCR + PEXPIRE NX round trip. */
   redis: RedisBenchmarkResult;
+  /**
+   * PostgreSQL's own latency at the open loop's rate, without the gateway: what
+   * a confirmation's p99 cannot go below on this machine.
+   */
+  floors: {
+    /** The captured create + confirm statements, 100 purchases/s. */
+    purchaseSql: PgbenchLatency;
+    /** One single-row INSERT, its own durable commit, at the open loop's 200 commits/s. */
+    commit: PgbenchLatency;
+  };
 }
 
 export async function storeCeilings(
@@ -46,5 +64,29 @@ export async function storeCeilings(
     Math.max(20_000, Math.round(200_000 * scale.factor)),
   );
   progress(`  ${round(redis.requestsPerS)} limiter round trips/s`);
-  return { postgres: { ...postgres, tps: round(postgres.tps), script: scriptPath, statementsPerPurchase }, redis };
+  const floors = await latencyFloors(config.databaseUrl, scriptPath, scale);
+  return {
+    postgres: { ...postgres, tps: round(postgres.tps), script: scriptPath, statementsPerPurchase },
+    redis,
+    floors,
+  };
+}
+
+async function latencyFloors(
+  databaseUrl: string,
+  purchaseScriptPath: string,
+  scale: Scale,
+): Promise<StoreCeilings['floors']> {
+  const rate = OPEN_LOOP_PURCHASES_PER_S;
+  progress(`Latency floors: pgbench at ${rate} purchases/s for ${scale.openLoopS} s, every latency logged`);
+  const purchaseSql = await runPgbenchAtRate(databaseUrl, purchaseScriptPath, 4, rate, scale.openLoopS);
+  progress(`  purchase SQL p50 ${purchaseSql.p50Ms} ms, p99 ${purchaseSql.p99Ms} ms`);
+  await withClient(databaseUrl, (client) =>
+    client.query('CREATE TABLE IF NOT EXISTS bench_commit_probe (id bigserial PRIMARY KEY)'),
+  );
+  const commitScriptPath = purchaseScriptPath.replace(/\.sql$/, '') + '-commit.sql';
+  writeFileSync(commitScriptPath, 'INSERT INTO bench_commit_probe DEFAULT VALUES;\n');
+  const commit = await runPgbenchAtRate(databaseUrl, commitScriptPath, 4, rate * 2, scale.openLoopS);
+  progress(`  lone commit p50 ${commit.p50Ms} ms, p99 ${commit.p99Ms} ms`);
+  return { purchaseSql, commit };
 }

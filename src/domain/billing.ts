@@ -281,6 +281,9 @@ async function settleRun(tx: Tx, run: BillingRun, now: Date): Promise<void> {
     WHERE gross <> 0 OR commission <> 0 OR refunds <> 0 OR chargebacks <> 0 OR ${pointsNonZeroSql}`;
   const unsettled = (kind: string) =>
     Prisma.sql`'unsettled:' || ${run.operatorId}::text || ':' || s.publisher_id || ':' || ${kind}::text`;
+  const operator = await tx.operator.findUniqueOrThrow({ where: { id: run.operatorId }, select: { sandbox: true } });
+  // Sandbox runs settle into an account of their own (accounts.sandboxPayable), which no payout or balance reads.
+  const payableKind = operator.sandbox ? 'sandbox_payable' : 'payable';
   await tx.$executeRaw`
     WITH e AS (
       INSERT INTO ledger_entries (key, kind, operator_id, publisher_id, billing_run_id, created_at)
@@ -292,7 +295,7 @@ async function settleRun(tx: Tx, run: BillingRun, now: Date): Promise<void> {
       UNION ALL SELECT s.publisher_id, ${unsettled('commission')}, -s.commission FROM settlements s WHERE s.billing_run_id = ${run.id}
       UNION ALL SELECT s.publisher_id, ${unsettled('refunds')}, -s.refunds FROM settlements s WHERE s.billing_run_id = ${run.id}
       UNION ALL SELECT s.publisher_id, ${unsettled('chargebacks')}, -s.chargebacks FROM settlements s WHERE s.billing_run_id = ${run.id}
-      UNION ALL SELECT s.publisher_id, 'publisher:' || s.publisher_id || ':payable', -s.net FROM settlements s WHERE s.billing_run_id = ${run.id}
+      UNION ALL SELECT s.publisher_id, 'publisher:' || s.publisher_id || ':' || ${payableKind}::text, -s.net FROM settlements s WHERE s.billing_run_id = ${run.id}
       UNION ALL ${pointsClosingPostings(run.operatorId, run.id)}
     )
     INSERT INTO ledger_postings (entry_id, account, unit, amount)

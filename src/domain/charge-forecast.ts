@@ -1,12 +1,17 @@
 import { TZDate } from '@date-fns/tz';
 import { addMonths, addWeeks } from 'date-fns';
-import type { Publisher, Subscriber } from '../generated/prisma/client.js';
 import type { Sql } from '../store/sql.js';
 import { authorize, type AuthorizationInput } from './ceilings.js';
 import type { DeclineCode } from './errors.js';
 import { Decimal } from './money.js';
 import { BILLING_TIME_ZONE, monthStart, weekStart } from './periods.js';
-import { householdControls, spentBy, subscriberLimits, type OperatorLimitColumns } from './spending.js';
+import {
+  householdControls,
+  spentBy,
+  subscriberLimits,
+  type ControlColumns,
+  type OperatorLimitColumns,
+} from './spending.js';
 
 /** When the budget of the week holding `at` starts again: next Monday 00:00, Paris time. */
 export function nextWeekStart(at: Date): Date {
@@ -65,9 +70,9 @@ export function explainDecline(input: AuthorizationInput, now: Date): Forecast |
  */
 export async function forecastCharge(
   sql: Sql,
-  subscriber: Subscriber,
+  subscriber: ControlColumns & { id: string },
   operator: OperatorLimitColumns,
-  publisher: Pick<Publisher, 'category' | 'suspendedAt'>,
+  publisher: { category: string; suspendedAt: Date | null },
   amount: Decimal,
   now = new Date(),
 ): Promise<Forecast | null> {

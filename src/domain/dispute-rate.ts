@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
-import type { Db, Tx } from '../store/db.js';
+import { disputeCounts, suspendPublisher } from '../store/publishers.js';
+import { sqlOf, type SqlOrTx } from '../store/sql.js';
 import { Decimal } from './money.js';
 
 /** The window of the dispute rate: disputes opened and purchases confirmed in the last 30 days. */
@@ -39,16 +40,11 @@ export function shouldSuspend(stats: DisputeStats, policy: SuspensionPolicy): bo
   return new Decimal(stats.disputes).gt(new Decimal(policy.threshold).times(stats.confirmedPurchases));
 }
 
-export async function disputeStats(db: Db | Tx, publisherId: string, now: Date): Promise<DisputeStats> {
+/** Sandbox operators' purchases are test traffic: they never count toward a live publisher's rate. */
+export async function disputeStats(db: SqlOrTx, publisherId: string, now: Date): Promise<DisputeStats> {
   const since = new Date(now.getTime() - DISPUTE_RATE_WINDOW_MS);
-  const rows = await db.$queryRaw<{ disputes: number; confirmed: number }[]>`
-    SELECT
-      (SELECT COUNT(*)::int FROM disputes d JOIN purchases p ON p.id = d.purchase_id
-        WHERE p.publisher_id = ${publisherId} AND d.created_at > ${since} AND d.created_at <= ${now}) AS disputes,
-      (SELECT COUNT(*)::int FROM purchases
-        WHERE publisher_id = ${publisherId} AND confirmed_at > ${since} AND confirmed_at <= ${now}) AS confirmed`;
-  const row = rows[0] ?? { disputes: 0, confirmed: 0 };
-  return { disputes: row.disputes, confirmedPurchases: row.confirmed };
+  const counts = await disputeCounts(sqlOf(db), publisherId, since, now);
+  return { disputes: counts.disputes, confirmedPurchases: counts.confirmed };
 }
 
 /**
@@ -56,18 +52,15 @@ export async function disputeStats(db: Db | Tx, publisherId: string, now: Date):
  * first suspension time is kept: suspending twice changes nothing.
  */
 export async function suspendIfAboveRate(
-  tx: Tx,
+  tx: SqlOrTx,
   publisherId: string,
   policy: SuspensionPolicy,
   now: Date,
 ): Promise<boolean> {
-  const stats = await disputeStats(tx, publisherId, now);
+  const sql = sqlOf(tx);
+  const stats = await disputeStats(sql, publisherId, now);
   if (!shouldSuspend(stats, policy)) return false;
-  const updated = await tx.publisher.updateMany({
-    where: { id: publisherId, suspendedAt: null },
-    data: { suspendedAt: now },
-  });
-  return updated.count > 0;
+  return suspendPublisher(sql, publisherId, now);
 }
 
 export function disputeRateResource(

@@ -1,6 +1,7 @@
-import type { Tx } from '../store/db.js';
 import { newId } from '../ids.js';
-import type { Prisma } from '../generated/prisma/client.js';
+import { insertEvent, type Recipient } from '../store/outbox.js';
+import type { OutboxEvent } from '../store/purchases.js';
+import { sqlOf, type SqlOrTx } from '../store/sql.js';
 
 export type EventType =
   | 'purchase.confirmed'
@@ -17,15 +18,22 @@ export type EventType =
 export type OperatorEventType =
   'operator.purchase.confirmed' | 'operator.spend.threshold' | 'operator.subscription.renewed';
 
-/** Who an outbox event goes to: each event has exactly one recipient. */
-export type Recipient = { publisherId: string } | { operatorId: string };
+/** A webhook event as the outbox keeps it: the whole body the recipient will receive, under a time-ordered id. */
+export function webhookEvent(
+  type: EventType | OperatorEventType,
+  data: Record<string, unknown>,
+  now: Date,
+): OutboxEvent {
+  const id = newId('evt', now.getTime());
+  return { id, type, payload: { id, type, createdAt: now.toISOString(), data }, createdAt: now };
+}
 
 /**
  * Writes a webhook event to the outbox, inside the caller's transaction: the
  * event exists if and only if the state change it reports was committed.
  */
 export async function recordEvent(
-  tx: Tx,
+  tx: SqlOrTx,
   publisherId: string,
   type: EventType,
   data: Record<string, unknown>,
@@ -35,14 +43,13 @@ export async function recordEvent(
 }
 
 export async function recordEventFor(
-  tx: Tx,
+  tx: SqlOrTx,
   recipient: Recipient,
   type: EventType | OperatorEventType,
   data: Record<string, unknown>,
   now: Date = new Date(),
 ): Promise<string> {
-  const id = newId('evt', now.getTime());
-  const payload = { id, type, createdAt: now.toISOString(), data } as Prisma.InputJsonValue;
-  await tx.outboxEvent.create({ data: { id, ...recipient, type, payload, createdAt: now, nextAttemptAt: now } });
-  return id;
+  const event = webhookEvent(type, data, now);
+  await insertEvent(sqlOf(tx), recipient, event);
+  return event.id;
 }

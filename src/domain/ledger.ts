@@ -25,6 +25,8 @@ export const accounts = {
     `unsettled:${operatorId}:${publisherId}:${kind}`,
   /** What Kiosque owes the publisher: settled net less payouts. */
   payable: (publisherId: string) => `publisher:${publisherId}:payable`,
+  /** What sandbox operators' runs settled for the publisher: test money, never paid out, never in its balance. */
+  sandboxPayable: (publisherId: string) => `publisher:${publisherId}:sandbox_payable`,
   commission: 'kiosque:commission',
   /** Money paid out of Kiosque's bank account to publishers. */
   bank: 'kiosque:bank',

@@ -1,7 +1,9 @@
-import type { Payout } from '../generated/prisma/client.js';
 import { newId } from '../ids.js';
 import type { Db, Tx } from '../store/db.js';
 import { accountBalance, postEntry } from '../store/ledger.js';
+import { insertPayout, settledAndPaidOut, type PayoutRecord } from '../store/payouts.js';
+import { lockPublisher } from '../store/publishers.js';
+import { onPrisma, sqlOf, type SqlOrTx } from '../store/sql.js';
 import { invalidState, notFound } from './errors.js';
 import { accounts } from './ledger.js';
 import { Decimal, formatAmount } from './money.js';
@@ -20,18 +22,22 @@ export async function availableToPayOut(db: Db | Tx, publisherId: string): Promi
  * run's settlement (which can lower the balance) takes the same lock; the
  * balance is read after the lock is granted, from the journal.
  */
-export async function createPayout(tx: Tx, publisherId: string, amount: Decimal, now = new Date()): Promise<Payout> {
-  const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM publishers WHERE id = ${publisherId} FOR UPDATE`;
-  if (locked.length === 0) throw notFound('Publisher');
+export async function createPayout(
+  tx: Tx,
+  publisherId: string,
+  amount: Decimal,
+  now = new Date(),
+): Promise<PayoutRecord> {
+  const sql = onPrisma(tx);
+  if (!(await lockPublisher(sql, publisherId))) throw notFound('Publisher');
   const available = await availableToPayOut(tx, publisherId);
   if (amount.gt(available)) {
     throw invalidState(`At most ${formatAmount(Decimal.max(available, 0))} can be paid out`, {
       available: formatAmount(available),
     });
   }
-  const payout = await tx.payout.create({
-    data: { id: newId('po', now.getTime()), publisherId, amount: amount.toFixed(2), createdAt: now },
-  });
+  const payout: PayoutRecord = { id: newId('po', now.getTime()), publisherId, amount, createdAt: now };
+  await insertPayout(sql, payout);
   await postEntry(tx, {
     key: `payout:${payout.id}`,
     kind: 'payout',
@@ -45,12 +51,12 @@ export async function createPayout(tx: Tx, publisherId: string, amount: Decimal,
   return payout;
 }
 
-export function payoutResource(payout: Payout) {
+export function payoutResource(payout: PayoutRecord) {
   return {
     id: payout.id,
     object: 'payout',
     publisherId: payout.publisherId,
-    amount: formatAmount(payout.amount.toString()),
+    amount: formatAmount(payout.amount),
     createdAt: payout.createdAt.toISOString(),
   };
 }
@@ -61,13 +67,12 @@ export interface PublisherBalance {
   available: Decimal;
 }
 
-/** API.md: available = settled − paidOut, settled being the sum of the publisher's settlements' net. */
-export async function publisherBalance(db: Db, publisherId: string): Promise<PublisherBalance> {
-  const [row] = await db.$queryRaw<{ settled: string; paid_out: string }[]>`
-    SELECT (SELECT COALESCE(sum(net), 0) FROM settlements WHERE publisher_id = ${publisherId})::text AS settled,
-           (SELECT COALESCE(sum(amount), 0) FROM payouts WHERE publisher_id = ${publisherId})::text AS paid_out`;
-  const settled = new Decimal(row?.settled ?? '0');
-  const paidOut = new Decimal(row?.paid_out ?? '0');
+/**
+ * API.md: available = settled − paidOut, settled being the sum of the publisher's settlements' net:
+ * its live operators' only, since a sandbox run's settlement is test money.
+ */
+export async function publisherBalance(db: SqlOrTx, publisherId: string): Promise<PublisherBalance> {
+  const { settled, paidOut } = await settledAndPaidOut(sqlOf(db), publisherId);
   return { settled, paidOut, available: settled.minus(paidOut) };
 }
 

@@ -1,4 +1,5 @@
-import type { Db } from '../store/db.js';
+import { publisherSettlementRecords, runSettlements, type SettlementRecord } from '../store/settlements.js';
+import { sqlOf, type SqlOrTx } from '../store/sql.js';
 import { commissionOn } from './commission.js';
 import { Decimal, formatAmount } from './money.js';
 
@@ -85,36 +86,9 @@ export interface SettlementRow {
   settlement: Settlement;
 }
 
-interface Row {
-  billingRunId: string;
-  operatorId: string;
-  publisherId: string;
-  through: Date;
-  gross: { toString(): string };
-  commission: { toString(): string };
-  refunds: { toString(): string };
-  chargebacks: { toString(): string };
-  pointsIssuedValue: { toString(): string };
-  pointsRedeemedValue: { toString(): string };
-  net: { toString(): string };
-}
-
-function fromRow(row: Row): SettlementRow {
-  return {
-    billingRunId: row.billingRunId,
-    operatorId: row.operatorId,
-    publisherId: row.publisherId,
-    through: row.through,
-    settlement: {
-      gross: new Decimal(row.gross.toString()),
-      commission: new Decimal(row.commission.toString()),
-      refunds: new Decimal(row.refunds.toString()),
-      chargebacks: new Decimal(row.chargebacks.toString()),
-      pointsIssuedValue: new Decimal(row.pointsIssuedValue.toString()),
-      pointsRedeemedValue: new Decimal(row.pointsRedeemedValue.toString()),
-      net: new Decimal(row.net.toString()),
-    },
-  };
+function fromRecord(record: SettlementRecord): SettlementRow {
+  const { billingRunId, operatorId, publisherId, through, ...settlement } = record;
+  return { billingRunId, operatorId, publisherId, through, settlement };
 }
 
 /**
@@ -122,27 +96,36 @@ function fromRow(row: Row): SettlementRow {
  * billing run writes it from the journal in its own transaction). A run not
  * done yet has none.
  */
-export async function runSettlement(db: Db, billingRunId: string): Promise<SettlementRow[]> {
-  const rows = await db.settlement.findMany({ where: { billingRunId }, orderBy: { publisherId: 'asc' } });
-  return rows.map(fromRow);
+export async function runSettlement(db: SqlOrTx, billingRunId: string): Promise<SettlementRow[]> {
+  return (await runSettlements(sqlOf(db), billingRunId)).map(fromRecord);
 }
 
-/** A publisher's settlements across operators, newest first (run ids are time-ordered). */
+/**
+ * A publisher's settlements across operators, newest first (run ids are time-ordered):
+ * its live operators' or its sandbox operators', never both (API.md: sandbox money never mixes with live).
+ */
 export async function publisherSettlements(
-  db: Db,
+  db: SqlOrTx,
   publisherId: string,
+  sandbox: boolean,
   limit: number,
   cursor: string | undefined,
 ): Promise<SettlementRow[]> {
-  const rows = await db.settlement.findMany({
-    where: { publisherId, ...(cursor ? { billingRunId: { lt: cursor } } : {}) },
-    orderBy: { billingRunId: 'desc' },
+  const records = await publisherSettlementRecords(sqlOf(db), publisherId, {
+    sandbox,
     take: limit + 1,
+    before: cursor ?? null,
   });
-  return rows.map(fromRow);
+  return records.map(fromRecord);
 }
 
-export function publisherSettlementResource(row: SettlementRow) {
+export function publisherSettlementResource(row: SettlementRow, sandbox: boolean) {
   const { publisherId: _omitted, ...money } = settlementResource(row.publisherId, row.settlement);
-  return { billingRunId: row.billingRunId, operatorId: row.operatorId, through: row.through.toISOString(), ...money };
+  return {
+    billingRunId: row.billingRunId,
+    operatorId: row.operatorId,
+    sandbox,
+    through: row.through.toISOString(),
+    ...money,
+  };
 }

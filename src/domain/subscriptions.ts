@@ -1,13 +1,15 @@
-import { within, type SweepScope } from '../store/sweep-scope.js';
-import type { Publisher, Subscription } from '../generated/prisma/client.js';
-import type { Db, Tx } from '../store/db.js';
+import type { SweepScope } from '../store/sweep-scope.js';
 import type { SubscriptionRecord } from '../store/records.js';
-import { onPrisma, type Sql } from '../store/sql.js';
+import { sqlOf, type Sql, type SqlOrTx } from '../store/sql.js';
 import {
   activateSubscription,
   declineSubscription,
+  dueSubscriptionIds,
   insertPeriodPurchase,
+  insertSubscription,
+  lockSubscription,
   lockSubscriptionWithSeller,
+  saveSubscriptionState,
 } from '../store/subscriptions.js';
 import { newId } from '../ids.js';
 import { commissionOn } from './commission.js';
@@ -114,35 +116,48 @@ export interface NewSubscription {
   vatRate?: string;
 }
 
-export async function createSubscription(
-  tx: Tx,
-  publisher: Publisher,
+/** A pending offer as a publisher makes it: nobody's until a subscriber confirms it. */
+export function newSubscription(
+  publisher: { id: string; suspendedAt: Date | null },
   input: NewSubscription,
-  now = new Date(),
-): Promise<Subscription> {
+  now: Date,
+): SubscriptionRecord {
   assertCanSell(publisher);
   assertPriceTier(input.plan, input.amount);
-  return tx.subscription.create({
-    data: {
-      id: newId('sbn', now.getTime()),
-      publisherId: publisher.id,
-      plan: input.plan,
-      amount: input.amount.toFixed(2),
-      currency: 'EUR',
-      description: input.description,
-      channel: input.channel,
-      returnUrl: input.returnUrl,
-      vatRate: input.vatRate ?? null,
-      status: 'pending',
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + CONSENT_TTL_MS),
-    },
-  });
+  return {
+    id: newId('sbn', now.getTime()),
+    publisherId: publisher.id,
+    subscriberId: null,
+    plan: input.plan,
+    // As numeric(…, 2) stores it, so the reply shows what was written.
+    amount: new Decimal(input.amount.toFixed(2)),
+    currency: 'EUR',
+    description: input.description,
+    channel: input.channel,
+    returnUrl: input.returnUrl,
+    status: 'pending',
+    declineCode: null,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + CONSENT_TTL_MS),
+    activatedAt: null,
+    currentPeriodStart: null,
+    currentPeriodEnd: null,
+    renewalAttempts: 0,
+    nextAttemptAt: null,
+    canceledAt: null,
+    vatRate: input.vatRate === undefined ? null : new Decimal(input.vatRate),
+  };
 }
 
-async function lockSubscription(tx: Tx, id: string): Promise<Subscription | null> {
-  await tx.$queryRaw`SELECT 1 FROM subscriptions WHERE id = ${id} FOR UPDATE`;
-  return tx.subscription.findUnique({ where: { id } });
+export async function createSubscription(
+  tx: SqlOrTx,
+  publisher: { id: string; suspendedAt: Date | null },
+  input: NewSubscription,
+  now = new Date(),
+): Promise<SubscriptionRecord> {
+  const offer = newSubscription(publisher, input, now);
+  await insertSubscription(sqlOf(tx), offer);
+  return offer;
 }
 
 /** The confirmed purchase that pays one period of a subscription. */
@@ -292,12 +307,12 @@ export type RenewalOutcome = 'not_due' | 'renewed' | 'past_due' | 'canceled';
  * in a burst.
  */
 export async function renewSubscription(
-  tx: Tx,
+  tx: SqlOrTx,
   subscriptionId: string,
   publicUrl: string,
   now = new Date(),
 ): Promise<RenewalOutcome> {
-  const sql = onPrisma(tx);
+  const sql = sqlOf(tx);
   const found = await lockSubscriptionWithSeller(sql, subscriptionId);
   if (!found) return 'not_due';
   const { subscription, seller } = found;
@@ -318,23 +333,22 @@ export async function renewSubscription(
     { status: subscription.status, dueAt: currentPeriodEnd, renewalAttempts: subscription.renewalAttempts },
     'decline' in charged ? { decline: charged.decline } : { paid: period },
   );
-  const updated = await tx.subscription.update({
-    where: { id: subscription.id },
-    data: {
-      status: step.status,
-      renewalAttempts: step.renewalAttempts,
-      nextAttemptAt: step.nextAttemptAt,
-      declineCode: 'decline' in charged ? charged.decline : null,
-      ...(step.status === 'active'
-        ? { currentPeriodStart: step.currentPeriodStart, currentPeriodEnd: step.currentPeriodEnd }
-        : {}),
-      ...(step.status === 'canceled' ? { canceledAt: now } : {}),
-    },
-  });
+  const updated: SubscriptionRecord = {
+    ...subscription,
+    status: step.status,
+    renewalAttempts: step.renewalAttempts,
+    nextAttemptAt: step.nextAttemptAt,
+    declineCode: 'decline' in charged ? charged.decline : null,
+    ...(step.status === 'active'
+      ? { currentPeriodStart: step.currentPeriodStart, currentPeriodEnd: step.currentPeriodEnd }
+      : {}),
+    ...(step.status === 'canceled' ? { canceledAt: now } : {}),
+  };
+  await saveSubscriptionState(sql, updated);
   if (step.event) {
     const data = subscriptionResource(updated, publicUrl, now);
     await recordEvent(
-      tx,
+      sql,
       subscription.publisherId,
       step.event,
       'purchase' in charged ? { ...data, purchase: purchaseResource(charged.purchase, publicUrl, now) } : data,
@@ -356,7 +370,10 @@ export type SubscriptionViewer =
   { kind: 'publisher'; publisherId: string } | { kind: 'subscriber'; subscriberId: string };
 
 /** Its publisher, its subscriber, and (while unclaimed and pending) any subscriber holding the consent link. */
-export function canSee(subscription: Subscription, viewer: SubscriptionViewer): boolean {
+export function canSee(
+  subscription: Pick<SubscriptionRecord, 'publisherId' | 'subscriberId' | 'status'>,
+  viewer: SubscriptionViewer,
+): boolean {
   if (viewer.kind === 'publisher') return subscription.publisherId === viewer.publisherId;
   return (
     subscription.subscriberId === viewer.subscriberId ||
@@ -366,13 +383,14 @@ export function canSee(subscription: Subscription, viewer: SubscriptionViewer): 
 
 /** Cancel by its publisher or its subscriber; canceling again answers the same. */
 export async function cancelSubscription(
-  tx: Tx,
+  tx: SqlOrTx,
   subscriptionId: string,
   viewer: SubscriptionViewer,
   publicUrl: string,
   now = new Date(),
-): Promise<Subscription> {
-  const subscription = await lockSubscription(tx, subscriptionId);
+): Promise<SubscriptionRecord> {
+  const sql = sqlOf(tx);
+  const subscription = await lockSubscription(sql, subscriptionId);
   const owns =
     subscription !== null &&
     (viewer.kind === 'publisher'
@@ -384,12 +402,10 @@ export async function cancelSubscription(
   if (status !== 'pending' && status !== 'active' && status !== 'past_due') {
     throw invalidState(`A ${status} subscription cannot be canceled`, { status });
   }
-  const canceled = await tx.subscription.update({
-    where: { id: subscription.id },
-    data: { status: 'canceled', canceledAt: now, nextAttemptAt: null },
-  });
+  const canceled: SubscriptionRecord = { ...subscription, status: 'canceled', canceledAt: now, nextAttemptAt: null };
+  await saveSubscriptionState(sql, canceled);
   await recordEvent(
-    tx,
+    sql,
     subscription.publisherId,
     'subscription.canceled',
     subscriptionResource(canceled, publicUrl, now),
@@ -400,20 +416,10 @@ export async function cancelSubscription(
 
 /** Subscriptions whose renewal (or retry) is due, oldest first, read from PostgreSQL, the record. */
 export async function dueSubscriptions(
-  db: Db | Tx,
+  db: SqlOrTx,
   now: Date,
   limit: number,
   scope: SweepScope = {},
 ): Promise<{ id: string; nextAttemptAt: Date }[]> {
-  const rows = await db.subscription.findMany({
-    where: {
-      status: { in: ['active', 'past_due'] },
-      nextAttemptAt: { lte: now },
-      ...within('publisherId', scope.publisherIds),
-    },
-    orderBy: { nextAttemptAt: 'asc' },
-    take: limit,
-    select: { id: true, nextAttemptAt: true },
-  });
-  return rows.flatMap((r) => (r.nextAttemptAt ? [{ id: r.id, nextAttemptAt: r.nextAttemptAt }] : []));
+  return dueSubscriptionIds(sqlOf(db), now, limit, scope.publisherIds ?? null);
 }

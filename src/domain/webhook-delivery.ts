@@ -1,6 +1,12 @@
-import { Prisma } from '../generated/prisma/client.js';
 import { countWebhookAttempt } from '../observability/metrics.js';
 import type { Db } from '../store/db.js';
+import {
+  claimDueEvents as claimDueEventRows,
+  saveAttempt,
+  type ClaimedEventRecord,
+  type EventFate,
+  type WebhookAttemptRecord,
+} from '../store/webhooks.js';
 import { sendWebhook, type SendResult } from './webhook-sender.js';
 import { webhookHeaders } from './webhook-signing.js';
 import { webhookUrlProblem, type Resolver } from './webhook-url.js';
@@ -37,18 +43,7 @@ export function retryDelayMs(
   return schedule[attemptsMade - 1] ?? null;
 }
 
-export interface ClaimedEvent {
-  id: string;
-  /** The recipient: one of the two is set. */
-  publisherId: string | null;
-  operatorId: string | null;
-  payload: Prisma.JsonValue;
-  /** Attempts counted so far, this one included: the claim's fencing token. */
-  attempts: number;
-  webhookUrl: string | null;
-  /** The recipient's current secret, then a rotated-out one still within its overlap; each signs the delivery. */
-  webhookSecrets: string[];
-}
+export type ClaimedEvent = ClaimedEventRecord;
 
 export interface ClaimOptions {
   now: Date;
@@ -59,48 +54,13 @@ export interface ClaimOptions {
   operatorIds?: readonly string[];
 }
 
-function recipientScope(options: Pick<ClaimOptions, 'publisherIds' | 'operatorIds'>): Prisma.Sql {
-  if (!options.publisherIds && !options.operatorIds) return Prisma.empty;
-  return Prisma.sql`AND (publisher_id = ANY(${[...(options.publisherIds ?? [])]}::text[])
-    OR operator_id = ANY(${[...(options.operatorIds ?? [])]}::text[]))`;
-}
-
 /**
- * Takes up to `limit` due events for this dispatcher. One statement both locks
- * (SKIP LOCKED, so concurrent dispatchers split the work) and pushes
- * next_attempt_at past the lease, so no other process sends the same attempt
- * while this one is at it; if this process dies, the event is due again once
- * the lease runs out. PostgreSQL alone decides what is due: nothing is lost
- * with Redis.
+ * Takes up to `limit` due events for this dispatcher, each leased for
+ * `leaseMs`. PostgreSQL alone decides what is due: nothing is lost with Redis.
  */
 export async function claimDueEvents(db: Db, options: ClaimOptions): Promise<ClaimedEvent[]> {
-  const leaseUntil = new Date(options.now.getTime() + options.leaseMs);
-  return db.$queryRaw<ClaimedEvent[]>`
-    WITH due AS (
-      SELECT id FROM outbox_events
-      WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ${options.now} ${recipientScope(options)}
-      ORDER BY next_attempt_at
-      LIMIT ${options.limit}
-      FOR UPDATE SKIP LOCKED
-    ),
-    target AS (
-      SELECT due.id,
-             COALESCE(p.webhook_url, o.webhook_url) AS webhook_url,
-             array_remove(ARRAY[
-               COALESCE(p.webhook_secret, o.webhook_secret),
-               CASE WHEN p.previous_webhook_secret_expires_at > ${options.now} THEN p.previous_webhook_secret END
-             ], NULL) AS webhook_secrets
-      FROM due
-      JOIN outbox_events x ON x.id = due.id
-      LEFT JOIN publishers p ON p.id = x.publisher_id
-      LEFT JOIN operators o ON o.id = x.operator_id
-    )
-    UPDATE outbox_events AS e
-    SET attempts = e.attempts + 1, next_attempt_at = ${leaseUntil}
-    FROM target AS t
-    WHERE e.id = t.id
-    RETURNING e.id, e.publisher_id AS "publisherId", e.operator_id AS "operatorId", e.payload, e.attempts,
-              t.webhook_url AS "webhookUrl", t.webhook_secrets AS "webhookSecrets"`;
+  const { leaseMs, ...scope } = options;
+  return claimDueEventRows(db, { ...scope, leaseUntil: new Date(options.now.getTime() + leaseMs) });
 }
 
 export type AttemptOutcome = SendResult & {
@@ -112,12 +72,37 @@ function delivered(outcome: AttemptOutcome): boolean {
   return 'statusCode' in outcome && outcome.statusCode >= 200 && outcome.statusCode < 300;
 }
 
+/** The attempt row an outcome leaves: the error is cut short so a huge one cannot bloat the table. */
+export function attemptRecord(outcome: AttemptOutcome, attemptedAt: Date): WebhookAttemptRecord {
+  return {
+    attemptedAt,
+    statusCode: 'statusCode' in outcome ? outcome.statusCode : null,
+    error: 'error' in outcome ? outcome.error.slice(0, 500) : null,
+    durationMs: outcome.durationMs,
+  };
+}
+
 /**
- * Records one attempt and what it means for the event, in one transaction:
- * 2xx delivers; anything else schedules the next attempt, or fails the event
- * once the schedule is spent. A claim whose lease ran out and was taken again
- * (attempts moved on) only adds its attempt row and leaves the schedule to
- * the newer claim.
+ * What one attempt means for its event: 2xx delivers; anything else schedules
+ * the next attempt, or fails the event once the schedule is spent or when
+ * retrying cannot help.
+ */
+export function eventFate(
+  outcome: AttemptOutcome,
+  attemptsMade: number,
+  finishedAt: Date,
+  schedule: readonly number[] = DEFAULT_RETRY_DELAYS_MS,
+): EventFate {
+  if (delivered(outcome)) return { kind: 'delivered', at: finishedAt };
+  const delayMs = outcome.final ? null : retryDelayMs(attemptsMade, schedule);
+  if (delayMs === null) return { kind: 'failed', at: finishedAt };
+  return { kind: 'retry', nextAttemptAt: new Date(finishedAt.getTime() + delayMs) };
+}
+
+/**
+ * Records one attempt and what it means for the event, in one transaction. A
+ * claim whose lease ran out and was taken again (attempts moved on) only adds
+ * its attempt row and leaves the schedule to the newer claim.
  */
 export async function recordAttempt(
   db: Db,
@@ -127,29 +112,12 @@ export async function recordAttempt(
   finishedAt: Date,
   schedule: readonly number[] = DEFAULT_RETRY_DELAYS_MS,
 ): Promise<void> {
-  await db.$transaction(async (tx) => {
-    await tx.webhookAttempt.create({
-      data: {
-        eventId: event.id,
-        attemptedAt,
-        statusCode: 'statusCode' in outcome ? outcome.statusCode : null,
-        error: 'error' in outcome ? outcome.error.slice(0, 500) : null,
-        durationMs: outcome.durationMs,
-      },
-    });
-    if (delivered(outcome)) {
-      await tx.outboxEvent.updateMany({
-        where: { id: event.id, deliveredAt: null },
-        data: { deliveredAt: finishedAt },
-      });
-      return;
-    }
-    const delayMs = outcome.final ? null : retryDelayMs(event.attempts, schedule);
-    await tx.outboxEvent.updateMany({
-      where: { id: event.id, attempts: event.attempts, deliveredAt: null, failedAt: null },
-      data: delayMs === null ? { failedAt: finishedAt } : { nextAttemptAt: new Date(finishedAt.getTime() + delayMs) },
-    });
-  });
+  await saveAttempt(
+    db,
+    event,
+    attemptRecord(outcome, attemptedAt),
+    eventFate(outcome, event.attempts, finishedAt, schedule),
+  );
 }
 
 export interface DispatchOptions {

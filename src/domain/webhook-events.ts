@@ -1,15 +1,15 @@
-import type { OutboxEvent, WebhookAttempt } from '../generated/prisma/client.js';
 import type { Db } from '../store/db.js';
+import { publisherEvents, type WebhookEventRecord, type WebhookEventState } from '../store/webhooks.js';
 
-export type WebhookEventStatus = 'pending' | 'delivered' | 'failed';
+export type WebhookEventStatus = WebhookEventState;
 
-export function webhookEventStatus(event: Pick<OutboxEvent, 'deliveredAt' | 'failedAt'>): WebhookEventStatus {
+export function webhookEventStatus(event: Pick<WebhookEventRecord, 'deliveredAt' | 'failedAt'>): WebhookEventStatus {
   if (event.deliveredAt) return 'delivered';
   return event.failedAt ? 'failed' : 'pending';
 }
 
 /** An outbox event as its publisher sees it: what was sent, and how each attempt went. */
-export function webhookEventResource(event: OutboxEvent & { deliveries: WebhookAttempt[] }) {
+export function webhookEventResource(event: WebhookEventRecord) {
   const status = webhookEventStatus(event);
   return {
     id: event.id,
@@ -21,7 +21,7 @@ export function webhookEventResource(event: OutboxEvent & { deliveries: WebhookA
     failedAt: event.failedAt?.toISOString() ?? null,
     nextAttemptAt: status === 'pending' ? event.nextAttemptAt.toISOString() : null,
     payload: event.payload,
-    attempts: event.deliveries.map((a) => ({
+    attempts: event.attempts.map((a) => ({
       attemptedAt: a.attemptedAt.toISOString(),
       statusCode: a.statusCode,
       error: a.error,
@@ -30,25 +30,11 @@ export function webhookEventResource(event: OutboxEvent & { deliveries: WebhookA
   };
 }
 
-/** One page of a publisher's own events, newest first (ids are time-ordered). */
+/** One page of a publisher's own events, newest first; one more than `limit` tells the caller a next page exists. */
 export async function listWebhookEvents(
   db: Db,
   publisherId: string,
   page: { limit: number; cursor?: string | undefined; status?: WebhookEventStatus | undefined },
-) {
-  const byStatus = {
-    pending: { deliveredAt: null, failedAt: null },
-    delivered: { deliveredAt: { not: null } },
-    failed: { deliveredAt: null, failedAt: { not: null } },
-  };
-  return db.outboxEvent.findMany({
-    where: {
-      publisherId,
-      ...(page.cursor ? { id: { lt: page.cursor } } : {}),
-      ...(page.status ? byStatus[page.status] : {}),
-    },
-    orderBy: { id: 'desc' },
-    take: page.limit + 1,
-    include: { deliveries: { orderBy: { id: 'asc' } } },
-  });
+): Promise<WebhookEventRecord[]> {
+  return publisherEvents(db, publisherId, { take: page.limit + 1, before: page.cursor, state: page.status });
 }

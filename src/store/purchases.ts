@@ -9,7 +9,7 @@ import {
 import { onPool, type PgPool, type Sql, type Statement } from './sql.js';
 
 /** Purchase columns as PurchaseRow names them; numeric travels as text so no float ever holds money. */
-const PURCHASE_COLUMNS = `p.id, p.publisher_id AS "publisherId", p.subscriber_id AS "subscriberId",
+export const PURCHASE_COLUMNS = `p.id, p.publisher_id AS "publisherId", p.subscriber_id AS "subscriberId",
   p.subscription_id AS "subscriptionId", p.subscription_period_start AS "subscriptionPeriodStart", p.kind,
   p.credits, p.amount::text AS amount, p.currency, p.description, p.channel, p.return_url AS "returnUrl", p.status,
   p.decline_code AS "declineCode", p.created_at AS "createdAt", p.expires_at AS "expiresAt",

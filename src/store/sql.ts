@@ -45,6 +45,16 @@ export function onPrisma(tx: Pick<Tx, '$queryRawUnsafe'>): Sql {
   };
 }
 
+/**
+ * Either kind of transaction a caller may hold while modules move from Prisma
+ * to node-postgres: a repository that takes it works inside both.
+ */
+export type SqlOrTx = Sql | Pick<Tx, '$queryRawUnsafe'>;
+
+export function sqlOf(runner: SqlOrTx): Sql {
+  return 'rows' in runner ? runner : onPrisma(runner);
+}
+
 /** One statement outside any transaction: it is its own transaction. */
 export function onPool(pool: PgPool): Sql {
   return {

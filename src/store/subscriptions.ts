@@ -2,16 +2,19 @@ import type { OutboxEvent } from './purchases.js';
 import { money, type PurchaseRecord, type SellerRecord, type SubscriptionRecord } from './records.js';
 import type { Sql, Statement } from './sql.js';
 
-const SUBSCRIPTION_COLUMNS = `sub.id, sub.publisher_id AS "publisherId", sub.subscriber_id AS "subscriberId", sub.plan,
+export const SUBSCRIPTION_COLUMNS = `sub.id, sub.publisher_id AS "publisherId", sub.subscriber_id AS "subscriberId", sub.plan,
   sub.amount::text AS amount, sub.currency, sub.description, sub.channel, sub.return_url AS "returnUrl", sub.status,
   sub.decline_code AS "declineCode", sub.created_at AS "createdAt", sub.expires_at AS "expiresAt",
   sub.activated_at AS "activatedAt", sub.current_period_start AS "currentPeriodStart",
   sub.current_period_end AS "currentPeriodEnd", sub.renewal_attempts AS "renewalAttempts",
   sub.next_attempt_at AS "nextAttemptAt", sub.canceled_at AS "canceledAt", sub.vat_rate::text AS "vatRate"`;
 
-type SubscriptionRow = Omit<SubscriptionRecord, 'amount' | 'vatRate'> & { amount: string; vatRate: string | null };
+export type SubscriptionRow = Omit<SubscriptionRecord, 'amount' | 'vatRate'> & {
+  amount: string;
+  vatRate: string | null;
+};
 
-function toSubscription(row: SubscriptionRow): SubscriptionRecord {
+export function toSubscription(row: SubscriptionRow): SubscriptionRecord {
   return { ...row, amount: money(row.amount), vatRate: money(row.vatRate) };
 }
 
@@ -153,4 +156,98 @@ const DECLINE: Statement = {
 
 export async function declineSubscription(sql: Sql, declined: SubscriptionRecord): Promise<void> {
   await sql.rows(DECLINE, [declined.id, declined.subscriberId, declined.declineCode]);
+}
+
+const INSERT_SUBSCRIPTION: Statement = {
+  name: 'subscription_insert',
+  text: `INSERT INTO subscriptions (id, publisher_id, plan, amount, currency, description, channel, return_url,
+      vat_rate, status, created_at, expires_at)
+    VALUES ($1::text, $2::text, $3::text, $4::numeric, $5::text, $6::text, $7::text, $8::text, $9::numeric,
+      $10::text, $11::timestamptz, $12::timestamptz)`,
+};
+
+/** Writes a new offer (pending, nobody's yet). */
+export async function insertSubscription(sql: Sql, offer: SubscriptionRecord): Promise<void> {
+  await sql.rows(INSERT_SUBSCRIPTION, [
+    offer.id,
+    offer.publisherId,
+    offer.plan,
+    offer.amount.toFixed(2),
+    offer.currency,
+    offer.description,
+    offer.channel,
+    offer.returnUrl,
+    offer.vatRate?.toString() ?? null,
+    offer.status,
+    offer.createdAt,
+    offer.expiresAt,
+  ]);
+}
+
+const FIND_SUBSCRIPTION: Statement = {
+  name: 'subscription_find',
+  text: `SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions sub WHERE sub.id = $1::text`,
+};
+
+export async function findSubscription(sql: Sql, id: string): Promise<SubscriptionRecord | null> {
+  const [row] = await sql.rows<SubscriptionRow>(FIND_SUBSCRIPTION, [id]);
+  return row ? toSubscription(row) : null;
+}
+
+const LOCK_SUBSCRIPTION: Statement = {
+  name: 'subscription_lock',
+  text: `SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions sub WHERE sub.id = $1::text FOR UPDATE`,
+};
+
+/** Locks one subscription and returns it as it is once the lock is granted; null when there is none. */
+export async function lockSubscription(sql: Sql, id: string): Promise<SubscriptionRecord | null> {
+  const [row] = await sql.rows<SubscriptionRow>(LOCK_SUBSCRIPTION, [id]);
+  return row ? toSubscription(row) : null;
+}
+
+const SAVE_STATE: Statement = {
+  name: 'subscription_save_state',
+  text: `UPDATE subscriptions SET status = $2::text, decline_code = $3::text, renewal_attempts = $4::int,
+      next_attempt_at = $5::timestamptz, current_period_start = $6::timestamptz, current_period_end = $7::timestamptz,
+      canceled_at = $8::timestamptz
+    WHERE id = $1::text`,
+};
+
+/**
+ * Writes where a locked subscription's life now stands (status, period,
+ * renewal schedule, cancellation), as the domain decided it.
+ */
+export async function saveSubscriptionState(sql: Sql, subscription: SubscriptionRecord): Promise<void> {
+  await sql.rows(SAVE_STATE, [
+    subscription.id,
+    subscription.status,
+    subscription.declineCode,
+    subscription.renewalAttempts,
+    subscription.nextAttemptAt,
+    subscription.currentPeriodStart,
+    subscription.currentPeriodEnd,
+    subscription.canceledAt,
+  ]);
+}
+
+const DUE: Statement = {
+  name: 'subscription_due',
+  text: `SELECT id, next_attempt_at AS "nextAttemptAt" FROM subscriptions
+    WHERE status IN ('active', 'past_due') AND next_attempt_at <= $1::timestamptz
+      AND ($3::text[] IS NULL OR publisher_id = ANY($3::text[]))
+    ORDER BY next_attempt_at
+    LIMIT $2::int`,
+};
+
+/**
+ * Subscriptions whose renewal (or retry) is due at `now`, oldest first;
+ * `publisherIds` restricts them to those publishers' (see SweepScope).
+ */
+export async function dueSubscriptionIds(
+  sql: Sql,
+  now: Date,
+  limit: number,
+  publisherIds: readonly string[] | null,
+): Promise<{ id: string; nextAttemptAt: Date }[]> {
+  return sql.rows<{ id: string; nextAttemptAt: Date }>(DUE, [now, limit, publisherIds ? [...publisherIds] : null]);
 }

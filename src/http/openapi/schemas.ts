@@ -216,7 +216,7 @@ export const reconciliation = z
 
 export const publisherSettlement = settlementRow
   .omit({ publisherId: true })
-  .extend({ billingRunId: z.string(), operatorId: z.string(), through: time })
+  .extend({ billingRunId: z.string(), operatorId: z.string(), sandbox: z.boolean(), through: time })
   .meta({ id: 'PublisherSettlement' });
 
 export const points = z

@@ -15,6 +15,14 @@ import { amountString, body, pagination, parse } from '../validation.js';
 const payoutBody = body({ amount: amountString.refine((v) => new Decimal(v).gt(0), 'must be above 0.00') });
 const publisherId = z.string().min(1).max(64);
 const publisherParams = z.object({ id: publisherId });
+/** Sandbox settlements are listed apart, on request: they never mix with live ones. */
+const settlementsQuery = pagination.extend({
+  sandbox: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true')
+    .meta({ description: "true lists the settlements of the publisher's sandbox operators instead of its live ones" }),
+});
 
 /** Admin: the journal's balances, and payouts to publishers. */
 export function adminMoneyRoutes(ctx: AppContext): Router {
@@ -53,12 +61,12 @@ export function publisherMoneyRoutes(ctx: AppContext): Router {
 
   router.get('/settlements', allow(ctx, 'publisher'), async (req, res) => {
     const { publisher } = actorOf(res, 'publisher');
-    const query = parse(pagination, req.query);
-    const rows = await publisherSettlements(ctx.db, publisher.id, query.limit, query.cursor);
+    const query = parse(settlementsQuery, req.query);
+    const rows = await publisherSettlements(ctx.db, publisher.id, query.sandbox, query.limit, query.cursor);
     const items = rows.slice(0, query.limit);
     const last = items[items.length - 1];
     res.json({
-      data: items.map(publisherSettlementResource),
+      data: items.map((row) => publisherSettlementResource(row, query.sandbox)),
       nextCursor: rows.length > query.limit && last ? last.billingRunId : null,
     });
   });
@@ -98,7 +106,7 @@ export const moneyOperations = operations(
     tag: 'Money',
     summary: "The publisher's own settlements, newest first, each equal to its row in the operator's view",
     actors: ['publisher'],
-    query: pagination,
+    query: settlementsQuery,
     responses: { 200: { description: 'A page of settlements', schema: schema.list(schema.publisherSettlement) } },
   },
   {

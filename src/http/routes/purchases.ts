@@ -22,7 +22,7 @@ import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { page } from '../pagination.js';
 import { insertPendingPurchase } from '../../store/purchases.js';
-import { onPrisma } from '../../store/sql.js';
+import { onPool, onPrisma } from '../../store/sql.js';
 import {
   amountString,
   body,
@@ -96,7 +96,10 @@ export function purchaseRoutes(ctx: AppContext): Router {
   router.get('/', allow(ctx, 'publisher'), async (req, res) => {
     const { publisher } = actorOf(res, 'publisher');
     const query = parse(purchaseListQuery, req.query);
-    const { items, nextCursor } = page(await listPublisherPurchases(ctx.db, publisher.id, query), query.limit);
+    const { items, nextCursor } = page(
+      await listPublisherPurchases(onPool(ctx.pool), publisher.id, query),
+      query.limit,
+    );
     res.json({ data: items.map((p) => purchaseResource(p, publicUrl)), nextCursor });
   });
 

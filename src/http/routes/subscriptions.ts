@@ -25,6 +25,9 @@ import { idempotencyKey, respondOnce, respondOnceOnPool, type Reply } from '../i
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { page } from '../pagination.js';
+import { subscriberSubscriptions } from '../../store/listings.js';
+import { onPool } from '../../store/sql.js';
+import { findSubscription } from '../../store/subscriptions.js';
 import { body, description, httpsUrl, pagination, parse, purchaseAmount } from '../validation.js';
 import { API_CONSENT_VERSION, consentEvidence, declineMessages } from './purchases.js';
 
@@ -65,7 +68,10 @@ export function subscriptionRoutes(ctx: AppContext): Router {
   router.get('/', allow(ctx, 'publisher'), async (req, res) => {
     const { publisher } = actorOf(res, 'publisher');
     const query = parse(subscriptionListQuery, req.query);
-    const { items, nextCursor } = page(await listPublisherSubscriptions(ctx.db, publisher.id, query), query.limit);
+    const { items, nextCursor } = page(
+      await listPublisherSubscriptions(onPool(ctx.pool), publisher.id, query),
+      query.limit,
+    );
     res.json({ data: items.map((s) => subscriptionResource(s, publicUrl)), nextCursor });
   });
 
@@ -90,7 +96,7 @@ export function subscriptionRoutes(ctx: AppContext): Router {
 
   router.get('/:id', allow(ctx, 'publisher', 'subscriber'), async (req, res) => {
     const actor = actorOf(res, 'publisher', 'subscriber');
-    const subscription = await ctx.db.subscription.findUnique({ where: { id: parse(subscriptionId, req.params.id) } });
+    const subscription = await findSubscription(onPool(ctx.pool), parse(subscriptionId, req.params.id));
     if (!subscription || !canSee(subscription, viewerOf(actor))) throw notFound('Subscription');
     res.json(subscriptionResource(subscription, publicUrl));
   });
@@ -134,10 +140,9 @@ export function meSubscriptionRoutes(ctx: AppContext): Router {
   router.get('/', allow(ctx, 'subscriber'), async (req, res) => {
     const { subscriber } = actorOf(res, 'subscriber');
     const { limit, cursor } = parse(pagination, req.query);
-    const rows = await ctx.db.subscription.findMany({
-      where: { subscriberId: subscriber.id, ...(cursor ? { id: { lt: cursor } } : {}) },
-      orderBy: { id: 'desc' },
+    const rows = await subscriberSubscriptions(onPool(ctx.pool), subscriber.id, {
       take: limit + 1,
+      before: cursor ?? null,
     });
     const { items, nextCursor } = page(rows, limit);
     res.json({ data: items.map((s) => subscriptionResource(s, ctx.config.publicUrl)), nextCursor });
