@@ -1,43 +1,76 @@
 import { Worker, type Job } from 'bullmq';
-import { markBillingRunFailed, runBilling, unfinishedBillingRunIds } from '../src/domain/billing.js';
+import {
+  DEFAULT_BILLING_DRIVE,
+  markBillingRunFailed,
+  runBilling,
+  unfinishedBillingRunIds,
+  workBillingRun,
+  type BillingDriveOptions,
+} from '../src/domain/billing.js';
 import { bullConnection, WORKER_RUN_RETRY_DELAY_MS } from '../src/queue/connection.js';
 import { BILLING_QUEUE, createBillingQueue, ensureBillingJobs, type BillingJobData } from '../src/queue/billing.js';
 import { onRedisReturn } from '../src/queue/reconnect.js';
+import { runningRunIds } from '../src/store/billing-runs.js';
+import { createPool, type PgPool } from '../src/store/sql.js';
 import type { SweepScope } from '../src/store/sweep-scope.js';
 import type { RunningWorker, WorkerDeps } from './registry.js';
 
 export interface BillingWorkerSettings {
+  /** Billing jobs (runs) this process takes from the queue at once. */
   concurrency: number;
-  /** How long a killed worker's job stays claimed before another worker takes it over. */
+  /** Chunks of one run this process bills at once, each on its own PostgreSQL connection. */
+  parallelism: number;
+  /** At most this many payers per chunk. */
+  chunkPayers: number;
+  /** How long a killed worker's job stays claimed in BullMQ; the run itself resumes by the chunk sweep. */
   lockDurationMs: number;
   /** How often PostgreSQL's unfinished runs are re-enqueued, in case Redis lost them. */
   sweepIntervalMs: number;
-  /** Test hook only: see RunBillingOptions.pauseBeforeCommitMs. */
-  pauseBeforeCommitMs: number;
-  /** Which operators' unfinished runs the recovery sweep may re-enqueue; every operator's by default. */
+  /** How often PostgreSQL is swept for running runs with a free chunk or their last step to do. */
+  chunkSweepIntervalMs: number;
+  /** Which operators' runs the sweeps may touch; every operator's by default. */
   scope?: SweepScope;
 }
 
-function whole(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+function whole(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number, got "${raw}"`);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be a whole number ≥ ${min}, got "${raw}"`);
   return value;
 }
 
 export function billingWorkerSettings(env: NodeJS.ProcessEnv = process.env): BillingWorkerSettings {
   return {
-    concurrency: whole(env, 'BILLING_CONCURRENCY', 1),
+    concurrency: whole(env, 'BILLING_CONCURRENCY', 1, 1),
+    parallelism: whole(env, 'BILLING_PARALLELISM', DEFAULT_BILLING_DRIVE.parallelism, 1),
+    chunkPayers: whole(env, 'BILLING_CHUNK_PAYERS', DEFAULT_BILLING_DRIVE.chunkPayers, 1),
     lockDurationMs: whole(env, 'BILLING_LOCK_DURATION_MS', 30_000),
     sweepIntervalMs: whole(env, 'BILLING_SWEEP_INTERVAL_MS', 30_000),
-    pauseBeforeCommitMs: whole(env, 'BILLING_PAUSE_BEFORE_COMMIT_MS', 0),
+    chunkSweepIntervalMs: whole(env, 'BILLING_CHUNK_SWEEP_INTERVAL_MS', 2_000, 1),
   };
 }
 
+/** Billing's own connections, named so that pg_stat_activity tells them apart, and waiting as long as a chunk may take. */
+function billingPool(databaseUrl: string, connections: number): PgPool {
+  const url = new URL(databaseUrl);
+  url.searchParams.set('application_name', 'kiosque-billing');
+  const { statementMs, lockMs } = DEFAULT_BILLING_DRIVE.limits;
+  return createPool(url.toString(), connections, {
+    poolWaitMs: statementMs * 2,
+    statementMs,
+    lockMs,
+    queryMs: DEFAULT_BILLING_DRIVE.limits.prepareStatementMs + 5_000,
+    idleInTransactionMs: 10_000,
+  });
+}
+
 /**
- * Processes billing runs, and sweeps PostgreSQL at start and every
- * sweepIntervalMs so that a run Redis forgot is enqueued again.
+ * Processes billing runs. A job prepares its run and bills chunks until the
+ * run is done; every few seconds the chunk sweep also works any running run
+ * with a free chunk, so a run whose worker died is finished by whichever
+ * worker is up, whatever BullMQ thinks of the job. The slower sweep puts back
+ * on the queue the runs PostgreSQL knows and Redis lost.
  */
 export async function startBillingWorker(
   deps: WorkerDeps,
@@ -46,14 +79,20 @@ export async function startBillingWorker(
   const { config, db, logger } = deps;
   const log = logger.child({ worker: 'billing' });
   const queue = createBillingQueue(config.redisUrl, config.queuePrefix);
+  const pool = billingPool(config.databaseUrl, settings.concurrency * settings.parallelism + settings.parallelism);
+  const drive: BillingDriveOptions = {
+    ...DEFAULT_BILLING_DRIVE,
+    parallelism: settings.parallelism,
+    chunkPayers: settings.chunkPayers,
+    onChunk: (chunk) => log.debug(chunk, 'billing chunk done'),
+    onChunkError: (error, counted) =>
+      log.warn({ err: error, countsAsAttempt: counted }, 'billing chunk failed; it is retried'),
+  };
 
   const processJob = async (job: Job<BillingJobData>) => {
     const { billingRunId } = job.data;
     try {
-      const outcome = await runBilling(db, billingRunId, {
-        pauseBeforeCommitMs: settings.pauseBeforeCommitMs,
-        onPause: () => log.info({ billingRunId }, 'billing run paused before commit'),
-      });
+      const outcome = await runBilling(pool, billingRunId, drive);
       log.info(outcome, 'billing run finished');
       return outcome;
     } catch (error) {
@@ -92,14 +131,37 @@ export async function startBillingWorker(
   // A Redis back from a restart has lost the queued runs: put them back at once, not at the next sweep.
   const stopRecovery = await onRedisReturn(queue, recoverRuns, log);
 
+  // One chunk sweep at a time per process; close() waits for the one in flight.
+  let chunkSweep: Promise<void> | undefined;
+  let closing = false;
+  const sweepChunks = async () => {
+    for (const billingRunId of await runningRunIds(pool, settings.scope?.operatorIds)) {
+      if (closing) return;
+      if (await workBillingRun(pool, billingRunId, drive)) log.info({ billingRunId }, 'billing run finished by the sweep');
+    }
+  };
+  const chunkTimer = setInterval(() => {
+    if (chunkSweep || closing) return;
+    chunkSweep = sweepChunks()
+      .catch((error: unknown) => log.error({ err: error }, 'billing chunk sweep failed'))
+      .finally(() => {
+        chunkSweep = undefined;
+      });
+  }, settings.chunkSweepIntervalMs);
+  chunkTimer.unref();
+
   return {
     name: 'billing',
     observed: { worker, queue },
     async close() {
+      closing = true;
       clearInterval(timer);
+      clearInterval(chunkTimer);
       stopRecovery();
       await worker.close();
+      await chunkSweep;
       await queue.close();
+      await pool.end();
     },
   };
 }
