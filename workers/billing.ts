@@ -137,7 +137,8 @@ export async function startBillingWorker(
   const sweepChunks = async () => {
     for (const billingRunId of await runningRunIds(pool, settings.scope?.operatorIds)) {
       if (closing) return;
-      if (await workBillingRun(pool, billingRunId, drive)) log.info({ billingRunId }, 'billing run finished by the sweep');
+      if (await workBillingRun(pool, billingRunId, drive))
+        log.info({ billingRunId }, 'billing run finished by the sweep');
     }
   };
   const chunkTimer = setInterval(() => {

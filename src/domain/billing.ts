@@ -21,7 +21,6 @@ import { formatAmount } from './money.js';
 export const BILLING_RUN_STATUSES = ['queued', 'running', 'done', 'failed'] as const;
 export type BillingRunStatus = (typeof BILLING_RUN_STATUSES)[number];
 
-
 export function billingRunResource(run: BillingRun) {
   return {
     id: run.id,
@@ -90,7 +89,8 @@ export interface BillingOutcome {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const TRANSIENT_SQLSTATE = /^(08|40001|40P01|55P03|57P0[123]|53300)/;
-const TRANSIENT_MESSAGE = /Connection terminated|connection timeout|timeout exceeded when trying to connect|Query read timeout/i;
+const TRANSIENT_MESSAGE =
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Query read timeout/i;
 
 /**
  * Whether a chunk's failure says nothing about the chunk: a lost connection,

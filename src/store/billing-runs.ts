@@ -153,10 +153,7 @@ function chunkDocs(run: RunHead, chunk: ChunkLease, alias: string): Prisma.Sql {
 }
 
 export type PrepareOutcome =
-  | { state: 'running' }
-  | { state: 'blocked' }
-  | { state: 'finished'; status: 'done' | 'failed' }
-  | { state: 'missing' };
+  { state: 'running' } | { state: 'blocked' } | { state: 'finished'; status: 'done' | 'failed' } | { state: 'missing' };
 
 /**
  * Prepares a run once: marks it running and cuts its payers into chunks of at
@@ -173,12 +170,15 @@ export async function prepareRun(
 ): Promise<PrepareOutcome> {
   try {
     return await billingTransaction(pool, limits, limits.prepareStatementMs, async (client) => {
+      // FOR NO KEY UPDATE, never FOR UPDATE: every chunk in flight holds the run's row FOR KEY SHARE (its
+      // invoices' foreign key), and neither preparing nor closing may queue behind chunks.
       const [head] = await rows<{ id: string; operator_id: string; through: Date; status: StoredRunStatus }>(
         client,
-        Prisma.sql`SELECT id, operator_id, through, status FROM billing_runs WHERE id = ${billingRunId} FOR UPDATE`,
+        Prisma.sql`SELECT id, operator_id, through, status FROM billing_runs WHERE id = ${billingRunId} FOR NO KEY UPDATE`,
       );
       if (!head) return { state: 'missing' } as const;
-      if (head.status === 'done' || head.status === 'failed') return { state: 'finished', status: head.status } as const;
+      if (head.status === 'done' || head.status === 'failed')
+        return { state: 'finished', status: head.status } as const;
       if (head.status === 'running') {
         const [chunk] = await rows(
           client,
@@ -309,7 +309,6 @@ async function insertInvoices(client: Client, run: RunHead, chunk: ChunkLease, n
     ON CONFLICT (billing_run_id, subscriber_id) WHERE type = 'invoice' DO NOTHING`,
   );
 }
-
 
 /**
  * Claims each purchase by setting its invoice_id where it is still NULL: a
@@ -581,7 +580,7 @@ export async function finalizeRun(pool: PgPool, billingRunId: string, limits: Bi
         WHERE r.id = ${billingRunId} AND r.status = 'running'
           AND NOT EXISTS (SELECT 1 FROM billing_run_chunks c WHERE c.billing_run_id = r.id AND c.status = 'pending')
           AND EXISTS (SELECT 1 FROM billing_run_chunks c WHERE c.billing_run_id = r.id)
-        FOR UPDATE OF r SKIP LOCKED`,
+        FOR NO KEY UPDATE OF r SKIP LOCKED`,
     );
     if (!head) return false;
     const run: RunHead = { id: head.id, operatorId: head.operator_id, through: head.through };
@@ -610,10 +609,12 @@ export interface StoredRunSummary {
 }
 
 export async function runSummary(pool: PgPool, billingRunId: string): Promise<StoredRunSummary | null> {
-  const { rows: found } = await pool.query<{ status: StoredRunStatus; invoice_count: number; total: string; error: string | null }>(
-    'SELECT status, invoice_count, total::text AS total, error FROM billing_runs WHERE id = $1',
-    [billingRunId],
-  );
+  const { rows: found } = await pool.query<{
+    status: StoredRunStatus;
+    invoice_count: number;
+    total: string;
+    error: string | null;
+  }>('SELECT status, invoice_count, total::text AS total, error FROM billing_runs WHERE id = $1', [billingRunId]);
   const row = found[0];
   return row ? { status: row.status, invoiceCount: row.invoice_count, total: row.total, error: row.error } : null;
 }

@@ -12,7 +12,7 @@ export const TEST_BILLING_SETTINGS: BillingWorkerSettings = {
   chunkPayers: 2_000,
   lockDurationMs: 5_000,
   sweepIntervalMs: 60_000,
-  chunkSweepIntervalMs: 500,
+  chunkSweepIntervalMs: 60_000,
 };
 
 export interface BillingHarness {
