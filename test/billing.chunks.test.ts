@@ -25,6 +25,7 @@ let publisher: PublisherFixture;
 let poolA: PgPool;
 let poolB: PgPool;
 let probe: pg.Client;
+let probePid: number;
 
 beforeAll(async () => {
   gw = startTestGateway({ queuePrefix: unique('q-billing-chunks') });
@@ -34,6 +35,7 @@ beforeAll(async () => {
   poolB = createPool(TEST_DATABASE_URL, 3);
   probe = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await probe.connect();
+  probePid = (await probe.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid as number;
 });
 afterAll(async () => {
   await probe.end();
@@ -65,7 +67,7 @@ async function chunks(runId: string) {
 /** Backends waiting on a lock the probe connection holds, seen from another connection (a transaction's view of pg_stat_activity is frozen). */
 async function blockedByProbe(): Promise<number> {
   const [row] = await db().$queryRaw<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM pg_stat_activity WHERE ${probe.processID}::int = ANY(pg_blocking_pids(pid))`;
+    SELECT count(*)::int AS n FROM pg_stat_activity WHERE ${probePid}::int = ANY(pg_blocking_pids(pid))`;
   return row?.n ?? 0;
 }
 
