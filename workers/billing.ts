@@ -134,6 +134,7 @@ export async function startBillingWorker(
   // One chunk sweep at a time per process; close() waits for the one in flight.
   let chunkSweep: Promise<void> | undefined;
   let closing = false;
+  let closed: Promise<void> | undefined;
   const sweepChunks = async () => {
     for (const billingRunId of await runningRunIds(pool, settings.scope?.operatorIds)) {
       if (closing) return;
@@ -154,15 +155,19 @@ export async function startBillingWorker(
   return {
     name: 'billing',
     observed: { worker, queue },
-    async close() {
-      closing = true;
-      clearInterval(timer);
-      clearInterval(chunkTimer);
-      stopRecovery();
-      await worker.close();
-      await chunkSweep;
-      await queue.close();
-      await pool.end();
+    // Closing twice (a test closes its worker, then its harness closes every worker) closes once.
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        clearInterval(timer);
+        clearInterval(chunkTimer);
+        stopRecovery();
+        await worker.close();
+        await chunkSweep;
+        await queue.close();
+        await pool.end();
+      })();
+      return closed;
     },
   };
 }
