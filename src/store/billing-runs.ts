@@ -95,9 +95,12 @@ async function billingTransaction<T>(
   let broken: Error | undefined;
   try {
     await client.query('BEGIN');
+    // random_page_cost 1.1 (the usual figure for data in memory or on SSD): at the default 4, the planner
+    // reads every unbilled purchase by sequential scan for each chunk instead of its payers' few through
+    // purchases_unbilled_subscriber_idx (measured: 227 ms against 5 ms for 335 payers of 20,000).
     await client.query(
       `SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true),
-              set_config('client_connection_check_interval', $3, true)`,
+              set_config('client_connection_check_interval', $3, true), set_config('random_page_cost', '1.1', true)`,
       [String(statementMs), String(limits.lockMs), String(limits.clientCheckMs)],
     );
     const result = await work(client);

@@ -33,7 +33,9 @@ CREATE INDEX "billing_run_chunks_pending_idx" ON "billing_run_chunks"("billing_r
 UPDATE "billing_runs" SET "status" = 'queued', "started_at" = NULL WHERE "status" = 'running';
 CREATE UNIQUE INDEX "billing_runs_one_running_per_operator" ON "billing_runs"("operator_id") WHERE "status" = 'running';
 
--- A chunk reads the unbilled purchases of its payers' subscribers, and the
--- refunds not yet credited; both sets shrink to nothing once billed.
-CREATE INDEX "purchases_unbilled_subscriber_idx" ON "purchases"("subscriber_id") WHERE "invoice_id" IS NULL;
+-- A chunk reads the refunds not yet credited, a set that shrinks to nothing
+-- once billed. Purchases get no such index on purpose: an index that names
+-- invoice_id (even in its WHERE) makes the claim that sets it a non-HOT update
+-- writing every index of purchases again; a chunk finds its payers' purchases
+-- through purchases(subscriber_id, confirmed_at) instead.
 CREATE INDEX "refunds_uncredited_purchase_idx" ON "refunds"("purchase_id") WHERE "invoice_id" IS NULL;
