@@ -89,16 +89,23 @@ export async function startBillingWorker(
       log.warn({ err: error, countsAsAttempt: counted }, 'billing chunk failed; it is retried'),
   };
 
+  // Runs a job of this process is driving: the chunk sweep leaves them to it, so a process bills at most
+  // `parallelism` chunks of a run at once.
+  const driving = new Set<string>();
   const processJob = async (job: Job<BillingJobData>) => {
     const { billingRunId } = job.data;
+    driving.add(billingRunId);
     try {
       const outcome = await runBilling(pool, billingRunId, drive);
-      log.info(outcome, 'billing run finished');
+      if (outcome.status === 'failed') log.error(outcome, 'billing run failed');
+      else log.info(outcome, 'billing run finished');
       return outcome;
     } catch (error) {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (lastAttempt) await markBillingRunFailed(db, billingRunId, (error as Error).message);
       throw error;
+    } finally {
+      driving.delete(billingRunId);
     }
   };
 
@@ -138,6 +145,7 @@ export async function startBillingWorker(
   const sweepChunks = async () => {
     for (const billingRunId of await runningRunIds(pool, settings.scope?.operatorIds)) {
       if (closing) return;
+      if (driving.has(billingRunId)) continue;
       if (await workBillingRun(pool, billingRunId, drive))
         log.info({ billingRunId }, 'billing run finished by the sweep');
     }

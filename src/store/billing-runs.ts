@@ -533,9 +533,10 @@ async function settleRun(client: Client, run: RunHead, now: Date): Promise<void>
     WHERE account >= ${from} AND account < ${to} AND unit = ${EUR}
     GROUP BY 1`,
   );
-  // Payouts hold the publisher's row lock while they read its balance; a settlement (whose net may be negative) waits for them.
+  // Payouts hold the publisher's row lock while they read its balance; a settlement (whose net may be negative) waits for
+  // them. NO KEY: other operators' chunks hold the row FOR KEY SHARE (their lines' foreign key) and need not wait.
   await client.query(
-    'SELECT 1 FROM publishers WHERE id IN (SELECT publisher_id FROM run_settlement) ORDER BY id FOR UPDATE',
+    'SELECT 1 FROM publishers WHERE id IN (SELECT publisher_id FROM run_settlement) ORDER BY id FOR NO KEY UPDATE',
   );
   await exec(
     client,
