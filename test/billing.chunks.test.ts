@@ -195,3 +195,27 @@ describe('A billing worker scoped to some operators', () => {
     expect(await runBilling(gw.ctx.pool, otherRun)).toMatchObject({ status: 'done', invoiceCount: 1, total: '2.50' });
   });
 });
+
+describe('A chunk that fails by an error that would fail again', () => {
+  it('When a chunk hits a constraint each time, then after its attempts the run ends failed with that error', async () => {
+    const op = await createOperator(gw);
+    const token = assertion(op, await provision(gw, op));
+    const { id } = await buy(gw, publisher, token, { amount: '1.00' });
+    expect((await runBilling(gw.ctx.pool, await newRun(op.id))).status).toBe('done');
+    // The fault: a billed purchase that looks unbilled again, so billing it would write a second charge line.
+    await db().$executeRaw`UPDATE purchases SET invoice_id = NULL WHERE id = ${id}`;
+
+    const runId = await newRun(op.id);
+    const outcome = await runBilling(gw.ctx.pool, runId, { ...DEFAULT_BILLING_DRIVE, pollMs: 20 });
+    expect(outcome).toMatchObject({ status: 'failed', performed: false });
+    expect(outcome.error).toMatch(/invoice_lines_one_charge_per_purchase/);
+    expect(await db().billingRunChunk.findMany({ where: { billingRunId: runId } })).toMatchObject([
+      { status: 'pending', attempts: DEFAULT_BILLING_DRIVE.maxChunkAttempts },
+    ]);
+    // Nothing of the failed chunk was kept, and the next run of the operator is not blocked.
+    expect(await db().invoice.count({ where: { billingRunId: runId } })).toBe(0);
+    await db()
+      .$executeRaw`UPDATE purchases SET invoice_id = (SELECT invoice_id FROM invoice_lines WHERE purchase_id = ${id} AND refund_id IS NULL) WHERE id = ${id}`;
+    expect(await runBilling(gw.ctx.pool, await newRun(op.id))).toMatchObject({ status: 'done', invoiceCount: 0 });
+  });
+});
