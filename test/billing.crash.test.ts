@@ -46,6 +46,8 @@ const workerEnv = (extra: Record<string, string> = {}) => ({
   BILLING_LOCK_DURATION_MS: '600000',
   BILLING_SWEEP_INTERVAL_MS: '600000',
   BILLING_CHUNK_SWEEP_INTERVAL_MS: '500',
+  // Longer than the test waits for the orphaned backend to stop: only the dead-client check can stop it.
+  BILLING_LOCK_TIMEOUT_MS: '120000',
   ...extra,
 });
 
@@ -77,7 +79,8 @@ describe('A worker process killed half-way through a run', () => {
     const { signal } = await doomed.kill('SIGKILL');
     expect(signal).toBe('SIGKILL');
 
-    // PostgreSQL notices the dead client while its backend still waits, and ends it: the lease is gone.
+    // PostgreSQL notices the dead client while its backend still waits on the held row (its lock timeout is
+    // two minutes, the wait at most 30 s), and ends it: the lease is gone.
     await waitFor('the orphaned backend to stop', async () => !(await backendAlive(gw.ctx.pool, orphan)));
     expect(await chunkLeased(gw.ctx.pool, runId)).toBe(false);
     await held.release();

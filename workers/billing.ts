@@ -10,7 +10,7 @@ import {
 import { bullConnection, WORKER_RUN_RETRY_DELAY_MS } from '../src/queue/connection.js';
 import { BILLING_QUEUE, createBillingQueue, ensureBillingJobs, type BillingJobData } from '../src/queue/billing.js';
 import { onRedisReturn } from '../src/queue/reconnect.js';
-import { runningRunIds } from '../src/store/billing-runs.js';
+import { runningRunIds, type BillingLimits } from '../src/store/billing-runs.js';
 import { createPool, type PgPool } from '../src/store/sql.js';
 import type { SweepScope } from '../src/store/sweep-scope.js';
 import type { RunningWorker, WorkerDeps } from './registry.js';
@@ -28,6 +28,10 @@ export interface BillingWorkerSettings {
   sweepIntervalMs: number;
   /** How often PostgreSQL is swept for running runs with a free chunk or their last step to do. */
   chunkSweepIntervalMs: number;
+  /** One statement of a chunk or of the last step, server side. */
+  statementTimeoutMs: number;
+  /** Waiting for a row lock (a confirmation, a refund, an outcome) inside a chunk, server side. */
+  lockTimeoutMs: number;
   /** Which operators' runs the sweeps may touch; every operator's by default. */
   scope?: SweepScope;
 }
@@ -48,19 +52,20 @@ export function billingWorkerSettings(env: NodeJS.ProcessEnv = process.env): Bil
     lockDurationMs: whole(env, 'BILLING_LOCK_DURATION_MS', 30_000),
     sweepIntervalMs: whole(env, 'BILLING_SWEEP_INTERVAL_MS', 30_000),
     chunkSweepIntervalMs: whole(env, 'BILLING_CHUNK_SWEEP_INTERVAL_MS', 2_000, 1),
+    statementTimeoutMs: whole(env, 'BILLING_STATEMENT_TIMEOUT_MS', DEFAULT_BILLING_DRIVE.limits.statementMs, 1),
+    lockTimeoutMs: whole(env, 'BILLING_LOCK_TIMEOUT_MS', DEFAULT_BILLING_DRIVE.limits.lockMs, 1),
   };
 }
 
 /** Billing's own connections, named so that pg_stat_activity tells them apart, and waiting as long as a chunk may take. */
-function billingPool(databaseUrl: string, connections: number): PgPool {
+function billingPool(databaseUrl: string, connections: number, limits: BillingLimits): PgPool {
   const url = new URL(databaseUrl);
   url.searchParams.set('application_name', 'kiosque-billing');
-  const { statementMs, lockMs } = DEFAULT_BILLING_DRIVE.limits;
   return createPool(url.toString(), connections, {
-    poolWaitMs: statementMs * 2,
-    statementMs,
-    lockMs,
-    queryMs: DEFAULT_BILLING_DRIVE.limits.prepareStatementMs + 5_000,
+    poolWaitMs: limits.statementMs * 2,
+    statementMs: limits.statementMs,
+    lockMs: limits.lockMs,
+    queryMs: Math.max(limits.statementMs, limits.prepareStatementMs) + 5_000,
     idleInTransactionMs: 10_000,
   });
 }
@@ -79,9 +84,19 @@ export async function startBillingWorker(
   const { config, db, logger } = deps;
   const log = logger.child({ worker: 'billing' });
   const queue = createBillingQueue(config.redisUrl, config.queuePrefix);
-  const pool = billingPool(config.databaseUrl, settings.concurrency * settings.parallelism + settings.parallelism);
+  const limits: BillingLimits = {
+    ...DEFAULT_BILLING_DRIVE.limits,
+    statementMs: settings.statementTimeoutMs,
+    lockMs: settings.lockTimeoutMs,
+  };
+  const pool = billingPool(
+    config.databaseUrl,
+    settings.concurrency * settings.parallelism + settings.parallelism,
+    limits,
+  );
   const drive: BillingDriveOptions = {
     ...DEFAULT_BILLING_DRIVE,
+    limits,
     parallelism: settings.parallelism,
     chunkPayers: settings.chunkPayers,
     onChunk: (chunk) => log.debug(chunk, 'billing chunk done'),

@@ -18,7 +18,12 @@ afterAll(() => stack?.close());
 
 const workerEnv = { BILLING_LOCK_DURATION_MS: '2000', BILLING_SWEEP_INTERVAL_MS: '60000' };
 /** BullMQ would wait ten minutes for a dead worker's job: only the PostgreSQL lease can hand the run on in time. */
-const leaseOnlyEnv = { BILLING_LOCK_DURATION_MS: '600000', BILLING_SWEEP_INTERVAL_MS: '600000' };
+const leaseOnlyEnv = {
+  BILLING_LOCK_DURATION_MS: '600000',
+  BILLING_SWEEP_INTERVAL_MS: '600000',
+  // Longer than the test waits for the orphaned backend: only PostgreSQL's dead-client check can end its wait.
+  BILLING_LOCK_TIMEOUT_MS: '120000',
+};
 
 describe('kill -9 of a gateway and of a worker under load', () => {
   it('When one of two gateways is killed with requests in flight, then clients carry on through the other, and every answer they got holds', async () => {

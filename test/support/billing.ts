@@ -13,6 +13,8 @@ export const TEST_BILLING_SETTINGS: BillingWorkerSettings = {
   lockDurationMs: 5_000,
   sweepIntervalMs: 60_000,
   chunkSweepIntervalMs: 60_000,
+  statementTimeoutMs: 30_000,
+  lockTimeoutMs: 10_000,
 };
 
 export interface BillingHarness {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { billingWorkerSettings } from '../../workers/billing.js';
 
 describe('billingWorkerSettings: the billing worker configured by environment', () => {
-  it('When nothing is set, then one run at a time in two parallel chunks of 2,000 payers, a 2 s chunk sweep and a 30 s recovery sweep', () => {
+  it('When nothing is set, then one run at a time in two parallel chunks of 2,000 payers, a 2 s chunk sweep, a 30 s recovery sweep, 30 s statements and 10 s lock waits', () => {
     expect(billingWorkerSettings({})).toEqual({
       concurrency: 1,
       parallelism: 2,
@@ -10,6 +10,8 @@ describe('billingWorkerSettings: the billing worker configured by environment', 
       lockDurationMs: 30_000,
       sweepIntervalMs: 30_000,
       chunkSweepIntervalMs: 2_000,
+      statementTimeoutMs: 30_000,
+      lockTimeoutMs: 10_000,
     });
   });
 
