@@ -100,8 +100,7 @@ export async function startBillingWorker(
     parallelism: settings.parallelism,
     chunkPayers: settings.chunkPayers,
     onChunk: (chunk) => log.debug(chunk, 'billing chunk done'),
-    onChunkError: (error, counted) =>
-      log.warn({ err: error, countsAsAttempt: counted }, 'billing chunk failed; it is retried'),
+    onChunkError: (error, counted) => log.warn({ err: error, countsAsAttempt: counted }, 'billing chunk failed'),
   };
 
   // Runs a job of this process is driving: the chunk sweep leaves them to it, so a process bills at most
