@@ -17,6 +17,8 @@ import {
   unique,
   type TestGateway,
 } from './support/harness.js';
+import { backendAlive, chunkLeased, holdPurchase, waitForWorkerInsideChunk } from './support/billing-leases.js';
+import { TEST_DATABASE_URL } from './support/env.js';
 import { spawnWorkers, type WorkerProcess } from './support/worker-process.js';
 
 let gw: TestGateway;
@@ -34,15 +36,26 @@ afterAll(async () => {
   await gw.close();
 });
 
+/**
+ * BullMQ's lock outlives each test: a killed worker's job stays claimed, so
+ * only the PostgreSQL lease (the chunk's row lock, dropped with its
+ * connection) and the chunk sweep can hand the run to a successor.
+ */
 const workerEnv = (extra: Record<string, string> = {}) => ({
   QUEUE_PREFIX: queuePrefix,
-  BILLING_LOCK_DURATION_MS: '2000',
-  BILLING_SWEEP_INTERVAL_MS: '60000',
+  BILLING_LOCK_DURATION_MS: '600000',
+  BILLING_SWEEP_INTERVAL_MS: '600000',
+  BILLING_CHUNK_SWEEP_INTERVAL_MS: '500',
+  // Longer than the test waits for the orphaned backend to stop: only the dead-client check can stop it.
+  BILLING_LOCK_TIMEOUT_MS: '120000',
   ...extra,
 });
 
+/** The run's oldest billable purchase: its journey (create, confirm, refund) is long over. */
+const firstPurchase = (ids: readonly string[]) => ids[0] as string;
+
 describe('A worker process killed half-way through a run', () => {
-  it('When the worker is SIGKILLed inside the run’s transaction, then nothing is kept, and the next worker bills each purchase and refund once', async () => {
+  it('When the worker is SIGKILLed inside a chunk’s transaction, then nothing of the chunk is kept, its backend stops, and a successor bills each purchase and refund once', async () => {
     const publisher = await createPublisher(gw);
     const op = await createOperator(gw);
     const purchaseIds: string[] = [];
@@ -57,41 +70,53 @@ describe('A worker process killed half-way through a run', () => {
       refundIds.push(await refund(gw, publisher.apiKey, purchaseIds[purchaseIds.length - 1] as string, '0.25'));
     }
 
-    const doomed = spawnWorkers(workerEnv({ BILLING_PAUSE_BEFORE_COMMIT_MS: '120000' }));
+    // A purchase held as a slow confirmation would: the chunk claiming it waits inside its transaction.
+    const held = await holdPurchase(TEST_DATABASE_URL, firstPurchase(purchaseIds));
+    const doomed = spawnWorkers(workerEnv());
     spawned.push(doomed);
     const runId = (await postBillingRun(gw, op)).body.id as string;
-    await doomed.waitForLog(/billing run paused before commit/);
-    expect((await gw.ctx.db.billingRun.findUniqueOrThrow({ where: { id: runId } })).status).toBe('running');
+    const orphan = await waitForWorkerInsideChunk(gw.ctx.pool, held, runId);
     const { signal } = await doomed.kill('SIGKILL');
     expect(signal).toBe('SIGKILL');
 
-    // The transaction died with its connection: no invoice, no claim survives.
+    // PostgreSQL notices the dead client while its backend still waits on the held row (its lock timeout is
+    // two minutes, the wait at most 30 s), and ends it: the lease is gone.
+    await waitFor('the orphaned backend to stop', async () => !(await backendAlive(gw.ctx.pool, orphan)));
+    expect(await chunkLeased(gw.ctx.pool, runId)).toBe(false);
+    await held.release();
+    expect((await gw.ctx.db.billingRun.findUniqueOrThrow({ where: { id: runId } })).status).toBe('running');
     expect(await gw.ctx.db.invoice.count({ where: { billingRunId: runId } })).toBe(0);
     expect(await gw.ctx.db.purchase.count({ where: { id: { in: purchaseIds }, invoiceId: { not: null } } })).toBe(0);
+    // The dead worker's job is still claimed in BullMQ for ten minutes: it cannot be what resumes the run.
+    expect(await billing.queue.getJobState(runId)).toBe('active');
 
     const successor = spawnWorkers(workerEnv());
     spawned.push(successor);
     const run = await waitForRun(gw, op, runId, 45_000);
     expect(run).toMatchObject({ status: 'done', invoiceCount: 3, total: '10.50' });
     await expectEachOnExactlyOneInvoice(gw.ctx.db, purchaseIds, refundIds);
+    await successor.waitForLog(/billing run finished by the sweep/);
 
-    // SIGTERM lets the successor finish and exit cleanly.
     const stopped = await successor.kill('SIGTERM');
     expect(stopped.code).toBe(0);
   });
 
-  it('When the worker gets SIGTERM in the middle of a run, then it finishes the run before it exits', async () => {
+  it('When the worker gets SIGTERM in the middle of a chunk, then it finishes the run before it exits', async () => {
     const publisher = await createPublisher(gw);
     const op = await createOperator(gw);
     const token = assertion(op, await provision(gw, op));
     const { id, res } = await buy(gw, publisher, token, { amount: '2.40' });
     expect(res.status).toBe(200);
 
-    const worker = spawnWorkers(workerEnv({ BILLING_PAUSE_BEFORE_COMMIT_MS: '1500' }));
+    const held = await holdPurchase(TEST_DATABASE_URL, id);
+    const worker = spawnWorkers(workerEnv());
     spawned.push(worker);
     const runId = (await postBillingRun(gw, op)).body.id as string;
-    await worker.waitForLog(/billing run paused before commit/);
-    const stopped = await worker.kill('SIGTERM');
+    await waitForWorkerInsideChunk(gw.ctx.pool, held, runId);
+    const stopping = worker.kill('SIGTERM');
+    await worker.waitForLog(/shutting down workers/);
+    await held.release();
+    const stopped = await stopping;
     expect(stopped.code).toBe(0);
 
     const run = await gw.ctx.db.billingRun.findUniqueOrThrow({ where: { id: runId } });
@@ -100,3 +125,11 @@ describe('A worker process killed half-way through a run', () => {
     await expectEachOnExactlyOneInvoice(gw.ctx.db, [id]);
   });
 });
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`still waiting for ${what} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -74,7 +74,7 @@ describe('Exactly once, whatever overlaps', () => {
   it('When two runs of one operator go at the same time, then each purchase and refund lands on exactly one invoice', async () => {
     const { op, purchaseIds, refundIds, owed } = await billableOperator();
     const [a, b] = await Promise.all([postBillingRun(gw, op), postBillingRun(gw, op)]);
-    const outcomes = await Promise.all([runBilling(gw.ctx.db, a.body.id), runBilling(gw.ctx.db, b.body.id)]);
+    const outcomes = await Promise.all([runBilling(gw.ctx.pool, a.body.id), runBilling(gw.ctx.pool, b.body.id)]);
     expect(outcomes.map((o) => o.status)).toEqual(['done', 'done']);
     await expectEachOnExactlyOneInvoice(gw.ctx.db, purchaseIds, refundIds);
     expect(sum(outcomes.map((o) => o.total)).toFixed(2)).toBe(owed.toFixed(2));
@@ -85,11 +85,11 @@ describe('Exactly once, whatever overlaps', () => {
   it('When the same run is processed twice at once and then again, then the rows are those of one clean run', async () => {
     const { op, purchaseIds, refundIds, owed } = await billableOperator();
     const runId = (await postBillingRun(gw, op)).body.id as string;
-    const both = await Promise.all([runBilling(gw.ctx.db, runId), runBilling(gw.ctx.db, runId)]);
+    const both = await Promise.all([runBilling(gw.ctx.pool, runId), runBilling(gw.ctx.pool, runId)]);
     expect(both.map((o) => o.performed).sort()).toEqual([false, true]);
     expect(both.map((o) => o.total)).toEqual([owed.toFixed(2), owed.toFixed(2)]);
     const afterFirst = await linesOf(op.id);
-    const again = await runBilling(gw.ctx.db, runId);
+    const again = await runBilling(gw.ctx.pool, runId);
     expect(again).toMatchObject({ performed: false, status: 'done', invoiceCount: 4, total: owed.toFixed(2) });
     expect(await linesOf(op.id)).toEqual(afterFirst);
     expect(afterFirst).toHaveLength(purchaseIds.length + refundIds.length);

@@ -3,8 +3,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingRun } from '../src/domain/billing.js';
 import { BILLING_QUEUE } from '../src/queue/billing.js';
 import { bullConnection } from '../src/queue/connection.js';
-import { billingHarness, type BillingHarness } from './support/billing.js';
-import { bearer, createOperator, startTestGateway, unique, type TestGateway } from './support/harness.js';
+import { billingHarness, expectEachOnExactlyOneInvoice, waitForRun, type BillingHarness } from './support/billing.js';
+import {
+  assertion,
+  bearer,
+  buy,
+  createOperator,
+  createPublisher,
+  provision,
+  startTestGateway,
+  unique,
+  type TestGateway,
+} from './support/harness.js';
 
 let gw: TestGateway;
 let billing: BillingHarness;
@@ -33,9 +43,36 @@ describe('A billing run whose job used up its attempts', () => {
     await poisoned.close();
     expect(await billing.queue.getJobState(run.id)).toBe('failed');
 
-    await billing.startWorker();
+    const worker = await billing.startWorker();
     const res = await gw.api().get(`/v1/operator/billing-runs/${run.id}`).set(bearer(operator.apiKey));
     expect(res.body).toMatchObject({ status: 'failed', error: 'worker died on this run' });
     expect(await billing.queue.getJobState(run.id)).toBe('failed');
+    await worker.close();
+  });
+
+  it('When the job failed because BullMQ found it stalled, then the run is not failed: the job is queued again and the run billed', async () => {
+    const publisher = await createPublisher(gw);
+    const operator = await createOperator(gw);
+    const { id: purchaseId, res } = await buy(gw, publisher, assertion(operator, await provision(gw, operator)), {
+      amount: '1.20',
+    });
+    expect(res.status).toBe(200);
+    const run = await gw.ctx.db.$transaction((tx) => createBillingRun(tx, operator.id, new Date()));
+    await billing.queue.add('billing-run', { billingRunId: run.id }, { jobId: run.id, attempts: 1 });
+    // Fails the job with the reason BullMQ gives a job whose workers kept dying (its stall detection).
+    const stalling = new Worker(
+      BILLING_QUEUE,
+      () => Promise.reject(new Error('job stalled more than allowable limit')),
+      { connection: bullConnection(gw.ctx.config.redisUrl), prefix: gw.ctx.config.queuePrefix },
+    );
+    for (let i = 0; i < 100 && (await billing.queue.getJobState(run.id)) !== 'failed'; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    await stalling.close();
+    expect(await billing.queue.getJobState(run.id)).toBe('failed');
+
+    await billing.startWorker();
+    const done = await waitForRun(gw, operator, run.id);
+    expect(done).toMatchObject({ status: 'done', invoiceCount: 1, total: '1.20' });
+    await expectEachOnExactlyOneInvoice(gw.ctx.db, [purchaseId]);
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prisma } from '../src/generated/prisma/client.js';
-import { roundHalfEvenCentsSql, vatIncludedSql } from '../src/domain/billing-sql.js';
+import { roundHalfEvenCentsSql, vatIncludedSql } from '../src/store/billing-sql.js';
 import { commissionOn } from '../src/domain/commission.js';
 import { Decimal } from '../src/domain/money.js';
 import { createDb, type Db } from '../src/store/db.js';

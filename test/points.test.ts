@@ -346,7 +346,7 @@ describe('Kiosque Points: settlement', () => {
     await sweepPoints(gw.ctx.db, new Date(Date.now() + PENDING_MS + DAY_MS), 1000, { operatorIds: [op.id] });
     await buyFrom(plain, token, '3.00', { points: 120 });
     const run = await gw.ctx.db.$transaction((tx) => createBillingRun(tx, op.id, new Date()));
-    await runBilling(gw.ctx.db, run.id);
+    await runBilling(gw.ctx.pool, run.id);
     const settlement = await gw.api().get(`/v1/operator/billing-runs/${run.id}/settlement`).set(bearer(op.apiKey));
     expect(settlement.status).toBe(200);
     const rows = new Map(settlement.body.data.map((r: { publisherId: string }) => [r.publisherId, r]));

@@ -1,43 +1,81 @@
 import { Worker, type Job } from 'bullmq';
-import { markBillingRunFailed, runBilling, unfinishedBillingRunIds } from '../src/domain/billing.js';
+import {
+  DEFAULT_BILLING_DRIVE,
+  markBillingRunFailed,
+  runBilling,
+  unfinishedBillingRunIds,
+  workBillingRun,
+  type BillingDriveOptions,
+} from '../src/domain/billing.js';
 import { bullConnection, WORKER_RUN_RETRY_DELAY_MS } from '../src/queue/connection.js';
 import { BILLING_QUEUE, createBillingQueue, ensureBillingJobs, type BillingJobData } from '../src/queue/billing.js';
 import { onRedisReturn } from '../src/queue/reconnect.js';
+import { runningRunIds, type BillingLimits } from '../src/store/billing-runs.js';
+import { createPool, type PgPool } from '../src/store/sql.js';
 import type { SweepScope } from '../src/store/sweep-scope.js';
 import type { RunningWorker, WorkerDeps } from './registry.js';
 
 export interface BillingWorkerSettings {
+  /** Billing jobs (runs) this process takes from the queue at once. */
   concurrency: number;
-  /** How long a killed worker's job stays claimed before another worker takes it over. */
+  /** Chunks of one run this process bills at once, each on its own PostgreSQL connection. */
+  parallelism: number;
+  /** At most this many payers per chunk. */
+  chunkPayers: number;
+  /** How long a killed worker's job stays claimed in BullMQ; the run itself resumes by the chunk sweep. */
   lockDurationMs: number;
   /** How often PostgreSQL's unfinished runs are re-enqueued, in case Redis lost them. */
   sweepIntervalMs: number;
-  /** Test hook only: see RunBillingOptions.pauseBeforeCommitMs. */
-  pauseBeforeCommitMs: number;
-  /** Which operators' unfinished runs the recovery sweep may re-enqueue; every operator's by default. */
+  /** How often PostgreSQL is swept for running runs with a free chunk or their last step to do. */
+  chunkSweepIntervalMs: number;
+  /** One statement of a chunk or of the last step, server side. */
+  statementTimeoutMs: number;
+  /** Waiting for a row lock (a confirmation, a refund, an outcome) inside a chunk, server side. */
+  lockTimeoutMs: number;
+  /** Which operators' runs the sweeps may touch; every operator's by default. */
   scope?: SweepScope;
 }
 
-function whole(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+function whole(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number, got "${raw}"`);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be a whole number ≥ ${min}, got "${raw}"`);
   return value;
 }
 
 export function billingWorkerSettings(env: NodeJS.ProcessEnv = process.env): BillingWorkerSettings {
   return {
-    concurrency: whole(env, 'BILLING_CONCURRENCY', 1),
+    concurrency: whole(env, 'BILLING_CONCURRENCY', 1, 1),
+    parallelism: whole(env, 'BILLING_PARALLELISM', DEFAULT_BILLING_DRIVE.parallelism, 1),
+    chunkPayers: whole(env, 'BILLING_CHUNK_PAYERS', DEFAULT_BILLING_DRIVE.chunkPayers, 1),
     lockDurationMs: whole(env, 'BILLING_LOCK_DURATION_MS', 30_000),
     sweepIntervalMs: whole(env, 'BILLING_SWEEP_INTERVAL_MS', 30_000),
-    pauseBeforeCommitMs: whole(env, 'BILLING_PAUSE_BEFORE_COMMIT_MS', 0),
+    chunkSweepIntervalMs: whole(env, 'BILLING_CHUNK_SWEEP_INTERVAL_MS', 2_000, 1),
+    statementTimeoutMs: whole(env, 'BILLING_STATEMENT_TIMEOUT_MS', DEFAULT_BILLING_DRIVE.limits.statementMs, 1),
+    lockTimeoutMs: whole(env, 'BILLING_LOCK_TIMEOUT_MS', DEFAULT_BILLING_DRIVE.limits.lockMs, 1),
   };
 }
 
+/** Billing's own connections, named so that pg_stat_activity tells them apart, and waiting as long as a chunk may take. */
+function billingPool(databaseUrl: string, connections: number, limits: BillingLimits): PgPool {
+  const url = new URL(databaseUrl);
+  url.searchParams.set('application_name', 'kiosque-billing');
+  return createPool(url.toString(), connections, {
+    poolWaitMs: limits.statementMs * 2,
+    statementMs: limits.statementMs,
+    lockMs: limits.lockMs,
+    queryMs: Math.max(limits.statementMs, limits.prepareStatementMs) + 5_000,
+    idleInTransactionMs: 10_000,
+  });
+}
+
 /**
- * Processes billing runs, and sweeps PostgreSQL at start and every
- * sweepIntervalMs so that a run Redis forgot is enqueued again.
+ * Processes billing runs. A job prepares its run and bills chunks until the
+ * run is done; every few seconds the chunk sweep also works any running run
+ * with a free chunk, so a run whose worker died is finished by whichever
+ * worker is up, whatever BullMQ thinks of the job. The slower sweep puts back
+ * on the queue the runs PostgreSQL knows and Redis lost.
  */
 export async function startBillingWorker(
   deps: WorkerDeps,
@@ -46,20 +84,42 @@ export async function startBillingWorker(
   const { config, db, logger } = deps;
   const log = logger.child({ worker: 'billing' });
   const queue = createBillingQueue(config.redisUrl, config.queuePrefix);
+  const limits: BillingLimits = {
+    ...DEFAULT_BILLING_DRIVE.limits,
+    statementMs: settings.statementTimeoutMs,
+    lockMs: settings.lockTimeoutMs,
+  };
+  const pool = billingPool(
+    config.databaseUrl,
+    settings.concurrency * settings.parallelism + settings.parallelism,
+    limits,
+  );
+  const drive: BillingDriveOptions = {
+    ...DEFAULT_BILLING_DRIVE,
+    limits,
+    parallelism: settings.parallelism,
+    chunkPayers: settings.chunkPayers,
+    onChunk: (chunk) => log.debug(chunk, 'billing chunk done'),
+    onChunkError: (error, counted) => log.warn({ err: error, countsAsAttempt: counted }, 'billing chunk failed'),
+  };
 
+  // Runs a job of this process is driving: the chunk sweep leaves them to it, so a process bills at most
+  // `parallelism` chunks of a run at once.
+  const driving = new Set<string>();
   const processJob = async (job: Job<BillingJobData>) => {
     const { billingRunId } = job.data;
+    driving.add(billingRunId);
     try {
-      const outcome = await runBilling(db, billingRunId, {
-        pauseBeforeCommitMs: settings.pauseBeforeCommitMs,
-        onPause: () => log.info({ billingRunId }, 'billing run paused before commit'),
-      });
-      log.info(outcome, 'billing run finished');
+      const outcome = await runBilling(pool, billingRunId, drive);
+      if (outcome.status === 'failed') log.error(outcome, 'billing run failed');
+      else log.info(outcome, 'billing run finished');
       return outcome;
     } catch (error) {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (lastAttempt) await markBillingRunFailed(db, billingRunId, (error as Error).message);
       throw error;
+    } finally {
+      driving.delete(billingRunId);
     }
   };
 
@@ -92,14 +152,44 @@ export async function startBillingWorker(
   // A Redis back from a restart has lost the queued runs: put them back at once, not at the next sweep.
   const stopRecovery = await onRedisReturn(queue, recoverRuns, log);
 
+  // One chunk sweep at a time per process; close() waits for the one in flight.
+  let chunkSweep: Promise<void> | undefined;
+  let closing = false;
+  let closed: Promise<void> | undefined;
+  const sweepChunks = async () => {
+    for (const billingRunId of await runningRunIds(pool, settings.scope?.operatorIds)) {
+      if (closing) return;
+      if (driving.has(billingRunId)) continue;
+      if (await workBillingRun(pool, billingRunId, drive))
+        log.info({ billingRunId }, 'billing run finished by the sweep');
+    }
+  };
+  const chunkTimer = setInterval(() => {
+    if (chunkSweep || closing) return;
+    chunkSweep = sweepChunks()
+      .catch((error: unknown) => log.error({ err: error }, 'billing chunk sweep failed'))
+      .finally(() => {
+        chunkSweep = undefined;
+      });
+  }, settings.chunkSweepIntervalMs);
+  chunkTimer.unref();
+
   return {
     name: 'billing',
     observed: { worker, queue },
-    async close() {
-      clearInterval(timer);
-      stopRecovery();
-      await worker.close();
-      await queue.close();
+    // Closing twice (a test closes its worker, then its harness closes every worker) closes once.
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        clearInterval(timer);
+        clearInterval(chunkTimer);
+        stopRecovery();
+        await worker.close();
+        await chunkSweep;
+        await queue.close();
+        await pool.end();
+      })();
+      return closed;
     },
   };
 }

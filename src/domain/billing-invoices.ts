@@ -4,7 +4,8 @@ import { postEntry, type Posting } from '../store/ledger.js';
 import { onPrisma } from '../store/sql.js';
 import { clawBackOnChargeback } from './household-points.js';
 import { allocateByLargestRemainder } from './allocation.js';
-import { operatorBillingLockSql, operatorBillingRun } from './billing.js';
+import { operatorBillingRun } from './billing.js';
+import { operatorBillingLockSql } from '../store/billing-runs.js';
 import { commissionOn } from './commission.js';
 import { invalidRequest, invalidState, notFound } from './errors.js';
 import { recordEvent } from './events.js';
@@ -220,7 +221,9 @@ export async function recordInvoiceOutcome(
 ): Promise<InvoiceWithLines> {
   const head = await tx.invoice.findUnique({ where: { id: invoiceId }, select: { operatorId: true } });
   if (!head || head.operatorId !== operatorId) throw notFound('Invoice');
-  // Before any row lock: the operator's billing run, which settles what outcomes post, runs alone.
+  // Before any row lock: a run's final step takes this exclusive, so an outcome is settled wholly by one run.
+  // A chunk crediting refunds of this invoice holds its row FOR SHARE: the row lock below orders the two, so
+  // a refund is either credited by the chunk or absorbed by an unpaid outcome, never both.
   await tx.$executeRaw(operatorBillingLockSql(operatorId, 'shared'));
   await tx.$queryRaw`SELECT 1 FROM invoices WHERE id = ${invoiceId} FOR UPDATE`;
   const invoice = await tx.invoice.findUniqueOrThrow({ where: { id: invoiceId }, include: withLines });

@@ -43,12 +43,17 @@ export interface BillingJobCheck {
   exhausted: { billingRunId: string; reason: string }[];
 }
 
+/** BullMQ's reason for a job whose worker vanished too often: it says nothing about the run. */
+const STALLED = /stalled/i;
+
 /**
  * Makes sure the queue holds a live job for each unfinished run: a missing job
  * (Redis flushed or restarted) is added again, and a completed one whose run
- * PostgreSQL still calls unfinished (its last write lost) is replaced. A failed
- * job has used all its attempts, including a worker killed on it each time, so
- * it is reported as exhausted instead of being retried forever.
+ * PostgreSQL still calls unfinished (its last write lost) is replaced. A job
+ * that failed by an error has used all its attempts: it is reported as
+ * exhausted instead of being retried forever. A job that failed because its
+ * workers died ("stalled") is replaced: the run's chunks resume by their
+ * PostgreSQL leases, and killing workers is no reason to give up on a run.
  */
 export async function ensureBillingJobs(
   queue: BillingQueue,
@@ -58,11 +63,13 @@ export async function ensureBillingJobs(
   for (const id of billingRunIds) {
     const state = await queue.getJobState(id);
     if (state === 'failed') {
-      const job = await queue.getJob(id);
-      check.exhausted.push({ billingRunId: id, reason: job?.failedReason || 'billing job failed' });
-      continue;
+      const reason = (await queue.getJob(id))?.failedReason || 'billing job failed';
+      if (!STALLED.test(reason)) {
+        check.exhausted.push({ billingRunId: id, reason });
+        continue;
+      }
     }
-    if (state === 'completed') await queue.remove(id);
+    if (state === 'completed' || state === 'failed') await queue.remove(id);
     else if (state !== 'unknown') continue;
     await enqueueBillingRun(queue, id);
     check.enqueued.push(id);

@@ -2,7 +2,7 @@ import { Prisma } from '../generated/prisma/client.js';
 
 /**
  * Kiosque Points in a run's settlement (API.md v1.1): the SQL fragments
- * settleRun splices in, kept here so the run's shape can change around them.
+ * settleRun (src/store/billing-runs.ts) splices in, kept apart so the run can change shape around them.
  * A publisher's `unsettled:<op>:<pub>:points_issued` account (debit: what it
  * owes for points its sales earned, less those taken back) and
  * `:points_redeemed` (credit: what it is owed for points spent on it) settle
@@ -15,7 +15,7 @@ export const pointsSettlementColumns = Prisma.sql`
   COALESCE(sum(amount) FILTER (WHERE split_part(account, ':', 4) = 'points_issued'), 0)::numeric(14, 2) AS points_issued,
   COALESCE(-sum(amount) FILTER (WHERE split_part(account, ':', 4) = 'points_redeemed'), 0)::numeric(14, 2) AS points_redeemed`;
 
-export const pointsSettlementColumnTypes = Prisma.sql`points_issued numeric(14, 2), points_redeemed numeric(14, 2)`;
+export const pointsSettlementColumnTypes = 'points_issued numeric(14, 2), points_redeemed numeric(14, 2)';
 
 /** What the points add to a row's net. */
 export const pointsNetSql = Prisma.sql`(points_redeemed - points_issued)`;

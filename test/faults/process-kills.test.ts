@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayProcess } from '../support/gateway-process.js';
+import { backendAlive, chunkLeased, holdPurchase, waitForWorkerInsideChunk } from '../support/billing-leases.js';
 import type { WorkerProcess } from '../support/worker-process.js';
 import { expectInvariants, expectNoServerErrors } from './support/invariants.js';
 import { startFaultStack, type FaultStack } from './support/stack.js';
@@ -16,11 +17,18 @@ beforeAll(async () => {
 afterAll(() => stack?.close());
 
 const workerEnv = { BILLING_LOCK_DURATION_MS: '2000', BILLING_SWEEP_INTERVAL_MS: '60000' };
+/** BullMQ would wait ten minutes for a dead worker's job: only the PostgreSQL lease can hand the run on in time. */
+const leaseOnlyEnv = {
+  BILLING_LOCK_DURATION_MS: '600000',
+  BILLING_SWEEP_INTERVAL_MS: '600000',
+  // Longer than the test waits for the orphaned backend: only PostgreSQL's dead-client check can end its wait.
+  BILLING_LOCK_TIMEOUT_MS: '120000',
+};
 
 describe('kill -9 of a gateway and of a worker under load', () => {
   it('When one of two gateways is killed with requests in flight, then clients carry on through the other, and every answer they got holds', async () => {
     const gateways: GatewayProcess[] = [await stack.gateway(), await stack.gateway()];
-    await stack.workers(workerEnv);
+    const workers = await stack.workers(workerEnv);
     const [survivor, doomed] = gateways as [GatewayProcess, GatewayProcess];
     const log = new TrafficLog('gateway-kill');
     await log.open();
@@ -53,9 +61,11 @@ describe('kill -9 of a gateway and of a worker under load', () => {
 
     expectNoServerErrors(log);
     await expectInvariants(stack.sql, log, fixtures, survivor.url);
+    // The next test's workers are the only ones.
+    expect((await workers.kill('SIGTERM')).code).toBe(0);
   });
 
-  it('When the worker is killed inside a billing run, then a successor finishes it within seconds, each purchase on exactly one invoice', async () => {
+  it('When the worker is killed inside a billing chunk, then PostgreSQL ends its lease and a successor finishes the run within seconds, each purchase on exactly one invoice', async () => {
     const gateway = await stack.gateway();
     const log = new TrafficLog('worker-kill');
     await log.open();
@@ -64,8 +74,17 @@ describe('kill -9 of a gateway and of a worker under load', () => {
     const load = runLoad(log, fixtures, { targets: () => [gateway.url], ratePerSecond: 1.5, running: () => running });
     await waitUntil(() => confirmedCount(log) >= 8, 120_000, 'purchases confirmed');
 
-    // A worker that pauses inside the run's transaction, so the kill lands in the middle of it.
-    const doomed: WorkerProcess = await stack.workers({ ...workerEnv, BILLING_PAUSE_BEFORE_COMMIT_MS: '120000' });
+    // A purchase held as a slow confirmation would (the oldest: its journey is over), so the chunk billing it
+    // waits inside its transaction: the kill then lands mid-chunk, with no hook in the worker.
+    const [oldest] = (
+      await stack.sql.query<{ id: string }>(
+        `SELECT p.id FROM purchases p JOIN subscribers s ON s.id = p.subscriber_id
+         WHERE s.operator_id = $1 AND p.status = 'confirmed' AND p.invoice_id IS NULL ORDER BY p.confirmed_at LIMIT 1`,
+        [fixtures.operator.id],
+      )
+    ).rows;
+    const held = await holdPurchase(stack.databaseUrl, oldest?.id as string);
+    const doomed: WorkerProcess = await stack.workers(leaseOnlyEnv);
     const posted = await log.send(gateway.url, 'POST', '/v1/operator/billing-runs', {
       token: fixtures.operator.apiKey,
       key: 'run-under-kill',
@@ -73,10 +92,14 @@ describe('kill -9 of a gateway and of a worker under load', () => {
     });
     expect(posted.status).toBe(202);
     const runId = (posted.body as { id: string }).id;
-    await doomed.waitForLog(/billing run paused before commit/, 60_000);
+    const orphan = await waitForWorkerInsideChunk(stack.sql, held, runId);
     const { signal } = await doomed.kill('SIGKILL');
     expect(signal).toBe('SIGKILL');
     const killedAt = Date.now();
+    // PostgreSQL notices the dead client while the backend still waits, and ends it with its lease.
+    await waitUntil(async () => !(await backendAlive(stack.sql, orphan)), 30_000, 'the orphaned backend stopped');
+    expect(await chunkLeased(stack.sql, runId)).toBe(false);
+    await held.release();
     const statusOf = async () =>
       (await stack.sql.query<{ status: string }>('SELECT status FROM billing_runs WHERE id = $1', [runId])).rows[0]
         ?.status;
@@ -89,7 +112,7 @@ describe('kill -9 of a gateway and of a worker under load', () => {
     ).toBe(0);
 
     // Measured from the successor being up: how long a process takes to start is not the resume.
-    await stack.workers(workerEnv);
+    await stack.workers(leaseOnlyEnv);
     const successorUpAt = Date.now();
     const doneAt = await waitUntil(
       async () => (await statusOf()) === 'done',

@@ -8,9 +8,13 @@ import { bearer, idemKey, type OperatorFixture, type TestGateway } from './harne
 
 export const TEST_BILLING_SETTINGS: BillingWorkerSettings = {
   concurrency: 2,
+  parallelism: 2,
+  chunkPayers: 2_000,
   lockDurationMs: 5_000,
   sweepIntervalMs: 60_000,
-  pauseBeforeCommitMs: 0,
+  chunkSweepIntervalMs: 60_000,
+  statementTimeoutMs: 30_000,
+  lockTimeoutMs: 10_000,
 };
 
 export interface BillingHarness {

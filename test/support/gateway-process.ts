@@ -25,6 +25,10 @@ export async function spawnGateway(env: Record<string, string> = {}, readyWithin
       RUN_WORKERS: '0',
       LOG_LEVEL: 'warn',
       DATABASE_POOL_SIZE: '5',
+      // The test database is shared by files running side by side: a spawned worker sweeps no running billing
+      // run unless its test asks (a run another file is driving is not its to bill). The fault suite, on its
+      // own database, keeps the production default.
+      BILLING_CHUNK_SWEEP_INTERVAL_MS: '600000',
       ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -25,6 +25,10 @@ export function spawnWorkers(env: Record<string, string> = {}): WorkerProcess {
       ADMIN_API_KEY: 'test_admin_key_0123456789',
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1',
       LOG_LEVEL: 'info',
+      // The test database is shared by files running side by side: a spawned worker sweeps no running billing
+      // run unless its test asks (a run another file is driving is not its to bill). The fault suite, on its
+      // own database, keeps the production default.
+      BILLING_CHUNK_SWEEP_INTERVAL_MS: '600000',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],

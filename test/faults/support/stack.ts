@@ -92,6 +92,8 @@ export async function startFaultStack(name: string): Promise<FaultStack> {
     REDIS_URL: redis.url,
     QUEUE_PREFIX: queuePrefix,
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1',
+    // This database is the stack's own: workers sweep billing runs as in production.
+    BILLING_CHUNK_SWEEP_INTERVAL_MS: '2000',
   };
   return {
     postgres,

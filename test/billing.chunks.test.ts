@@ -1,0 +1,221 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBillingRun, runBilling, DEFAULT_BILLING_DRIVE } from '../src/domain/billing.js';
+import { Decimal, sum } from '../src/domain/money.js';
+import { prepareRun, type ChunkResult } from '../src/store/billing-runs.js';
+import { createPool, type PgPool } from '../src/store/sql.js';
+import { billingHarness, expectEachOnExactlyOneInvoice, refund, type BillingHarness } from './support/billing.js';
+import {
+  assertion,
+  buy,
+  createOperator,
+  createPublisher,
+  provision,
+  startTestGateway,
+  unique,
+  type OperatorFixture,
+  type PublisherFixture,
+  type TestGateway,
+} from './support/harness.js';
+import { TEST_DATABASE_URL } from './support/env.js';
+
+let gw: TestGateway;
+let billing: BillingHarness;
+let publisher: PublisherFixture;
+let poolA: PgPool;
+let poolB: PgPool;
+let probe: pg.Client;
+let probePid: number;
+
+beforeAll(async () => {
+  gw = startTestGateway({ queuePrefix: unique('q-billing-chunks') });
+  billing = billingHarness(gw);
+  publisher = await createPublisher(gw);
+  poolA = createPool(TEST_DATABASE_URL, 2);
+  poolB = createPool(TEST_DATABASE_URL, 3);
+  probe = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await probe.connect();
+  probePid = (await probe.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid as number;
+});
+afterAll(async () => {
+  await probe.end();
+  await poolA.end();
+  await poolB.end();
+  await billing.close();
+  await gw.close();
+});
+
+const db = () => gw.ctx.db;
+
+async function newRun(operatorId: string): Promise<string> {
+  return (await db().$transaction((tx) => createBillingRun(tx, operatorId, new Date()))).id;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`still waiting for ${what} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function chunks(runId: string) {
+  return db().$queryRaw<{ chunk_no: number; status: string; payer_from: string | null; payer_to: string | null }[]>`
+    SELECT chunk_no, status, payer_from, payer_to FROM billing_run_chunks WHERE billing_run_id = ${runId} ORDER BY chunk_no`;
+}
+
+/** Backends waiting on a lock the probe connection holds, seen from another connection (a transaction's view of pg_stat_activity is frozen). */
+async function blockedByProbe(): Promise<number> {
+  const [row] = await db().$queryRaw<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM pg_stat_activity WHERE ${probePid}::int = ANY(pg_blocking_pids(pid))`;
+  return row?.n ?? 0;
+}
+
+describe('A billing run worked as chunks by several drivers at once', () => {
+  it('When one driver is stuck in the first chunk, then another bills every other chunk meanwhile, and each purchase and refund is on exactly one document, totals to the cent', async () => {
+    const op: OperatorFixture = await createOperator(gw);
+    const tokens: string[] = [];
+    for (let s = 0; s < 6; s++) tokens.push(assertion(op, await provision(gw, op)));
+    // An earlier run bills one purchase; refunding it later needs a credit note naming that invoice.
+    const early = await buy(gw, publisher, tokens[5] as string, { amount: '3.00' });
+    expect(early.res.status).toBe(200);
+    const first = await runBilling(gw.ctx.pool, await newRun(op.id));
+    expect(first).toMatchObject({ status: 'done', invoiceCount: 1, total: '3.00' });
+    const creditRefund = await refund(gw, publisher.apiKey, early.id, '1.10');
+
+    const purchaseIds: string[] = [];
+    const amounts: Decimal[] = [];
+    for (const [s, token] of tokens.entries()) {
+      for (let p = 0; p < 2; p++) {
+        const amount = `${s + 1}.${p + 1}5`;
+        const { id, res } = await buy(gw, publisher, token, { amount });
+        expect(res.status).toBe(200);
+        purchaseIds.push(id);
+        amounts.push(new Decimal(amount));
+      }
+    }
+    // A refund of a purchase this same run bills: a negative line on its invoice.
+    const sameRunRefund = await refund(gw, publisher.apiKey, purchaseIds[0] as string, '0.40');
+    const owed = sum(amounts).minus('0.40').minus('1.10');
+
+    const runId = await newRun(op.id);
+    expect(await prepareRun(gw.ctx.pool, runId, 1, DEFAULT_BILLING_DRIVE.limits, new Date())).toEqual({
+      state: 'running',
+    });
+    const cut = await chunks(runId);
+    expect(cut).toHaveLength(6);
+    expect(cut[0]?.payer_from).toBeNull();
+    expect(cut[5]?.payer_to).toBeNull();
+
+    // The probe holds a purchase of the first chunk's payer, as a slow confirmation would.
+    const [held] = await db().$queryRaw<{ id: string }[]>`
+      SELECT p.id FROM purchases p JOIN subscribers s ON s.id = p.subscriber_id
+      WHERE s.operator_id = ${op.id} AND p.invoice_id IS NULL AND COALESCE(s.holder_id, s.id) < ${cut[0]?.payer_to}
+      LIMIT 1`;
+    await probe.query('BEGIN');
+    await probe.query('SELECT 1 FROM purchases WHERE id = $1 FOR UPDATE', [held?.id]);
+
+    const byA: ChunkResult[] = [];
+    const byB: ChunkResult[] = [];
+    const drive = { ...DEFAULT_BILLING_DRIVE, pollMs: 50 };
+    const a = runBilling(poolA, runId, { ...drive, parallelism: 1, onChunk: (c) => byA.push(c) });
+    await waitFor('driver A stuck in a chunk', async () => (await blockedByProbe()) === 1);
+    const b = runBilling(poolB, runId, { ...drive, parallelism: 2, onChunk: (c) => byB.push(c) });
+    await waitFor('every chunk but the held one done', async () =>
+      (await chunks(runId)).every((c) => c.status === 'done' || c.chunk_no === 0),
+    );
+    // The held chunk is still leased by driver A: nobody else can take it, and the run is not closed.
+    await expect(
+      probe.query('SELECT 1 FROM billing_run_chunks WHERE billing_run_id = $1 AND chunk_no = 0 FOR UPDATE NOWAIT', [
+        runId,
+      ]),
+    ).rejects.toMatchObject({ code: '55P03' });
+    await probe.query('ROLLBACK');
+    expect((await db().billingRun.findUniqueOrThrow({ where: { id: runId } })).status).toBe('running');
+    expect(byB.length).toBeGreaterThan(0);
+    expect(byB.map((c) => c.chunkNo)).not.toContain(0);
+
+    const outcomes = await Promise.all([a, b]);
+    expect(byA.map((c) => c.chunkNo)).toContain(0);
+    expect(outcomes.map((o) => o.status)).toEqual(['done', 'done']);
+    expect(outcomes.filter((o) => o.performed)).toHaveLength(1);
+    expect(outcomes[0]).toMatchObject({ invoiceCount: 7, total: owed.toFixed(2) });
+    expect([...byA, ...byB].map((c) => c.chunkNo).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+
+    await expectEachOnExactlyOneInvoice(db(), [early.id, ...purchaseIds], [creditRefund, sameRunRefund]);
+    const creditNote = await db().invoice.findFirstOrThrow({ where: { billingRunId: runId, type: 'credit_note' } });
+    expect(creditNote.correctsInvoiceId).toBe(
+      (await db().purchase.findUniqueOrThrow({ where: { id: early.id } })).invoiceId,
+    );
+    expect(creditNote.total.toFixed(2)).toBe('-1.10');
+    // Every document is the sum of its lines, and the journal's receivable moved by the run's total.
+    const docs = await db().$queryRaw<{ id: string; total: string; lines: string }[]>`
+      SELECT i.id, i.total::text, (SELECT sum(amount) FROM invoice_lines l WHERE l.invoice_id = i.id)::text AS lines
+      FROM invoices i WHERE i.billing_run_id = ${runId}`;
+    expect(docs).toHaveLength(7);
+    for (const d of docs) expect(d.total).toBe(d.lines);
+    const [receivable] = await db().$queryRaw<{ amount: string }[]>`
+      SELECT sum(p.amount)::text AS amount FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id
+      WHERE e.billing_run_id = ${runId} AND e.kind IN ('invoice', 'credit_note') AND p.account = ${`operator:${op.id}:receivable`}`;
+    expect(receivable?.amount).toBe(owed.toFixed(2));
+  });
+});
+
+describe('A billing worker scoped to some operators', () => {
+  it('When another operator has a running run with chunks to bill, then the scoped worker never touches it', async () => {
+    const mine = await createOperator(gw);
+    const other = await createOperator(gw);
+    const mineBuy = await buy(gw, publisher, assertion(mine, await provision(gw, mine)), { amount: '1.50' });
+    const otherBuy = await buy(gw, publisher, assertion(other, await provision(gw, other)), { amount: '2.50' });
+    const mineRun = await newRun(mine.id);
+    const otherRun = await newRun(other.id);
+    for (const id of [mineRun, otherRun])
+      expect(await prepareRun(gw.ctx.pool, id, 100, DEFAULT_BILLING_DRIVE.limits, new Date())).toEqual({
+        state: 'running',
+      });
+
+    // A fast chunk sweep and no job for either run: what bills mine is the sweep.
+    await billing.startWorker({ scope: { operatorIds: [mine.id] }, chunkSweepIntervalMs: 50 });
+    await waitFor(
+      'the scoped run done',
+      async () => (await db().billingRun.findUniqueOrThrow({ where: { id: mineRun } })).status === 'done',
+    );
+    await expectEachOnExactlyOneInvoice(db(), [mineBuy.id]);
+    // Many sweeps later, the other operator's run is as it was prepared.
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await db().billingRun.findUniqueOrThrow({ where: { id: otherRun } })).status).toBe('running');
+    expect(await db().billingRunChunk.findMany({ where: { billingRunId: otherRun } })).toMatchObject([
+      { status: 'pending', attempts: 0 },
+    ]);
+    expect(await db().invoice.count({ where: { billingRunId: otherRun } })).toBe(0);
+    expect((await db().purchase.findUniqueOrThrow({ where: { id: otherBuy.id } })).invoiceId).toBeNull();
+    expect(await billing.queue.getJob(otherRun)).toBeUndefined();
+
+    // Left running it would wait for some other worker: finish it here.
+    expect(await runBilling(gw.ctx.pool, otherRun)).toMatchObject({ status: 'done', invoiceCount: 1, total: '2.50' });
+  });
+});
+
+describe('A chunk that fails by an error that would fail again', () => {
+  it('When a chunk hits a constraint each time, then after its attempts the run ends failed with that error', async () => {
+    const op = await createOperator(gw);
+    const token = assertion(op, await provision(gw, op));
+    const { id } = await buy(gw, publisher, token, { amount: '1.00' });
+    expect((await runBilling(gw.ctx.pool, await newRun(op.id))).status).toBe('done');
+    // The fault: a billed purchase that looks unbilled again, so billing it would write a second charge line.
+    await db().$executeRaw`UPDATE purchases SET invoice_id = NULL WHERE id = ${id}`;
+
+    const runId = await newRun(op.id);
+    const outcome = await runBilling(gw.ctx.pool, runId, { ...DEFAULT_BILLING_DRIVE, pollMs: 20 });
+    expect(outcome).toMatchObject({ status: 'failed', performed: false });
+    expect(outcome.error).toMatch(/invoice_lines_one_charge_per_purchase/);
+    expect(await db().billingRunChunk.findMany({ where: { billingRunId: runId } })).toMatchObject([
+      { status: 'pending', attempts: DEFAULT_BILLING_DRIVE.maxChunkAttempts },
+    ]);
+    // Nothing of the failed chunk was kept, and the next run of the operator is not blocked.
+    expect(await db().invoice.count({ where: { billingRunId: runId } })).toBe(0);
+    await db()
+      .$executeRaw`UPDATE purchases SET invoice_id = (SELECT invoice_id FROM invoice_lines WHERE purchase_id = ${id} AND refund_id IS NULL) WHERE id = ${id}`;
+    expect(await runBilling(gw.ctx.pool, await newRun(op.id))).toMatchObject({ status: 'done', invoiceCount: 0 });
+  });
+});
