@@ -162,8 +162,8 @@ export function maturityCutoff(now: Date): Date {
 
 const pts = (n: number) => new Decimal(n);
 
-/** A confirmed purchase earns for the household; the publisher owes the points' value. */
-export function earnEntry(input: {
+/** Points moving for one purchase of a household, valued at the pointValue in force at its confirmation. */
+export interface PurchasePointsMove {
   purchaseId: string;
   holderId: string;
   operatorId: string;
@@ -171,7 +171,10 @@ export function earnEntry(input: {
   points: number;
   pointValue: Decimal;
   at: Date;
-}): PointsEntry {
+}
+
+/** A confirmed purchase earns for the household; the publisher owes the points' value. */
+export function earnEntry(input: PurchasePointsMove): PointsEntry {
   const value = valueOf(input.points, input.pointValue);
   return {
     key: `points-earn:${input.purchaseId}`,
@@ -189,15 +192,7 @@ export function earnEntry(input: {
 }
 
 /** Points pay part of a purchase: the publisher is owed their value out of the programme's liability. */
-export function spendEntry(input: {
-  purchaseId: string;
-  holderId: string;
-  operatorId: string;
-  publisherId: string;
-  points: number;
-  pointValue: Decimal;
-  at: Date;
-}): PointsEntry {
+export function spendEntry(input: PurchasePointsMove): PointsEntry {
   const value = valueOf(input.points, input.pointValue);
   return {
     key: `points-spend:${input.purchaseId}`,

@@ -65,14 +65,17 @@ export function onPool(pool: PgPool): Sql {
   };
 }
 
-/** BEGIN, `work`, COMMIT on one pooled connection; ROLLBACK and rethrow when `work` throws. */
-export async function inTransaction<T>(pool: PgPool, work: (sql: Sql) => Promise<T>): Promise<T> {
+/**
+ * BEGIN, `work` on the raw connection, COMMIT, on one pooled connection; ROLLBACK and rethrow when `work`
+ * throws. For the store's own long work (billing), which needs the client itself; others use inTransaction.
+ */
+export async function inClientTransaction<T>(pool: PgPool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   client.on('error', ignoreConnectionError);
   let broken: Error | undefined;
   try {
     await client.query('BEGIN');
-    const result = await work(onClient(client));
+    const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
@@ -85,4 +88,9 @@ export async function inTransaction<T>(pool: PgPool, work: (sql: Sql) => Promise
     client.off('error', ignoreConnectionError);
     client.release(broken);
   }
+}
+
+/** BEGIN, `work`, COMMIT on one pooled connection; ROLLBACK and rethrow when `work` throws. */
+export function inTransaction<T>(pool: PgPool, work: (sql: Sql) => Promise<T>): Promise<T> {
+  return inClientTransaction(pool, (client) => work(onClient(client)));
 }
