@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/http/app.js';
 import type { AppContext } from '../src/http/context.js';
 import { createLogger } from '../src/logger.js';
-import { createDb, createPool, DEFAULT_DB_TIMEOUTS, poolWaiting } from '../src/store/db.js';
+import { createDb, createPool, DEFAULT_DB_TIMEOUTS, poolWaiting, type DbTimeouts } from '../src/store/db.js';
 import { createRedis } from '../src/store/redis.js';
 import { TEST_DATABASE_URL } from './support/env.js';
 import {
@@ -24,11 +24,13 @@ import { freePort } from './support/private-redis.js';
 
 let gw: TestGateway;
 let locker: pg.Client;
+let lockerPid: number;
 
 beforeAll(async () => {
   gw = startTestGateway();
   locker = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await locker.connect();
+  lockerPid = (await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid ?? 0;
 });
 afterAll(async () => {
   await locker.end();
@@ -36,9 +38,13 @@ afterAll(async () => {
 });
 
 /** A gateway of its own, for a database URL or limits other than the shared test gateway's. */
-function gatewayWith(overrides: Parameters<typeof testConfig>[0], poolSize: number) {
+function gatewayWith(
+  overrides: Parameters<typeof testConfig>[0],
+  poolSize: number,
+  timeoutOverrides: Partial<DbTimeouts> = {},
+) {
   const config = testConfig(overrides);
-  const timeouts = { ...DEFAULT_DB_TIMEOUTS, poolWaitMs: 3_000 };
+  const timeouts = { ...DEFAULT_DB_TIMEOUTS, poolWaitMs: 3_000, ...timeoutOverrides };
   const db = createDb(config.databaseUrl, poolSize, timeouts);
   const pool = createPool(config.databaseUrl, poolSize, timeouts);
   const redis = createRedis(config.redisUrl);
@@ -61,6 +67,16 @@ async function holdSubscriberLock(externalRef: string): Promise<() => Promise<vo
   return async () => {
     await locker.query('ROLLBACK');
   };
+}
+
+/** Backends waiting on the lock `locker` holds: other files share the database and may wait on locks of their own. */
+async function backendsWaitingOnLocks(): Promise<number> {
+  const rows = await gw.ctx.pool.query<{ waiting: number }>(
+    `SELECT count(*)::int AS waiting FROM pg_stat_activity
+      WHERE pg_backend_pid() <> pid AND $1::int = ANY (pg_blocking_pids(pid))`,
+    [lockerPid],
+  );
+  return rows.rows[0]?.waiting ?? 0;
 }
 
 const expect503 = (res: supertest.Response) => {
@@ -142,7 +158,14 @@ describe('When PostgreSQL is slow (a lock held elsewhere)', () => {
     const publisher = await createPublisher(gw);
     const refs = [await provision(gw, operator), await provision(gw, operator)];
     const purchases = [await createPurchase(gw, publisher), await createPurchase(gw, publisher)];
-    const small = gatewayWith({ maxPoolWaiting: 1 }, 1);
+    // The blocked confirmation must stay blocked while the test queues one request and sends one more: a lock
+    // timeout of 5 s leaves room on a loaded machine, and the queued request may wait longer than that.
+    const small = gatewayWith({ maxPoolWaiting: 1 }, 1, {
+      lockMs: 5_000,
+      statementMs: 10_000,
+      queryMs: 12_000,
+      poolWaitMs: 8_000,
+    });
     const release = await holdSubscriberLock(refs[0] as string);
     try {
       // The one connection waits on the lock; the next request waits for that connection.
@@ -151,6 +174,10 @@ describe('When PostgreSQL is slow (a lock held elsewhere)', () => {
         .post(`/v1/purchases/${purchases[0]?.id}/confirm`)
         .set(bearer(assertion(operator, refs[0] as string)));
       const blockedAnswer = blocked.then((r) => r);
+      // Only once the confirmation waits on the lock does it hold the one connection; sent earlier, the next
+      // request could take the connection first and be served, leaving nothing queued.
+      for (let i = 0; i < 200 && (await backendsWaitingOnLocks()) < 1; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await backendsWaitingOnLocks()).toBe(1);
       const queued = small
         .api()
         .get('/v1/me/budget')
