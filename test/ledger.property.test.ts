@@ -18,6 +18,7 @@ import {
   type PublisherFixture,
   type TestGateway,
 } from './support/harness.js';
+import { cents, portion, reportOutcome, type OutcomeKind } from './support/random-outcomes.js';
 
 /**
  * Random histories of purchases, refunds, lost disputes, billing runs,
@@ -29,7 +30,7 @@ type Command =
   | { type: 'refund'; purchase: number; share: number }
   | { type: 'dispute'; purchase: number }
   | { type: 'run' }
-  | { type: 'outcome'; invoice: number; kind: 'paid' | 'unpaid' | 'partially_paid'; share: number }
+  | { type: 'outcome'; invoice: number; kind: OutcomeKind; share: number }
   | { type: 'payout'; publisher: number; share: number };
 
 const share = fc.integer({ min: 1, max: 99 });
@@ -63,10 +64,6 @@ beforeAll(() => {
   gw = startTestGateway();
 });
 afterAll(() => gw.close());
-
-const cents = (d: Decimal) => d.toFixed(2);
-const portion = (amount: Decimal, percent: number) =>
-  amount.times(percent).dividedBy(100).toDecimalPlaces(2, Decimal.ROUND_DOWN);
 
 interface World {
   op: OperatorFixture;
@@ -126,23 +123,8 @@ async function perform(world: World, c: Command): Promise<void> {
     }
     case 'run':
       return billNow(world);
-    case 'outcome': {
-      const open = await gw.ctx.db.invoice.findMany({
-        where: { operatorId: world.op.id, type: 'invoice', status: 'issued' },
-        orderBy: { id: 'asc' },
-      });
-      const invoice = open[c.invoice % Math.max(open.length, 1)];
-      if (!invoice) return;
-      const total = new Decimal(invoice.total.toString());
-      const collected = portion(total, c.share);
-      const partial = c.kind === 'partially_paid' && collected.gt(0) && collected.lt(total);
-      const body = partial
-        ? { status: 'partially_paid', collected: cents(collected) }
-        : { status: c.kind === 'partially_paid' ? 'paid' : c.kind };
-      const res = await api.post(`/v1/operator/invoices/${invoice.id}/outcome`).set(bearer(world.op.apiKey)).send(body);
-      expect(res.status).toBe(200);
-      return;
-    }
+    case 'outcome':
+      return reportOutcome(gw, world.op, c);
     case 'payout': {
       const publisher = world.publishers[c.publisher] as PublisherFixture;
       const balance = await api.get('/v1/balance').set(bearer(publisher.apiKey));

@@ -19,6 +19,7 @@ import {
   type PublisherFixture,
   type TestGateway,
 } from './support/harness.js';
+import { cents, portion, reportOutcome, type OutcomeKind } from './support/random-outcomes.js';
 
 /**
  * Random histories of purchases that earn and spend points, refunds, lost
@@ -31,7 +32,7 @@ type Command =
   | { type: 'refund'; purchase: number; share: number }
   | { type: 'dispute'; purchase: number }
   | { type: 'run' }
-  | { type: 'outcome'; invoice: number; kind: 'paid' | 'unpaid' | 'partially_paid'; share: number }
+  | { type: 'outcome'; invoice: number; kind: OutcomeKind; share: number }
   | { type: 'advance'; days: number };
 
 const share = fc.integer({ min: 1, max: 99 });
@@ -72,10 +73,6 @@ beforeAll(() => {
   gw = startTestGateway();
 });
 afterAll(() => gw.close());
-
-const cents = (d: Decimal.Value) => new Decimal(d).toFixed(2);
-const portion = (amount: Decimal, percent: number) =>
-  amount.times(percent).dividedBy(100).toDecimalPlaces(2, Decimal.ROUND_DOWN);
 
 interface World {
   op: OperatorFixture;
@@ -138,23 +135,8 @@ async function perform(world: World, c: Command): Promise<void> {
     }
     case 'run':
       return billNow(world);
-    case 'outcome': {
-      const open = await gw.ctx.db.invoice.findMany({
-        where: { operatorId: world.op.id, type: 'invoice', status: 'issued' },
-        orderBy: { id: 'asc' },
-      });
-      const invoice = open[c.invoice % Math.max(open.length, 1)];
-      if (!invoice) return;
-      const total = new Decimal(invoice.total.toString());
-      const collected = portion(total, c.share);
-      const partial = c.kind === 'partially_paid' && collected.gt(0) && collected.lt(total);
-      const body = partial
-        ? { status: 'partially_paid', collected: cents(collected) }
-        : { status: c.kind === 'partially_paid' ? 'paid' : c.kind };
-      const res = await api.post(`/v1/operator/invoices/${invoice.id}/outcome`).set(bearer(world.op.apiKey)).send(body);
-      expect(res.status).toBe(200);
-      return;
-    }
+    case 'outcome':
+      return reportOutcome(gw, world.op, c);
     case 'advance': {
       world.aheadDays += c.days;
       const now = new Date(Date.now() + world.aheadDays * DAY_MS);
