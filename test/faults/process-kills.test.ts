@@ -1,10 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayProcess } from '../support/gateway-process.js';
-import { backendAlive, chunkLeased, holdPurchase, waitForWorkerInsideChunk } from '../support/billing-leases.js';
+import {
+  backendAlive,
+  backendsBlockedBy,
+  chunkLeased,
+  clientProcessOf,
+  holdPurchase,
+  waitForWorkerInsideChunk,
+} from '../support/billing-leases.js';
 import type { WorkerProcess } from '../support/worker-process.js';
 import { expectInvariants, expectNoServerErrors } from './support/invariants.js';
 import { startFaultStack, type FaultStack } from './support/stack.js';
-import { confirmedCount, makeFixtures, runLoad, TrafficLog, waitUntil } from './support/traffic.js';
+import { assertionFor, confirmedCount, makeFixtures, runLoad, TrafficLog, waitUntil } from './support/traffic.js';
 
 /** "Resume within seconds of a crash": generous for a loaded two-core machine. */
 const RESUME_BOUND_MS = 30_000;
@@ -26,43 +33,73 @@ const leaseOnlyEnv = {
 };
 
 describe('kill -9 of a gateway and of a worker under load', () => {
-  it('When one of two gateways is killed with requests in flight, then clients carry on through the other, and every answer they got holds', async () => {
+  it('When one of two gateways is killed with a confirmation in flight, then clients carry on through the other, the cut confirmation retried there holds, and every answer they got holds', async () => {
     const gateways: GatewayProcess[] = [await stack.gateway(), await stack.gateway()];
     const workers = await stack.workers(workerEnv);
-    const [survivor, doomed] = gateways as [GatewayProcess, GatewayProcess];
-    const log = new TrafficLog('gateway-kill');
-    await log.open();
-    const fixtures = await makeFixtures(log, survivor.url, 10);
-    let running = true;
-    const alive = new Set(gateways);
-    const load = runLoad(log, fixtures, {
-      targets: () => [...alive].map((g) => g.url),
-      ratePerSecond: 2,
-      running: () => running,
-    });
-    await waitUntil(() => confirmedCount(log) >= 5, 120_000, 'traffic flowing');
+    try {
+      const [survivor, doomed] = gateways as [GatewayProcess, GatewayProcess];
+      const log = new TrafficLog('gateway-kill');
+      await log.open();
+      const fixtures = await makeFixtures(log, survivor.url, 11);
+      // The last subscriber is the cut confirmation's own: the load never waits on its locks.
+      const cutRef = fixtures.subscribers[10] as string;
+      let running = true;
+      const alive = new Set(gateways);
+      const load = runLoad(
+        log,
+        { ...fixtures, subscribers: fixtures.subscribers.slice(0, 10) },
+        { targets: () => [...alive].map((g) => g.url), ratePerSecond: 2, running: () => running },
+      );
+      await waitUntil(() => confirmedCount(log) >= 5, 120_000, 'traffic flowing');
 
-    // Strike while the doomed gateway has requests in flight.
-    await waitUntil(() => log.inFlightTo(doomed.url) > 0, 30_000, 'requests in flight to the doomed gateway');
-    const inFlightAtKill = log.inFlightTo(doomed.url);
-    doomed.child.kill('SIGKILL');
-    const killedAt = Date.now();
-    alive.delete(doomed);
-    await new Promise((r) => setTimeout(r, 3_000));
-    running = false;
-    await load;
+      // A confirmation the kill is sure to cut, without a hook in the gateway: its purchase row is held, as a
+      // concurrent refund would hold it, so the doomed gateway's transaction waits on it until the kill.
+      const created = await log.send(survivor.url, 'POST', '/v1/purchases', {
+        token: fixtures.publisher.apiKey,
+        key: 'purchase-cut',
+        body: { amount: '1.00', currency: 'EUR', description: 'Article cut by the kill', channel: 'isp' },
+      });
+      expect(created.status).toBe(201);
+      const purchaseId = (created.body as { id: string }).id;
+      const held = await holdPurchase(stack.databaseUrl, purchaseId);
+      const confirmPath = `/v1/purchases/${purchaseId}/confirm`;
+      const cut = log.send(doomed.url, 'POST', confirmPath, { token: assertionFor(fixtures.operator, cutRef) });
+      let waiter: number | undefined;
+      await waitUntil(
+        async () => (waiter = (await backendsBlockedBy(stack.sql, held.pid))[0]) !== undefined,
+        30_000,
+        'the doomed gateway waiting on the held purchase',
+      );
+      // The kill lands on the process whose transaction waits, while its request is in flight.
+      expect(await clientProcessOf(stack.sql, waiter as number)).toBe(doomed.child.pid);
+      expect(log.inFlightTo(doomed.url)).toBeGreaterThan(0);
+      doomed.child.kill('SIGKILL');
+      const killedAt = Date.now();
+      alive.delete(doomed);
+      const cutExchange = await cut;
+      expect(cutExchange.status).toBeNull();
+      expect(cutExchange.error).not.toBeNull();
+      expect(cutExchange.endedAt).toBeGreaterThanOrEqual(killedAt);
+      await held.release();
+      // The dead gateway's transaction dies with it (it never got to COMMIT), and the client's retry on the
+      // survivor confirms the purchase once.
+      await waitUntil(async () => !(await backendAlive(stack.sql, waiter as number)), 30_000, 'the orphan ended');
+      const retried = await log.send(survivor.url, 'POST', confirmPath, {
+        token: assertionFor(fixtures.operator, cutRef),
+      });
+      expect(retried.status).toBe(200);
+      expect((retried.body as { status: string }).status).toBe('confirmed');
+      await new Promise((r) => setTimeout(r, 2_000));
+      running = false;
+      await load;
+      expect(doomed.child.signalCode).toBe('SIGKILL');
 
-    // The kill landed under load: requests were in flight to it, and the connections were cut.
-    expect(inFlightAtKill).toBeGreaterThan(0);
-    expect(
-      log.exchanges.filter((e) => e.target === doomed.url && e.error !== null && e.endedAt >= killedAt).length,
-    ).toBeGreaterThan(0);
-    expect(doomed.child.signalCode).toBe('SIGKILL');
-
-    expectNoServerErrors(log);
-    await expectInvariants(stack.sql, log, fixtures, survivor.url);
-    // The next test's workers are the only ones.
-    expect((await workers.kill('SIGTERM')).code).toBe(0);
+      expectNoServerErrors(log);
+      await expectInvariants(stack.sql, log, fixtures, survivor.url);
+    } finally {
+      // The next test's workers must be the only ones, whatever happened here.
+      expect((await workers.kill('SIGTERM')).code).toBe(0);
+    }
   });
 
   it('When the worker is killed inside a billing chunk, then PostgreSQL ends its lease and a successor finishes the run within seconds, each purchase on exactly one invoice', async () => {
@@ -93,6 +130,8 @@ describe('kill -9 of a gateway and of a worker under load', () => {
     expect(posted.status).toBe(202);
     const runId = (posted.body as { id: string }).id;
     const orphan = await waitForWorkerInsideChunk(stack.sql, held, runId);
+    // The backend holding the lease is the doomed worker's, not a leftover's.
+    expect(await clientProcessOf(stack.sql, orphan)).toBe(doomed.child.pid);
     const { signal } = await doomed.kill('SIGKILL');
     expect(signal).toBe('SIGKILL');
     const killedAt = Date.now();

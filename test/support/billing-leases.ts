@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import pg from 'pg';
 
 type Observer = Pick<pg.Pool, 'query'>;
@@ -42,6 +44,32 @@ export async function chunkLeased(observer: Observer, billingRunId: string): Pro
     if ((error as { code?: string }).code === '55P03') return true;
     throw error;
   }
+}
+
+/** Every backend waiting on the holder's lock (seen from another connection). */
+export async function backendsBlockedBy(observer: Observer, holderPid: number): Promise<number[]> {
+  const { rows } = await observer.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))',
+    [holderPid],
+  );
+  return rows.map((r) => r.pid);
+}
+
+/**
+ * The operating-system process at the other end of a backend's connection
+ * (by its client port, through `ss`), or null when no process holds it: a
+ * test can then prove that the process it kills is the one the backend serves.
+ */
+export async function clientProcessOf(observer: Observer, backendPid: number): Promise<number | null> {
+  const { rows } = await observer.query<{ port: number | null }>(
+    'SELECT client_port AS port FROM pg_stat_activity WHERE pid = $1',
+    [backendPid],
+  );
+  const port = rows[0]?.port;
+  if (port === undefined || port === null) return null;
+  const { stdout } = await promisify(execFile)('ss', ['-Htnp', 'state', 'established', `( sport = :${port} )`]);
+  const owner = /pid=(\d+)/.exec(stdout);
+  return owner ? Number(owner[1]) : null;
 }
 
 /** The billing backends waiting on the holder's lock, inside a transaction (seen from another connection). */
