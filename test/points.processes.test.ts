@@ -106,6 +106,9 @@ describe('Kiosque Points across two gateway processes', () => {
     const pending = (await balance(pointsAccounts.pending(holderRow.id))).negated();
     expect(available.toNumber()).toBe(10);
     expect(pending.isZero()).toBe(true);
+    // The balances kept on the household's row, which every confirmation read under its lock, are the journal's.
+    const kept = await gw.ctx.db.pointsHousehold.findUniqueOrThrow({ where: { holderId: holderRow.id } });
+    expect({ available: kept.available, pending: kept.pending }).toEqual({ available: 10, pending: 0 });
     // Every point issued is held or was redeemed: none lost, none made.
     const issued = await balance(pointsAccounts.issued(operator.id));
     const redeemed = (await balance(pointsAccounts.redeemed(operator.id))).negated();

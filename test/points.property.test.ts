@@ -182,6 +182,7 @@ async function checkPoints(world: World): Promise<void> {
       .get('/v1/me/points')
       .set(bearer(world.tokens[1] as string))
   ).body;
+  // /me reads the balances kept on the household's row: they must be the journal's, to the point.
   expect(me).toMatchObject({ available, pending, owed });
 
   for (const publisher of world.publishers) {

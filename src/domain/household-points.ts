@@ -66,10 +66,7 @@ export async function postConfirmationPoints(
   const entries: PointsEntry[] = [];
   if (purchase.pointsSpent > 0) {
     const locked = await lockHousehold(sql, holderId);
-    assertAvailable(
-      purchase.pointsSpent,
-      locked ? await householdBalances(sql, holderId) : { available: 0, pending: 0, owed: 0 },
-    );
+    assertAvailable(purchase.pointsSpent, locked?.balances ?? { available: 0, pending: 0, owed: 0 });
     entries.push(spendEntry({ ...base, points: purchase.pointsSpent }));
   }
   if (purchase.pointsEarned > 0) entries.push(earnEntry({ ...base, points: purchase.pointsEarned }));
@@ -97,9 +94,9 @@ export async function clawBackPoints(
     pointsKept(purchase.pointsEarned, purchase.amount, remaining.before) -
     pointsKept(purchase.pointsEarned, purchase.amount, remaining.after);
   if (points <= 0) return 0;
-  await lockHousehold(sql, holderId);
+  const locked = await lockHousehold(sql, holderId);
   const lot = await lotPending(sql, holderId, purchase.id);
-  const { available } = await householdBalances(sql, holderId);
+  const available = locked?.balances.available ?? 0;
   const entry = clawbackEntry({
     key: `points-clawback:${purchase.id}:${cause}`,
     holderId,
@@ -127,7 +124,7 @@ export async function sweepHousehold(
   const locked = await lockHousehold(sql, holderId);
   if (!locked) return { matured: 0, expired: 0 };
   const { operatorId } = locked;
-  let { owed } = await householdBalances(sql, holderId);
+  let { owed } = locked.balances;
   const entries: PointsEntry[] = [];
   let matured = 0;
   for (const lot of await dueLots(sql, holderId, maturityCutoff(now))) {

@@ -63,22 +63,43 @@ export async function postPointsEntries(
 
 const LOCK_HOUSEHOLD: Statement = {
   name: 'points_household_lock',
-  text: `SELECT operator_id AS "operatorId" FROM points_households WHERE holder_id = $1::text FOR UPDATE`,
+  text: `SELECT operator_id AS "operatorId", available, pending, owed
+    FROM points_households WHERE holder_id = $1::text FOR UPDATE`,
 };
 
 /**
  * The household's points lock, always taken after any subscriber, purchase or
  * spending row lock of the same transaction (never before one), so it cannot
- * deadlock with a confirmation's subscriber lock. Null: the household never
- * earned, so it has no points to move.
+ * deadlock with a confirmation's subscriber lock. Returns its balances as the
+ * last holder of the lock left them: every posting moves them on this very row
+ * (a trigger on the journal), so FOR UPDATE hands back the committed latest.
+ * Null: the household never earned, so it has no points to move.
  */
-export async function lockHousehold(sql: Sql, holderId: string): Promise<{ operatorId: string } | null> {
-  const [row] = await sql.rows<{ operatorId: string }>(LOCK_HOUSEHOLD, [holderId]);
-  return row ?? null;
+export async function lockHousehold(
+  sql: Sql,
+  holderId: string,
+): Promise<{ operatorId: string; balances: HouseholdPoints } | null> {
+  const [row] = await sql.rows<{ operatorId: string } & HouseholdPoints>(LOCK_HOUSEHOLD, [holderId]);
+  if (!row) return null;
+  return { operatorId: row.operatorId, balances: { available: row.available, pending: row.pending, owed: row.owed } };
 }
 
 const BALANCES: Statement = {
   name: 'points_household_balances',
+  text: `SELECT available, pending, owed FROM points_households WHERE holder_id = $1::text`,
+};
+
+/**
+ * The household's balances as kept beside the journal. Read under the
+ * household's lock by a later statement, they include every commit before it.
+ */
+export async function householdBalances(sql: Sql, holderId: string): Promise<HouseholdPoints> {
+  const [row] = await sql.rows<HouseholdPoints>(BALANCES, [holderId]);
+  return row ?? { available: 0, pending: 0, owed: 0 };
+}
+
+const JOURNAL_BALANCES: Statement = {
+  name: 'points_household_journal_balances',
   text: `SELECT COALESCE(-sum(amount) FILTER (WHERE account = $1::text), 0)::int AS available,
            COALESCE(-sum(amount) FILTER (WHERE account = $2::text), 0)::int AS pending,
            COALESCE(sum(amount) FILTER (WHERE account = $3::text), 0)::int AS owed
@@ -86,9 +107,9 @@ const BALANCES: Statement = {
     WHERE account IN ($1::text, $2::text, $3::text) AND unit = '${POINTS}'`,
 };
 
-/** The household's balances from its postings; under its lock, a statement sent after the lock sees every commit. */
-export async function householdBalances(sql: Sql, holderId: string): Promise<HouseholdPoints> {
-  const [row] = await sql.rows<HouseholdPoints>(BALANCES, [
+/** The household's balances summed from its postings: what the kept balances must always equal. */
+export async function householdJournalBalances(sql: Sql, holderId: string): Promise<HouseholdPoints> {
+  const [row] = await sql.rows<HouseholdPoints>(JOURNAL_BALANCES, [
     pointsAccounts.available(holderId),
     pointsAccounts.pending(holderId),
     pointsAccounts.owed(holderId),
