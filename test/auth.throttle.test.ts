@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   assertion,
   bearer,
@@ -103,6 +103,28 @@ for (const [situation, gateway] of [
     });
   });
 }
+
+describe('One Redis round trip per request', () => {
+  it('When the rate limiter has counted a request, then its authentication reads no failure counts of its own, and a throttled credential is still refused', async () => {
+    const mget = vi.spyOn(reachable.ctx.redis, 'mget');
+    const multi = vi.spyOn(reachable.ctx.redis, 'multi');
+    try {
+      const served = await reachable.api().get('/v1/me/budget').set('X-Forwarded-For', newAddress()).set(bearer(token));
+      expect(served.status).toBe(200);
+      expect(multi).toHaveBeenCalledTimes(1);
+      expect(mget).not.toHaveBeenCalled();
+      // The counts read in the limiter's round trip are the ones judged: a credential past its failures is refused.
+      const stolen = guess();
+      for (let i = 0; i < FAILURE_LIMIT; i++) await failures(reachable, newAddress(), 1, () => stolen);
+      mget.mockClear();
+      expect((await failures(reachable, newAddress(), 1, () => stolen))[0]).toBe(429);
+      expect(mget).not.toHaveBeenCalled();
+    } finally {
+      mget.mockRestore();
+      multi.mockRestore();
+    }
+  });
+});
 
 describe('Forged assertions on consent pages count as failed authentications', () => {
   it('When one address brings 20 forged assertions to a consent page, then the next one is 429 rate_limited', async () => {

@@ -3,6 +3,16 @@ import type { Request, Response } from 'express';
 import { AppError } from '../domain/errors.js';
 import type { AppContext } from './context.js';
 
+declare module 'express-serve-static-core' {
+  interface Locals {
+    /**
+     * Failed authentications already read from Redis for this request's
+     * credential, by the rate limiter in its own round trip.
+     */
+    sharedAuthFailures?: { credential: string | null; failures: number };
+  }
+}
+
 const WINDOW_MS = 60_000;
 /** Bounds the per-process fallback's memory; keys past it are not tracked until the next window. */
 const LOCAL_MAX_KEYS = 100_000;
@@ -84,15 +94,13 @@ export async function refuseThrottledAuthentication(
   const window = currentWindow();
   const names = counters(ctx.config.queuePrefix, req, credential);
   let failures = failuresOf((name, w) => local.count(name, w), names, window);
-  if (ctx.redis.status === 'ready') {
+  const prefetched = res.locals.sharedAuthFailures;
+  if (prefetched && prefetched.credential === credential) {
+    failures = Math.max(failures, prefetched.failures);
+  } else if (ctx.redis.status === 'ready') {
     try {
-      const keys = names.flatMap((name) => [keyOf(name, window), keyOf(name, window - 1)]);
-      const values = await ctx.redis.mget(...keys);
-      const shared = new Map(keys.map((key, i) => [key, Number(values[i] ?? 0)]));
-      failures = Math.max(
-        failures,
-        failuresOf((name, w) => shared.get(keyOf(name, w)) ?? 0, names, window),
-      );
+      const read = sharedFailureRead(ctx, req, credential, window);
+      failures = Math.max(failures, read.failures(await ctx.redis.mget(...read.keys)));
     } catch (error) {
       ctx.logger.warn({ err: error }, 'failed-authentication counts unavailable in Redis; using this process’s own');
     }
@@ -104,6 +112,33 @@ export async function refuseThrottledAuthentication(
       failedAuthenticationsPerMinute: limit,
     });
   }
+}
+
+/** The Redis keys holding a credential's failure counts, and how to read the failures from their values. */
+export interface SharedFailureRead {
+  keys: string[];
+  failures(values: readonly (string | null)[]): number;
+}
+
+/**
+ * What to read in Redis to judge a credential's failures, so that a caller
+ * making its own round trip (the rate limiter) can read them on the way.
+ */
+export function sharedFailureRead(
+  ctx: AppContext,
+  req: Request,
+  credential: string | null,
+  window = currentWindow(),
+): SharedFailureRead {
+  const names = counters(ctx.config.queuePrefix, req, credential);
+  const keys = names.flatMap((name) => [keyOf(name, window), keyOf(name, window - 1)]);
+  return {
+    keys,
+    failures(values) {
+      const shared = new Map(keys.map((key, i) => [key, Number(values[i] ?? 0)]));
+      return failuresOf((name, w) => shared.get(keyOf(name, w)) ?? 0, names, window);
+    },
+  };
 }
 
 /** Counts one failed authentication against the request's address and the credential it showed. */

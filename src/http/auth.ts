@@ -1,4 +1,4 @@
-import type { RequestHandler, Request } from 'express';
+import type { RequestHandler } from 'express';
 import { apiKeyOwner, hashApiKey, sameSecret } from '../domain/credentials.js';
 import { verifyAssertion, type VerifiedAssertion } from '../domain/assertions.js';
 import { AppError } from '../domain/errors.js';
@@ -6,15 +6,9 @@ import type { Subscriber } from '../generated/prisma/client.js';
 import { publisherByApiKeyHash, subscriberByRef } from '../store/credentials.js';
 import type { Actor, ActorKind, ActorOf } from './actors.js';
 import { countFailedAuthentication, refuseThrottledAuthentication } from './auth-throttle.js';
+import { bearer } from './bearer.js';
 import type { AppContext } from './context.js';
 import type { Response } from 'express';
-
-function bearer(req: Request): string | null {
-  const header = req.headers.authorization;
-  if (!header) return null;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return match ? (match[1] as string) : null;
-}
 
 const unauthorized = () => new AppError('unauthorized', 'Missing or invalid credentials');
 

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { RequestHandler } from 'express';
 import { AppError } from '../domain/errors.js';
+import { sharedFailureRead } from './auth-throttle.js';
+import { bearer } from './bearer.js';
 import type { AppContext } from './context.js';
 
 const WINDOW_MS = 60_000;
@@ -20,6 +22,8 @@ const windowKey = (prefix: string, what: string, window: number) =>
  * Fixed-window request counts per credential and per address, in
  * Redis so every gateway process shares it. Redis is a cache here: if it is
  * down or flushed the limiter lets requests through rather than fail them.
+ * The same round trip reads the Bearer credential's failed authentications,
+ * which the authentication step would otherwise fetch in one more.
  */
 export function rateLimit(ctx: AppContext): RequestHandler {
   const limit = ctx.config.rateLimitPerMinute;
@@ -34,15 +38,23 @@ export function rateLimit(ctx: AppContext): RequestHandler {
       // Right after start the connection may still be opening: give it a moment rather than skip counting.
       if (ctx.redis.status !== 'ready')
         await once(ctx.redis, 'ready', { signal: AbortSignal.timeout(REDIS_READY_WAIT_MS) });
-      const results = await ctx.redis
+      const credential = bearer(req);
+      const failureRead = ctx.config.authFailuresPerMinute > 0 ? sharedFailureRead(ctx, req, credential) : null;
+      const multi = ctx.redis
         .multi()
         .incr(credentialKey)
         .pexpire(credentialKey, WINDOW_MS, 'NX')
         .incr(addressKey)
-        .pexpire(addressKey, WINDOW_MS, 'NX')
-        .exec();
+        .pexpire(addressKey, WINDOW_MS, 'NX');
+      if (failureRead) multi.mget(...failureRead.keys);
+      const results = await multi.exec();
       count = Number(results?.[0]?.[1] ?? 0);
       addressCount = Number(results?.[2]?.[1] ?? 0);
+      if (failureRead) {
+        const [error, values] = results?.[4] ?? [null, null];
+        if (!error && Array.isArray(values))
+          res.locals.sharedAuthFailures = { credential, failures: failureRead.failures(values as (string | null)[]) };
+      }
     } catch (error) {
       ctx.logger.warn({ err: error }, 'rate limiter unavailable; letting the request through');
       return next();
