@@ -18,7 +18,8 @@ import { notifyOperatorOfCharge } from './operator-notifications.js';
 import { sandboxDecline } from './sandbox.js';
 import { Decimal } from './money.js';
 import { purchaseResource, purchaseStatus, refundResource } from './resources.js';
-import { householdControls, spentBy, subscriberLimits } from './spending.js';
+import { householdControls, spentBy, subscriberLimits, type Spent } from './spending.js';
+import { monthStart, weekStart } from './periods.js';
 import { clawBackPoints, postConfirmationPoints } from './household-points.js';
 import { householdOfSubscriber } from '../store/points.js';
 import { euroPart, pointsEarned } from './points.js';
@@ -134,9 +135,18 @@ export async function decideCharge(
   amount: Decimal,
   now: Date,
 ): Promise<DeclineCode | null> {
+  return decideChargeOn(subscriber, seller, amount, await spentBy(sql, subscriber.id, now));
+}
+
+/** The decision itself, on the totals given: whether they can be trusted is the caller's to make sure. */
+export function decideChargeOn(
+  subscriber: LockedSubscriber,
+  seller: Seller,
+  amount: Decimal,
+  spent: Spent,
+): DeclineCode | null {
   const scenario = sandboxDecline(subscriber.externalRef, subscriber.operator.sandbox);
   if (scenario) return scenario;
-  const spent = await spentBy(sql, subscriber.id, now);
   return authorize({
     amount,
     category: seller.category,
@@ -200,10 +210,18 @@ export function claimedPurchase(
 }
 
 /**
+ * A claim decided on totals that moved is decided again on the new ones; they
+ * move under our lock only by writers that do not take it (refunds lower
+ * them), so a second try is already rare and a third means something is wrong.
+ */
+const CLAIM_ATTEMPTS = 3;
+
+/**
  * Click two. The first subscriber to confirm a pending purchase owns it; asking
  * again returns the same outcome; anyone else is told it does not exist.
- * Round trips inside the caller's transaction: lock and read everything, read
- * spending, claim with its outbox event.
+ * Round trips inside the caller's transaction: lock and read everything (the
+ * totals included, possibly from before the wait for the lock), then claim
+ * with its outbox event, guarded by the totals the outcome was decided on.
  */
 export async function confirmPurchase(
   sql: Sql,
@@ -214,7 +232,8 @@ export async function confirmPurchase(
   now = new Date(),
   pointsRequested = 0,
 ): Promise<Confirmation> {
-  const context = await lockForConfirmation(sql, subscriber.id, purchaseId);
+  const periods = { weekStart: weekStart(now), monthStart: monthStart(now) };
+  const context = await lockForConfirmation(sql, subscriber.id, purchaseId, periods);
   if (!context) throw notFound('Subscriber');
   const { purchase, seller } = context;
   if (!purchase || !seller || purchase.subscriptionId) throw notFound('Purchase');
@@ -233,24 +252,33 @@ export async function confirmPurchase(
     { enabled: operator.pointsEnabled, pointValue: operator.pointValue },
     { child: context.subscriber.holderId !== null, pointsAllowed: context.subscriber.pointsAllowed },
   );
-  const code = await decideCharge(sql, context.subscriber, seller, euros, now);
-  const claimed = claimedPurchase(purchase, subscriber.id, code, seller, evidence, now, {
-    spent: pointsRequested,
-    euros,
-    pointValue: operator.pointValue,
-    programme: operator.pointsEnabled,
-  });
-  const event = code ? null : outboxEvent('purchase.confirmed', purchaseResource(claimed, publicUrl, now), now);
-  if (!(await claimPurchase(sql, claimed, event))) {
-    // Another confirmation claimed it between the locking statement's snapshot and our update.
-    const current = await findPurchase(sql, purchaseId);
-    if (!current) throw notFound('Purchase');
-    return outcomeFor(current, subscriber);
+  let spent: Spent = context.spentBeforeLock;
+  for (let attempt = 1; ; attempt++) {
+    const code = decideChargeOn(context.subscriber, seller, euros, spent);
+    const claimed = claimedPurchase(purchase, subscriber.id, code, seller, evidence, now, {
+      spent: pointsRequested,
+      euros,
+      pointValue: operator.pointValue,
+      programme: operator.pointsEnabled,
+    });
+    const event = code ? null : outboxEvent('purchase.confirmed', purchaseResource(claimed, publicUrl, now), now);
+    const claim = await claimPurchase(sql, claimed, event, spent, periods);
+    if (claim.claimed) {
+      if (code) return { outcome: 'declined', purchase: claimed, code };
+      await postConfirmationPoints(sql, claimed, context.subscriber, now);
+      await notifyOperatorOfCharge(sql, context.subscriber, claimed, seller.name, now);
+      return { outcome: 'confirmed', purchase: claimed };
+    }
+    if (!claim.spendingMoved) {
+      // Another confirmation claimed it between the locking statement's snapshot and our update.
+      const current = await findPurchase(sql, purchaseId);
+      if (!current) throw notFound('Purchase');
+      return outcomeFor(current, subscriber);
+    }
+    if (attempt === CLAIM_ATTEMPTS)
+      throw new Error(`the totals of subscriber ${subscriber.id} kept moving under its lock`);
+    spent = claim.spentNow;
   }
-  if (code) return { outcome: 'declined', purchase: claimed, code };
-  await postConfirmationPoints(sql, claimed, context.subscriber, now);
-  await notifyOperatorOfCharge(sql, context.subscriber, claimed, seller.name, now);
-  return { outcome: 'confirmed', purchase: claimed };
 }
 
 /** The answer for a purchase someone already confirmed or was declined: theirs to see, or nobody's. */

@@ -8,6 +8,20 @@ import {
 } from './records.js';
 import { onPool, type PgPool, type Sql, type Statement } from './sql.js';
 
+/**
+ * A subscriber's totals for one week and one month, as text: two rows by
+ * primary key, whatever its history. Placeholders name the subscriber and the
+ * two period starts.
+ */
+function spendingSql(subscriber: string, weekStart: string, monthStart: string): string {
+  return `SELECT COALESCE(SUM(amount) FILTER (WHERE period_kind = 'week'), 0)::text AS week,
+           COALESCE(SUM(amount) FILTER (WHERE period_kind = 'month'), 0)::text AS month
+    FROM subscriber_spending
+    WHERE subscriber_id = ${subscriber}::text
+      AND ((period_kind = 'week' AND period_start = ${weekStart}::timestamptz)
+        OR (period_kind = 'month' AND period_start = ${monthStart}::timestamptz))`;
+}
+
 /** Purchase columns as PurchaseRow names them; numeric travels as text so no float ever holds money. */
 export const PURCHASE_COLUMNS = `p.id, p.publisher_id AS "publisherId", p.subscriber_id AS "subscriberId",
   p.subscription_id AS "subscriptionId", p.subscription_period_start AS "subscriptionPeriodStart", p.kind,
@@ -261,50 +275,69 @@ function toSeller(id: string, row: SellerRow): SellerRecord {
 
 const LOCK_FOR_CONFIRMATION: Statement = {
   name: 'purchase_lock_for_confirmation',
-  text: `SELECT ${LOCK_SUBSCRIBER_COLUMNS}, p.id AS "purchaseFound", ${PURCHASE_COLUMNS}, ${SELLER_COLUMNS}
+  text: `SELECT ${LOCK_SUBSCRIBER_COLUMNS}, p.id AS "purchaseFound", ${PURCHASE_COLUMNS}, ${SELLER_COLUMNS},
+      spent.week AS "spentWeek", spent.month AS "spentMonth"
     FROM subscribers s
     JOIN operators o ON o.id = s.operator_id
+    CROSS JOIN (${spendingSql('$1', '$3', '$4')}) spent
     LEFT JOIN purchases p ON p.id = $2::text
     LEFT JOIN publishers pub ON pub.id = p.publisher_id
     WHERE s.id = $1::text
     FOR UPDATE OF s`,
 };
 
+/** A subscriber's running totals for one ISO week and one calendar month. */
+export interface SpendingRecord {
+  week: Decimal;
+  month: Decimal;
+}
+
+/** The week and month whose totals a confirmation judges. */
+export interface SpendingPeriods {
+  weekStart: Date;
+  monthStart: Date;
+}
+
 export interface ConfirmationContext {
   subscriber: LockedSubscriberRecord;
   /** As read by the locking statement: its claim must still be guarded, it may have changed while we waited. */
   purchase: PurchaseRecord | null;
   seller: SellerRecord | null;
+  /**
+   * From the locking statement's snapshot, taken before any wait for the lock:
+   * a confirmation committed meanwhile is missing from them. A claim made on
+   * them must be guarded by them (claimPurchase), never trusted as they are.
+   */
+  spentBeforeLock: SpendingRecord;
 }
 
 /**
  * Locks the subscriber and reads, in the same round trip, its controls and
- * limits, the purchase and its seller. Null when there is no such subscriber.
+ * limits, the purchase, its seller and the running totals as the statement's
+ * snapshot saw them. Null when there is no such subscriber.
  */
 export async function lockForConfirmation(
   sql: Sql,
   subscriberId: string,
   purchaseId: string,
+  periods: SpendingPeriods,
 ): Promise<ConfirmationContext | null> {
-  const [row] = await sql.rows<LockedSubscriberRow & PurchaseRow & SellerRow & { purchaseFound: string | null }>(
-    LOCK_FOR_CONFIRMATION,
-    [subscriberId, purchaseId],
-  );
+  const [row] = await sql.rows<
+    LockedSubscriberRow &
+      PurchaseRow &
+      SellerRow & { purchaseFound: string | null; spentWeek: string; spentMonth: string }
+  >(LOCK_FOR_CONFIRMATION, [subscriberId, purchaseId, periods.weekStart, periods.monthStart]);
   if (!row) return null;
   const subscriber = toLockedSubscriber({ ...row, id: subscriberId });
-  if (row.purchaseFound === null) return { subscriber, purchase: null, seller: null };
+  const spentBeforeLock = { week: money(row.spentWeek), month: money(row.spentMonth) };
+  if (row.purchaseFound === null) return { subscriber, purchase: null, seller: null, spentBeforeLock };
   const purchase = toPurchase({ ...row, id: row.purchaseFound });
-  return { subscriber, purchase, seller: toSeller(purchase.publisherId, row) };
+  return { subscriber, purchase, seller: toSeller(purchase.publisherId, row), spentBeforeLock };
 }
 
 const READ_SPENDING: Statement = {
   name: 'subscriber_spending_read',
-  text: `SELECT COALESCE(SUM(amount) FILTER (WHERE period_kind = 'week'), 0)::text AS week,
-           COALESCE(SUM(amount) FILTER (WHERE period_kind = 'month'), 0)::text AS month
-    FROM subscriber_spending
-    WHERE subscriber_id = $1::text
-      AND ((period_kind = 'week' AND period_start = $2::timestamptz)
-        OR (period_kind = 'month' AND period_start = $3::timestamptz))`,
+  text: spendingSql('$1', '$2', '$3'),
 };
 
 /**
@@ -324,20 +357,22 @@ export async function readSpending(
 
 const CLAIM: Statement = {
   name: 'purchase_claim',
-  text: `WITH claimed AS (
+  text: `WITH spent AS (${spendingSql('$2', '$20', '$21')}),
+    claimed AS (
       UPDATE purchases SET subscriber_id = $2::text, status = $3::text, decline_code = $4::text,
         confirmed_at = $5::timestamptz, commission_rate = $6::numeric, commission_amount = $7::numeric,
         consent_ip = $8::text, consent_user_agent = $9::text, consent_page_version = $10::text,
         consent_assertion_id = $11::text, amount = $16::numeric, points_spent = $17::int,
         points_earned = $18::int, point_value = $19::numeric
       WHERE id = $1::text AND status = 'pending' AND subscriber_id IS NULL
+        AND (SELECT week::numeric = $22::numeric AND month::numeric = $23::numeric FROM spent)
       RETURNING publisher_id
     ), event AS (
       INSERT INTO outbox_events (id, publisher_id, type, payload, created_at, next_attempt_at)
       SELECT $12::text, publisher_id, $13::text, $14::jsonb, $15::timestamptz, $15::timestamptz
       FROM claimed WHERE $12::text IS NOT NULL
     )
-    SELECT count(*)::int AS claimed FROM claimed`,
+    SELECT (SELECT count(*) FROM claimed)::int AS claimed, spent.week, spent.month FROM spent`,
 };
 
 /** An outbox event written by the statement that makes the change it reports. */
@@ -349,13 +384,29 @@ export interface OutboxEvent {
   createdAt: Date;
 }
 
+export type ClaimResult =
+  | { claimed: true }
+  /** Someone claimed the purchase first. */
+  | { claimed: false; spendingMoved: false }
+  /** The totals the outcome was decided on are not the current ones: decide again on `spentNow`. */
+  | { claimed: false; spendingMoved: true; spentNow: SpendingRecord };
+
 /**
  * Claims a pending, unclaimed purchase with its outcome (the guarded UPDATE is
  * what makes the first confirmer win) and, when there is one, writes its
- * outbox event in the same statement. False when someone claimed it first.
+ * outbox event in the same statement. The claim holds only if the subscriber's
+ * totals are still `decidedOn`: this statement starts after the subscriber's
+ * lock was granted, so its snapshot holds every confirmation committed before,
+ * and an outcome decided on totals from before the wait is refused here.
  */
-export async function claimPurchase(sql: Sql, claimed: PurchaseRecord, event: OutboxEvent | null): Promise<boolean> {
-  const [row] = await sql.rows<{ claimed: number }>(CLAIM, [
+export async function claimPurchase(
+  sql: Sql,
+  claimed: PurchaseRecord,
+  event: OutboxEvent | null,
+  decidedOn: SpendingRecord,
+  periods: SpendingPeriods,
+): Promise<ClaimResult> {
+  const [row] = await sql.rows<{ claimed: number; week: string; month: string }>(CLAIM, [
     claimed.id,
     claimed.subscriberId,
     claimed.status,
@@ -375,8 +426,17 @@ export async function claimPurchase(sql: Sql, claimed: PurchaseRecord, event: Ou
     claimed.pointsSpent,
     claimed.pointsEarned,
     claimed.pointValue?.toFixed(2) ?? null,
+    periods.weekStart,
+    periods.monthStart,
+    decidedOn.week.toFixed(2),
+    decidedOn.month.toFixed(2),
   ]);
-  return row?.claimed === 1;
+  if (!row) throw new Error(`claim of purchase ${claimed.id} returned no row`);
+  if (row.claimed === 1) return { claimed: true };
+  const spentNow = { week: money(row.week), month: money(row.month) };
+  if (spentNow.week.equals(decidedOn.week) && spentNow.month.equals(decidedOn.month))
+    return { claimed: false, spendingMoved: false };
+  return { claimed: false, spendingMoved: true, spentNow };
 }
 
 const FIND_PURCHASE: Statement = {
