@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { Prisma } from '../generated/prisma/client.js';
 import { accounts, EUR, unsettledRange } from '../domain/ledger.js';
@@ -267,8 +268,7 @@ async function billChunk(
   now: Date,
 ): Promise<{ invoiceCount: number; total: string }> {
   await createChunkTables(client);
-  await insertInvoices(client, run, chunk, now);
-  await claimPurchases(client, run, chunk);
+  await claimPurchases(client, run, chunk, now);
   await lockCorrectedInvoices(client, run, chunk);
   await insertCreditNotes(client, run, chunk, now);
   await claimRefunds(client, run, chunk);
@@ -305,48 +305,39 @@ async function createChunkTables(client: Client): Promise<void> {
     CREATE TEMP TABLE chunk_credits (doc_id text, purchase_id text, refunded numeric(14, 2)) ON COMMIT DROP`);
 }
 
-/** One invoice per payer of the chunk with something to bill; another chunk's invoice for the same payer wins. */
-async function insertInvoices(client: Client, run: RunHead, chunk: ChunkLease, now: Date): Promise<void> {
-  await exec(
-    client,
-    Prisma.sql`
-    INSERT INTO invoices (id, billing_run_id, operator_id, subscriber_id, status, type, created_at)
-    SELECT ${idStem('inv', now)} || ${randomIdTail}, ${run.id}, ${run.operatorId}, payer.subscriber_id, 'issued', 'invoice', ${now}
-    FROM (
-      SELECT DISTINCT COALESCE(s.holder_id, s.id) AS subscriber_id
-      FROM subscribers s JOIN purchases p ON p.subscriber_id = s.id AND p.invoice_id IS NULL
-      WHERE s.operator_id = ${run.operatorId} AND ${payerInRange(chunk)}
-        AND p.status IN ${BILLABLE_STATUSES} AND p.confirmed_at <= ${run.through}
-    ) payer
-    ON CONFLICT (billing_run_id, subscriber_id) WHERE type = 'invoice' DO NOTHING`,
-  );
-}
-
 /**
  * Claims each purchase by setting its invoice_id where it is still NULL: a
  * concurrent claimer waits on the row lock and then re-checks, so a purchase
- * lands on one invoice only. Its charge line is written by the same statement,
- * and the journal's view of it starts: billed in full, commission on all of it.
+ * lands on one invoice only. One statement writes what the claim implies: one
+ * invoice per payer with its totals, a charge line per purchase, and the start
+ * of the journal's view of each purchase (billed in full, commission on all of
+ * it). The invoice's id is its payer's, salted per chunk: every purchase of a
+ * payer names the same invoice without a first pass to create it, and ids stay
+ * unguessable. A payer is in one chunk's range and a chunk commits once, so
+ * its invoice cannot exist already (its unique index would refuse it).
  */
-async function claimPurchases(client: Client, run: RunHead, chunk: ChunkLease): Promise<void> {
+async function claimPurchases(client: Client, run: RunHead, chunk: ChunkLease, now: Date): Promise<void> {
   const commission = roundHalfEvenCentsSql(Prisma.sql`(COALESCE(p.commission_rate, 0) * p.amount)`);
+  const invoiceId = Prisma.sql`${idStem('inv', now)} || upper(substr(md5(${randomUUID()} || COALESCE(s.holder_id, s.id)), 1, 16))`;
   await exec(
     client,
     Prisma.sql`
     WITH claimed AS (
-      UPDATE purchases p SET invoice_id = i.id, billed_remaining = p.amount, commission_amount = ${commission}
-      FROM subscribers s, invoices i
+      UPDATE purchases p SET invoice_id = ${invoiceId}, billed_remaining = p.amount, commission_amount = ${commission}
+      FROM subscribers s
       WHERE s.id = p.subscriber_id AND s.operator_id = ${run.operatorId} AND ${payerInRange(chunk)}
-        AND i.billing_run_id = ${run.id} AND i.type = 'invoice' AND i.subscriber_id = COALESCE(s.holder_id, s.id)
-        -- The chunk's invoices only: without the range, each chunk would hash every invoice the run has written so far.
-        AND ${inRange(Prisma.sql`i.subscriber_id`, chunk)}
         AND p.invoice_id IS NULL AND p.status IN ${BILLABLE_STATUSES} AND p.confirmed_at <= ${run.through}
-      RETURNING p.id, p.invoice_id, p.publisher_id, p.subscription_id, p.description, p.amount, p.vat_rate, p.commission_amount
+      RETURNING p.id, p.invoice_id, COALESCE(s.holder_id, s.id) AS payer, p.publisher_id, p.subscription_id, p.description,
+                p.amount, p.vat_rate, p.commission_amount
     ), rated AS (
       SELECT c.*, ${purchaseVatRate} AS rate FROM claimed c
       JOIN publishers pub ON pub.id = c.publisher_id LEFT JOIN subscriptions sub ON sub.id = c.subscription_id
     ), priced AS (
       SELECT r.*, ${vatIncludedSql(Prisma.sql`r.amount`, Prisma.sql`r.rate`)} AS vat FROM rated r
+    ), invoiced AS (
+      INSERT INTO invoices (id, billing_run_id, operator_id, subscriber_id, status, type, total, vat_amount, created_at)
+      SELECT invoice_id, ${run.id}, ${run.operatorId}, payer, 'issued', 'invoice', sum(amount), sum(vat), ${now}
+      FROM priced GROUP BY invoice_id, payer
     ), lines AS (
       INSERT INTO invoice_lines (invoice_id, publisher_id, purchase_id, description, amount, vat_rate, vat_amount)
       SELECT invoice_id, publisher_id, id, description, amount, rate, vat FROM priced
@@ -458,13 +449,20 @@ async function takeBackCommissions(client: Client): Promise<void> {
   );
 }
 
-/** Totals are sums of lines; documents left without a line (their purchases claimed elsewhere) are dropped. */
+/**
+ * Totals are sums of lines: an invoice got its charges' at its claim, so only
+ * documents that credited refunds are summed again. Documents left without a
+ * line (refunds claimed elsewhere) are dropped.
+ */
 async function totalDocuments(client: Client, run: RunHead, chunk: ChunkLease): Promise<void> {
   await exec(
     client,
     Prisma.sql`
     UPDATE invoices i SET total = t.total, vat_amount = t.vat
-    FROM (SELECT doc_id, sum(sales) - sum(refunds) AS total, sum(vat) AS vat FROM chunk_sums GROUP BY doc_id) t
+    FROM (
+      SELECT doc_id, sum(sales) - sum(refunds) AS total, sum(vat) AS vat FROM chunk_sums
+      GROUP BY doc_id HAVING bool_or(refunds <> 0)
+    ) t
     WHERE i.id = t.doc_id`,
   );
   await exec(
