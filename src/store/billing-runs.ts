@@ -318,7 +318,9 @@ async function createChunkTables(client: Client): Promise<void> {
  */
 async function claimPurchases(client: Client, run: RunHead, chunk: ChunkLease, now: Date): Promise<void> {
   const commission = roundHalfEvenCentsSql(Prisma.sql`(COALESCE(p.commission_rate, 0) * p.amount)`);
-  const invoiceId = Prisma.sql`${idStem('inv', now)} || upper(substr(md5(${randomUUID()} || COALESCE(s.holder_id, s.id)), 1, 16))`;
+  const salt = randomUUID();
+  const payerHash = Prisma.sql`upper(substr(md5(${salt} || COALESCE(s.holder_id, s.id)), 1, 16))`;
+  const invoiceId = Prisma.sql`${idStem('inv', now)} || ${payerHash}`;
   await exec(
     client,
     Prisma.sql`
@@ -327,8 +329,8 @@ async function claimPurchases(client: Client, run: RunHead, chunk: ChunkLease, n
       FROM subscribers s
       WHERE s.id = p.subscriber_id AND s.operator_id = ${run.operatorId} AND ${payerInRange(chunk)}
         AND p.invoice_id IS NULL AND p.status IN ${BILLABLE_STATUSES} AND p.confirmed_at <= ${run.through}
-      RETURNING p.id, p.invoice_id, COALESCE(s.holder_id, s.id) AS payer, p.publisher_id, p.subscription_id, p.description,
-                p.amount, p.vat_rate, p.commission_amount
+      RETURNING p.id, p.invoice_id, COALESCE(s.holder_id, s.id) AS payer, p.publisher_id, p.subscription_id,
+                p.description, p.amount, p.vat_rate, p.commission_amount
     ), rated AS (
       SELECT c.*, ${purchaseVatRate} AS rate FROM claimed c
       JOIN publishers pub ON pub.id = c.publisher_id LEFT JOIN subscriptions sub ON sub.id = c.subscription_id
@@ -409,10 +411,12 @@ async function claimRefunds(client: Client, run: RunHead, chunk: ChunkLease): Pr
         AND ((doc.type = 'invoice' AND doc.id = charged.id) OR (doc.type = 'credit_note' AND doc.corrects_invoice_id = charged.id))
       RETURNING r.id, r.invoice_id, r.amount, p.id AS purchase_id, p.publisher_id, p.subscription_id, p.description, p.vat_rate
     ), lines AS (
-      INSERT INTO invoice_lines (invoice_id, publisher_id, purchase_id, refund_id, description, amount, vat_rate, vat_amount)
-      SELECT c.invoice_id, c.publisher_id, c.purchase_id, c.id, 'Refund: ' || c.description, -c.amount, ${purchaseVatRate},
-             ${vatIncludedSql(Prisma.sql`(-c.amount)`, purchaseVatRate)}
-      FROM claimed c JOIN publishers pub ON pub.id = c.publisher_id LEFT JOIN subscriptions sub ON sub.id = c.subscription_id
+      INSERT INTO invoice_lines
+        (invoice_id, publisher_id, purchase_id, refund_id, description, amount, vat_rate, vat_amount)
+      SELECT c.invoice_id, c.publisher_id, c.purchase_id, c.id, 'Refund: ' || c.description, -c.amount,
+             ${purchaseVatRate}, ${vatIncludedSql(Prisma.sql`(-c.amount)`, purchaseVatRate)}
+      FROM claimed c
+      JOIN publishers pub ON pub.id = c.publisher_id LEFT JOIN subscriptions sub ON sub.id = c.subscription_id
       RETURNING invoice_id, publisher_id, purchase_id, amount, vat_amount
     ), sums AS (
       INSERT INTO chunk_sums (doc_id, publisher_id, sales, refunds, vat, commission)
@@ -493,7 +497,8 @@ async function postDocuments(client: Client, run: RunHead, chunk: ChunkLease, no
       RETURNING id, invoice_id
     ), lines AS (
       -- A document's commission: what its charged purchases earned at their claim, less what its refunds took back.
-      SELECT doc_id AS invoice_id, publisher_id, sum(sales) AS sales, sum(refunds) AS refunds, sum(commission) AS commission
+      SELECT doc_id AS invoice_id, publisher_id, sum(sales) AS sales, sum(refunds) AS refunds,
+             sum(commission) AS commission
       FROM chunk_sums
       GROUP BY doc_id, publisher_id
     ), postings (invoice_id, account, amount) AS (
