@@ -219,3 +219,25 @@ describe('A chunk that fails by an error that would fail again', () => {
     expect(await runBilling(gw.ctx.pool, await newRun(op.id))).toMatchObject({ status: 'done', invoiceCount: 0 });
   });
 });
+
+describe('Invoice lines, guarded by the database without a foreign key per line', () => {
+  it('When a billed line is updated, or its purchase or refund deleted, then the database refuses each', async () => {
+    const op = await createOperator(gw);
+    const token = assertion(op, await provision(gw, op));
+    const { id } = await buy(gw, publisher, token, { amount: '2.00' });
+    const refundId = await refund(gw, publisher.apiKey, id, '0.50');
+    const unrefunded = await buy(gw, publisher, token, { amount: '1.00' });
+    expect((await runBilling(gw.ctx.pool, await newRun(op.id))).status).toBe('done');
+
+    await expect(
+      db().$executeRaw`UPDATE invoice_lines SET amount = 0 WHERE purchase_id = ${id} AND refund_id IS NULL`,
+    ).rejects.toThrow(/written once/);
+    await expect(db().$executeRaw`DELETE FROM refunds WHERE id = ${refundId}`).rejects.toThrow(/is on an invoice line/);
+    await expect(db().$executeRaw`DELETE FROM purchases WHERE id = ${unrefunded.id}`).rejects.toThrow(
+      /is on an invoice line/,
+    );
+    const lines = await db().$queryRaw<{ amount: string }[]>`
+      SELECT amount::text FROM invoice_lines WHERE purchase_id = ${id} ORDER BY id`;
+    expect(lines.map((l) => l.amount)).toEqual(['2.00', '-0.50']);
+  });
+});

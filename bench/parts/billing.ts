@@ -22,7 +22,12 @@ export interface BillingResults {
 }
 
 /** Confirmed, uninvoiced purchases spread evenly over the subscribers, written in one statement. */
-async function generatePurchases(client: pg.Client, first: number, count: number, subscribers: number): Promise<void> {
+export async function generatePurchases(
+  client: pg.Client,
+  first: number,
+  count: number,
+  subscribers: number,
+): Promise<void> {
   // Amounts are multiples of 0.20 so the 15% commission is exact to the cent.
   await client.query(
     `INSERT INTO purchases (id, publisher_id, subscriber_id, kind, amount, currency, description, channel, status,

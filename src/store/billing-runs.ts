@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { Prisma } from '../generated/prisma/client.js';
 import { accounts, EUR, unsettledRange } from '../domain/ledger.js';
@@ -266,12 +267,12 @@ async function billChunk(
   chunk: ChunkLease,
   now: Date,
 ): Promise<{ invoiceCount: number; total: string }> {
-  await insertInvoices(client, run, chunk, now);
-  await claimPurchases(client, run, chunk);
+  await createChunkTables(client);
+  await claimPurchases(client, run, chunk, now);
   await lockCorrectedInvoices(client, run, chunk);
   await insertCreditNotes(client, run, chunk, now);
   await claimRefunds(client, run, chunk);
-  await takeBackCommissions(client, run, chunk);
+  await takeBackCommissions(client);
   await totalDocuments(client, run, chunk);
   await postDocuments(client, run, chunk, now);
   const [summary] = await rows<{ invoice_count: number; total: string }>(
@@ -287,46 +288,66 @@ async function billChunk(
   return { invoiceCount: summary.invoice_count, total: summary.total };
 }
 
-/** One invoice per payer of the chunk with something to bill; another chunk's invoice for the same payer wins. */
-async function insertInvoices(client: Client, run: RunHead, chunk: ChunkLease, now: Date): Promise<void> {
-  await exec(
-    client,
-    Prisma.sql`
-    INSERT INTO invoices (id, billing_run_id, operator_id, subscriber_id, status, type, created_at)
-    SELECT ${idStem('inv', now)} || ${randomIdTail}, ${run.id}, ${run.operatorId}, payer.subscriber_id, 'issued', 'invoice', ${now}
-    FROM (
-      SELECT DISTINCT COALESCE(s.holder_id, s.id) AS subscriber_id
-      FROM subscribers s JOIN purchases p ON p.subscriber_id = s.id AND p.invoice_id IS NULL
-      WHERE s.operator_id = ${run.operatorId} AND ${payerInRange(chunk)}
-        AND p.status IN ${BILLABLE_STATUSES} AND p.confirmed_at <= ${run.through}
-    ) payer
-    ON CONFLICT (billing_run_id, subscriber_id) WHERE type = 'invoice' DO NOTHING`,
-  );
+/**
+ * What the chunk's claims wrote, summed as they write it: per document and
+ * publisher, the sales, refunds, VAT and commission of its new lines (in
+ * chunk_sums), and per refunded purchase what each document credited (in
+ * chunk_credits). Totals, commission taken back and journal entries read these
+ * few rows instead of reading every line back and joining it to its purchase.
+ * A chunk's documents get all their lines from the chunk's own transaction
+ * (a document's payer is in one chunk's range, and a chunk commits once), so
+ * these sums are their lines' sums.
+ */
+async function createChunkTables(client: Client): Promise<void> {
+  await client.query(`
+    CREATE TEMP TABLE chunk_sums (doc_id text, publisher_id text, sales numeric(14, 2), refunds numeric(14, 2),
+      vat numeric(14, 2), commission numeric(14, 2)) ON COMMIT DROP;
+    CREATE TEMP TABLE chunk_credits (doc_id text, purchase_id text, refunded numeric(14, 2)) ON COMMIT DROP`);
 }
 
 /**
  * Claims each purchase by setting its invoice_id where it is still NULL: a
  * concurrent claimer waits on the row lock and then re-checks, so a purchase
- * lands on one invoice only. Its charge line is written by the same statement,
- * and the journal's view of it starts: billed in full, commission on all of it.
+ * lands on one invoice only. One statement writes what the claim implies: one
+ * invoice per payer with its totals, a charge line per purchase, and the start
+ * of the journal's view of each purchase (billed in full, commission on all of
+ * it). The invoice's id is its payer's, salted per chunk: every purchase of a
+ * payer names the same invoice without a first pass to create it, and ids stay
+ * unguessable. A payer is in one chunk's range and a chunk commits once, so
+ * its invoice cannot exist already (its unique index would refuse it).
  */
-async function claimPurchases(client: Client, run: RunHead, chunk: ChunkLease): Promise<void> {
+async function claimPurchases(client: Client, run: RunHead, chunk: ChunkLease, now: Date): Promise<void> {
   const commission = roundHalfEvenCentsSql(Prisma.sql`(COALESCE(p.commission_rate, 0) * p.amount)`);
+  const salt = randomUUID();
+  const payerHash = Prisma.sql`upper(substr(md5(${salt} || COALESCE(s.holder_id, s.id)), 1, 16))`;
+  const invoiceId = Prisma.sql`${idStem('inv', now)} || ${payerHash}`;
   await exec(
     client,
     Prisma.sql`
     WITH claimed AS (
-      UPDATE purchases p SET invoice_id = i.id, billed_remaining = p.amount, commission_amount = ${commission}
-      FROM subscribers s, invoices i
+      UPDATE purchases p SET invoice_id = ${invoiceId}, billed_remaining = p.amount, commission_amount = ${commission}
+      FROM subscribers s
       WHERE s.id = p.subscriber_id AND s.operator_id = ${run.operatorId} AND ${payerInRange(chunk)}
-        AND i.billing_run_id = ${run.id} AND i.type = 'invoice' AND i.subscriber_id = COALESCE(s.holder_id, s.id)
         AND p.invoice_id IS NULL AND p.status IN ${BILLABLE_STATUSES} AND p.confirmed_at <= ${run.through}
-      RETURNING p.id, p.invoice_id, p.publisher_id, p.subscription_id, p.description, p.amount, p.vat_rate
+      RETURNING p.id, p.invoice_id, COALESCE(s.holder_id, s.id) AS payer, p.publisher_id, p.subscription_id,
+                p.description, p.amount, p.vat_rate, p.commission_amount
+    ), rated AS (
+      SELECT c.*, ${purchaseVatRate} AS rate FROM claimed c
+      JOIN publishers pub ON pub.id = c.publisher_id LEFT JOIN subscriptions sub ON sub.id = c.subscription_id
+    ), priced AS (
+      SELECT r.*, ${vatIncludedSql(Prisma.sql`r.amount`, Prisma.sql`r.rate`)} AS vat FROM rated r
+    ), invoiced AS (
+      INSERT INTO invoices (id, billing_run_id, operator_id, subscriber_id, status, type, total, vat_amount, created_at)
+      SELECT invoice_id, ${run.id}, ${run.operatorId}, payer, 'issued', 'invoice', sum(amount), sum(vat), ${now}
+      FROM priced GROUP BY invoice_id, payer
+    ), lines AS (
+      INSERT INTO invoice_lines (invoice_id, publisher_id, purchase_id, description, amount, vat_rate, vat_amount)
+      SELECT invoice_id, publisher_id, id, description, amount, rate, vat FROM priced
     )
-    INSERT INTO invoice_lines (invoice_id, publisher_id, purchase_id, description, amount, vat_rate, vat_amount)
-    SELECT c.invoice_id, c.publisher_id, c.id, c.description, c.amount, ${purchaseVatRate},
-           ${vatIncludedSql(Prisma.sql`c.amount`, purchaseVatRate)}
-    FROM claimed c JOIN publishers pub ON pub.id = c.publisher_id LEFT JOIN subscriptions sub ON sub.id = c.subscription_id`,
+    INSERT INTO chunk_sums (doc_id, publisher_id, sales, refunds, vat, commission)
+    SELECT invoice_id, publisher_id, sum(amount), 0, sum(vat), sum(commission_amount)
+    FROM priced
+    GROUP BY invoice_id, publisher_id`,
   );
 }
 
@@ -389,60 +410,64 @@ async function claimRefunds(client: Client, run: RunHead, chunk: ChunkLease): Pr
         AND doc.billing_run_id = ${run.id}
         AND ((doc.type = 'invoice' AND doc.id = charged.id) OR (doc.type = 'credit_note' AND doc.corrects_invoice_id = charged.id))
       RETURNING r.id, r.invoice_id, r.amount, p.id AS purchase_id, p.publisher_id, p.subscription_id, p.description, p.vat_rate
+    ), lines AS (
+      INSERT INTO invoice_lines
+        (invoice_id, publisher_id, purchase_id, refund_id, description, amount, vat_rate, vat_amount)
+      SELECT c.invoice_id, c.publisher_id, c.purchase_id, c.id, 'Refund: ' || c.description, -c.amount,
+             ${purchaseVatRate}, ${vatIncludedSql(Prisma.sql`(-c.amount)`, purchaseVatRate)}
+      FROM claimed c
+      JOIN publishers pub ON pub.id = c.publisher_id LEFT JOIN subscriptions sub ON sub.id = c.subscription_id
+      RETURNING invoice_id, publisher_id, purchase_id, amount, vat_amount
+    ), sums AS (
+      INSERT INTO chunk_sums (doc_id, publisher_id, sales, refunds, vat, commission)
+      SELECT invoice_id, publisher_id, 0, -sum(amount), sum(vat_amount), 0 FROM lines GROUP BY invoice_id, publisher_id
     )
-    INSERT INTO invoice_lines (invoice_id, publisher_id, purchase_id, refund_id, description, amount, vat_rate, vat_amount)
-    SELECT c.invoice_id, c.publisher_id, c.purchase_id, c.id, 'Refund: ' || c.description, -c.amount, ${purchaseVatRate},
-           ${vatIncludedSql(Prisma.sql`(-c.amount)`, purchaseVatRate)}
-    FROM claimed c JOIN publishers pub ON pub.id = c.publisher_id LEFT JOIN subscriptions sub ON sub.id = c.subscription_id`,
+    INSERT INTO chunk_credits (doc_id, purchase_id, refunded)
+    SELECT invoice_id, purchase_id, -sum(amount) FROM lines GROUP BY invoice_id, purchase_id`,
   );
 }
 
 /**
  * A refund credited takes back the commission on what it gave back, per
  * purchase: commission = rate × what is still billed, half-even, and the
- * difference is recorded per credit note and publisher for its journal entry.
+ * difference is taken off the commission of the document that credits it.
  */
-async function takeBackCommissions(client: Client, run: RunHead, chunk: ChunkLease): Promise<void> {
-  await client.query(
-    'CREATE TEMP TABLE chunk_takeback (doc_id text, publisher_id text, takeback numeric(14, 2)) ON COMMIT DROP',
-  );
+async function takeBackCommissions(client: Client): Promise<void> {
   const remaining = Prisma.sql`(COALESCE(x.billed_remaining, x.amount) - x.refunded)`;
   await exec(
     client,
     Prisma.sql`
-    WITH credited AS (
-      SELECT l.purchase_id, l.invoice_id AS doc_id, -sum(l.amount) AS refunded
-      FROM invoice_lines l JOIN invoices d ON d.id = l.invoice_id
-      WHERE ${chunkDocs(run, chunk, 'd')} AND l.refund_id IS NOT NULL
-      GROUP BY l.purchase_id, l.invoice_id
-    ), changed AS (
+    WITH changed AS (
       UPDATE purchases p
       SET billed_remaining = ${remaining},
           commission_amount = ${roundHalfEvenCentsSql(Prisma.sql`(COALESCE(x.commission_rate, 0) * ${remaining})`)}
       FROM (
         SELECT q.id, q.amount, q.billed_remaining, q.commission_rate, q.commission_amount AS before, c.doc_id, c.refunded
-        FROM purchases q JOIN credited c ON c.purchase_id = q.id
+        FROM purchases q JOIN chunk_credits c ON c.purchase_id = q.id
       ) x
       WHERE p.id = x.id
       RETURNING x.doc_id, p.publisher_id, x.before - p.commission_amount AS takeback
     )
-    INSERT INTO chunk_takeback SELECT doc_id, publisher_id, sum(takeback) FROM changed GROUP BY doc_id, publisher_id`,
+    INSERT INTO chunk_sums (doc_id, publisher_id, sales, refunds, vat, commission)
+    SELECT doc_id, publisher_id, 0, 0, 0, -sum(takeback) FROM changed GROUP BY doc_id, publisher_id`,
   );
 }
 
-/** Totals are sums of lines; documents left without a line (their purchases claimed elsewhere) are dropped. */
+/**
+ * Totals are sums of lines: an invoice got its charges' at its claim, so only
+ * documents that credited refunds are summed again. Documents left without a
+ * line (refunds claimed elsewhere) are dropped.
+ */
 async function totalDocuments(client: Client, run: RunHead, chunk: ChunkLease): Promise<void> {
   await exec(
     client,
     Prisma.sql`
     UPDATE invoices i SET total = t.total, vat_amount = t.vat
     FROM (
-      SELECT l.invoice_id, sum(l.amount) AS total, sum(l.vat_amount) AS vat
-      FROM invoice_lines l JOIN invoices inv ON inv.id = l.invoice_id
-      WHERE ${chunkDocs(run, chunk, 'inv')}
-      GROUP BY l.invoice_id
+      SELECT doc_id, sum(sales) - sum(refunds) AS total, sum(vat) AS vat FROM chunk_sums
+      GROUP BY doc_id HAVING bool_or(refunds <> 0)
     ) t
-    WHERE i.id = t.invoice_id`,
+    WHERE i.id = t.doc_id`,
   );
   await exec(
     client,
@@ -471,25 +496,17 @@ async function postDocuments(client: Client, run: RunHead, chunk: ChunkLease, no
       SELECT type || ':' || id, type, ${op}::text, ${run.id}::text, id, ${now} FROM docs
       RETURNING id, invoice_id
     ), lines AS (
-      -- One pass over the chunk's lines; the commission of an invoice is what its purchases keep after this run's refunds.
-      SELECT l.invoice_id, l.publisher_id,
-             COALESCE(sum(l.amount) FILTER (WHERE l.refund_id IS NULL), 0) AS sales,
-             COALESCE(-sum(l.amount) FILTER (WHERE l.refund_id IS NOT NULL), 0) AS refunds,
-             COALESCE(sum(p.commission_amount), 0) AS commission
-      FROM invoice_lines l
-      JOIN docs d ON d.id = l.invoice_id
-      LEFT JOIN purchases p ON p.id = l.purchase_id AND l.refund_id IS NULL AND d.type = 'invoice'
-      GROUP BY l.invoice_id, l.publisher_id
-    ), commission AS (
-      SELECT invoice_id, publisher_id, commission AS amount FROM lines
-      UNION ALL
-      SELECT t.doc_id, t.publisher_id, -t.takeback FROM chunk_takeback t JOIN docs d ON d.id = t.doc_id AND d.type = 'credit_note'
+      -- A document's commission: what its charged purchases earned at their claim, less what its refunds took back.
+      SELECT doc_id AS invoice_id, publisher_id, sum(sales) AS sales, sum(refunds) AS refunds,
+             sum(commission) AS commission
+      FROM chunk_sums
+      GROUP BY doc_id, publisher_id
     ), postings (invoice_id, account, amount) AS (
       SELECT id, ${accounts.receivable(op)}::text, total FROM docs
       UNION ALL SELECT invoice_id, ${unsettled('sales')}, -sales FROM lines
       UNION ALL SELECT invoice_id, ${unsettled('refunds')}, refunds FROM lines
-      UNION ALL SELECT invoice_id, ${unsettled('commission')}, amount FROM commission
-      UNION ALL SELECT invoice_id, ${accounts.commission}::text, -amount FROM commission
+      UNION ALL SELECT invoice_id, ${unsettled('commission')}, commission FROM lines
+      UNION ALL SELECT invoice_id, ${accounts.commission}::text, -commission FROM lines
     )
     INSERT INTO ledger_postings (entry_id, account, unit, amount)
     SELECT e.id, p.account, ${EUR}::text, sum(p.amount)
