@@ -24,6 +24,7 @@ export default tseslint.config(
     files: [
       'src/domain/charge-forecast.ts',
       'src/domain/dispute-rate.ts',
+      'src/domain/disputes.ts',
       'src/domain/events.ts',
       'src/domain/monthly-report.ts',
       'src/domain/payouts.ts',

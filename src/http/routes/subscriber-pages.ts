@@ -10,7 +10,7 @@ import { householdPoints } from '../../domain/household-points.js';
 import { onPrisma } from '../../store/sql.js';
 import { controlsView, replaceControls } from '../../domain/parental-controls.js';
 import type { Plan } from '../../domain/plan-periods.js';
-import { consentResource, purchaseStatus } from '../../domain/resources.js';
+import { consentResource, purchaseStatus, type PurchaseView } from '../../domain/resources.js';
 import { operatorLimits } from '../../domain/spending.js';
 import { cancelSubscription } from '../../domain/subscriptions.js';
 import type { Operator, Purchase, Subscriber } from '../../generated/prisma/client.js';
@@ -40,7 +40,7 @@ const disputeForm = z.object({ purchaseId: idParam, reason: z.string().trim().mi
 
 type Loaded = Subscriber & { operator: Operator };
 
-function evidenceOf(purchase: Purchase): ConsentEvidenceView | null {
+function evidenceOf(purchase: PurchaseView): ConsentEvidenceView | null {
   const consent = consentResource(purchase);
   return consent ? { ...consent, at: consent.at ? new Date(consent.at) : null } : null;
 }
