@@ -26,6 +26,7 @@ export default tseslint.config(
       'src/domain/dispute-rate.ts',
       'src/domain/disputes.ts',
       'src/domain/events.ts',
+      'src/domain/household-points.ts',
       'src/domain/monthly-report.ts',
       'src/domain/payouts.ts',
       'src/domain/publisher-lists.ts',
