@@ -6,7 +6,7 @@ import { Decimal } from '../domain/money.js';
 import { nextPeriodEnd, type Plan } from '../domain/plan-periods.js';
 import { pointsOffer } from '../domain/household-points.js';
 import { recordConsentPageShown } from '../store/monthly-report.js';
-import { inTransaction, onPool, type Sql } from '../store/sql.js';
+import { inTransaction, onPool, onPrisma, type Sql } from '../store/sql.js';
 import { countFailedAuthentication, refuseThrottledAuthentication } from './auth-throttle.js';
 import { subscriberLanes } from './keyed-lane.js';
 import type { ConsentEvidence } from '../domain/purchases.js';
@@ -16,7 +16,7 @@ import { CONSENT_PAGE_VERSION, consentPage } from './consent-page.js';
 import type { AppContext } from './context.js';
 import { messagePage } from './pages/layout.js';
 import { pageKit, sendHtml, setPageCsp, type PageKit } from './pages/render.js';
-import { budgetOf } from './routes/me.js';
+import { subscriberBudget } from '../domain/spending.js';
 import { consentEvidence } from './routes/purchases.js';
 import {
   SESSION_COOKIE,
@@ -240,7 +240,7 @@ export async function showConsentPage(
   const forecastFor = (euros: Decimal) =>
     forecastCharge(onPool(ctx.pool), who.subscriber, who.subscriber.operator, offer.publisher, euros, now);
   const [budget, forecastInEuros, points] = await Promise.all([
-    budgetOf(ctx.db, who.subscriber, now),
+    subscriberBudget(onPrisma(ctx.db), who.subscriber, now),
     forecastFor(amount),
     kind === 'purchase' ? pointsOffer(onPool(ctx.pool), who.subscriber, who.subscriber.operator, amount) : null,
   ]);

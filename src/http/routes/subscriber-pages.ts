@@ -22,7 +22,7 @@ import { parentSpacePage, type ChildView } from '../pages/parent-space.js';
 import { pageKit, sendHtml, type PageKit } from '../pages/render.js';
 import { subscriberSpacePage, type ConsentEvidenceView, type PurchaseItem } from '../pages/subscriber-space.js';
 import { csrfToken } from '../session.js';
-import { budgetOf } from './me.js';
+import { subscriberBudget } from '../../domain/spending.js';
 import { childRef } from './parental.js';
 
 /** Every form of the subscriber and parent spaces carries a CSRF token of this scope, bound to the session. */
@@ -112,7 +112,7 @@ async function showSpace(
   const { subscriber } = who;
   const now = new Date();
   const [budget, points, purchases, subscriptions, disputes, invoices] = await Promise.all([
-    budgetOf(ctx.db, subscriber, now),
+    subscriberBudget(onPrisma(ctx.db), subscriber, now),
     householdPoints(onPrisma(ctx.db), subscriber, { cursor: null, limit: LIST_SIZE }),
     purchasesOf(ctx, subscriber.id, LIST_SIZE, now),
     ctx.db.subscription.findMany({
