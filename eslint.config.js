@@ -31,6 +31,7 @@ export default tseslint.config(
       'src/domain/parental-controls.ts',
       'src/domain/payouts.ts',
       'src/domain/publisher-lists.ts',
+      'src/domain/publisher-profile.ts',
       'src/domain/settlement.ts',
       'src/domain/spending.ts',
       'src/domain/subscribers.ts',

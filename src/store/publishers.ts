@@ -53,3 +53,35 @@ export async function disputeCounts(
   const [row] = await sql.rows<{ disputes: number; confirmed: number }>(DISPUTE_COUNTS, [publisherId, since, until]);
   return row ?? { disputes: 0, confirmed: 0 };
 }
+
+/** The secrets that sign a publisher's webhooks: the current one, and the one it replaced while that still signs. */
+export interface WebhookSecrets {
+  webhookSecret: string;
+  previousWebhookSecret: string | null;
+  previousWebhookSecretExpiresAt: Date | null;
+}
+
+const ROTATE_SECRET: Statement = {
+  name: 'publisher_rotate_webhook_secret',
+  text: `UPDATE publishers
+    SET previous_webhook_secret = webhook_secret, previous_webhook_secret_expires_at = $2::timestamptz,
+        webhook_secret = $3::text
+    WHERE id = $1::text
+    RETURNING webhook_secret AS "webhookSecret", previous_webhook_secret AS "previousWebhookSecret",
+      previous_webhook_secret_expires_at AS "previousWebhookSecretExpiresAt"`,
+};
+
+/**
+ * Puts `secret` in place of the current secret, which keeps signing until
+ * `previousExpiresAt`, in one statement, so two rotations at once cannot lose
+ * the secret in between. Null when there is no such publisher.
+ */
+export async function replaceWebhookSecret(
+  sql: Sql,
+  publisherId: string,
+  secret: string,
+  previousExpiresAt: Date,
+): Promise<WebhookSecrets | null> {
+  const [row] = await sql.rows<WebhookSecrets>(ROTATE_SECRET, [publisherId, previousExpiresAt, secret]);
+  return row ?? null;
+}
