@@ -20,7 +20,8 @@ import { suspendIfAboveRate, type SuspensionPolicy } from './dispute-rate.js';
 import { invalidState, notFound } from './errors.js';
 import { recordEvent } from './events.js';
 import { refundableAmount, refundPurchase } from './purchases.js';
-import { consentResource, purchaseResource, purchaseStatus, refundResource } from './resources.js';
+import { purchaseStatus } from './offer-status.js';
+import { disputePayload } from './webhook-payloads.js';
 
 export type { DisputeOpener, DisputeStatus, DisputeWithParties };
 
@@ -110,38 +111,6 @@ export function isParty(dispute: DisputeWithParties, party: DisputeParty): boole
   }
 }
 
-/**
- * The dispute as the API returns it. Consent evidence goes to the subscriber
- * and to its operator, who decides contested disputes; the publisher (and its
- * webhooks) get the dispute without that personal data.
- */
-export function disputeResource(
-  dispute: DisputeWithParties,
-  viewer: DisputeParty['kind'],
-  publicUrl: string,
-  now: Date = new Date(),
-) {
-  return {
-    id: dispute.id,
-    object: 'dispute',
-    purchaseId: dispute.purchaseId,
-    status: dispute.status,
-    reason: dispute.reason,
-    openedBy: dispute.openedBy,
-    respondBy: dispute.respondBy.toISOString(),
-    evidence: dispute.evidence,
-    respondedAt: dispute.respondedAt?.toISOString() ?? null,
-    closedAt: dispute.closedAt?.toISOString() ?? null,
-    createdAt: dispute.createdAt.toISOString(),
-    refund: dispute.refund ? refundResource(dispute.refund) : null,
-    purchase: purchaseResource(dispute.purchase, publicUrl, now),
-    // The operator's reference for a subscriber may be a phone number: not the publisher's to know.
-    ...(viewer === 'publisher'
-      ? {}
-      : { subscriberRef: dispute.subscriber.externalRef, consent: consentResource(dispute.purchase) }),
-  };
-}
-
 export const DISPUTE_STATUSES = ['open', 'under_review', 'won', 'lost'] as const satisfies readonly DisputeStatus[];
 
 export async function findDispute(sql: SqlOrTx, disputeId: string, party: DisputeParty): Promise<DisputeWithParties> {
@@ -223,13 +192,7 @@ export async function openDispute(
   };
   await insertDispute(sql, opened);
   const dispute = await reread(sql, opened.id);
-  await recordEvent(
-    sql,
-    purchase.publisherId,
-    'dispute.opened',
-    disputeResource(dispute, 'publisher', settings.publicUrl, now),
-    now,
-  );
+  await recordEvent(sql, purchase.publisherId, 'dispute.opened', disputePayload(dispute, settings.publicUrl, now), now);
   await suspendIfAboveRate(sql, purchase.publisherId, settings.suspension, now);
   return dispute;
 }
@@ -263,13 +226,7 @@ async function closeDispute(
     await refundPurchase(sql, purchase.id, null, 'dispute', publicUrl, { disputeId: dispute.id }, now);
   }
   const closed = await reread(sql, dispute.id);
-  await recordEvent(
-    sql,
-    closed.purchase.publisherId,
-    'dispute.closed',
-    disputeResource(closed, 'publisher', publicUrl, now),
-    now,
-  );
+  await recordEvent(sql, closed.purchase.publisherId, 'dispute.closed', disputePayload(closed, publicUrl, now), now);
   return closed;
 }
 

@@ -17,7 +17,8 @@ import type { EventType, OperatorEventType } from './events.js';
 import { notifyOperatorOfCharge } from './operator-notifications.js';
 import { sandboxDecline } from './sandbox.js';
 import { Decimal } from './money.js';
-import { purchaseResource, purchaseStatus, refundResource } from './resources.js';
+import { purchaseStatus } from './offer-status.js';
+import { purchasePayload, refundPayload } from './webhook-payloads.js';
 import { householdControls, spentBy, subscriberLimits } from './spending.js';
 import { clawBackPoints, postConfirmationPoints } from './household-points.js';
 import { householdOfSubscriber } from '../store/points.js';
@@ -240,7 +241,7 @@ export async function confirmPurchase(
     pointValue: operator.pointValue,
     programme: operator.pointsEnabled,
   });
-  const event = code ? null : outboxEvent('purchase.confirmed', purchaseResource(claimed, publicUrl, now), now);
+  const event = code ? null : outboxEvent('purchase.confirmed', purchasePayload(claimed, publicUrl, now), now);
   if (!(await claimPurchase(sql, claimed, event))) {
     // Another confirmation claimed it between the locking statement's snapshot and our update.
     const current = await findPurchase(sql, purchaseId);
@@ -317,7 +318,7 @@ export async function refundPurchase(
   };
   const event = outboxEvent(
     'purchase.refunded',
-    { ...purchaseResource(updated, publicUrl, now), refund: refundResource(refund) },
+    { ...purchasePayload(updated, publicUrl, now), refund: refundPayload(refund) },
     now,
   );
   await recordRefund(sql, refund, updated, event);

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { confirmPurchase } from '../../domain/purchases.js';
 import { Decimal } from '../../domain/money.js';
-import { purchaseStatus } from '../../domain/resources.js';
+import { purchaseStatus } from '../../domain/offer-status.js';
 import type { AppContext } from '../context.js';
 import { confirmOnConsentPage, showConsentPage } from '../consent-session.js';
 import { pageHeaders } from '../pages/render.js';

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { suspensionPolicy } from '../../domain/dispute-rate.js';
 import {
   DISPUTE_STATUSES,
-  disputeResource,
   findDispute,
   listDisputes,
   openDispute,
@@ -14,6 +13,7 @@ import { invalidRequest, notFound } from '../../domain/errors.js';
 import type { Actor } from '../actors.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
+import { disputeResource } from '../presenters/resources.js';
 import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { page } from '../pagination.js';
 import { operations } from '../openapi/operation.js';

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { purchaseResource } from '../../domain/resources.js';
+import { purchaseResource } from '../presenters/resources.js';
 import { subscriberBudget } from '../../domain/spending.js';
 import { onPrisma } from '../../store/sql.js';
 import { actorOf, allow } from '../auth.js';

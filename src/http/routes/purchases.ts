@@ -6,7 +6,7 @@ import { Decimal } from '../../domain/money.js';
 import { listPublisherPurchases, PURCHASE_STATUSES } from '../../domain/publisher-lists.js';
 import { confirmPurchase, newPurchase, refundPurchase, type Confirmation } from '../../domain/purchases.js';
 import { VAT_RATES } from '../../domain/vat.js';
-import { consentResource, purchaseResource, refundResource } from '../../domain/resources.js';
+import { consentResource, purchaseResource, refundResource } from '../presenters/resources.js';
 import { subscriberLanes } from '../keyed-lane.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';

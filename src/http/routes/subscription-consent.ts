@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Plan } from '../../domain/plan-periods.js';
-import { purchaseStatus } from '../../domain/resources.js';
+import { purchaseStatus } from '../../domain/offer-status.js';
 import { confirmSubscription } from '../../domain/subscriptions.js';
 import type { AppContext } from '../context.js';
 import { confirmOnConsentPage, showConsentPage } from '../consent-session.js';
