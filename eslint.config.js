@@ -19,23 +19,12 @@ export default tseslint.config(
     },
   },
   {
-    // Issue 8: src/store is the only code that knows Prisma. Domain modules already moved behind it stay there;
-    // add each module to this list as it is cleaned.
-    files: [
-      'src/domain/charge-forecast.ts',
-      'src/domain/dispute-rate.ts',
-      'src/domain/disputes.ts',
-      'src/domain/events.ts',
-      'src/domain/household-points.ts',
-      'src/domain/monthly-report.ts',
-      'src/domain/parental-controls.ts',
-      'src/domain/payouts.ts',
-      'src/domain/publisher-lists.ts',
-      'src/domain/publisher-profile.ts',
-      'src/domain/settlement.ts',
-      'src/domain/spending.ts',
-      'src/domain/subscribers.ts',
-      'src/domain/subscriptions.ts',
+    // Issue 8: src/store is the only code that knows Prisma, SQL or node-postgres, and hands the domain records.
+    // The files in `ignores` have not moved behind it yet: take each off the list as it is cleaned.
+    files: ['src/domain/**/*.ts'],
+    ignores: [
+      'src/domain/billing.ts',
+      'src/domain/billing-invoices.ts',
       'src/domain/webhook-delivery.ts',
       'src/domain/webhook-events.ts',
     ],
@@ -43,10 +32,36 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
+          paths: [{ name: 'pg', message: 'The domain speaks in records from src/store: put the SQL there.' }],
           patterns: [
             {
-              group: ['**/generated/prisma/**'],
+              group: ['**/generated/prisma/**', '@prisma/*', '**/store/db.js'],
               message: 'The domain speaks in records from src/store: put the Prisma or SQL there.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/http/**/*.ts'],
+    ignores: [
+      'src/http/actors.ts',
+      'src/http/auth.ts',
+      'src/http/consent-session.ts',
+      'src/http/routes/admin.ts',
+      'src/http/routes/publisher.ts',
+      'src/http/routes/subscriber-pages.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'pg', message: 'HTTP calls the domain or src/store, which hold the SQL.' }],
+          patterns: [
+            {
+              group: ['**/generated/prisma/**', '@prisma/*'],
+              message: 'HTTP calls the domain or src/store, which hold the Prisma code and return records.',
             },
           ],
         },
