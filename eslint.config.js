@@ -48,10 +48,7 @@ export default tseslint.config(
     ignores: [
       'src/http/actors.ts',
       'src/http/auth.ts',
-      'src/http/consent-session.ts',
       'src/http/routes/admin.ts',
-      'src/http/routes/publisher.ts',
-      'src/http/routes/subscriber-pages.ts',
     ],
     rules: {
       'no-restricted-imports': [

@@ -1,3 +1,5 @@
+import type Decimal from 'decimal.js';
+import { money } from './records.js';
 import type { Sql, Statement } from './sql.js';
 
 const LOCK_PUBLISHER: Statement = {
@@ -84,4 +86,76 @@ export async function replaceWebhookSecret(
 ): Promise<WebhookSecrets | null> {
   const [row] = await sql.rows<WebhookSecrets>(ROTATE_SECRET, [publisherId, previousExpiresAt, secret]);
   return row ?? null;
+}
+
+/** A publisher as its own profile shows it: everything but its API key hash and current webhook secret. */
+export interface PublisherProfileRecord {
+  id: string;
+  name: string;
+  category: string;
+  legalName: string | null;
+  supportUrl: string | null;
+  webhookUrl: string | null;
+  rateIsp: Decimal;
+  rateSms: Decimal;
+  rateVoice: Decimal;
+  vatRate: Decimal;
+  pointsPerEuro: Decimal;
+  suspendedAt: Date | null;
+  createdAt: Date;
+  previousWebhookSecret: string | null;
+  previousWebhookSecretExpiresAt: Date | null;
+}
+
+type DecimalField = 'rateIsp' | 'rateSms' | 'rateVoice' | 'vatRate' | 'pointsPerEuro';
+type PublisherProfileRow = Omit<PublisherProfileRecord, DecimalField> & Record<DecimalField, string>;
+
+/** The fields a publisher may change itself; undefined keeps a field, null clears it. */
+export interface PublisherProfileChanges {
+  webhookUrl?: string | null;
+  legalName?: string | null;
+  supportUrl?: string | null;
+  pointsPerEuro?: string;
+}
+
+const UPDATE_PROFILE: Statement = {
+  name: 'publisher_update_profile',
+  text: `UPDATE publishers SET
+      webhook_url = CASE WHEN $2::boolean THEN $3::text ELSE webhook_url END,
+      legal_name = CASE WHEN $4::boolean THEN $5::text ELSE legal_name END,
+      support_url = CASE WHEN $6::boolean THEN $7::text ELSE support_url END,
+      points_per_euro = COALESCE($8::numeric, points_per_euro)
+    WHERE id = $1::text
+    RETURNING id, name, category, legal_name AS "legalName", support_url AS "supportUrl", webhook_url AS "webhookUrl",
+      rate_isp::text AS "rateIsp", rate_sms::text AS "rateSms", rate_voice::text AS "rateVoice",
+      vat_rate::text AS "vatRate", points_per_euro::text AS "pointsPerEuro", suspended_at AS "suspendedAt",
+      created_at AS "createdAt", previous_webhook_secret AS "previousWebhookSecret",
+      previous_webhook_secret_expires_at AS "previousWebhookSecretExpiresAt"`,
+};
+
+/** Applies a publisher's changes to its own profile and returns the profile; null when there is no such publisher. */
+export async function updatePublisherProfile(
+  sql: Sql,
+  publisherId: string,
+  changes: PublisherProfileChanges,
+): Promise<PublisherProfileRecord | null> {
+  const [row] = await sql.rows<PublisherProfileRow>(UPDATE_PROFILE, [
+    publisherId,
+    changes.webhookUrl !== undefined,
+    changes.webhookUrl ?? null,
+    changes.legalName !== undefined,
+    changes.legalName ?? null,
+    changes.supportUrl !== undefined,
+    changes.supportUrl ?? null,
+    changes.pointsPerEuro ?? null,
+  ]);
+  if (!row) return null;
+  return {
+    ...row,
+    rateIsp: money(row.rateIsp),
+    rateSms: money(row.rateSms),
+    rateVoice: money(row.rateVoice),
+    vatRate: money(row.vatRate),
+    pointsPerEuro: money(row.pointsPerEuro),
+  };
 }

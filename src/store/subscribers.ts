@@ -1,5 +1,5 @@
 import type Decimal from 'decimal.js';
-import { money } from './records.js';
+import { money, type OperatorLimitsRecord } from './records.js';
 import type { Sql, Statement } from './sql.js';
 
 export interface SubscriberRecord {
@@ -17,11 +17,15 @@ export interface SubscriberRecord {
   updatedAt: Date;
 }
 
-const SUBSCRIBER_COLUMNS = `id, operator_id AS "operatorId", external_ref AS "externalRef",
-  display_name AS "displayName", holder_id AS "holderId", blocked,
-  COALESCE(blocked_categories, '{}') AS "blockedCategories", limit_weekly::text AS "limitWeekly",
-  limit_monthly::text AS "limitMonthly", points_allowed AS "pointsAllowed", created_at AS "createdAt",
-  updated_at AS "updatedAt"`;
+function subscriberColumns(alias: string): string {
+  return `${alias}.id, ${alias}.operator_id AS "operatorId", ${alias}.external_ref AS "externalRef",
+  ${alias}.display_name AS "displayName", ${alias}.holder_id AS "holderId", ${alias}.blocked,
+  COALESCE(${alias}.blocked_categories, '{}') AS "blockedCategories", ${alias}.limit_weekly::text AS "limitWeekly",
+  ${alias}.limit_monthly::text AS "limitMonthly", ${alias}.points_allowed AS "pointsAllowed",
+  ${alias}.created_at AS "createdAt", ${alias}.updated_at AS "updatedAt"`;
+}
+
+const SUBSCRIBER_COLUMNS = subscriberColumns('subscribers');
 
 type SubscriberRow = Omit<SubscriberRecord, 'limitWeekly' | 'limitMonthly'> & {
   limitWeekly: string | null;
@@ -180,4 +184,73 @@ export async function saveHousehold(
     at,
   ]);
   return row ? toSubscriber(row) : null;
+}
+
+/** A subscriber with its operator's brand, limits and points programme: what the subscriber's pages show. */
+export type SubscriberWithOperator = SubscriberRecord & { operator: OperatorLimitsRecord };
+
+const FIND_WITH_OPERATOR: Statement = {
+  name: 'subscriber_find_with_operator',
+  text: `SELECT ${subscriberColumns('s')}, o.name AS "operatorName", o.brand AS "operatorBrand",
+      o.limit_per_purchase::text AS "operatorPerPurchase", o.limit_weekly::text AS "operatorWeekly",
+      o.limit_monthly::text AS "operatorMonthly", o.sandbox AS "operatorSandbox",
+      o.webhook_url IS NOT NULL AS "operatorNotified", o.points_enabled AS "operatorPointsEnabled",
+      o.point_value::text AS "operatorPointValue"
+    FROM subscribers s JOIN operators o ON o.id = s.operator_id
+    WHERE s.id = $1::text`,
+};
+
+interface OperatorColumns {
+  operatorName: string;
+  operatorBrand: string;
+  operatorPerPurchase: string;
+  operatorWeekly: string;
+  operatorMonthly: string;
+  operatorSandbox: boolean;
+  operatorNotified: boolean;
+  operatorPointsEnabled: boolean;
+  operatorPointValue: string;
+}
+
+export async function findSubscriberWithOperator(sql: Sql, id: string): Promise<SubscriberWithOperator | null> {
+  const [row] = await sql.rows<SubscriberRow & OperatorColumns>(FIND_WITH_OPERATOR, [id]);
+  if (!row) return null;
+  const {
+    operatorName,
+    operatorBrand,
+    operatorPerPurchase,
+    operatorWeekly,
+    operatorMonthly,
+    operatorSandbox,
+    operatorNotified,
+    operatorPointsEnabled,
+    operatorPointValue,
+    ...subscriber
+  } = row;
+  return {
+    ...toSubscriber(subscriber),
+    operator: {
+      id: subscriber.operatorId,
+      name: operatorName,
+      brand: operatorBrand,
+      limitPerPurchase: money(operatorPerPurchase),
+      limitWeekly: money(operatorWeekly),
+      limitMonthly: money(operatorMonthly),
+      sandbox: operatorSandbox,
+      notified: operatorNotified,
+      pointsEnabled: operatorPointsEnabled,
+      pointValue: money(operatorPointValue),
+    },
+  };
+}
+
+const CHILDREN: Statement = {
+  name: 'subscriber_children',
+  text: `SELECT ${SUBSCRIBER_COLUMNS} FROM subscribers WHERE holder_id = $1::text ORDER BY created_at`,
+};
+
+/** A holder's children, oldest first: the order the parent space lists them in. */
+export async function childrenOf(sql: Sql, holderId: string): Promise<SubscriberRecord[]> {
+  const rows = await sql.rows<SubscriberRow>(CHILDREN, [holderId]);
+  return rows.map(toSubscriber);
 }

@@ -5,13 +5,14 @@ import { newApiKey, hashApiKey, newAssertionSecret, newWebhookSecret } from '../
 import { AppError, notFound } from '../../domain/errors.js';
 import { CATEGORIES } from '../../domain/categories.js';
 import { Decimal, REGULATORY_MAX_PER_MONTH, REGULATORY_MAX_PER_PURCHASE } from '../../domain/money.js';
-import { VAT_RATES, defaultVatRate, vatRateString } from '../../domain/vat.js';
+import { VAT_RATES, defaultVatRate } from '../../domain/vat.js';
 import { webhookUrlProblem } from '../../domain/webhook-url.js';
 import { SANDBOX_SCENARIOS } from '../../domain/sandbox.js';
 import { newId } from '../../ids.js';
-import type { Operator, Publisher } from '../../generated/prisma/client.js';
+import type { Operator } from '../../generated/prisma/client.js';
 import { allow } from '../auth.js';
 import type { AppContext } from '../context.js';
+import { publisherResource } from '../presenters/publishers.js';
 import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
@@ -93,26 +94,6 @@ export async function assertWebhookUrl(ctx: AppContext, url: string | null | und
   if (url === undefined || url === null) return;
   const problem = await webhookUrlProblem(url, ctx.config.webhookAllowPrivateNetworks);
   if (problem) throw new AppError('invalid_request', `webhookUrl ${problem}`, { fields: { webhookUrl: problem } });
-}
-
-export function publisherResource(publisher: Publisher) {
-  return {
-    id: publisher.id,
-    name: publisher.name,
-    category: publisher.category,
-    legalName: publisher.legalName,
-    supportUrl: publisher.supportUrl,
-    webhookUrl: publisher.webhookUrl,
-    commissionRates: {
-      isp: publisher.rateIsp.toString(),
-      sms: publisher.rateSms.toString(),
-      voice: publisher.rateVoice.toString(),
-    },
-    vatRate: vatRateString(publisher.vatRate.toString()),
-    pointsPerEuro: Number(publisher.pointsPerEuro.toString()),
-    suspended: publisher.suspendedAt !== null,
-    createdAt: publisher.createdAt.toISOString(),
-  };
 }
 
 export function adminRoutes(ctx: AppContext): Router {

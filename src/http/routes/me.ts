@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import { purchaseResource } from '../presenters/resources.js';
 import { subscriberBudget } from '../../domain/spending.js';
-import { onPrisma } from '../../store/sql.js';
+import { subscriberPurchases } from '../../store/listings.js';
+import { onPool, onPrisma } from '../../store/sql.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { page } from '../pagination.js';
@@ -36,11 +37,7 @@ export function meRoutes(ctx: AppContext): Router {
     const { limit, cursor, child } = parse(mePurchasesQuery, req.query);
     // ?child=REF: a holder's view of one child's purchases; childOf refuses anyone else.
     const owner = child ? await childOf(onPrisma(ctx.db), subscriber, child) : subscriber;
-    const rows = await ctx.db.purchase.findMany({
-      where: { subscriberId: owner.id, ...(cursor ? { id: { lt: cursor } } : {}) },
-      orderBy: { id: 'desc' },
-      take: limit + 1,
-    });
+    const rows = await subscriberPurchases(onPool(ctx.pool), owner.id, { take: limit + 1, before: cursor ?? null });
     const { items, nextCursor } = page(rows, limit);
     res.json({ data: items.map((p) => purchaseResource(p, ctx.config.publicUrl)), nextCursor });
   });
