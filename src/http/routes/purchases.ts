@@ -21,7 +21,7 @@ import {
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { page } from '../pagination.js';
-import { insertPendingPurchase } from '../../store/purchases.js';
+import { findPurchase, insertPendingPurchase } from '../../store/purchases.js';
 import { onPool, onPrisma } from '../../store/sql.js';
 import {
   amountString,
@@ -122,7 +122,7 @@ export function purchaseRoutes(ctx: AppContext): Router {
 
   router.get('/:id', allow(ctx, 'publisher', 'subscriber'), async (req, res) => {
     const actor = actorOf(res, 'publisher', 'subscriber');
-    const purchase = await ctx.db.purchase.findUnique({ where: { id: parse(purchaseId, req.params.id) } });
+    const purchase = await findPurchase(onPool(ctx.pool), parse(purchaseId, req.params.id));
     const visible =
       purchase !== null &&
       (actor.kind === 'publisher'
