@@ -48,7 +48,6 @@ export default tseslint.config(
     ignores: [
       'src/http/actors.ts',
       'src/http/auth.ts',
-      'src/http/routes/admin.ts',
     ],
     rules: {
       'no-restricted-imports': [

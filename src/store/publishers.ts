@@ -17,6 +17,17 @@ export async function lockPublisher(sql: Sql, publisherId: string): Promise<bool
   return rows.length > 0;
 }
 
+const SUSPENDED_AT: Statement = {
+  name: 'publisher_suspended_at',
+  text: `SELECT suspended_at AS "suspendedAt" FROM publishers WHERE id = $1::text`,
+};
+
+/** Whether and since when a publisher is suspended; null when there is no such publisher. */
+export async function publisherStanding(sql: Sql, publisherId: string): Promise<{ suspendedAt: Date | null } | null> {
+  const [row] = await sql.rows<{ suspendedAt: Date | null }>(SUSPENDED_AT, [publisherId]);
+  return row ?? null;
+}
+
 const SUSPEND_PUBLISHER: Statement = {
   name: 'publisher_suspend',
   text: `UPDATE publishers SET suspended_at = $2::timestamptz WHERE id = $1::text AND suspended_at IS NULL
@@ -118,6 +129,23 @@ export interface PublisherProfileChanges {
   pointsPerEuro?: string;
 }
 
+const PROFILE_COLUMNS = `id, name, category, legal_name AS "legalName", support_url AS "supportUrl",
+      webhook_url AS "webhookUrl", rate_isp::text AS "rateIsp", rate_sms::text AS "rateSms",
+      rate_voice::text AS "rateVoice", vat_rate::text AS "vatRate", points_per_euro::text AS "pointsPerEuro", suspended_at AS "suspendedAt",
+      created_at AS "createdAt", previous_webhook_secret AS "previousWebhookSecret",
+      previous_webhook_secret_expires_at AS "previousWebhookSecretExpiresAt"`;
+
+function toProfile(row: PublisherProfileRow): PublisherProfileRecord {
+  return {
+    ...row,
+    rateIsp: money(row.rateIsp),
+    rateSms: money(row.rateSms),
+    rateVoice: money(row.rateVoice),
+    vatRate: money(row.vatRate),
+    pointsPerEuro: money(row.pointsPerEuro),
+  };
+}
+
 const UPDATE_PROFILE: Statement = {
   name: 'publisher_update_profile',
   text: `UPDATE publishers SET
@@ -126,11 +154,7 @@ const UPDATE_PROFILE: Statement = {
       support_url = CASE WHEN $6::boolean THEN $7::text ELSE support_url END,
       points_per_euro = COALESCE($8::numeric, points_per_euro)
     WHERE id = $1::text
-    RETURNING id, name, category, legal_name AS "legalName", support_url AS "supportUrl", webhook_url AS "webhookUrl",
-      rate_isp::text AS "rateIsp", rate_sms::text AS "rateSms", rate_voice::text AS "rateVoice",
-      vat_rate::text AS "vatRate", points_per_euro::text AS "pointsPerEuro", suspended_at AS "suspendedAt",
-      created_at AS "createdAt", previous_webhook_secret AS "previousWebhookSecret",
-      previous_webhook_secret_expires_at AS "previousWebhookSecretExpiresAt"`,
+    RETURNING ${PROFILE_COLUMNS}`,
 };
 
 /** Applies a publisher's changes to its own profile and returns the profile; null when there is no such publisher. */
@@ -149,13 +173,69 @@ export async function updatePublisherProfile(
     changes.supportUrl ?? null,
     changes.pointsPerEuro ?? null,
   ]);
-  if (!row) return null;
-  return {
-    ...row,
-    rateIsp: money(row.rateIsp),
-    rateSms: money(row.rateSms),
-    rateVoice: money(row.rateVoice),
-    vatRate: money(row.vatRate),
-    pointsPerEuro: money(row.pointsPerEuro),
-  };
+  return row ? toProfile(row) : null;
+}
+
+export interface NewPublisherRecord {
+  id: string;
+  name: string;
+  category: string;
+  legalName: string | null;
+  supportUrl: string | null;
+  webhookUrl: string | null;
+  webhookSecret: string;
+  apiKeyHash: string;
+  rates: { isp: string; sms: string; voice: string };
+  vatRate: string;
+  pointsPerEuro: string;
+}
+
+const INSERT_PUBLISHER: Statement = {
+  name: 'publisher_insert',
+  text: `INSERT INTO publishers (id, name, category, legal_name, support_url, webhook_url, webhook_secret, api_key_hash,
+      rate_isp, rate_sms, rate_voice, vat_rate, points_per_euro)
+    VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::numeric,
+      $10::numeric, $11::numeric, $12::numeric, $13::numeric)
+    RETURNING ${PROFILE_COLUMNS}`,
+};
+
+export async function insertPublisher(sql: Sql, publisher: NewPublisherRecord): Promise<PublisherProfileRecord> {
+  const [row] = await sql.rows<PublisherProfileRow>(INSERT_PUBLISHER, [
+    publisher.id,
+    publisher.name,
+    publisher.category,
+    publisher.legalName,
+    publisher.supportUrl,
+    publisher.webhookUrl,
+    publisher.webhookSecret,
+    publisher.apiKeyHash,
+    publisher.rates.isp,
+    publisher.rates.sms,
+    publisher.rates.voice,
+    publisher.vatRate,
+    publisher.pointsPerEuro,
+  ]);
+  if (!row) throw new Error(`Publisher ${publisher.id} was inserted but not returned`);
+  return toProfile(row);
+}
+
+const SET_SUSPENSION: Statement = {
+  name: 'publisher_set_suspension',
+  text: `UPDATE publishers SET suspended_at = CASE WHEN $2::boolean THEN COALESCE(suspended_at, $3::timestamptz) END
+    WHERE id = $1::text
+    RETURNING ${PROFILE_COLUMNS}`,
+};
+
+/**
+ * Suspends a publisher as of `at` (an earlier suspension keeps its time), or
+ * reinstates it; null when there is no such publisher.
+ */
+export async function setSuspension(
+  sql: Sql,
+  publisherId: string,
+  suspended: boolean,
+  at: Date,
+): Promise<PublisherProfileRecord | null> {
+  const [row] = await sql.rows<PublisherProfileRow>(SET_SUSPENSION, [publisherId, suspended, at]);
+  return row ? toProfile(row) : null;
 }

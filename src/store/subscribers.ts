@@ -254,3 +254,18 @@ export async function childrenOf(sql: Sql, holderId: string): Promise<Subscriber
   const rows = await sql.rows<SubscriberRow>(CHILDREN, [holderId]);
   return rows.map(toSubscriber);
 }
+
+const INSERT_MANY: Statement = {
+  name: 'subscriber_insert_many',
+  text: `INSERT INTO subscribers (id, operator_id, external_ref)
+    SELECT id, $1::text, external_ref FROM unnest($2::text[], $3::text[]) AS x(id, external_ref)`,
+};
+
+/** Provisions several holders of one operator at once (a sandbox operator's scenario subscribers). */
+export async function insertSubscribers(
+  sql: Sql,
+  operatorId: string,
+  subscribers: readonly { id: string; externalRef: string }[],
+): Promise<void> {
+  await sql.rows(INSERT_MANY, [operatorId, subscribers.map((s) => s.id), subscribers.map((s) => s.externalRef)]);
+}
