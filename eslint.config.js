@@ -46,7 +46,6 @@ export default tseslint.config(
   {
     files: ['src/http/**/*.ts'],
     ignores: [
-      'src/http/actors.ts',
       'src/http/auth.ts',
     ],
     rules: {
