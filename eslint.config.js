@@ -25,8 +25,6 @@ export default tseslint.config(
     ignores: [
       'src/domain/billing.ts',
       'src/domain/billing-invoices.ts',
-      'src/domain/webhook-delivery.ts',
-      'src/domain/webhook-events.ts',
     ],
     rules: {
       'no-restricted-imports': [

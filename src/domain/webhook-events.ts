@@ -1,4 +1,4 @@
-import type { Db } from '../store/db.js';
+import { sqlOf, type SqlOrTx } from '../store/sql.js';
 import { publisherEvents, type WebhookEventRecord, type WebhookEventState } from '../store/webhooks.js';
 
 export type WebhookEventStatus = WebhookEventState;
@@ -32,9 +32,9 @@ export function webhookEventResource(event: WebhookEventRecord) {
 
 /** One page of a publisher's own events, newest first; one more than `limit` tells the caller a next page exists. */
 export async function listWebhookEvents(
-  db: Db,
+  db: SqlOrTx,
   publisherId: string,
   page: { limit: number; cursor?: string | undefined; status?: WebhookEventStatus | undefined },
 ): Promise<WebhookEventRecord[]> {
-  return publisherEvents(db, publisherId, { take: page.limit + 1, before: page.cursor, state: page.status });
+  return publisherEvents(sqlOf(db), publisherId, { take: page.limit + 1, before: page.cursor, state: page.status });
 }
