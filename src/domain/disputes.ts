@@ -143,7 +143,10 @@ export async function listDisputes(
   });
 }
 
-/** Locks the dispute row first, then (when it changes) its purchase: every dispute transition takes them in this order. */
+/**
+ * Locks the dispute row first, then (when it changes) its purchase: every
+ * dispute transition takes them in this order.
+ */
 async function lockDispute(sql: Sql, disputeId: string, party: DisputeParty | null): Promise<DisputeWithParties> {
   const dispute = await lockDisputeRecord(sql, disputeId);
   if (!dispute || (party && !isParty(dispute, party))) throw notFound('Dispute');

@@ -131,8 +131,8 @@ export interface PublisherProfileChanges {
 
 const PROFILE_COLUMNS = `id, name, category, legal_name AS "legalName", support_url AS "supportUrl",
       webhook_url AS "webhookUrl", rate_isp::text AS "rateIsp", rate_sms::text AS "rateSms",
-      rate_voice::text AS "rateVoice", vat_rate::text AS "vatRate", points_per_euro::text AS "pointsPerEuro", suspended_at AS "suspendedAt",
-      created_at AS "createdAt", previous_webhook_secret AS "previousWebhookSecret",
+      rate_voice::text AS "rateVoice", vat_rate::text AS "vatRate", points_per_euro::text AS "pointsPerEuro",
+      suspended_at AS "suspendedAt", created_at AS "createdAt", previous_webhook_secret AS "previousWebhookSecret",
       previous_webhook_secret_expires_at AS "previousWebhookSecretExpiresAt"`;
 
 function toProfile(row: PublisherProfileRow): PublisherProfileRecord {
