@@ -50,16 +50,6 @@ export async function createPayout(
   return payout;
 }
 
-export function payoutResource(payout: PayoutRecord) {
-  return {
-    id: payout.id,
-    object: 'payout',
-    publisherId: payout.publisherId,
-    amount: formatAmount(payout.amount),
-    createdAt: payout.createdAt.toISOString(),
-  };
-}
-
 export interface PublisherBalance {
   settled: Decimal;
   paidOut: Decimal;
@@ -73,8 +63,4 @@ export interface PublisherBalance {
 export async function publisherBalance(db: SqlOrTx, publisherId: string): Promise<PublisherBalance> {
   const { settled, paidOut } = await settledAndPaidOut(sqlOf(db), publisherId);
   return { settled, paidOut, available: settled.minus(paidOut) };
-}
-
-export function balanceResource(b: PublisherBalance) {
-  return { available: formatAmount(b.available), settled: formatAmount(b.settled), paidOut: formatAmount(b.paidOut) };
 }

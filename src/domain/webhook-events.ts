@@ -8,28 +8,6 @@ export function webhookEventStatus(event: Pick<WebhookEventRecord, 'deliveredAt'
   return event.failedAt ? 'failed' : 'pending';
 }
 
-/** An outbox event as its publisher sees it: what was sent, and how each attempt went. */
-export function webhookEventResource(event: WebhookEventRecord) {
-  const status = webhookEventStatus(event);
-  return {
-    id: event.id,
-    object: 'webhook_event',
-    type: event.type,
-    status,
-    createdAt: event.createdAt.toISOString(),
-    deliveredAt: event.deliveredAt?.toISOString() ?? null,
-    failedAt: event.failedAt?.toISOString() ?? null,
-    nextAttemptAt: status === 'pending' ? event.nextAttemptAt.toISOString() : null,
-    payload: event.payload,
-    attempts: event.attempts.map((a) => ({
-      attemptedAt: a.attemptedAt.toISOString(),
-      statusCode: a.statusCode,
-      error: a.error,
-      durationMs: a.durationMs,
-    })),
-  };
-}
-
 /** One page of a publisher's own events, newest first; one more than `limit` tells the caller a next page exists. */
 export async function listWebhookEvents(
   db: SqlOrTx,

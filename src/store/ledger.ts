@@ -1,6 +1,6 @@
 import { Prisma } from '../generated/prisma/client.js';
 import { EUR, normalSide } from '../domain/ledger.js';
-import { Decimal, formatAmount } from '../domain/money.js';
+import { Decimal } from '../domain/money.js';
 import type { Db, Tx } from './db.js';
 import { sqlOf, type SqlOrTx, type Statement } from './sql.js';
 
@@ -105,18 +105,6 @@ export async function allBalances(db: Db): Promise<AccountBalance[]> {
       balance: normalSide(r.account) === 'debit' ? debit.minus(credit) : credit.minus(debit),
     };
   });
-}
-
-export function balanceResource(b: AccountBalance) {
-  // Euros with two decimals; Kiosque Points are whole.
-  const format = (v: Decimal) => (b.unit === EUR ? formatAmount(v) : v.toFixed(0));
-  return {
-    account: b.account,
-    unit: b.unit,
-    debit: format(b.debit),
-    credit: format(b.credit),
-    balance: format(b.balance),
-  };
 }
 
 /** Unbalanced entries, per unit: always empty; tests and the property test read it. */

@@ -1,10 +1,11 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { disputeRateResource, disputeStats, suspensionPolicy } from '../../domain/dispute-rate.js';
+import { disputeStats, suspensionPolicy } from '../../domain/dispute-rate.js';
 import { notFound } from '../../domain/errors.js';
 import { publisherStanding } from '../../store/publishers.js';
 import { onPrisma } from '../../store/sql.js';
 import { allow } from '../auth.js';
+import { disputeRateResource } from '../presenters/dispute-rate.js';
 import type { AppContext } from '../context.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
