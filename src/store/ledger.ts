@@ -1,8 +1,10 @@
 import { Prisma } from '../generated/prisma/client.js';
-import { EUR, normalSide } from '../domain/ledger.js';
-import { Decimal } from '../domain/money.js';
+import Decimal from 'decimal.js';
 import type { Db, Tx } from './db.js';
 import { sqlOf, type SqlOrTx, type Statement } from './sql.js';
+
+/** Postings in euros: the unit of the chart of accounts' money (src/domain/ledger.ts), points aside. */
+const EUR = 'EUR';
 
 export interface Posting {
   account: string;
@@ -79,32 +81,33 @@ export async function accountBalance(db: SqlOrTx, account: string, unit: string 
   return new Decimal(row?.balance ?? '0');
 }
 
-export interface AccountBalance {
+/** An account's postings summed on each side, in its unit. */
+export interface AccountTotals {
   account: string;
   unit: string;
   debit: Decimal;
   credit: Decimal;
-  /** On the account's normal side: what a liability owes, what an asset holds. */
-  balance: Decimal;
 }
 
-export async function allBalances(db: Db): Promise<AccountBalance[]> {
-  const rows = await db.$queryRaw<{ account: string; unit: string; debit: string; credit: string }[]>`
-    SELECT account, unit,
-           COALESCE(sum(amount) FILTER (WHERE amount > 0), 0)::text AS debit,
-           COALESCE(-sum(amount) FILTER (WHERE amount < 0), 0)::text AS credit
-    FROM ledger_postings GROUP BY account, unit ORDER BY account, unit`;
-  return rows.map((r) => {
-    const debit = new Decimal(r.debit);
-    const credit = new Decimal(r.credit);
-    return {
-      account: r.account,
-      unit: r.unit,
-      debit,
-      credit,
-      balance: normalSide(r.account) === 'debit' ? debit.minus(credit) : credit.minus(debit),
-    };
-  });
+const ACCOUNT_TOTALS: Statement = {
+  name: 'ledger_account_totals',
+  text: `SELECT account, unit,
+      COALESCE(sum(amount) FILTER (WHERE amount > 0), 0)::text AS debit,
+      COALESCE(-sum(amount) FILTER (WHERE amount < 0), 0)::text AS credit
+    FROM ledger_postings GROUP BY account, unit ORDER BY account, unit`,
+};
+
+export async function accountTotals(db: SqlOrTx): Promise<AccountTotals[]> {
+  const rows = await sqlOf(db).rows<{ account: string; unit: string; debit: string; credit: string }>(
+    ACCOUNT_TOTALS,
+    [],
+  );
+  return rows.map((r) => ({
+    account: r.account,
+    unit: r.unit,
+    debit: new Decimal(r.debit),
+    credit: new Decimal(r.credit),
+  }));
 }
 
 /** Unbalanced entries, per unit: always empty; tests and the property test read it. */

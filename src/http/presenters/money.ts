@@ -1,7 +1,6 @@
 import type { PublisherBalance } from '../../domain/payouts.js';
-import { EUR } from '../../domain/ledger.js';
+import { EUR, type AccountBalance } from '../../domain/ledger.js';
 import { formatAmount, type Decimal } from '../../domain/money.js';
-import type { AccountBalance } from '../../store/ledger.js';
 import type { PayoutRecord } from '../../store/payouts.js';
 
 export function payoutResource(payout: PayoutRecord) {

@@ -4,7 +4,7 @@ import { EUR } from '../../domain/ledger.js';
 import { Decimal, formatAmount } from '../../domain/money.js';
 import { createPayout, publisherBalance } from '../../domain/payouts.js';
 import { publisherSettlementResource, publisherSettlements } from '../../domain/settlement.js';
-import { allBalances } from '../../store/ledger.js';
+import { allBalances } from '../../domain/ledger.js';
 import { accountResource, balanceResource, payoutResource } from '../presenters/money.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
