@@ -24,7 +24,7 @@ export interface OperatorLimitsInput {
 }
 
 /** API.md: an operator's limits unless it registers with its own. */
-export const DEFAULT_OPERATOR_LIMITS: OperatorLimitsInput = {
+const DEFAULT_OPERATOR_LIMITS: OperatorLimitsInput = {
   perPurchase: '30.00',
   weekly: '60.00',
   monthly: '150.00',
