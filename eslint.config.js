@@ -19,31 +19,64 @@ export default tseslint.config(
     },
   },
   {
-    // Issue 8: src/store is the only code that knows Prisma. Domain modules already moved behind it stay there;
-    // add each module to this list as it is cleaned.
-    files: [
-      'src/domain/charge-forecast.ts',
-      'src/domain/dispute-rate.ts',
-      'src/domain/events.ts',
-      'src/domain/monthly-report.ts',
-      'src/domain/payouts.ts',
-      'src/domain/publisher-lists.ts',
-      'src/domain/settlement.ts',
-      'src/domain/subscriptions.ts',
-      'src/domain/webhook-delivery.ts',
-      'src/domain/webhook-events.ts',
-    ],
+    // Issue 8: src/store is the only code that knows Prisma, SQL or node-postgres, and hands the domain records.
+    // The files in `ignores` have not moved behind it yet: take each off the list as it is cleaned.
+    files: ['src/domain/**/*.ts'],
+    ignores: ['src/domain/billing.ts', 'src/domain/billing-invoices.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
+          paths: [{ name: 'pg', message: 'The domain speaks in records from src/store: put the SQL there.' }],
           patterns: [
             {
-              group: ['**/generated/prisma/**'],
+              group: ['**/generated/prisma/**', '@prisma/*', '**/store/db.js'],
               message: 'The domain speaks in records from src/store: put the Prisma or SQL there.',
+            },
+            { group: ['**/http/**'], message: 'Imports point one way: http -> domain -> store.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/http/**/*.ts'],
+    ignores: ['src/http/auth.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'pg', message: 'HTTP calls the domain or src/store, which hold the SQL.' }],
+          patterns: [
+            {
+              group: ['**/generated/prisma/**', '@prisma/*'],
+              message: 'HTTP calls the domain or src/store, which hold the Prisma code and return records.',
             },
           ],
         },
+      ],
+    },
+  },
+  {
+    // The store answers the domain and never calls up into it (billing runs and points still read the chart of
+    // accounts from the domain).
+    files: ['src/store/**/*.ts'],
+    ignores: ['src/store/billing-runs.ts', 'src/store/points.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ group: ['**/domain/**', '**/http/**'], message: 'Imports point one way: domain -> store.' }],
+        },
+      ],
+    },
+  },
+  {
+    files: ['workers/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/src/http/**'], message: 'Workers call the domain, queues and the store.' }] },
       ],
     },
   },

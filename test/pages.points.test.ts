@@ -1,6 +1,7 @@
 import type supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepPoints } from '../src/domain/household-points.js';
+import { prismaDatabase } from '../src/store/database.js';
 import { PENDING_MS } from '../src/domain/points.js';
 import {
   admin,
@@ -66,7 +67,9 @@ async function householdWithPoints(euros: string) {
   const holder = assertion(operator, holderRef);
   const { id } = await createPurchase(gw, awarding, { amount: euros });
   expect((await gw.api().post(`/v1/purchases/${id}/confirm`).set(bearer(holder))).status).toBe(200);
-  await sweepPoints(gw.ctx.db, new Date(Date.now() + PENDING_MS + 60_000), 1000, { operatorIds: [operator.id] });
+  await sweepPoints(prismaDatabase(gw.ctx.db), new Date(Date.now() + PENDING_MS + 60_000), 1000, {
+    operatorIds: [operator.id],
+  });
   return { holder, child: assertion(operator, childRef) };
 }
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepPoints } from '../src/domain/household-points.js';
+import { prismaDatabase } from '../src/store/database.js';
 import { PENDING_MS, pointsAccounts } from '../src/domain/points.js';
 import { newId } from '../src/ids.js';
 import { accountBalance, unbalancedEntries } from '../src/store/ledger.js';
@@ -77,7 +78,9 @@ describe('Kiosque Points across two gateway processes', () => {
     await gw.api().put(`/v1/me/children/${childRef}/controls`).set(bearer(holder)).send({ pointsAllowed: true });
     const { id: earning } = await createPurchase(gw, awarding, { amount: '10.00' });
     expect((await gw.api().post(`/v1/purchases/${earning}/confirm`).set(bearer(holder))).body.pointsEarned).toBe(1000);
-    await sweepPoints(gw.ctx.db, new Date(Date.now() + PENDING_MS + 60_000), 1000, { operatorIds: [operator.id] });
+    await sweepPoints(prismaDatabase(gw.ctx.db), new Date(Date.now() + PENDING_MS + 60_000), 1000, {
+      operatorIds: [operator.id],
+    });
 
     const ids = await createMany(50, '1.00');
     const responses = await Promise.all(

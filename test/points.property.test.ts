@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingRun, runBilling } from '../src/domain/billing.js';
 import { sweepPoints } from '../src/domain/household-points.js';
+import { prismaDatabase } from '../src/store/database.js';
 import { Decimal } from '../src/domain/money.js';
 import { pointsAccounts, pointsKept } from '../src/domain/points.js';
 import { accountBalance, unbalancedEntries } from '../src/store/ledger.js';
@@ -140,9 +141,9 @@ async function perform(world: World, c: Command): Promise<void> {
     case 'advance': {
       world.aheadDays += c.days;
       const now = new Date(Date.now() + world.aheadDays * DAY_MS);
-      await sweepPoints(gw.ctx.db, now, 1000, { operatorIds: [world.op.id] });
+      await sweepPoints(prismaDatabase(gw.ctx.db), now, 1000, { operatorIds: [world.op.id] });
       // Run twice, the sweep finds nothing left to do.
-      expect(await sweepPoints(gw.ctx.db, now, 1000, { operatorIds: [world.op.id] })).toMatchObject({
+      expect(await sweepPoints(prismaDatabase(gw.ctx.db), now, 1000, { operatorIds: [world.op.id] })).toMatchObject({
         matured: 0,
         expired: 0,
       });

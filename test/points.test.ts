@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingRun, runBilling } from '../src/domain/billing.js';
 import { sweepPoints } from '../src/domain/household-points.js';
+import { prismaDatabase } from '../src/store/database.js';
 import { PENDING_MS } from '../src/domain/points.js';
 import { unbalancedEntries } from '../src/store/ledger.js';
 import { createLogger } from '../src/logger.js';
@@ -64,7 +65,9 @@ const points = async (token: string) => (await gw.api().get('/v1/me/points').set
 
 /** Makes every lot confirmed until now mature, as the housekeeping sweep would 14 days later. */
 const matureAll = () =>
-  sweepPoints(gw.ctx.db, new Date(Date.now() + PENDING_MS + DAY_MS), 1000, { operatorIds: [operator.id] });
+  sweepPoints(prismaDatabase(gw.ctx.db), new Date(Date.now() + PENDING_MS + DAY_MS), 1000, {
+    operatorIds: [operator.id],
+  });
 
 describe('Kiosque Points: programme settings', () => {
   it('When an operator turns points on with a value, then its resource shows it; a bad value is 400', async () => {
@@ -343,7 +346,9 @@ describe('Kiosque Points: settlement', () => {
     const ref = await provision(gw, op);
     const token = assertion(op, ref);
     await buyFrom(awarding, token, '20.00');
-    await sweepPoints(gw.ctx.db, new Date(Date.now() + PENDING_MS + DAY_MS), 1000, { operatorIds: [op.id] });
+    await sweepPoints(prismaDatabase(gw.ctx.db), new Date(Date.now() + PENDING_MS + DAY_MS), 1000, {
+      operatorIds: [op.id],
+    });
     await buyFrom(plain, token, '3.00', { points: 120 });
     const run = await gw.ctx.db.$transaction((tx) => createBillingRun(tx, op.id, new Date()));
     await runBilling(gw.ctx.pool, run.id);

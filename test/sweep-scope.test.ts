@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markBillingRunFailed, unfinishedBillingRunIds } from '../src/domain/billing.js';
 import { sweepOverdueDisputes } from '../src/domain/disputes.js';
+import { prismaDatabase } from '../src/store/database.js';
 import { dueSubscriptions } from '../src/domain/subscriptions.js';
 import {
   assertion,
@@ -58,9 +59,13 @@ describe('Background sweeps can be scoped to the rows of one test (issue 10, ite
     expect(opened.status).toBe(201);
     const url = gw.ctx.config.publicUrl;
 
-    expect(await sweepOverdueDisputes(gw.ctx.db, url, FAR_AHEAD, 100, { publisherIds: [theirs.id] })).toBe(0);
+    expect(
+      await sweepOverdueDisputes(prismaDatabase(gw.ctx.db), url, FAR_AHEAD, 100, { publisherIds: [theirs.id] }),
+    ).toBe(0);
     expect((await gw.ctx.db.dispute.findUniqueOrThrow({ where: { id: opened.body.id } })).status).toBe('open');
-    expect(await sweepOverdueDisputes(gw.ctx.db, url, FAR_AHEAD, 100, { publisherIds: [mine.id] })).toBe(1);
+    expect(
+      await sweepOverdueDisputes(prismaDatabase(gw.ctx.db), url, FAR_AHEAD, 100, { publisherIds: [mine.id] }),
+    ).toBe(1);
     expect((await gw.ctx.db.dispute.findUniqueOrThrow({ where: { id: opened.body.id } })).status).toBe('lost');
   });
 

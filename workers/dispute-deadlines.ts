@@ -9,6 +9,7 @@ import {
   DEADLINE_SWEEP_SCHEDULER_ID,
   type DeadlineSweepJobData,
 } from '../src/queue/disputes.js';
+import { prismaDatabase } from '../src/store/database.js';
 import type { SweepScope } from '../src/store/sweep-scope.js';
 import type { RunningWorker, WorkerDeps } from './registry.js';
 
@@ -36,6 +37,7 @@ export async function startDisputeDeadlineWorker(
   const { config, db, logger } = deps;
   const log = logger.child({ worker: 'dispute-deadlines' });
   const now = options.now ?? (() => new Date());
+  const database = prismaDatabase(db);
   const sweepEveryMs = options.sweepEveryMs ?? 60_000;
 
   const queue = disputeDeadlineQueue(config);
@@ -54,7 +56,7 @@ export async function startDisputeDeadlineWorker(
     DISPUTE_DEADLINES_QUEUE,
     async (job) => {
       if (job.name !== DEADLINE_SWEEP_JOB) throw new Error(`Unknown dispute deadline job ${job.name}`);
-      const closed = await sweepOverdueDisputes(db, config.publicUrl, now(), undefined, options.scope);
+      const closed = await sweepOverdueDisputes(database, config.publicUrl, now(), undefined, options.scope);
       if (closed > 0) log.info({ closed }, 'closed unanswered disputes as lost');
       return { closed };
     },

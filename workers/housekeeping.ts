@@ -13,6 +13,7 @@ import {
   type HousekeepingJobData,
 } from '../src/queue/housekeeping.js';
 import { expirePendingPurchases, purgeIdempotencyKeys } from '../src/store/housekeeping.js';
+import { prismaDatabase } from '../src/store/database.js';
 import type { SweepScope } from '../src/store/sweep-scope.js';
 import { sweepPoints } from '../src/domain/household-points.js';
 import type { RunningWorker, WorkerDeps } from './registry.js';
@@ -62,6 +63,7 @@ export async function startHousekeepingWorker(
   const log = logger.child({ worker: 'housekeeping' });
   const now = options.now ?? (() => new Date());
   const scope = options.scope ?? {};
+  const database = prismaDatabase(db);
   const checkEveryMs = options.schedulerCheckEveryMs ?? 30_000;
   const retentionMs = config.idempotencyKeyRetentionHours * HOUR_MS;
 
@@ -101,7 +103,7 @@ export async function startHousekeepingWorker(
         const cutoff = new Date(now().getTime() - retentionMs);
         return { purged: await inBatches(() => purgeIdempotencyKeys(db, cutoff, BATCH_SIZE, scope)) };
       }
-      if (job.name === SWEEP_POINTS_JOB) return sweepPoints(db, now(), BATCH_SIZE, scope);
+      if (job.name === SWEEP_POINTS_JOB) return sweepPoints(database, now(), BATCH_SIZE, scope);
       throw new Error(`Unknown housekeeping job ${job.name}`);
     },
     { connection: bullConnection(config.redisUrl), prefix: config.queuePrefix, concurrency: 1 },

@@ -11,7 +11,7 @@ import { invalidRequest, invalidState, notFound } from './errors.js';
 import { recordEvent } from './events.js';
 import { accounts } from './ledger.js';
 import { Decimal, formatAmount } from './money.js';
-import { purchaseResource } from './resources.js';
+import { purchasePayload as purchaseResource } from './webhook-payloads.js';
 import { vatRateString } from './vat.js';
 
 export const INVOICE_OUTCOMES = ['paid', 'unpaid', 'partially_paid'] as const;

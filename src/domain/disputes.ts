@@ -1,13 +1,29 @@
-import { within, type SweepScope } from '../store/sweep-scope.js';
-import type { Dispute, Purchase, Refund, Subscriber } from '../generated/prisma/client.js';
-import type { Db, Tx } from '../store/db.js';
-import { onPrisma } from '../store/sql.js';
+import type { Database } from '../store/database.js';
+import {
+  findDispute as findDisputeRecord,
+  insertDispute,
+  lockDispute as lockDisputeRecord,
+  overdueDisputeIds,
+  partyDisputes,
+  reinstatePurchase,
+  saveDispute,
+  type DisputeOpener,
+  type DisputeRecord,
+  type DisputeStatus,
+  type DisputeWithParties,
+} from '../store/disputes.js';
+import { lockPurchase } from '../store/purchases.js';
+import { sqlOf, type Sql, type SqlOrTx } from '../store/sql.js';
+import type { SweepScope } from '../store/sweep-scope.js';
 import { newId } from '../ids.js';
 import { suspendIfAboveRate, type SuspensionPolicy } from './dispute-rate.js';
 import { invalidState, notFound } from './errors.js';
 import { recordEvent } from './events.js';
 import { refundableAmount, refundPurchase } from './purchases.js';
-import { consentResource, purchaseResource, purchaseStatus, refundResource } from './resources.js';
+import { purchaseStatus } from './offer-status.js';
+import { disputePayload } from './webhook-payloads.js';
+
+export type { DisputeOpener, DisputeStatus, DisputeWithParties };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** A purchase can be disputed up to 365 days after its confirmation. */
@@ -15,9 +31,7 @@ export const DISPUTE_WINDOW_MS = 365 * DAY_MS;
 /** The publisher answers within 7 days, or the dispute closes as lost. */
 export const RESPONSE_WINDOW_MS = 7 * DAY_MS;
 
-export type DisputeStatus = 'open' | 'under_review' | 'won' | 'lost';
 export type DisputeOutcome = 'won' | 'lost';
-export type DisputeOpener = 'subscriber' | 'operator';
 
 export type DisputeAction =
   { type: 'accept' } | { type: 'contest' } | { type: 'resolve'; outcome: DisputeOutcome } | { type: 'expire' };
@@ -59,7 +73,10 @@ export function nextDisputeStatus(
 }
 
 /** Throws 409 unless the purchase can be disputed now: confirmed, and confirmed at most 365 days ago. */
-export function assertDisputable(purchase: Pick<Purchase, 'status' | 'expiresAt' | 'confirmedAt'>, now: Date): void {
+export function assertDisputable(
+  purchase: { status: string; expiresAt: Date; confirmedAt: Date | null },
+  now: Date,
+): void {
   if (purchase.status === 'disputed')
     throw invalidState('This purchase already has a dispute open', { status: 'disputed' });
   if (purchase.status !== 'confirmed' || purchase.confirmedAt === null) {
@@ -83,8 +100,6 @@ export type DisputeParty =
   | { kind: 'operator'; operatorId: string }
   | { kind: 'publisher'; publisherId: string };
 
-export type DisputeWithParties = Dispute & { purchase: Purchase; subscriber: Subscriber; refund: Refund | null };
-
 export function isParty(dispute: DisputeWithParties, party: DisputeParty): boolean {
   switch (party.kind) {
     case 'subscriber':
@@ -96,76 +111,44 @@ export function isParty(dispute: DisputeWithParties, party: DisputeParty): boole
   }
 }
 
-/**
- * The dispute as the API returns it. Consent evidence goes to the subscriber
- * and to its operator, who decides contested disputes; the publisher (and its
- * webhooks) get the dispute without that personal data.
- */
-export function disputeResource(
-  dispute: DisputeWithParties,
-  viewer: DisputeParty['kind'],
-  publicUrl: string,
-  now: Date = new Date(),
-) {
-  return {
-    id: dispute.id,
-    object: 'dispute',
-    purchaseId: dispute.purchaseId,
-    status: dispute.status,
-    reason: dispute.reason,
-    openedBy: dispute.openedBy,
-    respondBy: dispute.respondBy.toISOString(),
-    evidence: dispute.evidence,
-    respondedAt: dispute.respondedAt?.toISOString() ?? null,
-    closedAt: dispute.closedAt?.toISOString() ?? null,
-    createdAt: dispute.createdAt.toISOString(),
-    refund: dispute.refund ? refundResource(dispute.refund) : null,
-    purchase: purchaseResource(dispute.purchase, publicUrl, now),
-    // The operator's reference for a subscriber may be a phone number: not the publisher's to know.
-    ...(viewer === 'publisher'
-      ? {}
-      : { subscriberRef: dispute.subscriber.externalRef, consent: consentResource(dispute.purchase) }),
-  };
-}
+export const DISPUTE_STATUSES = ['open', 'under_review', 'won', 'lost'] as const satisfies readonly DisputeStatus[];
 
-const withParties = { purchase: true, subscriber: true, refund: true } as const;
-
-export async function findDispute(db: Db | Tx, disputeId: string, party: DisputeParty): Promise<DisputeWithParties> {
-  const dispute = await db.dispute.findUnique({ where: { id: disputeId }, include: withParties });
+export async function findDispute(sql: SqlOrTx, disputeId: string, party: DisputeParty): Promise<DisputeWithParties> {
+  const dispute = await findDisputeRecord(sqlOf(sql), disputeId);
   if (!dispute || !isParty(dispute, party)) throw notFound('Dispute');
   return dispute;
 }
 
-export const DISPUTE_STATUSES = ['open', 'under_review', 'won', 'lost'] as const;
+function partyId(party: DisputeParty): string {
+  switch (party.kind) {
+    case 'subscriber':
+      return party.subscriberId;
+    case 'operator':
+      return party.operatorId;
+    case 'publisher':
+      return party.publisherId;
+  }
+}
 
 /** A party's disputes, newest first, optionally of one status: how an operator finds the contested ones to decide. */
 export async function listDisputes(
-  db: Db,
+  sql: SqlOrTx,
   party: DisputeParty,
   filter: { status?: DisputeStatus; cursor?: string; limit: number },
 ): Promise<DisputeWithParties[]> {
-  const scope =
-    party.kind === 'subscriber'
-      ? { subscriberId: party.subscriberId }
-      : party.kind === 'operator'
-        ? { subscriber: { operatorId: party.operatorId } }
-        : { purchase: { publisherId: party.publisherId } };
-  return db.dispute.findMany({
-    where: {
-      ...scope,
-      ...(filter.status ? { status: filter.status } : {}),
-      ...(filter.cursor ? { id: { lt: filter.cursor } } : {}),
-    },
-    orderBy: { id: 'desc' },
+  return partyDisputes(sqlOf(sql), party.kind, partyId(party), {
+    status: filter.status ?? null,
+    before: filter.cursor ?? null,
     take: filter.limit,
-    include: withParties,
   });
 }
 
-/** Locks the dispute row first, then (when it changes) its purchase: every dispute transition takes them in this order. */
-async function lockDispute(tx: Tx, disputeId: string, party: DisputeParty | null): Promise<DisputeWithParties> {
-  await tx.$queryRaw`SELECT 1 FROM disputes WHERE id = ${disputeId} FOR UPDATE`;
-  const dispute = await tx.dispute.findUnique({ where: { id: disputeId }, include: withParties });
+/**
+ * Locks the dispute row first, then (when it changes) its purchase: every
+ * dispute transition takes them in this order.
+ */
+async function lockDispute(sql: Sql, disputeId: string, party: DisputeParty | null): Promise<DisputeWithParties> {
+  const dispute = await lockDisputeRecord(sql, disputeId);
   if (!dispute || (party && !isParty(dispute, party))) throw notFound('Dispute');
   return dispute;
 }
@@ -177,7 +160,7 @@ export interface DisputeSettings {
 
 export interface NewDispute {
   purchaseId: string;
-  subscriber: Subscriber;
+  subscriber: { id: string };
   openedBy: DisputeOpener;
   reason: string;
 }
@@ -188,37 +171,39 @@ export interface NewDispute {
  * others then find it so and get 409 (the partial unique index is the backstop).
  */
 export async function openDispute(
-  tx: Tx,
+  tx: SqlOrTx,
   input: NewDispute,
   settings: DisputeSettings,
   now: Date = new Date(),
 ): Promise<DisputeWithParties> {
-  await tx.$queryRaw`SELECT 1 FROM purchases WHERE id = ${input.purchaseId} FOR UPDATE`;
-  const purchase = await tx.purchase.findUnique({ where: { id: input.purchaseId } });
+  const sql = sqlOf(tx);
+  const purchase = await lockPurchase(sql, input.purchaseId);
   if (!purchase || purchase.subscriberId !== input.subscriber.id) throw notFound('Purchase');
   assertDisputable(purchase, now);
-  const created = await tx.dispute.create({
-    data: {
-      id: newId('dsp', now.getTime()),
-      purchaseId: purchase.id,
-      subscriberId: input.subscriber.id,
-      reason: input.reason,
-      status: 'open',
-      openedBy: input.openedBy,
-      respondBy: respondByFor(now),
-      createdAt: now,
-    },
-  });
-  await tx.purchase.update({ where: { id: purchase.id }, data: { status: 'disputed' } });
-  const dispute = await tx.dispute.findUniqueOrThrow({ where: { id: created.id }, include: withParties });
-  await recordEvent(
-    tx,
-    purchase.publisherId,
-    'dispute.opened',
-    disputeResource(dispute, 'publisher', settings.publicUrl, now),
-    now,
-  );
-  await suspendIfAboveRate(tx, purchase.publisherId, settings.suspension, now);
+  const opened: DisputeRecord = {
+    id: newId('dsp', now.getTime()),
+    purchaseId: purchase.id,
+    subscriberId: input.subscriber.id,
+    reason: input.reason,
+    status: 'open',
+    openedBy: input.openedBy,
+    respondBy: respondByFor(now),
+    evidence: null,
+    respondedAt: null,
+    closedAt: null,
+    createdAt: now,
+  };
+  await insertDispute(sql, opened);
+  const dispute = await reread(sql, opened.id);
+  await recordEvent(sql, purchase.publisherId, 'dispute.opened', disputePayload(dispute, settings.publicUrl, now), now);
+  await suspendIfAboveRate(sql, purchase.publisherId, settings.suspension, now);
+  return dispute;
+}
+
+/** A dispute this transaction just wrote, with its parties as they now are. */
+async function reread(sql: Sql, disputeId: string): Promise<DisputeWithParties> {
+  const dispute = await findDisputeRecord(sql, disputeId);
+  if (!dispute) throw new Error(`Dispute ${disputeId} was written but cannot be read`);
   return dispute;
 }
 
@@ -229,27 +214,22 @@ export async function openDispute(
  * final status) and a won one is simply `confirmed` again.
  */
 async function closeDispute(
-  tx: Tx,
+  sql: Sql,
   dispute: DisputeWithParties,
   outcome: DisputeOutcome,
-  changes: { evidence?: string | null; respondedAt?: Date },
+  changes: Partial<Pick<DisputeRecord, 'evidence' | 'respondedAt'>>,
   publicUrl: string,
   now: Date,
 ): Promise<DisputeWithParties> {
-  await tx.dispute.update({ where: { id: dispute.id }, data: { ...changes, status: outcome, closedAt: now } });
-  await tx.$queryRaw`SELECT 1 FROM purchases WHERE id = ${dispute.purchaseId} FOR UPDATE`;
-  const purchase = await tx.purchase.update({ where: { id: dispute.purchaseId }, data: { status: 'confirmed' } });
+  await saveDispute(sql, { ...dispute, ...changes, status: outcome, closedAt: now });
+  await lockPurchase(sql, dispute.purchaseId);
+  const purchase = await reinstatePurchase(sql, dispute.purchaseId);
+  if (!purchase) throw notFound('Purchase');
   if (outcome === 'lost' && refundableAmount(purchase).gt(0)) {
-    await refundPurchase(onPrisma(tx), purchase.id, null, 'dispute', publicUrl, { disputeId: dispute.id }, now);
+    await refundPurchase(sql, purchase.id, null, 'dispute', publicUrl, { disputeId: dispute.id }, now);
   }
-  const closed = await tx.dispute.findUniqueOrThrow({ where: { id: dispute.id }, include: withParties });
-  await recordEvent(
-    tx,
-    closed.purchase.publisherId,
-    'dispute.closed',
-    disputeResource(closed, 'publisher', publicUrl, now),
-    now,
-  );
+  const closed = await reread(sql, dispute.id);
+  await recordEvent(sql, closed.purchase.publisherId, 'dispute.closed', disputePayload(closed, publicUrl, now), now);
   return closed;
 }
 
@@ -260,33 +240,35 @@ export interface PublisherResponse {
 
 /** The publisher accepts (the dispute is lost, the purchase refunded) or contests it with evidence for the operator. */
 export async function respondToDispute(
-  tx: Tx,
+  tx: SqlOrTx,
   disputeId: string,
   publisherId: string,
   response: PublisherResponse,
   publicUrl: string,
   now: Date = new Date(),
 ): Promise<DisputeWithParties> {
-  const dispute = await lockDispute(tx, disputeId, { kind: 'publisher', publisherId });
+  const sql = sqlOf(tx);
+  const dispute = await lockDispute(sql, disputeId, { kind: 'publisher', publisherId });
   const next = nextDisputeStatus(dispute, { type: response.accept ? 'accept' : 'contest' }, now);
   const changes = { evidence: response.evidence, respondedAt: now };
-  if (next === 'lost') return closeDispute(tx, dispute, 'lost', changes, publicUrl, now);
-  await tx.dispute.update({ where: { id: dispute.id }, data: { ...changes, status: next } });
-  return tx.dispute.findUniqueOrThrow({ where: { id: dispute.id }, include: withParties });
+  if (next === 'lost') return closeDispute(sql, dispute, 'lost', changes, publicUrl, now);
+  await saveDispute(sql, { ...dispute, ...changes, status: next });
+  return reread(sql, dispute.id);
 }
 
 /** The operator of the disputing subscriber decides a contested dispute. */
 export async function resolveDispute(
-  tx: Tx,
+  tx: SqlOrTx,
   disputeId: string,
   operatorId: string,
   outcome: DisputeOutcome,
   publicUrl: string,
   now: Date = new Date(),
 ): Promise<DisputeWithParties> {
-  const dispute = await lockDispute(tx, disputeId, { kind: 'operator', operatorId });
+  const sql = sqlOf(tx);
+  const dispute = await lockDispute(sql, disputeId, { kind: 'operator', operatorId });
   nextDisputeStatus(dispute, { type: 'resolve', outcome }, now);
-  return closeDispute(tx, dispute, outcome, {}, publicUrl, now);
+  return closeDispute(sql, dispute, outcome, {}, publicUrl, now);
 }
 
 /**
@@ -295,15 +277,15 @@ export async function resolveDispute(
  * what makes a deadline job safe to run twice.
  */
 export async function expireDispute(
-  tx: Tx,
+  sql: Sql,
   disputeId: string,
   publicUrl: string,
   now: Date,
 ): Promise<DisputeWithParties | null> {
-  const dispute = await lockDispute(tx, disputeId, null);
+  const dispute = await lockDispute(sql, disputeId, null);
   if (dispute.status !== 'open' || dispute.respondBy > now) return null;
   nextDisputeStatus(dispute, { type: 'expire' }, now);
-  return closeDispute(tx, dispute, 'lost', {}, publicUrl, now);
+  return closeDispute(sql, dispute, 'lost', {}, publicUrl, now);
 }
 
 /**
@@ -311,23 +293,17 @@ export async function expireDispute(
  * one transaction per dispute. Returns how many this call closed.
  */
 export async function sweepOverdueDisputes(
-  db: Db,
+  db: Database,
   publicUrl: string,
   now: Date,
   batchSize = 100,
   scope: SweepScope = {},
 ): Promise<number> {
   let closed = 0;
-  const scoped = scope.publisherIds ? { purchase: within('publisherId', scope.publisherIds) } : {};
   for (;;) {
-    const due = await db.dispute.findMany({
-      where: { status: 'open', respondBy: { lte: now }, ...scoped },
-      orderBy: { respondBy: 'asc' },
-      take: batchSize,
-      select: { id: true },
-    });
-    for (const { id } of due) {
-      const result = await db.$transaction((tx) => expireDispute(tx, id, publicUrl, now));
+    const due = await overdueDisputeIds(db.sql, now, batchSize, scope.publisherIds ?? null);
+    for (const id of due) {
+      const result = await db.transaction((sql) => expireDispute(sql, id, publicUrl, now));
       if (result) closed += 1;
     }
     if (due.length < batchSize) return closed;

@@ -14,9 +14,9 @@ import {
   postPointsEntries,
   type PointsHistoryRow,
 } from '../store/points.js';
-import type { Db } from '../store/db.js';
+import type { Database } from '../store/database.js';
 import type { SweepScope } from '../store/sweep-scope.js';
-import { onPrisma, type Sql } from '../store/sql.js';
+import type { Sql } from '../store/sql.js';
 import { Decimal, formatAmount } from './money.js';
 import {
   assertAvailable,
@@ -257,12 +257,12 @@ export async function clawBackOnChargeback(
  * journal already moved, and every entry is keyed.
  */
 export async function sweepPoints(
-  db: Db,
+  db: Database,
   now: Date,
   limit: number,
   scope: SweepScope = {},
 ): Promise<{ households: number; matured: number; expired: number }> {
-  const sql = onPrisma(db);
+  const { sql } = db;
   const operatorIds = scope.operatorIds ?? null;
   const holders = new Set([
     ...(await householdsToMature(sql, maturityCutoff(now), limit, operatorIds)),
@@ -271,7 +271,7 @@ export async function sweepPoints(
   let matured = 0;
   let expired = 0;
   for (const holderId of holders) {
-    const done = await db.$transaction((tx) => sweepHousehold(onPrisma(tx), holderId, now));
+    const done = await db.transaction((tx) => sweepHousehold(tx, holderId, now));
     matured += done.matured;
     expired += done.expired;
   }

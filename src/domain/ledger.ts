@@ -1,3 +1,7 @@
+import type { Decimal } from './money.js';
+import { accountTotals } from '../store/ledger.js';
+import type { SqlOrTx } from '../store/sql.js';
+
 /**
  * The chart of accounts (docs/money.md). Every account is in one unit: 'EUR',
  * or 'PTS' for Kiosque Points (src/domain/points.ts names those accounts).
@@ -45,4 +49,22 @@ export function normalSide(account: string): 'debit' | 'credit' {
   if (account.startsWith('points:holder:')) return account.endsWith(':owed') ? 'debit' : 'credit';
   if (account.startsWith('points:operator:')) return account.endsWith(':issued') ? 'debit' : 'credit';
   return 'debit';
+}
+
+export interface AccountBalance {
+  account: string;
+  unit: string;
+  debit: Decimal;
+  credit: Decimal;
+  /** On the account's normal side: what a liability owes, what an asset holds. */
+  balance: Decimal;
+}
+
+/** Every account's totals and its balance read on its normal side (the admin's view of the journal). */
+export async function allBalances(db: SqlOrTx): Promise<AccountBalance[]> {
+  const totals = await accountTotals(db);
+  return totals.map((t) => ({
+    ...t,
+    balance: normalSide(t.account) === 'debit' ? t.debit.minus(t.credit) : t.credit.minus(t.debit),
+  }));
 }

@@ -1,11 +1,27 @@
-import type { Subscriber } from '../generated/prisma/client.js';
-import type { Db, Tx } from '../store/db.js';
-import { onPrisma } from '../store/sql.js';
+import { sqlOf, type SqlOrTx } from '../store/sql.js';
+import { findOperatorLimits } from '../store/operators.js';
+import { findSubscriberByRef, saveControls } from '../store/subscribers.js';
 import type { Category } from './categories.js';
 import { forbidden, invalidRequest, notFound } from './errors.js';
 import { Decimal } from './money.js';
 import { lockSubscriber } from './purchases.js';
 import { operatorLimits, type OperatorLimitColumns } from './spending.js';
+import type { Subscriber } from './subscribers.js';
+
+type Amount = { toString(): string };
+
+/** Who asks for a child's controls: a subscriber, as its credential knows it. */
+export type Holder = Pick<Subscriber, 'id' | 'operatorId'>;
+
+/** The controls columns of a child, from the store or from a page's own read. */
+export interface ControlledChild {
+  externalRef: string;
+  blocked: boolean;
+  blockedCategories: readonly string[];
+  pointsAllowed: boolean;
+  limitWeekly: Amount | null;
+  limitMonthly: Amount | null;
+}
 
 /** What a holder sets for a child; null limits mean "the operator's". */
 export interface ControlsInput {
@@ -22,10 +38,8 @@ export interface ControlsInput {
  * provisioned is 404; one that exists but is not this holder's child (the child
  * itself asking, another household's holder or child) is 403.
  */
-export async function childOf(db: Db | Tx, holder: Subscriber, externalRef: string): Promise<Subscriber> {
-  const child = await db.subscriber.findUnique({
-    where: { operatorId_externalRef: { operatorId: holder.operatorId, externalRef } },
-  });
+export async function childOf(db: SqlOrTx, holder: Holder, externalRef: string): Promise<Subscriber> {
+  const child = await findSubscriberByRef(sqlOf(db), holder.operatorId, externalRef);
   if (!child) throw notFound('Subscriber');
   if (child.holderId === null || child.holderId !== holder.id)
     throw forbidden("Only the holder of this child's household may do this");
@@ -41,7 +55,7 @@ export function assertWithinOperator(input: ControlsInput, operator: OperatorLim
   if (Object.keys(fields).length) throw invalidRequest('A child limit cannot be above the operator limit', { fields });
 }
 
-export function controlsView(child: Subscriber, operator: OperatorLimitColumns) {
+export function controlsView(child: ControlledChild, operator: OperatorLimitColumns) {
   const limits = operatorLimits(operator);
   return {
     externalRef: child.externalRef,
@@ -55,33 +69,45 @@ export function controlsView(child: Subscriber, operator: OperatorLimitColumns) 
   };
 }
 
+/** A child's controls as its holder reads them, with the limits in force. */
+export async function childControls(db: SqlOrTx, holder: Holder, externalRef: string) {
+  const sql = sqlOf(db);
+  const child = await childOf(sql, holder, externalRef);
+  const operator = await findOperatorLimits(sql, child.operatorId);
+  if (!operator) throw new Error(`Operator ${child.operatorId} of subscriber ${child.id} not found`);
+  return controlsView(child, operator);
+}
+
 /**
  * Replaces a child's controls. The child's row is locked like for a charge, so
  * the change is serialized with its confirmations and renewals: whatever
  * commits after this sees the new controls.
  */
 export async function replaceControls(
-  tx: Tx,
-  holder: Subscriber,
+  tx: SqlOrTx,
+  holder: Holder,
   externalRef: string,
   input: ControlsInput,
   now = new Date(),
 ) {
-  const child = await childOf(tx, holder, externalRef);
-  const locked = await lockSubscriber(onPrisma(tx), child.id);
+  const sql = sqlOf(tx);
+  const child = await childOf(sql, holder, externalRef);
+  const locked = await lockSubscriber(sql, child.id);
   // The operator may have moved the child to another household while we waited for its lock.
   if (locked.holderId !== holder.id) throw forbidden('Only the holder of this household may set its controls');
   assertWithinOperator(input, locked.operator);
-  const updated = await tx.subscriber.update({
-    where: { id: child.id },
-    data: {
+  const updated = await saveControls(
+    sql,
+    child.id,
+    {
       blocked: input.blocked,
       blockedCategories: [...new Set(input.blockedCategories)],
-      limitWeekly: input.weekly?.toFixed(2) ?? null,
-      limitMonthly: input.monthly?.toFixed(2) ?? null,
+      limitWeekly: input.weekly,
+      limitMonthly: input.monthly,
       pointsAllowed: input.pointsAllowed,
-      updatedAt: now,
     },
-  });
+    now,
+  );
+  if (!updated) throw notFound('Subscriber');
   return controlsView(updated, locked.operator);
 }

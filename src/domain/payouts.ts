@@ -1,9 +1,8 @@
 import { newId } from '../ids.js';
-import type { Db, Tx } from '../store/db.js';
 import { accountBalance, postEntry } from '../store/ledger.js';
 import { insertPayout, settledAndPaidOut, type PayoutRecord } from '../store/payouts.js';
 import { lockPublisher } from '../store/publishers.js';
-import { onPrisma, sqlOf, type SqlOrTx } from '../store/sql.js';
+import { sqlOf, type SqlOrTx } from '../store/sql.js';
 import { invalidState, notFound } from './errors.js';
 import { accounts } from './ledger.js';
 import { Decimal, formatAmount } from './money.js';
@@ -12,7 +11,7 @@ import { Decimal, formatAmount } from './money.js';
  * What Kiosque owes a publisher now: its payable account, credit-normal. The
  * caller holds the publisher's row lock when it acts on the answer.
  */
-export async function availableToPayOut(db: Db | Tx, publisherId: string): Promise<Decimal> {
+export async function availableToPayOut(db: SqlOrTx, publisherId: string): Promise<Decimal> {
   return (await accountBalance(db, accounts.payable(publisherId))).negated();
 }
 
@@ -23,14 +22,14 @@ export async function availableToPayOut(db: Db | Tx, publisherId: string): Promi
  * balance is read after the lock is granted, from the journal.
  */
 export async function createPayout(
-  tx: Tx,
+  tx: SqlOrTx,
   publisherId: string,
   amount: Decimal,
   now = new Date(),
 ): Promise<PayoutRecord> {
-  const sql = onPrisma(tx);
+  const sql = sqlOf(tx);
   if (!(await lockPublisher(sql, publisherId))) throw notFound('Publisher');
-  const available = await availableToPayOut(tx, publisherId);
+  const available = await availableToPayOut(sql, publisherId);
   if (amount.gt(available)) {
     throw invalidState(`At most ${formatAmount(Decimal.max(available, 0))} can be paid out`, {
       available: formatAmount(available),
@@ -38,7 +37,7 @@ export async function createPayout(
   }
   const payout: PayoutRecord = { id: newId('po', now.getTime()), publisherId, amount, createdAt: now };
   await insertPayout(sql, payout);
-  await postEntry(tx, {
+  await postEntry(sql, {
     key: `payout:${payout.id}`,
     kind: 'payout',
     publisherId,
@@ -49,16 +48,6 @@ export async function createPayout(
     at: now,
   });
   return payout;
-}
-
-export function payoutResource(payout: PayoutRecord) {
-  return {
-    id: payout.id,
-    object: 'payout',
-    publisherId: payout.publisherId,
-    amount: formatAmount(payout.amount),
-    createdAt: payout.createdAt.toISOString(),
-  };
 }
 
 export interface PublisherBalance {
@@ -74,8 +63,4 @@ export interface PublisherBalance {
 export async function publisherBalance(db: SqlOrTx, publisherId: string): Promise<PublisherBalance> {
   const { settled, paidOut } = await settledAndPaidOut(sqlOf(db), publisherId);
   return { settled, paidOut, available: settled.minus(paidOut) };
-}
-
-export function balanceResource(b: PublisherBalance) {
-  return { available: formatAmount(b.available), settled: formatAmount(b.settled), paidOut: formatAmount(b.paidOut) };
 }

@@ -17,7 +17,8 @@ import type { EventType, OperatorEventType } from './events.js';
 import { notifyOperatorOfCharge } from './operator-notifications.js';
 import { sandboxDecline } from './sandbox.js';
 import { Decimal } from './money.js';
-import { purchaseResource, purchaseStatus, refundResource } from './resources.js';
+import { purchaseStatus } from './offer-status.js';
+import { purchasePayload, refundPayload } from './webhook-payloads.js';
 import { householdControls, spentBy, subscriberLimits, type Spent } from './spending.js';
 import { monthStart, weekStart } from './periods.js';
 import { clawBackPoints, postConfirmationPoints } from './household-points.js';
@@ -261,7 +262,7 @@ export async function confirmPurchase(
       pointValue: operator.pointValue,
       programme: operator.pointsEnabled,
     });
-    const event = code ? null : outboxEvent('purchase.confirmed', purchaseResource(claimed, publicUrl, now), now);
+    const event = code ? null : outboxEvent('purchase.confirmed', purchasePayload(claimed, publicUrl, now), now);
     const claim = await claimPurchase(sql, claimed, event, spent, periods);
     if (claim.claimed) {
       if (code) return { outcome: 'declined', purchase: claimed, code };
@@ -345,7 +346,7 @@ export async function refundPurchase(
   };
   const event = outboxEvent(
     'purchase.refunded',
-    { ...purchaseResource(updated, publicUrl, now), refund: refundResource(refund) },
+    { ...purchasePayload(updated, publicUrl, now), refund: refundPayload(refund) },
     now,
   );
   await recordRefund(sql, refund, updated, event);

@@ -1,6 +1,7 @@
+import { findOperatorLimits } from '../store/operators.js';
 import { readSpending } from '../store/purchases.js';
 import type { Sql } from '../store/sql.js';
-import { limitsInForce, type HouseholdControls, type Limits } from './ceilings.js';
+import { budget, limitsInForce, type Budget, type HouseholdControls, type Limits } from './ceilings.js';
 import { Decimal } from './money.js';
 import { monthStart, weekStart } from './periods.js';
 
@@ -64,4 +65,16 @@ export function householdControls(subscriber: ControlColumns): HouseholdControls
 
 export function subscriberLimits(subscriber: ControlColumns, operator: OperatorLimitColumns): Limits {
   return limitsInForce(operatorLimits(operator), householdControls(subscriber));
+}
+
+/** What is left of each of a subscriber's ceilings at `now` (GET /v1/me/budget, the subscriber space). */
+export async function subscriberBudget(
+  sql: Sql,
+  subscriber: ControlColumns & { id: string; operatorId: string },
+  now: Date,
+): Promise<Budget> {
+  const operator = await findOperatorLimits(sql, subscriber.operatorId);
+  if (!operator) throw new Error(`Operator ${subscriber.operatorId} of subscriber ${subscriber.id} not found`);
+  const spent = await spentBy(sql, subscriber.id, now);
+  return budget(subscriberLimits(subscriber, operator), spent.week, spent.month);
 }

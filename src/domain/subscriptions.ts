@@ -33,7 +33,8 @@ import {
   type Purchase,
   type Seller,
 } from './purchases.js';
-import { purchaseResource, purchaseStatus, subscriptionResource } from './resources.js';
+import { purchaseStatus } from './offer-status.js';
+import { purchasePayload, subscriptionPayload } from './webhook-payloads.js';
 import type { Channel } from './commission.js';
 
 /** API.md price tiers: the most one period of each plan may cost. */
@@ -288,7 +289,7 @@ export async function confirmSubscription(
   };
   const event = outboxEvent(
     'subscription.activated',
-    { ...subscriptionResource(active, publicUrl, now), purchase: purchaseResource(charged.purchase, publicUrl, now) },
+    { ...subscriptionPayload(active, publicUrl, now), purchase: purchasePayload(charged.purchase, publicUrl, now) },
     now,
   );
   await activateSubscription(sql, active, charged.purchase, event);
@@ -346,12 +347,12 @@ export async function renewSubscription(
   };
   await saveSubscriptionState(sql, updated);
   if (step.event) {
-    const data = subscriptionResource(updated, publicUrl, now);
+    const data = subscriptionPayload(updated, publicUrl, now);
     await recordEvent(
       sql,
       subscription.publisherId,
       step.event,
-      'purchase' in charged ? { ...data, purchase: purchaseResource(charged.purchase, publicUrl, now) } : data,
+      'purchase' in charged ? { ...data, purchase: purchasePayload(charged.purchase, publicUrl, now) } : data,
       now,
     );
   }
@@ -408,7 +409,7 @@ export async function cancelSubscription(
     sql,
     subscription.publisherId,
     'subscription.canceled',
-    subscriptionResource(canceled, publicUrl, now),
+    subscriptionPayload(canceled, publicUrl, now),
     now,
   );
   return canceled;

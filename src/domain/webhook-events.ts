@@ -1,4 +1,4 @@
-import type { Db } from '../store/db.js';
+import { sqlOf, type SqlOrTx } from '../store/sql.js';
 import { publisherEvents, type WebhookEventRecord, type WebhookEventState } from '../store/webhooks.js';
 
 export type WebhookEventStatus = WebhookEventState;
@@ -8,33 +8,11 @@ export function webhookEventStatus(event: Pick<WebhookEventRecord, 'deliveredAt'
   return event.failedAt ? 'failed' : 'pending';
 }
 
-/** An outbox event as its publisher sees it: what was sent, and how each attempt went. */
-export function webhookEventResource(event: WebhookEventRecord) {
-  const status = webhookEventStatus(event);
-  return {
-    id: event.id,
-    object: 'webhook_event',
-    type: event.type,
-    status,
-    createdAt: event.createdAt.toISOString(),
-    deliveredAt: event.deliveredAt?.toISOString() ?? null,
-    failedAt: event.failedAt?.toISOString() ?? null,
-    nextAttemptAt: status === 'pending' ? event.nextAttemptAt.toISOString() : null,
-    payload: event.payload,
-    attempts: event.attempts.map((a) => ({
-      attemptedAt: a.attemptedAt.toISOString(),
-      statusCode: a.statusCode,
-      error: a.error,
-      durationMs: a.durationMs,
-    })),
-  };
-}
-
 /** One page of a publisher's own events, newest first; one more than `limit` tells the caller a next page exists. */
 export async function listWebhookEvents(
-  db: Db,
+  db: SqlOrTx,
   publisherId: string,
   page: { limit: number; cursor?: string | undefined; status?: WebhookEventStatus | undefined },
 ): Promise<WebhookEventRecord[]> {
-  return publisherEvents(db, publisherId, { take: page.limit + 1, before: page.cursor, state: page.status });
+  return publisherEvents(sqlOf(db), publisherId, { take: page.limit + 1, before: page.cursor, state: page.status });
 }

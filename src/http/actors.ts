@@ -1,4 +1,6 @@
-import type { Operator, Publisher, Subscriber } from '../generated/prisma/client.js';
+import type { OperatorRecord as Operator } from '../store/operators.js';
+import type { PublisherProfileRecord as Publisher } from '../store/publishers.js';
+import type { SubscriberRecord as Subscriber } from '../store/subscribers.js';
 
 export type Actor =
   | { kind: 'admin' }

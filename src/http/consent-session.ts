@@ -6,17 +6,17 @@ import { Decimal } from '../domain/money.js';
 import { nextPeriodEnd, type Plan } from '../domain/plan-periods.js';
 import { pointsOffer } from '../domain/household-points.js';
 import { recordConsentPageShown } from '../store/monthly-report.js';
-import { inTransaction, onPool, type Sql } from '../store/sql.js';
+import { inTransaction, onPool, onPrisma, type Sql } from '../store/sql.js';
 import { countFailedAuthentication, refuseThrottledAuthentication } from './auth-throttle.js';
 import { subscriberLanes } from './keyed-lane.js';
 import type { ConsentEvidence } from '../domain/purchases.js';
-import type { Operator, Publisher, Subscriber } from '../generated/prisma/client.js';
+import { findSubscriberWithOperator, type SubscriberWithOperator } from '../store/subscribers.js';
 import { subscriberFromAssertion } from './auth.js';
 import { CONSENT_PAGE_VERSION, consentPage } from './consent-page.js';
 import type { AppContext } from './context.js';
 import { messagePage } from './pages/layout.js';
 import { pageKit, sendHtml, setPageCsp, type PageKit } from './pages/render.js';
-import { budgetOf } from './routes/me.js';
+import { subscriberBudget } from '../domain/spending.js';
 import { consentEvidence } from './routes/purchases.js';
 import {
   SESSION_COOKIE,
@@ -41,7 +41,7 @@ export async function pageSubscriber(
   ctx: AppContext,
   req: Request,
   res: Response,
-): Promise<{ subscriber: Subscriber & { operator: Operator }; session: Session } | 'redirected' | null> {
+): Promise<{ subscriber: SubscriberWithOperator; session: Session } | 'redirected' | null> {
   const fromQuery = typeof req.query.assertion === 'string' ? req.query.assertion : null;
   const header = req.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? null;
   const assertion = fromQuery ?? header;
@@ -73,10 +73,7 @@ export async function pageSubscriber(
     session = typeof cookie === 'string' ? readSession(cookie, ctx.config.sessionSecret) : null;
   }
   if (!session) return null;
-  const subscriber = await ctx.db.subscriber.findUnique({
-    where: { id: session.subscriberId },
-    include: { operator: true },
-  });
+  const subscriber = await findSubscriberWithOperator(onPrisma(ctx.db), session.subscriberId);
   return subscriber ? { subscriber, session } : null;
 }
 
@@ -99,13 +96,13 @@ export async function formSubscriber(
   res: Response,
   kit: PageKit,
   scope: string,
-): Promise<{ subscriber: Subscriber & { operator: Operator }; session: Session } | null> {
+): Promise<{ subscriber: SubscriberWithOperator; session: Session } | null> {
   const cookie: unknown = req.cookies?.[SESSION_COOKIE];
   const session = typeof cookie === 'string' ? readSession(cookie, ctx.config.sessionSecret) : null;
   const subscriber =
     session &&
     validCsrfToken((req.body as { csrf?: unknown } | undefined)?.csrf, session, scope, ctx.config.sessionSecret)
-      ? await ctx.db.subscriber.findUnique({ where: { id: session.subscriberId }, include: { operator: true } })
+      ? await findSubscriberWithOperator(onPrisma(ctx.db), session.subscriberId)
       : null;
   if (!session || !subscriber) {
     sendHtml(
@@ -175,7 +172,13 @@ export interface ConsentOffer {
   description: string;
   amount: { toString(): string };
   returnUrl: string | null;
-  publisher: Pick<Publisher, 'name' | 'legalName' | 'supportUrl' | 'category' | 'suspendedAt'>;
+  publisher: {
+    name: string;
+    legalName: string | null;
+    supportUrl: string | null;
+    category: string;
+    suspendedAt: Date | null;
+  };
   /** A subscription's plan; null for a one-off purchase. */
   plan: Plan | null;
 }
@@ -240,7 +243,7 @@ export async function showConsentPage(
   const forecastFor = (euros: Decimal) =>
     forecastCharge(onPool(ctx.pool), who.subscriber, who.subscriber.operator, offer.publisher, euros, now);
   const [budget, forecastInEuros, points] = await Promise.all([
-    budgetOf(ctx.db, who.subscriber, now),
+    subscriberBudget(onPrisma(ctx.db), who.subscriber, now),
     forecastFor(amount),
     kind === 'purchase' ? pointsOffer(onPool(ctx.pool), who.subscriber, who.subscriber.operator, amount) : null,
   ]);
@@ -292,7 +295,12 @@ export async function confirmOnConsentPage(
   req: Request,
   res: Response,
   kind: OfferKind,
-  confirm: (sql: Sql, subscriber: Subscriber, evidence: ConsentEvidence, kit: PageKit) => Promise<PageConfirmation>,
+  confirm: (
+    sql: Sql,
+    subscriber: SubscriberWithOperator,
+    evidence: ConsentEvidence,
+    kit: PageKit,
+  ) => Promise<PageConfirmation>,
 ): Promise<void> {
   const kit = pageKit(req, res);
   const { m } = kit;

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { AppError } from '../domain/errors.js';
 import { TRANSACTION_OPTIONS, type Tx } from '../store/db.js';
 import { claimKey, saveKeyReply, type KeyedReply, type StoredReply } from '../store/purchases.js';
-import { inTransaction, type Sql } from '../store/sql.js';
+import { inTransaction, onPrisma, type Sql } from '../store/sql.js';
 import { actorScope } from './actors.js';
 import type { AppContext } from './context.js';
 
@@ -102,25 +102,18 @@ export async function respondOnce(
   const scope = actorScope(actor);
   const hash = requestHash(req);
   const outcome = await ctx.db.$transaction(async (tx) => {
-    const claimed = await tx.$queryRaw<{ key: string }[]>`
-      INSERT INTO idempotency_keys (scope, key, request_hash, response_status, response_body)
-      VALUES (${scope}, ${key}, ${hash}, 0, '')
-      ON CONFLICT (scope, key) DO NOTHING
-      RETURNING key`;
-    if (claimed.length === 0) {
-      const stored = await tx.idempotencyKey.findUniqueOrThrow({ where: { scope_key: { scope, key } } });
+    const sql = onPrisma(tx);
+    const stored = await claimKey(sql, scope, key, hash);
+    if (stored) {
       if (stored.requestHash !== hash) {
         throw new AppError('idempotency_conflict', 'This Idempotency-Key was used with a different request', {
           idempotencyKey: key,
         });
       }
-      return { status: stored.responseStatus, bodyText: stored.responseBody, replayed: true };
+      return { status: stored.status, bodyText: stored.body, replayed: true };
     }
     const reply = await work(tx);
-    await tx.idempotencyKey.update({
-      where: { scope_key: { scope, key } },
-      data: { responseStatus: reply.status, responseBody: storedReplay(reply) },
-    });
+    await saveKeyReply(sql, scope, key, reply.status, storedReplay(reply));
     return { status: reply.status, bodyText: JSON.stringify(reply.body), replayed: false };
   }, TRANSACTION_OPTIONS);
   send(res, outcome.status, outcome.bodyText, outcome.replayed);

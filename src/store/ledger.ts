@@ -1,7 +1,10 @@
 import { Prisma } from '../generated/prisma/client.js';
-import { EUR, normalSide } from '../domain/ledger.js';
-import { Decimal, formatAmount } from '../domain/money.js';
+import Decimal from 'decimal.js';
 import type { Db, Tx } from './db.js';
+import { sqlOf, type SqlOrTx, type Statement } from './sql.js';
+
+/** Postings in euros: the unit of the chart of accounts' money (src/domain/ledger.ts), points aside. */
+const EUR = 'EUR';
 
 export interface Posting {
   account: string;
@@ -32,69 +35,79 @@ export function mergePostings(postings: readonly Posting[]): Posting[] {
  * not written again, and false says so. Call it inside the transaction of the
  * state change it records.
  */
-export async function postEntry(tx: Tx, entry: NewEntry): Promise<boolean> {
+const POST_ENTRY: Statement = {
+  name: 'ledger_post_entry',
+  text: `WITH e AS (
+      INSERT INTO ledger_entries (key, kind, operator_id, publisher_id, billing_run_id, invoice_id, created_at)
+      VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::timestamptz)
+      ON CONFLICT (key) DO NOTHING
+      RETURNING id
+    ), p AS (
+      INSERT INTO ledger_postings (entry_id, account, unit, amount)
+      SELECT e.id, x.account, $8::text, x.amount::numeric
+      FROM e CROSS JOIN jsonb_to_recordset($9::jsonb) AS x(account text, amount text)
+      RETURNING 1
+    )
+    SELECT count(*)::int AS written FROM p`,
+};
+
+export async function postEntry(tx: SqlOrTx, entry: NewEntry): Promise<boolean> {
   const postings = mergePostings(entry.postings);
   if (postings.length === 0) return false;
   const json = JSON.stringify(postings.map((p) => ({ account: p.account, amount: p.amount.toFixed(2) })));
-  const written = await tx.$executeRaw`
-    WITH e AS (
-      INSERT INTO ledger_entries (key, kind, operator_id, publisher_id, billing_run_id, invoice_id, created_at)
-      VALUES (${entry.key}, ${entry.kind}, ${entry.operatorId ?? null}, ${entry.publisherId ?? null},
-              ${entry.billingRunId ?? null}, ${entry.invoiceId ?? null}, ${entry.at ?? new Date()})
-      ON CONFLICT (key) DO NOTHING
-      RETURNING id
-    )
-    INSERT INTO ledger_postings (entry_id, account, unit, amount)
-    SELECT e.id, x.account, ${EUR}, x.amount::numeric
-    FROM e CROSS JOIN jsonb_to_recordset(${json}::jsonb) AS x(account text, amount text)`;
-  return written > 0;
+  const [row] = await sqlOf(tx).rows<{ written: number }>(POST_ENTRY, [
+    entry.key,
+    entry.kind,
+    entry.operatorId ?? null,
+    entry.publisherId ?? null,
+    entry.billingRunId ?? null,
+    entry.invoiceId ?? null,
+    entry.at ?? new Date(),
+    EUR,
+    json,
+  ]);
+  return (row?.written ?? 0) > 0;
 }
 
 /** The balance of one account from its postings, signed (debit positive), in its unit (euros unless said). */
-export async function accountBalance(db: Db | Tx, account: string, unit: string = EUR): Promise<Decimal> {
-  const [row] = await db.$queryRaw<{ balance: string }[]>`
-    SELECT COALESCE(sum(amount), 0)::text AS balance FROM ledger_postings WHERE account = ${account} AND unit = ${unit}`;
+const ACCOUNT_BALANCE: Statement = {
+  name: 'ledger_account_balance',
+  text: `SELECT COALESCE(sum(amount), 0)::text AS balance FROM ledger_postings
+    WHERE account = $1::text AND unit = $2::text`,
+};
+
+export async function accountBalance(db: SqlOrTx, account: string, unit: string = EUR): Promise<Decimal> {
+  const [row] = await sqlOf(db).rows<{ balance: string }>(ACCOUNT_BALANCE, [account, unit]);
   return new Decimal(row?.balance ?? '0');
 }
 
-export interface AccountBalance {
+/** An account's postings summed on each side, in its unit. */
+export interface AccountTotals {
   account: string;
   unit: string;
   debit: Decimal;
   credit: Decimal;
-  /** On the account's normal side: what a liability owes, what an asset holds. */
-  balance: Decimal;
 }
 
-export async function allBalances(db: Db): Promise<AccountBalance[]> {
-  const rows = await db.$queryRaw<{ account: string; unit: string; debit: string; credit: string }[]>`
-    SELECT account, unit,
-           COALESCE(sum(amount) FILTER (WHERE amount > 0), 0)::text AS debit,
-           COALESCE(-sum(amount) FILTER (WHERE amount < 0), 0)::text AS credit
-    FROM ledger_postings GROUP BY account, unit ORDER BY account, unit`;
-  return rows.map((r) => {
-    const debit = new Decimal(r.debit);
-    const credit = new Decimal(r.credit);
-    return {
-      account: r.account,
-      unit: r.unit,
-      debit,
-      credit,
-      balance: normalSide(r.account) === 'debit' ? debit.minus(credit) : credit.minus(debit),
-    };
-  });
-}
+const ACCOUNT_TOTALS: Statement = {
+  name: 'ledger_account_totals',
+  text: `SELECT account, unit,
+      COALESCE(sum(amount) FILTER (WHERE amount > 0), 0)::text AS debit,
+      COALESCE(-sum(amount) FILTER (WHERE amount < 0), 0)::text AS credit
+    FROM ledger_postings GROUP BY account, unit ORDER BY account, unit`,
+};
 
-export function balanceResource(b: AccountBalance) {
-  // Euros with two decimals; Kiosque Points are whole.
-  const format = (v: Decimal) => (b.unit === EUR ? formatAmount(v) : v.toFixed(0));
-  return {
-    account: b.account,
-    unit: b.unit,
-    debit: format(b.debit),
-    credit: format(b.credit),
-    balance: format(b.balance),
-  };
+export async function accountTotals(db: SqlOrTx): Promise<AccountTotals[]> {
+  const rows = await sqlOf(db).rows<{ account: string; unit: string; debit: string; credit: string }>(
+    ACCOUNT_TOTALS,
+    [],
+  );
+  return rows.map((r) => ({
+    account: r.account,
+    unit: r.unit,
+    debit: new Decimal(r.debit),
+    credit: new Decimal(r.credit),
+  }));
 }
 
 /** Unbalanced entries, per unit: always empty; tests and the property test read it. */

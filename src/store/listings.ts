@@ -91,3 +91,24 @@ export async function subscriberSubscriptions(
   const rows = await sql.rows<SubscriptionRow>(SUBSCRIBER_SUBSCRIPTIONS, [subscriberId, query.before, query.take]);
   return rows.map(toSubscription);
 }
+
+const SUBSCRIBER_PURCHASES: Statement = {
+  name: 'list_subscriber_purchases',
+  text: `SELECT ${PURCHASE_COLUMNS} FROM purchases p
+    WHERE p.subscriber_id = $1::text AND ($2::text IS NULL OR p.id < $2::text)
+    ORDER BY p.id DESC LIMIT $3::int`,
+};
+
+/** Up to `take` of a subscriber's own purchases with ids below `before`, newest first. */
+export async function subscriberPurchases(
+  sql: Sql,
+  subscriberId: string,
+  query: { take: number; before: string | null },
+): Promise<PurchaseRecord[]> {
+  const rows = await sql.rows<Parameters<typeof toPurchase>[0]>(SUBSCRIBER_PURCHASES, [
+    subscriberId,
+    query.before,
+    query.take,
+  ]);
+  return rows.map(toPurchase);
+}

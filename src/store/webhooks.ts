@@ -1,5 +1,4 @@
-import { Prisma } from '../generated/prisma/client.js';
-import type { Db } from './db.js';
+import type { Sql, Statement } from './sql.js';
 
 /** An outbox event leased to one dispatcher, with where and how to send it. */
 export interface ClaimedEventRecord {
@@ -25,11 +24,43 @@ export interface ClaimScope {
   operatorIds?: readonly string[];
 }
 
-function recipientScope(scope: Pick<ClaimScope, 'publisherIds' | 'operatorIds'>): Prisma.Sql {
-  if (!scope.publisherIds && !scope.operatorIds) return Prisma.empty;
-  return Prisma.sql`AND (publisher_id = ANY(${[...(scope.publisherIds ?? [])]}::text[])
-    OR operator_id = ANY(${[...(scope.operatorIds ?? [])]}::text[]))`;
+function claimStatement(name: string, scoped: string): Statement {
+  return {
+    name,
+    text: `WITH due AS (
+      SELECT id FROM outbox_events
+      WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1::timestamptz ${scoped}
+      ORDER BY next_attempt_at
+      LIMIT $2::int
+      FOR UPDATE SKIP LOCKED
+    ),
+    target AS (
+      SELECT due.id,
+             COALESCE(p.webhook_url, o.webhook_url) AS webhook_url,
+             array_remove(ARRAY[
+               COALESCE(p.webhook_secret, o.webhook_secret),
+               CASE WHEN p.previous_webhook_secret_expires_at > $1::timestamptz THEN p.previous_webhook_secret END
+             ], NULL) AS webhook_secrets
+      FROM due
+      JOIN outbox_events x ON x.id = due.id
+      LEFT JOIN publishers p ON p.id = x.publisher_id
+      LEFT JOIN operators o ON o.id = x.operator_id
+    )
+    UPDATE outbox_events AS e
+    SET attempts = e.attempts + 1, next_attempt_at = $3::timestamptz
+    FROM target AS t
+    WHERE e.id = t.id
+    RETURNING e.id, e.publisher_id AS "publisherId", e.operator_id AS "operatorId", e.payload, e.attempts,
+              t.webhook_url AS "webhookUrl", t.webhook_secrets AS "webhookSecrets"`,
+  };
 }
+
+/** Production claims every recipient's events; tests name theirs. Two statements, so each keeps its own plan. */
+const CLAIM_ANY = claimStatement('outbox_claim_due', '');
+const CLAIM_SCOPED = claimStatement(
+  'outbox_claim_due_scoped',
+  'AND (publisher_id = ANY($4::text[]) OR operator_id = ANY($5::text[]))',
+);
 
 /**
  * Takes up to `limit` due events for one dispatcher. One statement both locks
@@ -38,33 +69,14 @@ function recipientScope(scope: Pick<ClaimScope, 'publisherIds' | 'operatorIds'>)
  * while this one is at it; if this process dies, the event is due again once
  * the lease runs out.
  */
-export async function claimDueEvents(db: Db, scope: ClaimScope): Promise<ClaimedEventRecord[]> {
-  return db.$queryRaw<ClaimedEventRecord[]>`
-    WITH due AS (
-      SELECT id FROM outbox_events
-      WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ${scope.now} ${recipientScope(scope)}
-      ORDER BY next_attempt_at
-      LIMIT ${scope.limit}
-      FOR UPDATE SKIP LOCKED
-    ),
-    target AS (
-      SELECT due.id,
-             COALESCE(p.webhook_url, o.webhook_url) AS webhook_url,
-             array_remove(ARRAY[
-               COALESCE(p.webhook_secret, o.webhook_secret),
-               CASE WHEN p.previous_webhook_secret_expires_at > ${scope.now} THEN p.previous_webhook_secret END
-             ], NULL) AS webhook_secrets
-      FROM due
-      JOIN outbox_events x ON x.id = due.id
-      LEFT JOIN publishers p ON p.id = x.publisher_id
-      LEFT JOIN operators o ON o.id = x.operator_id
-    )
-    UPDATE outbox_events AS e
-    SET attempts = e.attempts + 1, next_attempt_at = ${scope.leaseUntil}
-    FROM target AS t
-    WHERE e.id = t.id
-    RETURNING e.id, e.publisher_id AS "publisherId", e.operator_id AS "operatorId", e.payload, e.attempts,
-              t.webhook_url AS "webhookUrl", t.webhook_secrets AS "webhookSecrets"`;
+export async function claimDueEvents(sql: Sql, scope: ClaimScope): Promise<ClaimedEventRecord[]> {
+  const head = [scope.now, scope.limit, scope.leaseUntil];
+  if (!scope.publisherIds && !scope.operatorIds) return sql.rows<ClaimedEventRecord>(CLAIM_ANY, head);
+  return sql.rows<ClaimedEventRecord>(CLAIM_SCOPED, [
+    ...head,
+    [...(scope.publisherIds ?? [])],
+    [...(scope.operatorIds ?? [])],
+  ]);
 }
 
 /** One delivery attempt as webhook_attempts keeps it. */
@@ -79,29 +91,42 @@ export interface WebhookAttemptRecord {
 export type EventFate =
   { kind: 'delivered'; at: Date } | { kind: 'retry'; nextAttemptAt: Date } | { kind: 'failed'; at: Date };
 
+const SAVE_ATTEMPT: Statement = {
+  name: 'outbox_save_attempt',
+  text: `WITH attempt AS (
+      INSERT INTO webhook_attempts (event_id, attempted_at, status_code, error, duration_ms)
+      VALUES ($1::text, $3::timestamptz, $4::int, $5::text, $6::int)
+    )
+    UPDATE outbox_events SET
+      delivered_at = CASE WHEN $7::text = 'delivered' THEN $8::timestamptz ELSE delivered_at END,
+      failed_at = CASE WHEN $7::text = 'failed' THEN $8::timestamptz ELSE failed_at END,
+      next_attempt_at = CASE WHEN $7::text = 'retry' THEN $8::timestamptz ELSE next_attempt_at END
+    WHERE id = $1::text AND delivered_at IS NULL
+      AND ($7::text = 'delivered' OR (attempts = $2::int AND failed_at IS NULL))`,
+};
+
 /**
- * Records one attempt and its event's fate in one transaction. Delivery wins
+ * Records one attempt and its event's fate in one statement. Delivery wins
  * over any claim; a retry or a failure only applies to the claim that made it
  * (`attempts` unchanged), so a claim whose lease ran out and was taken again
  * only adds its attempt row and leaves the schedule to the newer claim.
  */
 export async function saveAttempt(
-  db: Db,
+  sql: Sql,
   event: { id: string; attempts: number },
   attempt: WebhookAttemptRecord,
   fate: EventFate,
 ): Promise<void> {
-  await db.$transaction(async (tx) => {
-    await tx.webhookAttempt.create({ data: { eventId: event.id, ...attempt } });
-    if (fate.kind === 'delivered') {
-      await tx.outboxEvent.updateMany({ where: { id: event.id, deliveredAt: null }, data: { deliveredAt: fate.at } });
-      return;
-    }
-    await tx.outboxEvent.updateMany({
-      where: { id: event.id, attempts: event.attempts, deliveredAt: null, failedAt: null },
-      data: fate.kind === 'failed' ? { failedAt: fate.at } : { nextAttemptAt: fate.nextAttemptAt },
-    });
-  });
+  await sql.rows(SAVE_ATTEMPT, [
+    event.id,
+    event.attempts,
+    attempt.attemptedAt,
+    attempt.statusCode,
+    attempt.error,
+    attempt.durationMs,
+    fate.kind,
+    fate.kind === 'retry' ? fate.nextAttemptAt : fate.at,
+  ]);
 }
 
 /** An outbox event as its recipient may list it, with every attempt in order. */
@@ -118,41 +143,48 @@ export interface WebhookEventRecord {
 
 export type WebhookEventState = 'pending' | 'delivered' | 'failed';
 
-const BY_STATE = {
-  pending: { deliveredAt: null, failedAt: null },
-  delivered: { deliveredAt: { not: null } },
-  failed: { deliveredAt: null, failedAt: { not: null } },
-} satisfies Record<WebhookEventState, Prisma.OutboxEventWhereInput>;
+/** One statement per state filter, each with a plan of its own. $1 publisher, $2 cursor, $3 limit. */
+const STATE_FILTERS: Record<WebhookEventState | 'any', string> = {
+  any: '',
+  pending: 'AND e.delivered_at IS NULL AND e.failed_at IS NULL',
+  delivered: 'AND e.delivered_at IS NOT NULL',
+  failed: 'AND e.delivered_at IS NULL AND e.failed_at IS NOT NULL',
+};
+
+const EVENT_LISTINGS = Object.fromEntries(
+  Object.entries(STATE_FILTERS).map(([state, filter]) => [
+    state,
+    {
+      name: `outbox_list_publisher_events_${state}`,
+      text: `SELECT e.id, e.type, e.payload, e.created_at AS "createdAt", e.delivered_at AS "deliveredAt",
+          e.failed_at AS "failedAt", e.next_attempt_at AS "nextAttemptAt",
+          COALESCE((SELECT json_agg(json_build_object('attemptedAt', a.attempted_at, 'statusCode', a.status_code,
+                      'error', a.error, 'durationMs', a.duration_ms) ORDER BY a.id)
+                    FROM webhook_attempts a WHERE a.event_id = e.id), '[]'::json) AS attempts
+        FROM outbox_events e
+        WHERE e.publisher_id = $1::text AND ($2::text IS NULL OR e.id < $2::text) ${filter}
+        ORDER BY e.id DESC LIMIT $3::int`,
+    },
+  ]),
+) as Record<WebhookEventState | 'any', Statement>;
+
+type EventRow = Omit<WebhookEventRecord, 'attempts'> & {
+  attempts: (Omit<WebhookAttemptRecord, 'attemptedAt'> & { attemptedAt: string })[];
+};
 
 /** Up to `take` of a publisher's events older than `before`, newest first (ids are time-ordered). */
 export async function publisherEvents(
-  db: Db,
+  sql: Sql,
   publisherId: string,
   query: { take: number; before?: string | undefined; state?: WebhookEventState | undefined },
 ): Promise<WebhookEventRecord[]> {
-  const rows = await db.outboxEvent.findMany({
-    where: {
-      publisherId,
-      ...(query.before ? { id: { lt: query.before } } : {}),
-      ...(query.state ? BY_STATE[query.state] : {}),
-    },
-    orderBy: { id: 'desc' },
-    take: query.take,
-    include: { deliveries: { orderBy: { id: 'asc' } } },
-  });
+  const rows = await sql.rows<EventRow>(EVENT_LISTINGS[query.state ?? 'any'], [
+    publisherId,
+    query.before ?? null,
+    query.take,
+  ]);
   return rows.map((row) => ({
-    id: row.id,
-    type: row.type,
-    payload: row.payload,
-    createdAt: row.createdAt,
-    deliveredAt: row.deliveredAt,
-    failedAt: row.failedAt,
-    nextAttemptAt: row.nextAttemptAt,
-    attempts: row.deliveries.map((a) => ({
-      attemptedAt: a.attemptedAt,
-      statusCode: a.statusCode,
-      error: a.error,
-      durationMs: a.durationMs,
-    })),
+    ...row,
+    attempts: row.attempts.map((a) => ({ ...a, attemptedAt: new Date(a.attemptedAt) })),
   }));
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { disputeRate, disputeRateResource, shouldSuspend, suspensionPolicy } from '../../src/domain/dispute-rate.js';
+import { disputeRate, shouldSuspend, suspensionPolicy } from '../../src/domain/dispute-rate.js';
+import { disputeRateResource } from '../../src/http/presenters/dispute-rate.js';
 import { loadConfig } from '../../src/config.js';
 
 const policy = { threshold: '0.01', minConfirmedPurchases: 100 };

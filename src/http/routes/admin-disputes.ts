@@ -1,8 +1,11 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { disputeRateResource, disputeStats, suspensionPolicy } from '../../domain/dispute-rate.js';
+import { disputeStats, suspensionPolicy } from '../../domain/dispute-rate.js';
 import { notFound } from '../../domain/errors.js';
+import { publisherStanding } from '../../store/publishers.js';
+import { onPrisma } from '../../store/sql.js';
 import { allow } from '../auth.js';
+import { disputeRateResource } from '../presenters/dispute-rate.js';
 import type { AppContext } from '../context.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
@@ -14,10 +17,12 @@ export function adminDisputeRoutes(ctx: AppContext): Router {
   const router = Router();
 
   router.get('/publishers/:id/dispute-rate', allow(ctx, 'admin'), async (req, res) => {
-    const publisher = await ctx.db.publisher.findUnique({ where: { id: parse(publisherId, req.params.id) } });
+    const id = parse(publisherId, req.params.id);
+    const sql = onPrisma(ctx.db);
+    const publisher = await publisherStanding(sql, id);
     if (!publisher) throw notFound('Publisher');
-    const stats = await disputeStats(ctx.db, publisher.id, new Date());
-    res.json(disputeRateResource(publisher.id, stats, suspensionPolicy(ctx.config), publisher.suspendedAt));
+    const stats = await disputeStats(sql, id, new Date());
+    res.json(disputeRateResource(id, stats, suspensionPolicy(ctx.config), publisher.suspendedAt));
   });
 
   return router;

@@ -1,17 +1,15 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { CHANNELS, DEFAULT_COMMISSION_RATES } from '../../domain/commission.js';
-import { newApiKey, hashApiKey, newAssertionSecret, newWebhookSecret } from '../../domain/credentials.js';
-import { AppError, notFound } from '../../domain/errors.js';
+import { AppError } from '../../domain/errors.js';
 import { CATEGORIES } from '../../domain/categories.js';
 import { Decimal, REGULATORY_MAX_PER_MONTH, REGULATORY_MAX_PER_PURCHASE } from '../../domain/money.js';
-import { VAT_RATES, defaultVatRate, vatRateString } from '../../domain/vat.js';
+import { VAT_RATES } from '../../domain/vat.js';
 import { webhookUrlProblem } from '../../domain/webhook-url.js';
-import { SANDBOX_SCENARIOS } from '../../domain/sandbox.js';
-import { newId } from '../../ids.js';
-import type { Operator, Publisher } from '../../generated/prisma/client.js';
+import { changeOperator, registerOperator, type Operator } from '../../domain/operators.js';
+import { registerPublisher, setPublisherSuspended } from '../../domain/publishers.js';
 import { allow } from '../auth.js';
 import type { AppContext } from '../context.js';
+import { publisherResource } from '../presenters/publishers.js';
 import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
@@ -95,26 +93,6 @@ export async function assertWebhookUrl(ctx: AppContext, url: string | null | und
   if (problem) throw new AppError('invalid_request', `webhookUrl ${problem}`, { fields: { webhookUrl: problem } });
 }
 
-export function publisherResource(publisher: Publisher) {
-  return {
-    id: publisher.id,
-    name: publisher.name,
-    category: publisher.category,
-    legalName: publisher.legalName,
-    supportUrl: publisher.supportUrl,
-    webhookUrl: publisher.webhookUrl,
-    commissionRates: {
-      isp: publisher.rateIsp.toString(),
-      sms: publisher.rateSms.toString(),
-      voice: publisher.rateVoice.toString(),
-    },
-    vatRate: vatRateString(publisher.vatRate.toString()),
-    pointsPerEuro: Number(publisher.pointsPerEuro.toString()),
-    suspended: publisher.suspendedAt !== null,
-    createdAt: publisher.createdAt.toISOString(),
-  };
-}
-
 export function adminRoutes(ctx: AppContext): Router {
   const router = Router();
   router.use(allow(ctx, 'admin'));
@@ -124,33 +102,7 @@ export function adminRoutes(ctx: AppContext): Router {
     await assertWebhookUrl(ctx, input.webhookUrl);
     const key = idempotencyKey(req, false);
     await respondOnce(ctx, req, res, key, async (tx) => {
-      const apiKey = newApiKey('operator');
-      const limits = input.limits ?? { perPurchase: '30.00', weekly: '60.00', monthly: '150.00' };
-      const operator = await tx.operator.create({
-        data: {
-          id: newId('op'),
-          name: input.name,
-          brand: input.brand,
-          apiKeyHash: hashApiKey(apiKey),
-          assertionSecret: newAssertionSecret(),
-          limitPerPurchase: limits.perPurchase,
-          limitWeekly: limits.weekly,
-          limitMonthly: limits.monthly,
-          sandbox: input.sandbox ?? false,
-          webhookUrl: input.webhookUrl ?? null,
-          webhookSecret: newWebhookSecret(),
-        },
-      });
-      if (operator.sandbox) {
-        // The scenario subscribers exist from the start, so a publisher can try every decline at once.
-        await tx.subscriber.createMany({
-          data: SANDBOX_SCENARIOS.map((s) => ({
-            id: newId('sub'),
-            operatorId: operator.id,
-            externalRef: s.externalRef,
-          })),
-        });
-      }
+      const { operator, apiKey } = await registerOperator(tx, input);
       return {
         status: 201,
         body: {
@@ -168,27 +120,7 @@ export function adminRoutes(ctx: AppContext): Router {
     const id = parse(operatorId, req.params.id);
     const input = parse(operatorPatchBody, req.body ?? {});
     await assertWebhookUrl(ctx, input.webhookUrl);
-    const { operator, newSecret } = await ctx.db.$transaction(async (tx) => {
-      const existing = await tx.operator.findUnique({ where: { id } });
-      if (!existing) throw notFound('Operator');
-      // Operators from before v1.1 have no secret yet: one is made with their first webhook URL, and shown once.
-      const secret = input.webhookUrl && existing.webhookSecret === null ? newWebhookSecret() : null;
-      // Ceilings read the operator's row at every confirmation, so new limits are in force from the commit.
-      const updated = await tx.operator.update({
-        where: { id },
-        data: {
-          ...(input.limits?.perPurchase ? { limitPerPurchase: input.limits.perPurchase } : {}),
-          ...(input.limits?.weekly ? { limitWeekly: input.limits.weekly } : {}),
-          ...(input.limits?.monthly ? { limitMonthly: input.limits.monthly } : {}),
-          ...(input.webhookUrl !== undefined ? { webhookUrl: input.webhookUrl } : {}),
-          ...(secret ? { webhookSecret: secret } : {}),
-          ...(input.points
-            ? { pointsEnabled: input.points.enabled, pointValue: input.points.pointValue ?? existing.pointValue }
-            : {}),
-        },
-      });
-      return { operator: updated, newSecret: secret };
-    });
+    const { operator, newSecret } = await ctx.db.$transaction((tx) => changeOperator(tx, id, input));
     res.json({ ...operatorResource(operator), ...(newSecret ? { webhookSecret: newSecret } : {}) });
   });
 
@@ -197,33 +129,10 @@ export function adminRoutes(ctx: AppContext): Router {
     await assertWebhookUrl(ctx, input.webhookUrl);
     const key = idempotencyKey(req, false);
     await respondOnce(ctx, req, res, key, async (tx) => {
-      const apiKey = newApiKey('publisher');
-      const rates = Object.fromEntries(
-        CHANNELS.map((channel) => [
-          channel,
-          input.commissionRates?.[channel] ?? DEFAULT_COMMISSION_RATES[channel].toString(),
-        ]),
-      ) as Record<(typeof CHANNELS)[number], string>;
-      const publisher = await tx.publisher.create({
-        data: {
-          id: newId('pub'),
-          name: input.name,
-          category: input.category,
-          legalName: input.legalName ?? null,
-          supportUrl: input.supportUrl ?? null,
-          webhookUrl: input.webhookUrl ?? null,
-          webhookSecret: newWebhookSecret(),
-          apiKeyHash: hashApiKey(apiKey),
-          rateIsp: rates.isp,
-          rateSms: rates.sms,
-          rateVoice: rates.voice,
-          vatRate: input.vatRate ?? defaultVatRate(input.category),
-          pointsPerEuro: input.pointsPerEuro ?? '0',
-        },
-      });
+      const { publisher, apiKey, webhookSecret } = await registerPublisher(tx, input);
       return {
         status: 201,
-        body: { ...publisherResource(publisher), apiKey, webhookSecret: publisher.webhookSecret },
+        body: { ...publisherResource(publisher), apiKey, webhookSecret },
         secretFields: ['apiKey', 'webhookSecret'],
       };
     });
@@ -233,12 +142,7 @@ export function adminRoutes(ctx: AppContext): Router {
     router.post(`/publishers/:id/${action}`, async (req, res) => {
       const key = idempotencyKey(req, false);
       await respondOnce(ctx, req, res, key, async (tx) => {
-        const existing = await tx.publisher.findUnique({ where: { id: req.params.id } });
-        if (!existing) throw notFound('Publisher');
-        const publisher = await tx.publisher.update({
-          where: { id: existing.id },
-          data: { suspendedAt: action === 'suspend' ? (existing.suspendedAt ?? new Date()) : null },
-        });
+        const publisher = await setPublisherSuspended(tx, req.params.id, action === 'suspend');
         return { status: 200, body: publisherResource(publisher) };
       });
     });

@@ -1,7 +1,9 @@
 import { Router } from 'express';
 import { confirmPurchase } from '../../domain/purchases.js';
 import { Decimal } from '../../domain/money.js';
-import { purchaseStatus } from '../../domain/resources.js';
+import { purchaseStatus } from '../../domain/offer-status.js';
+import { purchaseOffer } from '../../store/consent-offers.js';
+import { onPrisma } from '../../store/sql.js';
 import type { AppContext } from '../context.js';
 import { confirmOnConsentPage, showConsentPage } from '../consent-session.js';
 import { pageHeaders } from '../pages/render.js';
@@ -20,9 +22,10 @@ export function consentRoutes(ctx: AppContext): Router {
 
   router.get('/purchases/:id', (req, res) =>
     showConsentPage(ctx, req, res, 'purchase', async (id) => {
-      const purchase = await ctx.db.purchase.findUnique({ where: { id }, include: { publisher: true } });
-      if (!purchase || purchase.subscriptionId) return null;
-      return { ...purchase, status: purchaseStatus(purchase), plan: null };
+      const offer = await purchaseOffer(onPrisma(ctx.db), id);
+      if (!offer || offer.purchase.subscriptionId) return null;
+      const { purchase, seller } = offer;
+      return { ...purchase, status: purchaseStatus(purchase), publisher: seller, plan: null };
     }),
   );
 

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { suspensionPolicy } from '../../domain/dispute-rate.js';
 import {
   DISPUTE_STATUSES,
-  disputeResource,
   findDispute,
   listDisputes,
   openDispute,
@@ -11,9 +10,12 @@ import {
   type DisputeParty,
 } from '../../domain/disputes.js';
 import { invalidRequest, notFound } from '../../domain/errors.js';
+import { sqlOf } from '../../store/sql.js';
+import { findSubscriberByRef } from '../../store/subscribers.js';
 import type { Actor } from '../actors.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
+import { disputeResource } from '../presenters/resources.js';
 import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { page } from '../pagination.js';
 import { operations } from '../openapi/operation.js';
@@ -70,11 +72,7 @@ export function disputeRoutes(ctx: AppContext): Router {
       const subscriber =
         actor.kind === 'subscriber'
           ? actor.subscriber
-          : await tx.subscriber.findUnique({
-              where: {
-                operatorId_externalRef: { operatorId: actor.operator.id, externalRef: input.subscriberRef as string },
-              },
-            });
+          : await findSubscriberByRef(sqlOf(tx), actor.operator.id, input.subscriberRef as string);
       if (!subscriber) throw notFound('Subscriber');
       const dispute = await openDispute(
         tx,

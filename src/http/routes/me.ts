@@ -1,10 +1,8 @@
 import { Router } from 'express';
-import { budget } from '../../domain/ceilings.js';
-import { purchaseResource } from '../../domain/resources.js';
-import { spentBy, subscriberLimits } from '../../domain/spending.js';
-import type { Subscriber } from '../../generated/prisma/client.js';
-import type { Db } from '../../store/db.js';
-import { onPrisma } from '../../store/sql.js';
+import { purchaseResource } from '../presenters/resources.js';
+import { subscriberBudget } from '../../domain/spending.js';
+import { subscriberPurchases } from '../../store/listings.js';
+import { onPool, onPrisma } from '../../store/sql.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { page } from '../pagination.js';
@@ -23,12 +21,6 @@ export const mePointsQuery = pagination.extend({
     .optional(),
 });
 
-export async function budgetOf(db: Db, subscriber: Subscriber, now = new Date()) {
-  const operator = await db.operator.findUniqueOrThrow({ where: { id: subscriber.operatorId } });
-  const spent = await spentBy(onPrisma(db), subscriber.id, now);
-  return budget(subscriberLimits(subscriber, operator), spent.week, spent.month);
-}
-
 export const mePurchasesQuery = pagination.extend({ child: childRef.optional() });
 
 export function meRoutes(ctx: AppContext): Router {
@@ -37,19 +29,15 @@ export function meRoutes(ctx: AppContext): Router {
 
   router.get('/budget', async (_req, res) => {
     const { subscriber } = actorOf(res, 'subscriber');
-    res.json(await budgetOf(ctx.db, subscriber));
+    res.json(await subscriberBudget(onPrisma(ctx.db), subscriber, new Date()));
   });
 
   router.get('/purchases', async (req, res) => {
     const { subscriber } = actorOf(res, 'subscriber');
     const { limit, cursor, child } = parse(mePurchasesQuery, req.query);
     // ?child=REF: a holder's view of one child's purchases; childOf refuses anyone else.
-    const owner = child ? await childOf(ctx.db, subscriber, child) : subscriber;
-    const rows = await ctx.db.purchase.findMany({
-      where: { subscriberId: owner.id, ...(cursor ? { id: { lt: cursor } } : {}) },
-      orderBy: { id: 'desc' },
-      take: limit + 1,
-    });
+    const owner = child ? await childOf(onPrisma(ctx.db), subscriber, child) : subscriber;
+    const rows = await subscriberPurchases(onPool(ctx.pool), owner.id, { take: limit + 1, before: cursor ?? null });
     const { items, nextCursor } = page(rows, limit);
     res.json({ data: items.map((p) => purchaseResource(p, ctx.config.publicUrl)), nextCursor });
   });

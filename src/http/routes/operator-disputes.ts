@@ -1,8 +1,9 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { disputeResource, resolveDispute } from '../../domain/disputes.js';
+import { resolveDispute } from '../../domain/disputes.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
+import { disputeResource } from '../presenters/resources.js';
 import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';

@@ -2,7 +2,8 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { CATEGORIES } from '../../domain/categories.js';
 import { Decimal } from '../../domain/money.js';
-import { childOf, controlsView, replaceControls } from '../../domain/parental-controls.js';
+import { childControls, replaceControls } from '../../domain/parental-controls.js';
+import { onPrisma } from '../../store/sql.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { TRANSACTION_OPTIONS } from '../idempotency.js';
@@ -34,9 +35,7 @@ export function parentalRoutes(ctx: AppContext): Router {
 
   router.get('/:externalRef/controls', async (req, res) => {
     const { subscriber } = actorOf(res, 'subscriber');
-    const child = await childOf(ctx.db, subscriber, parse(childRef, req.params.externalRef));
-    const operator = await ctx.db.operator.findUniqueOrThrow({ where: { id: child.operatorId } });
-    res.json(controlsView(child, operator));
+    res.json(await childControls(onPrisma(ctx.db), subscriber, parse(childRef, req.params.externalRef)));
   });
 
   router.put('/:externalRef/controls', async (req, res) => {

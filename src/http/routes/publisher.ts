@@ -1,14 +1,17 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { previousSecretExpiry, rotateWebhookSecret } from '../../domain/publisher-profile.js';
-import type { Publisher } from '../../generated/prisma/client.js';
+import { notFound } from '../../domain/errors.js';
+import { updatePublisherProfile } from '../../store/publishers.js';
+import { onPrisma } from '../../store/sql.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { body, httpsUrl, parse, pointsPerEuro } from '../validation.js';
-import { assertWebhookUrl, publisherResource } from './admin.js';
+import { publisherResource, type PublisherView } from '../presenters/publishers.js';
+import { assertWebhookUrl } from './admin.js';
 
 /** null clears a field. */
 export const publisherPatchBody = body({
@@ -18,7 +21,7 @@ export const publisherPatchBody = body({
   pointsPerEuro: pointsPerEuro.optional(),
 });
 
-export function profileResource(publisher: Publisher) {
+export function profileResource(publisher: PublisherView & Parameters<typeof previousSecretExpiry>[0]) {
   return { ...publisherResource(publisher), previousWebhookSecretExpiresAt: previousSecretExpiry(publisher) };
 }
 
@@ -35,15 +38,8 @@ export function publisherRoutes(ctx: AppContext): Router {
     const { publisher } = actorOf(res, 'publisher');
     const input = parse(publisherPatchBody, req.body ?? {});
     await assertWebhookUrl(ctx, input.webhookUrl);
-    const updated = await ctx.db.publisher.update({
-      where: { id: publisher.id },
-      data: {
-        ...(input.webhookUrl !== undefined ? { webhookUrl: input.webhookUrl } : {}),
-        ...(input.legalName !== undefined ? { legalName: input.legalName } : {}),
-        ...(input.supportUrl !== undefined ? { supportUrl: input.supportUrl } : {}),
-        ...(input.pointsPerEuro !== undefined ? { pointsPerEuro: input.pointsPerEuro } : {}),
-      },
-    });
+    const updated = await updatePublisherProfile(onPrisma(ctx.db), publisher.id, input);
+    if (!updated) throw notFound('Publisher');
     res.json(profileResource(updated));
   });
 

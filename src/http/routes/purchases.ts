@@ -6,7 +6,7 @@ import { Decimal } from '../../domain/money.js';
 import { listPublisherPurchases, PURCHASE_STATUSES } from '../../domain/publisher-lists.js';
 import { confirmPurchase, newPurchase, refundPurchase, type Confirmation } from '../../domain/purchases.js';
 import { VAT_RATES } from '../../domain/vat.js';
-import { consentResource, purchaseResource, refundResource } from '../../domain/resources.js';
+import { consentResource, purchaseResource, refundResource } from '../presenters/resources.js';
 import { subscriberLanes } from '../keyed-lane.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
@@ -21,7 +21,7 @@ import {
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { page } from '../pagination.js';
-import { insertPendingPurchase } from '../../store/purchases.js';
+import { findPurchase, insertPendingPurchase } from '../../store/purchases.js';
 import { onPool, onPrisma } from '../../store/sql.js';
 import {
   amountString,
@@ -122,7 +122,7 @@ export function purchaseRoutes(ctx: AppContext): Router {
 
   router.get('/:id', allow(ctx, 'publisher', 'subscriber'), async (req, res) => {
     const actor = actorOf(res, 'publisher', 'subscriber');
-    const purchase = await ctx.db.purchase.findUnique({ where: { id: parse(purchaseId, req.params.id) } });
+    const purchase = await findPurchase(onPool(ctx.pool), parse(purchaseId, req.params.id));
     const visible =
       purchase !== null &&
       (actor.kind === 'publisher'

@@ -9,11 +9,19 @@ import { Decimal } from '../../domain/money.js';
 import { householdPoints } from '../../domain/household-points.js';
 import { onPrisma } from '../../store/sql.js';
 import { controlsView, replaceControls } from '../../domain/parental-controls.js';
-import type { Plan } from '../../domain/plan-periods.js';
-import { consentResource, purchaseStatus } from '../../domain/resources.js';
+import { purchaseStatus } from '../../domain/offer-status.js';
+import type { PurchaseView } from '../../domain/webhook-payloads.js';
+import { consentResource } from '../presenters/resources.js';
 import { operatorLimits } from '../../domain/spending.js';
 import { cancelSubscription } from '../../domain/subscriptions.js';
-import type { Operator, Purchase, Subscriber } from '../../generated/prisma/client.js';
+import type { PurchaseRecord } from '../../store/records.js';
+import {
+  purchasesWithSeller,
+  publisherNames as namesOf,
+  subscriptionsWithSeller,
+  type SoldPurchase,
+} from '../../store/subscriber-space.js';
+import { childrenOf, type SubscriberWithOperator } from '../../store/subscribers.js';
 import { formSubscriber, pageSubscriber, signInPage } from '../consent-session.js';
 import type { AppContext } from '../context.js';
 import { TRANSACTION_OPTIONS } from '../idempotency.js';
@@ -22,7 +30,7 @@ import { parentSpacePage, type ChildView } from '../pages/parent-space.js';
 import { pageKit, sendHtml, type PageKit } from '../pages/render.js';
 import { subscriberSpacePage, type ConsentEvidenceView, type PurchaseItem } from '../pages/subscriber-space.js';
 import { csrfToken } from '../session.js';
-import { budgetOf } from './me.js';
+import { subscriberBudget } from '../../domain/spending.js';
 import { childRef } from './parental.js';
 
 /** Every form of the subscriber and parent spaces carries a CSRF token of this scope, bound to the session. */
@@ -38,14 +46,14 @@ const typedAmount = /^\s*(\d{1,6})(?:[.,](\d{1,2}))?\s*$/;
 
 const disputeForm = z.object({ purchaseId: idParam, reason: z.string().trim().min(1).max(1000) });
 
-type Loaded = Subscriber & { operator: Operator };
+type Loaded = SubscriberWithOperator;
 
-function evidenceOf(purchase: Purchase): ConsentEvidenceView | null {
+function evidenceOf(purchase: PurchaseView): ConsentEvidenceView | null {
   const consent = consentResource(purchase);
   return consent ? { ...consent, at: consent.at ? new Date(consent.at) : null } : null;
 }
 
-function disputable(purchase: Purchase, now: Date): boolean {
+function disputable(purchase: PurchaseRecord, now: Date): boolean {
   try {
     assertDisputable(purchase, now);
     return true;
@@ -54,31 +62,24 @@ function disputable(purchase: Purchase, now: Date): boolean {
   }
 }
 
-type PurchaseRow = Purchase & { publisher: { name: string }; invoice: { createdAt: Date } | null };
-
-function purchaseItem(p: PurchaseRow, now: Date): PurchaseItem {
+function purchaseItem({ purchase: p, publisherName, invoicedAt }: SoldPurchase, now: Date): PurchaseItem {
   return {
     id: p.id,
     at: p.confirmedAt ?? p.createdAt,
-    publisherName: p.publisher.name,
+    publisherName,
     description: p.description,
     amount: p.amount.toFixed(2),
     refunded: p.refundedAmount.gt(0) ? p.refundedAmount.toFixed(2) : null,
     status: purchaseStatus(p, now),
-    invoicedOn: p.invoice?.createdAt ?? null,
+    invoicedOn: invoicedAt,
     evidence: evidenceOf(p),
     disputable: disputable(p, now),
   };
 }
 
 async function purchasesOf(ctx: AppContext, subscriberId: string, take: number, now: Date): Promise<PurchaseItem[]> {
-  const rows = await ctx.db.purchase.findMany({
-    where: { subscriberId },
-    orderBy: { id: 'desc' },
-    take,
-    include: { publisher: { select: { name: true } }, invoice: { select: { createdAt: true } } },
-  });
-  return rows.map((p) => purchaseItem(p, now));
+  const rows = await purchasesWithSeller(onPrisma(ctx.db), subscriberId, take);
+  return rows.map((row) => purchaseItem(row, now));
 }
 
 function queryOf<T extends string>(schema: z.ZodType<T>, value: unknown): T | null {
@@ -112,16 +113,11 @@ async function showSpace(
   const { subscriber } = who;
   const now = new Date();
   const [budget, points, purchases, subscriptions, disputes, invoices] = await Promise.all([
-    budgetOf(ctx.db, subscriber, now),
+    subscriberBudget(onPrisma(ctx.db), subscriber, now),
     householdPoints(onPrisma(ctx.db), subscriber, { cursor: null, limit: LIST_SIZE }),
     purchasesOf(ctx, subscriber.id, LIST_SIZE, now),
-    ctx.db.subscription.findMany({
-      where: { subscriberId: subscriber.id },
-      orderBy: { id: 'desc' },
-      take: LIST_SIZE,
-      include: { publisher: { select: { name: true } } },
-    }),
-    listDisputes(ctx.db, { kind: 'subscriber', subscriberId: subscriber.id }, { limit: LIST_SIZE }),
+    subscriptionsWithSeller(onPrisma(ctx.db), subscriber.id, LIST_SIZE),
+    listDisputes(onPrisma(ctx.db), { kind: 'subscriber', subscriberId: subscriber.id }, { limit: LIST_SIZE }),
     ctx.db.invoice.findMany({
       where: { subscriberId: subscriber.id },
       orderBy: { createdAt: 'desc' },
@@ -129,14 +125,7 @@ async function showSpace(
       include: { lines: { orderBy: { id: 'asc' } } },
     }),
   ]);
-  const publisherNames = new Map(
-    (
-      await ctx.db.publisher.findMany({
-        where: { id: { in: [...new Set(disputes.map((d) => d.purchase.publisherId))] } },
-        select: { id: true, name: true },
-      })
-    ).map((p) => [p.id, p.name]),
-  );
+  const publisherNames = await namesOf(onPrisma(ctx.db), [...new Set(disputes.map((d) => d.purchase.publisherId))]);
   const notice = queryOf(noticeParam, req.query.notice);
   const error = queryOf(errorParam, req.query.error);
   sendHtml(
@@ -148,14 +137,14 @@ async function showSpace(
       weekResets: nextWeekStart(now),
       monthResets: nextMonthStart(now),
       purchases,
-      subscriptions: subscriptions.map((s) => {
+      subscriptions: subscriptions.map(({ subscription: s, publisherName }) => {
         const status = purchaseStatus(s, now);
         return {
           id: s.id,
-          publisherName: s.publisher.name,
+          publisherName,
           description: s.description,
           amount: s.amount.toFixed(2),
-          plan: s.plan as Plan,
+          plan: s.plan,
           status,
           renewsOn: s.currentPeriodEnd,
           canceledOn: s.canceledAt,
@@ -238,7 +227,7 @@ async function showChildren(
   const { m, f } = kit;
   const now = new Date();
   const limits = operatorLimits(holder.operator);
-  const children = await ctx.db.subscriber.findMany({ where: { holderId: holder.id }, orderBy: { createdAt: 'asc' } });
+  const children = await childrenOf(onPrisma(ctx.db), holder.id);
   const views: ChildView[] = await Promise.all(
     children.map(async (child) => {
       const controls = controlsView(child, holder.operator);
@@ -433,13 +422,7 @@ export function subscriberPageRoutes(ctx: AppContext): Router {
       if (!code) throw error;
       return backTo(res, '/me/children', { error: code });
     }
-    const index = (
-      await ctx.db.subscriber.findMany({
-        where: { holderId: holder.id },
-        orderBy: { createdAt: 'asc' },
-        select: { externalRef: true },
-      })
-    ).findIndex((c) => c.externalRef === ref.data);
+    const index = (await childrenOf(onPrisma(ctx.db), holder.id)).findIndex((c) => c.externalRef === ref.data);
     backTo(res, '/me/children', { notice: 'controls_saved' }, index >= 0 ? `#child-${index}` : '');
   });
 

@@ -1,7 +1,8 @@
 import { Router } from 'express';
-import type { Plan } from '../../domain/plan-periods.js';
-import { purchaseStatus } from '../../domain/resources.js';
+import { purchaseStatus } from '../../domain/offer-status.js';
 import { confirmSubscription } from '../../domain/subscriptions.js';
+import { subscriptionOffer } from '../../store/consent-offers.js';
+import { onPrisma } from '../../store/sql.js';
 import type { AppContext } from '../context.js';
 import { confirmOnConsentPage, showConsentPage } from '../consent-session.js';
 import { pageHeaders } from '../pages/render.js';
@@ -18,9 +19,10 @@ export function subscriptionConsentRoutes(ctx: AppContext): Router {
 
   router.get('/subscriptions/:id', (req, res) =>
     showConsentPage(ctx, req, res, 'subscription', async (id) => {
-      const subscription = await ctx.db.subscription.findUnique({ where: { id }, include: { publisher: true } });
-      if (!subscription) return null;
-      return { ...subscription, status: purchaseStatus(subscription), plan: subscription.plan as Plan };
+      const offer = await subscriptionOffer(onPrisma(ctx.db), id);
+      if (!offer) return null;
+      const { subscription, seller } = offer;
+      return { ...subscription, status: purchaseStatus(subscription), publisher: seller, plan: subscription.plan };
     }),
   );
 

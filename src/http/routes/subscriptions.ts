@@ -6,7 +6,7 @@ import { notFound } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
 import { PLANS } from '../../domain/plan-periods.js';
 import { listPublisherSubscriptions, SUBSCRIPTION_STATUSES } from '../../domain/publisher-lists.js';
-import { subscriptionResource } from '../../domain/resources.js';
+import { subscriptionResource } from '../presenters/resources.js';
 import {
   assertPriceTier,
   canSee,

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { listWebhookEvents, webhookEventResource } from '../../domain/webhook-events.js';
+import { listWebhookEvents } from '../../domain/webhook-events.js';
+import { webhookEventResource } from '../presenters/webhook-events.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { page } from '../pagination.js';

@@ -1,10 +1,16 @@
-import type { Subscription } from '../generated/prisma/client.js';
+import type { DisputeWithParties } from '../store/disputes.js';
 import { Decimal, formatAmount } from './money.js';
+import { purchaseStatus } from './offer-status.js';
 import { vatIncluded, vatRateString } from './vat.js';
+
+/*
+ * What webhooks carry, built in the transaction of the change they report. API.md
+ * fixes these shapes, and the API shows the same resources (src/http/presenters).
+ */
 
 type Amount = { toString(): string };
 
-/** What the purchase resource shows: a store record or, on paths not yet moved to the store, a Prisma row. */
+/** What the purchase payload shows: a store record or, on paths not yet moved to the store, a Prisma row. */
 export interface PurchaseView {
   id: string;
   status: string;
@@ -40,11 +46,6 @@ export interface RefundView {
   createdAt: Date;
 }
 
-/** A pending purchase past its expiry reads as expired, whether or not a sweeper has written it. */
-export function purchaseStatus(purchase: { status: string; expiresAt: Date }, now: Date = new Date()): string {
-  return purchase.status === 'pending' && purchase.expiresAt <= now ? 'expired' : purchase.status;
-}
-
 export function consentUrl(publicUrl: string, purchaseId: string): string {
   return `${publicUrl}/consent/purchases/${purchaseId}`;
 }
@@ -75,7 +76,7 @@ function purchasePoints(purchase: PurchaseView) {
 }
 
 /** The purchase as the API returns it, and as webhooks carry it. */
-export function purchaseResource(purchase: PurchaseView, publicUrl: string, now: Date = new Date()) {
+export function purchasePayload(purchase: PurchaseView, publicUrl: string, now: Date = new Date()) {
   const status = purchaseStatus(purchase, now);
   return {
     id: purchase.id,
@@ -101,7 +102,7 @@ export function purchaseResource(purchase: PurchaseView, publicUrl: string, now:
   };
 }
 
-export function refundResource(refund: RefundView) {
+export function refundPayload(refund: RefundView) {
   return {
     id: refund.id,
     object: 'refund',
@@ -112,28 +113,32 @@ export function refundResource(refund: RefundView) {
   };
 }
 
-/**
- * Consent evidence of a confirmation: when, from which address and user agent,
- * on which consent page version, under which assertion. Shown to the
- * subscriber it concerns and, in a dispute, to its operator; never to publishers: it is personal data.
- */
-export function consentResource(purchase: PurchaseView) {
-  if (purchase.consentAssertionId === null) return null;
-  return {
-    at: purchase.confirmedAt?.toISOString() ?? null,
-    ip: purchase.consentIp,
-    userAgent: purchase.consentUserAgent,
-    pageVersion: purchase.consentPageVersion,
-    assertionId: purchase.consentAssertionId,
-  };
-}
-
 export function subscriptionConsentUrl(publicUrl: string, subscriptionId: string): string {
   return `${publicUrl}/consent/subscriptions/${subscriptionId}`;
 }
 
+export interface SubscriptionView {
+  id: string;
+  status: string;
+  plan: string;
+  amount: Amount;
+  currency: string;
+  channel: string;
+  description: string;
+  publisherId: string;
+  declineCode: string | null;
+  returnUrl: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+  activatedAt: Date | null;
+  currentPeriodStart: Date | null;
+  currentPeriodEnd: Date | null;
+  nextAttemptAt: Date | null;
+  canceledAt: Date | null;
+}
+
 /** The subscription as the API returns it, and as webhooks carry it; unconfirmed past expiry reads as expired. */
-export function subscriptionResource(subscription: Subscription, publicUrl: string, now: Date = new Date()) {
+export function subscriptionPayload(subscription: SubscriptionView, publicUrl: string, now: Date = new Date()) {
   const status = purchaseStatus(subscription, now);
   return {
     id: subscription.id,
@@ -155,5 +160,24 @@ export function subscriptionResource(subscription: Subscription, publicUrl: stri
     currentPeriodEnd: subscription.currentPeriodEnd?.toISOString() ?? null,
     nextRenewalAttemptAt: subscription.nextAttemptAt?.toISOString() ?? null,
     canceledAt: subscription.canceledAt?.toISOString() ?? null,
+  };
+}
+
+/** The dispute as its publisher sees it, in the API and in its webhooks: without the subscriber's personal data. */
+export function disputePayload(dispute: DisputeWithParties, publicUrl: string, now: Date = new Date()) {
+  return {
+    id: dispute.id,
+    object: 'dispute',
+    purchaseId: dispute.purchaseId,
+    status: dispute.status,
+    reason: dispute.reason,
+    openedBy: dispute.openedBy,
+    respondBy: dispute.respondBy.toISOString(),
+    evidence: dispute.evidence,
+    respondedAt: dispute.respondedAt?.toISOString() ?? null,
+    closedAt: dispute.closedAt?.toISOString() ?? null,
+    createdAt: dispute.createdAt.toISOString(),
+    refund: dispute.refund ? refundPayload(dispute.refund) : null,
+    purchase: purchasePayload(dispute.purchase, publicUrl, now),
   };
 }

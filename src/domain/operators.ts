@@ -1,0 +1,114 @@
+import { newId } from '../ids.js';
+import {
+  findOperator,
+  insertOperator,
+  updateOperator,
+  type OperatorChanges,
+  type OperatorRecord,
+} from '../store/operators.js';
+import { sqlOf, type SqlOrTx } from '../store/sql.js';
+import { insertSubscribers } from '../store/subscribers.js';
+import { hashApiKey, newApiKey, newAssertionSecret, newWebhookSecret } from './credentials.js';
+import { notFound } from './errors.js';
+import { Decimal } from './money.js';
+import { SANDBOX_SCENARIOS } from './sandbox.js';
+
+export type Operator = OperatorRecord;
+
+type Amount = { toString(): string };
+
+export interface OperatorLimitsInput {
+  perPurchase: Amount;
+  weekly: Amount;
+  monthly: Amount;
+}
+
+/** API.md: an operator's limits unless it registers with its own. */
+const DEFAULT_OPERATOR_LIMITS: OperatorLimitsInput = {
+  perPurchase: '30.00',
+  weekly: '60.00',
+  monthly: '150.00',
+};
+
+export interface NewOperator {
+  name: string;
+  brand: string;
+  limits?: OperatorLimitsInput | undefined;
+  sandbox?: boolean | undefined;
+  webhookUrl?: string | undefined;
+}
+
+/**
+ * Registers an operator with its credentials; the API key is returned once and
+ * only its hash is kept. A sandbox operator gets its scenario subscribers from
+ * the start, so a publisher can try every decline at once.
+ */
+export async function registerOperator(
+  tx: SqlOrTx,
+  input: NewOperator,
+): Promise<{ operator: Operator; apiKey: string }> {
+  const sql = sqlOf(tx);
+  const apiKey = newApiKey('operator');
+  const limits = input.limits ?? DEFAULT_OPERATOR_LIMITS;
+  const operator = await insertOperator(sql, {
+    id: newId('op'),
+    name: input.name,
+    brand: input.brand,
+    apiKeyHash: hashApiKey(apiKey),
+    assertionSecret: newAssertionSecret(),
+    limits: {
+      limitPerPurchase: new Decimal(limits.perPurchase.toString()),
+      limitWeekly: new Decimal(limits.weekly.toString()),
+      limitMonthly: new Decimal(limits.monthly.toString()),
+    },
+    sandbox: input.sandbox ?? false,
+    webhookUrl: input.webhookUrl ?? null,
+    webhookSecret: newWebhookSecret(),
+  });
+  if (operator.sandbox) {
+    await insertSubscribers(
+      sql,
+      operator.id,
+      SANDBOX_SCENARIOS.map((s) => ({ id: newId('sub'), externalRef: s.externalRef })),
+    );
+  }
+  return { operator, apiKey };
+}
+
+export interface OperatorPatch {
+  limits?: Partial<OperatorLimitsInput> | undefined;
+  webhookUrl?: string | null | undefined;
+  points?: { enabled: boolean; pointValue?: Amount | undefined } | undefined;
+}
+
+const decimal = (value: Amount | undefined) => (value ? new Decimal(value.toString()) : undefined);
+
+/**
+ * Changes an operator's limits, webhook URL or points programme. Ceilings read
+ * the operator's row at every confirmation, so new limits are in force from
+ * the commit. An operator from before v1.1 has no webhook secret: one is made
+ * with its first webhook URL and returned, to be shown once.
+ */
+export async function changeOperator(
+  tx: SqlOrTx,
+  id: string,
+  patch: OperatorPatch,
+): Promise<{ operator: Operator; newSecret: string | null }> {
+  const sql = sqlOf(tx);
+  const existing = await findOperator(sql, id);
+  if (!existing) throw notFound('Operator');
+  const secret = patch.webhookUrl && existing.webhookSecret === null ? newWebhookSecret() : null;
+  const changes: OperatorChanges = {
+    ...(patch.limits?.perPurchase ? { limitPerPurchase: decimal(patch.limits.perPurchase) } : {}),
+    ...(patch.limits?.weekly ? { limitWeekly: decimal(patch.limits.weekly) } : {}),
+    ...(patch.limits?.monthly ? { limitMonthly: decimal(patch.limits.monthly) } : {}),
+    ...(patch.webhookUrl !== undefined ? { webhookUrl: patch.webhookUrl } : {}),
+    ...(secret ? { webhookSecret: secret } : {}),
+    ...(patch.points
+      ? { pointsEnabled: patch.points.enabled, pointValue: decimal(patch.points.pointValue) ?? existing.pointValue }
+      : {}),
+  };
+  const operator = await updateOperator(sql, id, changes);
+  if (!operator) throw notFound('Operator');
+  return { operator, newSecret: secret };
+}

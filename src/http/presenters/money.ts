@@ -1,0 +1,30 @@
+import type { PublisherBalance } from '../../domain/payouts.js';
+import { EUR, type AccountBalance } from '../../domain/ledger.js';
+import { formatAmount, type Decimal } from '../../domain/money.js';
+import type { PayoutRecord } from '../../store/payouts.js';
+
+export function payoutResource(payout: PayoutRecord) {
+  return {
+    id: payout.id,
+    object: 'payout',
+    publisherId: payout.publisherId,
+    amount: formatAmount(payout.amount),
+    createdAt: payout.createdAt.toISOString(),
+  };
+}
+
+export function balanceResource(b: PublisherBalance) {
+  return { available: formatAmount(b.available), settled: formatAmount(b.settled), paidOut: formatAmount(b.paidOut) };
+}
+
+export function accountResource(b: AccountBalance) {
+  // Euros with two decimals; Kiosque Points are whole.
+  const format = (v: Decimal) => (b.unit === EUR ? formatAmount(v) : v.toFixed(0));
+  return {
+    account: b.account,
+    unit: b.unit,
+    debit: format(b.debit),
+    credit: format(b.credit),
+    balance: format(b.balance),
+  };
+}

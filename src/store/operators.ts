@@ -1,0 +1,149 @@
+import type Decimal from 'decimal.js';
+import { money } from './records.js';
+import type { Sql, Statement } from './sql.js';
+
+/** An operator's spending limits: every subscriber's ceilings, a household's controls only lower them. */
+export interface OperatorLimits {
+  limitPerPurchase: Decimal;
+  limitWeekly: Decimal;
+  limitMonthly: Decimal;
+}
+
+const FIND_LIMITS: Statement = {
+  name: 'operator_find_limits',
+  text: `SELECT limit_per_purchase::text AS "limitPerPurchase", limit_weekly::text AS "limitWeekly",
+      limit_monthly::text AS "limitMonthly"
+    FROM operators WHERE id = $1::text`,
+};
+
+export async function findOperatorLimits(sql: Sql, operatorId: string): Promise<OperatorLimits | null> {
+  const [row] = await sql.rows<Record<keyof OperatorLimits, string>>(FIND_LIMITS, [operatorId]);
+  return row
+    ? {
+        limitPerPurchase: money(row.limitPerPurchase),
+        limitWeekly: money(row.limitWeekly),
+        limitMonthly: money(row.limitMonthly),
+      }
+    : null;
+}
+
+/** An operator as the admin API shows it, with the secrets it is given once at registration. */
+export interface OperatorRecord extends OperatorLimits {
+  id: string;
+  name: string;
+  brand: string;
+  sandbox: boolean;
+  webhookUrl: string | null;
+  webhookSecret: string | null;
+  assertionSecret: string;
+  pointsEnabled: boolean;
+  pointValue: Decimal;
+  createdAt: Date;
+}
+
+const OPERATOR_COLUMNS = `id, name, brand, sandbox, webhook_url AS "webhookUrl", webhook_secret AS "webhookSecret",
+  assertion_secret AS "assertionSecret", limit_per_purchase::text AS "limitPerPurchase",
+  limit_weekly::text AS "limitWeekly", limit_monthly::text AS "limitMonthly", points_enabled AS "pointsEnabled",
+  point_value::text AS "pointValue", created_at AS "createdAt"`;
+
+type DecimalField = keyof OperatorLimits | 'pointValue';
+type OperatorRow = Omit<OperatorRecord, DecimalField> & Record<DecimalField, string>;
+
+function toOperator(row: OperatorRow): OperatorRecord {
+  return {
+    ...row,
+    limitPerPurchase: money(row.limitPerPurchase),
+    limitWeekly: money(row.limitWeekly),
+    limitMonthly: money(row.limitMonthly),
+    pointValue: money(row.pointValue),
+  };
+}
+
+export interface NewOperatorRecord {
+  id: string;
+  name: string;
+  brand: string;
+  apiKeyHash: string;
+  assertionSecret: string;
+  limits: OperatorLimits;
+  sandbox: boolean;
+  webhookUrl: string | null;
+  webhookSecret: string;
+}
+
+const INSERT_OPERATOR: Statement = {
+  name: 'operator_insert',
+  text: `INSERT INTO operators (id, name, brand, api_key_hash, assertion_secret, limit_per_purchase, limit_weekly,
+      limit_monthly, sandbox, webhook_url, webhook_secret)
+    VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::numeric, $7::numeric, $8::numeric, $9::boolean,
+      $10::text, $11::text)
+    RETURNING ${OPERATOR_COLUMNS}`,
+};
+
+export async function insertOperator(sql: Sql, operator: NewOperatorRecord): Promise<OperatorRecord> {
+  const [row] = await sql.rows<OperatorRow>(INSERT_OPERATOR, [
+    operator.id,
+    operator.name,
+    operator.brand,
+    operator.apiKeyHash,
+    operator.assertionSecret,
+    operator.limits.limitPerPurchase.toFixed(2),
+    operator.limits.limitWeekly.toFixed(2),
+    operator.limits.limitMonthly.toFixed(2),
+    operator.sandbox,
+    operator.webhookUrl,
+    operator.webhookSecret,
+  ]);
+  if (!row) throw new Error(`Operator ${operator.id} was inserted but not returned`);
+  return toOperator(row);
+}
+
+const FIND_OPERATOR: Statement = {
+  name: 'operator_find',
+  text: `SELECT ${OPERATOR_COLUMNS} FROM operators WHERE id = $1::text`,
+};
+
+export async function findOperator(sql: Sql, id: string): Promise<OperatorRecord | null> {
+  const [row] = await sql.rows<OperatorRow>(FIND_OPERATOR, [id]);
+  return row ? toOperator(row) : null;
+}
+
+/** What the admin may change of an operator; undefined keeps a field. */
+export interface OperatorChanges {
+  limitPerPurchase?: Decimal;
+  limitWeekly?: Decimal;
+  limitMonthly?: Decimal;
+  webhookUrl?: string | null;
+  webhookSecret?: string;
+  pointsEnabled?: boolean;
+  pointValue?: Decimal;
+}
+
+const UPDATE_OPERATOR: Statement = {
+  name: 'operator_update',
+  text: `UPDATE operators SET
+      limit_per_purchase = COALESCE($2::numeric, limit_per_purchase),
+      limit_weekly = COALESCE($3::numeric, limit_weekly),
+      limit_monthly = COALESCE($4::numeric, limit_monthly),
+      webhook_url = CASE WHEN $5::boolean THEN $6::text ELSE webhook_url END,
+      webhook_secret = COALESCE($7::text, webhook_secret),
+      points_enabled = COALESCE($8::boolean, points_enabled),
+      point_value = COALESCE($9::numeric, point_value)
+    WHERE id = $1::text
+    RETURNING ${OPERATOR_COLUMNS}`,
+};
+
+export async function updateOperator(sql: Sql, id: string, changes: OperatorChanges): Promise<OperatorRecord | null> {
+  const [row] = await sql.rows<OperatorRow>(UPDATE_OPERATOR, [
+    id,
+    changes.limitPerPurchase?.toFixed(2) ?? null,
+    changes.limitWeekly?.toFixed(2) ?? null,
+    changes.limitMonthly?.toFixed(2) ?? null,
+    changes.webhookUrl !== undefined,
+    changes.webhookUrl ?? null,
+    changes.webhookSecret ?? null,
+    changes.pointsEnabled ?? null,
+    changes.pointValue?.toFixed(2) ?? null,
+  ]);
+  return row ? toOperator(row) : null;
+}

@@ -1,0 +1,67 @@
+import { PURCHASE_COLUMNS, toPurchase } from './purchases.js';
+import type { PurchaseRecord, SubscriptionRecord } from './records.js';
+import type { Sql, Statement } from './sql.js';
+import { SUBSCRIPTION_COLUMNS, toSubscription, type SubscriptionRow } from './subscriptions.js';
+
+/*
+ * What the subscriber space lists beside each purchase and subscription: who
+ * sold it, and when it was invoiced.
+ */
+
+const PURCHASES: Statement = {
+  name: 'subscriber_space_purchases',
+  text: `SELECT ${PURCHASE_COLUMNS}, pub.name AS "publisherName", i.created_at AS "invoicedAt"
+    FROM purchases p
+    JOIN publishers pub ON pub.id = p.publisher_id
+    LEFT JOIN invoices i ON i.id = p.invoice_id
+    WHERE p.subscriber_id = $1::text
+    ORDER BY p.id DESC LIMIT $2::int`,
+};
+
+export interface SoldPurchase {
+  purchase: PurchaseRecord;
+  publisherName: string;
+  invoicedAt: Date | null;
+}
+
+/** A subscriber's latest `take` purchases, newest first, with their seller's name and invoice date. */
+export async function purchasesWithSeller(sql: Sql, subscriberId: string, take: number): Promise<SoldPurchase[]> {
+  const rows = await sql.rows<Parameters<typeof toPurchase>[0] & { publisherName: string; invoicedAt: Date | null }>(
+    PURCHASES,
+    [subscriberId, take],
+  );
+  return rows.map((row) => ({
+    purchase: toPurchase(row),
+    publisherName: row.publisherName,
+    invoicedAt: row.invoicedAt,
+  }));
+}
+
+const SUBSCRIPTIONS: Statement = {
+  name: 'subscriber_space_subscriptions',
+  text: `SELECT ${SUBSCRIPTION_COLUMNS}, pub.name AS "publisherName"
+    FROM subscriptions sub JOIN publishers pub ON pub.id = sub.publisher_id
+    WHERE sub.subscriber_id = $1::text
+    ORDER BY sub.id DESC LIMIT $2::int`,
+};
+
+/** A subscriber's latest `take` subscriptions, newest first, with their seller's name. */
+export async function subscriptionsWithSeller(
+  sql: Sql,
+  subscriberId: string,
+  take: number,
+): Promise<{ subscription: SubscriptionRecord; publisherName: string }[]> {
+  const rows = await sql.rows<SubscriptionRow & { publisherName: string }>(SUBSCRIPTIONS, [subscriberId, take]);
+  return rows.map((row) => ({ subscription: toSubscription(row), publisherName: row.publisherName }));
+}
+
+const PUBLISHER_NAMES: Statement = {
+  name: 'subscriber_space_publisher_names',
+  text: `SELECT id, name FROM publishers WHERE id = ANY($1::text[])`,
+};
+
+/** The names of these publishers, by id. */
+export async function publisherNames(sql: Sql, publisherIds: readonly string[]): Promise<Map<string, string>> {
+  const rows = await sql.rows<{ id: string; name: string }>(PUBLISHER_NAMES, [[...publisherIds]]);
+  return new Map(rows.map((row) => [row.id, row.name]));
+}
