@@ -6,6 +6,7 @@ import {
   type RefundRecord,
   type SellerRecord,
 } from './records.js';
+import { OPERATOR_LIMIT_COLUMNS, toOperatorLimits, type OperatorLimitColumns } from './operator-limits.js';
 import { onPool, type PgPool, type Sql, type Statement } from './sql.js';
 
 /**
@@ -171,13 +172,9 @@ export async function saveKeyReply(sql: Sql, scope: string, key: string, status:
 const LOCK_SUBSCRIBER_COLUMNS = `s.id, s.operator_id AS "operatorId", s.external_ref AS "externalRef",
   s.holder_id AS "holderId", s.blocked, COALESCE(s.blocked_categories, '{}') AS "blockedCategories",
   s.limit_weekly::text AS "limitWeekly", s.limit_monthly::text AS "limitMonthly",
-  o.name AS "operatorName", o.brand AS "operatorBrand", o.limit_per_purchase::text AS "operatorPerPurchase",
-  o.limit_weekly::text AS "operatorWeekly", o.limit_monthly::text AS "operatorMonthly",
-  o.sandbox AS "operatorSandbox", o.webhook_url IS NOT NULL AS "operatorNotified",
-  s.points_allowed AS "pointsAllowed", o.points_enabled AS "operatorPointsEnabled",
-  o.point_value::text AS "operatorPointValue"`;
+  s.points_allowed AS "pointsAllowed", ${OPERATOR_LIMIT_COLUMNS}`;
 
-interface LockedSubscriberRow {
+interface LockedSubscriberRow extends OperatorLimitColumns {
   id: string;
   operatorId: string;
   externalRef: string;
@@ -186,16 +183,7 @@ interface LockedSubscriberRow {
   blockedCategories: string[];
   limitWeekly: string | null;
   limitMonthly: string | null;
-  operatorName: string;
-  operatorBrand: string;
-  operatorPerPurchase: string;
-  operatorWeekly: string;
-  operatorMonthly: string;
-  operatorSandbox: boolean;
-  operatorNotified: boolean;
   pointsAllowed: boolean;
-  operatorPointsEnabled: boolean;
-  operatorPointValue: string;
 }
 
 function toLockedSubscriber(row: LockedSubscriberRow): LockedSubscriberRecord {
@@ -209,18 +197,7 @@ function toLockedSubscriber(row: LockedSubscriberRow): LockedSubscriberRecord {
     limitWeekly: money(row.limitWeekly),
     limitMonthly: money(row.limitMonthly),
     pointsAllowed: row.pointsAllowed,
-    operator: {
-      id: row.operatorId,
-      name: row.operatorName,
-      brand: row.operatorBrand,
-      limitPerPurchase: money(row.operatorPerPurchase),
-      limitWeekly: money(row.operatorWeekly),
-      limitMonthly: money(row.operatorMonthly),
-      sandbox: row.operatorSandbox,
-      notified: row.operatorNotified,
-      pointsEnabled: row.operatorPointsEnabled,
-      pointValue: money(row.operatorPointValue),
-    },
+    operator: toOperatorLimits(row.operatorId, row),
   };
 }
 

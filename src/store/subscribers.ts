@@ -1,4 +1,5 @@
 import type Decimal from 'decimal.js';
+import { OPERATOR_LIMIT_COLUMNS, toOperatorLimits, type OperatorLimitColumns } from './operator-limits.js';
 import { money, type OperatorLimitsRecord } from './records.js';
 import type { Sql, Statement } from './sql.js';
 
@@ -32,8 +33,22 @@ type SubscriberRow = Omit<SubscriberRecord, 'limitWeekly' | 'limitMonthly'> & {
   limitMonthly: string | null;
 };
 
+/** Field by field, so that a row carrying more columns (its operator's) leaves them out. */
 function toSubscriber(row: SubscriberRow): SubscriberRecord {
-  return { ...row, limitWeekly: money(row.limitWeekly), limitMonthly: money(row.limitMonthly) };
+  return {
+    id: row.id,
+    operatorId: row.operatorId,
+    externalRef: row.externalRef,
+    displayName: row.displayName,
+    holderId: row.holderId,
+    blocked: row.blocked,
+    blockedCategories: row.blockedCategories,
+    limitWeekly: money(row.limitWeekly),
+    limitMonthly: money(row.limitMonthly),
+    pointsAllowed: row.pointsAllowed,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
 }
 
 const FIND_BY_REF: Statement = {
@@ -191,57 +206,14 @@ export type SubscriberWithOperator = SubscriberRecord & { operator: OperatorLimi
 
 const FIND_WITH_OPERATOR: Statement = {
   name: 'subscriber_find_with_operator',
-  text: `SELECT ${subscriberColumns('s')}, o.name AS "operatorName", o.brand AS "operatorBrand",
-      o.limit_per_purchase::text AS "operatorPerPurchase", o.limit_weekly::text AS "operatorWeekly",
-      o.limit_monthly::text AS "operatorMonthly", o.sandbox AS "operatorSandbox",
-      o.webhook_url IS NOT NULL AS "operatorNotified", o.points_enabled AS "operatorPointsEnabled",
-      o.point_value::text AS "operatorPointValue"
+  text: `SELECT ${subscriberColumns('s')}, ${OPERATOR_LIMIT_COLUMNS}
     FROM subscribers s JOIN operators o ON o.id = s.operator_id
     WHERE s.id = $1::text`,
 };
 
-interface OperatorColumns {
-  operatorName: string;
-  operatorBrand: string;
-  operatorPerPurchase: string;
-  operatorWeekly: string;
-  operatorMonthly: string;
-  operatorSandbox: boolean;
-  operatorNotified: boolean;
-  operatorPointsEnabled: boolean;
-  operatorPointValue: string;
-}
-
 export async function findSubscriberWithOperator(sql: Sql, id: string): Promise<SubscriberWithOperator | null> {
-  const [row] = await sql.rows<SubscriberRow & OperatorColumns>(FIND_WITH_OPERATOR, [id]);
-  if (!row) return null;
-  const {
-    operatorName,
-    operatorBrand,
-    operatorPerPurchase,
-    operatorWeekly,
-    operatorMonthly,
-    operatorSandbox,
-    operatorNotified,
-    operatorPointsEnabled,
-    operatorPointValue,
-    ...subscriber
-  } = row;
-  return {
-    ...toSubscriber(subscriber),
-    operator: {
-      id: subscriber.operatorId,
-      name: operatorName,
-      brand: operatorBrand,
-      limitPerPurchase: money(operatorPerPurchase),
-      limitWeekly: money(operatorWeekly),
-      limitMonthly: money(operatorMonthly),
-      sandbox: operatorSandbox,
-      notified: operatorNotified,
-      pointsEnabled: operatorPointsEnabled,
-      pointValue: money(operatorPointValue),
-    },
-  };
+  const [row] = await sql.rows<SubscriberRow & OperatorLimitColumns>(FIND_WITH_OPERATOR, [id]);
+  return row ? { ...toSubscriber(row), operator: toOperatorLimits(row.operatorId, row) } : null;
 }
 
 const CHILDREN: Statement = {
