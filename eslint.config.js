@@ -41,7 +41,6 @@ export default tseslint.config(
   },
   {
     files: ['src/http/**/*.ts'],
-    ignores: ['src/http/auth.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -2,8 +2,10 @@ import type { RequestHandler } from 'express';
 import { apiKeyOwner, hashApiKey, sameSecret } from '../domain/credentials.js';
 import { verifyAssertion, type VerifiedAssertion } from '../domain/assertions.js';
 import { AppError } from '../domain/errors.js';
-import type { Subscriber } from '../generated/prisma/client.js';
-import { publisherByApiKeyHash, subscriberByRef } from '../store/credentials.js';
+import { findOperator, findOperatorByApiKeyHash } from '../store/operators.js';
+import { findPublisherByApiKeyHash } from '../store/publishers.js';
+import { onPool } from '../store/sql.js';
+import { findSubscriberByRef, type SubscriberRecord } from '../store/subscribers.js';
 import type { Actor, ActorKind, ActorOf } from './actors.js';
 import { countFailedAuthentication, refuseThrottledAuthentication } from './auth-throttle.js';
 import { bearer } from './bearer.js';
@@ -23,7 +25,7 @@ const assertionSecrets = new Map<string, string>();
 async function assertionSecretOf(ctx: AppContext, operatorId: string): Promise<string | null> {
   const cached = assertionSecrets.get(operatorId);
   if (cached !== undefined) return cached;
-  const operator = await ctx.db.operator.findUnique({ where: { id: operatorId }, select: { assertionSecret: true } });
+  const operator = await findOperator(onPool(ctx.pool), operatorId);
   if (!operator) return null;
   if (assertionSecrets.size > 10_000) assertionSecrets.clear();
   assertionSecrets.set(operatorId, operator.assertionSecret);
@@ -34,10 +36,10 @@ async function assertionSecretOf(ctx: AppContext, operatorId: string): Promise<s
 export async function subscriberFromAssertion(
   ctx: AppContext,
   token: string,
-): Promise<{ subscriber: Subscriber; assertion: VerifiedAssertion } | null> {
+): Promise<{ subscriber: SubscriberRecord; assertion: VerifiedAssertion } | null> {
   const assertion = await verifyAssertion(token, (operatorId) => assertionSecretOf(ctx, operatorId));
   if (!assertion) return null;
-  const subscriber = await subscriberByRef(ctx.pool, assertion.operatorId, assertion.externalRef);
+  const subscriber = await findSubscriberByRef(onPool(ctx.pool), assertion.operatorId, assertion.externalRef);
   return subscriber ? { subscriber, assertion } : null;
 }
 
@@ -45,11 +47,11 @@ async function actorFromBearer(ctx: AppContext, token: string): Promise<Actor | 
   if (sameSecret(token, ctx.config.adminApiKey)) return { kind: 'admin' };
   const owner = apiKeyOwner(token);
   if (owner === 'operator') {
-    const operator = await ctx.db.operator.findUnique({ where: { apiKeyHash: hashApiKey(token) } });
+    const operator = await findOperatorByApiKeyHash(onPool(ctx.pool), hashApiKey(token));
     return operator ? { kind: 'operator', operator } : null;
   }
   if (owner === 'publisher') {
-    const publisher = await publisherByApiKeyHash(ctx.pool, hashApiKey(token));
+    const publisher = await findPublisherByApiKeyHash(onPool(ctx.pool), hashApiKey(token));
     return publisher ? { kind: 'publisher', publisher } : null;
   }
   const found = await subscriberFromAssertion(ctx, token);

@@ -108,6 +108,17 @@ export async function findOperator(sql: Sql, id: string): Promise<OperatorRecord
   return row ? toOperator(row) : null;
 }
 
+const FIND_BY_API_KEY_HASH: Statement = {
+  name: 'operator_find_by_api_key_hash',
+  text: `SELECT ${OPERATOR_COLUMNS} FROM operators WHERE api_key_hash = $1::text`,
+};
+
+/** The operator behind an API key, by the key's hash (the key itself is never stored). */
+export async function findOperatorByApiKeyHash(sql: Sql, apiKeyHash: string): Promise<OperatorRecord | null> {
+  const [row] = await sql.rows<OperatorRow>(FIND_BY_API_KEY_HASH, [apiKeyHash]);
+  return row ? toOperator(row) : null;
+}
+
 /** What the admin may change of an operator; undefined keeps a field. */
 export interface OperatorChanges {
   limitPerPurchase?: Decimal;
