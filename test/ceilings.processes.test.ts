@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Decimal } from '../src/domain/money.js';
-import { newId } from '../src/ids.js';
 import { spawnGateway, type GatewayProcess } from './support/gateway-process.js';
 import {
   assertion,
   createOperator,
   createPublisher,
   provision,
+  insertPendingPurchases,
   startTestGateway,
   type OperatorFixture,
   type PublisherFixture,
@@ -63,23 +63,7 @@ async function confirmAll(token: string, ids: string[], flushes: number) {
   return responses;
 }
 
-/** Pending purchases written straight to the table: creation is not under test here, confirmation is. */
-async function createMany(count: number, amount: string) {
-  const now = Date.now();
-  const rows = Array.from({ length: count }, (_, i) => ({
-    id: newId('pur', now + i),
-    publisherId: publisher.id,
-    kind: 'article',
-    amount,
-    currency: 'EUR',
-    description: `bulk ${i}`,
-    channel: 'isp',
-    status: 'pending',
-    expiresAt: new Date(now + 10 * 60 * 1000),
-  }));
-  await gw.ctx.db.purchase.createMany({ data: rows });
-  return rows.map((r) => r.id);
-}
+const createMany = (count: number, amount: string) => insertPendingPurchases(gw, publisher.id, count, amount);
 
 async function confirmedSum(subscriberRef: string): Promise<Decimal> {
   const subscriber = await gw.ctx.db.subscriber.findUniqueOrThrow({

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepPoints } from '../src/domain/household-points.js';
 import { prismaDatabase } from '../src/store/database.js';
 import { PENDING_MS, pointsAccounts } from '../src/domain/points.js';
-import { newId } from '../src/ids.js';
 import { accountBalance, unbalancedEntries } from '../src/store/ledger.js';
 import { spawnGateway, type GatewayProcess } from './support/gateway-process.js';
 import {
@@ -13,6 +12,7 @@ import {
   createPublisher,
   createPurchase,
   provision,
+  insertPendingPurchases,
   startTestGateway,
   unique,
   type OperatorFixture,
@@ -49,23 +49,7 @@ afterAll(async () => {
   await gw.close();
 });
 
-/** Pending purchases written straight to the table: creation is not under test here, confirmation is. */
-async function createMany(count: number, amount: string) {
-  const now = Date.now();
-  const rows = Array.from({ length: count }, (_, i) => ({
-    id: newId('pur', now + i),
-    publisherId: plain.id,
-    kind: 'article',
-    amount,
-    currency: 'EUR',
-    description: `bulk ${i}`,
-    channel: 'isp',
-    status: 'pending',
-    expiresAt: new Date(now + 10 * 60 * 1000),
-  }));
-  await gw.ctx.db.purchase.createMany({ data: rows });
-  return rows.map((r) => r.id);
-}
+const createMany = (count: number, amount: string) => insertPendingPurchases(gw, plain.id, count, amount);
 
 const balance = (account: string) => accountBalance(gw.ctx.db, account, 'PTS');
 

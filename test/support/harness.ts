@@ -8,6 +8,7 @@ import { createLogger } from '../../src/logger.js';
 import { createDb } from '../../src/store/db.js';
 import { createPool } from '../../src/store/sql.js';
 import { createRedis } from '../../src/store/redis.js';
+import { newId } from '../../src/ids.js';
 import { TEST_ADMIN_API_KEY, TEST_DATABASE_URL, TEST_REDIS_URL } from './env.js';
 
 export interface TestGateway {
@@ -154,4 +155,30 @@ export async function buy(
   const { id } = await createPurchase(gw, publisher, body);
   const res = await gw.api().post(`/v1/purchases/${id}/confirm`).set(bearer(token));
   return { id, res };
+}
+
+/**
+ * Pending purchases written straight to the table, for tests where creation is
+ * not under test and confirmation is: many at once, without an HTTP round trip each.
+ */
+export async function insertPendingPurchases(
+  gw: TestGateway,
+  publisherId: string,
+  count: number,
+  amount: string,
+): Promise<string[]> {
+  const now = Date.now();
+  const rows = Array.from({ length: count }, (_, i) => ({
+    id: newId('pur', now + i),
+    publisherId,
+    kind: 'article',
+    amount,
+    currency: 'EUR',
+    description: `bulk ${i}`,
+    channel: 'isp',
+    status: 'pending',
+    expiresAt: new Date(now + 10 * 60 * 1000),
+  }));
+  await gw.ctx.db.purchase.createMany({ data: rows });
+  return rows.map((r) => r.id);
 }
