@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { databaseUrl, freshDatabase, withClient } from './lib/database.js';
 import { AssertionCache, provisionWorld } from './lib/fixtures.js';
 import { freePort } from './lib/proc.js';
@@ -41,10 +41,37 @@ const gateway = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/mai
   stdio: 'inherit',
 });
 
-/** utime + stime of the gateway, in seconds (clock ticks of 1/100 s). */
-function cpuSeconds(): number {
-  const fields = readFileSync(`/proc/${gateway.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+/** utime + stime of a process, in seconds (clock ticks of 1/100 s); 0 once it is gone. */
+function cpuSecondsOf(pid: number | string): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+const cpuSeconds = () => cpuSecondsOf(gateway.pid ?? 0);
+
+/**
+ * CPU seconds of the PostgreSQL backends serving this benchmark's database:
+ * what the database spends on the same purchases, apart from other sessions'
+ * work on the same server. The shared WAL writer and checkpointer are left
+ * out for that reason. The gateway's pool keeps its backends for the whole
+ * run, so none is missed by exiting between the two readings.
+ */
+function postgresCpuSeconds(): number {
+  const database = new URL(url).pathname.slice(1);
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (title.startsWith('postgres: ') && title.includes(` ${database} `)) total += cpuSecondsOf(pid);
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return total;
 }
 
 async function purchase(n: number, run: string): Promise<void> {
@@ -87,10 +114,12 @@ try {
   }
   await drive(300, `warm-${Date.now()}`);
   const cpuBefore = cpuSeconds();
+  const postgresBefore = postgresCpuSeconds();
   const started = performance.now();
   await drive(purchases, `run-${Date.now()}`);
   const wallS = (performance.now() - started) / 1000;
   const cpuS = cpuSeconds() - cpuBefore;
+  const postgresS = postgresCpuSeconds() - postgresBefore;
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   process.stdout.write(
     `${JSON.stringify({
@@ -98,6 +127,7 @@ try {
       purchases,
       concurrency,
       gatewayCpuMsPerPurchase: Number(((cpuS * 1000) / purchases).toFixed(3)),
+      postgresCpuMsPerPurchase: Number(((postgresS * 1000) / purchases).toFixed(3)),
       wallMsPerPurchase: Number(((wallS * 1000) / purchases).toFixed(3)),
       loadAverage: load,
     })}\n`,
