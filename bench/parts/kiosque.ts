@@ -18,6 +18,8 @@ export interface SaturationRun {
 
 export interface KiosqueResults {
   spread: SaturationRun;
+  /** The same load spread over two gateway processes, as SCALING.md runs them: one per core. */
+  spreadTwoGateways: SaturationRun;
   hot: SaturationRun;
   openLoopSpread: OpenLoopResult;
   openLoopHot: OpenLoopResult;
@@ -47,7 +49,8 @@ async function saturate(
   durationS: number,
   runId: string,
   confirmBody?: string,
-) {
+  connections = scale.connections,
+): Promise<SaturationRun> {
   let sequence = 0;
   let confirmed = 0;
   let declined = 0;
@@ -55,7 +58,7 @@ async function saturate(
   const confirmAuth = chooser(world, tokens, hotShare);
   const result = await runAutocannon({
     url: origin,
-    connections: scale.connections,
+    connections,
     duration: durationS,
     timeout: 30,
     requests: [
@@ -109,16 +112,39 @@ async function saturate(
 }
 
 /**
+ * Saturation with the connections shared among several gateways, as a load
+ * balancer would: throughput and failures add up, latencies are the worst
+ * gateway's.
+ */
+async function saturateAcross(
+  origins: string[],
+  world: BenchWorld,
+  tokens: AssertionCache,
+  scale: Scale,
+  durationS: number,
+  runId: string,
+): Promise<SaturationRun> {
+  const connections = Math.max(1, Math.round(scale.connections / origins.length));
+  const runs = await Promise.all(
+    origins.map((origin, i) =>
+      saturate(origin, world, tokens, scale, 0, durationS, `${runId}-g${i}`, undefined, connections),
+    ),
+  );
+  return {
+    hotShare: 0,
+    confirmationsPerS: round(runs.reduce((sum, run) => sum + run.confirmationsPerS, 0)),
+    declinesPerS: round(runs.reduce((sum, run) => sum + run.declinesPerS, 0)),
+    failures: runs.reduce((sum, run) => sum + run.failures, 0),
+    requestP50Ms: Math.max(...runs.map((run) => run.requestP50Ms)),
+    requestP99Ms: Math.max(...runs.map((run) => run.requestP99Ms)),
+  };
+}
+
+/**
  * The gateway as `npm start` runs it, in its own process, limiter on (with a
  * limit nobody reaches, so Redis is still called on every request), workers off.
  */
-export async function kiosque(
-  scale: Scale,
-  databaseUrl: string,
-  redisUrl: string,
-  world: BenchWorld,
-  tokens: AssertionCache,
-): Promise<KiosqueResults> {
+async function startGateway(databaseUrl: string, redisUrl: string) {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const gateway = startNode('src/main.ts', {
@@ -134,6 +160,22 @@ export async function kiosque(
   });
   try {
     await waitForHttp(`${origin}/readyz`, gateway);
+  } catch (error) {
+    await gateway.stop();
+    throw error;
+  }
+  return { origin, gateway };
+}
+
+export async function kiosque(
+  scale: Scale,
+  databaseUrl: string,
+  redisUrl: string,
+  world: BenchWorld,
+  tokens: AssertionCache,
+): Promise<KiosqueResults> {
+  const { origin, gateway } = await startGateway(databaseUrl, redisUrl);
+  try {
     progress('Kiosque: warming the gateway up');
     await saturate(origin, world, tokens, scale, 0, 3, `warm-${Date.now()}`);
 
@@ -144,6 +186,24 @@ export async function kiosque(
     progress(
       `  ${spread.confirmationsPerS} confirmations/s, ${spread.declinesPerS} declines/s, ${spread.failures} failures`,
     );
+
+    const second = await startGateway(databaseUrl, redisUrl);
+    let spreadTwoGateways: SaturationRun;
+    try {
+      await saturate(second.origin, world, tokens, scale, 0, 3, `warm-second-${Date.now()}`);
+      progress(`Kiosque: saturation, spread, the same connections shared by two gateway processes, ${scale.loadS} s`);
+      spreadTwoGateways = await saturateAcross(
+        [origin, second.origin],
+        world,
+        tokens,
+        scale,
+        scale.loadS,
+        `spread-two-${Date.now()}`,
+      );
+    } finally {
+      await second.gateway.stop();
+    }
+    progress(`  ${spreadTwoGateways.confirmationsPerS} confirmations/s, ${spreadTwoGateways.failures} failures`);
 
     progress(`Kiosque: saturation, 10% of confirmations on one subscriber, ${scale.loadS} s`);
     const hot = await saturate(origin, world, tokens, scale, 0.1, scale.loadS, `hot-${Date.now()}`);
@@ -189,7 +249,7 @@ export async function kiosque(
       `  paying with points: confirm p50 ${openLoopPoints.confirm.p50Ms} ms, p99 ${openLoopPoints.confirm.p99Ms} ms`,
     );
     await gateway.stop();
-    return { spread, hot, openLoopSpread, openLoopHot, openLoopPoints };
+    return { spread, spreadTwoGateways, hot, openLoopSpread, openLoopHot, openLoopPoints };
   } finally {
     await gateway.stop();
   }
