@@ -50,25 +50,45 @@ async function confirmWhileLocked<T>(
   first: string,
   second: (sql: Sql) => Promise<T>,
 ): Promise<{ holder: Confirmation; waiter: T }> {
-  let openGate = () => {};
-  const gate = new Promise<void>((resolve) => {
-    openGate = resolve;
-  });
-  let holdsLock = () => {};
-  const locked = new Promise<void>((resolve) => {
-    holdsLock = resolve;
-  });
+  const gate = signal();
+  const locked = signal();
   const holder = inTransaction(gw.ctx.pool, async (sql) => {
     const result = await confirmPurchase(sql, first, subscriber, evidence, 'http://kiosque.test');
-    holdsLock();
-    await gate;
+    locked.raise();
+    await gate.raised;
     return result;
   });
-  await locked;
+  await locked.raised;
   const waiter = inTransaction(gw.ctx.pool, second);
   await until(confirmationWaitsForLock);
-  openGate();
+  gate.raise();
   return { holder: await holder, waiter: await waiter };
+}
+
+async function newSubscriber() {
+  const ref = await provision(gw, operator);
+  return gw.ctx.db.subscriber.findFirstOrThrow({ where: { operatorId: operator.id, externalRef: ref } });
+}
+
+/** A pending weekly offer of 1.00, through the API. */
+async function createWeeklyOffer(): Promise<string> {
+  const created = await gw
+    .api()
+    .post('/v1/subscriptions')
+    .set(bearer(publisher.apiKey))
+    .set('Idempotency-Key', idemKey())
+    .send({ plan: 'weekly', amount: '1.00', description: 'A weekly offer', channel: 'isp' });
+  expect(created.status).toBe(201);
+  return (created.body as { id: string }).id;
+}
+
+/** A promise another part of the test resolves: a session saying it holds a lock, or being let go. */
+function signal(): { raised: Promise<void>; raise: () => void } {
+  let raise = () => {};
+  const raised = new Promise<void>((resolve) => {
+    raise = resolve;
+  });
+  return { raised, raise };
 }
 
 async function until(condition: () => Promise<boolean>): Promise<void> {
@@ -86,10 +106,7 @@ describe('Spending read after the subscriber lock', () => {
   const name =
     'When a confirmation waits for the lock of one that spends, then it sees that spend once granted and declines';
   it(name, async () => {
-    const ref = await provision(gw, operator);
-    const subscriber = await gw.ctx.db.subscriber.findFirstOrThrow({
-      where: { operatorId: operator.id, externalRef: ref },
-    });
+    const subscriber = await newSubscriber();
     const first = await createPurchase(gw, publisher, { amount: '30.00' });
     const second = await createPurchase(gw, publisher, { amount: '1.00' });
 
@@ -106,19 +123,9 @@ describe('Spending read after the subscriber lock', () => {
   const offerName =
     'When an offer confirmation waits for the lock of a purchase that spends, then it sees that spend and declines';
   it(offerName, async () => {
-    const ref = await provision(gw, operator);
-    const subscriber = await gw.ctx.db.subscriber.findFirstOrThrow({
-      where: { operatorId: operator.id, externalRef: ref },
-    });
+    const subscriber = await newSubscriber();
     const first = await createPurchase(gw, publisher, { amount: '30.00' });
-    const created = await gw
-      .api()
-      .post('/v1/subscriptions')
-      .set(bearer(publisher.apiKey))
-      .set('Idempotency-Key', idemKey())
-      .send({ plan: 'weekly', amount: '1.00', description: 'A weekly offer', channel: 'isp' });
-    expect(created.status).toBe(201);
-    const offerId = (created.body as { id: string }).id;
+    const offerId = await createWeeklyOffer();
 
     const { holder, waiter: late } = await confirmWhileLocked<SubscriptionConfirmation>(subscriber, first.id, (sql) =>
       confirmSubscription(sql, offerId, subscriber, evidence, 'http://kiosque.test'),
@@ -134,38 +141,22 @@ describe('Spending read after the subscriber lock', () => {
   const raceName =
     'When two subscribers confirm one offer at once, then the one whose claim waited is told it does not exist';
   it(raceName, async () => {
-    const [first, second] = await Promise.all(
-      [provision(gw, operator), provision(gw, operator)].map(async (ref) =>
-        gw.ctx.db.subscriber.findFirstOrThrow({ where: { operatorId: operator.id, externalRef: await ref } }),
-      ),
-    );
-    const created = await gw
-      .api()
-      .post('/v1/subscriptions')
-      .set(bearer(publisher.apiKey))
-      .set('Idempotency-Key', idemKey())
-      .send({ plan: 'weekly', amount: '1.00', description: 'A weekly offer', channel: 'isp' });
-    const offerId = (created.body as { id: string }).id;
+    const [first, second] = [await newSubscriber(), await newSubscriber()];
+    const offerId = await createWeeklyOffer();
 
-    let openGate = () => {};
-    const gate = new Promise<void>((resolve) => {
-      openGate = resolve;
-    });
-    let claimed = () => {};
-    const holdsOffer = new Promise<void>((resolve) => {
-      claimed = resolve;
-    });
+    const gate = signal();
+    const holdsOffer = signal();
     // The first subscriber's claim keeps the offer's row locked until the gate opens.
     const owner = inTransaction(gw.ctx.pool, async (sql) => {
-      const result = await confirmSubscription(sql, offerId, first!, evidence, 'http://kiosque.test');
-      claimed();
-      await gate;
+      const result = await confirmSubscription(sql, offerId, first, evidence, 'http://kiosque.test');
+      holdsOffer.raise();
+      await gate.raised;
       return result;
     });
-    await holdsOffer;
+    await holdsOffer.raised;
     // The second read the offer as pending (its lock is on another subscriber), so its claim waits on the offer's row.
     const loser = inTransaction(gw.ctx.pool, (sql) =>
-      confirmSubscription(sql, offerId, second!, evidence, 'http://kiosque.test'),
+      confirmSubscription(sql, offerId, second, evidence, 'http://kiosque.test'),
     ).catch((error: unknown) => error);
     await until(async () => {
       const rows = await gw.ctx.db.$queryRaw<{ waiting: number }[]>`
@@ -173,7 +164,7 @@ describe('Spending read after the subscriber lock', () => {
         WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'WITH spent AS%'`;
       return (rows[0]?.waiting ?? 0) > 0;
     });
-    openGate();
+    gate.raise();
 
     expect((await owner).outcome).toBe('confirmed');
     expect(await loser).toMatchObject({ code: 'not_found' });

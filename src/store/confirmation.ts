@@ -1,6 +1,7 @@
 import type Decimal from 'decimal.js';
 import { money, type LockedSubscriberRecord, type SellerRecord } from './records.js';
 import { OPERATOR_LIMIT_COLUMNS, toOperatorLimits, type OperatorLimitColumns } from './operator-limits.js';
+import type { Sql, Statement } from './sql.js';
 
 /**
  * What a confirmation of a purchase or of a subscription offer shares: the
@@ -124,4 +125,56 @@ export function toClaimResult(row: ClaimRow | undefined, decidedOn: SpendingReco
   if (spentNow.week.equals(decidedOn.week) && spentNow.month.equals(decidedOn.month))
     return { claimed: false, spendingMoved: false };
   return { claimed: false, spendingMoved: true, spentNow };
+}
+
+/**
+ * The statement that locks the subscriber ($1) and reads, in the same round
+ * trip, its controls and limits, the purchase or offer to confirm ($2, from
+ * `table` as `alias`, with `columns`), its seller, and the running totals of
+ * the week and month starting at $3 and $4, as the statement's snapshot saw
+ * them: from before any wait for the lock.
+ */
+export function lockSubscriberWithSql(table: string, alias: string, columns: string): string {
+  return `SELECT ${LOCK_SUBSCRIBER_COLUMNS}, ${alias}.id AS "itemFound", ${columns}, ${SELLER_COLUMNS},
+      spent.week AS "spentWeek", spent.month AS "spentMonth"
+    FROM subscribers s
+    JOIN operators o ON o.id = s.operator_id
+    CROSS JOIN (${spendingSql('$1', '$3', '$4')}) spent
+    LEFT JOIN ${table} ${alias} ON ${alias}.id = $2::text
+    LEFT JOIN publishers pub ON pub.id = ${alias}.publisher_id
+    WHERE s.id = $1::text
+    FOR UPDATE OF s`;
+}
+
+export interface LockedForConfirmation<Item> {
+  subscriber: LockedSubscriberRecord;
+  /** As the locking statement read it, unlocked: its claim must be guarded, it may have changed while we waited. */
+  item: Item | null;
+  seller: SellerRecord | null;
+  /**
+   * From the locking statement's snapshot, taken before any wait for the lock:
+   * a confirmation committed meanwhile is missing from them. A claim made on
+   * them must be guarded by them, never trusted as they are.
+   */
+  spentBeforeLock: SpendingRecord;
+}
+
+/** Runs a statement of lockForConfirmationSql; null when there is no such subscriber. */
+export async function lockSubscriberWith<Row, Item extends { publisherId: string }>(
+  sql: Sql,
+  statement: Statement,
+  ids: { subscriberId: string; itemId: string },
+  periods: SpendingPeriods,
+  toItem: (row: Row) => Item,
+): Promise<LockedForConfirmation<Item> | null> {
+  const [row] = await sql.rows<
+    LockedSubscriberRow & Row & SellerRow & { itemFound: string | null; spentWeek: string; spentMonth: string }
+  >(statement, [ids.subscriberId, ids.itemId, periods.weekStart, periods.monthStart]);
+  if (!row) return null;
+  // Both the subscriber and the item have an id column: each takes its own back from the parameters.
+  const subscriber = toLockedSubscriber({ ...row, id: ids.subscriberId });
+  const spentBeforeLock = { week: money(row.spentWeek), month: money(row.spentMonth) };
+  if (row.itemFound === null) return { subscriber, item: null, seller: null, spentBeforeLock };
+  const item = toItem({ ...row, id: row.itemFound });
+  return { subscriber, item, seller: toSeller(item.publisherId, row), spentBeforeLock };
 }

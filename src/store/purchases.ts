@@ -1,15 +1,14 @@
 import {
   LOCK_SUBSCRIBER_COLUMNS,
-  SELLER_COLUMNS,
+  lockSubscriberWith,
+  lockSubscriberWithSql,
   spendingSql,
   spendingUnchangedSql,
   toClaimResult,
   toLockedSubscriber,
-  toSeller,
   type ClaimResult,
   type ClaimRow,
   type LockedSubscriberRow,
-  type SellerRow,
   type SpendingPeriods,
   type SpendingRecord,
 } from './confirmation.js';
@@ -193,15 +192,7 @@ export async function lockSubscriber(sql: Sql, subscriberId: string): Promise<Lo
 
 const LOCK_FOR_CONFIRMATION: Statement = {
   name: 'purchase_lock_for_confirmation',
-  text: `SELECT ${LOCK_SUBSCRIBER_COLUMNS}, p.id AS "purchaseFound", ${PURCHASE_COLUMNS}, ${SELLER_COLUMNS},
-      spent.week AS "spentWeek", spent.month AS "spentMonth"
-    FROM subscribers s
-    JOIN operators o ON o.id = s.operator_id
-    CROSS JOIN (${spendingSql('$1', '$3', '$4')}) spent
-    LEFT JOIN purchases p ON p.id = $2::text
-    LEFT JOIN publishers pub ON pub.id = p.publisher_id
-    WHERE s.id = $1::text
-    FOR UPDATE OF s`,
+  text: lockSubscriberWithSql('purchases', 'p', PURCHASE_COLUMNS),
 };
 
 export interface ConfirmationContext {
@@ -209,11 +200,7 @@ export interface ConfirmationContext {
   /** As read by the locking statement: its claim must still be guarded, it may have changed while we waited. */
   purchase: PurchaseRecord | null;
   seller: SellerRecord | null;
-  /**
-   * From the locking statement's snapshot, taken before any wait for the lock:
-   * a confirmation committed meanwhile is missing from them. A claim made on
-   * them must be guarded by them (claimPurchase), never trusted as they are.
-   */
+  /** From before any wait for the lock: a claim made on them must be guarded by them (claimPurchase). */
   spentBeforeLock: SpendingRecord;
 }
 
@@ -228,17 +215,16 @@ export async function lockForConfirmation(
   purchaseId: string,
   periods: SpendingPeriods,
 ): Promise<ConfirmationContext | null> {
-  const [row] = await sql.rows<
-    LockedSubscriberRow &
-      PurchaseRow &
-      SellerRow & { purchaseFound: string | null; spentWeek: string; spentMonth: string }
-  >(LOCK_FOR_CONFIRMATION, [subscriberId, purchaseId, periods.weekStart, periods.monthStart]);
-  if (!row) return null;
-  const subscriber = toLockedSubscriber({ ...row, id: subscriberId });
-  const spentBeforeLock = { week: money(row.spentWeek), month: money(row.spentMonth) };
-  if (row.purchaseFound === null) return { subscriber, purchase: null, seller: null, spentBeforeLock };
-  const purchase = toPurchase({ ...row, id: row.purchaseFound });
-  return { subscriber, purchase, seller: toSeller(purchase.publisherId, row), spentBeforeLock };
+  const locked = await lockSubscriberWith(
+    sql,
+    LOCK_FOR_CONFIRMATION,
+    { subscriberId, itemId: purchaseId },
+    periods,
+    toPurchase,
+  );
+  if (!locked) return null;
+  const { item, ...rest } = locked;
+  return { ...rest, purchase: item };
 }
 
 const READ_SPENDING: Statement = {

@@ -1,14 +1,13 @@
 import {
-  LOCK_SUBSCRIBER_COLUMNS,
   SELLER_COLUMNS,
+  lockSubscriberWith,
+  lockSubscriberWithSql,
   spendingSql,
   spendingUnchangedSql,
   toClaimResult,
-  toLockedSubscriber,
   toSeller,
   type ClaimResult,
   type ClaimRow,
-  type LockedSubscriberRow,
   type SellerRow,
   type SpendingPeriods,
   type SpendingRecord,
@@ -63,15 +62,7 @@ export async function lockSubscriptionWithSeller(
 
 const LOCK_FOR_CONFIRMATION: Statement = {
   name: 'subscription_lock_for_confirmation',
-  text: `SELECT ${LOCK_SUBSCRIBER_COLUMNS}, sub.id AS "subscriptionFound", ${SUBSCRIPTION_COLUMNS}, ${SELLER_COLUMNS},
-      spent.week AS "spentWeek", spent.month AS "spentMonth"
-    FROM subscribers s
-    JOIN operators o ON o.id = s.operator_id
-    CROSS JOIN (${spendingSql('$1', '$3', '$4')}) spent
-    LEFT JOIN subscriptions sub ON sub.id = $2::text
-    LEFT JOIN publishers pub ON pub.id = sub.publisher_id
-    WHERE s.id = $1::text
-    FOR UPDATE OF s`,
+  text: lockSubscriberWithSql('subscriptions', 'sub', SUBSCRIPTION_COLUMNS),
 };
 
 export interface SubscriptionConfirmationContext {
@@ -79,15 +70,15 @@ export interface SubscriptionConfirmationContext {
   /** As the locking statement read it, unlocked: its claim is guarded (activateSubscription, declineSubscription). */
   subscription: SubscriptionRecord | null;
   seller: SellerRecord | null;
-  /** From the locking statement's snapshot, taken before any wait for the lock: the claim is guarded by them. */
+  /** From before any wait for the lock: the claim is guarded by them. */
   spentBeforeLock: SpendingRecord;
 }
 
 /**
  * Locks the subscriber and reads, in the same round trip, its controls and
  * limits, the offer, its seller and the running totals as the statement's
- * snapshot saw them (as lockForConfirmation does for a purchase). Null when
- * there is no such subscriber.
+ * snapshot saw them, as a purchase's confirmation does. Null when there is
+ * no such subscriber.
  */
 export async function lockForSubscriptionConfirmation(
   sql: Sql,
@@ -95,17 +86,16 @@ export async function lockForSubscriptionConfirmation(
   subscriptionId: string,
   periods: SpendingPeriods,
 ): Promise<SubscriptionConfirmationContext | null> {
-  const [row] = await sql.rows<
-    LockedSubscriberRow &
-      SubscriptionRow &
-      SellerRow & { subscriptionFound: string | null; spentWeek: string; spentMonth: string }
-  >(LOCK_FOR_CONFIRMATION, [subscriberId, subscriptionId, periods.weekStart, periods.monthStart]);
-  if (!row) return null;
-  const subscriber = toLockedSubscriber({ ...row, id: subscriberId });
-  const spentBeforeLock = { week: money(row.spentWeek), month: money(row.spentMonth) };
-  if (row.subscriptionFound === null) return { subscriber, subscription: null, seller: null, spentBeforeLock };
-  const subscription = toSubscription({ ...row, id: row.subscriptionFound });
-  return { subscriber, subscription, seller: toSeller(subscription.publisherId, row), spentBeforeLock };
+  const locked = await lockSubscriberWith(
+    sql,
+    LOCK_FOR_CONFIRMATION,
+    { subscriberId, itemId: subscriptionId },
+    periods,
+    toSubscription,
+  );
+  if (!locked) return null;
+  const { item, ...rest } = locked;
+  return { ...rest, subscription: item };
 }
 
 /** The period purchase's values; its points take the two parameters from `pointsAt` on. */
