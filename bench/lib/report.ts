@@ -249,6 +249,8 @@ export function summaryMarkdown(r: BenchResults): string {
         'confirm p99.9 / max',
         'create p50 / p99',
         'confirmed / declined / failed',
+        "gateway's event-loop delay p99 / max",
+        'GC pauses',
       ],
       [k.openLoopSpread, k.openLoopHot, k.openLoopPoints].map((o, i) => [
         ['spread', '10% on one subscriber', 'spread, paid with 1 point each'][i] ?? '',
@@ -257,6 +259,8 @@ export function summaryMarkdown(r: BenchResults): string {
         `${o.confirm.p999Ms} / ${o.confirm.maxMs} ms`,
         `${o.create.p50Ms} / ${o.create.p99Ms} ms`,
         `${o.confirmed} / ${o.declined} / ${o.failed}`,
+        `${o.gatewayPauses.eventLoopP99Ms} / ${o.gatewayPauses.eventLoopMaxMs} ms`,
+        `${o.gatewayPauses.gcCount}, ${o.gatewayPauses.gcMs} ms in all`,
       ]),
     ),
   );

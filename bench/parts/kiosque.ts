@@ -2,6 +2,7 @@ import { runAutocannon } from '../lib/autocannon.js';
 import { withClient } from '../lib/database.js';
 import { grantPoints, type AssertionCache, type BenchWorld } from '../lib/fixtures.js';
 import { progress, round } from '../lib/log.js';
+import { pausesDuring, type GatewayPauses } from '../lib/gateway-pauses.js';
 import { openLoop, type OpenLoopResult } from '../lib/open-loop.js';
 import { freePort, startNode, waitForHttp } from '../lib/proc.js';
 import type { Scale } from '../lib/scale.js';
@@ -21,11 +22,14 @@ export interface KiosqueResults {
   /** The same load spread over two gateway processes, as SCALING.md runs them: one per core. */
   spreadTwoGateways: SaturationRun;
   hot: SaturationRun;
-  openLoopSpread: OpenLoopResult;
-  openLoopHot: OpenLoopResult;
+  openLoopSpread: LightRun;
+  openLoopHot: LightRun;
   /** Spread, each confirmation paying its 0.01 with one Kiosque Point: the points path's cost over a plain one. */
-  openLoopPoints: OpenLoopResult;
+  openLoopPoints: LightRun;
 }
+
+/** An open loop, with what held the gateway's event loop up meanwhile. */
+export type LightRun = OpenLoopResult & { gatewayPauses: GatewayPauses };
 
 const BODY = JSON.stringify({ amount: '0.01', currency: 'EUR', description: 'Benchmark article', channel: 'isp' });
 export const OPEN_LOOP_PURCHASES_PER_S = 100;
@@ -222,16 +226,19 @@ export async function kiosque(
       progress(
         `Kiosque: open loop, ${OPEN_LOOP_PURCHASES_PER_S} purchases/s at fixed times for ${scale.openLoopS} s, ${label}`,
       );
-      return openLoop({
-        origin,
-        purchasesPerS: OPEN_LOOP_PURCHASES_PER_S,
-        durationS: scale.openLoopS,
-        confirmDelayMs: 500,
-        publisherAuth: `Bearer ${world.publisher.apiKey}`,
-        confirmAuth: chooser(world, tokens, hotShare),
-        keyPrefix: `open-${label}-${Date.now()}`,
-        ...(confirmBody ? { confirmBody } : {}),
-      });
+      const { result, pauses } = await pausesDuring(origin, () =>
+        openLoop({
+          origin,
+          purchasesPerS: OPEN_LOOP_PURCHASES_PER_S,
+          durationS: scale.openLoopS,
+          confirmDelayMs: 500,
+          publisherAuth: `Bearer ${world.publisher.apiKey}`,
+          confirmAuth: chooser(world, tokens, hotShare),
+          keyPrefix: `open-${label}-${Date.now()}`,
+          ...(confirmBody ? { confirmBody } : {}),
+        }),
+      );
+      return { ...result, gatewayPauses: pauses };
     };
     const openLoopSpread = await light(0, 'spread');
     progress(
