@@ -165,6 +165,15 @@ export interface NewDispute {
   reason: string;
 }
 
+/** openDispute as a transaction of its own, for a caller with no idempotency key to commit beside it. */
+export function openDisputeAlone(
+  database: Database,
+  input: NewDispute,
+  settings: DisputeSettings,
+): Promise<DisputeWithParties> {
+  return database.transaction((sql) => openDispute(sql, input, settings));
+}
+
 /**
  * Opens a dispute on one of the subscriber's confirmed purchases. The purchase
  * row lock serializes concurrent attempts: the first makes it `disputed`, the

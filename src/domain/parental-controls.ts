@@ -1,4 +1,5 @@
-import { sqlOf, type SqlOrTx } from '../store/sql.js';
+import type { Database } from '../store/database.js';
+import { sqlOf, type Sql, type SqlOrTx } from '../store/sql.js';
 import { findOperatorLimits } from '../store/operators.js';
 import { findSubscriberByRef, saveControls } from '../store/subscribers.js';
 import type { Category } from './categories.js';
@@ -83,14 +84,17 @@ export async function childControls(db: SqlOrTx, holder: Holder, externalRef: st
  * the change is serialized with its confirmations and renewals: whatever
  * commits after this sees the new controls.
  */
-export async function replaceControls(
-  tx: SqlOrTx,
+export function replaceControls(
+  database: Database,
   holder: Holder,
   externalRef: string,
   input: ControlsInput,
   now = new Date(),
 ) {
-  const sql = sqlOf(tx);
+  return database.transaction((sql) => replaceControlsIn(sql, holder, externalRef, input, now));
+}
+
+async function replaceControlsIn(sql: Sql, holder: Holder, externalRef: string, input: ControlsInput, now: Date) {
   const child = await childOf(sql, holder, externalRef);
   const locked = await lockSubscriber(sql, child.id);
   // The operator may have moved the child to another household while we waited for its lock.

@@ -1,3 +1,4 @@
+import type { Database } from '../store/database.js';
 import type { SweepScope } from '../store/sweep-scope.js';
 import type { SubscriptionRecord } from '../store/records.js';
 import { sqlOf, type Sql, type SqlOrTx } from '../store/sql.js';
@@ -380,6 +381,16 @@ export function canSee(
     subscription.subscriberId === viewer.subscriberId ||
     (subscription.subscriberId === null && subscription.status === 'pending')
   );
+}
+
+/** cancelSubscription as a transaction of its own, for a caller with no idempotency key to commit beside it. */
+export function cancelSubscriptionAlone(
+  database: Database,
+  subscriptionId: string,
+  viewer: SubscriptionViewer,
+  publicUrl: string,
+): Promise<SubscriptionRecord> {
+  return database.transaction((sql) => cancelSubscription(sql, subscriptionId, viewer, publicUrl));
 }
 
 /** Cancel by its publisher or its subscriber; canceling again answers the same. */

@@ -30,7 +30,7 @@ export function adminReportRoutes(ctx: AppContext): Router {
   router.get('/reports/monthly', allow(ctx, 'admin'), async (req, res) => {
     const month = parse(monthQuery, req.query).month ?? currentMonth(new Date());
     const { from, to } = monthBounds(month);
-    const report = buildMonthlyReport(month, from, to, await monthlyFigures(ctx.db, from, to));
+    const report = buildMonthlyReport(month, from, to, await monthlyFigures(ctx.database.sql, from, to));
     if (req.accepts(['application/json', 'text/csv']) !== 'text/csv') return res.json(report);
     const records = reportCsvRecords(report).map(csvSafeRow);
     res.type('text/csv; charset=utf-8').attachment(`kiosque-report-${month}.csv`);

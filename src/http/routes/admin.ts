@@ -120,7 +120,7 @@ export function adminRoutes(ctx: AppContext): Router {
     const id = parse(operatorId, req.params.id);
     const input = parse(operatorPatchBody, req.body ?? {});
     await assertWebhookUrl(ctx, input.webhookUrl);
-    const { operator, newSecret } = await ctx.db.$transaction((tx) => changeOperator(tx, id, input));
+    const { operator, newSecret } = await changeOperator(ctx.database, id, input);
     res.json({ ...operatorResource(operator), ...(newSecret ? { webhookSecret: newSecret } : {}) });
   });
 

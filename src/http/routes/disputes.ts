@@ -86,7 +86,7 @@ export function disputeRoutes(ctx: AppContext): Router {
   router.get('/', allow(ctx, 'subscriber', 'operator', 'publisher'), async (req, res) => {
     const actor = actorOf(res, 'subscriber', 'operator', 'publisher');
     const { limit, cursor, status } = parse(disputeListQuery, req.query);
-    const rows = await listDisputes(ctx.db, partyOf(actor), {
+    const rows = await listDisputes(ctx.database.sql, partyOf(actor), {
       limit: limit + 1,
       ...(cursor ? { cursor } : {}),
       ...(status ? { status } : {}),
@@ -97,7 +97,7 @@ export function disputeRoutes(ctx: AppContext): Router {
 
   router.get('/:id', allow(ctx, 'subscriber', 'operator', 'publisher'), async (req, res) => {
     const actor = actorOf(res, 'subscriber', 'operator', 'publisher');
-    const dispute = await findDispute(ctx.db, parse(disputeId, req.params.id), partyOf(actor));
+    const dispute = await findDispute(ctx.database.sql, parse(disputeId, req.params.id), partyOf(actor));
     res.json(disputeResource(dispute, actor.kind, publicUrl));
   });
 

@@ -31,7 +31,7 @@ export function adminMoneyRoutes(ctx: AppContext): Router {
   router.use(allow(ctx, 'admin'));
 
   router.get('/ledger/balances', async (_req, res) => {
-    const balances = await allBalances(ctx.db);
+    const balances = await allBalances(ctx.database.sql);
     // Totals are in euros; Kiosque Points accounts (unit PTS) are listed, and balance among themselves.
     const euros = balances.filter((b) => b.unit === EUR);
     const totalDebit = euros.reduce((s, b) => s.plus(b.debit), new Decimal(0));
@@ -63,7 +63,7 @@ export function publisherMoneyRoutes(ctx: AppContext): Router {
   router.get('/settlements', allow(ctx, 'publisher'), async (req, res) => {
     const { publisher } = actorOf(res, 'publisher');
     const query = parse(settlementsQuery, req.query);
-    const rows = await publisherSettlements(ctx.db, publisher.id, query.sandbox, query.limit, query.cursor);
+    const rows = await publisherSettlements(ctx.database.sql, publisher.id, query.sandbox, query.limit, query.cursor);
     const items = rows.slice(0, query.limit);
     const last = items[items.length - 1];
     res.json({
@@ -74,7 +74,7 @@ export function publisherMoneyRoutes(ctx: AppContext): Router {
 
   router.get('/balance', allow(ctx, 'publisher'), async (_req, res) => {
     const { publisher } = actorOf(res, 'publisher');
-    res.json(balanceResource(await publisherBalance(ctx.db, publisher.id)));
+    res.json(balanceResource(await publisherBalance(ctx.database.sql, publisher.id)));
   });
 
   return router;

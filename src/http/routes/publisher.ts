@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { previousSecretExpiry, rotateWebhookSecret } from '../../domain/publisher-profile.js';
 import { notFound } from '../../domain/errors.js';
 import { updatePublisherProfile } from '../../store/publishers.js';
-import { onPrisma } from '../../store/sql.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { idempotencyKey, respondOnce } from '../idempotency.js';
@@ -38,7 +37,7 @@ export function publisherRoutes(ctx: AppContext): Router {
     const { publisher } = actorOf(res, 'publisher');
     const input = parse(publisherPatchBody, req.body ?? {});
     await assertWebhookUrl(ctx, input.webhookUrl);
-    const updated = await updatePublisherProfile(onPrisma(ctx.db), publisher.id, input);
+    const updated = await updatePublisherProfile(ctx.database.sql, publisher.id, input);
     if (!updated) throw notFound('Publisher');
     res.json(profileResource(updated));
   });
