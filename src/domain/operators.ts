@@ -7,7 +7,7 @@ import {
   type OperatorRecord,
 } from '../store/operators.js';
 import type { Database } from '../store/database.js';
-import { sqlOf, type Sql, type SqlOrTx } from '../store/sql.js';
+import type { Sql } from '../store/sql.js';
 import { insertSubscribers } from '../store/subscribers.js';
 import { hashApiKey, newApiKey, newAssertionSecret, newWebhookSecret } from './credentials.js';
 import { notFound } from './errors.js';
@@ -44,11 +44,7 @@ export interface NewOperator {
  * only its hash is kept. A sandbox operator gets its scenario subscribers from
  * the start, so a publisher can try every decline at once.
  */
-export async function registerOperator(
-  tx: SqlOrTx,
-  input: NewOperator,
-): Promise<{ operator: Operator; apiKey: string }> {
-  const sql = sqlOf(tx);
+export async function registerOperator(sql: Sql, input: NewOperator): Promise<{ operator: Operator; apiKey: string }> {
   const apiKey = newApiKey('operator');
   const limits = input.limits ?? DEFAULT_OPERATOR_LIMITS;
   const operator = await insertOperator(sql, {

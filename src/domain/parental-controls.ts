@@ -1,5 +1,5 @@
 import type { Database } from '../store/database.js';
-import { sqlOf, type Sql, type SqlOrTx } from '../store/sql.js';
+import type { Sql } from '../store/sql.js';
 import { findOperatorLimits } from '../store/operators.js';
 import { findSubscriberByRef, saveControls } from '../store/subscribers.js';
 import type { Category } from './categories.js';
@@ -39,8 +39,8 @@ export interface ControlsInput {
  * provisioned is 404; one that exists but is not this holder's child (the child
  * itself asking, another household's holder or child) is 403.
  */
-export async function childOf(db: SqlOrTx, holder: Holder, externalRef: string): Promise<Subscriber> {
-  const child = await findSubscriberByRef(sqlOf(db), holder.operatorId, externalRef);
+export async function childOf(db: Sql, holder: Holder, externalRef: string): Promise<Subscriber> {
+  const child = await findSubscriberByRef(db, holder.operatorId, externalRef);
   if (!child) throw notFound('Subscriber');
   if (child.holderId === null || child.holderId !== holder.id)
     throw forbidden("Only the holder of this child's household may do this");
@@ -71,8 +71,7 @@ export function controlsView(child: ControlledChild, operator: OperatorLimitColu
 }
 
 /** A child's controls as its holder reads them, with the limits in force. */
-export async function childControls(db: SqlOrTx, holder: Holder, externalRef: string) {
-  const sql = sqlOf(db);
+export async function childControls(sql: Sql, holder: Holder, externalRef: string) {
   const child = await childOf(sql, holder, externalRef);
   const operator = await findOperatorLimits(sql, child.operatorId);
   if (!operator) throw new Error(`Operator ${child.operatorId} of subscriber ${child.id} not found`);
