@@ -66,6 +66,8 @@ export function settlementFromSums(
   };
 }
 
+// A presenter: it moves to src/http/presenters once operator-billing.ts (another branch's, for now) imports it
+// from there.
 export function settlementResource(publisherId: string, settlement: Settlement) {
   return {
     publisherId,
@@ -118,15 +120,4 @@ export async function publisherSettlements(
     before: cursor ?? null,
   });
   return records.map(fromRecord);
-}
-
-export function publisherSettlementResource(row: SettlementRow, sandbox: boolean) {
-  const { publisherId: _omitted, ...money } = settlementResource(row.publisherId, row.settlement);
-  return {
-    billingRunId: row.billingRunId,
-    operatorId: row.operatorId,
-    sandbox,
-    through: row.through.toISOString(),
-    ...money,
-  };
 }
