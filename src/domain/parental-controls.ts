@@ -56,26 +56,34 @@ export function assertWithinOperator(input: ControlsInput, operator: OperatorLim
   if (Object.keys(fields).length) throw invalidRequest('A child limit cannot be above the operator limit', { fields });
 }
 
-export function controlsView(child: ControlledChild, operator: OperatorLimitColumns) {
+/** A child's controls with the limits in force: its own where lower than the operator's, else the operator's. */
+export interface ChildControls {
+  externalRef: string;
+  blocked: boolean;
+  blockedCategories: readonly string[];
+  pointsAllowed: boolean;
+  weekly: Decimal;
+  monthly: Decimal;
+}
+
+export function controlsInForce(child: ControlledChild, operator: OperatorLimitColumns): ChildControls {
   const limits = operatorLimits(operator);
   return {
     externalRef: child.externalRef,
     blocked: child.blocked,
     blockedCategories: child.blockedCategories,
     pointsAllowed: child.pointsAllowed,
-    weekly: (child.limitWeekly ? Decimal.min(limits.weekly, child.limitWeekly.toString()) : limits.weekly).toFixed(2),
-    monthly: (child.limitMonthly ? Decimal.min(limits.monthly, child.limitMonthly.toString()) : limits.monthly).toFixed(
-      2,
-    ),
+    weekly: child.limitWeekly ? Decimal.min(limits.weekly, child.limitWeekly.toString()) : limits.weekly,
+    monthly: child.limitMonthly ? Decimal.min(limits.monthly, child.limitMonthly.toString()) : limits.monthly,
   };
 }
 
 /** A child's controls as its holder reads them, with the limits in force. */
-export async function childControls(sql: Sql, holder: Holder, externalRef: string) {
+export async function childControls(sql: Sql, holder: Holder, externalRef: string): Promise<ChildControls> {
   const child = await childOf(sql, holder, externalRef);
   const operator = await findOperatorLimits(sql, child.operatorId);
   if (!operator) throw new Error(`Operator ${child.operatorId} of subscriber ${child.id} not found`);
-  return controlsView(child, operator);
+  return controlsInForce(child, operator);
 }
 
 /**
@@ -93,7 +101,13 @@ export function replaceControls(
   return database.transaction((sql) => replaceControlsIn(sql, holder, externalRef, input, now));
 }
 
-async function replaceControlsIn(sql: Sql, holder: Holder, externalRef: string, input: ControlsInput, now: Date) {
+async function replaceControlsIn(
+  sql: Sql,
+  holder: Holder,
+  externalRef: string,
+  input: ControlsInput,
+  now: Date,
+): Promise<ChildControls> {
   const child = await childOf(sql, holder, externalRef);
   const locked = await lockSubscriber(sql, child.id);
   // The operator may have moved the child to another household while we waited for its lock.
@@ -112,5 +126,5 @@ async function replaceControlsIn(sql: Sql, holder: Holder, externalRef: string, 
     now,
   );
   if (!updated) throw notFound('Subscriber');
-  return controlsView(updated, locked.operator);
+  return controlsInForce(updated, locked.operator);
 }

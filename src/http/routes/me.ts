@@ -1,4 +1,6 @@
 import { Router } from 'express';
+import { budgetResource } from '../presenters/budget.js';
+import { householdPointsResource } from '../presenters/points.js';
 import { purchaseResource } from '../presenters/resources.js';
 import { subscriberBudget } from '../../domain/spending.js';
 import { subscriberPurchases } from '../../store/listings.js';
@@ -29,7 +31,7 @@ export function meRoutes(ctx: AppContext): Router {
 
   router.get('/budget', async (_req, res) => {
     const { subscriber } = actorOf(res, 'subscriber');
-    res.json(await subscriberBudget(ctx.database.sql, subscriber, new Date()));
+    res.json(budgetResource(await subscriberBudget(ctx.database.sql, subscriber, new Date())));
   });
 
   router.get('/purchases', async (req, res) => {
@@ -45,7 +47,9 @@ export function meRoutes(ctx: AppContext): Router {
   router.get('/points', async (req, res) => {
     const { subscriber } = actorOf(res, 'subscriber');
     const { limit, cursor } = parse(mePointsQuery, req.query);
-    res.json(await householdPoints(ctx.database.sql, subscriber, { cursor: cursor ?? null, limit }));
+    res.json(
+      householdPointsResource(await householdPoints(ctx.database.sql, subscriber, { cursor: cursor ?? null, limit })),
+    );
   });
 
   return router;

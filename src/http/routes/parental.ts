@@ -4,6 +4,7 @@ import { CATEGORIES } from '../../domain/categories.js';
 import { Decimal } from '../../domain/money.js';
 import { childControls, replaceControls } from '../../domain/parental-controls.js';
 import { actorOf, allow } from '../auth.js';
+import { controlsResource } from '../presenters/controls.js';
 import type { AppContext } from '../context.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
@@ -33,7 +34,9 @@ export function parentalRoutes(ctx: AppContext): Router {
 
   router.get('/:externalRef/controls', async (req, res) => {
     const { subscriber } = actorOf(res, 'subscriber');
-    res.json(await childControls(ctx.database.sql, subscriber, parse(childRef, req.params.externalRef)));
+    res.json(
+      controlsResource(await childControls(ctx.database.sql, subscriber, parse(childRef, req.params.externalRef))),
+    );
   });
 
   router.put('/:externalRef/controls', async (req, res) => {
@@ -48,7 +51,7 @@ export function parentalRoutes(ctx: AppContext): Router {
       monthly: input.monthly ? new Decimal(input.monthly) : null,
       pointsAllowed: input.pointsAllowed ?? false,
     });
-    res.json(controls);
+    res.json(controlsResource(controls));
   });
 
   return router;

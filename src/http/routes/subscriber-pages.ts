@@ -6,8 +6,8 @@ import { suspensionPolicy } from '../../domain/dispute-rate.js';
 import { assertDisputable, listDisputes, openDisputeAlone } from '../../domain/disputes.js';
 import { AppError } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
-import { householdPoints } from '../../domain/household-points.js';
-import { controlsView, replaceControls } from '../../domain/parental-controls.js';
+import { householdPoints, type HouseholdPoints } from '../../domain/household-points.js';
+import { controlsInForce, replaceControls } from '../../domain/parental-controls.js';
 import { purchaseStatus } from '../../domain/offer-status.js';
 import type { PurchaseView } from '../../domain/webhook-payloads.js';
 import { consentResource } from '../presenters/resources.js';
@@ -85,7 +85,7 @@ function queryOf<T extends string>(schema: z.ZodType<T>, value: unknown): T | nu
   return parsed.success ? parsed.data : null;
 }
 
-function pointsView(points: Awaited<ReturnType<typeof householdPoints>>) {
+function pointsView(points: HouseholdPoints) {
   return {
     available: points.available,
     availableValue: points.availableValue,
@@ -95,7 +95,7 @@ function pointsView(points: Awaited<ReturnType<typeof householdPoints>>) {
       type: h.type,
       points: h.points,
       available: h.available,
-      at: new Date(h.at),
+      at: h.at,
     })),
   };
 }
@@ -228,7 +228,7 @@ async function showChildren(
   const children = await childrenOf(ctx.database.sql, holder.id);
   const views: ChildView[] = await Promise.all(
     children.map(async (child) => {
-      const controls = controlsView(child, holder.operator);
+      const controls = controlsInForce(child, holder.operator);
       const draft = outcome.draft?.ref === child.externalRef ? outcome.draft : null;
       return {
         ref: child.externalRef,
