@@ -26,9 +26,10 @@ export interface Reply {
  */
 export const SECRETS_WITHHELD_FIELD = 'secretsWithheld';
 
-function storedReplay(reply: Reply): string {
+/** `json` is the reply's body as JSON, stored as it is when it holds no secret. */
+function storedReplay(reply: Reply, json: string = JSON.stringify(reply.body)): string {
   const secrets = reply.secretFields ?? [];
-  if (secrets.length === 0 || !reply.body || typeof reply.body !== 'object') return JSON.stringify(reply.body);
+  if (secrets.length === 0 || !reply.body || typeof reply.body !== 'object') return json;
   const body: Record<string, unknown> = { ...(reply.body as Record<string, unknown>) };
   for (const field of secrets) body[field] = null;
   return JSON.stringify({ ...body, [SECRETS_WITHHELD_FIELD]: [...secrets] });
@@ -80,12 +81,8 @@ function send(res: Response, status: number, bodyText: string, replayed: boolean
 }
 
 /**
- * respondOnce on a Prisma interactive transaction, for the billing routes (and the refund) whose domain still
- * takes Prisma's transaction. Runs `work` and its key record in one transaction. The key row is inserted
- * first: a concurrent request with the same key waits on it, then replays the
- * stored answer byte for byte (or gets 409 if its body differs), secrets
- * withheld. When `work` throws, everything rolls back and the key stays free
- * for a retry.
+ * The key semantics of respondOnceOnDatabase on a Prisma interactive transaction, for the billing routes (and
+ * the refund) whose domain still takes Prisma's transaction: it goes when they move behind the store.
  */
 export async function respondOnce(
   ctx: AppContext,
@@ -182,8 +179,9 @@ async function respondOnceIn(
     const stored = await claimKey(sql, scope, key, hash);
     if (stored) return { stored, fresh: false };
     const reply = await work(sql);
-    await saveKeyReply(sql, scope, key, reply.status, storedReplay(reply));
-    return { stored: { requestHash: hash, status: reply.status, body: JSON.stringify(reply.body) }, fresh: true };
+    const body = JSON.stringify(reply.body);
+    await saveKeyReply(sql, scope, key, reply.status, storedReplay(reply, body));
+    return { stored: { requestHash: hash, status: reply.status, body }, fresh: true };
   });
   if (!outcome.fresh) return replay(res, key, hash, outcome.stored);
   send(res, outcome.stored.status, outcome.stored.body, false);
