@@ -11,6 +11,7 @@ import { ROOT } from './lib/proc.js';
 import { summaryMarkdown, targets, type BenchResults, type Skipped } from './lib/report.js';
 import { scaleFromEnv } from './lib/scale.js';
 import { billing, type BillingResults } from './parts/billing.js';
+import { cpuSplits } from './parts/cpu-split.js';
 import { httpCeiling } from './parts/http-ceiling.js';
 import { kiosque } from './parts/kiosque.js';
 import { storeCeilings } from './parts/store-ceilings.js';
@@ -53,7 +54,17 @@ const stores = await storeCeilings(scale, config, world, tokens, join(resultsDir
 const composed = composeCeiling(http, stores);
 progress(`Composed ceiling: ${composed.purchasesPerS} purchases/s`);
 
-const kiosqueResults = await kiosque(scale, mainUrl, redisUrl, world, tokens, join(resultsDir, 'profiles'));
+const kiosqueResults = await kiosque(scale, mainUrl, redisUrl, world, tokens);
+const cpu = await cpuSplits(
+  {
+    databaseUrl: mainUrl,
+    world,
+    tokens,
+    purchases: Math.max(200, Math.round(2000 * scale.factor)),
+    concurrency: scale.connections,
+  },
+  join(resultsDir, 'profiles'),
+);
 
 const workersUrl = databaseUrl(`kiosque_bench_workers${databaseSuffix}`);
 const workerEnv = { databaseUrl: workersUrl, redisUrl, queuePrefix };
@@ -83,9 +94,10 @@ const results: BenchResults = {
   stores,
   composed,
   kiosque: kiosqueResults,
+  cpu,
   billing: billingResults,
   webhooks: webhookResults,
-  targets: targets(kiosqueResults, composed, billingResults, http, stores.floors),
+  targets: targets(kiosqueResults, cpu, composed, billingResults, http, stores.floors),
 };
 const summary = summaryMarkdown(results);
 writeFileSync(join(resultsDir, `${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);

@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { confirmPurchase, type Confirmation } from '../src/domain/purchases.js';
-import { inTransaction } from '../src/store/sql.js';
+import { confirmSubscription, type SubscriptionConfirmation } from '../src/domain/subscriptions.js';
+import { inTransaction, type Sql } from '../src/store/sql.js';
 import {
   createOperator,
   createPublisher,
+  bearer,
   createPurchase,
+  idemKey,
   provision,
   startTestGateway,
   type OperatorFixture,
@@ -26,8 +29,9 @@ afterAll(() => gw.close());
 const evidence = { ip: '203.0.113.7', userAgent: 'lock-order test', pageVersion: 'api-v1', assertionId: 'lock-order' };
 
 /**
- * True once a backend of this database waits for a row lock in the confirmation's locking statement
- * (pg_stat_activity keeps the first kilobyte of a statement: its start is what can be matched).
+ * True once a backend of this database waits for a row lock in a confirmation's locking statement, a
+ * purchase's or an offer's (pg_stat_activity keeps the first kilobyte of a statement: its start is what
+ * can be matched).
  */
 async function confirmationWaitsForLock(): Promise<boolean> {
   const rows = await gw.ctx.db.$queryRaw<{ waiting: number }[]>`
@@ -35,6 +39,56 @@ async function confirmationWaitsForLock(): Promise<boolean> {
     WHERE datname = current_database() AND wait_event_type = 'Lock'
       AND query LIKE 'SELECT s.id, s.operator_id AS "operatorId"%'`;
   return (rows[0]?.waiting ?? 0) > 0;
+}
+
+/**
+ * Session one confirms `first` (30.00) and keeps its transaction, and so the subscriber's row lock, open
+ * until session two's confirmation, started meanwhile, is seen waiting for that lock.
+ */
+async function confirmWhileLocked<T>(
+  subscriber: { id: string },
+  first: string,
+  second: (sql: Sql) => Promise<T>,
+): Promise<{ holder: Confirmation; waiter: T }> {
+  const gate = signal();
+  const locked = signal();
+  const holder = inTransaction(gw.ctx.pool, async (sql) => {
+    const result = await confirmPurchase(sql, first, subscriber, evidence, 'http://kiosque.test');
+    locked.raise();
+    await gate.raised;
+    return result;
+  });
+  await locked.raised;
+  const waiter = inTransaction(gw.ctx.pool, second);
+  await until(confirmationWaitsForLock);
+  gate.raise();
+  return { holder: await holder, waiter: await waiter };
+}
+
+async function newSubscriber() {
+  const ref = await provision(gw, operator);
+  return gw.ctx.db.subscriber.findFirstOrThrow({ where: { operatorId: operator.id, externalRef: ref } });
+}
+
+/** A pending weekly offer of 1.00, through the API. */
+async function createWeeklyOffer(): Promise<string> {
+  const created = await gw
+    .api()
+    .post('/v1/subscriptions')
+    .set(bearer(publisher.apiKey))
+    .set('Idempotency-Key', idemKey())
+    .send({ plan: 'weekly', amount: '1.00', description: 'A weekly offer', channel: 'isp' });
+  expect(created.status).toBe(201);
+  return (created.body as { id: string }).id;
+}
+
+/** A promise another part of the test resolves: a session saying it holds a lock, or being let go. */
+function signal(): { raised: Promise<void>; raise: () => void } {
+  let raise = () => {};
+  const raised = new Promise<void>((resolve) => {
+    raise = resolve;
+  });
+  return { raised, raise };
 }
 
 async function until(condition: () => Promise<boolean>): Promise<void> {
@@ -52,40 +106,68 @@ describe('Spending read after the subscriber lock', () => {
   const name =
     'When a confirmation waits for the lock of one that spends, then it sees that spend once granted and declines';
   it(name, async () => {
-    const ref = await provision(gw, operator);
-    const subscriber = await gw.ctx.db.subscriber.findFirstOrThrow({
-      where: { operatorId: operator.id, externalRef: ref },
-    });
+    const subscriber = await newSubscriber();
     const first = await createPurchase(gw, publisher, { amount: '30.00' });
     const second = await createPurchase(gw, publisher, { amount: '1.00' });
 
-    let openGate = () => {};
-    const gate = new Promise<void>((resolve) => {
-      openGate = resolve;
-    });
-    let holdsLock = () => {};
-    const locked = new Promise<void>((resolve) => {
-      holdsLock = resolve;
-    });
-    // Session one confirms 30.00 and keeps its transaction (and the subscriber's row lock) open until the gate opens.
-    const holder = inTransaction(gw.ctx.pool, async (sql) => {
-      const result = await confirmPurchase(sql, first.id, subscriber, evidence, 'http://kiosque.test');
-      holdsLock();
-      await gate;
-      return result;
-    });
-    await locked;
-    // Session two starts its confirmation while session one holds the lock: its locking statement must wait.
-    const waiter: Promise<Confirmation> = inTransaction(gw.ctx.pool, (sql) =>
+    const { holder, waiter: late } = await confirmWhileLocked(subscriber, first.id, (sql) =>
       confirmPurchase(sql, second.id, subscriber, evidence, 'http://kiosque.test'),
     );
-    await until(confirmationWaitsForLock);
-    openGate();
 
-    expect((await holder).outcome).toBe('confirmed');
-    const late = await waiter;
+    expect(holder.outcome).toBe('confirmed');
     // 30.00 committed while it waited + 1.00 > 30.50: only a read made after the lock was granted sees the 30.00.
     expect(late.outcome).toBe('declined');
     expect(late.outcome === 'declined' && late.code).toBe('weekly_ceiling');
+  });
+
+  const offerName =
+    'When an offer confirmation waits for the lock of a purchase that spends, then it sees that spend and declines';
+  it(offerName, async () => {
+    const subscriber = await newSubscriber();
+    const first = await createPurchase(gw, publisher, { amount: '30.00' });
+    const offerId = await createWeeklyOffer();
+
+    const { holder, waiter: late } = await confirmWhileLocked<SubscriptionConfirmation>(subscriber, first.id, (sql) =>
+      confirmSubscription(sql, offerId, subscriber, evidence, 'http://kiosque.test'),
+    );
+
+    expect(holder.outcome).toBe('confirmed');
+    expect(late.outcome).toBe('declined');
+    expect(late.outcome === 'declined' && late.code).toBe('weekly_ceiling');
+    const charged = await gw.ctx.db.purchase.count({ where: { subscriptionId: offerId } });
+    expect(charged).toBe(0);
+  });
+
+  const raceName =
+    'When two subscribers confirm one offer at once, then the one whose claim waited is told it does not exist';
+  it(raceName, async () => {
+    const [first, second] = [await newSubscriber(), await newSubscriber()];
+    const offerId = await createWeeklyOffer();
+
+    const gate = signal();
+    const holdsOffer = signal();
+    // The first subscriber's claim keeps the offer's row locked until the gate opens.
+    const owner = inTransaction(gw.ctx.pool, async (sql) => {
+      const result = await confirmSubscription(sql, offerId, first, evidence, 'http://kiosque.test');
+      holdsOffer.raise();
+      await gate.raised;
+      return result;
+    });
+    await holdsOffer.raised;
+    // The second read the offer as pending (its lock is on another subscriber), so its claim waits on the offer's row.
+    const loser = inTransaction(gw.ctx.pool, (sql) =>
+      confirmSubscription(sql, offerId, second, evidence, 'http://kiosque.test'),
+    ).catch((error: unknown) => error);
+    await until(async () => {
+      const rows = await gw.ctx.db.$queryRaw<{ waiting: number }[]>`
+        SELECT count(*)::int AS waiting FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'WITH spent AS%'`;
+      return (rows[0]?.waiting ?? 0) > 0;
+    });
+    gate.raise();
+
+    expect((await owner).outcome).toBe('confirmed');
+    expect(await loser).toMatchObject({ code: 'not_found' });
+    expect(await gw.ctx.db.purchase.count({ where: { subscriptionId: offerId } })).toBe(1);
   });
 });

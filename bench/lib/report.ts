@@ -1,4 +1,5 @@
 import type { BillingResults } from '../parts/billing.js';
+import type { CpuResults } from '../parts/cpu-split.js';
 import type { HttpCeiling } from '../parts/http-ceiling.js';
 import type { KiosqueResults } from '../parts/kiosque.js';
 import type { StoreCeilings } from '../parts/store-ceilings.js';
@@ -20,6 +21,8 @@ export interface BenchResults {
   stores: StoreCeilings;
   composed: ComposedCeiling;
   kiosque: KiosqueResults;
+  /** CPU per purchase, gateway and PostgreSQL, over TCP and the Unix socket in turn. */
+  cpu: CpuResults;
   billing: BillingResults | Skipped;
   webhooks: WebhookResults | Skipped;
   targets: Target[];
@@ -43,6 +46,7 @@ export const SATURATION_BEFORE_ISSUE_8 = 158.3;
 
 export function targets(
   kiosque: KiosqueResults,
+  cpu: CpuResults,
   composed: ComposedCeiling,
   billing: BillingResults | Skipped,
   http: HttpCeiling,
@@ -53,6 +57,10 @@ export function targets(
   // A purchase is two requests: the middleware stack alone would serve half its request rate in purchases.
   const ofExpress = ratio(kiosque.spread.confirmationsPerS, http.expressWithLimiter.requestsPerS / 2);
   const gain = ratio(kiosque.spread.confirmationsPerS, SATURATION_BEFORE_ISSUE_8);
+  const gainTwoGateways = ratio(kiosque.spreadTwoGateways.confirmationsPerS, SATURATION_BEFORE_ISSUE_8);
+  const overTcp = cpu.runs.filter((split) => split.transport === 'tcp');
+  const bound = overTcp.length ? Math.max(...overTcp.map((split) => split.twoCoreBoundPerS)) : null;
+  const wanted = 4 * SATURATION_BEFORE_ISSUE_8;
   const list: Target[] = [
     {
       name: 'confirmation p99, open loop 100 purchases/s',
@@ -84,6 +92,18 @@ export function targets(
       goal: '≥ 4',
       measured: gain.toFixed(2),
       met: gain >= 4,
+    },
+    {
+      name: `the same, two gateway processes (one per core, as SCALING.md runs them)`,
+      goal: '≥ 4',
+      measured: gainTwoGateways.toFixed(2),
+      met: gainTwoGateways >= 4,
+    },
+    {
+      name: `what the CPU of one purchase leaves possible: 2 cores ÷ (gateway + PostgreSQL CPU), TCP`,
+      goal: `≥ ${wanted.toFixed(1)} purchases/s (4 × ${SATURATION_BEFORE_ISSUE_8})`,
+      measured: bound === null ? 'not measured' : `${bound} purchases/s at most, with nothing left for the clients`,
+      met: bound === null ? null : bound >= wanted,
     },
   ];
   if (isSkipped(billing)) {
@@ -203,6 +223,13 @@ export function summaryMarkdown(r: BenchResults): string {
           `${k.spread.requestP50Ms} / ${k.spread.requestP99Ms} ms`,
         ],
         [
+          'saturation, spread, two gateway processes',
+          k.spreadTwoGateways.confirmationsPerS,
+          k.spreadTwoGateways.declinesPerS,
+          `${ratio(k.spreadTwoGateways.confirmationsPerS, k.spread.confirmationsPerS)} of one process`,
+          `${k.spreadTwoGateways.requestP50Ms} / ${k.spreadTwoGateways.requestP99Ms} ms (worst gateway)`,
+        ],
+        [
           'saturation, 10% on one subscriber',
           k.hot.confirmationsPerS,
           k.hot.declinesPerS,
@@ -234,6 +261,26 @@ export function summaryMarkdown(r: BenchResults): string {
     ),
   );
   lines.push('');
+  if (r.cpu.runs.length) {
+    lines.push(
+      '**CPU per purchase** (create + confirm, 8 at once; user + system CPU read from /proc: the gateway process, and ' +
+        'the PostgreSQL backends serving its database, without the shared WAL writer and checkpointer)',
+    );
+    lines.push('');
+    lines.push(
+      table(
+        ['to PostgreSQL over', 'purchases', 'gateway CPU', 'PostgreSQL CPU', '2 cores allow at most'],
+        r.cpu.runs.map((split) => [
+          split.transport === 'tcp' ? 'TCP, 127.0.0.1' : 'Unix socket',
+          split.purchases,
+          `${split.gatewayMs} ms`,
+          `${split.postgresMs} ms`,
+          `${split.twoCoreBoundPerS} purchases/s`,
+        ]),
+      ),
+    );
+    lines.push('');
+  }
   if (isSkipped(r.billing)) lines.push(`**Billing**: not measured: ${r.billing.skipped}`);
   else {
     lines.push('**Billing** (worker in its own process, enqueue to done)');
@@ -268,14 +315,14 @@ export function summaryMarkdown(r: BenchResults): string {
       r.targets.map((t) => [t.name, t.goal, t.measured, t.met === null ? 'not measured' : t.met ? 'yes' : 'NO']),
     ),
   );
-  if (k.profile.length) {
+  if (r.cpu.profile.length) {
     lines.push('');
-    lines.push('Gateway CPU profile over the whole run, top self time:');
+    lines.push('Gateway CPU profile during the first CPU-per-purchase run (TCP), top self time:');
     lines.push('');
     lines.push(
       table(
         ['self %', 'function'],
-        k.profile.slice(0, 10).map((f) => [f.selfPercent, `\`${f.name}\``]),
+        r.cpu.profile.slice(0, 10).map((f) => [f.selfPercent, `\`${f.name}\``]),
       ),
     );
   }

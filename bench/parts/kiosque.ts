@@ -1,6 +1,4 @@
-import { mkdirSync } from 'node:fs';
 import { runAutocannon } from '../lib/autocannon.js';
-import { topFunctions, type HotFunction } from '../lib/cpu-profile.js';
 import { withClient } from '../lib/database.js';
 import { grantPoints, type AssertionCache, type BenchWorld } from '../lib/fixtures.js';
 import { progress, round } from '../lib/log.js';
@@ -20,12 +18,13 @@ export interface SaturationRun {
 
 export interface KiosqueResults {
   spread: SaturationRun;
+  /** The same load spread over two gateway processes, as SCALING.md runs them: one per core. */
+  spreadTwoGateways: SaturationRun;
   hot: SaturationRun;
   openLoopSpread: OpenLoopResult;
   openLoopHot: OpenLoopResult;
   /** Spread, each confirmation paying its 0.01 with one Kiosque Point: the points path's cost over a plain one. */
   openLoopPoints: OpenLoopResult;
-  profile: HotFunction[];
 }
 
 const BODY = JSON.stringify({ amount: '0.01', currency: 'EUR', description: 'Benchmark article', channel: 'isp' });
@@ -50,7 +49,8 @@ async function saturate(
   durationS: number,
   runId: string,
   confirmBody?: string,
-) {
+  connections = scale.connections,
+): Promise<SaturationRun> {
   let sequence = 0;
   let confirmed = 0;
   let declined = 0;
@@ -58,7 +58,7 @@ async function saturate(
   const confirmAuth = chooser(world, tokens, hotShare);
   const result = await runAutocannon({
     url: origin,
-    connections: scale.connections,
+    connections,
     duration: durationS,
     timeout: 30,
     requests: [
@@ -112,37 +112,70 @@ async function saturate(
 }
 
 /**
+ * Saturation with the connections shared among several gateways, as a load
+ * balancer would: throughput and failures add up, latencies are the worst
+ * gateway's.
+ */
+async function saturateAcross(
+  origins: string[],
+  world: BenchWorld,
+  tokens: AssertionCache,
+  scale: Scale,
+  durationS: number,
+  runId: string,
+): Promise<SaturationRun> {
+  const connections = Math.max(1, Math.round(scale.connections / origins.length));
+  const runs = await Promise.all(
+    origins.map((origin, i) =>
+      saturate(origin, world, tokens, scale, 0, durationS, `${runId}-g${i}`, undefined, connections),
+    ),
+  );
+  return {
+    hotShare: 0,
+    confirmationsPerS: round(runs.reduce((sum, run) => sum + run.confirmationsPerS, 0)),
+    declinesPerS: round(runs.reduce((sum, run) => sum + run.declinesPerS, 0)),
+    failures: runs.reduce((sum, run) => sum + run.failures, 0),
+    requestP50Ms: Math.max(...runs.map((run) => run.requestP50Ms)),
+    requestP99Ms: Math.max(...runs.map((run) => run.requestP99Ms)),
+  };
+}
+
+/**
  * The gateway as `npm start` runs it, in its own process, limiter on (with a
  * limit nobody reaches, so Redis is still called on every request), workers off.
  */
+async function startGateway(databaseUrl: string, redisUrl: string) {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const gateway = startNode('src/main.ts', {
+    PORT: String(port),
+    PUBLIC_URL: origin,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    RATE_LIMIT_PER_MINUTE: '1000000000',
+    LOG_LEVEL: 'warn',
+    RUN_WORKERS: '0',
+    NODE_ENV: 'production',
+    ADMIN_API_KEY: 'bench_admin_key_0123456789',
+  });
+  try {
+    await waitForHttp(`${origin}/readyz`, gateway);
+  } catch (error) {
+    await gateway.stop();
+    throw error;
+  }
+  return { origin, gateway };
+}
+
 export async function kiosque(
   scale: Scale,
   databaseUrl: string,
   redisUrl: string,
   world: BenchWorld,
   tokens: AssertionCache,
-  profileDir: string,
 ): Promise<KiosqueResults> {
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  mkdirSync(profileDir, { recursive: true });
-  const gateway = startNode(
-    'src/main.ts',
-    {
-      PORT: String(port),
-      PUBLIC_URL: origin,
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      RATE_LIMIT_PER_MINUTE: '1000000000',
-      LOG_LEVEL: 'warn',
-      RUN_WORKERS: '0',
-      NODE_ENV: 'production',
-      ADMIN_API_KEY: 'bench_admin_key_0123456789',
-    },
-    ['--cpu-prof', '--cpu-prof-dir', profileDir],
-  );
+  const { origin, gateway } = await startGateway(databaseUrl, redisUrl);
   try {
-    await waitForHttp(`${origin}/readyz`, gateway);
     progress('Kiosque: warming the gateway up');
     await saturate(origin, world, tokens, scale, 0, 3, `warm-${Date.now()}`);
 
@@ -154,11 +187,38 @@ export async function kiosque(
       `  ${spread.confirmationsPerS} confirmations/s, ${spread.declinesPerS} declines/s, ${spread.failures} failures`,
     );
 
+    const second = await startGateway(databaseUrl, redisUrl);
+    let spreadTwoGateways: SaturationRun;
+    try {
+      await saturate(second.origin, world, tokens, scale, 0, 3, `warm-second-${Date.now()}`);
+      progress(`Kiosque: saturation, spread, the same connections shared by two gateway processes, ${scale.loadS} s`);
+      spreadTwoGateways = await saturateAcross(
+        [origin, second.origin],
+        world,
+        tokens,
+        scale,
+        scale.loadS,
+        `spread-two-${Date.now()}`,
+      );
+    } finally {
+      await second.gateway.stop();
+    }
+    progress(`  ${spreadTwoGateways.confirmationsPerS} confirmations/s, ${spreadTwoGateways.failures} failures`);
+
     progress(`Kiosque: saturation, 10% of confirmations on one subscriber, ${scale.loadS} s`);
     const hot = await saturate(origin, world, tokens, scale, 0.1, scale.loadS, `hot-${Date.now()}`);
     progress(`  ${hot.confirmationsPerS} confirmations/s, ${hot.declinesPerS} declines/s, ${hot.failures} failures`);
 
-    const light = (hotShare: number, label: string, confirmBody?: string) => {
+    const light = async (hotShare: number, label: string, confirmBody?: string) => {
+      // What the saturation runs before left behind (dead rows, dirty pages) is vacuumed and checkpointed
+      // first, the same way before every loop, or that backlog lands inside the loop it happens to precede.
+      await withClient(databaseUrl, async (client) => {
+        await client.query(
+          'VACUUM ANALYZE purchases, subscriber_spending, idempotency_keys, outbox_events, ' +
+            'ledger_entries, ledger_postings, points_households',
+        );
+        await client.query('CHECKPOINT');
+      });
       progress(
         `Kiosque: open loop, ${OPEN_LOOP_PURCHASES_PER_S} purchases/s at fixed times for ${scale.openLoopS} s, ${label}`,
       );
@@ -182,20 +242,14 @@ export async function kiosque(
       `  confirm p50 ${openLoopHot.confirm.p50Ms} ms, p99 ${openLoopHot.confirm.p99Ms} ms (create p99 ${openLoopHot.create.p99Ms} ms)`,
     );
     // Enough points that no household runs out while the loop draws subscribers at random.
-    await withClient(databaseUrl, async (client) => {
-      await grantPoints(client, world.subscribers, 1000);
-      // The grant writes a journal entry per household: vacuum, analyze and checkpoint it now, or that
-      // background work lands inside the measured loop and is charged to the points path.
-      await client.query('VACUUM ANALYZE ledger_entries, ledger_postings, points_households');
-      await client.query('CHECKPOINT');
-    });
+    await withClient(databaseUrl, (client) => grantPoints(client, world.subscribers, 1000));
     await saturate(origin, world, tokens, scale, 0, 3, `warm-points-${Date.now()}`, JSON.stringify({ points: 1 }));
     const openLoopPoints = await light(0, 'points', JSON.stringify({ points: 1 }));
     progress(
       `  paying with points: confirm p50 ${openLoopPoints.confirm.p50Ms} ms, p99 ${openLoopPoints.confirm.p99Ms} ms`,
     );
     await gateway.stop();
-    return { spread, hot, openLoopSpread, openLoopHot, openLoopPoints, profile: topFunctions(profileDir) };
+    return { spread, spreadTwoGateways, hot, openLoopSpread, openLoopHot, openLoopPoints };
   } finally {
     await gateway.stop();
   }

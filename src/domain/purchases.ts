@@ -215,7 +215,7 @@ export function claimedPurchase(
  * move under our lock only by writers that do not take it (refunds lower
  * them), so a second try is already rare and a third means something is wrong.
  */
-const CLAIM_ATTEMPTS = 3;
+export const CLAIM_ATTEMPTS = 3;
 
 /**
  * Click two. The first subscriber to confirm a pending purchase owns it; asking

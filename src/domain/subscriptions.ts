@@ -2,12 +2,15 @@ import type { Database } from '../store/database.js';
 import type { SweepScope } from '../store/sweep-scope.js';
 import type { SubscriptionRecord } from '../store/records.js';
 import type { Sql } from '../store/sql.js';
+import type { ClaimResult, SpendingPeriods } from '../store/confirmation.js';
 import {
   activateSubscription,
   declineSubscription,
   dueSubscriptionIds,
+  findSubscription,
   insertPeriodPurchase,
   insertSubscription,
+  lockForSubscriptionConfirmation,
   lockSubscription,
   lockSubscriptionWithSeller,
   saveSubscriptionState,
@@ -22,10 +25,12 @@ import { pointsEarned } from './points.js';
 import { Decimal } from './money.js';
 import { nextPeriodEnd, periodHolding, type Period, type Plan } from './plan-periods.js';
 import {
+  CLAIM_ATTEMPTS,
   CONSENT_TTL_MS,
   assertCanSell,
   consentColumns,
   decideCharge,
+  decideChargeOn,
   lockSubscriber,
   outboxEvent,
   rateFor,
@@ -35,6 +40,8 @@ import {
   type Seller,
 } from './purchases.js';
 import { purchaseStatus } from './offer-status.js';
+import { monthStart, weekStart } from './periods.js';
+import type { Spent } from './spending.js';
 import { purchasePayload, subscriptionPayload } from './webhook-payloads.js';
 import type { Channel } from './commission.js';
 
@@ -208,24 +215,24 @@ function periodPurchase(
 }
 
 /**
- * Decides the charge of one period as a purchase, through the same lock and
- * checks as any purchase. The caller writes the purchase; the (subscription,
- * period start) unique key is the last guard against charging a period twice.
+ * Decides the charge of a renewed period as a purchase, through the same lock
+ * and checks as any purchase, with no consent evidence: nobody clicked. The
+ * caller writes the purchase; the (subscription, period start) unique key is
+ * the last guard against charging a period twice.
  */
-async function chargePeriod(
+async function chargeRenewal(
   sql: Sql,
   subscription: SubscriptionRecord,
   seller: Seller,
   subscriberId: string,
   periodStart: Date,
-  evidence: ConsentEvidence | null,
   now: Date,
 ): Promise<{ purchase: Purchase; subscriber: LockedSubscriber } | { decline: DeclineCode }> {
   const locked = await lockSubscriber(sql, subscriberId);
   const decline = await decideCharge(sql, locked, seller, subscription.amount, now);
   if (decline) return { decline };
   return {
-    purchase: periodPurchase(subscription, seller, locked, subscriberId, periodStart, evidence, now),
+    purchase: periodPurchase(subscription, seller, locked, subscriberId, periodStart, null, now),
     subscriber: locked,
   };
 }
@@ -236,10 +243,12 @@ export type SubscriptionConfirmation =
 
 /**
  * Click two for a subscription: the first period is charged at once, in the
- * same transaction that activates it. Like a purchase, the first subscriber to
+ * same statement that activates it. Like a purchase, the first subscriber to
  * confirm owns it, asking again returns the same outcome, anyone else gets 404.
- * Round trips: lock the subscription with its seller, lock the subscriber,
- * read spending, then one statement that charges, activates and records the event.
+ * Round trips inside the caller's transaction, as for a purchase: lock the
+ * subscriber and read everything (the totals included, possibly from before
+ * the wait for the lock), then one statement that charges, activates and
+ * records the event, guarded by the totals the outcome was decided on.
  */
 export async function confirmSubscription(
   sql: Sql,
@@ -249,16 +258,12 @@ export async function confirmSubscription(
   publicUrl: string,
   now = new Date(),
 ): Promise<SubscriptionConfirmation> {
-  const found = await lockSubscriptionWithSeller(sql, subscriptionId);
-  if (!found) throw notFound('Subscription');
-  const { subscription, seller } = found;
-  if (subscription.subscriberId !== null) {
-    if (subscription.subscriberId !== subscriber.id) throw notFound('Subscription');
-    if (subscription.status === 'declined') {
-      return { outcome: 'declined', subscription, code: subscription.declineCode as DeclineCode };
-    }
-    return { outcome: 'confirmed', subscription };
-  }
+  const periods = { weekStart: weekStart(now), monthStart: monthStart(now) };
+  const context = await lockForSubscriptionConfirmation(sql, subscriber.id, subscriptionId, periods);
+  if (!context) throw notFound('Subscriber');
+  const { subscription, seller } = context;
+  if (!subscription || !seller) throw notFound('Subscription');
+  if (subscription.subscriberId !== null) return offerOutcomeFor(subscription, subscriber);
   const status = purchaseStatus(subscription, now);
   if (status === 'expired') {
     throw new AppError('consent_expired', 'This subscription offer expired before it was confirmed', {
@@ -267,21 +272,60 @@ export async function confirmSubscription(
   }
   if (status !== 'pending') throw notFound('Subscription');
 
-  const charged = await chargePeriod(sql, subscription, seller, subscriber.id, now, evidence, now);
-  if ('decline' in charged) {
-    const declined: SubscriptionRecord = {
-      ...subscription,
-      subscriberId: subscriber.id,
-      status: 'declined',
-      declineCode: charged.decline,
-    };
-    await declineSubscription(sql, declined);
-    return { outcome: 'declined', subscription: declined, code: charged.decline };
+  let spent: Spent = context.spentBeforeLock;
+  for (let attempt = 1; ; attempt++) {
+    const code = decideChargeOn(context.subscriber, seller, subscription.amount, spent);
+    const claimed = code
+      ? await claimDeclined(sql, subscription, subscriber.id, code, spent, periods)
+      : await claimActive(sql, subscription, seller, context.subscriber, evidence, publicUrl, now, spent, periods);
+    if (claimed.claim.claimed) return claimed.outcome;
+    if (!claimed.claim.spendingMoved) {
+      // Another confirmation claimed it between the locking statement's snapshot and our update.
+      const current = await findSubscription(sql, subscriptionId);
+      if (!current) throw notFound('Subscription');
+      return offerOutcomeFor(current, subscriber);
+    }
+    if (attempt === CLAIM_ATTEMPTS)
+      throw new Error(`the totals of subscriber ${subscriber.id} kept moving under its lock`);
+    spent = claimed.claim.spentNow;
   }
+}
+
+interface ClaimedOffer {
+  claim: ClaimResult;
+  /** The outcome, should the claim hold. */
+  outcome: SubscriptionConfirmation;
+}
+
+async function claimDeclined(
+  sql: Sql,
+  subscription: SubscriptionRecord,
+  subscriberId: string,
+  code: DeclineCode,
+  spent: Spent,
+  periods: SpendingPeriods,
+): Promise<ClaimedOffer> {
+  const declined: SubscriptionRecord = { ...subscription, subscriberId, status: 'declined', declineCode: code };
+  const claim = await declineSubscription(sql, declined, spent, periods);
+  return { claim, outcome: { outcome: 'declined', subscription: declined, code } };
+}
+
+async function claimActive(
+  sql: Sql,
+  subscription: SubscriptionRecord,
+  seller: Seller,
+  locked: LockedSubscriber,
+  evidence: ConsentEvidence,
+  publicUrl: string,
+  now: Date,
+  spent: Spent,
+  periods: SpendingPeriods,
+): Promise<ClaimedOffer> {
+  const firstPeriod = periodPurchase(subscription, seller, locked, locked.id, now, evidence, now);
   const currentPeriodEnd = nextPeriodEnd(now, subscription.plan, now);
   const active: SubscriptionRecord = {
     ...subscription,
-    subscriberId: subscriber.id,
+    subscriberId: locked.id,
     status: 'active',
     activatedAt: now,
     currentPeriodStart: now,
@@ -290,13 +334,24 @@ export async function confirmSubscription(
   };
   const event = outboxEvent(
     'subscription.activated',
-    { ...subscriptionPayload(active, publicUrl, now), purchase: purchasePayload(charged.purchase, publicUrl, now) },
+    { ...subscriptionPayload(active, publicUrl, now), purchase: purchasePayload(firstPeriod, publicUrl, now) },
     now,
   );
-  await activateSubscription(sql, active, charged.purchase, event);
-  await postConfirmationPoints(sql, charged.purchase, charged.subscriber, now);
-  await notifyOperatorOfCharge(sql, charged.subscriber, charged.purchase, seller.name, now);
-  return { outcome: 'confirmed', subscription: active };
+  const claim = await activateSubscription(sql, active, firstPeriod, event, spent, periods);
+  if (claim.claimed) {
+    await postConfirmationPoints(sql, firstPeriod, locked, now);
+    await notifyOperatorOfCharge(sql, locked, firstPeriod, seller.name, now);
+  }
+  return { claim, outcome: { outcome: 'confirmed', subscription: active } };
+}
+
+/** The answer for an offer someone already confirmed or was declined: theirs to see, or nobody's. */
+function offerOutcomeFor(subscription: SubscriptionRecord, subscriber: { id: string }): SubscriptionConfirmation {
+  if (subscription.subscriberId !== subscriber.id) throw notFound('Subscription');
+  if (subscription.status === 'declined') {
+    return { outcome: 'declined', subscription, code: subscription.declineCode as DeclineCode };
+  }
+  return { outcome: 'confirmed', subscription };
 }
 
 export type RenewalOutcome = 'not_due' | 'renewed' | 'past_due' | 'canceled';
@@ -325,7 +380,7 @@ export async function renewSubscription(
   if (nextAttemptAt > now) return 'not_due';
 
   const period = periodHolding(activatedAt, subscription.plan, currentPeriodEnd, now);
-  const charged = await chargePeriod(sql, subscription, seller, subscriberId, period.start, null, now);
+  const charged = await chargeRenewal(sql, subscription, seller, subscriberId, period.start, now);
   if ('purchase' in charged) {
     await insertPeriodPurchase(sql, charged.purchase);
     await postConfirmationPoints(sql, charged.purchase, charged.subscriber, now);

@@ -1,4 +1,17 @@
-import type Decimal from 'decimal.js';
+import {
+  LOCK_SUBSCRIBER_COLUMNS,
+  lockSubscriberWith,
+  lockSubscriberWithSql,
+  spendingSql,
+  spendingUnchangedSql,
+  toClaimResult,
+  toLockedSubscriber,
+  type ClaimResult,
+  type ClaimRow,
+  type LockedSubscriberRow,
+  type SpendingPeriods,
+  type SpendingRecord,
+} from './confirmation.js';
 import {
   money,
   type LockedSubscriberRecord,
@@ -6,22 +19,9 @@ import {
   type RefundRecord,
   type SellerRecord,
 } from './records.js';
-import { OPERATOR_LIMIT_COLUMNS, toOperatorLimits, type OperatorLimitColumns } from './operator-limits.js';
 import { onPool, type PgPool, type Sql, type Statement } from './sql.js';
 
-/**
- * A subscriber's totals for one week and one month, as text: two rows by
- * primary key, whatever its history. Placeholders name the subscriber and the
- * two period starts.
- */
-function spendingSql(subscriber: string, weekStart: string, monthStart: string): string {
-  return `SELECT COALESCE(SUM(amount) FILTER (WHERE period_kind = 'week'), 0)::text AS week,
-           COALESCE(SUM(amount) FILTER (WHERE period_kind = 'month'), 0)::text AS month
-    FROM subscriber_spending
-    WHERE subscriber_id = ${subscriber}::text
-      AND ((period_kind = 'week' AND period_start = ${weekStart}::timestamptz)
-        OR (period_kind = 'month' AND period_start = ${monthStart}::timestamptz))`;
-}
+export type { ClaimResult, SpendingPeriods, SpendingRecord } from './confirmation.js';
 
 /** Purchase columns as PurchaseRow names them; numeric travels as text so no float ever holds money. */
 export const PURCHASE_COLUMNS = `p.id, p.publisher_id AS "publisherId", p.subscriber_id AS "subscriberId",
@@ -169,38 +169,6 @@ export async function saveKeyReply(sql: Sql, scope: string, key: string, status:
   await sql.rows(SAVE_KEY_REPLY, [scope, key, status, body]);
 }
 
-const LOCK_SUBSCRIBER_COLUMNS = `s.id, s.operator_id AS "operatorId", s.external_ref AS "externalRef",
-  s.holder_id AS "holderId", s.blocked, COALESCE(s.blocked_categories, '{}') AS "blockedCategories",
-  s.limit_weekly::text AS "limitWeekly", s.limit_monthly::text AS "limitMonthly",
-  s.points_allowed AS "pointsAllowed", ${OPERATOR_LIMIT_COLUMNS}`;
-
-interface LockedSubscriberRow extends OperatorLimitColumns {
-  id: string;
-  operatorId: string;
-  externalRef: string;
-  holderId: string | null;
-  blocked: boolean;
-  blockedCategories: string[];
-  limitWeekly: string | null;
-  limitMonthly: string | null;
-  pointsAllowed: boolean;
-}
-
-function toLockedSubscriber(row: LockedSubscriberRow): LockedSubscriberRecord {
-  return {
-    id: row.id,
-    operatorId: row.operatorId,
-    externalRef: row.externalRef,
-    holderId: row.holderId,
-    blocked: row.blocked,
-    blockedCategories: row.blockedCategories,
-    limitWeekly: money(row.limitWeekly),
-    limitMonthly: money(row.limitMonthly),
-    pointsAllowed: row.pointsAllowed,
-    operator: toOperatorLimits(row.operatorId, row),
-  };
-}
-
 const LOCK_SUBSCRIBER: Statement = {
   name: 'subscriber_lock',
   text: `SELECT ${LOCK_SUBSCRIBER_COLUMNS}
@@ -222,69 +190,17 @@ export async function lockSubscriber(sql: Sql, subscriberId: string): Promise<Lo
   return row ? toLockedSubscriber(row) : null;
 }
 
-const SELLER_COLUMNS = `pub.name AS "sellerName", pub.category AS "sellerCategory",
-  pub.suspended_at IS NOT NULL AS "sellerSuspended", pub.rate_isp::text AS "rateIsp",
-  pub.rate_sms::text AS "rateSms", pub.rate_voice::text AS "rateVoice", pub.vat_rate::text AS "sellerVatRate",
-  pub.points_per_euro::text AS "sellerPointsPerEuro"`;
-
-interface SellerRow {
-  sellerName: string;
-  sellerCategory: string;
-  sellerSuspended: boolean;
-  rateIsp: string;
-  rateSms: string;
-  rateVoice: string;
-  sellerVatRate: string;
-  sellerPointsPerEuro: string;
-}
-
-function toSeller(id: string, row: SellerRow): SellerRecord {
-  return {
-    id,
-    name: row.sellerName,
-    category: row.sellerCategory,
-    suspended: row.sellerSuspended,
-    rates: { isp: money(row.rateIsp), sms: money(row.rateSms), voice: money(row.rateVoice) },
-    vatRate: money(row.sellerVatRate),
-    pointsPerEuro: money(row.sellerPointsPerEuro),
-  };
-}
-
 const LOCK_FOR_CONFIRMATION: Statement = {
   name: 'purchase_lock_for_confirmation',
-  text: `SELECT ${LOCK_SUBSCRIBER_COLUMNS}, p.id AS "purchaseFound", ${PURCHASE_COLUMNS}, ${SELLER_COLUMNS},
-      spent.week AS "spentWeek", spent.month AS "spentMonth"
-    FROM subscribers s
-    JOIN operators o ON o.id = s.operator_id
-    CROSS JOIN (${spendingSql('$1', '$3', '$4')}) spent
-    LEFT JOIN purchases p ON p.id = $2::text
-    LEFT JOIN publishers pub ON pub.id = p.publisher_id
-    WHERE s.id = $1::text
-    FOR UPDATE OF s`,
+  text: lockSubscriberWithSql('purchases', 'p', PURCHASE_COLUMNS),
 };
-
-/** A subscriber's running totals for one ISO week and one calendar month. */
-export interface SpendingRecord {
-  week: Decimal;
-  month: Decimal;
-}
-
-/** The week and month whose totals a confirmation judges. */
-export interface SpendingPeriods {
-  weekStart: Date;
-  monthStart: Date;
-}
 
 export interface ConfirmationContext {
   subscriber: LockedSubscriberRecord;
   /** As read by the locking statement: its claim must still be guarded, it may have changed while we waited. */
   purchase: PurchaseRecord | null;
   seller: SellerRecord | null;
-  /**
-   * From the locking statement's snapshot, taken before any wait for the lock:
-   * a confirmation committed meanwhile is missing from them. A claim made on
-   * them must be guarded by them (claimPurchase), never trusted as they are.
-   */
+  /** From before any wait for the lock: a claim made on them must be guarded by them (claimPurchase). */
   spentBeforeLock: SpendingRecord;
 }
 
@@ -299,17 +215,16 @@ export async function lockForConfirmation(
   purchaseId: string,
   periods: SpendingPeriods,
 ): Promise<ConfirmationContext | null> {
-  const [row] = await sql.rows<
-    LockedSubscriberRow &
-      PurchaseRow &
-      SellerRow & { purchaseFound: string | null; spentWeek: string; spentMonth: string }
-  >(LOCK_FOR_CONFIRMATION, [subscriberId, purchaseId, periods.weekStart, periods.monthStart]);
-  if (!row) return null;
-  const subscriber = toLockedSubscriber({ ...row, id: subscriberId });
-  const spentBeforeLock = { week: money(row.spentWeek), month: money(row.spentMonth) };
-  if (row.purchaseFound === null) return { subscriber, purchase: null, seller: null, spentBeforeLock };
-  const purchase = toPurchase({ ...row, id: row.purchaseFound });
-  return { subscriber, purchase, seller: toSeller(purchase.publisherId, row), spentBeforeLock };
+  const locked = await lockSubscriberWith(
+    sql,
+    LOCK_FOR_CONFIRMATION,
+    { subscriberId, itemId: purchaseId },
+    periods,
+    toPurchase,
+  );
+  if (!locked) return null;
+  const { item, ...rest } = locked;
+  return { ...rest, purchase: item };
 }
 
 const READ_SPENDING: Statement = {
@@ -327,7 +242,7 @@ export async function readSpending(
   subscriberId: string,
   weekStart: Date,
   monthStart: Date,
-): Promise<{ week: Decimal; month: Decimal }> {
+): Promise<SpendingRecord> {
   const [row] = await sql.rows<{ week: string; month: string }>(READ_SPENDING, [subscriberId, weekStart, monthStart]);
   return { week: money(row?.week ?? '0'), month: money(row?.month ?? '0') };
 }
@@ -342,7 +257,7 @@ const CLAIM: Statement = {
         consent_assertion_id = $11::text, amount = $16::numeric, points_spent = $17::int,
         points_earned = $18::int, point_value = $19::numeric
       WHERE id = $1::text AND status = 'pending' AND subscriber_id IS NULL
-        AND (SELECT week::numeric = $22::numeric AND month::numeric = $23::numeric FROM spent)
+        AND ${spendingUnchangedSql('spent', '$22', '$23')}
       RETURNING publisher_id
     ), event AS (
       INSERT INTO outbox_events (id, publisher_id, type, payload, created_at, next_attempt_at)
@@ -361,13 +276,6 @@ export interface OutboxEvent {
   createdAt: Date;
 }
 
-export type ClaimResult =
-  | { claimed: true }
-  /** Someone claimed the purchase first. */
-  | { claimed: false; spendingMoved: false }
-  /** The totals the outcome was decided on are not the current ones: decide again on `spentNow`. */
-  | { claimed: false; spendingMoved: true; spentNow: SpendingRecord };
-
 /**
  * Claims a pending, unclaimed purchase with its outcome (the guarded UPDATE is
  * what makes the first confirmer win) and, when there is one, writes its
@@ -383,7 +291,7 @@ export async function claimPurchase(
   decidedOn: SpendingRecord,
   periods: SpendingPeriods,
 ): Promise<ClaimResult> {
-  const [row] = await sql.rows<{ claimed: number; week: string; month: string }>(CLAIM, [
+  const [row] = await sql.rows<ClaimRow>(CLAIM, [
     claimed.id,
     claimed.subscriberId,
     claimed.status,
@@ -408,12 +316,7 @@ export async function claimPurchase(
     decidedOn.week.toFixed(2),
     decidedOn.month.toFixed(2),
   ]);
-  if (!row) throw new Error(`claim of purchase ${claimed.id} returned no row`);
-  if (row.claimed === 1) return { claimed: true };
-  const spentNow = { week: money(row.week), month: money(row.month) };
-  if (spentNow.week.equals(decidedOn.week) && spentNow.month.equals(decidedOn.month))
-    return { claimed: false, spendingMoved: false };
-  return { claimed: false, spendingMoved: true, spentNow };
+  return toClaimResult(row, decidedOn, `purchase ${claimed.id}`);
 }
 
 const FIND_PURCHASE: Statement = {

@@ -1,5 +1,25 @@
+import {
+  SELLER_COLUMNS,
+  lockSubscriberWith,
+  lockSubscriberWithSql,
+  spendingSql,
+  spendingUnchangedSql,
+  toClaimResult,
+  toSeller,
+  type ClaimResult,
+  type ClaimRow,
+  type SellerRow,
+  type SpendingPeriods,
+  type SpendingRecord,
+} from './confirmation.js';
 import type { OutboxEvent } from './purchases.js';
-import { money, type PurchaseRecord, type SellerRecord, type SubscriptionRecord } from './records.js';
+import {
+  money,
+  type LockedSubscriberRecord,
+  type PurchaseRecord,
+  type SellerRecord,
+  type SubscriptionRecord,
+} from './records.js';
 import type { Sql, Statement } from './sql.js';
 
 export const SUBSCRIPTION_COLUMNS = `sub.id, sub.publisher_id AS "publisherId", sub.subscriber_id AS "subscriberId", sub.plan,
@@ -20,25 +40,11 @@ export function toSubscription(row: SubscriptionRow): SubscriptionRecord {
 
 const LOCK_WITH_SELLER: Statement = {
   name: 'subscription_lock_with_seller',
-  text: `SELECT ${SUBSCRIPTION_COLUMNS}, pub.name AS "sellerName", pub.category AS "sellerCategory",
-      pub.suspended_at IS NOT NULL AS "sellerSuspended", pub.rate_isp::text AS "rateIsp",
-      pub.rate_sms::text AS "rateSms", pub.rate_voice::text AS "rateVoice", pub.vat_rate::text AS "sellerVatRate",
-      pub.points_per_euro::text AS "sellerPointsPerEuro"
+  text: `SELECT ${SUBSCRIPTION_COLUMNS}, ${SELLER_COLUMNS}
     FROM subscriptions sub JOIN publishers pub ON pub.id = sub.publisher_id
     WHERE sub.id = $1::text
     FOR UPDATE OF sub`,
 };
-
-interface SellerRow {
-  sellerName: string;
-  sellerCategory: string;
-  sellerSuspended: boolean;
-  rateIsp: string;
-  rateSms: string;
-  rateVoice: string;
-  sellerVatRate: string;
-  sellerPointsPerEuro: string;
-}
 
 /**
  * Locks a subscription (its row as it is once the lock is granted) and reads
@@ -51,18 +57,45 @@ export async function lockSubscriptionWithSeller(
   const [row] = await sql.rows<SubscriptionRow & SellerRow>(LOCK_WITH_SELLER, [id]);
   if (!row) return null;
   const subscription = toSubscription(row);
-  return {
-    subscription,
-    seller: {
-      id: subscription.publisherId,
-      name: row.sellerName,
-      category: row.sellerCategory,
-      suspended: row.sellerSuspended,
-      rates: { isp: money(row.rateIsp), sms: money(row.rateSms), voice: money(row.rateVoice) },
-      vatRate: money(row.sellerVatRate),
-      pointsPerEuro: money(row.sellerPointsPerEuro),
-    },
-  };
+  return { subscription, seller: toSeller(subscription.publisherId, row) };
+}
+
+const LOCK_FOR_CONFIRMATION: Statement = {
+  name: 'subscription_lock_for_confirmation',
+  text: lockSubscriberWithSql('subscriptions', 'sub', SUBSCRIPTION_COLUMNS),
+};
+
+export interface SubscriptionConfirmationContext {
+  subscriber: LockedSubscriberRecord;
+  /** As the locking statement read it, unlocked: its claim is guarded (activateSubscription, declineSubscription). */
+  subscription: SubscriptionRecord | null;
+  seller: SellerRecord | null;
+  /** From before any wait for the lock: the claim is guarded by them. */
+  spentBeforeLock: SpendingRecord;
+}
+
+/**
+ * Locks the subscriber and reads, in the same round trip, its controls and
+ * limits, the offer, its seller and the running totals as the statement's
+ * snapshot saw them, as a purchase's confirmation does. Null when there is
+ * no such subscriber.
+ */
+export async function lockForSubscriptionConfirmation(
+  sql: Sql,
+  subscriberId: string,
+  subscriptionId: string,
+  periods: SpendingPeriods,
+): Promise<SubscriptionConfirmationContext | null> {
+  const locked = await lockSubscriberWith(
+    sql,
+    LOCK_FOR_CONFIRMATION,
+    { subscriberId, itemId: subscriptionId },
+    periods,
+    toSubscription,
+  );
+  if (!locked) return null;
+  const { item, ...rest } = locked;
+  return { ...rest, subscription: item };
 }
 
 /** The period purchase's values; its points take the two parameters from `pointsAt` on. */
@@ -114,48 +147,86 @@ export async function insertPeriodPurchase(sql: Sql, purchase: PurchaseRecord): 
   await sql.rows(INSERT_PERIOD_PURCHASE, [...purchaseValues(purchase), ...pointsValues(purchase)]);
 }
 
+/** A claim of a pending, unclaimed offer, that holds only while the totals read as `spent` are still these. */
+const unclaimedAndUnchangedSql = (week: string, month: string) =>
+  `status = 'pending' AND subscriber_id IS NULL AND ${spendingUnchangedSql('spent', week, month)}`;
+
 const ACTIVATE: Statement = {
   name: 'subscription_activate',
-  text: `WITH charged AS (
-      INSERT INTO purchases (${PURCHASE_INSERT_COLUMNS}) VALUES (${purchaseValuesSql(23)})
-    ), activated AS (
+  text: `WITH spent AS (${spendingSql('$3', '$24', '$25')}),
+    activated AS (
       UPDATE subscriptions SET subscriber_id = $3::text, status = 'active', activated_at = $11::timestamptz,
         current_period_start = $19::timestamptz, current_period_end = $20::timestamptz,
         next_attempt_at = $20::timestamptz
-      WHERE id = $4::text
+      WHERE id = $4::text AND ${unclaimedAndUnchangedSql('$26', '$27')}
+      RETURNING id
+    ), charged AS (
+      INSERT INTO purchases (${PURCHASE_INSERT_COLUMNS}) SELECT ${purchaseValuesSql(21)} FROM activated
+    ), event AS (
+      INSERT INTO outbox_events (id, publisher_id, type, payload, created_at, next_attempt_at)
+      SELECT $23::text, $2::text, 'subscription.activated', $28::jsonb, $11::timestamptz, $11::timestamptz
+      FROM activated
     )
-    INSERT INTO outbox_events (id, publisher_id, type, payload, created_at, next_attempt_at)
-    VALUES ($21::text, $2::text, 'subscription.activated', $22::jsonb, $11::timestamptz, $11::timestamptz)`,
+    SELECT (SELECT count(*) FROM activated)::int AS claimed, spent.week, spent.month FROM spent`,
 };
 
 /**
- * Activates a locked subscription: its first period's purchase, the new state
- * and the outbox event, in one statement.
+ * Activates a pending offer: its first period's purchase, the new state and
+ * the outbox event, in one statement. Like a purchase's claim, it holds only
+ * while the offer is unclaimed and the subscriber's totals are still
+ * `decidedOn`; the subscriber's lock must be held.
  */
 export async function activateSubscription(
   sql: Sql,
   active: SubscriptionRecord,
   firstPeriod: PurchaseRecord,
   event: OutboxEvent,
-): Promise<void> {
-  await sql.rows(ACTIVATE, [
+  decidedOn: SpendingRecord,
+  periods: SpendingPeriods,
+): Promise<ClaimResult> {
+  const [row] = await sql.rows<ClaimRow>(ACTIVATE, [
     ...purchaseValues(firstPeriod),
     active.currentPeriodStart,
     active.currentPeriodEnd,
-    event.id,
-    JSON.stringify(event.payload),
     ...pointsValues(firstPeriod),
+    event.id,
+    periods.weekStart,
+    periods.monthStart,
+    decidedOn.week.toFixed(2),
+    decidedOn.month.toFixed(2),
+    JSON.stringify(event.payload),
   ]);
+  return toClaimResult(row, decidedOn, `subscription ${active.id}`);
 }
 
 const DECLINE: Statement = {
   name: 'subscription_decline',
-  text: `UPDATE subscriptions SET subscriber_id = $2::text, status = 'declined', decline_code = $3::text
-    WHERE id = $1::text`,
+  text: `WITH spent AS (${spendingSql('$2', '$4', '$5')}),
+    declined AS (
+      UPDATE subscriptions SET subscriber_id = $2::text, status = 'declined', decline_code = $3::text
+      WHERE id = $1::text AND ${unclaimedAndUnchangedSql('$6', '$7')}
+      RETURNING id
+    )
+    SELECT (SELECT count(*) FROM declined)::int AS claimed, spent.week, spent.month FROM spent`,
 };
 
-export async function declineSubscription(sql: Sql, declined: SubscriptionRecord): Promise<void> {
-  await sql.rows(DECLINE, [declined.id, declined.subscriberId, declined.declineCode]);
+/** Declines a pending offer, guarded as activateSubscription is. */
+export async function declineSubscription(
+  sql: Sql,
+  declined: SubscriptionRecord,
+  decidedOn: SpendingRecord,
+  periods: SpendingPeriods,
+): Promise<ClaimResult> {
+  const [row] = await sql.rows<ClaimRow>(DECLINE, [
+    declined.id,
+    declined.subscriberId,
+    declined.declineCode,
+    periods.weekStart,
+    periods.monthStart,
+    decidedOn.week.toFixed(2),
+    decidedOn.month.toFixed(2),
+  ]);
+  return toClaimResult(row, decidedOn, `subscription ${declined.id}`);
 }
 
 const INSERT_SUBSCRIPTION: Statement = {

@@ -1,0 +1,187 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { topFunctions, type HotFunction } from '../lib/cpu-profile.js';
+import type { AssertionCache, BenchWorld } from '../lib/fixtures.js';
+import { freePort, ROOT } from '../lib/proc.js';
+import { progress, round, sleep } from '../lib/log.js';
+
+/** How the gateway reaches PostgreSQL: loopback TCP, or the server's Unix socket on the same host. */
+export type Transport = 'tcp' | 'unix';
+
+export interface CpuSplit {
+  transport: Transport;
+  purchases: number;
+  /** CPU of the gateway process (user + system) per create + confirm. */
+  gatewayMs: number;
+  /** CPU of the PostgreSQL backends serving the gateway's database, per create + confirm. */
+  postgresMs: number;
+  /** What both cores allow if they did nothing but these two: 2 × 1000 / (gateway + PostgreSQL). */
+  twoCoreBoundPerS: number;
+}
+
+export interface CpuSplitOptions {
+  databaseUrl: string;
+  world: BenchWorld;
+  tokens: AssertionCache;
+  purchases: number;
+  concurrency: number;
+  /** Another checkout's code, run by the same driver. */
+  root?: string;
+  /** Where the gateway writes its V8 CPU profile, if anywhere. */
+  profileDir?: string;
+}
+
+/** The Unix socket directory of a local PostgreSQL (Debian's), named in the URL as libpq names it. */
+const SOCKET_DIR = '/var/run/postgresql';
+
+export function overTransport(databaseUrl: string, transport: Transport): string {
+  if (transport === 'tcp') return databaseUrl;
+  const url = new URL(databaseUrl);
+  url.hostname = 'localhost';
+  url.port = '';
+  url.searchParams.set('host', SOCKET_DIR);
+  return url.toString();
+}
+
+/** utime + stime of a process, in seconds (clock ticks of 1/100 s); 0 once it is gone. */
+function cpuSecondsOf(pid: number | string): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU seconds of the PostgreSQL backends serving `database`: what the database
+ * spends on these purchases, apart from other work on the same server (the
+ * shared WAL writer and checkpointer are left out for that reason). The
+ * gateway's pool keeps its backends for the whole run, so none is missed by
+ * exiting between the two readings.
+ */
+function postgresCpuSeconds(database: string): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (title.startsWith('postgres: ') && title.includes(` ${database} `)) total += cpuSecondsOf(pid);
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return total;
+}
+
+/**
+ * Where a purchase's CPU goes: the gateway's and PostgreSQL's CPU seconds read
+ * from /proc around a fixed number of create + confirm. Unlike throughput or
+ * latency, CPU per purchase hardly moves when other work shares the machine,
+ * and the two together bound what any load can get out of the machine's cores.
+ */
+export async function cpuSplit(transport: Transport, options: CpuSplitOptions): Promise<CpuSplit> {
+  const databaseUrl = overTransport(options.databaseUrl, transport);
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const profile = options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir] : [];
+  const gateway = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts'], {
+    cwd: options.root ?? ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      PUBLIC_URL: origin,
+      DATABASE_URL: databaseUrl,
+      RATE_LIMIT_PER_MINUTE: '1000000000',
+      LOG_LEVEL: 'warn',
+      RUN_WORKERS: '0',
+      NODE_ENV: 'production',
+      ADMIN_API_KEY: 'bench_admin_key_0123456789',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise((resolve) => gateway.once('exit', resolve));
+  const { world, tokens } = options;
+
+  const purchase = async (n: number, run: string) => {
+    const created = await fetch(`${origin}/v1/purchases`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${world.publisher.apiKey}`,
+        'content-type': 'application/json',
+        'idempotency-key': `${run}-${n}`,
+      },
+      body: JSON.stringify({ amount: '0.01', currency: 'EUR', description: 'Benchmark article', channel: 'isp' }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    const confirmed = await fetch(`${origin}/v1/purchases/${id}/confirm`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.forSubscriber(1 + (n % world.subscribers))}` },
+    });
+    await confirmed.arrayBuffer();
+    if (created.status !== 201 || confirmed.status !== 200)
+      throw new Error(`purchase ${n}: create ${created.status}, confirm ${confirmed.status}`);
+  };
+  const drive = async (count: number, run: string) => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: options.concurrency }, async () => {
+        while (next < count) await purchase(next++, run);
+      }),
+    );
+  };
+
+  try {
+    for (let tries = 0; ; tries++) {
+      try {
+        if ((await fetch(`${origin}/healthz`)).ok) break;
+      } catch {
+        if (tries > 600) throw new Error('gateway did not start');
+      }
+      await sleep(100);
+    }
+    await drive(300, `warm-${transport}-${Date.now()}`);
+    const database = new URL(databaseUrl).pathname.slice(1);
+    const gatewayBefore = cpuSecondsOf(gateway.pid ?? 0);
+    const postgresBefore = postgresCpuSeconds(database);
+    await drive(options.purchases, `cpu-${transport}-${Date.now()}`);
+    const gatewayMs = ((cpuSecondsOf(gateway.pid ?? 0) - gatewayBefore) * 1000) / options.purchases;
+    const postgresMs = ((postgresCpuSeconds(database) - postgresBefore) * 1000) / options.purchases;
+    return {
+      transport,
+      purchases: options.purchases,
+      gatewayMs: round(gatewayMs, 3),
+      postgresMs: round(postgresMs, 3),
+      twoCoreBoundPerS: round(2000 / (gatewayMs + postgresMs)),
+    };
+  } finally {
+    // SIGINT lets node write the profile before it exits.
+    gateway.kill('SIGINT');
+    await exited;
+  }
+}
+
+export interface CpuResults {
+  runs: CpuSplit[];
+  /** Where the gateway's CPU went in the first run over TCP: top self time. */
+  profile: HotFunction[];
+}
+
+/**
+ * TCP and Unix socket in turn, twice each, so that a drift of the machine's
+ * load falls on both alike. The first run also records the gateway's CPU
+ * profile: here, and not while latency is measured, where the profiler's own
+ * cost would be counted.
+ */
+export async function cpuSplits(options: Omit<CpuSplitOptions, 'profileDir'>, profileDir: string): Promise<CpuResults> {
+  mkdirSync(profileDir, { recursive: true });
+  const runs: CpuSplit[] = [];
+  for (const transport of ['tcp', 'unix', 'tcp', 'unix'] as const) {
+    progress(
+      `CPU per purchase over ${transport}: ${options.purchases} create + confirm, ${options.concurrency} at once`,
+    );
+    const split = await cpuSplit(transport, runs.length === 0 ? { ...options, profileDir } : options);
+    progress(`  gateway ${split.gatewayMs} ms, PostgreSQL ${split.postgresMs} ms`);
+    runs.push(split);
+  }
+  return { runs, profile: topFunctions(profileDir) };
+}
