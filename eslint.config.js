@@ -27,7 +27,14 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [{ name: 'pg', message: 'The domain speaks in records from src/store: put the SQL there.' }],
+          paths: [
+            { name: 'pg', message: 'The domain speaks in records from src/store: put the SQL there.' },
+            {
+              name: '../store/sql.js',
+              importNames: ['SqlOrTx', 'sqlOf', 'onPrisma'],
+              message: "The domain holds the store's handles (Sql, Database), which never name Prisma.",
+            },
+          ],
           patterns: [
             {
               group: ['**/generated/prisma/**', '@prisma/*', '**/store/db.js'],
@@ -52,6 +59,22 @@ export default tseslint.config(
               message: 'HTTP calls the domain or src/store, which hold the Prisma code and return records.',
             },
           ],
+        },
+      ],
+    },
+  },
+  {
+    // A handler parses, calls the domain, maps errors and presents: it reads and writes through ctx.database and
+    // the domain, and opens no transaction. The billing routes (and the subscriber space's invoice read) still take
+    // Prisma's client until billing moves behind the store.
+    files: ['src/http/routes/**/*.ts'],
+    ignores: ['src/http/routes/operator-billing.ts', 'src/http/routes/subscriber-pages.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "MemberExpression[object.name='ctx'][property.name='db']",
+          message: 'Routes go through ctx.database and the domain, never Prisma.',
         },
       ],
     },

@@ -6,7 +6,8 @@ import type { AppContext } from './http/context.js';
 import { hostOf, redisReady, retryUntilDone, watchRedis } from './lifecycle.js';
 import { createLogger } from './logger.js';
 import { observeQueue } from './observability/metrics.js';
-import { createDb, type Db } from './store/db.js';
+import { createDb, TRANSACTION_OPTIONS, type Db } from './store/db.js';
+import { prismaDatabase } from './store/database.js';
 import { createPool } from './store/sql.js';
 import { ensureDatabase, migrate } from './store/migrate.js';
 import { createRedis, type RedisClient } from './store/redis.js';
@@ -68,6 +69,7 @@ export async function startGateway(config: Config = loadConfig()): Promise<Gatew
   const pool = createPool(config.databaseUrl, config.databasePoolSize);
   const ctx: AppContext = {
     config,
+    database: prismaDatabase(db, TRANSACTION_OPTIONS),
     db,
     pool,
     redis,

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/http/app.js';
 import type { AppContext } from '../src/http/context.js';
 import { createLogger } from '../src/logger.js';
-import { createDb } from '../src/store/db.js';
+import { createDb, TRANSACTION_OPTIONS } from '../src/store/db.js';
+import { prismaDatabase } from '../src/store/database.js';
 import { createPool } from '../src/store/sql.js';
 import { createRedis } from '../src/store/redis.js';
 import supertest from 'supertest';
@@ -39,7 +40,14 @@ async function gatewayWithNothingBehind() {
   const redis = createRedis(config.redisUrl);
   redis.on('error', () => undefined);
   const pool = createPool(config.databaseUrl, 1);
-  const ctx: AppContext = { config, db, pool, redis, logger: createLogger('silent') };
+  const ctx: AppContext = {
+    config,
+    database: prismaDatabase(db, TRANSACTION_OPTIONS),
+    db,
+    pool,
+    redis,
+    logger: createLogger('silent'),
+  };
   return {
     api: () => supertest(createApp(ctx)),
     async close() {

@@ -131,7 +131,7 @@ describe('operator webhooks', () => {
     expect([first.res.status, second.res.status]).toEqual([200, 200]);
 
     const before = hook.received.length;
-    await dispatchDueWebhooks(gw.ctx.db, { allowPrivateNetworks: true, operatorIds: [operator.id] });
+    await dispatchDueWebhooks(gw.ctx.database.sql, { allowPrivateNetworks: true, operatorIds: [operator.id] });
     const deliveries = (await hook.waitFor(before + 3)).slice(before);
     const verifier = new Webhook(created.body.webhookSecret);
     const events = deliveries.map(
@@ -174,7 +174,7 @@ describe('operator webhooks', () => {
     const confirmed = await gw.api().post(`/v1/subscriptions/${offer.body.id}/confirm`).set(bearer(token));
     expect(confirmed.status).toBe(200);
     const end = new Date(confirmed.body.currentPeriodEnd);
-    expect(await runRenewJob(gw.ctx.db, gw.ctx.config.publicUrl, { subscriptionId: offer.body.id }, end)).toBe(
+    expect(await runRenewJob(gw.ctx.database, gw.ctx.config.publicUrl, { subscriptionId: offer.body.id }, end)).toBe(
       'renewed',
     );
     const rows = await gw.ctx.db.outboxEvent.findMany({ where: { operatorId: operator.id }, orderBy: { id: 'asc' } });

@@ -4,7 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/http/app.js';
 import type { AppContext } from '../src/http/context.js';
 import { createLogger } from '../src/logger.js';
-import { createDb, createPool, DEFAULT_DB_TIMEOUTS, poolWaiting, type DbTimeouts } from '../src/store/db.js';
+import {
+  createDb,
+  createPool,
+  DEFAULT_DB_TIMEOUTS,
+  poolWaiting,
+  TRANSACTION_OPTIONS,
+  type DbTimeouts,
+} from '../src/store/db.js';
+import { prismaDatabase } from '../src/store/database.js';
 import { createRedis } from '../src/store/redis.js';
 import { TEST_DATABASE_URL } from './support/env.js';
 import {
@@ -48,7 +56,14 @@ function gatewayWith(
   const db = createDb(config.databaseUrl, poolSize, timeouts);
   const pool = createPool(config.databaseUrl, poolSize, timeouts);
   const redis = createRedis(config.redisUrl);
-  const ctx: AppContext = { config, db, pool, redis, logger: createLogger('silent') };
+  const ctx: AppContext = {
+    config,
+    database: prismaDatabase(db, TRANSACTION_OPTIONS),
+    db,
+    pool,
+    redis,
+    logger: createLogger('silent'),
+  };
   return {
     ctx,
     api: () => supertest(createApp(ctx)),

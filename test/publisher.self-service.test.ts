@@ -170,7 +170,11 @@ describe('POST /v1/publisher/webhook-secret', () => {
     const send = async (at: Date) => {
       await gw.ctx.db.$transaction((tx) => recordEvent(tx, publisher.id, 'purchase.confirmed', { id: 'pur_x' }, at));
       const before = hook.received.length;
-      await dispatchDueWebhooks(gw.ctx.db, { allowPrivateNetworks: true, now: () => at, publisherIds: [publisher.id] });
+      await dispatchDueWebhooks(gw.ctx.database.sql, {
+        allowPrivateNetworks: true,
+        now: () => at,
+        publisherIds: [publisher.id],
+      });
       return (await hook.waitFor(before + 1))[before]!;
     };
     const during = await send(new Date());

@@ -72,12 +72,12 @@ describe('Renewing at the period end', () => {
   it('When a period ends, then the next one is charged as a purchase starting at the old end, and the period moves on from the anchor', async () => {
     const sub = await activeSubscription(assertion(operator, await provision(gw, operator)));
     const end = sub.currentPeriodEnd as Date;
-    expect(await runRenewJob(gw.ctx.db, publicUrl, { subscriptionId: sub.id }, new Date(end.getTime() - 1))).toBe(
+    expect(await runRenewJob(gw.ctx.database, publicUrl, { subscriptionId: sub.id }, new Date(end.getTime() - 1))).toBe(
       'not_due',
     );
     expect(await charges(sub.id)).toHaveLength(1);
 
-    expect(await runRenewJob(gw.ctx.db, publicUrl, { subscriptionId: sub.id }, end)).toBe('renewed');
+    expect(await runRenewJob(gw.ctx.database, publicUrl, { subscriptionId: sub.id }, end)).toBe('renewed');
     const paid = await charges(sub.id);
     expect(paid).toHaveLength(2);
     expect(paid[1]).toMatchObject({
@@ -97,10 +97,12 @@ describe('Renewing at the period end', () => {
     const sub = await activeSubscription(assertion(operator, await provision(gw, operator)));
     const end = sub.currentPeriodEnd as Date;
     const job = { subscriptionId: sub.id };
-    expect(await runRenewJob(gw.ctx.db, publicUrl, job, end)).toBe('renewed');
-    expect(await runRenewJob(gw.ctx.db, publicUrl, job, end)).toBe('not_due');
+    expect(await runRenewJob(gw.ctx.database, publicUrl, job, end)).toBe('renewed');
+    expect(await runRenewJob(gw.ctx.database, publicUrl, job, end)).toBe('not_due');
     const next = (await row(sub.id)).currentPeriodEnd as Date;
-    const outcomes = await Promise.all(Array.from({ length: 5 }, () => runRenewJob(gw.ctx.db, publicUrl, job, next)));
+    const outcomes = await Promise.all(
+      Array.from({ length: 5 }, () => runRenewJob(gw.ctx.database, publicUrl, job, next)),
+    );
     expect(outcomes.filter((o) => o === 'renewed')).toHaveLength(1);
     expect(outcomes.filter((o) => o === 'not_due')).toHaveLength(4);
     const paid = await charges(sub.id);
@@ -111,8 +113,8 @@ describe('Renewing at the period end', () => {
     const sub = await activeSubscription(assertion(operator, await provision(gw, operator)));
     const anchor = sub.activatedAt as Date;
     const late = new Date(periodBoundary(anchor, 'weekly', 4).getTime() + 3600_000);
-    expect(await runRenewJob(gw.ctx.db, publicUrl, { subscriptionId: sub.id }, late)).toBe('renewed');
-    expect(await runRenewJob(gw.ctx.db, publicUrl, { subscriptionId: sub.id }, late)).toBe('not_due');
+    expect(await runRenewJob(gw.ctx.database, publicUrl, { subscriptionId: sub.id }, late)).toBe('renewed');
+    expect(await runRenewJob(gw.ctx.database, publicUrl, { subscriptionId: sub.id }, late)).toBe('not_due');
     const paid = await charges(sub.id);
     expect(paid.map((p) => p.subscriptionPeriodStart)).toEqual([anchor, periodBoundary(anchor, 'weekly', 4)]);
     expect((await row(sub.id)).currentPeriodEnd).toEqual(periodBoundary(anchor, 'weekly', 5));
@@ -134,7 +136,7 @@ describe('Renewing at the period end', () => {
     await gw.api().post(`/v1/subscriptions/${sub.id}/cancel`).set(bearer(token));
     expect(
       await runRenewJob(
-        gw.ctx.db,
+        gw.ctx.database,
         publicUrl,
         { subscriptionId: sub.id },
         new Date((sub.currentPeriodEnd as Date).getTime() + DAY_MS),
@@ -152,27 +154,27 @@ describe('Declined renewals', () => {
     const end = (sub.currentPeriodEnd as Date).getTime();
     const job = { subscriptionId: sub.id };
 
-    expect(await runRenewJob(gw.ctx.db, publicUrl, job, new Date(end))).toBe('past_due');
+    expect(await runRenewJob(gw.ctx.database, publicUrl, job, new Date(end))).toBe('past_due');
     expect(await row(sub.id)).toMatchObject({
       status: 'past_due',
       declineCode: 'account_blocked',
       renewalAttempts: 1,
       nextAttemptAt: new Date(end + DAY_MS),
     });
-    expect(await runRenewJob(gw.ctx.db, publicUrl, job, new Date(end + DAY_MS - 1))).toBe('not_due');
+    expect(await runRenewJob(gw.ctx.database, publicUrl, job, new Date(end + DAY_MS - 1))).toBe('not_due');
 
-    expect(await runRenewJob(gw.ctx.db, publicUrl, job, new Date(end + DAY_MS))).toBe('past_due');
+    expect(await runRenewJob(gw.ctx.database, publicUrl, job, new Date(end + DAY_MS))).toBe('past_due');
     expect(await row(sub.id)).toMatchObject({ renewalAttempts: 2, nextAttemptAt: new Date(end + 3 * DAY_MS) });
-    expect(await runRenewJob(gw.ctx.db, publicUrl, job, new Date(end + 3 * DAY_MS))).toBe('past_due');
+    expect(await runRenewJob(gw.ctx.database, publicUrl, job, new Date(end + 3 * DAY_MS))).toBe('past_due');
     expect(await row(sub.id)).toMatchObject({ renewalAttempts: 3, nextAttemptAt: new Date(end + 7 * DAY_MS) });
-    expect(await runRenewJob(gw.ctx.db, publicUrl, job, new Date(end + 7 * DAY_MS))).toBe('canceled');
+    expect(await runRenewJob(gw.ctx.database, publicUrl, job, new Date(end + 7 * DAY_MS))).toBe('canceled');
     expect(await row(sub.id)).toMatchObject({
       status: 'canceled',
       nextAttemptAt: null,
       canceledAt: new Date(end + 7 * DAY_MS),
     });
 
-    expect(await runRenewJob(gw.ctx.db, publicUrl, job, new Date(end + 30 * DAY_MS))).toBe('not_due');
+    expect(await runRenewJob(gw.ctx.database, publicUrl, job, new Date(end + 30 * DAY_MS))).toBe('not_due');
     expect(await charges(sub.id)).toHaveLength(1);
     expect(await eventsOf(sub.id)).toEqual([
       'subscription.activated',
@@ -188,12 +190,12 @@ describe('Declined renewals', () => {
     const end = sub.currentPeriodEnd as Date;
     const job = { subscriptionId: sub.id };
 
-    expect(await runRenewJob(gw.ctx.db, publicUrl, job, end)).toBe('past_due');
+    expect(await runRenewJob(gw.ctx.database, publicUrl, job, end)).toBe('past_due');
     expect((await row(sub.id)).declineCode).toBe('weekly_ceiling');
 
     await gw.api().put(`/v1/me/children/${h.childRef}/controls`).set(bearer(h.holder)).send({});
     const retryAt = new Date(end.getTime() + DAY_MS);
-    expect(await runRenewJob(gw.ctx.db, publicUrl, job, retryAt)).toBe('renewed');
+    expect(await runRenewJob(gw.ctx.database, publicUrl, job, retryAt)).toBe('renewed');
     const after = await row(sub.id);
     expect(after).toMatchObject({ status: 'active', renewalAttempts: 0, currentPeriodStart: end });
     expect(after.declineCode).toBeNull();

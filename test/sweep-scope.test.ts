@@ -48,7 +48,7 @@ describe('Background sweeps can be scoped to the rows of one test (issue 10, ite
     expect(confirmed.status).toBe(200);
 
     const ids = async (publisherIds: string[]) =>
-      (await dueSubscriptions(gw.ctx.db, FAR_AHEAD, 10_000, { publisherIds })).map((d) => d.id);
+      (await dueSubscriptions(gw.ctx.database.sql, FAR_AHEAD, 10_000, { publisherIds })).map((d) => d.id);
     expect(await ids([theirs.id])).not.toContain(created.body.id);
     expect(await ids([mine.id])).toEqual([created.body.id]);
   });

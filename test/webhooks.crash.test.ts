@@ -47,7 +47,7 @@ describe('a worker process killed mid-send', () => {
     const leaseOver = new Date(Date.now() + DEFAULT_LEASE_MS);
     expect(orphan.nextAttemptAt.getTime()).toBeLessThanOrEqual(leaseOver.getTime());
 
-    await dispatchDueWebhooks(gw.ctx.db, {
+    await dispatchDueWebhooks(gw.ctx.database.sql, {
       allowPrivateNetworks: true,
       now: () => leaseOver,
       publisherIds: [publisher.id],

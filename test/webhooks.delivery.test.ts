@@ -41,7 +41,7 @@ async function recordAt(publisherId: string, at: Date): Promise<string> {
 }
 
 function dispatch(publisherId: string, at: Date, options: Partial<DispatchOptions> = {}): Promise<number> {
-  return dispatchDueWebhooks(gw.ctx.db, {
+  return dispatchDueWebhooks(gw.ctx.database.sql, {
     allowPrivateNetworks: true,
     now: () => at,
     publisherIds: [publisherId],
@@ -196,7 +196,7 @@ describe('at-least-once delivery from the PostgreSQL outbox', () => {
     const t0 = aFutureMoment();
     const eventId = await recordAt(publisher.id, t0);
 
-    const claimed = await claimDueEvents(gw.ctx.db, {
+    const claimed = await claimDueEvents(gw.ctx.database.sql, {
       now: t0,
       limit: 10,
       leaseMs: 60_000,

@@ -31,13 +31,13 @@ beforeAll(async () => {
     );
   }
   await gw.ctx.db.$transaction((tx) => recordEvent(tx, other.id, 'purchase.confirmed', { id: 'pur_other' }, t0));
-  await dispatchDueWebhooks(gw.ctx.db, {
+  await dispatchDueWebhooks(gw.ctx.database.sql, {
     allowPrivateNetworks: true,
     now: () => new Date(t0.getTime() + 10),
     publisherIds: [publisher.id],
     batchSize: 1,
   });
-  await dispatchDueWebhooks(gw.ctx.db, {
+  await dispatchDueWebhooks(gw.ctx.database.sql, {
     allowPrivateNetworks: true,
     now: () => new Date(t0.getTime() + 10),
     publisherIds: [publisher.id],

@@ -13,7 +13,8 @@ import {
   type RenewalJobData,
   type RenewJobData,
 } from '../src/queue/renewals.js';
-import { TRANSACTION_OPTIONS, type Db } from '../src/store/db.js';
+import { prismaDatabase, type Database } from '../src/store/database.js';
+import { TRANSACTION_OPTIONS } from '../src/store/db.js';
 import type { SweepScope } from '../src/store/sweep-scope.js';
 import type { RunningWorker, WorkerDeps } from './registry.js';
 
@@ -32,19 +33,24 @@ export interface RenewalWorkerOptions {
 }
 
 /** The renew job: one attempt in one transaction, a no-op unless the subscription is due. */
-export function runRenewJob(db: Db, publicUrl: string, data: RenewJobData, now: Date): Promise<RenewalOutcome> {
-  return db.$transaction((tx) => renewSubscription(tx, data.subscriptionId, publicUrl, now), TRANSACTION_OPTIONS);
+export function runRenewJob(
+  database: Database,
+  publicUrl: string,
+  data: RenewJobData,
+  now: Date,
+): Promise<RenewalOutcome> {
+  return database.transaction((sql) => renewSubscription(sql, data.subscriptionId, publicUrl, now));
 }
 
 /** The sweep: hands each due subscription to a renew job; returns how many were due. */
 export async function sweepDueRenewals(
-  db: Db,
+  database: Database,
   queue: Queue<RenewalJobData>,
   now: Date,
   batchSize: number,
   scope: SweepScope = {},
 ): Promise<number> {
-  const due = await dueSubscriptions(db, now, batchSize, scope);
+  const due = await dueSubscriptions(database.sql, now, batchSize, scope);
   await queue.addBulk(
     due.map(({ id, nextAttemptAt }) => ({
       name: RENEW_JOB,
@@ -81,6 +87,7 @@ export function renewalWorkerOptions(env: NodeJS.ProcessEnv = process.env): Rene
  */
 export async function startRenewalWorker(deps: WorkerDeps, options: RenewalWorkerOptions = {}): Promise<RunningWorker> {
   const { config, db, logger } = deps;
+  const database = prismaDatabase(db, TRANSACTION_OPTIONS);
   const now = options.now ?? (() => new Date());
   const sweepEveryMs = options.sweepEveryMs ?? 60_000;
   const batchSize = options.sweepBatchSize ?? 500;
@@ -100,9 +107,10 @@ export async function startRenewalWorker(deps: WorkerDeps, options: RenewalWorke
   const worker = new Worker<RenewalJobData>(
     RENEWAL_QUEUE,
     async (job: Job<RenewalJobData>) => {
-      if (job.name === SWEEP_JOB) return { due: await sweepDueRenewals(db, queue, now(), batchSize, options.scope) };
+      if (job.name === SWEEP_JOB)
+        return { due: await sweepDueRenewals(database, queue, now(), batchSize, options.scope) };
       if (job.name === RENEW_JOB && isRenewJob(job.data))
-        return { outcome: await runRenewJob(db, config.publicUrl, job.data, now()) };
+        return { outcome: await runRenewJob(database, config.publicUrl, job.data, now()) };
       throw new Error(`Unknown renewal job ${job.name}`);
     },
     {

@@ -9,6 +9,7 @@ import {
   webhookQueue,
   type DispatchJobData,
 } from '../src/queue/webhooks.js';
+import { prismaDatabase } from '../src/store/database.js';
 import type { RunningWorker, WorkerDeps } from './registry.js';
 
 export interface WebhookWorkerOptions extends Omit<DispatchOptions, 'allowPrivateNetworks'> {
@@ -31,6 +32,7 @@ const MAX_BATCHES_PER_JOB = 20;
  */
 export async function startWebhookWorker(deps: WorkerDeps, options: WebhookWorkerOptions = {}): Promise<RunningWorker> {
   const { config, db, logger } = deps;
+  const { sql } = prismaDatabase(db);
   const pollEveryMs = options.pollEveryMs ?? 1000;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const dispatch: DispatchOptions = { ...options, batchSize, allowPrivateNetworks: config.webhookAllowPrivateNetworks };
@@ -54,7 +56,7 @@ export async function startWebhookWorker(deps: WorkerDeps, options: WebhookWorke
     async () => {
       let attempted = 0;
       for (let batch = 0; batch < MAX_BATCHES_PER_JOB && !closing; batch++) {
-        const count = await dispatchDueWebhooks(db, dispatch);
+        const count = await dispatchDueWebhooks(sql, dispatch);
         attempted += count;
         if (count < batchSize) break;
       }

@@ -6,6 +6,8 @@ import { PrismaClient } from '../../src/generated/prisma/client.js';
 import { createApp } from '../../src/http/app.js';
 import type { AppContext } from '../../src/http/context.js';
 import { createLogger } from '../../src/logger.js';
+import { prismaDatabase } from '../../src/store/database.js';
+import { TRANSACTION_OPTIONS } from '../../src/store/db.js';
 import { createRedis } from '../../src/store/redis.js';
 import type { AssertionCache, BenchWorld } from './fixtures.js';
 
@@ -56,6 +58,7 @@ export async function capturePurchaseSql(
   // Prisma and the hot path's node-postgres statements share the wrapped pool, so both are captured.
   const ctx: AppContext = {
     config: { ...config, rateLimitPerMinute: 0 },
+    database: prismaDatabase(db, TRANSACTION_OPTIONS),
     db,
     pool,
     redis,

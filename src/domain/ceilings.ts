@@ -49,19 +49,25 @@ export function authorize(input: AuthorizationInput): DeclineCode | null {
   return null;
 }
 
-export interface Budget {
-  perPurchase: string;
-  weekly: { limit: string; spent: string; remaining: string };
-  monthly: { limit: string; spent: string; remaining: string };
+export interface BudgetWindow {
+  limit: Decimal;
+  spent: Decimal;
+  remaining: Decimal;
 }
 
-function window(limit: Decimal, spent: Decimal) {
-  return { limit: limit.toFixed(2), spent: spent.toFixed(2), remaining: Decimal.max(0, limit.minus(spent)).toFixed(2) };
+export interface Budget {
+  perPurchase: Decimal;
+  weekly: BudgetWindow;
+  monthly: BudgetWindow;
+}
+
+function window(limit: Decimal, spent: Decimal): BudgetWindow {
+  return { limit, spent, remaining: Decimal.max(0, limit.minus(spent)) };
 }
 
 export function budget(limits: Limits, spentThisWeek: Decimal, spentThisMonth: Decimal): Budget {
   return {
-    perPurchase: limits.perPurchase.toFixed(2),
+    perPurchase: limits.perPurchase,
     weekly: window(limits.weekly, spentThisWeek),
     monthly: window(limits.monthly, spentThisMonth),
   };

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import { disputeCounts, suspendPublisher } from '../store/publishers.js';
-import { sqlOf, type SqlOrTx } from '../store/sql.js';
+import type { Sql } from '../store/sql.js';
 import { Decimal } from './money.js';
 
 /** The window of the dispute rate: disputes opened and purchases confirmed in the last 30 days. */
@@ -41,9 +41,9 @@ export function shouldSuspend(stats: DisputeStats, policy: SuspensionPolicy): bo
 }
 
 /** Sandbox operators' purchases are test traffic: they never count toward a live publisher's rate. */
-export async function disputeStats(db: SqlOrTx, publisherId: string, now: Date): Promise<DisputeStats> {
+export async function disputeStats(db: Sql, publisherId: string, now: Date): Promise<DisputeStats> {
   const since = new Date(now.getTime() - DISPUTE_RATE_WINDOW_MS);
-  const counts = await disputeCounts(sqlOf(db), publisherId, since, now);
+  const counts = await disputeCounts(db, publisherId, since, now);
   return { disputes: counts.disputes, confirmedPurchases: counts.confirmed };
 }
 
@@ -52,12 +52,11 @@ export async function disputeStats(db: SqlOrTx, publisherId: string, now: Date):
  * first suspension time is kept: suspending twice changes nothing.
  */
 export async function suspendIfAboveRate(
-  tx: SqlOrTx,
+  sql: Sql,
   publisherId: string,
   policy: SuspensionPolicy,
   now: Date,
 ): Promise<boolean> {
-  const sql = sqlOf(tx);
   const stats = await disputeStats(sql, publisherId, now);
   if (!shouldSuspend(stats, policy)) return false;
   return suspendPublisher(sql, publisherId, now);

@@ -13,7 +13,7 @@ import {
   type DisputeWithParties,
 } from '../store/disputes.js';
 import { lockPurchase } from '../store/purchases.js';
-import { sqlOf, type Sql, type SqlOrTx } from '../store/sql.js';
+import type { Sql } from '../store/sql.js';
 import type { SweepScope } from '../store/sweep-scope.js';
 import { newId } from '../ids.js';
 import { suspendIfAboveRate, type SuspensionPolicy } from './dispute-rate.js';
@@ -113,8 +113,8 @@ export function isParty(dispute: DisputeWithParties, party: DisputeParty): boole
 
 export const DISPUTE_STATUSES = ['open', 'under_review', 'won', 'lost'] as const satisfies readonly DisputeStatus[];
 
-export async function findDispute(sql: SqlOrTx, disputeId: string, party: DisputeParty): Promise<DisputeWithParties> {
-  const dispute = await findDisputeRecord(sqlOf(sql), disputeId);
+export async function findDispute(sql: Sql, disputeId: string, party: DisputeParty): Promise<DisputeWithParties> {
+  const dispute = await findDisputeRecord(sql, disputeId);
   if (!dispute || !isParty(dispute, party)) throw notFound('Dispute');
   return dispute;
 }
@@ -132,11 +132,11 @@ function partyId(party: DisputeParty): string {
 
 /** A party's disputes, newest first, optionally of one status: how an operator finds the contested ones to decide. */
 export async function listDisputes(
-  sql: SqlOrTx,
+  sql: Sql,
   party: DisputeParty,
   filter: { status?: DisputeStatus; cursor?: string; limit: number },
 ): Promise<DisputeWithParties[]> {
-  return partyDisputes(sqlOf(sql), party.kind, partyId(party), {
+  return partyDisputes(sql, party.kind, partyId(party), {
     status: filter.status ?? null,
     before: filter.cursor ?? null,
     take: filter.limit,
@@ -165,18 +165,26 @@ export interface NewDispute {
   reason: string;
 }
 
+/** openDispute as a transaction of its own, for a caller with no idempotency key to commit beside it. */
+export function openDisputeAlone(
+  database: Database,
+  input: NewDispute,
+  settings: DisputeSettings,
+): Promise<DisputeWithParties> {
+  return database.transaction((sql) => openDispute(sql, input, settings));
+}
+
 /**
  * Opens a dispute on one of the subscriber's confirmed purchases. The purchase
  * row lock serializes concurrent attempts: the first makes it `disputed`, the
  * others then find it so and get 409 (the partial unique index is the backstop).
  */
 export async function openDispute(
-  tx: SqlOrTx,
+  sql: Sql,
   input: NewDispute,
   settings: DisputeSettings,
   now: Date = new Date(),
 ): Promise<DisputeWithParties> {
-  const sql = sqlOf(tx);
   const purchase = await lockPurchase(sql, input.purchaseId);
   if (!purchase || purchase.subscriberId !== input.subscriber.id) throw notFound('Purchase');
   assertDisputable(purchase, now);
@@ -240,14 +248,13 @@ export interface PublisherResponse {
 
 /** The publisher accepts (the dispute is lost, the purchase refunded) or contests it with evidence for the operator. */
 export async function respondToDispute(
-  tx: SqlOrTx,
+  sql: Sql,
   disputeId: string,
   publisherId: string,
   response: PublisherResponse,
   publicUrl: string,
   now: Date = new Date(),
 ): Promise<DisputeWithParties> {
-  const sql = sqlOf(tx);
   const dispute = await lockDispute(sql, disputeId, { kind: 'publisher', publisherId });
   const next = nextDisputeStatus(dispute, { type: response.accept ? 'accept' : 'contest' }, now);
   const changes = { evidence: response.evidence, respondedAt: now };
@@ -258,14 +265,13 @@ export async function respondToDispute(
 
 /** The operator of the disputing subscriber decides a contested dispute. */
 export async function resolveDispute(
-  tx: SqlOrTx,
+  sql: Sql,
   disputeId: string,
   operatorId: string,
   outcome: DisputeOutcome,
   publicUrl: string,
   now: Date = new Date(),
 ): Promise<DisputeWithParties> {
-  const sql = sqlOf(tx);
   const dispute = await lockDispute(sql, disputeId, { kind: 'operator', operatorId });
   nextDisputeStatus(dispute, { type: 'resolve', outcome }, now);
   return closeDispute(sql, dispute, outcome, {}, publicUrl, now);

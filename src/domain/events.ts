@@ -1,7 +1,8 @@
 import { newId } from '../ids.js';
 import { insertEvent, type Recipient } from '../store/outbox.js';
 import type { OutboxEvent } from '../store/purchases.js';
-import { sqlOf, type SqlOrTx } from '../store/sql.js';
+// eslint-disable-next-line no-restricted-imports -- billing-invoices.ts still hands recordEvent Prisma's transaction.
+import { sqlOf, type Sql, type SqlOrTx } from '../store/sql.js';
 
 export type EventType =
   | 'purchase.confirmed'
@@ -39,17 +40,17 @@ export async function recordEvent(
   data: Record<string, unknown>,
   now: Date = new Date(),
 ): Promise<string> {
-  return recordEventFor(tx, { publisherId }, type, data, now);
+  return recordEventFor(sqlOf(tx), { publisherId }, type, data, now);
 }
 
 export async function recordEventFor(
-  tx: SqlOrTx,
+  sql: Sql,
   recipient: Recipient,
   type: EventType | OperatorEventType,
   data: Record<string, unknown>,
   now: Date = new Date(),
 ): Promise<string> {
   const event = webhookEvent(type, data, now);
-  await insertEvent(sqlOf(tx), recipient, event);
+  await insertEvent(sql, recipient, event);
   return event.id;
 }

@@ -17,7 +17,7 @@ import {
 import type { Database } from '../store/database.js';
 import type { SweepScope } from '../store/sweep-scope.js';
 import type { Sql } from '../store/sql.js';
-import { Decimal, formatAmount } from './money.js';
+import { Decimal } from './money.js';
 import {
   assertAvailable,
   clawbackEntry,
@@ -33,6 +33,7 @@ import {
   pointsToExpire,
   spendEntry,
   type PointsEntry,
+  type PointsEventType,
 } from './points.js';
 
 /** The household a subscriber's points belong to: its holder's, or its own when it is the holder. */
@@ -154,40 +155,65 @@ export async function sweepHousehold(
   return { matured, expired };
 }
 
-export function historyItem(row: PointsHistoryRow) {
-  const purchaseId = row.kind === 'points_expire' ? null : (row.key.split(':')[1] ?? null);
+/** One change to a household's points, as its history shows it. */
+export interface PointsHistoryEntry {
+  id: string;
+  type: PointsEventType;
+  /** The change to what the household holds (available + pending − owed). */
+  points: number;
+  available: number;
+  pending: number;
+  owed: number;
+  purchaseId: string | null;
+  at: Date;
+}
+
+function historyEntry(row: PointsHistoryRow): PointsHistoryEntry {
   return {
     id: row.id,
     type: EVENT_OF_KIND[row.kind],
-    /** The change to what the household holds (available + pending − owed). */
     points: row.available + row.pending - row.owed,
     available: row.available,
     pending: row.pending,
-    ...(row.owed !== 0 ? { owed: row.owed } : {}),
-    purchaseId,
-    at: row.createdAt.toISOString(),
+    owed: row.owed,
+    purchaseId: row.kind === 'points_expire' ? null : (row.key.split(':')[1] ?? null),
+    at: row.createdAt,
   };
 }
 
-/** GET /v1/me/points and the subscriber space: the household's balances and its history, newest first. */
+export interface HouseholdPoints {
+  enabled: boolean;
+  /** The euro value of a point, 0 without a programme. */
+  pointValue: Decimal;
+  available: number;
+  pending: number;
+  owed: number;
+  availableValue: Decimal;
+  /** Newest first. */
+  history: PointsHistoryEntry[];
+  nextCursor: string | null;
+}
+
+/** The household's balances and one page of its history, newest first. */
 export async function householdPoints(
   sql: Sql,
   subscriber: { id: string; holderId: string | null; operatorId: string },
   page: { cursor: string | null; limit: number },
-) {
+): Promise<HouseholdPoints> {
   const holderId = householdOf(subscriber);
   const programme = await operatorProgramme(sql, subscriber.operatorId);
   const balances = await householdBalances(sql, holderId);
   const rows = await pointsHistory(sql, holderId, page.cursor, page.limit + 1);
   const more = rows.length > page.limit;
-  const history = rows.slice(0, page.limit).map(historyItem);
+  const history = rows.slice(0, page.limit).map(historyEntry);
+  const pointValue = new Decimal(programme?.pointValue ?? '0');
   return {
     enabled: programme?.enabled ?? false,
-    pointValue: formatAmount(programme?.pointValue ?? '0'),
+    pointValue,
     available: balances.available,
     pending: balances.pending,
     owed: balances.owed,
-    availableValue: formatAmount(new Decimal(programme?.pointValue ?? '0').times(balances.available)),
+    availableValue: pointValue.times(balances.available),
     history,
     nextCursor: more ? (history[history.length - 1]?.id ?? null) : null,
   };

@@ -1,6 +1,6 @@
 import type { Decimal } from './money.js';
 import { accountTotals } from '../store/ledger.js';
-import type { SqlOrTx } from '../store/sql.js';
+import type { Sql } from '../store/sql.js';
 
 /**
  * The chart of accounts (docs/money.md). Every account is in one unit: 'EUR',
@@ -61,7 +61,7 @@ export interface AccountBalance {
 }
 
 /** Every account's totals and its balance read on its normal side (the admin's view of the journal). */
-export async function allBalances(db: SqlOrTx): Promise<AccountBalance[]> {
+export async function allBalances(db: Sql): Promise<AccountBalance[]> {
   const totals = await accountTotals(db);
   return totals.map((t) => ({
     ...t,

@@ -12,29 +12,23 @@ export const DECLINE_CODES = [
   'publisher_suspended',
 ] as const;
 
-export interface MonthlyReportRow {
+/** One operator and publisher over the month: what they did, and the rates that follow from it. */
+export interface MonthlyReportLine {
   operatorId: string;
   operatorName: string;
   publisherId: string;
   publisherName: string;
   confirmations: number;
   /** Sum of the confirmed amounts, euros. */
-  volume: string;
+  volume: Decimal;
   declines: number;
   declinesByCode: Record<string, number>;
   disputes: number;
-  /** Disputes opened in the month over confirmations in the month; null without confirmations. */
-  disputeRate: string | null;
+  /** Disputes opened in the month over confirmations in the month, to four places; null without confirmations. */
+  disputeRate: Decimal | null;
   consentPagesShown: number;
-  /** Confirmations of offers (not renewals) over consent pages shown; null when no page was shown. */
-  conversion: string | null;
-}
-
-export interface MonthlyReport {
-  month: string;
-  from: string;
-  to: string;
-  data: MonthlyReportRow[];
+  /** Confirmations of offers (not renewals) over consent pages shown, to four places; null when none was shown. */
+  conversion: Decimal | null;
 }
 
 /** A calendar month "YYYY-MM" as [from, to) instants, Europe/Paris like every Kiosque month. */
@@ -48,10 +42,8 @@ export function monthBounds(month: string): { from: Date; to: Date } {
   return { from, to };
 }
 
-const ratio = (numerator: number, denominator: number): string | null =>
-  denominator === 0
-    ? null
-    : new Decimal(numerator).div(denominator).toDecimalPlaces(4, Decimal.ROUND_HALF_EVEN).toFixed(4);
+const ratio = (numerator: number, denominator: number): Decimal | null =>
+  denominator === 0 ? null : new Decimal(numerator).div(denominator).toDecimalPlaces(4, Decimal.ROUND_HALF_EVEN);
 
 interface Keyed {
   operatorId: string;
@@ -67,8 +59,8 @@ interface Figures {
 }
 
 /** One row per operator and publisher that did anything in the month, ordered by operator then publisher name. */
-export function buildMonthlyReport(month: string, from: Date, to: Date, figures: Figures): MonthlyReport {
-  const rows = new Map<string, MonthlyReportRow & { offerConfirmations: number }>();
+export function monthlyReportLines(figures: Figures): MonthlyReportLine[] {
+  const rows = new Map<string, MonthlyReportLine & { offerConfirmations: number }>();
   const operatorName = new Map(figures.operators.map((o) => [o.id, o.name]));
   const publisherName = new Map(figures.publishers.map((p) => [p.id, p.name]));
   const row = ({ operatorId, publisherId }: Keyed) => {
@@ -81,7 +73,7 @@ export function buildMonthlyReport(month: string, from: Date, to: Date, figures:
         publisherId,
         publisherName: publisherName.get(publisherId) ?? '',
         confirmations: 0,
-        volume: '0.00',
+        volume: new Decimal(0),
         declines: 0,
         declinesByCode: Object.fromEntries(DECLINE_CODES.map((code) => [code, 0])),
         disputes: 0,
@@ -97,7 +89,7 @@ export function buildMonthlyReport(month: string, from: Date, to: Date, figures:
   for (const c of figures.confirmed) {
     const r = row(c);
     r.confirmations = c.confirmations;
-    r.volume = new Decimal(c.volume).toFixed(2);
+    r.volume = new Decimal(c.volume);
     r.offerConfirmations = c.offerConfirmations;
   }
   for (const d of figures.declined) {
@@ -107,7 +99,7 @@ export function buildMonthlyReport(month: string, from: Date, to: Date, figures:
   }
   for (const d of figures.disputes) row(d).disputes = d.count;
   for (const s of figures.pagesShown) row(s).consentPagesShown = s.count;
-  const data = [...rows.values()]
+  return [...rows.values()]
     .map(({ offerConfirmations, ...r }) => ({
       ...r,
       disputeRate: ratio(r.disputes, r.confirmations),
@@ -119,32 +111,4 @@ export function buildMonthlyReport(month: string, from: Date, to: Date, figures:
         a.publisherName.localeCompare(b.publisherName) ||
         a.publisherId.localeCompare(b.publisherId),
     );
-  return { month, from: from.toISOString(), to: to.toISOString(), data };
-}
-
-/** The CSV columns, one per figure, declines spread one column per code. */
-export const REPORT_CSV_COLUMNS = [
-  'month',
-  'operatorId',
-  'operatorName',
-  'publisherId',
-  'publisherName',
-  'confirmations',
-  'volume',
-  'declines',
-  ...DECLINE_CODES.map((code) => `declines_${code}`),
-  'disputes',
-  'disputeRate',
-  'consentPagesShown',
-  'conversion',
-] as const;
-
-export function reportCsvRecords(report: MonthlyReport): Record<string, string | number>[] {
-  return report.data.map(({ declinesByCode, ...r }) => ({
-    month: report.month,
-    ...r,
-    ...Object.fromEntries(DECLINE_CODES.map((code) => [`declines_${code}`, declinesByCode[code] ?? 0])),
-    disputeRate: r.disputeRate ?? '',
-    conversion: r.conversion ?? '',
-  }));
 }

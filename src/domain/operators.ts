@@ -6,7 +6,8 @@ import {
   type OperatorChanges,
   type OperatorRecord,
 } from '../store/operators.js';
-import { sqlOf, type SqlOrTx } from '../store/sql.js';
+import type { Database } from '../store/database.js';
+import type { Sql } from '../store/sql.js';
 import { insertSubscribers } from '../store/subscribers.js';
 import { hashApiKey, newApiKey, newAssertionSecret, newWebhookSecret } from './credentials.js';
 import { notFound } from './errors.js';
@@ -43,11 +44,7 @@ export interface NewOperator {
  * only its hash is kept. A sandbox operator gets its scenario subscribers from
  * the start, so a publisher can try every decline at once.
  */
-export async function registerOperator(
-  tx: SqlOrTx,
-  input: NewOperator,
-): Promise<{ operator: Operator; apiKey: string }> {
-  const sql = sqlOf(tx);
+export async function registerOperator(sql: Sql, input: NewOperator): Promise<{ operator: Operator; apiKey: string }> {
   const apiKey = newApiKey('operator');
   const limits = input.limits ?? DEFAULT_OPERATOR_LIMITS;
   const operator = await insertOperator(sql, {
@@ -89,12 +86,19 @@ const decimal = (value: Amount | undefined) => (value ? new Decimal(value.toStri
  * the commit. An operator from before v1.1 has no webhook secret: one is made
  * with its first webhook URL and returned, to be shown once.
  */
-export async function changeOperator(
-  tx: SqlOrTx,
+export function changeOperator(
+  database: Database,
   id: string,
   patch: OperatorPatch,
 ): Promise<{ operator: Operator; newSecret: string | null }> {
-  const sql = sqlOf(tx);
+  return database.transaction((sql) => applyOperatorPatch(sql, id, patch));
+}
+
+async function applyOperatorPatch(
+  sql: Sql,
+  id: string,
+  patch: OperatorPatch,
+): Promise<{ operator: Operator; newSecret: string | null }> {
   const existing = await findOperator(sql, id);
   if (!existing) throw notFound('Operator');
   const secret = patch.webhookUrl && existing.webhookSecret === null ? newWebhookSecret() : null;

@@ -1,4 +1,5 @@
-import { sqlOf, type SqlOrTx } from '../store/sql.js';
+import type { Database } from '../store/database.js';
+import type { Sql } from '../store/sql.js';
 import { findOperatorLimits } from '../store/operators.js';
 import { findSubscriberByRef, saveControls } from '../store/subscribers.js';
 import type { Category } from './categories.js';
@@ -38,8 +39,8 @@ export interface ControlsInput {
  * provisioned is 404; one that exists but is not this holder's child (the child
  * itself asking, another household's holder or child) is 403.
  */
-export async function childOf(db: SqlOrTx, holder: Holder, externalRef: string): Promise<Subscriber> {
-  const child = await findSubscriberByRef(sqlOf(db), holder.operatorId, externalRef);
+export async function childOf(db: Sql, holder: Holder, externalRef: string): Promise<Subscriber> {
+  const child = await findSubscriberByRef(db, holder.operatorId, externalRef);
   if (!child) throw notFound('Subscriber');
   if (child.holderId === null || child.holderId !== holder.id)
     throw forbidden("Only the holder of this child's household may do this");
@@ -55,27 +56,34 @@ export function assertWithinOperator(input: ControlsInput, operator: OperatorLim
   if (Object.keys(fields).length) throw invalidRequest('A child limit cannot be above the operator limit', { fields });
 }
 
-export function controlsView(child: ControlledChild, operator: OperatorLimitColumns) {
+/** A child's controls with the limits in force: its own where lower than the operator's, else the operator's. */
+export interface ChildControls {
+  externalRef: string;
+  blocked: boolean;
+  blockedCategories: readonly string[];
+  pointsAllowed: boolean;
+  weekly: Decimal;
+  monthly: Decimal;
+}
+
+export function controlsInForce(child: ControlledChild, operator: OperatorLimitColumns): ChildControls {
   const limits = operatorLimits(operator);
   return {
     externalRef: child.externalRef,
     blocked: child.blocked,
     blockedCategories: child.blockedCategories,
     pointsAllowed: child.pointsAllowed,
-    weekly: (child.limitWeekly ? Decimal.min(limits.weekly, child.limitWeekly.toString()) : limits.weekly).toFixed(2),
-    monthly: (child.limitMonthly ? Decimal.min(limits.monthly, child.limitMonthly.toString()) : limits.monthly).toFixed(
-      2,
-    ),
+    weekly: child.limitWeekly ? Decimal.min(limits.weekly, child.limitWeekly.toString()) : limits.weekly,
+    monthly: child.limitMonthly ? Decimal.min(limits.monthly, child.limitMonthly.toString()) : limits.monthly,
   };
 }
 
 /** A child's controls as its holder reads them, with the limits in force. */
-export async function childControls(db: SqlOrTx, holder: Holder, externalRef: string) {
-  const sql = sqlOf(db);
+export async function childControls(sql: Sql, holder: Holder, externalRef: string): Promise<ChildControls> {
   const child = await childOf(sql, holder, externalRef);
   const operator = await findOperatorLimits(sql, child.operatorId);
   if (!operator) throw new Error(`Operator ${child.operatorId} of subscriber ${child.id} not found`);
-  return controlsView(child, operator);
+  return controlsInForce(child, operator);
 }
 
 /**
@@ -83,14 +91,23 @@ export async function childControls(db: SqlOrTx, holder: Holder, externalRef: st
  * the change is serialized with its confirmations and renewals: whatever
  * commits after this sees the new controls.
  */
-export async function replaceControls(
-  tx: SqlOrTx,
+export function replaceControls(
+  database: Database,
   holder: Holder,
   externalRef: string,
   input: ControlsInput,
   now = new Date(),
 ) {
-  const sql = sqlOf(tx);
+  return database.transaction((sql) => replaceControlsIn(sql, holder, externalRef, input, now));
+}
+
+async function replaceControlsIn(
+  sql: Sql,
+  holder: Holder,
+  externalRef: string,
+  input: ControlsInput,
+  now: Date,
+): Promise<ChildControls> {
   const child = await childOf(sql, holder, externalRef);
   const locked = await lockSubscriber(sql, child.id);
   // The operator may have moved the child to another household while we waited for its lock.
@@ -109,5 +126,5 @@ export async function replaceControls(
     now,
   );
   if (!updated) throw notFound('Subscriber');
-  return controlsView(updated, locked.operator);
+  return controlsInForce(updated, locked.operator);
 }

@@ -2,7 +2,7 @@ import { newId } from '../ids.js';
 import { accountBalance, postEntry } from '../store/ledger.js';
 import { insertPayout, settledAndPaidOut, type PayoutRecord } from '../store/payouts.js';
 import { lockPublisher } from '../store/publishers.js';
-import { sqlOf, type SqlOrTx } from '../store/sql.js';
+import type { Sql } from '../store/sql.js';
 import { invalidState, notFound } from './errors.js';
 import { accounts } from './ledger.js';
 import { Decimal, formatAmount } from './money.js';
@@ -11,7 +11,7 @@ import { Decimal, formatAmount } from './money.js';
  * What Kiosque owes a publisher now: its payable account, credit-normal. The
  * caller holds the publisher's row lock when it acts on the answer.
  */
-export async function availableToPayOut(db: SqlOrTx, publisherId: string): Promise<Decimal> {
+export async function availableToPayOut(db: Sql, publisherId: string): Promise<Decimal> {
   return (await accountBalance(db, accounts.payable(publisherId))).negated();
 }
 
@@ -22,12 +22,11 @@ export async function availableToPayOut(db: SqlOrTx, publisherId: string): Promi
  * balance is read after the lock is granted, from the journal.
  */
 export async function createPayout(
-  tx: SqlOrTx,
+  sql: Sql,
   publisherId: string,
   amount: Decimal,
   now = new Date(),
 ): Promise<PayoutRecord> {
-  const sql = sqlOf(tx);
   if (!(await lockPublisher(sql, publisherId))) throw notFound('Publisher');
   const available = await availableToPayOut(sql, publisherId);
   if (amount.gt(available)) {
@@ -60,7 +59,7 @@ export interface PublisherBalance {
  * API.md: available = settled − paidOut, settled being the sum of the publisher's settlements' net:
  * its live operators' only, since a sandbox run's settlement is test money.
  */
-export async function publisherBalance(db: SqlOrTx, publisherId: string): Promise<PublisherBalance> {
-  const { settled, paidOut } = await settledAndPaidOut(sqlOf(db), publisherId);
+export async function publisherBalance(db: Sql, publisherId: string): Promise<PublisherBalance> {
+  const { settled, paidOut } = await settledAndPaidOut(db, publisherId);
   return { settled, paidOut, available: settled.minus(paidOut) };
 }

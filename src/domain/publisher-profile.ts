@@ -1,5 +1,5 @@
 import { replaceWebhookSecret, type WebhookSecrets } from '../store/publishers.js';
-import { sqlOf, type SqlOrTx } from '../store/sql.js';
+import type { Sql } from '../store/sql.js';
 import { newWebhookSecret } from './credentials.js';
 import { notFound } from './errors.js';
 
@@ -11,9 +11,9 @@ export const SECRET_OVERLAP_MS = 24 * 60 * 60 * 1000;
  * it until the overlap ends; rotating again within the overlap drops the
  * oldest, so at most two secrets ever sign.
  */
-export async function rotateWebhookSecret(tx: SqlOrTx, publisherId: string, now = new Date()): Promise<WebhookSecrets> {
+export async function rotateWebhookSecret(tx: Sql, publisherId: string, now = new Date()): Promise<WebhookSecrets> {
   const rotated = await replaceWebhookSecret(
-    sqlOf(tx),
+    tx,
     publisherId,
     newWebhookSecret(),
     new Date(now.getTime() + SECRET_OVERLAP_MS),

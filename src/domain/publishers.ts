@@ -1,6 +1,6 @@
 import { newId } from '../ids.js';
 import { insertPublisher, setSuspension, type PublisherProfileRecord } from '../store/publishers.js';
-import { sqlOf, type SqlOrTx } from '../store/sql.js';
+import type { Sql } from '../store/sql.js';
 import type { Category } from './categories.js';
 import { CHANNELS, DEFAULT_COMMISSION_RATES, type Channel } from './commission.js';
 import { hashApiKey, newApiKey, newWebhookSecret } from './credentials.js';
@@ -25,7 +25,7 @@ export interface NewPublisher {
  * key's hash is kept. Unset rates are the defaults, an unset VAT rate its category's.
  */
 export async function registerPublisher(
-  tx: SqlOrTx,
+  tx: Sql,
   input: NewPublisher,
 ): Promise<{ publisher: Publisher; apiKey: string; webhookSecret: string }> {
   const apiKey = newApiKey('publisher');
@@ -36,7 +36,7 @@ export async function registerPublisher(
     ]),
   ) as Record<Channel, string>;
   const webhookSecret = newWebhookSecret();
-  const publisher = await insertPublisher(sqlOf(tx), {
+  const publisher = await insertPublisher(tx, {
     id: newId('pub'),
     name: input.name,
     category: input.category,
@@ -54,12 +54,12 @@ export async function registerPublisher(
 
 /** The admin suspends a publisher (keeping an earlier suspension's time) or reinstates it. */
 export async function setPublisherSuspended(
-  tx: SqlOrTx,
+  tx: Sql,
   publisherId: string,
   suspended: boolean,
   now = new Date(),
 ): Promise<Publisher> {
-  const publisher = await setSuspension(sqlOf(tx), publisherId, suspended, now);
+  const publisher = await setSuspension(tx, publisherId, suspended, now);
   if (!publisher) throw notFound('Publisher');
   return publisher;
 }

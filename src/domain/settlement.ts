@@ -1,5 +1,6 @@
 import { publisherSettlementRecords, runSettlements, type SettlementRecord } from '../store/settlements.js';
-import { sqlOf, type SqlOrTx } from '../store/sql.js';
+// eslint-disable-next-line no-restricted-imports -- operator-billing.ts still hands runSettlement Prisma's client.
+import { sqlOf, type Sql, type SqlOrTx } from '../store/sql.js';
 import { commissionOn } from './commission.js';
 import { Decimal, formatAmount } from './money.js';
 
@@ -65,6 +66,8 @@ export function settlementFromSums(
   };
 }
 
+// A presenter: it moves to src/http/presenters once operator-billing.ts (another branch's, for now) imports it
+// from there.
 export function settlementResource(publisherId: string, settlement: Settlement) {
   return {
     publisherId,
@@ -105,27 +108,16 @@ export async function runSettlement(db: SqlOrTx, billingRunId: string): Promise<
  * its live operators' or its sandbox operators', never both (API.md: sandbox money never mixes with live).
  */
 export async function publisherSettlements(
-  db: SqlOrTx,
+  db: Sql,
   publisherId: string,
   sandbox: boolean,
   limit: number,
   cursor: string | undefined,
 ): Promise<SettlementRow[]> {
-  const records = await publisherSettlementRecords(sqlOf(db), publisherId, {
+  const records = await publisherSettlementRecords(db, publisherId, {
     sandbox,
     take: limit + 1,
     before: cursor ?? null,
   });
   return records.map(fromRecord);
-}
-
-export function publisherSettlementResource(row: SettlementRow, sandbox: boolean) {
-  const { publisherId: _omitted, ...money } = settlementResource(row.publisherId, row.settlement);
-  return {
-    billingRunId: row.billingRunId,
-    operatorId: row.operatorId,
-    sandbox,
-    through: row.through.toISOString(),
-    ...money,
-  };
 }

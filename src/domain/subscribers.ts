@@ -1,5 +1,6 @@
 import { newId } from '../ids.js';
-import { sqlOf, type SqlOrTx } from '../store/sql.js';
+import type { Database } from '../store/database.js';
+import type { Sql } from '../store/sql.js';
 import {
   countChildren,
   insertSubscriberIfAbsent,
@@ -23,15 +24,24 @@ export interface ProvisionInput {
  * cannot become a child.
  */
 export async function provisionSubscriber(
-  tx: SqlOrTx,
+  database: Database,
   operatorId: string,
   input: ProvisionInput,
   now = new Date(),
-): Promise<{ subscriber: Subscriber; holderRef: string | null; created: boolean }> {
+): Promise<Provisioned> {
   if (input.holderRef === input.externalRef) {
     throw invalidRequest('A subscriber cannot be its own holder', { fields: { holderRef: 'names this subscriber' } });
   }
-  const sql = sqlOf(tx);
+  return database.transaction((sql) => provisionIn(sql, operatorId, input, now));
+}
+
+interface Provisioned {
+  subscriber: Subscriber;
+  holderRef: string | null;
+  created: boolean;
+}
+
+async function provisionIn(sql: Sql, operatorId: string, input: ProvisionInput, now: Date): Promise<Provisioned> {
   const created = await insertSubscriberIfAbsent(sql, {
     id: newId('sub'),
     operatorId,

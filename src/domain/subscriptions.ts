@@ -1,6 +1,7 @@
+import type { Database } from '../store/database.js';
 import type { SweepScope } from '../store/sweep-scope.js';
 import type { SubscriptionRecord } from '../store/records.js';
-import { sqlOf, type Sql, type SqlOrTx } from '../store/sql.js';
+import type { Sql } from '../store/sql.js';
 import type { ClaimResult, SpendingPeriods } from '../store/confirmation.js';
 import {
   activateSubscription,
@@ -158,13 +159,13 @@ export function newSubscription(
 }
 
 export async function createSubscription(
-  tx: SqlOrTx,
+  tx: Sql,
   publisher: { id: string; suspendedAt: Date | null },
   input: NewSubscription,
   now = new Date(),
 ): Promise<SubscriptionRecord> {
   const offer = newSubscription(publisher, input, now);
-  await insertSubscription(sqlOf(tx), offer);
+  await insertSubscription(tx, offer);
   return offer;
 }
 
@@ -363,12 +364,11 @@ export type RenewalOutcome = 'not_due' | 'renewed' | 'past_due' | 'canceled';
  * in a burst.
  */
 export async function renewSubscription(
-  tx: SqlOrTx,
+  sql: Sql,
   subscriptionId: string,
   publicUrl: string,
   now = new Date(),
 ): Promise<RenewalOutcome> {
-  const sql = sqlOf(tx);
   const found = await lockSubscriptionWithSeller(sql, subscriptionId);
   if (!found) return 'not_due';
   const { subscription, seller } = found;
@@ -437,15 +437,24 @@ export function canSee(
   );
 }
 
+/** cancelSubscription as a transaction of its own, for a caller with no idempotency key to commit beside it. */
+export function cancelSubscriptionAlone(
+  database: Database,
+  subscriptionId: string,
+  viewer: SubscriptionViewer,
+  publicUrl: string,
+): Promise<SubscriptionRecord> {
+  return database.transaction((sql) => cancelSubscription(sql, subscriptionId, viewer, publicUrl));
+}
+
 /** Cancel by its publisher or its subscriber; canceling again answers the same. */
 export async function cancelSubscription(
-  tx: SqlOrTx,
+  sql: Sql,
   subscriptionId: string,
   viewer: SubscriptionViewer,
   publicUrl: string,
   now = new Date(),
 ): Promise<SubscriptionRecord> {
-  const sql = sqlOf(tx);
   const subscription = await lockSubscription(sql, subscriptionId);
   const owns =
     subscription !== null &&
@@ -472,10 +481,10 @@ export async function cancelSubscription(
 
 /** Subscriptions whose renewal (or retry) is due, oldest first, read from PostgreSQL, the record. */
 export async function dueSubscriptions(
-  db: SqlOrTx,
+  db: Sql,
   now: Date,
   limit: number,
   scope: SweepScope = {},
 ): Promise<{ id: string; nextAttemptAt: Date }[]> {
-  return dueSubscriptionIds(sqlOf(db), now, limit, scope.publisherIds ?? null);
+  return dueSubscriptionIds(db, now, limit, scope.publisherIds ?? null);
 }

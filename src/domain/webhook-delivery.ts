@@ -6,7 +6,7 @@ import {
   type EventFate,
   type WebhookAttemptRecord,
 } from '../store/webhooks.js';
-import { sqlOf, type SqlOrTx } from '../store/sql.js';
+import type { Sql } from '../store/sql.js';
 import { sendWebhook, type SendResult } from './webhook-sender.js';
 import { webhookHeaders } from './webhook-signing.js';
 import { webhookUrlProblem, type Resolver } from './webhook-url.js';
@@ -58,9 +58,9 @@ export interface ClaimOptions {
  * Takes up to `limit` due events for this dispatcher, each leased for
  * `leaseMs`. PostgreSQL alone decides what is due: nothing is lost with Redis.
  */
-export async function claimDueEvents(db: SqlOrTx, options: ClaimOptions): Promise<ClaimedEvent[]> {
+export async function claimDueEvents(db: Sql, options: ClaimOptions): Promise<ClaimedEvent[]> {
   const { leaseMs, ...scope } = options;
-  return claimDueEventRows(sqlOf(db), { ...scope, leaseUntil: new Date(options.now.getTime() + leaseMs) });
+  return claimDueEventRows(db, { ...scope, leaseUntil: new Date(options.now.getTime() + leaseMs) });
 }
 
 export type AttemptOutcome = SendResult & {
@@ -105,7 +105,7 @@ export function eventFate(
  * its attempt row and leaves the schedule to the newer claim.
  */
 export async function recordAttempt(
-  db: SqlOrTx,
+  db: Sql,
   event: Pick<ClaimedEvent, 'id' | 'attempts'>,
   outcome: AttemptOutcome,
   attemptedAt: Date,
@@ -113,7 +113,7 @@ export async function recordAttempt(
   schedule: readonly number[] = DEFAULT_RETRY_DELAYS_MS,
 ): Promise<void> {
   await saveAttempt(
-    sqlOf(db),
+    db,
     event,
     attemptRecord(outcome, attemptedAt),
     eventFate(outcome, event.attempts, finishedAt, schedule),
@@ -158,7 +158,7 @@ async function attempt(event: ClaimedEvent, options: DispatchOptions, now: () =>
  * recorded. Returns how many events were attempted, so a caller can go on
  * while batches come back full.
  */
-export async function dispatchDueWebhooks(db: SqlOrTx, options: DispatchOptions): Promise<number> {
+export async function dispatchDueWebhooks(db: Sql, options: DispatchOptions): Promise<number> {
   const now = options.now ?? (() => new Date());
   const events = await claimDueEvents(db, {
     now: now(),

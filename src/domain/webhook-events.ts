@@ -1,4 +1,4 @@
-import { sqlOf, type SqlOrTx } from '../store/sql.js';
+import type { Sql } from '../store/sql.js';
 import { publisherEvents, type WebhookEventRecord, type WebhookEventState } from '../store/webhooks.js';
 
 export type WebhookEventStatus = WebhookEventState;
@@ -10,9 +10,9 @@ export function webhookEventStatus(event: Pick<WebhookEventRecord, 'deliveredAt'
 
 /** One page of a publisher's own events, newest first; one more than `limit` tells the caller a next page exists. */
 export async function listWebhookEvents(
-  db: SqlOrTx,
+  db: Sql,
   publisherId: string,
   page: { limit: number; cursor?: string | undefined; status?: WebhookEventStatus | undefined },
 ): Promise<WebhookEventRecord[]> {
-  return publisherEvents(sqlOf(db), publisherId, { take: page.limit + 1, before: page.cursor, state: page.status });
+  return publisherEvents(db, publisherId, { take: page.limit + 1, before: page.cursor, state: page.status });
 }

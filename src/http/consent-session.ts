@@ -6,7 +6,7 @@ import { Decimal } from '../domain/money.js';
 import { nextPeriodEnd, type Plan } from '../domain/plan-periods.js';
 import { pointsOffer } from '../domain/household-points.js';
 import { recordConsentPageShown } from '../store/monthly-report.js';
-import { inTransaction, onPool, onPrisma, type Sql } from '../store/sql.js';
+import { inTransaction, onPool, type Sql } from '../store/sql.js';
 import { countFailedAuthentication, refuseThrottledAuthentication } from './auth-throttle.js';
 import { subscriberLanes } from './keyed-lane.js';
 import type { ConsentEvidence } from '../domain/purchases.js';
@@ -73,7 +73,7 @@ export async function pageSubscriber(
     session = typeof cookie === 'string' ? readSession(cookie, ctx.config.sessionSecret) : null;
   }
   if (!session) return null;
-  const subscriber = await findSubscriberWithOperator(onPrisma(ctx.db), session.subscriberId);
+  const subscriber = await findSubscriberWithOperator(ctx.database.sql, session.subscriberId);
   return subscriber ? { subscriber, session } : null;
 }
 
@@ -102,7 +102,7 @@ export async function formSubscriber(
   const subscriber =
     session &&
     validCsrfToken((req.body as { csrf?: unknown } | undefined)?.csrf, session, scope, ctx.config.sessionSecret)
-      ? await findSubscriberWithOperator(onPrisma(ctx.db), session.subscriberId)
+      ? await findSubscriberWithOperator(ctx.database.sql, session.subscriberId)
       : null;
   if (!session || !subscriber) {
     sendHtml(
@@ -243,7 +243,7 @@ export async function showConsentPage(
   const forecastFor = (euros: Decimal) =>
     forecastCharge(onPool(ctx.pool), who.subscriber, who.subscriber.operator, offer.publisher, euros, now);
   const [budget, forecastInEuros, points] = await Promise.all([
-    subscriberBudget(onPrisma(ctx.db), who.subscriber, now),
+    subscriberBudget(ctx.database.sql, who.subscriber, now),
     forecastFor(amount),
     kind === 'purchase' ? pointsOffer(onPool(ctx.pool), who.subscriber, who.subscriber.operator, amount) : null,
   ]);
@@ -252,7 +252,7 @@ export async function showConsentPage(
   const pointsOnly = overLimit && points !== null && (await forecastFor(points.euros)) === null;
   const forecast = pointsOnly ? null : forecastInEuros;
   // The answer to this page's form redirects to the publisher: the browser must be allowed to follow it.
-  await recordConsentPageShown(ctx.db, who.subscriber.operatorId, offer.id);
+  await recordConsentPageShown(ctx.database.sql, who.subscriber.operatorId, offer.id);
   setPageCsp(res, offer.returnUrl ? [new URL(offer.returnUrl).origin] : []);
   sendHtml(
     res,

@@ -26,9 +26,10 @@ export interface Reply {
  */
 export const SECRETS_WITHHELD_FIELD = 'secretsWithheld';
 
-function storedReplay(reply: Reply): string {
+/** `json` is the reply's body as JSON, stored as it is when it holds no secret. */
+function storedReplay(reply: Reply, json: string = JSON.stringify(reply.body)): string {
   const secrets = reply.secretFields ?? [];
-  if (secrets.length === 0 || !reply.body || typeof reply.body !== 'object') return JSON.stringify(reply.body);
+  if (secrets.length === 0 || !reply.body || typeof reply.body !== 'object') return json;
   const body: Record<string, unknown> = { ...(reply.body as Record<string, unknown>) };
   for (const field of secrets) body[field] = null;
   return JSON.stringify({ ...body, [SECRETS_WITHHELD_FIELD]: [...secrets] });
@@ -80,11 +81,8 @@ function send(res: Response, status: number, bodyText: string, replayed: boolean
 }
 
 /**
- * Runs `work` and its key record in one transaction. The key row is inserted
- * first: a concurrent request with the same key waits on it, then replays the
- * stored answer byte for byte (or gets 409 if its body differs), secrets
- * withheld. When `work` throws, everything rolls back and the key stays free
- * for a retry.
+ * The key semantics of respondOnceOnDatabase on a Prisma interactive transaction, for the billing routes (and
+ * the refund) whose domain still takes Prisma's transaction: it goes when they move behind the store.
  */
 export async function respondOnce(
   ctx: AppContext,
@@ -154,31 +152,62 @@ export async function respondOnceInOneStatement(
   send(res, reply.status, body, false);
 }
 
+/** Runs its work in one transaction and returns what the work returned. */
+type Transact = <T>(work: (sql: Sql) => Promise<T>) => Promise<T>;
+
 /**
- * respondOnce on a node-postgres transaction, for the hot path's prepared
- * statements: the same key semantics, two round trips more when a key is given.
+ * Runs `work` and its key record in one transaction. The key row is inserted
+ * first: a concurrent request with the same key waits on it, then replays the
+ * stored answer byte for byte (or gets 409 if its body differs), secrets
+ * withheld. When `work` throws, everything rolls back and the key stays free
+ * for a retry.
  */
-export async function respondOnceOnPool(
-  ctx: AppContext,
+async function respondOnceIn(
+  transact: Transact,
   req: Request,
   res: Response,
   key: string | null,
   work: (sql: Sql) => Promise<Reply>,
 ): Promise<void> {
   if (key === null) {
-    const reply = await inTransaction(ctx.pool, work);
+    const reply = await transact(work);
     return send(res, reply.status, JSON.stringify(reply.body), false);
   }
   const scope = scopeOf(res);
   const hash = requestHash(req);
-  const outcome = await inTransaction(ctx.pool, async (sql): Promise<{ stored: StoredReply; fresh: boolean }> => {
+  const outcome = await transact(async (sql): Promise<{ stored: StoredReply; fresh: boolean }> => {
     const stored = await claimKey(sql, scope, key, hash);
     if (stored) return { stored, fresh: false };
     const reply = await work(sql);
     const body = JSON.stringify(reply.body);
-    await saveKeyReply(sql, scope, key, reply.status, body);
+    await saveKeyReply(sql, scope, key, reply.status, storedReplay(reply, body));
     return { stored: { requestHash: hash, status: reply.status, body }, fresh: true };
   });
   if (!outcome.fresh) return replay(res, key, hash, outcome.stored);
   send(res, outcome.stored.status, outcome.stored.body, false);
+}
+
+/** respondOnce in a transaction of the store's Database: what every route but the hot path and billing uses. */
+export function respondOnceOnDatabase(
+  ctx: AppContext,
+  req: Request,
+  res: Response,
+  key: string | null,
+  work: (sql: Sql) => Promise<Reply>,
+): Promise<void> {
+  return respondOnceIn((run) => ctx.database.transaction(run), req, res, key, work);
+}
+
+/**
+ * respondOnce on a node-postgres transaction, for the hot path's prepared
+ * statements: the same key semantics, two round trips more when a key is given.
+ */
+export function respondOnceOnPool(
+  ctx: AppContext,
+  req: Request,
+  res: Response,
+  key: string | null,
+  work: (sql: Sql) => Promise<Reply>,
+): Promise<void> {
+  return respondOnceIn((run) => inTransaction(ctx.pool, run), req, res, key, work);
 }

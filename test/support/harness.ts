@@ -5,7 +5,8 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createApp } from '../../src/http/app.js';
 import type { AppContext } from '../../src/http/context.js';
 import { createLogger } from '../../src/logger.js';
-import { createDb } from '../../src/store/db.js';
+import { createDb, TRANSACTION_OPTIONS } from '../../src/store/db.js';
+import { prismaDatabase } from '../../src/store/database.js';
 import { createPool } from '../../src/store/sql.js';
 import { createRedis } from '../../src/store/redis.js';
 import { newId } from '../../src/ids.js';
@@ -41,7 +42,14 @@ export function startTestGateway(overrides: Partial<Config> = {}): TestGateway {
   const db = createDb(config.databaseUrl, 5);
   const pool = createPool(config.databaseUrl, 5);
   const redis = createRedis(config.redisUrl);
-  const ctx: AppContext = { config, db, pool, redis, logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent') };
+  const ctx: AppContext = {
+    config,
+    database: prismaDatabase(db, TRANSACTION_OPTIONS),
+    db,
+    pool,
+    redis,
+    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+  };
   const app = createApp(ctx);
   return {
     ctx,

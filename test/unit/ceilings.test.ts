@@ -80,7 +80,8 @@ describe('limitsInForce', () => {
 describe('budget', () => {
   it('When spending passes a limit (after the limit was lowered), then remaining is zero, never negative', () => {
     const b = budget({ ...operatorLimits, weekly: d('5.00') }, d('7.50'), d('7.50'));
-    expect(b.weekly).toEqual({ limit: '5.00', spent: '7.50', remaining: '0.00' });
-    expect(b.monthly).toEqual({ limit: '150.00', spent: '7.50', remaining: '142.50' });
+    const cents = (w: typeof b.weekly) => [w.limit, w.spent, w.remaining].map((v) => v.toFixed(2));
+    expect(cents(b.weekly)).toEqual(['5.00', '7.50', '0.00']);
+    expect(cents(b.monthly)).toEqual(['150.00', '7.50', '142.50']);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildMonthlyReport, monthBounds, reportCsvRecords } from '../../src/domain/monthly-report.js';
+import { monthBounds, monthlyReportLines } from '../../src/domain/monthly-report.js';
+import { monthlyReportResource, reportCsvRecords } from '../../src/http/presenters/monthly-report.js';
 import { csvSafeCell } from '../../src/domain/csv.js';
 
 describe('monthBounds', () => {
@@ -24,7 +25,7 @@ describe('monthBounds', () => {
   });
 });
 
-describe('buildMonthlyReport', () => {
+describe('the monthly report', () => {
   const key = { operatorId: 'op_1', publisherId: 'pub_1' };
   const figures = {
     confirmed: [{ ...key, confirmations: 3, volume: '7.5', offerConfirmations: 2 }],
@@ -41,8 +42,7 @@ describe('buildMonthlyReport', () => {
       { id: 'pub_2', name: 'Arcade' },
     ],
   };
-  const { from, to } = monthBounds('2026-11');
-  const report = buildMonthlyReport('2026-11', from, to, figures);
+  const report = monthlyReportResource('2026-11', monthBounds('2026-11'), monthlyReportLines(figures));
 
   it('When figures come in, then each operator and publisher gets one row with rates to four places, half-even', () => {
     expect(report.data.map((r) => r.publisherName)).toEqual(['Arcade', 'Gazette']);

@@ -1,5 +1,6 @@
 import { html } from 'ghtml';
 import { CATEGORIES } from '../../domain/categories.js';
+import type { Decimal } from '../../domain/money.js';
 import type { Formatter } from './format.js';
 import { layout, type Shell } from './layout.js';
 import { purchaseList, type PurchaseItem } from './subscriber-space.js';
@@ -19,8 +20,8 @@ export interface ChildView {
   name: string;
   form: ChildForm;
   /** Effective limits, VAT included. */
-  weeklyInForce: string;
-  monthlyInForce: string;
+  weeklyInForce: Decimal;
+  monthlyInForce: Decimal;
   errors: { weekly?: string; monthly?: string };
   purchases: PurchaseItem[];
 }

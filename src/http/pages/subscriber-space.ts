@@ -1,5 +1,6 @@
 import { html } from 'ghtml';
 import type { Budget } from '../../domain/ceilings.js';
+import type { Decimal } from '../../domain/money.js';
 import type { Plan } from '../../domain/plan-periods.js';
 import type { Formatter } from './format.js';
 import { layout, type Shell } from './layout.js';
@@ -63,7 +64,7 @@ export interface InvoiceItem {
 /** The household's Kiosque Points, when its operator runs the programme. */
 export interface PointsView {
   available: number;
-  availableValue: string;
+  availableValue: Decimal;
   pending: number;
   owed: number;
   history: { type: string; points: number; available: number; at: Date }[];

@@ -1,6 +1,7 @@
 import type { PublisherBalance } from '../../domain/payouts.js';
 import { EUR, type AccountBalance } from '../../domain/ledger.js';
 import { formatAmount, type Decimal } from '../../domain/money.js';
+import { settlementResource, type SettlementRow } from '../../domain/settlement.js';
 import type { PayoutRecord } from '../../store/payouts.js';
 
 export function payoutResource(payout: PayoutRecord) {
@@ -26,5 +27,16 @@ export function accountResource(b: AccountBalance) {
     debit: format(b.debit),
     credit: format(b.credit),
     balance: format(b.balance),
+  };
+}
+
+export function publisherSettlementResource(row: SettlementRow, sandbox: boolean) {
+  const { publisherId: _omitted, ...money } = settlementResource(row.publisherId, row.settlement);
+  return {
+    billingRunId: row.billingRunId,
+    operatorId: row.operatorId,
+    sandbox,
+    through: row.through.toISOString(),
+    ...money,
   };
 }

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { disputeStats, suspensionPolicy } from '../../domain/dispute-rate.js';
 import { notFound } from '../../domain/errors.js';
 import { publisherStanding } from '../../store/publishers.js';
-import { onPrisma } from '../../store/sql.js';
 import { allow } from '../auth.js';
 import { disputeRateResource } from '../presenters/dispute-rate.js';
 import type { AppContext } from '../context.js';
@@ -18,7 +17,7 @@ export function adminDisputeRoutes(ctx: AppContext): Router {
 
   router.get('/publishers/:id/dispute-rate', allow(ctx, 'admin'), async (req, res) => {
     const id = parse(publisherId, req.params.id);
-    const sql = onPrisma(ctx.db);
+    const sql = ctx.database.sql;
     const publisher = await publisherStanding(sql, id);
     if (!publisher) throw notFound('Publisher');
     const stats = await disputeStats(sql, id, new Date());

@@ -2,10 +2,11 @@ import { stringify } from 'csv-stringify/sync';
 import { Router } from 'express';
 import { z } from 'zod';
 import { csvSafeRow } from '../../domain/csv.js';
-import { buildMonthlyReport, monthBounds, REPORT_CSV_COLUMNS, reportCsvRecords } from '../../domain/monthly-report.js';
+import { monthBounds, monthlyReportLines } from '../../domain/monthly-report.js';
 import { monthStart } from '../../domain/periods.js';
 import { monthlyFigures } from '../../store/monthly-report.js';
 import { allow } from '../auth.js';
+import { monthlyReportResource, REPORT_CSV_COLUMNS, reportCsvRecords } from '../presenters/monthly-report.js';
 import type { AppContext } from '../context.js';
 import { operations } from '../openapi/operation.js';
 import { parse } from '../validation.js';
@@ -29,8 +30,9 @@ export function adminReportRoutes(ctx: AppContext): Router {
   /** GET /v1/admin/reports/monthly?month=YYYY-MM: per operator and publisher; JSON, or CSV with Accept: text/csv. */
   router.get('/reports/monthly', allow(ctx, 'admin'), async (req, res) => {
     const month = parse(monthQuery, req.query).month ?? currentMonth(new Date());
-    const { from, to } = monthBounds(month);
-    const report = buildMonthlyReport(month, from, to, await monthlyFigures(ctx.db, from, to));
+    const bounds = monthBounds(month);
+    const lines = monthlyReportLines(await monthlyFigures(ctx.database.sql, bounds.from, bounds.to));
+    const report = monthlyReportResource(month, bounds, lines);
     if (req.accepts(['application/json', 'text/csv']) !== 'text/csv') return res.json(report);
     const records = reportCsvRecords(report).map(csvSafeRow);
     res.type('text/csv; charset=utf-8').attachment(`kiosque-report-${month}.csv`);

@@ -10,7 +10,7 @@ import { registerPublisher, setPublisherSuspended } from '../../domain/publisher
 import { allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { publisherResource } from '../presenters/publishers.js';
-import { idempotencyKey, respondOnce } from '../idempotency.js';
+import { idempotencyKey, respondOnceOnDatabase } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { amountString, body, parse, pointsPerEuro, pointValue } from '../validation.js';
@@ -101,8 +101,8 @@ export function adminRoutes(ctx: AppContext): Router {
     const input = parse(operatorBody, req.body);
     await assertWebhookUrl(ctx, input.webhookUrl);
     const key = idempotencyKey(req, false);
-    await respondOnce(ctx, req, res, key, async (tx) => {
-      const { operator, apiKey } = await registerOperator(tx, input);
+    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
+      const { operator, apiKey } = await registerOperator(sql, input);
       return {
         status: 201,
         body: {
@@ -120,7 +120,7 @@ export function adminRoutes(ctx: AppContext): Router {
     const id = parse(operatorId, req.params.id);
     const input = parse(operatorPatchBody, req.body ?? {});
     await assertWebhookUrl(ctx, input.webhookUrl);
-    const { operator, newSecret } = await ctx.db.$transaction((tx) => changeOperator(tx, id, input));
+    const { operator, newSecret } = await changeOperator(ctx.database, id, input);
     res.json({ ...operatorResource(operator), ...(newSecret ? { webhookSecret: newSecret } : {}) });
   });
 
@@ -128,8 +128,8 @@ export function adminRoutes(ctx: AppContext): Router {
     const input = parse(publisherBody, req.body);
     await assertWebhookUrl(ctx, input.webhookUrl);
     const key = idempotencyKey(req, false);
-    await respondOnce(ctx, req, res, key, async (tx) => {
-      const { publisher, apiKey, webhookSecret } = await registerPublisher(tx, input);
+    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
+      const { publisher, apiKey, webhookSecret } = await registerPublisher(sql, input);
       return {
         status: 201,
         body: { ...publisherResource(publisher), apiKey, webhookSecret },
@@ -141,8 +141,8 @@ export function adminRoutes(ctx: AppContext): Router {
   for (const action of ['suspend', 'reinstate'] as const) {
     router.post(`/publishers/:id/${action}`, async (req, res) => {
       const key = idempotencyKey(req, false);
-      await respondOnce(ctx, req, res, key, async (tx) => {
-        const publisher = await setPublisherSuspended(tx, req.params.id, action === 'suspend');
+      await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
+        const publisher = await setPublisherSuspended(sql, req.params.id, action === 'suspend');
         return { status: 200, body: publisherResource(publisher) };
       });
     });

@@ -3,7 +3,6 @@ import { confirmPurchase } from '../../domain/purchases.js';
 import { Decimal } from '../../domain/money.js';
 import { purchaseStatus } from '../../domain/offer-status.js';
 import { purchaseOffer } from '../../store/consent-offers.js';
-import { onPrisma } from '../../store/sql.js';
 import type { AppContext } from '../context.js';
 import { confirmOnConsentPage, showConsentPage } from '../consent-session.js';
 import { pageHeaders } from '../pages/render.js';
@@ -22,7 +21,7 @@ export function consentRoutes(ctx: AppContext): Router {
 
   router.get('/purchases/:id', (req, res) =>
     showConsentPage(ctx, req, res, 'purchase', async (id) => {
-      const offer = await purchaseOffer(onPrisma(ctx.db), id);
+      const offer = await purchaseOffer(ctx.database.sql, id);
       if (!offer || offer.purchase.subscriptionId) return null;
       const { purchase, seller } = offer;
       return { ...purchase, status: purchaseStatus(purchase), publisher: seller, plan: null };

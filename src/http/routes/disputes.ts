@@ -10,13 +10,12 @@ import {
   type DisputeParty,
 } from '../../domain/disputes.js';
 import { invalidRequest, notFound } from '../../domain/errors.js';
-import { sqlOf } from '../../store/sql.js';
 import { findSubscriberByRef } from '../../store/subscribers.js';
 import type { Actor } from '../actors.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { disputeResource } from '../presenters/resources.js';
-import { idempotencyKey, respondOnce } from '../idempotency.js';
+import { idempotencyKey, respondOnceOnDatabase } from '../idempotency.js';
 import { page } from '../pagination.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
@@ -68,14 +67,14 @@ export function disputeRoutes(ctx: AppContext): Router {
       });
     }
     const key = idempotencyKey(req, false);
-    await respondOnce(ctx, req, res, key, async (tx) => {
+    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
       const subscriber =
         actor.kind === 'subscriber'
           ? actor.subscriber
-          : await findSubscriberByRef(sqlOf(tx), actor.operator.id, input.subscriberRef as string);
+          : await findSubscriberByRef(sql, actor.operator.id, input.subscriberRef as string);
       if (!subscriber) throw notFound('Subscriber');
       const dispute = await openDispute(
-        tx,
+        sql,
         { purchaseId: input.purchaseId, subscriber, openedBy: actor.kind, reason: input.reason },
         { publicUrl, suspension: suspensionPolicy(ctx.config) },
       );
@@ -86,7 +85,7 @@ export function disputeRoutes(ctx: AppContext): Router {
   router.get('/', allow(ctx, 'subscriber', 'operator', 'publisher'), async (req, res) => {
     const actor = actorOf(res, 'subscriber', 'operator', 'publisher');
     const { limit, cursor, status } = parse(disputeListQuery, req.query);
-    const rows = await listDisputes(ctx.db, partyOf(actor), {
+    const rows = await listDisputes(ctx.database.sql, partyOf(actor), {
       limit: limit + 1,
       ...(cursor ? { cursor } : {}),
       ...(status ? { status } : {}),
@@ -97,7 +96,7 @@ export function disputeRoutes(ctx: AppContext): Router {
 
   router.get('/:id', allow(ctx, 'subscriber', 'operator', 'publisher'), async (req, res) => {
     const actor = actorOf(res, 'subscriber', 'operator', 'publisher');
-    const dispute = await findDispute(ctx.db, parse(disputeId, req.params.id), partyOf(actor));
+    const dispute = await findDispute(ctx.database.sql, parse(disputeId, req.params.id), partyOf(actor));
     res.json(disputeResource(dispute, actor.kind, publicUrl));
   });
 
@@ -106,9 +105,9 @@ export function disputeRoutes(ctx: AppContext): Router {
     const id = parse(disputeId, req.params.id);
     const input = parse(responseBody, req.body);
     const key = idempotencyKey(req, false);
-    await respondOnce(ctx, req, res, key, async (tx) => {
+    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
       const dispute = await respondToDispute(
-        tx,
+        sql,
         id,
         publisher.id,
         { accept: input.accept, evidence: input.evidence ?? null },

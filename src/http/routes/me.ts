@@ -1,8 +1,10 @@
 import { Router } from 'express';
+import { budgetResource } from '../presenters/budget.js';
+import { householdPointsResource } from '../presenters/points.js';
 import { purchaseResource } from '../presenters/resources.js';
 import { subscriberBudget } from '../../domain/spending.js';
 import { subscriberPurchases } from '../../store/listings.js';
-import { onPool, onPrisma } from '../../store/sql.js';
+import { onPool } from '../../store/sql.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { page } from '../pagination.js';
@@ -29,14 +31,14 @@ export function meRoutes(ctx: AppContext): Router {
 
   router.get('/budget', async (_req, res) => {
     const { subscriber } = actorOf(res, 'subscriber');
-    res.json(await subscriberBudget(onPrisma(ctx.db), subscriber, new Date()));
+    res.json(budgetResource(await subscriberBudget(ctx.database.sql, subscriber, new Date())));
   });
 
   router.get('/purchases', async (req, res) => {
     const { subscriber } = actorOf(res, 'subscriber');
     const { limit, cursor, child } = parse(mePurchasesQuery, req.query);
     // ?child=REF: a holder's view of one child's purchases; childOf refuses anyone else.
-    const owner = child ? await childOf(onPrisma(ctx.db), subscriber, child) : subscriber;
+    const owner = child ? await childOf(ctx.database.sql, subscriber, child) : subscriber;
     const rows = await subscriberPurchases(onPool(ctx.pool), owner.id, { take: limit + 1, before: cursor ?? null });
     const { items, nextCursor } = page(rows, limit);
     res.json({ data: items.map((p) => purchaseResource(p, ctx.config.publicUrl)), nextCursor });
@@ -45,7 +47,9 @@ export function meRoutes(ctx: AppContext): Router {
   router.get('/points', async (req, res) => {
     const { subscriber } = actorOf(res, 'subscriber');
     const { limit, cursor } = parse(mePointsQuery, req.query);
-    res.json(await householdPoints(onPrisma(ctx.db), subscriber, { cursor: cursor ?? null, limit }));
+    res.json(
+      householdPointsResource(await householdPoints(ctx.database.sql, subscriber, { cursor: cursor ?? null, limit })),
+    );
   });
 
   return router;

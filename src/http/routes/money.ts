@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { EUR } from '../../domain/ledger.js';
 import { Decimal, formatAmount } from '../../domain/money.js';
 import { createPayout, publisherBalance } from '../../domain/payouts.js';
-import { publisherSettlementResource, publisherSettlements } from '../../domain/settlement.js';
+import { publisherSettlements } from '../../domain/settlement.js';
 import { allBalances } from '../../domain/ledger.js';
-import { accountResource, balanceResource, payoutResource } from '../presenters/money.js';
+import { accountResource, balanceResource, payoutResource, publisherSettlementResource } from '../presenters/money.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { idempotencyKey, respondOnce } from '../idempotency.js';
+import { idempotencyKey, respondOnceOnDatabase } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { amountString, body, pagination, parse } from '../validation.js';
@@ -31,7 +31,7 @@ export function adminMoneyRoutes(ctx: AppContext): Router {
   router.use(allow(ctx, 'admin'));
 
   router.get('/ledger/balances', async (_req, res) => {
-    const balances = await allBalances(ctx.db);
+    const balances = await allBalances(ctx.database.sql);
     // Totals are in euros; Kiosque Points accounts (unit PTS) are listed, and balance among themselves.
     const euros = balances.filter((b) => b.unit === EUR);
     const totalDebit = euros.reduce((s, b) => s.plus(b.debit), new Decimal(0));
@@ -47,9 +47,9 @@ export function adminMoneyRoutes(ctx: AppContext): Router {
     const id = parse(publisherId, req.params.id);
     const input = parse(payoutBody, req.body ?? {});
     const key = idempotencyKey(req, true);
-    await respondOnce(ctx, req, res, key, async (tx) => ({
+    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => ({
       status: 201,
-      body: payoutResource(await createPayout(tx, id, new Decimal(input.amount))),
+      body: payoutResource(await createPayout(sql, id, new Decimal(input.amount))),
     }));
   });
 
@@ -63,7 +63,7 @@ export function publisherMoneyRoutes(ctx: AppContext): Router {
   router.get('/settlements', allow(ctx, 'publisher'), async (req, res) => {
     const { publisher } = actorOf(res, 'publisher');
     const query = parse(settlementsQuery, req.query);
-    const rows = await publisherSettlements(ctx.db, publisher.id, query.sandbox, query.limit, query.cursor);
+    const rows = await publisherSettlements(ctx.database.sql, publisher.id, query.sandbox, query.limit, query.cursor);
     const items = rows.slice(0, query.limit);
     const last = items[items.length - 1];
     res.json({
@@ -74,7 +74,7 @@ export function publisherMoneyRoutes(ctx: AppContext): Router {
 
   router.get('/balance', allow(ctx, 'publisher'), async (_req, res) => {
     const { publisher } = actorOf(res, 'publisher');
-    res.json(balanceResource(await publisherBalance(ctx.db, publisher.id)));
+    res.json(balanceResource(await publisherBalance(ctx.database.sql, publisher.id)));
   });
 
   return router;

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { provisionSubscriber } from '../../domain/subscribers.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { TRANSACTION_OPTIONS } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { body, parse } from '../validation.js';
@@ -27,15 +26,11 @@ export function operatorSubscriberRoutes(ctx: AppContext): Router {
     const { operator } = actorOf(res, 'operator');
     const ref = parse(externalRef, req.params.externalRef);
     const input = parse(subscriberBody, req.body ?? {});
-    const result = await ctx.db.$transaction(
-      (tx) =>
-        provisionSubscriber(tx, operator.id, {
-          externalRef: ref,
-          holderRef: input.holderRef ?? null,
-          displayName: input.displayName,
-        }),
-      TRANSACTION_OPTIONS,
-    );
+    const result = await provisionSubscriber(ctx.database, operator.id, {
+      externalRef: ref,
+      holderRef: input.holderRef ?? null,
+      displayName: input.displayName,
+    });
     res.status(result.created ? 201 : 200).json({
       externalRef: result.subscriber.externalRef,
       role: result.holderRef ? 'child' : 'holder',

@@ -3,10 +3,9 @@ import { z } from 'zod';
 import { CATEGORIES } from '../../domain/categories.js';
 import { Decimal } from '../../domain/money.js';
 import { childControls, replaceControls } from '../../domain/parental-controls.js';
-import { onPrisma } from '../../store/sql.js';
 import { actorOf, allow } from '../auth.js';
+import { controlsResource } from '../presenters/controls.js';
 import type { AppContext } from '../context.js';
-import { TRANSACTION_OPTIONS } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { amountString, body, parse } from '../validation.js';
@@ -35,7 +34,9 @@ export function parentalRoutes(ctx: AppContext): Router {
 
   router.get('/:externalRef/controls', async (req, res) => {
     const { subscriber } = actorOf(res, 'subscriber');
-    res.json(await childControls(onPrisma(ctx.db), subscriber, parse(childRef, req.params.externalRef)));
+    res.json(
+      controlsResource(await childControls(ctx.database.sql, subscriber, parse(childRef, req.params.externalRef))),
+    );
   });
 
   router.put('/:externalRef/controls', async (req, res) => {
@@ -43,18 +44,14 @@ export function parentalRoutes(ctx: AppContext): Router {
     const ref = parse(childRef, req.params.externalRef);
     const input = parse(controlsBody, req.body ?? {});
     // PUT replaces, so it is idempotent by nature and needs no Idempotency-Key.
-    const controls = await ctx.db.$transaction(
-      (tx) =>
-        replaceControls(tx, subscriber, ref, {
-          blocked: input.blocked ?? false,
-          blockedCategories: input.blockedCategories ?? [],
-          weekly: input.weekly ? new Decimal(input.weekly) : null,
-          monthly: input.monthly ? new Decimal(input.monthly) : null,
-          pointsAllowed: input.pointsAllowed ?? false,
-        }),
-      TRANSACTION_OPTIONS,
-    );
-    res.json(controls);
+    const controls = await replaceControls(ctx.database, subscriber, ref, {
+      blocked: input.blocked ?? false,
+      blockedCategories: input.blockedCategories ?? [],
+      weekly: input.weekly ? new Decimal(input.weekly) : null,
+      monthly: input.monthly ? new Decimal(input.monthly) : null,
+      pointsAllowed: input.pointsAllowed ?? false,
+    });
+    res.json(controlsResource(controls));
   });
 
   return router;

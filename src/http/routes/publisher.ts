@@ -3,10 +3,9 @@ import { z } from 'zod';
 import { previousSecretExpiry, rotateWebhookSecret } from '../../domain/publisher-profile.js';
 import { notFound } from '../../domain/errors.js';
 import { updatePublisherProfile } from '../../store/publishers.js';
-import { onPrisma } from '../../store/sql.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { idempotencyKey, respondOnce } from '../idempotency.js';
+import { idempotencyKey, respondOnceOnDatabase } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { body, httpsUrl, parse, pointsPerEuro } from '../validation.js';
@@ -38,7 +37,7 @@ export function publisherRoutes(ctx: AppContext): Router {
     const { publisher } = actorOf(res, 'publisher');
     const input = parse(publisherPatchBody, req.body ?? {});
     await assertWebhookUrl(ctx, input.webhookUrl);
-    const updated = await updatePublisherProfile(onPrisma(ctx.db), publisher.id, input);
+    const updated = await updatePublisherProfile(ctx.database.sql, publisher.id, input);
     if (!updated) throw notFound('Publisher');
     res.json(profileResource(updated));
   });
@@ -46,8 +45,8 @@ export function publisherRoutes(ctx: AppContext): Router {
   router.post('/webhook-secret', async (req, res) => {
     const { publisher } = actorOf(res, 'publisher');
     const key = idempotencyKey(req, false);
-    await respondOnce(ctx, req, res, key, async (tx) => {
-      const rotated = await rotateWebhookSecret(tx, publisher.id);
+    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
+      const rotated = await rotateWebhookSecret(sql, publisher.id);
       return {
         status: 200,
         body: { webhookSecret: rotated.webhookSecret, previousWebhookSecretExpiresAt: previousSecretExpiry(rotated) },

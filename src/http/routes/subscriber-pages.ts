@@ -3,17 +3,16 @@ import { z } from 'zod';
 import { CATEGORIES } from '../../domain/categories.js';
 import { nextMonthStart, nextWeekStart } from '../../domain/charge-forecast.js';
 import { suspensionPolicy } from '../../domain/dispute-rate.js';
-import { assertDisputable, listDisputes, openDispute } from '../../domain/disputes.js';
+import { assertDisputable, listDisputes, openDisputeAlone } from '../../domain/disputes.js';
 import { AppError } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
-import { householdPoints } from '../../domain/household-points.js';
-import { onPrisma } from '../../store/sql.js';
-import { controlsView, replaceControls } from '../../domain/parental-controls.js';
+import { householdPoints, type HouseholdPoints } from '../../domain/household-points.js';
+import { controlsInForce, replaceControls } from '../../domain/parental-controls.js';
 import { purchaseStatus } from '../../domain/offer-status.js';
 import type { PurchaseView } from '../../domain/webhook-payloads.js';
 import { consentResource } from '../presenters/resources.js';
 import { operatorLimits } from '../../domain/spending.js';
-import { cancelSubscription } from '../../domain/subscriptions.js';
+import { cancelSubscriptionAlone } from '../../domain/subscriptions.js';
 import type { PurchaseRecord } from '../../store/records.js';
 import {
   purchasesWithSeller,
@@ -24,7 +23,6 @@ import {
 import { childrenOf, type SubscriberWithOperator } from '../../store/subscribers.js';
 import { formSubscriber, pageSubscriber, signInPage } from '../consent-session.js';
 import type { AppContext } from '../context.js';
-import { TRANSACTION_OPTIONS } from '../idempotency.js';
 import { messagePage } from '../pages/layout.js';
 import { parentSpacePage, type ChildView } from '../pages/parent-space.js';
 import { pageKit, sendHtml, type PageKit } from '../pages/render.js';
@@ -78,7 +76,7 @@ function purchaseItem({ purchase: p, publisherName, invoicedAt }: SoldPurchase, 
 }
 
 async function purchasesOf(ctx: AppContext, subscriberId: string, take: number, now: Date): Promise<PurchaseItem[]> {
-  const rows = await purchasesWithSeller(onPrisma(ctx.db), subscriberId, take);
+  const rows = await purchasesWithSeller(ctx.database.sql, subscriberId, take);
   return rows.map((row) => purchaseItem(row, now));
 }
 
@@ -87,7 +85,7 @@ function queryOf<T extends string>(schema: z.ZodType<T>, value: unknown): T | nu
   return parsed.success ? parsed.data : null;
 }
 
-function pointsView(points: Awaited<ReturnType<typeof householdPoints>>) {
+function pointsView(points: HouseholdPoints) {
   return {
     available: points.available,
     availableValue: points.availableValue,
@@ -97,7 +95,7 @@ function pointsView(points: Awaited<ReturnType<typeof householdPoints>>) {
       type: h.type,
       points: h.points,
       available: h.available,
-      at: new Date(h.at),
+      at: h.at,
     })),
   };
 }
@@ -113,11 +111,11 @@ async function showSpace(
   const { subscriber } = who;
   const now = new Date();
   const [budget, points, purchases, subscriptions, disputes, invoices] = await Promise.all([
-    subscriberBudget(onPrisma(ctx.db), subscriber, now),
-    householdPoints(onPrisma(ctx.db), subscriber, { cursor: null, limit: LIST_SIZE }),
+    subscriberBudget(ctx.database.sql, subscriber, now),
+    householdPoints(ctx.database.sql, subscriber, { cursor: null, limit: LIST_SIZE }),
     purchasesOf(ctx, subscriber.id, LIST_SIZE, now),
-    subscriptionsWithSeller(onPrisma(ctx.db), subscriber.id, LIST_SIZE),
-    listDisputes(onPrisma(ctx.db), { kind: 'subscriber', subscriberId: subscriber.id }, { limit: LIST_SIZE }),
+    subscriptionsWithSeller(ctx.database.sql, subscriber.id, LIST_SIZE),
+    listDisputes(ctx.database.sql, { kind: 'subscriber', subscriberId: subscriber.id }, { limit: LIST_SIZE }),
     ctx.db.invoice.findMany({
       where: { subscriberId: subscriber.id },
       orderBy: { createdAt: 'desc' },
@@ -125,7 +123,7 @@ async function showSpace(
       include: { lines: { orderBy: { id: 'asc' } } },
     }),
   ]);
-  const publisherNames = await namesOf(onPrisma(ctx.db), [...new Set(disputes.map((d) => d.purchase.publisherId))]);
+  const publisherNames = await namesOf(ctx.database.sql, [...new Set(disputes.map((d) => d.purchase.publisherId))]);
   const notice = queryOf(noticeParam, req.query.notice);
   const error = queryOf(errorParam, req.query.error);
   sendHtml(
@@ -227,10 +225,10 @@ async function showChildren(
   const { m, f } = kit;
   const now = new Date();
   const limits = operatorLimits(holder.operator);
-  const children = await childrenOf(onPrisma(ctx.db), holder.id);
+  const children = await childrenOf(ctx.database.sql, holder.id);
   const views: ChildView[] = await Promise.all(
     children.map(async (child) => {
-      const controls = controlsView(child, holder.operator);
+      const controls = controlsInForce(child, holder.operator);
       const draft = outcome.draft?.ref === child.externalRef ? outcome.draft : null;
       return {
         ref: child.externalRef,
@@ -303,9 +301,11 @@ export function subscriberPageRoutes(ctx: AppContext): Router {
     const id = idParam.safeParse(req.params.id);
     if (!id.success) return backTo(res, '/me', { error: 'not_found' });
     try {
-      await ctx.db.$transaction(
-        (tx) => cancelSubscription(tx, id.data, { kind: 'subscriber', subscriberId: form.subscriber.id }, publicUrl),
-        TRANSACTION_OPTIONS,
+      await cancelSubscriptionAlone(
+        ctx.database,
+        id.data,
+        { kind: 'subscriber', subscriberId: form.subscriber.id },
+        publicUrl,
       );
     } catch (error) {
       const code = pageErrorCode(error);
@@ -322,19 +322,15 @@ export function subscriberPageRoutes(ctx: AppContext): Router {
     const input = disputeForm.safeParse(req.body ?? {});
     if (!input.success) return backTo(res, '/me', { error: 'reason_required' }, '#purchases');
     try {
-      await ctx.db.$transaction(
-        (tx) =>
-          openDispute(
-            tx,
-            {
-              purchaseId: input.data.purchaseId,
-              subscriber: form.subscriber,
-              openedBy: 'subscriber',
-              reason: input.data.reason,
-            },
-            { publicUrl, suspension: suspensionPolicy(ctx.config) },
-          ),
-        TRANSACTION_OPTIONS,
+      await openDisputeAlone(
+        ctx.database,
+        {
+          purchaseId: input.data.purchaseId,
+          subscriber: form.subscriber,
+          openedBy: 'subscriber',
+          reason: input.data.reason,
+        },
+        { publicUrl, suspension: suspensionPolicy(ctx.config) },
       );
     } catch (error) {
       const code = pageErrorCode(error);
@@ -399,17 +395,13 @@ export function subscriberPageRoutes(ctx: AppContext): Router {
       });
     if (weekly === 'invalid' || monthly === 'invalid') return refuse();
     try {
-      await ctx.db.$transaction(
-        (tx) =>
-          replaceControls(tx, holder, ref.data, {
-            blocked: draft.form.blocked,
-            blockedCategories: categories,
-            pointsAllowed: draft.form.pointsAllowed,
-            weekly,
-            monthly,
-          }),
-        TRANSACTION_OPTIONS,
-      );
+      await replaceControls(ctx.database, holder, ref.data, {
+        blocked: draft.form.blocked,
+        blockedCategories: categories,
+        pointsAllowed: draft.form.pointsAllowed,
+        weekly,
+        monthly,
+      });
     } catch (error) {
       if (error instanceof AppError && error.code === 'invalid_request') {
         const limits = operatorLimits(holder.operator);
@@ -422,7 +414,7 @@ export function subscriberPageRoutes(ctx: AppContext): Router {
       if (!code) throw error;
       return backTo(res, '/me/children', { error: code });
     }
-    const index = (await childrenOf(onPrisma(ctx.db), holder.id)).findIndex((c) => c.externalRef === ref.data);
+    const index = (await childrenOf(ctx.database.sql, holder.id)).findIndex((c) => c.externalRef === ref.data);
     backTo(res, '/me/children', { notice: 'controls_saved' }, index >= 0 ? `#child-${index}` : '');
   });
 

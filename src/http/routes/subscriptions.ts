@@ -21,7 +21,7 @@ import { subscriberLanes } from '../keyed-lane.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { errorBody, statusFor } from '../errors.js';
-import { idempotencyKey, respondOnce, respondOnceOnPool, type Reply } from '../idempotency.js';
+import { idempotencyKey, respondOnceOnDatabase, respondOnceOnPool, type Reply } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { page } from '../pagination.js';
@@ -81,8 +81,8 @@ export function subscriptionRoutes(ctx: AppContext): Router {
     const amount = new Decimal(input.amount);
     assertPriceTier(input.plan, amount);
     const key = idempotencyKey(req, true);
-    await respondOnce(ctx, req, res, key, async (tx) => {
-      const subscription = await createSubscription(tx, publisher, {
+    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
+      const subscription = await createSubscription(sql, publisher, {
         plan: input.plan,
         amount,
         description: input.description,
@@ -125,9 +125,9 @@ export function subscriptionRoutes(ctx: AppContext): Router {
     const actor = actorOf(res, 'publisher', 'subscriber');
     const id = parse(subscriptionId, req.params.id);
     const key = idempotencyKey(req, false);
-    await respondOnce(ctx, req, res, key, async (tx) => ({
+    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => ({
       status: 200,
-      body: subscriptionResource(await cancelSubscription(tx, id, viewerOf(actor), publicUrl), publicUrl),
+      body: subscriptionResource(await cancelSubscription(sql, id, viewerOf(actor), publicUrl), publicUrl),
     }));
   });
 
