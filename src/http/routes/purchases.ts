@@ -11,18 +11,12 @@ import { subscriberLanes } from '../keyed-lane.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { errorBody, statusFor } from '../errors.js';
-import {
-  idempotencyKey,
-  respondOnce,
-  respondOnceInOneStatement,
-  respondOnceOnPool,
-  type Reply,
-} from '../idempotency.js';
+import { idempotencyKey, respondOnceInOneStatement, respondOnceOnPool, type Reply } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { page } from '../pagination.js';
 import { findPurchase, insertPendingPurchase } from '../../store/purchases.js';
-import { onPool, onPrisma } from '../../store/sql.js';
+import { onPool } from '../../store/sql.js';
 import {
   amountString,
   body,
@@ -166,9 +160,9 @@ export function purchaseRoutes(ctx: AppContext): Router {
     const id = parse(purchaseId, req.params.id);
     const input = parse(refundBody, req.body ?? {});
     const key = idempotencyKey(req, true);
-    await respondOnce(ctx, req, res, key, async (tx) => {
+    await respondOnceOnPool(ctx, req, res, key, async (sql) => {
       const { refund, purchase } = await refundPurchase(
-        onPrisma(tx),
+        sql,
         id,
         input.amount ? new Decimal(input.amount) : null,
         'publisher',
