@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { DEFAULT_DB_TIMEOUTS, type DbTimeouts } from './store/db-timeouts.js';
 
 export interface Config {
   port: number;
@@ -19,6 +20,8 @@ export interface Config {
   runWorkers: boolean;
   /** PostgreSQL connections per process. */
   databasePoolSize: number;
+  /** How long a request may wait at the database (pool, lock, statement) before it is answered 503. */
+  databaseTimeouts: DbTimeouts;
   /** Load shedding (src/http/load-shedding.ts): requests served at once per process. */
   maxInFlight: number;
   /** Load shedding: requests that may wait for a pooled connection before new ones get 503. */
@@ -55,6 +58,27 @@ function integer(name: string, value: string | undefined, fallback: number): num
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`${name} must be a whole number, got "${value}"`);
   return parsed;
+}
+
+/**
+ * The database deadlines of DEFAULT_DB_TIMEOUTS, each settable: a deployment
+ * whose hot subscribers queue longer than two seconds for their lock may
+ * rather wait than answer 503. The client-side query timeout follows the
+ * statement timeout, a second later, so PostgreSQL cancels first.
+ */
+function databaseTimeouts(env: NodeJS.ProcessEnv): DbTimeouts {
+  const statementMs = integer(
+    'DATABASE_STATEMENT_TIMEOUT_MS',
+    env.DATABASE_STATEMENT_TIMEOUT_MS,
+    DEFAULT_DB_TIMEOUTS.statementMs,
+  );
+  return {
+    ...DEFAULT_DB_TIMEOUTS,
+    poolWaitMs: integer('DATABASE_POOL_WAIT_MS', env.DATABASE_POOL_WAIT_MS, DEFAULT_DB_TIMEOUTS.poolWaitMs),
+    lockMs: integer('DATABASE_LOCK_TIMEOUT_MS', env.DATABASE_LOCK_TIMEOUT_MS, DEFAULT_DB_TIMEOUTS.lockMs),
+    statementMs,
+    queryMs: statementMs + DEFAULT_DB_TIMEOUTS.queryMs - DEFAULT_DB_TIMEOUTS.statementMs,
+  };
 }
 
 /** A client retrying a request must find its key again; a day is the least a sane retry schedule needs. */
@@ -101,6 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authFailuresPerMinute: integer('AUTH_FAILURES_PER_MINUTE', env.AUTH_FAILURES_PER_MINUTE, 20),
     runWorkers: env.RUN_WORKERS !== '0',
     databasePoolSize: integer('DATABASE_POOL_SIZE', env.DATABASE_POOL_SIZE, 10),
+    databaseTimeouts: databaseTimeouts(env),
     maxInFlight: integer('MAX_IN_FLIGHT', env.MAX_IN_FLIGHT, 512),
     maxPoolWaiting: integer('MAX_POOL_WAITING', env.MAX_POOL_WAITING, 100),
     requestDeadlineMs: integer('REQUEST_DEADLINE_MS', env.REQUEST_DEADLINE_MS, 10_000),

@@ -59,14 +59,14 @@ export async function startWorkersWhenReady(
  */
 export async function startGateway(config: Config = loadConfig()): Promise<Gateway> {
   const logger = createLogger(config.logLevel);
-  const db = createDb(config.databaseUrl, config.databasePoolSize);
+  const db = createDb(config.databaseUrl, config.databasePoolSize, config.databaseTimeouts);
   const redis = createRedis(config.redisUrl, config.redisClusterNodes);
   watchRedis(redis, redisWhere(config), logger);
   const billingQueue = createBillingQueue(config.redisUrl, config.queuePrefix);
   // Its connection fails with the gateway's own, which watchRedis already reports.
   billingQueue.on('error', () => undefined);
   const unobserveQueue = observeQueue(billingQueue);
-  const pool = createPool(config.databaseUrl, config.databasePoolSize);
+  const pool = createPool(config.databaseUrl, config.databasePoolSize, config.databaseTimeouts);
   const ctx: AppContext = {
     config,
     database: prismaDatabase(db, TRANSACTION_OPTIONS),

@@ -19,7 +19,7 @@ try {
 }
 if (config.redisClusterNodes.length) useRedisCluster(config.redisClusterNodes, config.redisUrl);
 const logger = createLogger(config.logLevel);
-const db = createDb(config.databaseUrl, config.databasePoolSize);
+const db = createDb(config.databaseUrl, config.databasePoolSize, config.databaseTimeouts);
 // Not used by the workers themselves (BullMQ has its own connections): it says when Redis is there, for start-up and /readyz.
 const redis = createRedis(config.redisUrl, config.redisClusterNodes);
 watchRedis(redis, redisWhere(config), logger);
