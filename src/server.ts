@@ -2,15 +2,13 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from './config.js';
 import { createApp } from './http/app.js';
-import type { AppContext } from './http/context.js';
+import { closeAppContext, createAppContext, type AppContext } from './http/context.js';
 import { hostOf, redisReady, retryUntilDone, watchRedis } from './lifecycle.js';
 import { createLogger } from './logger.js';
 import { observeQueue } from './observability/metrics.js';
-import { createDb, TRANSACTION_OPTIONS, type Db } from './store/db.js';
-import { prismaDatabase } from './store/database.js';
-import { createPool } from './store/sql.js';
+import type { Db } from './store/db.js';
 import { ensureDatabase, migrate } from './store/migrate.js';
-import { createRedis, type RedisClient } from './store/redis.js';
+import type { RedisClient } from './store/redis.js';
 import { createBillingQueue, enqueueBillingRun } from './queue/billing.js';
 import { startWorkers, type RunningWorker } from '../workers/registry.js';
 
@@ -59,23 +57,16 @@ export async function startWorkersWhenReady(
  */
 export async function startGateway(config: Config = loadConfig()): Promise<Gateway> {
   const logger = createLogger(config.logLevel);
-  const db = createDb(config.databaseUrl, config.databasePoolSize, config.databaseTimeouts);
-  const redis = createRedis(config.redisUrl, config.redisClusterNodes);
-  watchRedis(redis, redisWhere(config), logger);
   const billingQueue = createBillingQueue(config.redisUrl, config.queuePrefix);
   // Its connection fails with the gateway's own, which watchRedis already reports.
   billingQueue.on('error', () => undefined);
   const unobserveQueue = observeQueue(billingQueue);
-  const pool = createPool(config.databaseUrl, config.databasePoolSize, config.databaseTimeouts);
   const ctx: AppContext = {
-    config,
-    database: prismaDatabase(db, TRANSACTION_OPTIONS),
-    db,
-    pool,
-    redis,
-    logger,
+    ...createAppContext(config, config.databasePoolSize, logger),
     enqueueBillingRun: (id) => enqueueBillingRun(billingQueue, id),
   };
+  const { db, redis } = ctx;
+  watchRedis(redis, redisWhere(config), logger);
   const app = createApp(ctx);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, (error?: Error) => (error ? reject(error) : resolve(s)));
@@ -108,9 +99,7 @@ export async function startGateway(config: Config = loadConfig()): Promise<Gatew
       await (await workers.catch(() => null))?.close();
       unobserveQueue();
       await billingQueue.close().catch(() => undefined);
-      redis.disconnect();
-      await db.$disconnect();
-      await pool.end();
+      await closeAppContext(ctx);
     },
   };
 }

@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/http/app.js';
-import type { AppContext } from '../src/http/context.js';
+import { closeAppContext, createAppContext } from '../src/http/context.js';
 import { createLogger } from '../src/logger.js';
-import { createDb, TRANSACTION_OPTIONS } from '../src/store/db.js';
-import { prismaDatabase } from '../src/store/database.js';
-import { createPool } from '../src/store/sql.js';
 import { createRedis } from '../src/store/redis.js';
 import supertest from 'supertest';
 import { freePort } from './support/private-redis.js';
@@ -36,26 +33,10 @@ async function gatewayWithNothingBehind() {
     databaseUrl: `postgresql://postgres@127.0.0.1:${pgPort}/kiosque`,
     redisUrl: `redis://127.0.0.1:${redisPort}`,
   });
-  const db = createDb(config.databaseUrl, 1);
   const redis = createRedis(config.redisUrl);
   redis.on('error', () => undefined);
-  const pool = createPool(config.databaseUrl, 1);
-  const ctx: AppContext = {
-    config,
-    database: prismaDatabase(db, TRANSACTION_OPTIONS),
-    db,
-    pool,
-    redis,
-    logger: createLogger('silent'),
-  };
-  return {
-    api: () => supertest(createApp(ctx)),
-    async close() {
-      redis.disconnect();
-      await pool.end();
-      await db.$disconnect();
-    },
-  };
+  const ctx = createAppContext(config, 1, createLogger('silent'), redis);
+  return { api: () => supertest(createApp(ctx)), close: () => closeAppContext(ctx) };
 }
 
 function metricValue(text: string, name: string, labels: Record<string, string>): number {

@@ -2,18 +2,9 @@ import pg from 'pg';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/http/app.js';
-import type { AppContext } from '../src/http/context.js';
+import { closeAppContext, createAppContext } from '../src/http/context.js';
 import { createLogger } from '../src/logger.js';
-import {
-  createDb,
-  createPool,
-  DEFAULT_DB_TIMEOUTS,
-  poolWaiting,
-  TRANSACTION_OPTIONS,
-  type DbTimeouts,
-} from '../src/store/db.js';
-import { prismaDatabase } from '../src/store/database.js';
-import { createRedis } from '../src/store/redis.js';
+import { DEFAULT_DB_TIMEOUTS, poolWaiting, type DbTimeouts } from '../src/store/db.js';
 import { TEST_DATABASE_URL } from './support/env.js';
 import {
   admin,
@@ -51,28 +42,12 @@ function gatewayWith(
   poolSize: number,
   timeoutOverrides: Partial<DbTimeouts> = {},
 ) {
-  const config = testConfig(overrides);
-  const timeouts = { ...DEFAULT_DB_TIMEOUTS, poolWaitMs: 3_000, ...timeoutOverrides };
-  const db = createDb(config.databaseUrl, poolSize, timeouts);
-  const pool = createPool(config.databaseUrl, poolSize, timeouts);
-  const redis = createRedis(config.redisUrl);
-  const ctx: AppContext = {
-    config,
-    database: prismaDatabase(db, TRANSACTION_OPTIONS),
-    db,
-    pool,
-    redis,
-    logger: createLogger('silent'),
-  };
-  return {
-    ctx,
-    api: () => supertest(createApp(ctx)),
-    async close() {
-      redis.disconnect();
-      await pool.end();
-      await db.$disconnect();
-    },
-  };
+  const config = testConfig({
+    ...overrides,
+    databaseTimeouts: { ...DEFAULT_DB_TIMEOUTS, poolWaitMs: 3_000, ...timeoutOverrides },
+  });
+  const ctx = createAppContext(config, poolSize, createLogger('silent'));
+  return { ctx, api: () => supertest(createApp(ctx)), close: () => closeAppContext(ctx) };
 }
 
 /** Holds the subscriber's row lock from another session, as a long transaction elsewhere would. */

@@ -1,9 +1,9 @@
-import type { RedisClient } from '../store/redis.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { Database } from '../store/database.js';
-import type { Db } from '../store/db.js';
-import type { PgPool } from '../store/sql.js';
+import { prismaDatabase, type Database } from '../store/database.js';
+import { createDb, TRANSACTION_OPTIONS, type Db } from '../store/db.js';
+import { createRedis, type RedisClient } from '../store/redis.js';
+import { createPool, type PgPool } from '../store/sql.js';
 
 /** What every route needs, built once at start and passed down explicitly. */
 export interface AppContext {
@@ -18,4 +18,33 @@ export interface AppContext {
   logger: Logger;
   /** Called after a billing run row is committed, to hand it to the workers. */
   enqueueBillingRun?: (billingRunId: string) => Promise<void>;
+}
+
+/**
+ * A gateway's connections: Prisma's pool and node-postgres's, `poolSize`
+ * connections each with the config's database deadlines, and a Redis client
+ * unless one is given. Whoever builds it closes them.
+ */
+export function createAppContext(
+  config: Config,
+  poolSize: number,
+  logger: Logger,
+  redis: RedisClient = createRedis(config.redisUrl, config.redisClusterNodes),
+): AppContext {
+  const db = createDb(config.databaseUrl, poolSize, config.databaseTimeouts);
+  return {
+    config,
+    database: prismaDatabase(db, TRANSACTION_OPTIONS),
+    db,
+    pool: createPool(config.databaseUrl, poolSize, config.databaseTimeouts),
+    redis,
+    logger,
+  };
+}
+
+/** Closes what createAppContext opened. */
+export async function closeAppContext(ctx: AppContext): Promise<void> {
+  ctx.redis.disconnect();
+  await ctx.db.$disconnect();
+  await ctx.pool.end();
 }

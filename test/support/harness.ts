@@ -3,12 +3,8 @@ import jwt from 'jsonwebtoken';
 import supertest from 'supertest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createApp } from '../../src/http/app.js';
-import type { AppContext } from '../../src/http/context.js';
+import { closeAppContext, createAppContext, type AppContext } from '../../src/http/context.js';
 import { createLogger } from '../../src/logger.js';
-import { createDb, TRANSACTION_OPTIONS } from '../../src/store/db.js';
-import { prismaDatabase } from '../../src/store/database.js';
-import { createPool } from '../../src/store/sql.js';
-import { createRedis } from '../../src/store/redis.js';
 import { newId } from '../../src/ids.js';
 import { TEST_ADMIN_API_KEY, TEST_DATABASE_URL, TEST_REDIS_URL } from './env.js';
 
@@ -39,27 +35,13 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
 export function startTestGateway(overrides: Partial<Config> = {}): TestGateway {
   const config = testConfig(overrides);
   // Small pools: many test files and spawned gateways share one PostgreSQL.
-  const db = createDb(config.databaseUrl, 5);
-  const pool = createPool(config.databaseUrl, 5);
-  const redis = createRedis(config.redisUrl);
-  const ctx: AppContext = {
-    config,
-    database: prismaDatabase(db, TRANSACTION_OPTIONS),
-    db,
-    pool,
-    redis,
-    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
-  };
+  const ctx = createAppContext(config, 5, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
   const app = createApp(ctx);
   return {
     ctx,
     app,
     api: () => supertest.agent(app),
-    async close() {
-      redis.disconnect();
-      await db.$disconnect();
-      await pool.end();
-    },
+    close: () => closeAppContext(ctx),
   };
 }
 
