@@ -8,6 +8,7 @@ import {
   invoiceLineRows,
   invoiceResource,
   listInvoices,
+  operatorInvoice,
   reconciliationResource,
   reconciliationRows,
   recordInvoiceOutcome,
@@ -15,7 +16,6 @@ import {
   type OutcomeInput,
 } from '../../domain/billing-invoices.js';
 import { csvSafeRow, type CsvCell } from '../../domain/csv.js';
-import { notFound } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
 import { runSettlement, settlementResource } from '../../domain/settlement.js';
 import { actorOf, allow } from '../auth.js';
@@ -173,12 +173,7 @@ export function invoiceRoutes(ctx: AppContext): Router {
 
   router.get('/:id', async (req, res) => {
     const { operator } = actorOf(res, 'operator');
-    const invoice = await ctx.db.invoice.findUnique({
-      where: { id: parse(resourceId, req.params.id) },
-      include: { lines: { orderBy: { id: 'asc' } }, subscriber: { select: { externalRef: true } } },
-    });
-    if (!invoice || invoice.operatorId !== operator.id) throw notFound('Invoice');
-    res.json(invoiceResource(invoice));
+    res.json(invoiceResource(await operatorInvoice(ctx.db, operator.id, parse(resourceId, req.params.id))));
   });
 
   router.post('/:id/outcome', async (req, res) => {
