@@ -76,16 +76,14 @@ export function invoiceResource(invoice: InvoiceWithLines) {
 }
 
 async function withLines(runner: SqlOrTx, invoices: readonly InvoiceRecord[]): Promise<InvoiceWithLines[]> {
-  const items = await invoiceItems(
-    runner,
-    invoices.map((i) => i.id),
-  );
+  const ids = invoices.map((i) => i.id);
+  const items = await invoiceItems(runner, ids);
   return invoices.map((i) => ({ ...i, lines: items.get(i.id) ?? [] }));
 }
 
 async function oneWithLines(runner: SqlOrTx, invoice: InvoiceRecord): Promise<InvoiceWithLines> {
-  const [withItems] = await withLines(runner, [invoice]);
-  return withItems as InvoiceWithLines;
+  const items = await invoiceItems(runner, [invoice.id]);
+  return { ...invoice, lines: items.get(invoice.id) ?? [] };
 }
 
 /** One page of a run's invoices in id order; a page holds at most `limit` invoices and their lines. */
@@ -261,6 +259,7 @@ export async function recordInvoiceOutcome(
   const sql = sqlOf(tx);
   const head = await invoiceById(sql, invoiceId);
   if (!head || head.operatorId !== operatorId) throw notFound('Invoice');
+  // The operator's billing lock shared, then the invoice's row: see lockInvoiceForOutcome for why, in that order.
   const invoice = await lockInvoiceForOutcome(sql, operatorId, invoiceId);
   if (!invoice) throw notFound('Invoice');
   if (invoice.type === 'credit_note') throw invalidState('A credit note takes no outcome', { type: invoice.type });
@@ -275,12 +274,8 @@ export async function recordInvoiceOutcome(
   const collected = collectedFor(input, total);
   const unpaid = input.status === 'unpaid';
   const purchases = await chargedPurchasesForUpdate(sql, invoiceId);
-  const pending = unpaid
-    ? await uncreditedRefunds(
-        sql,
-        purchases.map((p) => p.id),
-      )
-    : new Map<string, Decimal>();
+  const ids = purchases.map((p) => p.id);
+  const pending = unpaid ? await uncreditedRefunds(sql, ids) : new Map<string, Decimal>();
   const money = outcomeMoney(purchases, total.minus(collected), pending, unpaid);
   for (const m of money) {
     if (m.chargeback.isZero() && m.absorbedRefunds.isZero()) continue;
@@ -312,8 +307,7 @@ export async function recordInvoiceOutcome(
       now,
     );
   }
-  const outcome = { status: input.status, collected, at: now };
-  await setInvoiceOutcome(sql, invoiceId, outcome);
+  await setInvoiceOutcome(sql, invoiceId, { status: input.status, collected, at: now });
   return oneWithLines(sql, { ...invoice, status: input.status, collected, outcomeAt: now });
 }
 
