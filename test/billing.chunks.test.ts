@@ -228,7 +228,7 @@ describe('A chunk that fails by an error that would fail again', () => {
 });
 
 describe('Invoice lines, guarded by the database without a unique index or foreign key per item', () => {
-  it('When a line is updated, a billed purchase or refund moved off its document or deleted, then the database refuses each', async () => {
+  it('When a line is changed, a billed purchase or refund moved or deleted, then the database refuses it', async () => {
     const op = await createOperator(gw);
     const token = assertion(op, await provision(gw, op));
     const { id } = await buy(gw, publisher, token, { amount: '2.00' });
@@ -253,7 +253,8 @@ describe('Invoice lines, guarded by the database without a unique index or forei
     const lines = await db().$queryRaw<
       { kind: string; amount: string; purchase_ids: string[]; refund_ids: string[] }[]
     >`
-      SELECT kind, amount::text, purchase_ids, refund_ids FROM invoice_lines WHERE purchase_ids @> ARRAY[${id}] ORDER BY id`;
+      SELECT kind, amount::text, purchase_ids, refund_ids FROM invoice_lines
+      WHERE purchase_ids @> ARRAY[${id}] ORDER BY id`;
     expect(lines).toEqual([
       { kind: 'charge', amount: '3.00', purchase_ids: [id, unrefunded.id].sort(), refund_ids: [] },
       { kind: 'refund', amount: '-0.50', purchase_ids: [id], refund_ids: [refundId] },

@@ -191,7 +191,8 @@ const CHARGED_FOR_UPDATE: Statement = {
       p.charged_back_amount::text AS charged_back_amount, p.billed_remaining::text AS billed_remaining,
       p.commission_rate::text AS commission_rate, p.commission_amount::text AS commission_amount
     FROM purchases p
-    WHERE p.id IN (SELECT unnest(l.purchase_ids) FROM invoice_lines l WHERE l.invoice_id = $1::text AND l.kind = 'charge')
+    WHERE p.id IN (SELECT unnest(l.purchase_ids) FROM invoice_lines l
+                   WHERE l.invoice_id = $1::text AND l.kind = 'charge')
       AND p.invoice_id = $1::text
     ORDER BY p.id
     FOR UPDATE`,

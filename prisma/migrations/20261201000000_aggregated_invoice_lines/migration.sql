@@ -18,7 +18,8 @@
 --   line's document.
 ALTER TABLE "invoice_lines" RENAME TO "invoice_item_lines";
 ALTER TABLE "invoice_item_lines" RENAME CONSTRAINT "invoice_lines_pkey" TO "invoice_item_lines_pkey";
-ALTER TABLE "invoice_item_lines" RENAME CONSTRAINT "invoice_lines_invoice_id_fkey" TO "invoice_item_lines_invoice_id_fkey";
+ALTER TABLE "invoice_item_lines"
+  RENAME CONSTRAINT "invoice_lines_invoice_id_fkey" TO "invoice_item_lines_invoice_id_fkey";
 ALTER INDEX "invoice_lines_invoice_id_id_idx" RENAME TO "invoice_item_lines_invoice_id_id_idx";
 ALTER INDEX "invoice_lines_one_charge_per_purchase" RENAME TO "invoice_item_lines_one_charge_per_purchase";
 ALTER INDEX "invoice_lines_one_line_per_refund" RENAME TO "invoice_item_lines_one_line_per_refund";
@@ -46,9 +47,11 @@ CREATE TABLE "invoice_lines" (
       END)
 );
 CREATE INDEX "invoice_lines_invoice_id_id_idx" ON "invoice_lines"("invoice_id", "id");
-ALTER TABLE "invoice_lines" ADD CONSTRAINT "invoice_lines_invoice_id_fkey" FOREIGN KEY ("invoice_id") REFERENCES "invoices"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
+ALTER TABLE "invoice_lines" ADD CONSTRAINT "invoice_lines_invoice_id_fkey"
+  FOREIGN KEY ("invoice_id") REFERENCES "invoices"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
 
-INSERT INTO "invoice_lines" ("invoice_id", "publisher_id", "kind", "vat_rate", "amount", "vat_amount", "purchase_ids", "refund_ids")
+INSERT INTO "invoice_lines"
+  ("invoice_id", "publisher_id", "kind", "vat_rate", "amount", "vat_amount", "purchase_ids", "refund_ids")
 SELECT "invoice_id", "publisher_id", CASE WHEN "refund_id" IS NULL THEN 'charge' ELSE 'refund' END, "vat_rate",
        sum("amount"), sum("vat_amount"), array_agg("purchase_id" ORDER BY "id"),
        COALESCE(array_agg("refund_id" ORDER BY "id") FILTER (WHERE "refund_id" IS NOT NULL), '{}')
