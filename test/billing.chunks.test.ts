@@ -48,7 +48,7 @@ afterAll(async () => {
 const db = () => gw.ctx.db;
 
 async function newRun(operatorId: string): Promise<string> {
-  return (await db().$transaction((tx) => createBillingRun(tx, operatorId, new Date()))).id;
+  return (await gw.ctx.database.transaction((sql) => createBillingRun(sql, operatorId, new Date()))).id;
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -201,27 +201,34 @@ describe('A chunk that fails by an error that would fail again', () => {
     const op = await createOperator(gw);
     const token = assertion(op, await provision(gw, op));
     const { id } = await buy(gw, publisher, token, { amount: '1.00' });
-    expect((await runBilling(gw.ctx.pool, await newRun(op.id))).status).toBe('done');
-    // The fault: a billed purchase that looks unbilled again, so billing it would write a second charge line.
-    await db().$executeRaw`UPDATE purchases SET invoice_id = NULL WHERE id = ${id}`;
+    // The fault: the database refuses this operator's invoices each time, as a broken constraint would.
+    const trigger = `fault_${op.id.toLowerCase().replace(/[^a-z0-9]/g, '_')}`;
+    await db().$executeRawUnsafe(`
+      CREATE FUNCTION ${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION '${trigger} refuses this invoice' USING ERRCODE = 'check_violation'; END $$`);
+    await db().$executeRawUnsafe(`
+      CREATE TRIGGER ${trigger} BEFORE INSERT ON invoices FOR EACH ROW
+      WHEN (NEW.operator_id = '${op.id}') EXECUTE FUNCTION ${trigger}()`);
 
     const runId = await newRun(op.id);
     const outcome = await runBilling(gw.ctx.pool, runId, { ...DEFAULT_BILLING_DRIVE, pollMs: 20 });
+    await db().$executeRawUnsafe(`DROP TRIGGER ${trigger} ON invoices`);
+    await db().$executeRawUnsafe(`DROP FUNCTION ${trigger}()`);
     expect(outcome).toMatchObject({ status: 'failed', performed: false });
-    expect(outcome.error).toMatch(/invoice_lines_one_charge_per_purchase/);
+    expect(outcome.error).toMatch(/refuses this invoice/);
     expect(await db().billingRunChunk.findMany({ where: { billingRunId: runId } })).toMatchObject([
       { status: 'pending', attempts: DEFAULT_BILLING_DRIVE.maxChunkAttempts },
     ]);
     // Nothing of the failed chunk was kept, and the next run of the operator is not blocked.
     expect(await db().invoice.count({ where: { billingRunId: runId } })).toBe(0);
-    await db()
-      .$executeRaw`UPDATE purchases SET invoice_id = (SELECT invoice_id FROM invoice_lines WHERE purchase_id = ${id} AND refund_id IS NULL) WHERE id = ${id}`;
-    expect(await runBilling(gw.ctx.pool, await newRun(op.id))).toMatchObject({ status: 'done', invoiceCount: 0 });
+    expect((await db().purchase.findUniqueOrThrow({ where: { id } })).invoiceId).toBeNull();
+    expect(await runBilling(gw.ctx.pool, await newRun(op.id))).toMatchObject({ status: 'done', invoiceCount: 1 });
+    await expectEachOnExactlyOneInvoice(db(), [id]);
   });
 });
 
-describe('Invoice lines, guarded by the database without a foreign key per line', () => {
-  it('When a billed line is updated, or its purchase or refund deleted, then the database refuses each', async () => {
+describe('Invoice lines, guarded by the database without a unique index or foreign key per item', () => {
+  it('When a line is changed, a billed purchase or refund moved or deleted, then the database refuses it', async () => {
     const op = await createOperator(gw);
     const token = assertion(op, await provision(gw, op));
     const { id } = await buy(gw, publisher, token, { amount: '2.00' });
@@ -230,14 +237,27 @@ describe('Invoice lines, guarded by the database without a foreign key per line'
     expect((await runBilling(gw.ctx.pool, await newRun(op.id))).status).toBe('done');
 
     await expect(
-      db().$executeRaw`UPDATE invoice_lines SET amount = 0 WHERE purchase_id = ${id} AND refund_id IS NULL`,
+      db().$executeRaw`UPDATE invoice_lines SET amount = 0 WHERE purchase_ids @> ARRAY[${id}] AND kind = 'charge'`,
     ).rejects.toThrow(/written once/);
+    await expect(db().$executeRaw`UPDATE purchases SET invoice_id = NULL WHERE id = ${id}`).rejects.toThrow(
+      /stays there/,
+    );
+    await expect(db().$executeRaw`UPDATE refunds SET invoice_id = NULL WHERE id = ${refundId}`).rejects.toThrow(
+      /stays there/,
+    );
     await expect(db().$executeRaw`DELETE FROM refunds WHERE id = ${refundId}`).rejects.toThrow(/is on an invoice line/);
     await expect(db().$executeRaw`DELETE FROM purchases WHERE id = ${unrefunded.id}`).rejects.toThrow(
       /is on an invoice line/,
     );
-    const lines = await db().$queryRaw<{ amount: string }[]>`
-      SELECT amount::text FROM invoice_lines WHERE purchase_id = ${id} ORDER BY id`;
-    expect(lines.map((l) => l.amount)).toEqual(['2.00', '-0.50']);
+    // One line per document, publisher, kind and VAT rate, naming what it sums.
+    const lines = await db().$queryRaw<
+      { kind: string; amount: string; purchase_ids: string[]; refund_ids: string[] }[]
+    >`
+      SELECT kind, amount::text, purchase_ids, refund_ids FROM invoice_lines
+      WHERE purchase_ids @> ARRAY[${id}] ORDER BY id`;
+    expect(lines).toEqual([
+      { kind: 'charge', amount: '3.00', purchase_ids: [id, unrefunded.id].sort(), refund_ids: [] },
+      { kind: 'refund', amount: '-0.50', purchase_ids: [id], refund_ids: [refundId] },
+    ]);
   });
 });

@@ -63,11 +63,15 @@ async function billableOperator(): Promise<{
   return { op, purchaseIds, refundIds, owed };
 }
 
+/** Each item the operator's lines name (lines are stored summed, with the ids of what they sum), in line order. */
 async function linesOf(operatorId: string) {
   return gw.ctx.db.$queryRaw<{ invoice_id: string; purchase_id: string; refund_id: string | null; amount: string }[]>`
-    SELECT l.invoice_id, l.purchase_id, l.refund_id, l.amount::text AS amount
+    SELECT l.invoice_id, x.purchase_id, x.refund_id,
+           (CASE WHEN x.refund_id IS NULL THEN p.amount ELSE -r.amount END)::text AS amount
     FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id
-    WHERE i.operator_id = ${operatorId} ORDER BY l.id`;
+    CROSS JOIN LATERAL unnest(l.purchase_ids, l.refund_ids) WITH ORDINALITY AS x(purchase_id, refund_id, n)
+    JOIN purchases p ON p.id = x.purchase_id LEFT JOIN refunds r ON r.id = x.refund_id
+    WHERE i.operator_id = ${operatorId} ORDER BY l.id, x.n`;
 }
 
 describe('Exactly once, whatever overlaps', () => {

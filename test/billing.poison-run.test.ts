@@ -31,7 +31,7 @@ afterAll(async () => {
 describe('A billing run whose job used up its attempts', () => {
   it('When the recovery sweep finds its job failed for good, then the run is marked failed instead of being retried forever', async () => {
     const operator = await createOperator(gw);
-    const run = await gw.ctx.db.$transaction((tx) => createBillingRun(tx, operator.id, new Date()));
+    const run = await gw.ctx.database.transaction((sql) => createBillingRun(sql, operator.id, new Date()));
     await billing.queue.add('billing-run', { billingRunId: run.id }, { jobId: run.id, attempts: 1 });
     // Stands in for a worker that dies or throws on this run every time.
     const poisoned = new Worker(BILLING_QUEUE, () => Promise.reject(new Error('worker died on this run')), {
@@ -57,7 +57,7 @@ describe('A billing run whose job used up its attempts', () => {
       amount: '1.20',
     });
     expect(res.status).toBe(200);
-    const run = await gw.ctx.db.$transaction((tx) => createBillingRun(tx, operator.id, new Date()));
+    const run = await gw.ctx.database.transaction((sql) => createBillingRun(sql, operator.id, new Date()));
     await billing.queue.add('billing-run', { billingRunId: run.id }, { jobId: run.id, attempts: 1 });
     // Fails the job with the reason BullMQ gives a job whose workers kept dying (its stall detection).
     const stalling = new Worker(

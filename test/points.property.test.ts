@@ -88,7 +88,7 @@ interface World {
 }
 
 async function billNow(world: World): Promise<void> {
-  const run = await gw.ctx.db.$transaction((tx) => createBillingRun(tx, world.op.id, new Date()));
+  const run = await gw.ctx.database.transaction((sql) => createBillingRun(sql, world.op.id, new Date()));
   await runBilling(gw.ctx.pool, run.id);
   const rows = await gw.ctx.db.settlement.findMany({ where: { billingRunId: run.id } });
   for (const row of rows) world.frozen.set(`${row.billingRunId}:${row.publisherId}`, JSON.stringify(row));

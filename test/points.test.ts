@@ -350,7 +350,7 @@ describe('Kiosque Points: settlement', () => {
       operatorIds: [op.id],
     });
     await buyFrom(plain, token, '3.00', { points: 120 });
-    const run = await gw.ctx.db.$transaction((tx) => createBillingRun(tx, op.id, new Date()));
+    const run = await gw.ctx.database.transaction((sql) => createBillingRun(sql, op.id, new Date()));
     await runBilling(gw.ctx.pool, run.id);
     const settlement = await gw.api().get(`/v1/operator/billing-runs/${run.id}/settlement`).set(bearer(op.apiKey));
     expect(settlement.status).toBe(200);

@@ -168,7 +168,9 @@ describe('POST /v1/publisher/webhook-secret', () => {
     expect(overlapEnd.getTime() - Date.now()).toBeGreaterThan(23 * 3600_000);
 
     const send = async (at: Date) => {
-      await gw.ctx.db.$transaction((tx) => recordEvent(tx, publisher.id, 'purchase.confirmed', { id: 'pur_x' }, at));
+      await gw.ctx.database.transaction((sql) =>
+        recordEvent(sql, publisher.id, 'purchase.confirmed', { id: 'pur_x' }, at),
+      );
       const before = hook.received.length;
       await dispatchDueWebhooks(gw.ctx.database.sql, {
         allowPrivateNetworks: true,

@@ -78,11 +78,11 @@ describe('Background sweeps can be scoped to the rows of one test (issue 10, ite
       .set('Idempotency-Key', idemKey())
       .send({});
     expect(run.status).toBe(202);
-    expect(await unfinishedBillingRunIds(gw.ctx.db, { operatorIds: [other.id] })).not.toContain(run.body.id);
+    expect(await unfinishedBillingRunIds(gw.ctx.database.sql, { operatorIds: [other.id] })).not.toContain(run.body.id);
     const ownRuns = await gw.ctx.db.billingRun.findMany({ where: { operatorId: operator.id }, select: { id: true } });
-    const listed = await unfinishedBillingRunIds(gw.ctx.db, { operatorIds: [operator.id] });
+    const listed = await unfinishedBillingRunIds(gw.ctx.database.sql, { operatorIds: [operator.id] });
     expect(ownRuns.map((r) => r.id)).toEqual(expect.arrayContaining(listed));
     // No worker serves this file: left queued, the run would wait for another file's (unscoped) billing sweep.
-    await markBillingRunFailed(gw.ctx.db, run.body.id, 'left by test/sweep-scope.test.ts on purpose');
+    await markBillingRunFailed(gw.ctx.database.sql, run.body.id, 'left by test/sweep-scope.test.ts on purpose');
   });
 });

@@ -32,8 +32,8 @@ afterAll(async () => {
 describe('a worker process killed mid-send', () => {
   it('When the worker is SIGKILLed while a delivery is in flight, then the event stays due in PostgreSQL and is sent again', async () => {
     const publisher = await createPublisher(gw, { webhookUrl: hook.url });
-    const eventId = await gw.ctx.db.$transaction((tx) =>
-      recordEvent(tx, publisher.id, 'purchase.confirmed', { id: unique('pur') }),
+    const eventId = await gw.ctx.database.transaction((sql) =>
+      recordEvent(sql, publisher.id, 'purchase.confirmed', { id: unique('pur') }),
     );
     workers = spawnWorkers({ QUEUE_PREFIX: queuePrefix });
 

@@ -35,8 +35,8 @@ const aFutureMoment = () => new Date((clockBaseMs += 1000 * HOUR_MS));
 const later = (t: Date, ms: number) => new Date(t.getTime() + ms);
 
 async function recordAt(publisherId: string, at: Date): Promise<string> {
-  return gw.ctx.db.$transaction((tx) =>
-    recordEvent(tx, publisherId, 'purchase.confirmed', { id: 'pur_test', amount: '2.88' }, at),
+  return gw.ctx.database.transaction((sql) =>
+    recordEvent(sql, publisherId, 'purchase.confirmed', { id: 'pur_test', amount: '2.88' }, at),
   );
 }
 

@@ -27,10 +27,12 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i++) {
     const at = new Date(t0.getTime() + i);
     eventIds.push(
-      await gw.ctx.db.$transaction((tx) => recordEvent(tx, publisher.id, 'purchase.confirmed', { id: `pur_${i}` }, at)),
+      await gw.ctx.database.transaction((sql) =>
+        recordEvent(sql, publisher.id, 'purchase.confirmed', { id: `pur_${i}` }, at),
+      ),
     );
   }
-  await gw.ctx.db.$transaction((tx) => recordEvent(tx, other.id, 'purchase.confirmed', { id: 'pur_other' }, t0));
+  await gw.ctx.database.transaction((sql) => recordEvent(sql, other.id, 'purchase.confirmed', { id: 'pur_other' }, t0));
   await dispatchDueWebhooks(gw.ctx.database.sql, {
     allowPrivateNetworks: true,
     now: () => new Date(t0.getTime() + 10),

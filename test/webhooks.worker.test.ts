@@ -124,7 +124,9 @@ describe('Redis is not the record', () => {
   const aheadMs = 50 * 365 * 24 * 60 * 60 * 1000;
   const ahead = () => new Date(Date.now() + aheadMs);
   const record = (publisherId: string) =>
-    gw.ctx.db.$transaction((tx) => recordEvent(tx, publisherId, 'purchase.confirmed', { id: unique('pur') }, ahead()));
+    gw.ctx.database.transaction((sql) =>
+      recordEvent(sql, publisherId, 'purchase.confirmed', { id: unique('pur') }, ahead()),
+    );
 
   it('When Redis is flushed while the worker runs and while it is down, then every event is still delivered', async () => {
     const hook = await receiver();

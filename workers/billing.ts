@@ -11,7 +11,7 @@ import { bullConnection, WORKER_RUN_RETRY_DELAY_MS } from '../src/queue/connecti
 import { BILLING_QUEUE, createBillingQueue, ensureBillingJobs, type BillingJobData } from '../src/queue/billing.js';
 import { onRedisReturn } from '../src/queue/reconnect.js';
 import { runningRunIds, type BillingLimits } from '../src/store/billing-runs.js';
-import { createPool, type PgPool } from '../src/store/sql.js';
+import { createPool, onPrisma, type PgPool } from '../src/store/sql.js';
 import type { SweepScope } from '../src/store/sweep-scope.js';
 import type { RunningWorker, WorkerDeps } from './registry.js';
 
@@ -82,6 +82,7 @@ export async function startBillingWorker(
   settings: BillingWorkerSettings = billingWorkerSettings(),
 ): Promise<RunningWorker> {
   const { config, db, logger } = deps;
+  const sql = onPrisma(db);
   const log = logger.child({ worker: 'billing' });
   const queue = createBillingQueue(config.redisUrl, config.queuePrefix);
   const limits: BillingLimits = {
@@ -116,7 +117,7 @@ export async function startBillingWorker(
       return outcome;
     } catch (error) {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (lastAttempt) await markBillingRunFailed(db, billingRunId, (error as Error).message);
+      if (lastAttempt) await markBillingRunFailed(sql, billingRunId, (error as Error).message);
       throw error;
     } finally {
       driving.delete(billingRunId);
@@ -137,10 +138,10 @@ export async function startBillingWorker(
   worker.on('error', (error) => log.error({ err: error }, 'billing worker error'));
 
   const recoverRuns = async () => {
-    const { enqueued, exhausted } = await ensureBillingJobs(queue, await unfinishedBillingRunIds(db, settings.scope));
+    const { enqueued, exhausted } = await ensureBillingJobs(queue, await unfinishedBillingRunIds(sql, settings.scope));
     if (enqueued.length) log.info({ enqueued }, 're-enqueued billing runs missing from the queue');
     for (const { billingRunId, reason } of exhausted) {
-      await markBillingRunFailed(db, billingRunId, reason);
+      await markBillingRunFailed(sql, billingRunId, reason);
       log.error({ billingRunId, reason }, 'billing run failed for good');
     }
   };

@@ -1,33 +1,53 @@
-import type { Invoice, InvoiceLine, Subscriber } from '../generated/prisma/client.js';
-import type { Db, Tx } from '../store/db.js';
+import {
+  chargeBackPurchase,
+  chargedPurchasesForUpdate,
+  invoiceById,
+  invoiceItems,
+  lockInvoiceForOutcome,
+  runInvoices,
+  runReconciliationFigures,
+  setInvoiceOutcome,
+  subscriberInvoices,
+  uncreditedRefunds,
+  type InvoiceItemRecord,
+  type InvoiceRecord,
+  type OutcomePurchaseRecord,
+  type RunReconciliationRecord,
+} from '../store/billing-invoices.js';
 import { postEntry, type Posting } from '../store/ledger.js';
-import { onPrisma } from '../store/sql.js';
+import { findPurchase } from '../store/purchases.js';
+import type { Sql } from '../store/sql.js';
 import { clawBackOnChargeback } from './household-points.js';
 import { allocateByLargestRemainder } from './allocation.js';
 import { operatorBillingRun } from './billing.js';
-import { operatorBillingLockSql } from '../store/billing-runs.js';
 import { commissionOn } from './commission.js';
 import { invalidRequest, invalidState, notFound } from './errors.js';
 import { recordEvent } from './events.js';
 import { accounts } from './ledger.js';
 import { Decimal, formatAmount } from './money.js';
 import { purchasePayload as purchaseResource } from './webhook-payloads.js';
-import { vatRateString } from './vat.js';
+import { vatIncluded, vatRateString } from './vat.js';
 
 export const INVOICE_OUTCOMES = ['paid', 'unpaid', 'partially_paid'] as const;
 export type InvoiceOutcome = (typeof INVOICE_OUTCOMES)[number];
 export type OutcomeInput = { status: 'paid' | 'unpaid' } | { status: 'partially_paid'; collected: Decimal };
 
-type InvoiceWithLines = Invoice & { lines: InvoiceLine[]; subscriber: Pick<Subscriber, 'externalRef'> };
+/** A document with its lines, one per purchase charged or refund credited (rebuilt from the stored sums). */
+export type InvoiceWithLines = InvoiceRecord & { lines: InvoiceItemRecord[] };
 
-function lineResource(line: InvoiceLine) {
-  const vat = formatAmount(line.vatAmount.toString());
+/** A line's VAT, per line and half-even, as the billing run computed it into the document's total. */
+function lineVat(line: InvoiceItemRecord): Decimal {
+  return vatIncluded(line.amount, line.vatRate);
+}
+
+function lineResource(line: InvoiceItemRecord) {
+  const vat = formatAmount(lineVat(line));
   return {
-    id: line.id.toString(),
+    id: line.id,
     publisherId: line.publisherId,
     description: line.description,
-    amount: formatAmount(line.amount.toString()),
-    vatRate: vatRateString(line.vatRate.toString()),
+    amount: formatAmount(line.amount),
+    vatRate: vatRateString(line.vatRate),
     vat,
     vatAmount: vat,
     purchaseId: line.purchaseId,
@@ -36,42 +56,58 @@ function lineResource(line: InvoiceLine) {
 }
 
 export function invoiceResource(invoice: InvoiceWithLines) {
-  const vatTotal = formatAmount(invoice.vatAmount.toString());
+  const vatTotal = formatAmount(invoice.vatAmount);
   return {
     id: invoice.id,
     object: 'invoice',
     type: invoice.type,
     correctsInvoiceId: invoice.correctsInvoiceId,
     billingRunId: invoice.billingRunId,
-    subscriberRef: invoice.subscriber.externalRef,
+    subscriberRef: invoice.subscriberRef,
     status: invoice.status,
-    total: formatAmount(invoice.total.toString()),
+    total: formatAmount(invoice.total),
     vatTotal,
     vatAmount: vatTotal,
-    collected: invoice.collected === null ? null : formatAmount(invoice.collected.toString()),
+    collected: invoice.collected === null ? null : formatAmount(invoice.collected),
     createdAt: invoice.createdAt.toISOString(),
     outcomeAt: invoice.outcomeAt?.toISOString() ?? null,
     lines: invoice.lines.map(lineResource),
   };
 }
 
-const withLines = { lines: { orderBy: { id: 'asc' } }, subscriber: { select: { externalRef: true } } } as const;
+async function withLines(runner: Sql, invoices: readonly InvoiceRecord[]): Promise<InvoiceWithLines[]> {
+  const ids = invoices.map((i) => i.id);
+  const items = await invoiceItems(runner, ids);
+  return invoices.map((i) => ({ ...i, lines: items.get(i.id) ?? [] }));
+}
+
+async function oneWithLines(runner: Sql, invoice: InvoiceRecord): Promise<InvoiceWithLines> {
+  const items = await invoiceItems(runner, [invoice.id]);
+  return { ...invoice, lines: items.get(invoice.id) ?? [] };
+}
 
 /** One page of a run's invoices in id order; a page holds at most `limit` invoices and their lines. */
 export async function listInvoices(
-  db: Db,
+  db: Sql,
   operatorId: string,
   billingRunId: string,
   limit: number,
   cursor: string | undefined,
 ): Promise<InvoiceWithLines[]> {
   await operatorBillingRun(db, operatorId, billingRunId);
-  return db.invoice.findMany({
-    where: { billingRunId, ...(cursor ? { id: { gt: cursor } } : {}) },
-    orderBy: { id: 'asc' },
-    take: limit + 1,
-    include: withLines,
-  });
+  return withLines(db, await runInvoices(db, billingRunId, cursor ?? '', limit + 1));
+}
+
+/** An operator sees only its own documents; anyone else's is not found, not forbidden. */
+export async function operatorInvoice(db: Sql, operatorId: string, invoiceId: string): Promise<InvoiceWithLines> {
+  const invoice = await invoiceById(db, invoiceId);
+  if (!invoice || invoice.operatorId !== operatorId) throw notFound('Invoice');
+  return oneWithLines(db, invoice);
+}
+
+/** A payer's latest documents with their lines, newest first, for the subscriber's pages. */
+export async function invoicesOfSubscriber(db: Sql, subscriberId: string, take: number): Promise<InvoiceWithLines[]> {
+  return withLines(db, await subscriberInvoices(db, subscriberId, take));
 }
 
 export interface InvoiceLineRow {
@@ -90,28 +126,34 @@ export interface InvoiceLineRow {
 }
 
 /**
- * Every line of a run, in batches read by keyset (invoice id, line id): memory
- * stays at one batch whatever the size of the run.
+ * Every line of a run, read `batchSize` documents at a time by keyset on the
+ * document id: memory stays at one batch whatever the size of the run.
  */
-export async function* invoiceLineRows(db: Db, billingRunId: string, batchSize = 1000): AsyncGenerator<InvoiceLineRow> {
-  let afterInvoice = '';
-  let afterLine = '0';
+export async function* invoiceLineRows(db: Sql, billingRunId: string, batchSize = 500): AsyncGenerator<InvoiceLineRow> {
+  let after = '';
   for (;;) {
-    const rows = await db.$queryRaw<InvoiceLineRow[]>`
-      SELECT l.invoice_id, s.external_ref AS subscriber_ref, i.status AS invoice_status, l.id::text AS line_id,
-             l.publisher_id, l.purchase_id, l.refund_id, l.description, l.amount::text AS amount,
-             l.vat_rate::text AS vat_rate, l.vat_amount::text AS vat_amount, i.type AS invoice_type
-      FROM invoice_lines l
-      JOIN invoices i ON i.id = l.invoice_id
-      JOIN subscribers s ON s.id = i.subscriber_id
-      WHERE i.billing_run_id = ${billingRunId} AND (l.invoice_id, l.id) > (${afterInvoice}, ${afterLine}::bigint)
-      ORDER BY l.invoice_id, l.id
-      LIMIT ${batchSize}`;
-    yield* rows;
-    const last = rows[rows.length - 1];
-    if (!last || rows.length < batchSize) return;
-    afterInvoice = last.invoice_id;
-    afterLine = last.line_id;
+    const invoices = await withLines(db, await runInvoices(db, billingRunId, after, batchSize));
+    for (const invoice of invoices) {
+      for (const line of invoice.lines) {
+        yield {
+          invoice_id: invoice.id,
+          subscriber_ref: invoice.subscriberRef,
+          invoice_status: invoice.status,
+          line_id: line.id,
+          publisher_id: line.publisherId,
+          purchase_id: line.purchaseId,
+          refund_id: line.refundId,
+          description: line.description,
+          amount: line.amount.toFixed(2),
+          vat_rate: line.vatRate.toFixed(4),
+          vat_amount: lineVat(line).toFixed(2),
+          invoice_type: invoice.type,
+        };
+      }
+    }
+    const last = invoices[invoices.length - 1];
+    if (!last || invoices.length < batchSize) return;
+    after = last.id;
   }
 }
 
@@ -124,17 +166,6 @@ export function collectedFor(input: OutcomeInput, total: Decimal): Decimal {
     });
   }
   return input.collected;
-}
-
-interface OutcomePurchase {
-  id: string;
-  publisher_id: string;
-  amount: string;
-  refunded_amount: string;
-  charged_back_amount: string;
-  billed_remaining: string | null;
-  commission_rate: string | null;
-  commission_amount: string | null;
 }
 
 export interface PurchaseOutcome {
@@ -156,27 +187,25 @@ export interface PurchaseOutcome {
  * left, half-even per purchase.
  */
 export function outcomeMoney(
-  purchases: readonly OutcomePurchase[],
+  purchases: readonly OutcomePurchaseRecord[],
   uncollected: Decimal,
   pendingRefunds: ReadonlyMap<string, Decimal>,
   unpaid: boolean,
 ): PurchaseOutcome[] {
-  const weights = purchases.map((p) =>
-    Decimal.max(0, new Decimal(p.amount).minus(p.refunded_amount).minus(p.charged_back_amount)),
-  );
+  const weights = purchases.map((p) => Decimal.max(0, p.amount.minus(p.refundedAmount).minus(p.chargedBackAmount)));
   const available = weights.reduce((a, w) => a.plus(w), new Decimal(0));
   const chargebacks = allocateByLargestRemainder(Decimal.min(uncollected, available), weights);
   return purchases.map((p, i) => {
     const chargeback = chargebacks[i] as Decimal;
     const absorbedRefunds = unpaid ? (pendingRefunds.get(p.id) ?? new Decimal(0)) : new Decimal(0);
-    const before = new Decimal(p.billed_remaining ?? p.amount);
+    const before = p.billedRemaining ?? p.amount;
     const billedRemaining = before.minus(chargeback).minus(absorbedRefunds);
-    const rate = new Decimal(p.commission_rate ?? 0);
-    const commissionBefore = new Decimal(p.commission_amount ?? commissionOn(before, rate));
+    const rate = p.commissionRate ?? new Decimal(0);
+    const commissionBefore = p.commissionAmount ?? commissionOn(before, rate);
     const commission = commissionOn(billedRemaining, rate);
     return {
       id: p.id,
-      publisherId: p.publisher_id,
+      publisherId: p.publisherId,
       chargeback,
       absorbedRefunds,
       billedRemaining,
@@ -212,59 +241,39 @@ export function outcomePostings(operatorId: string, collected: Decimal, money: r
  * again is a no-op, another one is refused, and credit notes take none.
  */
 export async function recordInvoiceOutcome(
-  tx: Tx,
+  sql: Sql,
   operatorId: string,
   invoiceId: string,
   input: OutcomeInput,
   publicUrl: string,
   now = new Date(),
 ): Promise<InvoiceWithLines> {
-  const head = await tx.invoice.findUnique({ where: { id: invoiceId }, select: { operatorId: true } });
+  const head = await invoiceById(sql, invoiceId);
   if (!head || head.operatorId !== operatorId) throw notFound('Invoice');
-  // Before any row lock: a run's final step takes this exclusive, so an outcome is settled wholly by one run.
-  // A chunk crediting refunds of this invoice holds its row FOR SHARE: the row lock below orders the two, so
-  // a refund is either credited by the chunk or absorbed by an unpaid outcome, never both.
-  await tx.$executeRaw(operatorBillingLockSql(operatorId, 'shared'));
-  await tx.$queryRaw`SELECT 1 FROM invoices WHERE id = ${invoiceId} FOR UPDATE`;
-  const invoice = await tx.invoice.findUniqueOrThrow({ where: { id: invoiceId }, include: withLines });
+  // The operator's billing lock shared, then the invoice's row: see lockInvoiceForOutcome for why, in that order.
+  const invoice = await lockInvoiceForOutcome(sql, operatorId, invoiceId);
+  if (!invoice) throw notFound('Invoice');
   if (invoice.type === 'credit_note') throw invalidState('A credit note takes no outcome', { type: invoice.type });
-  const total = new Decimal(invoice.total.toString());
+  const total = invoice.total;
   if (invoice.status === input.status) {
-    const same =
-      input.status !== 'partially_paid' || new Decimal(invoice.collected?.toString() ?? '0').eq(input.collected);
-    if (same) return invoice;
+    const same = input.status !== 'partially_paid' || (invoice.collected ?? new Decimal(0)).eq(input.collected);
+    if (same) return oneWithLines(sql, invoice);
   }
   if (invoice.status !== 'issued') {
     throw invalidState(`This invoice is already recorded as ${invoice.status}`, { status: invoice.status });
   }
   const collected = collectedFor(input, total);
   const unpaid = input.status === 'unpaid';
-  const purchases = await tx.$queryRaw<OutcomePurchase[]>`
-    SELECT p.id, p.publisher_id, p.amount::text, p.refunded_amount::text, p.charged_back_amount::text,
-           p.billed_remaining::text, p.commission_rate::text, p.commission_amount::text
-    FROM purchases p
-    WHERE p.id IN (SELECT purchase_id FROM invoice_lines WHERE invoice_id = ${invoiceId} AND refund_id IS NULL)
-      AND p.invoice_id = ${invoiceId}
-    ORDER BY p.id
-    FOR UPDATE`;
-  const pending = new Map<string, Decimal>();
-  if (unpaid) {
-    const rows = await tx.$queryRaw<{ purchase_id: string; amount: string }[]>`
-      SELECT purchase_id, sum(amount)::text AS amount FROM refunds
-      WHERE purchase_id = ANY(${purchases.map((p) => p.id)}) AND invoice_id IS NULL
-      GROUP BY purchase_id`;
-    for (const r of rows) pending.set(r.purchase_id, new Decimal(r.amount));
-  }
+  const purchases = await chargedPurchasesForUpdate(sql, invoiceId);
+  const ids = purchases.map((p) => p.id);
+  const pending = unpaid ? await uncreditedRefunds(sql, ids) : new Map<string, Decimal>();
   const money = outcomeMoney(purchases, total.minus(collected), pending, unpaid);
   for (const m of money) {
     if (m.chargeback.isZero() && m.absorbedRefunds.isZero()) continue;
-    await tx.$executeRaw`
-      UPDATE purchases SET charged_back_amount = charged_back_amount + ${m.chargeback.toFixed(2)}::numeric,
-        billed_remaining = ${m.billedRemaining.toFixed(2)}::numeric, commission_amount = ${m.commission.toFixed(2)}::numeric
-      WHERE id = ${m.id}`;
-    if (m.chargeback.gt(0)) await clawBackOnChargeback(onPrisma(tx), m.id, m.chargeback, `outcome-${invoiceId}`, now);
+    await chargeBackPurchase(sql, m.id, m);
+    if (m.chargeback.gt(0)) await clawBackOnChargeback(sql, m.id, m.chargeback, `outcome-${invoiceId}`, now);
   }
-  await postEntry(tx, {
+  await postEntry(sql, {
     key: `outcome:${invoiceId}`,
     kind: 'outcome',
     operatorId,
@@ -273,73 +282,31 @@ export async function recordInvoiceOutcome(
     postings: outcomePostings(operatorId, collected, money),
     at: now,
   });
-  const charged = money.filter((m) => m.chargeback.gt(0)).map((m) => m.id);
-  if (charged.length > 0) {
-    const rows = await tx.purchase.findMany({ where: { id: { in: charged } }, orderBy: { id: 'asc' } });
-    for (const purchase of rows) {
-      await recordEvent(
-        tx,
-        purchase.publisherId,
-        'purchase.charged_back',
-        {
-          ...purchaseResource(purchase, publicUrl, now),
-          chargedBackAmount: formatAmount(purchase.chargedBackAmount.toString()),
-          invoiceId,
-        },
-        now,
-      );
-    }
+  for (const m of money) {
+    if (!m.chargeback.gt(0)) continue;
+    const purchase = await findPurchase(sql, m.id);
+    if (!purchase) continue;
+    await recordEvent(
+      sql,
+      purchase.publisherId,
+      'purchase.charged_back',
+      {
+        ...purchaseResource(purchase, publicUrl, now),
+        chargedBackAmount: formatAmount(purchase.chargedBackAmount),
+        invoiceId,
+      },
+      now,
+    );
   }
-  return tx.invoice.update({
-    where: { id: invoiceId },
-    data: { status: input.status, collected: collected.toFixed(2), outcomeAt: now },
-    include: withLines,
-  });
+  await setInvoiceOutcome(sql, invoiceId, { status: input.status, collected, at: now });
+  return oneWithLines(sql, { ...invoice, status: input.status, collected, outcomeAt: now });
 }
 
-export interface Reconciliation {
-  billed: Decimal;
-  collected: Decimal;
-  uncollected: Decimal;
-  outstanding: Decimal;
-  credited: Decimal;
-  invoices: { paid: number; partially_paid: number; unpaid: number; open: number };
-}
+export type Reconciliation = RunReconciliationRecord;
 
 /** Billed against collected for one run, from its documents: billed = collected + uncollected + outstanding. */
-export async function runReconciliation(db: Db, billingRunId: string): Promise<Reconciliation> {
-  const [row] = await db.$queryRaw<
-    {
-      billed: string;
-      collected: string;
-      uncollected: string;
-      outstanding: string;
-      credited: string;
-      paid: number;
-      partially_paid: number;
-      unpaid: number;
-      open: number;
-    }[]
-  >`
-    SELECT COALESCE(sum(total) FILTER (WHERE type = 'invoice'), 0)::text AS billed,
-           COALESCE(sum(collected) FILTER (WHERE type = 'invoice' AND status <> 'issued'), 0)::text AS collected,
-           COALESCE(sum(total - collected) FILTER (WHERE type = 'invoice' AND status <> 'issued'), 0)::text AS uncollected,
-           COALESCE(sum(total) FILTER (WHERE type = 'invoice' AND status = 'issued'), 0)::text AS outstanding,
-           COALESCE(sum(total) FILTER (WHERE type = 'credit_note'), 0)::text AS credited,
-           count(*) FILTER (WHERE type = 'invoice' AND status = 'paid')::int AS paid,
-           count(*) FILTER (WHERE type = 'invoice' AND status = 'partially_paid')::int AS partially_paid,
-           count(*) FILTER (WHERE type = 'invoice' AND status = 'unpaid')::int AS unpaid,
-           count(*) FILTER (WHERE type = 'invoice' AND status = 'issued')::int AS open
-    FROM invoices WHERE billing_run_id = ${billingRunId}`;
-  if (!row) throw notFound('Billing run');
-  return {
-    billed: new Decimal(row.billed),
-    collected: new Decimal(row.collected),
-    uncollected: new Decimal(row.uncollected),
-    outstanding: new Decimal(row.outstanding),
-    credited: new Decimal(row.credited),
-    invoices: { paid: row.paid, partially_paid: row.partially_paid, unpaid: row.unpaid, open: row.open },
-  };
+export async function runReconciliation(db: Sql, billingRunId: string): Promise<Reconciliation> {
+  return runReconciliationFigures(db, billingRunId);
 }
 
 export function reconciliationResource(billingRunId: string, r: Reconciliation) {
@@ -366,23 +333,26 @@ export type ReconciliationCsvRow = {
 
 /** One row per document of a run, read by keyset in batches: memory stays at one batch. */
 export async function* reconciliationRows(
-  db: Db,
+  db: Sql,
   billingRunId: string,
   batchSize = 1000,
 ): AsyncGenerator<ReconciliationCsvRow> {
   let after = '';
   for (;;) {
-    const rows = await db.$queryRaw<ReconciliationCsvRow[]>`
-      SELECT i.id AS "invoiceId", i.type, s.external_ref AS "subscriberRef", i.total::text AS total,
-             i.vat_amount::text AS "vatTotal", CASE WHEN i.type = 'invoice' AND i.status = 'issued' THEN 'open' ELSE i.status END AS status,
-             COALESCE(i.collected::text, '') AS collected
-      FROM invoices i JOIN subscribers s ON s.id = i.subscriber_id
-      WHERE i.billing_run_id = ${billingRunId} AND i.id > ${after}
-      ORDER BY i.id
-      LIMIT ${batchSize}`;
-    yield* rows;
-    const last = rows[rows.length - 1];
-    if (!last || rows.length < batchSize) return;
-    after = last.invoiceId;
+    const invoices = await runInvoices(db, billingRunId, after, batchSize);
+    for (const i of invoices) {
+      yield {
+        invoiceId: i.id,
+        type: i.type,
+        subscriberRef: i.subscriberRef,
+        total: i.total.toFixed(2),
+        vatTotal: i.vatAmount.toFixed(2),
+        status: i.type === 'invoice' && i.status === 'issued' ? 'open' : i.status,
+        collected: i.collected === null ? '' : i.collected.toFixed(2),
+      };
+    }
+    const last = invoices[invoices.length - 1];
+    if (!last || invoices.length < batchSize) return;
+    after = last.id;
   }
 }

@@ -1,12 +1,16 @@
-import { within, type SweepScope } from '../store/sweep-scope.js';
-import type { BillingRun } from '../generated/prisma/client.js';
+import type { SweepScope } from '../store/sweep-scope.js';
 import { newId } from '../ids.js';
-import type { Db, Tx } from '../store/db.js';
+import {
+  billingRunById,
+  failUnfinishedRun,
+  insertBillingRun,
+  unfinishedRunIds,
+  type BillingRunRecord,
+} from '../store/billing-run-records.js';
 import {
   billNextChunk,
   ChunkFailed,
   DEFAULT_BILLING_LIMITS,
-  failRun,
   finalizeRun,
   prepareRun,
   recordChunkFailure,
@@ -14,21 +18,21 @@ import {
   type BillingLimits,
   type ChunkResult,
 } from '../store/billing-runs.js';
-import type { PgPool } from '../store/sql.js';
+import { onPool, type PgPool, type Sql } from '../store/sql.js';
 import { notFound } from './errors.js';
 import { formatAmount } from './money.js';
 
 export const BILLING_RUN_STATUSES = ['queued', 'running', 'done', 'failed'] as const;
 export type BillingRunStatus = (typeof BILLING_RUN_STATUSES)[number];
 
-export function billingRunResource(run: BillingRun) {
+export function billingRunResource(run: BillingRunRecord) {
   return {
     id: run.id,
     object: 'billing_run',
     through: run.through.toISOString(),
-    status: run.status as BillingRunStatus,
+    status: run.status,
     invoiceCount: run.invoiceCount,
-    total: formatAmount(run.total.toString()),
+    total: formatAmount(run.total),
     error: run.error,
     createdAt: run.createdAt.toISOString(),
     startedAt: run.startedAt?.toISOString() ?? null,
@@ -37,19 +41,17 @@ export function billingRunResource(run: BillingRun) {
 }
 
 export async function createBillingRun(
-  tx: Tx,
+  tx: Sql,
   operatorId: string,
   through: Date,
   now = new Date(),
-): Promise<BillingRun> {
-  return tx.billingRun.create({
-    data: { id: newId('brun', now.getTime()), operatorId, through, status: 'queued', createdAt: now },
-  });
+): Promise<BillingRunRecord> {
+  return insertBillingRun(tx, { id: newId('brun', now.getTime()), operatorId, through, createdAt: now });
 }
 
 /** An operator sees only its own runs; anyone else's is not found, not forbidden. */
-export async function operatorBillingRun(db: Db | Tx, operatorId: string, billingRunId: string): Promise<BillingRun> {
-  const run = await db.billingRun.findUnique({ where: { id: billingRunId } });
+export async function operatorBillingRun(db: Sql, operatorId: string, billingRunId: string): Promise<BillingRunRecord> {
+  const run = await billingRunById(db, billingRunId);
   if (!run || run.operatorId !== operatorId) throw notFound('Billing run');
   return run;
 }
@@ -113,7 +115,9 @@ async function countChunkFailure(pool: PgPool, error: unknown, options: BillingD
   options.onChunkError?.(cause, counts);
   if (!(error instanceof ChunkFailed) || !counts) return;
   const attempts = await recordChunkFailure(pool, error.lease, error.message);
-  if (attempts >= options.maxChunkAttempts) await failRun(pool, error.lease.billingRunId, error.message, new Date());
+  if (attempts >= options.maxChunkAttempts) {
+    await failUnfinishedRun(onPool(pool), error.lease.billingRunId, error.message, new Date());
+  }
 }
 
 /**
@@ -182,23 +186,15 @@ export async function runBilling(
 
 /** Only for a run whose last attempt failed: a run still being retried stays running. */
 export async function markBillingRunFailed(
-  db: Db,
+  db: Sql,
   billingRunId: string,
   message: string,
   now = new Date(),
 ): Promise<void> {
-  await db.billingRun.updateMany({
-    where: { id: billingRunId, status: { in: ['queued', 'running'] } },
-    data: { status: 'failed', error: message.slice(0, 1000), finishedAt: now },
-  });
+  await failUnfinishedRun(db, billingRunId, message, now);
 }
 
 /** Runs PostgreSQL says are unfinished: the queue must hold a job for each, whatever Redis lost. */
-export async function unfinishedBillingRunIds(db: Db, scope: SweepScope = {}): Promise<string[]> {
-  const runs = await db.billingRun.findMany({
-    where: { status: { in: ['queued', 'running'] }, ...within('operatorId', scope.operatorIds) },
-    select: { id: true },
-    orderBy: { id: 'asc' },
-  });
-  return runs.map((r) => r.id);
+export async function unfinishedBillingRunIds(db: Sql, scope: SweepScope = {}): Promise<string[]> {
+  return unfinishedRunIds(db, scope.operatorIds);
 }

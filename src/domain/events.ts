@@ -1,8 +1,7 @@
 import { newId } from '../ids.js';
 import { insertEvent, type Recipient } from '../store/outbox.js';
 import type { OutboxEvent } from '../store/purchases.js';
-// eslint-disable-next-line no-restricted-imports -- billing-invoices.ts still hands recordEvent Prisma's transaction.
-import { sqlOf, type Sql, type SqlOrTx } from '../store/sql.js';
+import type { Sql } from '../store/sql.js';
 
 export type EventType =
   | 'purchase.confirmed'
@@ -34,13 +33,13 @@ export function webhookEvent(
  * event exists if and only if the state change it reports was committed.
  */
 export async function recordEvent(
-  tx: SqlOrTx,
+  sql: Sql,
   publisherId: string,
   type: EventType,
   data: Record<string, unknown>,
   now: Date = new Date(),
 ): Promise<string> {
-  return recordEventFor(sqlOf(tx), { publisherId }, type, data, now);
+  return recordEventFor(sql, { publisherId }, type, data, now);
 }
 
 export async function recordEventFor(

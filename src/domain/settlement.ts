@@ -1,8 +1,7 @@
 import { publisherSettlementRecords, runSettlements, type SettlementRecord } from '../store/settlements.js';
-// eslint-disable-next-line no-restricted-imports -- operator-billing.ts still hands runSettlement Prisma's client.
-import { sqlOf, type Sql, type SqlOrTx } from '../store/sql.js';
+import type { Sql } from '../store/sql.js';
 import { commissionOn } from './commission.js';
-import { Decimal, formatAmount } from './money.js';
+import { Decimal } from './money.js';
 
 /**
  * What a publisher was settled in one run; the parts always add up:
@@ -66,21 +65,6 @@ export function settlementFromSums(
   };
 }
 
-// A presenter: it moves to src/http/presenters once operator-billing.ts (another branch's, for now) imports it
-// from there.
-export function settlementResource(publisherId: string, settlement: Settlement) {
-  return {
-    publisherId,
-    gross: formatAmount(settlement.gross),
-    commission: formatAmount(settlement.commission),
-    refunds: formatAmount(settlement.refunds),
-    chargebacks: formatAmount(settlement.chargebacks),
-    pointsIssuedValue: formatAmount(settlement.pointsIssuedValue),
-    pointsRedeemedValue: formatAmount(settlement.pointsRedeemedValue),
-    net: formatAmount(settlement.net),
-  };
-}
-
 export interface SettlementRow {
   billingRunId: string;
   operatorId: string;
@@ -99,8 +83,8 @@ function fromRecord(record: SettlementRecord): SettlementRow {
  * billing run writes it from the journal in its own transaction). A run not
  * done yet has none.
  */
-export async function runSettlement(db: SqlOrTx, billingRunId: string): Promise<SettlementRow[]> {
-  return (await runSettlements(sqlOf(db), billingRunId)).map(fromRecord);
+export async function runSettlement(sql: Sql, billingRunId: string): Promise<SettlementRow[]> {
+  return (await runSettlements(sql, billingRunId)).map(fromRecord);
 }
 
 /**

@@ -10,7 +10,7 @@ export interface AppContext {
   config: Config;
   /** The store's handle: what routes read through and the domain opens its transactions on. */
   database: Database;
-  /** Prisma itself, for the billing routes only, whose domain has not moved behind the store yet (issue 8). */
+  /** Prisma's client, under `database`: no route uses it, load shedding reads its pool's queue. */
   db: Db;
   /** node-postgres, beside Prisma, for the hot path's prepared statements. */
   pool: PgPool;

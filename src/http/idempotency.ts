@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { AppError } from '../domain/errors.js';
-import { TRANSACTION_OPTIONS, type Tx } from '../store/db.js';
 import { claimKey, saveKeyReply, type KeyedReply, type StoredReply } from '../store/purchases.js';
-import { inTransaction, onPrisma, type Sql } from '../store/sql.js';
+import { inTransaction, type Sql } from '../store/sql.js';
 import { actorScope } from './actors.js';
 import type { AppContext } from './context.js';
 
@@ -34,8 +33,6 @@ function storedReplay(reply: Reply, json: string = JSON.stringify(reply.body)): 
   for (const field of secrets) body[field] = null;
   return JSON.stringify({ ...body, [SECRETS_WITHHELD_FIELD]: [...secrets] });
 }
-
-export { TRANSACTION_OPTIONS };
 
 const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
 
@@ -78,43 +75,6 @@ export function idempotencyKey(req: Request, required: boolean): string | null {
 function send(res: Response, status: number, bodyText: string, replayed: boolean): void {
   if (replayed) res.set('Idempotent-Replayed', 'true');
   res.status(status).type('application/json').send(bodyText);
-}
-
-/**
- * The key semantics of respondOnceOnDatabase on a Prisma interactive transaction, for the billing routes (and
- * the refund) whose domain still takes Prisma's transaction: it goes when they move behind the store.
- */
-export async function respondOnce(
-  ctx: AppContext,
-  req: Request,
-  res: Response,
-  key: string | null,
-  work: (tx: Tx) => Promise<Reply>,
-): Promise<void> {
-  if (key === null) {
-    const reply = await ctx.db.$transaction(work, TRANSACTION_OPTIONS);
-    return send(res, reply.status, JSON.stringify(reply.body), false);
-  }
-  const actor = res.locals.actor;
-  if (!actor) throw new AppError('unauthorized', 'Missing credentials');
-  const scope = actorScope(actor);
-  const hash = requestHash(req);
-  const outcome = await ctx.db.$transaction(async (tx) => {
-    const sql = onPrisma(tx);
-    const stored = await claimKey(sql, scope, key, hash);
-    if (stored) {
-      if (stored.requestHash !== hash) {
-        throw new AppError('idempotency_conflict', 'This Idempotency-Key was used with a different request', {
-          idempotencyKey: key,
-        });
-      }
-      return { status: stored.status, bodyText: stored.body, replayed: true };
-    }
-    const reply = await work(tx);
-    await saveKeyReply(sql, scope, key, reply.status, storedReplay(reply));
-    return { status: reply.status, bodyText: JSON.stringify(reply.body), replayed: false };
-  }, TRANSACTION_OPTIONS);
-  send(res, outcome.status, outcome.bodyText, outcome.replayed);
 }
 
 function scopeOf(res: Response): string {
@@ -187,7 +147,7 @@ async function respondOnceIn(
   send(res, outcome.stored.status, outcome.stored.body, false);
 }
 
-/** respondOnce in a transaction of the store's Database: what every route but the hot path and billing uses. */
+/** The key semantics of respondOnceIn, in a transaction of the store's Database: what most routes use. */
 export function respondOnceOnDatabase(
   ctx: AppContext,
   req: Request,
@@ -199,7 +159,7 @@ export function respondOnceOnDatabase(
 }
 
 /**
- * respondOnce on a node-postgres transaction, for the hot path's prepared
+ * The same on a node-postgres transaction, for the hot path's prepared
  * statements: the same key semantics, two round trips more when a key is given.
  */
 export function respondOnceOnPool(

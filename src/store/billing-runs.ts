@@ -110,10 +110,9 @@ function billingTransaction<T>(
 }
 
 /** Runs of one operator take turns with its outcomes (see recordInvoiceOutcome): the final step exclusive, outcomes shared. */
-export function operatorBillingLockSql(operatorId: string, mode: 'exclusive' | 'shared'): Prisma.Sql {
-  return mode === 'exclusive'
-    ? Prisma.sql`SELECT pg_advisory_xact_lock(hashtext('kiosque.billing'), hashtext(${operatorId}))`
-    : Prisma.sql`SELECT pg_advisory_xact_lock_shared(hashtext('kiosque.billing'), hashtext(${operatorId}))`;
+export function operatorBillingLockText(mode: 'exclusive' | 'shared', operatorId: string): string {
+  const take = mode === 'exclusive' ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared';
+  return `${take}(hashtext('kiosque.billing'), hashtext(${operatorId}))`;
 }
 
 /** Invoice ids keep newId's layout (prefix, time, 16 Crockford symbols); hex digits are Crockford symbols. */
@@ -308,10 +307,11 @@ async function createChunkTables(client: Client): Promise<void> {
 /**
  * Claims each purchase by setting its invoice_id where it is still NULL: a
  * concurrent claimer waits on the row lock and then re-checks, so a purchase
- * lands on one invoice only. One statement writes what the claim implies: one
- * invoice per payer with its totals, a charge line per purchase, and the start
- * of the journal's view of each purchase (billed in full, commission on all of
- * it). The invoice's id is its payer's, salted per chunk: every purchase of a
+ * lands on one invoice only (and a trigger keeps it there). One statement
+ * writes what the claim implies: one invoice per payer with its totals, its
+ * charge lines (one per publisher and VAT rate, naming their purchases), and
+ * the start of the journal's view of each purchase (billed in full, commission
+ * on all of it). The invoice's id is its payer's, salted per chunk: every purchase of a
  * payer names the same invoice without a first pass to create it, and ids stay
  * unguessable. A payer is in one chunk's range and a chunk commits once, so
  * its invoice cannot exist already (its unique index would refuse it).
@@ -330,7 +330,7 @@ async function claimPurchases(client: Client, run: RunHead, chunk: ChunkLease, n
       WHERE s.id = p.subscriber_id AND s.operator_id = ${run.operatorId} AND ${payerInRange(chunk)}
         AND p.invoice_id IS NULL AND p.status IN ${BILLABLE_STATUSES} AND p.confirmed_at <= ${run.through}
       RETURNING p.id, p.invoice_id, COALESCE(s.holder_id, s.id) AS payer, p.publisher_id, p.subscription_id,
-                p.description, p.amount, p.vat_rate, p.commission_amount
+                p.amount, p.vat_rate, p.commission_amount
     ), rated AS (
       SELECT c.*, ${purchaseVatRate} AS rate FROM claimed c
       JOIN publishers pub ON pub.id = c.publisher_id LEFT JOIN subscriptions sub ON sub.id = c.subscription_id
@@ -341,8 +341,9 @@ async function claimPurchases(client: Client, run: RunHead, chunk: ChunkLease, n
       SELECT invoice_id, ${run.id}, ${run.operatorId}, payer, 'issued', 'invoice', sum(amount), sum(vat), ${now}
       FROM priced GROUP BY invoice_id, payer
     ), lines AS (
-      INSERT INTO invoice_lines (invoice_id, publisher_id, purchase_id, description, amount, vat_rate, vat_amount)
-      SELECT invoice_id, publisher_id, id, description, amount, rate, vat FROM priced
+      INSERT INTO invoice_lines (invoice_id, publisher_id, kind, vat_rate, amount, vat_amount, purchase_ids, refund_ids)
+      SELECT invoice_id, publisher_id, 'charge', rate, sum(amount), sum(vat), array_agg(id ORDER BY id), '{}'
+      FROM priced GROUP BY invoice_id, publisher_id, rate
     )
     INSERT INTO chunk_sums (doc_id, publisher_id, sales, refunds, vat, commission)
     SELECT invoice_id, publisher_id, sum(amount), 0, sum(vat), sum(commission_amount)
@@ -409,21 +410,23 @@ async function claimRefunds(client: Client, run: RunHead, chunk: ChunkLease): Pr
       WHERE p.id = r.purchase_id AND charged.id = p.invoice_id AND ${uncreditedRefunds(run, chunk)}
         AND doc.billing_run_id = ${run.id}
         AND ((doc.type = 'invoice' AND doc.id = charged.id) OR (doc.type = 'credit_note' AND doc.corrects_invoice_id = charged.id))
-      RETURNING r.id, r.invoice_id, r.amount, p.id AS purchase_id, p.publisher_id, p.subscription_id, p.description, p.vat_rate
-    ), lines AS (
-      INSERT INTO invoice_lines
-        (invoice_id, publisher_id, purchase_id, refund_id, description, amount, vat_rate, vat_amount)
-      SELECT c.invoice_id, c.publisher_id, c.purchase_id, c.id, 'Refund: ' || c.description, -c.amount,
-             ${purchaseVatRate}, ${vatIncludedSql(Prisma.sql`(-c.amount)`, purchaseVatRate)}
+      RETURNING r.id, r.invoice_id, r.amount, p.id AS purchase_id, p.publisher_id, p.subscription_id, p.vat_rate
+    ), priced AS (
+      SELECT c.id, c.invoice_id, c.purchase_id, c.publisher_id, -c.amount AS amount, ${purchaseVatRate} AS rate,
+             ${vatIncludedSql(Prisma.sql`(-c.amount)`, purchaseVatRate)} AS vat
       FROM claimed c
       JOIN publishers pub ON pub.id = c.publisher_id LEFT JOIN subscriptions sub ON sub.id = c.subscription_id
-      RETURNING invoice_id, publisher_id, purchase_id, amount, vat_amount
+    ), lines AS (
+      INSERT INTO invoice_lines (invoice_id, publisher_id, kind, vat_rate, amount, vat_amount, purchase_ids, refund_ids)
+      SELECT invoice_id, publisher_id, 'refund', rate, sum(amount), sum(vat),
+             array_agg(purchase_id ORDER BY id), array_agg(id ORDER BY id)
+      FROM priced GROUP BY invoice_id, publisher_id, rate
     ), sums AS (
       INSERT INTO chunk_sums (doc_id, publisher_id, sales, refunds, vat, commission)
-      SELECT invoice_id, publisher_id, 0, -sum(amount), sum(vat_amount), 0 FROM lines GROUP BY invoice_id, publisher_id
+      SELECT invoice_id, publisher_id, 0, -sum(amount), sum(vat), 0 FROM priced GROUP BY invoice_id, publisher_id
     )
     INSERT INTO chunk_credits (doc_id, purchase_id, refunded)
-    SELECT invoice_id, purchase_id, -sum(amount) FROM lines GROUP BY invoice_id, purchase_id`,
+    SELECT invoice_id, purchase_id, -sum(amount) FROM priced GROUP BY invoice_id, purchase_id`,
   );
 }
 
@@ -603,7 +606,7 @@ export async function finalizeRun(pool: PgPool, billingRunId: string, limits: Bi
     if (!head) return false;
     const run: RunHead = { id: head.id, operatorId: head.operator_id, through: head.through };
     // An outcome (which takes this lock shared) is then wholly in this settlement or wholly in the next.
-    await exec(client, operatorBillingLockSql(run.operatorId, 'exclusive'));
+    await client.query(`SELECT ${operatorBillingLockText('exclusive', '$1::text')}`, [run.operatorId]);
     const now = new Date();
     await settleRun(client, run, now);
     await exec(
@@ -645,15 +648,6 @@ export async function recordChunkFailure(pool: PgPool, lease: ChunkLease, messag
     [lease.billingRunId, lease.chunkNo, message.slice(0, 1000)],
   );
   return found[0]?.attempts ?? 0;
-}
-
-/** A run that cannot finish ends failed with the reason; a finished run stays as it is. */
-export async function failRun(pool: PgPool, billingRunId: string, message: string, now: Date): Promise<void> {
-  await pool.query(
-    `UPDATE billing_runs SET status = 'failed', error = $2, finished_at = $3
-     WHERE id = $1 AND status IN ('queued', 'running')`,
-    [billingRunId, message.slice(0, 1000), now],
-  );
 }
 
 /** Running runs (of the operators in scope, when given): each may have a free chunk or its last step to do. */

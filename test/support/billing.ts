@@ -74,9 +74,10 @@ export async function waitForRun(gw: TestGateway, operator: OperatorFixture, id:
 }
 
 /**
- * The exactly-once check, straight from PostgreSQL: each purchase has one
- * charge line, on the invoice its invoice_id names, and each refund one credit
- * line on the invoice its invoice_id names.
+ * The exactly-once check, straight from PostgreSQL: each purchase is named by
+ * one charge line (lines are stored summed, with the ids of what they sum), on
+ * the invoice its invoice_id names, and each refund by one refund line on the
+ * document its invoice_id names.
  */
 export async function expectEachOnExactlyOneInvoice(
   db: Db,
@@ -86,10 +87,15 @@ export async function expectEachOnExactlyOneInvoice(
   const purchases = await db.$queryRaw<
     { id: string; invoice_id: string | null; charge_lines: number; on_invoice: number }[]
   >`
-    SELECT p.id, p.invoice_id,
-           (SELECT count(*)::int FROM invoice_lines l WHERE l.purchase_id = p.id AND l.refund_id IS NULL) AS charge_lines,
-           (SELECT count(*)::int FROM invoice_lines l WHERE l.purchase_id = p.id AND l.refund_id IS NULL AND l.invoice_id = p.invoice_id) AS on_invoice
-    FROM purchases p WHERE p.id = ANY(${[...purchaseIds]})`;
+    WITH named AS (
+      SELECT l.invoice_id, x.id FROM invoice_lines l CROSS JOIN LATERAL unnest(l.purchase_ids) AS x(id)
+      WHERE l.kind = 'charge' AND l.purchase_ids && ${[...purchaseIds]}::text[]
+    )
+    SELECT p.id, p.invoice_id, count(n.id)::int AS charge_lines,
+           (count(n.id) FILTER (WHERE n.invoice_id = p.invoice_id))::int AS on_invoice
+    FROM purchases p LEFT JOIN named n ON n.id = p.id
+    WHERE p.id = ANY(${[...purchaseIds]})
+    GROUP BY p.id`;
   expect(purchases).toHaveLength(purchaseIds.length);
   for (const p of purchases)
     expect({ id: p.id, charged: p.charge_lines, onItsInvoice: p.on_invoice }).toEqual({
@@ -99,10 +105,16 @@ export async function expectEachOnExactlyOneInvoice(
     });
   if (refundIds.length === 0) return;
   const refunds = await db.$queryRaw<{ id: string; lines: number; on_invoice: number }[]>`
-    SELECT r.id,
-           (SELECT count(*)::int FROM invoice_lines l WHERE l.refund_id = r.id) AS lines,
-           (SELECT count(*)::int FROM invoice_lines l WHERE l.refund_id = r.id AND l.invoice_id = r.invoice_id) AS on_invoice
-    FROM refunds r WHERE r.id = ANY(${[...refundIds]})`;
+    WITH named AS (
+      SELECT l.invoice_id, x.id, x.purchase_id
+      FROM invoice_lines l CROSS JOIN LATERAL unnest(l.refund_ids, l.purchase_ids) AS x(id, purchase_id)
+      WHERE l.kind = 'refund' AND l.refund_ids && ${[...refundIds]}::text[]
+    )
+    SELECT r.id, count(n.id)::int AS lines,
+           (count(n.id) FILTER (WHERE n.invoice_id = r.invoice_id AND n.purchase_id = r.purchase_id))::int AS on_invoice
+    FROM refunds r LEFT JOIN named n ON n.id = r.id
+    WHERE r.id = ANY(${[...refundIds]})
+    GROUP BY r.id`;
   expect(refunds).toHaveLength(refundIds.length);
   for (const r of refunds)
     expect({ id: r.id, lines: r.lines, onItsInvoice: r.on_invoice }).toEqual({ id: r.id, lines: 1, onItsInvoice: 1 });

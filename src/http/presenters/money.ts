@@ -1,7 +1,7 @@
 import type { PublisherBalance } from '../../domain/payouts.js';
 import { EUR, type AccountBalance } from '../../domain/ledger.js';
 import { formatAmount, type Decimal } from '../../domain/money.js';
-import { settlementResource, type SettlementRow } from '../../domain/settlement.js';
+import type { Settlement, SettlementRow } from '../../domain/settlement.js';
 import type { PayoutRecord } from '../../store/payouts.js';
 
 export function payoutResource(payout: PayoutRecord) {
@@ -27,6 +27,20 @@ export function accountResource(b: AccountBalance) {
     debit: format(b.debit),
     credit: format(b.credit),
     balance: format(b.balance),
+  };
+}
+
+/** A publisher's row of a run's settlement, as the operator's settlement endpoint shows it. */
+export function settlementResource(publisherId: string, settlement: Settlement) {
+  return {
+    publisherId,
+    gross: formatAmount(settlement.gross),
+    commission: formatAmount(settlement.commission),
+    refunds: formatAmount(settlement.refunds),
+    chargebacks: formatAmount(settlement.chargebacks),
+    pointsIssuedValue: formatAmount(settlement.pointsIssuedValue),
+    pointsRedeemedValue: formatAmount(settlement.pointsRedeemedValue),
+    net: formatAmount(settlement.net),
   };
 }
 

@@ -8,6 +8,7 @@ import {
   invoiceLineRows,
   invoiceResource,
   listInvoices,
+  operatorInvoice,
   reconciliationResource,
   reconciliationRows,
   recordInvoiceOutcome,
@@ -15,12 +16,12 @@ import {
   type OutcomeInput,
 } from '../../domain/billing-invoices.js';
 import { csvSafeRow, type CsvCell } from '../../domain/csv.js';
-import { notFound } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
-import { runSettlement, settlementResource } from '../../domain/settlement.js';
+import { runSettlement } from '../../domain/settlement.js';
+import { settlementResource } from '../presenters/money.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { idempotencyKey, respondOnce } from '../idempotency.js';
+import { idempotencyKey, respondOnceOnDatabase } from '../idempotency.js';
 import { page } from '../pagination.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
@@ -101,8 +102,8 @@ export function billingRunRoutes(ctx: AppContext): Router {
     const input = parse(billingRunBody, req.body ?? {});
     const key = idempotencyKey(req, true);
     let createdId: string | null = null;
-    await respondOnce(ctx, req, res, key, async (tx) => {
-      const run = await createBillingRun(tx, operator.id, input.through ? new Date(input.through) : new Date());
+    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
+      const run = await createBillingRun(sql, operator.id, input.through ? new Date(input.through) : new Date());
       createdId = run.id;
       return { status: 202, body: billingRunResource(run) };
     });
@@ -118,13 +119,15 @@ export function billingRunRoutes(ctx: AppContext): Router {
 
   router.get('/:id', async (req, res) => {
     const { operator } = actorOf(res, 'operator');
-    res.json(billingRunResource(await operatorBillingRun(ctx.db, operator.id, parse(resourceId, req.params.id))));
+    res.json(
+      billingRunResource(await operatorBillingRun(ctx.database.sql, operator.id, parse(resourceId, req.params.id))),
+    );
   });
 
   router.get('/:id/settlement', async (req, res) => {
     const { operator } = actorOf(res, 'operator');
-    const run = await operatorBillingRun(ctx.db, operator.id, parse(resourceId, req.params.id));
-    const rows = await runSettlement(ctx.db, run.id);
+    const run = await operatorBillingRun(ctx.database.sql, operator.id, parse(resourceId, req.params.id));
+    const rows = await runSettlement(ctx.database.sql, run.id);
     res.json({
       billingRunId: run.id,
       status: run.status,
@@ -134,18 +137,18 @@ export function billingRunRoutes(ctx: AppContext): Router {
 
   router.get('/:id/reconciliation', async (req, res) => {
     const { operator } = actorOf(res, 'operator');
-    const run = await operatorBillingRun(ctx.db, operator.id, parse(resourceId, req.params.id));
+    const run = await operatorBillingRun(ctx.database.sql, operator.id, parse(resourceId, req.params.id));
     if (req.accepts(['application/json', 'text/csv']) === 'text/csv') {
       await sendCsv(
         ctx,
         res,
         `reconciliation-${run.id}.csv`,
         RECONCILIATION_COLUMNS,
-        reconciliationRows(ctx.db, run.id),
+        reconciliationRows(ctx.database.sql, run.id),
       );
       return;
     }
-    res.json(reconciliationResource(run.id, await runReconciliation(ctx.db, run.id)));
+    res.json(reconciliationResource(run.id, await runReconciliation(ctx.database.sql, run.id)));
   });
 
   return router;
@@ -159,26 +162,21 @@ export function invoiceRoutes(ctx: AppContext): Router {
     const { operator } = actorOf(res, 'operator');
     const query = parse(invoiceQuery, req.query);
     if (req.accepts(['application/json', 'text/csv']) === 'text/csv') {
-      const run = await operatorBillingRun(ctx.db, operator.id, query.billingRun);
+      const run = await operatorBillingRun(ctx.database.sql, operator.id, query.billingRun);
       const rows = (async function* () {
-        for await (const row of invoiceLineRows(ctx.db, run.id)) yield { ...row, billing_run_id: run.id };
+        for await (const row of invoiceLineRows(ctx.database.sql, run.id)) yield { ...row, billing_run_id: run.id };
       })();
       await sendCsv(ctx, res, `invoices-${run.id}.csv`, CSV_COLUMNS, rows);
       return;
     }
-    const rows = await listInvoices(ctx.db, operator.id, query.billingRun, query.limit, query.cursor);
+    const rows = await listInvoices(ctx.database.sql, operator.id, query.billingRun, query.limit, query.cursor);
     const { items, nextCursor } = page(rows, query.limit);
     res.json({ data: items.map(invoiceResource), nextCursor });
   });
 
   router.get('/:id', async (req, res) => {
     const { operator } = actorOf(res, 'operator');
-    const invoice = await ctx.db.invoice.findUnique({
-      where: { id: parse(resourceId, req.params.id) },
-      include: { lines: { orderBy: { id: 'asc' } }, subscriber: { select: { externalRef: true } } },
-    });
-    if (!invoice || invoice.operatorId !== operator.id) throw notFound('Invoice');
-    res.json(invoiceResource(invoice));
+    res.json(invoiceResource(await operatorInvoice(ctx.database.sql, operator.id, parse(resourceId, req.params.id))));
   });
 
   router.post('/:id/outcome', async (req, res) => {
@@ -186,9 +184,11 @@ export function invoiceRoutes(ctx: AppContext): Router {
     const id = parse(resourceId, req.params.id);
     const input = parse(outcomeBody, req.body ?? {});
     const key = idempotencyKey(req, false);
-    await respondOnce(ctx, req, res, key, async (tx) => ({
+    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => ({
       status: 200,
-      body: invoiceResource(await recordInvoiceOutcome(tx, operator.id, id, outcomeInput(input), ctx.config.publicUrl)),
+      body: invoiceResource(
+        await recordInvoiceOutcome(sql, operator.id, id, outcomeInput(input), ctx.config.publicUrl),
+      ),
     }));
   });
 

@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
+import { invoicesOfSubscriber } from '../../domain/billing-invoices.js';
 import { CATEGORIES } from '../../domain/categories.js';
 import { nextMonthStart, nextWeekStart } from '../../domain/charge-forecast.js';
 import { suspensionPolicy } from '../../domain/dispute-rate.js';
@@ -116,12 +117,7 @@ async function showSpace(
     purchasesOf(ctx, subscriber.id, LIST_SIZE, now),
     subscriptionsWithSeller(ctx.database.sql, subscriber.id, LIST_SIZE),
     listDisputes(ctx.database.sql, { kind: 'subscriber', subscriberId: subscriber.id }, { limit: LIST_SIZE }),
-    ctx.db.invoice.findMany({
-      where: { subscriberId: subscriber.id },
-      orderBy: { createdAt: 'desc' },
-      take: 24,
-      include: { lines: { orderBy: { id: 'asc' } } },
-    }),
+    invoicesOfSubscriber(ctx.database.sql, subscriber.id, 24),
   ]);
   const publisherNames = await namesOf(ctx.database.sql, [...new Set(disputes.map((d) => d.purchase.publisherId))]);
   const notice = queryOf(noticeParam, req.query.notice);
