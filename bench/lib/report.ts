@@ -321,7 +321,9 @@ export function summaryMarkdown(r: BenchResults): string {
   );
   if (r.cpu.profile.length) {
     lines.push('');
-    lines.push('Gateway CPU profile during the first CPU-per-purchase run (TCP), top self time:');
+    lines.push(
+      'Gateway CPU profile during a CPU-per-purchase run over TCP (not one of the measured ones), top self time:',
+    );
     lines.push('');
     lines.push(
       table(

@@ -1,0 +1,1 @@
+INSERT INTO bench_commit_probe DEFAULT VALUES;
