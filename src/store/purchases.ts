@@ -48,15 +48,41 @@ type PurchaseRow = Omit<
   chargedBackAmount: string;
 };
 
+/**
+ * Field by field: statements that read a purchase beside its subscriber or
+ * seller hand over a wider row, and none of those columns belongs in the record.
+ */
 export function toPurchase(row: PurchaseRow): PurchaseRecord {
   return {
-    ...row,
+    id: row.id,
+    publisherId: row.publisherId,
+    subscriberId: row.subscriberId,
+    subscriptionId: row.subscriptionId,
+    subscriptionPeriodStart: row.subscriptionPeriodStart,
+    kind: row.kind,
+    credits: row.credits,
     amount: money(row.amount),
+    currency: row.currency,
+    description: row.description,
+    channel: row.channel,
+    returnUrl: row.returnUrl,
+    status: row.status,
+    declineCode: row.declineCode,
+    createdAt: row.createdAt,
+    expiresAt: row.expiresAt,
+    confirmedAt: row.confirmedAt,
     commissionRate: money(row.commissionRate),
     commissionAmount: money(row.commissionAmount),
     refundedAmount: money(row.refundedAmount),
     chargedBackAmount: money(row.chargedBackAmount),
+    invoiceId: row.invoiceId,
     vatRate: money(row.vatRate),
+    consentIp: row.consentIp,
+    consentUserAgent: row.consentUserAgent,
+    consentPageVersion: row.consentPageVersion,
+    consentAssertionId: row.consentAssertionId,
+    pointsSpent: row.pointsSpent,
+    pointsEarned: row.pointsEarned,
     pointValue: money(row.pointValue),
   };
 }

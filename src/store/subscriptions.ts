@@ -34,8 +34,30 @@ export type SubscriptionRow = Omit<SubscriptionRecord, 'amount' | 'vatRate'> & {
   vatRate: string | null;
 };
 
+/** Field by field, as toPurchase: a statement may read the offer beside its subscriber or seller. */
 export function toSubscription(row: SubscriptionRow): SubscriptionRecord {
-  return { ...row, amount: money(row.amount), vatRate: money(row.vatRate) };
+  return {
+    id: row.id,
+    publisherId: row.publisherId,
+    subscriberId: row.subscriberId,
+    plan: row.plan,
+    amount: money(row.amount),
+    currency: row.currency,
+    description: row.description,
+    channel: row.channel,
+    returnUrl: row.returnUrl,
+    status: row.status,
+    declineCode: row.declineCode,
+    createdAt: row.createdAt,
+    expiresAt: row.expiresAt,
+    activatedAt: row.activatedAt,
+    currentPeriodStart: row.currentPeriodStart,
+    currentPeriodEnd: row.currentPeriodEnd,
+    renewalAttempts: row.renewalAttempts,
+    nextAttemptAt: row.nextAttemptAt,
+    canceledAt: row.canceledAt,
+    vatRate: money(row.vatRate),
+  };
 }
 
 const LOCK_WITH_SELLER: Statement = {
