@@ -5,10 +5,9 @@ import { inTransaction, type Sql } from '../src/store/sql.js';
 import {
   createOperator,
   createPublisher,
-  bearer,
   createPurchase,
-  idemKey,
-  provision,
+  createSubscriptionOffer,
+  provisionedSubscriber,
   startTestGateway,
   type OperatorFixture,
   type PublisherFixture,
@@ -65,23 +64,6 @@ async function confirmWhileLocked<T>(
   return { holder: await holder, waiter: await waiter };
 }
 
-async function newSubscriber() {
-  const ref = await provision(gw, operator);
-  return gw.ctx.db.subscriber.findFirstOrThrow({ where: { operatorId: operator.id, externalRef: ref } });
-}
-
-/** A pending weekly offer of 1.00, through the API. */
-async function createWeeklyOffer(): Promise<string> {
-  const created = await gw
-    .api()
-    .post('/v1/subscriptions')
-    .set(bearer(publisher.apiKey))
-    .set('Idempotency-Key', idemKey())
-    .send({ plan: 'weekly', amount: '1.00', description: 'A weekly offer', channel: 'isp' });
-  expect(created.status).toBe(201);
-  return (created.body as { id: string }).id;
-}
-
 /** A promise another part of the test resolves: a session saying it holds a lock, or being let go. */
 function signal(): { raised: Promise<void>; raise: () => void } {
   let raise = () => {};
@@ -106,7 +88,7 @@ describe('Spending read after the subscriber lock', () => {
   const name =
     'When a confirmation waits for the lock of one that spends, then it sees that spend once granted and declines';
   it(name, async () => {
-    const subscriber = await newSubscriber();
+    const subscriber = await provisionedSubscriber(gw, operator);
     const first = await createPurchase(gw, publisher, { amount: '30.00' });
     const second = await createPurchase(gw, publisher, { amount: '1.00' });
 
@@ -123,9 +105,9 @@ describe('Spending read after the subscriber lock', () => {
   const offerName =
     'When an offer confirmation waits for the lock of a purchase that spends, then it sees that spend and declines';
   it(offerName, async () => {
-    const subscriber = await newSubscriber();
+    const subscriber = await provisionedSubscriber(gw, operator);
     const first = await createPurchase(gw, publisher, { amount: '30.00' });
-    const offerId = await createWeeklyOffer();
+    const offerId = (await createSubscriptionOffer(gw, publisher)).id;
 
     const { holder, waiter: late } = await confirmWhileLocked<SubscriptionConfirmation>(subscriber, first.id, (sql) =>
       confirmSubscription(sql, offerId, subscriber, evidence, 'http://kiosque.test'),
@@ -141,8 +123,8 @@ describe('Spending read after the subscriber lock', () => {
   const raceName =
     'When two subscribers confirm one offer at once, then the one whose claim waited is told it does not exist';
   it(raceName, async () => {
-    const [first, second] = [await newSubscriber(), await newSubscriber()];
-    const offerId = await createWeeklyOffer();
+    const [first, second] = [await provisionedSubscriber(gw, operator), await provisionedSubscriber(gw, operator)];
+    const offerId = (await createSubscriptionOffer(gw, publisher)).id;
 
     const gate = signal();
     const holdsOffer = signal();

@@ -4,12 +4,11 @@ import { findPurchase, lockForConfirmation } from '../src/store/purchases.js';
 import { inTransaction } from '../src/store/sql.js';
 import { findSubscription, lockForSubscriptionConfirmation } from '../src/store/subscriptions.js';
 import {
-  bearer,
   createOperator,
   createPublisher,
   createPurchase,
-  idemKey,
-  provision,
+  createSubscriptionOffer,
+  provisionedSubscriber,
   startTestGateway,
   type OperatorFixture,
   type PublisherFixture,
@@ -30,14 +29,9 @@ afterAll(() => gw.close());
 const now = new Date();
 const periods = { weekStart: weekStart(now), monthStart: monthStart(now) };
 
-async function newSubscriberId(): Promise<string> {
-  const ref = await provision(gw, operator);
-  return (await gw.ctx.db.subscriber.findFirstOrThrow({ where: { operatorId: operator.id, externalRef: ref } })).id;
-}
-
 describe("A confirmation's lock reads the item beside its subscriber and seller", () => {
   it('When a purchase is read with them, then its record holds the fields of a purchase read alone, no more', async () => {
-    const subscriberId = await newSubscriberId();
+    const subscriberId = (await provisionedSubscriber(gw, operator)).id;
     const { id } = await createPurchase(gw, publisher);
     const alone = await findPurchase(gw.ctx.database.sql, id);
     const context = await inTransaction(gw.ctx.pool, (sql) => lockForConfirmation(sql, subscriberId, id, periods));
@@ -47,14 +41,8 @@ describe("A confirmation's lock reads the item beside its subscriber and seller"
   });
 
   it('When an offer is read with them, then its record holds the fields of an offer read alone, no more', async () => {
-    const subscriberId = await newSubscriberId();
-    const created = await gw
-      .api()
-      .post('/v1/subscriptions')
-      .set(bearer(publisher.apiKey))
-      .set('Idempotency-Key', idemKey())
-      .send({ plan: 'weekly', amount: '1.00', description: 'A weekly offer', channel: 'isp' });
-    const id = (created.body as { id: string }).id;
+    const subscriberId = (await provisionedSubscriber(gw, operator)).id;
+    const { id } = await createSubscriptionOffer(gw, publisher);
     const alone = await findSubscription(gw.ctx.database.sql, id);
     const context = await inTransaction(gw.ctx.pool, (sql) =>
       lockForSubscriptionConfirmation(sql, subscriberId, id, periods),

@@ -101,6 +101,12 @@ export async function provision(
   return externalRef;
 }
 
+/** A newly provisioned subscriber's row, for tests that call the domain or the store with its id. */
+export async function provisionedSubscriber(gw: TestGateway, operator: OperatorFixture) {
+  const externalRef = await provision(gw, operator);
+  return gw.ctx.db.subscriber.findFirstOrThrow({ where: { operatorId: operator.id, externalRef } });
+}
+
 /** An assertion as an operator's portal would mint it. */
 export function assertion(
   operator: Pick<OperatorFixture, 'id' | 'assertionSecret'>,
@@ -132,6 +138,22 @@ export async function createPurchase(
     .set('Idempotency-Key', idemKey())
     .send({ amount: '2.00', currency: 'EUR', description: 'An article', channel: 'isp', ...body });
   if (res.status !== 201) throw new Error(`purchase creation failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { id: res.body.id, consentUrl: res.body.consentUrl };
+}
+
+/** A pending subscription offer, weekly at 1.00 unless `body` says otherwise. */
+export async function createSubscriptionOffer(
+  gw: TestGateway,
+  publisher: PublisherFixture,
+  body: Record<string, unknown> = {},
+): Promise<{ id: string; consentUrl: string }> {
+  const res = await gw
+    .api()
+    .post('/v1/subscriptions')
+    .set(bearer(publisher.apiKey))
+    .set('Idempotency-Key', idemKey())
+    .send({ plan: 'weekly', amount: '1.00', description: 'A weekly offer', channel: 'isp', ...body });
+  if (res.status !== 201) throw new Error(`offer creation failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { id: res.body.id, consentUrl: res.body.consentUrl };
 }
 
