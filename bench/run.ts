@@ -49,7 +49,10 @@ if (process.env.BENCH_ONLY === 'ratios') {
   const world = await provision();
   const results = await ratios(scale, mainUrl, redisUrl, world, new AssertionCache(world));
   const summary = `## Ratios run of ${date} (commit ${commit}, BENCH_SCALE=${scale.factor})\n\n${describeMachineLine(machine)}\n\n${ratiosMarkdown(results)}`;
-  writeFileSync(join(resultsDir, `${stamp}-ratios.json`), `${JSON.stringify({ date, commit, machine, scale, ...results }, null, 2)}\n`);
+  writeFileSync(
+    join(resultsDir, `${stamp}-ratios.json`),
+    `${JSON.stringify({ date, commit, machine, scale, ...results }, null, 2)}\n`,
+  );
   if (process.env.BENCH_RECORD !== '0') appendFileSync(join(ROOT, 'BENCHMARKS.md'), `\n${summary}`);
   process.stdout.write(`\n${summary}`);
   process.exit(0);

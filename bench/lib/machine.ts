@@ -40,6 +40,8 @@ export function currentCommit(): string {
 
 /** One line naming the machine and how loaded it was, for a summary. */
 export function describeMachineLine(m: Machine): string {
-  const load = loadavg().map((value) => value.toFixed(1)).join(' ');
+  const load = loadavg()
+    .map((value) => value.toFixed(1))
+    .join(' ');
   return `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}, PostgreSQL ${m.postgres}; load average ${load} at the end.`;
 }
