@@ -33,11 +33,12 @@ import { assetRoutes } from './pages/assets.js';
 import { pageHeaders } from './pages/render.js';
 import { meSubscriptionRoutes, subscriptionRoutes } from './routes/subscriptions.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { ALREADY_MIGRATED, untilMigrated, type StartupState } from './until-migrated.js';
 
 /** Publishers send small JSON documents; anything larger is a mistake or an attack. */
 export const BODY_LIMIT = '16kb';
 
-export function createApp(ctx: AppContext): Express {
+export function createApp(ctx: AppContext, startup: StartupState = ALREADY_MIGRATED): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', ctx.config.trustProxy ? 1 : false);
@@ -62,6 +63,7 @@ export function createApp(ctx: AppContext): Express {
   app.use(healthRoutes(ctx));
 
   app.use(docsRoutes(ctx));
+  app.use(untilMigrated(startup));
   const { maxInFlight, maxPoolWaiting, requestDeadlineMs } = ctx.config;
   app.use(
     shedLoad(
