@@ -56,7 +56,7 @@ export async function startWorkersWhenReady(
  * PostgreSQL, Redis or the migrations until they are ready.
  */
 export async function startGateway(config: Config = loadConfig()): Promise<Gateway> {
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, [config.adminApiKey]);
   const billingQueue = createBillingQueue(config.redisUrl, config.queuePrefix);
   // Its connection fails with the gateway's own, which watchRedis already reports.
   billingQueue.on('error', () => undefined);

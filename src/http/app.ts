@@ -7,7 +7,7 @@ import { healthRoutes } from '../observability/health.js';
 import { observeHttp, requestId } from '../observability/http.js';
 import type { AppContext } from './context.js';
 import { errorHandler } from './errors.js';
-import { redactUrl } from './log-redaction.js';
+import { urlRedactor } from './log-redaction.js';
 import { noStore } from './no-store.js';
 import { shedLoad } from './load-shedding.js';
 import { poolWaiting } from '../store/db.js';
@@ -42,6 +42,7 @@ export function createApp(ctx: AppContext, startup: StartupState = ALREADY_MIGRA
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', ctx.config.trustProxy ? 1 : false);
+  const redactUrl = urlRedactor([ctx.config.adminApiKey]);
   app.use(
     pinoHttp({
       logger: ctx.logger,
