@@ -24,6 +24,7 @@ export interface PurchaseView {
   subscriptionId: string | null;
   declineCode: string | null;
   refundedAmount: Amount;
+  chargedBackAmount: Amount;
   vatRate: Amount | null;
   returnUrl: string | null;
   createdAt: Date;
@@ -92,6 +93,7 @@ export function purchasePayload(purchase: PurchaseView, publicUrl: string, now: 
     ...(purchase.subscriptionId ? { subscriptionId: purchase.subscriptionId } : {}),
     ...(purchase.declineCode ? { declineCode: purchase.declineCode } : {}),
     refundedAmount: formatAmount(purchase.refundedAmount.toString()),
+    chargedBackAmount: formatAmount(purchase.chargedBackAmount.toString()),
     ...purchasePoints(purchase),
     ...purchaseVat(purchase),
     ...(status === 'pending' ? { consentUrl: consentUrl(publicUrl, purchase.id) } : {}),
