@@ -65,6 +65,10 @@ export function createApp(ctx: AppContext, startup: StartupState = ALREADY_MIGRA
 
   app.use(docsRoutes(ctx));
   app.use(untilMigrated(startup));
+  // Bodies are read before a request counts as in flight: a client sending its body a byte at a time holds a
+  // connection (bounded in number and time, src/http/connection-guard.ts), never a slot other clients need.
+  app.use(express.json({ limit: BODY_LIMIT, strict: true }));
+  app.use(['/consent', '/me'], express.urlencoded({ limit: BODY_LIMIT, extended: false }));
   const { maxInFlight, maxPoolWaiting, requestDeadlineMs } = ctx.config;
   app.use(
     shedLoad(
@@ -72,26 +76,9 @@ export function createApp(ctx: AppContext, startup: StartupState = ALREADY_MIGRA
       () => poolWaiting(ctx.db) + ctx.pool.waitingCount,
     ),
   );
-  app.use(express.json({ limit: BODY_LIMIT, strict: true }));
   app.use(rejectNul);
-  app.use(
-    '/consent',
-    noStore,
-    rateLimit(ctx),
-    express.urlencoded({ limit: BODY_LIMIT, extended: false }),
-    cookieParser(),
-    consentRoutes(ctx),
-    subscriptionConsentRoutes(ctx),
-  );
-  app.use(
-    '/me',
-    noStore,
-    rateLimit(ctx),
-    express.urlencoded({ limit: BODY_LIMIT, extended: false }),
-    cookieParser(),
-    pageHeaders,
-    subscriberPageRoutes(ctx),
-  );
+  app.use('/consent', noStore, rateLimit(ctx), cookieParser(), consentRoutes(ctx), subscriptionConsentRoutes(ctx));
+  app.use('/me', noStore, rateLimit(ctx), cookieParser(), pageHeaders, subscriberPageRoutes(ctx));
   app.use(assetRoutes());
 
   const v1 = express.Router();
