@@ -11,6 +11,7 @@ import { bullConnection, WORKER_RUN_RETRY_DELAY_MS } from '../src/queue/connecti
 import { BILLING_QUEUE, createBillingQueue, ensureBillingJobs, type BillingJobData } from '../src/queue/billing.js';
 import { onRedisReturn } from '../src/queue/reconnect.js';
 import { runningRunIds, type BillingLimits } from '../src/store/billing-runs.js';
+import { withUrlParameter } from '../src/store/primary-host.js';
 import { createPool, onPrisma, type PgPool } from '../src/store/sql.js';
 import type { SweepScope } from '../src/store/sweep-scope.js';
 import type { RunningWorker, WorkerDeps } from './registry.js';
@@ -59,9 +60,7 @@ export function billingWorkerSettings(env: NodeJS.ProcessEnv = process.env): Bil
 
 /** Billing's own connections, named so that pg_stat_activity tells them apart, and waiting as long as a chunk may take. */
 function billingPool(databaseUrl: string, connections: number, limits: BillingLimits): PgPool {
-  const url = new URL(databaseUrl);
-  url.searchParams.set('application_name', 'kiosque-billing');
-  return createPool(url.toString(), connections, {
+  return createPool(withUrlParameter(databaseUrl, 'application_name', 'kiosque-billing'), connections, {
     poolWaitMs: limits.statementMs * 2,
     statementMs: limits.statementMs,
     lockMs: limits.lockMs,
