@@ -125,4 +125,28 @@ describe('Leaving a primary that turns read-only', () => {
     expect((refused as Error).message).toMatch(/synchronous standby/);
     expect(isDatabaseUnavailable(refused)).toBe(true);
   });
+
+  it('When a commit stops waiting for its synchronous standby (a cancel), then it fails as unavailable (40003) instead of succeeding unreplicated, though the row is on the primary', async () => {
+    const primary = await server({ settings: { synchronous_standby_names: '"*"' } });
+    const standby = await server({ standbyOf: primary });
+    const p = pool(`postgresql://postgres@127.0.0.1:${primary.port}/postgres?target_session_attrs=read-write`);
+    await untilServed(() => p.query('CREATE TABLE unreplicated (n int)'), []);
+    await standby.stop('fast');
+    // statement_timeout never cuts a commit's wait (PostgreSQL disarms it before committing); a cancel does.
+    const inserting = p.query('INSERT INTO unreplicated VALUES (1)').catch((error: unknown) => error);
+    const admin = pool(primary.adminUrl);
+    await untilServed(async () => {
+      const { rows } = await admin.query<{ cancelled: boolean }>(
+        `SELECT pg_cancel_backend(pid) AS cancelled FROM pg_stat_activity
+         WHERE query LIKE 'INSERT INTO unreplicated%' AND wait_event = 'SyncRep'`,
+      );
+      if (!rows[0]?.cancelled) throw new Error('not waiting for the standby yet');
+    }, []);
+    const failed = await inserting;
+    expect((failed as { code?: string }).code).toBe('40003');
+    expect(isDatabaseUnavailable(failed)).toBe(true);
+    // What PostgreSQL reports as a success: the row is there, on the primary alone.
+    const { rows } = await admin.query('SELECT n FROM unreplicated');
+    expect(rows).toEqual([{ n: 1 }]);
+  });
 });

@@ -41,6 +41,23 @@ export function unsettledRange(operatorId: string): { from: string; to: string }
   return { from: `unsettled:${operatorId}:`, to: `unsettled:${operatorId};` };
 }
 
+/**
+ * The publisher and kind of one of the operator's unsettled accounts, read
+ * back by the one layout that wrote it (accounts.unsettled); null for any
+ * other account.
+ */
+export function unsettledParts(
+  operatorId: string,
+  account: string,
+): { publisherId: string; kind: UnsettledKind } | null {
+  const { from } = unsettledRange(operatorId);
+  const cut = account.lastIndexOf(':');
+  if (!account.startsWith(from) || cut < from.length) return null;
+  const publisherId = account.slice(from.length, cut);
+  const kind = UNSETTLED_KINDS.find((k) => accounts.unsettled(operatorId, publisherId, k) === account);
+  return kind ? { publisherId, kind } : null;
+}
+
 /** Liabilities and revenue read as credit − debit; assets and expenses as debit − credit. */
 export function normalSide(account: string): 'debit' | 'credit' {
   if (account.startsWith('publisher:') || account === accounts.commission) return 'credit';

@@ -178,6 +178,30 @@ export class PrimaryLocator {
 const READ_ONLY_TRANSACTION = '25006';
 
 /**
+ * SQLSTATE 40003, statement_completion_unknown: the commit is on this node's
+ * disk but its standby may never have it. PostgreSQL reports a commit whose
+ * wait for the synchronous standby was cut short (by statement_timeout, a
+ * cancel) as a success with a WARNING; answered 2xx, it could be rewound away
+ * by the failover that follows. It is made an error here, which the HTTP layer
+ * answers 503, so the client retries (with its Idempotency-Key).
+ */
+export class CommitNotReplicatedError extends Error {
+  readonly code = '40003';
+  constructor(host: HostPort) {
+    super(`${describe(host)} committed locally, but its synchronous standby did not confirm the commit`);
+    this.name = 'CommitNotReplicatedError';
+  }
+}
+
+/** PostgreSQL's WARNING when a commit stops waiting for its synchronous standby (English server messages). */
+const SYNC_WAIT_CANCELLED = /canceling (the )?wait for synchronous replication/i;
+
+/** pg's statement in flight: setting `_canceledDueToError` makes it fail at ReadyForQuery (pg 8's own mechanism). */
+interface QueryInFlight {
+  _canceledDueToError?: Error | false;
+}
+
+/**
  * A pg.Client for pg.Pool's `Client` option: it connects to the locator's
  * primary and checks it on arrival, and on a connection error or a read-only
  * answer it ends itself, so the pool drops it, and has the locator look again.
@@ -207,11 +231,19 @@ export function primaryClientClass(locator: PrimaryLocator): typeof pg.Client {
         throw error;
       }
       this.on('error', forget);
+      // After the failing statement's callback has run; the pool then drops this client on release.
+      const drop = () => setImmediate(() => void this.end().catch(() => undefined));
       this.connection.on('errorMessage', (message: { code?: string }) => {
         if (message.code !== READ_ONLY_TRANSACTION) return;
         forget();
-        // After the failing statement's callback has run; the pool then drops this client on release.
-        setImmediate(() => void this.end().catch(() => undefined));
+        drop();
+      });
+      this.on('notice', (notice: { severity?: string; message?: string }) => {
+        if (notice.severity !== 'WARNING' || !SYNC_WAIT_CANCELLED.test(notice.message ?? '')) return;
+        forget();
+        const inFlight = (this as unknown as { _getActiveQuery(): QueryInFlight | null })._getActiveQuery();
+        if (inFlight) inFlight._canceledDueToError = new CommitNotReplicatedError(host);
+        drop();
       });
       const refusal = await writableRefusal(this).catch((error: Error) => `unreachable (${error.message})`);
       if (refusal !== null) {
