@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { spawnGateway, type GatewayProcess } from '../test/support/gateway-process.js';
 import { freePort } from '../test/support/private-redis.js';
 import { startFormation } from '../test/faults/support/auto-failover.js';
@@ -18,7 +19,8 @@ import { ROOT } from './lib/proc.js';
  * production, and one whose sessions set `synchronous_commit = local`, whose
  * commits wait for the primary's own disk only, as on a single server. Same
  * node, same disk, same load: the difference is the standby's round trip.
- * BENCH_CONFIRMATIONS (default 300) per mode and round.
+ * BENCH_CONFIRMATIONS (default 300) per mode, interleaved; four times as many
+ * bare commits.
  */
 const confirmations = Number(process.env.BENCH_CONFIRMATIONS ?? 300);
 const CONCURRENCY = 8;
@@ -70,62 +72,70 @@ try {
     return elapsedMs;
   };
   const measure = async (target: string, concurrency: number) => {
-    const latencies: number[] = [];
     const started = performance.now();
     let left = confirmations;
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
-        while (left-- > 0) latencies.push(await confirmOne(target, fixtures));
+        while (left-- > 0) await confirmOne(target, fixtures);
       }),
     );
-    const seconds = (performance.now() - started) / 1000;
-    latencies.sort((a, b) => a - b);
-    const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] as number;
-    return { p50Ms: at(0.5), p99Ms: at(0.99), purchasesPerSecond: confirmations / seconds };
+    return { purchasesPerSecond: confirmations / ((performance.now() - started) / 1000) };
   };
 
   // Warm both gateways (prepared statements, pools) before anything counts.
   for (const g of gateways) for (let i = 0; i < 30; i++) await confirmOne(g.url, fixtures);
-  const results: Record<string, Record<string, { p50Ms: number; p99Ms: number; purchasesPerSecond: number }[]>> = {
-    synchronous: { serial: [], concurrent: [] },
-    local: { serial: [], concurrent: [] },
+  const quantiles = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+    return { p50Ms: at(0.5), p99Ms: at(0.99) };
   };
-  // Interleaved rounds, so that the shared machine's drift falls on both modes alike.
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [mode, g] of [
-      ['synchronous', synchronous],
-      ['local', local],
-    ] as const) {
-      results[mode]?.serial?.push(await measure(g.url, 1));
-      results[mode]?.concurrent?.push(await measure(g.url, CONCURRENCY));
+  // One confirmation on each in turn, so that the shared machine's drift falls on both alike.
+  const serial = { synchronous: [] as number[], local: [] as number[] };
+  for (let i = 0; i < confirmations; i++) {
+    serial.synchronous.push(await confirmOne(synchronous.url, fixtures));
+    serial.local.push(await confirmOne(local.url, fixtures));
+  }
+  // The commit alone: a one-row insert on the primary, each mode in turn, without HTTP or Kiosque around it.
+  const commit = { synchronous: [] as number[], local: [] as number[] };
+  const clients = {
+    synchronous: new pg.Client({ connectionString: formation.urlOf(primary) }),
+    local: new pg.Client({ connectionString: formation.urlOf(primary), options: '-c synchronous_commit=local' }),
+  };
+  await clients.synchronous.connect();
+  await clients.local.connect();
+  await clients.synchronous.query('CREATE TABLE bench_commits (n int)');
+  for (let i = 0; i < confirmations * 4; i++) {
+    for (const mode of ['synchronous', 'local'] as const) {
+      const started = performance.now();
+      await clients[mode].query('INSERT INTO bench_commits VALUES ($1)', [i]);
+      commit[mode].push(performance.now() - started);
     }
   }
+  await clients.synchronous.end();
+  await clients.local.end();
+  // Throughput with CONCURRENCY confirmations in flight, in interleaved rounds.
+  const concurrent = { synchronous: [] as number[], local: [] as number[] };
+  for (let round = 0; round < ROUNDS; round++) {
+    concurrent.synchronous.push((await measure(synchronous.url, CONCURRENCY)).purchasesPerSecond);
+    concurrent.local.push((await measure(local.url, CONCURRENCY)).purchasesPerSecond);
+  }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-  const summary = Object.fromEntries(
-    Object.entries(results).map(([mode, kinds]) => [
-      mode,
-      Object.fromEntries(
-        Object.entries(kinds).map(([kind, runs]) => [
-          kind,
-          {
-            p50Ms: median(runs.map((r) => r.p50Ms)),
-            p99Ms: median(runs.map((r) => r.p99Ms)),
-            purchasesPerSecond: median(runs.map((r) => r.purchasesPerSecond)),
-          },
-        ]),
-      ),
-    ]),
-  );
+  const summary = {
+    confirmSerial: { synchronous: quantiles(serial.synchronous), local: quantiles(serial.local) },
+    commitAlone: { synchronous: quantiles(commit.synchronous), local: quantiles(commit.local) },
+    confirmationsPerSecondAt8: { synchronous: median(concurrent.synchronous), local: median(concurrent.local) },
+  };
   const report = {
     date: new Date().toISOString(),
     commit: currentCommit(),
     cpus: cpus().length,
+    loadAverage: loadavg(),
     cpuModel: cpus()[0]?.model,
     confirmations,
     concurrency: CONCURRENCY,
     rounds: ROUNDS,
     summary,
-    runs: results,
+    concurrentRounds: concurrent,
   };
   const dir = join(ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });

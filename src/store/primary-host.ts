@@ -12,12 +12,12 @@ import pg from 'pg';
  * selector over `pg` rather than another driver.
  */
 
-export interface HostPort {
+interface HostPort {
   host: string;
   port: number;
 }
 
-export interface DatabaseHosts {
+interface DatabaseHosts {
   hosts: HostPort[];
   /** Whether connections must be checked for a writable primary (several hosts, or target_session_attrs asks it). */
   selects: boolean;
@@ -77,7 +77,7 @@ export function withUrlParameter(databaseUrl: string, name: string, value: strin
 }
 
 /** SQLSTATE 08001, libpq's own for "could not establish a connection": unavailable.ts maps class 08 to 503. */
-export class NoWritablePrimaryError extends Error {
+class NoWritablePrimaryError extends Error {
   readonly code = '08001';
   constructor(reasons: string[]) {
     super(`no writable PostgreSQL primary: ${reasons.join('; ')}`);
@@ -92,7 +92,7 @@ export class NoWritablePrimaryError extends Error {
  * after a crash, whose last commits its standby may never have received, and
  * whatever it answered (a replay, a ceiling) could be rewound away.
  */
-export async function writableRefusal(client: pg.ClientBase): Promise<string | null> {
+async function writableRefusal(client: pg.ClientBase): Promise<string | null> {
   const { rows } = await client.query<{
     in_recovery: boolean;
     read_only: string;
@@ -123,7 +123,7 @@ const describe = ({ host, port }: HostPort) => `${host}:${port}`;
  * every host at once, once it is forgotten. One search runs at a time, however
  * many connections wait for it.
  */
-export class PrimaryLocator {
+class PrimaryLocator {
   private known: HostPort | null = null;
   private search: Promise<HostPort> | null = null;
 
@@ -180,12 +180,13 @@ const READ_ONLY_TRANSACTION = '25006';
 /**
  * SQLSTATE 40003, statement_completion_unknown: the commit is on this node's
  * disk but its standby may never have it. PostgreSQL reports a commit whose
- * wait for the synchronous standby was cut short (by statement_timeout, a
- * cancel) as a success with a WARNING; answered 2xx, it could be rewound away
+ * wait for the synchronous standby was cut short (a cancel request,
+ * pg_cancel_backend; statement_timeout never cuts it) as a success with a
+ * WARNING; answered 2xx, it could be rewound away
  * by the failover that follows. It is made an error here, which the HTTP layer
  * answers 503, so the client retries (with its Idempotency-Key).
  */
-export class CommitNotReplicatedError extends Error {
+class CommitNotReplicatedError extends Error {
   readonly code = '40003';
   constructor(host: HostPort) {
     super(`${describe(host)} committed locally, but its synchronous standby did not confirm the commit`);
@@ -203,10 +204,11 @@ interface QueryInFlight {
 
 /**
  * A pg.Client for pg.Pool's `Client` option: it connects to the locator's
- * primary and checks it on arrival, and on a connection error or a read-only
- * answer it ends itself, so the pool drops it, and has the locator look again.
+ * primary and checks it on arrival, and on a connection error, a read-only
+ * answer or a cancelled commit wait it ends itself, so the pool drops it, and
+ * has the locator look again.
  */
-export function primaryClientClass(locator: PrimaryLocator): typeof pg.Client {
+function primaryClientClass(locator: PrimaryLocator): typeof pg.Client {
   return class PrimaryClient extends pg.Client {
     override connect(): Promise<pg.Client>;
     override connect(callback: (err: Error | null, client?: pg.Client) => void): void;
