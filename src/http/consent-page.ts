@@ -101,7 +101,8 @@ export function consentPage(shell: Shell, f: Formatter, view: ConsentView): stri
 !${view.points ? html`<p class="points">${m.consentPoints(String(view.points.available), f.money(view.points.availableValue))}</p>` : ''}
 !${view.pointsOnly ? '' : html`<button type="submit">${period ? m.subscribeButton(price, period) : m.payButton(price)}</button>`}
 !${view.points ? pointsButton(m, f, view.points) : ''}
-</form>`;
+</form>
+!${view.returnUrl ? html`<p class="back"><a href="${view.returnUrl}">${m.cancelAndBack(view.publisherName)}</a></p>` : ''}`;
   return layout(
     shell,
     html`<section class="card" aria-labelledby="offer">
