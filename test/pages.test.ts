@@ -159,9 +159,9 @@ describe('Consent pages tell the whole offer', () => {
     expect(text).toContain('par mois');
     expect(text).toContain('Cet abonnement se renouvelle tout seul chaque mois, jusqu’à ce que vous l’annuliez.');
     const now = new Date();
-    const nextMonth = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'Europe/Paris' }).format(
-      nextPeriodEnd(now, 'monthly', now),
-    ).replace(/^1 /, '1er ');
+    const nextMonth = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'Europe/Paris' })
+      .format(nextPeriodEnd(now, 'monthly', now))
+      .replace(/^1 /, '1er ');
     expect(text).toContain(`Prochain renouvellement : ${nextMonth}`);
     expect(text).toContain('Annulable à tout moment dans votre espace Kiosque');
     expect(text).toContain(`M’abonner pour 4,99${NBSP}€ par mois`);
@@ -294,7 +294,9 @@ describe('The subscriber space, /me', () => {
     expect(page.text).toContain(`action="/me/subscriptions/${id}/cancel"`);
     // Before the click, the words say what cancelling would do, not that it is done.
     const before = visibleText(page.text);
-    expect(before).toMatch(/Si vous l’annulez, vous gardez l’accès jusqu’au (1er|\d+) \S+ \d{4}, puis plus rien n’est prélevé\./);
+    expect(before).toMatch(
+      /Si vous l’annulez, vous gardez l’accès jusqu’au (1er|\d+) \S+ \d{4}, puis plus rien n’est prélevé\./,
+    );
     expect(before).not.toContain('Plus rien ne sera prélevé');
     const forged = await browser.post(`/me/subscriptions/${id}/cancel`).type('form').send({ csrf: 'forged' });
     expect(forged.status).toBe(403);
@@ -310,7 +312,7 @@ describe('The subscriber space, /me', () => {
     const until = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'Europe/Paris' })
       .format(row.currentPeriodEnd as Date)
       .replace(/^1 /, '1er ');
-    const after = visibleText((await browser.get(res.headers.location)).text);
+    const after = visibleText((await browser.get(res.headers.location as string)).text);
     expect(after).toContain(
       `Votre abonnement à «${NBSP}La Gazette, chaque matin${NBSP}» est annulé. Vous y avez accès jusqu’au ${until} ; plus rien ne sera prélevé.`,
     );

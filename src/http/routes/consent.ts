@@ -49,7 +49,13 @@ export function consentRoutes(ctx: AppContext): Router {
         returnUrl: purchase.returnUrl,
         thanks: (seller) => [
           purchase.pointsSpent > 0
-            ? m.paidWithPointsSentence(euros, String(purchase.pointsSpent), f.money(value), seller, purchase.description)
+            ? m.paidWithPointsSentence(
+                euros,
+                String(purchase.pointsSpent),
+                f.money(value),
+                seller,
+                purchase.description,
+              )
             : m.paidSentence(euros, seller, purchase.description),
           ...(purchase.amount.gt(0) ? [m.onNextBill(subscriber.operator.brand)] : []),
           m.reference(purchase.id),

@@ -5,7 +5,6 @@ import { messagePage } from '../pages/layout.js';
 import { HELP_PATH, PRIVACY_PATH, TERMS_PATH } from '../pages/paths.js';
 import { pageKit, sendHtml } from '../pages/render.js';
 
-
 /**
  * The pages every footer links to. Terms and privacy need nobody signed in;
  * help names the visitor's operator when a session says who it is, since the
@@ -16,7 +15,11 @@ export function infoPageRoutes(ctx: AppContext): Router {
 
   router.get(TERMS_PATH, (req, res) => {
     const kit = pageKit(req, res);
-    sendHtml(res, 200, messagePage(kit.shell(kit.m.termsTitle, null), { title: kit.m.termsTitle, paragraphs: kit.m.terms }));
+    sendHtml(
+      res,
+      200,
+      messagePage(kit.shell(kit.m.termsTitle, null), { title: kit.m.termsTitle, paragraphs: kit.m.terms }),
+    );
   });
 
   router.get(PRIVACY_PATH, (req, res) => {

@@ -92,7 +92,8 @@ export const en: Messages = {
   onNextBill: (brand) => `This amount will be on your next ${brand} bill.`,
   reference: (id) => `Reference: ${id}`,
   thanksRenewal: (date) => `It renews by itself on ${date}.`,
-  thanksHowToCancel: 'To cancel it, open your Kiosque space, under “My subscriptions”: nothing more is charged after that.',
+  thanksHowToCancel:
+    'To cancel it, open your Kiosque space, under “My subscriptions”: nothing more is charged after that.',
   manageSubscriptions: 'Manage my subscriptions',
   purchaseDeclinedTitle: 'Purchase declined',
   subscriptionDeclinedTitle: 'Subscription declined',
