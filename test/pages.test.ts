@@ -426,3 +426,40 @@ describe('Admin fields the pages rely on', () => {
     expect(visibleText(res.text)).not.toContain('Vendu par');
   });
 });
+
+describe('Terms, privacy and help, linked from every page', () => {
+  it('When anyone opens a page, then its footer links to the terms, the privacy notice and help, and each answers without signing in', async () => {
+    const signIn = await gw.api().get('/me');
+    expect(signIn.status).toBe(401);
+    for (const path of ['/legal/terms', '/legal/privacy', '/help']) {
+      expect(signIn.text).toContain(`href="${path}"`);
+      const page = await gw.api().get(path);
+      expect(page.status, path).toBe(200);
+      expect(page.headers['x-frame-options']).toBe('DENY');
+      expect(page.headers['cache-control']).toBe('no-store');
+    }
+    const help = visibleText((await gw.api().get('/help')).text);
+    expect(help).toContain('contactez le service client de votre opérateur internet ou mobile');
+    const english = visibleText((await gw.api().get('/legal/privacy').set('Accept-Language', 'en')).text);
+    expect(english).toContain('Kiosque receives from your operator an identifier of your line');
+  });
+
+  it('When a signed-in subscriber opens help, then it names their operator’s customer service', async () => {
+    const ref = await provision(gw, operator);
+    const browser = await signedIn('/help', assertion(operator, ref));
+    const res = await browser.get('/help');
+    const text = visibleText(res.text);
+    expect(text).toContain(
+      `contactez le service client de ${operator.brand} depuis votre espace client ${operator.brand}`,
+    );
+    expect(res.text).toContain(`Service client de ${operator.brand}`);
+  });
+
+  it('When a holder has no child, then /me offers no parent space; once a child is attached, it does', async () => {
+    const holderRef = await provision(gw, operator);
+    const browser = await signedIn('/me', assertion(operator, holderRef));
+    expect((await browser.get('/me')).text).not.toContain('href="/me/children"');
+    await provision(gw, operator, unique('child'), { holderRef, displayName: 'Noé' });
+    expect((await browser.get('/me')).text).toContain('href="/me/children"');
+  });
+});

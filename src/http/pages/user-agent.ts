@@ -4,7 +4,7 @@
  * consent evidence only needs the common families, and the raw string stays
  * beside the summary for a dispute.
  */
-export interface Device {
+interface Device {
   browser: string | null;
   os: string | null;
 }
