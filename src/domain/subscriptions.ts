@@ -18,12 +18,13 @@ import {
 import { newId } from '../ids.js';
 import { commissionOn } from './commission.js';
 import { AppError, invalidRequest, invalidState, notFound, type DeclineCode } from './errors.js';
-import { recordEvent, type EventType } from './events.js';
+import { recordEvent, webhookEvent, type EventType } from './events.js';
 import { notifyOperatorOfCharge } from './operator-notifications.js';
 import { postConfirmationPoints } from './household-points.js';
 import { pointsEarned } from './points.js';
 import { Decimal } from './money.js';
-import { nextPeriodEnd, periodHolding, type Period, type Plan } from './plan-periods.js';
+import { nextPeriodEnd, periodHolding, type Period } from './plan-periods.js';
+import type { Plan } from '../shared/catalogue.js';
 import {
   CLAIM_ATTEMPTS,
   CONSENT_TTL_MS,
@@ -32,7 +33,6 @@ import {
   decideCharge,
   decideChargeOn,
   lockSubscriber,
-  outboxEvent,
   rateFor,
   type ConsentEvidence,
   type LockedSubscriber,
@@ -332,7 +332,7 @@ async function claimActive(
     currentPeriodEnd,
     nextAttemptAt: currentPeriodEnd,
   };
-  const event = outboxEvent(
+  const event = webhookEvent(
     'subscription.activated',
     { ...subscriptionPayload(active, publicUrl, now), purchase: purchasePayload(firstPeriod, publicUrl, now) },
     now,

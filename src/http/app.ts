@@ -29,6 +29,8 @@ import { purchaseRoutes } from './routes/purchases.js';
 import { parentalRoutes } from './routes/parental.js';
 import { subscriptionConsentRoutes } from './routes/subscription-consent.js';
 import { subscriberPageRoutes } from './routes/subscriber-pages.js';
+import { infoPageRoutes } from './routes/info-pages.js';
+import { HELP_PATH, PRIVACY_PATH, TERMS_PATH } from './pages/paths.js';
 import { assetRoutes } from './pages/assets.js';
 import { pageHeaders } from './pages/render.js';
 import { meSubscriptionRoutes, subscriptionRoutes } from './routes/subscriptions.js';
@@ -65,6 +67,10 @@ export function createApp(ctx: AppContext, startup: StartupState = ALREADY_MIGRA
 
   app.use(docsRoutes(ctx));
   app.use(untilMigrated(startup));
+  // Bodies are read before a request counts as in flight: a client sending its body a byte at a time holds a
+  // connection (bounded in number and time, src/http/connection-guard.ts), never a slot other clients need.
+  app.use(express.json({ limit: BODY_LIMIT, strict: true }));
+  app.use(['/consent', '/me'], express.urlencoded({ limit: BODY_LIMIT, extended: false }));
   const { maxInFlight, maxPoolWaiting, requestDeadlineMs } = ctx.config;
   app.use(
     shedLoad(
@@ -72,26 +78,11 @@ export function createApp(ctx: AppContext, startup: StartupState = ALREADY_MIGRA
       () => poolWaiting(ctx.db) + ctx.pool.waitingCount,
     ),
   );
-  app.use(express.json({ limit: BODY_LIMIT, strict: true }));
   app.use(rejectNul);
-  app.use(
-    '/consent',
-    noStore,
-    rateLimit(ctx),
-    express.urlencoded({ limit: BODY_LIMIT, extended: false }),
-    cookieParser(),
-    consentRoutes(ctx),
-    subscriptionConsentRoutes(ctx),
-  );
-  app.use(
-    '/me',
-    noStore,
-    rateLimit(ctx),
-    express.urlencoded({ limit: BODY_LIMIT, extended: false }),
-    cookieParser(),
-    pageHeaders,
-    subscriberPageRoutes(ctx),
-  );
+  app.use('/consent', noStore, rateLimit(ctx), cookieParser(), consentRoutes(ctx), subscriptionConsentRoutes(ctx));
+  app.use('/me', noStore, rateLimit(ctx), cookieParser(), pageHeaders, subscriberPageRoutes(ctx));
+  app.use([TERMS_PATH, PRIVACY_PATH, HELP_PATH], noStore, rateLimit(ctx), cookieParser(), pageHeaders);
+  app.use(infoPageRoutes(ctx));
   app.use(assetRoutes());
 
   const v1 = express.Router();
