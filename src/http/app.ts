@@ -29,6 +29,8 @@ import { purchaseRoutes } from './routes/purchases.js';
 import { parentalRoutes } from './routes/parental.js';
 import { subscriptionConsentRoutes } from './routes/subscription-consent.js';
 import { subscriberPageRoutes } from './routes/subscriber-pages.js';
+import { infoPageRoutes } from './routes/info-pages.js';
+import { HELP_PATH, PRIVACY_PATH, TERMS_PATH } from './pages/paths.js';
 import { assetRoutes } from './pages/assets.js';
 import { pageHeaders } from './pages/render.js';
 import { meSubscriptionRoutes, subscriptionRoutes } from './routes/subscriptions.js';
@@ -79,6 +81,8 @@ export function createApp(ctx: AppContext, startup: StartupState = ALREADY_MIGRA
   app.use(rejectNul);
   app.use('/consent', noStore, rateLimit(ctx), cookieParser(), consentRoutes(ctx), subscriptionConsentRoutes(ctx));
   app.use('/me', noStore, rateLimit(ctx), cookieParser(), pageHeaders, subscriberPageRoutes(ctx));
+  app.use([TERMS_PATH, PRIVACY_PATH, HELP_PATH], noStore, rateLimit(ctx), cookieParser(), pageHeaders);
+  app.use(infoPageRoutes(ctx));
   app.use(assetRoutes());
 
   const v1 = express.Router();
