@@ -135,7 +135,8 @@ export async function cpuSplit(transport: Transport, options: CpuSplitOptions): 
   try {
     for (let tries = 0; ; tries++) {
       try {
-        if ((await fetch(`${origin}/healthz`)).ok) break;
+        // Ready, not merely alive: until its migrations are checked a gateway answers 503.
+        if ((await fetch(`${origin}/readyz`)).ok) break;
       } catch {
         if (tries > 600) throw new Error('gateway did not start');
       }
