@@ -141,4 +141,9 @@ describe('Every log line is scrubbed as it is written', () => {
     expect(scrubbed).not.toContain('quotes');
     expect(JSON.parse(scrubbed)).toMatchObject({ msg: 'failed for [redacted]' });
   });
+
+  it('When a line names a constraint or a host, then it is written as it was', () => {
+    const line = '{"msg":"violates public.purchases.subscriber_id_fkey at db.internal.example:5432"}';
+    expect(lineScrubber([SHAPELESS_ADMIN_KEY])(line)).toBe(line);
+  });
 });

@@ -295,7 +295,9 @@ export const webhookEvent = z
   .looseObject({
     id: z.string(),
     type: z.string(),
-    status: z.enum(['pending', 'delivered', 'failed']),
+    status: z.enum(['pending', 'delivered', 'failed', 'skipped']).meta({
+      description: '`skipped`: it came due while the publisher had no webhookUrl, so it was neither sent nor retried',
+    }),
     payload: z.unknown(),
   })
   .meta({ id: 'WebhookEvent' });
