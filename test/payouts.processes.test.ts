@@ -39,7 +39,19 @@ describe('Payouts never overdraw', () => {
     const token = assertion(op, await provision(gw, op));
     expect((await buy(gw, publisher, token, { amount: '30.00' })).res.status).toBe(200);
     expect((await buy(gw, publisher, token, { amount: '25.00' })).res.status).toBe(200);
-    await waitForRun(gw, op, (await postBillingRun(gw, op)).body.id);
+    const run = await waitForRun(gw, op, (await postBillingRun(gw, op)).body.id);
+    // Collected before available: the operator reports the invoice paid.
+    const [invoice] = (await gw.api().get('/v1/operator/invoices').query({ billingRun: run.id }).set(bearer(op.apiKey)))
+      .body.data;
+    expect(
+      (
+        await gw
+          .api()
+          .post(`/v1/operator/invoices/${invoice.id}/outcome`)
+          .set(bearer(op.apiKey))
+          .send({ status: 'paid' })
+      ).status,
+    ).toBe(200);
     expect((await gw.api().get('/v1/balance').set(bearer(publisher.apiKey))).body.available).toBe('55.00');
 
     const answers = await Promise.all(
@@ -56,6 +68,7 @@ describe('Payouts never overdraw', () => {
     expect(statuses.filter((s) => s === 409)).toHaveLength(15);
 
     expect((await gw.api().get('/v1/balance').set(bearer(publisher.apiKey))).body).toEqual({
+      pending: '0.00',
       available: '5.00',
       settled: '55.00',
       paidOut: '50.00',

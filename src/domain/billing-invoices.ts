@@ -15,6 +15,7 @@ import {
   type RunReconciliationRecord,
 } from '../store/billing-invoices.js';
 import { postEntry, type Posting } from '../store/ledger.js';
+import { settleOutcome } from './availability.js';
 import { findPurchase } from '../store/purchases.js';
 import type { Sql } from '../store/sql.js';
 import { clawBackOnChargeback } from './household-points.js';
@@ -299,6 +300,7 @@ export async function recordInvoiceOutcome(
     );
   }
   await setInvoiceOutcome(sql, invoiceId, { status: input.status, collected, at: now });
+  await settleOutcome(sql, { id: invoiceId, operatorId, billingRunId: invoice.billingRunId }, now);
   return oneWithLines(sql, { ...invoice, status: input.status, collected, outcomeAt: now });
 }
 

@@ -11,6 +11,7 @@ import {
   pointsSettlementColumns,
   pointsSettlementColumnTypes,
 } from './points-settlement.js';
+import { settleAvailability } from './availability.js';
 import { inClientTransaction, type PgPool } from './sql.js';
 
 /**
@@ -609,6 +610,7 @@ export async function finalizeRun(pool: PgPool, billingRunId: string, limits: Bi
     await client.query(`SELECT ${operatorBillingLockText('exclusive', '$1::text')}`, [run.operatorId]);
     const now = new Date();
     await settleRun(client, run, now);
+    await settleAvailability(client, run, now);
     await exec(
       client,
       Prisma.sql`

@@ -268,7 +268,9 @@ export const payout = z
   .looseObject({ id: z.string(), publisherId: z.string(), amount, createdAt: time })
   .meta({ id: 'Payout' });
 
-export const balance = z.looseObject({ available: amount, settled: amount, paidOut: amount }).meta({ id: 'Balance' });
+export const balance = z
+  .looseObject({ pending: amount, available: amount, settled: amount, paidOut: amount })
+  .meta({ id: 'Balance' });
 
 export const dispute = z
   .looseObject({
