@@ -25,6 +25,7 @@ import { operatorDisputeRoutes } from './routes/operator-disputes.js';
 import { billingRunRoutes, invoiceRoutes } from './routes/operator-billing.js';
 import { operatorSubscriberRoutes } from './routes/operator-subscribers.js';
 import { publisherRoutes } from './routes/publisher.js';
+import { bankAccountRoutes } from './routes/bank-accounts.js';
 import { purchaseRoutes } from './routes/purchases.js';
 import { parentalRoutes } from './routes/parental.js';
 import { subscriptionConsentRoutes } from './routes/subscription-consent.js';
@@ -110,6 +111,7 @@ export function createApp(ctx: AppContext): Express {
   v1.use('/me', meRoutes(ctx));
   v1.use('/webhooks', webhookRoutes(ctx));
   v1.use(publisherMoneyRoutes(ctx));
+  v1.use('/publisher/bank-account', bankAccountRoutes(ctx));
   v1.use('/publisher', publisherRoutes(ctx));
   app.use('/v1', v1);
 

@@ -12,6 +12,7 @@ import { publisherOperations } from '../routes/publisher.js';
 import { purchaseOperations } from '../routes/purchases.js';
 import { subscriptionOperations } from '../routes/subscriptions.js';
 import { webhookOperations } from '../routes/webhooks.js';
+import { bankAccountOperations } from '../routes/bank-accounts.js';
 import type { Operation } from './operation.js';
 
 /**
@@ -35,4 +36,5 @@ export const OPERATIONS: readonly Operation[] = [
   ...publisherOperations,
   ...moneyOperations,
   ...adminReportOperations,
+  ...bankAccountOperations,
 ];
