@@ -26,6 +26,7 @@ import { billingRunRoutes, invoiceRoutes } from './routes/operator-billing.js';
 import { operatorSubscriberRoutes } from './routes/operator-subscribers.js';
 import { publisherRoutes } from './routes/publisher.js';
 import { bankAccountRoutes } from './routes/bank-accounts.js';
+import { adminPayoutRunRoutes, publisherPayoutRoutes } from './routes/payout-runs.js';
 import { purchaseRoutes } from './routes/purchases.js';
 import { parentalRoutes } from './routes/parental.js';
 import { subscriptionConsentRoutes } from './routes/subscription-consent.js';
@@ -98,6 +99,7 @@ export function createApp(ctx: AppContext): Express {
   v1.use('/admin', adminRoutes(ctx));
   v1.use('/admin', adminDisputeRoutes(ctx));
   v1.use('/admin', adminMoneyRoutes(ctx));
+  v1.use('/admin', adminPayoutRunRoutes(ctx));
   v1.use('/admin', adminReportRoutes(ctx));
   v1.use('/operator/subscribers', operatorSubscriberRoutes(ctx));
   v1.use('/operator/billing-runs', billingRunRoutes(ctx));
@@ -111,6 +113,7 @@ export function createApp(ctx: AppContext): Express {
   v1.use('/me', meRoutes(ctx));
   v1.use('/webhooks', webhookRoutes(ctx));
   v1.use(publisherMoneyRoutes(ctx));
+  v1.use(publisherPayoutRoutes(ctx));
   v1.use('/publisher/bank-account', bankAccountRoutes(ctx));
   v1.use('/publisher', publisherRoutes(ctx));
   app.use('/v1', v1);

@@ -1,4 +1,6 @@
+import pg from 'pg';
 import { expect } from 'vitest';
+import { TEST_DATABASE_URL } from './env.js';
 import { postBillingRun, waitForRun } from './billing.js';
 import { admin, bearer, idemKey, type OperatorFixture, type PublisherFixture, type TestGateway } from './harness.js';
 
@@ -55,4 +57,32 @@ export function cashHarness(gw: TestGateway) {
       };
     },
   };
+}
+
+/**
+ * A payout run pays every eligible publisher in the database, and test files
+ * run in parallel on one database: every test that registers a bank account
+ * for a publisher with money, or runs payouts, does it holding this session
+ * advisory lock, so no other file's run pays its publishers under it.
+ */
+export async function withPayoutRunsToMyself<T>(work: () => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [PAYOUT_RUNS_TEST_LOCK]);
+    return await work();
+  } finally {
+    await client.end();
+  }
+}
+
+const PAYOUT_RUNS_TEST_LOCK = 7_2019_0001;
+
+/** A run paying out, through the API, with an Idempotency-Key. */
+export function postPayoutRun(gw: TestGateway, body: Record<string, unknown>, key = idemKey()) {
+  return gw.api().post('/v1/admin/payout-runs').set(admin).set('Idempotency-Key', key).send(body);
+}
+
+export function registerBankAccount(gw: TestGateway, publisher: PublisherFixture, iban: string, holderName: string) {
+  return gw.api().put('/v1/publisher/bank-account').set(bearer(publisher.apiKey)).send({ iban, holderName });
 }

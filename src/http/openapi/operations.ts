@@ -13,6 +13,7 @@ import { purchaseOperations } from '../routes/purchases.js';
 import { subscriptionOperations } from '../routes/subscriptions.js';
 import { webhookOperations } from '../routes/webhooks.js';
 import { bankAccountOperations } from '../routes/bank-accounts.js';
+import { payoutRunOperations } from '../routes/payout-runs.js';
 import type { Operation } from './operation.js';
 
 /**
@@ -37,4 +38,5 @@ export const OPERATIONS: readonly Operation[] = [
   ...moneyOperations,
   ...adminReportOperations,
   ...bankAccountOperations,
+  ...payoutRunOperations,
 ];
