@@ -31,6 +31,10 @@ export interface Config {
   requestDeadlineMs: number;
   /** Trust one reverse proxy's X-Forwarded-For, so consent evidence records the subscriber's address. */
   trustProxy: boolean;
+  /** A request must have fully arrived this long after its first byte, or its connection is closed (408). */
+  requestReceiveTimeoutMs: number;
+  /** Connections held at once from one peer address, idle or not; more are closed at once. 0: no cap. */
+  maxConnectionsPerAddress: number;
   /** Signs subscriber session cookies; every gateway process must share it. */
   sessionSecret: string;
   logLevel: string;
@@ -155,6 +159,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxPoolWaiting: integer('MAX_POOL_WAITING', env.MAX_POOL_WAITING, 100),
     requestDeadlineMs: integer('REQUEST_DEADLINE_MS', env.REQUEST_DEADLINE_MS, 10_000),
     trustProxy: env.TRUST_PROXY === '1',
+    requestReceiveTimeoutMs: integer('REQUEST_RECEIVE_TIMEOUT_MS', env.REQUEST_RECEIVE_TIMEOUT_MS, 15_000),
+    // Behind a proxy every connection comes from the proxy's address: the proxy caps its clients instead.
+    maxConnectionsPerAddress: integer(
+      'MAX_CONNECTIONS_PER_ADDRESS',
+      env.MAX_CONNECTIONS_PER_ADDRESS,
+      env.TRUST_PROXY === '1' ? 0 : 128,
+    ),
     sessionSecret:
       env.SESSION_SECRET || createHmac('sha256', adminApiKey).update('kiosque session cookies').digest('base64url'),
     // On a cluster every key must hash to one slot (BullMQ's scripts touch several keys of a queue at once).

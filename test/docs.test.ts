@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../src/domain/errors.js';
+import { ERROR_CODES } from '../src/shared/codes.js';
 import { SANDBOX_SCENARIOS } from '../src/domain/sandbox.js';
 import { OPERATIONS } from '../src/http/openapi/operations.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sum } from '../src/domain/money.js';
+import { sum } from './support/money.js';
 import { billingHarness, postBillingRun, refund, waitForRun, type BillingHarness } from './support/billing.js';
 import {
   admin,

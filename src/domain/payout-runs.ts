@@ -9,7 +9,7 @@ import {
 import type { PayoutRecord } from '../store/payouts.js';
 import type { Sql } from '../store/sql.js';
 import { notFound } from './errors.js';
-import { Decimal, sum } from './money.js';
+import { Decimal } from './money.js';
 import { recordPayout } from './payouts.js';
 
 /** API.md v1.2: a run pays publishers whose available is at least this, unless told otherwise. */
@@ -43,7 +43,7 @@ export async function createPayoutRun(
     executionDate: input.executionDate,
     minimum: input.minimum,
     count: due.length,
-    total: sum(due.map((p) => p.available)),
+    total: due.reduce((total, p) => total.plus(p.available), new Decimal(0)),
     createdAt: now,
   };
   await insertPayoutRun(sql, run);

@@ -2,8 +2,9 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { forecastCharge } from '../domain/charge-forecast.js';
 import { AppError, type DeclineCode } from '../domain/errors.js';
-import { Decimal } from '../domain/money.js';
-import { nextPeriodEnd, type Plan } from '../domain/plan-periods.js';
+import type { Decimal } from '../domain/money.js';
+import { nextPeriodEnd } from '../domain/plan-periods.js';
+import type { Plan } from '../shared/catalogue.js';
 import { pointsOffer } from '../domain/household-points.js';
 import { recordConsentPageShown } from '../store/monthly-report.js';
 import { inTransaction, onPool, type Sql } from '../store/sql.js';
@@ -47,9 +48,9 @@ export async function pageSubscriber(
   const assertion = fromQuery ?? header;
   let session: Session | null;
   if (assertion) {
-    await refuseThrottledAuthentication(ctx, req, res, assertion);
     const found = await subscriberFromAssertion(ctx, assertion);
     if (!found) {
+      await refuseThrottledAuthentication(ctx, req, res, assertion);
       await countFailedAuthentication(ctx, req, assertion);
       return null;
     }
@@ -170,7 +171,7 @@ export interface ConsentOffer {
   status: string;
   subscriberId: string | null;
   description: string;
-  amount: { toString(): string };
+  amount: Decimal;
   returnUrl: string | null;
   publisher: {
     name: string;
@@ -239,7 +240,7 @@ export async function showConsentPage(
     );
   }
   const now = new Date();
-  const amount = new Decimal(offer.amount.toString());
+  const amount = offer.amount;
   const forecastFor = (euros: Decimal) =>
     forecastCharge(onPool(ctx.pool), who.subscriber, who.subscriber.operator, offer.publisher, euros, now);
   const [budget, forecastInEuros, points] = await Promise.all([

@@ -1,10 +1,8 @@
 import type pg from 'pg';
 import type Decimal from 'decimal.js';
 import { money } from './records.js';
+import { accounts, accountSql, EUR } from '../shared/accounts.js';
 import { onClient, type Sql, type Statement } from './sql.js';
-
-/** These accounts are in euros (the chart of accounts: src/domain/ledger.ts, docs/money.md). */
-const EUR = 'EUR';
 
 /**
  * Collected before available (docs/money.md). A settlement credits the
@@ -25,7 +23,7 @@ const SETTLEMENT_AVAILABILITY = `
   WITH live AS (
     SELECT 1 FROM operators WHERE id = $2::text AND NOT sandbox
   ), open_parts AS (
-    SELECT split_part(p.account, ':', 3) AS publisher_id, -sum(p.amount) AS amount
+    SELECT ${accountSql.unsettledPublisher('p.account')} AS publisher_id, -sum(p.amount) AS amount
     FROM invoices i
       JOIN ledger_entries e ON e.key = 'invoice:' || i.id
       JOIN ledger_postings p ON p.entry_id = e.id
@@ -35,7 +33,7 @@ const SETTLEMENT_AVAILABILITY = `
   ), parts AS (
     SELECT s.publisher_id, COALESCE(o.amount, 0) AS pending,
       (SELECT COALESCE(-sum(h.amount), 0) FROM ledger_postings h
-        WHERE h.account = 'publisher:' || s.publisher_id || ':held:' || $2::text AND h.unit = $4::text) AS held
+        WHERE h.account = ${accountSql.held('s.publisher_id', '$2::text')} AND h.unit = $4::text) AS held
     FROM settlements s LEFT JOIN open_parts o ON o.publisher_id = s.publisher_id
     WHERE s.billing_run_id = $1::text AND EXISTS (SELECT 1 FROM live)
   ), e AS (
@@ -45,9 +43,9 @@ const SETTLEMENT_AVAILABILITY = `
     ON CONFLICT (key) DO NOTHING
     RETURNING id, publisher_id
   ), postings (publisher_id, account, amount) AS (
-    SELECT publisher_id, 'publisher:' || publisher_id || ':payable', pending - held FROM parts
-    UNION ALL SELECT publisher_id, 'publisher:' || publisher_id || ':pending', -pending FROM parts
-    UNION ALL SELECT publisher_id, 'publisher:' || publisher_id || ':held:' || $2::text, held FROM parts
+    SELECT publisher_id, ${accountSql.payable('publisher_id')}, pending - held FROM parts
+    UNION ALL SELECT publisher_id, ${accountSql.pending('publisher_id')}, -pending FROM parts
+    UNION ALL SELECT publisher_id, ${accountSql.held('publisher_id', '$2::text')}, held FROM parts
   )
   INSERT INTO ledger_postings (entry_id, account, unit, amount)
   SELECT e.id, p.account, $4::text, p.amount FROM postings p JOIN e ON e.publisher_id = p.publisher_id
@@ -76,7 +74,7 @@ const NET_CREDIT_NOTES: Statement = {
         inv.collected,
         (SELECT COALESCE(sum(p.amount), 0) FROM ledger_entries n JOIN ledger_postings p ON p.entry_id = n.id
           WHERE n.kind = 'credit_netting' AND n.invoice_id = inv.id
-            AND p.account = 'operator:' || inv.operator_id || ':receivable') AS netted
+            AND p.account = ${accountSql.receivable('inv.operator_id')}) AS netted
       FROM invoices cn JOIN invoices inv ON inv.id = cn.corrects_invoice_id
       WHERE cn.type = 'credit_note' AND inv.status IN ('paid', 'partially_paid')
         AND (cn.corrects_invoice_id = $1::text OR cn.billing_run_id = $2::text)
@@ -93,8 +91,8 @@ const NET_CREDIT_NOTES: Statement = {
       ON CONFLICT (key) DO NOTHING
       RETURNING id, key
     ), postings (key, account, amount) AS (
-      SELECT 'netting:' || credit_note_id, 'operator:' || operator_id || ':receivable', amount FROM amounts
-      UNION ALL SELECT 'netting:' || credit_note_id, 'operator:' || operator_id || ':collected', -amount FROM amounts
+      SELECT 'netting:' || credit_note_id, ${accountSql.receivable('operator_id')}, amount FROM amounts
+      UNION ALL SELECT 'netting:' || credit_note_id, ${accountSql.collected('operator_id')}, -amount FROM amounts
     )
     INSERT INTO ledger_postings (entry_id, account, unit, amount)
     SELECT e.id, p.account, $4::text, p.amount FROM postings p JOIN e ON e.key = p.key WHERE p.amount <> 0`,
@@ -117,7 +115,7 @@ export async function netCreditNotes(
 
 const INVOICE_PARTS: Statement = {
   name: 'availability_invoice_parts',
-  text: `SELECT split_part(p.account, ':', 3) AS "publisherId",
+  text: `SELECT ${accountSql.unsettledPublisher('p.account')} AS "publisherId",
       (-COALESCE(sum(p.amount) FILTER (WHERE e.key = 'invoice:' || i.id), 0))::text AS pending,
       COALESCE(sum(p.amount) FILTER (WHERE e.key = 'outcome:' || i.id), 0)::text AS "givenBack"
     FROM invoices i
@@ -163,11 +161,10 @@ export async function lockPublishers(sql: Sql, publisherIds: readonly string[]):
 const PUBLISHER_ACCOUNTS: Statement = {
   name: 'availability_publisher_accounts',
   text: `SELECT
-      COALESCE(-sum(amount) FILTER (WHERE account = 'publisher:' || $1::text || ':payable'), 0)::text AS available,
-      COALESCE(-sum(amount) FILTER (WHERE account = 'publisher:' || $1::text || ':pending'
-        OR account LIKE 'publisher:' || $1::text || ':held:%'), 0)::text AS pending
+      COALESCE(-sum(amount) FILTER (WHERE account = $1::text), 0)::text AS available,
+      COALESCE(-sum(amount) FILTER (WHERE account = $2::text OR account LIKE $3::text), 0)::text AS pending
     FROM ledger_postings
-    WHERE account >= 'publisher:' || $1::text || ':' AND account < 'publisher:' || $1::text || ';' AND unit = $2::text`,
+    WHERE (account = ANY(ARRAY[$1::text, $2::text]) OR account LIKE $3::text) AND unit = $4::text`,
 };
 
 /** A publisher's accounts, read on their credit side: what is available, and what waits for an outcome or a settlement. */
@@ -175,6 +172,13 @@ export async function publisherAccounts(
   sql: Sql,
   publisherId: string,
 ): Promise<{ available: Decimal; pending: Decimal }> {
-  const [row] = await sql.rows<{ available: string; pending: string }>(PUBLISHER_ACCOUNTS, [publisherId, EUR]);
+  // Every held account of the publisher, one per operator: the name up to the operator, escaped for LIKE.
+  const held = `${accounts.held(publisherId, '').replace(/[\\%_]/g, '\\$&')}%`;
+  const [row] = await sql.rows<{ available: string; pending: string }>(PUBLISHER_ACCOUNTS, [
+    accounts.payable(publisherId),
+    accounts.pending(publisherId),
+    held,
+    EUR,
+  ]);
   return { available: money(row?.available ?? '0'), pending: money(row?.pending ?? '0') };
 }

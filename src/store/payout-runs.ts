@@ -1,4 +1,5 @@
 import type Decimal from 'decimal.js';
+import { accountSql, EUR } from '../shared/accounts.js';
 import { money } from './records.js';
 import type { Sql, Statement } from './sql.js';
 import type { PayoutRecord } from './payouts.js';
@@ -22,7 +23,7 @@ const PAYABLE_PUBLISHERS: Statement = {
   name: 'payout_run_payable_publishers',
   text: `SELECT b.publisher_id AS "publisherId", b.iban, b.holder_name AS "holderName",
       (SELECT COALESCE(-sum(l.amount), 0) FROM ledger_postings l
-        WHERE l.account = 'publisher:' || b.publisher_id || ':payable' AND l.unit = 'EUR')::text AS available
+        WHERE l.account = ${accountSql.payable('b.publisher_id')} AND l.unit = $2::text)::text AS available
     FROM bank_accounts b JOIN publishers p ON p.id = b.publisher_id
     WHERE b.publisher_id = ANY($1::text[]) AND p.suspended_at IS NULL
     ORDER BY b.publisher_id`,
@@ -46,6 +47,7 @@ export async function lockPayablePublishers(sql: Sql): Promise<PayablePublisher[
   if (locked.length === 0) return [];
   const rows = await sql.rows<Omit<PayablePublisher, 'available'> & { available: string }>(PAYABLE_PUBLISHERS, [
     locked.map((r) => r.id),
+    EUR,
   ]);
   return rows.map((r) => ({ ...r, available: money(r.available) }));
 }

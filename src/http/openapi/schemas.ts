@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { CATEGORIES } from '../../domain/categories.js';
-import { ERROR_CODES } from '../../domain/errors.js';
+import { ERROR_CODES } from '../../shared/codes.js';
+import { CHANNELS, PURCHASE_STATUSES, SUBSCRIPTION_STATUSES } from '../../shared/catalogue.js';
+import { CURRENCY } from '../../shared/money.js';
+import { EUR, POINTS } from '../../shared/accounts.js';
 
 /** Schemas of what the API answers (requests are described by the handlers' own schemas). */
 
@@ -25,10 +28,10 @@ export const purchase = z
   .looseObject({
     id: z.string().meta({ example: 'pur_01JD5Z3W0000000000000000' }),
     object: z.literal('purchase'),
-    status: z.enum(['pending', 'confirmed', 'declined', 'expired', 'refunded', 'disputed']),
+    status: z.enum(PURCHASE_STATUSES),
     amount,
-    currency: z.literal('EUR'),
-    channel: z.enum(['isp', 'sms', 'voice']),
+    currency: z.literal(CURRENCY),
+    channel: z.enum(CHANNELS),
     kind: z.enum(['article', 'credits', 'subscription']),
     credits: z.number().int().optional(),
     description: z.string(),
@@ -63,11 +66,11 @@ export const subscription = z
   .looseObject({
     id: z.string(),
     object: z.literal('subscription'),
-    status: z.enum(['pending', 'active', 'past_due', 'canceled', 'declined', 'expired']),
+    status: z.enum(SUBSCRIPTION_STATUSES),
     plan: z.enum(['weekly', 'monthly', 'quarterly']),
     amount,
-    currency: z.literal('EUR'),
-    channel: z.enum(['isp', 'sms', 'voice']),
+    currency: z.literal(CURRENCY),
+    channel: z.enum(CHANNELS),
     description: z.string(),
     publisherId: z.string(),
     declineCode: z.string().optional(),
@@ -253,7 +256,7 @@ export const ledgerBalances = z
     accounts: z.array(
       z.looseObject({
         account: z.string(),
-        unit: z.enum(['EUR', 'PTS']),
+        unit: z.enum([EUR, POINTS]),
         debit: figure,
         credit: figure,
         balance: figure,

@@ -42,7 +42,7 @@ export function consentRoutes(ctx: AppContext): Router {
       );
       const { purchase } = result;
       const euros = f.money(purchase.amount.toFixed(2));
-      const value = new Decimal(purchase.pointValue?.toString() ?? '0').times(purchase.pointsSpent);
+      const value = (purchase.pointValue ?? new Decimal(0)).times(purchase.pointsSpent);
       return {
         id: purchase.id,
         declineCode: result.outcome === 'declined' ? result.code : null,
