@@ -27,6 +27,7 @@ import { operatorSubscriberRoutes } from './routes/operator-subscribers.js';
 import { publisherRoutes } from './routes/publisher.js';
 import { bankAccountRoutes } from './routes/bank-accounts.js';
 import { adminPayoutRunRoutes, publisherPayoutRoutes } from './routes/payout-runs.js';
+import { adminBankStatementRoutes } from './routes/bank-statements.js';
 import { purchaseRoutes } from './routes/purchases.js';
 import { parentalRoutes } from './routes/parental.js';
 import { subscriptionConsentRoutes } from './routes/subscription-consent.js';
@@ -90,6 +91,7 @@ export function createApp(ctx: AppContext, startup: StartupState = ALREADY_MIGRA
   v1.use('/admin', adminDisputeRoutes(ctx));
   v1.use('/admin', adminMoneyRoutes(ctx));
   v1.use('/admin', adminPayoutRunRoutes(ctx));
+  v1.use('/admin', adminBankStatementRoutes(ctx));
   v1.use('/admin', adminReportRoutes(ctx));
   v1.use('/operator/subscribers', operatorSubscriberRoutes(ctx));
   v1.use('/operator/billing-runs', billingRunRoutes(ctx));

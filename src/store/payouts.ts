@@ -82,17 +82,6 @@ export async function publisherPayouts(
   return (await sql.rows<PayoutRow>(PUBLISHER_PAYOUTS, [publisherId, query.before, query.take])).map(toPayout);
 }
 
-const PAYOUT_FOR_UPDATE: Statement = {
-  name: 'payout_for_update',
-  text: `SELECT ${PAYOUT_COLUMNS} FROM payouts p WHERE p.id = $1::text FOR UPDATE`,
-};
-
-/** A payout and its status, its row locked so that two statements never move it at once. */
-export async function lockPayout(sql: Sql, payoutId: string): Promise<PayoutWithStatus | null> {
-  const [row] = await sql.rows<PayoutRow>(PAYOUT_FOR_UPDATE, [payoutId]);
-  return row ? toPayout(row) : null;
-}
-
 const INSERT_TRANSITION: Statement = {
   name: 'payout_transition_insert',
   text: `INSERT INTO payout_transitions (payout_id, status, bank_statement_id, created_at)
@@ -109,4 +98,15 @@ export async function insertPayoutTransition(
     transition.bankStatementId,
     transition.at,
   ]);
+}
+
+const PAYOUTS_FOR_UPDATE: Statement = {
+  name: 'payouts_for_update',
+  text: `SELECT ${PAYOUT_COLUMNS} FROM payouts p WHERE p.id = ANY($1::text[]) ORDER BY p.id FOR UPDATE OF p`,
+};
+
+/** The payouts among `ids` and their status, their rows locked in id order so two statements never move one at once. */
+export async function lockPayouts(sql: Sql, ids: readonly string[]): Promise<PayoutWithStatus[]> {
+  if (ids.length === 0) return [];
+  return (await sql.rows<PayoutRow>(PAYOUTS_FOR_UPDATE, [[...ids]])).map(toPayout);
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { expect } from 'vitest';
 import { TEST_DATABASE_URL } from './env.js';
@@ -85,4 +86,18 @@ export function postPayoutRun(gw: TestGateway, body: Record<string, unknown>, ke
 
 export function registerBankAccount(gw: TestGateway, publisher: PublisherFixture, iban: string, holderName: string) {
   return gw.api().put('/v1/publisher/bank-account').set(bearer(publisher.apiKey)).send({ iban, holderName });
+}
+
+/** The checked-in camt.053 sample (test/fixtures), its {{tokens}} replaced by the ids and amounts of the test. */
+export function camt053Fixture(values: Record<string, string>): string {
+  const template = readFileSync(new URL('../fixtures/camt053-kiosque.xml', import.meta.url), 'utf8');
+  return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`camt053 fixture: no value for {{${name}}}`);
+    return value;
+  });
+}
+
+export function postStatement(gw: TestGateway, xml: string, contentType = 'application/xml') {
+  return gw.api().post('/v1/admin/bank-statements').set(admin).set('Content-Type', contentType).send(xml);
 }

@@ -14,6 +14,7 @@ import { subscriptionOperations } from '../routes/subscriptions.js';
 import { webhookOperations } from '../routes/webhooks.js';
 import { bankAccountOperations } from '../routes/bank-accounts.js';
 import { payoutRunOperations } from '../routes/payout-runs.js';
+import { bankStatementOperations } from '../routes/bank-statements.js';
 import type { Operation } from './operation.js';
 
 /**
@@ -39,4 +40,5 @@ export const OPERATIONS: readonly Operation[] = [
   ...adminReportOperations,
   ...bankAccountOperations,
   ...payoutRunOperations,
+  ...bankStatementOperations,
 ];

@@ -208,6 +208,8 @@ export const reconciliation = z
     uncollected: amount,
     outstanding: amount,
     credited: amount,
+    remitted: amount,
+    remittanceDifference: amount,
     invoices: z.looseObject({
       paid: z.number().int(),
       partially_paid: z.number().int(),
