@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import { create } from 'xmlbuilder2';
 import { expect } from 'vitest';
 import { TEST_DATABASE_URL } from './env.js';
 import { postBillingRun, waitForRun } from './billing.js';
@@ -100,4 +101,47 @@ export function camt053Fixture(values: Record<string, string>): string {
 
 export function postStatement(gw: TestGateway, xml: string, contentType = 'application/xml') {
   return gw.api().post('/v1/admin/bank-statements').set(admin).set('Content-Type', contentType).send(xml);
+}
+
+export interface SimpleEntry {
+  amount: string;
+  creditDebit: 'CRDT' | 'DBIT';
+  endToEndId?: string;
+  ustrd?: string;
+  returned?: boolean;
+}
+
+/** A minimal camt.053.001.08 statement of `iban` with one transaction per entry, for generated histories. */
+export function camt053(statementId: string, iban: string, entries: readonly SimpleEntry[]): string {
+  return create(
+    { version: '1.0', encoding: 'UTF-8' },
+    {
+      Document: {
+        '@xmlns': 'urn:iso:std:iso:20022:tech:xsd:camt.053.001.08',
+        BkToCstmrStmt: {
+          GrpHdr: { MsgId: `M-${statementId}`, CreDtTm: '2026-12-16T06:00:00Z' },
+          Stmt: {
+            Id: statementId,
+            CreDtTm: '2026-12-16T06:00:00Z',
+            Acct: { Id: { IBAN: iban } },
+            Ntry: entries.map((e, i) => ({
+              NtryRef: `E${i + 1}`,
+              Amt: { '@Ccy': 'EUR', '#': e.amount },
+              CdtDbtInd: e.creditDebit,
+              Sts: { Cd: 'BOOK' },
+              BookgDt: { Dt: '2026-12-15' },
+              NtryDtls: {
+                TxDtls: {
+                  Refs: { EndToEndId: e.endToEndId ?? 'NOTPROVIDED' },
+                  Amt: { '@Ccy': 'EUR', '#': e.amount },
+                  ...(e.ustrd ? { RmtInf: { Ustrd: e.ustrd } } : {}),
+                  ...(e.returned ? { RtrInf: { Rsn: { Cd: 'AC04' } } } : {}),
+                },
+              },
+            })),
+          },
+        },
+      },
+    },
+  ).end();
 }
