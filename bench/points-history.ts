@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { pointsAccounts } from '../src/domain/points.js';
+import { pointsAccounts } from '../src/shared/accounts.js';
 import { householdJournalBalances, lockHousehold } from '../src/store/points.js';
 import { inTransaction } from '../src/store/sql.js';
 import { databaseUrl, freshDatabase, withClient } from './lib/database.js';

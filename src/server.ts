@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from './config.js';
 import { createApp } from './http/app.js';
+import { createGuardedServer } from './http/connection-guard.js';
 import { closeAppContext, createAppContext, type AppContext } from './http/context.js';
 import { hostOf, redisReady, retryUntilDone, watchRedis } from './lifecycle.js';
 import { createLogger } from './logger.js';
@@ -69,10 +70,21 @@ export async function startGateway(config: Config = loadConfig()): Promise<Gatew
   watchRedis(redis, redisWhere(config), logger);
   let migrationsDone = false;
   const app = createApp(ctx, { migrated: () => migrationsDone });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, (error?: Error) => (error ? reject(error) : resolve(s)));
+  const server = createGuardedServer(
+    app,
+    {
+      receiveTimeoutMs: config.requestReceiveTimeoutMs,
+      maxPerAddress: config.maxConnectionsPerAddress,
+    },
+    logger,
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
-  server.keepAliveTimeout = 65_000;
 
   const stopping = new AbortController();
   const migrated = migrateWhenReachable(config, logger, stopping.signal).then(() => {

@@ -2,7 +2,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBilling } from '../src/domain/billing.js';
 import { dispatchDueWebhooks } from '../src/domain/webhook-delivery.js';
-import { DECLINE_CODES } from '../src/domain/errors.js';
+import { DECLINE_CODES } from '../src/shared/codes.js';
 import { runRenewJob } from '../workers/renewals.js';
 import {
   admin,

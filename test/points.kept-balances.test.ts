@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pointsAccounts } from '../src/domain/points.js';
+import { pointsAccounts } from '../src/shared/accounts.js';
 import { householdBalances, householdJournalBalances, lockHousehold } from '../src/store/points.js';
 import { onPool } from '../src/store/sql.js';
 import { TEST_DATABASE_URL } from './support/env.js';

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepPoints } from '../src/domain/household-points.js';
 import { prismaDatabase } from '../src/store/database.js';
-import { PENDING_MS, pointsAccounts } from '../src/domain/points.js';
+import { PENDING_MS } from '../src/domain/points.js';
+import { pointsAccounts } from '../src/shared/accounts.js';
 import { accountBalance, unbalancedEntries } from '../src/store/ledger.js';
 import { spawnGateway, type GatewayProcess } from './support/gateway-process.js';
 import {

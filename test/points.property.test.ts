@@ -4,7 +4,8 @@ import { createBillingRun, runBilling } from '../src/domain/billing.js';
 import { sweepPoints } from '../src/domain/household-points.js';
 import { prismaDatabase } from '../src/store/database.js';
 import { Decimal } from '../src/domain/money.js';
-import { pointsAccounts, pointsKept } from '../src/domain/points.js';
+import { pointsKept } from '../src/domain/points.js';
+import { pointsAccounts } from '../src/shared/accounts.js';
 import { accountBalance, unbalancedEntries } from '../src/store/ledger.js';
 import {
   admin,

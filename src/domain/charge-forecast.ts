@@ -5,13 +5,7 @@ import { authorize, type AuthorizationInput } from './ceilings.js';
 import type { DeclineCode } from './errors.js';
 import { Decimal } from './money.js';
 import { BILLING_TIME_ZONE, monthStart, weekStart } from './periods.js';
-import {
-  householdControls,
-  spentBy,
-  subscriberLimits,
-  type ControlColumns,
-  type OperatorLimitColumns,
-} from './spending.js';
+import { householdControls, spentBy, subscriberLimits, type ControlColumns, type OperatorLimits } from './spending.js';
 
 /** When the budget of the week holding `at` starts again: next Monday 00:00, Paris time. */
 export function nextWeekStart(at: Date): Date {
@@ -71,7 +65,7 @@ export function explainDecline(input: AuthorizationInput, now: Date): Forecast |
 export async function forecastCharge(
   sql: Sql,
   subscriber: ControlColumns & { id: string },
-  operator: OperatorLimitColumns,
+  operator: OperatorLimits,
   publisher: { category: string; suspendedAt: Date | null },
   amount: Decimal,
   now = new Date(),

@@ -1,7 +1,9 @@
 import { Decimal, toCents } from './money.js';
 
-export const CHANNELS = ['isp', 'sms', 'voice'] as const;
-export type Channel = (typeof CHANNELS)[number];
+import type { Channel } from '../shared/catalogue.js';
+
+// src/domain/purchases.ts and src/http/routes/purchases.ts still take the channels from here until their rewrite.
+export { CHANNELS, type Channel } from '../shared/catalogue.js';
 
 /** What each channel historically costs a publisher; Kiosque's ISP rate is the point. */
 export const DEFAULT_COMMISSION_RATES: Record<Channel, Decimal> = {

@@ -1,35 +1,6 @@
-/** The closed list of API.md error codes; src/http/errors.ts maps each to its status. */
-export const ERROR_CODES = [
-  'invalid_request',
-  'unauthorized',
-  'forbidden',
-  'not_found',
-  'idempotency_conflict',
-  'invalid_state',
-  'per_purchase_limit',
-  'weekly_ceiling',
-  'monthly_ceiling',
-  'account_blocked',
-  'category_blocked',
-  'publisher_suspended',
-  'consent_expired',
-  'rate_limited',
-  'service_unavailable',
-] as const;
+import type { ErrorCode } from '../shared/codes.js';
 
-export type ErrorCode = (typeof ERROR_CODES)[number];
-
-/** The 402 codes: why a purchase was declined. */
-export const DECLINE_CODES = [
-  'per_purchase_limit',
-  'weekly_ceiling',
-  'monthly_ceiling',
-  'account_blocked',
-  'category_blocked',
-  'publisher_suspended',
-] as const satisfies readonly ErrorCode[];
-
-export type DeclineCode = (typeof DECLINE_CODES)[number];
+export type { DeclineCode, ErrorCode } from '../shared/codes.js';
 
 export class AppError extends Error {
   constructor(

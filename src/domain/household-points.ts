@@ -32,9 +32,9 @@ import {
   pointsKept,
   pointsToExpire,
   spendEntry,
-  type PointsEntry,
   type PointsEventType,
 } from './points.js';
+import type { PointsEntry } from '../store/points.js';
 
 /** The household a subscriber's points belong to: its holder's, or its own when it is the holder. */
 export function householdOf(subscriber: { id: string; holderId: string | null }): string {
@@ -232,11 +232,11 @@ export interface PointsOffer {
 export async function pointsOffer(
   sql: Sql,
   subscriber: { id: string; holderId: string | null; pointsAllowed: boolean },
-  programme: { pointsEnabled: boolean; pointValue: { toString(): string } },
+  programme: { pointsEnabled: boolean; pointValue: Decimal },
   price: Decimal,
 ): Promise<PointsOffer | null> {
   if (!programme.pointsEnabled || (subscriber.holderId !== null && !subscriber.pointsAllowed)) return null;
-  const pointValue = new Decimal(programme.pointValue.toString());
+  const { pointValue } = programme;
   const { available } = await householdBalances(sql, householdOf(subscriber));
   const points = Math.min(available, price.dividedBy(pointValue).floor().toNumber());
   if (points <= 0) return null;

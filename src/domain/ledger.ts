@@ -1,72 +1,10 @@
 import type { Decimal } from './money.js';
 import { accountTotals } from '../store/ledger.js';
 import type { Sql } from '../store/sql.js';
+import { normalSide } from '../shared/accounts.js';
 
-/**
- * The chart of accounts (docs/money.md). Every account is in one unit: 'EUR',
- * or 'PTS' for Kiosque Points (src/domain/points.ts names those accounts).
- * Postings are signed: positive debits, negative credits.
- */
-export const EUR = 'EUR';
-
-export const UNSETTLED_KINDS = [
-  'sales',
-  'commission',
-  'refunds',
-  'chargebacks',
-  'points_issued',
-  'points_redeemed',
-] as const;
-export type UnsettledKind = (typeof UNSETTLED_KINDS)[number];
-
-export const accounts = {
-  /** What the operator's subscribers owe on Kiosque's invoices, less credit notes, collections and chargebacks. */
-  receivable: (operatorId: string) => `operator:${operatorId}:receivable`,
-  /** What the operator collected from its subscribers and owes Kiosque. */
-  collected: (operatorId: string) => `operator:${operatorId}:collected`,
-  /** A publisher's movements with one operator's subscribers since that operator's last settlement. */
-  unsettled: (operatorId: string, publisherId: string, kind: UnsettledKind) =>
-    `unsettled:${operatorId}:${publisherId}:${kind}`,
-  /** What Kiosque owes the publisher: settled net less payouts. */
-  payable: (publisherId: string) => `publisher:${publisherId}:payable`,
-  /** What sandbox operators' runs settled for the publisher: test money, never paid out, never in its balance. */
-  sandboxPayable: (publisherId: string) => `publisher:${publisherId}:sandbox_payable`,
-  commission: 'kiosque:commission',
-  /** Money paid out of Kiosque's bank account to publishers. */
-  bank: 'kiosque:bank',
-} as const;
-
-/** Range bounds of one operator's unsettled accounts (':' + 1 is ';'), for an index range scan in C collation. */
-export function unsettledRange(operatorId: string): { from: string; to: string } {
-  return { from: `unsettled:${operatorId}:`, to: `unsettled:${operatorId};` };
-}
-
-/**
- * The publisher and kind of one of the operator's unsettled accounts, read
- * back by the one layout that wrote it (accounts.unsettled); null for any
- * other account.
- */
-export function unsettledParts(
-  operatorId: string,
-  account: string,
-): { publisherId: string; kind: UnsettledKind } | null {
-  const { from } = unsettledRange(operatorId);
-  const cut = account.lastIndexOf(':');
-  if (!account.startsWith(from) || cut < from.length) return null;
-  const publisherId = account.slice(from.length, cut);
-  const kind = UNSETTLED_KINDS.find((k) => accounts.unsettled(operatorId, publisherId, k) === account);
-  return kind ? { publisherId, kind } : null;
-}
-
-/** Liabilities and revenue read as credit − debit; assets and expenses as debit − credit. */
-export function normalSide(account: string): 'debit' | 'credit' {
-  if (account.startsWith('publisher:') || account === accounts.commission) return 'credit';
-  if (account.startsWith('unsettled:') && (account.endsWith(':sales') || account.endsWith(':points_redeemed')))
-    return 'credit';
-  if (account.startsWith('points:holder:')) return account.endsWith(':owed') ? 'debit' : 'credit';
-  if (account.startsWith('points:operator:')) return account.endsWith(':issued') ? 'debit' : 'credit';
-  return 'debit';
-}
+// Billing and payouts still take the chart of accounts from here until their split imports src/shared/accounts.ts.
+export { accounts, EUR, unsettledParts, unsettledRange } from '../shared/accounts.js';
 
 export interface AccountBalance {
   account: string;

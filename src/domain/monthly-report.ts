@@ -2,15 +2,7 @@ import { TZDate } from '@date-fns/tz';
 import { Decimal } from 'decimal.js';
 import { AppError } from './errors.js';
 import { BILLING_TIME_ZONE } from './periods.js';
-
-export const DECLINE_CODES = [
-  'per_purchase_limit',
-  'weekly_ceiling',
-  'monthly_ceiling',
-  'account_blocked',
-  'category_blocked',
-  'publisher_suspended',
-] as const;
+import { DECLINE_CODES } from '../shared/codes.js';
 
 /** One operator and publisher over the month: what they did, and the rates that follow from it. */
 export interface MonthlyReportLine {

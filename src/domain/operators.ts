@@ -12,23 +12,21 @@ import { insertSubscribers } from '../store/subscribers.js';
 import { hashApiKey, newApiKey, newAssertionSecret, newWebhookSecret } from './credentials.js';
 import { notFound } from './errors.js';
 import { Decimal } from './money.js';
+import { DEFAULT_OPERATOR_LIMITS } from '../shared/money.js';
 import { SANDBOX_SCENARIOS } from './sandbox.js';
 
 export type Operator = OperatorRecord;
 
-type Amount = { toString(): string };
-
 export interface OperatorLimitsInput {
-  perPurchase: Amount;
-  weekly: Amount;
-  monthly: Amount;
+  perPurchase: Decimal;
+  weekly: Decimal;
+  monthly: Decimal;
 }
 
-/** API.md: an operator's limits unless it registers with its own. */
-const DEFAULT_OPERATOR_LIMITS: OperatorLimitsInput = {
-  perPurchase: '30.00',
-  weekly: '60.00',
-  monthly: '150.00',
+const DEFAULT_LIMITS: OperatorLimitsInput = {
+  perPurchase: new Decimal(DEFAULT_OPERATOR_LIMITS.perPurchase),
+  weekly: new Decimal(DEFAULT_OPERATOR_LIMITS.weekly),
+  monthly: new Decimal(DEFAULT_OPERATOR_LIMITS.monthly),
 };
 
 export interface NewOperator {
@@ -46,7 +44,7 @@ export interface NewOperator {
  */
 export async function registerOperator(sql: Sql, input: NewOperator): Promise<{ operator: Operator; apiKey: string }> {
   const apiKey = newApiKey('operator');
-  const limits = input.limits ?? DEFAULT_OPERATOR_LIMITS;
+  const limits = input.limits ?? DEFAULT_LIMITS;
   const operator = await insertOperator(sql, {
     id: newId('op'),
     name: input.name,
@@ -54,9 +52,9 @@ export async function registerOperator(sql: Sql, input: NewOperator): Promise<{ 
     apiKeyHash: hashApiKey(apiKey),
     assertionSecret: newAssertionSecret(),
     limits: {
-      limitPerPurchase: new Decimal(limits.perPurchase.toString()),
-      limitWeekly: new Decimal(limits.weekly.toString()),
-      limitMonthly: new Decimal(limits.monthly.toString()),
+      limitPerPurchase: limits.perPurchase,
+      limitWeekly: limits.weekly,
+      limitMonthly: limits.monthly,
     },
     sandbox: input.sandbox ?? false,
     webhookUrl: input.webhookUrl ?? null,
@@ -75,10 +73,8 @@ export async function registerOperator(sql: Sql, input: NewOperator): Promise<{ 
 export interface OperatorPatch {
   limits?: Partial<OperatorLimitsInput> | undefined;
   webhookUrl?: string | null | undefined;
-  points?: { enabled: boolean; pointValue?: Amount | undefined } | undefined;
+  points?: { enabled: boolean; pointValue?: Decimal | undefined } | undefined;
 }
-
-const decimal = (value: Amount | undefined) => (value ? new Decimal(value.toString()) : undefined);
 
 /**
  * Changes an operator's limits, webhook URL or points programme. Ceilings read
@@ -103,13 +99,13 @@ async function applyOperatorPatch(
   if (!existing) throw notFound('Operator');
   const secret = patch.webhookUrl && existing.webhookSecret === null ? newWebhookSecret() : null;
   const changes: OperatorChanges = {
-    ...(patch.limits?.perPurchase ? { limitPerPurchase: decimal(patch.limits.perPurchase) } : {}),
-    ...(patch.limits?.weekly ? { limitWeekly: decimal(patch.limits.weekly) } : {}),
-    ...(patch.limits?.monthly ? { limitMonthly: decimal(patch.limits.monthly) } : {}),
+    ...(patch.limits?.perPurchase ? { limitPerPurchase: patch.limits.perPurchase } : {}),
+    ...(patch.limits?.weekly ? { limitWeekly: patch.limits.weekly } : {}),
+    ...(patch.limits?.monthly ? { limitMonthly: patch.limits.monthly } : {}),
     ...(patch.webhookUrl !== undefined ? { webhookUrl: patch.webhookUrl } : {}),
     ...(secret ? { webhookSecret: secret } : {}),
     ...(patch.points
-      ? { pointsEnabled: patch.points.enabled, pointValue: decimal(patch.points.pointValue) ?? existing.pointValue }
+      ? { pointsEnabled: patch.points.enabled, pointValue: patch.points.pointValue ?? existing.pointValue }
       : {}),
   };
   const operator = await updateOperator(sql, id, changes);

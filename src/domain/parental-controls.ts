@@ -4,12 +4,11 @@ import { findOperatorLimits } from '../store/operators.js';
 import { findSubscriberByRef, saveControls } from '../store/subscribers.js';
 import type { Category } from './categories.js';
 import { forbidden, invalidRequest, notFound } from './errors.js';
-import { Decimal } from './money.js';
+import type { Decimal } from './money.js';
 import { lockSubscriber } from './purchases.js';
-import { operatorLimits, type OperatorLimitColumns } from './spending.js';
+import { limitsInForce } from './ceilings.js';
+import { operatorLimits, type OperatorLimits } from './spending.js';
 import type { Subscriber } from './subscribers.js';
-
-type Amount = { toString(): string };
 
 /** Who asks for a child's controls: a subscriber, as its credential knows it. */
 export type Holder = Pick<Subscriber, 'id' | 'operatorId'>;
@@ -20,8 +19,8 @@ export interface ControlledChild {
   blocked: boolean;
   blockedCategories: readonly string[];
   pointsAllowed: boolean;
-  limitWeekly: Amount | null;
-  limitMonthly: Amount | null;
+  limitWeekly: Decimal | null;
+  limitMonthly: Decimal | null;
 }
 
 /** What a holder sets for a child; null limits mean "the operator's". */
@@ -48,7 +47,7 @@ export async function childOf(db: Sql, holder: Holder, externalRef: string): Pro
 }
 
 /** Limits are lowered, never raised: a holder's limit above the operator's is refused. */
-export function assertWithinOperator(input: ControlsInput, operator: OperatorLimitColumns): void {
+export function assertWithinOperator(input: ControlsInput, operator: OperatorLimits): void {
   const limits = operatorLimits(operator);
   const fields: Record<string, string> = {};
   if (input.weekly?.gt(limits.weekly)) fields.weekly = `at most the operator's ${limits.weekly.toFixed(2)}`;
@@ -66,15 +65,20 @@ export interface ChildControls {
   monthly: Decimal;
 }
 
-export function controlsInForce(child: ControlledChild, operator: OperatorLimitColumns): ChildControls {
-  const limits = operatorLimits(operator);
+export function controlsInForce(child: ControlledChild, operator: OperatorLimits): ChildControls {
+  const limits = limitsInForce(operatorLimits(operator), {
+    blocked: child.blocked,
+    blockedCategories: child.blockedCategories,
+    weekly: child.limitWeekly,
+    monthly: child.limitMonthly,
+  });
   return {
     externalRef: child.externalRef,
     blocked: child.blocked,
     blockedCategories: child.blockedCategories,
     pointsAllowed: child.pointsAllowed,
-    weekly: child.limitWeekly ? Decimal.min(limits.weekly, child.limitWeekly.toString()) : limits.weekly,
-    monthly: child.limitMonthly ? Decimal.min(limits.monthly, child.limitMonthly.toString()) : limits.monthly,
+    weekly: limits.weekly,
+    monthly: limits.monthly,
   };
 }
 

@@ -1,9 +1,10 @@
 import { TZDate } from '@date-fns/tz';
 import { addMonths, addWeeks } from 'date-fns';
 import { BILLING_TIME_ZONE } from './periods.js';
+import type { Plan } from '../shared/catalogue.js';
 
-export const PLANS = ['weekly', 'monthly', 'quarterly'] as const;
-export type Plan = (typeof PLANS)[number];
+// The pages (src/http/pages, consent-page.ts) still name the plan type from here.
+export type { Plan } from '../shared/catalogue.js';
 
 /**
  * The end of the n-th period of a subscription that started at `anchor`,

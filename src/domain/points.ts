@@ -1,5 +1,6 @@
 import { AppError, forbidden, invalidRequest, invalidState } from './errors.js';
-import { accounts, EUR } from './ledger.js';
+import { EUR, POINTS, pointsAccounts } from '../shared/accounts.js';
+import type { HouseholdPoints, PointsEntry } from '../store/points.js';
 import { Decimal } from './money.js';
 
 /**
@@ -8,61 +9,10 @@ import { Decimal } from './money.js';
  * points is a journal entry that balances in points and, for its euro value,
  * in euros.
  */
-export const POINTS = 'PTS';
-
 /** Earned points wait this long before they can be spent (a refund in that time takes them back from pending). */
 export const PENDING_MS = 14 * 24 * 60 * 60 * 1000;
 /** Available points expire this many calendar months after they became available. */
 export const EXPIRY_MONTHS = 12;
-
-export const DEFAULT_POINT_VALUE = '0.01';
-
-export const pointsAccounts = {
-  /** Points earned by the household, not yet spendable (credit side: owed to the household). */
-  pending: (holderId: string) => `points:holder:${holderId}:pending`,
-  /** Points the household may spend. */
-  available: (holderId: string) => `points:holder:${holderId}:available`,
-  /** Points clawed back that the household did not have: repaid first from points as they become available. */
-  owed: (holderId: string) => `points:holder:${holderId}:owed`,
-  /** The operator's programme: every point it issued (debit), net of those taken back. */
-  issued: (operatorId: string) => `points:operator:${operatorId}:issued`,
-  /** Points spent, returned to the programme. */
-  redeemed: (operatorId: string) => `points:operator:${operatorId}:redeemed`,
-  /** Points that expired unspent. */
-  expired: (operatorId: string) => `points:operator:${operatorId}:expired`,
-  /** In euros: the value of the points outstanding in the programme, funded by the publishers that issued them. */
-  liability: (operatorId: string) => `points:operator:${operatorId}:liability`,
-  /** In euros: the value of points that expired, released from the liability. */
-  breakage: (operatorId: string) => `points:operator:${operatorId}:breakage`,
-  /** In euros: the value of points a publisher's sales issued (it owes it), settled by the operator's next run. */
-  unsettledIssued: (operatorId: string, publisherId: string) =>
-    accounts.unsettled(operatorId, publisherId, 'points_issued'),
-  /** In euros: the value of points spent on a publisher (it is owed it), settled by the operator's next run. */
-  unsettledRedeemed: (operatorId: string, publisherId: string) =>
-    accounts.unsettled(operatorId, publisherId, 'points_redeemed'),
-} as const;
-
-export interface UnitPosting {
-  account: string;
-  unit: string;
-  /** Signed, positive a debit; whole points in POINTS, cents in EUR. */
-  amount: Decimal;
-}
-
-export interface PointsEntry {
-  key: string;
-  kind: 'points_earn' | 'points_spend' | 'points_clawback' | 'points_mature' | 'points_expire';
-  operatorId: string;
-  publisherId: string | null;
-  postings: UnitPosting[];
-  at: Date;
-}
-
-export interface HouseholdPoints {
-  available: number;
-  pending: number;
-  owed: number;
-}
 
 export interface Programme {
   enabled: boolean;

@@ -2,11 +2,10 @@ import { publisherPurchases, publisherSubscriptions } from '../store/listings.js
 import type { PurchaseRecord, SubscriptionRecord } from '../store/records.js';
 import type { Sql } from '../store/sql.js';
 
-export const PURCHASE_STATUSES = ['pending', 'confirmed', 'declined', 'expired', 'refunded', 'disputed'] as const;
-export const SUBSCRIPTION_STATUSES = ['pending', 'active', 'past_due', 'canceled', 'declined', 'expired'] as const;
+import type { PurchaseStatus, SubscriptionStatus } from '../shared/catalogue.js';
 
-export type PurchaseStatus = (typeof PURCHASE_STATUSES)[number];
-export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
+// src/http/routes/purchases.ts still takes the list from here until its rewrite imports src/shared.
+export { PURCHASE_STATUSES } from '../shared/catalogue.js';
 
 export interface ListPage<S> {
   limit: number;

@@ -1,4 +1,4 @@
-import { DECLINE_CODES, type DeclineCode } from './errors.js';
+import { DECLINE_CODES, type DeclineCode } from '../shared/codes.js';
 
 /** A sandbox operator's subscriber `sandbox_declined_<code>` is declined with that code on every charge. */
 export const SANDBOX_DECLINE_PREFIX = 'sandbox_declined_';

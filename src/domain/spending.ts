@@ -2,7 +2,8 @@ import { findOperatorLimits } from '../store/operators.js';
 import { readSpending } from '../store/purchases.js';
 import type { Sql } from '../store/sql.js';
 import { budget, limitsInForce, type Budget, type HouseholdControls, type Limits } from './ceilings.js';
-import { Decimal } from './money.js';
+import type { Decimal } from './money.js';
+import type { OperatorLimitsRecord } from '../store/records.js';
 import { monthStart, weekStart } from './periods.js';
 
 /**
@@ -26,21 +27,11 @@ export function spentBy(sql: Sql, subscriberId: string, now: Date): Promise<Spen
   return readSpending(sql, subscriberId, weekStart(now), monthStart(now));
 }
 
-type Amount = { toString(): string };
+/** The operator's limits that ceilings need; nothing secret. */
+export type OperatorLimits = Pick<OperatorLimitsRecord, 'limitPerPurchase' | 'limitWeekly' | 'limitMonthly'>;
 
-/** The operator columns that ceilings need; nothing secret. */
-export interface OperatorLimitColumns {
-  limitPerPurchase: Amount;
-  limitWeekly: Amount;
-  limitMonthly: Amount;
-}
-
-export function operatorLimits(operator: OperatorLimitColumns): Limits {
-  return {
-    perPurchase: new Decimal(operator.limitPerPurchase.toString()),
-    weekly: new Decimal(operator.limitWeekly.toString()),
-    monthly: new Decimal(operator.limitMonthly.toString()),
-  };
+export function operatorLimits(operator: OperatorLimits): Limits {
+  return { perPurchase: operator.limitPerPurchase, weekly: operator.limitWeekly, monthly: operator.limitMonthly };
 }
 
 /** The subscriber columns that household controls live in. */
@@ -48,8 +39,8 @@ export interface ControlColumns {
   holderId: string | null;
   blocked: boolean;
   blockedCategories: readonly string[];
-  limitWeekly: Amount | null;
-  limitMonthly: Amount | null;
+  limitWeekly: Decimal | null;
+  limitMonthly: Decimal | null;
 }
 
 /** A holder's controls apply to children only; a holder has none. */
@@ -58,12 +49,12 @@ export function householdControls(subscriber: ControlColumns): HouseholdControls
   return {
     blocked: subscriber.blocked,
     blockedCategories: subscriber.blockedCategories,
-    weekly: subscriber.limitWeekly ? new Decimal(subscriber.limitWeekly.toString()) : null,
-    monthly: subscriber.limitMonthly ? new Decimal(subscriber.limitMonthly.toString()) : null,
+    weekly: subscriber.limitWeekly,
+    monthly: subscriber.limitMonthly,
   };
 }
 
-export function subscriberLimits(subscriber: ControlColumns, operator: OperatorLimitColumns): Limits {
+export function subscriberLimits(subscriber: ControlColumns, operator: OperatorLimits): Limits {
   return limitsInForce(operatorLimits(operator), householdControls(subscriber));
 }
 

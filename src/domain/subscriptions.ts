@@ -23,7 +23,8 @@ import { notifyOperatorOfCharge } from './operator-notifications.js';
 import { postConfirmationPoints } from './household-points.js';
 import { pointsEarned } from './points.js';
 import { Decimal } from './money.js';
-import { nextPeriodEnd, periodHolding, type Period, type Plan } from './plan-periods.js';
+import { nextPeriodEnd, periodHolding, type Period } from './plan-periods.js';
+import type { Plan } from '../shared/catalogue.js';
 import {
   CLAIM_ATTEMPTS,
   CONSENT_TTL_MS,

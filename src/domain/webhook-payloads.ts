@@ -8,13 +8,11 @@ import { vatIncluded, vatRateString } from './vat.js';
  * fixes these shapes, and the API shows the same resources (src/http/presenters).
  */
 
-type Amount = { toString(): string };
-
-/** What the purchase payload shows: a store record or, on paths not yet moved to the store, a Prisma row. */
+/** What the purchase payload shows, from a store record. */
 export interface PurchaseView {
   id: string;
   status: string;
-  amount: Amount;
+  amount: Decimal;
   currency: string;
   channel: string;
   kind: string;
@@ -23,8 +21,9 @@ export interface PurchaseView {
   publisherId: string;
   subscriptionId: string | null;
   declineCode: string | null;
-  refundedAmount: Amount;
-  vatRate: Amount | null;
+  refundedAmount: Decimal;
+  chargedBackAmount: Decimal;
+  vatRate: Decimal | null;
   returnUrl: string | null;
   createdAt: Date;
   expiresAt: Date;
@@ -35,13 +34,13 @@ export interface PurchaseView {
   consentAssertionId: string | null;
   pointsSpent: number;
   pointsEarned: number;
-  pointValue: Amount | null;
+  pointValue: Decimal | null;
 }
 
 export interface RefundView {
   id: string;
   purchaseId: string;
-  amount: Amount;
+  amount: Decimal;
   reason: string;
   createdAt: Date;
 }
@@ -53,10 +52,9 @@ export function consentUrl(publicUrl: string, purchaseId: string): string {
 /** API.md v1.1: the VAT inside a purchase's VAT-inclusive amount, at the rate fixed when it was created. */
 function purchaseVat(purchase: PurchaseView) {
   if (purchase.vatRate === null) return { vatRate: null, vatAmount: null };
-  const rate = new Decimal(purchase.vatRate.toString());
   return {
-    vatRate: vatRateString(rate),
-    vatAmount: formatAmount(vatIncluded(new Decimal(purchase.amount.toString()), rate)),
+    vatRate: vatRateString(purchase.vatRate),
+    vatAmount: formatAmount(vatIncluded(purchase.amount, purchase.vatRate)),
   };
 }
 
@@ -66,9 +64,9 @@ function purchaseVat(purchase: PurchaseView) {
  */
 function purchasePoints(purchase: PurchaseView) {
   if (purchase.pointsSpent === 0 && purchase.pointsEarned === 0) return {};
-  const value = new Decimal(purchase.pointValue?.toString() ?? '0').times(purchase.pointsSpent);
+  const value = (purchase.pointValue ?? new Decimal(0)).times(purchase.pointsSpent);
   return {
-    price: formatAmount(value.plus(purchase.amount.toString())),
+    price: formatAmount(value.plus(purchase.amount)),
     pointsSpent: purchase.pointsSpent,
     pointsValue: formatAmount(value),
     pointsEarned: purchase.pointsEarned,
@@ -82,7 +80,7 @@ export function purchasePayload(purchase: PurchaseView, publicUrl: string, now: 
     id: purchase.id,
     object: 'purchase',
     status,
-    amount: formatAmount(purchase.amount.toString()),
+    amount: formatAmount(purchase.amount),
     currency: purchase.currency,
     channel: purchase.channel,
     kind: purchase.kind,
@@ -91,7 +89,8 @@ export function purchasePayload(purchase: PurchaseView, publicUrl: string, now: 
     publisherId: purchase.publisherId,
     ...(purchase.subscriptionId ? { subscriptionId: purchase.subscriptionId } : {}),
     ...(purchase.declineCode ? { declineCode: purchase.declineCode } : {}),
-    refundedAmount: formatAmount(purchase.refundedAmount.toString()),
+    refundedAmount: formatAmount(purchase.refundedAmount),
+    chargedBackAmount: formatAmount(purchase.chargedBackAmount),
     ...purchasePoints(purchase),
     ...purchaseVat(purchase),
     ...(status === 'pending' ? { consentUrl: consentUrl(publicUrl, purchase.id) } : {}),
@@ -107,7 +106,7 @@ export function refundPayload(refund: RefundView) {
     id: refund.id,
     object: 'refund',
     purchaseId: refund.purchaseId,
-    amount: formatAmount(refund.amount.toString()),
+    amount: formatAmount(refund.amount),
     reason: refund.reason,
     createdAt: refund.createdAt.toISOString(),
   };
@@ -121,7 +120,7 @@ export interface SubscriptionView {
   id: string;
   status: string;
   plan: string;
-  amount: Amount;
+  amount: Decimal;
   currency: string;
   channel: string;
   description: string;
@@ -145,7 +144,7 @@ export function subscriptionPayload(subscription: SubscriptionView, publicUrl: s
     object: 'subscription',
     status,
     plan: subscription.plan,
-    amount: formatAmount(subscription.amount.toString()),
+    amount: formatAmount(subscription.amount),
     currency: subscription.currency,
     channel: subscription.channel,
     description: subscription.description,

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { AppError } from '../domain/errors.js';
-import { Decimal, REGULATORY_MAX_PER_PURCHASE, isAmountString } from '../domain/money.js';
+import { Decimal, REGULATORY_MAX_PER_PURCHASE, positiveAmount, positiveAmountString } from '../shared/money.js';
+
+export { amountString } from '../shared/money.js';
 
 /** Parses `value` with `schema`, or throws 400 invalid_request naming each bad field. */
 export function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
@@ -23,16 +25,8 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<
 export const body = <T extends z.ZodRawShape>(shape: T) =>
   z.strictObject(shape, { error: () => 'expected a JSON object with known fields only' });
 
-/** "2.88": a string with exactly two decimals, no sign, no exponent. */
-export const amountString = z
-  .string({ error: 'expected a decimal string such as "2.88"' })
-  // abort: later refinements build a Decimal from the value, which throws on anything else.
-  .refine(isAmountString, { message: 'expected a decimal string with two decimals, such as "2.88"', abort: true })
-  .meta({ pattern: '^\\d+\\.\\d{2}$', example: '2.88', description: 'Euros as a string with two decimals' });
-
 /** A purchase amount: above 0.00 and at most the regulatory 50.00. */
-export const purchaseAmount = amountString
-  .refine((v) => new Decimal(v).gt(0), 'must be above 0.00')
+export const purchaseAmount = positiveAmountString
   .refine((v) => new Decimal(v).lte(REGULATORY_MAX_PER_PURCHASE), 'must be at most 50.00')
   .meta({ pattern: '^\\d+\\.\\d{2}$', example: '2.88', description: 'Euros, above 0.00 and at most 50.00' });
 
@@ -53,9 +47,7 @@ export const pointsPerEuro = z
   .meta({ example: 2, description: 'Points per euro of sales, at most two decimals' });
 
 /** The euro value of one point: above 0.00 and at most 1.00. */
-export const pointValue = amountString
-  .refine((v) => new Decimal(v).gt(0), 'must be above 0.00')
-  .refine((v) => new Decimal(v).lte(1), 'must be at most 1.00');
+export const pointValue = positiveAmount.refine((v) => v.lte(1), 'must be at most 1.00');
 
 /** A number of points to spend: a whole number, 0 for none. */
 export const pointsToSpend = z.number().int().min(0).max(5_000_000);

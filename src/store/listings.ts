@@ -1,5 +1,6 @@
 import { PURCHASE_COLUMNS, toPurchase } from './purchases.js';
-import type { PurchaseRecord, PurchaseStatus, SubscriptionRecord, SubscriptionStatus } from './records.js';
+import type { PurchaseStatus, SubscriptionStatus } from '../shared/catalogue.js';
+import type { PurchaseRecord, SubscriptionRecord } from './records.js';
 import type { Sql, Statement } from './sql.js';
 import { SUBSCRIPTION_COLUMNS, toSubscription, type SubscriptionRow } from './subscriptions.js';
 

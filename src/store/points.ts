@@ -1,6 +1,29 @@
-import { POINTS, pointsAccounts, type HouseholdPoints, type PointsEntry } from '../domain/points.js';
-import { EUR } from '../domain/ledger.js';
+import type Decimal from 'decimal.js';
+import { accountSql, EUR, POINTS, pointsAccounts } from '../shared/accounts.js';
 import type { Sql, Statement } from './sql.js';
+
+export interface UnitPosting {
+  account: string;
+  unit: string;
+  /** Signed, positive a debit; whole points in POINTS, cents in EUR. */
+  amount: Decimal;
+}
+
+export interface PointsEntry {
+  key: string;
+  kind: 'points_earn' | 'points_spend' | 'points_clawback' | 'points_mature' | 'points_expire';
+  operatorId: string;
+  publisherId: string | null;
+  postings: UnitPosting[];
+  at: Date;
+}
+
+/** A household's points, by the side of its accounts. */
+export interface HouseholdPoints {
+  available: number;
+  pending: number;
+  owed: number;
+}
 
 /**
  * Kiosque Points in the journal: the household's lock, its balances read from
@@ -151,9 +174,9 @@ export async function dueLots(
 
 const HOUSEHOLDS_TO_MATURE: Statement = {
   name: 'points_households_to_mature',
-  text: `SELECT DISTINCT split_part(p.account, ':', 3) AS "holderId"
+  text: `SELECT DISTINCT ${accountSql.pointsHolder('p.account')} AS "holderId"
     FROM ledger_entries e
-    JOIN ledger_postings p ON p.entry_id = e.id AND p.unit = '${POINTS}' AND p.account LIKE 'points:holder:%:pending'
+    JOIN ledger_postings p ON p.entry_id = e.id AND p.unit = '${POINTS}' AND p.account LIKE ${accountSql.pointsHolderPattern('pending')}
     WHERE e.kind = 'points_earn' AND e.created_at <= $1::timestamptz
       AND ($3::text[] IS NULL OR e.operator_id = ANY($3::text[]))
       AND NOT EXISTS (SELECT 1 FROM ledger_entries m WHERE m.key = 'points-mature:' || split_part(e.key, ':', 2))
@@ -204,12 +227,12 @@ const HOUSEHOLDS_TO_EXPIRE: Statement = {
   text: `WITH matured AS (
       SELECT p.account, -sum(p.amount) AS by_cutoff
       FROM ledger_entries e
-      JOIN ledger_postings p ON p.entry_id = e.id AND p.unit = '${POINTS}' AND p.account LIKE 'points:holder:%:available'
+      JOIN ledger_postings p ON p.entry_id = e.id AND p.unit = '${POINTS}' AND p.account LIKE ${accountSql.pointsHolderPattern('available')}
       WHERE e.kind = 'points_mature' AND e.created_at <= $1::timestamptz
         AND ($3::text[] IS NULL OR e.operator_id = ANY($3::text[]))
       GROUP BY p.account
     )
-    SELECT split_part(m.account, ':', 3) AS "holderId"
+    SELECT ${accountSql.pointsHolder('m.account')} AS "holderId"
     FROM matured m
     WHERE m.by_cutoff > (SELECT COALESCE(sum(q.amount), 0) FROM ledger_postings q
                          WHERE q.account = m.account AND q.unit = '${POINTS}' AND q.amount > 0)

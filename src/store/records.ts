@@ -1,13 +1,10 @@
 import Decimal from 'decimal.js';
+import type { Channel, Plan, PurchaseKind, PurchaseStatus, SubscriptionStatus } from '../shared/catalogue.js';
 
 /**
  * What repositories hand the domain: plain records with decimal.js money and
  * statuses as unions, never a generated Prisma type.
  */
-
-export type PurchaseStatus = 'pending' | 'confirmed' | 'declined' | 'expired' | 'refunded' | 'disputed';
-export type PurchaseKind = 'article' | 'credits' | 'subscription';
-export type ChannelName = 'isp' | 'sms' | 'voice';
 
 export interface PurchaseRecord {
   id: string;
@@ -20,7 +17,7 @@ export interface PurchaseRecord {
   amount: Decimal;
   currency: string;
   description: string;
-  channel: ChannelName;
+  channel: Channel;
   returnUrl: string | null;
   status: PurchaseStatus;
   declineCode: string | null;
@@ -61,7 +58,7 @@ export interface SellerRecord {
   name: string;
   category: string;
   suspended: boolean;
-  rates: Record<ChannelName, Decimal>;
+  rates: Record<Channel, Decimal>;
   /** The publisher's default VAT rate (API.md v1.1), which a purchase or subscription may override. */
   vatRate: Decimal;
   /** Points its sales award per euro (0: none). */
@@ -99,18 +96,15 @@ export interface LockedSubscriberRecord {
   operator: OperatorLimitsRecord;
 }
 
-export type SubscriptionStatus = 'pending' | 'declined' | 'active' | 'past_due' | 'canceled' | 'expired';
-export type PlanName = 'weekly' | 'monthly' | 'quarterly';
-
 export interface SubscriptionRecord {
   id: string;
   publisherId: string;
   subscriberId: string | null;
-  plan: PlanName;
+  plan: Plan;
   amount: Decimal;
   currency: string;
   description: string;
-  channel: ChannelName;
+  channel: Channel;
   returnUrl: string | null;
   status: SubscriptionStatus;
   declineCode: string | null;

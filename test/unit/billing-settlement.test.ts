@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Decimal, sum } from '../../src/domain/money.js';
+import { Decimal } from '../../src/domain/money.js';
+import { sum } from '../support/money.js';
 import { purchaseSettlement, settlementFromSums, type PurchaseMoney } from '../../src/domain/settlement.js';
 
 const d = (v: string) => new Decimal(v);

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { commissionOn, DEFAULT_COMMISSION_RATES } from '../../src/domain/commission.js';
-import { Decimal, formatAmount, parseAmount, sum, toCents } from '../../src/domain/money.js';
+import { Decimal, formatAmount, toCents } from '../../src/domain/money.js';
+import { amount } from '../../src/shared/money.js';
+import { sum } from '../support/money.js';
 
-describe('parseAmount', () => {
-  it('When given a two-decimal string, then it parses exactly', () => {
+const parseAmount = (value: unknown) => amount.safeParse(value).data ?? null;
+
+describe('the amount schema', () => {
+  it('When given a two-decimal string, then it parses exactly to a Decimal', () => {
     expect(parseAmount('2.88')?.toFixed(2)).toBe('2.88');
     expect(parseAmount('0.01')?.toFixed(2)).toBe('0.01');
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Decimal } from '../../src/domain/money.js';
 import { crossedThresholds, operatorEventsFor, type ConfirmedCharge } from '../../src/domain/operator-events.js';
 import { sandboxDecline, SANDBOX_SCENARIOS } from '../../src/domain/sandbox.js';
-import { DECLINE_CODES } from '../../src/domain/errors.js';
+import { DECLINE_CODES } from '../../src/shared/codes.js';
 
 const d = (v: string) => new Decimal(v);
 const charge = (before: string, after: string, extra: Partial<ConfirmedCharge> = {}): ConfirmedCharge => ({

@@ -2,7 +2,8 @@ import { TZDate } from '@date-fns/tz';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BILLING_TIME_ZONE } from '../../src/domain/periods.js';
-import { nextPeriodEnd, periodBoundary, periodHolding, PLANS } from '../../src/domain/plan-periods.js';
+import { nextPeriodEnd, periodBoundary, periodHolding } from '../../src/domain/plan-periods.js';
+import { PLANS } from '../../src/shared/catalogue.js';
 
 const RUNS = { numRuns: 200 };
 const DAY_MS = 24 * 3_600_000;

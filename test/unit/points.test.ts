@@ -15,8 +15,8 @@ import {
   pointsKept,
   pointsToExpire,
   spendEntry,
-  type PointsEntry,
 } from '../../src/domain/points.js';
+import type { PointsEntry } from '../../src/store/points.js';
 import { settlementFromSums } from '../../src/domain/settlement.js';
 
 const d = (v: string) => new Decimal(v);

@@ -1,5 +1,6 @@
 import type { PublisherBalance } from '../../domain/payouts.js';
-import { EUR, type AccountBalance } from '../../domain/ledger.js';
+import type { AccountBalance } from '../../domain/ledger.js';
+import { EUR } from '../../shared/accounts.js';
 import { formatAmount, type Decimal } from '../../domain/money.js';
 import type { Settlement, SettlementRow } from '../../domain/settlement.js';
 import type { PayoutRecord } from '../../store/payouts.js';
@@ -15,7 +16,12 @@ export function payoutResource(payout: PayoutRecord) {
 }
 
 export function balanceResource(b: PublisherBalance) {
-  return { available: formatAmount(b.available), settled: formatAmount(b.settled), paidOut: formatAmount(b.paidOut) };
+  return {
+    pending: formatAmount(b.pending),
+    available: formatAmount(b.available),
+    settled: formatAmount(b.settled),
+    paidOut: formatAmount(b.paidOut),
+  };
 }
 
 export function accountResource(b: AccountBalance) {

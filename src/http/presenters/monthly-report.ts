@@ -1,5 +1,6 @@
 import type { Decimal } from '../../domain/money.js';
-import { DECLINE_CODES, type MonthlyReportLine } from '../../domain/monthly-report.js';
+import type { MonthlyReportLine } from '../../domain/monthly-report.js';
+import { DECLINE_CODES } from '../../shared/codes.js';
 
 export interface MonthlyReportRow extends Omit<MonthlyReportLine, 'volume' | 'disputeRate' | 'conversion'> {
   volume: string;

@@ -1,8 +1,7 @@
+import type { Decimal } from '../../shared/money.js';
 import { vatRateString } from '../../domain/vat.js';
 
-type Amount = { toString(): string };
-
-/** What the publisher resource shows: a store record or, on admin paths not yet moved to the store, a Prisma row. */
+/** What the publisher resource shows, from a store record. */
 export interface PublisherView {
   id: string;
   name: string;
@@ -10,11 +9,11 @@ export interface PublisherView {
   legalName: string | null;
   supportUrl: string | null;
   webhookUrl: string | null;
-  rateIsp: Amount;
-  rateSms: Amount;
-  rateVoice: Amount;
-  vatRate: Amount;
-  pointsPerEuro: Amount;
+  rateIsp: Decimal;
+  rateSms: Decimal;
+  rateVoice: Decimal;
+  vatRate: Decimal;
+  pointsPerEuro: Decimal;
   suspendedAt: Date | null;
   createdAt: Date;
 }
@@ -32,8 +31,8 @@ export function publisherResource(publisher: PublisherView) {
       sms: publisher.rateSms.toString(),
       voice: publisher.rateVoice.toString(),
     },
-    vatRate: vatRateString(publisher.vatRate.toString()),
-    pointsPerEuro: Number(publisher.pointsPerEuro.toString()),
+    vatRate: vatRateString(publisher.vatRate),
+    pointsPerEuro: publisher.pointsPerEuro.toNumber(),
     suspended: publisher.suspendedAt !== null,
     createdAt: publisher.createdAt.toISOString(),
   };

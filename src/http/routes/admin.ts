@@ -2,8 +2,13 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../domain/errors.js';
 import { CATEGORIES } from '../../domain/categories.js';
-import { Decimal, REGULATORY_MAX_PER_MONTH, REGULATORY_MAX_PER_PURCHASE } from '../../domain/money.js';
-import { VAT_RATES } from '../../domain/vat.js';
+import {
+  REGULATORY_MAX_PER_MONTH,
+  REGULATORY_MAX_PER_PURCHASE,
+  positiveAmount,
+  type Decimal,
+} from '../../shared/money.js';
+import { VAT_RATES } from '../../shared/money.js';
 import { webhookUrlProblem } from '../../domain/webhook-url.js';
 import { changeOperator, registerOperator, type Operator } from '../../domain/operators.js';
 import { registerPublisher, setPublisherSuspended } from '../../domain/publishers.js';
@@ -13,11 +18,9 @@ import { publisherResource } from '../presenters/publishers.js';
 import { idempotencyKey, respondOnceOnDatabase } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
-import { amountString, body, parse, pointsPerEuro, pointValue } from '../validation.js';
+import { body, parse, pointsPerEuro, pointValue } from '../validation.js';
 
-const positiveAmount = amountString.refine((v) => new Decimal(v).gt(0), 'must be above 0.00');
-const capped = (cap: Decimal) =>
-  positiveAmount.refine((v) => new Decimal(v).lte(cap), `must be at most ${cap.toFixed(2)}`);
+const capped = (cap: Decimal) => positiveAmount.refine((v) => v.lte(cap), `must be at most ${cap.toFixed(2)}`);
 
 /** Each limit within its regulatory cap: 50.00 per purchase, 300.00 a month (and so a week). */
 const limitFields = {

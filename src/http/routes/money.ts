@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { EUR } from '../../domain/ledger.js';
+import { EUR } from '../../shared/accounts.js';
 import { Decimal, formatAmount } from '../../domain/money.js';
 import { createPayout, publisherBalance } from '../../domain/payouts.js';
 import { publisherSettlements } from '../../domain/settlement.js';
@@ -11,9 +11,10 @@ import type { AppContext } from '../context.js';
 import { idempotencyKey, respondOnceOnDatabase } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
-import { amountString, body, pagination, parse } from '../validation.js';
+import { body, pagination, parse } from '../validation.js';
+import { positiveAmountString } from '../../shared/money.js';
 
-const payoutBody = body({ amount: amountString.refine((v) => new Decimal(v).gt(0), 'must be above 0.00') });
+const payoutBody = body({ amount: positiveAmountString });
 const publisherId = z.string().min(1).max(64);
 const publisherParams = z.object({ id: publisherId });
 /** Sandbox settlements are listed apart, on request: they never mix with live ones. */

@@ -1,14 +1,14 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { CATEGORIES } from '../../domain/categories.js';
-import { Decimal } from '../../domain/money.js';
 import { childControls, replaceControls } from '../../domain/parental-controls.js';
 import { actorOf, allow } from '../auth.js';
 import { controlsResource } from '../presenters/controls.js';
 import type { AppContext } from '../context.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
-import { amountString, body, parse } from '../validation.js';
+import { body, parse } from '../validation.js';
+import { amount } from '../../shared/money.js';
 
 export const childRef = z
   .string()
@@ -22,8 +22,8 @@ export const controlsBody = body({
     .array(z.enum(CATEGORIES))
     .max(CATEGORIES.length * 2)
     .optional(),
-  weekly: amountString.nullable().optional(),
-  monthly: amountString.nullable().optional(),
+  weekly: amount.nullable().optional(),
+  monthly: amount.nullable().optional(),
   pointsAllowed: z.boolean().optional(),
 });
 
@@ -47,8 +47,8 @@ export function parentalRoutes(ctx: AppContext): Router {
     const controls = await replaceControls(ctx.database, subscriber, ref, {
       blocked: input.blocked ?? false,
       blockedCategories: input.blockedCategories ?? [],
-      weekly: input.weekly ? new Decimal(input.weekly) : null,
-      monthly: input.monthly ? new Decimal(input.monthly) : null,
+      weekly: input.weekly ?? null,
+      monthly: input.monthly ?? null,
       pointsAllowed: input.pointsAllowed ?? false,
     });
     res.json(controlsResource(controls));

@@ -1,11 +1,11 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { VAT_RATES } from '../../domain/vat.js';
-import { CHANNELS } from '../../domain/commission.js';
+import { VAT_RATES } from '../../shared/money.js';
+import { CHANNELS, PLANS, SUBSCRIPTION_STATUSES } from '../../shared/catalogue.js';
 import { notFound } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
-import { PLANS } from '../../domain/plan-periods.js';
-import { listPublisherSubscriptions, SUBSCRIPTION_STATUSES } from '../../domain/publisher-lists.js';
+import { CURRENCY } from '../../shared/money.js';
+import { listPublisherSubscriptions } from '../../domain/publisher-lists.js';
 import { subscriptionResource } from '../presenters/resources.js';
 import {
   assertPriceTier,
@@ -34,7 +34,7 @@ import { API_CONSENT_VERSION, consentEvidence, declineMessages } from './purchas
 export const subscriptionBody = body({
   plan: z.enum(PLANS),
   amount: purchaseAmount,
-  currency: z.literal('EUR').optional(),
+  currency: z.literal(CURRENCY).optional(),
   description,
   channel: z.enum(CHANNELS),
   returnUrl: httpsUrl.optional(),
