@@ -139,7 +139,7 @@ export const INVOICE_CSV_COLUMNS = [
   'vatRate',
 ] as const;
 
-export type InvoiceLineRow = Record<(typeof INVOICE_CSV_COLUMNS)[number], string | null>;
+type InvoiceLineRow = Record<(typeof INVOICE_CSV_COLUMNS)[number], string | null>;
 
 /**
  * Every line of a run, one row each, read `batchSize` documents at a time by

@@ -15,7 +15,7 @@ import type { PgPool } from './sql.js';
  * settled and closed in one last transaction.
  */
 
-export type PrepareOutcome =
+type PrepareOutcome =
   { state: 'running' } | { state: 'blocked' } | { state: 'finished'; status: 'done' | 'failed' } | { state: 'missing' };
 
 /**
@@ -125,7 +125,7 @@ export async function finalizeRun(pool: PgPool, billingRunId: string, limits: Bi
   });
 }
 
-export interface StoredRunSummary {
+interface StoredRunSummary {
   status: StoredRunStatus;
   invoiceCount: number;
   total: string;
