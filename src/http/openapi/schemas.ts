@@ -42,6 +42,7 @@ export const purchase = z
     subscriptionId: z.string().optional(),
     declineCode: z.string().optional(),
     refundedAmount: amount,
+    chargedBackAmount: amount.meta({ description: 'What unpaid or partially paid invoices charged back' }),
     price: amount.optional().meta({ description: 'When points paid part: the price asked; `amount` is the euro part' }),
     pointsSpent: z.number().int().optional(),
     pointsValue: amount.optional(),
@@ -181,13 +182,41 @@ export const billingRun = z
   })
   .meta({ id: 'BillingRun' });
 
+const vatRate = z.enum(['0.021', '0.055', '0.10', '0.20']);
+
 export const invoice = z
   .looseObject({
     id: z.string(),
+    number: z
+      .string()
+      .regex(/^\d{4}-[A-Z0-9]{1,10}-\d{6,}$/)
+      .meta({
+        description:
+          '<YYYY>-<operator code>-<n>: per operator and year of issue (Europe/Paris), 1, 2, 3… with no gap or repeat',
+        example: '2026-OR7K2M9QXA-000042',
+      }),
+    type: z.enum(['invoice', 'credit_note']),
+    correctsInvoiceId: z.string().nullable().meta({ description: 'For a credit note: the invoice it corrects' }),
     billingRunId: z.string(),
     subscriberRef: z.string(),
+    status: z.enum(['issued', 'paid', 'unpaid', 'partially_paid']),
     total: amount,
-    lines: z.array(z.looseObject({ publisherId: z.string(), description: z.string(), amount, purchaseId: z.string() })),
+    vatTotal: amount,
+    vatBreakdown: z
+      .array(z.looseObject({ rate: vatRate, base: amount, vat: amount }))
+      .meta({ description: 'One entry per VAT rate on the document; base + vat sum to total, vat to vatTotal' }),
+    lines: z.array(
+      z.looseObject({
+        id: z.string(),
+        publisherId: z.string(),
+        description: z.string(),
+        amount,
+        vat: amount,
+        vatRate,
+        purchaseId: z.string(),
+        refundId: z.string().nullable(),
+      }),
+    ),
   })
   .meta({ id: 'Invoice' });
 
