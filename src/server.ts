@@ -70,10 +70,14 @@ export async function startGateway(config: Config = loadConfig()): Promise<Gatew
   watchRedis(redis, redisWhere(config), logger);
   let migrationsDone = false;
   const app = createApp(ctx, { migrated: () => migrationsDone });
-  const server = createGuardedServer(app, {
-    receiveTimeoutMs: config.requestReceiveTimeoutMs,
-    maxPerAddress: config.maxConnectionsPerAddress,
-  });
+  const server = createGuardedServer(
+    app,
+    {
+      receiveTimeoutMs: config.requestReceiveTimeoutMs,
+      maxPerAddress: config.maxConnectionsPerAddress,
+    },
+    logger,
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, () => {

@@ -32,6 +32,8 @@ import { purchaseRoutes } from './routes/purchases.js';
 import { parentalRoutes } from './routes/parental.js';
 import { subscriptionConsentRoutes } from './routes/subscription-consent.js';
 import { subscriberPageRoutes } from './routes/subscriber-pages.js';
+import { infoPageRoutes } from './routes/info-pages.js';
+import { HELP_PATH, PRIVACY_PATH, TERMS_PATH } from './pages/paths.js';
 import { assetRoutes } from './pages/assets.js';
 import { pageHeaders } from './pages/render.js';
 import { meSubscriptionRoutes, subscriptionRoutes } from './routes/subscriptions.js';
@@ -82,11 +84,15 @@ export function createApp(ctx: AppContext, startup: StartupState = ALREADY_MIGRA
   app.use(rejectNul);
   app.use('/consent', noStore, rateLimit(ctx), cookieParser(), consentRoutes(ctx), subscriptionConsentRoutes(ctx));
   app.use('/me', noStore, rateLimit(ctx), cookieParser(), pageHeaders, subscriberPageRoutes(ctx));
+  app.use([TERMS_PATH, PRIVACY_PATH, HELP_PATH], noStore, rateLimit(ctx), cookieParser(), pageHeaders);
+  app.use(infoPageRoutes(ctx));
   app.use(assetRoutes());
 
   const v1 = express.Router();
   v1.use(noStore);
   v1.use(rateLimit(ctx));
+  // The hot path first: every purchase is two requests here, and Express tries mounted routers in order.
+  v1.use('/purchases', purchaseRoutes(ctx));
   v1.use('/admin', adminRoutes(ctx));
   v1.use('/admin', adminDisputeRoutes(ctx));
   v1.use('/admin', adminMoneyRoutes(ctx));
@@ -98,7 +104,6 @@ export function createApp(ctx: AppContext, startup: StartupState = ALREADY_MIGRA
   v1.use('/operator/invoices', invoiceRoutes(ctx));
   v1.use('/operator/disputes', operatorDisputeRoutes(ctx));
   v1.use('/disputes', disputeRoutes(ctx));
-  v1.use('/purchases', purchaseRoutes(ctx));
   v1.use('/subscriptions', subscriptionRoutes(ctx));
   v1.use('/me/subscriptions', meSubscriptionRoutes(ctx));
   v1.use('/me/children', parentalRoutes(ctx));

@@ -1,5 +1,6 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
 
 export interface ConnectionLimits {
   /** A request must have fully arrived this long after its first byte; a connection that sends nothing, after it opened. */
@@ -31,13 +32,22 @@ function checkingIntervalMs(receiveTimeoutMs: number): number {
  * nothing once the receive timeout has passed: Node's own timeouts start at a
  * request's first byte, and an idle connection it never times out.
  */
-function guardConnections(server: Server, limits: ConnectionLimits): void {
+function guardConnections(server: Server, limits: ConnectionLimits, logger: Logger): void {
   const perAddress = new Map<string, number>();
+  /** Addresses told about in the log since they last held no connection: one line per episode, not per reset. */
+  const reported = new Set<string>();
   server.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress ?? 'unknown';
     const held = perAddress.get(address) ?? 0;
     if (limits.maxPerAddress > 0 && held >= limits.maxPerAddress) {
       socket.destroy();
+      if (!reported.has(address)) {
+        reported.add(address);
+        logger.warn(
+          { address, maxConnectionsPerAddress: limits.maxPerAddress },
+          'an address holds as many connections as it may; further ones are reset',
+        );
+      }
       return;
     }
     perAddress.set(address, held + 1);
@@ -49,7 +59,10 @@ function guardConnections(server: Server, limits: ConnectionLimits): void {
       clearTimeout(silent);
       const left = (perAddress.get(address) ?? 1) - 1;
       if (left > 0) perAddress.set(address, left);
-      else perAddress.delete(address);
+      else {
+        perAddress.delete(address);
+        reported.delete(address);
+      }
     });
   });
 }
@@ -62,7 +75,7 @@ function guardConnections(server: Server, limits: ConnectionLimits): void {
  * costs a bounded number of sockets for a bounded time, and never a request
  * slot (the body is read before a request counts as in flight, src/http/app.ts).
  */
-export function createGuardedServer(app: RequestListener, limits: ConnectionLimits): Server {
+export function createGuardedServer(app: RequestListener, limits: ConnectionLimits, logger: Logger): Server {
   const server = createServer(
     {
       requestTimeout: limits.receiveTimeoutMs,
@@ -72,6 +85,6 @@ export function createGuardedServer(app: RequestListener, limits: ConnectionLimi
     },
     app,
   );
-  guardConnections(server, limits);
+  guardConnections(server, limits, logger);
   return server;
 }

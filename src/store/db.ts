@@ -3,6 +3,7 @@ import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { observePool } from '../observability/metrics.js';
 import { DEFAULT_DB_TIMEOUTS, type DbTimeouts } from './db-timeouts.js';
+import { connectionOptions } from './primary-host.js';
 
 export { DEFAULT_DB_TIMEOUTS, type DbTimeouts };
 
@@ -21,7 +22,8 @@ export function poolOptions(
   timeouts: DbTimeouts = DEFAULT_DB_TIMEOUTS,
 ): pg.PoolConfig {
   return {
-    connectionString: databaseUrl,
+    // A multi-host URL gets a Client that finds the writable primary (primary-host.ts).
+    ...connectionOptions(databaseUrl, timeouts.poolWaitMs),
     max,
     connectionTimeoutMillis: timeouts.poolWaitMs,
     statement_timeout: timeouts.statementMs,
