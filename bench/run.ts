@@ -15,6 +15,7 @@ import { cpuSplits } from './parts/cpu-split.js';
 import { httpCeiling } from './parts/http-ceiling.js';
 import { kiosque } from './parts/kiosque.js';
 import { ratios, ratiosMarkdown } from './parts/ratios.js';
+import { redisOutage, redisOutageMarkdown } from './parts/redis-outage.js';
 import { storeCeilings } from './parts/store-ceilings.js';
 import { webhooks, type WebhookResults } from './parts/webhooks.js';
 
@@ -48,10 +49,11 @@ const provision = async () => {
 if (process.env.BENCH_ONLY === 'ratios') {
   const world = await provision();
   const results = await ratios(scale, mainUrl, redisUrl, world, new AssertionCache(world));
-  const summary = `## Ratios run of ${date} (commit ${commit}, BENCH_SCALE=${scale.factor})\n\n${describeMachineLine(machine)}\n\n${ratiosMarkdown(results)}`;
+  const outage = await redisOutage(mainUrl, world);
+  const summary = `## Ratios run of ${date} (commit ${commit}, BENCH_SCALE=${scale.factor})\n\n${describeMachineLine(machine)}\n\n${ratiosMarkdown(results)}\n${redisOutageMarkdown(outage)}`;
   writeFileSync(
     join(resultsDir, `${stamp}-ratios.json`),
-    `${JSON.stringify({ date, commit, machine, scale, ...results }, null, 2)}\n`,
+    `${JSON.stringify({ date, commit, machine, scale, ...results, redisOutage: outage }, null, 2)}\n`,
   );
   if (process.env.BENCH_RECORD !== '0') appendFileSync(join(ROOT, 'BENCHMARKS.md'), `\n${summary}`);
   process.stdout.write(`\n${summary}`);
@@ -74,6 +76,7 @@ progress(`Composed ceiling: ${composed.purchasesPerS} purchases/s`);
 
 const kiosqueResults = await kiosque(scale, mainUrl, redisUrl, world, tokens);
 const ratioResults = await ratios(scale, mainUrl, redisUrl, world, tokens);
+const outageResults = await redisOutage(mainUrl, world);
 const cpu = await cpuSplits(
   {
     databaseUrl: mainUrl,
@@ -114,6 +117,7 @@ const results: BenchResults = {
   composed,
   kiosque: kiosqueResults,
   ratios: ratioResults,
+  redisOutage: outageResults,
   cpu,
   billing: billingResults,
   webhooks: webhookResults,

@@ -91,6 +91,8 @@ describe('No credential reaches the log, as written or percent-decoded (issue 21
       (s) => `/v1/me/budget?a=1&key=${encodeURIComponent(encodeAll(s))}`,
     ],
     ['a publisher key as a parameter name', () => publisherKey, (s) => `/v1/me/budget?${s}`],
+    ['a publisher key glued to a malformed escape', () => publisherKey, (s) => `/v1/purchases/%ZZ${s}`],
+    ['a publisher key glued to other letters', () => publisherKey, (s) => `/v1/me/budget?q=abc${s}`],
     ['the admin key in a parameter', () => SHAPELESS_ADMIN_KEY, (s) => `/v1/me/budget?key=${encodeURIComponent(s)}`],
     [
       'the admin key with + for spaces',

@@ -239,6 +239,29 @@ describe('Consent pages tell the whole offer', () => {
   });
 });
 
+describe('Expired offers lead somewhere', () => {
+  it('When the offer expires between the page and the click, then the answer says nothing was charged and links back to the publisher and to /me', async () => {
+    const ref = await provision(gw, operator);
+    const { id, consentUrl } = await createPurchase(gw, publisher, { returnUrl: 'https://gazette.example/article' });
+    const browser = await signedIn(pathOf(consentUrl), assertion(operator, ref));
+    const csrf = csrfOf((await browser.get(pathOf(consentUrl))).text);
+    await gw.ctx.db.purchase.update({ where: { id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    const res = await browser
+      .post(`${pathOf(consentUrl)}/confirm`)
+      .type('form')
+      .send({ csrf });
+    expect(res.status).toBe(410);
+    const text = visibleText(res.text);
+    expect(text).toContain('Cette offre a expiré');
+    expect(text).toContain('Rien ne vous a été facturé.');
+    expect(res.text).toContain(
+      `<a class="button" href="https://gazette.example/article">Retour à ${publisherName}</a>`,
+    );
+    expect(res.text).toContain('href="/me"');
+    expect((await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id } })).status).not.toBe('confirmed');
+  });
+});
+
 describe('The subscriber space, /me', () => {
   it('When nobody is signed in, then /me is a 401 page', async () => {
     const res = await gw.api().get('/me');

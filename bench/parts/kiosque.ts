@@ -157,6 +157,8 @@ export async function startGateway(databaseUrl: string, redisUrl: string, extraE
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
     RATE_LIMIT_PER_MINUTE: '1000000000',
+    // One load generator stands for many clients: no per-address connection cap.
+    MAX_CONNECTIONS_PER_ADDRESS: '0',
     LOG_LEVEL: 'warn',
     RUN_WORKERS: '0',
     NODE_ENV: 'production',

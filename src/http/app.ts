@@ -25,6 +25,9 @@ import { operatorDisputeRoutes } from './routes/operator-disputes.js';
 import { billingRunRoutes, invoiceRoutes } from './routes/operator-billing.js';
 import { operatorSubscriberRoutes } from './routes/operator-subscribers.js';
 import { publisherRoutes } from './routes/publisher.js';
+import { bankAccountRoutes } from './routes/bank-accounts.js';
+import { adminPayoutRunRoutes, publisherPayoutRoutes } from './routes/payout-runs.js';
+import { adminBankStatementRoutes } from './routes/bank-statements.js';
 import { purchaseRoutes } from './routes/purchases.js';
 import { parentalRoutes } from './routes/parental.js';
 import { subscriptionConsentRoutes } from './routes/subscription-consent.js';
@@ -88,22 +91,27 @@ export function createApp(ctx: AppContext, startup: StartupState = ALREADY_MIGRA
   const v1 = express.Router();
   v1.use(noStore);
   v1.use(rateLimit(ctx));
+  // The hot path first: every purchase is two requests here, and Express tries mounted routers in order.
+  v1.use('/purchases', purchaseRoutes(ctx));
   v1.use('/admin', adminRoutes(ctx));
   v1.use('/admin', adminDisputeRoutes(ctx));
   v1.use('/admin', adminMoneyRoutes(ctx));
+  v1.use('/admin', adminPayoutRunRoutes(ctx));
+  v1.use('/admin', adminBankStatementRoutes(ctx));
   v1.use('/admin', adminReportRoutes(ctx));
   v1.use('/operator/subscribers', operatorSubscriberRoutes(ctx));
   v1.use('/operator/billing-runs', billingRunRoutes(ctx));
   v1.use('/operator/invoices', invoiceRoutes(ctx));
   v1.use('/operator/disputes', operatorDisputeRoutes(ctx));
   v1.use('/disputes', disputeRoutes(ctx));
-  v1.use('/purchases', purchaseRoutes(ctx));
   v1.use('/subscriptions', subscriptionRoutes(ctx));
   v1.use('/me/subscriptions', meSubscriptionRoutes(ctx));
   v1.use('/me/children', parentalRoutes(ctx));
   v1.use('/me', meRoutes(ctx));
   v1.use('/webhooks', webhookRoutes(ctx));
   v1.use(publisherMoneyRoutes(ctx));
+  v1.use(publisherPayoutRoutes(ctx));
+  v1.use('/publisher/bank-account', bankAccountRoutes(ctx));
   v1.use('/publisher', publisherRoutes(ctx));
   app.use('/v1', v1);
 

@@ -9,7 +9,7 @@ const REDACTED = '[redacted]';
  * such as `public.purchases.subscriber_id_fkey` in an error) and Kiosque's API
  * keys and webhook secrets. The admin key has no shape; it is compared by value.
  */
-const SHAPED_SECRETS = [/[\w-]{10,}\.[\w-]{16,}\.[\w-]{16,}/, /\b(?:kq_(?:op|pub)_|whsec_)[\w+/=-]{8,}/];
+const SHAPED_SECRETS = [/[\w-]{10,}\.[\w-]{16,}\.[\w-]{16,}/, /(?:kq_(?:op|pub)_|whsec_)[\w+/=-]{8,}/];
 const SHAPED_SECRETS_ANYWHERE = SHAPED_SECRETS.map((shape) => new RegExp(shape.source, 'g'));
 
 /** How many times a value is percent-decoded: enough for a parameter nested inside another, double-encoded. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { hostOf } from '../../src/lifecycle.js';
 import { parseDatabaseUrl, withUrlParameter } from '../../src/store/primary-host.js';
 
 describe('Reading a multi-host DATABASE_URL', () => {
@@ -62,5 +63,11 @@ describe('Reading a multi-host DATABASE_URL', () => {
       ),
     ).toBe('postgresql://h1:5432,h2:5433/k?target_session_attrs=read-write&application_name=kiosque-billing');
     expect(withUrlParameter('postgresql://h1/k', 'application_name', 'x')).toBe('postgresql://h1/k?application_name=x');
+  });
+
+  it('When a multi-host URL is logged, then the log names its hosts without the credentials', () => {
+    expect(hostOf('postgresql://kiosque:s3cret@db1:5432,db2:5433/kiosque?target_session_attrs=read-write')).toBe(
+      'db1:5432,db2:5433',
+    );
   });
 });

@@ -11,7 +11,7 @@ export const amount = z
   .string()
   .regex(/^-?\d+\.\d{2}$/)
   .meta({ description: 'Euros, two decimals, as a string', example: '2.88' });
-const time = z.string().meta({ format: 'date-time', example: '2026-11-30T10:00:00.000Z' });
+export const time = z.string().meta({ format: 'date-time', example: '2026-11-30T10:00:00.000Z' });
 const nullableTime = time.nullable();
 
 export const errorBody = z
@@ -20,6 +20,9 @@ export const errorBody = z
       code: z.enum([...ERROR_CODES, 'service_unavailable', 'internal_error']),
       message: z.string(),
       details: z.record(z.string(), z.unknown()).meta({ description: 'For 400: `fields` names each bad field' }),
+      requestId: z.string().meta({
+        description: "The `Request-Id` this answer was sent with (the caller's own when it sent a sane one)",
+      }),
     }),
   })
   .meta({ id: 'Error' });
@@ -49,6 +52,8 @@ export const purchase = z
     createdAt: time,
     expiresAt: time,
     confirmedAt: nullableTime,
+    vatRate: z.string().nullable().meta({ description: 'The VAT rate inside `amount`, as created ("0.021")' }),
+    vatAmount: amount.nullable().meta({ description: 'amount × rate / (1 + rate), half-even to the cent' }),
   })
   .meta({ id: 'Purchase' });
 
@@ -237,6 +242,8 @@ export const reconciliation = z
     uncollected: amount,
     outstanding: amount,
     credited: amount,
+    remitted: amount,
+    remittanceDifference: amount,
     invoices: z.looseObject({
       paid: z.number().int(),
       partially_paid: z.number().int(),
@@ -300,14 +307,25 @@ export const payout = z
   .looseObject({ id: z.string(), publisherId: z.string(), amount, createdAt: time })
   .meta({ id: 'Payout' });
 
-export const balance = z.looseObject({ available: amount, settled: amount, paidOut: amount }).meta({ id: 'Balance' });
+export const balance = z
+  .looseObject({ pending: amount, available: amount, settled: amount, paidOut: amount })
+  .meta({ id: 'Balance' });
 
 export const dispute = z
   .looseObject({
     id: z.string(),
+    object: z.literal('dispute'),
     purchaseId: z.string(),
     status: z.enum(['open', 'under_review', 'won', 'lost']),
+    reason: z.string(),
+    openedBy: z.enum(['subscriber', 'operator']),
     respondBy: time,
+    evidence: z.string().nullable(),
+    respondedAt: nullableTime,
+    closedAt: nullableTime,
+    createdAt: time,
+    refund: refund.nullable().meta({ description: 'The refund a lost dispute made' }),
+    purchase,
   })
   .meta({ id: 'Dispute' });
 

@@ -69,7 +69,7 @@ export function parentSpacePage(shell: Shell, f: Formatter, view: ParentView): s
     return html`<section class="card" id="${id}" aria-labelledby="${id}-name">
 <h2 id="${id}-name">${child.name}</h2>
 <p class="meta">!${childState(m, child.saved)}</p>
-<h3 id="${id}-spent">${m.childSpent}</h3>
+<h3 class="spent" id="${id}-spent">${m.childSpent}</h3>
 <dl class="budget" aria-labelledby="${id}-spent">
 <div><dt>${m.spentThisWeek}</dt><dd>${f.money(child.budget.weekly.spent)}</dd><dd class="meta">${m.spentOf(f.money(child.weeklyInForce))}</dd></div>
 <div><dt>${m.spentThisMonth}</dt><dd>${f.money(child.budget.monthly.spent)}</dd><dd class="meta">${m.spentOf(f.money(child.monthlyInForce))}</dd></div>

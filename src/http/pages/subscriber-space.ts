@@ -115,7 +115,7 @@ function deviceSentence(m: Messages, userAgent: string | null): string {
 }
 
 /** A person's summary of their consent (when, on what, through whom, to what), the raw record kept below it for a dispute. */
-export function evidenceDetails(m: Messages, f: Formatter, evidence: ConsentEvidenceView | null): string {
+function evidenceDetails(m: Messages, f: Formatter, evidence: ConsentEvidenceView | null): string {
   if (!evidence) return html`<p class="meta">${m.evidenceNone}</p>`;
   return html`<details class="evidence"><summary>${m.evidenceSummary}</summary>
 !${evidence.at ? html`<p>${m.evidenceWhen(f.date(evidence.at), f.time(evidence.at), deviceSentence(m, evidence.userAgent))}</p>` : ''}

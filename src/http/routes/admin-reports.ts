@@ -9,6 +9,7 @@ import { allow } from '../auth.js';
 import { monthlyReportResource, REPORT_CSV_COLUMNS, reportCsvRecords } from '../presenters/monthly-report.js';
 import type { AppContext } from '../context.js';
 import { operations } from '../openapi/operation.js';
+import { monthlyReport } from '../openapi/reports.js';
 import { parse } from '../validation.js';
 
 export const monthQuery = z.object({ month: z.string().max(7).optional() }).strict();
@@ -47,8 +48,10 @@ export const adminReportOperations = operations({
   path: '/v1/admin/reports/monthly',
   tag: 'Admin',
   summary: 'The month per operator and publisher: volumes, declines by code, dispute rate, conversion',
-  description: '`month` is `YYYY-MM` (Europe/Paris; default the current month). `Accept: text/csv` gives one row each.',
+  description:
+    '`month` is `YYYY-MM` (Europe/Paris; default the current month). JSON by default; `Accept: text/csv` gives ' +
+    'one row per entry of `data`, with `month` first and one `declines_<code>` column per decline code.',
   actors: ['admin'],
   query: monthQuery,
-  responses: { 200: { description: 'The report', csv: true } },
+  responses: { 200: { description: 'The report: JSON, or CSV when asked for', schema: monthlyReport, csv: true } },
 });

@@ -63,6 +63,16 @@ export interface Formation {
   destroy(): Promise<void>;
 }
 
+/** Sends `name` to `pid`; false when there was no such process. */
+const signal = (pid: number, name: NodeJS.Signals) => {
+  try {
+    process.kill(pid, name);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -218,13 +228,15 @@ export async function startFormation(name: string, database: string): Promise<Fo
     },
     postmasterPid,
     async killNode(node) {
+      const postmaster = await postmasterPid(node);
       const pids = [node.keeper.pid as number, ...(await descendants(node.keeper.pid as number))];
-      for (const pid of pids) process.kill(pid, 'SIGKILL');
-      return pids;
+      if (!pids.includes(postmaster)) throw new Error(`postmaster ${postmaster} is not under ${node.name}'s keeper`);
+      // A backend may end on its own between the listing and its kill.
+      return pids.filter((pid) => signal(pid, 'SIGKILL'));
     },
     async killPostmaster(node) {
       const pid = await postmasterPid(node);
-      process.kill(pid, 'SIGKILL');
+      if (!signal(pid, 'SIGKILL')) throw new Error(`no postmaster ${pid} to kill`);
       return pid;
     },
     async destroy() {
@@ -237,7 +249,7 @@ export async function startFormation(name: string, database: string): Promise<Fo
       await waitUntil(() => trees.flat().every((pid) => !alive(pid)), 20_000, 'the formation stopped').catch(
         () => undefined,
       );
-      for (const pid of trees.flat()) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      for (const pid of trees.flat()) signal(pid, 'SIGKILL');
       await rm(dir, { recursive: true, force: true });
     },
   };

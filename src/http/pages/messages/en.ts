@@ -86,7 +86,7 @@ export const en: Messages = {
   cancelAndBack: (publisher) => `Cancel and go back to ${publisher}`,
 
   thanksTitle: 'Thank you',
-  paidSentence: (price, publisher, description) => `You paid ${publisher} ${price} for “${description}”.`,
+  paidSentence: (price, publisher, description) => `You paid ${price} to ${publisher} for “${description}”.`,
   subscribedSentence: (description, publisher, price, period) =>
     `Your subscription to “${description}”, sold by ${publisher}, is active: ${price} ${period}.`,
   onNextBill: (brand) => `This amount will be on your next ${brand} bill.`,
@@ -132,7 +132,7 @@ export const en: Messages = {
   evidenceWhen: (date, time, device) => `Confirmed on ${date} at ${time}, on ${device}.`,
   evidenceOperator: (brand) => `You were identified by your operator, ${brand}.`,
   evidenceAgreed: (amount, publisher, description) =>
-    `You agreed to pay ${publisher} ${amount} VAT included for “${description}”, on your bill.`,
+    `You agreed to pay ${amount}, VAT included, to ${publisher} for “${description}”, on your bill.`,
   deviceOn: (browser, os) => `${browser} on ${os}`,
   unknownDevice: 'an unrecognised browser',
   evidenceRaw: 'Data recorded, for a dispute',
@@ -232,7 +232,7 @@ export const en: Messages = {
   payWithPoints: (euros, points, value) => `Pay ${euros} and ${points} points (${value})`,
   payAllWithPoints: (points, value) => `Pay with ${points} points (${value}), €0 on the bill`,
   paidWithPointsSentence: (euros, points, value, publisher, description) =>
-    `You paid ${publisher} ${euros} and ${points} points (${value}) for “${description}”.`,
+    `You paid ${euros} and ${points} points (${value}) to ${publisher} for “${description}”.`,
   pointsRefusedTitle: 'Paying with points is not possible',
   pointsRefusedText: 'These points are no longer available, or this account may not use them. Nothing was paid.',
   backToOffer: 'Back to the purchase',
