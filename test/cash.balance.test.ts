@@ -92,6 +92,29 @@ describe('Collected before available', () => {
     });
   });
 
+  it('When a collected sale is partly refunded before any payout, then available drops at once by the refund less its commission', async () => {
+    const { op, publisher, token } = await seller();
+    const sale = (await buy(gw, publisher, token, { amount: '10.00' })).id;
+    const [invoice] = await cash.invoices(op, await cash.run(op));
+    await cash.outcome(op, invoice?.id as string, { status: 'paid' });
+    await refund(gw, publisher.apiKey, sale, '3.33');
+    // 3.33 back, less the commission no longer earned: 1.50 − 0.15 × 6.67 (1.0005 → 1.00) = 0.50.
+    expect(await cash.balance(publisher)).toEqual({
+      pending: '2.83',
+      available: '5.67',
+      settled: '8.50',
+      paidOut: '0.00',
+    });
+    expect((await cash.payout(publisher.id, '5.68')).status).toBe(409);
+    await cash.run(op);
+    expect(await cash.balance(publisher)).toEqual({
+      pending: '0.00',
+      available: '5.67',
+      settled: '5.67',
+      paidOut: '0.00',
+    });
+  });
+
   it('When part is collected, then the collected net becomes available and the rest never does', async () => {
     const { op, publisher, token } = await seller();
     await buy(gw, publisher, token, { amount: '10.00' });
@@ -116,6 +139,14 @@ describe('Collected before available', () => {
     expect((await cash.payout(publisher.id, '8.50')).status).toBe(201);
 
     await refund(gw, publisher.apiKey, sale);
+    // The refund lowers what is available as soon as it is recorded, before any run books it.
+    expect(await cash.balance(publisher)).toEqual({
+      pending: '8.50',
+      available: '-8.50',
+      settled: '8.50',
+      paidOut: '8.50',
+    });
+    expect((await cash.payout(publisher.id, '0.01')).status).toBe(409);
     const run2 = await cash.run(op);
     expect(await cash.balance(publisher)).toEqual({
       pending: '0.00',

@@ -141,7 +141,7 @@ export const INVOICE_CSV_COLUMNS = [
   'vatRate',
 ] as const;
 
-export type InvoiceLineRow = Record<(typeof INVOICE_CSV_COLUMNS)[number], string | null>;
+type InvoiceLineRow = Record<(typeof INVOICE_CSV_COLUMNS)[number], string | null>;
 
 /**
  * Every line of a run, one row each, read `batchSize` documents at a time by
@@ -369,7 +369,7 @@ export async function* reconciliationRows(
         subscriberRef: i.subscriberRef,
         total: i.total.toFixed(2),
         vatTotal: i.vatAmount.toFixed(2),
-        status: i.type === 'invoice' && i.status === 'issued' ? 'open' : i.status,
+        status: i.status,
         collected: i.collected === null ? '' : i.collected.toFixed(2),
       };
     }

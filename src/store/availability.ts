@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type Decimal from 'decimal.js';
 import { money } from './records.js';
 import { accounts, accountSql, EUR } from '../shared/accounts.js';
+import { roundHalfEvenCentsSql } from './billing-sql.js';
 import { onClient, type Sql, type Statement } from './sql.js';
 
 /**
@@ -158,13 +159,48 @@ export async function lockPublishers(sql: Sql, publisherIds: readonly string[]):
   await sql.rows(LOCK_PUBLISHERS, [[...publisherIds]]);
 }
 
+/**
+ * What the publisher's refunds will take back once settled, for refunds the
+ * journal does not hold yet: recorded on a billed purchase and credited by no
+ * document, or credited by a run still running. The next settlement books the
+ * exact figure; until then this is subtracted from `available` (and shown in
+ * `pending`), so a refund lowers what can be paid out as soon as it is
+ * recorded. An uncredited refund gives back its amount less the commission
+ * the purchase then no longer earns (rate × what stays billed, half-even);
+ * one an unfinished run has credited, its whole amount. A refund on an invoice
+ * called unpaid was absorbed by that outcome's chargeback, and a sandbox
+ * operator's money is in no balance. `publisher` is an SQL expression.
+ */
+export function refundsAwaitingSettlementSql(publisher: string): string {
+  const remaining = '(COALESCE(x.billed_remaining, x.amount) - x.uncredited)';
+  return `(SELECT COALESCE(sum(w.hold), 0) FROM (
+      SELECT x.uncredited - (COALESCE(x.commission_amount, 0)
+        - ${roundHalfEvenCentsSql(`(COALESCE(x.commission_rate, 0) * ${remaining})`)}) AS hold
+      FROM (
+        SELECT p.amount, p.billed_remaining, p.commission_rate, p.commission_amount, sum(r.amount) AS uncredited
+        FROM refunds r JOIN purchases p ON p.id = r.purchase_id
+          JOIN invoices charged ON charged.id = p.invoice_id JOIN operators o ON o.id = charged.operator_id
+        WHERE r.invoice_id IS NULL AND p.publisher_id = ${publisher} AND charged.status <> 'unpaid' AND NOT o.sandbox
+        GROUP BY p.id
+      ) x
+      UNION ALL
+      SELECT r.amount FROM billing_runs br JOIN invoices d ON d.billing_run_id = br.id
+        JOIN refunds r ON r.invoice_id = d.id JOIN purchases p ON p.id = r.purchase_id
+        JOIN operators o ON o.id = br.operator_id
+      WHERE br.status = 'running' AND d.type = 'credit_note' AND p.publisher_id = ${publisher} AND NOT o.sandbox
+    ) w)`;
+}
+
 const PUBLISHER_ACCOUNTS: Statement = {
   name: 'availability_publisher_accounts',
   text: `SELECT
-      COALESCE(-sum(amount) FILTER (WHERE account = $1::text), 0)::text AS available,
-      COALESCE(-sum(amount) FILTER (WHERE account = $2::text OR account LIKE $3::text), 0)::text AS pending
-    FROM ledger_postings
-    WHERE (account = ANY(ARRAY[$1::text, $2::text]) OR account LIKE $3::text) AND unit = $4::text`,
+      (a.available - h.hold)::text AS available, (a.pending + h.hold)::text AS pending
+    FROM (
+      SELECT COALESCE(-sum(amount) FILTER (WHERE account = $1::text), 0) AS available,
+        COALESCE(-sum(amount) FILTER (WHERE account = $2::text OR account LIKE $3::text), 0) AS pending
+      FROM ledger_postings
+      WHERE (account = ANY(ARRAY[$1::text, $2::text]) OR account LIKE $3::text) AND unit = $4::text
+    ) a CROSS JOIN (SELECT ${refundsAwaitingSettlementSql('$5::text')} AS hold) h`,
 };
 
 /** A publisher's accounts, read on their credit side: what is available, and what waits for an outcome or a settlement. */
@@ -179,6 +215,7 @@ export async function publisherAccounts(
     accounts.pending(publisherId),
     held,
     EUR,
+    publisherId,
   ]);
   return { available: money(row?.available ?? '0'), pending: money(row?.pending ?? '0') };
 }

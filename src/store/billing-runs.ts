@@ -16,7 +16,7 @@ import type { PgPool } from './sql.js';
  * settled and closed in one last transaction.
  */
 
-export type PrepareOutcome =
+type PrepareOutcome =
   { state: 'running' } | { state: 'blocked' } | { state: 'finished'; status: 'done' | 'failed' } | { state: 'missing' };
 
 /**
@@ -127,7 +127,7 @@ export async function finalizeRun(pool: PgPool, billingRunId: string, limits: Bi
   });
 }
 
-export interface StoredRunSummary {
+interface StoredRunSummary {
   status: StoredRunStatus;
   invoiceCount: number;
   total: string;

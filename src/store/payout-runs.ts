@@ -1,5 +1,6 @@
 import type Decimal from 'decimal.js';
 import { accountSql, EUR } from '../shared/accounts.js';
+import { refundsAwaitingSettlementSql } from './availability.js';
 import { money } from './records.js';
 import type { Sql, Statement } from './sql.js';
 import type { PayoutRecord } from './payouts.js';
@@ -22,8 +23,9 @@ const LOCK_PAYABLE_PUBLISHERS: Statement = {
 const PAYABLE_PUBLISHERS: Statement = {
   name: 'payout_run_payable_publishers',
   text: `SELECT b.publisher_id AS "publisherId", b.iban, b.holder_name AS "holderName",
-      (SELECT COALESCE(-sum(l.amount), 0) FROM ledger_postings l
-        WHERE l.account = ${accountSql.payable('b.publisher_id')} AND l.unit = $2::text)::text AS available
+      ((SELECT COALESCE(-sum(l.amount), 0) FROM ledger_postings l
+        WHERE l.account = ${accountSql.payable('b.publisher_id')} AND l.unit = $2::text)
+        - ${refundsAwaitingSettlementSql('b.publisher_id')})::text AS available
     FROM bank_accounts b JOIN publishers p ON p.id = b.publisher_id
     WHERE b.publisher_id = ANY($1::text[]) AND p.suspended_at IS NULL
     ORDER BY b.publisher_id`,
