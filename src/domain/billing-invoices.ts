@@ -369,7 +369,7 @@ export async function* reconciliationRows(
         subscriberRef: i.subscriberRef,
         total: i.total.toFixed(2),
         vatTotal: i.vatAmount.toFixed(2),
-        status: i.type === 'invoice' && i.status === 'issued' ? 'open' : i.status,
+        status: i.status,
         collected: i.collected === null ? '' : i.collected.toFixed(2),
       };
     }
