@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { electronicFormatIBAN, isValidBIC, isValidIBAN } from 'ibantools';
 import { DEFAULT_DB_TIMEOUTS, type DbTimeouts } from './store/db-timeouts.js';
 
 export interface Config {
@@ -47,6 +48,30 @@ export interface Config {
   idempotencyKeyRetentionHours: number;
   /** Port of a worker process's /healthz, /readyz and /metrics; null serves none. */
   workerMetricsPort: number | null;
+  /** Kiosque's own bank account: the debtor of payout files, the account of the statements it imports. */
+  kiosqueAccount: KiosqueAccount;
+}
+
+export interface KiosqueAccount {
+  /** Electronic format: no spaces, upper case. */
+  iban: string;
+  bic: string;
+  legalName: string;
+}
+
+/** Development defaults: a well-formed French IBAN of no real account, never for production. */
+const DEVELOPMENT_ACCOUNT: KiosqueAccount = {
+  iban: 'FR7630006000011234567890189',
+  bic: 'AGRIFRPP',
+  legalName: 'Kiosque SAS',
+};
+
+function kiosqueAccount(env: NodeJS.ProcessEnv): KiosqueAccount {
+  const iban = electronicFormatIBAN(env.KIOSQUE_IBAN || DEVELOPMENT_ACCOUNT.iban) ?? '';
+  if (!isValidIBAN(iban)) throw new Error(`KIOSQUE_IBAN is not a valid IBAN, got "${env.KIOSQUE_IBAN}"`);
+  const bic = (env.KIOSQUE_BIC || DEVELOPMENT_ACCOUNT.bic).toUpperCase();
+  if (!isValidBIC(bic)) throw new Error(`KIOSQUE_BIC is not a valid BIC, got "${env.KIOSQUE_BIC}"`);
+  return { iban, bic, legalName: env.KIOSQUE_LEGAL_NAME || DEVELOPMENT_ACCOUNT.legalName };
 }
 
 function fraction(name: string, value: string | undefined, fallback: number): number {
@@ -150,5 +175,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     idempotencyKeyRetentionHours: retentionHours(env.IDEMPOTENCY_KEY_RETENTION_HOURS),
     workerMetricsPort: env.WORKER_METRICS_PORT ? integer('WORKER_METRICS_PORT', env.WORKER_METRICS_PORT, 0) : null,
     logLevel: env.LOG_LEVEL || (env.NODE_ENV === 'test' ? 'silent' : 'info'),
+    kiosqueAccount: kiosqueAccount(env),
   };
 }

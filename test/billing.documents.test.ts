@@ -120,6 +120,25 @@ describe('Document numbers', () => {
   });
 });
 
+describe('Numbers and codes never change', () => {
+  it('When a numbered document or an operator code is rewritten, then the database refuses it', async () => {
+    const op = await createOperator(gw);
+    const publisher = await createPublisher(gw);
+    await buy(gw, publisher, assertion(op, await provision(gw, op)), { amount: '1.00' });
+    const [doc] = await documents(op, await billNow(op));
+    await expect(
+      gw.ctx.pool.query('UPDATE invoices SET number = $2 WHERE id = $1', [doc?.id, '2026-X-000001']),
+    ).rejects.toThrow(/keeps its number/);
+    await expect(gw.ctx.pool.query("UPDATE operators SET document_code = 'X' WHERE id = $1", [op.id])).rejects.toThrow(
+      /keeps its document code/,
+    );
+    const { rows } = await gw.ctx.pool.query<{ number: string }>('SELECT number FROM invoices WHERE id = $1', [
+      doc?.id,
+    ]);
+    expect(rows[0]?.number).toBe(doc?.number);
+  });
+});
+
 describe('VAT per rate', () => {
   it('When an invoice mixes 2.1% and 20% and a credit note follows, then each carries one entry per rate adding up to its totals', async () => {
     const op = await createOperator(gw);
@@ -225,5 +244,18 @@ describe('The invoices CSV', () => {
     expect(new Set(rows.map((r) => r[at('vatRate')]))).toEqual(new Set(['0.021']));
     expect(new Set(rows.map((r) => r[at('status')]))).toEqual(new Set(['issued']));
     expect(json.map((d) => d.type).sort()).toEqual(['credit_note', 'invoice']);
+
+    // The reconciliation CSV spells an invoice with no outcome yet as its JSON does.
+    const reconciliation = await gw
+      .api()
+      .get(`/v1/operator/billing-runs/${runId}/reconciliation`)
+      .set(bearer(op.apiKey))
+      .set('Accept', 'text/csv');
+    const [recHeader, ...recRows] = reconciliation.text
+      .trimEnd()
+      .split('\n')
+      .map((line) => line.split(','));
+    const status = (recHeader as string[]).indexOf('status');
+    expect(new Set(recRows.map((r) => r[status]))).toEqual(new Set(json.map((d) => d.status)));
   });
 });

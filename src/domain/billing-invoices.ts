@@ -15,6 +15,8 @@ import {
   type RunReconciliationRecord,
 } from '../store/billing-invoices.js';
 import { postEntry, type Posting } from '../store/ledger.js';
+import { settleOutcome } from './availability.js';
+import { remittedForRun } from '../store/bank-statements.js';
 import { findPurchase } from '../store/purchases.js';
 import type { Sql } from '../store/sql.js';
 import { clawBackOnChargeback } from './household-points.js';
@@ -139,7 +141,7 @@ export const INVOICE_CSV_COLUMNS = [
   'vatRate',
 ] as const;
 
-export type InvoiceLineRow = Record<(typeof INVOICE_CSV_COLUMNS)[number], string | null>;
+type InvoiceLineRow = Record<(typeof INVOICE_CSV_COLUMNS)[number], string | null>;
 
 /**
  * Every line of a run, one row each, read `batchSize` documents at a time by
@@ -315,14 +317,16 @@ export async function recordInvoiceOutcome(
     );
   }
   await setInvoiceOutcome(sql, invoiceId, { status: input.status, collected, at: now });
+  await settleOutcome(sql, { id: invoiceId, operatorId, billingRunId: invoice.billingRunId }, now);
   return oneWithLines(sql, { ...invoice, status: input.status, collected, outcomeAt: now });
 }
 
-export type Reconciliation = RunReconciliationRecord;
+/** With what the bank's statements show the operator remitted for the run (docs/money.md). */
+export type Reconciliation = RunReconciliationRecord & { remitted: Decimal };
 
 /** Billed against collected for one run, from its documents: billed = collected + uncollected + outstanding. */
 export async function runReconciliation(db: Sql, billingRunId: string): Promise<Reconciliation> {
-  return runReconciliationFigures(db, billingRunId);
+  return { ...(await runReconciliationFigures(db, billingRunId)), remitted: await remittedForRun(db, billingRunId) };
 }
 
 export function reconciliationResource(billingRunId: string, r: Reconciliation) {
@@ -333,6 +337,8 @@ export function reconciliationResource(billingRunId: string, r: Reconciliation) 
     uncollected: formatAmount(r.uncollected),
     outstanding: formatAmount(r.outstanding),
     credited: formatAmount(r.credited),
+    remitted: formatAmount(r.remitted),
+    remittanceDifference: formatAmount(r.collected.minus(r.remitted)),
     invoices: r.invoices,
   };
 }
@@ -363,7 +369,7 @@ export async function* reconciliationRows(
         subscriberRef: i.subscriberRef,
         total: i.total.toFixed(2),
         vatTotal: i.vatAmount.toFixed(2),
-        status: i.type === 'invoice' && i.status === 'issued' ? 'open' : i.status,
+        status: i.status,
         collected: i.collected === null ? '' : i.collected.toFixed(2),
       };
     }

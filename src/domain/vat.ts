@@ -39,7 +39,7 @@ export function vatCreditedUpTo(chargedVat: Decimal, amount: Decimal, refunded: 
   return toCents(chargedVat.times(refunded).dividedBy(amount));
 }
 
-export interface VatRateTotal {
+interface VatRateTotal {
   rate: string;
   /** The lines' amounts at this rate less their VAT. */
   base: Decimal;

@@ -25,6 +25,9 @@ import { operatorDisputeRoutes } from './routes/operator-disputes.js';
 import { billingRunRoutes, invoiceRoutes } from './routes/operator-billing.js';
 import { operatorSubscriberRoutes } from './routes/operator-subscribers.js';
 import { publisherRoutes } from './routes/publisher.js';
+import { bankAccountRoutes } from './routes/bank-accounts.js';
+import { adminPayoutRunRoutes, publisherPayoutRoutes } from './routes/payout-runs.js';
+import { adminBankStatementRoutes } from './routes/bank-statements.js';
 import { purchaseRoutes } from './routes/purchases.js';
 import { parentalRoutes } from './routes/parental.js';
 import { subscriptionConsentRoutes } from './routes/subscription-consent.js';
@@ -93,6 +96,8 @@ export function createApp(ctx: AppContext, startup: StartupState = ALREADY_MIGRA
   v1.use('/admin', adminRoutes(ctx));
   v1.use('/admin', adminDisputeRoutes(ctx));
   v1.use('/admin', adminMoneyRoutes(ctx));
+  v1.use('/admin', adminPayoutRunRoutes(ctx));
+  v1.use('/admin', adminBankStatementRoutes(ctx));
   v1.use('/admin', adminReportRoutes(ctx));
   v1.use('/operator/subscribers', operatorSubscriberRoutes(ctx));
   v1.use('/operator/billing-runs', billingRunRoutes(ctx));
@@ -105,6 +110,8 @@ export function createApp(ctx: AppContext, startup: StartupState = ALREADY_MIGRA
   v1.use('/me', meRoutes(ctx));
   v1.use('/webhooks', webhookRoutes(ctx));
   v1.use(publisherMoneyRoutes(ctx));
+  v1.use(publisherPayoutRoutes(ctx));
+  v1.use('/publisher/bank-account', bankAccountRoutes(ctx));
   v1.use('/publisher', publisherRoutes(ctx));
   app.use('/v1', v1);
 

@@ -225,7 +225,10 @@ export interface ConfirmationContext {
   seller: SellerRecord | null;
   /** The running totals as committed when the context was read: a claim on them must be guarded (claimConfirmed). */
   spent: SpendingRecord;
-  /** The subscriber's controls as read, in the form claimConfirmed compares them with once it holds the lock. */
+  /**
+   * The subscriber's controls as read, in the form claimConfirmed compares them with once it holds the lock;
+   * empty when there is no such purchase (nothing to claim).
+   */
   controls: string;
 }
 
@@ -257,19 +260,8 @@ export async function loadForConfirmation(
     purchase: loaded.item,
     seller: loaded.seller,
     spent: loaded.spentBeforeLock,
-    controls: controls || (await readControls(sql, subscriberId)),
+    controls,
   };
-}
-
-const READ_CONTROLS: Statement = {
-  name: 'subscriber_controls_read',
-  text: `SELECT ${CONTROLS_FINGERPRINT} AS controls FROM subscribers s WHERE s.id = $1::text`,
-};
-
-/** Only for a confirmation of a purchase that does not exist, which is answered 404 anyway. */
-async function readControls(sql: Sql, subscriberId: string): Promise<string> {
-  const [row] = await sql.rows<{ controls: string }>(READ_CONTROLS, [subscriberId]);
-  return row?.controls ?? '';
 }
 
 const READ_SPENDING: Statement = {

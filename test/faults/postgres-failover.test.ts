@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createPool } from '../../src/store/db.js';
 import { holdPurchase, waitForWorkerInsideChunk } from '../support/billing-leases.js';
@@ -133,6 +133,50 @@ async function failoverUnderLoad(stage: Stage, kill: (primary: FormationNode) =>
   return { log, fixtures, killedAt, resumedAt, billedAt, oldPrimary, runId };
 }
 
+/**
+ * Polls a node directly, every 100 ms: how often it looked like a primary
+ * without a streaming standby (an old primary restarted in place, the node
+ * whose answers were lost before), and how many Kiosque sessions it held then
+ * that had done more than the host selector's own check.
+ */
+function watchLonePrimary(url: string) {
+  let watching = true;
+  const seen = { lonePolls: 0, kiosqueSessions: 0 };
+  const done = (async () => {
+    while (watching) {
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 500, query_timeout: 500 });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        const { rows } = await client.query<{ lone: boolean; sessions: number }>(
+          `SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'
+                  AND NOT EXISTS (SELECT 1 FROM pg_stat_replication WHERE state = 'streaming') AS lone,
+                  (SELECT count(*)::int FROM pg_stat_activity
+                    WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+                      AND application_name IN ('', 'kiosque-billing')
+                      AND query <> '' AND query NOT LIKE '%pg_is_in_recovery%') AS sessions`,
+        );
+        if (rows[0]?.lone) {
+          seen.lonePolls += 1;
+          seen.kiosqueSessions += rows[0].sessions;
+        }
+      } catch {
+        // Down, or starting: not a primary.
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    async stop() {
+      watching = false;
+      await done;
+      return seen;
+    },
+  };
+}
+
 /** What holds after either kind of kill. */
 async function expectSurvived(stage: Stage, outcome: Awaited<ReturnType<typeof failoverUnderLoad>>): Promise<void> {
   const { log, fixtures, killedAt, resumedAt, billedAt, runId } = outcome;
@@ -191,9 +235,18 @@ describe('kill -9 of the PostgreSQL primary of a pg_auto_failover formation, und
       try {
         const ready = await startStage('postmaster', stage);
         let killedPostmaster = 0;
-        const outcome = await failoverUnderLoad(ready, async (primary) => [
-          (killedPostmaster = await ready.formation.killPostmaster(primary)),
-        ]);
+        let watcher: ReturnType<typeof watchLonePrimary> | undefined;
+        const outcome = await failoverUnderLoad(ready, async (primary) => {
+          killedPostmaster = await ready.formation.killPostmaster(primary);
+          watcher = watchLonePrimary(ready.formation.urlOf(primary));
+          return [killedPostmaster];
+        });
+        // Whenever the old primary came back writable without its standby, Kiosque did no work on it.
+        const lone = await (watcher as ReturnType<typeof watchLonePrimary>).stop();
+        console.log(
+          `the old primary looked writable without a standby in ${lone.lonePolls} polls, 100 ms apart, with ${lone.kiosqueSessions} Kiosque sessions on it`,
+        );
+        expect(lone.kiosqueSessions).toBe(0);
         // The kill landed: either the standby took over, or the old primary runs on a new postmaster.
         await waitUntil(async () => (await ready.formation.primary()) !== null, 60_000, 'a settled primary');
         const now = (await ready.formation.primary()) as FormationNode;

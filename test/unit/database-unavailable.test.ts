@@ -24,6 +24,7 @@ describe('Recognising an unreachable or overloaded PostgreSQL', () => {
     ['Prisma, transaction could not start in time', { code: 'P2028' }],
     ['Prisma, a write on a demoted primary (25006)', adapterError({ kind: 'postgres', code: '25006' })],
     ['pg, a write on a demoted primary (25006)', pgError('25006', 'cannot execute INSERT in a read-only transaction')],
+    ['pg, a commit its synchronous standby never confirmed (40003)', pgError('40003', 'committed locally')],
     [
       'pg, no host of a multi-host URL is a writable primary (08001)',
       pgError('08001', 'no writable PostgreSQL primary'),

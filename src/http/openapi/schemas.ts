@@ -242,6 +242,8 @@ export const reconciliation = z
     uncollected: amount,
     outstanding: amount,
     credited: amount,
+    remitted: amount,
+    remittanceDifference: amount,
     invoices: z.looseObject({
       paid: z.number().int(),
       partially_paid: z.number().int(),
@@ -305,7 +307,9 @@ export const payout = z
   .looseObject({ id: z.string(), publisherId: z.string(), amount, createdAt: time })
   .meta({ id: 'Payout' });
 
-export const balance = z.looseObject({ available: amount, settled: amount, paidOut: amount }).meta({ id: 'Balance' });
+export const balance = z
+  .looseObject({ pending: amount, available: amount, settled: amount, paidOut: amount })
+  .meta({ id: 'Balance' });
 
 export const dispute = z
   .looseObject({
