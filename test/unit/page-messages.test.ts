@@ -30,7 +30,9 @@ describe('The message catalogues', () => {
       for (const [path, message] of leaves(catalogue)) {
         const text =
           typeof message === 'function'
-            ? (message as (...args: string[]) => string)('X1', 'X2', 'X3', 'X4')
+            ? (message as (...args: string[]) => string)(
+                ...Array.from({ length: (message as (...args: string[]) => string).length }, (_, i) => `X${i + 1}`),
+              )
             : (message as string);
         expect(text.trim().length, path).toBeGreaterThan(0);
         expect(text, path).not.toMatch(/undefined|\$\{|\{\w+\}/);
@@ -72,9 +74,9 @@ describe('Formatting for the page language', () => {
 
   it('When a date late on a UTC evening is shown, then it is the Paris calendar day', () => {
     const lateUtc = new Date('2026-11-30T23:30:00Z');
-    expect(formatterFor('fr').date(lateUtc)).toBe('1 décembre 2026');
+    expect(formatterFor('fr').date(lateUtc)).toBe('1er décembre 2026');
     expect(formatterFor('en').date(lateUtc)).toBe('1 December 2026');
-    expect(formatterFor('fr').weekday(lateUtc)).toBe('mardi 1 décembre');
+    expect(formatterFor('fr').weekday(lateUtc)).toBe('mardi 1er décembre');
   });
 });
 
