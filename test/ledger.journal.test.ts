@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Decimal } from '../src/domain/money.js';
 import { createDb, type Db } from '../src/store/db.js';
-import { postEntry, unbalancedEntries } from '../src/store/ledger.js';
+import { postEntry } from '../src/store/ledger.js';
+import { unbalancedEntries } from './support/journal.js';
 import { TEST_DATABASE_URL } from './support/env.js';
 import { unique } from './support/harness.js';
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingRun, runBilling } from '../src/domain/billing.js';
 import { commissionOn } from '../src/domain/commission.js';
 import { Decimal } from '../src/domain/money.js';
-import { unbalancedEntries } from '../src/store/ledger.js';
+import { unbalancedEntries } from './support/journal.js';
 import {
   admin,
   assertion,

@@ -3,7 +3,8 @@ import { sweepPoints } from '../src/domain/household-points.js';
 import { prismaDatabase } from '../src/store/database.js';
 import { PENDING_MS } from '../src/domain/points.js';
 import { pointsAccounts } from '../src/shared/accounts.js';
-import { accountBalance, unbalancedEntries } from '../src/store/ledger.js';
+import { accountBalance } from '../src/store/ledger.js';
+import { unbalancedEntries } from './support/journal.js';
 import { spawnGateway, type GatewayProcess } from './support/gateway-process.js';
 import {
   admin,

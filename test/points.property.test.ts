@@ -6,7 +6,8 @@ import { prismaDatabase } from '../src/store/database.js';
 import { Decimal } from '../src/domain/money.js';
 import { pointsKept } from '../src/domain/points.js';
 import { pointsAccounts } from '../src/shared/accounts.js';
-import { accountBalance, unbalancedEntries } from '../src/store/ledger.js';
+import { accountBalance } from '../src/store/ledger.js';
+import { unbalancedEntries } from './support/journal.js';
 import {
   admin,
   assertion,

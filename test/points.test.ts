@@ -3,7 +3,7 @@ import { createBillingRun, runBilling } from '../src/domain/billing.js';
 import { sweepPoints } from '../src/domain/household-points.js';
 import { prismaDatabase } from '../src/store/database.js';
 import { PENDING_MS } from '../src/domain/points.js';
-import { unbalancedEntries } from '../src/store/ledger.js';
+import { unbalancedEntries } from './support/journal.js';
 import { createLogger } from '../src/logger.js';
 import { startHousekeepingWorker } from '../workers/housekeeping.js';
 import {

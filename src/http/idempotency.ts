@@ -23,7 +23,7 @@ export interface Reply {
  * resource (its id above all), so a client whose first answer was lost knows
  * the creation happened and does not create a second one.
  */
-export const SECRETS_WITHHELD_FIELD = 'secretsWithheld';
+const SECRETS_WITHHELD_FIELD = 'secretsWithheld';
 
 /** `json` is the reply's body as JSON, stored as it is when it holds no secret. */
 function storedReplay(reply: Reply, json: string = JSON.stringify(reply.body)): string {

@@ -1,10 +1,6 @@
-import { Prisma } from '../generated/prisma/client.js';
 import Decimal from 'decimal.js';
-import type { Db, Tx } from './db.js';
+import { EUR } from '../shared/accounts.js';
 import { sqlOf, type SqlOrTx, type Statement } from './sql.js';
-
-/** Postings in euros: the unit of the chart of accounts' money (src/domain/ledger.ts), points aside. */
-const EUR = 'EUR';
 
 export interface Posting {
   account: string;
@@ -108,10 +104,4 @@ export async function accountTotals(db: SqlOrTx): Promise<AccountTotals[]> {
     debit: new Decimal(r.debit),
     credit: new Decimal(r.credit),
   }));
-}
-
-/** Unbalanced entries, per unit: always empty; tests and the property test read it. */
-export async function unbalancedEntries(db: Db | Tx): Promise<{ entry_id: bigint; unit: string; total: string }[]> {
-  return db.$queryRaw(Prisma.sql`
-    SELECT entry_id, unit, sum(amount)::text AS total FROM ledger_postings GROUP BY entry_id, unit HAVING sum(amount) <> 0`);
 }
