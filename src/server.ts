@@ -56,7 +56,7 @@ export async function startWorkersWhenReady(
  * PostgreSQL, Redis or the migrations until they are ready.
  */
 export async function startGateway(config: Config = loadConfig()): Promise<Gateway> {
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, [config.adminApiKey]);
   const billingQueue = createBillingQueue(config.redisUrl, config.queuePrefix);
   // Its connection fails with the gateway's own, which watchRedis already reports.
   billingQueue.on('error', () => undefined);
@@ -67,14 +67,17 @@ export async function startGateway(config: Config = loadConfig()): Promise<Gatew
   };
   const { db, redis } = ctx;
   watchRedis(redis, redisWhere(config), logger);
-  const app = createApp(ctx);
+  let migrationsDone = false;
+  const app = createApp(ctx, { migrated: () => migrationsDone });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, (error?: Error) => (error ? reject(error) : resolve(s)));
   });
   server.keepAliveTimeout = 65_000;
 
   const stopping = new AbortController();
-  const migrated = migrateWhenReachable(config, logger, stopping.signal);
+  const migrated = migrateWhenReachable(config, logger, stopping.signal).then(() => {
+    migrationsDone = true;
+  });
   // One process runs everything unless RUN_WORKERS=0 (then `npm run workers` runs them elsewhere).
   const workers: Promise<RunningWorker | null> = config.runWorkers
     ? startWorkersWhenReady({ config, db, logger, redis }, migrated, stopping.signal)

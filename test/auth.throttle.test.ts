@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type supertest from 'supertest';
 import {
+  admin,
   assertion,
   bearer,
   createOperator,
@@ -66,7 +68,7 @@ for (const [situation, gateway] of [
   ['Redis is unreachable (closed port)', () => unreachable],
 ] as const) {
   describe(`Failed authentications are throttled hard when ${situation}`, () => {
-    it('When one address fails 20 times in a minute, then its next attempts are 429 rate_limited, good or bad', async () => {
+    it('When one address fails 20 times in a minute, then its next bad attempts are 429 rate_limited', async () => {
       const gw = gateway();
       const attacker = newAddress();
       expect(await failures(gw, attacker, FAILURE_LIMIT)).toEqual(Array(FAILURE_LIMIT).fill(401));
@@ -74,8 +76,23 @@ for (const [situation, gateway] of [
       expect(blocked.status).toBe(429);
       expect(blocked.body.error.code).toBe('rate_limited');
       expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
-      const good = await gw.api().get('/v1/me/budget').set('X-Forwarded-For', attacker).set(bearer(token));
-      expect(good.status).toBe(429);
+    });
+
+    it('When one address failed 50 times, then valid admin, publisher and subscriber credentials and consent pages from it are still served', async () => {
+      const gw = gateway();
+      const shared = newAddress();
+      const statuses = await failures(gw, shared, 50);
+      expect(statuses.slice(0, FAILURE_LIMIT)).toEqual(Array(FAILURE_LIMIT).fill(401));
+      expect(statuses.slice(FAILURE_LIMIT)).toEqual(Array(50 - FAILURE_LIMIT).fill(429));
+      const from = (request: supertest.Test) => request.set('X-Forwarded-For', shared);
+      expect((await from(gw.api().get('/v1/admin/ledger/balances').set(admin))).status).toBe(200);
+      expect((await from(gw.api().get('/v1/webhooks/events').set(bearer(publisher.apiKey)))).status).toBe(200);
+      expect((await from(gw.api().get('/v1/me/budget').set(bearer(token)))).status).toBe(200);
+      const { consentUrl } = await createPurchase(gw, publisher);
+      const page = await from(gw.api().get(`${new URL(consentUrl).pathname}?assertion=${token}`));
+      expect(page.status).toBe(303);
+      // The bad ones from that address are still refused.
+      expect((await failures(gw, shared, 1))[0]).toBe(429);
     });
 
     it('When the same bad credential fails 20 times from many addresses, then it is 429 from any address', async () => {
@@ -139,5 +156,7 @@ describe('Forged assertions on consent pages count as failed authentications', (
       );
     }
     expect(statuses).toEqual([...Array(FAILURE_LIMIT).fill(401), 429]);
+    const valid = await reachable.api().get(`${path}?assertion=${token}`).set('X-Forwarded-For', attacker);
+    expect(valid.status).toBe(303);
   });
 });

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingRun, runBilling, DEFAULT_BILLING_DRIVE } from '../src/domain/billing.js';
 import { Decimal } from '../src/domain/money.js';
 import { sum } from './support/money.js';
-import { prepareRun, type ChunkResult } from '../src/store/billing-runs.js';
+import type { ChunkResult } from '../src/store/billing-chunks.js';
+import { prepareRun } from '../src/store/billing-runs.js';
 import { createPool, type PgPool } from '../src/store/sql.js';
 import { billingHarness, expectEachOnExactlyOneInvoice, refund, type BillingHarness } from './support/billing.js';
 import {

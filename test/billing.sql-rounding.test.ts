@@ -1,23 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Prisma } from '../src/generated/prisma/client.js';
 import { roundHalfEvenCentsSql, vatIncludedSql } from '../src/store/billing-sql.js';
 import { commissionOn } from '../src/domain/commission.js';
 import { Decimal } from '../src/domain/money.js';
-import { createDb, type Db } from '../src/store/db.js';
+import { createPool, type PgPool } from '../src/store/sql.js';
 import { vatIncluded } from '../src/domain/vat.js';
 import { TEST_DATABASE_URL } from './support/env.js';
 
-let db: Db;
+let pool: PgPool;
 beforeAll(() => {
-  db = createDb(TEST_DATABASE_URL, 2);
+  pool = createPool(TEST_DATABASE_URL, 2);
 });
-afterAll(() => db.$disconnect());
+afterAll(() => pool.end());
 
 describe('SQL rounding agrees with money.ts, cent by cent', () => {
   it('When PostgreSQL computes the VAT of every amount from -50.00 to 50.00, then each equals vatIncluded', async () => {
-    const rows = await db.$queryRaw<{ amount: string; vat: string }[]>`
-      SELECT a.amount::text AS amount, ${vatIncludedSql(Prisma.sql`a.amount`)}::text AS vat
-      FROM (SELECT (c / 100.0)::numeric(12, 2) AS amount FROM generate_series(-5000, 5000) AS c) a`;
+    const { rows } = await pool.query<{ amount: string; vat: string }>(`
+      SELECT a.amount::text AS amount, ${vatIncludedSql('a.amount')}::text AS vat
+      FROM (SELECT (c / 100.0)::numeric(12, 2) AS amount FROM generate_series(-5000, 5000) AS c) a`);
     expect(rows).toHaveLength(10_001);
     const wrong = rows.filter((r) => vatIncluded(new Decimal(r.amount)).toFixed(2) !== new Decimal(r.vat).toFixed(2));
     expect(wrong).toEqual([]);
@@ -26,9 +25,11 @@ describe('SQL rounding agrees with money.ts, cent by cent', () => {
   it('When PostgreSQL rounds commissions on every collected amount at the usual rates, then each equals commissionOn', async () => {
     const rates = ['0.15', '0.30', '0.50', '0.1234', '0.0125'];
     for (const rate of rates) {
-      const rows = await db.$queryRaw<{ collected: string; commission: string }[]>`
-        SELECT a.collected::text AS collected, ${roundHalfEvenCentsSql(Prisma.sql`(${rate}::numeric(5, 4) * a.collected)`)}::text AS commission
-        FROM (SELECT (c / 100.0)::numeric(12, 2) AS collected FROM generate_series(0, 5000) AS c) a`;
+      const { rows } = await pool.query<{ collected: string; commission: string }>(
+        `SELECT a.collected::text AS collected, ${roundHalfEvenCentsSql('($1::numeric(5, 4) * a.collected)')}::text AS commission
+         FROM (SELECT (c / 100.0)::numeric(12, 2) AS collected FROM generate_series(0, 5000) AS c) a`,
+        [rate],
+      );
       const wrong = rows.filter(
         (r) =>
           commissionOn(new Decimal(r.collected), new Decimal(rate)).toFixed(2) !== new Decimal(r.commission).toFixed(2),

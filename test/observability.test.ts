@@ -55,6 +55,7 @@ describe('health and readiness', () => {
       const ready = await broken.api().get('/readyz');
       expect(ready.status).toBe(503);
       expect(ready.headers['retry-after']).toBeDefined();
+      expect(ready.headers['cache-control']).toBe('no-store');
       expect(ready.body.error.code).toBe('service_unavailable');
       expect(ready.body.error.details.notReady).toEqual(['postgresql', 'redis', 'migrations']);
       expect(ready.body.error.details.checks.postgresql).toMatch(/unreachable/);

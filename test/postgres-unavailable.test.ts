@@ -69,11 +69,18 @@ async function backendsWaitingOnLocks(): Promise<number> {
   return rows.rows[0]?.waiting ?? 0;
 }
 
+/** Every 503, whatever its source, tells clients when to retry and caches to keep nothing. */
 const expect503 = (res: supertest.Response) => {
-  expect({ status: res.status, code: res.body.error?.code, retryAfter: res.headers['retry-after'] }).toEqual({
+  expect({
+    status: res.status,
+    code: res.body.error?.code,
+    retryAfter: res.headers['retry-after'],
+    cacheControl: res.headers['cache-control'],
+  }).toEqual({
     status: 503,
     code: 'service_unavailable',
     retryAfter: '2',
+    cacheControl: 'no-store',
   });
 };
 

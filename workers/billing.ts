@@ -10,7 +10,8 @@ import {
 import { bullConnection, WORKER_RUN_RETRY_DELAY_MS } from '../src/queue/connection.js';
 import { BILLING_QUEUE, createBillingQueue, ensureBillingJobs, type BillingJobData } from '../src/queue/billing.js';
 import { onRedisReturn } from '../src/queue/reconnect.js';
-import { runningRunIds, type BillingLimits } from '../src/store/billing-runs.js';
+import { runningRunIds } from '../src/store/billing-runs.js';
+import type { BillingLimits } from '../src/store/billing-session.js';
 import { createPool, onPrisma, type PgPool } from '../src/store/sql.js';
 import type { SweepScope } from '../src/store/sweep-scope.js';
 import type { RunningWorker, WorkerDeps } from './registry.js';

@@ -18,7 +18,7 @@ try {
   process.exit(1);
 }
 if (config.redisClusterNodes.length) useRedisCluster(config.redisClusterNodes, config.redisUrl);
-const logger = createLogger(config.logLevel);
+const logger = createLogger(config.logLevel, [config.adminApiKey]);
 const db = createDb(config.databaseUrl, config.databasePoolSize, config.databaseTimeouts);
 // Not used by the workers themselves (BullMQ has its own connections): it says when Redis is there, for start-up and /readyz.
 const redis = createRedis(config.redisUrl, config.redisClusterNodes);

@@ -7,17 +7,9 @@ import {
   unfinishedRunIds,
   type BillingRunRecord,
 } from '../store/billing-run-records.js';
-import {
-  billNextChunk,
-  ChunkFailed,
-  DEFAULT_BILLING_LIMITS,
-  finalizeRun,
-  prepareRun,
-  recordChunkFailure,
-  runSummary,
-  type BillingLimits,
-  type ChunkResult,
-} from '../store/billing-runs.js';
+import { billNextChunk, ChunkFailed, recordChunkFailure, type ChunkResult } from '../store/billing-chunks.js';
+import { finalizeRun, prepareRun, runSummary } from '../store/billing-runs.js';
+import { DEFAULT_BILLING_LIMITS, type BillingLimits } from '../store/billing-session.js';
 import { onPool, type PgPool, type Sql } from '../store/sql.js';
 import { notFound } from './errors.js';
 import { formatAmount } from './money.js';

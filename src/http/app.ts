@@ -7,7 +7,7 @@ import { healthRoutes } from '../observability/health.js';
 import { observeHttp, requestId } from '../observability/http.js';
 import type { AppContext } from './context.js';
 import { errorHandler } from './errors.js';
-import { redactUrl } from './log-redaction.js';
+import { urlRedactor } from './log-redaction.js';
 import { noStore } from './no-store.js';
 import { shedLoad } from './load-shedding.js';
 import { poolWaiting } from '../store/db.js';
@@ -33,14 +33,16 @@ import { assetRoutes } from './pages/assets.js';
 import { pageHeaders } from './pages/render.js';
 import { meSubscriptionRoutes, subscriptionRoutes } from './routes/subscriptions.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { ALREADY_MIGRATED, untilMigrated, type StartupState } from './until-migrated.js';
 
 /** Publishers send small JSON documents; anything larger is a mistake or an attack. */
 export const BODY_LIMIT = '16kb';
 
-export function createApp(ctx: AppContext): Express {
+export function createApp(ctx: AppContext, startup: StartupState = ALREADY_MIGRATED): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', ctx.config.trustProxy ? 1 : false);
+  const redactUrl = urlRedactor([ctx.config.adminApiKey]);
   app.use(
     pinoHttp({
       logger: ctx.logger,
@@ -62,6 +64,7 @@ export function createApp(ctx: AppContext): Express {
   app.use(healthRoutes(ctx));
 
   app.use(docsRoutes(ctx));
+  app.use(untilMigrated(startup));
   const { maxInFlight, maxPoolWaiting, requestDeadlineMs } = ctx.config;
   app.use(
     shedLoad(

@@ -76,10 +76,11 @@ const local = new LocalFailureCounts();
 const currentWindow = () => Math.floor(Date.now() / WINDOW_MS);
 
 /**
- * Refuses with 429 a request whose address or credential failed to
- * authenticate `authFailuresPerMinute` times (this minute and the last),
- * before the credential is even looked at: past the limit, a guess is not
- * evaluated, right or wrong.
+ * Refuses with 429 a credential that did not verify, when its address or the
+ * credential itself failed to authenticate `authFailuresPerMinute` times
+ * (this minute and the last). Called only after the credential was checked
+ * and found wanting: a valid credential is never refused for failures, which
+ * behind a NAT or a proxy may be someone else's (SECURITY.md).
  * Counts live in Redis, shared by every gateway; when Redis cannot answer,
  * this process's own counts are used instead (fail to local, never open).
  */

@@ -64,13 +64,15 @@ async function actorFromBearer(ctx: AppContext, token: string): Promise<Actor | 
  * Resolves the Bearer credential into an actor and admits only the kinds listed.
  * Any credential that does not verify is 401 and counts as a failed
  * authentication (too many of those are 429); a valid one of the wrong kind is 403.
+ * The credential is checked before the failures are: someone else's mistakes
+ * from a shared address never refuse a valid credential.
  */
 export function allow(ctx: AppContext, ...kinds: ActorKind[]): RequestHandler {
   return async (req, res, next) => {
     const token = bearer(req);
-    await refuseThrottledAuthentication(ctx, req, res, token);
     const actor = token ? await actorFromBearer(ctx, token) : null;
     if (!actor) {
+      await refuseThrottledAuthentication(ctx, req, res, token);
       await countFailedAuthentication(ctx, req, token);
       throw unauthorized();
     }

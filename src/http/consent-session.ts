@@ -48,9 +48,9 @@ export async function pageSubscriber(
   const assertion = fromQuery ?? header;
   let session: Session | null;
   if (assertion) {
-    await refuseThrottledAuthentication(ctx, req, res, assertion);
     const found = await subscriberFromAssertion(ctx, assertion);
     if (!found) {
+      await refuseThrottledAuthentication(ctx, req, res, assertion);
       await countFailedAuthentication(ctx, req, assertion);
       return null;
     }

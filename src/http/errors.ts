@@ -40,8 +40,13 @@ export function errorBody(code: ErrorCode, message: string, details: Record<stri
   return { error: { code, message, details } };
 }
 
+/**
+ * Answers an error. A 503 says when to retry, and that no cache may keep it:
+ * a proxy serving a stored "overloaded" would prolong the outage it reports,
+ * and a load-shedding 503 is sent before any route's own Cache-Control.
+ */
 export function sendError(res: Response, error: AppError, status = statusFor(error.code)): void {
-  if (status === 503) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
+  if (status === 503) res.set({ 'Retry-After': String(RETRY_AFTER_SECONDS), 'Cache-Control': 'no-store' });
   res.status(status).json(errorBody(error.code, error.message, error.details));
 }
 

@@ -68,6 +68,8 @@ export function healthRoutes(deps: Dependencies): Router {
     res.json({ status: 'ok' });
   });
   router.get('/readyz', async (_req, res) => {
+    // A load balancer must see this instant's state, never a stored one.
+    res.set('Cache-Control', 'no-store');
     const checks = await readinessChecks(deps);
     const notReady = Object.entries(checks)
       .filter(([, state]) => state !== 'ok')

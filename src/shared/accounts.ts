@@ -67,6 +67,23 @@ export function unsettledRange(operatorId: string): { from: string; to: string }
   return { from: `unsettled:${operatorId}:`, to: `unsettled:${operatorId};` };
 }
 
+/**
+ * The publisher and kind of one of the operator's unsettled accounts, read
+ * back by the one layout that wrote it (accounts.unsettled); null for any
+ * other account.
+ */
+export function unsettledParts(
+  operatorId: string,
+  account: string,
+): { publisherId: string; kind: UnsettledKind } | null {
+  const { from } = unsettledRange(operatorId);
+  const cut = account.lastIndexOf(':');
+  if (!account.startsWith(from) || cut < from.length) return null;
+  const publisherId = account.slice(from.length, cut);
+  const kind = UNSETTLED_KINDS.find((k) => accounts.unsettled(operatorId, publisherId, k) === account);
+  return kind ? { publisherId, kind } : null;
+}
+
 /** Liabilities and revenue read as credit − debit; assets and expenses as debit − credit. */
 export function normalSide(account: string): 'debit' | 'credit' {
   if (account.startsWith('publisher:') || account === accounts.commission) return 'credit';
@@ -78,21 +95,12 @@ export function normalSide(account: string): 'debit' | 'credit' {
 }
 
 /**
- * The same accounts as SQL expressions over columns and placeholders, for
- * set-based statements: each argument is an SQL expression (a column such as
- * `s.publisher_id`, or a parameter such as `$1::text`), never a value.
+ * The same accounts as SQL expressions, for set-based statements: each
+ * argument is an SQL expression (a column such as `p.account`), never a value.
  */
 export const accountSql = {
-  unsettled: (operatorId: string, publisherId: string, kind: string) =>
-    `'unsettled:' || ${operatorId} || ':' || ${publisherId} || ':' || ${kind}`,
-  payable: (publisherId: string) => `'publisher:' || ${publisherId} || ':payable'`,
-  sandboxPayable: (publisherId: string) => `'publisher:' || ${publisherId} || ':sandbox_payable'`,
-  /** The publisher segment of an `unsettled:<op>:<pub>:<kind>` account. */
-  unsettledPublisher: (account: string) => `split_part(${account}, ':', 3)`,
-  /** The kind segment of an `unsettled:<op>:<pub>:<kind>` account. */
-  unsettledKind: (account: string) => `split_part(${account}, ':', 4)`,
   /** The holder segment of a `points:holder:<holder>:<side>` account. */
   pointsHolder: (account: string) => `split_part(${account}, ':', 3)`,
-  /** LIKE patterns of every household's account on one side. */
+  /** A LIKE pattern matching every household's account on one side. */
   pointsHolderPattern: (side: 'pending' | 'available' | 'owed') => `'points:holder:%:${side}'`,
 } as const;

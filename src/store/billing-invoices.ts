@@ -1,5 +1,5 @@
 import type Decimal from 'decimal.js';
-import { operatorBillingLockText } from './billing-runs.js';
+import { operatorBillingLockText } from './billing-session.js';
 import { money } from './records.js';
 import { sqlOf, type SqlOrTx, type Statement } from './sql.js';
 

@@ -1,6 +1,6 @@
 import type Decimal from 'decimal.js';
 import { money } from './records.js';
-import type { StoredRunStatus } from './billing-runs.js';
+import type { StoredRunStatus } from './billing-session.js';
 import { sqlOf, type SqlOrTx, type Statement } from './sql.js';
 
 /** A billing run as the API shows it; its chunks and documents are read elsewhere. */

@@ -69,7 +69,7 @@ const CREATE_HISTORY = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
 )`;
 
 // Any constant will do; it only has to be the same for every Kiosque process.
-const MIGRATION_LOCK_KEY = 7_240_519_311;
+export const MIGRATION_LOCK_KEY = 7_240_519_311;
 
 /**
  * Applies pending migrations in order, each in its own transaction, under an
