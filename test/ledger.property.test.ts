@@ -75,8 +75,8 @@ interface World {
 
 async function billNow(world: World): Promise<void> {
   const run = await gw.ctx.database.transaction((sql) => createBillingRun(sql, world.op.id, new Date()));
-  await runBilling(gw.ctx.pool, run.id);
-  const rows = await gw.ctx.db.settlement.findMany({ where: { billingRunId: run.id } });
+  await runBilling(gw.ctx.database.pool, run.id);
+  const rows = await gw.ctx.database.prisma.settlement.findMany({ where: { billingRunId: run.id } });
   for (const row of rows) world.frozen.set(`${row.billingRunId}:${row.publisherId}`, JSON.stringify(row));
 }
 
@@ -93,7 +93,7 @@ async function perform(world: World, c: Command): Promise<void> {
     case 'refund': {
       const p = world.purchases[c.purchase % Math.max(world.purchases.length, 1)];
       if (!p) return;
-      const row = await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id: p.id } });
+      const row = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id: p.id } });
       const left = new Decimal(row.amount.toString())
         .minus(row.refundedAmount.toString())
         .minus(row.chargedBackAmount.toString());
@@ -143,7 +143,7 @@ async function perform(world: World, c: Command): Promise<void> {
 }
 
 async function checkLedger(world: World): Promise<void> {
-  const db = gw.ctx.db;
+  const db = gw.ctx.database.prisma;
   expect(await unbalancedEntries(db)).toEqual([]);
 
   // Nothing settled ever moved.

@@ -183,7 +183,7 @@ describe('Consent pages tell the whole offer', () => {
     expect(text).toContain(`Ce prix, 2,00${NBSP}€, dépasse le plafond de 1,00${NBSP}€ par achat de votre compte.`);
     expect(res.text).toContain(`href="https://gazette.example/article"`);
     expect(text).toContain(`Retour à ${publisherName}`);
-    expect((await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
   });
 
   it('When the week budget is short, then the page says how much is left and on which day it starts again', async () => {
@@ -226,7 +226,7 @@ describe('Consent pages tell the whole offer', () => {
     const { id, consentUrl } = await createSubscription({ returnUrl: 'https://gazette.example/abonnement' });
     const browser = await signedIn(pathOf(consentUrl), assertion(strict, ref));
     const csrf = csrfOf((await browser.get(pathOf(consentUrl))).text);
-    await gw.ctx.db.operator.update({ where: { id: strict.id }, data: { limitPerPurchase: '1.00' } });
+    await gw.ctx.database.prisma.operator.update({ where: { id: strict.id }, data: { limitPerPurchase: '1.00' } });
     const res = await browser
       .post(`${pathOf(consentUrl)}/confirm`)
       .type('form')
@@ -281,14 +281,14 @@ describe('The subscriber space, /me', () => {
     expect(page.text).toContain(`action="/me/subscriptions/${id}/cancel"`);
     const forged = await browser.post(`/me/subscriptions/${id}/cancel`).type('form').send({ csrf: 'forged' });
     expect(forged.status).toBe(403);
-    expect((await gw.ctx.db.subscription.findUniqueOrThrow({ where: { id } })).status).toBe('active');
+    expect((await gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } })).status).toBe('active');
     const res = await browser
       .post(`/me/subscriptions/${id}/cancel`)
       .type('form')
       .send({ csrf: csrfOf(page.text) });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/me?notice=subscription_canceled#subscriptions');
-    expect((await gw.ctx.db.subscription.findUniqueOrThrow({ where: { id } })).status).toBe('canceled');
+    expect((await gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } })).status).toBe('canceled');
     const after = visibleText((await browser.get('/me?notice=subscription_canceled')).text);
     expect(after).toContain('Votre abonnement est annulé.');
   });
@@ -307,7 +307,7 @@ describe('The subscriber space, /me', () => {
       .type('form')
       .send({ csrf, purchaseId: id, reason: 'Débité deux fois' });
     expect(res.status).toBe(303);
-    const dispute = await gw.ctx.db.dispute.findFirstOrThrow({ where: { purchaseId: id } });
+    const dispute = await gw.ctx.database.prisma.dispute.findFirstOrThrow({ where: { purchaseId: id } });
     expect(dispute).toMatchObject({ status: 'open', openedBy: 'subscriber', reason: 'Débité deux fois' });
     const text = visibleText((await browser.get('/me')).text);
     expect(text).toContain(`Contestation de «${NBSP}Article payé deux fois${NBSP}»`);
@@ -374,7 +374,7 @@ describe('The parent space, /me/children', () => {
     expect(res.status).toBe(400);
     expect(visibleText(res.text)).toContain(`Ce plafond ne peut pas dépasser 60,00${NBSP}€.`);
     expect(res.text).toContain('aria-invalid="true"');
-    const child = await gw.ctx.db.subscriber.findFirstOrThrow({ where: { externalRef: childRef } });
+    const child = await gw.ctx.database.prisma.subscriber.findFirstOrThrow({ where: { externalRef: childRef } });
     expect(child.blocked).toBe(false);
     const typo = await browser
       .post(`/me/children/${childRef}/controls`)

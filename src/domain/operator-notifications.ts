@@ -1,7 +1,8 @@
 import { insertOperatorEvent } from '../store/outbox.js';
 import type { Sql } from '../store/sql.js';
 import { operatorEventsFor, type ConfirmedCharge } from './operator-events.js';
-import { outboxEvent, type LockedSubscriber, type Purchase } from './purchases.js';
+import { webhookEvent } from './events.js';
+import type { LockedSubscriber, Purchase } from './purchases.js';
 import { spentBy } from './spending.js';
 
 /**
@@ -34,6 +35,6 @@ export async function notifyOperatorOfCharge(
     ...(renewal ? { renewal } : {}),
   });
   for (const event of events) {
-    await insertOperatorEvent(sql, subscriber.operatorId, outboxEvent(event.type, event.data, now));
+    await insertOperatorEvent(sql, subscriber.operatorId, webhookEvent(event.type, event.data, now));
   }
 }

@@ -1,6 +1,6 @@
 import Decimal from 'decimal.js';
 import { EUR } from '../shared/accounts.js';
-import { sqlOf, type SqlOrTx, type Statement } from './sql.js';
+import type { Sql, Statement } from './sql.js';
 
 export interface Posting {
   account: string;
@@ -47,11 +47,11 @@ const POST_ENTRY: Statement = {
     SELECT count(*)::int AS written FROM p`,
 };
 
-export async function postEntry(tx: SqlOrTx, entry: NewEntry): Promise<boolean> {
+export async function postEntry(tx: Sql, entry: NewEntry): Promise<boolean> {
   const postings = mergePostings(entry.postings);
   if (postings.length === 0) return false;
   const json = JSON.stringify(postings.map((p) => ({ account: p.account, amount: p.amount.toFixed(2) })));
-  const [row] = await sqlOf(tx).rows<{ written: number }>(POST_ENTRY, [
+  const [row] = await tx.rows<{ written: number }>(POST_ENTRY, [
     entry.key,
     entry.kind,
     entry.operatorId ?? null,
@@ -72,8 +72,8 @@ const ACCOUNT_BALANCE: Statement = {
     WHERE account = $1::text AND unit = $2::text`,
 };
 
-export async function accountBalance(db: SqlOrTx, account: string, unit: string = EUR): Promise<Decimal> {
-  const [row] = await sqlOf(db).rows<{ balance: string }>(ACCOUNT_BALANCE, [account, unit]);
+export async function accountBalance(db: Sql, account: string, unit: string = EUR): Promise<Decimal> {
+  const [row] = await db.rows<{ balance: string }>(ACCOUNT_BALANCE, [account, unit]);
   return new Decimal(row?.balance ?? '0');
 }
 
@@ -93,11 +93,8 @@ const ACCOUNT_TOTALS: Statement = {
     FROM ledger_postings GROUP BY account, unit ORDER BY account, unit`,
 };
 
-export async function accountTotals(db: SqlOrTx): Promise<AccountTotals[]> {
-  const rows = await sqlOf(db).rows<{ account: string; unit: string; debit: string; credit: string }>(
-    ACCOUNT_TOTALS,
-    [],
-  );
+export async function accountTotals(db: Sql): Promise<AccountTotals[]> {
+  const rows = await db.rows<{ account: string; unit: string; debit: string; credit: string }>(ACCOUNT_TOTALS, []);
   return rows.map((r) => ({
     account: r.account,
     unit: r.unit,

@@ -1,4 +1,4 @@
-import type { Db } from '../../src/store/db.js';
+import type { Connection } from '../../src/store/database.js';
 import type { HouseholdPoints } from '../../src/store/points.js';
 import type { Sql } from '../../src/store/sql.js';
 import { POINTS, pointsAccounts } from '../../src/shared/accounts.js';
@@ -9,7 +9,7 @@ import { POINTS, pointsAccounts } from '../../src/shared/accounts.js';
  */
 
 /** Entries whose postings do not sum to zero in some unit: always none. */
-export function unbalancedEntries(db: Db) {
+export function unbalancedEntries(db: Connection['prisma']) {
   return db.ledgerPosting.groupBy({
     by: ['entryId', 'unit'],
     _sum: { amount: true },

@@ -15,7 +15,7 @@ import { registerPublisher, setPublisherSuspended } from '../../domain/publisher
 import { allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { publisherResource } from '../presenters/publishers.js';
-import { idempotencyKey, respondOnceOnDatabase } from '../idempotency.js';
+import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { body, parse, pointsPerEuro, pointValue } from '../validation.js';
@@ -104,7 +104,7 @@ export function adminRoutes(ctx: AppContext): Router {
     const input = parse(operatorBody, req.body);
     await assertWebhookUrl(ctx, input.webhookUrl);
     const key = idempotencyKey(req, false);
-    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
+    await respondOnce(ctx, req, res, key, async (sql) => {
       const { operator, apiKey } = await registerOperator(sql, input);
       return {
         status: 201,
@@ -131,7 +131,7 @@ export function adminRoutes(ctx: AppContext): Router {
     const input = parse(publisherBody, req.body);
     await assertWebhookUrl(ctx, input.webhookUrl);
     const key = idempotencyKey(req, false);
-    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
+    await respondOnce(ctx, req, res, key, async (sql) => {
       const { publisher, apiKey, webhookSecret } = await registerPublisher(sql, input);
       return {
         status: 201,
@@ -144,7 +144,7 @@ export function adminRoutes(ctx: AppContext): Router {
   for (const action of ['suspend', 'reinstate'] as const) {
     router.post(`/publishers/:id/${action}`, async (req, res) => {
       const key = idempotencyKey(req, false);
-      await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
+      await respondOnce(ctx, req, res, key, async (sql) => {
         const publisher = await setPublisherSuspended(sql, req.params.id, action === 'suspend');
         return { status: 200, body: publisherResource(publisher) };
       });

@@ -15,7 +15,7 @@ import type { Actor } from '../actors.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { disputeResource } from '../presenters/resources.js';
-import { idempotencyKey, respondOnceOnDatabase } from '../idempotency.js';
+import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { page } from '../pagination.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
@@ -67,7 +67,7 @@ export function disputeRoutes(ctx: AppContext): Router {
       });
     }
     const key = idempotencyKey(req, false);
-    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
+    await respondOnce(ctx, req, res, key, async (sql) => {
       const subscriber =
         actor.kind === 'subscriber'
           ? actor.subscriber
@@ -105,7 +105,7 @@ export function disputeRoutes(ctx: AppContext): Router {
     const id = parse(disputeId, req.params.id);
     const input = parse(responseBody, req.body);
     const key = idempotencyKey(req, false);
-    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
+    await respondOnce(ctx, req, res, key, async (sql) => {
       const dispute = await respondToDispute(
         sql,
         id,

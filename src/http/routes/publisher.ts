@@ -5,7 +5,7 @@ import { notFound } from '../../domain/errors.js';
 import { updatePublisherProfile } from '../../store/publishers.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { idempotencyKey, respondOnceOnDatabase } from '../idempotency.js';
+import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { body, httpsUrl, parse, pointsPerEuro } from '../validation.js';
@@ -45,7 +45,7 @@ export function publisherRoutes(ctx: AppContext): Router {
   router.post('/webhook-secret', async (req, res) => {
     const { publisher } = actorOf(res, 'publisher');
     const key = idempotencyKey(req, false);
-    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
+    await respondOnce(ctx, req, res, key, async (sql) => {
       const rotated = await rotateWebhookSecret(sql, publisher.id);
       return {
         status: 200,

@@ -11,12 +11,11 @@ import { subscriberLanes } from '../keyed-lane.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { errorBody, statusFor } from '../errors.js';
-import { idempotencyKey, respondOnceInOneStatement, respondOnceOnPool, type Reply } from '../idempotency.js';
+import { idempotencyKey, respondOnceInOneStatement, respondOnce, type Reply } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { page } from '../pagination.js';
 import { findPurchase, insertPendingPurchase } from '../../store/purchases.js';
-import { onPool } from '../../store/sql.js';
 import {
   amountString,
   body,
@@ -91,7 +90,7 @@ export function purchaseRoutes(ctx: AppContext): Router {
     const { publisher } = actorOf(res, 'publisher');
     const query = parse(purchaseListQuery, req.query);
     const { items, nextCursor } = page(
-      await listPublisherPurchases(onPool(ctx.pool), publisher.id, query),
+      await listPublisherPurchases(ctx.database.sql, publisher.id, query),
       query.limit,
     );
     res.json({ data: items.map((p) => purchaseResource(p, publicUrl)), nextCursor });
@@ -111,12 +110,14 @@ export function purchaseRoutes(ctx: AppContext): Router {
       ...(input.vatRate ? { vatRate: input.vatRate } : {}),
     });
     const reply = { status: 201, body: purchaseResource(purchase, publicUrl) };
-    await respondOnceInOneStatement(req, res, key, reply, (keyed) => insertPendingPurchase(ctx.pool, purchase, keyed));
+    await respondOnceInOneStatement(req, res, key, reply, (keyed) =>
+      insertPendingPurchase(ctx.database.pool, purchase, keyed),
+    );
   });
 
   router.get('/:id', allow(ctx, 'publisher', 'subscriber'), async (req, res) => {
     const actor = actorOf(res, 'publisher', 'subscriber');
-    const purchase = await findPurchase(onPool(ctx.pool), parse(purchaseId, req.params.id));
+    const purchase = await findPurchase(ctx.database.sql, parse(purchaseId, req.params.id));
     const visible =
       purchase !== null &&
       (actor.kind === 'publisher'
@@ -138,7 +139,7 @@ export function purchaseRoutes(ctx: AppContext): Router {
     const input = parse(confirmBody, req.body ?? {});
     const key = idempotencyKey(req, false);
     await subscriberLanes.run(actor.subscriber.id, () =>
-      respondOnceOnPool(ctx, req, res, key, async (sql) =>
+      respondOnce(ctx, req, res, key, async (sql) =>
         confirmationReply(
           await confirmPurchase(
             sql,
@@ -160,7 +161,7 @@ export function purchaseRoutes(ctx: AppContext): Router {
     const id = parse(purchaseId, req.params.id);
     const input = parse(refundBody, req.body ?? {});
     const key = idempotencyKey(req, true);
-    await respondOnceOnPool(ctx, req, res, key, async (sql) => {
+    await respondOnce(ctx, req, res, key, async (sql) => {
       const { refund, purchase } = await refundPurchase(
         sql,
         id,
