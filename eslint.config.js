@@ -112,6 +112,26 @@ export default tseslint.config(
     rules: { 'no-restricted-syntax': ['error', ...ONE_DRIVER_PER_JOB, ...DATABASE_HANDLE_CLOSED] },
   },
   {
+    // Thin routes: a handler parses, calls the domain, maps errors and presents; the store's records are types.
+    files: ['src/http/routes/**/*.ts'],
+    // The purchase path (issue 22) and the subscriber pages (issue 23) are being rewritten by their owners.
+    ignores: ['src/http/routes/purchases.ts', 'src/http/routes/subscriber-pages.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/store/**'],
+              allowTypeImports: true,
+              message: 'Routes call the domain, where the rules are; the store answers the domain.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The store answers the domain and never calls up into it, nor into what wires a process together.
     files: ['src/store/**/*.ts'],
     // Billing's postings and settlement read the chart of accounts through src/domain/ledger.ts until billing's

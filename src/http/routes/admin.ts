@@ -10,7 +10,8 @@ import {
 } from '../../shared/money.js';
 import { VAT_RATES } from '../../shared/money.js';
 import { webhookUrlProblem } from '../../domain/webhook-url.js';
-import { changeOperator, registerOperator, type Operator } from '../../domain/operators.js';
+import { changeOperator, registerOperator } from '../../domain/operators.js';
+import { operatorResource } from '../presenters/operators.js';
 import { registerPublisher, setPublisherSuspended } from '../../domain/publishers.js';
 import { allow } from '../auth.js';
 import type { AppContext } from '../context.js';
@@ -67,27 +68,6 @@ export const publisherBody = body({
   vatRate: z.enum(VAT_RATES).optional(),
   pointsPerEuro: pointsPerEuro.optional(),
 });
-
-export function operatorLimitsResource(operator: Operator) {
-  return {
-    perPurchase: operator.limitPerPurchase.toFixed(2),
-    weekly: operator.limitWeekly.toFixed(2),
-    monthly: operator.limitMonthly.toFixed(2),
-  };
-}
-
-export function operatorResource(operator: Operator) {
-  return {
-    id: operator.id,
-    name: operator.name,
-    brand: operator.brand,
-    sandbox: operator.sandbox,
-    webhookUrl: operator.webhookUrl,
-    limits: operatorLimitsResource(operator),
-    points: { enabled: operator.pointsEnabled, pointValue: operator.pointValue.toFixed(2) },
-    createdAt: operator.createdAt.toISOString(),
-  };
-}
 
 /** Refuses, with 400 naming the field, a webhook URL that may not be called. */
 export async function assertWebhookUrl(ctx: AppContext, url: string | null | undefined): Promise<void> {

@@ -10,7 +10,7 @@ import {
   type DisputeParty,
 } from '../../domain/disputes.js';
 import { invalidRequest, notFound } from '../../domain/errors.js';
-import { findSubscriberByRef } from '../../store/subscribers.js';
+import { operatorSubscriber } from '../../domain/subscribers.js';
 import type { Actor } from '../actors.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
@@ -71,8 +71,7 @@ export function disputeRoutes(ctx: AppContext): Router {
       const subscriber =
         actor.kind === 'subscriber'
           ? actor.subscriber
-          : await findSubscriberByRef(sql, actor.operator.id, input.subscriberRef as string);
-      if (!subscriber) throw notFound('Subscriber');
+          : await operatorSubscriber(sql, actor.operator.id, input.subscriberRef as string);
       const dispute = await openDispute(
         sql,
         { purchaseId: input.purchaseId, subscriber, openedBy: actor.kind, reason: input.reason },

@@ -2,20 +2,18 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { VAT_RATES } from '../../shared/money.js';
 import { CHANNELS, PLANS, SUBSCRIPTION_STATUSES } from '../../shared/catalogue.js';
-import { notFound } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
 import { CURRENCY } from '../../shared/money.js';
 import { listPublisherSubscriptions } from '../../domain/publisher-lists.js';
 import { subscriptionResource } from '../presenters/resources.js';
 import {
   assertPriceTier,
-  canSee,
   cancelSubscription,
   confirmSubscription,
   createSubscription,
   type SubscriptionConfirmation,
-  type SubscriptionViewer,
 } from '../../domain/subscriptions.js';
+import { subscriptionSeenBy, type SubscriptionViewer } from '../../domain/subscription-visibility.js';
 import type { Actor } from '../actors.js';
 import { subscriberLanes } from '../keyed-lane.js';
 import { actorOf, allow } from '../auth.js';
@@ -25,8 +23,7 @@ import { idempotencyKey, respondOnce, type Reply } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { page } from '../pagination.js';
-import { subscriberSubscriptions } from '../../store/listings.js';
-import { findSubscription } from '../../store/subscriptions.js';
+import { listSubscriberSubscriptions } from '../../domain/subscriber-lists.js';
 import { body, description, httpsUrl, pagination, parse, purchaseAmount } from '../validation.js';
 import { API_CONSENT_VERSION, consentEvidence, declineMessages } from './purchases.js';
 
@@ -95,8 +92,11 @@ export function subscriptionRoutes(ctx: AppContext): Router {
 
   router.get('/:id', allow(ctx, 'publisher', 'subscriber'), async (req, res) => {
     const actor = actorOf(res, 'publisher', 'subscriber');
-    const subscription = await findSubscription(ctx.database.sql, parse(subscriptionId, req.params.id));
-    if (!subscription || !canSee(subscription, viewerOf(actor))) throw notFound('Subscription');
+    const subscription = await subscriptionSeenBy(
+      ctx.database.sql,
+      parse(subscriptionId, req.params.id),
+      viewerOf(actor),
+    );
     res.json(subscriptionResource(subscription, publicUrl));
   });
 
@@ -139,10 +139,7 @@ export function meSubscriptionRoutes(ctx: AppContext): Router {
   router.get('/', allow(ctx, 'subscriber'), async (req, res) => {
     const { subscriber } = actorOf(res, 'subscriber');
     const { limit, cursor } = parse(pagination, req.query);
-    const rows = await subscriberSubscriptions(ctx.database.sql, subscriber.id, {
-      take: limit + 1,
-      before: cursor ?? null,
-    });
+    const rows = await listSubscriberSubscriptions(ctx.database.sql, subscriber.id, { limit, cursor });
     const { items, nextCursor } = page(rows, limit);
     res.json({ data: items.map((s) => subscriptionResource(s, ctx.config.publicUrl)), nextCursor });
   });
