@@ -114,8 +114,14 @@ export default tseslint.config(
   {
     // Thin routes: a handler parses, calls the domain, maps errors and presents; the store's records are types.
     files: ['src/http/routes/**/*.ts'],
-    // The purchase path (issue 22) and the subscriber pages (issue 23) are being rewritten by their owners.
-    ignores: ['src/http/routes/purchases.ts', 'src/http/routes/subscriber-pages.ts'],
+    // The purchase path (issue 22), the subscriber pages (issue 23) and the cash routes (issue 19) are being
+    // rewritten by their owners, who move these reads behind the domain.
+    ignores: [
+      'src/http/routes/purchases.ts',
+      'src/http/routes/subscriber-pages.ts',
+      'src/http/routes/bank-accounts.ts',
+      'src/http/routes/payout-runs.ts',
+    ],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
@@ -134,9 +140,6 @@ export default tseslint.config(
   {
     // The store answers the domain and never calls up into it, nor into what wires a process together.
     files: ['src/store/**/*.ts'],
-    // Billing's postings and settlement read the chart of accounts through src/domain/ledger.ts until billing's
-    // split (issue 19) imports it from src/shared/accounts.ts.
-    ignores: ['src/store/billing-postings.ts', 'src/store/billing-settlement.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

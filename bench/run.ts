@@ -6,7 +6,7 @@ import { databaseUrl, freshDatabase, withClient } from './lib/database.js';
 import { AssertionCache, provisionWorld } from './lib/fixtures.js';
 import { BENCH_ADMIN_API_KEY } from './lib/gateway.js';
 import { progress } from './lib/log.js';
-import { currentCommit, describeMachine } from './lib/machine.js';
+import { currentCommit, describeMachine, describeMachineLine } from './lib/machine.js';
 import { ROOT } from './lib/proc.js';
 import { summaryMarkdown, targets, type BenchResults, type Skipped } from './lib/report.js';
 import { scaleFromEnv } from './lib/scale.js';
@@ -14,6 +14,8 @@ import { billing, type BillingResults } from './parts/billing.js';
 import { cpuSplits } from './parts/cpu-split.js';
 import { httpCeiling } from './parts/http-ceiling.js';
 import { kiosque } from './parts/kiosque.js';
+import { ratios, ratiosMarkdown } from './parts/ratios.js';
+import { redisOutage, redisOutageMarkdown } from './parts/redis-outage.js';
 import { storeCeilings } from './parts/store-ceilings.js';
 import { webhooks, type WebhookResults } from './parts/webhooks.js';
 
@@ -34,14 +36,32 @@ progress(`Kiosque benchmark, BENCH_SCALE=${scale.factor}; results go to bench/re
 const machine = describeMachine();
 const commit = currentCommit();
 
-const http = await httpCeiling(scale, redisUrl);
-
 // Several people benchmarking on one PostgreSQL each give their run its own databases.
 const databaseSuffix = process.env.BENCH_DATABASE_SUFFIX ?? '';
 const mainUrl = databaseUrl(`kiosque_bench${databaseSuffix}`);
-progress(`Provisioning ${scale.subscribers.toLocaleString('en')} subscribers in SQL (${mainUrl})`);
-await freshDatabase(mainUrl);
-const world = await withClient(mainUrl, (client) => provisionWorld(client, scale.subscribers));
+const provision = async () => {
+  progress(`Provisioning ${scale.subscribers.toLocaleString('en')} subscribers in SQL (${mainUrl})`);
+  await freshDatabase(mainUrl);
+  return withClient(mainUrl, (client) => provisionWorld(client, scale.subscribers));
+};
+
+// BENCH_ONLY=ratios: only the figures read against PostgreSQL's own pace (issue 22), a run of a few minutes.
+if (process.env.BENCH_ONLY === 'ratios') {
+  const world = await provision();
+  const results = await ratios(scale, mainUrl, redisUrl, world, new AssertionCache(world));
+  const outage = await redisOutage(mainUrl, world);
+  const summary = `## Ratios run of ${date} (commit ${commit}, BENCH_SCALE=${scale.factor})\n\n${describeMachineLine(machine)}\n\n${ratiosMarkdown(results)}\n${redisOutageMarkdown(outage)}`;
+  writeFileSync(
+    join(resultsDir, `${stamp}-ratios.json`),
+    `${JSON.stringify({ date, commit, machine, scale, ...results, redisOutage: outage }, null, 2)}\n`,
+  );
+  if (process.env.BENCH_RECORD !== '0') appendFileSync(join(ROOT, 'BENCHMARKS.md'), `\n${summary}`);
+  process.stdout.write(`\n${summary}`);
+  process.exit(0);
+}
+
+const http = await httpCeiling(scale, redisUrl);
+const world = await provision();
 const tokens = new AssertionCache(world);
 const config = loadConfig({
   DATABASE_URL: mainUrl,
@@ -55,6 +75,8 @@ const composed = composeCeiling(http, stores);
 progress(`Composed ceiling: ${composed.purchasesPerS} purchases/s`);
 
 const kiosqueResults = await kiosque(scale, mainUrl, redisUrl, world, tokens);
+const ratioResults = await ratios(scale, mainUrl, redisUrl, world, tokens);
+const outageResults = await redisOutage(mainUrl, world);
 const cpu = await cpuSplits(
   {
     databaseUrl: mainUrl,
@@ -94,6 +116,8 @@ const results: BenchResults = {
   stores,
   composed,
   kiosque: kiosqueResults,
+  ratios: ratioResults,
+  redisOutage: outageResults,
   cpu,
   billing: billingResults,
   webhooks: webhookResults,

@@ -230,14 +230,18 @@ async function main(): Promise<void> {
     });
   }
 
-  step('Open these in a browser');
+  step('Open these in a browser (French; add &lang=en for English)');
   const offer = await call('POST', '/v1/purchases', {
     token: gazetteKey,
     idempotent: true,
     body: { amount: '0.99', currency: 'EUR', channel: 'isp', description: 'Une brève' },
     expect: 201,
   });
-  show('consent page (the holder, valid 10 minutes)', `${String(offer.consentUrl)}?assertion=${holder}`);
+  // Each URL carries an assertion (valid 10 minutes): the page trades it for a session cookie at once.
+  show('consent page (the holder)', `${String(offer.consentUrl)}?assertion=${holder}`);
+  show("subscriber space (the holder's purchases, budget, invoices)", `${base}/me?assertion=${holder}`);
+  show("parent space (the child's controls and purchases)", `${base}/me/children?assertion=${holder}`);
+  show("subscriber space (the child's)", `${base}/me?assertion=${kid}`);
   show('API reference', `${base}/docs`);
   show('OpenAPI document', `${base}/openapi.json`);
   console.log('\nDemo complete.');

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { electronicFormatIBAN, isValidBIC, isValidIBAN } from 'ibantools';
 import { DEFAULT_DB_TIMEOUTS, type DbTimeouts } from './store/db-timeouts.js';
 
 export interface Config {
@@ -30,6 +31,10 @@ export interface Config {
   requestDeadlineMs: number;
   /** Trust one reverse proxy's X-Forwarded-For, so consent evidence records the subscriber's address. */
   trustProxy: boolean;
+  /** A request must have fully arrived this long after its first byte, or its connection is closed (408). */
+  requestReceiveTimeoutMs: number;
+  /** Connections held at once from one peer address, idle or not; more are closed at once. 0: no cap. */
+  maxConnectionsPerAddress: number;
   /** Signs subscriber session cookies; every gateway process must share it. */
   sessionSecret: string;
   logLevel: string;
@@ -43,6 +48,30 @@ export interface Config {
   idempotencyKeyRetentionHours: number;
   /** Port of a worker process's /healthz, /readyz and /metrics; null serves none. */
   workerMetricsPort: number | null;
+  /** Kiosque's own bank account: the debtor of payout files, the account of the statements it imports. */
+  kiosqueAccount: KiosqueAccount;
+}
+
+export interface KiosqueAccount {
+  /** Electronic format: no spaces, upper case. */
+  iban: string;
+  bic: string;
+  legalName: string;
+}
+
+/** Development defaults: a well-formed French IBAN of no real account, never for production. */
+const DEVELOPMENT_ACCOUNT: KiosqueAccount = {
+  iban: 'FR7630006000011234567890189',
+  bic: 'AGRIFRPP',
+  legalName: 'Kiosque SAS',
+};
+
+function kiosqueAccount(env: NodeJS.ProcessEnv): KiosqueAccount {
+  const iban = electronicFormatIBAN(env.KIOSQUE_IBAN || DEVELOPMENT_ACCOUNT.iban) ?? '';
+  if (!isValidIBAN(iban)) throw new Error(`KIOSQUE_IBAN is not a valid IBAN, got "${env.KIOSQUE_IBAN}"`);
+  const bic = (env.KIOSQUE_BIC || DEVELOPMENT_ACCOUNT.bic).toUpperCase();
+  if (!isValidBIC(bic)) throw new Error(`KIOSQUE_BIC is not a valid BIC, got "${env.KIOSQUE_BIC}"`);
+  return { iban, bic, legalName: env.KIOSQUE_LEGAL_NAME || DEVELOPMENT_ACCOUNT.legalName };
 }
 
 function fraction(name: string, value: string | undefined, fallback: number): number {
@@ -130,6 +159,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxPoolWaiting: integer('MAX_POOL_WAITING', env.MAX_POOL_WAITING, 100),
     requestDeadlineMs: integer('REQUEST_DEADLINE_MS', env.REQUEST_DEADLINE_MS, 10_000),
     trustProxy: env.TRUST_PROXY === '1',
+    requestReceiveTimeoutMs: integer('REQUEST_RECEIVE_TIMEOUT_MS', env.REQUEST_RECEIVE_TIMEOUT_MS, 15_000),
+    // Behind a proxy every connection comes from the proxy's address: the proxy caps its clients instead.
+    maxConnectionsPerAddress: integer(
+      'MAX_CONNECTIONS_PER_ADDRESS',
+      env.MAX_CONNECTIONS_PER_ADDRESS,
+      env.TRUST_PROXY === '1' ? 0 : 128,
+    ),
     sessionSecret:
       env.SESSION_SECRET || createHmac('sha256', adminApiKey).update('kiosque session cookies').digest('base64url'),
     // On a cluster every key must hash to one slot (BullMQ's scripts touch several keys of a queue at once).
@@ -139,5 +175,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     idempotencyKeyRetentionHours: retentionHours(env.IDEMPOTENCY_KEY_RETENTION_HOURS),
     workerMetricsPort: env.WORKER_METRICS_PORT ? integer('WORKER_METRICS_PORT', env.WORKER_METRICS_PORT, 0) : null,
     logLevel: env.LOG_LEVEL || (env.NODE_ENV === 'test' ? 'silent' : 'info'),
+    kiosqueAccount: kiosqueAccount(env),
   };
 }

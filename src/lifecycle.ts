@@ -18,7 +18,8 @@ export function hostOf(url: string): string {
     const parsed = new URL(url);
     return `${parsed.hostname}:${parsed.port || (parsed.protocol.startsWith('redis') ? '6379' : '5432')}`;
   } catch {
-    return 'an unparsable URL';
+    // libpq's multi-host form (h1:5432,h2:5433), which URL does not read.
+    return /^[a-z]+:\/\/(?:[^@/]*@)?([^/?#]+,[^/?#]+)/.exec(url)?.[1] ?? 'an unparsable URL';
   }
 }
 

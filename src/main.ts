@@ -18,7 +18,10 @@ const port = typeof address === 'object' && address ? address.port : config.port
 logger.info({ port, publicUrl: config.publicUrl }, 'Kiosque gateway listening');
 if (config.adminApiKeyGenerated) {
   // Development convenience only: production refuses to start without ADMIN_API_KEY.
-  console.log(`ADMIN_API_KEY not set; this run's development admin key is: ${config.adminApiKey}`);
+  console.log(
+    `ADMIN_API_KEY not set; this run's development admin key (a new one at each start), for the demo:\n` +
+      `  export ADMIN_API_KEY=${config.adminApiKey}`,
+  );
 }
 void gateway.ready.then(() => logger.info('Kiosque gateway ready'));
 

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { loadConfig, type Config } from './config.js';
 import { createApp } from './http/app.js';
+import { createGuardedServer } from './http/connection-guard.js';
 import { closeAppContext, createAppContext, type AppContext } from './http/context.js';
 import { watchRedis } from './lifecycle.js';
 import { migrateWhenReachable, redisWhere } from './start-up.js';
@@ -37,10 +38,21 @@ export async function startGateway(config: Config = loadConfig()): Promise<Gatew
   watchRedis(redis, redisWhere(config), logger);
   let migrationsDone = false;
   const app = createApp(ctx, { migrated: () => migrationsDone });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, (error?: Error) => (error ? reject(error) : resolve(s)));
+  const server = createGuardedServer(
+    app,
+    {
+      receiveTimeoutMs: config.requestReceiveTimeoutMs,
+      maxPerAddress: config.maxConnectionsPerAddress,
+    },
+    logger,
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
-  server.keepAliveTimeout = 65_000;
 
   const stopping = new AbortController();
   const migrated = migrateWhenReachable(config, logger, stopping.signal).then(() => {

@@ -283,7 +283,7 @@ describe('GET /v1/operator/invoices: pages and CSV', () => {
     expect(res.headers['content-type']).toMatch(/^text\/csv/);
     const lines = res.text.trimEnd().split('\n');
     expect(lines[0]).toBe(
-      'invoiceId,billingRunId,subscriberRef,invoiceStatus,lineId,publisherId,purchaseId,refundId,description,amount,vatAmount,invoiceType,vatRate',
+      'number,invoiceId,type,correctsInvoiceId,billingRunId,subscriberRef,status,lineId,publisherId,purchaseId,refundId,description,amount,vat,vatRate',
     );
     expect(lines).toHaveLength(lineCount + 1);
     expect(res.text).toContain('"Article ""0"", with a comma"');

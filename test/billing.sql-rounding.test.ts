@@ -1,10 +1,11 @@
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { roundHalfEvenCentsSql, vatIncludedSql } from '../src/store/billing-sql.js';
+import { roundHalfEvenCentsSql, vatCreditedUpToSql, vatIncludedSql } from '../src/store/billing-sql.js';
 import { commissionOn } from '../src/domain/commission.js';
 import { Decimal } from '../src/domain/money.js';
 import { createPool } from '../src/store/db.js';
 import { type PgPool } from '../src/store/sql.js';
-import { vatIncluded } from '../src/domain/vat.js';
+import { vatCreditedUpTo, vatIncluded } from '../src/domain/vat.js';
 import { TEST_DATABASE_URL } from './support/env.js';
 
 let pool: PgPool;
@@ -37,5 +38,36 @@ describe('SQL rounding agrees with money.ts, cent by cent', () => {
       );
       expect({ rate, wrong }).toEqual({ rate, wrong: [] });
     }
+  });
+
+  it('When PostgreSQL shares the VAT of random purchases among their refunds, then each share equals vatCreditedUpTo', async () => {
+    const purchase = fc.integer({ min: 1, max: 5_000 }).chain((amountCents) =>
+      fc.record({
+        amountCents: fc.constant(amountCents),
+        rate: fc.constantFrom('0.021', '0.055', '0.10', '0.20'),
+        refundedCents: fc.integer({ min: 0, max: amountCents }),
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(purchase, { minLength: 1, maxLength: 200 }), async (cases) => {
+        const { rows } = await pool.query<{ share: string }>(
+          `SELECT ${vatCreditedUpToSql(vatIncludedSql('x.amount', 'x.rate'), 'x.amount', 'x.refunded')}::text AS share
+           FROM unnest($1::numeric[], $2::numeric[], $3::numeric[]) WITH ORDINALITY AS x(amount, rate, refunded, n)
+           ORDER BY n`,
+          [
+            cases.map((c) => (c.amountCents / 100).toFixed(2)),
+            cases.map((c) => c.rate),
+            cases.map((c) => (c.refundedCents / 100).toFixed(2)),
+          ],
+        );
+        const expected = cases.map((c) => {
+          const amount = new Decimal(c.amountCents).dividedBy(100);
+          const refunded = new Decimal(c.refundedCents).dividedBy(100);
+          return vatCreditedUpTo(vatIncluded(amount, c.rate), amount, refunded).toFixed(2);
+        });
+        expect(rows.map((r) => new Decimal(r.share).toFixed(2))).toEqual(expected);
+      }),
+      { numRuns: 50 },
+    );
   });
 });

@@ -28,15 +28,15 @@ afterAll(() => gw.close());
 const evidence = { ip: '203.0.113.7', userAgent: 'lock-order test', pageVersion: 'api-v1', assertionId: 'lock-order' };
 
 /**
- * True once a backend of this database waits for a row lock in a confirmation's locking statement, a
- * purchase's or an offer's (pg_stat_activity keeps the first kilobyte of a statement: its start is what
- * can be matched).
+ * True once a backend of this database waits for a row lock in a confirmation's locking statement: an
+ * offer's, or a purchase's claim (pg_stat_activity keeps the first kilobyte of a statement: its start is
+ * what can be matched).
  */
 async function confirmationWaitsForLock(): Promise<boolean> {
   const rows = await gw.ctx.database.prisma.$queryRaw<{ waiting: number }[]>`
     SELECT count(*)::int AS waiting FROM pg_stat_activity
     WHERE datname = current_database() AND wait_event_type = 'Lock'
-      AND query LIKE 'SELECT s.id, s.operator_id AS "operatorId"%'`;
+      AND (query LIKE 'SELECT s.id, s.operator_id AS "operatorId"%' OR query LIKE 'WITH locked AS%')`;
   return (rows[0]?.waiting ?? 0) > 0;
 }
 
@@ -97,7 +97,8 @@ describe('Spending read after the subscriber lock', () => {
     );
 
     expect(holder.outcome).toBe('confirmed');
-    // 30.00 committed while it waited + 1.00 > 30.50: only a read made after the lock was granted sees the 30.00.
+    // 30.00 committed while it waited + 1.00 > 30.50: its read, made before, saw 0.00; only the totals its
+    // claim locked, as they stand once the lock is granted, hold the 30.00.
     expect(late.outcome).toBe('declined');
     expect(late.outcome === 'declined' && late.code).toBe('weekly_ceiling');
   });

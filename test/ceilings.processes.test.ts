@@ -26,16 +26,16 @@ let publisher: PublisherFixture;
 
 beforeAll(async () => {
   redis = await startPrivateRedis();
-  // Rate limiting on, so the gateways really use the Redis we flush.
-  // A burst of 1,000 at once is the point here, so neither gateway sheds it nor gives up waiting for the hot
-  // subscriber's lock or a connection, however slowly a loaded machine drains that queue
-  // (test/postgres-unavailable.test.ts covers shedding and the deadlines).
+  // Rate limiting on, so the gateways really use the Redis we flush. Each gateway queues one subscriber's
+  // confirmations in its own lane and a confirmation's claim is one statement, so the row lock is waited on by
+  // one confirmation per gateway at most, for one statement: the database's own lock timeout stays. Only what
+  // bounds time spent in the gateway is lifted (load shedding, the request deadline, the wait for a pooled
+  // connection): how fast a loaded machine drains a burst of 1,000 is the bench's to measure (BENCHMARKS.md).
   const unshed = {
     MAX_IN_FLIGHT: '5000',
     MAX_POOL_WAITING: '5000',
-    REQUEST_DEADLINE_MS: '120000',
+    REQUEST_DEADLINE_MS: '300000',
     DATABASE_POOL_WAIT_MS: '60000',
-    DATABASE_LOCK_TIMEOUT_MS: '60000',
   };
   gateways = await Promise.all(
     [1, 2].map(() => spawnGateway({ REDIS_URL: redis.url, RATE_LIMIT_PER_MINUTE: '1000000', ...unshed })),
@@ -99,9 +99,10 @@ describe('Ceilings across two gateway processes', () => {
     const token = assertion(operator, ref);
     const ids = await createMany(1000, '0.10');
     const responses = await confirmAll(token, ids, 10);
-    const statuses = responses.map((r) => r.status);
-    expect(statuses.filter((s) => s === 200)).toHaveLength(600);
-    expect(statuses.filter((s) => s === 402)).toHaveLength(400);
+    const byStatus: Record<number, number> = {};
+    for (const { status } of responses) byStatus[status] = (byStatus[status] ?? 0) + 1;
+    // Every one answered 200 or 402: none 503 for a lock, a connection or a shed.
+    expect(byStatus).toEqual({ 200: 600, 402: 400 });
     expect((await confirmedSum(ref)).toFixed(2)).toBe('60.00');
 
     await redis.client.flushall();

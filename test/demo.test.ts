@@ -41,7 +41,18 @@ describe('npm run demo', () => {
     expect(stdout).toContain('child declined: category_blocked');
     expect(stdout).toMatch(/run: \{"id":"[^"]+","status":"done","invoiceCount":1,"total":"15.38"\}/);
     expect(stdout).toMatch(/La Gazette: \{"gross":"14.88",.*"refunds":"1.00"/);
-    expect(stdout).toContain(`${gateway.url}/consent/purchases/`);
+    const urls = [...stdout.matchAll(/: (http\S+)$/gm)].map((m) => new URL(m[1] as string));
+    const opened = urls.map((u) => u.pathname.replace(/\/pur_\w+$/, '/:id'));
+    expect(opened).toEqual(['/consent/purchases/:id', '/me', '/me/children', '/me', '/docs', '/openapi.json']);
+    for (const url of urls.filter((u) => u.searchParams.has('assertion'))) {
+      // Each page the demo promises opens: the assertion is traded for a session, then the page is served.
+      const first = await fetch(url, { redirect: 'manual' });
+      expect(first.status, url.pathname).toBe(303);
+      const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0] as string;
+      const page = await fetch(new URL(first.headers.get('location') as string, url), { headers: { cookie } });
+      expect(page.status, url.pathname).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    }
     expect(stdout).toContain(`${gateway.url}/docs`);
     expect(stdout.trimEnd().endsWith('Demo complete.')).toBe(true);
   }, 120_000);

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../src/shared/codes.js';
 import { SANDBOX_SCENARIOS } from '../src/domain/sandbox.js';
 import { OPERATIONS } from '../src/http/openapi/operations.js';
+import { outcomeBody } from '../src/http/routes/operator-billing.js';
 
 const root = resolve(import.meta.dirname, '..');
 const pages = [
@@ -46,5 +47,24 @@ describe('the reference in the repository', () => {
       return !new RegExp(`${generic}(?![\\w-])`).test(all) && !all.includes(path.replace(/\/:[A-Za-z]+/g, '/…'));
     });
     expect(missing).toEqual([]);
+  });
+
+  it('When docs/operators.md is read, then it shows every invoice outcome the API takes and who owes whom as money.md does', () => {
+    const operators = read('docs/operators.md');
+    const statuses = outcomeBody.options.flatMap((option) => {
+      const status = option.shape.status;
+      return 'options' in status ? status.options : [status.value];
+    });
+    expect(statuses.sort()).toEqual(['paid', 'partially_paid', 'unpaid']);
+    for (const status of statuses) expect(operators).toContain(`{"status": "${status}"`);
+    expect(read('docs/money.md')).toMatch(/what Kiosque owes the publisher/i);
+    expect(operators).toContain('what Kiosque owes it');
+    expect(operators).not.toMatch(/what you owe each publisher/i);
+  });
+
+  it('When a publisher has no webhookUrl, then webhooks.md and publishers.md say its events are listed as skipped', () => {
+    for (const page of ['docs/webhooks.md', 'docs/publishers.md']) {
+      expect(read(page)).toMatch(/(no|without a) `webhookUrl`[^.]*`skipped`/);
+    }
   });
 });

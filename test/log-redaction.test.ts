@@ -91,6 +91,8 @@ describe('No credential reaches the log, as written or percent-decoded (issue 21
       (s) => `/v1/me/budget?a=1&key=${encodeURIComponent(encodeAll(s))}`,
     ],
     ['a publisher key as a parameter name', () => publisherKey, (s) => `/v1/me/budget?${s}`],
+    ['a publisher key glued to a malformed escape', () => publisherKey, (s) => `/v1/purchases/%ZZ${s}`],
+    ['a publisher key glued to other letters', () => publisherKey, (s) => `/v1/me/budget?q=abc${s}`],
     ['the admin key in a parameter', () => SHAPELESS_ADMIN_KEY, (s) => `/v1/me/budget?key=${encodeURIComponent(s)}`],
     [
       'the admin key with + for spaces',
@@ -140,5 +142,10 @@ describe('Every log line is scrubbed as it is written', () => {
     expect(scrubbed).not.toContain(publisherKey);
     expect(scrubbed).not.toContain('quotes');
     expect(JSON.parse(scrubbed)).toMatchObject({ msg: 'failed for [redacted]' });
+  });
+
+  it('When a line names a constraint or a host, then it is written as it was', () => {
+    const line = '{"msg":"violates public.purchases.subscriber_id_fkey at db.internal.example:5432"}';
+    expect(lineScrubber([SHAPELESS_ADMIN_KEY])(line)).toBe(line);
   });
 });

@@ -235,6 +235,11 @@ describe('Publisher settlements, balance and payouts', () => {
     const firstPage = await gw.api().get('/v1/settlements').query({ limit: 1 }).set(bearer(publisher.apiKey));
     expect(firstPage.body.nextCursor).toBe(second);
 
+    // Collected before available (v1.2): the operator reports both invoices paid.
+    for (const runId of [first, second]) {
+      for (const doc of await documents(op, runId))
+        expect((await outcome(op, doc.id, { status: 'paid' })).status).toBe(200);
+    }
     const pay = (amount: string, key = idemKey()) =>
       gw
         .api()
@@ -255,14 +260,15 @@ describe('Publisher settlements, balance and payouts', () => {
     expect(over.body.error.code).toBe('invalid_state');
 
     const balance = await gw.api().get('/v1/balance').set(bearer(publisher.apiKey));
-    expect(balance.body).toEqual({ available: '2.00', settled: '27.00', paidOut: '25.00' });
+    expect(balance.body).toEqual({ pending: '0.00', available: '2.00', settled: '27.00', paidOut: '25.00' });
     const ledger = await gw.api().get('/v1/admin/ledger/balances').set(admin);
     expect(ledger.status).toBe(200);
     expect(ledger.body.totalDebit).toBe(ledger.body.totalCredit);
     const payable = ledger.body.accounts.find(
       (a: { account: string }) => a.account === `publisher:${publisher.id}:payable`,
     );
-    expect(payable).toMatchObject({ balance: '2.00', credit: '27.00', debit: '25.00' });
+    // Credited by each settlement and each outcome's release, debited by the pending part and the payout.
+    expect(payable).toMatchObject({ balance: '2.00', credit: '54.00', debit: '52.00' });
     // Totals are in euros: Kiosque Points accounts (unit PTS) balance among themselves.
     const euros = ledger.body.accounts.filter((a: { unit: string }) => a.unit === 'EUR');
     expect(sum(euros.map((a: { debit: string }) => a.debit)).toFixed(2)).toBe(ledger.body.totalDebit);
@@ -351,6 +357,7 @@ describe('docs/money.md, the worked example', () => {
         .send({ amount });
     expect((await pay('10.20')).status).toBe(201);
     expect((await gw.api().get('/v1/balance').set(bearer(publisher.apiKey))).body).toEqual({
+      pending: '0.00',
       available: '0.00',
       settled: '10.20',
       paidOut: '10.20',

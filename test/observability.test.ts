@@ -13,6 +13,7 @@ import {
   createOperator,
   createPublisher,
   createPurchase,
+  createSubscriptionOffer,
   provision,
   startTestGateway,
   testConfig,
@@ -118,6 +119,62 @@ describe('GET /metrics', () => {
     expect(after).not.toMatch(/route="\/v1\/purchases\/pur_/);
     expect(after).toMatch(/kiosque_db_pool_clients\{state="total"\} [1-9]/);
     expect(after).toContain('kiosque_db_pool_acquire_seconds_count');
+  });
+});
+
+describe('route labels of /metrics', () => {
+  const requestsAt = (text: string, method: string, route: string, status: string) =>
+    metricValue(text, 'kiosque_http_requests_total', { method, route, status });
+
+  it('When a purchase and a subscription confirm each fail inside their router, then each is counted under its own full route', async () => {
+    const operator = await createOperator(gw);
+    const publisher = await createPublisher(gw);
+    const token = assertion(operator, await provision(gw, operator));
+    const offer = await createSubscriptionOffer(gw, publisher);
+    const expired = await createPurchase(gw, publisher);
+    await gw.ctx.database.prisma.purchase.update({
+      where: { id: expired.id },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
+    const before = (await gw.api().get('/metrics')).text;
+
+    const purchase = await gw.api().post(`/v1/purchases/${expired.id}/confirm`).set(bearer(token));
+    expect(purchase.status).toBe(410);
+    const missing = await gw.api().post('/v1/subscriptions/sub_nope/confirm').set(bearer(token));
+    expect(missing.status).toBe(404);
+    expect((await gw.api().post(`/v1/subscriptions/${offer.id}/confirm`).set(bearer(token))).status).toBe(200);
+
+    const after = (await gw.api().get('/metrics')).text;
+    const delta = (route: string, status: string) =>
+      requestsAt(after, 'POST', route, status) - requestsAt(before, 'POST', route, status);
+    expect(delta('/v1/purchases/:id/confirm', '410')).toBe(1);
+    expect(delta('/v1/subscriptions/:id/confirm', '404')).toBe(1);
+    expect(delta('/v1/subscriptions/:id/confirm', '200')).toBe(1);
+    expect(after).not.toMatch(/route="\/:id\/confirm"/);
+  });
+
+  it('When a request is refused 401 before its route runs, then it is counted under that route; an unknown path stays unmatched', async () => {
+    const before = (await gw.api().get('/metrics')).text;
+    expect((await gw.api().post('/v1/purchases/pur_x/confirm')).status).toBe(401);
+    expect((await gw.api().get('/v1/purchases').set(bearer('kq_pub_nope'))).status).toBe(401);
+    expect((await gw.api().get('/v1/webhooks/nowhere')).status).toBe(401);
+    expect((await gw.api().get('/v1/nowhere')).status).toBe(404);
+
+    const after = (await gw.api().get('/metrics')).text;
+    const delta = (method: string, route: string, status: string) =>
+      requestsAt(after, method, route, status) - requestsAt(before, method, route, status);
+    expect(delta('POST', '/v1/purchases/:id/confirm', '401')).toBe(1);
+    expect(delta('GET', '/v1/purchases', '401')).toBe(1);
+    expect(delta('GET', 'unmatched', '401')).toBe(1);
+    expect(delta('GET', 'unmatched', '404')).toBe(1);
+  });
+
+  it("When a route is its router's root, then its label has no trailing slash", async () => {
+    const publisher = await createPublisher(gw);
+    expect((await gw.api().get('/v1/purchases').set(bearer(publisher.apiKey))).status).toBe(200);
+    const text = (await gw.api().get('/metrics')).text;
+    expect(requestsAt(text, 'GET', '/v1/purchases', '200')).toBeGreaterThanOrEqual(1);
+    expect(text.match(/route="[^"]+\/"/g)).toBeNull();
   });
 });
 

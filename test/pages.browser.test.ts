@@ -180,9 +180,11 @@ describe.each(CONFIGS)('Pages for people, $name', (config) => {
       const dispute = page.locator('#disputes').locator('..').locator('li').first();
       await expect(dispute.innerText()).resolves.toContain('Je ne reçois pas le journal');
       await activate(page, dispute.getByText(m.evidenceSummary), config.mode);
-      const evidence = await dispute.locator('details').innerText();
-      expect(evidence).toContain('Chrome');
-      expect(evidence).toContain(row.consentAssertionId as string);
+      const evidence = dispute.locator('details.evidence');
+      await expect(evidence.innerText()).resolves.toContain(m.deviceOn('Chrome', 'Linux'));
+      await expect(evidence.innerText()).resolves.not.toContain(row.consentAssertionId);
+      await activate(page, dispute.getByText(m.evidenceRaw), config.mode);
+      await expect(evidence.innerText()).resolves.toContain(row.consentAssertionId);
       await checkPage(page, shot('me-dispute-opened'));
       expect((await gw.ctx.database.prisma.dispute.findFirstOrThrow({ where: { purchaseId: id } })).status).toBe(
         'open',
@@ -219,11 +221,20 @@ describe.each(CONFIGS)('Pages for people, $name', (config) => {
       await page.goto(`${origin}/me`);
       const item = page.locator(`#subscription-${id}`);
       await expect(item.innerText()).resolves.toContain(m.subscriptionStatus.active);
+      // Cancelling asks first: the button that cancels appears only once the person asked to cancel.
+      await expect(item.getByRole('button', { name: new RegExp(m.cancelConfirmButton) }).isVisible()).resolves.toBe(
+        false,
+      );
+      await activate(page, item.locator('summary', { hasText: m.cancelButton }), config.mode);
       await Promise.all([
         page.waitForURL(/notice=subscription_canceled/),
-        activate(page, item.getByRole('button', { name: new RegExp(m.cancelButton) }), config.mode),
+        activate(page, item.getByRole('button', { name: new RegExp(m.cancelConfirmButton) }), config.mode),
       ]);
-      await expect(page.getByRole('status').innerText()).resolves.toBe(m.notice.subscription_canceled);
+      const periodEnd = (await gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } }))
+        .currentPeriodEnd as Date;
+      await expect(page.getByRole('status').innerText()).resolves.toBe(
+        m.canceledUntil('La Gazette tous les matins', f.date(periodEnd)),
+      );
       await expect(page.locator(`#subscription-${id}`).innerText()).resolves.toContain(m.subscriptionStatus.canceled);
       await checkPage(page, shot('me-subscription-canceled'));
       expect((await gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } })).status).toBe('canceled');
@@ -302,8 +313,11 @@ describe.each(CONFIGS)('Pages for people, $name', (config) => {
       ]);
       await expect(page.locator('h1').innerText()).resolves.toBe(m.thanksTitle);
       await expect(page.locator('main').innerText()).resolves.toContain(
-        m.paidSentence(f.money('0.99'), 'Une grille de mots croisés'),
+        m.paidSentence(f.money('0.99'), pressName, 'Une grille de mots croisés'),
       );
+      await expect(page.locator('main').innerText()).resolves.toContain(m.onNextBill(operator.brand));
+      const purchaseId = new URL(consentUrl).pathname.split('/').pop() as string;
+      await expect(page.locator('main').innerText()).resolves.toContain(m.reference(purchaseId));
       await checkPage(page, shot('thanks'));
       await context.close();
     },

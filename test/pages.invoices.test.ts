@@ -60,7 +60,39 @@ describe('The subscriber space shows the invoices that carry its purchases', () 
     expect(section).toContain('2,88\u00a0€');
     expect(section).toContain('dont TVA 0,06\u00a0€');
     expect(section).toContain('Edition du jour');
-    const purchase = page.text.slice(page.text.indexOf(`id="purchase-${id}"`));
-    expect(purchase.slice(0, purchase.indexOf('</li>'))).toMatch(/Sur la facture du/);
+    const purchaseOf = (html: string) => {
+      const item = html.slice(html.indexOf(`id="purchase-${id}"`));
+      return item.slice(0, item.indexOf('</li>'));
+    };
+    const invoiceOf = (html: string) => {
+      const item = html.slice(html.indexOf(`id="invoice-${invoice.id}"`));
+      return item.slice(0, item.indexOf('</li>'));
+    };
+    expect(purchaseOf(page.text)).toMatch(/Sur la facture du/);
+    // Billed, not paid: the purchase says what its invoice says.
+    expect(purchaseOf(page.text)).toContain('Facturé, à régler avec votre facture');
+    expect(purchaseOf(page.text)).not.toMatch(/>Payé</);
+    expect(invoiceOf(page.text)).toContain('Émise, à régler avec votre facture');
+
+    const outcome = await gw
+      .api()
+      .post(`/v1/operator/invoices/${invoice.id}/outcome`)
+      .set(bearer(operator.apiKey))
+      .send({ status: 'paid' });
+    expect(outcome.status).toBe(200);
+    const paid = await browser.get('/me');
+    expect(purchaseOf(paid.text)).toContain('>Payé<');
+    expect(invoiceOf(paid.text)).toContain('Réglée');
+  });
+
+  it('When a purchase is confirmed but not yet billed, then /me says it goes on the next bill, not that it is paid', async () => {
+    const ref = await provision(gw, operator);
+    const token = assertion(operator, ref);
+    const { id } = await buy(gw, publisher, token, { amount: '1.20', description: 'Article du soir' });
+    const browser = gw.api();
+    await browser.get('/me').query({ assertion: token });
+    const page = await browser.get('/me');
+    const item = page.text.slice(page.text.indexOf(`id="purchase-${id}"`));
+    expect(item.slice(0, item.indexOf('</li>'))).toContain('Confirmé, sur votre prochaine facture');
   });
 });

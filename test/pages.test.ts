@@ -157,14 +157,14 @@ describe('Consent pages tell the whole offer', () => {
     const text = visibleText(res.text);
     expect(text).toContain(`4,99${NBSP}€`);
     expect(text).toContain('par mois');
-    expect(text).toContain("Cet abonnement se renouvelle tout seul chaque mois, jusqu'à ce que vous l'annuliez.");
+    expect(text).toContain('Cet abonnement se renouvelle tout seul chaque mois, jusqu’à ce que vous l’annuliez.');
     const now = new Date();
-    const nextMonth = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'Europe/Paris' }).format(
-      nextPeriodEnd(now, 'monthly', now),
-    );
+    const nextMonth = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'Europe/Paris' })
+      .format(nextPeriodEnd(now, 'monthly', now))
+      .replace(/^1 /, '1er ');
     expect(text).toContain(`Prochain renouvellement : ${nextMonth}`);
     expect(text).toContain('Annulable à tout moment dans votre espace Kiosque');
-    expect(text).toContain(`M'abonner pour 4,99${NBSP}€ par mois`);
+    expect(text).toContain(`M’abonner pour 4,99${NBSP}€ par mois`);
   });
 
   it('When the amount is above the per-purchase limit, then the page says which limit in a sentence and has no pay button', async () => {
@@ -183,6 +183,7 @@ describe('Consent pages tell the whole offer', () => {
     expect(text).toContain(`Ce prix, 2,00${NBSP}€, dépasse le plafond de 1,00${NBSP}€ par achat de votre compte.`);
     expect(res.text).toContain(`href="https://gazette.example/article"`);
     expect(text).toContain(`Retour à ${publisherName}`);
+    expect(res.text).not.toContain(`Annuler et revenir`);
     expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
   });
 
@@ -197,7 +198,7 @@ describe('Consent pages tell the whole offer', () => {
     expect(res.text).not.toContain('<button');
     expect(visibleText(res.text)).toMatch(
       new RegExp(
-        `Il vous reste 2,50${NBSP}€ à dépenser cette semaine, moins que 3,00${NBSP}€\\. Votre budget de la semaine repart à 10,00${NBSP}€ le lundi \\d+ \\S+\\.`,
+        `Il vous reste 2,50${NBSP}€ à dépenser cette semaine, moins de 3,00${NBSP}€\\. Votre budget de la semaine repart à 10,00${NBSP}€ le lundi (1er|[12]?\\d|3[01]) \\S+\\.`,
       ),
     );
   });
@@ -238,6 +239,29 @@ describe('Consent pages tell the whole offer', () => {
   });
 });
 
+describe('Expired offers lead somewhere', () => {
+  it('When the offer expires between the page and the click, then the answer says nothing was charged and links back to the publisher and to /me', async () => {
+    const ref = await provision(gw, operator);
+    const { id, consentUrl } = await createPurchase(gw, publisher, { returnUrl: 'https://gazette.example/article' });
+    const browser = await signedIn(pathOf(consentUrl), assertion(operator, ref));
+    const csrf = csrfOf((await browser.get(pathOf(consentUrl))).text);
+    await gw.ctx.database.prisma.purchase.update({ where: { id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    const res = await browser
+      .post(`${pathOf(consentUrl)}/confirm`)
+      .type('form')
+      .send({ csrf });
+    expect(res.status).toBe(410);
+    const text = visibleText(res.text);
+    expect(text).toContain('Cette offre a expiré');
+    expect(text).toContain('Rien ne vous a été facturé.');
+    expect(res.text).toContain(
+      `<a class="button" href="https://gazette.example/article">Retour à ${publisherName}</a>`,
+    );
+    expect(res.text).toContain('href="/me"');
+    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).not.toBe('confirmed');
+  });
+});
+
 describe('The subscriber space, /me', () => {
   it('When nobody is signed in, then /me is a 401 page', async () => {
     const res = await gw.api().get('/me');
@@ -264,11 +288,23 @@ describe('The subscriber space, /me', () => {
     expect(text).toContain(`146,80${NBSP}€`);
     expect(text).toContain('Mots croisés');
     expect(text).toContain(publisherName);
-    expect(text).toContain('Payé');
-    expect(text).toContain('Preuve de votre accord');
-    expect(text).toContain('TestPhone/1.0');
-    expect(text).toContain('consent-page-');
+    expect(text).toContain('Confirmé, sur votre prochaine facture');
+    expect(text).not.toMatch(/\bPayé\b/);
     expect(res.text).toContain(`id="purchase-${id}"`);
+    // A person's summary first: when, on what, through whom, to what; the raw record below it, for a dispute.
+    const evidence = res.text.slice(res.text.indexOf('<details class="evidence">'));
+    const summary = visibleText(evidence.slice(0, evidence.indexOf('<details class="raw">')));
+    expect(summary).toContain('Preuve de votre accord');
+    expect(summary).toMatch(/Confirmé le (1er|\d+) \S+ \d{4} à \d\d:\d\d, sur un navigateur non reconnu\./);
+    expect(summary).toContain(
+      `Vous avez accepté de payer 3,20${NBSP}€ TTC à ${publisherName} pour «${NBSP}Mots croisés${NBSP}», sur votre facture.`,
+    );
+    expect(summary).toContain(`Vous étiez identifié par votre opérateur, ${operator.brand}.`);
+    expect(summary).not.toMatch(/TestPhone|consent-page-|127\.0\.0\.1|::ffff/);
+    const raw = visibleText(evidence.slice(evidence.indexOf('<details class="raw">')));
+    expect(raw).toContain('Données enregistrées, pour un litige');
+    expect(raw).toContain('TestPhone/1.0');
+    expect(raw).toContain('consent-page-');
   });
 
   it('When the cancel form is posted with its token, then the subscription is canceled; with a forged one, nothing changes', async () => {
@@ -279,6 +315,12 @@ describe('The subscriber space, /me', () => {
     const browser = await signedIn('/me', token);
     const page = await browser.get('/me');
     expect(page.text).toContain(`action="/me/subscriptions/${id}/cancel"`);
+    // Before the click, the words say what cancelling would do, not that it is done.
+    const before = visibleText(page.text);
+    expect(before).toMatch(
+      /Si vous l’annulez, vous gardez l’accès jusqu’au (1er|\d+) \S+ \d{4}, puis plus rien n’est prélevé\./,
+    );
+    expect(before).not.toContain('Plus rien ne sera prélevé');
     const forged = await browser.post(`/me/subscriptions/${id}/cancel`).type('form').send({ csrf: 'forged' });
     expect(forged.status).toBe(403);
     expect((await gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } })).status).toBe('active');
@@ -287,10 +329,17 @@ describe('The subscriber space, /me', () => {
       .type('form')
       .send({ csrf: csrfOf(page.text) });
     expect(res.status).toBe(303);
-    expect(res.headers.location).toBe('/me?notice=subscription_canceled#subscriptions');
-    expect((await gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } })).status).toBe('canceled');
-    const after = visibleText((await browser.get('/me?notice=subscription_canceled')).text);
-    expect(after).toContain('Votre abonnement est annulé.');
+    expect(res.headers.location).toBe(`/me?notice=subscription_canceled&subscription=${id}#subscription-${id}`);
+    const row = await gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } });
+    expect(row.status).toBe('canceled');
+    const until = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'Europe/Paris' })
+      .format(row.currentPeriodEnd as Date)
+      .replace(/^1 /, '1er ');
+    const after = visibleText((await browser.get(res.headers.location as string)).text);
+    expect(after).toContain(
+      `Votre abonnement à «${NBSP}La Gazette, chaque matin${NBSP}» est annulé. Vous y avez accès jusqu’au ${until} ; plus rien ne sera prélevé.`,
+    );
+    expect(after).toContain(`Accès jusqu’au ${until}`);
   });
 
   it('When a dispute is opened from the page, then it is open on the purchase and shown with its reason', async () => {
@@ -398,5 +447,42 @@ describe('Admin fields the pages rely on', () => {
     const res = await browser.get(pathOf(consentUrl));
     expect(res.status).toBe(200);
     expect(visibleText(res.text)).not.toContain('Vendu par');
+  });
+});
+
+describe('Terms, privacy and help, linked from every page', () => {
+  it('When anyone opens a page, then its footer links to the terms, the privacy notice and help, and each answers without signing in', async () => {
+    const signIn = await gw.api().get('/me');
+    expect(signIn.status).toBe(401);
+    for (const path of ['/legal/terms', '/legal/privacy', '/help']) {
+      expect(signIn.text).toContain(`href="${path}"`);
+      const page = await gw.api().get(path);
+      expect(page.status, path).toBe(200);
+      expect(page.headers['x-frame-options']).toBe('DENY');
+      expect(page.headers['cache-control']).toBe('no-store');
+    }
+    const help = visibleText((await gw.api().get('/help')).text);
+    expect(help).toContain('contactez le service client de votre opérateur internet ou mobile');
+    const english = visibleText((await gw.api().get('/legal/privacy').set('Accept-Language', 'en')).text);
+    expect(english).toContain('Kiosque receives from your operator an identifier of your line');
+  });
+
+  it('When a signed-in subscriber opens help, then it names their operator’s customer service', async () => {
+    const ref = await provision(gw, operator);
+    const browser = await signedIn('/help', assertion(operator, ref));
+    const res = await browser.get('/help');
+    const text = visibleText(res.text);
+    expect(text).toContain(
+      `contactez le service client de ${operator.brand} depuis votre espace client ${operator.brand}`,
+    );
+    expect(res.text).toContain(`Service client de ${operator.brand}`);
+  });
+
+  it('When a holder has no child, then /me offers no parent space; once a child is attached, it does', async () => {
+    const holderRef = await provision(gw, operator);
+    const browser = await signedIn('/me', assertion(operator, holderRef));
+    expect((await browser.get('/me')).text).not.toContain('href="/me/children"');
+    await provision(gw, operator, unique('child'), { holderRef, displayName: 'Noé' });
+    expect((await browser.get('/me')).text).toContain('href="/me/children"');
   });
 });

@@ -1,6 +1,7 @@
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { billingHarness, postBillingRun, waitForRun, type BillingHarness } from './support/billing.js';
+import { registerBankAccount, withPayoutRunsToMyself } from './support/cash.js';
 import { spawnGateway, type GatewayProcess } from './support/gateway-process.js';
 import {
   admin,
@@ -39,7 +40,19 @@ describe('Payouts never overdraw', () => {
     const token = assertion(op, await provision(gw, op));
     expect((await buy(gw, publisher, token, { amount: '30.00' })).res.status).toBe(200);
     expect((await buy(gw, publisher, token, { amount: '25.00' })).res.status).toBe(200);
-    await waitForRun(gw, op, (await postBillingRun(gw, op)).body.id);
+    const run = await waitForRun(gw, op, (await postBillingRun(gw, op)).body.id);
+    // Collected before available: the operator reports the invoice paid.
+    const [invoice] = (await gw.api().get('/v1/operator/invoices').query({ billingRun: run.id }).set(bearer(op.apiKey)))
+      .body.data;
+    expect(
+      (
+        await gw
+          .api()
+          .post(`/v1/operator/invoices/${invoice.id}/outcome`)
+          .set(bearer(op.apiKey))
+          .send({ status: 'paid' })
+      ).status,
+    ).toBe(200);
     expect((await gw.api().get('/v1/balance').set(bearer(publisher.apiKey))).body.available).toBe('55.00');
 
     const answers = await Promise.all(
@@ -56,6 +69,7 @@ describe('Payouts never overdraw', () => {
     expect(statuses.filter((s) => s === 409)).toHaveLength(15);
 
     expect((await gw.api().get('/v1/balance').set(bearer(publisher.apiKey))).body).toEqual({
+      pending: '0.00',
       available: '5.00',
       settled: '55.00',
       paidOut: '50.00',
@@ -64,5 +78,52 @@ describe('Payouts never overdraw', () => {
     expect(
       ledger.body.accounts.find((a: { account: string }) => a.account === `publisher:${publisher.id}:payable`).balance,
     ).toBe('5.00');
+  }, 60_000);
+
+  it('When two payout runs and ten payouts of 10.00 race against 55.00 across two gateway processes, then 55.00 is paid out in all, never more', async () => {
+    await withPayoutRunsToMyself(async () => {
+      const op = await createOperator(gw);
+      const publisher = await createPublisher(gw, { commissionRates: { isp: '0' } });
+      const token = assertion(op, await provision(gw, op));
+      expect((await buy(gw, publisher, token, { amount: '30.00' })).res.status).toBe(200);
+      expect((await buy(gw, publisher, token, { amount: '25.00' })).res.status).toBe(200);
+      const run = await waitForRun(gw, op, (await postBillingRun(gw, op)).body.id);
+      const [invoice] = (
+        await gw.api().get('/v1/operator/invoices').query({ billingRun: run.id }).set(bearer(op.apiKey))
+      ).body.data;
+      await gw
+        .api()
+        .post(`/v1/operator/invoices/${invoice.id}/outcome`)
+        .set(bearer(op.apiKey))
+        .send({ status: 'paid' });
+      expect((await registerBankAccount(gw, publisher, 'DE89370400440532013000', 'Racer GmbH')).status).toBe(200);
+
+      const at = (i: number) => supertest((gateways[i % 2] as GatewayProcess).url);
+      const answers = await Promise.all([
+        ...Array.from({ length: 2 }, (_, i) =>
+          at(i)
+            .post('/v1/admin/payout-runs')
+            .set(admin)
+            .set('Idempotency-Key', idemKey())
+            .send({ executionDate: '2026-12-15', minimum: '0.01' }),
+        ),
+        ...Array.from({ length: 10 }, (_, i) =>
+          at(i)
+            .post(`/v1/admin/publishers/${publisher.id}/payouts`)
+            .set(admin)
+            .set('Idempotency-Key', idemKey())
+            .send({ amount: '10.00' }),
+        ),
+      ]);
+      expect(answers.map((a) => a.status).filter((s) => s !== 201 && s !== 409)).toEqual([]);
+      const paid = await gw.ctx.database.prisma.payout.findMany({ where: { publisherId: publisher.id } });
+      expect(paid.reduce((s, p) => s + Math.round(Number(p.amount) * 100), 0)).toBe(5500);
+      expect((await gw.api().get('/v1/balance').set(bearer(publisher.apiKey))).body).toEqual({
+        pending: '0.00',
+        available: '0.00',
+        settled: '55.00',
+        paidOut: '55.00',
+      });
+    });
   }, 60_000);
 });

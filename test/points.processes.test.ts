@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepPoints } from '../src/domain/household-points.js';
 import { PENDING_MS } from '../src/domain/points.js';
 import { pointsAccounts } from '../src/shared/accounts.js';
-import { accountBalance } from '../src/store/ledger.js';
-import { unbalancedEntries } from './support/journal.js';
+import { accountBalance, unbalancedEntries } from './support/journal.js';
 import { spawnGateway, type GatewayProcess } from './support/gateway-process.js';
 import {
   admin,

@@ -5,8 +5,7 @@ import { sweepPoints } from '../src/domain/household-points.js';
 import { Decimal } from '../src/domain/money.js';
 import { pointsKept } from '../src/domain/points.js';
 import { pointsAccounts } from '../src/shared/accounts.js';
-import { accountBalance } from '../src/store/ledger.js';
-import { unbalancedEntries } from './support/journal.js';
+import { accountBalance, unbalancedEntries } from './support/journal.js';
 import {
   admin,
   assertion,

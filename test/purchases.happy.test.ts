@@ -161,6 +161,35 @@ describe('Idempotency-Key on POST /v1/purchases', () => {
     expect(second.headers['idempotent-replayed']).toBe('true');
   });
 
+  it('When a confirmation with a key is sent again, then its first answer is replayed byte for byte, a decline too (its request id aside)', async () => {
+    const strict = await createOperator(gw, { limits: { perPurchase: '10.00', weekly: '20.00', monthly: '30.00' } });
+    const token = assertion(strict, await provision(gw, strict));
+    const confirmTwice = async (amount: string) => {
+      const { id } = await gw
+        .api()
+        .post('/v1/purchases')
+        .set(bearer(publisher.apiKey))
+        .set('Idempotency-Key', idemKey())
+        .send({ ...body, amount })
+        .then((res) => res.body as { id: string });
+      const key = idemKey();
+      const send = () => gw.api().post(`/v1/purchases/${id}/confirm`).set(bearer(token)).set('Idempotency-Key', key);
+      return [await send(), await send()] as const;
+    };
+    for (const [amount, status] of [
+      ['1.00', 200],
+      ['12.00', 402],
+    ] as const) {
+      const [first, second] = await confirmTwice(amount);
+      expect(first.status).toBe(status);
+      expect(second.status).toBe(status);
+      // An error body names the request that got it (src/observability/http.ts): everything else is the same bytes.
+      const withoutRequestId = (text: string) => text.replace(/"requestId":"[^"]*"/, '');
+      expect(withoutRequestId(second.text)).toBe(withoutRequestId(first.text));
+      expect(second.headers['idempotent-replayed']).toBe('true');
+    }
+  });
+
   it('When twenty requests with one key arrive at once, then exactly one purchase is made', async () => {
     const key = idemKey();
     const description = `concurrent ${key}`;

@@ -41,18 +41,18 @@ async function buyer(operator: OperatorFixture): Promise<string> {
 
 describe('sandbox money never mixes with live money', () => {
   let publisher: PublisherFixture;
-  let live: OperatorFixture;
+  let liveOperator: OperatorFixture;
   let sandbox: OperatorFixture;
   let liveRun: string;
   let sandboxRun: string;
 
   beforeAll(async () => {
     publisher = await createPublisher(gw, { name: unique('Le Monde') });
-    live = await createOperator(gw);
+    liveOperator = await createOperator(gw);
     sandbox = await createOperator(gw, { sandbox: true });
-    expect((await buy(gw, publisher, await buyer(live), { amount: '10.00' })).res.status).toBe(200);
+    expect((await buy(gw, publisher, await buyer(liveOperator), { amount: '10.00' })).res.status).toBe(200);
     expect((await buy(gw, publisher, await buyer(sandbox), { amount: '25.00' })).res.status).toBe(200);
-    liveRun = await billed(live);
+    liveRun = await billed(liveOperator);
     sandboxRun = await billed(sandbox);
   });
 
@@ -70,6 +70,21 @@ describe('sandbox money never mixes with live money', () => {
 
   it('When a sandbox run settles, then the publisher balance holds only the live net, and a payout cannot take sandbox money', async () => {
     const live = (await gw.api().get('/v1/settlements').set(bearer(publisher.apiKey))).body.data[0];
+    // Collected before available: both operators report their invoices paid; only the live one's becomes available.
+    for (const [operator, run] of [
+      [liveOperator, liveRun],
+      [sandbox, sandboxRun],
+    ] as const) {
+      const docs = await gw.api().get('/v1/operator/invoices').query({ billingRun: run }).set(bearer(operator.apiKey));
+      for (const doc of docs.body.data as { id: string }[]) {
+        const reported = await gw
+          .api()
+          .post(`/v1/operator/invoices/${doc.id}/outcome`)
+          .set(bearer(operator.apiKey))
+          .send({ status: 'paid' });
+        expect(reported.status).toBe(200);
+      }
+    }
     const balance = await gw.api().get('/v1/balance').set(bearer(publisher.apiKey));
     expect(balance.status).toBe(200);
     expect(balance.body.available).toBe(live.net);

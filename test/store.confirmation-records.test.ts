@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { monthStart, weekStart } from '../src/domain/periods.js';
-import { findPurchase, lockForConfirmation } from '../src/store/purchases.js';
+import { findPurchase, loadForConfirmation } from '../src/store/purchases.js';
 import { inTransaction } from '../src/store/sql.js';
 import { findSubscription, lockForSubscriptionConfirmation } from '../src/store/subscriptions.js';
 import {
@@ -29,13 +29,13 @@ afterAll(() => gw.close());
 const now = new Date();
 const periods = { weekStart: weekStart(now), monthStart: monthStart(now) };
 
-describe("A confirmation's lock reads the item beside its subscriber and seller", () => {
+describe("A confirmation's read takes the item beside its subscriber and seller", () => {
   it('When a purchase is read with them, then its record holds the fields of a purchase read alone, no more', async () => {
     const subscriberId = (await provisionedSubscriber(gw, operator)).id;
     const { id } = await createPurchase(gw, publisher);
     const alone = await findPurchase(gw.ctx.database.sql, id);
     const context = await inTransaction(gw.ctx.database.pool, (sql) =>
-      lockForConfirmation(sql, subscriberId, id, periods),
+      loadForConfirmation(sql, subscriberId, id, periods),
     );
     expect(context?.purchase).toEqual(alone);
     expect(Object.keys(context?.purchase ?? {}).sort()).toEqual(Object.keys(alone ?? {}).sort());

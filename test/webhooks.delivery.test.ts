@@ -3,7 +3,8 @@ import { recordEvent } from '../src/domain/events.js';
 import { claimDueEvents, dispatchDueWebhooks, type DispatchOptions } from '../src/domain/webhook-delivery.js';
 import { sendWebhook } from '../src/domain/webhook-sender.js';
 import { webhookHeaders } from '../src/domain/webhook-signing.js';
-import { createPublisher, startTestGateway, type TestGateway } from './support/harness.js';
+import { webhookAttempts } from '../src/observability/metrics.js';
+import { bearer, createPublisher, startTestGateway, type TestGateway } from './support/harness.js';
 import { answerWith, startWebhookReceiver, type Responder, type WebhookReceiver } from './support/webhook-receiver.js';
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -177,17 +178,34 @@ describe('webhooks never reach private addresses unless allowed', () => {
 });
 
 describe('at-least-once delivery from the PostgreSQL outbox', () => {
-  it('When a publisher has no webhookUrl, then its event is kept, failed at once with the reason, and nothing is sent', async () => {
+  it('When a publisher has no webhookUrl, then its event is kept as skipped: no attempt, no failure, no retry, nothing counted', async () => {
     const publisher = await createPublisher(gw);
     const t0 = aFutureMoment();
     const eventId = await recordAt(publisher.id, t0);
+    const attemptsCounted = async () => (await webhookAttempts.get()).values.reduce((sum, v) => sum + v.value, 0);
+    const countedBefore = await attemptsCounted();
 
     expect(await dispatch(publisher.id, t0)).toBe(1);
 
     const row = await eventRow(eventId);
-    expect(row.failedAt).toEqual(t0);
-    expect((await attemptsOf(eventId)).map((a) => a.error)).toEqual(['publisher has no webhookUrl']);
+    expect(row.skippedAt).toEqual(t0);
+    expect(row.failedAt).toBeNull();
+    expect(await attemptsOf(eventId)).toEqual([]);
+    expect(await attemptsCounted()).toBe(countedBefore);
     expect(await dispatch(publisher.id, later(t0, 100 * HOUR_MS))).toBe(0);
+
+    const listed = await gw.api().get('/v1/webhooks/events').set(bearer(publisher.apiKey));
+    expect(listed.body.data).toEqual([
+      expect.objectContaining({
+        id: eventId,
+        status: 'skipped',
+        skippedAt: t0.toISOString(),
+        failedAt: null,
+        attempts: [],
+      }),
+    ]);
+    const failed = await gw.api().get('/v1/webhooks/events').query({ status: 'failed' }).set(bearer(publisher.apiKey));
+    expect(failed.body.data).toEqual([]);
   });
 
   it('When a worker claims an event and dies before sending, then the event is sent once its lease runs out', async () => {

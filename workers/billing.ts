@@ -13,6 +13,7 @@ import { onRedisReturn } from '../src/queue/reconnect.js';
 import { runningRunIds } from '../src/store/billing-runs.js';
 import type { BillingLimits } from '../src/store/billing-session.js';
 import { createPool } from '../src/store/db.js';
+import { withUrlParameter } from '../src/store/primary-host.js';
 import type { PgPool } from '../src/store/sql.js';
 import type { SweepScope } from '../src/store/sweep-scope.js';
 import type { RunningWorker, WorkerDeps } from './worker.js';
@@ -61,9 +62,7 @@ export function billingWorkerSettings(env: NodeJS.ProcessEnv = process.env): Bil
 
 /** Billing's own connections, named so that pg_stat_activity tells them apart, and waiting as long as a chunk may take. */
 function billingPool(databaseUrl: string, connections: number, limits: BillingLimits): PgPool {
-  const url = new URL(databaseUrl);
-  url.searchParams.set('application_name', 'kiosque-billing');
-  return createPool(url.toString(), connections, {
+  return createPool(withUrlParameter(databaseUrl, 'application_name', 'kiosque-billing'), connections, {
     poolWaitMs: limits.statementMs * 2,
     statementMs: limits.statementMs,
     lockMs: limits.lockMs,

@@ -16,6 +16,8 @@ export function serviceEnv(env: GatewayEnv): Record<string, string> {
     LOG_LEVEL: 'warn',
     ADMIN_API_KEY: BENCH_ADMIN_API_KEY,
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: '1',
+    // The load generator is one address standing for many clients: the per-address connection cap is not measured.
+    MAX_CONNECTIONS_PER_ADDRESS: '0',
   };
 }
 

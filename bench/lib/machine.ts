@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpus, totalmem, release } from 'node:os';
+import { cpus, loadavg, totalmem, release } from 'node:os';
 
 export interface Machine {
   cpuModel: string;
@@ -36,4 +36,12 @@ export function currentCommit(): string {
   const sha = firstLine('git', ['rev-parse', '--short', 'HEAD']);
   const dirty = firstLine('git', ['status', '--porcelain', '--untracked-files=no']) !== '';
   return dirty ? `${sha}+dirty` : sha;
+}
+
+/** One line naming the machine and how loaded it was, for a summary. */
+export function describeMachineLine(m: Machine): string {
+  const load = loadavg()
+    .map((value) => value.toFixed(1))
+    .join(' ');
+  return `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}, PostgreSQL ${m.postgres}; load average ${load} at the end.`;
 }

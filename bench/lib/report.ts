@@ -2,6 +2,8 @@ import type { BillingResults } from '../parts/billing.js';
 import type { CpuResults } from '../parts/cpu-split.js';
 import type { HttpCeiling } from '../parts/http-ceiling.js';
 import type { KiosqueResults } from '../parts/kiosque.js';
+import { ratiosMarkdown, type RatioResults } from '../parts/ratios.js';
+import { redisOutageMarkdown, type RedisOutageResults } from '../parts/redis-outage.js';
 import type { StoreCeilings } from '../parts/store-ceilings.js';
 import type { WebhookResults } from '../parts/webhooks.js';
 import type { ComposedCeiling } from './compose.js';
@@ -21,6 +23,9 @@ export interface BenchResults {
   stores: StoreCeilings;
   composed: ComposedCeiling;
   kiosque: KiosqueResults;
+  /** Purchases against PostgreSQL's own pace (issue 22). */
+  ratios: RatioResults;
+  redisOutage: RedisOutageResults;
   /** CPU per purchase, gateway and PostgreSQL, over TCP and the Unix socket in turn. */
   cpu: CpuResults;
   billing: BillingResults | Skipped;
@@ -311,6 +316,10 @@ export function summaryMarkdown(r: BenchResults): string {
     );
   }
   lines.push('');
+  lines.push("**Against PostgreSQL's own pace** (the yardstick just before and just after, issue 22)");
+  lines.push('');
+  lines.push(ratiosMarkdown(r.ratios));
+  lines.push(redisOutageMarkdown(r.redisOutage));
   lines.push('**Targets**');
   lines.push('');
   lines.push(

@@ -92,6 +92,8 @@ export async function cpuSplit(transport: Transport, options: CpuSplitOptions): 
       PUBLIC_URL: origin,
       DATABASE_URL: databaseUrl,
       RATE_LIMIT_PER_MINUTE: '1000000000',
+      // One load generator stands for many clients: no per-address connection cap.
+      MAX_CONNECTIONS_PER_ADDRESS: '0',
       LOG_LEVEL: 'warn',
       RUN_WORKERS: '0',
       NODE_ENV: 'production',
@@ -133,7 +135,8 @@ export async function cpuSplit(transport: Transport, options: CpuSplitOptions): 
   try {
     for (let tries = 0; ; tries++) {
       try {
-        if ((await fetch(`${origin}/healthz`)).ok) break;
+        // Ready, not merely alive: until its migrations are checked a gateway answers 503.
+        if ((await fetch(`${origin}/readyz`)).ok) break;
       } catch {
         if (tries > 600) throw new Error('gateway did not start');
       }

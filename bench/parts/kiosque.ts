@@ -35,7 +35,7 @@ const BODY = JSON.stringify({ amount: '0.01', currency: 'EUR', description: 'Ben
 export const OPEN_LOOP_PURCHASES_PER_S = 100;
 
 /** Subscriber for the next confirmation: the hot one `hotShare` of the time, else uniform over all. */
-function chooser(world: BenchWorld, tokens: AssertionCache, hotShare: number) {
+export function chooser(world: BenchWorld, tokens: AssertionCache, hotShare: number) {
   return () =>
     `Bearer ${tokens.forSubscriber(Math.random() < hotShare ? 'hot' : 1 + Math.floor(Math.random() * world.subscribers))}`;
 }
@@ -44,7 +44,7 @@ function confirmHeaders(authorization: string, body: string | undefined): Record
   return body ? { authorization, 'content-type': 'application/json' } : { authorization };
 }
 
-async function saturate(
+export async function saturate(
   origin: string,
   world: BenchWorld,
   tokens: AssertionCache,
@@ -148,7 +148,7 @@ async function saturateAcross(
  * The gateway as `npm start` runs it, in its own process, limiter on (with a
  * limit nobody reaches, so Redis is still called on every request), workers off.
  */
-async function startGateway(databaseUrl: string, redisUrl: string) {
+export async function startGateway(databaseUrl: string, redisUrl: string, extraEnv: Record<string, string> = {}) {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const gateway = startNode('src/main.ts', {
@@ -157,10 +157,13 @@ async function startGateway(databaseUrl: string, redisUrl: string) {
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
     RATE_LIMIT_PER_MINUTE: '1000000000',
+    // One load generator stands for many clients: no per-address connection cap.
+    MAX_CONNECTIONS_PER_ADDRESS: '0',
     LOG_LEVEL: 'warn',
     RUN_WORKERS: '0',
     NODE_ENV: 'production',
     ADMIN_API_KEY: 'bench_admin_key_0123456789',
+    ...extraEnv,
   });
   try {
     await waitForHttp(`${origin}/readyz`, gateway);

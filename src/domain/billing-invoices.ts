@@ -15,6 +15,8 @@ import {
   type RunReconciliationRecord,
 } from '../store/billing-invoices.js';
 import { postEntry, type Posting } from '../store/ledger.js';
+import { settleOutcome } from './availability.js';
+import { remittedForRun } from '../store/bank-statements.js';
 import { findPurchase } from '../store/purchases.js';
 import type { Sql } from '../store/sql.js';
 import { clawBackOnChargeback } from './household-points.js';
@@ -26,7 +28,7 @@ import { recordEvent } from './events.js';
 import { accounts } from './ledger.js';
 import { Decimal, formatAmount } from './money.js';
 import { purchasePayload as purchaseResource } from './webhook-payloads.js';
-import { vatIncluded, vatRateString } from './vat.js';
+import { vatBreakdown, vatIncluded, vatRateString } from './vat.js';
 
 export const INVOICE_OUTCOMES = ['paid', 'unpaid', 'partially_paid'] as const;
 export type InvoiceOutcome = (typeof INVOICE_OUTCOMES)[number];
@@ -35,9 +37,13 @@ export type OutcomeInput = { status: 'paid' | 'unpaid' } | { status: 'partially_
 /** A document with its lines, one per purchase charged or refund credited (rebuilt from the stored sums). */
 export type InvoiceWithLines = InvoiceRecord & { lines: InvoiceItemRecord[] };
 
-/** A line's VAT, per line and half-even, as the billing run computed it into the document's total. */
+/**
+ * A line's VAT as the billing run computed it into the document's total: a
+ * charge's is its amount's, half-even; a refund's is what the run credited
+ * (its share of its purchase's VAT, so credits never exceed the charge).
+ */
 function lineVat(line: InvoiceItemRecord): Decimal {
-  return vatIncluded(line.amount, line.vatRate);
+  return line.creditedVat ?? vatIncluded(line.amount, line.vatRate);
 }
 
 function lineResource(line: InvoiceItemRecord) {
@@ -60,6 +66,7 @@ export function invoiceResource(invoice: InvoiceWithLines) {
   return {
     id: invoice.id,
     object: 'invoice',
+    number: invoice.number,
     type: invoice.type,
     correctsInvoiceId: invoice.correctsInvoiceId,
     billingRunId: invoice.billingRunId,
@@ -68,6 +75,11 @@ export function invoiceResource(invoice: InvoiceWithLines) {
     total: formatAmount(invoice.total),
     vatTotal,
     vatAmount: vatTotal,
+    vatBreakdown: vatBreakdown(invoice.lines.map((line) => ({ ...line, vat: lineVat(line) }))).map((e) => ({
+      rate: e.rate,
+      base: formatAmount(e.base),
+      vat: formatAmount(e.vat),
+    })),
     collected: invoice.collected === null ? null : formatAmount(invoice.collected),
     createdAt: invoice.createdAt.toISOString(),
     outcomeAt: invoice.outcomeAt?.toISOString() ?? null,
@@ -110,44 +122,54 @@ export async function invoicesOfSubscriber(db: Sql, subscriberId: string, take: 
   return withLines(db, await subscriberInvoices(db, subscriberId, take));
 }
 
-export interface InvoiceLineRow {
-  invoice_id: string;
-  subscriber_ref: string;
-  invoice_status: string;
-  line_id: string;
-  publisher_id: string;
-  purchase_id: string;
-  refund_id: string | null;
-  description: string;
-  amount: string;
-  vat_rate: string;
-  vat_amount: string;
-  invoice_type: string;
-}
+/** The invoices CSV's columns, in order (API.md v1.2, "One spelling"): each value spelled as in the JSON. */
+export const INVOICE_CSV_COLUMNS = [
+  'number',
+  'invoiceId',
+  'type',
+  'correctsInvoiceId',
+  'billingRunId',
+  'subscriberRef',
+  'status',
+  'lineId',
+  'publisherId',
+  'purchaseId',
+  'refundId',
+  'description',
+  'amount',
+  'vat',
+  'vatRate',
+] as const;
+
+type InvoiceLineRow = Record<(typeof INVOICE_CSV_COLUMNS)[number], string | null>;
 
 /**
- * Every line of a run, read `batchSize` documents at a time by keyset on the
- * document id: memory stays at one batch whatever the size of the run.
+ * Every line of a run, one row each, read `batchSize` documents at a time by
+ * keyset on the document id: memory stays at one batch whatever the size of the run.
  */
 export async function* invoiceLineRows(db: Sql, billingRunId: string, batchSize = 500): AsyncGenerator<InvoiceLineRow> {
   let after = '';
   for (;;) {
     const invoices = await withLines(db, await runInvoices(db, billingRunId, after, batchSize));
     for (const invoice of invoices) {
-      for (const line of invoice.lines) {
+      const document = invoiceResource(invoice);
+      for (const line of document.lines) {
         yield {
-          invoice_id: invoice.id,
-          subscriber_ref: invoice.subscriberRef,
-          invoice_status: invoice.status,
-          line_id: line.id,
-          publisher_id: line.publisherId,
-          purchase_id: line.purchaseId,
-          refund_id: line.refundId,
+          number: document.number,
+          invoiceId: document.id,
+          type: document.type,
+          correctsInvoiceId: document.correctsInvoiceId,
+          billingRunId: document.billingRunId,
+          subscriberRef: document.subscriberRef,
+          status: document.status,
+          lineId: line.id,
+          publisherId: line.publisherId,
+          purchaseId: line.purchaseId,
+          refundId: line.refundId,
           description: line.description,
-          amount: line.amount.toFixed(2),
-          vat_rate: line.vatRate.toFixed(4),
-          vat_amount: lineVat(line).toFixed(2),
-          invoice_type: invoice.type,
+          amount: line.amount,
+          vat: line.vat,
+          vatRate: line.vatRate,
         };
       }
     }
@@ -290,23 +312,21 @@ export async function recordInvoiceOutcome(
       sql,
       purchase.publisherId,
       'purchase.charged_back',
-      {
-        ...purchaseResource(purchase, publicUrl, now),
-        chargedBackAmount: formatAmount(purchase.chargedBackAmount),
-        invoiceId,
-      },
+      { ...purchaseResource(purchase, publicUrl, now), invoiceId },
       now,
     );
   }
   await setInvoiceOutcome(sql, invoiceId, { status: input.status, collected, at: now });
+  await settleOutcome(sql, { id: invoiceId, operatorId, billingRunId: invoice.billingRunId }, now);
   return oneWithLines(sql, { ...invoice, status: input.status, collected, outcomeAt: now });
 }
 
-export type Reconciliation = RunReconciliationRecord;
+/** With what the bank's statements show the operator remitted for the run (docs/money.md). */
+export type Reconciliation = RunReconciliationRecord & { remitted: Decimal };
 
 /** Billed against collected for one run, from its documents: billed = collected + uncollected + outstanding. */
 export async function runReconciliation(db: Sql, billingRunId: string): Promise<Reconciliation> {
-  return runReconciliationFigures(db, billingRunId);
+  return { ...(await runReconciliationFigures(db, billingRunId)), remitted: await remittedForRun(db, billingRunId) };
 }
 
 export function reconciliationResource(billingRunId: string, r: Reconciliation) {
@@ -317,6 +337,8 @@ export function reconciliationResource(billingRunId: string, r: Reconciliation) 
     uncollected: formatAmount(r.uncollected),
     outstanding: formatAmount(r.outstanding),
     credited: formatAmount(r.credited),
+    remitted: formatAmount(r.remitted),
+    remittanceDifference: formatAmount(r.collected.minus(r.remitted)),
     invoices: r.invoices,
   };
 }
@@ -347,7 +369,7 @@ export async function* reconciliationRows(
         subscriberRef: i.subscriberRef,
         total: i.total.toFixed(2),
         vatTotal: i.vatAmount.toFixed(2),
-        status: i.type === 'invoice' && i.status === 'issued' ? 'open' : i.status,
+        status: i.status,
         collected: i.collected === null ? '' : i.collected.toFixed(2),
       };
     }

@@ -4,6 +4,7 @@ import {
   billingRunById,
   failUnfinishedRun,
   insertBillingRun,
+  operatorBillingRuns,
   unfinishedRunIds,
   type BillingRunRecord,
 } from '../store/billing-run-records.js';
@@ -46,6 +47,16 @@ export async function operatorBillingRun(db: Sql, operatorId: string, billingRun
   const run = await billingRunById(db, billingRunId);
   if (!run || run.operatorId !== operatorId) throw notFound('Billing run');
   return run;
+}
+
+/** One page of the operator's runs, newest first: at most `limit`, and one more to tell whether a next page exists. */
+export async function listBillingRuns(
+  db: Sql,
+  operatorId: string,
+  limit: number,
+  cursor: string | undefined,
+): Promise<BillingRunRecord[]> {
+  return operatorBillingRuns(db, operatorId, cursor ?? null, limit + 1);
 }
 
 export interface BillingDriveOptions {

@@ -108,7 +108,7 @@ export function monthlyReportLines(figures: Figures): MonthlyReportLine[] {
 }
 
 /** The month's report lines, from what the store sums over its bounds. */
-export async function monthlyReport(
+export async function reportOfMonth(
   sql: Sql,
   month: string,
 ): Promise<{ bounds: { from: Date; to: Date }; lines: MonthlyReportLine[] }> {

@@ -1,8 +1,8 @@
 import { insertOperatorEvent } from '../store/outbox.js';
 import type { Sql } from '../store/sql.js';
 import { operatorEventsFor, type ConfirmedCharge } from './operator-events.js';
+import type { LockedSubscriberRecord as LockedSubscriber, PurchaseRecord as Purchase } from '../store/records.js';
 import { webhookEvent } from './events.js';
-import type { LockedSubscriber, Purchase } from './purchases.js';
 import { spentBy } from './spending.js';
 
 /**

@@ -1,5 +1,6 @@
 import { newId } from '../ids.js';
-import { accountBalance, postEntry } from '../store/ledger.js';
+import { publisherAccounts } from '../store/availability.js';
+import { postEntry } from '../store/ledger.js';
 import { insertPayout, settledAndPaidOut, type PayoutRecord } from '../store/payouts.js';
 import { lockPublisher } from '../store/publishers.js';
 import type { Sql } from '../store/sql.js';
@@ -8,18 +9,39 @@ import { accounts } from './ledger.js';
 import { Decimal, formatAmount } from './money.js';
 
 /**
- * What Kiosque owes a publisher now: its payable account, credit-normal. The
- * caller holds the publisher's row lock when it acts on the answer.
+ * What Kiosque may pay a publisher now: its payable account, credit-normal,
+ * which holds only money its operators collected (docs/money.md). The caller
+ * holds the publisher's row lock when it acts on the answer.
  */
 export async function availableToPayOut(db: Sql, publisherId: string): Promise<Decimal> {
-  return (await accountBalance(db, accounts.payable(publisherId))).negated();
+  return (await publisherAccounts(db, publisherId)).available;
 }
 
 /**
- * Pays a publisher out of what it is owed, never more. The publisher's row
- * lock serializes every payout for it, in any gateway process, and the billing
- * run's settlement (which can lower the balance) takes the same lock; the
- * balance is read after the lock is granted, from the journal.
+ * Writes a payout and its entry: the money leaves the publisher's payable for
+ * `kiosque:payouts_in_transit`, where it stays until a bank statement shows
+ * the transfer. The caller holds the publisher's row lock and has checked the
+ * amount against what is available.
+ */
+export async function recordPayout(sql: Sql, payout: PayoutRecord): Promise<void> {
+  await insertPayout(sql, payout);
+  await postEntry(sql, {
+    key: `payout:${payout.id}`,
+    kind: 'payout',
+    publisherId: payout.publisherId,
+    postings: [
+      { account: accounts.payable(payout.publisherId), amount: payout.amount },
+      { account: accounts.payoutsInTransit, amount: payout.amount.negated() },
+    ],
+    at: payout.createdAt,
+  });
+}
+
+/**
+ * Pays a publisher out of what is available, never more. The publisher's row
+ * lock serializes every payout for it, in any gateway process, and whatever
+ * lowers `available` (a settlement, an outcome's release) takes the same lock;
+ * the balance is read after the lock is granted, from the journal.
  */
 export async function createPayout(
   sql: Sql,
@@ -34,32 +56,33 @@ export async function createPayout(
       available: formatAmount(available),
     });
   }
-  const payout: PayoutRecord = { id: newId('po', now.getTime()), publisherId, amount, createdAt: now };
-  await insertPayout(sql, payout);
-  await postEntry(sql, {
-    key: `payout:${payout.id}`,
-    kind: 'payout',
+  const payout: PayoutRecord = {
+    id: newId('po', now.getTime()),
     publisherId,
-    postings: [
-      { account: accounts.payable(publisherId), amount },
-      { account: accounts.bank, amount: amount.negated() },
-    ],
-    at: now,
-  });
+    amount,
+    createdAt: now,
+    payoutRunId: null,
+    creditorName: null,
+    creditorIban: null,
+  };
+  await recordPayout(sql, payout);
   return payout;
 }
 
 export interface PublisherBalance {
+  pending: Decimal;
+  available: Decimal;
   settled: Decimal;
   paidOut: Decimal;
-  available: Decimal;
 }
 
 /**
- * API.md: available = settled − paidOut, settled being the sum of the publisher's settlements' net:
- * its live operators' only, since a sandbox run's settlement is test money.
+ * API.md v1.2: settled = pending + available + paidOut, settled being the sum
+ * of the publisher's live settlements' net (a sandbox run's is test money) and
+ * paidOut its payouts less those the bank returned.
  */
 export async function publisherBalance(db: Sql, publisherId: string): Promise<PublisherBalance> {
   const { settled, paidOut } = await settledAndPaidOut(db, publisherId);
-  return { settled, paidOut, available: settled.minus(paidOut) };
+  const { pending, available } = await publisherAccounts(db, publisherId);
+  return { pending, available, settled, paidOut };
 }

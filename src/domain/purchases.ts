@@ -1,19 +1,22 @@
 import { newId } from '../ids.js';
 import {
-  claimPurchase,
+  claimConfirmed,
+  claimDeclined,
   findPurchase,
-  lockForConfirmation,
+  loadForConfirmation,
   lockPurchase,
   lockSubscriber as lockSubscriberRow,
   recordRefund,
-  type OutboxEvent,
+  type ClaimOutcome,
+  type ConfirmationContext,
+  type SpendingPeriods,
 } from '../store/purchases.js';
 import type { LockedSubscriberRecord, PurchaseRecord, RefundRecord, SellerRecord } from '../store/records.js';
 import type { Sql } from '../store/sql.js';
 import { authorize } from './ceilings.js';
 import { commissionOn, type Channel } from './commission.js';
 import { AppError, invalidState, notFound, type DeclineCode } from './errors.js';
-import type { EventType, OperatorEventType } from './events.js';
+import { webhookEvent } from './events.js';
 import { notifyOperatorOfCharge } from './operator-notifications.js';
 import { sandboxDecline } from './sandbox.js';
 import { Decimal } from './money.js';
@@ -114,16 +117,6 @@ export interface ConsentEvidence {
 export type Confirmation =
   { outcome: 'confirmed'; purchase: Purchase } | { outcome: 'declined'; purchase: Purchase; code: DeclineCode };
 
-/** A webhook event as the outbox stores it: the whole body the publisher will receive. */
-export function outboxEvent(
-  type: EventType | OperatorEventType,
-  data: Record<string, unknown>,
-  now: Date,
-): OutboxEvent {
-  const id = newId('evt', now.getTime());
-  return { id, type, payload: { id, type, createdAt: now.toISOString(), data }, createdAt: now };
-}
-
 /**
  * Decides a charge for a subscriber whose row the caller has locked: every
  * check of API.md, with spending read by a statement sent after the lock was
@@ -211,21 +204,51 @@ export function claimedPurchase(
 }
 
 /**
- * A claim decided on totals that moved is decided again on the new ones; they
- * move under our lock only by writers that do not take it (refunds lower
- * them), so a second try is already rare and a third means something is wrong.
+ * A claim refused because what it was decided on changed while it waited for
+ * the subscriber's lock (controls a holder edited, totals a refund lowered) is
+ * decided again on what stands now; that is already rare, and a third time
+ * means something is wrong.
  */
 export const CLAIM_ATTEMPTS = 3;
 
 /**
+ * Where a confirmation runs: statements one at a time (each its own
+ * transaction) and, when a charge also moves points or notifies the operator,
+ * one transaction for the claim and those. A caller already in a transaction
+ * (an idempotency key's) passes its Sql, and everything runs in it.
+ */
+export interface Statements {
+  sql: Sql;
+  transaction: <T>(work: (sql: Sql) => Promise<T>) => Promise<T>;
+}
+
+function statementsOf(runner: Sql | Statements): Statements {
+  return 'transaction' in runner ? runner : { sql: runner, transaction: (work) => work(runner) };
+}
+
+/** Who may see a purchase (GET /v1/purchases/:id), and whether its consent evidence is shown to them. */
+export function purchaseVisibility(
+  purchase: Purchase,
+  actor: { publisherId: string } | { subscriberId: string },
+): { visible: boolean; withConsent: boolean } {
+  if ('publisherId' in actor) return { visible: purchase.publisherId === actor.publisherId, withConsent: false };
+  const own = purchase.subscriberId === actor.subscriberId;
+  // An unclaimed pending purchase is what its consent page shows to any subscriber holding the link.
+  const unclaimed = purchase.subscriberId === null && purchase.subscriptionId === null;
+  return { visible: own || unclaimed, withConsent: own };
+}
+
+/**
  * Click two. The first subscriber to confirm a pending purchase owns it; asking
  * again returns the same outcome; anyone else is told it does not exist.
- * Round trips inside the caller's transaction: lock and read everything (the
- * totals included, possibly from before the wait for the lock), then claim
- * with its outbox event, guarded by the totals the outcome was decided on.
+ * One shape: read everything once (one round trip, no lock), decide here in
+ * plain code, write once. A decline is one statement; a confirmation's claim
+ * is one statement that locks and re-checks its ceilings and controls as they
+ * stand once locked (claimConfirmed), so a purchase is two round trips to
+ * PostgreSQL and no BEGIN or COMMIT of its own.
  */
 export async function confirmPurchase(
-  sql: Sql,
+  runner: Sql | Statements,
   purchaseId: string,
   subscriber: { id: string },
   evidence: ConsentEvidence,
@@ -233,53 +256,96 @@ export async function confirmPurchase(
   now = new Date(),
   pointsRequested = 0,
 ): Promise<Confirmation> {
+  const { sql, transaction } = statementsOf(runner);
   const periods = { weekStart: weekStart(now), monthStart: monthStart(now) };
-  const context = await lockForConfirmation(sql, subscriber.id, purchaseId, periods);
-  if (!context) throw notFound('Subscriber');
-  const { purchase, seller } = context;
-  if (!purchase || !seller || purchase.subscriptionId) throw notFound('Purchase');
-  if (purchase.subscriberId !== null) return outcomeFor(purchase, subscriber);
-  if (purchaseStatus(purchase, now) === 'expired') {
-    throw new AppError('consent_expired', 'This purchase expired before it was confirmed', {
-      expiresAt: purchase.expiresAt.toISOString(),
-    });
-  }
-  if (purchase.status !== 'pending') throw notFound('Purchase');
+  for (let attempt = 1; ; attempt++) {
+    const context = await loadForConfirmation(sql, subscriber.id, purchaseId, periods);
+    if (!context) throw notFound('Subscriber');
+    const { purchase, seller } = context;
+    if (!purchase || !seller || purchase.subscriptionId) throw notFound('Purchase');
+    if (purchase.subscriberId !== null) return outcomeFor(purchase, subscriber);
+    if (purchaseStatus(purchase, now) === 'expired') {
+      throw new AppError('consent_expired', 'This purchase expired before it was confirmed', {
+        expiresAt: purchase.expiresAt.toISOString(),
+      });
+    }
+    if (purchase.status !== 'pending') throw notFound('Purchase');
 
-  const { operator } = context.subscriber;
+    const decided = await decideAndClaim(
+      { sql, transaction },
+      context,
+      { purchase, seller, subscriberId: subscriber.id, evidence, publicUrl, now, pointsRequested },
+      periods,
+    );
+    if (decided) return decided;
+    if (attempt === CLAIM_ATTEMPTS)
+      throw new Error(`the controls of subscriber ${subscriber.id} kept changing under its confirmations`);
+  }
+}
+
+interface Claimant {
+  purchase: Purchase;
+  seller: Seller;
+  subscriberId: string;
+  evidence: ConsentEvidence;
+  publicUrl: string;
+  now: Date;
+  pointsRequested: number;
+}
+
+/** Decides on `context` and claims; null when the controls changed meanwhile and it must be read again. */
+async function decideAndClaim(
+  { sql, transaction }: Statements,
+  context: ConfirmationContext,
+  { purchase, seller, subscriberId, evidence, publicUrl, now, pointsRequested }: Claimant,
+  periods: SpendingPeriods,
+): Promise<Confirmation | null> {
+  const locked = context.subscriber;
+  const { operator } = locked;
   const euros = euroPart(
     purchase.amount,
     pointsRequested,
     { enabled: operator.pointsEnabled, pointValue: operator.pointValue },
-    { child: context.subscriber.holderId !== null, pointsAllowed: context.subscriber.pointsAllowed },
+    { child: locked.holderId !== null, pointsAllowed: locked.pointsAllowed },
   );
-  let spent: Spent = context.spentBeforeLock;
+  const points = { spent: pointsRequested, euros, pointValue: operator.pointValue, programme: operator.pointsEnabled };
+  let spent: Spent = context.spent;
+  // A confirmation refused by a ceiling, as the totals stand once locked, is then decided on those: a decline.
   for (let attempt = 1; ; attempt++) {
-    const code = decideChargeOn(context.subscriber, seller, euros, spent);
-    const claimed = claimedPurchase(purchase, subscriber.id, code, seller, evidence, now, {
-      spent: pointsRequested,
-      euros,
-      pointValue: operator.pointValue,
-      programme: operator.pointsEnabled,
-    });
-    const event = code ? null : outboxEvent('purchase.confirmed', purchasePayload(claimed, publicUrl, now), now);
-    const claim = await claimPurchase(sql, claimed, event, spent, periods);
-    if (claim.claimed) {
-      if (code) return { outcome: 'declined', purchase: claimed, code };
-      await postConfirmationPoints(sql, claimed, context.subscriber, now);
-      await notifyOperatorOfCharge(sql, context.subscriber, claimed, seller.name, now);
-      return { outcome: 'confirmed', purchase: claimed };
+    if (attempt > CLAIM_ATTEMPTS) throw new Error(`the totals of subscriber ${subscriberId} kept moving`);
+    const code = decideChargeOn(locked, seller, euros, spent);
+    const claimed = claimedPurchase(purchase, subscriberId, code, seller, evidence, now, points);
+    if (code) {
+      if (await claimDeclined(sql, claimed)) return { outcome: 'declined', purchase: claimed, code };
+      return outcomeOfTaken(sql, purchase.id, subscriberId);
     }
-    if (!claim.spendingMoved) {
-      // Another confirmation claimed it between the locking statement's snapshot and our update.
-      const current = await findPurchase(sql, purchaseId);
-      if (!current) throw notFound('Purchase');
-      return outcomeFor(current, subscriber);
-    }
-    if (attempt === CLAIM_ATTEMPTS)
-      throw new Error(`the totals of subscriber ${subscriber.id} kept moving under its lock`);
-    spent = claim.spentNow;
+    const limits = subscriberLimits(locked, operator);
+    const guard = { controls: context.controls, weeklyLimit: limits.weekly, monthlyLimit: limits.monthly };
+    const event = webhookEvent('purchase.confirmed', purchasePayload(claimed, publicUrl, now), now);
+    const moves = claimed.pointsSpent > 0 || claimed.pointsEarned > 0 || operator.notified;
+    const claim = (tx: Sql) => claimConfirmed(tx, claimed, event, periods, guard);
+    const outcome: ClaimOutcome = moves
+      ? await transaction(async (tx) => {
+          const result = await claim(tx);
+          if (result.claimed) {
+            await postConfirmationPoints(tx, claimed, locked, now);
+            await notifyOperatorOfCharge(tx, locked, claimed, seller.name, now);
+          }
+          return result;
+        })
+      : await claim(sql);
+    if (outcome.claimed) return { outcome: 'confirmed', purchase: claimed };
+    if (outcome.why === 'taken') return outcomeOfTaken(sql, purchase.id, subscriberId);
+    if (outcome.why === 'controls') return null;
+    spent = outcome.spentNow;
   }
+}
+
+/** Someone claimed the purchase between our read and our write. */
+async function outcomeOfTaken(sql: Sql, purchaseId: string, subscriberId: string): Promise<Confirmation> {
+  const current = await findPurchase(sql, purchaseId);
+  if (!current) throw notFound('Purchase');
+  return outcomeFor(current, { id: subscriberId });
 }
 
 /** The answer for a purchase someone already confirmed or was declined: theirs to see, or nobody's. */
@@ -344,7 +410,7 @@ export async function refundPurchase(
     refundedAmount,
     status: fully && purchase.status === 'confirmed' ? 'refunded' : purchase.status,
   };
-  const event = outboxEvent(
+  const event = webhookEvent(
     'purchase.refunded',
     { ...purchasePayload(updated, publicUrl, now), refund: refundPayload(refund) },
     now,

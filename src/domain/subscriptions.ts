@@ -18,7 +18,7 @@ import {
 import { newId } from '../ids.js';
 import { commissionOn } from './commission.js';
 import { AppError, invalidRequest, invalidState, notFound, type DeclineCode } from './errors.js';
-import { recordEvent, type EventType } from './events.js';
+import { recordEvent, webhookEvent, type EventType } from './events.js';
 import { notifyOperatorOfCharge } from './operator-notifications.js';
 import { postConfirmationPoints } from './household-points.js';
 import { pointsEarned } from './points.js';
@@ -33,7 +33,6 @@ import {
   decideCharge,
   decideChargeOn,
   lockSubscriber,
-  outboxEvent,
   rateFor,
   type ConsentEvidence,
   type LockedSubscriber,
@@ -334,7 +333,7 @@ async function claimActive(
     currentPeriodEnd,
     nextAttemptAt: currentPeriodEnd,
   };
-  const event = outboxEvent(
+  const event = webhookEvent(
     'subscription.activated',
     { ...subscriptionPayload(active, publicUrl, now), purchase: purchasePayload(firstPeriod, publicUrl, now) },
     now,

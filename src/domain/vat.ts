@@ -26,20 +26,43 @@ export function vatIncluded(amount: Decimal, rate: Decimal.Value = '0.20'): Deci
   return toCents(amount.times(r).dividedBy(r.plus(1)));
 }
 
-export interface VatBreakdown {
-  total: Decimal;
-  vat: Decimal;
-  net: Decimal;
+/**
+ * The VAT credited for a purchase once `refunded` of its `amount` has been
+ * given back, out of the `chargedVat` its invoice charged: in proportion,
+ * half-even, and all of it once the purchase is wholly refunded. It grows with
+ * `refunded` and never exceeds `chargedVat`, so each refund credits what it
+ * adds (the last one the remainder). The billing run computes it in SQL
+ * (store/billing-sql.ts vatCreditedUpToSql), held to this cent by cent.
+ */
+export function vatCreditedUpTo(chargedVat: Decimal, amount: Decimal, refunded: Decimal): Decimal {
+  if (refunded.gte(amount)) return chargedVat;
+  return toCents(chargedVat.times(refunded).dividedBy(amount));
 }
 
-/** An invoice's VAT is the sum of its lines' VAT, never a rounding of its total. */
-export function invoiceVat(lines: readonly (Decimal | { amount: Decimal; rate: Decimal.Value })[]): VatBreakdown {
-  let total = new Decimal(0);
-  let vat = new Decimal(0);
+interface VatRateTotal {
+  rate: string;
+  /** The lines' amounts at this rate less their VAT. */
+  base: Decimal;
+  vat: Decimal;
+}
+
+/**
+ * A document's VAT per rate (API.md v1.2, "VAT per rate"), from its lines:
+ * each rate's `vat` sums its lines' VAT and its `base` their amounts less that
+ * VAT, so the entries' base + vat add up to the total and their vat to the VAT
+ * total. Rates in increasing order.
+ */
+export function vatBreakdown(
+  lines: readonly { amount: Decimal; vatRate: Decimal.Value; vat: Decimal }[],
+): VatRateTotal[] {
+  const byRate = new Map<string, { rate: Decimal; amount: Decimal; vat: Decimal }>();
   for (const line of lines) {
-    const { amount, rate } = line instanceof Decimal ? { amount: line, rate: '0.20' } : line;
-    total = total.plus(amount);
-    vat = vat.plus(vatIncluded(amount, rate));
+    const rate = new Decimal(line.vatRate);
+    const key = rate.toString();
+    const entry = byRate.get(key) ?? { rate, amount: new Decimal(0), vat: new Decimal(0) };
+    byRate.set(key, { rate, amount: entry.amount.plus(line.amount), vat: entry.vat.plus(line.vat) });
   }
-  return { total, vat, net: total.minus(vat) };
+  return [...byRate.values()]
+    .sort((a, b) => a.rate.comparedTo(b.rate))
+    .map((e) => ({ rate: vatRateString(e.rate), base: e.amount.minus(e.vat), vat: e.vat }));
 }

@@ -2,6 +2,7 @@ import { countWebhookAttempt } from '../observability/metrics.js';
 import {
   claimDueEvents as claimDueEventRows,
   saveAttempt,
+  skipEvent,
   type ClaimedEventRecord,
   type EventFate,
   type WebhookAttemptRecord,
@@ -63,17 +64,12 @@ export async function claimDueEvents(db: Sql, options: ClaimOptions): Promise<Cl
   return claimDueEventRows(db, { ...scope, leaseUntil: new Date(options.now.getTime() + leaseMs) });
 }
 
-export type AttemptOutcome = SendResult & {
-  /** True when retrying cannot help (nowhere to send): the event fails at once. */
-  final?: boolean;
-};
-
-function delivered(outcome: AttemptOutcome): boolean {
+function delivered(outcome: SendResult): boolean {
   return 'statusCode' in outcome && outcome.statusCode >= 200 && outcome.statusCode < 300;
 }
 
 /** The attempt row an outcome leaves: the error is cut short so a huge one cannot bloat the table. */
-export function attemptRecord(outcome: AttemptOutcome, attemptedAt: Date): WebhookAttemptRecord {
+export function attemptRecord(outcome: SendResult, attemptedAt: Date): WebhookAttemptRecord {
   return {
     attemptedAt,
     statusCode: 'statusCode' in outcome ? outcome.statusCode : null,
@@ -88,13 +84,13 @@ export function attemptRecord(outcome: AttemptOutcome, attemptedAt: Date): Webho
  * retrying cannot help.
  */
 export function eventFate(
-  outcome: AttemptOutcome,
+  outcome: SendResult,
   attemptsMade: number,
   finishedAt: Date,
   schedule: readonly number[] = DEFAULT_RETRY_DELAYS_MS,
 ): EventFate {
   if (delivered(outcome)) return { kind: 'delivered', at: finishedAt };
-  const delayMs = outcome.final ? null : retryDelayMs(attemptsMade, schedule);
+  const delayMs = retryDelayMs(attemptsMade, schedule);
   if (delayMs === null) return { kind: 'failed', at: finishedAt };
   return { kind: 'retry', nextAttemptAt: new Date(finishedAt.getTime() + delayMs) };
 }
@@ -107,7 +103,7 @@ export function eventFate(
 export async function recordAttempt(
   db: Sql,
   event: Pick<ClaimedEvent, 'id' | 'attempts'>,
-  outcome: AttemptOutcome,
+  outcome: SendResult,
   attemptedAt: Date,
   finishedAt: Date,
   schedule: readonly number[] = DEFAULT_RETRY_DELAYS_MS,
@@ -133,12 +129,11 @@ export interface DispatchOptions {
 }
 
 /** One attempt at one event: checks where it goes, signs, sends. Never throws: every failure is an outcome to record. */
-async function attempt(event: ClaimedEvent, options: DispatchOptions, now: () => Date): Promise<AttemptOutcome> {
-  // No endpoint, nothing to retry against: the event stays in the outbox as a
-  // record the publisher can list, failed at once rather than polled for 27 hours.
-  if (!event.webhookUrl || event.webhookSecrets.length === 0) {
-    return { error: `${event.operatorId ? 'operator' : 'publisher'} has no webhookUrl`, durationMs: 0, final: true };
-  }
+async function attempt(
+  event: ClaimedEvent & { webhookUrl: string },
+  options: DispatchOptions,
+  now: () => Date,
+): Promise<SendResult> {
   const problem = await webhookUrlProblem(event.webhookUrl, options.allowPrivateNetworks, options.resolver);
   if (problem) return { error: `refused: webhookUrl ${problem}`, durationMs: 0 };
   try {
@@ -171,7 +166,10 @@ export async function dispatchDueWebhooks(db: Sql, options: DispatchOptions): Pr
   const recorded = await Promise.allSettled(
     events.map(async (event) => {
       const attemptedAt = now();
-      const outcome = await attempt(event, options, now);
+      // Nowhere to send it: the event stays in the publisher's list as skipped, no attempt is made or
+      // counted, and it is not polled for the 27 hours of the retry schedule.
+      if (!event.webhookUrl || event.webhookSecrets.length === 0) return skipEvent(db, event, attemptedAt);
+      const outcome = await attempt({ ...event, webhookUrl: event.webhookUrl }, options, now);
       countWebhookAttempt(outcome);
       await recordAttempt(db, event, outcome, attemptedAt, now(), options.retryDelaysMs);
     }),

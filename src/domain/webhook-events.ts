@@ -3,8 +3,11 @@ import { publisherEvents, type WebhookEventRecord, type WebhookEventState } from
 
 export type WebhookEventStatus = WebhookEventState;
 
-export function webhookEventStatus(event: Pick<WebhookEventRecord, 'deliveredAt' | 'failedAt'>): WebhookEventStatus {
+export function webhookEventStatus(
+  event: Pick<WebhookEventRecord, 'deliveredAt' | 'failedAt' | 'skippedAt'>,
+): WebhookEventStatus {
   if (event.deliveredAt) return 'delivered';
+  if (event.skippedAt) return 'skipped';
   return event.failedAt ? 'failed' : 'pending';
 }
 

@@ -22,6 +22,7 @@ export interface PurchaseView {
   subscriptionId: string | null;
   declineCode: string | null;
   refundedAmount: Decimal;
+  chargedBackAmount: Decimal;
   vatRate: Decimal | null;
   returnUrl: string | null;
   createdAt: Date;
@@ -89,6 +90,7 @@ export function purchasePayload(purchase: PurchaseView, publicUrl: string, now: 
     ...(purchase.subscriptionId ? { subscriptionId: purchase.subscriptionId } : {}),
     ...(purchase.declineCode ? { declineCode: purchase.declineCode } : {}),
     refundedAmount: formatAmount(purchase.refundedAmount),
+    chargedBackAmount: formatAmount(purchase.chargedBackAmount),
     ...purchasePoints(purchase),
     ...purchaseVat(purchase),
     ...(status === 'pending' ? { consentUrl: consentUrl(publicUrl, purchase.id) } : {}),

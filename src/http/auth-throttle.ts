@@ -3,16 +3,6 @@ import type { Request, Response } from 'express';
 import { AppError } from '../domain/errors.js';
 import type { AppContext } from './context.js';
 
-declare module 'express-serve-static-core' {
-  interface Locals {
-    /**
-     * Failed authentications already read from Redis for this request's
-     * credential, by the rate limiter in its own round trip.
-     */
-    sharedAuthFailures?: { credential: string | null; failures: number };
-  }
-}
-
 const WINDOW_MS = 60_000;
 /** Bounds the per-process fallback's memory; keys past it are not tracked until the next window. */
 const LOCAL_MAX_KEYS = 100_000;
@@ -95,10 +85,7 @@ export async function refuseThrottledAuthentication(
   const window = currentWindow();
   const names = counters(ctx.config.queuePrefix, req, credential);
   let failures = failuresOf((name, w) => local.count(name, w), names, window);
-  const prefetched = res.locals.sharedAuthFailures;
-  if (prefetched && prefetched.credential === credential) {
-    failures = Math.max(failures, prefetched.failures);
-  } else if (ctx.redis.status === 'ready') {
+  if (ctx.redis.status === 'ready') {
     try {
       const read = sharedFailureRead(ctx, req, credential, window);
       failures = Math.max(failures, read.failures(await ctx.redis.mget(...read.keys)));
@@ -116,20 +103,17 @@ export async function refuseThrottledAuthentication(
 }
 
 /** The Redis keys holding a credential's failure counts, and how to read the failures from their values. */
-export interface SharedFailureRead {
+interface SharedFailureRead {
   keys: string[];
   failures(values: readonly (string | null)[]): number;
 }
 
-/**
- * What to read in Redis to judge a credential's failures, so that a caller
- * making its own round trip (the rate limiter) can read them on the way.
- */
-export function sharedFailureRead(
+/** What to read in Redis to judge a credential's failures: only a credential that failed to verify is judged. */
+function sharedFailureRead(
   ctx: AppContext,
   req: Request,
   credential: string | null,
-  window = currentWindow(),
+  window: number,
 ): SharedFailureRead {
   const names = counters(ctx.config.queuePrefix, req, credential);
   const keys = names.flatMap((name) => [keyOf(name, window), keyOf(name, window - 1)]);

@@ -31,6 +31,26 @@ async function assertionSecretOf(ctx: AppContext, operatorId: string): Promise<s
   return operator.assertionSecret;
 }
 
+/**
+ * Lookups of one subscriber already on their way to PostgreSQL, shared by the
+ * requests that arrive meanwhile: a burst of a thousand confirmations for one
+ * subscriber then costs one lookup, not a thousand queued for the pool before
+ * its lane (src/http/keyed-lane.ts) could hold them. Nothing is kept once the
+ * lookup answers, so no answer is older than the request that waits on it.
+ */
+const subscriberLookups = new Map<string, Promise<SubscriberRecord | null>>();
+
+function lookUpSubscriber(ctx: AppContext, operatorId: string, externalRef: string): Promise<SubscriberRecord | null> {
+  const key = `${operatorId}\n${externalRef}`;
+  const inFlight = subscriberLookups.get(key);
+  if (inFlight) return inFlight;
+  const lookup = findSubscriberByRef(ctx.database.sql, operatorId, externalRef).finally(() =>
+    subscriberLookups.delete(key),
+  );
+  subscriberLookups.set(key, lookup);
+  return lookup;
+}
+
 /** Verifies an assertion and finds the provisioned subscriber it names; null when either fails. */
 export async function subscriberFromAssertion(
   ctx: AppContext,
@@ -38,7 +58,7 @@ export async function subscriberFromAssertion(
 ): Promise<{ subscriber: SubscriberRecord; assertion: VerifiedAssertion } | null> {
   const assertion = await verifyAssertion(token, (operatorId) => assertionSecretOf(ctx, operatorId));
   if (!assertion) return null;
-  const subscriber = await findSubscriberByRef(ctx.database.sql, assertion.operatorId, assertion.externalRef);
+  const subscriber = await lookUpSubscriber(ctx, assertion.operatorId, assertion.externalRef);
   return subscriber ? { subscriber, assertion } : null;
 }
 

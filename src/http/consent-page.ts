@@ -69,6 +69,13 @@ function showsBudget(forecast: Forecast | null): boolean {
   );
 }
 
+/** `text` as HTML with `phrase` in it never broken across lines ("par trimestre"). */
+function keepTogether(text: string, phrase: string): string {
+  const at = text.lastIndexOf(phrase);
+  if (at < 0) return html`${text}`;
+  return html`${text.slice(0, at)}<span class="period">${phrase}</span>${text.slice(at + phrase.length)}`;
+}
+
 /** The second choice: the points part and the euro part, both shown on the button itself before the click. */
 function pointsButton(m: Messages, f: Formatter, offer: PointsOffer): string {
   const points = String(offer.points);
@@ -99,9 +106,10 @@ export function consentPage(shell: Shell, f: Formatter, view: ConsentView): stri
     : html`<form method="post" action="${view.confirmAction}">
 <input type="hidden" name="csrf" value="${view.csrfToken}">
 !${view.points ? html`<p class="points">${m.consentPoints(String(view.points.available), f.money(view.points.availableValue))}</p>` : ''}
-!${view.pointsOnly ? '' : html`<button type="submit">${period ? m.subscribeButton(price, period) : m.payButton(price)}</button>`}
+!${view.pointsOnly ? '' : html`<button type="submit">!${period ? keepTogether(m.subscribeButton(price, period), period) : html`${m.payButton(price)}`}</button>`}
 !${view.points ? pointsButton(m, f, view.points) : ''}
-</form>`;
+</form>
+!${view.returnUrl ? html`<p class="back"><a href="${view.returnUrl}">${m.cancelAndBack(view.publisherName)}</a></p>` : ''}`;
   return layout(
     shell,
     html`<section class="card" aria-labelledby="offer">

@@ -16,6 +16,7 @@ import { subscriberFromAssertion } from './auth.js';
 import { CONSENT_PAGE_VERSION, consentPage } from './consent-page.js';
 import type { AppContext } from './context.js';
 import { messagePage } from './pages/layout.js';
+import type { Messages } from './pages/messages/fr.js';
 import { pageKit, sendHtml, setPageCsp, type PageKit } from './pages/render.js';
 import { subscriberBudget } from '../domain/spending.js';
 import { consentEvidence } from './routes/purchases.js';
@@ -122,15 +123,35 @@ export async function formSubscriber(
 
 export type OfferKind = 'purchase' | 'subscription';
 
-/** The page for a confirmation that failed as expired or unknown; false for errors the caller must rethrow. */
-function renderedConsentFailure(kit: PageKit, res: Response, brand: string, kind: OfferKind, error: unknown): boolean {
+/** The publisher's way back, on a page about one of its offers, when it gave one. */
+function backToPublisher(m: Messages, offer: Pick<ConsentOffer, 'returnUrl' | 'publisher'> | null) {
+  return offer?.returnUrl ? [{ href: offer.returnUrl, label: m.backTo(offer.publisher.name), primary: true }] : [];
+}
+
+/**
+ * The page for a confirmation that failed as expired or unknown; false for
+ * errors the caller must rethrow. An expired offer leads back to its publisher
+ * (`offer`, when known) and to the subscriber space.
+ */
+function renderedConsentFailure(
+  kit: PageKit,
+  res: Response,
+  brand: string,
+  kind: OfferKind,
+  error: unknown,
+  offer: Pick<ConsentOffer, 'returnUrl' | 'publisher'> | null = null,
+): boolean {
   if (!(error instanceof AppError)) return false;
   const { m } = kit;
   if (error.code === 'consent_expired') {
     sendHtml(
       res,
       410,
-      messagePage(kit.shell(m.expiredTitle, brand), { title: m.expiredTitle, paragraphs: [m.expiredText] }),
+      messagePage(kit.shell(m.expiredTitle, brand), {
+        title: m.expiredTitle,
+        paragraphs: [m.expiredText, m.nothingCharged],
+        links: [...backToPublisher(m, offer), { href: ME_PATH, label: m.meLink }],
+      }),
     );
     return true;
   }
@@ -222,10 +243,10 @@ export async function showConsentPage(
     return;
   }
   if (offer.status === 'expired') {
-    renderedConsentFailure(kit, res, brand, kind, new AppError('consent_expired', 'expired'));
+    renderedConsentFailure(kit, res, brand, kind, new AppError('consent_expired', 'expired'), offer);
     return;
   }
-  const back = offer.returnUrl ? [{ href: offer.returnUrl, label: m.backTo(offer.publisher.name), primary: true }] : [];
+  const back = backToPublisher(m, offer);
   if (offer.status !== 'pending') {
     const label = (kind === 'purchase' ? m.purchaseStatus : m.subscriptionStatus)[offer.status] ?? m.unknownStatus;
     const sentence = kind === 'purchase' ? m.purchaseSettled(label) : m.subscriptionSettled(label);
@@ -282,8 +303,10 @@ export interface PageConfirmation {
   id: string;
   declineCode: DeclineCode | null;
   returnUrl: string | null;
-  /** The sentence of the thank-you page, in the page's language. */
-  thanks: string;
+  /** The thank-you page's paragraphs, in the page's language: what was bought from `seller`, its reference, what comes next. */
+  thanks: (seller: string) => string[];
+  /** A subscription's thank-you page leads to where it can be canceled. */
+  subscription: boolean;
 }
 
 /**
@@ -296,6 +319,7 @@ export async function confirmOnConsentPage(
   req: Request,
   res: Response,
   kind: OfferKind,
+  find: (id: string) => Promise<ConsentOffer | null>,
   confirm: (
     sql: Sql,
     subscriber: SubscriberWithOperator,
@@ -336,12 +360,22 @@ export async function confirmOnConsentPage(
         }),
       );
     }
+    const manage = { href: `${ME_PATH}#subscriptions`, label: m.manageSubscriptions, primary: true };
     sendHtml(
       res,
       200,
-      messagePage(kit.shell(m.thanksTitle, brand), { title: m.thanksTitle, paragraphs: [result.thanks], links: [me] }),
+      messagePage(kit.shell(m.thanksTitle, brand), {
+        title: m.thanksTitle,
+        paragraphs: result.thanks((await find(result.id))?.publisher.name ?? ''),
+        links: result.subscription ? [manage, me] : [me],
+      }),
     );
   } catch (error) {
-    if (!renderedConsentFailure(kit, res, brand, kind, error)) throw error;
+    const offer =
+      error instanceof AppError && error.code === 'consent_expired' && consentIdParam.safeParse(id).success
+        ? await find(id)
+        : null;
+    const own = offer && (offer.subscriberId === null || offer.subscriberId === subscriber.id) ? offer : null;
+    if (!renderedConsentFailure(kit, res, brand, kind, error, own)) throw error;
   }
 }

@@ -26,6 +26,9 @@ export function createAppContext(
   logger: Logger,
   redis: RedisClient = createRedis(config.redisUrl, config.redisClusterNodes),
 ): AppContext {
+  // Without an 'error' listener ioredis prints every connection error to stderr. The server's watchRedis
+  // tells people when Redis goes and comes back; each error's detail is for debugging only.
+  redis.on('error', (error: unknown) => logger.debug({ err: error }, 'Redis client error'));
   const database = openDatabase(config.databaseUrl, poolSize, config.databaseTimeouts, observePool);
   return { config, database, redis, logger };
 }

@@ -5,10 +5,11 @@ const REDACTED = '[redacted]';
 
 /**
  * Credentials with a shape: an assertion (a JWT: header, payload and
- * signature, base64url, dot-separated) and Kiosque's API keys and webhook
- * secrets. The admin key has no shape; it is compared by value.
+ * signature, base64url, dot-separated; the lengths leave out dotted names
+ * such as `public.purchases.subscriber_id_fkey` in an error) and Kiosque's API
+ * keys and webhook secrets. The admin key has no shape; it is compared by value.
  */
-const SHAPED_SECRETS = [/[\w-]{4,}\.[\w-]{4,}\.[\w-]{16,}/, /\b(?:kq_(?:op|pub)_|whsec_)[\w+/=-]{8,}/];
+const SHAPED_SECRETS = [/[\w-]{10,}\.[\w-]{16,}\.[\w-]{16,}/, /(?:kq_(?:op|pub)_|whsec_)[\w+/=-]{8,}/];
 const SHAPED_SECRETS_ANYWHERE = SHAPED_SECRETS.map((shape) => new RegExp(shape.source, 'g'));
 
 /** How many times a value is percent-decoded: enough for a parameter nested inside another, double-encoded. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import { confirmations, countDecline, httpDuration, httpRequests } from './metrics.js';
+import { joinTemplate, routeFor } from './route-template.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -18,13 +19,34 @@ export function requestId(req: IncomingMessage, res: ServerResponse): string {
   return id;
 }
 
-/** The route as declared ("/v1/purchases/:id/confirm"), so that ids never become label values. */
-function routeTemplate(req: Request): string {
-  const route: unknown = req.route;
-  if (typeof route !== 'object' || route === null || !('path' in route) || typeof route.path !== 'string') {
-    return 'unmatched';
-  }
-  return `${req.baseUrl}${route.path}`;
+/**
+ * Calls `matched` with the route's template ("/v1/purchases/:id/confirm") when
+ * Express routes the request to a route. It is read at that moment, while
+ * `req.baseUrl` is the mount of the router that holds the route: an error
+ * thrown there reaches the app's error handler after Express has restored the
+ * base URL, and reading it then would lose the mount's prefix.
+ */
+function watchRoute(req: Request, matched: (template: string) => void): void {
+  let route: unknown = req.route;
+  Object.defineProperty(req, 'route', {
+    configurable: true,
+    enumerable: true,
+    get: () => route,
+    set(value: unknown) {
+      route = value;
+      if (typeof value === 'object' && value !== null && 'path' in value && typeof value.path === 'string') {
+        matched(joinTemplate(req.baseUrl, value.path));
+      }
+    },
+  });
+}
+
+/** The route an answer is counted under, so that ids never become label values. */
+function templateOf(req: Request, matched: string | undefined): string {
+  if (matched) return matched;
+  // Answered before routing reached a route (an authentication middleware's 401): the route it was for.
+  const stack = (req.app as unknown as { router: { stack: Parameters<typeof routeFor>[0] } }).router.stack;
+  return routeFor(stack, req.method, req.originalUrl.split('?')[0] as string) ?? 'unmatched';
 }
 
 interface ErrorBody {
@@ -48,7 +70,8 @@ function isErrorBody(body: unknown): body is ErrorBody {
 export function observeHttp(): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
-    let template = 'unmatched';
+    let matched: string | undefined;
+    watchRoute(req, (template) => (matched = template));
     let errorCode: string | undefined;
     const withRequestId = (body: ErrorBody): ErrorBody => {
       if (typeof body.error.code === 'string') errorCode = body.error.code;
@@ -56,14 +79,9 @@ export function observeHttp(): RequestHandler {
       return { ...body, error: { ...body.error, requestId: req.id } };
     };
     const json = res.json.bind(res);
-    res.json = (body: unknown) => {
-      // Read here, while the route that answered is still the one on the request.
-      template = routeTemplate(req);
-      return json(isErrorBody(body) ? withRequestId(body) : body);
-    };
+    res.json = (body: unknown) => json(isErrorBody(body) ? withRequestId(body) : body);
     const send = res.send.bind(res);
     res.send = (body?: unknown) => {
-      if (template === 'unmatched') template = routeTemplate(req);
       // Stored idempotent answers are sent as JSON text; only error bodies are parsed again.
       if (
         typeof body === 'string' &&
@@ -76,6 +94,7 @@ export function observeHttp(): RequestHandler {
       return send(body);
     };
     res.once('finish', () => {
+      const template = templateOf(req, matched);
       const status = res.statusCode;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       httpRequests.inc({ method: req.method, route: template, status: String(status) });

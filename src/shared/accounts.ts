@@ -27,13 +27,19 @@ export const accounts = {
   /** A publisher's movements with one operator's subscribers since that operator's last settlement. */
   unsettled: (operatorId: string, publisherId: string, kind: UnsettledKind) =>
     `unsettled:${operatorId}:${publisherId}:${kind}`,
-  /** What Kiosque owes the publisher: settled net less payouts. */
+  /** What Kiosque owes the publisher and may pay out now: its `available` (docs/money.md). */
   payable: (publisherId: string) => `publisher:${publisherId}:payable`,
+  /** Settled sales on invoices whose outcome the operator has not reported yet. */
+  pending: (publisherId: string) => `publisher:${publisherId}:pending`,
+  /** What an outcome charged back, held until the operator's next settlement books the chargeback. */
+  held: (publisherId: string, operatorId: string) => `publisher:${publisherId}:held:${operatorId}`,
   /** What sandbox operators' runs settled for the publisher: test money, never paid out, never in its balance. */
   sandboxPayable: (publisherId: string) => `publisher:${publisherId}:sandbox_payable`,
   commission: 'kiosque:commission',
-  /** Money paid out of Kiosque's bank account to publishers. */
+  /** Kiosque's bank account, as its statements show it: moves only with an imported statement. */
   bank: 'kiosque:bank',
+  /** Payouts sent to the bank and not yet on a statement. */
+  payoutsInTransit: 'kiosque:payouts_in_transit',
 } as const;
 
 /** Kiosque Points (API.md v1.1): whole points in POINTS, and their euro value in EUR. */
@@ -86,7 +92,8 @@ export function unsettledParts(
 
 /** Liabilities and revenue read as credit − debit; assets and expenses as debit − credit. */
 export function normalSide(account: string): 'debit' | 'credit' {
-  if (account.startsWith('publisher:') || account === accounts.commission) return 'credit';
+  if (account.startsWith('publisher:') || account === accounts.commission || account === accounts.payoutsInTransit)
+    return 'credit';
   if (account.startsWith('unsettled:') && (account.endsWith(':sales') || account.endsWith(':points_redeemed')))
     return 'credit';
   if (account.startsWith('points:holder:')) return account.endsWith(':owed') ? 'debit' : 'credit';
@@ -99,6 +106,18 @@ export function normalSide(account: string): 'debit' | 'credit' {
  * argument is an SQL expression (a column such as `p.account`), never a value.
  */
 export const accountSql = {
+  unsettled: (operatorId: string, publisherId: string, kind: string) =>
+    `'unsettled:' || ${operatorId} || ':' || ${publisherId} || ':' || ${kind}`,
+  receivable: (operatorId: string) => `'operator:' || ${operatorId} || ':receivable'`,
+  collected: (operatorId: string) => `'operator:' || ${operatorId} || ':collected'`,
+  payable: (publisherId: string) => `'publisher:' || ${publisherId} || ':payable'`,
+  sandboxPayable: (publisherId: string) => `'publisher:' || ${publisherId} || ':sandbox_payable'`,
+  pending: (publisherId: string) => `'publisher:' || ${publisherId} || ':pending'`,
+  held: (publisherId: string, operatorId: string) => `'publisher:' || ${publisherId} || ':held:' || ${operatorId}`,
+  /** The publisher segment of an `unsettled:<op>:<pub>:<kind>` account. */
+  unsettledPublisher: (account: string) => `split_part(${account}, ':', 3)`,
+  /** The kind segment of an `unsettled:<op>:<pub>:<kind>` account. */
+  unsettledKind: (account: string) => `split_part(${account}, ':', 4)`,
   /** The holder segment of a `points:holder:<holder>:<side>` account. */
   pointsHolder: (account: string) => `split_part(${account}, ':', 3)`,
   /** A LIKE pattern matching every household's account on one side. */

@@ -1,5 +1,6 @@
 import { claimPurchases, claimRefunds, lockCorrectedInvoices } from './billing-claims.js';
 import { insertCreditNotes, takeBackCommissions } from './billing-credit-notes.js';
+import { numberDocuments } from './billing-numbering.js';
 import { createChunkTables, postDocuments, totalDocuments } from './billing-postings.js';
 import {
   billingTransaction,
@@ -84,6 +85,7 @@ async function billChunk(
   await takeBackCommissions(client);
   await totalDocuments(client, run, chunk);
   await postDocuments(client, run, chunk, now);
+  await numberDocuments(client, run, chunk, now);
   const { rows } = await client.query<{ invoice_count: number; total: string }>(
     `UPDATE billing_run_chunks c SET status = 'done', finished_at = $4::timestamptz, error = NULL,
        invoice_count = s.invoice_count, total = s.total

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { newId } from '../ids.js';
-import { roundHalfEvenCentsSql, vatIncludedSql } from './billing-sql.js';
+import { roundHalfEvenCentsSql, vatCreditedUpToSql, vatIncludedSql } from './billing-sql.js';
 import {
   BILLABLE_STATUSES_SQL,
   inRangeSql,
   payerInRangeSql,
-  PURCHASE_VAT_RATE_SQL,
+  purchaseVatRateSql,
   type ChunkLease,
   type Client,
   type RunHead,
@@ -47,7 +47,7 @@ export async function claimPurchases(client: Client, run: RunHead, chunk: ChunkL
       RETURNING p.id, p.invoice_id, COALESCE(s.holder_id, s.id) AS payer, p.publisher_id, p.subscription_id,
                 p.amount, p.vat_rate, p.commission_amount
     ), rated AS (
-      SELECT c.*, ${PURCHASE_VAT_RATE_SQL} AS rate FROM claimed c
+      SELECT c.*, ${purchaseVatRateSql('c')} AS rate FROM claimed c
       JOIN publishers pub ON pub.id = c.publisher_id LEFT JOIN subscriptions sub ON sub.id = c.subscription_id
     ), priced AS (
       SELECT r.*, ${vatIncludedSql('r.amount', 'r.rate')} AS vat FROM rated r
@@ -101,23 +101,52 @@ export async function lockCorrectedInvoices(client: Client, run: RunHead, chunk:
   );
 }
 
-/** Each refund lands on this run's invoice of its purchase (same run: a negative line) or on the credit note correcting it. */
+/**
+ * Each refund lands on this run's invoice of its purchase (same run: a
+ * negative line) or on the credit note correcting it, and credits the VAT the
+ * rule vatCreditedUpTo (domain/vat.ts) gives it: over a purchase's refunds,
+ * in the order they were made, the VAT credited so far follows what was
+ * refunded so far, in proportion, and is all the VAT its invoice charged once
+ * the purchase is wholly refunded. Never more: a refund credits what the
+ * cumulated share adds to what earlier ones credited.
+ */
 export async function claimRefunds(client: Client, run: RunHead, chunk: ChunkLease): Promise<void> {
+  const order = (alias: string) => `PARTITION BY ${alias}.purchase_id ORDER BY ${alias}.created_at, ${alias}.id`;
   await client.query(
     `
-    WITH claimed AS (
-      UPDATE refunds r SET invoice_id = doc.id
-      FROM purchases p, invoices charged, invoices doc
-      WHERE p.id = r.purchase_id AND charged.id = p.invoice_id AND ${UNCREDITED_REFUNDS_SQL}
-        AND doc.billing_run_id = $5::text
+    WITH candidates AS (
+      SELECT r.id, doc.id AS invoice_id, r.amount, r.created_at, p.id AS purchase_id, p.publisher_id,
+             p.amount AS purchase_amount, ${purchaseVatRateSql('p')} AS rate
+      FROM refunds r
+      JOIN purchases p ON p.id = r.purchase_id
+      JOIN invoices charged ON charged.id = p.invoice_id
+      JOIN invoices doc ON doc.billing_run_id = $5::text
         AND ((doc.type = 'invoice' AND doc.id = charged.id)
           OR (doc.type = 'credit_note' AND doc.corrects_invoice_id = charged.id))
-      RETURNING r.id, r.invoice_id, r.amount, p.id AS purchase_id, p.publisher_id, p.subscription_id, p.vat_rate
+      JOIN publishers pub ON pub.id = p.publisher_id LEFT JOIN subscriptions sub ON sub.id = p.subscription_id
+      WHERE ${UNCREDITED_REFUNDS_SQL}
+    ), earlier AS (
+      SELECT purchase_id, sum(amount) AS refunded, sum(COALESCE(vat_amount, 0)) AS vat
+      FROM refunds
+      WHERE purchase_id IN (SELECT purchase_id FROM candidates) AND invoice_id IS NOT NULL
+      GROUP BY purchase_id
+    ), cumulated AS (
+      SELECT c.*, COALESCE(e.vat, 0) AS earlier_vat,
+             ${vatCreditedUpToSql(vatIncludedSql('c.purchase_amount', 'c.rate'), 'c.purchase_amount', `(COALESCE(e.refunded, 0) + sum(c.amount) OVER (${order('c')}))`)} AS share
+      FROM candidates c LEFT JOIN earlier e ON e.purchase_id = c.purchase_id
+    ), upto AS (
+      -- GREATEST: a refund credited before this rule may have credited more than its share; none credits less than zero.
+      SELECT c.*, GREATEST(c.share, c.earlier_vat) AS credited FROM cumulated c
+    ), credits AS (
+      SELECT u.*, u.credited - COALESCE(lag(u.credited) OVER (${order('u')}), u.earlier_vat) AS vat FROM upto u
+    ), claimed AS (
+      UPDATE refunds r SET invoice_id = c.invoice_id, vat_amount = c.vat
+      FROM credits c
+      WHERE r.id = c.id AND r.invoice_id IS NULL
+      RETURNING r.id
     ), priced AS (
-      SELECT c.id, c.invoice_id, c.purchase_id, c.publisher_id, -c.amount AS amount, ${PURCHASE_VAT_RATE_SQL} AS rate,
-             ${vatIncludedSql('(-c.amount)', PURCHASE_VAT_RATE_SQL)} AS vat
-      FROM claimed c
-      JOIN publishers pub ON pub.id = c.publisher_id LEFT JOIN subscriptions sub ON sub.id = c.subscription_id
+      SELECT c.id, c.invoice_id, c.purchase_id, c.publisher_id, -c.amount AS amount, c.rate, -c.vat AS vat
+      FROM credits c JOIN claimed USING (id)
     ), lines AS (
       INSERT INTO invoice_lines (invoice_id, publisher_id, kind, vat_rate, amount, vat_amount, purchase_ids, refund_ids)
       SELECT invoice_id, publisher_id, 'refund', rate, sum(amount), sum(vat),

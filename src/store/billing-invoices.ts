@@ -28,6 +28,8 @@ export interface InvoiceRecord {
   collected: Decimal | null;
   createdAt: Date;
   outcomeAt: Date | null;
+  /** Its legal number, given in the transaction that issued it (billing-numbering.ts). */
+  number: string;
 }
 
 /** One purchase charged (refundId null) or one refund credited, on the document `invoiceId`. */
@@ -41,6 +43,8 @@ export interface InvoiceItemRecord {
   description: string;
   amount: Decimal;
   vatRate: Decimal;
+  /** The VAT a refund credited (negative), as the run stored it; null for a charge, whose VAT is its amount's. */
+  creditedVat: Decimal | null;
 }
 
 interface InvoiceRow {
@@ -57,11 +61,12 @@ interface InvoiceRow {
   collected: string | null;
   created_at: Date;
   outcome_at: Date | null;
+  number: string;
 }
 
 const INVOICE_COLUMNS = `i.id, i.type, i.corrects_invoice_id, i.billing_run_id, i.operator_id, i.subscriber_id,
   s.external_ref AS subscriber_ref, i.status, i.total::text AS total, i.vat_amount::text AS vat_amount,
-  i.collected::text AS collected, i.created_at, i.outcome_at`;
+  i.collected::text AS collected, i.created_at, i.outcome_at, i.number`;
 
 function toInvoice(row: InvoiceRow): InvoiceRecord {
   return {
@@ -78,6 +83,7 @@ function toInvoice(row: InvoiceRow): InvoiceRecord {
     collected: money(row.collected),
     createdAt: row.created_at,
     outcomeAt: row.outcome_at,
+    number: row.number,
   };
 }
 
@@ -126,6 +132,7 @@ interface ItemRow {
   description: string;
   amount: string;
   vat_rate: string;
+  credited_vat: string | null;
 }
 
 /**
@@ -137,7 +144,8 @@ const ITEMS: Statement = {
   name: 'billing_invoice_items',
   text: `SELECT l.invoice_id, l.publisher_id, x.purchase_id, x.refund_id,
       CASE WHEN x.refund_id IS NULL THEN p.description ELSE 'Refund: ' || p.description END AS description,
-      (CASE WHEN x.refund_id IS NULL THEN p.amount ELSE -r.amount END)::text AS amount, l.vat_rate::text AS vat_rate
+      (CASE WHEN x.refund_id IS NULL THEN p.amount ELSE -r.amount END)::text AS amount, l.vat_rate::text AS vat_rate,
+      (-r.vat_amount)::text AS credited_vat
     FROM invoice_lines l
     CROSS JOIN LATERAL unnest(l.purchase_ids, l.refund_ids) AS x(purchase_id, refund_id)
     JOIN purchases p ON p.id = x.purchase_id
@@ -165,6 +173,7 @@ export async function invoiceItems(
       description: row.description,
       amount: money(row.amount),
       vatRate: money(row.vat_rate),
+      creditedVat: money(row.credited_vat),
     });
   }
   return byInvoice;

@@ -1,4 +1,4 @@
-import { accounts, EUR } from '../domain/ledger.js';
+import { accounts, EUR } from '../shared/accounts.js';
 import { chunkDocsSql, chunkDocsValues, type ChunkLease, type Client, type RunHead } from './billing-session.js';
 
 /**

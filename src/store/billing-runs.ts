@@ -7,6 +7,7 @@ import {
   type RunHead,
   type StoredRunStatus,
 } from './billing-session.js';
+import { settleAvailability } from './availability.js';
 import type { PgPool } from './sql.js';
 
 /**
@@ -15,7 +16,7 @@ import type { PgPool } from './sql.js';
  * settled and closed in one last transaction.
  */
 
-export type PrepareOutcome =
+type PrepareOutcome =
   { state: 'running' } | { state: 'blocked' } | { state: 'finished'; status: 'done' | 'failed' } | { state: 'missing' };
 
 /**
@@ -113,6 +114,7 @@ export async function finalizeRun(pool: PgPool, billingRunId: string, limits: Bi
     await client.query(`SELECT ${operatorBillingLockText('exclusive', '$1::text')}`, [run.operatorId]);
     const now = new Date();
     await settleRun(client, run, now);
+    await settleAvailability(client, run, now);
     await client.query(
       `UPDATE billing_runs b SET status = 'done', finished_at = $2::timestamptz, error = NULL,
          invoice_count = s.invoice_count, total = s.total
@@ -125,7 +127,7 @@ export async function finalizeRun(pool: PgPool, billingRunId: string, limits: Bi
   });
 }
 
-export interface StoredRunSummary {
+interface StoredRunSummary {
   status: StoredRunStatus;
   invoiceCount: number;
   total: string;

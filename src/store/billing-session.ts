@@ -50,8 +50,10 @@ export interface ChunkLease {
 /** Purchase statuses that were confirmed once and so are owed, whatever happened since. */
 export const BILLABLE_STATUSES_SQL = `('confirmed', 'refunded', 'disputed')`;
 
-/** The VAT rate of a purchase `c` with its publisher `pub` and subscription `sub` (API.md, "VAT by product"). */
-export const PURCHASE_VAT_RATE_SQL = 'COALESCE(c.vat_rate, sub.vat_rate, pub.vat_rate)';
+/** The VAT rate of purchase `purchase` with its publisher `pub` and subscription `sub` (API.md, "VAT by product"). */
+export function purchaseVatRateSql(purchase: string): string {
+  return `COALESCE(${purchase}.vat_rate, sub.vat_rate, pub.vat_rate)`;
+}
 
 /**
  * `column` lies in the range [from, to) given by two text parameters, a NULL

@@ -6,7 +6,7 @@ import {
   unsettledParts,
   unsettledRange,
   type UnsettledKind,
-} from '../domain/ledger.js';
+} from '../shared/accounts.js';
 import type { Client, RunHead } from './billing-session.js';
 
 /**

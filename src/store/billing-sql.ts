@@ -17,3 +17,13 @@ export function roundHalfEvenCentsSql(value: string): string {
 export function vatIncludedSql(amount: string, rate = '0.20'): string {
   return roundHalfEvenCentsSql(`(${amount} * ${rate} / (1 + ${rate}))`);
 }
+
+/**
+ * vat.ts's vatCreditedUpTo in SQL: the VAT credited for a purchase once
+ * `refunded` of its `amount` has been given back, out of the `chargedVat` its
+ * invoice line charged. test/billing.sql-rounding.test.ts holds it to the TypeScript.
+ */
+export function vatCreditedUpToSql(chargedVat: string, amount: string, refunded: string): string {
+  return `(CASE WHEN ${refunded} >= ${amount} THEN ${chargedVat}
+    ELSE ${roundHalfEvenCentsSql(`(${chargedVat} * ${refunded} / ${amount})`)} END)`;
+}

@@ -135,6 +135,12 @@ export function toClaimResult(row: ClaimRow | undefined, decidedOn: SpendingReco
  * them: from before any wait for the lock.
  */
 export function lockSubscriberWithSql(table: string, alias: string, columns: string): string {
+  return `${readSubscriberWithSql(table, alias, columns)}
+    FOR UPDATE OF s`;
+}
+
+/** The same read as lockSubscriberWithSql, taking no lock: what a confirmation decides on before it writes. */
+export function readSubscriberWithSql(table: string, alias: string, columns: string): string {
   return `SELECT ${LOCK_SUBSCRIBER_COLUMNS}, ${alias}.id AS "itemFound", ${columns}, ${SELLER_COLUMNS},
       spent.week AS "spentWeek", spent.month AS "spentMonth"
     FROM subscribers s
@@ -142,9 +148,15 @@ export function lockSubscriberWithSql(table: string, alias: string, columns: str
     CROSS JOIN (${spendingSql('$1', '$3', '$4')}) spent
     LEFT JOIN ${table} ${alias} ON ${alias}.id = $2::text
     LEFT JOIN publishers pub ON pub.id = ${alias}.publisher_id
-    WHERE s.id = $1::text
-    FOR UPDATE OF s`;
+    WHERE s.id = $1::text`;
 }
+
+/**
+ * The subscriber's own controls as one text: a write that locks the row
+ * compares the text it reads then with the one its decision was made on.
+ */
+export const CONTROLS_FINGERPRINT = `concat_ws('|', s.blocked, s.holder_id, COALESCE(s.blocked_categories, '{}')::text,
+  s.limit_weekly, s.limit_monthly, s.points_allowed)`;
 
 export interface LockedForConfirmation<Item> {
   subscriber: LockedSubscriberRecord;

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { DEFAULT_DB_TIMEOUTS, type DbTimeouts } from './db-timeouts.js';
+import { connectionOptions } from './primary-host.js';
 
 export { DEFAULT_DB_TIMEOUTS, type DbTimeouts };
 
@@ -13,7 +14,8 @@ export function poolOptions(
   timeouts: DbTimeouts = DEFAULT_DB_TIMEOUTS,
 ): pg.PoolConfig {
   return {
-    connectionString: databaseUrl,
+    // A multi-host URL gets a Client that finds the writable primary (primary-host.ts).
+    ...connectionOptions(databaseUrl, timeouts.poolWaitMs),
     max,
     connectionTimeoutMillis: timeouts.poolWaitMs,
     statement_timeout: timeouts.statementMs,

@@ -65,18 +65,6 @@ export async function postEntry(tx: Sql, entry: NewEntry): Promise<boolean> {
   return (row?.written ?? 0) > 0;
 }
 
-/** The balance of one account from its postings, signed (debit positive), in its unit (euros unless said). */
-const ACCOUNT_BALANCE: Statement = {
-  name: 'ledger_account_balance',
-  text: `SELECT COALESCE(sum(amount), 0)::text AS balance FROM ledger_postings
-    WHERE account = $1::text AND unit = $2::text`,
-};
-
-export async function accountBalance(db: Sql, account: string, unit: string = EUR): Promise<Decimal> {
-  const [row] = await db.rows<{ balance: string }>(ACCOUNT_BALANCE, [account, unit]);
-  return new Decimal(row?.balance ?? '0');
-}
-
 /** An account's postings summed on each side, in its unit. */
 export interface AccountTotals {
   account: string;

@@ -2,15 +2,20 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
+import { primaryUrl } from './primary-host.js';
 
 export const MIGRATIONS_DIR = new URL('../../prisma/migrations/', import.meta.url).pathname;
 
-/** Creates the database named in `databaseUrl` when it does not exist yet. */
+/** How long start-up waits for each host of a multi-host URL to say whether it is the writable primary. */
+const PROBE_TIMEOUT_MS = 5_000;
+
+/** Creates the database named in `databaseUrl` when it does not exist yet, on the writable primary. */
 export async function ensureDatabase(databaseUrl: string): Promise<void> {
-  const url = new URL(databaseUrl);
+  // Asked on `postgres`: the database itself may not exist yet.
+  const url = new URL(await primaryUrl(databaseUrl, PROBE_TIMEOUT_MS, 'postgres'));
   const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (!name) throw new Error(`DATABASE_URL names no database: ${databaseUrl}`);
-  const probe = new pg.Client({ connectionString: databaseUrl });
+  const probe = new pg.Client({ connectionString: url.toString() });
   try {
     await probe.connect();
     return;
@@ -78,7 +83,7 @@ export const MIGRATION_LOCK_KEY = 7_240_519_311;
  */
 export async function migrate(databaseUrl: string, dir: string = MIGRATIONS_DIR): Promise<string[]> {
   const migrations = await readMigrations(dir);
-  const client = new pg.Client({ connectionString: databaseUrl });
+  const client = new pg.Client({ connectionString: await primaryUrl(databaseUrl, PROBE_TIMEOUT_MS) });
   await client.connect();
   const applied: string[] = [];
   try {

@@ -1,13 +1,11 @@
+import type Decimal from 'decimal.js';
 import {
+  CONTROLS_FINGERPRINT,
   LOCK_SUBSCRIBER_COLUMNS,
   lockSubscriberWith,
-  lockSubscriberWithSql,
+  readSubscriberWithSql,
   spendingSql,
-  spendingUnchangedSql,
-  toClaimResult,
   toLockedSubscriber,
-  type ClaimResult,
-  type ClaimRow,
   type LockedSubscriberRow,
   type SpendingPeriods,
   type SpendingRecord,
@@ -21,7 +19,7 @@ import {
 } from './records.js';
 import { onPool, type PgPool, type Sql, type Statement } from './sql.js';
 
-export type { ClaimResult, SpendingPeriods, SpendingRecord } from './confirmation.js';
+export type { SpendingPeriods, SpendingRecord } from './confirmation.js';
 
 /** Purchase columns as PurchaseRow names them; numeric travels as text so no float ever holds money. */
 export const PURCHASE_COLUMNS = `p.id, p.publisher_id AS "publisherId", p.subscriber_id AS "subscriberId",
@@ -216,41 +214,54 @@ export async function lockSubscriber(sql: Sql, subscriberId: string): Promise<Lo
   return row ? toLockedSubscriber(row) : null;
 }
 
-const LOCK_FOR_CONFIRMATION: Statement = {
-  name: 'purchase_lock_for_confirmation',
-  text: lockSubscriberWithSql('purchases', 'p', PURCHASE_COLUMNS),
+const LOAD_FOR_CONFIRMATION: Statement = {
+  name: 'purchase_load_for_confirmation',
+  text: readSubscriberWithSql('purchases', 'p', `${PURCHASE_COLUMNS}, ${CONTROLS_FINGERPRINT} AS "controls"`),
 };
 
 export interface ConfirmationContext {
   subscriber: LockedSubscriberRecord;
-  /** As read by the locking statement: its claim must still be guarded, it may have changed while we waited. */
   purchase: PurchaseRecord | null;
   seller: SellerRecord | null;
-  /** From before any wait for the lock: a claim made on them must be guarded by them (claimPurchase). */
-  spentBeforeLock: SpendingRecord;
+  /** The running totals as committed when the context was read: a claim on them must be guarded (claimConfirmed). */
+  spent: SpendingRecord;
+  /**
+   * The subscriber's controls as read, in the form claimConfirmed compares them with once it holds the lock;
+   * empty when there is no such purchase (nothing to claim).
+   */
+  controls: string;
 }
 
 /**
- * Locks the subscriber and reads, in the same round trip, its controls and
- * limits, the purchase, its seller and the running totals as the statement's
- * snapshot saw them. Null when there is no such subscriber.
+ * Reads, in one round trip and without a lock, everything a confirmation is
+ * decided on: the subscriber's controls and limits, the purchase, its seller
+ * and the running totals. Null when there is no such subscriber.
  */
-export async function lockForConfirmation(
+export async function loadForConfirmation(
   sql: Sql,
   subscriberId: string,
   purchaseId: string,
   periods: SpendingPeriods,
 ): Promise<ConfirmationContext | null> {
-  const locked = await lockSubscriberWith(
+  let controls = '';
+  const loaded = await lockSubscriberWith(
     sql,
-    LOCK_FOR_CONFIRMATION,
+    LOAD_FOR_CONFIRMATION,
     { subscriberId, itemId: purchaseId },
     periods,
-    toPurchase,
+    (row: PurchaseRow & { controls: string }) => {
+      controls = row.controls;
+      return toPurchase(row);
+    },
   );
-  if (!locked) return null;
-  const { item, ...rest } = locked;
-  return { ...rest, purchase: item };
+  if (!loaded) return null;
+  return {
+    subscriber: loaded.subscriber,
+    purchase: loaded.item,
+    seller: loaded.seller,
+    spent: loaded.spentBeforeLock,
+    controls,
+  };
 }
 
 const READ_SPENDING: Statement = {
@@ -273,51 +284,65 @@ export async function readSpending(
   return { week: money(row?.week ?? '0'), month: money(row?.month ?? '0') };
 }
 
-const CLAIM: Statement = {
-  name: 'purchase_claim',
-  text: `WITH spent AS (${spendingSql('$2', '$20', '$21')}),
-    claimed AS (
-      UPDATE purchases SET subscriber_id = $2::text, status = $3::text, decline_code = $4::text,
-        confirmed_at = $5::timestamptz, commission_rate = $6::numeric, commission_amount = $7::numeric,
-        consent_ip = $8::text, consent_user_agent = $9::text, consent_page_version = $10::text,
-        consent_assertion_id = $11::text, amount = $16::numeric, points_spent = $17::int,
-        points_earned = $18::int, point_value = $19::numeric
-      WHERE id = $1::text AND status = 'pending' AND subscriber_id IS NULL
-        AND ${spendingUnchangedSql('spent', '$22', '$23')}
+/** The columns a claim sets, from $1 (the purchase) to $15; shared by both claims. */
+const CLAIM_SET = `subscriber_id = $2::text, status = $3::text, decline_code = $4::text,
+  confirmed_at = $5::timestamptz, commission_rate = $6::numeric, commission_amount = $7::numeric,
+  consent_ip = $8::text, consent_user_agent = $9::text, consent_page_version = $10::text,
+  consent_assertion_id = $11::text, amount = $12::numeric, points_spent = $13::int,
+  points_earned = $14::int, point_value = $15::numeric`;
+
+const UNCLAIMED = `id = $1::text AND status = 'pending' AND subscriber_id IS NULL`;
+
+/**
+ * One statement, its own transaction unless the caller holds one: locks the
+ * subscriber (the lock every authorization for it takes, whatever the path),
+ * then its week and month running totals, and claims the purchase only if,
+ * as they stand once locked, the subscriber's controls are still the ones
+ * decided on and the amount still fits under both ceilings. The totals come
+ * from an upsert's RETURNING: an upsert sees and locks the newest committed
+ * row (even one inserted after this statement's snapshot), which a sum read in
+ * the same statement as a FOR UPDATE would not. The claim's own trigger then
+ * adds the amount to those rows, as for every other change to a purchase.
+ */
+const CLAIM_CONFIRMED: Statement = {
+  name: 'purchase_claim_confirmed',
+  text: `WITH locked AS (
+      SELECT s.id, ${CONTROLS_FINGERPRINT} AS controls FROM subscribers s WHERE s.id = $2::text FOR UPDATE
+    ), spent AS (
+      INSERT INTO subscriber_spending AS t (subscriber_id, period_kind, period_start, amount)
+      SELECT locked.id, k.kind, k.start, 0
+      FROM locked CROSS JOIN (VALUES (1, 'week', $16::timestamptz), (2, 'month', $17::timestamptz)) AS k(n, kind, start)
+      ORDER BY k.n
+      ON CONFLICT (subscriber_id, period_kind, period_start) DO UPDATE SET amount = t.amount
+      RETURNING period_kind, amount
+    ), now_standing AS (
+      SELECT COALESCE((SELECT amount FROM spent WHERE period_kind = 'week'), 0) AS week,
+             COALESCE((SELECT amount FROM spent WHERE period_kind = 'month'), 0) AS month,
+             (SELECT controls FROM locked) AS controls
+    ), claimed AS (
+      UPDATE purchases SET ${CLAIM_SET}
+      WHERE ${UNCLAIMED}
+        AND (SELECT controls = $18::text AND week + $12::numeric <= $19::numeric AND month + $12::numeric <= $20::numeric
+             FROM now_standing)
       RETURNING publisher_id
     ), event AS (
       INSERT INTO outbox_events (id, publisher_id, type, payload, created_at, next_attempt_at)
-      SELECT $12::text, publisher_id, $13::text, $14::jsonb, $15::timestamptz, $15::timestamptz
-      FROM claimed WHERE $12::text IS NOT NULL
+      SELECT $21::text, publisher_id, $22::text, $23::jsonb, $24::timestamptz, $24::timestamptz FROM claimed
     )
-    SELECT (SELECT count(*) FROM claimed)::int AS claimed, spent.week, spent.month FROM spent`,
+    SELECT (SELECT count(*) FROM claimed)::int AS claimed, week::text, month::text,
+           controls IS NOT DISTINCT FROM $18::text AS "controlsHeld"
+    FROM now_standing`,
 };
 
-/** An outbox event written by the statement that makes the change it reports. */
-export interface OutboxEvent {
-  id: string;
-  type: string;
-  /** The whole webhook body, as it will be signed and sent. */
-  payload: unknown;
-  createdAt: Date;
-}
+/** A decline moves no money and is decided on committed totals: it claims the purchase and takes no lock. */
+const CLAIM_DECLINED: Statement = {
+  name: 'purchase_claim_declined',
+  text: `WITH claimed AS (UPDATE purchases SET ${CLAIM_SET} WHERE ${UNCLAIMED} RETURNING 1)
+    SELECT count(*)::int AS claimed FROM claimed`,
+};
 
-/**
- * Claims a pending, unclaimed purchase with its outcome (the guarded UPDATE is
- * what makes the first confirmer win) and, when there is one, writes its
- * outbox event in the same statement. The claim holds only if the subscriber's
- * totals are still `decidedOn`: this statement starts after the subscriber's
- * lock was granted, so its snapshot holds every confirmation committed before,
- * and an outcome decided on totals from before the wait is refused here.
- */
-export async function claimPurchase(
-  sql: Sql,
-  claimed: PurchaseRecord,
-  event: OutboxEvent | null,
-  decidedOn: SpendingRecord,
-  periods: SpendingPeriods,
-): Promise<ClaimResult> {
-  const [row] = await sql.rows<ClaimRow>(CLAIM, [
+function claimedColumns(claimed: PurchaseRecord): unknown[] {
+  return [
     claimed.id,
     claimed.subscriberId,
     claimed.status,
@@ -329,20 +354,80 @@ export async function claimPurchase(
     claimed.consentUserAgent,
     claimed.consentPageVersion,
     claimed.consentAssertionId,
-    event?.id ?? null,
-    event?.type ?? null,
-    event ? JSON.stringify(event.payload) : null,
-    event?.createdAt ?? null,
     claimed.amount.toFixed(2),
     claimed.pointsSpent,
     claimed.pointsEarned,
     claimed.pointValue?.toFixed(2) ?? null,
-    periods.weekStart,
-    periods.monthStart,
-    decidedOn.week.toFixed(2),
-    decidedOn.month.toFixed(2),
-  ]);
-  return toClaimResult(row, decidedOn, `purchase ${claimed.id}`);
+  ];
+}
+
+/** What a claim answered. */
+export type ClaimOutcome =
+  | { claimed: true }
+  /** Someone claimed the purchase first. */
+  | { claimed: false; why: 'taken' }
+  /** The subscriber's controls changed before the lock was granted: read again and decide again. */
+  | { claimed: false; why: 'controls' }
+  /** The amount no longer fits under a ceiling, as the totals stand once locked (`spentNow`). */
+  | { claimed: false; why: 'ceiling'; spentNow: SpendingRecord };
+
+/** The guard of a confirmed claim: the controls and ceilings its outcome was decided on. */
+export interface ClaimGuard {
+  controls: string;
+  weeklyLimit: Decimal;
+  monthlyLimit: Decimal;
+}
+
+/**
+ * Claims a pending, unclaimed purchase as confirmed and writes its outbox
+ * event, in one statement, if the guard still holds once the subscriber and
+ * its totals are locked (see CLAIM_CONFIRMED). The first confirmer wins.
+ */
+export async function claimConfirmed(
+  sql: Sql,
+  claimed: PurchaseRecord,
+  event: OutboxEvent,
+  periods: SpendingPeriods,
+  guard: ClaimGuard,
+): Promise<ClaimOutcome> {
+  const [row] = await sql.rows<{ claimed: number; week: string; month: string; controlsHeld: boolean }>(
+    CLAIM_CONFIRMED,
+    [
+      ...claimedColumns(claimed),
+      periods.weekStart,
+      periods.monthStart,
+      guard.controls,
+      guard.weeklyLimit.toFixed(2),
+      guard.monthlyLimit.toFixed(2),
+      event.id,
+      event.type,
+      JSON.stringify(event.payload),
+      event.createdAt,
+    ],
+  );
+  if (!row) throw new Error(`the claim of purchase ${claimed.id} returned no row`);
+  if (row.claimed === 1) return { claimed: true };
+  if (!row.controlsHeld) return { claimed: false, why: 'controls' };
+  const spentNow = { week: money(row.week), month: money(row.month) };
+  const fits =
+    spentNow.week.plus(claimed.amount).lte(guard.weeklyLimit) &&
+    spentNow.month.plus(claimed.amount).lte(guard.monthlyLimit);
+  return fits ? { claimed: false, why: 'taken' } : { claimed: false, why: 'ceiling', spentNow };
+}
+
+/** Claims a pending, unclaimed purchase as declined; false when someone claimed it first. */
+export async function claimDeclined(sql: Sql, claimed: PurchaseRecord): Promise<boolean> {
+  const [row] = await sql.rows<{ claimed: number }>(CLAIM_DECLINED, claimedColumns(claimed));
+  return row?.claimed === 1;
+}
+
+/** An outbox event written by the statement that makes the change it reports. */
+export interface OutboxEvent {
+  id: string;
+  type: string;
+  /** The whole webhook body, as it will be signed and sent. */
+  payload: unknown;
+  createdAt: Date;
 }
 
 const FIND_PURCHASE: Statement = {

@@ -19,7 +19,7 @@ export interface Sql {
 /** A checked-out connection closed by the server fails its query; unlistened, it would also crash the process. */
 const ignoreConnectionError = () => undefined;
 
-function onClient(client: pg.ClientBase): Sql {
+export function onClient(client: pg.ClientBase): Sql {
   return {
     async rows<T>(statement: Statement, values: readonly unknown[]): Promise<T[]> {
       const result = await client.query({ name: statement.name, text: statement.text, values: [...values] });

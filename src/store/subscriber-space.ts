@@ -10,7 +10,8 @@ import { SUBSCRIPTION_COLUMNS, toSubscription, type SubscriptionRow } from './su
 
 const PURCHASES: Statement = {
   name: 'subscriber_space_purchases',
-  text: `SELECT ${PURCHASE_COLUMNS}, pub.name AS "publisherName", i.created_at AS "invoicedAt"
+  text: `SELECT ${PURCHASE_COLUMNS}, pub.name AS "publisherName", i.created_at AS "invoicedAt",
+      i.status AS "invoiceStatus"
     FROM purchases p
     JOIN publishers pub ON pub.id = p.publisher_id
     LEFT JOIN invoices i ON i.id = p.invoice_id
@@ -22,18 +23,20 @@ export interface SoldPurchase {
   purchase: PurchaseRecord;
   publisherName: string;
   invoicedAt: Date | null;
+  /** Its invoice's status (issued, paid, unpaid, partially_paid); null until it is billed. */
+  invoiceStatus: string | null;
 }
 
 /** A subscriber's latest `take` purchases, newest first, with their seller's name and invoice date. */
 export async function purchasesWithSeller(sql: Sql, subscriberId: string, take: number): Promise<SoldPurchase[]> {
-  const rows = await sql.rows<Parameters<typeof toPurchase>[0] & { publisherName: string; invoicedAt: Date | null }>(
-    PURCHASES,
-    [subscriberId, take],
-  );
+  const rows = await sql.rows<
+    Parameters<typeof toPurchase>[0] & { publisherName: string; invoicedAt: Date | null; invoiceStatus: string | null }
+  >(PURCHASES, [subscriberId, take]);
   return rows.map((row) => ({
     purchase: toPurchase(row),
     publisherName: row.publisherName,
     invoicedAt: row.invoicedAt,
+    invoiceStatus: row.invoiceStatus,
   }));
 }
 

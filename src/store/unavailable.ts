@@ -31,10 +31,14 @@ const SOCKET_CODES = new Set([
 /**
  * SQLSTATEs: class 08 (connection exception), 53 (insufficient resources),
  * 57 (operator intervention: statement timeout, shutdown, starting up), and
- * lock_not_available (lock_timeout), idle_in_transaction_session_timeout.
+ * lock_not_available (lock_timeout), idle_in_transaction_session_timeout, and
+ * read_only_sql_transaction: a primary demoted under a live connection
+ * refuses writes while a new primary takes over, so the write may be retried;
+ * statement_completion_unknown: a commit its synchronous standby never
+ * confirmed (primary-host.ts), which a retry with its key settles.
  */
 function unavailableSqlState(code: string): boolean {
-  return /^(08|53|57)[0-9A-Z]{3}$/.test(code) || code === '55P03' || code === '25P03';
+  return /^(08|53|57)[0-9A-Z]{3}$/.test(code) || ['55P03', '25P03', '25006', '40003'].includes(code);
 }
 
 /** node-postgres reports these without a code. */

@@ -29,7 +29,8 @@ function claimStatement(name: string, scoped: string): Statement {
     name,
     text: `WITH due AS (
       SELECT id FROM outbox_events
-      WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1::timestamptz ${scoped}
+      WHERE delivered_at IS NULL AND failed_at IS NULL AND skipped_at IS NULL
+        AND next_attempt_at <= $1::timestamptz ${scoped}
       ORDER BY next_attempt_at
       LIMIT $2::int
       FOR UPDATE SKIP LOCKED
@@ -129,6 +130,21 @@ export async function saveAttempt(
   ]);
 }
 
+const SKIP_EVENT: Statement = {
+  name: 'outbox_skip_event',
+  text: `UPDATE outbox_events SET skipped_at = $3::timestamptz
+    WHERE id = $1::text AND attempts = $2::int AND delivered_at IS NULL AND failed_at IS NULL`,
+};
+
+/**
+ * Marks a claimed event skipped: its recipient has nowhere to receive it. No
+ * attempt is recorded, since none was made; the claim's fencing applies as in
+ * saveAttempt.
+ */
+export async function skipEvent(sql: Sql, event: { id: string; attempts: number }, at: Date): Promise<void> {
+  await sql.rows(SKIP_EVENT, [event.id, event.attempts, at]);
+}
+
 /** An outbox event as its recipient may list it, with every attempt in order. */
 export interface WebhookEventRecord {
   id: string;
@@ -137,18 +153,20 @@ export interface WebhookEventRecord {
   createdAt: Date;
   deliveredAt: Date | null;
   failedAt: Date | null;
+  skippedAt: Date | null;
   nextAttemptAt: Date;
   attempts: WebhookAttemptRecord[];
 }
 
-export type WebhookEventState = 'pending' | 'delivered' | 'failed';
+export type WebhookEventState = 'pending' | 'delivered' | 'failed' | 'skipped';
 
 /** One statement per state filter, each with a plan of its own. $1 publisher, $2 cursor, $3 limit. */
 const STATE_FILTERS: Record<WebhookEventState | 'any', string> = {
   any: '',
-  pending: 'AND e.delivered_at IS NULL AND e.failed_at IS NULL',
+  pending: 'AND e.delivered_at IS NULL AND e.failed_at IS NULL AND e.skipped_at IS NULL',
   delivered: 'AND e.delivered_at IS NOT NULL',
   failed: 'AND e.delivered_at IS NULL AND e.failed_at IS NOT NULL',
+  skipped: 'AND e.skipped_at IS NOT NULL',
 };
 
 const EVENT_LISTINGS = Object.fromEntries(
@@ -157,7 +175,7 @@ const EVENT_LISTINGS = Object.fromEntries(
     {
       name: `outbox_list_publisher_events_${state}`,
       text: `SELECT e.id, e.type, e.payload, e.created_at AS "createdAt", e.delivered_at AS "deliveredAt",
-          e.failed_at AS "failedAt", e.next_attempt_at AS "nextAttemptAt",
+          e.failed_at AS "failedAt", e.skipped_at AS "skippedAt", e.next_attempt_at AS "nextAttemptAt",
           COALESCE((SELECT json_agg(json_build_object('attemptedAt', a.attempted_at, 'statusCode', a.status_code,
                       'error', a.error, 'durationMs', a.duration_ms) ORDER BY a.id)
                     FROM webhook_attempts a WHERE a.event_id = e.id), '[]'::json) AS attempts

@@ -1,7 +1,8 @@
 import type { Connection } from '../../src/store/database.js';
 import type { HouseholdPoints } from '../../src/store/points.js';
 import type { Sql } from '../../src/store/sql.js';
-import { POINTS, pointsAccounts } from '../../src/shared/accounts.js';
+import Decimal from 'decimal.js';
+import { EUR, POINTS, pointsAccounts } from '../../src/shared/accounts.js';
 
 /**
  * What tests read of the journal to check its invariants; nothing in Kiosque
@@ -31,4 +32,17 @@ export async function householdJournalBalances(sql: Sql, holderId: string): Prom
     [pointsAccounts.available(holderId), pointsAccounts.pending(holderId), pointsAccounts.owed(holderId), POINTS],
   );
   return row ?? { available: 0, pending: 0, owed: 0 };
+}
+
+/** The balance of one account from its postings, signed (debit positive), in its unit (euros unless said). */
+export async function accountBalance(sql: Sql, account: string, unit: string = EUR): Promise<Decimal> {
+  const [row] = await sql.rows<{ balance: string }>(
+    {
+      name: 'test_account_balance',
+      text: `SELECT COALESCE(sum(amount), 0)::text AS balance FROM ledger_postings
+        WHERE account = $1::text AND unit = $2::text`,
+    },
+    [account, unit],
+  );
+  return new Decimal(row?.balance ?? '0');
 }

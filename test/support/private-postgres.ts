@@ -16,8 +16,17 @@ export interface PrivatePostgres {
   /** `pg_ctl stop`: `fast` ends sessions cleanly, `immediate` is a crash. */
   stop(mode?: 'fast' | 'immediate'): Promise<void>;
   start(): Promise<void>;
+  /** `pg_ctl promote`: a standby becomes a writable primary. */
+  promote(): Promise<void>;
   /** Stops the server and removes its data directory. */
   destroy(): Promise<void>;
+}
+
+export interface PrivatePostgresOptions {
+  /** Extra `-c name=value` settings. */
+  settings?: Record<string, string>;
+  /** Starts as a streaming standby of this server (pg_basebackup -R) instead of a fresh cluster. */
+  standbyOf?: PrivatePostgres;
 }
 
 /**
@@ -26,7 +35,7 @@ export interface PrivatePostgres {
  * touching the machine's shared server. PostgreSQL refuses to run as root, so
  * under root the server runs as the `postgres` system user.
  */
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+export async function startPrivatePostgres(options: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'kiosque-pg-'));
   const data = join(dir, 'data');
@@ -37,16 +46,20 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   }
   const pgRun = (tool: string, args: string[]) =>
     asRoot ? run('runuser', ['-u', 'postgres', '--', join(PG_BIN, tool), ...args]) : run(join(PG_BIN, tool), args);
-  await pgRun('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
-  const options = [
+  if (options.standbyOf) {
+    const from = ['-h', '127.0.0.1', '-p', String(options.standbyOf.port), '-U', 'postgres'];
+    await pgRun('pg_basebackup', ['-D', data, ...from, '-R', '-X', 'stream', '--no-sync']);
+  } else {
+    await pgRun('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
+  }
+  const settings = { listen_addresses: '127.0.0.1', fsync: 'off', max_connections: '200', ...options.settings };
+  const serverOptions = [
     `-p ${port}`,
     `-k ${dir}`,
-    '-c listen_addresses=127.0.0.1',
-    '-c fsync=off',
-    '-c max_connections=200',
+    ...Object.entries(settings).map(([name, value]) => `-c ${name}=${value}`),
   ].join(' ');
   const start = async () => {
-    await pgRun('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+    await pgRun('pg_ctl', ['-D', data, '-o', serverOptions, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
   };
   const stop = async (mode: 'fast' | 'immediate' = 'fast') => {
     await pgRun('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '60', 'stop']);
@@ -65,6 +78,9 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     async start() {
       await start();
       running = true;
+    },
+    async promote() {
+      await pgRun('pg_ctl', ['-D', data, '-w', '-t', '60', 'promote']);
     },
     async destroy() {
       if (running) await stop('immediate').catch(() => undefined);

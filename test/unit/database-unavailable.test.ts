@@ -22,6 +22,13 @@ describe('Recognising an unreachable or overloaded PostgreSQL', () => {
     ['Prisma, statement timeout (57014)', adapterError({ kind: 'postgres', code: '57014' })],
     ['Prisma, lock timeout (55P03)', adapterError({ kind: 'postgres', code: '55P03' })],
     ['Prisma, transaction could not start in time', { code: 'P2028' }],
+    ['Prisma, a write on a demoted primary (25006)', adapterError({ kind: 'postgres', code: '25006' })],
+    ['pg, a write on a demoted primary (25006)', pgError('25006', 'cannot execute INSERT in a read-only transaction')],
+    ['pg, a commit its synchronous standby never confirmed (40003)', pgError('40003', 'committed locally')],
+    [
+      'pg, no host of a multi-host URL is a writable primary (08001)',
+      pgError('08001', 'no writable PostgreSQL primary'),
+    ],
     ['pg pool, no free connection in time', new Error('timeout exceeded when trying to connect')],
     ['pg, connection terminated', new Error('Connection terminated unexpectedly')],
     ['pg, refused', socketError('ECONNREFUSED')],

@@ -6,7 +6,7 @@ import { Decimal, formatAmount, toCents } from '../../src/domain/money.js';
 import { amount as amountSchema } from '../../src/shared/money.js';
 import { sum } from '../support/money.js';
 import { purchaseSettlement, settlementFromSums } from '../../src/domain/settlement.js';
-import { invoiceVat, vatIncluded } from '../../src/domain/vat.js';
+import { vatBreakdown, vatCreditedUpTo, vatIncluded } from '../../src/domain/vat.js';
 
 /** Property tests: each runs a few hundred random cases; a failure prints the smallest counter-example. */
 const RUNS = { numRuns: 300 };
@@ -114,17 +114,44 @@ describe('Money arithmetic (properties)', () => {
     );
   });
 
-  it("When an invoice holds any lines, refund credits included, then total = net + VAT and VAT is the sum of the lines' VAT", () => {
+  it('When a document holds any lines at any rates, then its VAT breakdown adds up to its total and its VAT total', () => {
+    const rates = fc.constantFrom('0.021', '0.055', '0.10', '0.20');
+    const line = fc.record({ amount: cents(-5_000, 5_000), vatRate: rates });
     fc.assert(
-      fc.property(fc.array(cents(-5_000, 5_000), { maxLength: 60 }), (lines) => {
-        const { total, vat, net } = invoiceVat(lines);
-        expect(total.eq(sum(lines))).toBe(true);
-        expect(vat.eq(sum(lines.map((line) => vatIncluded(line))))).toBe(true);
-        expect(net.plus(vat).eq(total)).toBe(true);
-        for (const line of lines) {
-          expect(vatIncluded(line.negated()).eq(vatIncluded(line).negated())).toBe(true);
-          expect(vatIncluded(line).abs().lte(line.abs())).toBe(true);
+      fc.property(fc.array(line, { maxLength: 60 }), (lines) => {
+        const priced = lines.map((l) => ({ ...l, vat: vatIncluded(l.amount, l.vatRate) }));
+        const entries = vatBreakdown(priced);
+        expect(new Set(entries.map((e) => e.rate)).size).toBe(entries.length);
+        expect(sum(entries.map((e) => e.base.plus(e.vat))).eq(sum(lines.map((l) => l.amount)))).toBe(true);
+        expect(sum(entries.map((e) => e.vat)).eq(sum(priced.map((l) => l.vat)))).toBe(true);
+        for (const l of lines) {
+          expect(vatIncluded(l.amount.negated(), l.vatRate).eq(vatIncluded(l.amount, l.vatRate).negated())).toBe(true);
         }
+      }),
+      RUNS,
+    );
+  });
+
+  it('When a purchase is refunded in any steps, then the VAT credited grows with each, never exceeds what was charged, and equals it at the end', () => {
+    const refunded = amount.chain((a) =>
+      fc.record({
+        amount: fc.constant(a),
+        rate: fc.constantFrom('0.021', '0.055', '0.10', '0.20'),
+        steps: fc.array(cents(1, a.times(100).toNumber()), { minLength: 1, maxLength: 8 }),
+      }),
+    );
+    fc.assert(
+      fc.property(refunded, ({ amount: a, rate: r, steps }) => {
+        const charged = vatIncluded(a, r);
+        let soFar = new Decimal(0);
+        let credited = new Decimal(0);
+        for (const step of steps) {
+          soFar = Decimal.min(a, soFar.plus(step));
+          const upTo = vatCreditedUpTo(charged, a, soFar);
+          expect(upTo.gte(credited) && upTo.lte(charged) && hasCents(upTo)).toBe(true);
+          credited = upTo;
+        }
+        expect(vatCreditedUpTo(charged, a, a).eq(charged)).toBe(true);
       }),
       RUNS,
     );

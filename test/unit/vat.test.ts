@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Decimal } from '../../src/domain/money.js';
-import { invoiceVat, vatIncluded } from '../../src/domain/vat.js';
+import { vatBreakdown, vatCreditedUpTo, vatIncluded } from '../../src/domain/vat.js';
 
 const d = (v: string) => new Decimal(v);
 
@@ -33,19 +33,44 @@ describe('vatIncluded: the 20% VAT inside a VAT-inclusive amount', () => {
   });
 });
 
-describe('invoiceVat: an invoice adds up its lines', () => {
-  it('When lines are summed, then the invoice VAT is the sum of line VATs, not the VAT of the total', () => {
-    const lines = [d('0.09'), d('0.09'), d('0.09')];
-    const breakdown = invoiceVat(lines);
-    expect(breakdown.total.toFixed(2)).toBe('0.27');
-    // Each line: 0.015 → 0.02, so 0.06; the total's own VAT would be 0.045 → 0.04.
-    expect(breakdown.vat.toFixed(2)).toBe('0.06');
-    expect(breakdown.net.plus(breakdown.vat).eq(breakdown.total)).toBe(true);
+describe('vatBreakdown: a document adds up its lines per rate', () => {
+  const line = (amount: string, vatRate: string) => ({
+    amount: d(amount),
+    vatRate,
+    vat: vatIncluded(d(amount), vatRate),
   });
 
-  it('When a refund credit cancels a charge, then total and VAT are both zero', () => {
-    const breakdown = invoiceVat([d('4.99'), d('-4.99')]);
-    expect(breakdown.total.isZero()).toBe(true);
-    expect(breakdown.vat.isZero()).toBe(true);
+  it("When lines are summed, then each rate's VAT is the sum of its line VATs, not the VAT of their total", () => {
+    const [entry] = vatBreakdown([line('0.09', '0.20'), line('0.09', '0.20'), line('0.09', '0.20')]);
+    // Each line: 0.015 → 0.02, so 0.06; the total's own VAT would be 0.045 → 0.04.
+    expect(entry).toEqual({ rate: '0.20', base: d('0.21'), vat: d('0.06') });
+  });
+
+  it('When a document mixes 2.1% and 20%, then it has one entry per rate, in increasing order, adding up to its totals', () => {
+    const lines = [line('4.99', '0.20'), line('1.50', '0.021'), line('2.00', '0.20'), line('-1.50', '0.021')];
+    const entries = vatBreakdown(lines);
+    expect(entries.map((e) => [e.rate, e.base.toFixed(2), e.vat.toFixed(2)])).toEqual([
+      ['0.021', '0.00', '0.00'],
+      ['0.20', '5.83', '1.16'],
+    ]);
+    const total = lines.reduce((s, l) => s.plus(l.amount), d('0'));
+    expect(entries.reduce((s, e) => s.plus(e.base).plus(e.vat), d('0')).eq(total)).toBe(true);
+  });
+
+  it('When a line carries the VAT a refund credited, then that VAT is the one summed', () => {
+    const [entry] = vatBreakdown([{ amount: d('-0.10'), vatRate: '0.20', vat: d('-0.01') }]);
+    expect(entry).toEqual({ rate: '0.20', base: d('-0.09'), vat: d('-0.01') });
+  });
+});
+
+describe('vatCreditedUpTo: refunds never credit more VAT than was charged', () => {
+  it('When 0.15 charged with 0.02 VAT is refunded 0.05 then 0.10, then 0.01 then 0.02 in all is credited', () => {
+    expect(vatCreditedUpTo(d('0.02'), d('0.15'), d('0.05')).toFixed(2)).toBe('0.01');
+    expect(vatCreditedUpTo(d('0.02'), d('0.15'), d('0.15')).toFixed(2)).toBe('0.02');
+  });
+
+  it('When a purchase is wholly refunded, then all its VAT is credited, whatever the rounding of the shares', () => {
+    expect(vatCreditedUpTo(d('0.33'), d('1.99'), d('1.99')).toFixed(2)).toBe('0.33');
+    expect(vatCreditedUpTo(d('0.33'), d('1.99'), d('0.00')).toFixed(2)).toBe('0.00');
   });
 });

@@ -32,13 +32,6 @@ describe('what one delivery attempt means for its event', () => {
     });
   });
 
-  it('When retrying cannot help, then the event fails at its first attempt', () => {
-    expect(eventFate({ error: 'no webhookUrl', durationMs: 0, final: true }, 1, finishedAt, schedule)).toEqual({
-      kind: 'failed',
-      at: finishedAt,
-    });
-  });
-
   it('When an attempt errs at length, then its row keeps the first 500 characters and no status code', () => {
     const attemptedAt = new Date(finishedAt.getTime() - 10);
     expect(attemptRecord({ error: 'x'.repeat(2_000), durationMs: 10 }, attemptedAt)).toEqual({
@@ -58,9 +51,10 @@ describe('what one delivery attempt means for its event', () => {
 
 describe('webhook event status and body', () => {
   it('When an event is delivered, then it reads delivered even if a stale claim failed it', () => {
-    expect(webhookEventStatus({ deliveredAt: finishedAt, failedAt: finishedAt })).toBe('delivered');
-    expect(webhookEventStatus({ deliveredAt: null, failedAt: finishedAt })).toBe('failed');
-    expect(webhookEventStatus({ deliveredAt: null, failedAt: null })).toBe('pending');
+    expect(webhookEventStatus({ deliveredAt: finishedAt, failedAt: finishedAt, skippedAt: null })).toBe('delivered');
+    expect(webhookEventStatus({ deliveredAt: null, failedAt: finishedAt, skippedAt: null })).toBe('failed');
+    expect(webhookEventStatus({ deliveredAt: null, failedAt: null, skippedAt: finishedAt })).toBe('skipped');
+    expect(webhookEventStatus({ deliveredAt: null, failedAt: null, skippedAt: null })).toBe('pending');
   });
 
   it('When an event is built, then its body carries its own id, type and time around the data', () => {

@@ -9,6 +9,7 @@ import {
 import type { ActorKind } from '../actors.js';
 import type { Operation } from './operation.js';
 import { errorBody } from './schemas.js';
+import { webhookPathItems } from './webhooks.js';
 
 /** `/v1/purchases/:id` → `/v1/purchases/{id}`. */
 export function openApiPath(expressPath: string): string {
@@ -125,10 +126,12 @@ export function buildOpenApiDocument(ops: readonly Operation[], info: DocumentIn
         description:
           "Micropayments billed on the subscriber's ISP or carrier invoice. " +
           'Amounts are decimal strings in euros ("2.88"); ' +
-          'times are ISO-8601 UTC; every error has the body `{"error": {"code", "message", "details"}}`.',
+          'times are ISO-8601 UTC; every error has the body `{"error": {"code", "message", "details", "requestId"}}`. ' +
+          "`webhooks` describes each event Kiosque POSTs to a publisher's or an operator's webhookUrl.",
       },
       servers: [{ url: info.serverUrl }],
       paths,
+      webhooks: webhookPathItems(),
       components: {
         securitySchemes: Object.fromEntries(
           Object.entries(SECURITY).map(([name, scheme]) => [name, { type: 'http', scheme: 'bearer', ...scheme }]),

@@ -12,6 +12,9 @@ import { publisherOperations } from '../routes/publisher.js';
 import { purchaseOperations } from '../routes/purchases.js';
 import { subscriptionOperations } from '../routes/subscriptions.js';
 import { webhookOperations } from '../routes/webhooks.js';
+import { bankAccountOperations } from '../routes/bank-accounts.js';
+import { payoutRunOperations } from '../routes/payout-runs.js';
+import { bankStatementOperations } from '../routes/bank-statements.js';
 import type { Operation } from './operation.js';
 
 /**
@@ -35,4 +38,7 @@ export const OPERATIONS: readonly Operation[] = [
   ...publisherOperations,
   ...moneyOperations,
   ...adminReportOperations,
+  ...bankAccountOperations,
+  ...payoutRunOperations,
+  ...bankStatementOperations,
 ];

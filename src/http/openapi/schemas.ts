@@ -11,7 +11,7 @@ export const amount = z
   .string()
   .regex(/^-?\d+\.\d{2}$/)
   .meta({ description: 'Euros, two decimals, as a string', example: '2.88' });
-const time = z.string().meta({ format: 'date-time', example: '2026-11-30T10:00:00.000Z' });
+export const time = z.string().meta({ format: 'date-time', example: '2026-11-30T10:00:00.000Z' });
 const nullableTime = time.nullable();
 
 export const errorBody = z
@@ -20,6 +20,9 @@ export const errorBody = z
       code: z.enum([...ERROR_CODES, 'service_unavailable', 'internal_error']),
       message: z.string(),
       details: z.record(z.string(), z.unknown()).meta({ description: 'For 400: `fields` names each bad field' }),
+      requestId: z.string().meta({
+        description: "The `Request-Id` this answer was sent with (the caller's own when it sent a sane one)",
+      }),
     }),
   })
   .meta({ id: 'Error' });
@@ -39,6 +42,7 @@ export const purchase = z
     subscriptionId: z.string().optional(),
     declineCode: z.string().optional(),
     refundedAmount: amount,
+    chargedBackAmount: amount.meta({ description: 'What unpaid or partially paid invoices charged back' }),
     price: amount.optional().meta({ description: 'When points paid part: the price asked; `amount` is the euro part' }),
     pointsSpent: z.number().int().optional(),
     pointsValue: amount.optional(),
@@ -48,6 +52,8 @@ export const purchase = z
     createdAt: time,
     expiresAt: time,
     confirmedAt: nullableTime,
+    vatRate: z.string().nullable().meta({ description: 'The VAT rate inside `amount`, as created ("0.021")' }),
+    vatAmount: amount.nullable().meta({ description: 'amount × rate / (1 + rate), half-even to the cent' }),
   })
   .meta({ id: 'Purchase' });
 
@@ -176,13 +182,41 @@ export const billingRun = z
   })
   .meta({ id: 'BillingRun' });
 
+const vatRate = z.enum(['0.021', '0.055', '0.10', '0.20']);
+
 export const invoice = z
   .looseObject({
     id: z.string(),
+    number: z
+      .string()
+      .regex(/^\d{4}-[A-Z0-9]{1,10}-\d{6,}$/)
+      .meta({
+        description:
+          '<YYYY>-<operator code>-<n>: per operator and year of issue (Europe/Paris), 1, 2, 3… with no gap or repeat',
+        example: '2026-OR7K2M9QXA-000042',
+      }),
+    type: z.enum(['invoice', 'credit_note']),
+    correctsInvoiceId: z.string().nullable().meta({ description: 'For a credit note: the invoice it corrects' }),
     billingRunId: z.string(),
     subscriberRef: z.string(),
+    status: z.enum(['issued', 'paid', 'unpaid', 'partially_paid']),
     total: amount,
-    lines: z.array(z.looseObject({ publisherId: z.string(), description: z.string(), amount, purchaseId: z.string() })),
+    vatTotal: amount,
+    vatBreakdown: z
+      .array(z.looseObject({ rate: vatRate, base: amount, vat: amount }))
+      .meta({ description: 'One entry per VAT rate on the document; base + vat sum to total, vat to vatTotal' }),
+    lines: z.array(
+      z.looseObject({
+        id: z.string(),
+        publisherId: z.string(),
+        description: z.string(),
+        amount,
+        vat: amount,
+        vatRate,
+        purchaseId: z.string(),
+        refundId: z.string().nullable(),
+      }),
+    ),
   })
   .meta({ id: 'Invoice' });
 
@@ -208,6 +242,8 @@ export const reconciliation = z
     uncollected: amount,
     outstanding: amount,
     credited: amount,
+    remitted: amount,
+    remittanceDifference: amount,
     invoices: z.looseObject({
       paid: z.number().int(),
       partially_paid: z.number().int(),
@@ -271,14 +307,25 @@ export const payout = z
   .looseObject({ id: z.string(), publisherId: z.string(), amount, createdAt: time })
   .meta({ id: 'Payout' });
 
-export const balance = z.looseObject({ available: amount, settled: amount, paidOut: amount }).meta({ id: 'Balance' });
+export const balance = z
+  .looseObject({ pending: amount, available: amount, settled: amount, paidOut: amount })
+  .meta({ id: 'Balance' });
 
 export const dispute = z
   .looseObject({
     id: z.string(),
+    object: z.literal('dispute'),
     purchaseId: z.string(),
     status: z.enum(['open', 'under_review', 'won', 'lost']),
+    reason: z.string(),
+    openedBy: z.enum(['subscriber', 'operator']),
     respondBy: time,
+    evidence: z.string().nullable(),
+    respondedAt: nullableTime,
+    closedAt: nullableTime,
+    createdAt: time,
+    refund: refund.nullable().meta({ description: 'The refund a lost dispute made' }),
+    purchase,
   })
   .meta({ id: 'Dispute' });
 
@@ -295,7 +342,9 @@ export const webhookEvent = z
   .looseObject({
     id: z.string(),
     type: z.string(),
-    status: z.enum(['pending', 'delivered', 'failed']),
+    status: z.enum(['pending', 'delivered', 'failed', 'skipped']).meta({
+      description: '`skipped`: it came due while the publisher had no webhookUrl, so it was neither sent nor retried',
+    }),
     payload: z.unknown(),
   })
   .meta({ id: 'WebhookEvent' });

@@ -1,5 +1,6 @@
 import type Decimal from 'decimal.js';
 import { BILLING_TIME_ZONE } from '../../domain/periods.js';
+import { frenchDay } from './french.js';
 import type { Lang } from './i18n.js';
 
 const LOCALES: Record<Lang, string> = { fr: 'fr-FR', en: 'en-GB' };
@@ -15,6 +16,20 @@ export interface Formatter {
   weekday(at: Date): string;
   /** "30 nov. 2026, 14:05". */
   dateTime(at: Date): string;
+  /** "14:05". */
+  time(at: Date): string;
+  /** "10,00" in French, "10.00" in English: an amount as typed in a form field, without its currency. */
+  decimal(amount: Decimal): string;
+}
+
+/** Intl writes "1 janvier"; French writes "1er janvier". */
+function withOrdinalFirst(lang: Lang, format: Intl.DateTimeFormat): (at: Date) => string {
+  if (lang !== 'fr') return (at) => format.format(at);
+  return (at) =>
+    format
+      .formatToParts(at)
+      .map((part) => (part.type === 'day' ? frenchDay(part.value) : part.value))
+      .join('');
 }
 
 const cache = new Map<Lang, Formatter>();
@@ -36,13 +51,16 @@ export function formatterFor(lang: Lang): Formatter {
     timeStyle: 'short',
     timeZone: BILLING_TIME_ZONE,
   });
+  const time = new Intl.DateTimeFormat(locale, { timeStyle: 'short', timeZone: BILLING_TIME_ZONE });
   const formatter: Formatter = {
     lang,
     // A decimal string keeps the exact amount: Intl formats it digit for digit, no float involved.
     money: (amount) => money.format((typeof amount === 'string' ? amount : amount.toFixed(2)) as `${number}`),
-    date: (at) => date.format(at),
-    weekday: (at) => weekday.format(at),
-    dateTime: (at) => dateTime.format(at),
+    date: withOrdinalFirst(lang, date),
+    weekday: withOrdinalFirst(lang, weekday),
+    dateTime: withOrdinalFirst(lang, dateTime),
+    time: (at) => time.format(at),
+    decimal: (amount) => (lang === 'fr' ? amount.toFixed(2).replace('.', ',') : amount.toFixed(2)),
   };
   cache.set(lang, formatter);
   return formatter;

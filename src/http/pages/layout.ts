@@ -1,6 +1,7 @@
 import { html } from 'ghtml';
 import { STYLESHEET_PATH } from './assets.js';
 import type { Messages } from './messages/fr.js';
+import { HELP_PATH, PRIVACY_PATH, TERMS_PATH } from './paths.js';
 
 export interface Shell {
   m: Messages;
@@ -30,6 +31,7 @@ export function layout(shell: Shell, body: string): string {
 </main>
 <footer>
 <p>${m.footer}</p>
+<nav aria-label="${m.footerLinks}" class="footer-links"><a href="${TERMS_PATH}">${m.termsLink}</a> <a href="${PRIVACY_PATH}">${m.privacyLink}</a> <a href="${HELP_PATH}">${shell.brand ? m.operatorHelpLink(shell.brand) : m.helpLink}</a></nav>
 !${
     shell.switchHref
       ? html`<nav aria-label="${m.switchLanguage}"><a href="${shell.switchHref}" hreflang="${m.otherLang}" lang="${m.otherLang}">${m.otherLangName}</a></nav>`

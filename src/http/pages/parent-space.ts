@@ -1,8 +1,10 @@
 import { html } from 'ghtml';
+import type { Budget } from '../../domain/ceilings.js';
 import { CATEGORIES } from '../../domain/categories.js';
 import type { Decimal } from '../../domain/money.js';
 import type { Formatter } from './format.js';
 import { layout, type Shell } from './layout.js';
+import type { Messages } from './messages/fr.js';
 import { purchaseList, type PurchaseItem } from './subscriber-space.js';
 
 export interface ChildForm {
@@ -19,10 +21,14 @@ export interface ChildView {
   ref: string;
   name: string;
   form: ChildForm;
+  /** The controls in force, which the form may not show after a refused save. */
+  saved: Pick<ChildForm, 'blocked' | 'blockedCategories'>;
   /** Effective limits, VAT included. */
   weeklyInForce: Decimal;
   monthlyInForce: Decimal;
   errors: { weekly?: string; monthly?: string };
+  /** What the child has spent this week and this month, against its limits in force. */
+  budget: Budget;
   purchases: PurchaseItem[];
 }
 
@@ -49,13 +55,25 @@ function limitField(
 <input type="text" inputmode="decimal" autocomplete="off" id="${id}" name="${name}" value="${value}" aria-describedby="${id}-hint${error ? ` ${id}-error` : ''}"!${error ? ' aria-invalid="true"' : ''}>`;
 }
 
+/** Blocked, allowed, or allowed but for some categories: never "allowed" alone while a category is blocked. */
+function childState(m: Messages, form: Pick<ChildForm, 'blocked' | 'blockedCategories'>): string {
+  if (form.blocked) return html`<strong>${m.childState.blocked}</strong>`;
+  if (!form.blockedCategories.length) return html`${m.childState.open}`;
+  return html`<strong>${m.childState.openExcept(form.blockedCategories.map((c) => m.category[c] ?? c).join(', '))}</strong>`;
+}
+
 export function parentSpacePage(shell: Shell, f: Formatter, view: ParentView): string {
   const { m } = shell;
   const children = view.children.map((child, index) => {
     const id = `child-${index}`;
     return html`<section class="card" id="${id}" aria-labelledby="${id}-name">
 <h2 id="${id}-name">${child.name}</h2>
-<p class="meta">!${child.form.blocked ? html`<strong>${m.childState.blocked}</strong>` : html`${m.childState.open}`} · ${f.money(child.weeklyInForce)} ${m.period.weekly} · ${f.money(child.monthlyInForce)} ${m.period.monthly}</p>
+<p class="meta">!${childState(m, child.saved)}</p>
+<h3 class="spent" id="${id}-spent">${m.childSpent}</h3>
+<dl class="budget" aria-labelledby="${id}-spent">
+<div><dt>${m.spentThisWeek}</dt><dd>${f.money(child.budget.weekly.spent)}</dd><dd class="meta">${m.spentOf(f.money(child.weeklyInForce))}</dd></div>
+<div><dt>${m.spentThisMonth}</dt><dd>${f.money(child.budget.monthly.spent)}</dd><dd class="meta">${m.spentOf(f.money(child.monthlyInForce))}</dd></div>
+</dl>
 <form method="post" action="/me/children/${encodeURIComponent(child.ref)}/controls">
 <input type="hidden" name="csrf" value="${view.csrf}">
 <label class="check"><input type="checkbox" name="blocked" value="on"!${child.form.blocked ? ' checked' : ''}> ${m.childBlocked}</label>

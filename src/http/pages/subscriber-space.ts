@@ -5,6 +5,7 @@ import type { Plan } from '../../domain/plan-periods.js';
 import type { Formatter } from './format.js';
 import { layout, type Shell } from './layout.js';
 import type { Messages } from './messages/fr.js';
+import { deviceOf } from './user-agent.js';
 
 export interface ConsentEvidenceView {
   at: Date | null;
@@ -12,6 +13,12 @@ export interface ConsentEvidenceView {
   userAgent: string | null;
   pageVersion: string | null;
   assertionId: string;
+  /** The operator whose assertion identified the subscriber. */
+  operatorBrand: string;
+  /** What the subscriber agreed to. */
+  amount: string;
+  publisherName: string;
+  description: string;
 }
 
 export interface PurchaseItem {
@@ -21,6 +28,7 @@ export interface PurchaseItem {
   description: string;
   amount: string;
   refunded: string | null;
+  /** As a person reads it: see purchaseShownStatus. */
   status: string;
   invoicedOn: Date | null;
   evidence: ConsentEvidenceView | null;
@@ -36,6 +44,8 @@ export interface SubscriptionItem {
   status: string;
   renewsOn: Date | null;
   canceledOn: Date | null;
+  /** The end of the period already paid, while it is still ahead: access lasts until then, even once canceled. */
+  accessUntil: Date | null;
   cancelable: boolean;
 }
 
@@ -79,7 +89,8 @@ export interface SpaceView {
   subscriptions: SubscriptionItem[];
   disputes: DisputeItem[];
   invoices: InvoiceItem[];
-  isHolder: boolean;
+  /** A holder with at least one child: only then is the parent space offered. */
+  hasChildren: boolean;
   notice: string | null;
   error: string | null;
   csrf: string;
@@ -87,15 +98,37 @@ export interface SpaceView {
 
 const status = (label: string, code: string) => html`<span class="status status-${code}">${label}</span>`;
 
-export function evidenceDetails(m: Messages, f: Formatter, evidence: ConsentEvidenceView | null): string {
+/**
+ * A confirmed purchase's status as its invoice has it, so that /me never says
+ * "paid" beside an invoice still to be paid: confirmed (on the next bill),
+ * billed, paid, unpaid or partly paid. Other statuses are the purchase's own.
+ */
+export function purchaseShownStatus(status: string, invoiceStatus: string | null): string {
+  if (status !== 'confirmed' || invoiceStatus === null) return status;
+  return invoiceStatus === 'issued' ? 'billed' : invoiceStatus;
+}
+
+function deviceSentence(m: Messages, userAgent: string | null): string {
+  const { browser, os } = deviceOf(userAgent);
+  if (browser && os) return m.deviceOn(browser, os);
+  return browser ?? os ?? m.unknownDevice;
+}
+
+/** A person's summary of their consent (when, on what, through whom, to what), the raw record kept below it for a dispute. */
+function evidenceDetails(m: Messages, f: Formatter, evidence: ConsentEvidenceView | null): string {
   if (!evidence) return html`<p class="meta">${m.evidenceNone}</p>`;
-  return html`<details><summary>${m.evidenceSummary}</summary><dl>
-!${evidence.at ? html`<dt>${m.evidenceAt}</dt><dd>${f.dateTime(evidence.at)}</dd>` : ''}
+  return html`<details class="evidence"><summary>${m.evidenceSummary}</summary>
+!${evidence.at ? html`<p>${m.evidenceWhen(f.date(evidence.at), f.time(evidence.at), deviceSentence(m, evidence.userAgent))}</p>` : ''}
+<p>${m.evidenceAgreed(f.money(evidence.amount), evidence.publisherName, evidence.description)}</p>
+<p>${m.evidenceOperator(evidence.operatorBrand)}</p>
+<details class="raw"><summary>${m.evidenceRaw}</summary><dl>
+!${evidence.at ? html`<dt>${m.evidenceAt}</dt><dd>${evidence.at.toISOString()}</dd>` : ''}
 <dt>${m.evidenceIp}</dt><dd>${evidence.ip ?? '—'}</dd>
 <dt>${m.evidenceBrowser}</dt><dd>${evidence.userAgent ?? '—'}</dd>
 <dt>${m.evidencePage}</dt><dd>${evidence.pageVersion ?? '—'}</dd>
 <dt>${m.evidenceAssertion}</dt><dd>${evidence.assertionId}</dd>
-</dl></details>`;
+</dl></details>
+</details>`;
 }
 
 export function purchaseList(
@@ -133,17 +166,18 @@ function subscriptionList(m: Messages, f: Formatter, items: SubscriptionItem[], 
   if (!items.length) return html`<p>${m.noSubscriptions}</p>`;
   return html`<ul class="items">!${items.map(
     (s) => html`<li id="subscription-${s.id}">
-<div class="item-head"><h3>${s.description}</h3><span class="amount">${f.money(s.amount)} ${m.period[s.plan]}</span></div>
+<div class="item-head"><h3>${s.description}</h3><span class="amount">${f.money(s.amount)} <span class="period">${m.period[s.plan]}</span></span></div>
 <p class="meta">${s.publisherName} · !${status(m.subscriptionStatus[s.status] ?? m.unknownStatus, s.status)}</p>
 !${s.renewsOn && s.cancelable ? html`<p class="meta">${m.renewsOn(f.date(s.renewsOn))}</p>` : ''}
-!${s.canceledOn ? html`<p class="meta">${m.canceledOn(f.date(s.canceledOn))}</p>` : ''}
+!${s.canceledOn ? html`<p class="meta">${m.canceledOn(f.date(s.canceledOn))}!${s.accessUntil ? html` · ${m.accessUntil(f.date(s.accessUntil))}` : ''}</p>` : ''}
 !${
       s.cancelable
-        ? html`<form class="inline" method="post" action="/me/subscriptions/${s.id}/cancel">
+        ? html`<p class="hint">${s.accessUntil ? m.cancelHint(f.date(s.accessUntil)) : m.cancelHintNow}</p>
+<details class="cancel"><summary>${m.cancelButton}<span class="visually-hidden"> (${s.description})</span></summary>
+<form class="inline" method="post" action="/me/subscriptions/${s.id}/cancel">
 <input type="hidden" name="csrf" value="${csrf}">
-<p class="hint">${m.cancelHint}</p>
-<button type="submit" class="danger">${m.cancelButton}<span class="visually-hidden"> (${s.description})</span></button>
-</form>`
+<button type="submit" class="danger">${m.cancelConfirmButton}<span class="visually-hidden"> (${s.description})</span></button>
+</form></details>`
         : ''
     }
 </li>`,
@@ -193,8 +227,8 @@ function invoiceList(m: Messages, f: Formatter, items: InvoiceItem[]): string {
     (i) => html`<li id="invoice-${i.id}">
 <div class="item-head"><h3>${m.invoiceTitle(f.date(i.issuedOn))}</h3><span class="amount">${f.money(i.total)}</span></div>
 <p class="meta">${m.invoiceVat(f.money(i.vat))} · !${status(m.invoiceStatus[i.status] ?? m.unknownStatus, i.status)}</p>
-<details><summary>${m.invoiceLines(i.lines.length)}</summary><dl>!${i.lines.map(
-      (l) => html`<dt>${l.description}</dt><dd>${f.money(l.amount)}</dd>`,
+<details><summary>${m.invoiceLines(i.lines.length)}</summary><dl class="lines">!${i.lines.map(
+      (l) => html`<dt>${l.description}</dt><dd class="amount">${f.money(l.amount)}</dd>`,
     )}</dl></details>
 </li>`,
   )}</ul>`;
@@ -214,7 +248,7 @@ export function subscriberSpacePage(shell: Shell, f: Formatter, view: SpaceView)
 <div><dt>${m.leftThisMonth}</dt><dd>${f.money(view.budget.monthly.remaining)}</dd><dd class="meta">${m.budgetLeftOf(f.money(view.budget.monthly.limit))} · ${m.monthResets(f.weekday(view.monthResets))}</dd></div>
 </dl>
 <p class="meta">${m.perPurchaseLimit(f.money(view.budget.perPurchase))}</p>
-!${view.isHolder ? html`<p><a href="/me/children">${m.parentSpaceLink}</a></p>` : ''}
+!${view.hasChildren ? html`<p><a href="/me/children">${m.parentSpaceLink}</a></p>` : ''}
 </section>
 !${view.points ? pointsSection(m, f, view.points) : ''}
 <section class="card" aria-labelledby="subscriptions"><h2 id="subscriptions">${m.subscriptionsHeading}</h2>!${subscriptionList(m, f, view.subscriptions, view.csrf)}</section>

@@ -16,7 +16,12 @@ export function payoutResource(payout: PayoutRecord) {
 }
 
 export function balanceResource(b: PublisherBalance) {
-  return { available: formatAmount(b.available), settled: formatAmount(b.settled), paidOut: formatAmount(b.paidOut) };
+  return {
+    pending: formatAmount(b.pending),
+    available: formatAmount(b.available),
+    settled: formatAmount(b.settled),
+    paidOut: formatAmount(b.paidOut),
+  };
 }
 
 export function accountResource(b: AccountBalance) {

@@ -12,6 +12,7 @@ export function webhookEventResource(event: WebhookEventRecord) {
     createdAt: event.createdAt.toISOString(),
     deliveredAt: event.deliveredAt?.toISOString() ?? null,
     failedAt: event.failedAt?.toISOString() ?? null,
+    skippedAt: event.skippedAt?.toISOString() ?? null,
     nextAttemptAt: status === 'pending' ? event.nextAttemptAt.toISOString() : null,
     payload: event.payload,
     attempts: event.attempts.map((a) => ({

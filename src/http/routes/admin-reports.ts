@@ -2,12 +2,13 @@ import { stringify } from 'csv-stringify/sync';
 import { Router } from 'express';
 import { z } from 'zod';
 import { csvSafeRow } from '../../domain/csv.js';
-import { monthlyReport } from '../../domain/monthly-report.js';
+import { reportOfMonth } from '../../domain/monthly-report.js';
 import { monthStart } from '../../domain/periods.js';
 import { allow } from '../auth.js';
 import { monthlyReportResource, REPORT_CSV_COLUMNS, reportCsvRecords } from '../presenters/monthly-report.js';
 import type { AppContext } from '../context.js';
 import { operations } from '../openapi/operation.js';
+import { monthlyReport } from '../openapi/reports.js';
 import { parse } from '../validation.js';
 
 export const monthQuery = z.object({ month: z.string().max(7).optional() }).strict();
@@ -29,7 +30,7 @@ export function adminReportRoutes(ctx: AppContext): Router {
   /** GET /v1/admin/reports/monthly?month=YYYY-MM: per operator and publisher; JSON, or CSV with Accept: text/csv. */
   router.get('/reports/monthly', allow(ctx, 'admin'), async (req, res) => {
     const month = parse(monthQuery, req.query).month ?? currentMonth(new Date());
-    const { bounds, lines } = await monthlyReport(ctx.database.sql, month);
+    const { bounds, lines } = await reportOfMonth(ctx.database.sql, month);
     const report = monthlyReportResource(month, bounds, lines);
     if (req.accepts(['application/json', 'text/csv']) !== 'text/csv') return res.json(report);
     const records = reportCsvRecords(report).map(csvSafeRow);
@@ -45,8 +46,10 @@ export const adminReportOperations = operations({
   path: '/v1/admin/reports/monthly',
   tag: 'Admin',
   summary: 'The month per operator and publisher: volumes, declines by code, dispute rate, conversion',
-  description: '`month` is `YYYY-MM` (Europe/Paris; default the current month). `Accept: text/csv` gives one row each.',
+  description:
+    '`month` is `YYYY-MM` (Europe/Paris; default the current month). JSON by default; `Accept: text/csv` gives ' +
+    'one row per entry of `data`, with `month` first and one `declines_<code>` column per decline code.',
   actors: ['admin'],
   query: monthQuery,
-  responses: { 200: { description: 'The report', csv: true } },
+  responses: { 200: { description: 'The report: JSON, or CSV when asked for', schema: monthlyReport, csv: true } },
 });

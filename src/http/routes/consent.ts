@@ -4,7 +4,7 @@ import { Decimal } from '../../domain/money.js';
 import { purchaseStatus } from '../../domain/offer-status.js';
 import { purchaseOnOffer } from '../../domain/consent-offers.js';
 import type { AppContext } from '../context.js';
-import { confirmOnConsentPage, showConsentPage } from '../consent-session.js';
+import { confirmOnConsentPage, showConsentPage, type ConsentOffer } from '../consent-session.js';
 import { pageHeaders } from '../pages/render.js';
 
 /** The points button the subscriber chose on the consent page; anything else is paying in euros only. */
@@ -19,17 +19,17 @@ export function consentRoutes(ctx: AppContext): Router {
 
   router.use('/purchases', pageHeaders);
 
-  router.get('/purchases/:id', (req, res) =>
-    showConsentPage(ctx, req, res, 'purchase', async (id) => {
-      const offer = await purchaseOnOffer(ctx.database.sql, id);
-      if (!offer) return null;
-      const { purchase, seller } = offer;
-      return { ...purchase, status: purchaseStatus(purchase), publisher: seller, plan: null };
-    }),
-  );
+  const find = async (id: string): Promise<ConsentOffer | null> => {
+    const offer = await purchaseOnOffer(ctx.database.sql, id);
+    if (!offer) return null;
+    const { purchase, seller } = offer;
+    return { ...purchase, status: purchaseStatus(purchase), publisher: seller, plan: null };
+  };
+
+  router.get('/purchases/:id', (req, res) => showConsentPage(ctx, req, res, 'purchase', find));
 
   router.post('/purchases/:id/confirm', (req, res) =>
-    confirmOnConsentPage(ctx, req, res, 'purchase', async (sql, subscriber, evidence, { m, f }) => {
+    confirmOnConsentPage(ctx, req, res, 'purchase', find, async (sql, subscriber, evidence, { m, f }) => {
       const points = chosenPoints(req.body);
       const result = await confirmPurchase(
         sql,
@@ -47,10 +47,20 @@ export function consentRoutes(ctx: AppContext): Router {
         id: purchase.id,
         declineCode: result.outcome === 'declined' ? result.code : null,
         returnUrl: purchase.returnUrl,
-        thanks:
+        thanks: (seller) => [
           purchase.pointsSpent > 0
-            ? m.paidWithPointsSentence(euros, String(purchase.pointsSpent), f.money(value), purchase.description)
-            : m.paidSentence(euros, purchase.description),
+            ? m.paidWithPointsSentence(
+                euros,
+                String(purchase.pointsSpent),
+                f.money(value),
+                seller,
+                purchase.description,
+              )
+            : m.paidSentence(euros, seller, purchase.description),
+          ...(purchase.amount.gt(0) ? [m.onNextBill(subscriber.operator.brand)] : []),
+          m.reference(purchase.id),
+        ],
+        subscription: false,
       };
     }),
   );

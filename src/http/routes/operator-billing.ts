@@ -3,8 +3,9 @@ import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import { Router, type Response } from 'express';
 import { z } from 'zod';
-import { billingRunResource, createBillingRun, operatorBillingRun } from '../../domain/billing.js';
+import { billingRunResource, createBillingRun, listBillingRuns, operatorBillingRun } from '../../domain/billing.js';
 import {
+  INVOICE_CSV_COLUMNS,
   invoiceLineRows,
   invoiceResource,
   listInvoices,
@@ -48,23 +49,6 @@ function outcomeInput(input: z.output<typeof outcomeBody>): OutcomeInput {
     ? { status: input.status, collected: new Decimal(input.collected) }
     : { status: input.status };
 }
-
-/** One CSV row per invoice line; the header names these columns. */
-const CSV_COLUMNS = [
-  { key: 'invoice_id', header: 'invoiceId' },
-  { key: 'billing_run_id', header: 'billingRunId' },
-  { key: 'subscriber_ref', header: 'subscriberRef' },
-  { key: 'invoice_status', header: 'invoiceStatus' },
-  { key: 'line_id', header: 'lineId' },
-  { key: 'publisher_id', header: 'publisherId' },
-  { key: 'purchase_id', header: 'purchaseId' },
-  { key: 'refund_id', header: 'refundId' },
-  { key: 'description', header: 'description' },
-  { key: 'amount', header: 'amount' },
-  { key: 'vat_amount', header: 'vatAmount' },
-  { key: 'invoice_type', header: 'invoiceType' },
-  { key: 'vat_rate', header: 'vatRate' },
-];
 
 const RECONCILIATION_COLUMNS = ['invoiceId', 'type', 'subscriberRef', 'total', 'vatTotal', 'status', 'collected'];
 
@@ -117,6 +101,14 @@ export function billingRunRoutes(ctx: AppContext): Router {
     }
   });
 
+  router.get('/', async (req, res) => {
+    const { operator } = actorOf(res, 'operator');
+    const query = parse(pagination, req.query);
+    const rows = await listBillingRuns(ctx.database.sql, operator.id, query.limit, query.cursor);
+    const { items, nextCursor } = page(rows, query.limit);
+    res.json({ data: items.map(billingRunResource), nextCursor });
+  });
+
   router.get('/:id', async (req, res) => {
     const { operator } = actorOf(res, 'operator');
     res.json(
@@ -163,10 +155,13 @@ export function invoiceRoutes(ctx: AppContext): Router {
     const query = parse(invoiceQuery, req.query);
     if (req.accepts(['application/json', 'text/csv']) === 'text/csv') {
       const run = await operatorBillingRun(ctx.database.sql, operator.id, query.billingRun);
-      const rows = (async function* () {
-        for await (const row of invoiceLineRows(ctx.database.sql, run.id)) yield { ...row, billing_run_id: run.id };
-      })();
-      await sendCsv(ctx, res, `invoices-${run.id}.csv`, CSV_COLUMNS, rows);
+      await sendCsv(
+        ctx,
+        res,
+        `invoices-${run.id}.csv`,
+        [...INVOICE_CSV_COLUMNS],
+        invoiceLineRows(ctx.database.sql, run.id),
+      );
       return;
     }
     const rows = await listInvoices(ctx.database.sql, operator.id, query.billingRun, query.limit, query.cursor);
@@ -208,6 +203,15 @@ export const operatorBillingOperations = operations(
     idempotencyKeyRequired: true,
     responses: { 202: { description: 'Queued', schema: schema.billingRun } },
     errors: [409],
+  },
+  {
+    method: 'get',
+    path: '/v1/operator/billing-runs',
+    tag: 'Operator billing',
+    summary: "The operator's billing runs, newest first",
+    actors: ['operator'],
+    query: pagination,
+    responses: { 200: { description: 'A page of runs', schema: schema.list(schema.billingRun) } },
   },
   {
     method: 'get',

@@ -4,7 +4,14 @@ import { CHANNELS } from '../../domain/commission.js';
 import { notFound } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
 import { listPublisherPurchases, PURCHASE_STATUSES } from '../../domain/publisher-lists.js';
-import { confirmPurchase, newPurchase, refundPurchase, type Confirmation } from '../../domain/purchases.js';
+import {
+  confirmPurchase,
+  newPurchase,
+  purchaseVisibility,
+  refundPurchase,
+  type Confirmation,
+  type Statements,
+} from '../../domain/purchases.js';
 import { VAT_RATES } from '../../domain/vat.js';
 import { consentResource, purchaseResource, refundResource } from '../presenters/resources.js';
 import { subscriberLanes } from '../keyed-lane.js';
@@ -16,6 +23,7 @@ import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { page } from '../pagination.js';
 import { findPurchase, insertPendingPurchase } from '../../store/purchases.js';
+import type { Sql } from '../../store/sql.js';
 import {
   amountString,
   body,
@@ -118,42 +126,42 @@ export function purchaseRoutes(ctx: AppContext): Router {
   router.get('/:id', allow(ctx, 'publisher', 'subscriber'), async (req, res) => {
     const actor = actorOf(res, 'publisher', 'subscriber');
     const purchase = await findPurchase(ctx.database.sql, parse(purchaseId, req.params.id));
-    const visible =
-      purchase !== null &&
-      (actor.kind === 'publisher'
-        ? purchase.publisherId === actor.publisher.id
-        : // An unclaimed pending purchase is what its consent page shows to any subscriber holding the link.
-          purchase.subscriberId === actor.subscriber.id ||
-          (purchase.subscriberId === null && purchase.subscriptionId === null));
-    if (!visible) throw notFound('Purchase');
-    const ownConsent = actor.kind === 'subscriber' && purchase.subscriberId === actor.subscriber.id;
+    const seenBy =
+      actor.kind === 'publisher' ? { publisherId: actor.publisher.id } : { subscriberId: actor.subscriber.id };
+    const seen = purchase ? purchaseVisibility(purchase, seenBy) : null;
+    if (!purchase || !seen?.visible) throw notFound('Purchase');
     res.json({
       ...purchaseResource(purchase, publicUrl),
-      ...(ownConsent ? { consent: consentResource(purchase) } : {}),
+      ...(seen.withConsent ? { consent: consentResource(purchase) } : {}),
     });
   });
+
+  /** Without a key, each statement is its own transaction and points or notifications open one of their own. */
+  const onThePool: Statements = ctx.database;
 
   router.post('/:id/confirm', allow(ctx, 'subscriber'), async (req, res) => {
     const actor = actorOf(res, 'subscriber');
     const id = parse(purchaseId, req.params.id);
     const input = parse(confirmBody, req.body ?? {});
     const key = idempotencyKey(req, false);
-    await subscriberLanes.run(actor.subscriber.id, () =>
-      respondOnce(ctx, req, res, key, async (sql) =>
-        confirmationReply(
-          await confirmPurchase(
-            sql,
-            id,
-            actor.subscriber,
-            consentEvidence(req, actor.assertionId, API_CONSENT_VERSION),
-            publicUrl,
-            new Date(),
-            input.points ?? 0,
-          ),
+    const confirm = async (runner: Sql | Statements) =>
+      confirmationReply(
+        await confirmPurchase(
+          runner,
+          id,
+          actor.subscriber,
+          consentEvidence(req, actor.assertionId, API_CONSENT_VERSION),
           publicUrl,
+          new Date(),
+          input.points ?? 0,
         ),
-      ),
-    );
+        publicUrl,
+      );
+    await subscriberLanes.run(actor.subscriber.id, async () => {
+      if (key !== null) return respondOnce(ctx, req, res, key, confirm);
+      const reply = await confirm(onThePool);
+      res.status(reply.status).json(reply.body);
+    });
   });
 
   router.post('/:id/refunds', allow(ctx, 'publisher'), async (req, res) => {

@@ -14,7 +14,7 @@ import type { PurchaseView } from '../../domain/webhook-payloads.js';
 import { consentResource } from '../presenters/resources.js';
 import { operatorLimits } from '../../domain/spending.js';
 import { cancelSubscriptionAlone } from '../../domain/subscriptions.js';
-import type { PurchaseRecord } from '../../store/records.js';
+import type { PurchaseRecord, SubscriptionRecord } from '../../store/records.js';
 import {
   purchasesWithSeller,
   publisherNames as namesOf,
@@ -24,10 +24,18 @@ import {
 import { childrenOf, type SubscriberWithOperator } from '../../store/subscribers.js';
 import { formSubscriber, pageSubscriber, signInPage } from '../consent-session.js';
 import type { AppContext } from '../context.js';
+import type { Formatter } from '../pages/format.js';
 import { messagePage } from '../pages/layout.js';
+import type { Messages } from '../pages/messages/fr.js';
 import { parentSpacePage, type ChildView } from '../pages/parent-space.js';
 import { pageKit, sendHtml, type PageKit } from '../pages/render.js';
-import { subscriberSpacePage, type ConsentEvidenceView, type PurchaseItem } from '../pages/subscriber-space.js';
+import {
+  purchaseShownStatus,
+  subscriberSpacePage,
+  type ConsentEvidenceView,
+  type PurchaseItem,
+  type SubscriptionItem,
+} from '../pages/subscriber-space.js';
 import { csrfToken } from '../session.js';
 import { subscriberBudget } from '../../domain/spending.js';
 import { childRef } from './parental.js';
@@ -47,9 +55,17 @@ const disputeForm = z.object({ purchaseId: idParam, reason: z.string().trim().mi
 
 type Loaded = SubscriberWithOperator;
 
-function evidenceOf(purchase: PurchaseView): ConsentEvidenceView | null {
+function evidenceOf(purchase: PurchaseView, publisherName: string, operatorBrand: string): ConsentEvidenceView | null {
   const consent = consentResource(purchase);
-  return consent ? { ...consent, at: consent.at ? new Date(consent.at) : null } : null;
+  if (!consent) return null;
+  return {
+    ...consent,
+    at: consent.at ? new Date(consent.at) : null,
+    operatorBrand,
+    amount: new Decimal(purchase.amount.toString()).toFixed(2),
+    publisherName,
+    description: purchase.description,
+  };
 }
 
 function disputable(purchase: PurchaseRecord, now: Date): boolean {
@@ -61,7 +77,11 @@ function disputable(purchase: PurchaseRecord, now: Date): boolean {
   }
 }
 
-function purchaseItem({ purchase: p, publisherName, invoicedAt }: SoldPurchase, now: Date): PurchaseItem {
+function purchaseItem(
+  { purchase: p, publisherName, invoicedAt, invoiceStatus }: SoldPurchase,
+  operatorBrand: string,
+  now: Date,
+): PurchaseItem {
   return {
     id: p.id,
     at: p.confirmedAt ?? p.createdAt,
@@ -69,16 +89,49 @@ function purchaseItem({ purchase: p, publisherName, invoicedAt }: SoldPurchase, 
     description: p.description,
     amount: p.amount.toFixed(2),
     refunded: p.refundedAmount.gt(0) ? p.refundedAmount.toFixed(2) : null,
-    status: purchaseStatus(p, now),
+    status: purchaseShownStatus(purchaseStatus(p, now), invoiceStatus),
     invoicedOn: invoicedAt,
-    evidence: evidenceOf(p),
+    evidence: evidenceOf(p, publisherName, operatorBrand),
     disputable: disputable(p, now),
   };
 }
 
-async function purchasesOf(ctx: AppContext, subscriberId: string, take: number, now: Date): Promise<PurchaseItem[]> {
-  const rows = await purchasesWithSeller(ctx.database.sql, subscriberId, take);
-  return rows.map((row) => purchaseItem(row, now));
+async function purchasesOf(
+  ctx: AppContext,
+  subscriber: { id: string; operator: { brand: string } },
+  take: number,
+  now: Date,
+): Promise<PurchaseItem[]> {
+  const rows = await purchasesWithSeller(ctx.database.sql, subscriber.id, take);
+  return rows.map((row) => purchaseItem(row, subscriber.operator.brand, now));
+}
+
+function subscriptionItem(
+  { subscription: s, publisherName }: { subscription: SubscriptionRecord; publisherName: string },
+  now: Date,
+): SubscriptionItem {
+  const status = purchaseStatus(s, now);
+  return {
+    id: s.id,
+    publisherName,
+    description: s.description,
+    amount: s.amount.toFixed(2),
+    plan: s.plan,
+    status,
+    renewsOn: s.currentPeriodEnd,
+    canceledOn: s.canceledAt,
+    accessUntil: s.currentPeriodEnd && s.currentPeriodEnd > now ? s.currentPeriodEnd : null,
+    cancelable: status === 'active' || status === 'past_due',
+  };
+}
+
+/** After a cancel: which subscription, and until when its paid period lasts. */
+function canceledNotice(m: Messages, f: Formatter, subscriptions: SubscriptionItem[], id: unknown): string {
+  const canceled = subscriptions.find((s) => s.id === id && s.status === 'canceled');
+  if (!canceled) return m.notice.subscription_canceled ?? '';
+  return canceled.accessUntil
+    ? m.canceledUntil(canceled.description, f.date(canceled.accessUntil))
+    : m.canceledNow(canceled.description);
 }
 
 function queryOf<T extends string>(schema: z.ZodType<T>, value: unknown): T | null {
@@ -111,14 +164,16 @@ async function showSpace(
   const { m, f } = kit;
   const { subscriber } = who;
   const now = new Date();
-  const [budget, points, purchases, subscriptions, disputes, invoices] = await Promise.all([
+  const [budget, points, purchases, soldSubscriptions, disputes, invoices, children] = await Promise.all([
     subscriberBudget(ctx.database.sql, subscriber, now),
     householdPoints(ctx.database.sql, subscriber, { cursor: null, limit: LIST_SIZE }),
-    purchasesOf(ctx, subscriber.id, LIST_SIZE, now),
+    purchasesOf(ctx, subscriber, LIST_SIZE, now),
     subscriptionsWithSeller(ctx.database.sql, subscriber.id, LIST_SIZE),
     listDisputes(ctx.database.sql, { kind: 'subscriber', subscriberId: subscriber.id }, { limit: LIST_SIZE }),
     invoicesOfSubscriber(ctx.database.sql, subscriber.id, 24),
+    subscriber.holderId === null ? childrenOf(ctx.database.sql, subscriber.id) : [],
   ]);
+  const subscriptions = soldSubscriptions.map((sold) => subscriptionItem(sold, now));
   const publisherNames = await namesOf(ctx.database.sql, [...new Set(disputes.map((d) => d.purchase.publisherId))]);
   const notice = queryOf(noticeParam, req.query.notice);
   const error = queryOf(errorParam, req.query.error);
@@ -131,32 +186,22 @@ async function showSpace(
       weekResets: nextWeekStart(now),
       monthResets: nextMonthStart(now),
       purchases,
-      subscriptions: subscriptions.map(({ subscription: s, publisherName }) => {
-        const status = purchaseStatus(s, now);
+      subscriptions,
+      disputes: disputes.map((d) => {
+        const publisherName = publisherNames.get(d.purchase.publisherId) ?? '';
         return {
-          id: s.id,
+          id: d.id,
+          description: d.purchase.description,
           publisherName,
-          description: s.description,
-          amount: s.amount.toFixed(2),
-          plan: s.plan,
-          status,
-          renewsOn: s.currentPeriodEnd,
-          canceledOn: s.canceledAt,
-          cancelable: status === 'active' || status === 'past_due',
+          amount: d.purchase.amount.toFixed(2),
+          reason: d.reason,
+          status: d.status,
+          openedOn: d.createdAt,
+          respondBy: d.respondBy,
+          publisherEvidence: d.evidence,
+          evidence: evidenceOf(d.purchase, publisherName, subscriber.operator.brand),
         };
       }),
-      disputes: disputes.map((d) => ({
-        id: d.id,
-        description: d.purchase.description,
-        publisherName: publisherNames.get(d.purchase.publisherId) ?? '',
-        amount: d.purchase.amount.toFixed(2),
-        reason: d.reason,
-        status: d.status,
-        openedOn: d.createdAt,
-        respondBy: d.respondBy,
-        publisherEvidence: d.evidence,
-        evidence: evidenceOf(d.purchase),
-      })),
       invoices: invoices.map((i) => ({
         id: i.id,
         issuedOn: i.createdAt,
@@ -165,8 +210,13 @@ async function showSpace(
         status: i.status,
         lines: i.lines.map((l) => ({ description: l.description, amount: l.amount.toFixed(2) })),
       })),
-      isHolder: subscriber.holderId === null,
-      notice: notice ? (m.notice[notice] ?? null) : null,
+      hasChildren: children.length > 0,
+      notice:
+        notice === 'subscription_canceled'
+          ? canceledNotice(m, f, subscriptions, req.query.subscription)
+          : notice
+            ? (m.notice[notice] ?? null)
+            : null,
       error: error ? (m.actionFailed[error] ?? null) : null,
       csrf: who.csrf,
     }),
@@ -233,13 +283,15 @@ async function showChildren(
           blocked: child.blocked,
           blockedCategories: child.blockedCategories,
           pointsAllowed: child.pointsAllowed,
-          weekly: child.limitWeekly ? child.limitWeekly.toFixed(2) : '',
-          monthly: child.limitMonthly ? child.limitMonthly.toFixed(2) : '',
+          weekly: child.limitWeekly ? f.decimal(child.limitWeekly) : '',
+          monthly: child.limitMonthly ? f.decimal(child.limitMonthly) : '',
         },
+        saved: { blocked: child.blocked, blockedCategories: child.blockedCategories },
         weeklyInForce: controls.weekly,
         monthlyInForce: controls.monthly,
         errors: draft?.errors ?? {},
-        purchases: await purchasesOf(ctx, child.id, CHILD_LIST_SIZE, now),
+        budget: await subscriberBudget(ctx.database.sql, child, now),
+        purchases: await purchasesOf(ctx, { id: child.id, operator: holder.operator }, CHILD_LIST_SIZE, now),
       };
     }),
   );
@@ -308,7 +360,11 @@ export function subscriberPageRoutes(ctx: AppContext): Router {
       if (!code) throw error;
       return backTo(res, '/me', { error: code }, '#subscriptions');
     }
-    backTo(res, '/me', { notice: 'subscription_canceled' }, '#subscriptions');
+    // The page names the subscription and says until when it lasts, so it needs to know which one.
+    res.redirect(
+      303,
+      `/me?notice=subscription_canceled&subscription=${encodeURIComponent(id.data)}#subscription-${encodeURIComponent(id.data)}`,
+    );
   });
 
   router.post('/disputes', async (req, res) => {

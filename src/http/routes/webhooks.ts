@@ -9,7 +9,9 @@ import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { pagination, parse } from '../validation.js';
 
-export const eventsQuery = pagination.extend({ status: z.enum(['pending', 'delivered', 'failed']).optional() });
+export const eventsQuery = pagination.extend({
+  status: z.enum(['pending', 'delivered', 'failed', 'skipped']).optional(),
+});
 
 /** A publisher's view of its own webhook outbox, to see what was sent and why a delivery failed. */
 export function webhookRoutes(ctx: AppContext): Router {

@@ -18,7 +18,7 @@ export interface RedisServer {
 }
 
 /** A redis-server on a fixed port, so it can be killed and brought back empty where every client expects it. */
-async function startRedisOn(port: number): Promise<RedisServer> {
+export async function startRedisOn(port: number): Promise<RedisServer> {
   let child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],

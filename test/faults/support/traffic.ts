@@ -1,8 +1,11 @@
-import { appendFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { appendFile, mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import jwt from 'jsonwebtoken';
+import { onTestFinished } from 'vitest';
 import { TEST_ADMIN_API_KEY } from '../../support/env.js';
+
+/** Where traffic logs of failed fault tests are kept: inside the repository, and ignored by git. */
+export const FAULT_LOG_DIR = resolve(import.meta.dirname, '..', '..', '..', 'test-artifacts', 'faults');
 
 /** One request and what came back (or how it failed), as the client saw it. */
 export interface Exchange {
@@ -23,8 +26,9 @@ export interface Exchange {
 
 /**
  * Every request the fault tests send goes through here and is kept, and
- * appended as JSON lines to a file (its path is printed), so the checks
+ * appended as JSON lines to a file under test-artifacts/faults, so the checks
  * afterwards, and a person reading a failure, see every request and answer.
+ * The file is removed when its test passes and kept (its path printed) when it fails.
  */
 export class TrafficLog {
   readonly exchanges: Exchange[] = [];
@@ -41,7 +45,7 @@ export class TrafficLog {
   }
 
   constructor(name: string) {
-    this.file = join(tmpdir(), 'kiosque-faults', `${name}-${Date.now()}.jsonl`);
+    this.file = join(FAULT_LOG_DIR, `${name}-${Date.now()}.jsonl`);
   }
 
   async send(
@@ -99,13 +103,17 @@ export class TrafficLog {
   }
 
   async flush(): Promise<void> {
-    await mkdir(join(tmpdir(), 'kiosque-faults'), { recursive: true });
     await this.pending;
   }
 
+  /** Called in the test that sends the traffic: its outcome decides whether the file is kept. */
   async open(): Promise<void> {
-    await mkdir(join(tmpdir(), 'kiosque-faults'), { recursive: true });
-    console.log(`fault test traffic log: ${this.file}`);
+    await mkdir(FAULT_LOG_DIR, { recursive: true });
+    onTestFinished(async ({ task }) => {
+      await this.flush();
+      if (task.result?.state === 'pass') return rm(this.file, { force: true });
+      console.log(`fault test traffic log kept: ${this.file}`);
+    });
   }
 }
 

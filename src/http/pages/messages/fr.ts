@@ -1,6 +1,8 @@
+import { ofName, toName } from '../french.js';
+
 /**
  * Every word a French page shows. The English catalogue has the same keys
- * (its type is this one's); amounts and dates arrive already formatted for the language.
+ * (its type is this one’s); amounts and dates arrive already formatted for the language.
  */
 export const fr = {
   htmlLang: 'fr',
@@ -9,6 +11,11 @@ export const fr = {
   otherLangName: 'English',
   switchLanguage: 'Langue',
   footer: 'Kiosque : vos achats en ligne payés sur la facture de votre opérateur.',
+  footerLinks: 'Informations',
+  termsLink: 'Conditions d’utilisation',
+  privacyLink: 'Confidentialité',
+  operatorHelpLink: (brand: string) => `Service client ${ofName(brand)}`,
+  helpLink: 'Aide et service client',
   vatIncluded: 'TTC',
 
   period: { weekly: 'par semaine', monthly: 'par mois', quarterly: 'par trimestre' },
@@ -23,7 +30,11 @@ export const fr = {
   } as Record<string, string>,
   purchaseStatus: {
     pending: 'En attente',
-    confirmed: 'Payé',
+    confirmed: 'Confirmé, sur votre prochaine facture',
+    billed: 'Facturé, à régler avec votre facture',
+    paid: 'Payé',
+    unpaid: 'Facturé, impayé',
+    partially_paid: 'Facturé, réglé en partie',
     declined: 'Refusé',
     expired: 'Expiré',
     refunded: 'Remboursé',
@@ -47,14 +58,14 @@ export const fr = {
 
   consentTitle: (description: string) => `Confirmer : ${description}`,
   soldBy: (legalName: string) => `Vendu par ${legalName}`,
-  publisherSupport: "Aide et contact de l'éditeur",
+  publisherSupport: 'Aide et contact de l’éditeur',
   billedOn: (brand: string) => `Payé sur votre facture ${brand}, sans carte bancaire.`,
   budgetHeading: 'Votre budget',
   leftThisWeek: 'Reste cette semaine',
   leftThisMonth: 'Reste ce mois-ci',
   payButton: (price: string) => `Confirmer et payer ${price}`,
-  subscribeButton: (price: string, period: string) => `M'abonner pour ${price} ${period}`,
-  renewsByItself: (every: string) => `Cet abonnement se renouvelle tout seul ${every}, jusqu'à ce que vous l'annuliez.`,
+  subscribeButton: (price: string, period: string) => `M’abonner pour ${price} ${period}`,
+  renewsByItself: (every: string) => `Cet abonnement se renouvelle tout seul ${every}, jusqu’à ce que vous l’annuliez.`,
   nextRenewal: 'Prochain renouvellement :',
   howToCancel: 'Annulable à tout moment dans votre espace Kiosque : plus rien ne sera prélevé ensuite.',
   meLink: 'Mon espace Kiosque : achats, abonnements et budget',
@@ -63,43 +74,51 @@ export const fr = {
   forecast: {
     publisher_suspended: 'Cet éditeur ne peut pas vendre pour le moment.',
     account_blocked:
-      "Les achats sont bloqués sur ce compte par le titulaire de l'abonnement. Demandez-lui de les autoriser dans son espace parent.",
+      'Les achats sont bloqués sur ce compte par le titulaire de l’abonnement. Demandez-lui de les autoriser dans son espace parent.',
     category_blocked: (category: string) =>
-      `Les achats de la catégorie «\u00a0${category}\u00a0» sont bloqués sur ce compte par le titulaire de l'abonnement. Demandez-lui de les autoriser dans son espace parent.`,
+      `Les achats de la catégorie «\u00a0${category}\u00a0» sont bloqués sur ce compte par le titulaire de l’abonnement. Demandez-lui de les autoriser dans son espace parent.`,
     per_purchase_limit: (price: string, limit: string) =>
       `Ce prix, ${price}, dépasse le plafond de ${limit} par achat de votre compte.`,
     weekly_ceiling: (left: string, price: string, limit: string, resets: string) =>
-      `Il vous reste ${left} à dépenser cette semaine, moins que ${price}. Votre budget de la semaine repart à ${limit} le ${resets}.`,
+      `Il vous reste ${left} à dépenser cette semaine, moins de ${price}. Votre budget de la semaine repart à ${limit} le ${resets}.`,
     monthly_ceiling: (left: string, price: string, limit: string, resets: string) =>
-      `Il vous reste ${left} à dépenser ce mois-ci, moins que ${price}. Votre budget du mois repart à ${limit} le ${resets}.`,
+      `Il vous reste ${left} à dépenser ce mois-ci, moins de ${price}. Votre budget du mois repart à ${limit} le ${resets}.`,
   },
   nothingCharged: 'Rien ne vous a été facturé.',
-  backTo: (publisher: string) => `Retour à ${publisher}`,
+  backTo: (publisher: string) => `Retour ${toName(publisher)}`,
+  cancelAndBack: (publisher: string) => `Annuler et revenir ${toName(publisher)}`,
 
   thanksTitle: 'Merci',
-  paidSentence: (price: string, description: string) => `Vous avez payé ${price} pour «\u00a0${description}\u00a0».`,
-  subscribedSentence: (description: string, price: string, period: string) =>
-    `Vous êtes abonné à «\u00a0${description}\u00a0» pour ${price} ${period}.`,
+  paidSentence: (price: string, publisher: string, description: string) =>
+    `Vous avez payé ${price} ${toName(publisher)} pour «\u00a0${description}\u00a0».`,
+  subscribedSentence: (description: string, publisher: string, price: string, period: string) =>
+    `Votre abonnement à «\u00a0${description}\u00a0», vendu par ${publisher}, est actif : ${price} ${period}.`,
+  onNextBill: (brand: string) => `Ce montant figurera sur votre prochaine facture ${brand}.`,
+  reference: (id: string) => `Référence : ${id}`,
+  thanksRenewal: (date: string) => `Il se renouvellera tout seul le ${date}.`,
+  thanksHowToCancel:
+    'Pour l’annuler, ouvrez votre espace Kiosque, rubrique «\u00a0Mes abonnements\u00a0» : rien ne sera plus prélevé ensuite.',
+  manageSubscriptions: 'Gérer mes abonnements',
   purchaseDeclinedTitle: 'Achat refusé',
   subscriptionDeclinedTitle: 'Abonnement refusé',
   declined: {
     per_purchase_limit: 'Ce prix dépasse le plafond par achat de votre compte.',
     weekly_ceiling: 'Cet achat dépasserait votre budget de la semaine.',
     monthly_ceiling: 'Cet achat dépasserait votre budget du mois.',
-    account_blocked: "Les achats sont bloqués sur ce compte par le titulaire de l'abonnement.",
-    category_blocked: "Les achats de cette catégorie sont bloqués sur ce compte par le titulaire de l'abonnement.",
+    account_blocked: 'Les achats sont bloqués sur ce compte par le titulaire de l’abonnement.',
+    category_blocked: 'Les achats de cette catégorie sont bloqués sur ce compte par le titulaire de l’abonnement.',
     publisher_suspended: 'Cet éditeur ne peut pas vendre pour le moment.',
   },
   expiredTitle: 'Cette offre a expiré',
-  expiredText: "Retournez chez l'éditeur pour recommencer.",
+  expiredText: 'Le délai pour confirmer est passé. Pour recommencer, retournez sur le site de l’éditeur.',
   purchaseNotFoundTitle: 'Achat introuvable',
-  purchaseNotFoundText: "Cet achat n'existe pas ou ne vous concerne pas.",
+  purchaseNotFoundText: 'Cet achat n’existe pas ou ne vous concerne pas.',
   subscriptionNotFoundTitle: 'Abonnement introuvable',
-  subscriptionNotFoundText: "Cet abonnement n'existe pas ou ne vous concerne pas.",
+  subscriptionNotFoundText: 'Cet abonnement n’existe pas ou ne vous concerne pas.',
   signInTitle: 'Connectez-vous par votre opérateur',
-  signInText: "Ouvrez cette page depuis l'espace client de votre opérateur internet ou mobile.",
+  signInText: 'Ouvrez cette page depuis l’espace client de votre opérateur internet ou mobile.',
   refusedTitle: 'Action refusée',
-  reloadHint: "Rechargez la page et réessayez. Si cela continue, rouvrez-la depuis l'espace client de votre opérateur.",
+  reloadHint: 'Rechargez la page et réessayez. Si cela continue, rouvrez-la depuis l’espace client de votre opérateur.',
   purchaseSettled: (status: string) => `Cet achat est déjà traité : ${status}.`,
   subscriptionSettled: (status: string) => `Cet abonnement est déjà traité : ${status}.`,
 
@@ -110,38 +129,53 @@ export const fr = {
   perPurchaseLimit: (limit: string) => `Plafond par achat : ${limit}`,
   parentSpaceLink: 'Espace parent : gérer les achats de vos enfants',
   purchasesHeading: 'Mes achats',
-  noPurchases: "Aucun achat pour l'instant.",
+  noPurchases: 'Aucun achat pour l’instant.',
   refundedPart: (amount: string) => `Remboursé : ${amount}`,
   onInvoice: (date: string) => `Sur la facture du ${date}`,
   evidenceSummary: 'Preuve de votre accord',
-  evidenceAt: 'Confirmé le',
+  evidenceWhen: (date: string, time: string, device: string) => `Confirmé le ${date} à ${time}, sur ${device}.`,
+  evidenceOperator: (brand: string) => `Vous étiez identifié par votre opérateur, ${brand}.`,
+  evidenceAgreed: (amount: string, publisher: string, description: string) =>
+    `Vous avez accepté de payer ${amount} TTC ${toName(publisher)} pour «\u00a0${description}\u00a0», sur votre facture.`,
+  deviceOn: (browser: string, os: string) => `${browser} sur ${os}`,
+  unknownDevice: 'un navigateur non reconnu',
+  evidenceRaw: 'Données enregistrées, pour un litige',
+  evidenceAt: 'Horodatage',
   evidenceIp: 'Adresse IP',
-  evidenceBrowser: 'Navigateur',
+  evidenceBrowser: 'Navigateur (user agent)',
   evidencePage: 'Version de la page',
   evidenceAssertion: 'Identifiant de connexion',
   evidenceNone: 'Payé sans page de confirmation : renouvellement automatique de votre abonnement.',
   disputeSummary: 'Contester cet achat',
   disputeReason: 'Expliquez ce qui ne va pas',
-  disputeHint: "L'éditeur a 7 jours pour répondre. Si la contestation aboutit, l'achat vous est remboursé.",
+  disputeHint: 'L’éditeur a 7 jours pour répondre. Si la contestation aboutit, l’achat vous est remboursé.',
   disputeButton: 'Envoyer la contestation',
   subscriptionsHeading: 'Mes abonnements',
-  noSubscriptions: "Aucun abonnement pour l'instant.",
+  noSubscriptions: 'Aucun abonnement pour l’instant.',
   renewsOn: (date: string) => `Se renouvelle le ${date}`,
   canceledOn: (date: string) => `Annulé le ${date}`,
-  cancelButton: "Annuler l'abonnement",
-  cancelHint: 'Plus rien ne sera prélevé. La période déjà payée reste à vous.',
+  accessUntil: (date: string) => `Accès jusqu’au ${date}`,
+  cancelButton: 'Annuler l’abonnement',
+  cancelHint: (date: string) =>
+    `Si vous l’annulez, vous gardez l’accès jusqu’au ${date}, puis plus rien n’est prélevé.`,
+  cancelHintNow: 'Si vous l’annulez, plus rien n’est prélevé ensuite.',
+  cancelConfirmButton: 'Oui, annuler l’abonnement',
+  canceledUntil: (description: string, date: string) =>
+    `Votre abonnement à «\u00a0${description}\u00a0» est annulé. Vous y avez accès jusqu’au ${date} ; plus rien ne sera prélevé.`,
+  canceledNow: (description: string) =>
+    `Votre abonnement à «\u00a0${description}\u00a0» est annulé. Plus rien ne sera prélevé.`,
   disputesHeading: 'Mes contestations',
   noDisputes: 'Aucune contestation.',
   disputeOn: (description: string) => `Contestation de «\u00a0${description}\u00a0»`,
   disputeYourReason: 'Votre motif :',
   disputeOpenedOn: 'Ouverte le',
   disputeStatus: {
-    open: (date: string) => `Ouverte : l'éditeur doit répondre avant le ${date}.`,
-    under_review: () => "L'éditeur conteste : votre opérateur va trancher.",
-    won: () => "Close : l'achat est maintenu.",
+    open: (date: string) => `Ouverte : l’éditeur doit répondre avant le ${date}.`,
+    under_review: () => 'L’éditeur conteste : votre opérateur va trancher.',
+    won: () => 'Close : l’achat est maintenu.',
     lost: () => 'Close en votre faveur : vous êtes remboursé.',
   } as Record<string, (date: string) => string>,
-  publisherEvidence: "Réponse de l'éditeur :",
+  publisherEvidence: 'Réponse de l’éditeur :',
   invoicesHeading: 'Mes factures',
   noInvoices: 'Aucune facture pour le moment.',
   invoiceTitle: (date: string) => `Facture du ${date}`,
@@ -149,22 +183,22 @@ export const fr = {
   invoiceVat: (vat: string) => `dont TVA ${vat}`,
   notice: {
     subscription_canceled: 'Votre abonnement est annulé. Plus rien ne sera prélevé.',
-    dispute_opened: "Votre contestation est envoyée à l'éditeur.",
-    controls_saved: "C'est enregistré : les nouveaux réglages s'appliquent dès maintenant.",
+    dispute_opened: 'Votre contestation est envoyée à l’éditeur.',
+    controls_saved: 'C’est enregistré : les nouveaux réglages s’appliquent dès maintenant.',
   } as Record<string, string>,
   actionFailed: {
-    invalid_state: "Ce n'est plus possible : la situation a changé entre-temps. Voici la page à jour.",
-    not_found: "Introuvable : cet élément n'existe pas ou ne vous concerne pas.",
+    invalid_state: 'Ce n’est plus possible : la situation a changé entre-temps. Voici la page à jour.',
+    not_found: 'Introuvable : cet élément n’existe pas ou ne vous concerne pas.',
     invalid_request: 'Certaines informations sont manquantes ou incorrectes.',
     reason_required: 'Écrivez en quelques mots ce qui ne va pas, puis envoyez la contestation.',
   } as Record<string, string>,
 
   childrenTitle: 'Espace parent',
   childrenIntro:
-    "Réglez ce que chaque enfant peut acheter. Chaque réglage s'applique dès que vous l'enregistrez, même aux achats en cours.",
+    'Réglez ce que chaque enfant peut acheter. Chaque réglage s’applique dès que vous l’enregistrez, même aux achats en cours.',
   noChildren: 'Aucun enfant n’est rattaché à votre compte.',
   notHolderTitle: 'Réservé au titulaire du compte',
-  notHolderText: "Seul le titulaire de l'abonnement peut régler les achats des enfants du foyer.",
+  notHolderText: 'Seul le titulaire de l’abonnement peut régler les achats des enfants du foyer.',
   childBlocked: 'Bloquer tous les achats',
   blockedCategories: 'Catégories bloquées',
   weeklyLimit: 'Plafond par semaine, en euros',
@@ -173,9 +207,17 @@ export const fr = {
   limitAbove: (max: string) => `Ce plafond ne peut pas dépasser ${max}.`,
   limitInvalid: 'Écrivez un montant comme 20 ou 20,50.',
   saveControls: 'Enregistrer',
-  saveFailed: "Rien n'a été enregistré : corrigez le champ signalé.",
+  saveFailed: 'Rien n’a été enregistré : corrigez le champ signalé.',
   childPurchases: 'Ses derniers achats',
-  childState: { blocked: 'Achats bloqués', open: 'Achats autorisés' },
+  childState: {
+    blocked: 'Achats bloqués',
+    open: 'Achats autorisés',
+    openExcept: (categories: string) => `Achats autorisés, sauf : ${categories}`,
+  },
+  childSpent: 'Ses dépenses',
+  spentThisWeek: 'Cette semaine',
+  spentThisMonth: 'Ce mois-ci',
+  spentOf: (limit: string) => `sur ${limit}`,
   childPointsAllowed: 'Peut payer avec les points Kiosque du foyer',
 
   pointsHeading: 'Mes points Kiosque',
@@ -196,11 +238,38 @@ export const fr = {
     `Vous avez ${points} points Kiosque disponibles (${value}). Choisissez comment payer :`,
   payWithPoints: (euros: string, points: string, value: string) => `Payer ${euros} et ${points} points (${value})`,
   payAllWithPoints: (points: string, value: string) => `Payer avec ${points} points (${value}), 0 € sur la facture`,
-  paidWithPointsSentence: (euros: string, points: string, value: string, description: string) =>
-    `Vous avez payé ${euros} et ${points} points (${value}) pour « ${description} ».`,
+  paidWithPointsSentence: (euros: string, points: string, value: string, publisher: string, description: string) =>
+    `Vous avez payé ${euros} et ${points} points (${value}) ${toName(publisher)} pour «\u00a0${description}\u00a0».`,
   pointsRefusedTitle: 'Paiement en points impossible',
   pointsRefusedText: 'Ces points ne sont plus disponibles, ou ce compte ne peut pas les utiliser. Rien n’a été payé.',
   backToOffer: 'Revenir à l’achat',
+
+  termsTitle: 'Conditions d’utilisation de Kiosque',
+  terms: [
+    'Kiosque permet d’acheter des articles, des jeux et des services en ligne, et de s’y abonner, en les payant sur la facture de votre opérateur internet ou mobile, sans carte bancaire.',
+    'Chaque achat et chaque abonnement demande votre accord sur une page de confirmation qui affiche le prix TTC, le vendeur et, pour un abonnement, sa période, son renouvellement automatique et la façon de l’annuler. Rien n’est prélevé sans ce clic.',
+    'Votre opérateur fixe des plafonds par achat, par semaine et par mois ; le titulaire d’un abonnement peut en fixer de plus bas pour les enfants du foyer et bloquer des catégories d’achats.',
+    'Vous pouvez annuler un abonnement à tout moment dans votre espace Kiosque : vous gardez l’accès jusqu’à la fin de la période payée, puis plus rien n’est prélevé.',
+    'Un achat qui pose problème peut être contesté depuis votre espace Kiosque : l’éditeur a 7 jours pour répondre, puis votre opérateur tranche. Une contestation qui aboutit est remboursée.',
+    'Le contenu acheté est fourni par l’éditeur qui le vend, dont le nom figure sur la page de confirmation.',
+  ],
+  privacyTitle: 'Confidentialité',
+  privacy: [
+    'Kiosque reçoit de votre opérateur un identifiant de votre ligne, jamais votre nom, votre adresse ni vos coordonnées bancaires.',
+    'Pour chaque achat, Kiosque enregistre ce que vous avez accepté (prix, vendeur, description) et la preuve de votre accord : l’heure, l’adresse IP et le navigateur utilisés, la version de la page et l’identifiant de connexion fourni par votre opérateur. Cette preuve sert en cas de contestation ; vous la voyez dans votre espace Kiosque.',
+    'Vos achats sont transmis à votre opérateur pour les facturer, et à l’éditeur concerné pour vous livrer ce que vous avez acheté. Rien n’est vendu ni transmis à d’autres.',
+    'Ces pages ne chargent aucun script ni contenu d’un autre site, et ne déposent que deux cookies : votre session et la langue choisie.',
+    'Pour exercer vos droits sur ces données (accès, rectification, effacement dans les limites des obligations comptables), adressez-vous au service client de votre opérateur, qui transmet votre demande à Kiosque.',
+  ],
+  helpTitle: 'Aide et service client',
+  helpOperator: (brand: string) =>
+    `Pour une question sur votre facture, vos plafonds ou votre compte, contactez le service client ${ofName(brand)} depuis votre espace client ${brand} : c’est votre opérateur qui vous facture les achats Kiosque.`,
+  helpNoOperator:
+    'Pour une question sur votre facture, vos plafonds ou votre compte, contactez le service client de votre opérateur internet ou mobile depuis son espace client : c’est lui qui vous facture les achats Kiosque.',
+  helpPublisher:
+    'Pour une question sur un contenu acheté (accès, livraison), contactez l’éditeur qui l’a vendu : son lien d’aide figure sur la page de confirmation.',
+  helpDispute:
+    'Si un achat n’est pas le bon ou n’a pas été livré, contestez-le depuis votre espace Kiosque, rubrique «\u00a0Mes achats\u00a0».',
 };
 
 export type Messages = typeof fr;
