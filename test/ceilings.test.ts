@@ -15,6 +15,7 @@ import {
   type PublisherFixture,
   type TestGateway,
 } from './support/harness.js';
+import { expirePurchase } from './support/fixtures.js';
 
 let gw: TestGateway;
 let operator: OperatorFixture;
@@ -139,7 +140,7 @@ describe('Who may sell, and for how long', () => {
   it('When a pending purchase is older than 10 minutes, then confirming it is 410 consent_expired and it reads as expired', async () => {
     const token = await newSubscriber();
     const { id } = await createPurchase(gw, publisher);
-    await gw.ctx.database.prisma.purchase.update({ where: { id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await expirePurchase(gw, id);
     const res = await gw.api().post(`/v1/purchases/${id}/confirm`).set(bearer(token));
     expect(res.status).toBe(410);
     expect(res.body.error.code).toBe('consent_expired');

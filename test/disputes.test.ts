@@ -18,6 +18,7 @@ import {
   type PublisherFixture,
   type TestGateway,
 } from './support/harness.js';
+import { storedPurchaseStatus } from './support/fixtures.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -82,9 +83,7 @@ function resolve(apiKey: string, disputeId: string, outcome: string) {
     .send({ outcome });
 }
 
-async function purchaseStatus(id: string): Promise<string> {
-  return (await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status;
-}
+const purchaseStatus = (id: string) => storedPurchaseStatus(gw, id);
 
 async function eventsOf(type: string, objectId: string) {
   const events = await gw.ctx.database.prisma.outboxEvent.findMany({ where: { type }, orderBy: { createdAt: 'asc' } });

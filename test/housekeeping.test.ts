@@ -19,6 +19,7 @@ import {
   type PublisherFixture,
   type TestGateway,
 } from './support/harness.js';
+import { storedPurchaseStatus } from './support/fixtures.js';
 
 const DAY_MS = 24 * 3_600_000;
 
@@ -55,8 +56,7 @@ async function startWorker(options: Parameters<typeof startHousekeepingWorker>[1
   return worker;
 }
 
-const statusOf = async (id: string) =>
-  (await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status;
+const statusOf = (id: string) => storedPurchaseStatus(gw, id);
 
 async function keysOf(publisher: PublisherFixture): Promise<number> {
   return gw.ctx.database.prisma.idempotencyKey.count({ where: { scope: `publisher:${publisher.id}` } });

@@ -16,6 +16,7 @@ import {
   type PublisherFixture,
   type TestGateway,
 } from './support/harness.js';
+import { expirePurchase } from './support/fixtures.js';
 
 /*
  * Every answer below, 2xx and errors, comes from the real app over the real
@@ -276,10 +277,7 @@ describe('live answers against GET /openapi.json', () => {
     const declined = await live(api.post(`/v1/purchases/${big.body.id}/confirm`).set(bearer(holder)), 402);
     expect(declined.body.error.code).toBe('per_purchase_limit');
     const stale = await live(create(idemKey(), offer), 201);
-    await gw.ctx.database.prisma.purchase.update({
-      where: { id: stale.body.id },
-      data: { expiresAt: new Date(Date.now() - 1000) },
-    });
+    await expirePurchase(gw, stale.body.id);
     await live(api.post(`/v1/purchases/${stale.body.id}/confirm`).set(bearer(holder)), 410);
     const statuses = new Set([...checked].map((c) => Number(c.split(' ').pop())));
     expect([400, 401, 402, 403, 404, 409, 410].filter((s) => !statuses.has(s))).toEqual([]);

@@ -19,6 +19,7 @@ import {
   type PublisherFixture,
   type TestGateway,
 } from './support/harness.js';
+import { expirePurchase } from './support/fixtures.js';
 
 let gw: TestGateway;
 let operator: OperatorFixture;
@@ -245,7 +246,7 @@ describe('Expired offers lead somewhere', () => {
     const { id, consentUrl } = await createPurchase(gw, publisher, { returnUrl: 'https://gazette.example/article' });
     const browser = await signedIn(pathOf(consentUrl), assertion(operator, ref));
     const csrf = csrfOf((await browser.get(pathOf(consentUrl))).text);
-    await gw.ctx.database.prisma.purchase.update({ where: { id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await expirePurchase(gw, id);
     const res = await browser
       .post(`${pathOf(consentUrl)}/confirm`)
       .type('form')
