@@ -45,6 +45,15 @@ const provision = async () => {
   return withClient(mainUrl, (client) => provisionWorld(client, scale.subscribers));
 };
 
+// BENCH_ONLY=redis-outage: only issue 21's Redis outage, a minute.
+if (process.env.BENCH_ONLY === 'redis-outage') {
+  const outage = await redisOutage(mainUrl, await provision());
+  const summary = `## Redis outage run of ${date} (commit ${commit})\n\n${describeMachineLine(machine)}\n\n${redisOutageMarkdown(outage)}`;
+  if (process.env.BENCH_RECORD !== '0') appendFileSync(join(ROOT, 'BENCHMARKS.md'), `\n${summary}`);
+  process.stdout.write(`\n${summary}`);
+  process.exit(0);
+}
+
 // BENCH_ONLY=ratios: only the figures read against PostgreSQL's own pace (issue 22), a run of a few minutes.
 if (process.env.BENCH_ONLY === 'ratios') {
   const world = await provision();

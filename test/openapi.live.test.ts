@@ -250,6 +250,18 @@ describe('live answers against GET /openapi.json', () => {
     await live(api.get(`${run}/reconciliation`).set(op).accept('text/csv'), 200);
     await live(api.get('/v1/settlements').set(bearer(publisher.apiKey)), 200);
     await live(api.get('/v1/balance').set(bearer(publisher.apiKey)), 200);
+    const iban = { iban: 'DE89370400440532013000', holderName: 'Live GmbH' };
+    await live(api.put('/v1/publisher/bank-account').set(bearer(publisher.apiKey)).send(iban), 200);
+    await live(api.get('/v1/payouts').set(bearer(publisher.apiKey)), 200);
+    const payoutRun = await live(
+      api
+        .post('/v1/admin/payout-runs')
+        .set(admin)
+        .set('Idempotency-Key', idemKey())
+        .send({ executionDate: '2026-12-15', minimum: '99999999.00' }),
+      201,
+    );
+    await live(api.get(`/v1/admin/payout-runs/${payoutRun.body.id}`).set(admin), 200);
     await live(api.get('/v1/admin/ledger/balances').set(admin), 200);
     await live(api.get('/v1/admin/reports/monthly').set(admin), 200);
     await live(api.get('/v1/admin/reports/monthly').set(admin).accept('text/csv'), 200);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { billingHarness, postBillingRun, waitForRun, type BillingHarness } from './support/billing.js';
+import { billingHarness, postBillingRun, refund, waitForRun, type BillingHarness } from './support/billing.js';
 import {
   assertion,
   bearer,
@@ -17,6 +17,7 @@ let gw: TestGateway;
 let billing: BillingHarness;
 let operator: OperatorFixture;
 let publisher: PublisherFixture;
+let games: PublisherFixture;
 
 beforeAll(async () => {
   gw = startTestGateway();
@@ -24,6 +25,7 @@ beforeAll(async () => {
   await billing.startWorker();
   operator = await createOperator(gw);
   publisher = await createPublisher(gw, { category: 'press' });
+  games = await createPublisher(gw, { category: 'games' });
 });
 afterAll(async () => {
   await billing.close();
@@ -59,6 +61,7 @@ describe('The subscriber space shows the invoices that carry its purchases', () 
     // 2.88 of French online press at 2.1%: 0.06 of VAT, written the French way.
     expect(section).toContain('2,88\u00a0€');
     expect(section).toContain('dont TVA 0,06\u00a0€');
+    expect(section).toContain('TVA 2,1\u00a0%\u00a0: 0,06\u00a0€ sur 2,82\u00a0€');
     expect(section).toContain('Edition du jour');
     const purchaseOf = (html: string) => {
       const item = html.slice(html.indexOf(`id="purchase-${id}"`));
@@ -95,4 +98,82 @@ describe('The subscriber space shows the invoices that carry its purchases', () 
     const item = page.text.slice(page.text.indexOf(`id="purchase-${id}"`));
     expect(item.slice(0, item.indexOf('</li>'))).toContain('Confirmé, sur votre prochaine facture');
   });
+
+  it('When purchases at 2.1% and 20% are billed and one is refunded next run, then /me names the invoice and its credit note by number, with the VAT of each rate', async () => {
+    const ref = await provision(gw, operator);
+    const token = assertion(operator, ref);
+    expect((await buy(gw, publisher, token, { amount: '2.88', description: 'Le journal du jour' })).res.status).toBe(
+      200,
+    );
+    const game = await buy(gw, games, token, { amount: '6.00', description: 'Une partie de plus' });
+    expect(game.res.status).toBe(200);
+    const invoice = await documentOf(ref, await billNow());
+    expect(invoice.type).toBe('invoice');
+    // 2.88 at 2.1% carries 0.06 of VAT on 2.82; 6.00 at 20% carries 1.00 on 5.00.
+    expect(invoice.vatBreakdown).toEqual([
+      { rate: '0.021', base: '2.82', vat: '0.06' },
+      { rate: '0.20', base: '5.00', vat: '1.00' },
+    ]);
+
+    const browser = gw.api();
+    expect((await browser.get('/me').query({ assertion: token })).status).toBe(303);
+    const french = itemOf((await browser.get('/me')).text, invoice.id);
+    expect(french).toContain(`Facture n°&nbsp;<span class="doc-number">${invoice.number}</span>`);
+    expect(french).not.toContain(`>${invoice.id}<`);
+    expect(french).toContain('8,88\u00a0€');
+    expect(french).toContain('dont TVA 1,06\u00a0€');
+    expect(french).toContain('<li>TVA 2,1\u00a0%\u00a0: 0,06\u00a0€ sur 2,82\u00a0€</li>');
+    expect(french).toContain('<li>TVA 20\u00a0%\u00a0: 1,00\u00a0€ sur 5,00\u00a0€</li>');
+    const english = itemOf((await browser.get('/me').query({ lang: 'en' })).text, invoice.id);
+    expect(english).toContain(`Invoice no.&nbsp;<span class="doc-number">${invoice.number}</span>`);
+    expect(english).toContain('<li>VAT 2.1%: €0.06 on €2.82</li>');
+    expect(english).toContain('<li>VAT 20%: €1.00 on €5.00</li>');
+
+    await refund(gw, games.apiKey, game.id, '1.20');
+    const creditNote = await documentOf(ref, await billNow());
+    expect(creditNote.type).toBe('credit_note');
+    expect(creditNote.correctsInvoiceId).toBe(invoice.id);
+    expect(creditNote.vatBreakdown).toEqual([{ rate: '0.20', base: '-1.00', vat: '-0.20' }]);
+    const credited = itemOf((await browser.get('/me').query({ lang: 'fr' })).text, creditNote.id);
+    expect(credited).toContain(`Avoir n°&nbsp;<span class="doc-number">${creditNote.number}</span>`);
+    expect(credited).toContain(`Corrige la facture n°&nbsp;<span class="doc-number">${invoice.number}</span>`);
+    expect(credited).toContain('<li>TVA 20\u00a0%\u00a0: -0,20\u00a0€ sur -1,00\u00a0€</li>');
+  });
 });
+
+interface Document {
+  id: string;
+  number: string;
+  type: string;
+  correctsInvoiceId: string | null;
+  subscriberRef: string;
+  vatBreakdown: { rate: string; base: string; vat: string }[];
+}
+
+async function billNow(): Promise<string> {
+  const posted = await postBillingRun(gw, operator);
+  expect(posted.status).toBe(202);
+  const id = posted.body.id as string;
+  await waitForRun(gw, operator, id);
+  return id;
+}
+
+/** The subscriber's document in that run, as the operator's API answers it. */
+async function documentOf(ref: string, billingRunId: string): Promise<Document> {
+  const res = await gw
+    .api()
+    .get('/v1/operator/invoices')
+    .query({ billingRun: billingRunId, limit: 200 })
+    .set(bearer(operator.apiKey));
+  const found = (res.body.data as Document[]).find((d) => d.subscriberRef === ref);
+  if (!found) throw new Error(`no document for ${ref}: ${JSON.stringify(res.body)}`);
+  return found;
+}
+
+/** One document's entry in /me's list, up to the end of its lines. */
+function itemOf(page: string, id: string): string {
+  const start = page.indexOf(`id="invoice-${id}"`);
+  expect(start).toBeGreaterThan(-1);
+  const item = page.slice(start);
+  return item.slice(0, item.indexOf('</dl></details>'));
+}

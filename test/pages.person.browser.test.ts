@@ -179,6 +179,8 @@ describe.each(CONFIGS)('What a person sees, $name', (config) => {
       await invoice.locator('summary').click();
       expectOneLine(await lineBoxes(invoice.locator('dl.lines dd')), 'invoice line amount');
       expectOneLine(await lineBoxes(page.locator('.item-head .amount')), 'item amount');
+      expectOneLine(await lineBoxes(invoice.locator('ul.vat-rates li')), 'VAT per rate');
+      expectOneLine(await lineBoxes(invoice.locator('.doc-number')), 'document number');
       for (const id of household.billedIds) {
         await expect(page.locator(`#purchase-${id} .status`).innerText()).resolves.toBe(m.purchaseStatus.billed);
       }

@@ -9,7 +9,7 @@ import { accounts } from './ledger.js';
  * available; what was charged back is held until the operator's next
  * settlement books it, so it never reaches `available`.
  */
-export function releasePostings(operatorId: string, parts: readonly InvoicePart[]): Posting[] {
+function releasePostings(operatorId: string, parts: readonly InvoicePart[]): Posting[] {
   return parts.flatMap((part) => [
     { account: accounts.pending(part.publisherId), amount: part.pending },
     { account: accounts.payable(part.publisherId), amount: part.givenBack.minus(part.pending) },

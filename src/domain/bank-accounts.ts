@@ -25,7 +25,7 @@ export function parseIban(input: string): string {
   return iban;
 }
 
-export function parseBic(input: string): string {
+function parseBic(input: string): string {
   const bic = input.replace(/\s+/g, '').toUpperCase();
   if (!isValidBIC(bic)) throw invalidRequest('The BIC is not valid', { fields: { bic: 'is not a valid BIC' } });
   return bic;

@@ -21,7 +21,7 @@ export interface Lookups {
 /** Billing run ids (src/domain/billing.ts: newId('brun')) as they appear in remittance information. */
 const RUN_ID = /brun_[0-9A-HJKMNP-TV-Z]{26}/g;
 
-export function runIdsIn(texts: readonly string[]): string[] {
+function runIdsIn(texts: readonly string[]): string[] {
   return texts.flatMap((t) => t.match(RUN_ID) ?? []);
 }
 

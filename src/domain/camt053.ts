@@ -2,7 +2,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { invalidRequest } from './errors.js';
 import { Decimal } from './money.js';
 
-export const CAMT_053_NAMESPACE = 'urn:iso:std:iso:20022:tech:xsd:camt.053.001.08';
+const CAMT_053_NAMESPACE = 'urn:iso:std:iso:20022:tech:xsd:camt.053.001.08';
 
 /** One transaction of an entry: a batch-booked entry has several, a single transfer one. */
 export interface StatementTransaction {

@@ -2,7 +2,7 @@ import { create } from 'xmlbuilder2';
 import type { PayoutRun } from './payout-runs.js';
 import { formatAmount } from './money.js';
 
-export const PAIN_001_NAMESPACE = 'urn:iso:std:iso:20022:tech:xsd:pain.001.001.09';
+const PAIN_001_NAMESPACE = 'urn:iso:std:iso:20022:tech:xsd:pain.001.001.09';
 
 export interface Debtor {
   legalName: string;

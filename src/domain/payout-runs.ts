@@ -21,7 +21,7 @@ export interface PayoutRun {
 }
 
 /** Who a run pays and how much: each publisher its whole available, when that is at least the minimum (and above zero). */
-export function payoutsDue(publishers: readonly PayablePublisher[], minimum: Decimal): PayablePublisher[] {
+function payoutsDue(publishers: readonly PayablePublisher[], minimum: Decimal): PayablePublisher[] {
   return publishers.filter((p) => p.available.gte(minimum) && p.available.gt(0));
 }
 

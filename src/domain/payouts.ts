@@ -13,7 +13,7 @@ import { Decimal, formatAmount } from './money.js';
  * which holds only money its operators collected (docs/money.md). The caller
  * holds the publisher's row lock when it acts on the answer.
  */
-export async function availableToPayOut(db: Sql, publisherId: string): Promise<Decimal> {
+async function availableToPayOut(db: Sql, publisherId: string): Promise<Decimal> {
   return (await publisherAccounts(db, publisherId)).available;
 }
 

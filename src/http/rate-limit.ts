@@ -11,7 +11,7 @@ const WINDOW_MS = 60_000;
  * Redis, and learns the other gateways' in the same reply: the tolerance of
  * the limit across gateways (README, SECURITY.md).
  */
-export const SYNC_INTERVAL_MS = 100;
+const SYNC_INTERVAL_MS = 100;
 /** A sync that has not answered by then is failed: no request ever waits on it, but the next sync would. */
 const SYNC_TIMEOUT_MS = 250;
 /** After a failed sync, Redis is left alone this long: each gateway limits on its own counts meanwhile. */
@@ -45,7 +45,7 @@ interface Tally {
  * unreachable the circuit opens and each gateway limits on its own counts
  * (never fails open), then adds them to the shared ones once Redis is back.
  */
-export class SharedWindowCounts {
+class SharedWindowCounts {
   private window = -1;
   private tallies = new Map<string, Tally>();
   private timer: NodeJS.Timeout | null = null;

@@ -2,7 +2,7 @@ import { money } from './records.js';
 import type Decimal from 'decimal.js';
 import type { Sql, Statement } from './sql.js';
 
-export type PayoutStatus = 'created' | 'paid' | 'returned';
+type PayoutStatus = 'created' | 'paid' | 'returned';
 
 export interface PayoutRecord {
   id: string;

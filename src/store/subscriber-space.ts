@@ -68,3 +68,19 @@ export async function publisherNames(sql: Sql, publisherIds: readonly string[]):
   const rows = await sql.rows<{ id: string; name: string }>(PUBLISHER_NAMES, [[...publisherIds]]);
   return new Map(rows.map((row) => [row.id, row.name]));
 }
+
+const INVOICE_NUMBERS: Statement = {
+  name: 'subscriber_space_invoice_numbers',
+  text: `SELECT id, number FROM invoices WHERE id = ANY($1::text[]) AND subscriber_id = $2::text`,
+};
+
+/** The numbers of these documents of the subscriber's, by id: what a credit note names as the invoice it corrects. */
+export async function invoiceNumbers(
+  sql: Sql,
+  subscriberId: string,
+  invoiceIds: readonly string[],
+): Promise<Map<string, string>> {
+  if (!invoiceIds.length) return new Map();
+  const rows = await sql.rows<{ id: string; number: string }>(INVOICE_NUMBERS, [[...invoiceIds], subscriberId]);
+  return new Map(rows.map((row) => [row.id, row.number]));
+}

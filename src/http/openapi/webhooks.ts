@@ -31,7 +31,7 @@ const subscriptionMaybeWithCharge = subscription.extend({
  * Every event type, keyed by its name: a `Record` over the event types, so an
  * event added to src/domain/events.ts does not compile until it is described here.
  */
-export const WEBHOOK_EVENTS: Record<EventType | OperatorEventType, WebhookEventSpec> = {
+const WEBHOOK_EVENTS: Record<EventType | OperatorEventType, WebhookEventSpec> = {
   'purchase.confirmed': { summary: 'A subscriber confirmed a purchase', recipient: 'publisher', data: purchase },
   'purchase.refunded': {
     summary: 'A refund was made (by the publisher or by a lost dispute)',
@@ -91,7 +91,7 @@ export const WEBHOOK_EVENTS: Record<EventType | OperatorEventType, WebhookEventS
 };
 
 /** The body of a delivery of `type`: the envelope every event shares around its data. */
-export function webhookBody(type: keyof typeof WEBHOOK_EVENTS) {
+function webhookBody(type: keyof typeof WEBHOOK_EVENTS) {
   return z.object({
     id: z.string().meta({ description: 'The event id, also sent as `webhook-id`: deduplicate on it' }),
     type: z.literal(type),

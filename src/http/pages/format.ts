@@ -10,6 +10,8 @@ export interface Formatter {
   lang: Lang;
   /** "2,88 €" in French, "€2.88" in English. */
   money(amount: Decimal | string): string;
+  /** A VAT rate as API.md writes it ("0.021"): "2,1 %" in French, "2.1%" in English. */
+  percent(rate: string): string;
   /** "30 novembre 2026". */
   date(at: Date): string;
   /** "lundi 7 décembre": when a weekly budget starts again. */
@@ -39,6 +41,7 @@ export function formatterFor(lang: Lang): Formatter {
   if (cached) return cached;
   const locale = LOCALES[lang];
   const money = new Intl.NumberFormat(locale, { style: 'currency', currency: 'EUR' });
+  const percent = new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 2 });
   const date = new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone: BILLING_TIME_ZONE });
   const weekday = new Intl.DateTimeFormat(locale, {
     weekday: 'long',
@@ -56,6 +59,7 @@ export function formatterFor(lang: Lang): Formatter {
     lang,
     // A decimal string keeps the exact amount: Intl formats it digit for digit, no float involved.
     money: (amount) => money.format((typeof amount === 'string' ? amount : amount.toFixed(2)) as `${number}`),
+    percent: (rate) => percent.format(rate as `${number}`),
     date: withOrdinalFirst(lang, date),
     weekday: withOrdinalFirst(lang, weekday),
     dateTime: withOrdinalFirst(lang, dateTime),

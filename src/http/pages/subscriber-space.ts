@@ -3,6 +3,7 @@ import type { Budget } from '../../domain/ceilings.js';
 import type { Decimal } from '../../domain/money.js';
 import type { Plan } from '../../domain/plan-periods.js';
 import type { Formatter } from './format.js';
+import { invoiceList, type InvoiceItem } from './invoice-list.js';
 import { layout, type Shell } from './layout.js';
 import type { Messages } from './messages/fr.js';
 import { deviceOf } from './user-agent.js';
@@ -60,15 +61,6 @@ export interface DisputeItem {
   respondBy: Date;
   publisherEvidence: string | null;
   evidence: ConsentEvidenceView | null;
-}
-
-export interface InvoiceItem {
-  id: string;
-  issuedOn: Date;
-  total: string;
-  vat: string;
-  status: string;
-  lines: { description: string; amount: string }[];
 }
 
 /** The household's Kiosque Points, when its operator runs the programme. */
@@ -219,19 +211,6 @@ function pointsSection(m: Messages, f: Formatter, points: PointsView): string {
       : html`<p>${m.noPointsHistory}</p>`
   }
 </section>`;
-}
-
-function invoiceList(m: Messages, f: Formatter, items: InvoiceItem[]): string {
-  if (!items.length) return html`<p>${m.noInvoices}</p>`;
-  return html`<ul class="items">!${items.map(
-    (i) => html`<li id="invoice-${i.id}">
-<div class="item-head"><h3>${m.invoiceTitle(f.date(i.issuedOn))}</h3><span class="amount">${f.money(i.total)}</span></div>
-<p class="meta">${m.invoiceVat(f.money(i.vat))} · !${status(m.invoiceStatus[i.status] ?? m.unknownStatus, i.status)}</p>
-<details><summary>${m.invoiceLines(i.lines.length)}</summary><dl class="lines">!${i.lines.map(
-      (l) => html`<dt>${l.description}</dt><dd class="amount">${f.money(l.amount)}</dd>`,
-    )}</dl></details>
-</li>`,
-  )}</ul>`;
 }
 
 export function subscriberSpacePage(shell: Shell, f: Formatter, view: SpaceView): string {

@@ -16,6 +16,7 @@ import { operatorLimits } from '../../domain/spending.js';
 import { cancelSubscriptionAlone } from '../../domain/subscriptions.js';
 import type { PurchaseRecord, SubscriptionRecord } from '../../store/records.js';
 import {
+  invoiceNumbers,
   purchasesWithSeller,
   publisherNames as namesOf,
   subscriptionsWithSeller,
@@ -25,6 +26,7 @@ import { childrenOf, type SubscriberWithOperator } from '../../store/subscribers
 import { formSubscriber, pageSubscriber, signInPage } from '../consent-session.js';
 import type { AppContext } from '../context.js';
 import type { Formatter } from '../pages/format.js';
+import { invoiceItem } from '../pages/invoice-list.js';
 import { messagePage } from '../pages/layout.js';
 import type { Messages } from '../pages/messages/fr.js';
 import { parentSpacePage, type ChildView } from '../pages/parent-space.js';
@@ -174,7 +176,11 @@ async function showSpace(
     subscriber.holderId === null ? childrenOf(ctx.database.sql, subscriber.id) : [],
   ]);
   const subscriptions = soldSubscriptions.map((sold) => subscriptionItem(sold, now));
-  const publisherNames = await namesOf(ctx.database.sql, [...new Set(disputes.map((d) => d.purchase.publisherId))]);
+  const corrected = [...new Set(invoices.flatMap((i) => (i.correctsInvoiceId === null ? [] : [i.correctsInvoiceId])))];
+  const [publisherNames, numbers] = await Promise.all([
+    namesOf(ctx.database.sql, [...new Set(disputes.map((d) => d.purchase.publisherId))]),
+    invoiceNumbers(ctx.database.sql, subscriber.id, corrected),
+  ]);
   const notice = queryOf(noticeParam, req.query.notice);
   const error = queryOf(errorParam, req.query.error);
   sendHtml(
@@ -202,14 +208,7 @@ async function showSpace(
           evidence: evidenceOf(d.purchase, publisherName, subscriber.operator.brand),
         };
       }),
-      invoices: invoices.map((i) => ({
-        id: i.id,
-        issuedOn: i.createdAt,
-        total: i.total.toFixed(2),
-        vat: i.vatAmount.toFixed(2),
-        status: i.status,
-        lines: i.lines.map((l) => ({ description: l.description, amount: l.amount.toFixed(2) })),
-      })),
+      invoices: invoices.map((i) => invoiceItem(i, numbers)),
       hasChildren: children.length > 0,
       notice:
         notice === 'subscription_canceled'

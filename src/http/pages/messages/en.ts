@@ -172,7 +172,12 @@ export const en: Messages = {
   publisherEvidence: "Publisher's answer:",
   invoicesHeading: 'My invoices',
   noInvoices: 'No invoice yet.',
-  invoiceTitle: (date) => `Invoice of ${date}`,
+  invoiceNumbered: 'Invoice no.',
+  creditNoteNumbered: 'Credit note no.',
+  invoiceIssuedOn: (date) => `Issued on ${date}`,
+  creditNoteIssuedOn: (date) => `Issued on ${date}`,
+  creditNoteCorrects: 'Corrects invoice no.',
+  vatAtRate: (rate, vat, base) => `VAT ${rate}: ${vat} on ${base}`,
   invoiceLines: (count) => `Details: ${count} line${count > 1 ? 's' : ''}`,
   invoiceVat: (vat) => `including VAT ${vat}`,
   notice: {

@@ -178,7 +178,12 @@ export const fr = {
   publisherEvidence: 'Réponse de l’éditeur :',
   invoicesHeading: 'Mes factures',
   noInvoices: 'Aucune facture pour le moment.',
-  invoiceTitle: (date: string) => `Facture du ${date}`,
+  invoiceNumbered: 'Facture n°',
+  creditNoteNumbered: 'Avoir n°',
+  invoiceIssuedOn: (date: string) => `Émise le ${date}`,
+  creditNoteIssuedOn: (date: string) => `Émis le ${date}`,
+  creditNoteCorrects: 'Corrige la facture n°',
+  vatAtRate: (rate: string, vat: string, base: string) => `TVA ${rate}\u00a0: ${vat} sur ${base}`,
   invoiceLines: (count: number) => `Détail : ${count} ligne${count > 1 ? 's' : ''}`,
   invoiceVat: (vat: string) => `dont TVA ${vat}`,
   notice: {
