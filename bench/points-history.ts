@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { pointsAccounts } from '../src/shared/accounts.js';
-import { householdJournalBalances, lockHousehold } from '../src/store/points.js';
+import { lockHousehold } from '../src/store/points.js';
+import { householdJournalBalances } from '../test/support/journal.js';
 import { inTransaction } from '../src/store/sql.js';
 import { databaseUrl, freshDatabase, withClient } from './lib/database.js';
 import { summarize } from './lib/stats.js';

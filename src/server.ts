@@ -1,17 +1,15 @@
 import type { Server } from 'node:http';
-import type { Logger } from 'pino';
 import { loadConfig, type Config } from './config.js';
 import { createApp } from './http/app.js';
 import { createGuardedServer } from './http/connection-guard.js';
 import { closeAppContext, createAppContext, type AppContext } from './http/context.js';
-import { hostOf, redisReady, retryUntilDone, watchRedis } from './lifecycle.js';
+import { watchRedis } from './lifecycle.js';
+import { migrateWhenReachable, redisWhere } from './start-up.js';
 import { createLogger } from './logger.js';
 import { observeQueue } from './observability/metrics.js';
-import type { Db } from './store/db.js';
-import { ensureDatabase, migrate } from './store/migrate.js';
-import type { RedisClient } from './store/redis.js';
 import { createBillingQueue, enqueueBillingRun } from './queue/billing.js';
-import { startWorkers, type RunningWorker } from '../workers/registry.js';
+import { startWorkersWhenReady } from '../workers/registry.js';
+import type { RunningWorker } from '../workers/worker.js';
 
 export interface Gateway {
   ctx: AppContext;
@@ -19,36 +17,6 @@ export interface Gateway {
   /** Settles once the database is migrated and, with RUN_WORKERS, the workers run. */
   ready: Promise<void>;
   close(): Promise<void>;
-}
-
-/** Where Redis is, for log lines: the URL's host, or the cluster's seed nodes. */
-export function redisWhere(config: Config): string {
-  return config.redisClusterNodes.length ? `cluster ${config.redisClusterNodes.join(',')}` : hostOf(config.redisUrl);
-}
-
-/** Creates the database when missing and applies migrations, retrying with backoff while PostgreSQL is away. */
-export function migrateWhenReachable(config: Config, logger: Logger, signal: AbortSignal): Promise<void> {
-  return retryUntilDone(
-    'PostgreSQL',
-    hostOf(config.databaseUrl),
-    async () => {
-      await ensureDatabase(config.databaseUrl);
-      const applied = await migrate(config.databaseUrl);
-      if (applied.length) logger.info({ applied }, 'migrations applied');
-    },
-    { logger, signal },
-  );
-}
-
-/** Starts the workers once PostgreSQL is migrated and Redis answers, so an outage at start costs no stack traces. */
-export async function startWorkersWhenReady(
-  deps: { config: Config; db: Db; logger: Logger; redis: RedisClient },
-  migrated: Promise<void>,
-  signal: AbortSignal,
-): Promise<RunningWorker> {
-  await migrated;
-  await redisReady(deps.redis, signal);
-  return startWorkers(deps);
 }
 
 /**
@@ -66,7 +34,7 @@ export async function startGateway(config: Config = loadConfig()): Promise<Gatew
     ...createAppContext(config, config.databasePoolSize, logger),
     enqueueBillingRun: (id) => enqueueBillingRun(billingQueue, id),
   };
-  const { db, redis } = ctx;
+  const { database, redis } = ctx;
   watchRedis(redis, redisWhere(config), logger);
   let migrationsDone = false;
   const app = createApp(ctx, { migrated: () => migrationsDone });
@@ -92,7 +60,7 @@ export async function startGateway(config: Config = loadConfig()): Promise<Gatew
   });
   // One process runs everything unless RUN_WORKERS=0 (then `npm run workers` runs them elsewhere).
   const workers: Promise<RunningWorker | null> = config.runWorkers
-    ? startWorkersWhenReady({ config, db, logger, redis }, migrated, stopping.signal)
+    ? startWorkersWhenReady({ config, database, logger, redis }, migrated, stopping.signal)
     : migrated.then(() => null);
   const ready = workers.then(
     () => undefined,

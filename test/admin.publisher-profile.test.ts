@@ -30,7 +30,7 @@ describe('publisher profile at creation', () => {
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('invalid_request');
     expect(JSON.stringify(res.body.error.details)).toContain('supportUrl');
-    const count = await gw.ctx.db.publisher.count({ where: { name } });
+    const count = await gw.ctx.database.prisma.publisher.count({ where: { name } });
     expect(count).toBe(0);
   });
 });

@@ -99,7 +99,7 @@ describe('Forged or missing credentials are 401 unauthorized', () => {
       const res = await gw.api().post('/v1/admin/operators').set(bearer(key)).send({ name, brand: 'Evil' });
       expectErrorBody(res, 401, 'unauthorized');
     }
-    expect(await gw.ctx.db.operator.count({ where: { name } })).toBe(0);
+    expect(await gw.ctx.database.prisma.operator.count({ where: { name } })).toBe(0);
   });
 
   const forgeries: [string, () => string][] = [
@@ -197,7 +197,7 @@ describe('Valid credentials of the wrong kind are 403 forbidden', () => {
     expectErrorBody(res, 403, 'forbidden');
     const suspend = await gw.api().post(`/v1/admin/publishers/${publisher.id}/suspend`).set(bearer(publisher.apiKey));
     expectErrorBody(suspend, 403, 'forbidden');
-    expect(await gw.ctx.db.publisher.count({ where: { name } })).toBe(0);
+    expect(await gw.ctx.database.prisma.publisher.count({ where: { name } })).toBe(0);
   });
 
   it('When an operator or a subscriber calls admin routes, then it is 403', async () => {
@@ -220,7 +220,7 @@ describe('Valid credentials of the wrong kind are 403 forbidden', () => {
       .set('Idempotency-Key', idemKey())
       .send({ ...purchaseBody, description });
     expectErrorBody(res, 403, 'forbidden');
-    expect(await gw.ctx.db.purchase.count({ where: { description } })).toBe(0);
+    expect(await gw.ctx.database.prisma.purchase.count({ where: { description } })).toBe(0);
   });
 
   it('When an operator or a publisher reads /v1/me/budget, then it is 403', async () => {
@@ -234,7 +234,7 @@ describe('Valid credentials of the wrong kind are 403 forbidden', () => {
     const ref = unique('sub');
     const res = await gw.api().put(`/v1/operator/subscribers/${ref}`).set(bearer(publisher.apiKey)).send({});
     expectErrorBody(res, 403, 'forbidden');
-    expect(await gw.ctx.db.subscriber.count({ where: { externalRef: ref } })).toBe(0);
+    expect(await gw.ctx.database.prisma.subscriber.count({ where: { externalRef: ref } })).toBe(0);
   });
 });
 
@@ -259,7 +259,7 @@ describe('Nobody sees what is not theirs', () => {
       .set('Idempotency-Key', idemKey())
       .send({});
     expectErrorBody(res, 404, 'not_found');
-    expect(await gw.ctx.db.refund.count({ where: { purchaseId: id } })).toBe(0);
+    expect(await gw.ctx.database.prisma.refund.count({ where: { purchaseId: id } })).toBe(0);
   });
 
   it("When a subscriber reads another subscriber's confirmed purchase, then it is 404", async () => {
@@ -273,7 +273,7 @@ describe('Nobody sees what is not theirs', () => {
     const ref = unique('shared-ref');
     await provision(gw, operator, ref);
     await provision(gw, otherOperator, ref);
-    const rows = await gw.ctx.db.subscriber.findMany({ where: { externalRef: ref } });
+    const rows = await gw.ctx.database.prisma.subscriber.findMany({ where: { externalRef: ref } });
     expect(rows.map((r) => r.operatorId).sort()).toEqual([operator.id, otherOperator.id].sort());
     const { res } = await buy(gw, publisher, assertion(operator, ref), { amount: '7.00' });
     expect(res.status).toBe(200);
@@ -299,7 +299,7 @@ describe('Nobody sees what is not theirs', () => {
       .send({ holderRef: holder });
     expectErrorBody(res, 400, 'invalid_request');
     expect(res.body.error.details.fields).toHaveProperty('holderRef');
-    expect(await gw.ctx.db.subscriber.count({ where: { externalRef: child } })).toBe(0);
+    expect(await gw.ctx.database.prisma.subscriber.count({ where: { externalRef: child } })).toBe(0);
   });
 });
 
@@ -307,10 +307,10 @@ describe('API keys are stored hashed', () => {
   it('When operators and publishers are created, then no database row contains their API key', async () => {
     const op = await createOperator(gw);
     const pub = await createPublisher(gw);
-    const [opRow] = await gw.ctx.db.$queryRaw<
+    const [opRow] = await gw.ctx.database.prisma.$queryRaw<
       { row: string }[]
     >`SELECT row_to_json(o)::text AS row FROM operators o WHERE id = ${op.id}`;
-    const [pubRow] = await gw.ctx.db.$queryRaw<
+    const [pubRow] = await gw.ctx.database.prisma.$queryRaw<
       { row: string }[]
     >`SELECT row_to_json(p)::text AS row FROM publishers p WHERE id = ${pub.id}`;
     expect(opRow?.row).toContain(op.id);
@@ -329,7 +329,7 @@ describe('API keys are stored hashed', () => {
     expect(a.apiKey).toMatch(/^kq_op_/);
     const ref = unique('sub');
     await provision(gw, a, ref);
-    const rows = await gw.ctx.db.subscriber.findMany({ where: { externalRef: ref } });
+    const rows = await gw.ctx.database.prisma.subscriber.findMany({ where: { externalRef: ref } });
     expect(rows.map((r) => r.operatorId)).toEqual([a.id]);
   });
 });
@@ -377,7 +377,7 @@ describe('Rate limiting per credential', () => {
       .set('Idempotency-Key', idemKey())
       .send({ ...purchaseBody, description });
     expectErrorBody(res, 429, 'rate_limited');
-    expect(await gw.ctx.db.purchase.count({ where: { description } })).toBe(0);
+    expect(await gw.ctx.database.prisma.purchase.count({ where: { description } })).toBe(0);
   });
 
   it('When one address rotates made-up tokens, then the address itself is limited (ten times the per-credential limit)', async () => {

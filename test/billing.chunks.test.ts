@@ -5,7 +5,8 @@ import { Decimal } from '../src/domain/money.js';
 import { sum } from './support/money.js';
 import type { ChunkResult } from '../src/store/billing-chunks.js';
 import { prepareRun } from '../src/store/billing-runs.js';
-import { createPool, type PgPool } from '../src/store/sql.js';
+import { createPool } from '../src/store/db.js';
+import { type PgPool } from '../src/store/sql.js';
 import { billingHarness, expectEachOnExactlyOneInvoice, refund, type BillingHarness } from './support/billing.js';
 import {
   assertion,
@@ -47,7 +48,7 @@ afterAll(async () => {
   await gw.close();
 });
 
-const db = () => gw.ctx.db;
+const db = () => gw.ctx.database.prisma;
 
 async function newRun(operatorId: string): Promise<string> {
   return (await gw.ctx.database.transaction((sql) => createBillingRun(sql, operatorId, new Date()))).id;
@@ -81,7 +82,7 @@ describe('A billing run worked as chunks by several drivers at once', () => {
     // An earlier run bills one purchase; refunding it later needs a credit note naming that invoice.
     const early = await buy(gw, publisher, tokens[5] as string, { amount: '3.00' });
     expect(early.res.status).toBe(200);
-    const first = await runBilling(gw.ctx.pool, await newRun(op.id));
+    const first = await runBilling(gw.ctx.database.pool, await newRun(op.id));
     expect(first).toMatchObject({ status: 'done', invoiceCount: 1, total: '3.00' });
     const creditRefund = await refund(gw, publisher.apiKey, early.id, '1.10');
 
@@ -101,7 +102,7 @@ describe('A billing run worked as chunks by several drivers at once', () => {
     const owed = sum(amounts).minus('0.40').minus('1.10');
 
     const runId = await newRun(op.id);
-    expect(await prepareRun(gw.ctx.pool, runId, 1, DEFAULT_BILLING_DRIVE.limits, new Date())).toEqual({
+    expect(await prepareRun(gw.ctx.database.pool, runId, 1, DEFAULT_BILLING_DRIVE.limits, new Date())).toEqual({
       state: 'running',
     });
     const cut = await chunks(runId);
@@ -172,7 +173,7 @@ describe('A billing worker scoped to some operators', () => {
     const mineRun = await newRun(mine.id);
     const otherRun = await newRun(other.id);
     for (const id of [mineRun, otherRun])
-      expect(await prepareRun(gw.ctx.pool, id, 100, DEFAULT_BILLING_DRIVE.limits, new Date())).toEqual({
+      expect(await prepareRun(gw.ctx.database.pool, id, 100, DEFAULT_BILLING_DRIVE.limits, new Date())).toEqual({
         state: 'running',
       });
 
@@ -194,7 +195,11 @@ describe('A billing worker scoped to some operators', () => {
     expect(await billing.queue.getJob(otherRun)).toBeUndefined();
 
     // Left running it would wait for some other worker: finish it here.
-    expect(await runBilling(gw.ctx.pool, otherRun)).toMatchObject({ status: 'done', invoiceCount: 1, total: '2.50' });
+    expect(await runBilling(gw.ctx.database.pool, otherRun)).toMatchObject({
+      status: 'done',
+      invoiceCount: 1,
+      total: '2.50',
+    });
   });
 });
 
@@ -213,7 +218,7 @@ describe('A chunk that fails by an error that would fail again', () => {
       WHEN (NEW.operator_id = '${op.id}') EXECUTE FUNCTION ${trigger}()`);
 
     const runId = await newRun(op.id);
-    const outcome = await runBilling(gw.ctx.pool, runId, { ...DEFAULT_BILLING_DRIVE, pollMs: 20 });
+    const outcome = await runBilling(gw.ctx.database.pool, runId, { ...DEFAULT_BILLING_DRIVE, pollMs: 20 });
     await db().$executeRawUnsafe(`DROP TRIGGER ${trigger} ON invoices`);
     await db().$executeRawUnsafe(`DROP FUNCTION ${trigger}()`);
     expect(outcome).toMatchObject({ status: 'failed', performed: false });
@@ -224,7 +229,10 @@ describe('A chunk that fails by an error that would fail again', () => {
     // Nothing of the failed chunk was kept, and the next run of the operator is not blocked.
     expect(await db().invoice.count({ where: { billingRunId: runId } })).toBe(0);
     expect((await db().purchase.findUniqueOrThrow({ where: { id } })).invoiceId).toBeNull();
-    expect(await runBilling(gw.ctx.pool, await newRun(op.id))).toMatchObject({ status: 'done', invoiceCount: 1 });
+    expect(await runBilling(gw.ctx.database.pool, await newRun(op.id))).toMatchObject({
+      status: 'done',
+      invoiceCount: 1,
+    });
     await expectEachOnExactlyOneInvoice(db(), [id]);
   });
 });
@@ -236,7 +244,7 @@ describe('Invoice lines, guarded by the database without a unique index or forei
     const { id } = await buy(gw, publisher, token, { amount: '2.00' });
     const refundId = await refund(gw, publisher.apiKey, id, '0.50');
     const unrefunded = await buy(gw, publisher, token, { amount: '1.00' });
-    expect((await runBilling(gw.ctx.pool, await newRun(op.id))).status).toBe('done');
+    expect((await runBilling(gw.ctx.database.pool, await newRun(op.id))).status).toBe('done');
 
     await expect(
       db().$executeRaw`UPDATE invoice_lines SET amount = 0 WHERE purchase_ids @> ARRAY[${id}] AND kind = 'charge'`,

@@ -75,18 +75,22 @@ describe('A worker process killed half-way through a run', () => {
     const doomed = spawnWorkers(workerEnv());
     spawned.push(doomed);
     const runId = (await postBillingRun(gw, op)).body.id as string;
-    const orphan = await waitForWorkerInsideChunk(gw.ctx.pool, held, runId);
+    const orphan = await waitForWorkerInsideChunk(gw.ctx.database.pool, held, runId);
     const { signal } = await doomed.kill('SIGKILL');
     expect(signal).toBe('SIGKILL');
 
     // PostgreSQL notices the dead client while its backend still waits on the held row (its lock timeout is
     // two minutes, the wait at most 30 s), and ends it: the lease is gone.
-    await waitFor('the orphaned backend to stop', async () => !(await backendAlive(gw.ctx.pool, orphan)));
-    expect(await chunkLeased(gw.ctx.pool, runId)).toBe(false);
+    await waitFor('the orphaned backend to stop', async () => !(await backendAlive(gw.ctx.database.pool, orphan)));
+    expect(await chunkLeased(gw.ctx.database.pool, runId)).toBe(false);
     await held.release();
-    expect((await gw.ctx.db.billingRun.findUniqueOrThrow({ where: { id: runId } })).status).toBe('running');
-    expect(await gw.ctx.db.invoice.count({ where: { billingRunId: runId } })).toBe(0);
-    expect(await gw.ctx.db.purchase.count({ where: { id: { in: purchaseIds }, invoiceId: { not: null } } })).toBe(0);
+    expect((await gw.ctx.database.prisma.billingRun.findUniqueOrThrow({ where: { id: runId } })).status).toBe(
+      'running',
+    );
+    expect(await gw.ctx.database.prisma.invoice.count({ where: { billingRunId: runId } })).toBe(0);
+    expect(
+      await gw.ctx.database.prisma.purchase.count({ where: { id: { in: purchaseIds }, invoiceId: { not: null } } }),
+    ).toBe(0);
     // The dead worker's job is still claimed in BullMQ for ten minutes: it cannot be what resumes the run.
     expect(await billing.queue.getJobState(runId)).toBe('active');
 
@@ -94,7 +98,7 @@ describe('A worker process killed half-way through a run', () => {
     spawned.push(successor);
     const run = await waitForRun(gw, op, runId, 45_000);
     expect(run).toMatchObject({ status: 'done', invoiceCount: 3, total: '10.50' });
-    await expectEachOnExactlyOneInvoice(gw.ctx.db, purchaseIds, refundIds);
+    await expectEachOnExactlyOneInvoice(gw.ctx.database.prisma, purchaseIds, refundIds);
     await successor.waitForLog(/billing run finished by the sweep/);
 
     const stopped = await successor.kill('SIGTERM');
@@ -112,17 +116,17 @@ describe('A worker process killed half-way through a run', () => {
     const worker = spawnWorkers(workerEnv());
     spawned.push(worker);
     const runId = (await postBillingRun(gw, op)).body.id as string;
-    await waitForWorkerInsideChunk(gw.ctx.pool, held, runId);
+    await waitForWorkerInsideChunk(gw.ctx.database.pool, held, runId);
     const stopping = worker.kill('SIGTERM');
     await worker.waitForLog(/shutting down workers/);
     await held.release();
     const stopped = await stopping;
     expect(stopped.code).toBe(0);
 
-    const run = await gw.ctx.db.billingRun.findUniqueOrThrow({ where: { id: runId } });
+    const run = await gw.ctx.database.prisma.billingRun.findUniqueOrThrow({ where: { id: runId } });
     expect(run.status).toBe('done');
     expect(run.total.toFixed(2)).toBe('2.40');
-    await expectEachOnExactlyOneInvoice(gw.ctx.db, [id]);
+    await expectEachOnExactlyOneInvoice(gw.ctx.database.prisma, [id]);
   });
 });
 

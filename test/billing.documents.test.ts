@@ -22,7 +22,7 @@ afterAll(() => gw.close());
 
 async function billNow(op: OperatorFixture, chunkPayers = 2_000): Promise<string> {
   const run = await gw.ctx.database.transaction((sql) => createBillingRun(sql, op.id, new Date()));
-  const outcome = await runBilling(gw.ctx.pool, run.id, { ...DEFAULT_BILLING_DRIVE, chunkPayers, pollMs: 20 });
+  const outcome = await runBilling(gw.ctx.database.pool, run.id, { ...DEFAULT_BILLING_DRIVE, chunkPayers, pollMs: 20 });
   expect(outcome.status).toBe('done');
   return run.id;
 }
@@ -127,12 +127,12 @@ describe('Numbers and codes never change', () => {
     await buy(gw, publisher, assertion(op, await provision(gw, op)), { amount: '1.00' });
     const [doc] = await documents(op, await billNow(op));
     await expect(
-      gw.ctx.pool.query('UPDATE invoices SET number = $2 WHERE id = $1', [doc?.id, '2026-X-000001']),
+      gw.ctx.database.pool.query('UPDATE invoices SET number = $2 WHERE id = $1', [doc?.id, '2026-X-000001']),
     ).rejects.toThrow(/keeps its number/);
-    await expect(gw.ctx.pool.query("UPDATE operators SET document_code = 'X' WHERE id = $1", [op.id])).rejects.toThrow(
-      /keeps its document code/,
-    );
-    const { rows } = await gw.ctx.pool.query<{ number: string }>('SELECT number FROM invoices WHERE id = $1', [
+    await expect(
+      gw.ctx.database.pool.query("UPDATE operators SET document_code = 'X' WHERE id = $1", [op.id]),
+    ).rejects.toThrow(/keeps its document code/);
+    const { rows } = await gw.ctx.database.pool.query<{ number: string }>('SELECT number FROM invoices WHERE id = $1', [
       doc?.id,
     ]);
     expect(rows[0]?.number).toBe(doc?.number);

@@ -66,7 +66,9 @@ async function billableOperator(): Promise<{
 
 /** Each item the operator's lines name (lines are stored summed, with the ids of what they sum), in line order. */
 async function linesOf(operatorId: string) {
-  return gw.ctx.db.$queryRaw<{ invoice_id: string; purchase_id: string; refund_id: string | null; amount: string }[]>`
+  return gw.ctx.database.prisma.$queryRaw<
+    { invoice_id: string; purchase_id: string; refund_id: string | null; amount: string }[]
+  >`
     SELECT l.invoice_id, x.purchase_id, x.refund_id,
            (CASE WHEN x.refund_id IS NULL THEN p.amount ELSE -r.amount END)::text AS amount
     FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id
@@ -79,9 +81,12 @@ describe('Exactly once, whatever overlaps', () => {
   it('When two runs of one operator go at the same time, then each purchase and refund lands on exactly one invoice', async () => {
     const { op, purchaseIds, refundIds, owed } = await billableOperator();
     const [a, b] = await Promise.all([postBillingRun(gw, op), postBillingRun(gw, op)]);
-    const outcomes = await Promise.all([runBilling(gw.ctx.pool, a.body.id), runBilling(gw.ctx.pool, b.body.id)]);
+    const outcomes = await Promise.all([
+      runBilling(gw.ctx.database.pool, a.body.id),
+      runBilling(gw.ctx.database.pool, b.body.id),
+    ]);
     expect(outcomes.map((o) => o.status)).toEqual(['done', 'done']);
-    await expectEachOnExactlyOneInvoice(gw.ctx.db, purchaseIds, refundIds);
+    await expectEachOnExactlyOneInvoice(gw.ctx.database.prisma, purchaseIds, refundIds);
     expect(sum(outcomes.map((o) => o.total)).toFixed(2)).toBe(owed.toFixed(2));
     // A household is billed by one run or the other, never split: its refund follows its purchases.
     expect(outcomes.map((o) => o.invoiceCount).sort()).toEqual([0, 4]);
@@ -90,15 +95,15 @@ describe('Exactly once, whatever overlaps', () => {
   it('When the same run is processed twice at once and then again, then the rows are those of one clean run', async () => {
     const { op, purchaseIds, refundIds, owed } = await billableOperator();
     const runId = (await postBillingRun(gw, op)).body.id as string;
-    const both = await Promise.all([runBilling(gw.ctx.pool, runId), runBilling(gw.ctx.pool, runId)]);
+    const both = await Promise.all([runBilling(gw.ctx.database.pool, runId), runBilling(gw.ctx.database.pool, runId)]);
     expect(both.map((o) => o.performed).sort()).toEqual([false, true]);
     expect(both.map((o) => o.total)).toEqual([owed.toFixed(2), owed.toFixed(2)]);
     const afterFirst = await linesOf(op.id);
-    const again = await runBilling(gw.ctx.pool, runId);
+    const again = await runBilling(gw.ctx.database.pool, runId);
     expect(again).toMatchObject({ performed: false, status: 'done', invoiceCount: 4, total: owed.toFixed(2) });
     expect(await linesOf(op.id)).toEqual(afterFirst);
     expect(afterFirst).toHaveLength(purchaseIds.length + refundIds.length);
-    await expectEachOnExactlyOneInvoice(gw.ctx.db, purchaseIds, refundIds);
+    await expectEachOnExactlyOneInvoice(gw.ctx.database.prisma, purchaseIds, refundIds);
   });
 
   it('When a run is enqueued twice, then the queue holds one job and the run is billed once', async () => {
@@ -112,6 +117,6 @@ describe('Exactly once, whatever overlaps', () => {
     await billing.startWorker();
     const run = await waitForRun(gw, op, runId);
     expect(run).toMatchObject({ status: 'done', invoiceCount: 4, total: owed.toFixed(2) });
-    await expectEachOnExactlyOneInvoice(gw.ctx.db, purchaseIds, refundIds);
+    await expectEachOnExactlyOneInvoice(gw.ctx.database.prisma, purchaseIds, refundIds);
   });
 });

@@ -82,7 +82,7 @@ describe('A worker killed while a run numbers its documents', () => {
     // A first run numbers one document, so the year's counter exists (number 1).
     await buyOnce();
     const first = await gw.ctx.database.transaction((sql) => createBillingRun(sql, op.id, new Date()));
-    expect((await runBilling(gw.ctx.pool, first.id)).status).toBe('done');
+    expect((await runBilling(gw.ctx.database.pool, first.id)).status).toBe('done');
     for (let k = 0; k < 4; k++) await buyOnce();
 
     const held = await holdCounter(op.id);
@@ -91,21 +91,24 @@ describe('A worker killed while a run numbers its documents', () => {
     const runId = (await postBillingRun(gw, op)).body.id as string;
     let orphan: number | undefined;
     await waitFor('a chunk to wait on the document counter', async () => {
-      [orphan] = await billingBackendsBlockedBy(gw.ctx.pool, held.pid);
-      return orphan !== undefined && (await chunkLeased(gw.ctx.pool, runId));
+      [orphan] = await billingBackendsBlockedBy(gw.ctx.database.pool, held.pid);
+      return orphan !== undefined && (await chunkLeased(gw.ctx.database.pool, runId));
     });
     // The kill lands mid-issue: the blocked statement is the counter's, which a chunk reaches only once it has
     // written its documents, their lines and their journal entries.
-    const { rows: waiting } = await gw.ctx.pool.query<{ query: string }>(
+    const { rows: waiting } = await gw.ctx.database.pool.query<{ query: string }>(
       'SELECT query FROM pg_stat_activity WHERE pid = $1',
       [orphan],
     );
     expect(waiting[0]?.query).toMatch(/INSERT INTO document_counters/);
     expect((await doomed.kill('SIGKILL')).signal).toBe('SIGKILL');
 
-    await waitFor('the orphaned backend to stop', async () => !(await backendAlive(gw.ctx.pool, orphan as number)));
+    await waitFor(
+      'the orphaned backend to stop',
+      async () => !(await backendAlive(gw.ctx.database.pool, orphan as number)),
+    );
     await held.release();
-    const { rows: before } = await gw.ctx.pool.query<{ documents: number; last_number: number }>(
+    const { rows: before } = await gw.ctx.database.pool.query<{ documents: number; last_number: number }>(
       `SELECT (SELECT count(*)::int FROM invoices WHERE billing_run_id = $2) AS documents,
               (SELECT last_number FROM document_counters WHERE operator_id = $1) AS last_number`,
       [op.id, runId],
@@ -116,7 +119,7 @@ describe('A worker killed while a run numbers its documents', () => {
     spawned.push(successor);
     expect(await waitForRun(gw, op, runId, 45_000)).toMatchObject({ status: 'done', invoiceCount: 4 });
     await expectGapFreeNumbers(gw, op.id);
-    const { rows: after } = await gw.ctx.pool.query<{ n: number }>(
+    const { rows: after } = await gw.ctx.database.pool.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM invoices WHERE operator_id = $1',
       [op.id],
     );

@@ -73,6 +73,6 @@ describe('A billing run whose job used up its attempts', () => {
     await billing.startWorker();
     const done = await waitForRun(gw, operator, run.id);
     expect(done).toMatchObject({ status: 'done', invoiceCount: 1, total: '1.20' });
-    await expectEachOnExactlyOneInvoice(gw.ctx.db, [purchaseId]);
+    await expectEachOnExactlyOneInvoice(gw.ctx.database.prisma, [purchaseId]);
   });
 });

@@ -63,7 +63,7 @@ describe('Redis flushed while billing runs are queued', () => {
     await billing.startWorker();
     expect(await waitForRun(gw, a.op, runA)).toMatchObject({ status: 'done', invoiceCount: 1, total: '6.00' });
     expect(await waitForRun(gw, b.op, runB)).toMatchObject({ status: 'done', invoiceCount: 1, total: '4.00' });
-    await expectEachOnExactlyOneInvoice(gw.ctx.db, [...a.purchaseIds, ...b.purchaseIds]);
+    await expectEachOnExactlyOneInvoice(gw.ctx.database.prisma, [...a.purchaseIds, ...b.purchaseIds]);
   });
 
   it('When Redis is flushed under a running worker and a run never reached the queue, then the periodic sweep bills it once', async () => {
@@ -77,6 +77,6 @@ describe('Redis flushed while billing runs are queued', () => {
     gw.ctx.enqueueBillingRun = enqueue;
 
     expect(await waitForRun(gw, op, runId)).toMatchObject({ status: 'done', invoiceCount: 1, total: '4.00' });
-    await expectEachOnExactlyOneInvoice(gw.ctx.db, purchaseIds);
+    await expectEachOnExactlyOneInvoice(gw.ctx.database.prisma, purchaseIds);
   });
 });

@@ -82,11 +82,11 @@ async function allInvoices(op: OperatorFixture, runId: string): Promise<InvoiceB
 
 describe('POST /v1/operator/billing-runs: input', () => {
   it('When the Idempotency-Key is missing, then it is 400 and no run is stored', async () => {
-    const before = await gw.ctx.db.billingRun.count({ where: { operatorId: operator.id } });
+    const before = await gw.ctx.database.prisma.billingRun.count({ where: { operatorId: operator.id } });
     const res = await gw.api().post('/v1/operator/billing-runs').set(bearer(operator.apiKey)).send({});
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('invalid_request');
-    expect(await gw.ctx.db.billingRun.count({ where: { operatorId: operator.id } })).toBe(before);
+    expect(await gw.ctx.database.prisma.billingRun.count({ where: { operatorId: operator.id } })).toBe(before);
   });
 
   it('When through is in the future or not a time, then it is 400 naming through, and the key stays free', async () => {
@@ -202,8 +202,8 @@ describe('A billing run puts purchases and refunds on one invoice per billing su
       for (const line of invoice.lines)
         expect(line.vat).toBe(vatIncluded(new Decimal(line.amount), '0.021').toFixed(2));
     }
-    await expectEachOnExactlyOneInvoice(gw.ctx.db, [...holderBuys, childBuy, neighbourBuy], [refundId]);
-    const untouched = await gw.ctx.db.purchase.findMany({ where: { id: { in: [lateBuy, outsiderBuy] } } });
+    await expectEachOnExactlyOneInvoice(gw.ctx.database.prisma, [...holderBuys, childBuy, neighbourBuy], [refundId]);
+    const untouched = await gw.ctx.database.prisma.purchase.findMany({ where: { id: { in: [lateBuy, outsiderBuy] } } });
     expect(untouched.map((p) => p.invoiceId)).toEqual([null, null]);
   });
 
@@ -232,7 +232,7 @@ describe('A billing run puts purchases and refunds on one invoice per billing su
 
     const run3 = await waitForRun(gw, op, (await postBillingRun(gw, op)).body.id);
     expect(run3).toMatchObject({ invoiceCount: 0, total: '0.00' });
-    await expectEachOnExactlyOneInvoice(gw.ctx.db, [first, second], [refundId]);
+    await expectEachOnExactlyOneInvoice(gw.ctx.database.prisma, [first, second], [refundId]);
   });
 });
 

@@ -29,7 +29,7 @@ describe('Bank accounts', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ iban: '***********************0189', bic: 'AGRIFRPP', holderName: 'Le Journal SARL' });
     expect(res.text).not.toMatch(/30006|7630/);
-    const stored = await gw.ctx.db.bankAccount.findUniqueOrThrow({ where: { publisherId: publisher.id } });
+    const stored = await gw.ctx.database.prisma.bankAccount.findUniqueOrThrow({ where: { publisherId: publisher.id } });
     expect(stored.iban).toBe('FR7630006000011234567890189');
 
     const german = await put(publisher.apiKey, { iban: 'DE89370400440532013000', holderName: 'Le Journal SARL' });
@@ -51,7 +51,7 @@ describe('Bank accounts', () => {
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('invalid_request');
     expect(Object.keys(res.body.error.details.fields)).toEqual(['iban']);
-    expect(await gw.ctx.db.bankAccount.findUnique({ where: { publisherId: publisher.id } })).toBeNull();
+    expect(await gw.ctx.database.prisma.bankAccount.findUnique({ where: { publisherId: publisher.id } })).toBeNull();
   });
 
   it('When the holder name or BIC is bad, or an operator calls, then it is refused', async () => {

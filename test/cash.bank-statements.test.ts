@@ -52,7 +52,7 @@ const statusOf = async (publisher: PublisherFixture) =>
 
 /** The sum of one account's postings over the entries with these keys. */
 async function moved(account: string, keys: string[]): Promise<string> {
-  const [row] = await gw.ctx.db.$queryRaw<{ total: string }[]>`
+  const [row] = await gw.ctx.database.prisma.$queryRaw<{ total: string }[]>`
     SELECT COALESCE(sum(p.amount), 0)::text AS total FROM ledger_entries e JOIN ledger_postings p ON p.entry_id = e.id
     WHERE e.key = ANY(${keys}) AND p.account = ${account}`;
   return Number(row?.total ?? 0).toFixed(2);
@@ -95,7 +95,7 @@ describe('Bank statements (camt.053)', () => {
       const pain001 = (
         await gw.api().get(`/v1/admin/payout-runs/${made.body.id}`).set(admin).set('Accept', 'application/xml')
       ).text;
-      const statementsBefore = await gw.ctx.db.bankStatement.count();
+      const statementsBefore = await gw.ctx.database.prisma.bankStatement.count();
       for (const bad of [
         xml.slice(0, xml.length - 40),
         pain001,
@@ -108,7 +108,7 @@ describe('Bank statements (camt.053)', () => {
         expect(refused.body.error.code).toBe('invalid_request');
       }
       expect((await postStatement(gw, JSON.stringify({ xml }), 'application/json')).status).toBe(400);
-      expect(await gw.ctx.db.bankStatement.count()).toBe(statementsBefore);
+      expect(await gw.ctx.database.prisma.bankStatement.count()).toBe(statementsBefore);
       expect(await statusOf(quotidien)).toEqual(['created']);
 
       const imported = await postStatement(gw, xml);
@@ -155,7 +155,7 @@ describe('Bank statements (camt.053)', () => {
         `payout_paid:${returned.id}`,
         `payout_returned:${returned.id}`,
       ];
-      const remittance = await gw.ctx.db.ledgerEntry.findFirstOrThrow({
+      const remittance = await gw.ctx.database.prisma.ledgerEntry.findFirstOrThrow({
         where: { kind: 'remittance', billingRunId: runId },
       });
       expect(await moved('kiosque:bank', [...keys, remittance.key])).toBe('98.00');
@@ -166,7 +166,9 @@ describe('Bank statements (camt.053)', () => {
       const again = await postStatement(gw, xml);
       expect(again.status).toBe(200);
       expect(again.body).toEqual(imported.body);
-      expect(await gw.ctx.db.ledgerEntry.count({ where: { kind: 'remittance', billingRunId: runId } })).toBe(1);
+      expect(
+        await gw.ctx.database.prisma.ledgerEntry.count({ where: { kind: 'remittance', billingRunId: runId } }),
+      ).toBe(1);
       expect((await cash.balance(hebdo)).available).toBe('110.00');
       expect((await gw.api().get(`/v1/admin/bank-statements/${imported.body.id}`).set(admin)).body).toEqual(
         imported.body,
@@ -196,7 +198,9 @@ describe('Bank statements (camt.053)', () => {
       const answers = await Promise.all([postStatement(gw, xml), postStatement(gw, xml), postStatement(gw, xml)]);
       expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 201]);
       expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
-      expect(await gw.ctx.db.ledgerEntry.count({ where: { kind: 'remittance', billingRunId: runId } })).toBe(1);
+      expect(
+        await gw.ctx.database.prisma.ledgerEntry.count({ where: { kind: 'remittance', billingRunId: runId } }),
+      ).toBe(1);
     });
   });
 });

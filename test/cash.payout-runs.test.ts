@@ -112,7 +112,7 @@ describe('Payout runs', () => {
         ],
         nextCursor: null,
       });
-      const entry = await gw.ctx.db.ledgerEntry.findUniqueOrThrow({
+      const entry = await gw.ctx.database.prisma.ledgerEntry.findUniqueOrThrow({
         where: { key: `payout:${payout?.id}` },
         include: { postings: true },
       });
@@ -180,7 +180,7 @@ describe('Payout runs', () => {
   });
 
   it('When the request is bad, then it is a 400 naming the field and no run is made', async () => {
-    const before = await gw.ctx.db.payoutRun.count();
+    const before = await gw.ctx.database.prisma.payoutRun.count();
     for (const [body, field] of [
       [{ executionDate: '2026-02-30' }, 'executionDate'],
       [{ executionDate: '15/12/2026' }, 'executionDate'],
@@ -193,7 +193,7 @@ describe('Payout runs', () => {
     }
     const keyless = await gw.api().post('/v1/admin/payout-runs').set(admin).send({ executionDate: '2026-12-15' });
     expect(keyless.status).toBe(400);
-    expect(await gw.ctx.db.payoutRun.count()).toBe(before);
+    expect(await gw.ctx.database.prisma.payoutRun.count()).toBe(before);
     expect((await gw.api().get('/v1/admin/payout-runs/prun_nope').set(admin)).status).toBe(404);
     const publisher = await createPublisher(gw);
     expect((await postPayoutRun(gw, { executionDate: '2026-12-15' }).set(bearer(publisher.apiKey))).status).toBe(403);

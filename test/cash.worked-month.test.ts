@@ -37,7 +37,10 @@ afterAll(async () => {
 });
 
 async function postings(key: string, names: Record<string, string>): Promise<string[][]> {
-  const entry = await gw.ctx.db.ledgerEntry.findUniqueOrThrow({ where: { key }, include: { postings: true } });
+  const entry = await gw.ctx.database.prisma.ledgerEntry.findUniqueOrThrow({
+    where: { key },
+    include: { postings: true },
+  });
   const rename = (account: string) => Object.entries(names).reduce((a, [id, name]) => a.replaceAll(id, name), account);
   return entry.postings.map((p) => [rename(p.account), p.amount.toFixed(2)]).sort();
 }
@@ -140,7 +143,7 @@ describe('docs/money.md, the worked month', () => {
         ...['sales', 'commission', 'refunds', 'chargebacks'].map((k) => `unsettled:${op.id}:${pub.id}:${k}`),
       ])
         expect({ account, balance: ledger.balance(account) }).toEqual({ account, balance: '0.00' });
-      const [month] = await gw.ctx.db.$queryRaw<{ bank: string; commission: string }[]>`
+      const [month] = await gw.ctx.database.prisma.$queryRaw<{ bank: string; commission: string }[]>`
         SELECT COALESCE(sum(p.amount) FILTER (WHERE p.account = 'kiosque:bank'), 0)::text AS bank,
                COALESCE(-sum(p.amount) FILTER (WHERE p.account = 'kiosque:commission'), 0)::text AS commission
         FROM ledger_entries e JOIN ledger_postings p ON p.entry_id = e.id

@@ -33,7 +33,7 @@ const evidence = { ip: '203.0.113.7', userAgent: 'lock-order test', pageVersion:
  * what can be matched).
  */
 async function confirmationWaitsForLock(): Promise<boolean> {
-  const rows = await gw.ctx.db.$queryRaw<{ waiting: number }[]>`
+  const rows = await gw.ctx.database.prisma.$queryRaw<{ waiting: number }[]>`
     SELECT count(*)::int AS waiting FROM pg_stat_activity
     WHERE datname = current_database() AND wait_event_type = 'Lock'
       AND (query LIKE 'SELECT s.id, s.operator_id AS "operatorId"%' OR query LIKE 'WITH locked AS%')`;
@@ -51,14 +51,14 @@ async function confirmWhileLocked<T>(
 ): Promise<{ holder: Confirmation; waiter: T }> {
   const gate = signal();
   const locked = signal();
-  const holder = inTransaction(gw.ctx.pool, async (sql) => {
+  const holder = inTransaction(gw.ctx.database.pool, async (sql) => {
     const result = await confirmPurchase(sql, first, subscriber, evidence, 'http://kiosque.test');
     locked.raise();
     await gate.raised;
     return result;
   });
   await locked.raised;
-  const waiter = inTransaction(gw.ctx.pool, second);
+  const waiter = inTransaction(gw.ctx.database.pool, second);
   await until(confirmationWaitsForLock);
   gate.raise();
   return { holder: await holder, waiter: await waiter };
@@ -78,7 +78,7 @@ async function until(condition: () => Promise<boolean>): Promise<void> {
     if (await condition()) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  const activity = await gw.ctx.db.$queryRaw<unknown[]>`
+  const activity = await gw.ctx.database.prisma.$queryRaw<unknown[]>`
     SELECT wait_event_type, wait_event, state, left(query, 80) AS query
     FROM pg_stat_activity WHERE datname = current_database()`;
   throw new Error(`the condition never held: ${JSON.stringify(activity)}`);
@@ -117,7 +117,7 @@ describe('Spending read after the subscriber lock', () => {
     expect(holder.outcome).toBe('confirmed');
     expect(late.outcome).toBe('declined');
     expect(late.outcome === 'declined' && late.code).toBe('weekly_ceiling');
-    const charged = await gw.ctx.db.purchase.count({ where: { subscriptionId: offerId } });
+    const charged = await gw.ctx.database.prisma.purchase.count({ where: { subscriptionId: offerId } });
     expect(charged).toBe(0);
   });
 
@@ -130,7 +130,7 @@ describe('Spending read after the subscriber lock', () => {
     const gate = signal();
     const holdsOffer = signal();
     // The first subscriber's claim keeps the offer's row locked until the gate opens.
-    const owner = inTransaction(gw.ctx.pool, async (sql) => {
+    const owner = inTransaction(gw.ctx.database.pool, async (sql) => {
       const result = await confirmSubscription(sql, offerId, first, evidence, 'http://kiosque.test');
       holdsOffer.raise();
       await gate.raised;
@@ -138,11 +138,11 @@ describe('Spending read after the subscriber lock', () => {
     });
     await holdsOffer.raised;
     // The second read the offer as pending (its lock is on another subscriber), so its claim waits on the offer's row.
-    const loser = inTransaction(gw.ctx.pool, (sql) =>
+    const loser = inTransaction(gw.ctx.database.pool, (sql) =>
       confirmSubscription(sql, offerId, second, evidence, 'http://kiosque.test'),
     ).catch((error: unknown) => error);
     await until(async () => {
-      const rows = await gw.ctx.db.$queryRaw<{ waiting: number }[]>`
+      const rows = await gw.ctx.database.prisma.$queryRaw<{ waiting: number }[]>`
         SELECT count(*)::int AS waiting FROM pg_stat_activity
         WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'WITH spent AS%'`;
       return (rows[0]?.waiting ?? 0) > 0;
@@ -151,6 +151,6 @@ describe('Spending read after the subscriber lock', () => {
 
     expect((await owner).outcome).toBe('confirmed');
     expect(await loser).toMatchObject({ code: 'not_found' });
-    expect(await gw.ctx.db.purchase.count({ where: { subscriptionId: offerId } })).toBe(1);
+    expect(await gw.ctx.database.prisma.purchase.count({ where: { subscriptionId: offerId } })).toBe(1);
   });
 });

@@ -74,10 +74,10 @@ async function confirmAll(token: string, ids: string[], flushes: number) {
 const createMany = (count: number, amount: string) => insertPendingPurchases(gw, publisher.id, count, amount);
 
 async function confirmedSum(subscriberRef: string): Promise<Decimal> {
-  const subscriber = await gw.ctx.db.subscriber.findUniqueOrThrow({
+  const subscriber = await gw.ctx.database.prisma.subscriber.findUniqueOrThrow({
     where: { operatorId_externalRef: { operatorId: operator.id, externalRef: subscriberRef } },
   });
-  const rows = await gw.ctx.db.purchase.findMany({
+  const rows = await gw.ctx.database.prisma.purchase.findMany({
     where: { subscriberId: subscriber.id, status: 'confirmed' },
     select: { amount: true },
   });

@@ -15,6 +15,7 @@ import {
   type PublisherFixture,
   type TestGateway,
 } from './support/harness.js';
+import { expirePurchase } from './support/fixtures.js';
 
 let gw: TestGateway;
 let operator: OperatorFixture;
@@ -87,12 +88,12 @@ describe('Ceilings at confirmation', () => {
     const holderRef = await provision(gw, operator);
     const childRef = await provision(gw, operator, unique('child'), { holderRef });
     const token = assertion(operator, childRef);
-    await gw.ctx.db.subscriber.update({
+    await gw.ctx.database.prisma.subscriber.update({
       where: { operatorId_externalRef: { operatorId: operator.id, externalRef: childRef } },
       data: { blocked: true },
     });
     expect((await buy(gw, publisher, token)).res.body.error.code).toBe('account_blocked');
-    await gw.ctx.db.subscriber.update({
+    await gw.ctx.database.prisma.subscriber.update({
       where: { operatorId_externalRef: { operatorId: operator.id, externalRef: childRef } },
       data: { blocked: false, blockedCategories: ['press'] },
     });
@@ -139,7 +140,7 @@ describe('Who may sell, and for how long', () => {
   it('When a pending purchase is older than 10 minutes, then confirming it is 410 consent_expired and it reads as expired', async () => {
     const token = await newSubscriber();
     const { id } = await createPurchase(gw, publisher);
-    await gw.ctx.db.purchase.update({ where: { id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await expirePurchase(gw, id);
     const res = await gw.api().post(`/v1/purchases/${id}/confirm`).set(bearer(token));
     expect(res.status).toBe(410);
     expect(res.body.error.code).toBe('consent_expired');
@@ -163,7 +164,7 @@ describe('Who may sell, and for how long', () => {
     expect(responses.filter((r) => r.status === 200)).toHaveLength(1);
     expect(responses.filter((r) => r.status === 404)).toHaveLength(9);
     expect(
-      await gw.ctx.db.outboxEvent.count({
+      await gw.ctx.database.prisma.outboxEvent.count({
         where: { type: 'purchase.confirmed', payload: { path: ['data', 'id'], equals: id } },
       }),
     ).toBe(1);

@@ -13,6 +13,7 @@ import {
   type PublisherFixture,
   type TestGateway,
 } from './support/harness.js';
+import { expirePurchase } from './support/fixtures.js';
 
 let gw: TestGateway;
 let operator: OperatorFixture;
@@ -221,7 +222,7 @@ describe('GET /consent/purchases/:id: the page', () => {
   it('When the purchase has expired, then the page is 410 HTML', async () => {
     const ref = await provision(gw, operator);
     const { id, consentUrl } = await createPurchase(gw, publisher);
-    await gw.ctx.db.purchase.update({ where: { id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await expirePurchase(gw, id);
     const browser = await signedInBrowser(pathOf(consentUrl), assertion(operator, ref));
     const res = await browser.get(pathOf(consentUrl));
     expect(res.status).toBe(410);
@@ -304,7 +305,7 @@ describe('POST /consent/purchases/:id/confirm: click two', () => {
     const browser = await signedInBrowser(pathOf(consentUrl), assertion(strict, ref));
     const csrf = csrfOf((await browser.get(pathOf(consentUrl))).text);
     // The operator lowers its limit between the page and the click: the click itself is declined.
-    await gw.ctx.db.operator.update({ where: { id: strict.id }, data: { limitPerPurchase: '1.00' } });
+    await gw.ctx.database.prisma.operator.update({ where: { id: strict.id }, data: { limitPerPurchase: '1.00' } });
     const res = await browser
       .post(`${pathOf(consentUrl)}/confirm`)
       .type('form')
@@ -321,7 +322,7 @@ describe('POST /consent/purchases/:id/confirm: click two', () => {
     const { id, consentUrl } = await createPurchase(gw, publisher);
     const browser = await signedInBrowser(pathOf(consentUrl), assertion(operator, ref));
     const csrf = csrfOf((await browser.get(pathOf(consentUrl))).text);
-    await gw.ctx.db.purchase.update({ where: { id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await expirePurchase(gw, id);
     const res = await browser
       .post(`${pathOf(consentUrl)}/confirm`)
       .type('form')

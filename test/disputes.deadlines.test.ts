@@ -1,7 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESPONSE_WINDOW_MS, sweepOverdueDisputes } from '../src/domain/disputes.js';
-import { prismaDatabase } from '../src/store/database.js';
 import { createLogger } from '../src/logger.js';
 import { disputeDeadlineQueue } from '../src/queue/disputes.js';
 import { ensureDatabase, migrate } from '../src/store/migrate.js';
@@ -77,7 +76,7 @@ async function openDispute(amount = '4.00') {
 
 /** Every row a closure writes, for comparing one run with two. */
 async function footprint(disputeId: string, purchaseId: string) {
-  const { db } = gw.ctx;
+  const db = gw.ctx.database.prisma;
   const dispute = await db.dispute.findUniqueOrThrow({ where: { id: disputeId } });
   const purchase = await db.purchase.findUniqueOrThrow({ where: { id: purchaseId } });
   const refunds = await db.refund.findMany({ where: { purchaseId }, orderBy: { id: 'asc' } });
@@ -99,10 +98,10 @@ describe('sweepOverdueDisputes, with an injected clock', () => {
   it('When the 7 days are not over, then the dispute stays open; once they are, then it closes as lost and refunds', async () => {
     const { disputeId, purchaseId, respondBy } = await openDispute('4.00');
     expect(respondBy.getTime() - Date.now()).toBeGreaterThan(RESPONSE_WINDOW_MS - 60_000);
-    await sweepOverdueDisputes(prismaDatabase(gw.ctx.db), gw.ctx.config.publicUrl, new Date(respondBy.getTime() - 1));
+    await sweepOverdueDisputes(gw.ctx.database, gw.ctx.config.publicUrl, new Date(respondBy.getTime() - 1));
     expect((await footprint(disputeId, purchaseId)).dispute.status).toBe('open');
 
-    await sweepOverdueDisputes(prismaDatabase(gw.ctx.db), gw.ctx.config.publicUrl, respondBy);
+    await sweepOverdueDisputes(gw.ctx.database, gw.ctx.config.publicUrl, respondBy);
     const after = await footprint(disputeId, purchaseId);
     expect(after.dispute).toEqual({ status: 'lost', closedAt: respondBy.toISOString() });
     expect(after.purchase).toEqual({ status: 'refunded', refundedAmount: '4.00' });
@@ -119,11 +118,9 @@ describe('sweepOverdueDisputes, with an injected clock', () => {
   it('When the sweep runs twice, then the second run changes nothing', async () => {
     const { disputeId, purchaseId, respondBy } = await openDispute('2.50');
     const at = new Date(respondBy.getTime() + 1000);
-    expect(await sweepOverdueDisputes(prismaDatabase(gw.ctx.db), gw.ctx.config.publicUrl, at)).toBeGreaterThanOrEqual(
-      1,
-    );
+    expect(await sweepOverdueDisputes(gw.ctx.database, gw.ctx.config.publicUrl, at)).toBeGreaterThanOrEqual(1);
     const once = await footprint(disputeId, purchaseId);
-    expect(await sweepOverdueDisputes(prismaDatabase(gw.ctx.db), gw.ctx.config.publicUrl, at)).toBe(0);
+    expect(await sweepOverdueDisputes(gw.ctx.database, gw.ctx.config.publicUrl, at)).toBe(0);
     expect(await footprint(disputeId, purchaseId)).toEqual(once);
   });
 
@@ -131,8 +128,8 @@ describe('sweepOverdueDisputes, with an injected clock', () => {
     const disputes = await Promise.all([openDispute('1.00'), openDispute('1.10'), openDispute('1.20')]);
     const at = new Date(Math.max(...disputes.map((d) => d.respondBy.getTime())) + 1000);
     const [a, b] = await Promise.all([
-      sweepOverdueDisputes(prismaDatabase(gw.ctx.db), gw.ctx.config.publicUrl, at),
-      sweepOverdueDisputes(prismaDatabase(gw.ctx.db), gw.ctx.config.publicUrl, at),
+      sweepOverdueDisputes(gw.ctx.database, gw.ctx.config.publicUrl, at),
+      sweepOverdueDisputes(gw.ctx.database, gw.ctx.config.publicUrl, at),
     ]);
     expect((a ?? 0) + (b ?? 0)).toBe(3);
     for (const { disputeId, purchaseId } of disputes) {
@@ -151,11 +148,7 @@ describe('sweepOverdueDisputes, with an injected clock', () => {
       .set(bearer(publisher.apiKey))
       .send({ accept: false, evidence: 'Delivered and read' });
     expect(contested.status).toBe(200);
-    await sweepOverdueDisputes(
-      prismaDatabase(gw.ctx.db),
-      gw.ctx.config.publicUrl,
-      new Date(respondBy.getTime() + 1000),
-    );
+    await sweepOverdueDisputes(gw.ctx.database, gw.ctx.config.publicUrl, new Date(respondBy.getTime() + 1000));
     const rows = await footprint(disputeId, purchaseId);
     expect(rows.dispute.status).toBe('under_review');
     expect(rows.purchase.status).toBe('disputed');
@@ -177,12 +170,13 @@ describe('The dispute deadline worker over BullMQ', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  const statusOf = async (id: string) => (await gw.ctx.db.dispute.findUniqueOrThrow({ where: { id } })).status;
+  const statusOf = async (id: string) =>
+    (await gw.ctx.database.prisma.dispute.findUniqueOrThrow({ where: { id } })).status;
 
   it('When 7 days pass without an answer, then the worker closes the dispute as lost, and does so again after Redis is flushed', async () => {
     const config = { ...gw.ctx.config, redisUrl: redis.url, queuePrefix: unique('q-dl-worker') };
     const worker = await startDisputeDeadlineWorker(
-      { config, db: gw.ctx.db, logger: createLogger('silent') },
+      { config, database: gw.ctx.database, logger: createLogger('silent') },
       { now: () => new Date(Date.now() + RESPONSE_WINDOW_MS + 60_000), sweepEveryMs: 200, schedulerCheckEveryMs: 200 },
     );
     const queue = disputeDeadlineQueue(config);

@@ -18,6 +18,7 @@ import {
   type PublisherFixture,
   type TestGateway,
 } from './support/harness.js';
+import { storedPurchaseStatus } from './support/fixtures.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -82,12 +83,10 @@ function resolve(apiKey: string, disputeId: string, outcome: string) {
     .send({ outcome });
 }
 
-async function purchaseStatus(id: string): Promise<string> {
-  return (await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id } })).status;
-}
+const purchaseStatus = (id: string) => storedPurchaseStatus(gw, id);
 
 async function eventsOf(type: string, objectId: string) {
-  const events = await gw.ctx.db.outboxEvent.findMany({ where: { type }, orderBy: { createdAt: 'asc' } });
+  const events = await gw.ctx.database.prisma.outboxEvent.findMany({ where: { type }, orderBy: { createdAt: 'asc' } });
   return events.filter((e) => (e.payload as { data: { id: string } }).data.id === objectId);
 }
 
@@ -124,7 +123,7 @@ describe('POST /v1/disputes: opening', () => {
     const res = await openDispute(otherOperator.apiKey, { purchaseId, reason: 'Not mine', subscriberRef: ref });
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('not_found');
-    expect(await gw.ctx.db.dispute.count({ where: { purchaseId } })).toBe(0);
+    expect(await gw.ctx.database.prisma.dispute.count({ where: { purchaseId } })).toBe(0);
   });
 
   it("When an operator names its own subscriber but another subscriber's purchase, then it is 404", async () => {
@@ -166,7 +165,7 @@ describe('POST /v1/disputes: opening', () => {
         details: { fields: { reason: expect.any(String) } },
       });
     }
-    expect(await gw.ctx.db.dispute.count({ where: { purchaseId } })).toBe(0);
+    expect(await gw.ctx.database.prisma.dispute.count({ where: { purchaseId } })).toBe(0);
   });
 
   it('When a publisher tries to open a dispute, then it is 403', async () => {
@@ -178,11 +177,11 @@ describe('POST /v1/disputes: opening', () => {
   it('When the purchase was confirmed 364 days ago, then it can be disputed; 366 days ago, then it is 409 invalid_state', async () => {
     const recent = await boughtOne();
     const old = await boughtOne();
-    await gw.ctx.db.purchase.update({
+    await gw.ctx.database.prisma.purchase.update({
       where: { id: recent.purchaseId },
       data: { confirmedAt: new Date(Date.now() - 364 * DAY_MS) },
     });
-    await gw.ctx.db.purchase.update({
+    await gw.ctx.database.prisma.purchase.update({
       where: { id: old.purchaseId },
       data: { confirmedAt: new Date(Date.now() - 366 * DAY_MS) },
     });
@@ -222,7 +221,7 @@ describe('POST /v1/disputes: opening', () => {
     );
     const statuses = responses.map((r) => r.status).sort();
     expect(statuses).toEqual([201, ...Array(9).fill(409)]);
-    expect(await gw.ctx.db.dispute.count({ where: { purchaseId } })).toBe(1);
+    expect(await gw.ctx.database.prisma.dispute.count({ where: { purchaseId } })).toBe(1);
   });
 
   it('When a dispute is open, then a second one is 409; once it is won, then a new one can be opened', async () => {
@@ -263,7 +262,7 @@ describe('POST /v1/disputes/:id/response and /v1/operator/disputes/:id/resolve',
     expect(res.body.closedAt).not.toBeNull();
     const after = await gw.api().get('/v1/me/budget').set(bearer(token));
     expect(after.body.weekly).toMatchObject({ spent: '0.00', remaining: '60.00' });
-    const refunds = await gw.ctx.db.refund.findMany({ where: { purchaseId } });
+    const refunds = await gw.ctx.database.prisma.refund.findMany({ where: { purchaseId } });
     expect(refunds.map((r) => ({ amount: r.amount.toFixed(2), disputeId: r.disputeId }))).toEqual([
       { amount: '12.50', disputeId: opened.body.id },
     ]);
@@ -315,7 +314,7 @@ describe('POST /v1/disputes/:id/response and /v1/operator/disputes/:id/resolve',
       refund: null,
       purchase: { status: 'confirmed', refundedAmount: '0.00' },
     });
-    expect(await gw.ctx.db.refund.count({ where: { purchaseId } })).toBe(0);
+    expect(await gw.ctx.database.prisma.refund.count({ where: { purchaseId } })).toBe(0);
     expect(await eventsOf('dispute.closed', opened.body.id)).toHaveLength(1);
   });
 
@@ -344,7 +343,9 @@ describe('POST /v1/disputes/:id/response and /v1/operator/disputes/:id/resolve',
     await respond(publisher.apiKey, opened.body.id, { accept: false });
     const res = await resolve(otherOperator.apiKey, opened.body.id, 'lost');
     expect(res.status).toBe(404);
-    expect((await gw.ctx.db.dispute.findUniqueOrThrow({ where: { id: opened.body.id } })).status).toBe('under_review');
+    expect((await gw.ctx.database.prisma.dispute.findUniqueOrThrow({ where: { id: opened.body.id } })).status).toBe(
+      'under_review',
+    );
   });
 
   it('When the publisher of another purchase responds, then it is 404 and the dispute stays open', async () => {
@@ -352,7 +353,9 @@ describe('POST /v1/disputes/:id/response and /v1/operator/disputes/:id/resolve',
     const opened = await openDispute(token, { purchaseId, reason: 'x' });
     const res = await respond(otherPublisher.apiKey, opened.body.id, { accept: false, evidence: 'not mine' });
     expect(res.status).toBe(404);
-    expect((await gw.ctx.db.dispute.findUniqueOrThrow({ where: { id: opened.body.id } })).status).toBe('open');
+    expect((await gw.ctx.database.prisma.dispute.findUniqueOrThrow({ where: { id: opened.body.id } })).status).toBe(
+      'open',
+    );
   });
 
   it('When a subscriber or operator tries to respond, or a publisher to resolve, then it is 403', async () => {
@@ -372,17 +375,22 @@ describe('POST /v1/disputes/:id/response and /v1/operator/disputes/:id/resolve',
     const badOutcome = await resolve(operator.apiKey, opened.body.id, 'draw');
     expect(badOutcome.status).toBe(400);
     expect(badOutcome.body.error.details.fields).toHaveProperty('outcome');
-    expect((await gw.ctx.db.dispute.findUniqueOrThrow({ where: { id: opened.body.id } })).status).toBe('open');
+    expect((await gw.ctx.database.prisma.dispute.findUniqueOrThrow({ where: { id: opened.body.id } })).status).toBe(
+      'open',
+    );
   });
 
   it('When the publisher answers after respondBy, then it is 409 and the dispute is left for the deadline worker', async () => {
     const { token, purchaseId } = await boughtOne();
     const opened = await openDispute(token, { purchaseId, reason: 'x' });
-    await gw.ctx.db.dispute.update({ where: { id: opened.body.id }, data: { respondBy: new Date(Date.now() - 1000) } });
+    await gw.ctx.database.prisma.dispute.update({
+      where: { id: opened.body.id },
+      data: { respondBy: new Date(Date.now() - 1000) },
+    });
     const res = await respond(publisher.apiKey, opened.body.id, { accept: false, evidence: 'late' });
     expect(res.status).toBe(409);
     // A deadline worker of another test may close it meanwhile; what matters is that the late answer was not applied.
-    const row = await gw.ctx.db.dispute.findUniqueOrThrow({ where: { id: opened.body.id } });
+    const row = await gw.ctx.database.prisma.dispute.findUniqueOrThrow({ where: { id: opened.body.id } });
     expect(row.status).not.toBe('under_review');
     expect(row.evidence).toBeNull();
   });
@@ -402,7 +410,7 @@ describe('POST /v1/disputes/:id/response and /v1/operator/disputes/:id/resolve',
     const second = await send();
     expect(first.status).toBe(200);
     expect(second.text).toBe(first.text);
-    expect(await gw.ctx.db.refund.count({ where: { purchaseId } })).toBe(1);
+    expect(await gw.ctx.database.prisma.refund.count({ where: { purchaseId } })).toBe(1);
   });
 });
 
@@ -483,7 +491,7 @@ describe('GET /v1/disputes/:id and consent evidence', () => {
       .set(bearer(token))
       .set('User-Agent', 'Kiosque-Test/1.0');
     const res = await gw.api().get(`/v1/purchases/${id}`).set(bearer(token));
-    const row = await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id } });
+    const row = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } });
     expect(res.body.consent).toEqual({
       at: confirmed.body.confirmedAt,
       ip: row.consentIp,
@@ -541,7 +549,7 @@ describe('Dispute rate and automatic suspension', () => {
       await boughtOne('1.00', seller),
     ];
     const old = await boughtOne('1.00', seller);
-    await gw.ctx.db.purchase.update({
+    await gw.ctx.database.prisma.purchase.update({
       where: { id: old.purchaseId },
       data: { confirmedAt: new Date(Date.now() - 31 * DAY_MS) },
     });
@@ -612,14 +620,16 @@ describe('Dispute rate and automatic suspension', () => {
     it('When the rate stays at or below the threshold, then the publisher keeps selling', async () => {
       const { seller, sales } = await sellerWithSales(5);
       expect((await open(sales[0] as Bought)).status).toBe(201);
-      const row = await strict.ctx.db.publisher.findUniqueOrThrow({ where: { id: seller.id } });
+      const row = await strict.ctx.database.prisma.publisher.findUniqueOrThrow({ where: { id: seller.id } });
       expect(row.suspendedAt).toBeNull();
     });
 
     it('When the publisher has fewer confirmed purchases than the minimum, then even a 100% rate does not suspend it', async () => {
       const { seller, sales } = await sellerWithSales(3);
       for (const sale of sales) expect((await open(sale)).status).toBe(201);
-      expect((await strict.ctx.db.publisher.findUniqueOrThrow({ where: { id: seller.id } })).suspendedAt).toBeNull();
+      expect(
+        (await strict.ctx.database.prisma.publisher.findUniqueOrThrow({ where: { id: seller.id } })).suspendedAt,
+      ).toBeNull();
     });
   });
 });
@@ -635,7 +645,7 @@ describe('A lost dispute on an invoiced purchase', () => {
       const first = await postBillingRun(gw, op);
       expect(first.status).toBe(202);
       expect((await waitForRun(gw, op, first.body.id)).status).toBe('done');
-      const invoiced = await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id: purchaseId } });
+      const invoiced = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id: purchaseId } });
       expect(invoiced.invoiceId).not.toBeNull();
 
       const opened = await openDispute(token, { purchaseId, reason: 'x' });
@@ -652,7 +662,7 @@ describe('A lost dispute on an invoiced purchase', () => {
       expect(invoices.status).toBe(200);
       expect(invoices.body.data).toHaveLength(1);
       expect(invoices.body.data[0].lines).toEqual([expect.objectContaining({ purchaseId, amount: '-6.00' })]);
-      const refundRow = await gw.ctx.db.refund.findFirstOrThrow({ where: { disputeId: opened.body.id } });
+      const refundRow = await gw.ctx.database.prisma.refund.findFirstOrThrow({ where: { disputeId: opened.body.id } });
       expect(refundRow.invoiceId).toBe(invoices.body.data[0].id);
     } finally {
       await worker.close();

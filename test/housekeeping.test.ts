@@ -3,7 +3,7 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { expirePendingPurchases, purgeIdempotencyKeys } from '../src/store/housekeeping.js';
 import { startHousekeepingWorker } from '../workers/housekeeping.js';
-import type { RunningWorker } from '../workers/registry.js';
+import type { RunningWorker } from '../workers/worker.js';
 import {
   assertion,
   bearer,
@@ -19,6 +19,7 @@ import {
   type PublisherFixture,
   type TestGateway,
 } from './support/harness.js';
+import { storedPurchaseStatus } from './support/fixtures.js';
 
 const DAY_MS = 24 * 3_600_000;
 
@@ -44,7 +45,7 @@ async function startWorker(options: Parameters<typeof startHousekeepingWorker>[1
     idempotencyKeyRetentionHours: 24,
   };
   const worker = await startHousekeepingWorker(
-    { config, db: gw.ctx.db, logger: createLogger('silent') },
+    { config, database: gw.ctx.database, logger: createLogger('silent') },
     {
       expireEveryMs: 200,
       purgeEveryMs: 200,
@@ -55,10 +56,10 @@ async function startWorker(options: Parameters<typeof startHousekeepingWorker>[1
   return worker;
 }
 
-const statusOf = async (id: string) => (await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id } })).status;
+const statusOf = (id: string) => storedPurchaseStatus(gw, id);
 
 async function keysOf(publisher: PublisherFixture): Promise<number> {
-  return gw.ctx.db.idempotencyKey.count({ where: { scope: `publisher:${publisher.id}` } });
+  return gw.ctx.database.prisma.idempotencyKey.count({ where: { scope: `publisher:${publisher.id}` } });
 }
 
 describe('Pending purchases past their expiry become expired (issue 10, item 14)', () => {
@@ -94,15 +95,15 @@ describe('Pending purchases past their expiry become expired (issue 10, item 14)
     const publisher = await createPublisher(gw);
     const { id } = await createPurchase(gw, publisher);
     const scope = { publisherIds: [publisher.id] };
-    expect(await expirePendingPurchases(gw.ctx.db, new Date(), 100, scope)).toBe(0);
+    expect(await expirePendingPurchases(gw.ctx.database.sql, new Date(), 100, scope)).toBe(0);
     expect(await statusOf(id)).toBe('pending');
     const later = new Date(Date.now() + DAY_MS);
     const [first, second] = await Promise.all([
-      expirePendingPurchases(gw.ctx.db, later, 100, scope),
-      expirePendingPurchases(gw.ctx.db, later, 100, scope),
+      expirePendingPurchases(gw.ctx.database.sql, later, 100, scope),
+      expirePendingPurchases(gw.ctx.database.sql, later, 100, scope),
     ]);
     expect(first + second).toBe(1);
-    expect(await expirePendingPurchases(gw.ctx.db, later, 100, scope)).toBe(0);
+    expect(await expirePendingPurchases(gw.ctx.database.sql, later, 100, scope)).toBe(0);
     expect(await statusOf(id)).toBe('expired');
   });
 });
@@ -130,7 +131,7 @@ describe('Idempotency keys are kept for the stated retention, then purged (item 
     await vi.waitFor(async () => expect(await keysOf(publisher)).toBe(0), { timeout: 15_000, interval: 100 });
     await worker.close();
     expect(await keysOf(bystander)).toBe(1);
-    expect(await purgeIdempotencyKeys(gw.ctx.db, new Date(Date.now() - 23 * 3_600_000), 100, scope)).toBe(0);
+    expect(await purgeIdempotencyKeys(gw.ctx.database.sql, new Date(Date.now() - 23 * 3_600_000), 100, scope)).toBe(0);
     expect(await keysOf(bystander)).toBe(1);
 
     const again = await gw

@@ -1,21 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Decimal } from '../src/domain/money.js';
-import { createDb, type Db } from '../src/store/db.js';
-import { postEntry, unbalancedEntries } from '../src/store/ledger.js';
+import { openDatabase, type Connection } from '../src/store/database.js';
+import { postEntry } from '../src/store/ledger.js';
+import { unbalancedEntries } from './support/journal.js';
 import { TEST_DATABASE_URL } from './support/env.js';
 import { unique } from './support/harness.js';
 
-let db: Db;
+let database: Connection;
+let db: Connection['prisma'];
 beforeAll(() => {
-  db = createDb(TEST_DATABASE_URL, 2);
+  database = openDatabase(TEST_DATABASE_URL, 2);
+  db = database.prisma;
 });
-afterAll(() => db.$disconnect());
+afterAll(() => database.close());
 
 const d = (v: string) => new Decimal(v);
 
 async function balancedEntry(key: string): Promise<bigint> {
-  await db.$transaction((tx) =>
-    postEntry(tx, {
+  await database.transaction((sql) =>
+    postEntry(sql, {
       key,
       kind: 'test',
       postings: [
@@ -43,8 +46,8 @@ describe('The journal is append-only and balanced, enforced by PostgreSQL', () =
   it('When an entry does not balance, then its statement fails and nothing of it is stored', async () => {
     const key = unique('unbalanced');
     await expect(
-      db.$transaction((tx) =>
-        postEntry(tx, {
+      database.transaction((sql) =>
+        postEntry(sql, {
           key,
           kind: 'test',
           postings: [
@@ -67,7 +70,12 @@ describe('The journal is append-only and balanced, enforced by PostgreSQL', () =
   it('When an entry is written with no postings, then the commit fails', async () => {
     const key = unique('empty');
     await expect(
-      db.$transaction((tx) => tx.$executeRaw`INSERT INTO ledger_entries (key, kind) VALUES (${key}, 'test')`),
+      database.transaction((sql) =>
+        sql.rows({ name: 'test_empty_entry', text: 'INSERT INTO ledger_entries (key, kind) VALUES ($1, $2)' }, [
+          key,
+          'test',
+        ]),
+      ),
     ).rejects.toThrow(/no postings/);
     expect(await db.ledgerEntry.count({ where: { key } })).toBe(0);
   });
@@ -75,8 +83,8 @@ describe('The journal is append-only and balanced, enforced by PostgreSQL', () =
   it('When an entry is posted twice under one key, then the second changes nothing', async () => {
     const key = unique('twice');
     await balancedEntry(key);
-    const again = await db.$transaction((tx) =>
-      postEntry(tx, {
+    const again = await database.transaction((sql) =>
+      postEntry(sql, {
         key,
         kind: 'test',
         postings: [

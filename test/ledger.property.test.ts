@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingRun, runBilling } from '../src/domain/billing.js';
 import { Decimal } from '../src/domain/money.js';
 import { purchaseSettlement, settlementFromSums } from '../src/domain/settlement.js';
-import { unbalancedEntries } from '../src/store/ledger.js';
+import { unbalancedEntries } from './support/journal.js';
 import {
   admin,
   assertion,
@@ -108,8 +108,8 @@ interface World {
 
 async function billNow(world: World): Promise<void> {
   const run = await gw.ctx.database.transaction((sql) => createBillingRun(sql, world.op.id, new Date()));
-  await runBilling(gw.ctx.pool, run.id);
-  const rows = await gw.ctx.db.settlement.findMany({ where: { billingRunId: run.id } });
+  await runBilling(gw.ctx.database.pool, run.id);
+  const rows = await gw.ctx.database.prisma.settlement.findMany({ where: { billingRunId: run.id } });
   for (const row of rows) world.frozen.set(`${row.billingRunId}:${row.publisherId}`, JSON.stringify(row));
 }
 
@@ -126,7 +126,7 @@ async function perform(world: World, c: Command): Promise<void> {
     case 'refund': {
       const p = world.purchases[c.purchase % Math.max(world.purchases.length, 1)];
       if (!p) return;
-      const row = await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id: p.id } });
+      const row = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id: p.id } });
       const left = new Decimal(row.amount.toString())
         .minus(row.refundedAmount.toString())
         .minus(row.chargedBackAmount.toString());
@@ -191,14 +191,20 @@ async function importStatement(world: World, c: Extract<Command, { type: 'statem
     expect((await postStatement(gw, world.lastStatement)).status).toBe(200);
     return;
   }
-  const payouts = await gw.ctx.db.payout.findMany({
+  const payouts = await gw.ctx.database.prisma.payout.findMany({
     where: { publisherId: { in: world.publishers.map((p) => p.id) } },
     orderBy: { id: 'asc' },
   });
   const entries: SimpleEntry[] = [];
-  const run = await gw.ctx.db.billingRun.findFirst({ where: { operatorId: world.op.id }, orderBy: { id: 'desc' } });
+  const run = await gw.ctx.database.prisma.billingRun.findFirst({
+    where: { operatorId: world.op.id },
+    orderBy: { id: 'desc' },
+  });
   if (run && c.remitShare > 0) {
-    const collected = await gw.ctx.db.invoice.aggregate({ where: { billingRunId: run.id }, _sum: { collected: true } });
+    const collected = await gw.ctx.database.prisma.invoice.aggregate({
+      where: { billingRunId: run.id },
+      _sum: { collected: true },
+    });
     const amount = portion(new Decimal(collected._sum.collected?.toString() ?? '0'), c.remitShare);
     if (amount.gt(0)) entries.push({ amount: cents(amount), creditDebit: 'CRDT', ustrd: `REMISE ${run.id}` });
   }
@@ -220,7 +226,7 @@ async function importStatement(world: World, c: Extract<Command, { type: 'statem
 /** No payout took more than the publisher had available just before it, read from the journal in its order. */
 async function expectNoPayoutAboveAvailable(publisher: PublisherFixture): Promise<void> {
   const account = `publisher:${publisher.id}:payable`;
-  const rows = await gw.ctx.db.$queryRaw<{ amount: string; before: string }[]>`
+  const rows = await gw.ctx.database.prisma.$queryRaw<{ amount: string; before: string }[]>`
     SELECT p.amount::text AS amount,
       (SELECT COALESCE(-sum(q.amount), 0) FROM ledger_postings q WHERE q.account = ${account} AND q.entry_id < e.id)::text
         AS before
@@ -230,7 +236,7 @@ async function expectNoPayoutAboveAvailable(publisher: PublisherFixture): Promis
 }
 
 async function checkLedger(world: World): Promise<void> {
-  const db = gw.ctx.db;
+  const db = gw.ctx.database.prisma;
   expect(await unbalancedEntries(db)).toEqual([]);
 
   // Nothing settled ever moved.

@@ -132,7 +132,7 @@ describe('Partially paid outcomes', () => {
     }
     expect((await outcome(op, invoice.id, { status: 'partially_paid' })).status).toBe(400);
     expect((await outcome(op, invoice.id, { status: 'paid', collected: '1.00' })).status).toBe(400);
-    const purchases = await gw.ctx.db.purchase.findMany({ where: { id: { in: buys } } });
+    const purchases = await gw.ctx.database.prisma.purchase.findMany({ where: { id: { in: buys } } });
     expect(purchases.every((p) => p.chargedBackAmount.isZero())).toBe(true);
   });
 
@@ -140,7 +140,10 @@ describe('Partially paid outcomes', () => {
     const res = await outcome(op, invoice.id, { status: 'partially_paid', collected: '2.00' });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: 'partially_paid', collected: '2.00' });
-    const purchases = await gw.ctx.db.purchase.findMany({ where: { id: { in: buys } }, orderBy: { id: 'asc' } });
+    const purchases = await gw.ctx.database.prisma.purchase.findMany({
+      where: { id: { in: buys } },
+      orderBy: { id: 'asc' },
+    });
     expect(purchases.map((p) => p.chargedBackAmount.toFixed(2))).toEqual(['0.34', '0.33', '0.33']);
     // Commission on what was collected, per purchase: 0.66 × 0.15 = 0.099 → 0.10, 0.67 × 0.15 = 0.1005 → 0.10.
     expect(purchases.map((p) => p.commissionAmount?.toFixed(2))).toEqual(['0.10', '0.10', '0.10']);
@@ -271,11 +274,11 @@ describe('Publisher settlements, balance and payouts', () => {
     expect(sum(euros.map((a: { debit: string }) => a.debit)).toFixed(2)).toBe(ledger.body.totalDebit);
     // What was reported stays put: the database refuses to rewrite a settlement or a payout.
     await expect(
-      gw.ctx.db.$executeRaw`UPDATE settlements SET net = 0 WHERE publisher_id = ${publisher.id}`,
+      gw.ctx.database.prisma.$executeRaw`UPDATE settlements SET net = 0 WHERE publisher_id = ${publisher.id}`,
     ).rejects.toThrow(/append-only/);
-    await expect(gw.ctx.db.$executeRaw`DELETE FROM payouts WHERE publisher_id = ${publisher.id}`).rejects.toThrow(
-      /append-only/,
-    );
+    await expect(
+      gw.ctx.database.prisma.$executeRaw`DELETE FROM payouts WHERE publisher_id = ${publisher.id}`,
+    ).rejects.toThrow(/append-only/);
     expect((await gw.api().get('/v1/balance').set(bearer(op.apiKey))).status).toBe(403);
     expect((await gw.api().get('/v1/admin/ledger/balances').set(bearer(publisher.apiKey))).status).toBe(403);
   });
@@ -294,7 +297,9 @@ describe('docs/money.md, the worked example', () => {
     expect(inv1).toMatchObject({ total: '13.00', vatTotal: '0.27' });
     expect(inv1?.lines.map((l) => l.vat).sort()).toEqual(['-0.02', '0.08', '0.21']);
     const entry = async (key: string) =>
-      (await gw.ctx.db.ledgerEntry.findUniqueOrThrow({ where: { key }, include: { postings: true } })).postings
+      (
+        await gw.ctx.database.prisma.ledgerEntry.findUniqueOrThrow({ where: { key }, include: { postings: true } })
+      ).postings
         .map((p) => [p.account.replace(op.id, 'op').replace(publisher.id, 'pub'), p.amount.toFixed(2)])
         .sort();
     expect(await entry(`invoice:${inv1?.id}`)).toEqual(

@@ -20,6 +20,7 @@ import {
   unique,
   type TestGateway,
 } from './support/harness.js';
+import { expirePurchase } from './support/fixtures.js';
 
 let gw: TestGateway;
 beforeAll(() => {
@@ -132,7 +133,7 @@ describe('route labels of /metrics', () => {
     const token = assertion(operator, await provision(gw, operator));
     const offer = await createSubscriptionOffer(gw, publisher);
     const expired = await createPurchase(gw, publisher);
-    await gw.ctx.db.purchase.update({ where: { id: expired.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await expirePurchase(gw, expired.id);
     const before = (await gw.api().get('/metrics')).text;
 
     const purchase = await gw.api().post(`/v1/purchases/${expired.id}/confirm`).set(bearer(token));

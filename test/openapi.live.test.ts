@@ -16,6 +16,7 @@ import {
   type PublisherFixture,
   type TestGateway,
 } from './support/harness.js';
+import { expirePurchase } from './support/fixtures.js';
 
 /*
  * Every answer below, 2xx and errors, comes from the real app over the real
@@ -288,7 +289,7 @@ describe('live answers against GET /openapi.json', () => {
     const declined = await live(api.post(`/v1/purchases/${big.body.id}/confirm`).set(bearer(holder)), 402);
     expect(declined.body.error.code).toBe('per_purchase_limit');
     const stale = await live(create(idemKey(), offer), 201);
-    await gw.ctx.db.purchase.update({ where: { id: stale.body.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await expirePurchase(gw, stale.body.id);
     await live(api.post(`/v1/purchases/${stale.body.id}/confirm`).set(bearer(holder)), 410);
     const statuses = new Set([...checked].map((c) => Number(c.split(' ').pop())));
     expect([400, 401, 402, 403, 404, 409, 410].filter((s) => !statuses.has(s))).toEqual([]);
@@ -300,9 +301,9 @@ describe('live answers against GET /openapi.json', () => {
       200,
     );
     const publisherBodies = (events.body.data as { payload: { type: string } }[]).map((e) => e.payload);
-    const operatorBodies = (await gw.ctx.db.outboxEvent.findMany({ where: { operatorId: operator.id } })).map(
-      (e) => e.payload as { type: string },
-    );
+    const operatorBodies = (
+      await gw.ctx.database.prisma.outboxEvent.findMany({ where: { operatorId: operator.id } })
+    ).map((e) => e.payload as { type: string });
     const bodies = [...publisherBodies, ...operatorBodies];
     const types = new Set(bodies.map((b) => b.type));
     expect([...types].sort()).toEqual(

@@ -98,7 +98,7 @@ describe('sandbox operators', () => {
       .set('Idempotency-Key', idemKey())
       .send({});
     expect(run.status).toBe(202);
-    await runBilling(gw.ctx.pool, run.body.id);
+    await runBilling(gw.ctx.database.pool, run.body.id);
     const invoices = await gw
       .api()
       .get('/v1/operator/invoices')
@@ -177,7 +177,10 @@ describe('operator webhooks', () => {
     expect(await runRenewJob(gw.ctx.database, gw.ctx.config.publicUrl, { subscriptionId: offer.body.id }, end)).toBe(
       'renewed',
     );
-    const rows = await gw.ctx.db.outboxEvent.findMany({ where: { operatorId: operator.id }, orderBy: { id: 'asc' } });
+    const rows = await gw.ctx.database.prisma.outboxEvent.findMany({
+      where: { operatorId: operator.id },
+      orderBy: { id: 'asc' },
+    });
     expect(rows.map((r) => r.type)).toEqual(['operator.purchase.confirmed', 'operator.subscription.renewed']);
     expect(rows[1]?.payload).toMatchObject({ data: { subscriptionId: offer.body.id, amount: '2.00', plan: 'weekly' } });
   });
@@ -185,7 +188,7 @@ describe('operator webhooks', () => {
   it('When an operator has no webhook URL, then no operator event is queued', async () => {
     const operator = await createOperator(gw);
     await buy(gw, publisher, assertion(operator, await provision(gw, operator)), { amount: '25.00' });
-    expect(await gw.ctx.db.outboxEvent.count({ where: { operatorId: operator.id } })).toBe(0);
+    expect(await gw.ctx.database.prisma.outboxEvent.count({ where: { operatorId: operator.id } })).toBe(0);
   });
 });
 
@@ -219,7 +222,7 @@ describe('PATCH /v1/admin/operators/:id', () => {
       .set(admin)
       .send({ webhookUrl: 'ftp://example.com' });
     expect(badUrl.body.error.details.fields).toHaveProperty('webhookUrl');
-    const row = await gw.ctx.db.operator.findUniqueOrThrow({ where: { id: operator.id } });
+    const row = await gw.ctx.database.prisma.operator.findUniqueOrThrow({ where: { id: operator.id } });
     expect([row.limitMonthly.toFixed(2), row.webhookUrl]).toEqual(['150.00', null]);
   });
 
@@ -247,7 +250,9 @@ describe('PATCH /v1/admin/operators/:id', () => {
     };
     await buy(gw, publisher, assertion(operator, await provision(gw, operator)));
     expect(
-      await gw.ctx.db.outboxEvent.count({ where: { operatorId: operator.id, type: 'operator.purchase.confirmed' } }),
+      await gw.ctx.database.prisma.outboxEvent.count({
+        where: { operatorId: operator.id, type: 'operator.purchase.confirmed' },
+      }),
     ).toBe(1);
   });
 });

@@ -161,7 +161,7 @@ describe.each(CONFIGS)('Pages for people, $name', (config) => {
       expect(back?.pathname).toBe('/merci');
       expect(back?.searchParams.get('kiosque_purchase')).toBe(id);
       expect(back?.searchParams.get('kiosque_status')).toBe('confirmed');
-      const row = await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id } });
+      const row = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } });
       expect(row.status).toBe('confirmed');
       expect(row.consentUserAgent).toContain('Chrome');
 
@@ -186,7 +186,9 @@ describe.each(CONFIGS)('Pages for people, $name', (config) => {
       await activate(page, dispute.getByText(m.evidenceRaw), config.mode);
       await expect(evidence.innerText()).resolves.toContain(row.consentAssertionId);
       await checkPage(page, shot('me-dispute-opened'));
-      expect((await gw.ctx.db.dispute.findFirstOrThrow({ where: { purchaseId: id } })).status).toBe('open');
+      expect((await gw.ctx.database.prisma.dispute.findFirstOrThrow({ where: { purchaseId: id } })).status).toBe(
+        'open',
+      );
       await context.close();
     },
     BROWSER_TEST_TIMEOUT_MS,
@@ -228,13 +230,14 @@ describe.each(CONFIGS)('Pages for people, $name', (config) => {
         page.waitForURL(/notice=subscription_canceled/),
         activate(page, item.getByRole('button', { name: new RegExp(m.cancelConfirmButton) }), config.mode),
       ]);
-      const periodEnd = (await gw.ctx.db.subscription.findUniqueOrThrow({ where: { id } })).currentPeriodEnd as Date;
+      const periodEnd = (await gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } }))
+        .currentPeriodEnd as Date;
       await expect(page.getByRole('status').innerText()).resolves.toBe(
         m.canceledUntil('La Gazette tous les matins', f.date(periodEnd)),
       );
       await expect(page.locator(`#subscription-${id}`).innerText()).resolves.toContain(m.subscriptionStatus.canceled);
       await checkPage(page, shot('me-subscription-canceled'));
-      expect((await gw.ctx.db.subscription.findUniqueOrThrow({ where: { id } })).status).toBe('canceled');
+      expect((await gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } })).status).toBe('canceled');
       await context.close();
     },
     BROWSER_TEST_TIMEOUT_MS,
@@ -279,7 +282,7 @@ describe.each(CONFIGS)('Pages for people, $name', (config) => {
         kid.page.waitForURL(`${PUBLISHER_SITE}/article`),
         activate(kid.page, alert.getByRole('link', { name: m.backTo(pressName) }), config.mode),
       ]);
-      expect((await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+      expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
 
       // The child has no parent space.
       await kid.page.goto(`${origin}/me/children`);

@@ -228,7 +228,9 @@ describe.each(CONFIGS)('What a person sees, $name', (config) => {
         page.waitForURL(/notice=controls_saved/),
         child.getByRole('button', { name: new RegExp(m.saveControls) }).click(),
       ]);
-      const saved = await gw.ctx.db.subscriber.findFirstOrThrow({ where: { externalRef: household.childRef } });
+      const saved = await gw.ctx.database.prisma.subscriber.findFirstOrThrow({
+        where: { externalRef: household.childRef },
+      });
       expect(saved.limitWeekly?.toFixed(2)).toBe('10.00');
       expect(saved.blockedCategories).toEqual(['games']);
       await context.close();
@@ -258,7 +260,8 @@ describe.each(CONFIGS)('What a person sees, $name', (config) => {
         page.waitForURL(`${consentUrl}/confirm`),
         page.getByRole('button', { name: m.subscribeButton(f.money('14.99'), m.period.quarterly) }).click(),
       ]);
-      const periodEnd = (await gw.ctx.db.subscription.findUniqueOrThrow({ where: { id } })).currentPeriodEnd as Date;
+      const periodEnd = (await gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } }))
+        .currentPeriodEnd as Date;
       const thanks = await page.locator('main').innerText();
       expect(thanks).toContain(
         m.subscribedSentence('Le Courrier chaque matin', courrierName, f.money('14.99'), m.period.quarterly),
@@ -280,7 +283,7 @@ describe.each(CONFIGS)('What a person sees, $name', (config) => {
       await expect(confirm.isVisible()).resolves.toBe(false);
       await item.locator('summary', { hasText: m.cancelButton }).click();
       await checkPage(page, shot('me-cancel-asked'));
-      expect((await gw.ctx.db.subscription.findUniqueOrThrow({ where: { id } })).status).toBe('active');
+      expect((await gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } })).status).toBe('active');
       await Promise.all([page.waitForURL(/notice=subscription_canceled/), confirm.click()]);
       await expect(page.getByRole('status').innerText()).resolves.toBe(
         m.canceledUntil('Le Courrier chaque matin', f.date(periodEnd)),
@@ -289,7 +292,7 @@ describe.each(CONFIGS)('What a person sees, $name', (config) => {
         m.accessUntil(f.date(periodEnd)),
       );
       await checkPage(page, shot('me-canceled'));
-      expect((await gw.ctx.db.subscription.findUniqueOrThrow({ where: { id } })).status).toBe('canceled');
+      expect((await gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } })).status).toBe('canceled');
       await context.close();
     },
     BROWSER_TEST_TIMEOUT_MS,
@@ -309,10 +312,15 @@ describe.each(CONFIGS)('What a person sees, $name', (config) => {
       expect((await target(back)).toString()).toBe(returnUrl);
       await checkPage(page, shot('consent-with-return'));
       await Promise.all([page.waitForURL(returnUrl), back.click()]);
-      expect((await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id: open.id } })).status).toBe('pending');
+      expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id: open.id } })).status).toBe(
+        'pending',
+      );
 
       const late = await createPurchase(gw, courrier, { amount: '1.50', description: 'Un article', returnUrl });
-      await gw.ctx.db.purchase.update({ where: { id: late.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+      await gw.ctx.database.prisma.purchase.update({
+        where: { id: late.id },
+        data: { expiresAt: new Date(Date.now() - 1000) },
+      });
       const response = await page.goto(late.consentUrl);
       expect(response?.status()).toBe(410);
       await expect(page.locator('h1').innerText()).resolves.toBe(m.expiredTitle);

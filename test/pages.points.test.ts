@@ -1,7 +1,6 @@
 import type supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepPoints } from '../src/domain/household-points.js';
-import { prismaDatabase } from '../src/store/database.js';
 import { PENDING_MS } from '../src/domain/points.js';
 import {
   admin,
@@ -67,7 +66,7 @@ async function householdWithPoints(euros: string) {
   const holder = assertion(operator, holderRef);
   const { id } = await createPurchase(gw, awarding, { amount: euros });
   expect((await gw.api().post(`/v1/purchases/${id}/confirm`).set(bearer(holder))).status).toBe(200);
-  await sweepPoints(prismaDatabase(gw.ctx.db), new Date(Date.now() + PENDING_MS + 60_000), 1000, {
+  await sweepPoints(gw.ctx.database, new Date(Date.now() + PENDING_MS + 60_000), 1000, {
     operatorIds: [operator.id],
   });
   return { holder, child: assertion(operator, childRef) };
@@ -96,7 +95,7 @@ describe('Consent page: paying with points', () => {
         `Vous avez payé 0,50${NBSP}€ et 150 points \\(1,50${NBSP}€\\) (à|au|aux) .+ pour «${NBSP}Grille du jour${NBSP}»`,
       ),
     );
-    const row = await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id } });
+    const row = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } });
     expect(row.amount.toFixed(2)).toBe('0.50');
     expect(row.pointsSpent).toBe(150);
   });
@@ -139,7 +138,7 @@ describe('Consent page: paying with points', () => {
       .send({ csrf: csrfOf(page.text), points: '10' });
     expect(res.status).toBe(403);
     expect(visibleText(res.text)).toContain('Paiement en points impossible');
-    expect((await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
   });
 
   it('When the points were spent meanwhile, then the click is a 409 page and the purchase stays pending', async () => {
@@ -154,7 +153,7 @@ describe('Consent page: paying with points', () => {
       .type('form')
       .send({ csrf: csrfOf(page.text), points: '10' });
     expect(res.status).toBe(409);
-    expect((await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
   });
 });
 

@@ -84,7 +84,7 @@ describe('PUT and GET /v1/me/children/:externalRef/controls', () => {
       monthly: '150.00',
       pointsAllowed: false,
     });
-    const row = await gw.ctx.db.subscriber.findFirstOrThrow({ where: { externalRef: h.childRef } });
+    const row = await gw.ctx.database.prisma.subscriber.findFirstOrThrow({ where: { externalRef: h.childRef } });
     expect(row.limitWeekly).toBeNull();
   });
 
@@ -100,7 +100,7 @@ describe('PUT and GET /v1/me/children/:externalRef/controls', () => {
     const res = await putControls(other.holder, h.childRef, { blocked: true });
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('forbidden');
-    const row = await gw.ctx.db.subscriber.findFirstOrThrow({ where: { externalRef: h.childRef } });
+    const row = await gw.ctx.database.prisma.subscriber.findFirstOrThrow({ where: { externalRef: h.childRef } });
     expect(row.blocked).toBe(false);
   });
 

@@ -116,7 +116,7 @@ describe('Payouts never overdraw', () => {
         ),
       ]);
       expect(answers.map((a) => a.status).filter((s) => s !== 201 && s !== 409)).toEqual([]);
-      const paid = await gw.ctx.db.payout.findMany({ where: { publisherId: publisher.id } });
+      const paid = await gw.ctx.database.prisma.payout.findMany({ where: { publisherId: publisher.id } });
       expect(paid.reduce((s, p) => s + Math.round(Number(p.amount) * 100), 0)).toBe(5500);
       expect((await gw.api().get('/v1/balance').set(bearer(publisher.apiKey))).body).toEqual({
         pending: '0.00',

@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pointsAccounts } from '../src/shared/accounts.js';
-import { householdBalances, householdJournalBalances, lockHousehold } from '../src/store/points.js';
+import { householdBalances, lockHousehold } from '../src/store/points.js';
+import { householdJournalBalances } from './support/journal.js';
 import { onPool } from '../src/store/sql.js';
 import { TEST_DATABASE_URL } from './support/env.js';
 import { createOperator, provision, startTestGateway, unique, type TestGateway } from './support/harness.js';

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepPoints } from '../src/domain/household-points.js';
-import { prismaDatabase } from '../src/store/database.js';
 import { PENDING_MS } from '../src/domain/points.js';
 import { pointsAccounts } from '../src/shared/accounts.js';
-import { accountBalance, unbalancedEntries } from '../src/store/ledger.js';
+import { accountBalance, unbalancedEntries } from './support/journal.js';
 import { spawnGateway, type GatewayProcess } from './support/gateway-process.js';
 import {
   admin,
@@ -52,7 +51,7 @@ afterAll(async () => {
 
 const createMany = (count: number, amount: string) => insertPendingPurchases(gw, plain.id, count, amount);
 
-const balance = (account: string) => accountBalance(gw.ctx.db, account, 'PTS');
+const balance = (account: string) => accountBalance(gw.ctx.database.sql, account, 'PTS');
 
 describe('Kiosque Points across two gateway processes', () => {
   it('When 50 confirmations spend 30 points each of a household holding 1,000, then 33 pass, 17 are refused and no point is lost', async () => {
@@ -63,7 +62,7 @@ describe('Kiosque Points across two gateway processes', () => {
     await gw.api().put(`/v1/me/children/${childRef}/controls`).set(bearer(holder)).send({ pointsAllowed: true });
     const { id: earning } = await createPurchase(gw, awarding, { amount: '10.00' });
     expect((await gw.api().post(`/v1/purchases/${earning}/confirm`).set(bearer(holder))).body.pointsEarned).toBe(1000);
-    await sweepPoints(prismaDatabase(gw.ctx.db), new Date(Date.now() + PENDING_MS + 60_000), 1000, {
+    await sweepPoints(gw.ctx.database, new Date(Date.now() + PENDING_MS + 60_000), 1000, {
       operatorIds: [operator.id],
     });
 
@@ -86,7 +85,7 @@ describe('Kiosque Points across two gateway processes', () => {
     expect(refused).toHaveLength(17);
     expect(refused.every((r) => r.body.error?.code === 'invalid_state')).toBe(true);
 
-    const holderRow = await gw.ctx.db.subscriber.findUniqueOrThrow({
+    const holderRow = await gw.ctx.database.prisma.subscriber.findUniqueOrThrow({
       where: { operatorId_externalRef: { operatorId: operator.id, externalRef: holderRef } },
     });
     // Liabilities read as credits: a household's balance is minus its postings' sum.
@@ -95,7 +94,7 @@ describe('Kiosque Points across two gateway processes', () => {
     expect(available.toNumber()).toBe(10);
     expect(pending.isZero()).toBe(true);
     // The balances kept on the household's row, which every confirmation read under its lock, are the journal's.
-    const kept = await gw.ctx.db.pointsHousehold.findUniqueOrThrow({ where: { holderId: holderRow.id } });
+    const kept = await gw.ctx.database.prisma.pointsHousehold.findUniqueOrThrow({ where: { holderId: holderRow.id } });
     expect({ available: kept.available, pending: kept.pending }).toEqual({ available: 10, pending: 0 });
     // Every point issued is held or was redeemed: none lost, none made.
     const issued = await balance(pointsAccounts.issued(operator.id));
@@ -103,13 +102,13 @@ describe('Kiosque Points across two gateway processes', () => {
     expect(issued.toNumber()).toBe(1000);
     expect(redeemed.toNumber()).toBe(990);
     expect(available.plus(pending).plus(redeemed).toNumber()).toBe(issued.toNumber());
-    const spent = await gw.ctx.db.purchase.aggregate({
+    const spent = await gw.ctx.database.prisma.purchase.aggregate({
       where: { id: { in: ids }, status: 'confirmed' },
       _sum: { pointsSpent: true },
     });
     expect(spent._sum.pointsSpent).toBe(990);
-    const stillPending = await gw.ctx.db.purchase.count({ where: { id: { in: ids }, status: 'pending' } });
+    const stillPending = await gw.ctx.database.prisma.purchase.count({ where: { id: { in: ids }, status: 'pending' } });
     expect(stillPending).toBe(17);
-    expect(await unbalancedEntries(gw.ctx.db)).toEqual([]);
+    expect(await unbalancedEntries(gw.ctx.database.prisma)).toEqual([]);
   });
 });

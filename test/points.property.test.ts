@@ -2,11 +2,10 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingRun, runBilling } from '../src/domain/billing.js';
 import { sweepPoints } from '../src/domain/household-points.js';
-import { prismaDatabase } from '../src/store/database.js';
 import { Decimal } from '../src/domain/money.js';
 import { pointsKept } from '../src/domain/points.js';
 import { pointsAccounts } from '../src/shared/accounts.js';
-import { accountBalance, unbalancedEntries } from '../src/store/ledger.js';
+import { accountBalance, unbalancedEntries } from './support/journal.js';
 import {
   admin,
   assertion,
@@ -90,8 +89,8 @@ interface World {
 
 async function billNow(world: World): Promise<void> {
   const run = await gw.ctx.database.transaction((sql) => createBillingRun(sql, world.op.id, new Date()));
-  await runBilling(gw.ctx.pool, run.id);
-  const rows = await gw.ctx.db.settlement.findMany({ where: { billingRunId: run.id } });
+  await runBilling(gw.ctx.database.pool, run.id);
+  const rows = await gw.ctx.database.prisma.settlement.findMany({ where: { billingRunId: run.id } });
   for (const row of rows) world.frozen.set(`${row.billingRunId}:${row.publisherId}`, JSON.stringify(row));
 }
 
@@ -114,7 +113,7 @@ async function perform(world: World, c: Command): Promise<void> {
     case 'refund': {
       const p = world.purchases[c.purchase % Math.max(world.purchases.length, 1)];
       if (!p) return;
-      const row = await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id: p.id } });
+      const row = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id: p.id } });
       const left = new Decimal(row.amount.toString())
         .minus(row.refundedAmount.toString())
         .minus(row.chargedBackAmount.toString());
@@ -142,9 +141,9 @@ async function perform(world: World, c: Command): Promise<void> {
     case 'advance': {
       world.aheadDays += c.days;
       const now = new Date(Date.now() + world.aheadDays * DAY_MS);
-      await sweepPoints(prismaDatabase(gw.ctx.db), now, 1000, { operatorIds: [world.op.id] });
+      await sweepPoints(gw.ctx.database, now, 1000, { operatorIds: [world.op.id] });
       // Run twice, the sweep finds nothing left to do.
-      expect(await sweepPoints(prismaDatabase(gw.ctx.db), now, 1000, { operatorIds: [world.op.id] })).toMatchObject({
+      expect(await sweepPoints(gw.ctx.database, now, 1000, { operatorIds: [world.op.id] })).toMatchObject({
         matured: 0,
         expired: 0,
       });
@@ -154,7 +153,7 @@ async function perform(world: World, c: Command): Promise<void> {
 }
 
 async function checkPoints(world: World): Promise<void> {
-  const db = gw.ctx.db;
+  const db = gw.ctx.database.prisma;
   expect(await unbalancedEntries(db)).toEqual([]);
   for (const [key, snapshot] of world.frozen) {
     const [billingRunId, publisherId] = key.split(':') as [string, string];
@@ -164,7 +163,7 @@ async function checkPoints(world: World): Promise<void> {
     expect(JSON.stringify(row)).toBe(snapshot);
   }
 
-  const pts = async (account: string) => (await accountBalance(db, account, 'PTS')).toNumber();
+  const pts = async (account: string) => (await accountBalance(gw.ctx.database.sql, account, 'PTS')).toNumber();
   const available = 0 - (await pts(pointsAccounts.available(world.holderId)));
   const pending = 0 - (await pts(pointsAccounts.pending(world.holderId)));
   const owed = await pts(pointsAccounts.owed(world.holderId));
@@ -176,7 +175,7 @@ async function checkPoints(world: World): Promise<void> {
   // No point made or lost: what was issued is held, owed back, spent or expired.
   expect(issued).toBe(available + pending - owed + redeemed + expired);
   // The euro liability is the value of what the household holds, at the one point value used here.
-  const liability = (await accountBalance(db, pointsAccounts.liability(world.op.id))).negated();
+  const liability = (await accountBalance(gw.ctx.database.sql, pointsAccounts.liability(world.op.id))).negated();
   expect(cents(liability)).toBe(cents(POINT_VALUE.times(available + pending - owed)));
   const me = (
     await gw
@@ -236,7 +235,7 @@ describe('Kiosque Points under random histories', () => {
         const childRef = await provision(gw, op, `${holderRef}-child`, { holderRef });
         const holder = assertion(op, holderRef);
         await gw.api().put(`/v1/me/children/${childRef}/controls`).set(bearer(holder)).send({ pointsAllowed: true });
-        const holderRow = await gw.ctx.db.subscriber.findFirstOrThrow({
+        const holderRow = await gw.ctx.database.prisma.subscriber.findFirstOrThrow({
           where: { operatorId: op.id, externalRef: holderRef },
         });
         const world: World = {

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingRun, runBilling } from '../src/domain/billing.js';
 import { sweepPoints } from '../src/domain/household-points.js';
-import { prismaDatabase } from '../src/store/database.js';
 import { PENDING_MS } from '../src/domain/points.js';
-import { unbalancedEntries } from '../src/store/ledger.js';
+import { unbalancedEntries } from './support/journal.js';
 import { createLogger } from '../src/logger.js';
 import { startHousekeepingWorker } from '../workers/housekeeping.js';
 import {
@@ -65,7 +64,7 @@ const points = async (token: string) => (await gw.api().get('/v1/me/points').set
 
 /** Makes every lot confirmed until now mature, as the housekeeping sweep would 14 days later. */
 const matureAll = () =>
-  sweepPoints(prismaDatabase(gw.ctx.db), new Date(Date.now() + PENDING_MS + DAY_MS), 1000, {
+  sweepPoints(gw.ctx.database, new Date(Date.now() + PENDING_MS + DAY_MS), 1000, {
     operatorIds: [operator.id],
   });
 
@@ -179,7 +178,7 @@ describe('Kiosque Points: earning, maturing, spending', () => {
     const { id, res } = await buyFrom(plain, h.holder, '0.50', { points: 51 });
     expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({ code: 'invalid_request', details: { maxPoints: 50 } });
-    expect((await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
     expect(await points(h.holder)).toMatchObject({ available: 100 });
   });
 
@@ -190,7 +189,7 @@ describe('Kiosque Points: earning, maturing, spending', () => {
     const { id, res } = await buyFrom(plain, h.holder, '1.00', { points: 11 });
     expect(res.status).toBe(409);
     expect(res.body.error).toMatchObject({ code: 'invalid_state', details: { requested: 11, available: 10 } });
-    expect((await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
     // The same purchase can then be confirmed with the points the household has.
     const retried = await confirm(id, h.holder, { points: 10 });
     expect(retried.status).toBe(200);
@@ -281,7 +280,7 @@ describe('Kiosque Points: clawback', () => {
     await matureAll();
     // 50 matured: 40 repay the debt, 10 become available.
     expect(await points(h.holder)).toMatchObject({ available: 10, pending: 0, owed: 0 });
-    expect(await unbalancedEntries(gw.ctx.db)).toEqual([]);
+    expect(await unbalancedEntries(gw.ctx.database.prisma)).toEqual([]);
   });
 
   it('When a dispute is lost, then the points its purchase earned are taken back', async () => {
@@ -331,7 +330,7 @@ describe('Kiosque Points: clawbacks racing spends', () => {
     const spent = confirmations.filter((s) => s === 200).length * 10;
     // All 100 earned points are taken back: what had been spent meanwhile is owed.
     expect(await points(h.holder)).toMatchObject({ available: 0, pending: 0, owed: spent });
-    expect(await unbalancedEntries(gw.ctx.db)).toEqual([]);
+    expect(await unbalancedEntries(gw.ctx.database.prisma)).toEqual([]);
   });
 });
 
@@ -346,12 +345,12 @@ describe('Kiosque Points: settlement', () => {
     const ref = await provision(gw, op);
     const token = assertion(op, ref);
     await buyFrom(awarding, token, '20.00');
-    await sweepPoints(prismaDatabase(gw.ctx.db), new Date(Date.now() + PENDING_MS + DAY_MS), 1000, {
+    await sweepPoints(gw.ctx.database, new Date(Date.now() + PENDING_MS + DAY_MS), 1000, {
       operatorIds: [op.id],
     });
     await buyFrom(plain, token, '3.00', { points: 120 });
     const run = await gw.ctx.database.transaction((sql) => createBillingRun(sql, op.id, new Date()));
-    await runBilling(gw.ctx.pool, run.id);
+    await runBilling(gw.ctx.database.pool, run.id);
     const settlement = await gw.api().get(`/v1/operator/billing-runs/${run.id}/settlement`).set(bearer(op.apiKey));
     expect(settlement.status).toBe(200);
     const rows = new Map(settlement.body.data.map((r: { publisherId: string }) => [r.publisherId, r]));
@@ -393,7 +392,7 @@ describe('The housekeeping worker sweeps points', () => {
     const worker = await startHousekeepingWorker(
       {
         config: { ...gw.ctx.config, queuePrefix: unique('kq-points-housekeeping') },
-        db: gw.ctx.db,
+        database: gw.ctx.database,
         logger: createLogger('silent'),
       },
       {

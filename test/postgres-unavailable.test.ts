@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/http/app.js';
 import { closeAppContext, createAppContext } from '../src/http/context.js';
 import { createLogger } from '../src/logger.js';
-import { DEFAULT_DB_TIMEOUTS, poolWaiting, type DbTimeouts } from '../src/store/db.js';
+import { DEFAULT_DB_TIMEOUTS, type DbTimeouts } from '../src/store/db.js';
 import { TEST_DATABASE_URL } from './support/env.js';
 import {
   admin,
@@ -61,7 +61,7 @@ async function holdSubscriberLock(externalRef: string): Promise<() => Promise<vo
 
 /** Backends waiting on the lock `locker` holds: other files share the database and may wait on locks of their own. */
 async function backendsWaitingOnLocks(): Promise<number> {
-  const rows = await gw.ctx.pool.query<{ waiting: number }>(
+  const rows = await gw.ctx.database.pool.query<{ waiting: number }>(
     `SELECT count(*)::int AS waiting FROM pg_stat_activity
       WHERE pg_backend_pid() <> pid AND $1::int = ANY (pg_blocking_pids(pid))`,
     [lockerPid],
@@ -119,7 +119,7 @@ describe('When PostgreSQL is slow (a lock held elsewhere)', () => {
     } finally {
       await release();
     }
-    expect((await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
     const retried = await gw
       .api()
       .post(`/v1/purchases/${id}/confirm`)
@@ -147,7 +147,7 @@ describe('When PostgreSQL is slow (a lock held elsewhere)', () => {
       await release();
       await quick.close();
     }
-    expect((await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
   });
 
   it('When the pool’s wait queue is full, then further requests are shed with 503 at once, and served again once it drains', async () => {
@@ -181,7 +181,7 @@ describe('When PostgreSQL is slow (a lock held elsewhere)', () => {
         .set(bearer(assertion(operator, refs[1] as string)))
         .then((r) => r);
       // Both pools count: Prisma's and the hot path's, where credentials and confirmations go.
-      const waiting = () => poolWaiting(small.ctx.db) + small.ctx.pool.waitingCount;
+      const waiting = () => small.ctx.database.pool.waitingCount;
       for (let i = 0; i < 100 && waiting() < 1; i++) await new Promise((r) => setTimeout(r, 20));
       expect(waiting()).toBe(1);
       const shed = await small

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, createPool } from '../src/store/db.js';
+import { openDatabase } from '../src/store/database.js';
+import { createPool } from '../src/store/db.js';
 import { ensureDatabase, migrate } from '../src/store/migrate.js';
 import { isDatabaseUnavailable } from '../src/store/unavailable.js';
 import { startPrivatePostgres, type PrivatePostgres } from './support/private-postgres.js';
@@ -64,13 +65,13 @@ describe('Finding the writable primary among several hosts', () => {
     expect(await migrate(url)).not.toEqual([]);
     const p = pool(url);
     expect(await portOf(p)).toBe(primary.port);
-    const db = createDb(url, 1);
+    const database = openDatabase(url, 1);
     try {
-      const rows = await db.$queryRawUnsafe<{ port: number }[]>('SELECT inet_server_port() AS port');
+      const rows = await database.prisma.$queryRawUnsafe<{ port: number }[]>('SELECT inet_server_port() AS port');
       expect(rows[0]?.port).toBe(primary.port);
-      await db.$executeRawUnsafe('CREATE TABLE selector_marks AS SELECT 1 AS n');
+      await database.prisma.$executeRawUnsafe('CREATE TABLE selector_marks AS SELECT 1 AS n');
     } finally {
-      await db.$disconnect();
+      await database.close();
     }
     const onStandby = pool(standby.urlFor('kiosque_selector'));
     await untilServed(async () => {

@@ -51,7 +51,7 @@ describe('POST /v1/purchases then confirm: the two clicks', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id, status: 'confirmed', amount: '3.33' });
     expect(Date.parse(res.body.confirmedAt)).toBeGreaterThan(0);
-    const row = await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id } });
+    const row = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } });
     expect(row.commissionRate?.toString()).toBe('0.5');
     // 3.33 × 0.50 = 1.665, half-even to the cent: 1.66.
     expect(row.commissionAmount?.toFixed(2)).toBe('1.66');
@@ -205,7 +205,7 @@ describe('Idempotency-Key on POST /v1/purchases', () => {
     );
     expect(new Set(responses.map((r) => r.status))).toEqual(new Set([201]));
     expect(new Set(responses.map((r) => r.body.id)).size).toBe(1);
-    expect(await gw.ctx.db.purchase.count({ where: { description } })).toBe(1);
+    expect(await gw.ctx.database.prisma.purchase.count({ where: { description } })).toBe(1);
   });
 
   it('When two publishers use the same key, then each gets its own purchase', async () => {

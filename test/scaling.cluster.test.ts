@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, type Db } from '../src/store/db.js';
+import { openDatabase, type Connection } from '../src/store/database.js';
 import { TEST_ADMIN_API_KEY, TEST_DATABASE_URL } from './support/env.js';
 import { spawnGateway, type GatewayProcess } from './support/gateway-process.js';
 import { freePort } from './support/private-redis.js';
@@ -20,7 +20,8 @@ let cluster: RedisCluster;
 const gateways: GatewayProcess[] = [];
 let workers: WorkerProcess[] = [];
 let receiver: WebhookReceiver;
-let db: Db;
+let database: Connection;
+let db: Connection['prisma'];
 
 beforeAll(async () => {
   cluster = await startRedisCluster();
@@ -37,14 +38,15 @@ beforeAll(async () => {
   for (let i = 0; i < 2; i++) gateways.push(await spawnGateway(env, 180_000));
   await Promise.all(workers.map((w) => w.waitForLog(/Kiosque workers started/, 120_000)));
   receiver = await startWebhookReceiver();
-  db = createDb(TEST_DATABASE_URL, 2);
+  database = openDatabase(TEST_DATABASE_URL, 2);
+  db = database.prisma;
 }, 300_000);
 
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.kill('SIGTERM')));
   await Promise.all(gateways.map((g) => g.stop()));
   await receiver?.close();
-  await db?.$disconnect();
+  await database?.close();
   cluster?.stop();
 });
 

@@ -49,7 +49,7 @@ afterAll(() => gw.close());
 const nowS = () => Math.floor(Date.now() / 1000);
 
 async function storedReplay(scopeLike: string, key: string): Promise<string> {
-  const rows = await gw.ctx.db.$queryRaw<{ response_body: string }[]>`
+  const rows = await gw.ctx.database.prisma.$queryRaw<{ response_body: string }[]>`
     SELECT response_body FROM idempotency_keys WHERE key = ${key} AND scope LIKE ${scopeLike}`;
   expect(rows).toHaveLength(1);
   return (rows[0] as { response_body: string }).response_body;

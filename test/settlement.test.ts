@@ -104,7 +104,7 @@ describe('Invoice outcomes', () => {
     const res = await outcome(op, invoice?.id as string, 'unpaid');
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe('invalid_state');
-    const purchases = await gw.ctx.db.purchase.findMany({ where: { invoiceId: invoice?.id } });
+    const purchases = await gw.ctx.database.prisma.purchase.findMany({ where: { invoiceId: invoice?.id } });
     expect(purchases.every((p) => p.chargedBackAmount.isZero())).toBe(true);
   });
 
@@ -114,12 +114,12 @@ describe('Invoice outcomes', () => {
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('unpaid');
     expect((await outcome(op, invoice?.id as string, 'unpaid')).status).toBe(200);
-    const purchases = await gw.ctx.db.purchase.findMany({
+    const purchases = await gw.ctx.database.prisma.purchase.findMany({
       where: { id: { in: defaulterBuys } },
       orderBy: { amount: 'desc' },
     });
     expect(purchases.map((p) => p.chargedBackAmount.toFixed(2))).toEqual(['6.00', '2.50']);
-    const events = await gw.ctx.db.outboxEvent.findMany({
+    const events = await gw.ctx.database.prisma.outboxEvent.findMany({
       where: { publisherId: publisher.id, type: 'purchase.charged_back' },
     });
     expect(events).toHaveLength(2);
@@ -276,9 +276,9 @@ describe('Refunds on a bill that went unpaid', () => {
     expect((await outcome(op, secondInvoice?.id as string, 'unpaid')).status).toBe(200);
     const third = await waitForRun(gw, op, (await postBillingRun(gw, op)).body.id);
     expect(third.invoiceCount).toBe(0);
-    const refundRow = await gw.ctx.db.refund.findFirstOrThrow({ where: { purchaseId: other.id } });
+    const refundRow = await gw.ctx.database.prisma.refund.findFirstOrThrow({ where: { purchaseId: other.id } });
     expect(refundRow.invoiceId).toBeNull();
-    const charged = await gw.ctx.db.purchase.findUniqueOrThrow({ where: { id: other.id } });
+    const charged = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id: other.id } });
     // The publisher bears the refund and the rest as a chargeback: 1.00 + 5.00, the whole 6.00, no more.
     expect(charged.refundedAmount.toFixed(2)).toBe('1.00');
     expect(charged.chargedBackAmount.toFixed(2)).toBe('5.00');

@@ -36,7 +36,7 @@ interface Total {
 
 /** The running totals as the store keeps them. */
 async function totals(subscriberId: string): Promise<Total[]> {
-  const rows = await gw.ctx.db.subscriberSpending.findMany({
+  const rows = await gw.ctx.database.prisma.subscriberSpending.findMany({
     where: { subscriberId },
     orderBy: [{ periodKind: 'asc' }, { periodStart: 'asc' }],
   });
@@ -45,7 +45,9 @@ async function totals(subscriberId: string): Promise<Total[]> {
 
 /** The same totals summed over the purchases themselves, by the rule of spentBy, periods cut in TypeScript. */
 async function summedOverPurchases(subscriberId: string): Promise<Total[]> {
-  const purchases = await gw.ctx.db.purchase.findMany({ where: { subscriberId, confirmedAt: { not: null } } });
+  const purchases = await gw.ctx.database.prisma.purchase.findMany({
+    where: { subscriberId, confirmedAt: { not: null } },
+  });
   const sums = new Map<string, number>();
   for (const p of purchases) {
     if (!['confirmed', 'refunded', 'disputed'].includes(p.status) || !p.confirmedAt) continue;
@@ -67,7 +69,7 @@ async function summedOverPurchases(subscriberId: string): Promise<Total[]> {
 }
 
 function subscriberOf(externalRef: string) {
-  return gw.ctx.db.subscriber.findFirstOrThrow({ where: { operatorId: operator.id, externalRef } });
+  return gw.ctx.database.prisma.subscriber.findFirstOrThrow({ where: { operatorId: operator.id, externalRef } });
 }
 
 function refund(purchaseId: string, amount?: string) {
@@ -98,12 +100,12 @@ describe('Running spending totals', () => {
     // One confirmed forty days ago lands in an earlier week and month of its own.
     const old = await createPurchase(gw, publisher, { amount: '9.99' });
     const fortyDaysAgo = new Date(Date.now() - 40 * 24 * 3600 * 1000);
-    await gw.ctx.db.purchase.update({
+    await gw.ctx.database.prisma.purchase.update({
       where: { id: old.id },
       data: { createdAt: fortyDaysAgo, expiresAt: new Date(fortyDaysAgo.getTime() + 600_000) },
     });
     const evidence = { ip: null, userAgent: null, pageVersion: 'api-v1', assertionId: 'totals' };
-    const backdated = await inTransaction(gw.ctx.pool, (sql) =>
+    const backdated = await inTransaction(gw.ctx.database.pool, (sql) =>
       confirmPurchase(sql, old.id, subscriber, evidence, 'http://kiosque.test', fortyDaysAgo),
     );
     expect(backdated.outcome).toBe('confirmed');
@@ -125,7 +127,7 @@ describe('Running spending totals', () => {
       .send({ accept: true });
     expect(lost.body).toMatchObject({ status: 'lost', purchase: { status: 'refunded' } });
     // Chargebacks do not count against ceilings: only amount − refunded does.
-    await gw.ctx.db.purchase.update({ where: { id: chargedBack }, data: { chargedBackAmount: '3.33' } });
+    await gw.ctx.database.prisma.purchase.update({ where: { id: chargedBack }, data: { chargedBackAmount: '3.33' } });
 
     const expected = await summedOverPurchases(subscriber.id);
     // 12.34 − 2.34 + 0 + 0 + 3.33 + 20.00 this week and month; 9.99 forty days ago.
@@ -145,7 +147,7 @@ describe('Running spending totals', () => {
     for (const amount of ['1.10', '2.20']) expect((await buy(gw, publisher, token, { amount })).res.status).toBe(200);
     const subscriber = await subscriberOf(ref);
     const kept = await totals(subscriber.id);
-    const rebuilt = await gw.ctx.db.$queryRaw<Total[]>`
+    const rebuilt = await gw.ctx.database.prisma.$queryRaw<Total[]>`
       SELECT k.period AS kind, to_char(date_trunc(k.period, confirmed_at, 'Europe/Paris') AT TIME ZONE 'UTC',
                'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS start,
              SUM(purchase_spending(status, subscriber_id, confirmed_at, amount, refunded_amount))::text AS amount

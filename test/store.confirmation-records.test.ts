@@ -34,7 +34,9 @@ describe("A confirmation's read takes the item beside its subscriber and seller"
     const subscriberId = (await provisionedSubscriber(gw, operator)).id;
     const { id } = await createPurchase(gw, publisher);
     const alone = await findPurchase(gw.ctx.database.sql, id);
-    const context = await inTransaction(gw.ctx.pool, (sql) => loadForConfirmation(sql, subscriberId, id, periods));
+    const context = await inTransaction(gw.ctx.database.pool, (sql) =>
+      loadForConfirmation(sql, subscriberId, id, periods),
+    );
     expect(context?.purchase).toEqual(alone);
     expect(Object.keys(context?.purchase ?? {}).sort()).toEqual(Object.keys(alone ?? {}).sort());
     expect(context?.seller?.id).toBe(publisher.id);
@@ -44,7 +46,7 @@ describe("A confirmation's read takes the item beside its subscriber and seller"
     const subscriberId = (await provisionedSubscriber(gw, operator)).id;
     const { id } = await createSubscriptionOffer(gw, publisher);
     const alone = await findSubscription(gw.ctx.database.sql, id);
-    const context = await inTransaction(gw.ctx.pool, (sql) =>
+    const context = await inTransaction(gw.ctx.database.pool, (sql) =>
       lockForSubscriptionConfirmation(sql, subscriberId, id, periods),
     );
     expect(context?.subscription).toEqual(alone);

@@ -30,7 +30,7 @@ describe("a publisher's purchase listing (src/store/listings.ts)", () => {
     await buy(gw, publisher, token, { amount: '1.00' });
     await createPurchase(gw, publisher);
     await buy(gw, publisher, token, { amount: '45.00' });
-    const sql = onPool(gw.ctx.pool);
+    const sql = onPool(gw.ctx.database.pool);
 
     const listed = await listPublisherPurchases(sql, publisher.id, { limit: 10 });
     expect(listed).toHaveLength(3);
@@ -42,7 +42,7 @@ describe("a publisher's purchase listing (src/store/listings.ts)", () => {
   it('When a pending purchase is past its expiry, then it lists as expired and no longer as pending', async () => {
     const publisher = await createPublisher(gw);
     const pending = await createPurchase(gw, publisher);
-    const sql = onPool(gw.ctx.pool);
+    const sql = onPool(gw.ctx.database.pool);
     const later = new Date(Date.now() + 24 * 60 * 60 * 1000);
 
     const ids = async (status: 'pending' | 'expired', now: Date) =>

@@ -57,14 +57,17 @@ async function activeSubscription(token: string, body: Record<string, unknown> =
   const confirmed = await gw.api().post(`/v1/subscriptions/${created.body.id}/confirm`).set(bearer(token));
   if (confirmed.status !== 200)
     throw new Error(`confirmation failed: ${confirmed.status} ${JSON.stringify(confirmed.body)}`);
-  return gw.ctx.db.subscription.findUniqueOrThrow({ where: { id: created.body.id } });
+  return gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id: created.body.id } });
 }
 
-const row = (id: string) => gw.ctx.db.subscription.findUniqueOrThrow({ where: { id } });
+const row = (id: string) => gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } });
 const charges = (id: string) =>
-  gw.ctx.db.purchase.findMany({ where: { subscriptionId: id }, orderBy: { subscriptionPeriodStart: 'asc' } });
+  gw.ctx.database.prisma.purchase.findMany({
+    where: { subscriptionId: id },
+    orderBy: { subscriptionPeriodStart: 'asc' },
+  });
 const eventsOf = async (id: string) =>
-  (await gw.ctx.db.outboxEvent.findMany({ where: { publisherId: publisher.id }, orderBy: { id: 'asc' } }))
+  (await gw.ctx.database.prisma.outboxEvent.findMany({ where: { publisherId: publisher.id }, orderBy: { id: 'asc' } }))
     .filter((e) => (e.payload as { data: { id: string } }).data.id === id)
     .map((e) => e.type);
 
@@ -125,9 +128,9 @@ describe('Renewing at the period end', () => {
     const [first] = await charges(sub.id);
     if (!first) throw new Error('no first charge');
     const { id: _id, ...copy } = first;
-    await expect(gw.ctx.db.purchase.create({ data: { ...copy, id: `pur_dup_${sub.id}` } })).rejects.toThrow(
-      /Unique constraint/i,
-    );
+    await expect(
+      gw.ctx.database.prisma.purchase.create({ data: { ...copy, id: `pur_dup_${sub.id}` } }),
+    ).rejects.toThrow(/Unique constraint/i);
   });
 
   it('When a subscription was canceled, then its period end passes without a charge', async () => {
@@ -211,8 +214,11 @@ describe('The renewal worker', () => {
   async function makeDue(id: string) {
     const anchor = periodBoundary(new Date(Date.now() - 60_000), 'weekly', -1);
     const end = periodBoundary(anchor, 'weekly', 1);
-    await gw.ctx.db.purchase.updateMany({ where: { subscriptionId: id }, data: { subscriptionPeriodStart: anchor } });
-    await gw.ctx.db.subscription.update({
+    await gw.ctx.database.prisma.purchase.updateMany({
+      where: { subscriptionId: id },
+      data: { subscriptionPeriodStart: anchor },
+    });
+    await gw.ctx.database.prisma.subscription.update({
       where: { id },
       data: { activatedAt: anchor, currentPeriodStart: anchor, currentPeriodEnd: end, nextAttemptAt: end },
     });
@@ -222,7 +228,7 @@ describe('The renewal worker', () => {
   async function renewedEventually(id: string, periodStart: Date, deadlineMs = 20_000): Promise<boolean> {
     const until = Date.now() + deadlineMs;
     while (Date.now() < until) {
-      const paid = await gw.ctx.db.purchase.count({
+      const paid = await gw.ctx.database.prisma.purchase.count({
         where: { subscriptionId: id, subscriptionPeriodStart: periodStart },
       });
       if (paid === 1) return true;
@@ -236,7 +242,7 @@ describe('The renewal worker', () => {
     const end = await makeDue(sub.id);
     const config = testConfig({ queuePrefix: unique('q') });
     const worker = await startRenewalWorker(
-      { config, db: gw.ctx.db, logger: createLogger('silent') },
+      { config, database: gw.ctx.database, logger: createLogger('silent') },
       { sweepEveryMs: 200 },
     );
     try {
@@ -254,7 +260,7 @@ describe('The renewal worker', () => {
     const redis = await startPrivateRedis();
     const config = testConfig({ queuePrefix: unique('q'), redisUrl: redis.url });
     const worker = await startRenewalWorker(
-      { config, db: gw.ctx.db, logger: createLogger('silent') },
+      { config, database: gw.ctx.database, logger: createLogger('silent') },
       { sweepEveryMs: 200, schedulerCheckEveryMs: 200 },
     );
     try {

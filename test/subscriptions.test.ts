@@ -105,7 +105,7 @@ describe('POST /v1/subscriptions', () => {
       .set(bearer(publisher.apiKey))
       .send({ ...offer, description });
     expect(res.status).toBe(400);
-    expect(await gw.ctx.db.subscription.count({ where: { description } })).toBe(0);
+    expect(await gw.ctx.database.prisma.subscription.count({ where: { description } })).toBe(0);
   });
 
   it('When the same key is sent again, then the first answer is replayed; with another body it is 409', async () => {
@@ -156,14 +156,14 @@ describe('POST /v1/subscriptions/:id/confirm', () => {
     // One calendar month in Paris: 28 to 31 days, give or take a daylight-saving hour.
     expect(end - start).toBeGreaterThanOrEqual(28 * 86400_000 - 3600_000);
     expect(end - start).toBeLessThanOrEqual(31 * 86400_000 + 3600_000);
-    const charges = await gw.ctx.db.purchase.findMany({ where: { subscriptionId: id } });
+    const charges = await gw.ctx.database.prisma.purchase.findMany({ where: { subscriptionId: id } });
     expect(charges).toHaveLength(1);
     expect(charges[0]).toMatchObject({ status: 'confirmed', kind: 'subscription', consentPageVersion: 'api-v1' });
     expect(charges[0]?.amount.toFixed(2)).toBe('9.99');
     expect(charges[0]?.subscriptionPeriodStart?.getTime()).toBe(start);
     const budget = await gw.api().get('/v1/me/budget').set(bearer(token));
     expect(budget.body.weekly.spent).toBe('9.99');
-    const events = await gw.ctx.db.outboxEvent.findMany({
+    const events = await gw.ctx.database.prisma.outboxEvent.findMany({
       where: { publisherId: publisher.id, type: 'subscription.activated' },
     });
     expect(events.some((e) => (e.payload as { data: { id: string } }).data.id === id)).toBe(true);
@@ -176,7 +176,7 @@ describe('POST /v1/subscriptions/:id/confirm', () => {
     const second = await gw.api().post(`/v1/subscriptions/${id}/confirm`).set(bearer(token));
     expect(second.status).toBe(200);
     expect(second.body).toEqual(first.body);
-    expect(await gw.ctx.db.purchase.count({ where: { subscriptionId: id } })).toBe(1);
+    expect(await gw.ctx.database.prisma.purchase.count({ where: { subscriptionId: id } })).toBe(1);
   });
 
   it('When another subscriber confirms a subscription already taken, then it is 404', async () => {
@@ -201,12 +201,15 @@ describe('POST /v1/subscriptions/:id/confirm', () => {
     expect(res.body.error.code).toBe('weekly_ceiling');
     const read = await gw.api().get(`/v1/subscriptions/${id}`).set(bearer(publisher.apiKey));
     expect(read.body).toMatchObject({ status: 'declined', declineCode: 'weekly_ceiling' });
-    expect(await gw.ctx.db.purchase.count({ where: { subscriptionId: id } })).toBe(0);
+    expect(await gw.ctx.database.prisma.purchase.count({ where: { subscriptionId: id } })).toBe(0);
   });
 
   it('When the offer expired before the click, then it is 410 consent_expired', async () => {
     const { id } = await createSubscription();
-    await gw.ctx.db.subscription.update({ where: { id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await gw.ctx.database.prisma.subscription.update({
+      where: { id },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
     const res = await gw
       .api()
       .post(`/v1/subscriptions/${id}/confirm`)
@@ -264,7 +267,7 @@ describe('GET, cancel and list', () => {
     const again = await gw.api().post(`/v1/subscriptions/${id}/cancel`).set(bearer(publisher.apiKey));
     expect(again.status).toBe(200);
     expect(again.body.status).toBe('canceled');
-    const events = await gw.ctx.db.outboxEvent.findMany({
+    const events = await gw.ctx.database.prisma.outboxEvent.findMany({
       where: { publisherId: publisher.id, type: 'subscription.canceled' },
     });
     expect(events.filter((e) => (e.payload as { data: { id: string } }).data.id === id)).toHaveLength(1);
@@ -350,9 +353,9 @@ describe('The subscription consent page', () => {
     expect(forged.status).toBe(403);
     const confirmed = await agent.post(`${path}/confirm`).type('form').send({ csrf });
     expect(confirmed.status).toBe(200);
-    const row = await gw.ctx.db.subscription.findUniqueOrThrow({ where: { id } });
+    const row = await gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } });
     expect(row.status).toBe('active');
-    const charge = await gw.ctx.db.purchase.findFirstOrThrow({ where: { subscriptionId: id } });
+    const charge = await gw.ctx.database.prisma.purchase.findFirstOrThrow({ where: { subscriptionId: id } });
     expect(charge.consentPageVersion).not.toBe('api-v1');
   });
 

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markBillingRunFailed, unfinishedBillingRunIds } from '../src/domain/billing.js';
 import { sweepOverdueDisputes } from '../src/domain/disputes.js';
-import { prismaDatabase } from '../src/store/database.js';
 import { dueSubscriptions } from '../src/domain/subscriptions.js';
 import {
   assertion,
@@ -59,14 +58,14 @@ describe('Background sweeps can be scoped to the rows of one test (issue 10, ite
     expect(opened.status).toBe(201);
     const url = gw.ctx.config.publicUrl;
 
-    expect(
-      await sweepOverdueDisputes(prismaDatabase(gw.ctx.db), url, FAR_AHEAD, 100, { publisherIds: [theirs.id] }),
-    ).toBe(0);
-    expect((await gw.ctx.db.dispute.findUniqueOrThrow({ where: { id: opened.body.id } })).status).toBe('open');
-    expect(
-      await sweepOverdueDisputes(prismaDatabase(gw.ctx.db), url, FAR_AHEAD, 100, { publisherIds: [mine.id] }),
-    ).toBe(1);
-    expect((await gw.ctx.db.dispute.findUniqueOrThrow({ where: { id: opened.body.id } })).status).toBe('lost');
+    expect(await sweepOverdueDisputes(gw.ctx.database, url, FAR_AHEAD, 100, { publisherIds: [theirs.id] })).toBe(0);
+    expect((await gw.ctx.database.prisma.dispute.findUniqueOrThrow({ where: { id: opened.body.id } })).status).toBe(
+      'open',
+    );
+    expect(await sweepOverdueDisputes(gw.ctx.database, url, FAR_AHEAD, 100, { publisherIds: [mine.id] })).toBe(1);
+    expect((await gw.ctx.database.prisma.dispute.findUniqueOrThrow({ where: { id: opened.body.id } })).status).toBe(
+      'lost',
+    );
   });
 
   it("When the billing recovery sweep is scoped to another operator, then this operator's unfinished run is not listed", async () => {
@@ -79,7 +78,10 @@ describe('Background sweeps can be scoped to the rows of one test (issue 10, ite
       .send({});
     expect(run.status).toBe(202);
     expect(await unfinishedBillingRunIds(gw.ctx.database.sql, { operatorIds: [other.id] })).not.toContain(run.body.id);
-    const ownRuns = await gw.ctx.db.billingRun.findMany({ where: { operatorId: operator.id }, select: { id: true } });
+    const ownRuns = await gw.ctx.database.prisma.billingRun.findMany({
+      where: { operatorId: operator.id },
+      select: { id: true },
+    });
     const listed = await unfinishedBillingRunIds(gw.ctx.database.sql, { operatorIds: [operator.id] });
     expect(ownRuns.map((r) => r.id)).toEqual(expect.arrayContaining(listed));
     // No worker serves this file: left queued, the run would wait for another file's (unscoped) billing sweep.

@@ -26,7 +26,7 @@ beforeAll(async () => {
   gw = startTestGateway();
   operator = await createOperator(gw);
   publisher = await createPublisher(gw);
-  const row = await gw.ctx.db.publisher.findUniqueOrThrow({ where: { id: publisher.id } });
+  const row = await gw.ctx.database.prisma.publisher.findUniqueOrThrow({ where: { id: publisher.id } });
   publisherScope = actorScope({ kind: 'publisher', publisher: row });
 });
 afterAll(() => gw.close());
@@ -45,8 +45,9 @@ function expectInvalid(res: supertest.Response, field: string): void {
   expect(Object.keys(res.body.error.details.fields ?? {})).toContain(field);
 }
 
-const purchaseCount = () => gw.ctx.db.purchase.count({ where: { publisherId: publisher.id } });
-const storedUnder = (key: string) => gw.ctx.db.idempotencyKey.count({ where: { scope: publisherScope, key } });
+const purchaseCount = () => gw.ctx.database.prisma.purchase.count({ where: { publisherId: publisher.id } });
+const storedUnder = (key: string) =>
+  gw.ctx.database.prisma.idempotencyKey.count({ where: { scope: publisherScope, key } });
 
 const postPurchase = (key: string) =>
   gw.api().post('/v1/purchases').set(bearer(publisher.apiKey)).set('Idempotency-Key', key);
@@ -187,7 +188,7 @@ describe('Idempotency-Key header', () => {
     const { id } = await buy(gw, publisher, assertion(operator, await provision(gw, operator)));
     const res = await gw.api().post(`/v1/purchases/${id}/refunds`).set(bearer(publisher.apiKey)).send({});
     expectInvalid(res, 'Idempotency-Key');
-    expect(await gw.ctx.db.refund.count({ where: { purchaseId: id } })).toBe(0);
+    expect(await gw.ctx.database.prisma.refund.count({ where: { purchaseId: id } })).toBe(0);
   });
 });
 
@@ -205,7 +206,7 @@ describe('Refunds with a bad amount', () => {
       expectInvalid(res, 'amount');
       expect(await storedUnder(key)).toBe(0);
     }
-    expect(await gw.ctx.db.refund.count({ where: { purchaseId: id } })).toBe(0);
+    expect(await gw.ctx.database.prisma.refund.count({ where: { purchaseId: id } })).toBe(0);
   });
 });
 
@@ -226,7 +227,7 @@ describe('Admin input', () => {
       const name = unique('Capped');
       const res = await operatorWith(name, limits);
       expectInvalid(res, field);
-      expect(await gw.ctx.db.operator.count({ where: { name } })).toBe(0);
+      expect(await gw.ctx.database.prisma.operator.count({ where: { name } })).toBe(0);
     }
   });
 
@@ -240,7 +241,7 @@ describe('Admin input', () => {
     const name = unique('BadCategory');
     const res = await gw.api().post('/v1/admin/publishers').set(admin).send({ name, category: 'casino' });
     expectInvalid(res, 'category');
-    expect(await gw.ctx.db.publisher.count({ where: { name } })).toBe(0);
+    expect(await gw.ctx.database.prisma.publisher.count({ where: { name } })).toBe(0);
   });
 
   it('When a commission rate is above 1 or malformed, then it is 400 naming the rate and nothing is created', async () => {
@@ -252,7 +253,7 @@ describe('Admin input', () => {
         .set(admin)
         .send({ name, category: 'press', commissionRates });
       expectInvalid(res, `commissionRates.${Object.keys(commissionRates)[0]}`);
-      expect(await gw.ctx.db.publisher.count({ where: { name } })).toBe(0);
+      expect(await gw.ctx.database.prisma.publisher.count({ where: { name } })).toBe(0);
     }
   });
 
@@ -271,7 +272,7 @@ describe('PUT /v1/operator/subscribers households', () => {
     const ref = unique('child');
     const res = await put(ref, { holderRef: unique('nobody') });
     expectInvalid(res, 'holderRef');
-    expect(await gw.ctx.db.subscriber.count({ where: { externalRef: ref } })).toBe(0);
+    expect(await gw.ctx.database.prisma.subscriber.count({ where: { externalRef: ref } })).toBe(0);
   });
 
   it('When holderRef names a child, then it is 400 (a child has no children)', async () => {
@@ -280,14 +281,16 @@ describe('PUT /v1/operator/subscribers households', () => {
     const grandchild = unique('grandchild');
     const res = await put(grandchild, { holderRef: child });
     expectInvalid(res, 'holderRef');
-    expect(await gw.ctx.db.subscriber.count({ where: { externalRef: grandchild } })).toBe(0);
+    expect(await gw.ctx.database.prisma.subscriber.count({ where: { externalRef: grandchild } })).toBe(0);
   });
 
   it('When holderRef names the subscriber itself, then it is 400 and it stays a holder', async () => {
     const ref = await provision(gw, operator);
     const res = await put(ref, { holderRef: ref });
     expectInvalid(res, 'holderRef');
-    const row = await gw.ctx.db.subscriber.findFirstOrThrow({ where: { operatorId: operator.id, externalRef: ref } });
+    const row = await gw.ctx.database.prisma.subscriber.findFirstOrThrow({
+      where: { operatorId: operator.id, externalRef: ref },
+    });
     expect(row.holderId).toBeNull();
   });
 
@@ -297,10 +300,10 @@ describe('PUT /v1/operator/subscribers households', () => {
     const otherHolder = await provision(gw, operator);
     const res = await put(holder, { holderRef: otherHolder });
     expectInvalid(res, 'holderRef');
-    const holderRow = await gw.ctx.db.subscriber.findFirstOrThrow({
+    const holderRow = await gw.ctx.database.prisma.subscriber.findFirstOrThrow({
       where: { operatorId: operator.id, externalRef: holder },
     });
-    const childRow = await gw.ctx.db.subscriber.findFirstOrThrow({
+    const childRow = await gw.ctx.database.prisma.subscriber.findFirstOrThrow({
       where: { operatorId: operator.id, externalRef: child },
     });
     expect(holderRow.holderId).toBeNull();
@@ -311,7 +314,7 @@ describe('PUT /v1/operator/subscribers households', () => {
     const ref = unique('sub');
     const res = await put(ref, { role: 'admin' });
     expectInvalid(res, 'role');
-    expect(await gw.ctx.db.subscriber.count({ where: { externalRef: ref } })).toBe(0);
+    expect(await gw.ctx.database.prisma.subscriber.count({ where: { externalRef: ref } })).toBe(0);
   });
 });
 
@@ -345,7 +348,7 @@ describe('NUL characters, which PostgreSQL text cannot hold', () => {
       .send({ amount: '1.00', currency: 'EUR', description: 'a\u0000b', channel: 'isp' });
     expect(body.status).toBe(400);
     expect(body.body.error.code).toBe('invalid_request');
-    expect(await gw.ctx.db.idempotencyKey.count({ where: { key } })).toBe(0);
+    expect(await gw.ctx.database.prisma.idempotencyKey.count({ where: { key } })).toBe(0);
     const path = await gw.api().get('/v1/purchases/%00').set(bearer(publisher.apiKey));
     expect(path.status).toBe(400);
     const query = await gw.api().get('/v1/me/purchases?cursor=%00').set(bearer(publisher.apiKey));
@@ -365,7 +368,7 @@ describe('Households stay one level deep under concurrency', () => {
       ]);
       expect([joinB.status, joinC.status].filter((s) => s === 200)).toHaveLength(1);
       expect([joinB.status, joinC.status].filter((s) => s === 400)).toHaveLength(1);
-      const twoLevels = await gw.ctx.db.subscriber.count({
+      const twoLevels = await gw.ctx.database.prisma.subscriber.count({
         where: { operatorId: operator.id, holderId: { not: null }, children: { some: {} } },
       });
       expect(twoLevels).toBe(0);

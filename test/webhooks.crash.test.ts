@@ -41,7 +41,7 @@ describe('a worker process killed mid-send', () => {
     await workers.kill('SIGKILL');
     workers = null;
 
-    const orphan = await gw.ctx.db.outboxEvent.findUniqueOrThrow({ where: { id: eventId } });
+    const orphan = await gw.ctx.database.prisma.outboxEvent.findUniqueOrThrow({ where: { id: eventId } });
     expect(orphan.deliveredAt).toBeNull();
     expect(orphan.failedAt).toBeNull();
     const leaseOver = new Date(Date.now() + DEFAULT_LEASE_MS);
@@ -55,6 +55,8 @@ describe('a worker process killed mid-send', () => {
 
     expect(hook.received.length).toBeGreaterThanOrEqual(2);
     expect(new Set(hook.received.map((r) => r.headers['webhook-id']))).toEqual(new Set([eventId]));
-    expect((await gw.ctx.db.outboxEvent.findUniqueOrThrow({ where: { id: eventId } })).deliveredAt).not.toBeNull();
+    expect(
+      (await gw.ctx.database.prisma.outboxEvent.findUniqueOrThrow({ where: { id: eventId } })).deliveredAt,
+    ).not.toBeNull();
   });
 });

@@ -51,8 +51,8 @@ function dispatch(publisherId: string, at: Date, options: Partial<DispatchOption
 }
 
 const attemptsOf = (eventId: string) =>
-  gw.ctx.db.webhookAttempt.findMany({ where: { eventId }, orderBy: { id: 'asc' } });
-const eventRow = (eventId: string) => gw.ctx.db.outboxEvent.findUniqueOrThrow({ where: { id: eventId } });
+  gw.ctx.database.prisma.webhookAttempt.findMany({ where: { eventId }, orderBy: { id: 'asc' } });
+const eventRow = (eventId: string) => gw.ctx.database.prisma.outboxEvent.findUniqueOrThrow({ where: { id: eventId } });
 
 describe('webhook retries', () => {
   it('When the receiver answers 500 then 200, then it gets a retry after the first backoff and both attempts are recorded', async () => {
@@ -246,7 +246,9 @@ describe('at-least-once delivery from the PostgreSQL outbox', () => {
 
     const sentIds = hook.received.map((r) => r.headers['webhook-id']);
     expect([...sentIds].sort()).toEqual([...eventIds].sort());
-    expect(await gw.ctx.db.webhookAttempt.count({ where: { eventId: { in: eventIds } } })).toBe(30);
-    expect(await gw.ctx.db.outboxEvent.count({ where: { id: { in: eventIds }, deliveredAt: null } })).toBe(0);
+    expect(await gw.ctx.database.prisma.webhookAttempt.count({ where: { eventId: { in: eventIds } } })).toBe(30);
+    expect(await gw.ctx.database.prisma.outboxEvent.count({ where: { id: { in: eventIds }, deliveredAt: null } })).toBe(
+      0,
+    );
   });
 });

@@ -35,7 +35,7 @@ describe('webhookUrl at publisher registration', () => {
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('invalid_request');
       expect(res.body.error.details.fields.webhookUrl).toContain(reason);
-      expect(await strict.ctx.db.publisher.count({ where: { name } })).toBe(0);
+      expect(await strict.ctx.database.prisma.publisher.count({ where: { name } })).toBe(0);
     },
   );
 

@@ -4,7 +4,7 @@ import type { Config } from '../src/config.js';
 import { recordEvent } from '../src/domain/events.js';
 import { webhookQueue } from '../src/queue/webhooks.js';
 import { startWebhookWorker, type WebhookWorkerOptions } from '../workers/webhooks.js';
-import type { RunningWorker } from '../workers/registry.js';
+import type { RunningWorker } from '../workers/worker.js';
 import {
   assertion,
   bearer,
@@ -43,7 +43,7 @@ async function receiver(): Promise<WebhookReceiver> {
 
 async function worker(config: Config, options: WebhookWorkerOptions): Promise<RunningWorker> {
   const running = await startWebhookWorker(
-    { config, db: gw.ctx.db, logger: gw.ctx.logger },
+    { config, database: gw.ctx.database, logger: gw.ctx.logger },
     { pollEveryMs: 100, ...options },
   );
   cleanups.push(async () => {
@@ -155,7 +155,9 @@ describe('Redis is not the record', () => {
     await expect
       .poll(
         () =>
-          gw.ctx.db.outboxEvent.count({ where: { id: { in: [before, afterFlush, whileDown] }, deliveredAt: null } }),
+          gw.ctx.database.prisma.outboxEvent.count({
+            where: { id: { in: [before, afterFlush, whileDown] }, deliveredAt: null },
+          }),
         { timeout: 10_000 },
       )
       .toBe(0);

@@ -12,10 +12,11 @@ import { BILLING_QUEUE, createBillingQueue, ensureBillingJobs, type BillingJobDa
 import { onRedisReturn } from '../src/queue/reconnect.js';
 import { runningRunIds } from '../src/store/billing-runs.js';
 import type { BillingLimits } from '../src/store/billing-session.js';
+import { createPool } from '../src/store/db.js';
 import { withUrlParameter } from '../src/store/primary-host.js';
-import { createPool, onPrisma, type PgPool } from '../src/store/sql.js';
+import type { PgPool } from '../src/store/sql.js';
 import type { SweepScope } from '../src/store/sweep-scope.js';
-import type { RunningWorker, WorkerDeps } from './registry.js';
+import type { RunningWorker, WorkerDeps } from './worker.js';
 
 export interface BillingWorkerSettings {
   /** Billing jobs (runs) this process takes from the queue at once. */
@@ -81,8 +82,8 @@ export async function startBillingWorker(
   deps: WorkerDeps,
   settings: BillingWorkerSettings = billingWorkerSettings(),
 ): Promise<RunningWorker> {
-  const { config, db, logger } = deps;
-  const sql = onPrisma(db);
+  const { config, database, logger } = deps;
+  const { sql } = database;
   const log = logger.child({ worker: 'billing' });
   const queue = createBillingQueue(config.redisUrl, config.queuePrefix);
   const limits: BillingLimits = {

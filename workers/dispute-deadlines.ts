@@ -9,9 +9,8 @@ import {
   DEADLINE_SWEEP_SCHEDULER_ID,
   type DeadlineSweepJobData,
 } from '../src/queue/disputes.js';
-import { prismaDatabase } from '../src/store/database.js';
 import type { SweepScope } from '../src/store/sweep-scope.js';
-import type { RunningWorker, WorkerDeps } from './registry.js';
+import type { RunningWorker, WorkerDeps } from './worker.js';
 
 export interface DisputeDeadlineWorkerOptions {
   /** The clock deadlines are judged by; tests move it instead of waiting 7 days. */
@@ -34,10 +33,9 @@ export async function startDisputeDeadlineWorker(
   deps: WorkerDeps,
   options: DisputeDeadlineWorkerOptions = {},
 ): Promise<RunningWorker> {
-  const { config, db, logger } = deps;
+  const { config, database, logger } = deps;
   const log = logger.child({ worker: 'dispute-deadlines' });
   const now = options.now ?? (() => new Date());
-  const database = prismaDatabase(db);
   const sweepEveryMs = options.sweepEveryMs ?? 60_000;
 
   const queue = disputeDeadlineQueue(config);

@@ -13,10 +13,9 @@ import {
   type HousekeepingJobData,
 } from '../src/queue/housekeeping.js';
 import { expirePendingPurchases, purgeIdempotencyKeys } from '../src/store/housekeeping.js';
-import { prismaDatabase } from '../src/store/database.js';
 import type { SweepScope } from '../src/store/sweep-scope.js';
 import { sweepPoints } from '../src/domain/household-points.js';
-import type { RunningWorker, WorkerDeps } from './registry.js';
+import type { RunningWorker, WorkerDeps } from './worker.js';
 
 const HOUR_MS = 3_600_000;
 /** Rows per statement: short transactions, so a sweep never holds many locks at once. */
@@ -59,11 +58,10 @@ export async function startHousekeepingWorker(
   deps: WorkerDeps,
   options: HousekeepingWorkerOptions = {},
 ): Promise<RunningWorker> {
-  const { config, db, logger } = deps;
+  const { config, database, logger } = deps;
   const log = logger.child({ worker: 'housekeeping' });
   const now = options.now ?? (() => new Date());
   const scope = options.scope ?? {};
-  const database = prismaDatabase(db);
   const checkEveryMs = options.schedulerCheckEveryMs ?? 30_000;
   const retentionMs = config.idempotencyKeyRetentionHours * HOUR_MS;
 
@@ -97,11 +95,11 @@ export async function startHousekeepingWorker(
     async (job) => {
       if (job.name === EXPIRE_PURCHASES_JOB) {
         const at = now();
-        return { expired: await inBatches(() => expirePendingPurchases(db, at, BATCH_SIZE, scope)) };
+        return { expired: await inBatches(() => expirePendingPurchases(database.sql, at, BATCH_SIZE, scope)) };
       }
       if (job.name === PURGE_IDEMPOTENCY_KEYS_JOB) {
         const cutoff = new Date(now().getTime() - retentionMs);
-        return { purged: await inBatches(() => purgeIdempotencyKeys(db, cutoff, BATCH_SIZE, scope)) };
+        return { purged: await inBatches(() => purgeIdempotencyKeys(database.sql, cutoff, BATCH_SIZE, scope)) };
       }
       if (job.name === SWEEP_POINTS_JOB) return sweepPoints(database, now(), BATCH_SIZE, scope);
       throw new Error(`Unknown housekeeping job ${job.name}`);

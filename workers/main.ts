@@ -5,8 +5,10 @@ import { shortReason, watchRedis } from '../src/lifecycle.js';
 import { createLogger } from '../src/logger.js';
 import { healthRoutes } from '../src/observability/health.js';
 import { useRedisCluster } from '../src/queue/connection.js';
-import { migrateWhenReachable, redisWhere, startWorkersWhenReady } from '../src/server.js';
-import { createDb } from '../src/store/db.js';
+import { migrateWhenReachable, redisWhere } from '../src/start-up.js';
+import { startWorkersWhenReady } from './registry.js';
+import { observePool } from '../src/observability/metrics.js';
+import { openDatabase } from '../src/store/database.js';
 import { createRedis } from '../src/store/redis.js';
 
 /** `npm run workers`: the workers alone, so that gateways and workers scale apart. */
@@ -19,7 +21,7 @@ try {
 }
 if (config.redisClusterNodes.length) useRedisCluster(config.redisClusterNodes, config.redisUrl);
 const logger = createLogger(config.logLevel, [config.adminApiKey]);
-const db = createDb(config.databaseUrl, config.databasePoolSize, config.databaseTimeouts);
+const database = openDatabase(config.databaseUrl, config.databasePoolSize, config.databaseTimeouts, observePool);
 // Not used by the workers themselves (BullMQ has its own connections): it says when Redis is there, for start-up and /readyz.
 const redis = createRedis(config.redisUrl, config.redisClusterNodes);
 watchRedis(redis, redisWhere(config), logger);
@@ -28,13 +30,13 @@ let metricsServer: Server | null = null;
 if (config.workerMetricsPort !== null) {
   const port = config.workerMetricsPort;
   metricsServer = express()
-    .use(healthRoutes({ db, redis }))
+    .use(healthRoutes({ database, redis }))
     .listen(port, () => logger.info({ port }, 'worker metrics listening'));
 }
 
 const stopping = new AbortController();
 const started = startWorkersWhenReady(
-  { config, db, logger, redis },
+  { config, database, logger, redis },
   migrateWhenReachable(config, logger, stopping.signal),
   stopping.signal,
 );
@@ -54,7 +56,7 @@ async function stop(signal: string) {
   await (await started.catch(() => null))?.close();
   metricsServer?.close();
   redis.disconnect();
-  await db.$disconnect();
+  await database.close();
   process.exit(0);
 }
 process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -1,28 +1,15 @@
-import type { Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config.js';
+import { redisReady } from '../src/lifecycle.js';
 import { observeQueue, observeWorker } from '../src/observability/metrics.js';
-import type { Db } from '../src/store/db.js';
+import type { Connection } from '../src/store/database.js';
+import type { RedisClient } from '../src/store/redis.js';
+import type { RunningWorker, WorkerDeps } from './worker.js';
 import { startWebhookWorker } from './webhooks.js';
 import { startBillingWorker } from './billing.js';
 import { renewalWorkerOptions, startRenewalWorker } from './renewals.js';
 import { startDisputeDeadlineWorker } from './dispute-deadlines.js';
 import { startHousekeepingWorker } from './housekeeping.js';
-
-/** What every worker gets: PostgreSQL (the record) and the Redis settings for BullMQ. */
-export interface WorkerDeps {
-  config: Config;
-  db: Db;
-  logger: Logger;
-}
-
-export interface RunningWorker {
-  name: string;
-  /** What /metrics reports on: job durations and failures from the worker, depths from the queue. */
-  observed?: { worker: Worker; queue: Queue };
-  /** Finishes in-flight jobs (or hands them back to the queue) and disconnects. */
-  close(): Promise<void>;
-}
 
 export type WorkerStarter = (deps: WorkerDeps) => Promise<RunningWorker>;
 
@@ -49,4 +36,15 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorker> {
       await Promise.all(running.map((w) => w.close()));
     },
   };
+}
+
+/** Starts the workers once PostgreSQL is migrated and Redis answers, so an outage at start costs no stack traces. */
+export async function startWorkersWhenReady(
+  deps: { config: Config; database: Connection; logger: Logger; redis: RedisClient },
+  migrated: Promise<void>,
+  signal: AbortSignal,
+): Promise<RunningWorker> {
+  await migrated;
+  await redisReady(deps.redis, signal);
+  return startWorkers(deps);
 }

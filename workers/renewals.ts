@@ -13,10 +13,9 @@ import {
   type RenewalJobData,
   type RenewJobData,
 } from '../src/queue/renewals.js';
-import { prismaDatabase, type Database } from '../src/store/database.js';
-import { TRANSACTION_OPTIONS } from '../src/store/db.js';
+import type { Database } from '../src/store/database.js';
 import type { SweepScope } from '../src/store/sweep-scope.js';
-import type { RunningWorker, WorkerDeps } from './registry.js';
+import type { RunningWorker, WorkerDeps } from './worker.js';
 
 export interface RenewalWorkerOptions {
   /** The clock renewals are judged by; tests move it instead of waiting days. */
@@ -86,8 +85,7 @@ export function renewalWorkerOptions(env: NodeJS.ProcessEnv = process.env): Rene
  * and a renewal job run twice charges once.
  */
 export async function startRenewalWorker(deps: WorkerDeps, options: RenewalWorkerOptions = {}): Promise<RunningWorker> {
-  const { config, db, logger } = deps;
-  const database = prismaDatabase(db, TRANSACTION_OPTIONS);
+  const { config, database, logger } = deps;
   const now = options.now ?? (() => new Date());
   const sweepEveryMs = options.sweepEveryMs ?? 60_000;
   const batchSize = options.sweepBatchSize ?? 500;

@@ -9,8 +9,7 @@ import {
   webhookQueue,
   type DispatchJobData,
 } from '../src/queue/webhooks.js';
-import { prismaDatabase } from '../src/store/database.js';
-import type { RunningWorker, WorkerDeps } from './registry.js';
+import type { RunningWorker, WorkerDeps } from './worker.js';
 
 export interface WebhookWorkerOptions extends Omit<DispatchOptions, 'allowPrivateNetworks'> {
   /** How often due events are looked for. */
@@ -31,8 +30,8 @@ const MAX_BATCHES_PER_JOB = 20;
  * killed worker delays deliveries but never loses one.
  */
 export async function startWebhookWorker(deps: WorkerDeps, options: WebhookWorkerOptions = {}): Promise<RunningWorker> {
-  const { config, db, logger } = deps;
-  const { sql } = prismaDatabase(db);
+  const { config, database, logger } = deps;
+  const { sql } = database;
   const pollEveryMs = options.pollEveryMs ?? 1000;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const dispatch: DispatchOptions = { ...options, batchSize, allowPrivateNetworks: config.webhookAllowPrivateNetworks };

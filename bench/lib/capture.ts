@@ -1,13 +1,10 @@
-import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import supertest from 'supertest';
 import type { Config } from '../../src/config.js';
-import { PrismaClient } from '../../src/generated/prisma/client.js';
 import { createApp } from '../../src/http/app.js';
 import type { AppContext } from '../../src/http/context.js';
 import { createLogger } from '../../src/logger.js';
-import { prismaDatabase } from '../../src/store/database.js';
-import { TRANSACTION_OPTIONS } from '../../src/store/db.js';
+import { databaseOn } from '../../src/store/database.js';
 import { createRedis } from '../../src/store/redis.js';
 import type { AssertionCache, BenchWorld } from './fixtures.js';
 
@@ -53,14 +50,12 @@ export async function capturePurchaseSql(
     };
     client.query = wrapped as typeof client.query;
   });
-  const db = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const database = databaseOn(pool);
   const redis = createRedis(config.redisUrl);
-  // Prisma and the hot path's node-postgres statements share the wrapped pool, so both are captured.
+  // Prisma and node-postgres share the process's one pool, wrapped here, so every statement is captured.
   const ctx: AppContext = {
     config: { ...config, rateLimitPerMinute: 0 },
-    database: prismaDatabase(db, TRANSACTION_OPTIONS),
-    db,
-    pool,
+    database,
     redis,
     logger: createLogger('silent'),
   };
@@ -95,8 +90,6 @@ export async function capturePurchaseSql(
     return { ...record, purchaseId, idempotencyKey };
   } finally {
     redis.disconnect();
-    await db.$disconnect();
-    // The adapter does not own a pool it was handed.
-    await pool.end();
+    await database.close();
   }
 }

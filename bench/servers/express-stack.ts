@@ -6,9 +6,7 @@ import type { AppContext } from '../../src/http/context.js';
 import { BODY_LIMIT } from '../../src/http/app.js';
 import { rateLimit } from '../../src/http/rate-limit.js';
 import { createLogger } from '../../src/logger.js';
-import { prismaDatabase } from '../../src/store/database.js';
-import { createDb } from '../../src/store/db.js';
-import { createPool } from '../../src/store/sql.js';
+import { openDatabase } from '../../src/store/database.js';
 import { createRedis } from '../../src/store/redis.js';
 import { CONSTANT_REPLY } from './reply.js';
 
@@ -22,16 +20,8 @@ import { CONSTANT_REPLY } from './reply.js';
 const config = loadConfig();
 const logger = createLogger(config.logLevel);
 const redis = createRedis(config.redisUrl);
-// Prisma connects lazily: this client is never queried, it only completes the context the limiter's type asks for.
-const db = createDb(config.databaseUrl, 1);
-const ctx: AppContext = {
-  config,
-  database: prismaDatabase(db),
-  db,
-  pool: createPool(config.databaseUrl, 1),
-  redis,
-  logger,
-};
+// The pool connects lazily: it is never queried, it only completes the context the limiter's type asks for.
+const ctx: AppContext = { config, database: openDatabase(config.databaseUrl, 1), redis, logger };
 
 const app = express();
 app.disable('x-powered-by');

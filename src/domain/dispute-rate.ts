@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
-import { disputeCounts, suspendPublisher } from '../store/publishers.js';
+import { disputeCounts, publisherStanding, suspendPublisher } from '../store/publishers.js';
+import { notFound } from './errors.js';
 import type { Sql } from '../store/sql.js';
 import { Decimal } from './money.js';
 
@@ -60,4 +61,15 @@ export async function suspendIfAboveRate(
   const stats = await disputeStats(sql, publisherId, now);
   if (!shouldSuspend(stats, policy)) return false;
   return suspendPublisher(sql, publisherId, now);
+}
+
+/** A publisher's dispute figures now, and since when it is suspended (null: it is not); 404 for an unknown one. */
+export async function publisherDisputeStanding(
+  sql: Sql,
+  publisherId: string,
+  now: Date,
+): Promise<{ stats: DisputeStats; suspendedAt: Date | null }> {
+  const publisher = await publisherStanding(sql, publisherId);
+  if (!publisher) throw notFound('Publisher');
+  return { stats: await disputeStats(sql, publisherId, now), suspendedAt: publisher.suspendedAt };
 }

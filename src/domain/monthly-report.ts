@@ -3,6 +3,8 @@ import { Decimal } from 'decimal.js';
 import { AppError } from './errors.js';
 import { BILLING_TIME_ZONE } from './periods.js';
 import { DECLINE_CODES } from '../shared/codes.js';
+import { monthlyFigures } from '../store/monthly-report.js';
+import type { Sql } from '../store/sql.js';
 
 /** One operator and publisher over the month: what they did, and the rates that follow from it. */
 export interface MonthlyReportLine {
@@ -103,4 +105,13 @@ export function monthlyReportLines(figures: Figures): MonthlyReportLine[] {
         a.publisherName.localeCompare(b.publisherName) ||
         a.publisherId.localeCompare(b.publisherId),
     );
+}
+
+/** The month's report lines, from what the store sums over its bounds. */
+export async function reportOfMonth(
+  sql: Sql,
+  month: string,
+): Promise<{ bounds: { from: Date; to: Date }; lines: MonthlyReportLine[] }> {
+  const bounds = monthBounds(month);
+  return { bounds, lines: monthlyReportLines(await monthlyFigures(sql, bounds.from, bounds.to)) };
 }

@@ -1,4 +1,10 @@
-import { replaceWebhookSecret, type WebhookSecrets } from '../store/publishers.js';
+import {
+  replaceWebhookSecret,
+  updatePublisherProfile,
+  type PublisherProfileChanges,
+  type PublisherProfileRecord,
+  type WebhookSecrets,
+} from '../store/publishers.js';
 import type { Sql } from '../store/sql.js';
 import { newWebhookSecret } from './credentials.js';
 import { notFound } from './errors.js';
@@ -29,4 +35,15 @@ export function previousSecretExpiry(
 ): string | null {
   const expiresAt = publisher.previousWebhookSecretExpiresAt;
   return publisher.previousWebhookSecret && expiresAt && expiresAt > now ? expiresAt.toISOString() : null;
+}
+
+/** Changes what a publisher may change of its own profile; 404 when it no longer exists. */
+export async function changePublisherProfile(
+  sql: Sql,
+  publisherId: string,
+  changes: PublisherProfileChanges,
+): Promise<PublisherProfileRecord> {
+  const updated = await updatePublisherProfile(sql, publisherId, changes);
+  if (!updated) throw notFound('Publisher');
+  return updated;
 }

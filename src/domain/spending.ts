@@ -6,13 +6,6 @@ import type { Decimal } from './money.js';
 import type { OperatorLimitsRecord } from '../store/records.js';
 import { monthStart, weekStart } from './periods.js';
 
-/**
- * Statuses whose amount (less refunds) counts against a subscriber's ceilings.
- * Chargebacks do not count against them. The store keeps running totals by this
- * rule (migration 20261130010000_subscriber_spending states it again in SQL).
- */
-export const SPENDING_STATUSES = ['confirmed', 'refunded', 'disputed'] as const;
-
 export interface Spent {
   week: Decimal;
   month: Decimal;

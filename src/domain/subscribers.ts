@@ -2,13 +2,14 @@ import { newId } from '../ids.js';
 import type { Database } from '../store/database.js';
 import type { Sql } from '../store/sql.js';
 import {
+  findSubscriberByRef,
   countChildren,
   insertSubscriberIfAbsent,
   lockSubscribersByRef,
   saveHousehold,
   type SubscriberRecord,
 } from '../store/subscribers.js';
-import { invalidRequest } from './errors.js';
+import { invalidRequest, notFound } from './errors.js';
 
 export type Subscriber = SubscriberRecord;
 
@@ -83,4 +84,11 @@ async function provisionIn(sql: Sql, operatorId: string, input: ProvisionInput, 
   );
   if (!subscriber) throw new Error(`Subscriber ${existing.id} is locked but cannot be updated`);
   return { subscriber, holderRef: input.holderRef, created };
+}
+
+/** One of the operator's own subscribers by its reference; 404 for any other. */
+export async function operatorSubscriber(sql: Sql, operatorId: string, externalRef: string): Promise<Subscriber> {
+  const subscriber = await findSubscriberByRef(sql, operatorId, externalRef);
+  if (!subscriber) throw notFound('Subscriber');
+  return subscriber;
 }

@@ -40,6 +40,7 @@ import {
   type Seller,
 } from './purchases.js';
 import { purchaseStatus } from './offer-status.js';
+import type { SubscriptionViewer } from './subscription-visibility.js';
 import { monthStart, weekStart } from './periods.js';
 import type { Spent } from './spending.js';
 import { purchasePayload, subscriptionPayload } from './webhook-payloads.js';
@@ -420,21 +421,6 @@ export async function renewSubscription(
     });
   }
   return step.status === 'active' ? 'renewed' : step.status;
-}
-
-export type SubscriptionViewer =
-  { kind: 'publisher'; publisherId: string } | { kind: 'subscriber'; subscriberId: string };
-
-/** Its publisher, its subscriber, and (while unclaimed and pending) any subscriber holding the consent link. */
-export function canSee(
-  subscription: Pick<SubscriptionRecord, 'publisherId' | 'subscriberId' | 'status'>,
-  viewer: SubscriptionViewer,
-): boolean {
-  if (viewer.kind === 'publisher') return subscription.publisherId === viewer.publisherId;
-  return (
-    subscription.subscriberId === viewer.subscriberId ||
-    (subscription.subscriberId === null && subscription.status === 'pending')
-  );
 }
 
 /** cancelSubscription as a transaction of its own, for a caller with no idempotency key to commit beside it. */

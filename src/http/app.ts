@@ -10,7 +10,7 @@ import { errorHandler } from './errors.js';
 import { urlRedactor } from './log-redaction.js';
 import { noStore } from './no-store.js';
 import { shedLoad } from './load-shedding.js';
-import { poolWaiting } from '../store/db.js';
+import { connectionsAwaited } from '../store/database.js';
 import { rateLimit } from './rate-limit.js';
 import { rejectNul } from './reject-nul.js';
 import { adminRoutes } from './routes/admin.js';
@@ -76,10 +76,7 @@ export function createApp(ctx: AppContext, startup: StartupState = ALREADY_MIGRA
   app.use(['/consent', '/me'], express.urlencoded({ limit: BODY_LIMIT, extended: false }));
   const { maxInFlight, maxPoolWaiting, requestDeadlineMs } = ctx.config;
   app.use(
-    shedLoad(
-      { maxInFlight, maxPoolWaiting, deadlineMs: requestDeadlineMs },
-      () => poolWaiting(ctx.db) + ctx.pool.waitingCount,
-    ),
+    shedLoad({ maxInFlight, maxPoolWaiting, deadlineMs: requestDeadlineMs }, () => connectionsAwaited(ctx.database)),
   );
   app.use(rejectNul);
   app.use('/consent', noStore, rateLimit(ctx), cookieParser(), consentRoutes(ctx), subscriptionConsentRoutes(ctx));

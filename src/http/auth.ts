@@ -4,7 +4,6 @@ import { verifyAssertion, type VerifiedAssertion } from '../domain/assertions.js
 import { AppError } from '../domain/errors.js';
 import { findOperator, findOperatorByApiKeyHash } from '../store/operators.js';
 import { findPublisherByApiKeyHash } from '../store/publishers.js';
-import { onPool } from '../store/sql.js';
 import { findSubscriberByRef, type SubscriberRecord } from '../store/subscribers.js';
 import type { Actor, ActorKind, ActorOf } from './actors.js';
 import { countFailedAuthentication, refuseThrottledAuthentication } from './auth-throttle.js';
@@ -25,7 +24,7 @@ const assertionSecrets = new Map<string, string>();
 async function assertionSecretOf(ctx: AppContext, operatorId: string): Promise<string | null> {
   const cached = assertionSecrets.get(operatorId);
   if (cached !== undefined) return cached;
-  const operator = await findOperator(onPool(ctx.pool), operatorId);
+  const operator = await findOperator(ctx.database.sql, operatorId);
   if (!operator) return null;
   if (assertionSecrets.size > 10_000) assertionSecrets.clear();
   assertionSecrets.set(operatorId, operator.assertionSecret);
@@ -45,7 +44,7 @@ function lookUpSubscriber(ctx: AppContext, operatorId: string, externalRef: stri
   const key = `${operatorId}\n${externalRef}`;
   const inFlight = subscriberLookups.get(key);
   if (inFlight) return inFlight;
-  const lookup = findSubscriberByRef(onPool(ctx.pool), operatorId, externalRef).finally(() =>
+  const lookup = findSubscriberByRef(ctx.database.sql, operatorId, externalRef).finally(() =>
     subscriberLookups.delete(key),
   );
   subscriberLookups.set(key, lookup);
@@ -67,11 +66,11 @@ async function actorFromBearer(ctx: AppContext, token: string): Promise<Actor | 
   if (sameSecret(token, ctx.config.adminApiKey)) return { kind: 'admin' };
   const owner = apiKeyOwner(token);
   if (owner === 'operator') {
-    const operator = await findOperatorByApiKeyHash(onPool(ctx.pool), hashApiKey(token));
+    const operator = await findOperatorByApiKeyHash(ctx.database.sql, hashApiKey(token));
     return operator ? { kind: 'operator', operator } : null;
   }
   if (owner === 'publisher') {
-    const publisher = await findPublisherByApiKeyHash(onPool(ctx.pool), hashApiKey(token));
+    const publisher = await findPublisherByApiKeyHash(ctx.database.sql, hashApiKey(token));
     return publisher ? { kind: 'publisher', publisher } : null;
   }
   const found = await subscriberFromAssertion(ctx, token);

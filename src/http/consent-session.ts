@@ -7,7 +7,7 @@ import { nextPeriodEnd } from '../domain/plan-periods.js';
 import type { Plan } from '../shared/catalogue.js';
 import { pointsOffer } from '../domain/household-points.js';
 import { recordConsentPageShown } from '../store/monthly-report.js';
-import { inTransaction, onPool, type Sql } from '../store/sql.js';
+import type { Sql } from '../store/sql.js';
 import { countFailedAuthentication, refuseThrottledAuthentication } from './auth-throttle.js';
 import { subscriberLanes } from './keyed-lane.js';
 import type { ConsentEvidence } from '../domain/purchases.js';
@@ -263,11 +263,11 @@ export async function showConsentPage(
   const now = new Date();
   const amount = offer.amount;
   const forecastFor = (euros: Decimal) =>
-    forecastCharge(onPool(ctx.pool), who.subscriber, who.subscriber.operator, offer.publisher, euros, now);
+    forecastCharge(ctx.database.sql, who.subscriber, who.subscriber.operator, offer.publisher, euros, now);
   const [budget, forecastInEuros, points] = await Promise.all([
     subscriberBudget(ctx.database.sql, who.subscriber, now),
     forecastFor(amount),
-    kind === 'purchase' ? pointsOffer(onPool(ctx.pool), who.subscriber, who.subscriber.operator, amount) : null,
+    kind === 'purchase' ? pointsOffer(ctx.database.sql, who.subscriber, who.subscriber.operator, amount) : null,
   ]);
   // Over a limit in euros, the purchase may still pass with points: the euro part is what the limits count.
   const overLimit = forecastInEuros !== null && LIMIT_CODES.includes(forecastInEuros.code);
@@ -336,7 +336,7 @@ export async function confirmOnConsentPage(
   const brand = subscriber.operator.brand;
   try {
     const result = await subscriberLanes.run(subscriber.id, () =>
-      inTransaction(ctx.pool, (sql) =>
+      ctx.database.transaction((sql) =>
         confirm(sql, subscriber, consentEvidence(req, session.assertionId, CONSENT_PAGE_VERSION), kit),
       ),
     );

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { AppError } from '../domain/errors.js';
 import { claimKey, saveKeyReply, type KeyedReply, type StoredReply } from '../store/purchases.js';
-import { inTransaction, type Sql } from '../store/sql.js';
+import type { Sql } from '../store/sql.js';
 import { actorScope } from './actors.js';
 import type { AppContext } from './context.js';
 
@@ -23,7 +23,7 @@ export interface Reply {
  * resource (its id above all), so a client whose first answer was lost knows
  * the creation happened and does not create a second one.
  */
-export const SECRETS_WITHHELD_FIELD = 'secretsWithheld';
+const SECRETS_WITHHELD_FIELD = 'secretsWithheld';
 
 /** `json` is the reply's body as JSON, stored as it is when it holds no secret. */
 function storedReplay(reply: Reply, json: string = JSON.stringify(reply.body)): string {
@@ -147,8 +147,11 @@ async function respondOnceIn(
   send(res, outcome.stored.status, outcome.stored.body, false);
 }
 
-/** The key semantics of respondOnceIn, in a transaction of the store's Database: what most routes use. */
-export function respondOnceOnDatabase(
+/**
+ * Runs `work` and its key record in one transaction of the process's database:
+ * what every keyed write but the one-statement purchase creation uses.
+ */
+export function respondOnce(
   ctx: AppContext,
   req: Request,
   res: Response,
@@ -156,18 +159,4 @@ export function respondOnceOnDatabase(
   work: (sql: Sql) => Promise<Reply>,
 ): Promise<void> {
   return respondOnceIn((run) => ctx.database.transaction(run), req, res, key, work);
-}
-
-/**
- * The same on a node-postgres transaction, for the hot path's prepared
- * statements: the same key semantics, two round trips more when a key is given.
- */
-export function respondOnceOnPool(
-  ctx: AppContext,
-  req: Request,
-  res: Response,
-  key: string | null,
-  work: (sql: Sql) => Promise<Reply>,
-): Promise<void> {
-  return respondOnceIn((run) => inTransaction(ctx.pool, run), req, res, key, work);
 }

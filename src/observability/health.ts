@@ -1,13 +1,13 @@
 import { Router } from 'express';
 import type { Cluster, Redis } from 'ioredis';
-import type { Db } from '../store/db.js';
+import type { Database } from '../store/database.js';
 import { pendingMigrations, pingDatabase } from '../store/health.js';
 import { registry } from './metrics.js';
 
 const CHECK_TIMEOUT_MS = 3000;
 
 export interface Dependencies {
-  db: Db;
+  database: Database;
   redis: Redis | Cluster;
 }
 
@@ -31,7 +31,7 @@ function reason(error: unknown): string {
 }
 
 /** 'ok' for each dependency that is ready, else why not. */
-export async function readinessChecks({ db, redis }: Dependencies): Promise<Checks> {
+export async function readinessChecks({ database, redis }: Dependencies): Promise<Checks> {
   // Redis is asked first, alone: its client gives up on a command after 250 ms, and the first query
   // Prisma plans while PostgreSQL is down holds the event loop longer than that (it loads its
   // query compiler), which would report a healthy Redis as unreachable.
@@ -41,14 +41,14 @@ export async function readinessChecks({ db, redis }: Dependencies): Promise<Chec
         (e: unknown) => `unreachable (${reason(e)})`,
       )
     : Promise.resolve(`unreachable (connection ${redis.status})`));
-  const postgresql = within(pingDatabase(db), 'PostgreSQL').then(
+  const postgresql = within(pingDatabase(database), 'PostgreSQL').then(
     () => 'ok',
     (e: unknown) => `unreachable (${reason(e)})`,
   );
   const migrations = postgresql.then(async (pg) => {
     if (pg !== 'ok') return 'unknown while PostgreSQL is unreachable';
     try {
-      const pending = await within(pendingMigrations(db), 'PostgreSQL');
+      const pending = await within(pendingMigrations(database), 'PostgreSQL');
       return pending.length ? `pending: ${pending.join(', ')}` : 'ok';
     } catch (error) {
       return `unknown (${reason(error)})`;

@@ -102,9 +102,8 @@ export function normalSide(account: string): 'debit' | 'credit' {
 }
 
 /**
- * The same accounts as SQL expressions over columns and placeholders, for
- * set-based statements: each argument is an SQL expression (a column such as
- * `s.publisher_id`, or a parameter such as `$1::text`), never a value.
+ * The same accounts as SQL expressions, for set-based statements: each
+ * argument is an SQL expression (a column such as `p.account`), never a value.
  */
 export const accountSql = {
   unsettled: (operatorId: string, publisherId: string, kind: string) =>
@@ -121,6 +120,6 @@ export const accountSql = {
   unsettledKind: (account: string) => `split_part(${account}, ':', 4)`,
   /** The holder segment of a `points:holder:<holder>:<side>` account. */
   pointsHolder: (account: string) => `split_part(${account}, ':', 3)`,
-  /** LIKE patterns of every household's account on one side. */
+  /** A LIKE pattern matching every household's account on one side. */
   pointsHolderPattern: (side: 'pending' | 'available' | 'owed') => `'points:holder:%:${side}'`,
 } as const;

@@ -1,7 +1,7 @@
 import type Decimal from 'decimal.js';
 import { operatorBillingLockText } from './billing-session.js';
 import { money } from './records.js';
-import { sqlOf, type SqlOrTx, type Statement } from './sql.js';
+import type { Sql, Statement } from './sql.js';
 
 /*
  * Invoices and credit notes as the API shows them. Lines are stored summed per
@@ -92,8 +92,8 @@ const INVOICE_BY_ID: Statement = {
   text: `SELECT ${INVOICE_COLUMNS} FROM invoices i JOIN subscribers s ON s.id = i.subscriber_id WHERE i.id = $1::text`,
 };
 
-export async function invoiceById(runner: SqlOrTx, id: string): Promise<InvoiceRecord | null> {
-  const [row] = await sqlOf(runner).rows<InvoiceRow>(INVOICE_BY_ID, [id]);
+export async function invoiceById(runner: Sql, id: string): Promise<InvoiceRecord | null> {
+  const [row] = await runner.rows<InvoiceRow>(INVOICE_BY_ID, [id]);
   return row ? toInvoice(row) : null;
 }
 
@@ -105,12 +105,12 @@ const RUN_INVOICES: Statement = {
 
 /** A run's documents in id order, after `afterId` ('' for the first). */
 export async function runInvoices(
-  runner: SqlOrTx,
+  runner: Sql,
   billingRunId: string,
   afterId: string,
   take: number,
 ): Promise<InvoiceRecord[]> {
-  return (await sqlOf(runner).rows<InvoiceRow>(RUN_INVOICES, [billingRunId, afterId, take])).map(toInvoice);
+  return (await runner.rows<InvoiceRow>(RUN_INVOICES, [billingRunId, afterId, take])).map(toInvoice);
 }
 
 const SUBSCRIBER_INVOICES: Statement = {
@@ -120,12 +120,8 @@ const SUBSCRIBER_INVOICES: Statement = {
 };
 
 /** A payer's latest documents, newest first. */
-export async function subscriberInvoices(
-  runner: SqlOrTx,
-  subscriberId: string,
-  take: number,
-): Promise<InvoiceRecord[]> {
-  return (await sqlOf(runner).rows<InvoiceRow>(SUBSCRIBER_INVOICES, [subscriberId, take])).map(toInvoice);
+export async function subscriberInvoices(runner: Sql, subscriberId: string, take: number): Promise<InvoiceRecord[]> {
+  return (await runner.rows<InvoiceRow>(SUBSCRIBER_INVOICES, [subscriberId, take])).map(toInvoice);
 }
 
 interface ItemRow {
@@ -161,12 +157,12 @@ const ITEMS: Statement = {
 
 /** The items of these documents, grouped by document id (every id present, with no items if it has none). */
 export async function invoiceItems(
-  runner: SqlOrTx,
+  runner: Sql,
   invoiceIds: readonly string[],
 ): Promise<Map<string, InvoiceItemRecord[]>> {
   const byInvoice = new Map<string, InvoiceItemRecord[]>(invoiceIds.map((id) => [id, []]));
   if (invoiceIds.length === 0) return byInvoice;
-  const rows = await sqlOf(runner).rows<ItemRow>(ITEMS, [[...invoiceIds]]);
+  const rows = await runner.rows<ItemRow>(ITEMS, [[...invoiceIds]]);
   for (const row of rows) {
     byInvoice.get(row.invoice_id)?.push({
       invoiceId: row.invoice_id,
@@ -208,8 +204,8 @@ const CHARGED_FOR_UPDATE: Statement = {
 };
 
 /** The purchases an invoice charges, locked in id order for its outcome. */
-export async function chargedPurchasesForUpdate(runner: SqlOrTx, invoiceId: string): Promise<OutcomePurchaseRecord[]> {
-  const rows = await sqlOf(runner).rows<{
+export async function chargedPurchasesForUpdate(runner: Sql, invoiceId: string): Promise<OutcomePurchaseRecord[]> {
+  const rows = await runner.rows<{
     id: string;
     publisher_id: string;
     amount: string;
@@ -249,11 +245,11 @@ const LOCK_INVOICE: Statement = {
  * outcome, never both). Returns the invoice as it is once both are held.
  */
 export async function lockInvoiceForOutcome(
-  runner: SqlOrTx,
+  runner: Sql,
   operatorId: string,
   invoiceId: string,
 ): Promise<InvoiceRecord | null> {
-  const sql = sqlOf(runner);
+  const sql = runner;
   await sql.rows(OPERATOR_LOCK_SHARED, [operatorId]);
   await sql.rows(LOCK_INVOICE, [invoiceId]);
   return invoiceById(sql, invoiceId);
@@ -266,11 +262,8 @@ const PENDING_REFUNDS: Statement = {
 };
 
 /** Per purchase, the refunds no document has credited yet. */
-export async function uncreditedRefunds(
-  runner: SqlOrTx,
-  purchaseIds: readonly string[],
-): Promise<Map<string, Decimal>> {
-  const rows = await sqlOf(runner).rows<{ purchase_id: string; amount: string }>(PENDING_REFUNDS, [[...purchaseIds]]);
+export async function uncreditedRefunds(runner: Sql, purchaseIds: readonly string[]): Promise<Map<string, Decimal>> {
+  const rows = await runner.rows<{ purchase_id: string; amount: string }>(PENDING_REFUNDS, [[...purchaseIds]]);
   return new Map(rows.map((r) => [r.purchase_id, money(r.amount)]));
 }
 
@@ -283,11 +276,11 @@ const CHARGE_BACK: Statement = {
 
 /** What an outcome leaves on a purchase: its chargeback added, what stays billed, the commission on it. */
 export async function chargeBackPurchase(
-  runner: SqlOrTx,
+  runner: Sql,
   purchaseId: string,
   change: { chargeback: Decimal; billedRemaining: Decimal; commission: Decimal },
 ): Promise<void> {
-  await sqlOf(runner).rows(CHARGE_BACK, [
+  await runner.rows(CHARGE_BACK, [
     purchaseId,
     change.chargeback.toFixed(2),
     change.billedRemaining.toFixed(2),
@@ -302,11 +295,11 @@ const SET_OUTCOME: Statement = {
 };
 
 export async function setInvoiceOutcome(
-  runner: SqlOrTx,
+  runner: Sql,
   invoiceId: string,
   outcome: { status: InvoiceStatus; collected: Decimal; at: Date },
 ): Promise<void> {
-  await sqlOf(runner).rows(SET_OUTCOME, [invoiceId, outcome.status, outcome.collected.toFixed(2), outcome.at]);
+  await runner.rows(SET_OUTCOME, [invoiceId, outcome.status, outcome.collected.toFixed(2), outcome.at]);
 }
 
 export interface RunReconciliationRecord {
@@ -333,11 +326,8 @@ const RECONCILIATION: Statement = {
 };
 
 /** Billed against collected for one run, from its documents. */
-export async function runReconciliationFigures(
-  runner: SqlOrTx,
-  billingRunId: string,
-): Promise<RunReconciliationRecord> {
-  const [row] = await sqlOf(runner).rows<{
+export async function runReconciliationFigures(runner: Sql, billingRunId: string): Promise<RunReconciliationRecord> {
+  const [row] = await runner.rows<{
     billed: string;
     collected: string;
     uncollected: string;

@@ -1,7 +1,7 @@
 import type Decimal from 'decimal.js';
 import { money } from './records.js';
 import type { StoredRunStatus } from './billing-session.js';
-import { sqlOf, type SqlOrTx, type Statement } from './sql.js';
+import type { Sql, Statement } from './sql.js';
 
 /** A billing run as the API shows it; its chunks and documents are read elsewhere. */
 export interface BillingRunRecord {
@@ -55,10 +55,10 @@ const INSERT_RUN: Statement = {
 };
 
 export async function insertBillingRun(
-  runner: SqlOrTx,
+  runner: Sql,
   run: { id: string; operatorId: string; through: Date; createdAt: Date },
 ): Promise<BillingRunRecord> {
-  const [row] = await sqlOf(runner).rows<RunRow>(INSERT_RUN, [run.id, run.operatorId, run.through, run.createdAt]);
+  const [row] = await runner.rows<RunRow>(INSERT_RUN, [run.id, run.operatorId, run.through, run.createdAt]);
   if (!row) throw new Error(`billing run ${run.id} was not inserted`);
   return toRun(row);
 }
@@ -68,8 +68,8 @@ const RUN_BY_ID: Statement = {
   text: `SELECT ${RUN_COLUMNS} FROM billing_runs WHERE id = $1::text`,
 };
 
-export async function billingRunById(runner: SqlOrTx, id: string): Promise<BillingRunRecord | null> {
-  const [row] = await sqlOf(runner).rows<RunRow>(RUN_BY_ID, [id]);
+export async function billingRunById(runner: Sql, id: string): Promise<BillingRunRecord | null> {
+  const [row] = await runner.rows<RunRow>(RUN_BY_ID, [id]);
   return row ? toRun(row) : null;
 }
 
@@ -80,8 +80,8 @@ const FAIL_UNFINISHED: Statement = {
 };
 
 /** A run that cannot finish ends failed with the reason; a finished run stays as it is. */
-export async function failUnfinishedRun(runner: SqlOrTx, id: string, message: string, now: Date): Promise<void> {
-  await sqlOf(runner).rows(FAIL_UNFINISHED, [id, message.slice(0, 1000), now]);
+export async function failUnfinishedRun(runner: Sql, id: string, message: string, now: Date): Promise<void> {
+  await runner.rows(FAIL_UNFINISHED, [id, message.slice(0, 1000), now]);
 }
 
 const UNFINISHED_IDS: Statement = {
@@ -92,8 +92,8 @@ const UNFINISHED_IDS: Statement = {
 };
 
 /** Queued and running runs, of the operators given when there is a list. */
-export async function unfinishedRunIds(runner: SqlOrTx, operatorIds?: readonly string[]): Promise<string[]> {
-  const rows = await sqlOf(runner).rows<{ id: string }>(UNFINISHED_IDS, [operatorIds ? [...operatorIds] : null]);
+export async function unfinishedRunIds(runner: Sql, operatorIds?: readonly string[]): Promise<string[]> {
+  const rows = await runner.rows<{ id: string }>(UNFINISHED_IDS, [operatorIds ? [...operatorIds] : null]);
   return rows.map((r) => r.id);
 }
 
@@ -106,10 +106,10 @@ const OPERATOR_RUNS: Statement = {
 
 /** An operator's runs newest first (ids are time-ordered), those before `beforeId` when given. */
 export async function operatorBillingRuns(
-  runner: SqlOrTx,
+  runner: Sql,
   operatorId: string,
   beforeId: string | null,
   take: number,
 ): Promise<BillingRunRecord[]> {
-  return (await sqlOf(runner).rows<RunRow>(OPERATOR_RUNS, [operatorId, beforeId, take])).map(toRun);
+  return (await runner.rows<RunRow>(OPERATOR_RUNS, [operatorId, beforeId, take])).map(toRun);
 }

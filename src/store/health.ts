@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
-import type { Db } from './db.js';
+import type { Database } from './database.js';
 import { MIGRATIONS_DIR } from './migrate.js';
+import type { Statement } from './sql.js';
 
 let shipped: Promise<string[]> | null = null;
 
@@ -12,15 +13,21 @@ function shippedMigrations(): Promise<string[]> {
   return shipped;
 }
 
+const APPLIED: Statement = {
+  name: 'health_applied_migrations',
+  text: `SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+};
+
 /** Migrations of this build not yet applied to the database. */
-export async function pendingMigrations(db: Db): Promise<string[]> {
+export async function pendingMigrations(database: Database): Promise<string[]> {
   const names = await shippedMigrations();
-  const applied = await db.$queryRaw<{ migration_name: string }[]>`
-    SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`;
+  const applied = await database.sql.rows<{ migration_name: string }>(APPLIED, []);
   const done = new Set(applied.map((row) => row.migration_name));
   return names.filter((name) => !done.has(name));
 }
 
-export async function pingDatabase(db: Db): Promise<void> {
-  await db.$queryRaw`SELECT 1`;
+const PING: Statement = { name: 'health_ping', text: 'SELECT 1' };
+
+export async function pingDatabase(database: Database): Promise<void> {
+  await database.sql.rows(PING, []);
 }

@@ -1,10 +1,6 @@
-import { Prisma } from '../generated/prisma/client.js';
 import Decimal from 'decimal.js';
-import type { Db, Tx } from './db.js';
-import { sqlOf, type SqlOrTx, type Statement } from './sql.js';
-
-/** Postings in euros: the unit of the chart of accounts' money (src/domain/ledger.ts), points aside. */
-const EUR = 'EUR';
+import { EUR } from '../shared/accounts.js';
+import type { Sql, Statement } from './sql.js';
 
 export interface Posting {
   account: string;
@@ -51,11 +47,11 @@ const POST_ENTRY: Statement = {
     SELECT count(*)::int AS written FROM p`,
 };
 
-export async function postEntry(tx: SqlOrTx, entry: NewEntry): Promise<boolean> {
+export async function postEntry(tx: Sql, entry: NewEntry): Promise<boolean> {
   const postings = mergePostings(entry.postings);
   if (postings.length === 0) return false;
   const json = JSON.stringify(postings.map((p) => ({ account: p.account, amount: p.amount.toFixed(2) })));
-  const [row] = await sqlOf(tx).rows<{ written: number }>(POST_ENTRY, [
+  const [row] = await tx.rows<{ written: number }>(POST_ENTRY, [
     entry.key,
     entry.kind,
     entry.operatorId ?? null,
@@ -67,18 +63,6 @@ export async function postEntry(tx: SqlOrTx, entry: NewEntry): Promise<boolean> 
     json,
   ]);
   return (row?.written ?? 0) > 0;
-}
-
-/** The balance of one account from its postings, signed (debit positive), in its unit (euros unless said). */
-const ACCOUNT_BALANCE: Statement = {
-  name: 'ledger_account_balance',
-  text: `SELECT COALESCE(sum(amount), 0)::text AS balance FROM ledger_postings
-    WHERE account = $1::text AND unit = $2::text`,
-};
-
-export async function accountBalance(db: SqlOrTx, account: string, unit: string = EUR): Promise<Decimal> {
-  const [row] = await sqlOf(db).rows<{ balance: string }>(ACCOUNT_BALANCE, [account, unit]);
-  return new Decimal(row?.balance ?? '0');
 }
 
 /** An account's postings summed on each side, in its unit. */
@@ -97,21 +81,12 @@ const ACCOUNT_TOTALS: Statement = {
     FROM ledger_postings GROUP BY account, unit ORDER BY account, unit`,
 };
 
-export async function accountTotals(db: SqlOrTx): Promise<AccountTotals[]> {
-  const rows = await sqlOf(db).rows<{ account: string; unit: string; debit: string; credit: string }>(
-    ACCOUNT_TOTALS,
-    [],
-  );
+export async function accountTotals(db: Sql): Promise<AccountTotals[]> {
+  const rows = await db.rows<{ account: string; unit: string; debit: string; credit: string }>(ACCOUNT_TOTALS, []);
   return rows.map((r) => ({
     account: r.account,
     unit: r.unit,
     debit: new Decimal(r.debit),
     credit: new Decimal(r.credit),
   }));
-}
-
-/** Unbalanced entries, per unit: always empty; tests and the property test read it. */
-export async function unbalancedEntries(db: Db | Tx): Promise<{ entry_id: bigint; unit: string; total: string }[]> {
-  return db.$queryRaw(Prisma.sql`
-    SELECT entry_id, unit, sum(amount)::text AS total FROM ledger_postings GROUP BY entry_id, unit HAVING sum(amount) <> 0`);
 }

@@ -121,25 +121,6 @@ export async function householdBalances(sql: Sql, holderId: string): Promise<Hou
   return row ?? { available: 0, pending: 0, owed: 0 };
 }
 
-const JOURNAL_BALANCES: Statement = {
-  name: 'points_household_journal_balances',
-  text: `SELECT COALESCE(-sum(amount) FILTER (WHERE account = $1::text), 0)::int AS available,
-           COALESCE(-sum(amount) FILTER (WHERE account = $2::text), 0)::int AS pending,
-           COALESCE(sum(amount) FILTER (WHERE account = $3::text), 0)::int AS owed
-    FROM ledger_postings
-    WHERE account IN ($1::text, $2::text, $3::text) AND unit = '${POINTS}'`,
-};
-
-/** The household's balances summed from its postings: what the kept balances must always equal. */
-export async function householdJournalBalances(sql: Sql, holderId: string): Promise<HouseholdPoints> {
-  const [row] = await sql.rows<HouseholdPoints>(JOURNAL_BALANCES, [
-    pointsAccounts.available(holderId),
-    pointsAccounts.pending(holderId),
-    pointsAccounts.owed(holderId),
-  ]);
-  return row ?? { available: 0, pending: 0, owed: 0 };
-}
-
 const LOT_PENDING: Statement = {
   name: 'points_lot_pending',
   text: `SELECT COALESCE(-sum(p.amount), 0)::int AS pending

@@ -1,5 +1,4 @@
 import type pg from 'pg';
-import type { Tx } from './db.js';
 
 export type PgPool = pg.Pool;
 
@@ -12,17 +11,10 @@ export interface Statement {
   text: string;
 }
 
-/**
- * Where repositories run their SQL: a node-postgres transaction on the hot
- * path, or a Prisma interactive transaction on the cold paths that still use
- * Prisma, so one repository function serves both and a lock is taken one way.
- */
+/** Where repositories run their SQL: a node-postgres transaction, or the pool for a single statement. */
 export interface Sql {
   rows<T>(statement: Statement, values: readonly unknown[]): Promise<T[]>;
 }
-
-/** Every pool Kiosque opens shares one set of timeouts and is observed by /metrics. */
-export { createPool } from './db.js';
 
 /** A checked-out connection closed by the server fails its query; unlistened, it would also crash the process. */
 const ignoreConnectionError = () => undefined;
@@ -34,25 +26,6 @@ export function onClient(client: pg.ClientBase): Sql {
       return result.rows as T[];
     },
   };
-}
-
-/** A Prisma transaction seen as Sql: numeric comes back as text only where the statement casts it. */
-export function onPrisma(tx: Pick<Tx, '$queryRawUnsafe'>): Sql {
-  return {
-    rows<T>(statement: Statement, values: readonly unknown[]): Promise<T[]> {
-      return tx.$queryRawUnsafe<T[]>(statement.text, ...values);
-    },
-  };
-}
-
-/**
- * Either kind of transaction a caller may hold while modules move from Prisma
- * to node-postgres: a repository that takes it works inside both.
- */
-export type SqlOrTx = Sql | Pick<Tx, '$queryRawUnsafe'>;
-
-export function sqlOf(runner: SqlOrTx): Sql {
-  return 'rows' in runner ? runner : onPrisma(runner);
 }
 
 /** One statement outside any transaction: it is its own transaction. */

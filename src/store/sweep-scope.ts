@@ -10,11 +10,3 @@ export interface SweepScope {
   /** Idempotency scopes as actorScope writes them: `publisher:pub_…`, `operator:op_…`, `admin`. */
   idempotencyScopes?: readonly string[];
 }
-
-/** A Prisma `in` filter for a scoped field, or nothing when the sweep is not scoped. */
-export function within<K extends string>(
-  field: K,
-  ids: readonly string[] | undefined,
-): { [P in K]?: { in: string[] } } {
-  return ids ? ({ [field]: { in: [...ids] } } as { [P in K]: { in: string[] } }) : {};
-}

@@ -1,9 +1,9 @@
 import { expect } from 'vitest';
 import { createBillingQueue, enqueueBillingRun, type BillingQueue } from '../../src/queue/billing.js';
 import { createLogger } from '../../src/logger.js';
-import type { Db } from '../../src/store/db.js';
+import type { Connection } from '../../src/store/database.js';
 import { startBillingWorker, type BillingWorkerSettings } from '../../workers/billing.js';
-import type { RunningWorker } from '../../workers/registry.js';
+import type { RunningWorker } from '../../workers/worker.js';
 import { bearer, idemKey, type OperatorFixture, type TestGateway } from './harness.js';
 
 export const TEST_BILLING_SETTINGS: BillingWorkerSettings = {
@@ -29,7 +29,7 @@ export interface BillingHarness {
  * on it in this process on demand.
  */
 export function billingHarness(gw: TestGateway): BillingHarness {
-  const { config, db } = gw.ctx;
+  const { config, database } = gw.ctx;
   const queue = createBillingQueue(config.redisUrl, config.queuePrefix);
   gw.ctx.enqueueBillingRun = (id) => enqueueBillingRun(queue, id);
   const workers: RunningWorker[] = [];
@@ -37,7 +37,7 @@ export function billingHarness(gw: TestGateway): BillingHarness {
     queue,
     async startWorker(settings = {}) {
       const worker = await startBillingWorker(
-        { config, db, logger: createLogger('silent') },
+        { config, database, logger: createLogger('silent') },
         { ...TEST_BILLING_SETTINGS, ...settings },
       );
       workers.push(worker);
@@ -80,7 +80,7 @@ export async function waitForRun(gw: TestGateway, operator: OperatorFixture, id:
  * document its invoice_id names.
  */
 export async function expectEachOnExactlyOneInvoice(
-  db: Db,
+  db: Connection['prisma'],
   purchaseIds: readonly string[],
   refundIds: readonly string[] = [],
 ) {

@@ -11,7 +11,7 @@ const NUMBER = /^(\d{4})-([A-Z0-9]{1,10})-(\d{6,})$/;
  * 1, 2, 3… with no gap and no repeat, in the order the documents were issued.
  */
 export async function expectGapFreeNumbers(gw: TestGateway, operatorId: string): Promise<void> {
-  const { rows } = await gw.ctx.pool.query<{ number: string | null; created_at: Date }>(
+  const { rows } = await gw.ctx.database.pool.query<{ number: string | null; created_at: Date }>(
     'SELECT number, created_at FROM invoices WHERE operator_id = $1 ORDER BY created_at, number',
     [operatorId],
   );
@@ -33,7 +33,7 @@ export async function expectGapFreeNumbers(gw: TestGateway, operatorId: string):
  * charged, and equals it once the purchase is wholly refunded and every refund credited.
  */
 export async function expectVatNeverOverCredited(gw: TestGateway, operatorId: string): Promise<void> {
-  const { rows } = await gw.ctx.pool.query<{
+  const { rows } = await gw.ctx.database.pool.query<{
     id: string;
     amount: string;
     rate: string;

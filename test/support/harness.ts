@@ -104,7 +104,7 @@ export async function provision(
 /** A newly provisioned subscriber's row, for tests that call the domain or the store with its id. */
 export async function provisionedSubscriber(gw: TestGateway, operator: OperatorFixture) {
   const externalRef = await provision(gw, operator);
-  return gw.ctx.db.subscriber.findFirstOrThrow({ where: { operatorId: operator.id, externalRef } });
+  return gw.ctx.database.prisma.subscriber.findFirstOrThrow({ where: { operatorId: operator.id, externalRef } });
 }
 
 /** An assertion as an operator's portal would mint it. */
@@ -191,6 +191,6 @@ export async function insertPendingPurchases(
     status: 'pending',
     expiresAt: new Date(now + 10 * 60 * 1000),
   }));
-  await gw.ctx.db.purchase.createMany({ data: rows });
+  await gw.ctx.database.prisma.purchase.createMany({ data: rows });
   return rows.map((r) => r.id);
 }

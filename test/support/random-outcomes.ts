@@ -21,7 +21,7 @@ export async function reportOutcome(
   operator: OperatorFixture,
   command: { invoice: number; share: number; kind: OutcomeKind },
 ): Promise<void> {
-  const open = await gw.ctx.db.invoice.findMany({
+  const open = await gw.ctx.database.prisma.invoice.findMany({
     where: { operatorId: operator.id, type: 'invoice', status: 'issued' },
     orderBy: { id: 'asc' },
   });

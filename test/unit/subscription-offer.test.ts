@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/domain/errors.js';
 import { Decimal } from '../../src/domain/money.js';
 import { CONSENT_TTL_MS } from '../../src/domain/purchases.js';
-import { canSee, newSubscription, type NewSubscription } from '../../src/domain/subscriptions.js';
+import { newSubscription, type NewSubscription } from '../../src/domain/subscriptions.js';
+import { canSee } from '../../src/domain/subscription-visibility.js';
 
 const now = new Date('2026-11-30T10:00:00.000Z');
 const publisher = { id: 'pub_1', suspendedAt: null };

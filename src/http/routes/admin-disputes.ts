@@ -1,8 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { disputeStats, suspensionPolicy } from '../../domain/dispute-rate.js';
-import { notFound } from '../../domain/errors.js';
-import { publisherStanding } from '../../store/publishers.js';
+import { publisherDisputeStanding, suspensionPolicy } from '../../domain/dispute-rate.js';
 import { allow } from '../auth.js';
 import { disputeRateResource } from '../presenters/dispute-rate.js';
 import type { AppContext } from '../context.js';
@@ -17,11 +15,8 @@ export function adminDisputeRoutes(ctx: AppContext): Router {
 
   router.get('/publishers/:id/dispute-rate', allow(ctx, 'admin'), async (req, res) => {
     const id = parse(publisherId, req.params.id);
-    const sql = ctx.database.sql;
-    const publisher = await publisherStanding(sql, id);
-    if (!publisher) throw notFound('Publisher');
-    const stats = await disputeStats(sql, id, new Date());
-    res.json(disputeRateResource(id, stats, suspensionPolicy(ctx.config), publisher.suspendedAt));
+    const { stats, suspendedAt } = await publisherDisputeStanding(ctx.database.sql, id, new Date());
+    res.json(disputeRateResource(id, stats, suspensionPolicy(ctx.config), suspendedAt));
   });
 
   return router;

@@ -2,9 +2,8 @@ import { stringify } from 'csv-stringify/sync';
 import { Router } from 'express';
 import { z } from 'zod';
 import { csvSafeRow } from '../../domain/csv.js';
-import { monthBounds, monthlyReportLines } from '../../domain/monthly-report.js';
+import { reportOfMonth } from '../../domain/monthly-report.js';
 import { monthStart } from '../../domain/periods.js';
-import { monthlyFigures } from '../../store/monthly-report.js';
 import { allow } from '../auth.js';
 import { monthlyReportResource, REPORT_CSV_COLUMNS, reportCsvRecords } from '../presenters/monthly-report.js';
 import type { AppContext } from '../context.js';
@@ -31,8 +30,7 @@ export function adminReportRoutes(ctx: AppContext): Router {
   /** GET /v1/admin/reports/monthly?month=YYYY-MM: per operator and publisher; JSON, or CSV with Accept: text/csv. */
   router.get('/reports/monthly', allow(ctx, 'admin'), async (req, res) => {
     const month = parse(monthQuery, req.query).month ?? currentMonth(new Date());
-    const bounds = monthBounds(month);
-    const lines = monthlyReportLines(await monthlyFigures(ctx.database.sql, bounds.from, bounds.to));
+    const { bounds, lines } = await reportOfMonth(ctx.database.sql, month);
     const report = monthlyReportResource(month, bounds, lines);
     if (req.accepts(['application/json', 'text/csv']) !== 'text/csv') return res.json(report);
     const records = reportCsvRecords(report).map(csvSafeRow);

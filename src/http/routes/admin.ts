@@ -10,12 +10,13 @@ import {
 } from '../../shared/money.js';
 import { VAT_RATES } from '../../shared/money.js';
 import { webhookUrlProblem } from '../../domain/webhook-url.js';
-import { changeOperator, registerOperator, type Operator } from '../../domain/operators.js';
+import { changeOperator, registerOperator } from '../../domain/operators.js';
+import { operatorResource } from '../presenters/operators.js';
 import { registerPublisher, setPublisherSuspended } from '../../domain/publishers.js';
 import { allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { publisherResource } from '../presenters/publishers.js';
-import { idempotencyKey, respondOnceOnDatabase } from '../idempotency.js';
+import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { body, parse, pointsPerEuro, pointValue } from '../validation.js';
@@ -68,27 +69,6 @@ export const publisherBody = body({
   pointsPerEuro: pointsPerEuro.optional(),
 });
 
-export function operatorLimitsResource(operator: Operator) {
-  return {
-    perPurchase: operator.limitPerPurchase.toFixed(2),
-    weekly: operator.limitWeekly.toFixed(2),
-    monthly: operator.limitMonthly.toFixed(2),
-  };
-}
-
-export function operatorResource(operator: Operator) {
-  return {
-    id: operator.id,
-    name: operator.name,
-    brand: operator.brand,
-    sandbox: operator.sandbox,
-    webhookUrl: operator.webhookUrl,
-    limits: operatorLimitsResource(operator),
-    points: { enabled: operator.pointsEnabled, pointValue: operator.pointValue.toFixed(2) },
-    createdAt: operator.createdAt.toISOString(),
-  };
-}
-
 /** Refuses, with 400 naming the field, a webhook URL that may not be called. */
 export async function assertWebhookUrl(ctx: AppContext, url: string | null | undefined): Promise<void> {
   if (url === undefined || url === null) return;
@@ -104,7 +84,7 @@ export function adminRoutes(ctx: AppContext): Router {
     const input = parse(operatorBody, req.body);
     await assertWebhookUrl(ctx, input.webhookUrl);
     const key = idempotencyKey(req, false);
-    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
+    await respondOnce(ctx, req, res, key, async (sql) => {
       const { operator, apiKey } = await registerOperator(sql, input);
       return {
         status: 201,
@@ -131,7 +111,7 @@ export function adminRoutes(ctx: AppContext): Router {
     const input = parse(publisherBody, req.body);
     await assertWebhookUrl(ctx, input.webhookUrl);
     const key = idempotencyKey(req, false);
-    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
+    await respondOnce(ctx, req, res, key, async (sql) => {
       const { publisher, apiKey, webhookSecret } = await registerPublisher(sql, input);
       return {
         status: 201,
@@ -144,7 +124,7 @@ export function adminRoutes(ctx: AppContext): Router {
   for (const action of ['suspend', 'reinstate'] as const) {
     router.post(`/publishers/:id/${action}`, async (req, res) => {
       const key = idempotencyKey(req, false);
-      await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
+      await respondOnce(ctx, req, res, key, async (sql) => {
         const publisher = await setPublisherSuspended(sql, req.params.id, action === 'suspend');
         return { status: 200, body: publisherResource(publisher) };
       });

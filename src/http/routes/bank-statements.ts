@@ -4,7 +4,7 @@ import { bankStatement, importBankStatement } from '../../domain/bank-statements
 import { invalidRequest } from '../../domain/errors.js';
 import { allow } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { idempotencyKey, respondOnceOnDatabase } from '../idempotency.js';
+import { idempotencyKey, respondOnce } from '../idempotency.js';
 import * as schema from '../openapi/cash-schemas.js';
 import { operations } from '../openapi/operation.js';
 import { parse } from '../validation.js';
@@ -27,7 +27,7 @@ export function adminBankStatementRoutes(ctx: AppContext): Router {
     }
     const xml = req.body;
     const key = idempotencyKey(req, false);
-    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
+    await respondOnce(ctx, req, res, key, async (sql) => {
       const { created, summary } = await importBankStatement(sql, xml, ctx.config.kiosqueAccount);
       return { status: created ? 201 : 200, body: summary };
     });

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { confirmPurchase } from '../../domain/purchases.js';
 import { Decimal } from '../../domain/money.js';
 import { purchaseStatus } from '../../domain/offer-status.js';
-import { purchaseOffer } from '../../store/consent-offers.js';
+import { purchaseOnOffer } from '../../domain/consent-offers.js';
 import type { AppContext } from '../context.js';
 import { confirmOnConsentPage, showConsentPage, type ConsentOffer } from '../consent-session.js';
 import { pageHeaders } from '../pages/render.js';
@@ -20,8 +20,8 @@ export function consentRoutes(ctx: AppContext): Router {
   router.use('/purchases', pageHeaders);
 
   const find = async (id: string): Promise<ConsentOffer | null> => {
-    const offer = await purchaseOffer(ctx.database.sql, id);
-    if (!offer || offer.purchase.subscriptionId) return null;
+    const offer = await purchaseOnOffer(ctx.database.sql, id);
+    if (!offer) return null;
     const { purchase, seller } = offer;
     return { ...purchase, status: purchaseStatus(purchase), publisher: seller, plan: null };
   };

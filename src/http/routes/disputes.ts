@@ -10,12 +10,12 @@ import {
   type DisputeParty,
 } from '../../domain/disputes.js';
 import { invalidRequest, notFound } from '../../domain/errors.js';
-import { findSubscriberByRef } from '../../store/subscribers.js';
+import { operatorSubscriber } from '../../domain/subscribers.js';
 import type { Actor } from '../actors.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { disputeResource } from '../presenters/resources.js';
-import { idempotencyKey, respondOnceOnDatabase } from '../idempotency.js';
+import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { page } from '../pagination.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
@@ -67,12 +67,11 @@ export function disputeRoutes(ctx: AppContext): Router {
       });
     }
     const key = idempotencyKey(req, false);
-    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
+    await respondOnce(ctx, req, res, key, async (sql) => {
       const subscriber =
         actor.kind === 'subscriber'
           ? actor.subscriber
-          : await findSubscriberByRef(sql, actor.operator.id, input.subscriberRef as string);
-      if (!subscriber) throw notFound('Subscriber');
+          : await operatorSubscriber(sql, actor.operator.id, input.subscriberRef as string);
       const dispute = await openDispute(
         sql,
         { purchaseId: input.purchaseId, subscriber, openedBy: actor.kind, reason: input.reason },
@@ -105,7 +104,7 @@ export function disputeRoutes(ctx: AppContext): Router {
     const id = parse(disputeId, req.params.id);
     const input = parse(responseBody, req.body);
     const key = idempotencyKey(req, false);
-    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
+    await respondOnce(ctx, req, res, key, async (sql) => {
       const dispute = await respondToDispute(
         sql,
         id,

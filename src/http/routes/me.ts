@@ -3,8 +3,7 @@ import { budgetResource } from '../presenters/budget.js';
 import { householdPointsResource } from '../presenters/points.js';
 import { purchaseResource } from '../presenters/resources.js';
 import { subscriberBudget } from '../../domain/spending.js';
-import { subscriberPurchases } from '../../store/listings.js';
-import { onPool } from '../../store/sql.js';
+import { listSubscriberPurchases } from '../../domain/subscriber-lists.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { page } from '../pagination.js';
@@ -39,7 +38,7 @@ export function meRoutes(ctx: AppContext): Router {
     const { limit, cursor, child } = parse(mePurchasesQuery, req.query);
     // ?child=REF: a holder's view of one child's purchases; childOf refuses anyone else.
     const owner = child ? await childOf(ctx.database.sql, subscriber, child) : subscriber;
-    const rows = await subscriberPurchases(onPool(ctx.pool), owner.id, { take: limit + 1, before: cursor ?? null });
+    const rows = await listSubscriberPurchases(ctx.database.sql, owner.id, { limit, cursor });
     const { items, nextCursor } = page(rows, limit);
     res.json({ data: items.map((p) => purchaseResource(p, ctx.config.publicUrl)), nextCursor });
   });

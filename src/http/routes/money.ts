@@ -8,7 +8,7 @@ import { allBalances } from '../../domain/ledger.js';
 import { accountResource, balanceResource, payoutResource, publisherSettlementResource } from '../presenters/money.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { idempotencyKey, respondOnceOnDatabase } from '../idempotency.js';
+import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { body, pagination, parse } from '../validation.js';
@@ -48,7 +48,7 @@ export function adminMoneyRoutes(ctx: AppContext): Router {
     const id = parse(publisherId, req.params.id);
     const input = parse(payoutBody, req.body ?? {});
     const key = idempotencyKey(req, true);
-    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => ({
+    await respondOnce(ctx, req, res, key, async (sql) => ({
       status: 201,
       body: payoutResource(await createPayout(sql, id, new Decimal(input.amount))),
     }));

@@ -22,7 +22,7 @@ import { runSettlement } from '../../domain/settlement.js';
 import { settlementResource } from '../presenters/money.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { idempotencyKey, respondOnceOnDatabase } from '../idempotency.js';
+import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { page } from '../pagination.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
@@ -86,7 +86,7 @@ export function billingRunRoutes(ctx: AppContext): Router {
     const input = parse(billingRunBody, req.body ?? {});
     const key = idempotencyKey(req, true);
     let createdId: string | null = null;
-    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
+    await respondOnce(ctx, req, res, key, async (sql) => {
       const run = await createBillingRun(sql, operator.id, input.through ? new Date(input.through) : new Date());
       createdId = run.id;
       return { status: 202, body: billingRunResource(run) };
@@ -179,7 +179,7 @@ export function invoiceRoutes(ctx: AppContext): Router {
     const id = parse(resourceId, req.params.id);
     const input = parse(outcomeBody, req.body ?? {});
     const key = idempotencyKey(req, false);
-    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => ({
+    await respondOnce(ctx, req, res, key, async (sql) => ({
       status: 200,
       body: invoiceResource(
         await recordInvoiceOutcome(sql, operator.id, id, outcomeInput(input), ctx.config.publicUrl),

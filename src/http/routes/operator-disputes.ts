@@ -4,7 +4,7 @@ import { resolveDispute } from '../../domain/disputes.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { disputeResource } from '../presenters/resources.js';
-import { idempotencyKey, respondOnceOnDatabase } from '../idempotency.js';
+import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { body, parse } from '../validation.js';
@@ -21,7 +21,7 @@ export function operatorDisputeRoutes(ctx: AppContext): Router {
     const id = parse(disputeId, req.params.id);
     const input = parse(resolveBody, req.body);
     const key = idempotencyKey(req, false);
-    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
+    await respondOnce(ctx, req, res, key, async (sql) => {
       const dispute = await resolveDispute(sql, id, operator.id, input.outcome, publicUrl);
       return { status: 200, body: disputeResource(dispute, 'operator', publicUrl) };
     });

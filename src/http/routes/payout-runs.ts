@@ -6,7 +6,7 @@ import { Decimal } from '../../domain/money.js';
 import { publisherPayouts } from '../../store/payouts.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { idempotencyKey, respondOnceOnDatabase } from '../idempotency.js';
+import { idempotencyKey, respondOnce } from '../idempotency.js';
 import * as schema from '../openapi/cash-schemas.js';
 import { list } from '../openapi/schemas.js';
 import { operations } from '../openapi/operation.js';
@@ -38,7 +38,7 @@ export function adminPayoutRunRoutes(ctx: AppContext): Router {
     const input = parse(payoutRunBody, req.body ?? {});
     const key = idempotencyKey(req, true);
     const minimum = input.minimum === undefined ? DEFAULT_PAYOUT_MINIMUM : new Decimal(input.minimum);
-    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => ({
+    await respondOnce(ctx, req, res, key, async (sql) => ({
       status: 201,
       body: payoutRunResource(await createPayoutRun(sql, { executionDate: input.executionDate, minimum })),
     }));

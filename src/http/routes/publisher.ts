@@ -1,11 +1,9 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { previousSecretExpiry, rotateWebhookSecret } from '../../domain/publisher-profile.js';
-import { notFound } from '../../domain/errors.js';
-import { updatePublisherProfile } from '../../store/publishers.js';
+import { changePublisherProfile, previousSecretExpiry, rotateWebhookSecret } from '../../domain/publisher-profile.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { idempotencyKey, respondOnceOnDatabase } from '../idempotency.js';
+import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { body, httpsUrl, parse, pointsPerEuro } from '../validation.js';
@@ -37,15 +35,13 @@ export function publisherRoutes(ctx: AppContext): Router {
     const { publisher } = actorOf(res, 'publisher');
     const input = parse(publisherPatchBody, req.body ?? {});
     await assertWebhookUrl(ctx, input.webhookUrl);
-    const updated = await updatePublisherProfile(ctx.database.sql, publisher.id, input);
-    if (!updated) throw notFound('Publisher');
-    res.json(profileResource(updated));
+    res.json(profileResource(await changePublisherProfile(ctx.database.sql, publisher.id, input)));
   });
 
   router.post('/webhook-secret', async (req, res) => {
     const { publisher } = actorOf(res, 'publisher');
     const key = idempotencyKey(req, false);
-    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
+    await respondOnce(ctx, req, res, key, async (sql) => {
       const rotated = await rotateWebhookSecret(sql, publisher.id);
       return {
         status: 200,

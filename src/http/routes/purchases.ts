@@ -18,12 +18,12 @@ import { subscriberLanes } from '../keyed-lane.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { errorBody, statusFor } from '../errors.js';
-import { idempotencyKey, respondOnceInOneStatement, respondOnceOnPool, type Reply } from '../idempotency.js';
+import { idempotencyKey, respondOnceInOneStatement, respondOnce, type Reply } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { page } from '../pagination.js';
 import { findPurchase, insertPendingPurchase } from '../../store/purchases.js';
-import { inTransaction, onPool, type Sql } from '../../store/sql.js';
+import type { Sql } from '../../store/sql.js';
 import {
   amountString,
   body,
@@ -98,7 +98,7 @@ export function purchaseRoutes(ctx: AppContext): Router {
     const { publisher } = actorOf(res, 'publisher');
     const query = parse(purchaseListQuery, req.query);
     const { items, nextCursor } = page(
-      await listPublisherPurchases(onPool(ctx.pool), publisher.id, query),
+      await listPublisherPurchases(ctx.database.sql, publisher.id, query),
       query.limit,
     );
     res.json({ data: items.map((p) => purchaseResource(p, publicUrl)), nextCursor });
@@ -118,12 +118,14 @@ export function purchaseRoutes(ctx: AppContext): Router {
       ...(input.vatRate ? { vatRate: input.vatRate } : {}),
     });
     const reply = { status: 201, body: purchaseResource(purchase, publicUrl) };
-    await respondOnceInOneStatement(req, res, key, reply, (keyed) => insertPendingPurchase(ctx.pool, purchase, keyed));
+    await respondOnceInOneStatement(req, res, key, reply, (keyed) =>
+      insertPendingPurchase(ctx.database.pool, purchase, keyed),
+    );
   });
 
   router.get('/:id', allow(ctx, 'publisher', 'subscriber'), async (req, res) => {
     const actor = actorOf(res, 'publisher', 'subscriber');
-    const purchase = await findPurchase(onPool(ctx.pool), parse(purchaseId, req.params.id));
+    const purchase = await findPurchase(ctx.database.sql, parse(purchaseId, req.params.id));
     const seenBy =
       actor.kind === 'publisher' ? { publisherId: actor.publisher.id } : { subscriberId: actor.subscriber.id };
     const seen = purchase ? purchaseVisibility(purchase, seenBy) : null;
@@ -135,7 +137,7 @@ export function purchaseRoutes(ctx: AppContext): Router {
   });
 
   /** Without a key, each statement is its own transaction and points or notifications open one of their own. */
-  const onThePool: Statements = { sql: onPool(ctx.pool), transaction: (work) => inTransaction(ctx.pool, work) };
+  const onThePool: Statements = ctx.database;
 
   router.post('/:id/confirm', allow(ctx, 'subscriber'), async (req, res) => {
     const actor = actorOf(res, 'subscriber');
@@ -156,7 +158,7 @@ export function purchaseRoutes(ctx: AppContext): Router {
         publicUrl,
       );
     await subscriberLanes.run(actor.subscriber.id, async () => {
-      if (key !== null) return respondOnceOnPool(ctx, req, res, key, confirm);
+      if (key !== null) return respondOnce(ctx, req, res, key, confirm);
       const reply = await confirm(onThePool);
       res.status(reply.status).json(reply.body);
     });
@@ -167,7 +169,7 @@ export function purchaseRoutes(ctx: AppContext): Router {
     const id = parse(purchaseId, req.params.id);
     const input = parse(refundBody, req.body ?? {});
     const key = idempotencyKey(req, true);
-    await respondOnceOnPool(ctx, req, res, key, async (sql) => {
+    await respondOnce(ctx, req, res, key, async (sql) => {
       const { refund, purchase } = await refundPurchase(
         sql,
         id,

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { purchaseStatus } from '../../domain/offer-status.js';
 import { confirmSubscription } from '../../domain/subscriptions.js';
-import { subscriptionOffer } from '../../store/consent-offers.js';
+import { subscriptionOnOffer } from '../../domain/consent-offers.js';
 import type { AppContext } from '../context.js';
 import { confirmOnConsentPage, showConsentPage, type ConsentOffer } from '../consent-session.js';
 import { pageHeaders } from '../pages/render.js';
@@ -17,7 +17,7 @@ export function subscriptionConsentRoutes(ctx: AppContext): Router {
   router.use('/subscriptions', pageHeaders);
 
   const find = async (id: string): Promise<ConsentOffer | null> => {
-    const offer = await subscriptionOffer(ctx.database.sql, id);
+    const offer = await subscriptionOnOffer(ctx.database.sql, id);
     if (!offer) return null;
     const { subscription, seller } = offer;
     return { ...subscription, status: purchaseStatus(subscription), publisher: seller, plan: subscription.plan };

@@ -2,32 +2,28 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { VAT_RATES } from '../../shared/money.js';
 import { CHANNELS, PLANS, SUBSCRIPTION_STATUSES } from '../../shared/catalogue.js';
-import { notFound } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
 import { CURRENCY } from '../../shared/money.js';
 import { listPublisherSubscriptions } from '../../domain/publisher-lists.js';
 import { subscriptionResource } from '../presenters/resources.js';
 import {
   assertPriceTier,
-  canSee,
   cancelSubscription,
   confirmSubscription,
   createSubscription,
   type SubscriptionConfirmation,
-  type SubscriptionViewer,
 } from '../../domain/subscriptions.js';
+import { subscriptionSeenBy, type SubscriptionViewer } from '../../domain/subscription-visibility.js';
 import type { Actor } from '../actors.js';
 import { subscriberLanes } from '../keyed-lane.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { errorBody, statusFor } from '../errors.js';
-import { idempotencyKey, respondOnceOnDatabase, respondOnceOnPool, type Reply } from '../idempotency.js';
+import { idempotencyKey, respondOnce, type Reply } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { page } from '../pagination.js';
-import { subscriberSubscriptions } from '../../store/listings.js';
-import { onPool } from '../../store/sql.js';
-import { findSubscription } from '../../store/subscriptions.js';
+import { listSubscriberSubscriptions } from '../../domain/subscriber-lists.js';
 import { body, description, httpsUrl, pagination, parse, purchaseAmount } from '../validation.js';
 import { API_CONSENT_VERSION, consentEvidence, declineMessages } from './purchases.js';
 
@@ -69,7 +65,7 @@ export function subscriptionRoutes(ctx: AppContext): Router {
     const { publisher } = actorOf(res, 'publisher');
     const query = parse(subscriptionListQuery, req.query);
     const { items, nextCursor } = page(
-      await listPublisherSubscriptions(onPool(ctx.pool), publisher.id, query),
+      await listPublisherSubscriptions(ctx.database.sql, publisher.id, query),
       query.limit,
     );
     res.json({ data: items.map((s) => subscriptionResource(s, publicUrl)), nextCursor });
@@ -81,7 +77,7 @@ export function subscriptionRoutes(ctx: AppContext): Router {
     const amount = new Decimal(input.amount);
     assertPriceTier(input.plan, amount);
     const key = idempotencyKey(req, true);
-    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => {
+    await respondOnce(ctx, req, res, key, async (sql) => {
       const subscription = await createSubscription(sql, publisher, {
         plan: input.plan,
         amount,
@@ -96,8 +92,11 @@ export function subscriptionRoutes(ctx: AppContext): Router {
 
   router.get('/:id', allow(ctx, 'publisher', 'subscriber'), async (req, res) => {
     const actor = actorOf(res, 'publisher', 'subscriber');
-    const subscription = await findSubscription(onPool(ctx.pool), parse(subscriptionId, req.params.id));
-    if (!subscription || !canSee(subscription, viewerOf(actor))) throw notFound('Subscription');
+    const subscription = await subscriptionSeenBy(
+      ctx.database.sql,
+      parse(subscriptionId, req.params.id),
+      viewerOf(actor),
+    );
     res.json(subscriptionResource(subscription, publicUrl));
   });
 
@@ -106,7 +105,7 @@ export function subscriptionRoutes(ctx: AppContext): Router {
     const id = parse(subscriptionId, req.params.id);
     const key = idempotencyKey(req, false);
     await subscriberLanes.run(actor.subscriber.id, () =>
-      respondOnceOnPool(ctx, req, res, key, async (sql) =>
+      respondOnce(ctx, req, res, key, async (sql) =>
         subscriptionConfirmationReply(
           await confirmSubscription(
             sql,
@@ -125,7 +124,7 @@ export function subscriptionRoutes(ctx: AppContext): Router {
     const actor = actorOf(res, 'publisher', 'subscriber');
     const id = parse(subscriptionId, req.params.id);
     const key = idempotencyKey(req, false);
-    await respondOnceOnDatabase(ctx, req, res, key, async (sql) => ({
+    await respondOnce(ctx, req, res, key, async (sql) => ({
       status: 200,
       body: subscriptionResource(await cancelSubscription(sql, id, viewerOf(actor), publicUrl), publicUrl),
     }));
@@ -140,10 +139,7 @@ export function meSubscriptionRoutes(ctx: AppContext): Router {
   router.get('/', allow(ctx, 'subscriber'), async (req, res) => {
     const { subscriber } = actorOf(res, 'subscriber');
     const { limit, cursor } = parse(pagination, req.query);
-    const rows = await subscriberSubscriptions(onPool(ctx.pool), subscriber.id, {
-      take: limit + 1,
-      before: cursor ?? null,
-    });
+    const rows = await listSubscriberSubscriptions(ctx.database.sql, subscriber.id, { limit, cursor });
     const { items, nextCursor } = page(rows, limit);
     res.json({ data: items.map((s) => subscriptionResource(s, ctx.config.publicUrl)), nextCursor });
   });

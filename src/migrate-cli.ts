@@ -1,5 +1,5 @@
-import { loadConfig } from '../config.js';
-import { ensureDatabase, migrate } from './migrate.js';
+import { loadConfig } from './config.js';
+import { ensureDatabase, migrate } from './store/migrate.js';
 
 const { databaseUrl } = loadConfig();
 await ensureDatabase(databaseUrl);

@@ -1,0 +1,25 @@
+import { subscriberPurchases, subscriberSubscriptions } from '../store/listings.js';
+import type { PurchaseRecord, SubscriptionRecord } from '../store/records.js';
+import type { Sql } from '../store/sql.js';
+
+/** A page of what one subscriber sees of its own: newest first (ids are time-ordered), one extra row for "more". */
+export interface SubscriberPage {
+  limit: number;
+  cursor?: string | undefined;
+}
+
+export function listSubscriberPurchases(
+  sql: Sql,
+  subscriberId: string,
+  page: SubscriberPage,
+): Promise<PurchaseRecord[]> {
+  return subscriberPurchases(sql, subscriberId, { take: page.limit + 1, before: page.cursor ?? null });
+}
+
+export function listSubscriberSubscriptions(
+  sql: Sql,
+  subscriberId: string,
+  page: SubscriberPage,
+): Promise<SubscriptionRecord[]> {
+  return subscriberSubscriptions(sql, subscriberId, { take: page.limit + 1, before: page.cursor ?? null });
+}
