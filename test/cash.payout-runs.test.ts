@@ -164,7 +164,7 @@ describe('Payout runs', () => {
     });
   });
 
-  it('When nobody is eligible, then the run is a 201 with count 0 and its file has no transaction', async () => {
+  it('When nobody is eligible, then the run is a 201 with count 0 and asking for its file is 409: there is nothing to send', async () => {
     await withPayoutRunsToMyself(async () => {
       const made = await postPayoutRun(gw, { executionDate: '2026-12-31', minimum: '99999999.00' });
       expect(made.status).toBe(201);
@@ -174,8 +174,9 @@ describe('Payout runs', () => {
         .get(`/v1/admin/payout-runs/${made.body.id}`)
         .set(admin)
         .set('Accept', 'application/xml');
-      const header = parser.parse(xml.text).Document.CstmrCdtTrfInitn.GrpHdr;
-      expect(header).toMatchObject({ NbOfTxs: '0', CtrlSum: '0.00' });
+      expect(xml.status).toBe(409);
+      expect(xml.headers['content-type']).toMatch(/^application\/json/);
+      expect(JSON.parse(xml.text).error.code).toBe('invalid_state');
     });
   });
 

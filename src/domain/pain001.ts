@@ -1,5 +1,6 @@
 import { create } from 'xmlbuilder2';
 import type { PayoutRun } from './payout-runs.js';
+import { invalidState } from './errors.js';
 import { formatAmount } from './money.js';
 
 const PAIN_001_NAMESPACE = 'urn:iso:std:iso:20022:tech:xsd:pain.001.001.09';
@@ -22,6 +23,8 @@ const isoDateTime = (at: Date) => at.toISOString().replace(/\.\d{3}Z$/, 'Z');
  */
 export function renderPain001(paid: PayoutRun, debtor: Debtor): string {
   const { run, payouts } = paid;
+  // The schema requires at least one transaction per PmtInf: a bank would reject an empty file, so none is made.
+  if (payouts.length === 0) throw invalidState('This payout run pays nobody: there is no credit transfer file to send');
   const transactions = payouts.map((p) => ({
     PmtId: { EndToEndId: p.id },
     Amt: { InstdAmt: { '@Ccy': 'EUR', '#': formatAmount(p.amount) } },

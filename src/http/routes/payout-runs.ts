@@ -48,7 +48,8 @@ export function adminPayoutRunRoutes(ctx: AppContext): Router {
     const { id } = parse(runParams, req.params);
     const run = await payoutRun(ctx.database.sql, id);
     if (req.accepts(['application/json', 'application/xml']) === 'application/xml') {
-      res.type('application/xml').send(renderPain001(run, ctx.config.kiosqueAccount));
+      const document = renderPain001(run, ctx.config.kiosqueAccount);
+      res.type('application/xml').send(document);
       return;
     }
     res.json(payoutRunResource(run));
@@ -99,7 +100,7 @@ export const payoutRunOperations = operations(
     actors: ['admin'],
     params: runParams,
     responses: { 200: { description: 'The run, or its pain.001 document', schema: schema.payoutRun } },
-    errors: [404],
+    errors: [404, 409],
   },
   {
     method: 'get',
