@@ -16,6 +16,8 @@ export interface BurstRun {
   /** What the operator's weekly ceiling lets through: the exact outcome expected. */
   expectedConfirmed: number;
   byStatus: Record<string, number>;
+  /** Answers other than 200 and 402, by status, error code and message: which limit refused them. */
+  refusals: Record<string, number>;
   confirmedTotal: string;
   exact: boolean;
   /** From the first request sent to the last answer received. */
@@ -40,6 +42,17 @@ const BURST_AMOUNT = '0.50';
 /** op_bench_hot's weekly ceiling (bench/lib/fixtures.ts). */
 const BURST_WEEKLY_CEILING_CENTS = 30_000;
 
+/** An error body's code and message (API.md's error shape), or the start of whatever else came back. */
+function refusalOf(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { error?: { code?: string; message?: string } };
+    if (parsed.error?.code) return `${parsed.error.code}: ${parsed.error.message ?? ''}`;
+  } catch {
+    // Not JSON: the raw start says more than nothing.
+  }
+  return body.slice(0, 80);
+}
+
 async function burst(databaseUrl: string, origins: string[], world: BenchWorld): Promise<BurstRun> {
   const ref = `burst-${Date.now()}`;
   const ids = await withClient(databaseUrl, async (client) => {
@@ -63,6 +76,7 @@ async function burst(databaseUrl: string, origins: string[], world: BenchWorld):
   });
   const dispatcher = new Agent({ connections: BURST, headersTimeout: 120_000, bodyTimeout: 120_000 });
   const byStatus: Record<string, number> = {};
+  const refusals: Record<string, number> = {};
   const started = performance.now();
   try {
     await Promise.all(
@@ -76,8 +90,12 @@ async function burst(databaseUrl: string, origins: string[], world: BenchWorld):
             // @ts-expect-error undici's dispatcher option is not in the DOM fetch types
             dispatcher,
           });
-          await res.arrayBuffer();
+          const body = await res.text();
           status = String(res.status);
+          if (res.status !== 200 && res.status !== 402) {
+            const reason = `${status} ${refusalOf(body)}`;
+            refusals[reason] = (refusals[reason] ?? 0) + 1;
+          }
         } catch {
           status = 'error';
         }
@@ -102,7 +120,16 @@ async function burst(databaseUrl: string, origins: string[], world: BenchWorld):
     byStatus['200'] === expectedConfirmed &&
     byStatus['402'] === BURST - expectedConfirmed &&
     Number(confirmedTotal).toFixed(2) === expectedTotal;
-  return { confirmations: BURST, amount: BURST_AMOUNT, expectedConfirmed, byStatus, confirmedTotal, exact, elapsedMs };
+  return {
+    confirmations: BURST,
+    amount: BURST_AMOUNT,
+    expectedConfirmed,
+    byStatus,
+    refusals,
+    confirmedTotal,
+    exact,
+    elapsedMs,
+  };
 }
 
 /**
@@ -151,6 +178,7 @@ export async function ratios(
       progress(`Ratios: ${BURST} confirmations of one subscriber at once across two gateways`);
       burstRun = await burst(databaseUrl, [first.origin, second.origin], world);
       progress(`  ${JSON.stringify(burstRun.byStatus)} in ${burstRun.elapsedMs} ms, exact: ${burstRun.exact}`);
+      for (const [reason, count] of Object.entries(burstRun.refusals)) progress(`    ${count} × ${reason}`);
     } finally {
       await second.gateway.stop();
     }
