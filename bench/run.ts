@@ -14,7 +14,7 @@ import { billing, type BillingResults } from './parts/billing.js';
 import { cpuSplits } from './parts/cpu-split.js';
 import { httpCeiling } from './parts/http-ceiling.js';
 import { kiosque } from './parts/kiosque.js';
-import { ratios, ratiosMarkdown } from './parts/ratios.js';
+import { burstsAlone, ratios, ratiosMarkdown } from './parts/ratios.js';
 import { redisOutage, redisOutageMarkdown } from './parts/redis-outage.js';
 import { storeCeilings } from './parts/store-ceilings.js';
 import { webhooks, type WebhookResults } from './parts/webhooks.js';
@@ -66,6 +66,16 @@ if (process.env.BENCH_ONLY === 'ratios') {
   );
   if (process.env.BENCH_RECORD !== '0') appendFileSync(join(ROOT, 'BENCHMARKS.md'), `\n${summary}`);
   process.stdout.write(`\n${summary}`);
+  process.exit(0);
+}
+
+// BENCH_ONLY=burst: only the burst of 1,000 confirmations of one subscriber (issue 22), BURST_TIMES times.
+if (process.env.BENCH_ONLY === 'burst') {
+  const runs = await burstsAlone(mainUrl, redisUrl, await provision(), Number(process.env.BURST_TIMES ?? 3));
+  writeFileSync(
+    join(resultsDir, `${stamp}-burst.json`),
+    `${JSON.stringify({ date, commit, machine, runs }, null, 2)}\n`,
+  );
   process.exit(0);
 }
 

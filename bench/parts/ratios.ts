@@ -53,7 +53,7 @@ function refusalOf(body: string): string {
   return body.slice(0, 80);
 }
 
-async function burst(databaseUrl: string, origins: string[], world: BenchWorld): Promise<BurstRun> {
+export async function burst(databaseUrl: string, origins: string[], world: BenchWorld): Promise<BurstRun> {
   const ref = `burst-${Date.now()}`;
   const ids = await withClient(databaseUrl, async (client) => {
     await client.query(`INSERT INTO subscribers (id, operator_id, external_ref) VALUES ($1, 'op_bench_hot', $1)`, [
@@ -130,6 +130,35 @@ async function burst(databaseUrl: string, origins: string[], world: BenchWorld):
     exact,
     elapsedMs,
   };
+}
+
+/** The burst alone, `times` times over, on two fresh gateways each time (BENCH_ONLY=burst). */
+export async function burstsAlone(
+  databaseUrl: string,
+  redisUrl: string,
+  world: BenchWorld,
+  times: number,
+): Promise<BurstRun[]> {
+  const runs: BurstRun[] = [];
+  for (let i = 0; i < times; i++) {
+    const gateways = [await startGateway(databaseUrl, redisUrl), await startGateway(databaseUrl, redisUrl)];
+    try {
+      progress(`Burst ${i + 1} of ${times}: ${BURST} confirmations of one subscriber at once across two gateways`);
+      const run = await burst(
+        databaseUrl,
+        gateways.map((g) => g.origin),
+        world,
+      );
+      progress(`  ${JSON.stringify(run.byStatus)} in ${run.elapsedMs} ms, exact: ${run.exact}`);
+      for (const [reason, count] of Object.entries(run.refusals)) progress(`    ${count} × ${reason}`);
+      if (!run.exact)
+        for (const g of gateways) progress(`  gateway ${g.origin} said:\n${g.gateway.output().slice(-1200)}`);
+      runs.push(run);
+    } finally {
+      await Promise.all(gateways.map((g) => g.gateway.stop()));
+    }
+  }
+  return runs;
 }
 
 /**

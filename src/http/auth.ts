@@ -2,12 +2,13 @@ import type { RequestHandler } from 'express';
 import { apiKeyOwner, hashApiKey, sameSecret } from '../domain/credentials.js';
 import { verifyAssertion, type VerifiedAssertion } from '../domain/assertions.js';
 import { AppError } from '../domain/errors.js';
-import { findOperator, findOperatorByApiKeyHash } from '../store/operators.js';
-import { findPublisherByApiKeyHash } from '../store/publishers.js';
+import { findOperator, findOperatorByApiKeyHash, type OperatorRecord } from '../store/operators.js';
+import { findPublisherByApiKeyHash, type PublisherProfileRecord } from '../store/publishers.js';
 import { findSubscriberByRef, type SubscriberRecord } from '../store/subscribers.js';
 import type { Actor, ActorKind, ActorOf } from './actors.js';
 import { countFailedAuthentication, refuseThrottledAuthentication } from './auth-throttle.js';
 import { bearer } from './bearer.js';
+import { SingleFlight } from './single-flight.js';
 import type { AppContext } from './context.js';
 import type { Response } from 'express';
 
@@ -17,38 +18,48 @@ const unauthorized = () => new AppError('unauthorized', 'Missing or invalid cred
  * Operators' assertion secrets never change once issued (no endpoint rotates
  * them), so each process keeps them after the first lookup: one query less on
  * every subscriber request. Unknown issuers are not cached, so an operator
- * created a moment ago is found.
+ * created a moment ago is found. Until the first lookup answers, requests that
+ * need the same secret share it: a cold gateway hit by a burst sends one query.
  */
 const assertionSecrets = new Map<string, string>();
+
+/**
+ * Credentials' lookups shared while under way (single-flight.ts), so a burst on one of them costs one query;
+ * one set per gateway, since each gateway has its own database.
+ */
+interface CredentialLookups {
+  secrets: SingleFlight<string | null>;
+  subscribers: SingleFlight<SubscriberRecord | null>;
+  operators: SingleFlight<OperatorRecord | null>;
+  publishers: SingleFlight<PublisherProfileRecord | null>;
+}
+
+const lookupsByGateway = new WeakMap<AppContext, CredentialLookups>();
+
+function lookupsOf(ctx: AppContext): CredentialLookups {
+  let lookups = lookupsByGateway.get(ctx);
+  if (!lookups) {
+    lookups = {
+      secrets: new SingleFlight(),
+      subscribers: new SingleFlight(),
+      operators: new SingleFlight(),
+      publishers: new SingleFlight(),
+    };
+    lookupsByGateway.set(ctx, lookups);
+  }
+  return lookups;
+}
 
 async function assertionSecretOf(ctx: AppContext, operatorId: string): Promise<string | null> {
   const cached = assertionSecrets.get(operatorId);
   if (cached !== undefined) return cached;
-  const operator = await findOperator(ctx.database.sql, operatorId);
-  if (!operator) return null;
-  if (assertionSecrets.size > 10_000) assertionSecrets.clear();
-  assertionSecrets.set(operatorId, operator.assertionSecret);
-  return operator.assertionSecret;
-}
-
-/**
- * Lookups of one subscriber already on their way to PostgreSQL, shared by the
- * requests that arrive meanwhile: a burst of a thousand confirmations for one
- * subscriber then costs one lookup, not a thousand queued for the pool before
- * its lane (src/http/keyed-lane.ts) could hold them. Nothing is kept once the
- * lookup answers, so no answer is older than the request that waits on it.
- */
-const subscriberLookups = new Map<string, Promise<SubscriberRecord | null>>();
-
-function lookUpSubscriber(ctx: AppContext, operatorId: string, externalRef: string): Promise<SubscriberRecord | null> {
-  const key = `${operatorId}\n${externalRef}`;
-  const inFlight = subscriberLookups.get(key);
-  if (inFlight) return inFlight;
-  const lookup = findSubscriberByRef(ctx.database.sql, operatorId, externalRef).finally(() =>
-    subscriberLookups.delete(key),
-  );
-  subscriberLookups.set(key, lookup);
-  return lookup;
+  return lookupsOf(ctx).secrets.run(operatorId, async () => {
+    const operator = await findOperator(ctx.database.sql, operatorId);
+    if (!operator) return null;
+    if (assertionSecrets.size > 10_000) assertionSecrets.clear();
+    assertionSecrets.set(operatorId, operator.assertionSecret);
+    return operator.assertionSecret;
+  });
 }
 
 /** Verifies an assertion and finds the provisioned subscriber it names; null when either fails. */
@@ -58,7 +69,10 @@ export async function subscriberFromAssertion(
 ): Promise<{ subscriber: SubscriberRecord; assertion: VerifiedAssertion } | null> {
   const assertion = await verifyAssertion(token, (operatorId) => assertionSecretOf(ctx, operatorId));
   if (!assertion) return null;
-  const subscriber = await lookUpSubscriber(ctx, assertion.operatorId, assertion.externalRef);
+  const { operatorId, externalRef } = assertion;
+  const subscriber = await lookupsOf(ctx).subscribers.run(`${operatorId}\n${externalRef}`, () =>
+    findSubscriberByRef(ctx.database.sql, operatorId, externalRef),
+  );
   return subscriber ? { subscriber, assertion } : null;
 }
 
@@ -66,11 +80,15 @@ async function actorFromBearer(ctx: AppContext, token: string): Promise<Actor | 
   if (sameSecret(token, ctx.config.adminApiKey)) return { kind: 'admin' };
   const owner = apiKeyOwner(token);
   if (owner === 'operator') {
-    const operator = await findOperatorByApiKeyHash(ctx.database.sql, hashApiKey(token));
+    const hash = hashApiKey(token);
+    const operator = await lookupsOf(ctx).operators.run(hash, () => findOperatorByApiKeyHash(ctx.database.sql, hash));
     return operator ? { kind: 'operator', operator } : null;
   }
   if (owner === 'publisher') {
-    const publisher = await findPublisherByApiKeyHash(ctx.database.sql, hashApiKey(token));
+    const hash = hashApiKey(token);
+    const publisher = await lookupsOf(ctx).publishers.run(hash, () =>
+      findPublisherByApiKeyHash(ctx.database.sql, hash),
+    );
     return publisher ? { kind: 'publisher', publisher } : null;
   }
   const found = await subscriberFromAssertion(ctx, token);
