@@ -151,20 +151,25 @@ async function saturateAcross(
 export async function startGateway(databaseUrl: string, redisUrl: string, extraEnv: Record<string, string> = {}) {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const gateway = startNode('src/main.ts', {
-    PORT: String(port),
-    PUBLIC_URL: origin,
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: redisUrl,
-    RATE_LIMIT_PER_MINUTE: '1000000000',
-    // One load generator stands for many clients: no per-address connection cap.
-    MAX_CONNECTIONS_PER_ADDRESS: '0',
-    LOG_LEVEL: 'warn',
-    RUN_WORKERS: '0',
-    NODE_ENV: 'production',
-    ADMIN_API_KEY: 'bench_admin_key_0123456789',
-    ...extraEnv,
-  });
+  const gateway = startNode(
+    'src/main.ts',
+    {
+      PORT: String(port),
+      PUBLIC_URL: origin,
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      RATE_LIMIT_PER_MINUTE: '1000000000',
+      // One load generator stands for many clients: no per-address connection cap.
+      MAX_CONNECTIONS_PER_ADDRESS: '0',
+      LOG_LEVEL: 'warn',
+      RUN_WORKERS: '0',
+      NODE_ENV: 'production',
+      ADMIN_API_KEY: 'bench_admin_key_0123456789',
+      ...extraEnv,
+    },
+    // V8 flags to try on the gateway alone (e.g. BENCH_GATEWAY_NODE_ARGS=--max-semi-space-size=32).
+    (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  );
   try {
     await waitForHttp(`${origin}/readyz`, gateway);
   } catch (error) {
