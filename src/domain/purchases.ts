@@ -357,16 +357,9 @@ function outcomeFor(purchase: Purchase, subscriber: { id: string }): Confirmatio
   return { outcome: 'confirmed', purchase };
 }
 
-type Amount = { toString(): string };
-
-export function refundableAmount(purchase: {
-  amount: Amount;
-  refundedAmount: Amount;
-  chargedBackAmount: Amount;
-}): Decimal {
-  return new Decimal(purchase.amount.toString())
-    .minus(purchase.refundedAmount.toString())
-    .minus(purchase.chargedBackAmount.toString());
+/** What is left of a purchase to refund or charge back. */
+export function refundableAmount(purchase: Pick<Purchase, 'amount' | 'refundedAmount' | 'chargedBackAmount'>): Decimal {
+  return purchase.amount.minus(purchase.refundedAmount).minus(purchase.chargedBackAmount);
 }
 
 /**
