@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import { apiKeyOwner, hashApiKey, sameSecret } from '../domain/credentials.js';
 import { verifyAssertion, type VerifiedAssertion } from '../domain/assertions.js';
 import { AppError } from '../domain/errors.js';
-import { findOperator, findOperatorByApiKeyHash } from '../store/operators.js';
+import { findAssertionSecret, findOperatorByApiKeyHash } from '../store/operators.js';
 import { findPublisherByApiKeyHash } from '../store/publishers.js';
 import { findSubscriberByRef, type SubscriberRecord } from '../store/subscribers.js';
 import type { Actor, ActorKind, ActorOf } from './actors.js';
@@ -24,11 +24,11 @@ const assertionSecrets = new Map<string, string>();
 async function assertionSecretOf(ctx: AppContext, operatorId: string): Promise<string | null> {
   const cached = assertionSecrets.get(operatorId);
   if (cached !== undefined) return cached;
-  const operator = await findOperator(ctx.database.sql, operatorId);
-  if (!operator) return null;
+  const secret = await findAssertionSecret(ctx.database.sql, operatorId);
+  if (secret === null) return null;
   if (assertionSecrets.size > 10_000) assertionSecrets.clear();
-  assertionSecrets.set(operatorId, operator.assertionSecret);
-  return operator.assertionSecret;
+  assertionSecrets.set(operatorId, secret);
+  return secret;
 }
 
 /**
