@@ -118,7 +118,7 @@ function shownAs(status: SubscriptionStatus | null, now: Date): Prisma.Subscript
   return { status };
 }
 
-/** Up to `take` of a publisher's subscriptions with ids below `before`, newest first, of one status as shown at `now`. */
+/** Up to `take` of a publisher's subscriptions with ids below `before`, newest first, of a status as shown at `now`. */
 export async function publisherSubscriptions(
   database: Database,
   publisherId: string,

@@ -97,7 +97,7 @@ export interface OperatorChanges {
   pointValue?: Decimal;
 }
 
-/** Applies the admin's changes (undefined keeps a field, null clears the webhook URL); null when there is no such operator. */
+/** Applies the admin's changes (null clears the webhook URL) and returns the operator; null when there is none. */
 export async function updateOperator(
   database: Database,
   id: string,
