@@ -13,6 +13,40 @@ const ONE_DRIVER_PER_JOB = [
     selector: "MemberExpression[object.name='Prisma'][property.name=/^(sql|raw|join|empty)$/]",
     message: 'SQL text goes through pg with parameters ($1, $2, ...), not Prisma.sql.',
   },
+  {
+    // The work of a pg transaction is handed its `sql`; a Database reached from inside it runs outside it.
+    selector:
+      "CallExpression:matches([callee.property.name='transaction'], [callee.name=/^(respondOnce|inTransaction|inClientTransaction)$/]) > :function Identifier[name='database']",
+    message:
+      "Inside a pg transaction, work through its `sql`: the Database, and Prisma's typed client on it, is outside the transaction.",
+  },
+];
+
+/** The files of src/store that use Prisma's typed client, and only it (src/store/database.ts says why). */
+const TYPED_CLIENT_FILES = ['src/store/listings.ts', 'src/store/profiles.ts'];
+
+const NO_SQL_IN_TYPED_CLIENT_FILES = [
+  {
+    selector: 'ImportDeclaration[source.value=/^(pg|[.]\\x2F(sql|db)[.]js)$/]',
+    message: "This file uses Prisma's typed client alone: SQL statements belong in the store's pg files.",
+  },
+  {
+    selector: 'MemberExpression[property.name=/^(sql|transaction|pool|rows|query)$/]',
+    message: "This file uses Prisma's typed client alone: SQL statements belong in the store's pg files.",
+  },
+];
+
+const NO_TYPED_CLIENT_IN_PG_FILES = [
+  {
+    selector: "MemberExpression[property.name='prisma']",
+    message:
+      "Prisma's typed client is used only in the files src/store/database.ts lists (TYPED_CLIENT_FILES): put the query there.",
+  },
+  {
+    selector: 'ImportDeclaration[source.value=/generated\\x2Fprisma|^@prisma\\x2F/]',
+    message:
+      "Prisma's typed client is used only in the files src/store/database.ts lists (TYPED_CLIENT_FILES): put the query there.",
+  },
 ];
 
 const DATABASE_HANDLE_CLOSED = [
@@ -194,6 +228,17 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
     },
+  },
+  {
+    // One driver per job, file by file (src/store/database.ts): Prisma's typed client in its files, with no SQL;
+    // pg in the rest of the store, with no typed client.
+    files: TYPED_CLIENT_FILES,
+    rules: { 'no-restricted-syntax': ['error', ...ONE_DRIVER_PER_JOB, ...NO_SQL_IN_TYPED_CLIENT_FILES] },
+  },
+  {
+    files: ['src/store/**/*.ts'],
+    ignores: [...TYPED_CLIENT_FILES, 'src/store/database.ts'],
+    rules: { 'no-restricted-syntax': ['error', ...ONE_DRIVER_PER_JOB, ...NO_TYPED_CLIENT_IN_PG_FILES] },
   },
   prettier,
 );

@@ -4,13 +4,14 @@ import {
   billingRunById,
   failUnfinishedRun,
   insertBillingRun,
-  operatorBillingRuns,
   unfinishedRunIds,
   type BillingRunRecord,
 } from '../store/billing-run-records.js';
 import { billNextChunk, ChunkFailed, recordChunkFailure, type ChunkResult } from '../store/billing-chunks.js';
 import { finalizeRun, prepareRun, runSummary } from '../store/billing-runs.js';
 import { DEFAULT_BILLING_LIMITS, type BillingLimits } from '../store/billing-session.js';
+import type { Database } from '../store/database.js';
+import { operatorBillingRuns } from '../store/listings.js';
 import { onPool, type PgPool, type Sql } from '../store/sql.js';
 import { notFound } from './errors.js';
 import { formatAmount } from './money.js';
@@ -51,12 +52,12 @@ export async function operatorBillingRun(db: Sql, operatorId: string, billingRun
 
 /** One page of the operator's runs, newest first: at most `limit`, and one more to tell whether a next page exists. */
 export async function listBillingRuns(
-  db: Sql,
+  database: Database,
   operatorId: string,
   limit: number,
   cursor: string | undefined,
 ): Promise<BillingRunRecord[]> {
-  return operatorBillingRuns(db, operatorId, cursor ?? null, limit + 1);
+  return operatorBillingRuns(database, operatorId, { take: limit + 1, before: cursor ?? null });
 }
 
 export interface BillingDriveOptions {

@@ -1,12 +1,7 @@
 import { newId } from '../ids.js';
-import {
-  findOperator,
-  insertOperator,
-  updateOperator,
-  type OperatorChanges,
-  type OperatorRecord,
-} from '../store/operators.js';
+import { insertOperator, type OperatorRecord } from '../store/operators.js';
 import type { Database } from '../store/database.js';
+import { findOperator, updateOperator, type OperatorChanges } from '../store/profiles.js';
 import type { Sql } from '../store/sql.js';
 import { insertSubscribers } from '../store/subscribers.js';
 import { hashApiKey, newApiKey, newAssertionSecret, newWebhookSecret } from './credentials.js';
@@ -82,20 +77,12 @@ export interface OperatorPatch {
  * the commit. An operator from before v1.1 has no webhook secret: one is made
  * with its first webhook URL and returned, to be shown once.
  */
-export function changeOperator(
+export async function changeOperator(
   database: Database,
   id: string,
   patch: OperatorPatch,
 ): Promise<{ operator: Operator; newSecret: string | null }> {
-  return database.transaction((sql) => applyOperatorPatch(sql, id, patch));
-}
-
-async function applyOperatorPatch(
-  sql: Sql,
-  id: string,
-  patch: OperatorPatch,
-): Promise<{ operator: Operator; newSecret: string | null }> {
-  const existing = await findOperator(sql, id);
+  const existing = await findOperator(database, id);
   if (!existing) throw notFound('Operator');
   const secret = patch.webhookUrl && existing.webhookSecret === null ? newWebhookSecret() : null;
   const changes: OperatorChanges = {
@@ -108,7 +95,7 @@ async function applyOperatorPatch(
       ? { pointsEnabled: patch.points.enabled, pointValue: patch.points.pointValue ?? existing.pointValue }
       : {}),
   };
-  const operator = await updateOperator(sql, id, changes);
+  const operator = await updateOperator(database, id, changes);
   if (!operator) throw notFound('Operator');
   return { operator, newSecret: secret };
 }

@@ -1,4 +1,6 @@
-import { publisherPurchases, publisherSubscriptions } from '../store/listings.js';
+import type { Database } from '../store/database.js';
+import { publisherSubscriptions } from '../store/listings.js';
+import { publisherPurchases } from '../store/publisher-purchases.js';
 import type { PurchaseRecord, SubscriptionRecord } from '../store/records.js';
 import type { Sql } from '../store/sql.js';
 
@@ -33,12 +35,12 @@ export function listPublisherPurchases(
 }
 
 export function listPublisherSubscriptions(
-  sql: Sql,
+  database: Database,
   publisherId: string,
   page: ListPage<SubscriptionStatus>,
   now = new Date(),
 ): Promise<SubscriptionRecord[]> {
-  return publisherSubscriptions(sql, publisherId, {
+  return publisherSubscriptions(database, publisherId, {
     take: page.limit + 1,
     before: page.cursor ?? null,
     status: page.status ?? null,

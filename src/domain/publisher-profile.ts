@@ -1,10 +1,6 @@
-import {
-  replaceWebhookSecret,
-  updatePublisherProfile,
-  type PublisherProfileChanges,
-  type PublisherProfileRecord,
-  type WebhookSecrets,
-} from '../store/publishers.js';
+import type { Database } from '../store/database.js';
+import { updatePublisherProfile, type PublisherProfileChanges } from '../store/profiles.js';
+import { replaceWebhookSecret, type PublisherProfileRecord, type WebhookSecrets } from '../store/publishers.js';
 import type { Sql } from '../store/sql.js';
 import { newWebhookSecret } from './credentials.js';
 import { notFound } from './errors.js';
@@ -39,11 +35,11 @@ export function previousSecretExpiry(
 
 /** Changes what a publisher may change of its own profile; 404 when it no longer exists. */
 export async function changePublisherProfile(
-  sql: Sql,
+  database: Database,
   publisherId: string,
   changes: PublisherProfileChanges,
 ): Promise<PublisherProfileRecord> {
-  const updated = await updatePublisherProfile(sql, publisherId, changes);
+  const updated = await updatePublisherProfile(database, publisherId, changes);
   if (!updated) throw notFound('Publisher');
   return updated;
 }

@@ -1,4 +1,6 @@
-import { publisherSettlementRecords, runSettlements, type SettlementRecord } from '../store/settlements.js';
+import type { Database } from '../store/database.js';
+import { publisherSettlementRecords } from '../store/listings.js';
+import { runSettlements, type SettlementRecord } from '../store/settlements.js';
 import type { Sql } from '../store/sql.js';
 import { commissionOn } from './commission.js';
 import { Decimal } from './money.js';
@@ -92,13 +94,13 @@ export async function runSettlement(sql: Sql, billingRunId: string): Promise<Set
  * its live operators' or its sandbox operators', never both (API.md: sandbox money never mixes with live).
  */
 export async function publisherSettlements(
-  db: Sql,
+  database: Database,
   publisherId: string,
   sandbox: boolean,
   limit: number,
   cursor: string | undefined,
 ): Promise<SettlementRow[]> {
-  const records = await publisherSettlementRecords(db, publisherId, {
+  const records = await publisherSettlementRecords(database, publisherId, {
     sandbox,
     take: limit + 1,
     before: cursor ?? null,

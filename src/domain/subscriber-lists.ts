@@ -1,6 +1,6 @@
 import { subscriberPurchases, subscriberSubscriptions } from '../store/listings.js';
 import type { PurchaseRecord, SubscriptionRecord } from '../store/records.js';
-import type { Sql } from '../store/sql.js';
+import type { Database } from '../store/database.js';
 
 /** A page of what one subscriber sees of its own: newest first (ids are time-ordered), one extra row for "more". */
 export interface SubscriberPage {
@@ -9,17 +9,17 @@ export interface SubscriberPage {
 }
 
 export function listSubscriberPurchases(
-  sql: Sql,
+  database: Database,
   subscriberId: string,
   page: SubscriberPage,
 ): Promise<PurchaseRecord[]> {
-  return subscriberPurchases(sql, subscriberId, { take: page.limit + 1, before: page.cursor ?? null });
+  return subscriberPurchases(database, subscriberId, { take: page.limit + 1, before: page.cursor ?? null });
 }
 
 export function listSubscriberSubscriptions(
-  sql: Sql,
+  database: Database,
   subscriberId: string,
   page: SubscriberPage,
 ): Promise<SubscriptionRecord[]> {
-  return subscriberSubscriptions(sql, subscriberId, { take: page.limit + 1, before: page.cursor ?? null });
+  return subscriberSubscriptions(database, subscriberId, { take: page.limit + 1, before: page.cursor ?? null });
 }

@@ -1,5 +1,6 @@
-import type { Sql } from '../store/sql.js';
-import { publisherEvents, type WebhookEventRecord, type WebhookEventState } from '../store/webhooks.js';
+import type { Database } from '../store/database.js';
+import { publisherEvents } from '../store/listings.js';
+import type { WebhookEventRecord, WebhookEventState } from '../store/webhooks.js';
 
 export type WebhookEventStatus = WebhookEventState;
 
@@ -13,9 +14,13 @@ export function webhookEventStatus(
 
 /** One page of a publisher's own events, newest first; one more than `limit` tells the caller a next page exists. */
 export async function listWebhookEvents(
-  db: Sql,
+  database: Database,
   publisherId: string,
   page: { limit: number; cursor?: string | undefined; status?: WebhookEventStatus | undefined },
 ): Promise<WebhookEventRecord[]> {
-  return publisherEvents(db, publisherId, { take: page.limit + 1, before: page.cursor, state: page.status });
+  return publisherEvents(database, publisherId, {
+    take: page.limit + 1,
+    before: page.cursor ?? null,
+    state: page.status ?? null,
+  });
 }

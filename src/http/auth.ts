@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import { apiKeyOwner, hashApiKey, sameSecret } from '../domain/credentials.js';
 import { verifyAssertion, type VerifiedAssertion } from '../domain/assertions.js';
 import { AppError } from '../domain/errors.js';
-import { findOperator, findOperatorByApiKeyHash, type OperatorRecord } from '../store/operators.js';
+import { findAssertionSecret, findOperatorByApiKeyHash, type OperatorRecord } from '../store/operators.js';
 import { findPublisherByApiKeyHash, type PublisherProfileRecord } from '../store/publishers.js';
 import { findSubscriberByRef, type SubscriberRecord } from '../store/subscribers.js';
 import type { Actor, ActorKind, ActorOf } from './actors.js';
@@ -54,11 +54,11 @@ async function assertionSecretOf(ctx: AppContext, operatorId: string): Promise<s
   const cached = assertionSecrets.get(operatorId);
   if (cached !== undefined) return cached;
   return lookupsOf(ctx).secrets.run(operatorId, async () => {
-    const operator = await findOperator(ctx.database.sql, operatorId);
-    if (!operator) return null;
+    const secret = await findAssertionSecret(ctx.database.sql, operatorId);
+    if (secret === null) return null;
     if (assertionSecrets.size > 10_000) assertionSecrets.clear();
-    assertionSecrets.set(operatorId, operator.assertionSecret);
-    return operator.assertionSecret;
+    assertionSecrets.set(operatorId, secret);
+    return secret;
   });
 }
 

@@ -96,20 +96,3 @@ export async function unfinishedRunIds(runner: Sql, operatorIds?: readonly strin
   const rows = await runner.rows<{ id: string }>(UNFINISHED_IDS, [operatorIds ? [...operatorIds] : null]);
   return rows.map((r) => r.id);
 }
-
-const OPERATOR_RUNS: Statement = {
-  name: 'billing_runs_of_operator',
-  text: `SELECT ${RUN_COLUMNS} FROM billing_runs
-    WHERE operator_id = $1::text AND ($2::text IS NULL OR id < $2::text)
-    ORDER BY id DESC LIMIT $3::int`,
-};
-
-/** An operator's runs newest first (ids are time-ordered), those before `beforeId` when given. */
-export async function operatorBillingRuns(
-  runner: Sql,
-  operatorId: string,
-  beforeId: string | null,
-  take: number,
-): Promise<BillingRunRecord[]> {
-  return (await runner.rows<RunRow>(OPERATOR_RUNS, [operatorId, beforeId, take])).map(toRun);
-}

@@ -1,115 +1,269 @@
-import { PURCHASE_COLUMNS, toPurchase } from './purchases.js';
-import type { PurchaseStatus, SubscriptionStatus } from '../shared/catalogue.js';
-import type { PurchaseRecord, SubscriptionRecord } from './records.js';
-import type { Sql, Statement } from './sql.js';
-import { SUBSCRIPTION_COLUMNS, toSubscription, type SubscriptionRow } from './subscriptions.js';
+import type { Prisma } from '../generated/prisma/client.js';
+import type { SubscriptionStatus } from '../shared/catalogue.js';
+import type { BillingRunRecord } from './billing-run-records.js';
+import type { StoredRunStatus } from './billing-session.js';
+import type { Database } from './database.js';
+import { decimalOf, type PurchaseRecord, type SubscriptionRecord } from './records.js';
+import type { SettlementRecord } from './settlements.js';
+import type { WebhookEventRecord, WebhookEventState } from './webhooks.js';
 
-/** A listing page: up to `take` rows with ids below `before`, newest first (ids are time-ordered). */
-export interface ListingQuery<S> {
+/*
+ * The API's paged listings, through Prisma's typed client (src/store/database.ts): each reads one model (with
+ * its own attempts, for webhook events), newest first by id, since ids are time-ordered; a page is up to `take`
+ * rows with ids below the cursor `before`. Records leave here as the pg reads of the same rows hand them over:
+ * decimal.js money, statuses as unions.
+ */
+
+/** A page's cursor: rows with ids below `before`, in the API's order (newest first). */
+interface Page {
   take: number;
   before: string | null;
-  /** The status as the API shows it: a pending offer past its expiry (at `now`) shows as expired. */
-  status: S | null;
-  now: Date;
 }
 
-type Shown = 'any' | 'pending' | 'expired' | 'stored';
-
-function shown(status: string | null): Shown {
-  if (status === null) return 'any';
-  return status === 'pending' || status === 'expired' ? status : 'stored';
+function below(before: string | null): { lt: string } | undefined {
+  return before === null ? undefined : { lt: before };
 }
 
-/**
- * One prepared statement per kind of status filter, so each keeps a plan that
- * walks the (publisher_id, id) index. $1 publisher, $2 cursor, $3 limit, $4 now
- * or the stored status.
- */
-function listing(table: 'purchases' | 'subscriptions', alias: string, columns: string): Record<Shown, Statement> {
-  const head = `SELECT ${columns} FROM ${table} ${alias}
-    WHERE ${alias}.publisher_id = $1::text AND ($2::text IS NULL OR ${alias}.id < $2::text)`;
-  const tail = `ORDER BY ${alias}.id DESC LIMIT $3::int`;
-  const name = `list_publisher_${table}`;
+const PURCHASE = {
+  id: true,
+  publisherId: true,
+  subscriberId: true,
+  subscriptionId: true,
+  subscriptionPeriodStart: true,
+  kind: true,
+  credits: true,
+  amount: true,
+  currency: true,
+  description: true,
+  channel: true,
+  returnUrl: true,
+  status: true,
+  declineCode: true,
+  createdAt: true,
+  expiresAt: true,
+  confirmedAt: true,
+  commissionRate: true,
+  commissionAmount: true,
+  refundedAmount: true,
+  chargedBackAmount: true,
+  invoiceId: true,
+  vatRate: true,
+  consentIp: true,
+  consentUserAgent: true,
+  consentPageVersion: true,
+  consentAssertionId: true,
+  pointsSpent: true,
+  pointsEarned: true,
+  pointValue: true,
+} satisfies Prisma.PurchaseSelect;
+
+function toPurchase(row: Prisma.PurchaseGetPayload<{ select: typeof PURCHASE }>): PurchaseRecord {
   return {
-    any: { name: `${name}_any`, text: `${head} ${tail}` },
-    pending: {
-      name: `${name}_pending`,
-      text: `${head} AND ${alias}.status = 'pending' AND ${alias}.expires_at > $4::timestamptz ${tail}`,
-    },
-    expired: {
-      name: `${name}_expired`,
-      text: `${head} AND (${alias}.status = 'expired'
-        OR (${alias}.status = 'pending' AND ${alias}.expires_at <= $4::timestamptz)) ${tail}`,
-    },
-    stored: { name: `${name}_stored`, text: `${head} AND ${alias}.status = $4::text ${tail}` },
+    ...row,
+    kind: row.kind as PurchaseRecord['kind'],
+    channel: row.channel as PurchaseRecord['channel'],
+    status: row.status as PurchaseRecord['status'],
+    amount: decimalOf(row.amount),
+    commissionRate: decimalOf(row.commissionRate),
+    commissionAmount: decimalOf(row.commissionAmount),
+    refundedAmount: decimalOf(row.refundedAmount),
+    chargedBackAmount: decimalOf(row.chargedBackAmount),
+    vatRate: decimalOf(row.vatRate),
+    pointValue: decimalOf(row.pointValue),
   };
 }
 
-const PURCHASE_LISTING = listing('purchases', 'p', PURCHASE_COLUMNS);
-const SUBSCRIPTION_LISTING = listing('subscriptions', 'sub', SUBSCRIPTION_COLUMNS);
+const SUBSCRIPTION = {
+  id: true,
+  publisherId: true,
+  subscriberId: true,
+  plan: true,
+  amount: true,
+  currency: true,
+  description: true,
+  channel: true,
+  returnUrl: true,
+  status: true,
+  declineCode: true,
+  createdAt: true,
+  expiresAt: true,
+  activatedAt: true,
+  currentPeriodStart: true,
+  currentPeriodEnd: true,
+  renewalAttempts: true,
+  nextAttemptAt: true,
+  canceledAt: true,
+  vatRate: true,
+} satisfies Prisma.SubscriptionSelect;
 
-function values(publisherId: string, query: ListingQuery<string>): unknown[] {
-  const head = [publisherId, query.before, query.take];
-  const kind = shown(query.status);
-  if (kind === 'any') return head;
-  return [...head, kind === 'stored' ? query.status : query.now];
+function toSubscription(row: Prisma.SubscriptionGetPayload<{ select: typeof SUBSCRIPTION }>): SubscriptionRecord {
+  return {
+    ...row,
+    plan: row.plan as SubscriptionRecord['plan'],
+    channel: row.channel as SubscriptionRecord['channel'],
+    status: row.status as SubscriptionRecord['status'],
+    amount: decimalOf(row.amount),
+    vatRate: decimalOf(row.vatRate),
+  };
 }
 
-export async function publisherPurchases(
-  sql: Sql,
-  publisherId: string,
-  query: ListingQuery<PurchaseStatus>,
-): Promise<PurchaseRecord[]> {
-  const rows = await sql.rows<Parameters<typeof toPurchase>[0]>(
-    PURCHASE_LISTING[shown(query.status)],
-    values(publisherId, query),
-  );
-  return rows.map(toPurchase);
+/**
+ * The status filter as the API shows statuses: a pending offer past its expiry (at `now`) is expired, whether
+ * or not the sweep has written it yet.
+ */
+function shownAs(status: SubscriptionStatus | null, now: Date): Prisma.SubscriptionWhereInput {
+  if (status === null) return {};
+  if (status === 'pending') return { status: 'pending', expiresAt: { gt: now } };
+  if (status === 'expired') return { OR: [{ status: 'expired' }, { status: 'pending', expiresAt: { lte: now } }] };
+  return { status };
 }
 
+/** Up to `take` of a publisher's subscriptions with ids below `before`, newest first, of a status as shown at `now`. */
 export async function publisherSubscriptions(
-  sql: Sql,
+  database: Database,
   publisherId: string,
-  query: ListingQuery<SubscriptionStatus>,
+  query: Page & { status: SubscriptionStatus | null; now: Date },
 ): Promise<SubscriptionRecord[]> {
-  const rows = await sql.rows<SubscriptionRow>(SUBSCRIPTION_LISTING[shown(query.status)], values(publisherId, query));
+  const rows = await database.prisma.subscription.findMany({
+    where: { publisherId, id: below(query.before), ...shownAs(query.status, query.now) },
+    orderBy: { id: 'desc' },
+    take: query.take,
+    select: SUBSCRIPTION,
+  });
   return rows.map(toSubscription);
 }
-
-const SUBSCRIBER_SUBSCRIPTIONS: Statement = {
-  name: 'list_subscriber_subscriptions',
-  text: `SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions sub
-    WHERE sub.subscriber_id = $1::text AND ($2::text IS NULL OR sub.id < $2::text)
-    ORDER BY sub.id DESC LIMIT $3::int`,
-};
 
 /** Up to `take` of a subscriber's own subscriptions with ids below `before`, newest first. */
 export async function subscriberSubscriptions(
-  sql: Sql,
+  database: Database,
   subscriberId: string,
-  query: { take: number; before: string | null },
+  query: Page,
 ): Promise<SubscriptionRecord[]> {
-  const rows = await sql.rows<SubscriptionRow>(SUBSCRIBER_SUBSCRIPTIONS, [subscriberId, query.before, query.take]);
+  const rows = await database.prisma.subscription.findMany({
+    where: { subscriberId, id: below(query.before) },
+    orderBy: { id: 'desc' },
+    take: query.take,
+    select: SUBSCRIPTION,
+  });
   return rows.map(toSubscription);
 }
 
-const SUBSCRIBER_PURCHASES: Statement = {
-  name: 'list_subscriber_purchases',
-  text: `SELECT ${PURCHASE_COLUMNS} FROM purchases p
-    WHERE p.subscriber_id = $1::text AND ($2::text IS NULL OR p.id < $2::text)
-    ORDER BY p.id DESC LIMIT $3::int`,
-};
-
 /** Up to `take` of a subscriber's own purchases with ids below `before`, newest first. */
 export async function subscriberPurchases(
-  sql: Sql,
+  database: Database,
   subscriberId: string,
-  query: { take: number; before: string | null },
+  query: Page,
 ): Promise<PurchaseRecord[]> {
-  const rows = await sql.rows<Parameters<typeof toPurchase>[0]>(SUBSCRIBER_PURCHASES, [
-    subscriberId,
-    query.before,
-    query.take,
-  ]);
+  const rows = await database.prisma.purchase.findMany({
+    where: { subscriberId, id: below(query.before) },
+    orderBy: { id: 'desc' },
+    take: query.take,
+    select: PURCHASE,
+  });
   return rows.map(toPurchase);
+}
+
+const BILLING_RUN = {
+  id: true,
+  operatorId: true,
+  through: true,
+  status: true,
+  invoiceCount: true,
+  total: true,
+  error: true,
+  createdAt: true,
+  startedAt: true,
+  finishedAt: true,
+} satisfies Prisma.BillingRunSelect;
+
+/** Up to `take` of an operator's billing runs with ids below `before`, newest first. */
+export async function operatorBillingRuns(
+  database: Database,
+  operatorId: string,
+  query: Page,
+): Promise<BillingRunRecord[]> {
+  const rows = await database.prisma.billingRun.findMany({
+    where: { operatorId, id: below(query.before) },
+    orderBy: { id: 'desc' },
+    take: query.take,
+    select: BILLING_RUN,
+  });
+  return rows.map((row) => ({ ...row, status: row.status as StoredRunStatus, total: decimalOf(row.total) }));
+}
+
+const SETTLEMENT = {
+  billingRunId: true,
+  operatorId: true,
+  publisherId: true,
+  through: true,
+  gross: true,
+  commission: true,
+  refunds: true,
+  chargebacks: true,
+  pointsIssuedValue: true,
+  pointsRedeemedValue: true,
+  net: true,
+} satisfies Prisma.SettlementSelect;
+
+/**
+ * Up to `take` of a publisher's settlements by its sandbox operators' runs or by its live ones' (never both),
+ * of runs below `before`, newest first.
+ */
+export async function publisherSettlementRecords(
+  database: Database,
+  publisherId: string,
+  query: Page & { sandbox: boolean },
+): Promise<SettlementRecord[]> {
+  const rows = await database.prisma.settlement.findMany({
+    where: { publisherId, billingRun: { operator: { sandbox: query.sandbox } }, billingRunId: below(query.before) },
+    orderBy: { billingRunId: 'desc' },
+    take: query.take,
+    select: SETTLEMENT,
+  });
+  return rows.map((row) => ({
+    ...row,
+    gross: decimalOf(row.gross),
+    commission: decimalOf(row.commission),
+    refunds: decimalOf(row.refunds),
+    chargebacks: decimalOf(row.chargebacks),
+    pointsIssuedValue: decimalOf(row.pointsIssuedValue),
+    pointsRedeemedValue: decimalOf(row.pointsRedeemedValue),
+    net: decimalOf(row.net),
+  }));
+}
+
+/** What an event's delivery state means in its timestamps. */
+const EVENT_STATES: Record<WebhookEventState, Prisma.OutboxEventWhereInput> = {
+  pending: { deliveredAt: null, failedAt: null, skippedAt: null },
+  delivered: { deliveredAt: { not: null } },
+  failed: { deliveredAt: null, failedAt: { not: null } },
+  skipped: { skippedAt: { not: null } },
+};
+
+/** Up to `take` of a publisher's webhook events with ids below `before`, newest first, each with its attempts. */
+export async function publisherEvents(
+  database: Database,
+  publisherId: string,
+  query: Page & { state: WebhookEventState | null },
+): Promise<WebhookEventRecord[]> {
+  const rows = await database.prisma.outboxEvent.findMany({
+    where: { publisherId, id: below(query.before), ...(query.state ? EVENT_STATES[query.state] : {}) },
+    orderBy: { id: 'desc' },
+    take: query.take,
+    select: {
+      id: true,
+      type: true,
+      payload: true,
+      createdAt: true,
+      deliveredAt: true,
+      failedAt: true,
+      skippedAt: true,
+      nextAttemptAt: true,
+      deliveries: {
+        orderBy: { id: 'asc' },
+        select: { attemptedAt: true, statusCode: true, error: true, durationMs: true },
+      },
+    },
+  });
+  return rows.map(({ deliveries, ...event }) => ({ ...event, attempts: deliveries }));
 }

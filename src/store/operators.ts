@@ -80,6 +80,7 @@ const INSERT_OPERATOR: Statement = {
     RETURNING ${OPERATOR_COLUMNS}`,
 };
 
+// On pg: it runs in its idempotency key's transaction, beside a sandbox operator's subscribers.
 export async function insertOperator(sql: Sql, operator: NewOperatorRecord): Promise<OperatorRecord> {
   const [row] = await sql.rows<OperatorRow>(INSERT_OPERATOR, [
     operator.id,
@@ -98,14 +99,15 @@ export async function insertOperator(sql: Sql, operator: NewOperatorRecord): Pro
   return toOperator(row);
 }
 
-const FIND_OPERATOR: Statement = {
-  name: 'operator_find',
-  text: `SELECT ${OPERATOR_COLUMNS} FROM operators WHERE id = $1::text`,
+const FIND_ASSERTION_SECRET: Statement = {
+  name: 'operator_find_assertion_secret',
+  text: `SELECT assertion_secret AS "assertionSecret" FROM operators WHERE id = $1::text`,
 };
 
-export async function findOperator(sql: Sql, id: string): Promise<OperatorRecord | null> {
-  const [row] = await sql.rows<OperatorRow>(FIND_OPERATOR, [id]);
-  return row ? toOperator(row) : null;
+/** The secret an operator's assertions are signed with: on a subscriber's request, so a prepared statement. */
+export async function findAssertionSecret(sql: Sql, operatorId: string): Promise<string | null> {
+  const [row] = await sql.rows<{ assertionSecret: string }>(FIND_ASSERTION_SECRET, [operatorId]);
+  return row?.assertionSecret ?? null;
 }
 
 const FIND_BY_API_KEY_HASH: Statement = {
@@ -116,45 +118,5 @@ const FIND_BY_API_KEY_HASH: Statement = {
 /** The operator behind an API key, by the key's hash (the key itself is never stored). */
 export async function findOperatorByApiKeyHash(sql: Sql, apiKeyHash: string): Promise<OperatorRecord | null> {
   const [row] = await sql.rows<OperatorRow>(FIND_BY_API_KEY_HASH, [apiKeyHash]);
-  return row ? toOperator(row) : null;
-}
-
-/** What the admin may change of an operator; undefined keeps a field. */
-export interface OperatorChanges {
-  limitPerPurchase?: Decimal;
-  limitWeekly?: Decimal;
-  limitMonthly?: Decimal;
-  webhookUrl?: string | null;
-  webhookSecret?: string;
-  pointsEnabled?: boolean;
-  pointValue?: Decimal;
-}
-
-const UPDATE_OPERATOR: Statement = {
-  name: 'operator_update',
-  text: `UPDATE operators SET
-      limit_per_purchase = COALESCE($2::numeric, limit_per_purchase),
-      limit_weekly = COALESCE($3::numeric, limit_weekly),
-      limit_monthly = COALESCE($4::numeric, limit_monthly),
-      webhook_url = CASE WHEN $5::boolean THEN $6::text ELSE webhook_url END,
-      webhook_secret = COALESCE($7::text, webhook_secret),
-      points_enabled = COALESCE($8::boolean, points_enabled),
-      point_value = COALESCE($9::numeric, point_value)
-    WHERE id = $1::text
-    RETURNING ${OPERATOR_COLUMNS}`,
-};
-
-export async function updateOperator(sql: Sql, id: string, changes: OperatorChanges): Promise<OperatorRecord | null> {
-  const [row] = await sql.rows<OperatorRow>(UPDATE_OPERATOR, [
-    id,
-    changes.limitPerPurchase?.toFixed(2) ?? null,
-    changes.limitWeekly?.toFixed(2) ?? null,
-    changes.limitMonthly?.toFixed(2) ?? null,
-    changes.webhookUrl !== undefined,
-    changes.webhookUrl ?? null,
-    changes.webhookSecret ?? null,
-    changes.pointsEnabled ?? null,
-    changes.pointValue?.toFixed(2) ?? null,
-  ]);
   return row ? toOperator(row) : null;
 }

@@ -87,7 +87,8 @@ const ROTATE_SECRET: Statement = {
 /**
  * Puts `secret` in place of the current secret, which keeps signing until
  * `previousExpiresAt`, in one statement, so two rotations at once cannot lose
- * the secret in between. Null when there is no such publisher.
+ * the secret in between. Null when there is no such publisher. On pg: it runs
+ * in its idempotency key's transaction (src/http/idempotency.ts).
  */
 export async function replaceWebhookSecret(
   sql: Sql,
@@ -121,14 +122,6 @@ export interface PublisherProfileRecord {
 type DecimalField = 'rateIsp' | 'rateSms' | 'rateVoice' | 'vatRate' | 'pointsPerEuro';
 type PublisherProfileRow = Omit<PublisherProfileRecord, DecimalField> & Record<DecimalField, string>;
 
-/** The fields a publisher may change itself; undefined keeps a field, null clears it. */
-export interface PublisherProfileChanges {
-  webhookUrl?: string | null;
-  legalName?: string | null;
-  supportUrl?: string | null;
-  pointsPerEuro?: string;
-}
-
 const PROFILE_COLUMNS = `id, name, category, legal_name AS "legalName", support_url AS "supportUrl",
       webhook_url AS "webhookUrl", rate_isp::text AS "rateIsp", rate_sms::text AS "rateSms",
       rate_voice::text AS "rateVoice", vat_rate::text AS "vatRate", points_per_euro::text AS "pointsPerEuro",
@@ -161,36 +154,6 @@ export async function findPublisherByApiKeyHash(sql: Sql, apiKeyHash: string): P
   return row ? toProfile(row) : null;
 }
 
-const UPDATE_PROFILE: Statement = {
-  name: 'publisher_update_profile',
-  text: `UPDATE publishers SET
-      webhook_url = CASE WHEN $2::boolean THEN $3::text ELSE webhook_url END,
-      legal_name = CASE WHEN $4::boolean THEN $5::text ELSE legal_name END,
-      support_url = CASE WHEN $6::boolean THEN $7::text ELSE support_url END,
-      points_per_euro = COALESCE($8::numeric, points_per_euro)
-    WHERE id = $1::text
-    RETURNING ${PROFILE_COLUMNS}`,
-};
-
-/** Applies a publisher's changes to its own profile and returns the profile; null when there is no such publisher. */
-export async function updatePublisherProfile(
-  sql: Sql,
-  publisherId: string,
-  changes: PublisherProfileChanges,
-): Promise<PublisherProfileRecord | null> {
-  const [row] = await sql.rows<PublisherProfileRow>(UPDATE_PROFILE, [
-    publisherId,
-    changes.webhookUrl !== undefined,
-    changes.webhookUrl ?? null,
-    changes.legalName !== undefined,
-    changes.legalName ?? null,
-    changes.supportUrl !== undefined,
-    changes.supportUrl ?? null,
-    changes.pointsPerEuro ?? null,
-  ]);
-  return row ? toProfile(row) : null;
-}
-
 export interface NewPublisherRecord {
   id: string;
   name: string;
@@ -214,6 +177,7 @@ const INSERT_PUBLISHER: Statement = {
     RETURNING ${PROFILE_COLUMNS}`,
 };
 
+// On pg: it runs in its idempotency key's transaction (src/http/idempotency.ts).
 export async function insertPublisher(sql: Sql, publisher: NewPublisherRecord): Promise<PublisherProfileRecord> {
   const [row] = await sql.rows<PublisherProfileRow>(INSERT_PUBLISHER, [
     publisher.id,
@@ -243,7 +207,8 @@ const SET_SUSPENSION: Statement = {
 
 /**
  * Suspends a publisher as of `at` (an earlier suspension keeps its time), or
- * reinstates it; null when there is no such publisher.
+ * reinstates it; null when there is no such publisher. On pg: it runs in its
+ * idempotency key's transaction (src/http/idempotency.ts).
  */
 export async function setSuspension(
   sql: Sql,

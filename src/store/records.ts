@@ -125,3 +125,15 @@ export function money(text: string | null): Decimal | null;
 export function money(text: string | null): Decimal | null {
   return text === null ? null : new Decimal(text);
 }
+
+/** A numeric as Prisma's typed client reads it: Prisma's own Decimal class, never handed to the domain. */
+interface PrismaDecimal {
+  toFixed(): string;
+}
+
+/** Prisma's Decimal as the decimal.js Decimal records carry, digit for digit (toFixed() never rounds nor uses e). */
+export function decimalOf(value: PrismaDecimal): Decimal;
+export function decimalOf(value: PrismaDecimal | null): Decimal | null;
+export function decimalOf(value: PrismaDecimal | null): Decimal | null {
+  return value === null ? null : new Decimal(value.toFixed());
+}

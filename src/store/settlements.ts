@@ -59,30 +59,3 @@ export async function runSettlements(sql: Sql, billingRunId: string): Promise<Se
   const rows = await sql.rows<SettlementRow>(RUN_SETTLEMENTS, [billingRunId]);
   return rows.map(toSettlement);
 }
-
-const PUBLISHER_SETTLEMENTS: Statement = {
-  name: 'settlements_of_publisher',
-  text: `SELECT ${SETTLEMENT_COLUMNS} FROM settlements s
-      JOIN billing_runs r ON r.id = s.billing_run_id JOIN operators o ON o.id = r.operator_id
-    WHERE s.publisher_id = $1::text AND o.sandbox = $2::boolean AND ($3::text IS NULL OR s.billing_run_id < $3::text)
-    ORDER BY s.billing_run_id DESC
-    LIMIT $4::int`,
-};
-
-/**
- * Up to `take` of a publisher's settlements by its sandbox operators' runs or
- * by its live ones', older than run `before`, newest first (run ids are time-ordered).
- */
-export async function publisherSettlementRecords(
-  sql: Sql,
-  publisherId: string,
-  query: { sandbox: boolean; take: number; before: string | null },
-): Promise<SettlementRecord[]> {
-  const rows = await sql.rows<SettlementRow>(PUBLISHER_SETTLEMENTS, [
-    publisherId,
-    query.sandbox,
-    query.before,
-    query.take,
-  ]);
-  return rows.map(toSettlement);
-}

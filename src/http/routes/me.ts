@@ -38,7 +38,7 @@ export function meRoutes(ctx: AppContext): Router {
     const { limit, cursor, child } = parse(mePurchasesQuery, req.query);
     // ?child=REF: a holder's view of one child's purchases; childOf refuses anyone else.
     const owner = child ? await childOf(ctx.database.sql, subscriber, child) : subscriber;
-    const rows = await listSubscriberPurchases(ctx.database.sql, owner.id, { limit, cursor });
+    const rows = await listSubscriberPurchases(ctx.database, owner.id, { limit, cursor });
     const { items, nextCursor } = page(rows, limit);
     res.json({ data: items.map((p) => purchaseResource(p, ctx.config.publicUrl)), nextCursor });
   });

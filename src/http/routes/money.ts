@@ -64,7 +64,7 @@ export function publisherMoneyRoutes(ctx: AppContext): Router {
   router.get('/settlements', allow(ctx, 'publisher'), async (req, res) => {
     const { publisher } = actorOf(res, 'publisher');
     const query = parse(settlementsQuery, req.query);
-    const rows = await publisherSettlements(ctx.database.sql, publisher.id, query.sandbox, query.limit, query.cursor);
+    const rows = await publisherSettlements(ctx.database, publisher.id, query.sandbox, query.limit, query.cursor);
     const items = rows.slice(0, query.limit);
     const last = items[items.length - 1];
     res.json({

@@ -104,7 +104,7 @@ export function billingRunRoutes(ctx: AppContext): Router {
   router.get('/', async (req, res) => {
     const { operator } = actorOf(res, 'operator');
     const query = parse(pagination, req.query);
-    const rows = await listBillingRuns(ctx.database.sql, operator.id, query.limit, query.cursor);
+    const rows = await listBillingRuns(ctx.database, operator.id, query.limit, query.cursor);
     const { items, nextCursor } = page(rows, query.limit);
     res.json({ data: items.map(billingRunResource), nextCursor });
   });

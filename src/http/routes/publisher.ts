@@ -35,7 +35,7 @@ export function publisherRoutes(ctx: AppContext): Router {
     const { publisher } = actorOf(res, 'publisher');
     const input = parse(publisherPatchBody, req.body ?? {});
     await assertWebhookUrl(ctx, input.webhookUrl);
-    res.json(profileResource(await changePublisherProfile(ctx.database.sql, publisher.id, input)));
+    res.json(profileResource(await changePublisherProfile(ctx.database, publisher.id, input)));
   });
 
   router.post('/webhook-secret', async (req, res) => {

@@ -65,7 +65,7 @@ export function subscriptionRoutes(ctx: AppContext): Router {
     const { publisher } = actorOf(res, 'publisher');
     const query = parse(subscriptionListQuery, req.query);
     const { items, nextCursor } = page(
-      await listPublisherSubscriptions(ctx.database.sql, publisher.id, query),
+      await listPublisherSubscriptions(ctx.database, publisher.id, query),
       query.limit,
     );
     res.json({ data: items.map((s) => subscriptionResource(s, publicUrl)), nextCursor });
@@ -139,7 +139,7 @@ export function meSubscriptionRoutes(ctx: AppContext): Router {
   router.get('/', allow(ctx, 'subscriber'), async (req, res) => {
     const { subscriber } = actorOf(res, 'subscriber');
     const { limit, cursor } = parse(pagination, req.query);
-    const rows = await listSubscriberSubscriptions(ctx.database.sql, subscriber.id, { limit, cursor });
+    const rows = await listSubscriberSubscriptions(ctx.database, subscriber.id, { limit, cursor });
     const { items, nextCursor } = page(rows, limit);
     res.json({ data: items.map((s) => subscriptionResource(s, ctx.config.publicUrl)), nextCursor });
   });

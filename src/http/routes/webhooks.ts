@@ -21,7 +21,7 @@ export function webhookRoutes(ctx: AppContext): Router {
   router.get('/events', async (req, res) => {
     const { publisher } = actorOf(res, 'publisher');
     const query = parse(eventsQuery, req.query);
-    const rows = await listWebhookEvents(ctx.database.sql, publisher.id, query);
+    const rows = await listWebhookEvents(ctx.database, publisher.id, query);
     const { items, nextCursor } = page(rows, query.limit);
     res.json({ data: items.map(webhookEventResource), nextCursor });
   });
