@@ -107,15 +107,11 @@ export default tseslint.config(
   {
     // Above the store, the database is a Database: statements and transactions through the store's functions.
     files: ['src/http/**/*.ts', 'src/domain/**/*.ts', 'workers/**/*.ts'],
-    // The purchase creation hands its one statement the pool until its rewrite (issue 22) takes the Database.
-    ignores: ['src/http/routes/purchases.ts'],
     rules: { 'no-restricted-syntax': ['error', ...ONE_DRIVER_PER_JOB, ...DATABASE_HANDLE_CLOSED] },
   },
   {
     // Thin routes: a handler parses, calls the domain, maps errors and presents; the store's records are types.
     files: ['src/http/routes/**/*.ts'],
-    // The purchase path (issue 22) is being rewritten by its owner, who moves its statement behind the domain.
-    ignores: ['src/http/routes/purchases.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',

@@ -1,14 +1,14 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { CHANNELS } from '../../domain/commission.js';
-import { notFound } from '../../domain/errors.js';
 import { Decimal } from '../../domain/money.js';
 import { listPublisherPurchases, PURCHASE_STATUSES } from '../../domain/publisher-lists.js';
 import {
   confirmPurchase,
   newPurchase,
-  purchaseVisibility,
+  purchaseSeenBy,
   refundPurchase,
+  savePendingPurchase,
   type Confirmation,
   type Statements,
 } from '../../domain/purchases.js';
@@ -22,7 +22,6 @@ import { idempotencyKey, respondOnceInOneStatement, respondOnce, type Reply } fr
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { page } from '../pagination.js';
-import { findPurchase, insertPendingPurchase } from '../../store/purchases.js';
 import type { Sql } from '../../store/sql.js';
 import {
   amountString,
@@ -119,20 +118,18 @@ export function purchaseRoutes(ctx: AppContext): Router {
     });
     const reply = { status: 201, body: purchaseResource(purchase, publicUrl) };
     await respondOnceInOneStatement(req, res, key, reply, (keyed) =>
-      insertPendingPurchase(ctx.database.pool, purchase, keyed),
+      savePendingPurchase(ctx.database, purchase, keyed),
     );
   });
 
   router.get('/:id', allow(ctx, 'publisher', 'subscriber'), async (req, res) => {
     const actor = actorOf(res, 'publisher', 'subscriber');
-    const purchase = await findPurchase(ctx.database.sql, parse(purchaseId, req.params.id));
     const seenBy =
       actor.kind === 'publisher' ? { publisherId: actor.publisher.id } : { subscriberId: actor.subscriber.id };
-    const seen = purchase ? purchaseVisibility(purchase, seenBy) : null;
-    if (!purchase || !seen?.visible) throw notFound('Purchase');
+    const { purchase, withConsent } = await purchaseSeenBy(ctx.database.sql, parse(purchaseId, req.params.id), seenBy);
     res.json({
       ...purchaseResource(purchase, publicUrl),
-      ...(seen.withConsent ? { consent: consentResource(purchase) } : {}),
+      ...(withConsent ? { consent: consentResource(purchase) } : {}),
     });
   });
 
