@@ -108,7 +108,7 @@ interface World {
 
 async function billNow(world: World): Promise<void> {
   const run = await gw.ctx.database.transaction((sql) => createBillingRun(sql, world.op.id, new Date()));
-  await runBilling(gw.ctx.database.pool, run.id);
+  await runBilling(gw.ctx.database, run.id);
   const rows = await gw.ctx.database.prisma.settlement.findMany({ where: { billingRunId: run.id } });
   for (const row of rows) world.frozen.set(`${row.billingRunId}:${row.publisherId}`, JSON.stringify(row));
 }
