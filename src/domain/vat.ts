@@ -1,8 +1,5 @@
+import type { VatRate } from '../shared/money.js';
 import { Decimal, toCents } from './money.js';
-
-/** The French rates a digital product can carry: online press 2.1%, then 5.5%, 10% and the standard 20%. */
-export const VAT_RATES = ['0.021', '0.055', '0.10', '0.20'] as const;
-export type VatRate = (typeof VAT_RATES)[number];
 
 /** A stored rate (numeric(5,4), "0.0210") as API.md writes it ("0.021", "0.10"). */
 export function vatRateString(rate: Decimal.Value): string {

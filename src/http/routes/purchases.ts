@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { CHANNELS } from '../../domain/commission.js';
 import { Decimal } from '../../domain/money.js';
+import { VAT_RATES } from '../../shared/money.js';
 import { listPublisherPurchases, PURCHASE_STATUSES } from '../../domain/publisher-lists.js';
 import {
   confirmPurchase,
@@ -12,7 +13,6 @@ import {
   type Confirmation,
   type Statements,
 } from '../../domain/purchases.js';
-import { VAT_RATES } from '../../domain/vat.js';
 import { consentResource, purchaseResource, refundResource } from '../presenters/resources.js';
 import { subscriberLanes } from '../keyed-lane.js';
 import { actorOf, allow } from '../auth.js';
