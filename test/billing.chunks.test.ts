@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingRun, runBilling, DEFAULT_BILLING_DRIVE } from '../src/domain/billing.js';
-import { Decimal } from '../src/domain/money.js';
+import { Decimal } from '../src/shared/money.js';
 import { sum } from './support/money.js';
 import type { ChunkResult } from '../src/store/billing-chunks.js';
 import { prepareRun } from '../src/store/billing-runs.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingRun, DEFAULT_BILLING_DRIVE, runBilling } from '../src/domain/billing.js';
-import { Decimal } from '../src/domain/money.js';
+import { Decimal } from '../src/shared/money.js';
 import { refund } from './support/billing.js';
 import {
   assertion,

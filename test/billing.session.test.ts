@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { billingTransaction, DEFAULT_BILLING_LIMITS } from '../src/store/billing-session.js';
 import { databaseOn, type Connection } from '../src/store/database.js';
-import { createPool, DEFAULT_DB_TIMEOUTS } from '../src/store/db.js';
+import { createPool } from '../src/store/db.js';
+import { DEFAULT_DB_TIMEOUTS } from '../src/store/db-timeouts.js';
 import { TEST_DATABASE_URL } from './support/env.js';
 
 /**

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingRun, runBilling } from '../src/domain/billing.js';
-import { Decimal } from '../src/domain/money.js';
+import { Decimal } from '../src/shared/money.js';
 import { purchaseSettlement, settlementFromSums } from '../src/domain/settlement.js';
 import { unbalancedEntries } from './support/journal.js';
 import {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingRun, runBilling } from '../src/domain/billing.js';
 import { sweepPoints } from '../src/domain/household-points.js';
-import { Decimal } from '../src/domain/money.js';
+import { Decimal } from '../src/shared/money.js';
 import { pointsKept } from '../src/domain/points.js';
 import { pointsAccounts } from '../src/shared/accounts.js';
 import { accountBalance, unbalancedEntries } from './support/journal.js';

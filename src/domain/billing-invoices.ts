@@ -25,8 +25,9 @@ import { operatorBillingRun } from './billing.js';
 import { commissionOn } from './commission.js';
 import { invalidRequest, invalidState, notFound } from './errors.js';
 import { recordEvent } from './events.js';
-import { accounts } from './ledger.js';
-import { Decimal, formatAmount } from './money.js';
+import { accounts } from '../shared/accounts.js';
+import { formatAmount } from './money.js';
+import { Decimal } from '../shared/money.js';
 import { purchasePayload as purchaseResource } from './webhook-payloads.js';
 import { vatBreakdown, vatIncluded, vatRateString } from './vat.js';
 

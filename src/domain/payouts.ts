@@ -11,8 +11,9 @@ import {
 import { lockPublisher } from '../store/publishers.js';
 import type { Sql } from '../store/sql.js';
 import { invalidState, notFound } from './errors.js';
-import { accounts } from './ledger.js';
-import { Decimal, formatAmount } from './money.js';
+import { accounts } from '../shared/accounts.js';
+import { formatAmount } from './money.js';
+import { Decimal } from '../shared/money.js';
 
 /**
  * What Kiosque may pay a publisher now: its payable account, credit-normal,

@@ -1,7 +1,7 @@
 import { publisherSettlementRecords, runSettlements, type SettlementRecord } from '../store/settlements.js';
 import type { Sql } from '../store/sql.js';
 import { commissionOn } from './commission.js';
-import { Decimal } from './money.js';
+import { Decimal } from '../shared/money.js';
 
 /**
  * What a publisher was settled in one run; the parts always add up:

@@ -1,5 +1,5 @@
-import type { VatRate } from '../shared/money.js';
-import { Decimal, toCents } from './money.js';
+import { Decimal, type VatRate } from '../shared/money.js';
+import { toCents } from './money.js';
 
 /** A stored rate (numeric(5,4), "0.0210") as API.md writes it ("0.021", "0.10"). */
 export function vatRateString(rate: Decimal.Value): string {

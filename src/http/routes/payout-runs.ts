@@ -2,7 +2,6 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { renderPain001 } from '../../domain/pain001.js';
 import { createPayoutRun, DEFAULT_PAYOUT_MINIMUM, payoutRun } from '../../domain/payout-runs.js';
-import { Decimal } from '../../domain/money.js';
 import { listPublisherPayouts } from '../../domain/payouts.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
@@ -12,7 +11,8 @@ import { list } from '../openapi/schemas.js';
 import { operations } from '../openapi/operation.js';
 import { page } from '../pagination.js';
 import { payoutRunResource, publisherPayoutResource } from '../presenters/cash.js';
-import { amountString, body, pagination, parse } from '../validation.js';
+import { body, pagination, parse } from '../validation.js';
+import { amountString, Decimal } from '../../shared/money.js';
 
 /** A calendar date that exists: 2026-02-30 is refused. */
 const calendarDate = z

@@ -1,9 +1,8 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { CHANNELS } from '../../domain/commission.js';
-import { Decimal } from '../../domain/money.js';
-import { VAT_RATES } from '../../shared/money.js';
-import { listPublisherPurchases, PURCHASE_STATUSES } from '../../domain/publisher-lists.js';
+import { CHANNELS, PURCHASE_STATUSES } from '../../shared/catalogue.js';
+import { amountString, Decimal, VAT_RATES } from '../../shared/money.js';
+import { listPublisherPurchases } from '../../domain/publisher-lists.js';
 import {
   confirmPurchase,
   newPurchase,
@@ -23,16 +22,7 @@ import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { page } from '../pagination.js';
 import type { Sql } from '../../store/sql.js';
-import {
-  amountString,
-  body,
-  description,
-  httpsUrl,
-  pagination,
-  parse,
-  pointsToSpend,
-  purchaseAmount,
-} from '../validation.js';
+import { body, description, httpsUrl, pagination, parse, pointsToSpend, purchaseAmount } from '../validation.js';
 
 /** Consent evidence for confirmations that come through the API rather than the page. */
 export const API_CONSENT_VERSION = 'api-v1';

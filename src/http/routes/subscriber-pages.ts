@@ -6,7 +6,7 @@ import { nextMonthStart, nextWeekStart } from '../../domain/charge-forecast.js';
 import { suspensionPolicy } from '../../domain/dispute-rate.js';
 import { assertDisputable, listDisputes, openDisputeAlone } from '../../domain/disputes.js';
 import { AppError } from '../../domain/errors.js';
-import { Decimal } from '../../domain/money.js';
+import { Decimal } from '../../shared/money.js';
 import { householdPoints, type HouseholdPoints } from '../../domain/household-points.js';
 import { controlsInForce, replaceControls } from '../../domain/parental-controls.js';
 import { purchaseStatus } from '../../domain/offer-status.js';
