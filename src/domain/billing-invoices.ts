@@ -31,8 +31,6 @@ import { Decimal } from '../shared/money.js';
 import { purchasePayload as purchaseResource } from './webhook-payloads.js';
 import { vatBreakdown, vatIncluded, vatRateString } from './vat.js';
 
-export const INVOICE_OUTCOMES = ['paid', 'unpaid', 'partially_paid'] as const;
-export type InvoiceOutcome = (typeof INVOICE_OUTCOMES)[number];
 export type OutcomeInput = { status: 'paid' | 'unpaid' } | { status: 'partially_paid'; collected: Decimal };
 
 /** A document with its lines, one per purchase charged or refund credited (rebuilt from the stored sums). */

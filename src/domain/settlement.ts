@@ -30,6 +30,10 @@ export interface PurchaseMoney {
  * One purchase over its whole life: Kiosque keeps no commission on money it did
  * not collect, so the commission is on amount − refunded − charged back,
  * rounded per purchase. The runs that settle its events add up to this.
+ *
+ * The billing run settles in SQL (store/billing-settlement.ts); this is the
+ * rule written plainly, which the property tests hold that SQL to.
+ * @internal
  */
 export function purchaseSettlement(purchase: PurchaseMoney): Settlement {
   const collected = purchase.amount.minus(purchase.refunded).minus(purchase.chargedBack);
@@ -45,7 +49,11 @@ export function purchaseSettlement(purchase: PurchaseMoney): Settlement {
   };
 }
 
-/** Net is what is left of gross once the rounded commissions, refunds and chargebacks are taken: exact by construction. */
+/**
+ * Net is what is left of gross once the rounded commissions, refunds and chargebacks are taken: exact by construction.
+ * Like purchaseSettlement, the reference the property tests hold the billing run's SQL settlement to.
+ * @internal
+ */
 export function settlementFromSums(
   sums: Omit<Settlement, 'net' | 'pointsIssuedValue' | 'pointsRedeemedValue'> &
     Partial<Pick<Settlement, 'pointsIssuedValue' | 'pointsRedeemedValue'>>,

@@ -29,7 +29,9 @@ export function vatIncluded(amount: Decimal, rate: Decimal.Value = '0.20'): Deci
  * half-even, and all of it once the purchase is wholly refunded. It grows with
  * `refunded` and never exceeds `chargedVat`, so each refund credits what it
  * adds (the last one the remainder). The billing run computes it in SQL
- * (store/billing-sql.ts vatCreditedUpToSql), held to this cent by cent.
+ * (store/billing-sql.ts vatCreditedUpToSql), held to this cent by cent by
+ * test/billing.sql-rounding.test.ts: only tests call it, as that reference.
+ * @internal
  */
 export function vatCreditedUpTo(chargedVat: Decimal, amount: Decimal, refunded: Decimal): Decimal {
   if (refunded.gte(amount)) return chargedVat;
