@@ -141,21 +141,11 @@ export default tseslint.config(
   {
     // Above the store, the database is a Database: statements and transactions through the store's functions.
     files: ['src/http/**/*.ts', 'src/domain/**/*.ts', 'workers/**/*.ts'],
-    // The purchase creation hands its one statement the pool until its rewrite (issue 22) takes the Database.
-    ignores: ['src/http/routes/purchases.ts'],
     rules: { 'no-restricted-syntax': ['error', ...ONE_DRIVER_PER_JOB, ...DATABASE_HANDLE_CLOSED] },
   },
   {
     // Thin routes: a handler parses, calls the domain, maps errors and presents; the store's records are types.
     files: ['src/http/routes/**/*.ts'],
-    // The purchase path (issue 22), the subscriber pages (issue 23) and the cash routes (issue 19) are being
-    // rewritten by their owners, who move these reads behind the domain.
-    ignores: [
-      'src/http/routes/purchases.ts',
-      'src/http/routes/subscriber-pages.ts',
-      'src/http/routes/bank-accounts.ts',
-      'src/http/routes/payout-runs.ts',
-    ],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',

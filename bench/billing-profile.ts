@@ -5,6 +5,7 @@ import type pg from 'pg';
 import type * as Billing from '../src/domain/billing.js';
 import type * as Db from '../src/store/db.js';
 import type * as Migrate from '../src/store/migrate.js';
+import type * as SqlModule from '../src/store/sql.js';
 import { databaseUrl, withClient } from './lib/database.js';
 import { provisionWorld } from './lib/fixtures.js';
 import { generatePurchases } from './parts/billing.js';
@@ -28,6 +29,7 @@ const url = databaseUrl(name);
 const load = <T>(path: string) => import(pathToFileURL(resolve(root, path)).href) as Promise<T>;
 const { migrate } = await load<typeof Migrate>('src/store/migrate.ts');
 const { createPool } = await load<typeof Db>('src/store/db.ts');
+const { onPool } = await load<typeof SqlModule>('src/store/sql.ts');
 const { runBilling, DEFAULT_BILLING_DRIVE } = await load<typeof Billing>('src/domain/billing.ts');
 
 await withClient(databaseUrl('postgres'), async (admin) => {
@@ -84,7 +86,10 @@ function cpuSeconds(): number {
 }
 
 const started = performance.now();
-const outcome = await runBilling(pool, 'brun_profile', { ...DEFAULT_BILLING_DRIVE, parallelism });
+// Billing takes the process's database handle (its pool and single statements); an older CODE_ROOT took the
+// pool itself, so the pool doubles as the handle and either version runs.
+const database = Object.assign(pool, { pool, sql: onPool(pool) });
+const outcome = await runBilling(database, 'brun_profile', { ...DEFAULT_BILLING_DRIVE, parallelism });
 const seconds = (performance.now() - started) / 1000;
 const cpu = cpuSeconds();
 await pool.end();

@@ -8,6 +8,7 @@ import { migrateWhenReachable, redisWhere } from './start-up.js';
 import { createLogger } from './logger.js';
 import { observeQueue } from './observability/metrics.js';
 import { createBillingQueue, enqueueBillingRun } from './queue/billing.js';
+import { billingConnections } from '../workers/billing.js';
 import { startWorkersWhenReady } from '../workers/registry.js';
 import type { RunningWorker } from '../workers/worker.js';
 
@@ -31,7 +32,7 @@ export async function startGateway(config: Config = loadConfig()): Promise<Gatew
   billingQueue.on('error', () => undefined);
   const unobserveQueue = observeQueue(billingQueue);
   const ctx: AppContext = {
-    ...createAppContext(config, config.databasePoolSize, logger),
+    ...createAppContext(config, config.databasePoolSize + (config.runWorkers ? billingConnections() : 0), logger),
     enqueueBillingRun: (id) => enqueueBillingRun(billingQueue, id),
   };
   const { database, redis } = ctx;

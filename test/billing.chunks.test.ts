@@ -1,12 +1,12 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingRun, runBilling, DEFAULT_BILLING_DRIVE } from '../src/domain/billing.js';
-import { Decimal } from '../src/domain/money.js';
+import { Decimal } from '../src/shared/money.js';
 import { sum } from './support/money.js';
 import type { ChunkResult } from '../src/store/billing-chunks.js';
 import { prepareRun } from '../src/store/billing-runs.js';
+import { databaseOn, type Connection } from '../src/store/database.js';
 import { createPool } from '../src/store/db.js';
-import { type PgPool } from '../src/store/sql.js';
 import { billingHarness, expectEachOnExactlyOneInvoice, refund, type BillingHarness } from './support/billing.js';
 import {
   assertion,
@@ -25,8 +25,9 @@ import { TEST_DATABASE_URL } from './support/env.js';
 let gw: TestGateway;
 let billing: BillingHarness;
 let publisher: PublisherFixture;
-let poolA: PgPool;
-let poolB: PgPool;
+/** Two more worker processes, each with its one pool. */
+let processA: Connection;
+let processB: Connection;
 let probe: pg.Client;
 let probePid: number;
 
@@ -34,16 +35,16 @@ beforeAll(async () => {
   gw = startTestGateway({ queuePrefix: unique('q-billing-chunks') });
   billing = billingHarness(gw);
   publisher = await createPublisher(gw);
-  poolA = createPool(TEST_DATABASE_URL, 2);
-  poolB = createPool(TEST_DATABASE_URL, 3);
+  processA = databaseOn(createPool(TEST_DATABASE_URL, 2));
+  processB = databaseOn(createPool(TEST_DATABASE_URL, 3));
   probe = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await probe.connect();
   probePid = (await probe.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid as number;
 });
 afterAll(async () => {
   await probe.end();
-  await poolA.end();
-  await poolB.end();
+  await processA.close();
+  await processB.close();
   await billing.close();
   await gw.close();
 });
@@ -82,7 +83,7 @@ describe('A billing run worked as chunks by several drivers at once', () => {
     // An earlier run bills one purchase; refunding it later needs a credit note naming that invoice.
     const early = await buy(gw, publisher, tokens[5] as string, { amount: '3.00' });
     expect(early.res.status).toBe(200);
-    const first = await runBilling(gw.ctx.database.pool, await newRun(op.id));
+    const first = await runBilling(gw.ctx.database, await newRun(op.id));
     expect(first).toMatchObject({ status: 'done', invoiceCount: 1, total: '3.00' });
     const creditRefund = await refund(gw, publisher.apiKey, early.id, '1.10');
 
@@ -102,7 +103,7 @@ describe('A billing run worked as chunks by several drivers at once', () => {
     const owed = sum(amounts).minus('0.40').minus('1.10');
 
     const runId = await newRun(op.id);
-    expect(await prepareRun(gw.ctx.database.pool, runId, 1, DEFAULT_BILLING_DRIVE.limits, new Date())).toEqual({
+    expect(await prepareRun(gw.ctx.database, runId, 1, DEFAULT_BILLING_DRIVE.limits, new Date())).toEqual({
       state: 'running',
     });
     const cut = await chunks(runId);
@@ -121,9 +122,9 @@ describe('A billing run worked as chunks by several drivers at once', () => {
     const byA: ChunkResult[] = [];
     const byB: ChunkResult[] = [];
     const drive = { ...DEFAULT_BILLING_DRIVE, pollMs: 50 };
-    const a = runBilling(poolA, runId, { ...drive, parallelism: 1, onChunk: (c) => byA.push(c) });
+    const a = runBilling(processA, runId, { ...drive, parallelism: 1, onChunk: (c) => byA.push(c) });
     await waitFor('driver A stuck in a chunk', async () => (await blockedByProbe()) === 1);
-    const b = runBilling(poolB, runId, { ...drive, parallelism: 2, onChunk: (c) => byB.push(c) });
+    const b = runBilling(processB, runId, { ...drive, parallelism: 2, onChunk: (c) => byB.push(c) });
     await waitFor('every chunk but the held one done', async () =>
       (await chunks(runId)).every((c) => c.status === 'done' || c.chunk_no === 0),
     );
@@ -173,7 +174,7 @@ describe('A billing worker scoped to some operators', () => {
     const mineRun = await newRun(mine.id);
     const otherRun = await newRun(other.id);
     for (const id of [mineRun, otherRun])
-      expect(await prepareRun(gw.ctx.database.pool, id, 100, DEFAULT_BILLING_DRIVE.limits, new Date())).toEqual({
+      expect(await prepareRun(gw.ctx.database, id, 100, DEFAULT_BILLING_DRIVE.limits, new Date())).toEqual({
         state: 'running',
       });
 
@@ -195,7 +196,7 @@ describe('A billing worker scoped to some operators', () => {
     expect(await billing.queue.getJob(otherRun)).toBeUndefined();
 
     // Left running it would wait for some other worker: finish it here.
-    expect(await runBilling(gw.ctx.database.pool, otherRun)).toMatchObject({
+    expect(await runBilling(gw.ctx.database, otherRun)).toMatchObject({
       status: 'done',
       invoiceCount: 1,
       total: '2.50',
@@ -218,7 +219,7 @@ describe('A chunk that fails by an error that would fail again', () => {
       WHEN (NEW.operator_id = '${op.id}') EXECUTE FUNCTION ${trigger}()`);
 
     const runId = await newRun(op.id);
-    const outcome = await runBilling(gw.ctx.database.pool, runId, { ...DEFAULT_BILLING_DRIVE, pollMs: 20 });
+    const outcome = await runBilling(gw.ctx.database, runId, { ...DEFAULT_BILLING_DRIVE, pollMs: 20 });
     await db().$executeRawUnsafe(`DROP TRIGGER ${trigger} ON invoices`);
     await db().$executeRawUnsafe(`DROP FUNCTION ${trigger}()`);
     expect(outcome).toMatchObject({ status: 'failed', performed: false });
@@ -229,7 +230,7 @@ describe('A chunk that fails by an error that would fail again', () => {
     // Nothing of the failed chunk was kept, and the next run of the operator is not blocked.
     expect(await db().invoice.count({ where: { billingRunId: runId } })).toBe(0);
     expect((await db().purchase.findUniqueOrThrow({ where: { id } })).invoiceId).toBeNull();
-    expect(await runBilling(gw.ctx.database.pool, await newRun(op.id))).toMatchObject({
+    expect(await runBilling(gw.ctx.database, await newRun(op.id))).toMatchObject({
       status: 'done',
       invoiceCount: 1,
     });
@@ -244,7 +245,7 @@ describe('Invoice lines, guarded by the database without a unique index or forei
     const { id } = await buy(gw, publisher, token, { amount: '2.00' });
     const refundId = await refund(gw, publisher.apiKey, id, '0.50');
     const unrefunded = await buy(gw, publisher, token, { amount: '1.00' });
-    expect((await runBilling(gw.ctx.database.pool, await newRun(op.id))).status).toBe('done');
+    expect((await runBilling(gw.ctx.database, await newRun(op.id))).status).toBe('done');
 
     await expect(
       db().$executeRaw`UPDATE invoice_lines SET amount = 0 WHERE purchase_ids @> ARRAY[${id}] AND kind = 'charge'`,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingRun, DEFAULT_BILLING_DRIVE, runBilling } from '../src/domain/billing.js';
-import { Decimal } from '../src/domain/money.js';
+import { Decimal } from '../src/shared/money.js';
 import { refund } from './support/billing.js';
 import {
   assertion,
@@ -22,7 +22,7 @@ afterAll(() => gw.close());
 
 async function billNow(op: OperatorFixture, chunkPayers = 2_000): Promise<string> {
   const run = await gw.ctx.database.transaction((sql) => createBillingRun(sql, op.id, new Date()));
-  const outcome = await runBilling(gw.ctx.database.pool, run.id, { ...DEFAULT_BILLING_DRIVE, chunkPayers, pollMs: 20 });
+  const outcome = await runBilling(gw.ctx.database, run.id, { ...DEFAULT_BILLING_DRIVE, chunkPayers, pollMs: 20 });
   expect(outcome.status).toBe('done');
   return run.id;
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBilling } from '../src/domain/billing.js';
-import { Decimal } from '../src/domain/money.js';
+import { Decimal } from '../src/shared/money.js';
 import { sum } from './support/money.js';
 import { enqueueBillingRun } from '../src/queue/billing.js';
 import {
@@ -82,8 +82,8 @@ describe('Exactly once, whatever overlaps', () => {
     const { op, purchaseIds, refundIds, owed } = await billableOperator();
     const [a, b] = await Promise.all([postBillingRun(gw, op), postBillingRun(gw, op)]);
     const outcomes = await Promise.all([
-      runBilling(gw.ctx.database.pool, a.body.id),
-      runBilling(gw.ctx.database.pool, b.body.id),
+      runBilling(gw.ctx.database, a.body.id),
+      runBilling(gw.ctx.database, b.body.id),
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(['done', 'done']);
     await expectEachOnExactlyOneInvoice(gw.ctx.database.prisma, purchaseIds, refundIds);
@@ -95,11 +95,11 @@ describe('Exactly once, whatever overlaps', () => {
   it('When the same run is processed twice at once and then again, then the rows are those of one clean run', async () => {
     const { op, purchaseIds, refundIds, owed } = await billableOperator();
     const runId = (await postBillingRun(gw, op)).body.id as string;
-    const both = await Promise.all([runBilling(gw.ctx.database.pool, runId), runBilling(gw.ctx.database.pool, runId)]);
+    const both = await Promise.all([runBilling(gw.ctx.database, runId), runBilling(gw.ctx.database, runId)]);
     expect(both.map((o) => o.performed).sort()).toEqual([false, true]);
     expect(both.map((o) => o.total)).toEqual([owed.toFixed(2), owed.toFixed(2)]);
     const afterFirst = await linesOf(op.id);
-    const again = await runBilling(gw.ctx.database.pool, runId);
+    const again = await runBilling(gw.ctx.database, runId);
     expect(again).toMatchObject({ performed: false, status: 'done', invoiceCount: 4, total: owed.toFixed(2) });
     expect(await linesOf(op.id)).toEqual(afterFirst);
     expect(afterFirst).toHaveLength(purchaseIds.length + refundIds.length);

@@ -82,7 +82,7 @@ describe('A worker killed while a run numbers its documents', () => {
     // A first run numbers one document, so the year's counter exists (number 1).
     await buyOnce();
     const first = await gw.ctx.database.transaction((sql) => createBillingRun(sql, op.id, new Date()));
-    expect((await runBilling(gw.ctx.database.pool, first.id)).status).toBe('done');
+    expect((await runBilling(gw.ctx.database, first.id)).status).toBe('done');
     for (let k = 0; k < 4; k++) await buyOnce();
 
     const held = await holdCounter(op.id);

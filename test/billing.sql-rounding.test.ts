@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { roundHalfEvenCentsSql, vatCreditedUpToSql, vatIncludedSql } from '../src/store/billing-sql.js';
 import { commissionOn } from '../src/domain/commission.js';
-import { Decimal } from '../src/domain/money.js';
+import { Decimal } from '../src/shared/money.js';
 import { createPool } from '../src/store/db.js';
 import { type PgPool } from '../src/store/sql.js';
 import { vatCreditedUpTo, vatIncluded } from '../src/domain/vat.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { matchEntry, referencedIds, type KnownPayout } from '../src/domain/bank-statement-matching.js';
 import { parseCamt053 } from '../src/domain/camt053.js';
-import { Decimal } from '../src/domain/money.js';
+import { Decimal } from '../src/shared/money.js';
 
 const NS = 'urn:iso:std:iso:20022:tech:xsd:camt.053.001.08';
 const RUN = 'brun_01KC0000000000000000000000';

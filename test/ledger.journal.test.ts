@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Decimal } from '../src/domain/money.js';
+import { Decimal } from '../src/shared/money.js';
 import { openDatabase, type Connection } from '../src/store/database.js';
 import { postEntry } from '../src/store/ledger.js';
 import { unbalancedEntries } from './support/journal.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingRun, runBilling } from '../src/domain/billing.js';
-import { Decimal } from '../src/domain/money.js';
+import { Decimal } from '../src/shared/money.js';
 import { purchaseSettlement, settlementFromSums } from '../src/domain/settlement.js';
 import { unbalancedEntries } from './support/journal.js';
 import {
@@ -108,7 +108,7 @@ interface World {
 
 async function billNow(world: World): Promise<void> {
   const run = await gw.ctx.database.transaction((sql) => createBillingRun(sql, world.op.id, new Date()));
-  await runBilling(gw.ctx.database.pool, run.id);
+  await runBilling(gw.ctx.database, run.id);
   const rows = await gw.ctx.database.prisma.settlement.findMany({ where: { billingRunId: run.id } });
   for (const row of rows) world.frozen.set(`${row.billingRunId}:${row.publisherId}`, JSON.stringify(row));
 }

@@ -98,7 +98,7 @@ describe('sandbox operators', () => {
       .set('Idempotency-Key', idemKey())
       .send({});
     expect(run.status).toBe(202);
-    await runBilling(gw.ctx.database.pool, run.body.id);
+    await runBilling(gw.ctx.database, run.body.id);
     const invoices = await gw
       .api()
       .get('/v1/operator/invoices')

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Decimal } from '../src/domain/money.js';
+import { Decimal } from '../src/shared/money.js';
 import { formatterFor } from '../src/http/pages/format.js';
 import { frenchDay, ofName, toName } from '../src/http/pages/french.js';
 import { en } from '../src/http/pages/messages/en.js';

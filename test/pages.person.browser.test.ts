@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Decimal } from '../src/domain/money.js';
+import { Decimal } from '../src/shared/money.js';
 import { formatterFor } from '../src/http/pages/format.js';
 import type { Lang } from '../src/http/pages/i18n.js';
 import { en } from '../src/http/pages/messages/en.js';

@@ -350,7 +350,7 @@ describe('Kiosque Points: settlement', () => {
     });
     await buyFrom(plain, token, '3.00', { points: 120 });
     const run = await gw.ctx.database.transaction((sql) => createBillingRun(sql, op.id, new Date()));
-    await runBilling(gw.ctx.database.pool, run.id);
+    await runBilling(gw.ctx.database, run.id);
     const settlement = await gw.api().get(`/v1/operator/billing-runs/${run.id}/settlement`).set(bearer(op.apiKey));
     expect(settlement.status).toBe(200);
     const rows = new Map(settlement.body.data.map((r: { publisherId: string }) => [r.publisherId, r]));

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/http/app.js';
 import { closeAppContext, createAppContext } from '../src/http/context.js';
 import { createLogger } from '../src/logger.js';
-import { DEFAULT_DB_TIMEOUTS, type DbTimeouts } from '../src/store/db.js';
+import { DEFAULT_DB_TIMEOUTS, type DbTimeouts } from '../src/store/db-timeouts.js';
 import { TEST_DATABASE_URL } from './support/env.js';
 import {
   admin,

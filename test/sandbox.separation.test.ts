@@ -31,7 +31,7 @@ async function billed(operator: OperatorFixture): Promise<string> {
     .set('Idempotency-Key', idemKey())
     .send({});
   expect(run.status).toBe(202);
-  await runBilling(gw.ctx.database.pool, run.body.id);
+  await runBilling(gw.ctx.database, run.body.id);
   return run.body.id as string;
 }
 

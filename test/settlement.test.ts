@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Decimal } from '../src/domain/money.js';
+import { Decimal } from '../src/shared/money.js';
 import { sum } from './support/money.js';
 import { billingHarness, postBillingRun, refund, waitForRun, type BillingHarness } from './support/billing.js';
 import {

@@ -12,9 +12,6 @@ import { BILLING_QUEUE, createBillingQueue, ensureBillingJobs, type BillingJobDa
 import { onRedisReturn } from '../src/queue/reconnect.js';
 import { runningRunIds } from '../src/store/billing-runs.js';
 import type { BillingLimits } from '../src/store/billing-session.js';
-import { createPool } from '../src/store/db.js';
-import { withUrlParameter } from '../src/store/primary-host.js';
-import type { PgPool } from '../src/store/sql.js';
 import type { SweepScope } from '../src/store/sweep-scope.js';
 import type { RunningWorker, WorkerDeps } from './worker.js';
 
@@ -60,15 +57,14 @@ export function billingWorkerSettings(env: NodeJS.ProcessEnv = process.env): Bil
   };
 }
 
-/** Billing's own connections, named so that pg_stat_activity tells them apart, and waiting as long as a chunk may take. */
-function billingPool(databaseUrl: string, connections: number, limits: BillingLimits): PgPool {
-  return createPool(withUrlParameter(databaseUrl, 'application_name', 'kiosque-billing'), connections, {
-    poolWaitMs: limits.statementMs * 2,
-    statementMs: limits.statementMs,
-    lockMs: limits.lockMs,
-    queryMs: Math.max(limits.statementMs, limits.prepareStatementMs) + 5_000,
-    idleInTransactionMs: 10_000,
-  });
+/**
+ * The connections billing holds at once at most: `parallelism` chunks of each
+ * of its `concurrency` jobs, and as many for the chunk sweep. A process that
+ * runs the billing worker opens its one pool this much larger than
+ * DATABASE_POOL_SIZE: room for billing at its busiest beside everything else.
+ */
+export function billingConnections(settings: BillingWorkerSettings = billingWorkerSettings()): number {
+  return settings.concurrency * settings.parallelism + settings.parallelism;
 }
 
 /**
@@ -91,11 +87,6 @@ export async function startBillingWorker(
     statementMs: settings.statementTimeoutMs,
     lockMs: settings.lockTimeoutMs,
   };
-  const pool = billingPool(
-    config.databaseUrl,
-    settings.concurrency * settings.parallelism + settings.parallelism,
-    limits,
-  );
   const drive: BillingDriveOptions = {
     ...DEFAULT_BILLING_DRIVE,
     limits,
@@ -112,7 +103,7 @@ export async function startBillingWorker(
     const { billingRunId } = job.data;
     driving.add(billingRunId);
     try {
-      const outcome = await runBilling(pool, billingRunId, drive);
+      const outcome = await runBilling(database, billingRunId, drive);
       if (outcome.status === 'failed') log.error(outcome, 'billing run failed');
       else log.info(outcome, 'billing run finished');
       return outcome;
@@ -159,10 +150,10 @@ export async function startBillingWorker(
   let closing = false;
   let closed: Promise<void> | undefined;
   const sweepChunks = async () => {
-    for (const billingRunId of await runningRunIds(pool, settings.scope?.operatorIds)) {
+    for (const billingRunId of await runningRunIds(database, settings.scope?.operatorIds)) {
       if (closing) return;
       if (driving.has(billingRunId)) continue;
-      if (await workBillingRun(pool, billingRunId, drive))
+      if (await workBillingRun(database, billingRunId, drive))
         log.info({ billingRunId }, 'billing run finished by the sweep');
     }
   };
@@ -189,7 +180,6 @@ export async function startBillingWorker(
         await worker.close();
         await chunkSweep;
         await queue.close();
-        await pool.end();
       })();
       return closed;
     },

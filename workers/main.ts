@@ -6,6 +6,7 @@ import { createLogger } from '../src/logger.js';
 import { healthRoutes } from '../src/observability/health.js';
 import { useRedisCluster } from '../src/queue/connection.js';
 import { migrateWhenReachable, redisWhere } from '../src/start-up.js';
+import { billingConnections } from './billing.js';
 import { startWorkersWhenReady } from './registry.js';
 import { observePool } from '../src/observability/metrics.js';
 import { openDatabase } from '../src/store/database.js';
@@ -13,15 +14,17 @@ import { createRedis } from '../src/store/redis.js';
 
 /** `npm run workers`: the workers alone, so that gateways and workers scale apart. */
 let config;
+let poolSize;
 try {
   config = loadConfig();
+  poolSize = config.databasePoolSize + billingConnections();
 } catch (error) {
   console.error(`Kiosque workers cannot start: ${shortReason(error)}`);
   process.exit(1);
 }
 if (config.redisClusterNodes.length) useRedisCluster(config.redisClusterNodes, config.redisUrl);
 const logger = createLogger(config.logLevel, [config.adminApiKey]);
-const database = openDatabase(config.databaseUrl, config.databasePoolSize, config.databaseTimeouts, observePool);
+const database = openDatabase(config.databaseUrl, poolSize, config.databaseTimeouts, observePool);
 // Not used by the workers themselves (BullMQ has its own connections): it says when Redis is there, for start-up and /readyz.
 const redis = createRedis(config.redisUrl, config.redisClusterNodes);
 watchRedis(redis, redisWhere(config), logger);

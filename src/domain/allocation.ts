@@ -1,4 +1,4 @@
-import { Decimal } from './money.js';
+import { Decimal } from '../shared/money.js';
 
 /**
  * Splits `total` across `weights` in proportion, to the cent, by largest

@@ -1,7 +1,7 @@
 import { invoiceParts, lockPublishers, netCreditNotes, type InvoicePart } from '../store/availability.js';
 import { postEntry, type Posting } from '../store/ledger.js';
 import type { Sql } from '../store/sql.js';
-import { accounts } from './ledger.js';
+import { accounts } from '../shared/accounts.js';
 
 /**
  * An outcome's release (docs/money.md): each publisher's pending part of the

@@ -1,7 +1,7 @@
 import { electronicFormatIBAN, isValidBIC, validateIBAN, ValidationErrorsIBAN } from 'ibantools';
-import { upsertBankAccount, type BankAccountRecord } from '../store/bank-accounts.js';
+import { findBankAccount, upsertBankAccount, type BankAccountRecord } from '../store/bank-accounts.js';
 import type { Sql } from '../store/sql.js';
-import { invalidRequest } from './errors.js';
+import { invalidRequest, notFound } from './errors.js';
 
 const IBAN_ERRORS: Partial<Record<ValidationErrorsIBAN, string>> = {
   [ValidationErrorsIBAN.NoIBANProvided]: 'is required',
@@ -57,5 +57,12 @@ export async function registerBankAccount(
     updatedAt: now,
   };
   await upsertBankAccount(sql, account);
+  return account;
+}
+
+/** The publisher's account for payouts; 404 until it registers one. */
+export async function bankAccountOf(sql: Sql, publisherId: string): Promise<BankAccountRecord> {
+  const account = await findBankAccount(sql, publisherId);
+  if (!account) throw notFound('Bank account');
   return account;
 }

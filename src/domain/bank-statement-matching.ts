@@ -1,5 +1,5 @@
 import type { StatementEntry, StatementTransaction } from './camt053.js';
-import { Decimal } from './money.js';
+import { Decimal } from '../shared/money.js';
 
 /** What one transaction of a statement is, once recognised. */
 export type Match =

@@ -14,7 +14,7 @@ import type { Sql } from '../store/sql.js';
 import { entryReference, matchEntry, referencedIds, type Match } from './bank-statement-matching.js';
 import { parseCamt053 } from './camt053.js';
 import { invalidRequest, notFound } from './errors.js';
-import { accounts } from './ledger.js';
+import { accounts } from '../shared/accounts.js';
 import { formatAmount } from './money.js';
 
 interface Booking {

@@ -25,13 +25,12 @@ import { operatorBillingRun } from './billing.js';
 import { commissionOn } from './commission.js';
 import { invalidRequest, invalidState, notFound } from './errors.js';
 import { recordEvent } from './events.js';
-import { accounts } from './ledger.js';
-import { Decimal, formatAmount } from './money.js';
+import { accounts } from '../shared/accounts.js';
+import { formatAmount } from './money.js';
+import { Decimal } from '../shared/money.js';
 import { purchasePayload as purchaseResource } from './webhook-payloads.js';
 import { vatBreakdown, vatIncluded, vatRateString } from './vat.js';
 
-export const INVOICE_OUTCOMES = ['paid', 'unpaid', 'partially_paid'] as const;
-export type InvoiceOutcome = (typeof INVOICE_OUTCOMES)[number];
 export type OutcomeInput = { status: 'paid' | 'unpaid' } | { status: 'partially_paid'; collected: Decimal };
 
 /** A document with its lines, one per purchase charged or refund credited (rebuilt from the stored sums). */

@@ -9,10 +9,10 @@ import {
 } from '../store/billing-run-records.js';
 import { billNextChunk, ChunkFailed, recordChunkFailure, type ChunkResult } from '../store/billing-chunks.js';
 import { finalizeRun, prepareRun, runSummary } from '../store/billing-runs.js';
-import { DEFAULT_BILLING_LIMITS, type BillingLimits } from '../store/billing-session.js';
+import { DEFAULT_BILLING_LIMITS, type BillingDatabase, type BillingLimits } from '../store/billing-session.js';
 import type { Database } from '../store/database.js';
 import { operatorBillingRuns } from '../store/listings.js';
-import { onPool, type PgPool, type Sql } from '../store/sql.js';
+import type { Sql } from '../store/sql.js';
 import { notFound } from './errors.js';
 import { formatAmount } from './money.js';
 
@@ -113,14 +113,14 @@ export function isTransientBillingError(error: unknown): boolean {
   return TRANSIENT_MESSAGE.test(error instanceof Error ? error.message : String(error));
 }
 
-async function countChunkFailure(pool: PgPool, error: unknown, options: BillingDriveOptions): Promise<void> {
+async function countChunkFailure(db: BillingDatabase, error: unknown, options: BillingDriveOptions): Promise<void> {
   const cause = error instanceof ChunkFailed ? error.cause : error;
   const counts = error instanceof ChunkFailed && !isTransientBillingError(cause);
   options.onChunkError?.(cause, counts);
   if (!(error instanceof ChunkFailed) || !counts) return;
-  const attempts = await recordChunkFailure(pool, error.lease, error.message);
+  const attempts = await recordChunkFailure(db, error.lease, error.message);
   if (attempts >= options.maxChunkAttempts) {
-    await failUnfinishedRun(onPool(pool), error.lease.billingRunId, error.message, new Date());
+    await failUnfinishedRun(db.sql, error.lease.billingRunId, error.message, new Date());
   }
 }
 
@@ -131,24 +131,24 @@ async function countChunkFailure(pool: PgPool, error: unknown, options: BillingD
  * the run.
  */
 export async function workBillingRun(
-  pool: PgPool,
+  db: BillingDatabase,
   billingRunId: string,
   options: BillingDriveOptions = DEFAULT_BILLING_DRIVE,
 ): Promise<boolean> {
   const lane = async () => {
     for (;;) {
       try {
-        const chunk = await billNextChunk(pool, billingRunId, options.limits, new Date());
+        const chunk = await billNextChunk(db, billingRunId, options.limits, new Date());
         if (!chunk) return;
         options.onChunk?.(chunk);
       } catch (error) {
-        await countChunkFailure(pool, error, options);
+        await countChunkFailure(db, error, options);
         return;
       }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.parallelism) }, lane));
-  return finalizeRun(pool, billingRunId, options.limits);
+  return finalizeRun(db, billingRunId, options.limits);
 }
 
 /**
@@ -159,20 +159,20 @@ export async function workBillingRun(
  * any worker finishes the rest. Running it again once done changes nothing.
  */
 export async function runBilling(
-  pool: PgPool,
+  db: BillingDatabase,
   billingRunId: string,
   options: BillingDriveOptions = DEFAULT_BILLING_DRIVE,
 ): Promise<BillingOutcome> {
   for (;;) {
-    const prepared = await prepareRun(pool, billingRunId, options.chunkPayers, options.limits, new Date());
+    const prepared = await prepareRun(db, billingRunId, options.chunkPayers, options.limits, new Date());
     if (prepared.state === 'missing') throw notFound('Billing run');
     if (prepared.state !== 'blocked') break;
     await sleep(options.pollMs);
   }
   let performed = false;
   for (;;) {
-    if (await workBillingRun(pool, billingRunId, options)) performed = true;
-    const summary = await runSummary(pool, billingRunId);
+    if (await workBillingRun(db, billingRunId, options)) performed = true;
+    const summary = await runSummary(db, billingRunId);
     if (!summary) throw notFound('Billing run');
     if (summary.status !== 'running' && summary.status !== 'queued') {
       return {

@@ -1,6 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { invalidRequest } from './errors.js';
-import { Decimal } from './money.js';
+import { Decimal } from '../shared/money.js';
 
 const CAMT_053_NAMESPACE = 'urn:iso:std:iso:20022:tech:xsd:camt.053.001.08';
 

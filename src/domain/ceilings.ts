@@ -1,4 +1,4 @@
-import { Decimal } from './money.js';
+import { Decimal } from '../shared/money.js';
 import type { DeclineCode } from './errors.js';
 
 export interface Limits {

@@ -3,7 +3,7 @@ import { addMonths, addWeeks } from 'date-fns';
 import type { Sql } from '../store/sql.js';
 import { authorize, type AuthorizationInput } from './ceilings.js';
 import type { DeclineCode } from './errors.js';
-import { Decimal } from './money.js';
+import { Decimal } from '../shared/money.js';
 import { BILLING_TIME_ZONE, monthStart, weekStart } from './periods.js';
 import { householdControls, spentBy, subscriberLimits, type ControlColumns, type OperatorLimits } from './spending.js';
 

@@ -1,9 +1,7 @@
-import { Decimal, toCents } from './money.js';
+import { toCents } from './money.js';
+import { Decimal } from '../shared/money.js';
 
 import type { Channel } from '../shared/catalogue.js';
-
-// src/domain/purchases.ts and src/http/routes/purchases.ts still take the channels from here until their rewrite.
-export { CHANNELS, type Channel } from '../shared/catalogue.js';
 
 /** What each channel historically costs a publisher; Kiosque's ISP rate is the point. */
 export const DEFAULT_COMMISSION_RATES: Record<Channel, Decimal> = {

@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import { disputeCounts, publisherStanding, suspendPublisher } from '../store/publishers.js';
 import { notFound } from './errors.js';
 import type { Sql } from '../store/sql.js';
-import { Decimal } from './money.js';
+import { Decimal } from '../shared/money.js';
 
 /** The window of the dispute rate: disputes opened and purchases confirmed in the last 30 days. */
 export const DISPUTE_RATE_WINDOW_MS = 30 * 24 * 60 * 60 * 1000;

@@ -17,7 +17,7 @@ import {
 import type { Database } from '../store/database.js';
 import type { SweepScope } from '../store/sweep-scope.js';
 import type { Sql } from '../store/sql.js';
-import { Decimal } from './money.js';
+import { Decimal } from '../shared/money.js';
 import {
   assertAvailable,
   clawbackEntry,

@@ -1,10 +1,7 @@
-import type { Decimal } from './money.js';
+import type { Decimal } from '../shared/money.js';
 import { accountTotals } from '../store/ledger.js';
 import type { Sql } from '../store/sql.js';
 import { normalSide } from '../shared/accounts.js';
-
-// Billing's and cash's rules still take the chart of accounts from here until they import src/shared/accounts.ts.
-export { accounts } from '../shared/accounts.js';
 
 export interface AccountBalance {
   account: string;

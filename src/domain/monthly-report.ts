@@ -1,5 +1,5 @@
 import { TZDate } from '@date-fns/tz';
-import { Decimal } from 'decimal.js';
+import { Decimal } from '../shared/money.js';
 import { AppError } from './errors.js';
 import { BILLING_TIME_ZONE } from './periods.js';
 import { DECLINE_CODES } from '../shared/codes.js';

@@ -1,5 +1,6 @@
 import type { OperatorEventType } from './events.js';
-import { Decimal, formatAmount } from './money.js';
+import { formatAmount } from './money.js';
+import { Decimal } from '../shared/money.js';
 
 /** UK premium-rate rules ask for a reminder each time a subscriber's spending in a month passes another 20.00. */
 export const SPEND_REMINDER_STEP = new Decimal('20.00');

@@ -4,7 +4,7 @@ import { findOperatorLimits } from '../store/operators.js';
 import { findSubscriberByRef, saveControls } from '../store/subscribers.js';
 import type { Category } from './categories.js';
 import { forbidden, invalidRequest, notFound } from './errors.js';
-import type { Decimal } from './money.js';
+import type { Decimal } from '../shared/money.js';
 import { lockSubscriber } from './purchases.js';
 import { limitsInForce } from './ceilings.js';
 import { operatorLimits, type OperatorLimits } from './spending.js';

@@ -9,7 +9,7 @@ import {
 import type { PayoutRecord } from '../store/payouts.js';
 import type { Sql } from '../store/sql.js';
 import { notFound } from './errors.js';
-import { Decimal } from './money.js';
+import { Decimal } from '../shared/money.js';
 import { recordPayout } from './payouts.js';
 
 /** API.md v1.2: a run pays publishers whose available is at least this, unless told otherwise. */

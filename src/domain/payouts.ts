@@ -1,12 +1,19 @@
 import { newId } from '../ids.js';
 import { publisherAccounts } from '../store/availability.js';
 import { postEntry } from '../store/ledger.js';
-import { insertPayout, settledAndPaidOut, type PayoutRecord } from '../store/payouts.js';
+import {
+  insertPayout,
+  publisherPayouts,
+  settledAndPaidOut,
+  type PayoutRecord,
+  type PayoutWithStatus,
+} from '../store/payouts.js';
 import { lockPublisher } from '../store/publishers.js';
 import type { Sql } from '../store/sql.js';
 import { invalidState, notFound } from './errors.js';
-import { accounts } from './ledger.js';
-import { Decimal, formatAmount } from './money.js';
+import { accounts } from '../shared/accounts.js';
+import { formatAmount } from './money.js';
+import { Decimal } from '../shared/money.js';
 
 /**
  * What Kiosque may pay a publisher now: its payable account, credit-normal,
@@ -85,4 +92,16 @@ export async function publisherBalance(db: Sql, publisherId: string): Promise<Pu
   const { settled, paidOut } = await settledAndPaidOut(db, publisherId);
   const { pending, available } = await publisherAccounts(db, publisherId);
   return { pending, available, settled, paidOut };
+}
+
+/**
+ * One page of a publisher's own payouts with what the bank said of each,
+ * newest first (ids are time-ordered); one extra row tells whether more follow.
+ */
+export function listPublisherPayouts(
+  sql: Sql,
+  publisherId: string,
+  page: { limit: number; cursor?: string | undefined },
+): Promise<PayoutWithStatus[]> {
+  return publisherPayouts(sql, publisherId, { take: page.limit + 1, before: page.cursor ?? null });
 }

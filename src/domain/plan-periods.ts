@@ -3,9 +3,6 @@ import { addMonths, addWeeks } from 'date-fns';
 import { BILLING_TIME_ZONE } from './periods.js';
 import type { Plan } from '../shared/catalogue.js';
 
-// The pages (src/http/pages, consent-page.ts) still name the plan type from here.
-export type { Plan } from '../shared/catalogue.js';
-
 /**
  * The end of the n-th period of a subscription that started at `anchor`,
  * counted on the Europe/Paris calendar. Always computed from the anchor, never

@@ -1,7 +1,7 @@
 import { AppError, forbidden, invalidRequest, invalidState } from './errors.js';
 import { EUR, POINTS, pointsAccounts } from '../shared/accounts.js';
 import type { HouseholdPoints, PointsEntry } from '../store/points.js';
-import { Decimal } from './money.js';
+import { Decimal } from '../shared/money.js';
 
 /**
  * Kiosque Points (API.md v1.1, docs/money.md "Points"): the rules, without I/O.

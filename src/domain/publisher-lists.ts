@@ -6,9 +6,6 @@ import type { Sql } from '../store/sql.js';
 
 import type { PurchaseStatus, SubscriptionStatus } from '../shared/catalogue.js';
 
-// src/http/routes/purchases.ts still takes the list from here until its rewrite imports src/shared.
-export { PURCHASE_STATUSES } from '../shared/catalogue.js';
-
 export interface ListPage<S> {
   limit: number;
   cursor?: string | undefined;

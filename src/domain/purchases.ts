@@ -3,23 +3,28 @@ import {
   claimConfirmed,
   claimDeclined,
   findPurchase,
+  insertPendingPurchase,
   loadForConfirmation,
   lockPurchase,
   lockSubscriber as lockSubscriberRow,
   recordRefund,
   type ClaimOutcome,
   type ConfirmationContext,
+  type KeyedReply,
   type SpendingPeriods,
+  type StoredReply,
 } from '../store/purchases.js';
+import type { Database } from '../store/database.js';
 import type { LockedSubscriberRecord, PurchaseRecord, RefundRecord, SellerRecord } from '../store/records.js';
 import type { Sql } from '../store/sql.js';
 import { authorize } from './ceilings.js';
-import { commissionOn, type Channel } from './commission.js';
+import { commissionOn } from './commission.js';
+import type { Channel } from '../shared/catalogue.js';
 import { AppError, invalidState, notFound, type DeclineCode } from './errors.js';
 import { webhookEvent } from './events.js';
 import { notifyOperatorOfCharge } from './operator-notifications.js';
 import { sandboxDecline } from './sandbox.js';
-import { Decimal } from './money.js';
+import { Decimal } from '../shared/money.js';
 import { purchaseStatus } from './offer-status.js';
 import { purchasePayload, refundPayload } from './webhook-payloads.js';
 import { householdControls, spentBy, subscriberLimits, type Spent } from './spending.js';
@@ -94,6 +99,17 @@ export function newPurchase(
     pointsEarned: 0,
     pointValue: null,
   };
+}
+
+/**
+ * Click one: writes a new pending purchase with its idempotency key and the
+ * reply stored under it, both or neither, in one statement on the database's
+ * pool: one round trip and no transaction of its own, the hot path of issue 22.
+ * Null when written; when the key was already used, what the earlier request
+ * stored under it.
+ */
+export function savePendingPurchase(db: Database, purchase: Purchase, keyed: KeyedReply): Promise<StoredReply | null> {
+  return insertPendingPurchase(db.sql, purchase, keyed);
 }
 
 /**
@@ -227,7 +243,7 @@ function statementsOf(runner: Sql | Statements): Statements {
 }
 
 /** Who may see a purchase (GET /v1/purchases/:id), and whether its consent evidence is shown to them. */
-export function purchaseVisibility(
+function purchaseVisibility(
   purchase: Purchase,
   actor: { publisherId: string } | { subscriberId: string },
 ): { visible: boolean; withConsent: boolean } {
@@ -236,6 +252,21 @@ export function purchaseVisibility(
   // An unclaimed pending purchase is what its consent page shows to any subscriber holding the link.
   const unclaimed = purchase.subscriberId === null && purchase.subscriptionId === null;
   return { visible: own || unclaimed, withConsent: own };
+}
+
+/**
+ * The purchase as `actor` may see it: its publisher, its subscriber, or any
+ * subscriber while it is unclaimed. Anyone else is told it does not exist.
+ */
+export async function purchaseSeenBy(
+  sql: Sql,
+  purchaseId: string,
+  actor: { publisherId: string } | { subscriberId: string },
+): Promise<{ purchase: Purchase; withConsent: boolean }> {
+  const purchase = await findPurchase(sql, purchaseId);
+  const seen = purchase ? purchaseVisibility(purchase, actor) : null;
+  if (!purchase || !seen?.visible) throw notFound('Purchase');
+  return { purchase, withConsent: seen.withConsent };
 }
 
 /**

@@ -3,7 +3,7 @@ import { publisherSettlementRecords } from '../store/listings.js';
 import { runSettlements, type SettlementRecord } from '../store/settlements.js';
 import type { Sql } from '../store/sql.js';
 import { commissionOn } from './commission.js';
-import { Decimal } from './money.js';
+import { Decimal } from '../shared/money.js';
 
 /**
  * What a publisher was settled in one run; the parts always add up:
@@ -32,6 +32,10 @@ export interface PurchaseMoney {
  * One purchase over its whole life: Kiosque keeps no commission on money it did
  * not collect, so the commission is on amount − refunded − charged back,
  * rounded per purchase. The runs that settle its events add up to this.
+ *
+ * The billing run settles in SQL (store/billing-settlement.ts); this is the
+ * rule written plainly, which the property tests hold that SQL to.
+ * @internal
  */
 export function purchaseSettlement(purchase: PurchaseMoney): Settlement {
   const collected = purchase.amount.minus(purchase.refunded).minus(purchase.chargedBack);
@@ -47,7 +51,11 @@ export function purchaseSettlement(purchase: PurchaseMoney): Settlement {
   };
 }
 
-/** Net is what is left of gross once the rounded commissions, refunds and chargebacks are taken: exact by construction. */
+/**
+ * Net is what is left of gross once the rounded commissions, refunds and chargebacks are taken: exact by construction.
+ * Like purchaseSettlement, the reference the property tests hold the billing run's SQL settlement to.
+ * @internal
+ */
 export function settlementFromSums(
   sums: Omit<Settlement, 'net' | 'pointsIssuedValue' | 'pointsRedeemedValue'> &
     Partial<Pick<Settlement, 'pointsIssuedValue' | 'pointsRedeemedValue'>>,

@@ -2,7 +2,7 @@ import { findOperatorLimits } from '../store/operators.js';
 import { readSpending } from '../store/purchases.js';
 import type { Sql } from '../store/sql.js';
 import { budget, limitsInForce, type Budget, type HouseholdControls, type Limits } from './ceilings.js';
-import type { Decimal } from './money.js';
+import type { Decimal } from '../shared/money.js';
 import type { OperatorLimitsRecord } from '../store/records.js';
 import { monthStart, weekStart } from './periods.js';
 

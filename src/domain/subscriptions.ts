@@ -22,9 +22,9 @@ import { recordEvent, webhookEvent, type EventType } from './events.js';
 import { notifyOperatorOfCharge } from './operator-notifications.js';
 import { postConfirmationPoints } from './household-points.js';
 import { pointsEarned } from './points.js';
-import { Decimal } from './money.js';
+import { Decimal } from '../shared/money.js';
 import { nextPeriodEnd, periodHolding, type Period } from './plan-periods.js';
-import type { Plan } from '../shared/catalogue.js';
+import type { Plan, Channel } from '../shared/catalogue.js';
 import {
   CLAIM_ATTEMPTS,
   CONSENT_TTL_MS,
@@ -44,7 +44,6 @@ import type { SubscriptionViewer } from './subscription-visibility.js';
 import { monthStart, weekStart } from './periods.js';
 import type { Spent } from './spending.js';
 import { purchasePayload, subscriptionPayload } from './webhook-payloads.js';
-import type { Channel } from './commission.js';
 
 /** API.md price tiers: the most one period of each plan may cost. */
 export const PRICE_CAPS: Record<Plan, Decimal> = {

@@ -1,8 +1,5 @@
-import { Decimal, toCents } from './money.js';
-
-/** The French rates a digital product can carry: online press 2.1%, then 5.5%, 10% and the standard 20%. */
-export const VAT_RATES = ['0.021', '0.055', '0.10', '0.20'] as const;
-export type VatRate = (typeof VAT_RATES)[number];
+import { Decimal, type VatRate } from '../shared/money.js';
+import { toCents } from './money.js';
 
 /** A stored rate (numeric(5,4), "0.0210") as API.md writes it ("0.021", "0.10"). */
 export function vatRateString(rate: Decimal.Value): string {
@@ -32,7 +29,9 @@ export function vatIncluded(amount: Decimal, rate: Decimal.Value = '0.20'): Deci
  * half-even, and all of it once the purchase is wholly refunded. It grows with
  * `refunded` and never exceeds `chargedVat`, so each refund credits what it
  * adds (the last one the remainder). The billing run computes it in SQL
- * (store/billing-sql.ts vatCreditedUpToSql), held to this cent by cent.
+ * (store/billing-sql.ts vatCreditedUpToSql), held to this cent by cent by
+ * test/billing.sql-rounding.test.ts: only tests call it, as that reference.
+ * @internal
  */
 export function vatCreditedUpTo(chargedVat: Decimal, amount: Decimal, refunded: Decimal): Decimal {
   if (refunded.gte(amount)) return chargedVat;

@@ -1,5 +1,6 @@
 import type { DisputeWithParties } from '../store/disputes.js';
-import { Decimal, formatAmount } from './money.js';
+import { formatAmount } from './money.js';
+import { Decimal } from '../shared/money.js';
 import { purchaseStatus } from './offer-status.js';
 import { vatIncluded, vatRateString } from './vat.js';
 

@@ -2,7 +2,7 @@ import { html } from 'ghtml';
 import type { Budget } from '../domain/ceilings.js';
 import type { Forecast } from '../domain/charge-forecast.js';
 import type { PointsOffer } from '../domain/household-points.js';
-import type { Plan } from '../domain/plan-periods.js';
+import type { Plan } from '../shared/catalogue.js';
 import type { Formatter } from './pages/format.js';
 import { layout, type Shell } from './pages/layout.js';
 import type { Messages } from './pages/messages/fr.js';

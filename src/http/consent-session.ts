@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { forecastCharge } from '../domain/charge-forecast.js';
 import { AppError, type DeclineCode } from '../domain/errors.js';
-import type { Decimal } from '../domain/money.js';
+import type { Decimal } from '../shared/money.js';
 import { nextPeriodEnd } from '../domain/plan-periods.js';
 import type { Plan } from '../shared/catalogue.js';
 import { pointsOffer } from '../domain/household-points.js';

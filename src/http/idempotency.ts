@@ -94,7 +94,7 @@ function replay(res: Response, key: string, hash: string, stored: StoredReply): 
 
 /**
  * For a write whose reply is known before it is made: `write` stores the
- * data and the key with its reply in one statement (see insertPendingPurchase),
+ * data and the key with its reply in one statement (see savePendingPurchase),
  * one round trip in all, or returns what an earlier request stored.
  */
 export async function respondOnceInOneStatement(

@@ -2,8 +2,6 @@ import { z } from 'zod';
 import { AppError } from '../domain/errors.js';
 import { Decimal, REGULATORY_MAX_PER_PURCHASE, positiveAmount, positiveAmountString } from '../shared/money.js';
 
-export { amountString } from '../shared/money.js';
-
 /** Parses `value` with `schema`, or throws 400 invalid_request naming each bad field. */
 export function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value);

@@ -19,6 +19,7 @@ export const DEFAULT_OPERATOR_LIMITS = { perPurchase: '30.00', weekly: '60.00', 
 
 /** The French rates a digital product can carry: online press 2.1%, then 5.5%, 10% and the standard 20%. */
 export const VAT_RATES = ['0.021', '0.055', '0.10', '0.20'] as const;
+export type VatRate = (typeof VAT_RATES)[number];
 
 const AMOUNT_PATTERN = /^\d{1,9}\.\d{2}$/;
 

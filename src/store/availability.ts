@@ -1,8 +1,8 @@
-import type pg from 'pg';
 import type Decimal from 'decimal.js';
 import { money } from './records.js';
 import { accounts, accountSql, EUR } from '../shared/accounts.js';
 import { roundHalfEvenCentsSql } from './billing-sql.js';
+import type { Client } from './billing-session.js';
 import { onClient, type Sql, type Statement } from './sql.js';
 
 /**
@@ -60,7 +60,7 @@ const SETTLEMENT_AVAILABILITY = `
  * billing lock exclusively and the publishers' rows.
  */
 export async function settleAvailability(
-  client: pg.ClientBase,
+  client: Client,
   run: { id: string; operatorId: string },
   now: Date,
 ): Promise<void> {

@@ -5,12 +5,12 @@ import { createChunkTables, postDocuments, totalDocuments } from './billing-post
 import {
   billingTransaction,
   chunkDocsSql,
+  type BillingDatabase,
   type BillingLimits,
   type ChunkLease,
   type Client,
   type RunHead,
 } from './billing-session.js';
-import type { PgPool } from './sql.js';
 
 /** A run's chunks: the lease on one, its billing in one transaction, and the count of its failed attempts. */
 
@@ -37,14 +37,14 @@ export class ChunkFailed extends Error {
  * chunk is free.
  */
 export async function billNextChunk(
-  pool: PgPool,
+  db: BillingDatabase,
   billingRunId: string,
   limits: BillingLimits,
   now: Date,
 ): Promise<ChunkResult | null> {
   let lease: ChunkLease | undefined;
   try {
-    return await billingTransaction(pool, limits, limits.statementMs, async (client) => {
+    return await billingTransaction(db, limits, limits.statementMs, async (client) => {
       const { rows } = await client.query<{
         chunk_no: number;
         payer_from: string | null;
@@ -101,8 +101,8 @@ async function billChunk(
 }
 
 /** Counts a failed attempt at a chunk, and returns how many there have been. */
-export async function recordChunkFailure(pool: PgPool, lease: ChunkLease, message: string): Promise<number> {
-  const { rows: found } = await pool.query<{ attempts: number }>(
+export async function recordChunkFailure(db: BillingDatabase, lease: ChunkLease, message: string): Promise<number> {
+  const { rows: found } = await db.pool.query<{ attempts: number }>(
     `UPDATE billing_run_chunks SET attempts = attempts + 1, error = $3
      WHERE billing_run_id = $1 AND chunk_no = $2 RETURNING attempts`,
     [lease.billingRunId, lease.chunkNo, message.slice(0, 1000)],

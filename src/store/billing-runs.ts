@@ -3,12 +3,12 @@ import {
   BILLABLE_STATUSES_SQL,
   billingTransaction,
   operatorBillingLockText,
+  type BillingDatabase,
   type BillingLimits,
   type RunHead,
   type StoredRunStatus,
 } from './billing-session.js';
 import { settleAvailability } from './availability.js';
-import type { PgPool } from './sql.js';
 
 /**
  * A billing run from start to end (docs/money.md, "Billing runs"): prepared
@@ -26,14 +26,14 @@ type PrepareOutcome =
  * operator blocks it (unique index billing_runs_one_running_per_operator).
  */
 export async function prepareRun(
-  pool: PgPool,
+  db: BillingDatabase,
   billingRunId: string,
   chunkPayers: number,
   limits: BillingLimits,
   now: Date,
 ): Promise<PrepareOutcome> {
   try {
-    return await billingTransaction(pool, limits, limits.prepareStatementMs, async (client) => {
+    return await billingTransaction(db, limits, limits.prepareStatementMs, async (client) => {
       // FOR NO KEY UPDATE, never FOR UPDATE: every chunk in flight holds the run's row FOR KEY SHARE (its
       // invoices' foreign key), and neither preparing nor closing may queue behind chunks.
       const { rows: heads } = await client.query<{
@@ -97,8 +97,8 @@ export async function prepareRun(
  * ready (a chunk pending or leased), already finished, or being finished by
  * another worker right now.
  */
-export async function finalizeRun(pool: PgPool, billingRunId: string, limits: BillingLimits): Promise<boolean> {
-  return billingTransaction(pool, limits, limits.statementMs, async (client) => {
+export async function finalizeRun(db: BillingDatabase, billingRunId: string, limits: BillingLimits): Promise<boolean> {
+  return billingTransaction(db, limits, limits.statementMs, async (client) => {
     const { rows: heads } = await client.query<{ id: string; operator_id: string; through: Date }>(
       `SELECT r.id, r.operator_id, r.through FROM billing_runs r
        WHERE r.id = $1::text AND r.status = 'running'
@@ -134,8 +134,8 @@ interface StoredRunSummary {
   error: string | null;
 }
 
-export async function runSummary(pool: PgPool, billingRunId: string): Promise<StoredRunSummary | null> {
-  const { rows: found } = await pool.query<{
+export async function runSummary(db: BillingDatabase, billingRunId: string): Promise<StoredRunSummary | null> {
+  const { rows: found } = await db.pool.query<{
     status: StoredRunStatus;
     invoice_count: number;
     total: string;
@@ -146,8 +146,8 @@ export async function runSummary(pool: PgPool, billingRunId: string): Promise<St
 }
 
 /** Running runs (of the operators in scope, when given): each may have a free chunk or its last step to do. */
-export async function runningRunIds(pool: PgPool, operatorIds?: readonly string[]): Promise<string[]> {
-  const { rows: found } = await pool.query<{ id: string }>(
+export async function runningRunIds(db: BillingDatabase, operatorIds?: readonly string[]): Promise<string[]> {
+  const { rows: found } = await db.pool.query<{ id: string }>(
     `SELECT id FROM billing_runs WHERE status = 'running' AND ($1::text[] IS NULL OR operator_id = ANY($1::text[]))
      ORDER BY id`,
     [operatorIds ? [...operatorIds] : null],

@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import { inClientTransaction, type PgPool } from './sql.js';
+import type { Connection } from './database.js';
+import { inClientTransaction, type Queryable } from './sql.js';
 
 /**
  * What every step of a billing run shares (docs/money.md, "Billing runs"):
@@ -32,7 +33,46 @@ export const DEFAULT_BILLING_LIMITS: BillingLimits = {
   clientCheckMs: 1_000,
 };
 
-export type Client = pg.PoolClient;
+/**
+ * The database as billing holds it: the process's one pool, on which each
+ * step checks out a connection for a transaction with billing's bounds, and
+ * single statements beside. A process's Connection is one.
+ */
+export type BillingDatabase = Pick<Connection, 'pool' | 'sql'>;
+
+/** A billing transaction's connection: statements as text with their values, or named. */
+export interface Client extends Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values?: readonly unknown[],
+  ): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(statement: pg.QueryConfig): Promise<pg.QueryResult<R>>;
+}
+
+/**
+ * How much longer than PostgreSQL's own statement_timeout the client waits for
+ * an answer: the server cancels first and says why; the client gives up only on
+ * a server that stopped answering without closing the socket.
+ */
+const CLIENT_GRACE_MS = 5_000;
+
+/**
+ * The connection with every statement's client-side deadline (pg's
+ * query_timeout) set for billing's statements: the pool's own is a request's
+ * few seconds, and a chunk's statement may take its `statementMs`.
+ */
+function billingClient(connection: pg.PoolClient, statementMs: number): Client {
+  const readTimeoutMs = statementMs + CLIENT_GRACE_MS;
+  return {
+    query<R extends pg.QueryResultRow>(statement: string | pg.QueryConfig, values?: readonly unknown[]) {
+      const config: pg.QueryConfig & { query_timeout: number } =
+        typeof statement === 'string'
+          ? { text: statement, values: values ? [...values] : undefined, query_timeout: readTimeoutMs }
+          : { ...statement, query_timeout: readTimeoutMs };
+      return connection.query<R>(config);
+    },
+  };
+}
 
 export interface RunHead {
   id: string;
@@ -91,24 +131,28 @@ export function operatorBillingLockText(mode: 'exclusive' | 'shared', operatorId
 }
 
 /**
- * BEGIN, the billing session's bounds, `work`, COMMIT. The bounds are SET
- * LOCAL, so they hold on any pool's connection and leave it as it was.
+ * BEGIN, the billing session's bounds, `work`, COMMIT, on a connection of the
+ * process's one pool. The bounds are SET LOCAL, so they hold for this
+ * transaction alone and hand the connection back as the pool's other users
+ * expect it; application_name tells billing's transactions apart in
+ * pg_stat_activity (and to whoever looks for a blocked chunk there).
  */
 export function billingTransaction<T>(
-  pool: PgPool,
+  db: BillingDatabase,
   limits: BillingLimits,
   statementMs: number,
   work: (client: Client) => Promise<T>,
 ): Promise<T> {
-  return inClientTransaction(pool, async (client) => {
+  return inClientTransaction(db.pool, async (connection) => {
     // random_page_cost 1.1 (the usual figure for data in memory or on SSD): at the default 4, the planner
     // reads every unbilled purchase by sequential scan for each chunk instead of its payers' few by index
     // (measured: 227 ms against 5 ms for the purchases of 335 payers out of 20,000).
-    await client.query(
-      `SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true),
+    await connection.query(
+      `SELECT set_config('application_name', 'kiosque-billing', true),
+              set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true),
               set_config('client_connection_check_interval', $3, true), set_config('random_page_cost', '1.1', true)`,
       [String(statementMs), String(limits.lockMs), String(limits.clientCheckMs)],
     );
-    return work(client);
+    return work(billingClient(connection, statementMs));
   });
 }

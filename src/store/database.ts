@@ -1,7 +1,8 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import type pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
-import { createPool, type DbTimeouts } from './db.js';
+import { createPool } from './db.js';
+import type { DbTimeouts } from './db-timeouts.js';
 import { inTransaction, onPool, type Sql } from './sql.js';
 
 /*

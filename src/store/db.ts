@@ -2,8 +2,6 @@ import pg from 'pg';
 import { DEFAULT_DB_TIMEOUTS, type DbTimeouts } from './db-timeouts.js';
 import { connectionOptions } from './primary-host.js';
 
-export { DEFAULT_DB_TIMEOUTS, type DbTimeouts };
-
 /**
  * The one set of pg.Pool options for every pool Kiosque opens, so that all of
  * them fail fast the same way.

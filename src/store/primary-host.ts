@@ -68,14 +68,6 @@ export function parseDatabaseUrl(databaseUrl: string): DatabaseHosts {
   };
 }
 
-/** Sets one query parameter of a (possibly multi-host) PostgreSQL URL, which `new URL()` cannot parse. */
-export function withUrlParameter(databaseUrl: string, name: string, value: string): string {
-  const [base = '', query = ''] = databaseUrl.split('?', 2);
-  const params = new URLSearchParams(query);
-  params.set(name, value);
-  return `${base}?${params.toString()}`;
-}
-
 /** SQLSTATE 08001, libpq's own for "could not establish a connection": unavailable.ts maps class 08 to 503. */
 class NoWritablePrimaryError extends Error {
   readonly code = '08001';

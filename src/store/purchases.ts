@@ -17,7 +17,7 @@ import {
   type RefundRecord,
   type SellerRecord,
 } from './records.js';
-import { onPool, type PgPool, type Sql, type Statement } from './sql.js';
+import type { Sql, Statement } from './sql.js';
 
 export type { SpendingPeriods, SpendingRecord } from './confirmation.js';
 
@@ -131,11 +131,10 @@ const READ_KEY: Statement = {
  * inserted and the reply stored under it is returned instead.
  */
 export async function insertPendingPurchase(
-  pool: PgPool,
+  sql: Sql,
   purchase: PurchaseRecord,
   reply: KeyedReply,
 ): Promise<StoredReply | null> {
-  const sql = onPool(pool);
   const [row] = await sql.rows<{ created: number }>(INSERT_PENDING, [
     reply.scope,
     reply.key,

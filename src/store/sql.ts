@@ -19,7 +19,12 @@ export interface Sql {
 /** A checked-out connection closed by the server fails its query; unlistened, it would also crash the process. */
 const ignoreConnectionError = () => undefined;
 
-export function onClient(client: pg.ClientBase): Sql {
+/** What runs a named statement: a pg client, or a billing transaction's connection. */
+export interface Queryable {
+  query(statement: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+}
+
+export function onClient(client: Queryable): Sql {
   return {
     async rows<T>(statement: Statement, values: readonly unknown[]): Promise<T[]> {
       const result = await client.query({ name: statement.name, text: statement.text, values: [...values] });

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { Decimal } from '../../src/domain/money.js';
+import { Decimal } from '../../src/shared/money.js';
 import { vatIncluded } from '../../src/domain/vat.js';
 import type { TestGateway } from './harness.js';
 

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { Decimal } from '../../src/domain/money.js';
+import { Decimal } from '../../src/shared/money.js';
 import { bearer, type OperatorFixture, type TestGateway } from './harness.js';
 
 /** Euros as the API writes them. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Decimal } from '../../src/domain/money.js';
+import { Decimal } from '../../src/shared/money.js';
 import { sum } from '../support/money.js';
 import { purchaseSettlement, settlementFromSums, type PurchaseMoney } from '../../src/domain/settlement.js';
 

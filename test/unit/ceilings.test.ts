@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { authorize, budget, limitsInForce, type AuthorizationInput } from '../../src/domain/ceilings.js';
-import { Decimal } from '../../src/domain/money.js';
+import { Decimal } from '../../src/shared/money.js';
 
 const d = (v: string) => new Decimal(v);
 const operatorLimits = { perPurchase: d('30.00'), weekly: d('60.00'), monthly: d('150.00') };

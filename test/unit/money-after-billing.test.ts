@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { allocateByLargestRemainder } from '../../src/domain/allocation.js';
 import { csvSafeCell } from '../../src/domain/csv.js';
-import { Decimal } from '../../src/domain/money.js';
+import { Decimal } from '../../src/shared/money.js';
 import { defaultVatRate, vatIncluded, vatRateString } from '../../src/domain/vat.js';
 
 const d = (v: string) => new Decimal(v);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { commissionOn, DEFAULT_COMMISSION_RATES } from '../../src/domain/commission.js';
-import { Decimal, formatAmount, toCents } from '../../src/domain/money.js';
-import { amount } from '../../src/shared/money.js';
+import { formatAmount, toCents } from '../../src/domain/money.js';
+import { amount, Decimal } from '../../src/shared/money.js';
 import { sum } from '../support/money.js';
 
 const parseAmount = (value: unknown) => amount.safeParse(value).data ?? null;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Decimal } from '../../src/domain/money.js';
+import { Decimal } from '../../src/shared/money.js';
 import { crossedThresholds, operatorEventsFor, type ConfirmedCharge } from '../../src/domain/operator-events.js';
 import { sandboxDecline, SANDBOX_SCENARIOS } from '../../src/domain/sandbox.js';
 import { DECLINE_CODES } from '../../src/shared/codes.js';

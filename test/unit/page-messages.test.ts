@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { explainDecline, nextMonthStart, nextWeekStart } from '../../src/domain/charge-forecast.js';
-import { Decimal } from '../../src/domain/money.js';
+import { Decimal } from '../../src/shared/money.js';
 import { formatterFor } from '../../src/http/pages/format.js';
 import { fromAcceptLanguage } from '../../src/http/pages/i18n.js';
 import { en } from '../../src/http/pages/messages/en.js';

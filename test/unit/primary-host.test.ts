@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hostOf } from '../../src/lifecycle.js';
-import { parseDatabaseUrl, withUrlParameter } from '../../src/store/primary-host.js';
+import { parseDatabaseUrl } from '../../src/store/primary-host.js';
 
 describe('Reading a multi-host DATABASE_URL', () => {
   it('When the URL names two hosts and read-write, then both hosts are read in order and each gets a URL pg reads', () => {
@@ -52,17 +52,6 @@ describe('Reading a multi-host DATABASE_URL', () => {
   it('When the URL is refused, then its password is not in the message', () => {
     expect(() => parseDatabaseUrl('postgresql://u:hunter2@h1:5432,h2:x/k')).toThrow(/u:\*\*\*@/);
     expect(() => parseDatabaseUrl('postgresql://u:hunter2@h1:5432,h2:x/k')).not.toThrow(/hunter2/);
-  });
-
-  it('When a parameter is set on a multi-host URL, then the hosts and the other parameters stay', () => {
-    expect(
-      withUrlParameter(
-        'postgresql://h1:5432,h2:5433/k?target_session_attrs=read-write',
-        'application_name',
-        'kiosque-billing',
-      ),
-    ).toBe('postgresql://h1:5432,h2:5433/k?target_session_attrs=read-write&application_name=kiosque-billing');
-    expect(withUrlParameter('postgresql://h1/k', 'application_name', 'x')).toBe('postgresql://h1/k?application_name=x');
   });
 
   it('When a multi-host URL is logged, then the log names its hosts without the credentials', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/domain/errors.js';
-import { Decimal } from '../../src/domain/money.js';
+import { Decimal } from '../../src/shared/money.js';
 import { CONSENT_TTL_MS } from '../../src/domain/purchases.js';
 import { newSubscription, type NewSubscription } from '../../src/domain/subscriptions.js';
 import { canSee } from '../../src/domain/subscription-visibility.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/domain/errors.js';
-import { Decimal } from '../../src/domain/money.js';
+import { Decimal } from '../../src/shared/money.js';
 import { assertPriceTier, renewalStep, type RenewalState } from '../../src/domain/subscriptions.js';
 
 describe('assertPriceTier: API.md price tiers', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Decimal } from '../../src/domain/money.js';
+import { Decimal } from '../../src/shared/money.js';
 import { vatBreakdown, vatCreditedUpTo, vatIncluded } from '../../src/domain/vat.js';
 
 const d = (v: string) => new Decimal(v);

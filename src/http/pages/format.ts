@@ -1,4 +1,4 @@
-import type Decimal from 'decimal.js';
+import type { Decimal } from '../../shared/money.js';
 import { BILLING_TIME_ZONE } from '../../domain/periods.js';
 import { frenchDay } from './french.js';
 import type { Lang } from './i18n.js';

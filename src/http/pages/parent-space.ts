@@ -1,7 +1,7 @@
 import { html } from 'ghtml';
 import type { Budget } from '../../domain/ceilings.js';
 import { CATEGORIES } from '../../domain/categories.js';
-import type { Decimal } from '../../domain/money.js';
+import type { Decimal } from '../../shared/money.js';
 import type { Formatter } from './format.js';
 import { layout, type Shell } from './layout.js';
 import type { Messages } from './messages/fr.js';

@@ -1,7 +1,7 @@
 import { html } from 'ghtml';
 import type { Budget } from '../../domain/ceilings.js';
-import type { Decimal } from '../../domain/money.js';
-import type { Plan } from '../../domain/plan-periods.js';
+import type { Decimal } from '../../shared/money.js';
+import type { Plan } from '../../shared/catalogue.js';
 import type { Formatter } from './format.js';
 import { invoiceList, type InvoiceItem } from './invoice-list.js';
 import { layout, type Shell } from './layout.js';

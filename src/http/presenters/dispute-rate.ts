@@ -5,7 +5,7 @@ import {
   type DisputeStats,
   type SuspensionPolicy,
 } from '../../domain/dispute-rate.js';
-import { Decimal } from '../../domain/money.js';
+import { Decimal } from '../../shared/money.js';
 
 export function disputeRateResource(
   publisherId: string,

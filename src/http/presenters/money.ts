@@ -1,7 +1,8 @@
 import type { PublisherBalance } from '../../domain/payouts.js';
 import type { AccountBalance } from '../../domain/ledger.js';
 import { EUR } from '../../shared/accounts.js';
-import { formatAmount, type Decimal } from '../../domain/money.js';
+import { formatAmount } from '../../domain/money.js';
+import type { Decimal } from '../../shared/money.js';
 import type { Settlement, SettlementRow } from '../../domain/settlement.js';
 import type { PayoutRecord } from '../../store/payouts.js';
 

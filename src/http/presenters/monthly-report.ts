@@ -1,4 +1,4 @@
-import type { Decimal } from '../../domain/money.js';
+import type { Decimal } from '../../shared/money.js';
 import type { MonthlyReportLine } from '../../domain/monthly-report.js';
 import { DECLINE_CODES } from '../../shared/codes.js';
 

@@ -1,8 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { registerBankAccount } from '../../domain/bank-accounts.js';
-import { notFound } from '../../domain/errors.js';
-import { findBankAccount } from '../../store/bank-accounts.js';
+import { bankAccountOf, registerBankAccount } from '../../domain/bank-accounts.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import * as schema from '../openapi/cash-schemas.js';
@@ -29,9 +27,7 @@ export function bankAccountRoutes(ctx: AppContext): Router {
 
   router.get('/', async (_req, res) => {
     const { publisher } = actorOf(res, 'publisher');
-    const account = await findBankAccount(ctx.database.sql, publisher.id);
-    if (!account) throw notFound('Bank account');
-    res.json(bankAccountResource(account));
+    res.json(bankAccountResource(await bankAccountOf(ctx.database.sql, publisher.id)));
   });
 
   return router;

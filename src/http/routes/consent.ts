@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { confirmPurchase } from '../../domain/purchases.js';
-import { Decimal } from '../../domain/money.js';
+import { Decimal } from '../../shared/money.js';
 import { purchaseStatus } from '../../domain/offer-status.js';
 import { purchaseOnOffer } from '../../domain/consent-offers.js';
 import type { AppContext } from '../context.js';

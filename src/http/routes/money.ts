@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { EUR } from '../../shared/accounts.js';
-import { Decimal, formatAmount } from '../../domain/money.js';
+import { formatAmount } from '../../domain/money.js';
 import { createPayout, publisherBalance } from '../../domain/payouts.js';
 import { publisherSettlements } from '../../domain/settlement.js';
 import { allBalances } from '../../domain/ledger.js';
@@ -12,7 +12,7 @@ import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { body, pagination, parse } from '../validation.js';
-import { positiveAmountString } from '../../shared/money.js';
+import { positiveAmountString, Decimal } from '../../shared/money.js';
 
 const payoutBody = body({ amount: positiveAmountString });
 const publisherId = z.string().min(1).max(64);

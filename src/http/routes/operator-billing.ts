@@ -17,7 +17,6 @@ import {
   type OutcomeInput,
 } from '../../domain/billing-invoices.js';
 import { csvSafeRow, type CsvCell } from '../../domain/csv.js';
-import { Decimal } from '../../domain/money.js';
 import { runSettlement } from '../../domain/settlement.js';
 import { settlementResource } from '../presenters/money.js';
 import { actorOf, allow } from '../auth.js';
@@ -26,7 +25,8 @@ import { idempotencyKey, respondOnce } from '../idempotency.js';
 import { page } from '../pagination.js';
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
-import { amountString, body, pagination, parse } from '../validation.js';
+import { body, pagination, parse } from '../validation.js';
+import { amountString, Decimal } from '../../shared/money.js';
 
 export const resourceId = z.string().min(1).max(64);
 

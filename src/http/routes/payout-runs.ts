@@ -2,16 +2,17 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { renderPain001 } from '../../domain/pain001.js';
 import { createPayoutRun, DEFAULT_PAYOUT_MINIMUM, payoutRun } from '../../domain/payout-runs.js';
-import { Decimal } from '../../domain/money.js';
-import { publisherPayouts } from '../../store/payouts.js';
+import { listPublisherPayouts } from '../../domain/payouts.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { idempotencyKey, respondOnce } from '../idempotency.js';
 import * as schema from '../openapi/cash-schemas.js';
 import { list } from '../openapi/schemas.js';
 import { operations } from '../openapi/operation.js';
+import { page } from '../pagination.js';
 import { payoutRunResource, publisherPayoutResource } from '../presenters/cash.js';
-import { amountString, body, pagination, parse } from '../validation.js';
+import { body, pagination, parse } from '../validation.js';
+import { amountString, Decimal } from '../../shared/money.js';
 
 /** A calendar date that exists: 2026-02-30 is refused. */
 const calendarDate = z
@@ -65,16 +66,9 @@ export function publisherPayoutRoutes(ctx: AppContext): Router {
   router.get('/payouts', allow(ctx, 'publisher'), async (req, res) => {
     const { publisher } = actorOf(res, 'publisher');
     const query = parse(pagination, req.query);
-    const rows = await publisherPayouts(ctx.database.sql, publisher.id, {
-      take: query.limit + 1,
-      before: query.cursor ?? null,
-    });
-    const items = rows.slice(0, query.limit);
-    const last = items[items.length - 1];
-    res.json({
-      data: items.map(publisherPayoutResource),
-      nextCursor: rows.length > query.limit && last ? last.id : null,
-    });
+    const rows = await listPublisherPayouts(ctx.database.sql, publisher.id, query);
+    const { items, nextCursor } = page(rows, query.limit);
+    res.json({ data: items.map(publisherPayoutResource), nextCursor });
   });
 
   return router;

@@ -1,18 +1,17 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { CHANNELS } from '../../domain/commission.js';
-import { notFound } from '../../domain/errors.js';
-import { Decimal } from '../../domain/money.js';
-import { listPublisherPurchases, PURCHASE_STATUSES } from '../../domain/publisher-lists.js';
+import { CHANNELS, PURCHASE_STATUSES } from '../../shared/catalogue.js';
+import { amountString, Decimal, VAT_RATES } from '../../shared/money.js';
+import { listPublisherPurchases } from '../../domain/publisher-lists.js';
 import {
   confirmPurchase,
   newPurchase,
-  purchaseVisibility,
+  purchaseSeenBy,
   refundPurchase,
+  savePendingPurchase,
   type Confirmation,
   type Statements,
 } from '../../domain/purchases.js';
-import { VAT_RATES } from '../../domain/vat.js';
 import { consentResource, purchaseResource, refundResource } from '../presenters/resources.js';
 import { subscriberLanes } from '../keyed-lane.js';
 import { actorOf, allow } from '../auth.js';
@@ -22,18 +21,8 @@ import { idempotencyKey, respondOnceInOneStatement, respondOnce, type Reply } fr
 import { operations } from '../openapi/operation.js';
 import * as schema from '../openapi/schemas.js';
 import { page } from '../pagination.js';
-import { findPurchase, insertPendingPurchase } from '../../store/purchases.js';
 import type { Sql } from '../../store/sql.js';
-import {
-  amountString,
-  body,
-  description,
-  httpsUrl,
-  pagination,
-  parse,
-  pointsToSpend,
-  purchaseAmount,
-} from '../validation.js';
+import { body, description, httpsUrl, pagination, parse, pointsToSpend, purchaseAmount } from '../validation.js';
 
 /** Consent evidence for confirmations that come through the API rather than the page. */
 export const API_CONSENT_VERSION = 'api-v1';
@@ -119,20 +108,18 @@ export function purchaseRoutes(ctx: AppContext): Router {
     });
     const reply = { status: 201, body: purchaseResource(purchase, publicUrl) };
     await respondOnceInOneStatement(req, res, key, reply, (keyed) =>
-      insertPendingPurchase(ctx.database.pool, purchase, keyed),
+      savePendingPurchase(ctx.database, purchase, keyed),
     );
   });
 
   router.get('/:id', allow(ctx, 'publisher', 'subscriber'), async (req, res) => {
     const actor = actorOf(res, 'publisher', 'subscriber');
-    const purchase = await findPurchase(ctx.database.sql, parse(purchaseId, req.params.id));
     const seenBy =
       actor.kind === 'publisher' ? { publisherId: actor.publisher.id } : { subscriberId: actor.subscriber.id };
-    const seen = purchase ? purchaseVisibility(purchase, seenBy) : null;
-    if (!purchase || !seen?.visible) throw notFound('Purchase');
+    const { purchase, withConsent } = await purchaseSeenBy(ctx.database.sql, parse(purchaseId, req.params.id), seenBy);
     res.json({
       ...purchaseResource(purchase, publicUrl),
-      ...(seen.withConsent ? { consent: consentResource(purchase) } : {}),
+      ...(withConsent ? { consent: consentResource(purchase) } : {}),
     });
   });
 

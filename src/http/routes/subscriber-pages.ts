@@ -6,7 +6,7 @@ import { nextMonthStart, nextWeekStart } from '../../domain/charge-forecast.js';
 import { suspensionPolicy } from '../../domain/dispute-rate.js';
 import { assertDisputable, listDisputes, openDisputeAlone } from '../../domain/disputes.js';
 import { AppError } from '../../domain/errors.js';
-import { Decimal } from '../../domain/money.js';
+import { Decimal } from '../../shared/money.js';
 import { householdPoints, type HouseholdPoints } from '../../domain/household-points.js';
 import { controlsInForce, replaceControls } from '../../domain/parental-controls.js';
 import { purchaseStatus } from '../../domain/offer-status.js';
@@ -15,14 +15,15 @@ import { consentResource } from '../presenters/resources.js';
 import { operatorLimits } from '../../domain/spending.js';
 import { cancelSubscriptionAlone } from '../../domain/subscriptions.js';
 import type { PurchaseRecord, SubscriptionRecord } from '../../store/records.js';
+import type { SoldPurchase } from '../../store/subscriber-space.js';
+import type { SubscriberWithOperator } from '../../store/subscribers.js';
 import {
-  invoiceNumbers,
-  purchasesWithSeller,
-  publisherNames as namesOf,
-  subscriptionsWithSeller,
-  type SoldPurchase,
-} from '../../store/subscriber-space.js';
-import { childrenOf, type SubscriberWithOperator } from '../../store/subscribers.js';
+  correctedInvoiceNumbers,
+  householdChildren,
+  recentPurchases,
+  recentSubscriptions,
+  sellersOf,
+} from '../../domain/subscriber-space.js';
 import { formSubscriber, pageSubscriber, signInPage } from '../consent-session.js';
 import type { AppContext } from '../context.js';
 import type { Formatter } from '../pages/format.js';
@@ -104,7 +105,7 @@ async function purchasesOf(
   take: number,
   now: Date,
 ): Promise<PurchaseItem[]> {
-  const rows = await purchasesWithSeller(ctx.database.sql, subscriber.id, take);
+  const rows = await recentPurchases(ctx.database.sql, subscriber.id, take);
   return rows.map((row) => purchaseItem(row, subscriber.operator.brand, now));
 }
 
@@ -170,16 +171,15 @@ async function showSpace(
     subscriberBudget(ctx.database.sql, subscriber, now),
     householdPoints(ctx.database.sql, subscriber, { cursor: null, limit: LIST_SIZE }),
     purchasesOf(ctx, subscriber, LIST_SIZE, now),
-    subscriptionsWithSeller(ctx.database.sql, subscriber.id, LIST_SIZE),
+    recentSubscriptions(ctx.database.sql, subscriber.id, LIST_SIZE),
     listDisputes(ctx.database.sql, { kind: 'subscriber', subscriberId: subscriber.id }, { limit: LIST_SIZE }),
     invoicesOfSubscriber(ctx.database.sql, subscriber.id, 24),
-    subscriber.holderId === null ? childrenOf(ctx.database.sql, subscriber.id) : [],
+    householdChildren(ctx.database.sql, subscriber),
   ]);
   const subscriptions = soldSubscriptions.map((sold) => subscriptionItem(sold, now));
-  const corrected = [...new Set(invoices.flatMap((i) => (i.correctsInvoiceId === null ? [] : [i.correctsInvoiceId])))];
   const [publisherNames, numbers] = await Promise.all([
-    namesOf(ctx.database.sql, [...new Set(disputes.map((d) => d.purchase.publisherId))]),
-    invoiceNumbers(ctx.database.sql, subscriber.id, corrected),
+    sellersOf(ctx.database.sql, disputes),
+    correctedInvoiceNumbers(ctx.database.sql, subscriber.id, invoices),
   ]);
   const notice = queryOf(noticeParam, req.query.notice);
   const error = queryOf(errorParam, req.query.error);
@@ -270,7 +270,7 @@ async function showChildren(
   const { m, f } = kit;
   const now = new Date();
   const limits = operatorLimits(holder.operator);
-  const children = await childrenOf(ctx.database.sql, holder.id);
+  const children = await householdChildren(ctx.database.sql, holder);
   const views: ChildView[] = await Promise.all(
     children.map(async (child) => {
       const controls = controlsInForce(child, holder.operator);
@@ -465,7 +465,7 @@ export function subscriberPageRoutes(ctx: AppContext): Router {
       if (!code) throw error;
       return backTo(res, '/me/children', { error: code });
     }
-    const index = (await childrenOf(ctx.database.sql, holder.id)).findIndex((c) => c.externalRef === ref.data);
+    const index = (await householdChildren(ctx.database.sql, holder)).findIndex((c) => c.externalRef === ref.data);
     backTo(res, '/me/children', { notice: 'controls_saved' }, index >= 0 ? `#child-${index}` : '');
   });
 

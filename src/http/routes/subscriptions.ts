@@ -1,8 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { VAT_RATES } from '../../shared/money.js';
+import { VAT_RATES, Decimal } from '../../shared/money.js';
 import { CHANNELS, PLANS, SUBSCRIPTION_STATUSES } from '../../shared/catalogue.js';
-import { Decimal } from '../../domain/money.js';
 import { CURRENCY } from '../../shared/money.js';
 import { listPublisherSubscriptions } from '../../domain/publisher-lists.js';
 import { subscriptionResource } from '../presenters/resources.js';
