@@ -32,7 +32,7 @@ describe("a publisher's purchase listing (src/store/listings.ts)", () => {
     await buy(gw, publisher, token, { amount: '45.00' });
     const sql = onPool(gw.ctx.database.pool);
 
-    const listed = await listPublisherPurchases(sql, publisher.id, { limit: 10 });
+    const listed = await listPublisherPurchases(gw.ctx.database, publisher.id, { limit: 10 });
     expect(listed).toHaveLength(3);
     for (const record of listed) {
       expect(record).toEqual(await findPurchase(sql, record.id));
@@ -42,11 +42,10 @@ describe("a publisher's purchase listing (src/store/listings.ts)", () => {
   it('When a pending purchase is past its expiry, then it lists as expired and no longer as pending', async () => {
     const publisher = await createPublisher(gw);
     const pending = await createPurchase(gw, publisher);
-    const sql = onPool(gw.ctx.database.pool);
     const later = new Date(Date.now() + 24 * 60 * 60 * 1000);
 
     const ids = async (status: 'pending' | 'expired', now: Date) =>
-      (await listPublisherPurchases(sql, publisher.id, { limit: 10, status }, now)).map((p) => p.id);
+      (await listPublisherPurchases(gw.ctx.database, publisher.id, { limit: 10, status }, now)).map((p) => p.id);
     expect(await ids('pending', new Date())).toEqual([pending.id]);
     expect(await ids('expired', new Date())).toEqual([]);
     expect(await ids('pending', later)).toEqual([]);

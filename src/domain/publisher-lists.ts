@@ -1,8 +1,6 @@
 import type { Database } from '../store/database.js';
-import { publisherSubscriptions } from '../store/listings.js';
-import { publisherPurchases } from '../store/publisher-purchases.js';
+import { publisherPurchases, publisherSubscriptions } from '../store/listings.js';
 import type { PurchaseRecord, SubscriptionRecord } from '../store/records.js';
-import type { Sql } from '../store/sql.js';
 
 import type { PurchaseStatus, SubscriptionStatus } from '../shared/catalogue.js';
 
@@ -18,12 +16,12 @@ export interface ListPage<S> {
  * one extra row tells whether more follow.
  */
 export function listPublisherPurchases(
-  sql: Sql,
+  database: Database,
   publisherId: string,
   page: ListPage<PurchaseStatus>,
   now = new Date(),
 ): Promise<PurchaseRecord[]> {
-  return publisherPurchases(sql, publisherId, {
+  return publisherPurchases(database, publisherId, {
     take: page.limit + 1,
     before: page.cursor ?? null,
     status: page.status ?? null,

@@ -15,13 +15,12 @@ import { inTransaction, onPool, type Sql } from './sql.js';
  * - Prisma's typed client (model methods: `findMany`, `findUnique`, `update`, ...): reads and writes of one
  *   model outside any transaction, where the query reads naturally as an object. These files, and no other,
  *   use it, and they send no SQL text (TYPED_CLIENT_FILES in eslint.config.js):
- *     listings.ts   the API's paged listings: publishers' subscriptions (a pending offer past its expiry shows
- *                   as expired), subscribers' purchases and subscriptions, operators' billing runs,
+ *     listings.ts   the API's paged listings: publishers' purchases and subscriptions (a pending offer past its
+ *                   expiry shows as expired), subscribers' purchases and subscriptions, operators' billing runs,
  *                   publishers' settlements and webhook events;
  *     profiles.ts   operators and publishers as the admin and publishers themselves read and change them.
  *   A write made inside a transaction beside pg statements stays on pg: admin registrations, suspensions and
- *   secret rotations run in their idempotency key's transaction (src/http/idempotency.ts). A publisher's purchase
- *   listing stays on pg (publisher-purchases.ts) while its route hands the domain a Sql rather than the Database.
+ *   secret rotations run in their idempotency key's transaction (src/http/idempotency.ts).
  *
  * Prisma is never a second way to send SQL text: no `$queryRaw*`, `$executeRaw*`, `Prisma.sql` or Prisma
  * `$transaction` in src/, and the typed client is never reached from inside a pg transaction's work

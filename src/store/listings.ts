@@ -1,5 +1,5 @@
 import type { Prisma } from '../generated/prisma/client.js';
-import type { SubscriptionStatus } from '../shared/catalogue.js';
+import type { PurchaseStatus, SubscriptionStatus } from '../shared/catalogue.js';
 import type { BillingRunRecord } from './billing-run-records.js';
 import type { StoredRunStatus } from './billing-session.js';
 import type { Database } from './database.js';
@@ -109,13 +109,31 @@ function toSubscription(row: Prisma.SubscriptionGetPayload<{ select: typeof SUBS
 
 /**
  * The status filter as the API shows statuses: a pending offer past its expiry (at `now`) is expired, whether
- * or not the sweep has written it yet.
+ * or not the sweep has written it yet. Purchases and subscription offers read it alike.
  */
-function shownAs(status: SubscriptionStatus | null, now: Date): Prisma.SubscriptionWhereInput {
+function shownAs<S extends string>(
+  status: S | null,
+  now: Date,
+): { status?: S | 'pending'; expiresAt?: { gt: Date }; OR?: Array<{ status: string; expiresAt?: { lte: Date } }> } {
   if (status === null) return {};
   if (status === 'pending') return { status: 'pending', expiresAt: { gt: now } };
   if (status === 'expired') return { OR: [{ status: 'expired' }, { status: 'pending', expiresAt: { lte: now } }] };
   return { status };
+}
+
+/** Up to `take` of a publisher's purchases with ids below `before`, newest first, of a status as shown at `now`. */
+export async function publisherPurchases(
+  database: Database,
+  publisherId: string,
+  query: Page & { status: PurchaseStatus | null; now: Date },
+): Promise<PurchaseRecord[]> {
+  const rows = await database.prisma.purchase.findMany({
+    where: { publisherId, id: below(query.before), ...shownAs(query.status, query.now) },
+    orderBy: { id: 'desc' },
+    take: query.take,
+    select: PURCHASE,
+  });
+  return rows.map(toPurchase);
 }
 
 /** Up to `take` of a publisher's subscriptions with ids below `before`, newest first, of a status as shown at `now`. */

@@ -1,7 +1,7 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { CHANNELS, PURCHASE_STATUSES } from '../../shared/catalogue.js';
-import { amountString, Decimal, VAT_RATES } from '../../shared/money.js';
+import { Decimal, positiveAmountString, VAT_RATES } from '../../shared/money.js';
 import { listPublisherPurchases } from '../../domain/publisher-lists.js';
 import {
   confirmPurchase,
@@ -46,7 +46,7 @@ export const purchaseBody = body({
 });
 
 export const refundBody = body({
-  amount: amountString.refine((v) => new Decimal(v).gt(0), 'must be above 0.00').optional(),
+  amount: positiveAmountString.optional(),
 });
 
 export const purchaseId = z.string().min(1).max(64);
@@ -87,7 +87,7 @@ export function purchaseRoutes(ctx: AppContext): Router {
     const { publisher } = actorOf(res, 'publisher');
     const query = parse(purchaseListQuery, req.query);
     const { items, nextCursor } = page(
-      await listPublisherPurchases(ctx.database.sql, publisher.id, query),
+      await listPublisherPurchases(ctx.database, publisher.id, query),
       query.limit,
     );
     res.json({ data: items.map((p) => purchaseResource(p, publicUrl)), nextCursor });
