@@ -3,7 +3,7 @@ import { Decimal } from '../shared/money.js';
 import { AppError } from './errors.js';
 import { BILLING_TIME_ZONE } from './periods.js';
 import { DECLINE_CODES } from '../shared/codes.js';
-import { monthlyFigures } from '../store/monthly-report.js';
+import { monthlyFigures, recordConsentPageShown } from '../store/monthly-report.js';
 import type { Sql } from '../store/sql.js';
 
 /** One operator and publisher over the month: what they did, and the rates that follow from it. */
@@ -114,4 +114,9 @@ export async function reportOfMonth(
 ): Promise<{ bounds: { from: Date; to: Date }; lines: MonthlyReportLine[] }> {
   const bounds = monthBounds(month);
   return { bounds, lines: monthlyReportLines(await monthlyFigures(sql, bounds.from, bounds.to)) };
+}
+
+/** Counts a consent page shown, once per offer: the monthly report's conversion divides confirmations by it. */
+export function countConsentPageShown(sql: Sql, operatorId: string, offerId: string): Promise<void> {
+  return recordConsentPageShown(sql, operatorId, offerId);
 }

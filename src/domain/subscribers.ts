@@ -3,11 +3,13 @@ import type { Database } from '../store/database.js';
 import type { Sql } from '../store/sql.js';
 import {
   findSubscriberByRef,
+  findSubscriberWithOperator,
   countChildren,
   insertSubscriberIfAbsent,
   lockSubscribersByRef,
   saveHousehold,
   type SubscriberRecord,
+  type SubscriberWithOperator,
 } from '../store/subscribers.js';
 import { invalidRequest, notFound } from './errors.js';
 
@@ -91,4 +93,9 @@ export async function operatorSubscriber(sql: Sql, operatorId: string, externalR
   const subscriber = await findSubscriberByRef(sql, operatorId, externalRef);
   if (!subscriber) throw notFound('Subscriber');
   return subscriber;
+}
+
+/** The subscriber a signed page session names, with its operator's limits and brand; null once it is gone. */
+export function sessionSubscriber(sql: Sql, subscriberId: string): Promise<SubscriberWithOperator | null> {
+  return findSubscriberWithOperator(sql, subscriberId);
 }

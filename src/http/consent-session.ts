@@ -6,12 +6,13 @@ import type { Decimal } from '../shared/money.js';
 import { nextPeriodEnd } from '../domain/plan-periods.js';
 import type { Plan } from '../shared/catalogue.js';
 import { pointsOffer } from '../domain/household-points.js';
-import { recordConsentPageShown } from '../store/monthly-report.js';
+import { countConsentPageShown } from '../domain/monthly-report.js';
 import type { Sql } from '../store/sql.js';
 import { countFailedAuthentication, refuseThrottledAuthentication } from './auth-throttle.js';
 import { subscriberLanes } from './keyed-lane.js';
 import type { ConsentEvidence } from '../domain/purchases.js';
-import { findSubscriberWithOperator, type SubscriberWithOperator } from '../store/subscribers.js';
+import { sessionSubscriber } from '../domain/subscribers.js';
+import type { SubscriberWithOperator } from '../store/subscribers.js';
 import { subscriberFromAssertion } from './auth.js';
 import { CONSENT_PAGE_VERSION, consentPage } from './consent-page.js';
 import type { AppContext } from './context.js';
@@ -75,7 +76,7 @@ export async function pageSubscriber(
     session = typeof cookie === 'string' ? readSession(cookie, ctx.config.sessionSecret) : null;
   }
   if (!session) return null;
-  const subscriber = await findSubscriberWithOperator(ctx.database.sql, session.subscriberId);
+  const subscriber = await sessionSubscriber(ctx.database.sql, session.subscriberId);
   return subscriber ? { subscriber, session } : null;
 }
 
@@ -104,7 +105,7 @@ export async function formSubscriber(
   const subscriber =
     session &&
     validCsrfToken((req.body as { csrf?: unknown } | undefined)?.csrf, session, scope, ctx.config.sessionSecret)
-      ? await findSubscriberWithOperator(ctx.database.sql, session.subscriberId)
+      ? await sessionSubscriber(ctx.database.sql, session.subscriberId)
       : null;
   if (!session || !subscriber) {
     sendHtml(
@@ -274,7 +275,7 @@ export async function showConsentPage(
   const pointsOnly = overLimit && points !== null && (await forecastFor(points.euros)) === null;
   const forecast = pointsOnly ? null : forecastInEuros;
   // The answer to this page's form redirects to the publisher: the browser must be allowed to follow it.
-  await recordConsentPageShown(ctx.database.sql, who.subscriber.operatorId, offer.id);
+  await countConsentPageShown(ctx.database.sql, who.subscriber.operatorId, offer.id);
   setPageCsp(res, offer.returnUrl ? [new URL(offer.returnUrl).origin] : []);
   sendHtml(
     res,
