@@ -16,9 +16,9 @@ import {
   runReconciliation,
   type OutcomeInput,
 } from '../../domain/billing-invoices.js';
-import { csvSafeRow, type CsvCell } from '../../domain/csv.js';
 import { Decimal } from '../../domain/money.js';
 import { runSettlement } from '../../domain/settlement.js';
+import { csvSafeRow, type CsvCell } from '../presenters/csv.js';
 import { settlementResource } from '../presenters/money.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
