@@ -29,7 +29,7 @@ import { accounts } from '../shared/accounts.js';
 import { formatAmount } from './money.js';
 import { Decimal } from '../shared/money.js';
 import { purchasePayload as purchaseResource } from './webhook-payloads.js';
-import { vatBreakdown, vatIncluded, vatRateString } from './vat.js';
+import { vatIncluded } from './vat.js';
 
 export type OutcomeInput = { status: 'paid' | 'unpaid' } | { status: 'partially_paid'; collected: Decimal };
 
@@ -41,49 +41,8 @@ export type InvoiceWithLines = InvoiceRecord & { lines: InvoiceItemRecord[] };
  * charge's is its amount's, half-even; a refund's is what the run credited
  * (its share of its purchase's VAT, so credits never exceed the charge).
  */
-function lineVat(line: InvoiceItemRecord): Decimal {
+export function lineVat(line: InvoiceItemRecord): Decimal {
   return line.creditedVat ?? vatIncluded(line.amount, line.vatRate);
-}
-
-function lineResource(line: InvoiceItemRecord) {
-  const vat = formatAmount(lineVat(line));
-  return {
-    id: line.id,
-    publisherId: line.publisherId,
-    description: line.description,
-    amount: formatAmount(line.amount),
-    vatRate: vatRateString(line.vatRate),
-    vat,
-    vatAmount: vat,
-    purchaseId: line.purchaseId,
-    refundId: line.refundId,
-  };
-}
-
-export function invoiceResource(invoice: InvoiceWithLines) {
-  const vatTotal = formatAmount(invoice.vatAmount);
-  return {
-    id: invoice.id,
-    object: 'invoice',
-    number: invoice.number,
-    type: invoice.type,
-    correctsInvoiceId: invoice.correctsInvoiceId,
-    billingRunId: invoice.billingRunId,
-    subscriberRef: invoice.subscriberRef,
-    status: invoice.status,
-    total: formatAmount(invoice.total),
-    vatTotal,
-    vatAmount: vatTotal,
-    vatBreakdown: vatBreakdown(invoice.lines.map((line) => ({ ...line, vat: lineVat(line) }))).map((e) => ({
-      rate: e.rate,
-      base: formatAmount(e.base),
-      vat: formatAmount(e.vat),
-    })),
-    collected: invoice.collected === null ? null : formatAmount(invoice.collected),
-    createdAt: invoice.createdAt.toISOString(),
-    outcomeAt: invoice.outcomeAt?.toISOString() ?? null,
-    lines: invoice.lines.map(lineResource),
-  };
 }
 
 async function withLines(runner: Sql, invoices: readonly InvoiceRecord[]): Promise<InvoiceWithLines[]> {
@@ -121,61 +80,33 @@ export async function invoicesOfSubscriber(db: Sql, subscriberId: string, take: 
   return withLines(db, await subscriberInvoices(db, subscriberId, take));
 }
 
-/** The invoices CSV's columns, in order (API.md v1.2, "One spelling"): each value spelled as in the JSON. */
-export const INVOICE_CSV_COLUMNS = [
-  'number',
-  'invoiceId',
-  'type',
-  'correctsInvoiceId',
-  'billingRunId',
-  'subscriberRef',
-  'status',
-  'lineId',
-  'publisherId',
-  'purchaseId',
-  'refundId',
-  'description',
-  'amount',
-  'vat',
-  'vatRate',
-] as const;
-
-type InvoiceLineRow = Record<(typeof INVOICE_CSV_COLUMNS)[number], string | null>;
-
 /**
- * Every line of a run, one row each, read `batchSize` documents at a time by
- * keyset on the document id: memory stays at one batch whatever the size of the run.
+ * A run's documents in id order, read `batchSize` at a time by keyset on the
+ * document id: memory stays at one batch whatever the size of the run.
  */
-export async function* invoiceLineRows(db: Sql, billingRunId: string, batchSize = 500): AsyncGenerator<InvoiceLineRow> {
+async function* runDocumentBatches(db: Sql, billingRunId: string, batchSize: number): AsyncGenerator<InvoiceRecord[]> {
   let after = '';
   for (;;) {
-    const invoices = await withLines(db, await runInvoices(db, billingRunId, after, batchSize));
-    for (const invoice of invoices) {
-      const document = invoiceResource(invoice);
-      for (const line of document.lines) {
-        yield {
-          number: document.number,
-          invoiceId: document.id,
-          type: document.type,
-          correctsInvoiceId: document.correctsInvoiceId,
-          billingRunId: document.billingRunId,
-          subscriberRef: document.subscriberRef,
-          status: document.status,
-          lineId: line.id,
-          publisherId: line.publisherId,
-          purchaseId: line.purchaseId,
-          refundId: line.refundId,
-          description: line.description,
-          amount: line.amount,
-          vat: line.vat,
-          vatRate: line.vatRate,
-        };
-      }
-    }
+    const invoices = await runInvoices(db, billingRunId, after, batchSize);
+    yield invoices;
     const last = invoices[invoices.length - 1];
     if (!last || invoices.length < batchSize) return;
     after = last.id;
   }
+}
+
+/** Every document of a run, without its lines, one batch in memory at a time. */
+export async function* runDocuments(db: Sql, billingRunId: string, batchSize = 1000): AsyncGenerator<InvoiceRecord> {
+  for await (const batch of runDocumentBatches(db, billingRunId, batchSize)) yield* batch;
+}
+
+/** Every document of a run with its lines, one batch in memory at a time. */
+export async function* runDocumentsWithLines(
+  db: Sql,
+  billingRunId: string,
+  batchSize = 500,
+): AsyncGenerator<InvoiceWithLines> {
+  for await (const batch of runDocumentBatches(db, billingRunId, batchSize)) yield* await withLines(db, batch);
 }
 
 /** What the operator says was collected on an invoice of `total`; a partial amount must lie strictly between 0 and total. */
@@ -326,54 +257,4 @@ export type Reconciliation = RunReconciliationRecord & { remitted: Decimal };
 /** Billed against collected for one run, from its documents: billed = collected + uncollected + outstanding. */
 export async function runReconciliation(db: Sql, billingRunId: string): Promise<Reconciliation> {
   return { ...(await runReconciliationFigures(db, billingRunId)), remitted: await remittedForRun(db, billingRunId) };
-}
-
-export function reconciliationResource(billingRunId: string, r: Reconciliation) {
-  return {
-    billingRunId,
-    billed: formatAmount(r.billed),
-    collected: formatAmount(r.collected),
-    uncollected: formatAmount(r.uncollected),
-    outstanding: formatAmount(r.outstanding),
-    credited: formatAmount(r.credited),
-    remitted: formatAmount(r.remitted),
-    remittanceDifference: formatAmount(r.collected.minus(r.remitted)),
-    invoices: r.invoices,
-  };
-}
-
-export type ReconciliationCsvRow = {
-  invoiceId: string;
-  type: string;
-  subscriberRef: string;
-  total: string;
-  vatTotal: string;
-  status: string;
-  collected: string;
-};
-
-/** One row per document of a run, read by keyset in batches: memory stays at one batch. */
-export async function* reconciliationRows(
-  db: Sql,
-  billingRunId: string,
-  batchSize = 1000,
-): AsyncGenerator<ReconciliationCsvRow> {
-  let after = '';
-  for (;;) {
-    const invoices = await runInvoices(db, billingRunId, after, batchSize);
-    for (const i of invoices) {
-      yield {
-        invoiceId: i.id,
-        type: i.type,
-        subscriberRef: i.subscriberRef,
-        total: i.total.toFixed(2),
-        vatTotal: i.vatAmount.toFixed(2),
-        status: i.status,
-        collected: i.collected === null ? '' : i.collected.toFixed(2),
-      };
-    }
-    const last = invoices[invoices.length - 1];
-    if (!last || invoices.length < batchSize) return;
-    after = last.id;
-  }
 }

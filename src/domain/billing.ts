@@ -19,21 +19,6 @@ import { formatAmount } from './money.js';
 export const BILLING_RUN_STATUSES = ['queued', 'running', 'done', 'failed'] as const;
 export type BillingRunStatus = (typeof BILLING_RUN_STATUSES)[number];
 
-export function billingRunResource(run: BillingRunRecord) {
-  return {
-    id: run.id,
-    object: 'billing_run',
-    through: run.through.toISOString(),
-    status: run.status,
-    invoiceCount: run.invoiceCount,
-    total: formatAmount(run.total),
-    error: run.error,
-    createdAt: run.createdAt.toISOString(),
-    startedAt: run.startedAt?.toISOString() ?? null,
-    finishedAt: run.finishedAt?.toISOString() ?? null,
-  };
-}
-
 export async function createBillingRun(
   tx: Sql,
   operatorId: string,

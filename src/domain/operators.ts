@@ -6,7 +6,7 @@ import type { Sql } from '../store/sql.js';
 import { insertSubscribers } from '../store/subscribers.js';
 import { hashApiKey, newApiKey, newAssertionSecret, newWebhookSecret } from './credentials.js';
 import { notFound } from './errors.js';
-import { Decimal } from './money.js';
+import { Decimal } from '../shared/money.js';
 import { DEFAULT_OPERATOR_LIMITS } from '../shared/money.js';
 import { SANDBOX_SCENARIOS } from './sandbox.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { allocateByLargestRemainder } from '../../src/domain/allocation.js';
-import { csvSafeCell } from '../../src/domain/csv.js';
+import { csvSafeCell } from '../../src/http/presenters/csv.js';
 import { Decimal } from '../../src/shared/money.js';
 import { defaultVatRate, vatIncluded, vatRateString } from '../../src/domain/vat.js';
 

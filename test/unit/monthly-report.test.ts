@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { monthBounds, monthlyReportLines } from '../../src/domain/monthly-report.js';
 import { monthlyReportResource, reportCsvRecords } from '../../src/http/presenters/monthly-report.js';
-import { csvSafeCell } from '../../src/domain/csv.js';
+import { csvSafeCell } from '../../src/http/presenters/csv.js';
 
 describe('monthBounds', () => {
   it('When a month is given, then it spans Europe/Paris midnights, across a DST change too', () => {

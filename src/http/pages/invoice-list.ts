@@ -1,5 +1,6 @@
 import { html } from 'ghtml';
-import { invoiceResource, type InvoiceWithLines } from '../../domain/billing-invoices.js';
+import type { InvoiceWithLines } from '../../domain/billing-invoices.js';
+import { invoiceResource } from '../presenters/billing.js';
 import type { Formatter } from './format.js';
 import type { Messages } from './messages/fr.js';
 

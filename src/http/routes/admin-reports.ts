@@ -1,10 +1,10 @@
 import { stringify } from 'csv-stringify/sync';
 import { Router } from 'express';
 import { z } from 'zod';
-import { csvSafeRow } from '../../domain/csv.js';
 import { reportOfMonth } from '../../domain/monthly-report.js';
 import { monthStart } from '../../domain/periods.js';
 import { allow } from '../auth.js';
+import { csvSafeRow } from '../presenters/csv.js';
 import { monthlyReportResource, REPORT_CSV_COLUMNS, reportCsvRecords } from '../presenters/monthly-report.js';
 import type { AppContext } from '../context.js';
 import { operations } from '../openapi/operation.js';

@@ -3,21 +3,27 @@ import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import { Router, type Response } from 'express';
 import { z } from 'zod';
-import { billingRunResource, createBillingRun, listBillingRuns, operatorBillingRun } from '../../domain/billing.js';
+import { createBillingRun, listBillingRuns, operatorBillingRun } from '../../domain/billing.js';
 import {
-  INVOICE_CSV_COLUMNS,
-  invoiceLineRows,
-  invoiceResource,
   listInvoices,
   operatorInvoice,
-  reconciliationResource,
-  reconciliationRows,
   recordInvoiceOutcome,
+  runDocuments,
+  runDocumentsWithLines,
   runReconciliation,
   type OutcomeInput,
 } from '../../domain/billing-invoices.js';
-import { csvSafeRow, type CsvCell } from '../../domain/csv.js';
 import { runSettlement } from '../../domain/settlement.js';
+import {
+  billingRunResource,
+  INVOICE_CSV_COLUMNS,
+  invoiceCsvRows,
+  invoiceResource,
+  RECONCILIATION_CSV_COLUMNS,
+  reconciliationCsvRows,
+  reconciliationResource,
+} from '../presenters/billing.js';
+import { csvSafeRow, type CsvCell } from '../presenters/csv.js';
 import { settlementResource } from '../presenters/money.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
@@ -49,8 +55,6 @@ function outcomeInput(input: z.output<typeof outcomeBody>): OutcomeInput {
     ? { status: input.status, collected: new Decimal(input.collected) }
     : { status: input.status };
 }
-
-const RECONCILIATION_COLUMNS = ['invoiceId', 'type', 'subscriberRef', 'total', 'vatTotal', 'status', 'collected'];
 
 /**
  * Streams rows as CSV, every cell through csvSafeRow. Once headers are sent a
@@ -135,8 +139,8 @@ export function billingRunRoutes(ctx: AppContext): Router {
         ctx,
         res,
         `reconciliation-${run.id}.csv`,
-        RECONCILIATION_COLUMNS,
-        reconciliationRows(ctx.database.sql, run.id),
+        [...RECONCILIATION_CSV_COLUMNS],
+        reconciliationCsvRows(runDocuments(ctx.database.sql, run.id)),
       );
       return;
     }
@@ -160,7 +164,7 @@ export function invoiceRoutes(ctx: AppContext): Router {
         res,
         `invoices-${run.id}.csv`,
         [...INVOICE_CSV_COLUMNS],
-        invoiceLineRows(ctx.database.sql, run.id),
+        invoiceCsvRows(runDocumentsWithLines(ctx.database.sql, run.id)),
       );
       return;
     }
