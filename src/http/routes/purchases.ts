@@ -86,10 +86,7 @@ export function purchaseRoutes(ctx: AppContext): Router {
   router.get('/', allow(ctx, 'publisher'), async (req, res) => {
     const { publisher } = actorOf(res, 'publisher');
     const query = parse(purchaseListQuery, req.query);
-    const { items, nextCursor } = page(
-      await listPublisherPurchases(ctx.database, publisher.id, query),
-      query.limit,
-    );
+    const { items, nextCursor } = page(await listPublisherPurchases(ctx.database, publisher.id, query), query.limit);
     res.json({ data: items.map((p) => purchaseResource(p, publicUrl)), nextCursor });
   });
 
