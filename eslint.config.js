@@ -77,7 +77,7 @@ export default tseslint.config(
     },
   },
   {
-    // Imports point one way and never circle back (DESIGN.md "Shape"): a cycle is a layer that knows its caller.
+    // Imports point one way and never circle back (README "How it is built"): a cycle is a layer that knows its caller.
     files: ['src/**/*.ts', 'workers/**/*.ts'],
     plugins: { 'import-x': importX },
     settings: {
