@@ -2,7 +2,7 @@ import { createSecretKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 
 export const ASSERTION_AUDIENCE = 'kiosque';
-/** API.md: an operator's assertion expires at most 10 minutes ahead. */
+/** docs/authentication.md: an operator's assertion expires at most 10 minutes ahead. */
 export const ASSERTION_MAX_LIFETIME_S = 600;
 /** Clock skew forgiven between an operator's clock and ours. */
 export const CLOCK_SKEW_S = 30;

@@ -12,7 +12,7 @@ import { notFound } from './errors.js';
 import { Decimal } from '../shared/money.js';
 import { recordPayout } from './payouts.js';
 
-/** API.md v1.2: a run pays publishers whose available is at least this, unless told otherwise. */
+/** docs/money.md: a run pays publishers whose available is at least this, unless told otherwise. */
 export const DEFAULT_PAYOUT_MINIMUM = new Decimal('100.00');
 
 export interface PayoutRun {

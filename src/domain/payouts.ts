@@ -84,7 +84,7 @@ export interface PublisherBalance {
 }
 
 /**
- * API.md v1.2: settled = pending + available + paidOut, settled being the sum
+ * docs/money.md: settled = pending + available + paidOut, settled being the sum
  * of the publisher's live settlements' net (a sandbox run's is test money) and
  * paidOut its payouts less those the bank returned.
  */

@@ -4,7 +4,7 @@ import type { HouseholdPoints, PointsEntry } from '../store/points.js';
 import { Decimal } from '../shared/money.js';
 
 /**
- * Kiosque Points (API.md v1.1, docs/money.md "Points"): the rules, without I/O.
+ * Kiosque Points (docs/points.md, docs/money.md "Points"): the rules, without I/O.
  * Points are whole numbers in the journal's second unit; every movement of
  * points is a journal entry that balances in points and, for its euro value,
  * in euros.

@@ -38,7 +38,7 @@ export type Refund = RefundRecord;
 export type Seller = SellerRecord;
 export type LockedSubscriber = LockedSubscriberRecord;
 
-/** API.md: a pending purchase expires 10 minutes after creation. */
+/** docs/purchases.md: a pending purchase expires 10 minutes after creation. */
 export const CONSENT_TTL_MS = 10 * 60 * 1000;
 
 export interface NewPurchase {
@@ -48,7 +48,7 @@ export interface NewPurchase {
   kind: 'article' | 'credits';
   credits: number | null;
   returnUrl: string | null;
-  /** Overrides the publisher's VAT rate (API.md v1.1, "VAT by product"). */
+  /** Overrides the publisher's VAT rate (docs/money.md). */
   vatRate?: string;
 }
 
@@ -135,7 +135,7 @@ export type Confirmation =
 
 /**
  * Decides a charge for a subscriber whose row the caller has locked: every
- * check of API.md, with spending read by a statement sent after the lock was
+ * check of docs/purchases.md, with spending read by a statement sent after the lock was
  * granted, so it sees every confirmation committed before.
  */
 export async function decideCharge(
@@ -444,7 +444,7 @@ export async function refundPurchase(
   return { refund, purchase: updated };
 }
 
-/** The points a refunded share no longer earns leave the household (API.md v1.1, Kiosque Points). */
+/** The points a refunded share no longer earns leave the household (docs/points.md). */
 async function clawBackOnRefund(sql: Sql, purchase: Purchase, refund: Refund, now: Date): Promise<void> {
   if (purchase.pointsEarned === 0 || !purchase.subscriberId) return;
   const household = await householdOfSubscriber(sql, purchase.subscriberId);

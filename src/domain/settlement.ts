@@ -99,7 +99,7 @@ export async function runSettlement(sql: Sql, billingRunId: string): Promise<Set
 
 /**
  * A publisher's settlements across operators, newest first (run ids are time-ordered):
- * its live operators' or its sandbox operators', never both (API.md: sandbox money never mixes with live).
+ * its live operators' or its sandbox operators', never both (docs/sandbox.md: sandbox money never mixes with live).
  */
 export async function publisherSettlements(
   database: Database,

@@ -45,7 +45,7 @@ import { monthStart, weekStart } from './periods.js';
 import type { Spent } from './spending.js';
 import { purchasePayload, subscriptionPayload } from './webhook-payloads.js';
 
-/** API.md price tiers: the most one period of each plan may cost. */
+/** Price tiers (docs/subscriptions.md): the most one period of each plan may cost. */
 export const PRICE_CAPS: Record<Plan, Decimal> = {
   weekly: new Decimal('5.00'),
   monthly: new Decimal('30.00'),
@@ -121,7 +121,7 @@ export interface NewSubscription {
   description: string;
   channel: Channel;
   returnUrl: string | null;
-  /** Overrides the publisher's VAT rate for every period (API.md v1.1, "VAT by product"). */
+  /** Overrides the publisher's VAT rate for every period (docs/money.md). */
   vatRate?: string;
 }
 

@@ -1,7 +1,7 @@
 import { Decimal, type VatRate } from '../shared/money.js';
 import { toCents } from './money.js';
 
-/** A stored rate (numeric(5,4), "0.0210") as API.md writes it ("0.021", "0.10"). */
+/** A stored rate (numeric(5,4), "0.0210") as the API writes it ("0.021", "0.10"). */
 export function vatRateString(rate: Decimal.Value): string {
   const text = new Decimal(rate).toString();
   return text.includes('.') && text.split('.')[1]?.length === 1 ? `${text}0` : text;
@@ -46,7 +46,7 @@ interface VatRateTotal {
 }
 
 /**
- * A document's VAT per rate (API.md v1.2, "VAT per rate"), from its lines:
+ * A document's VAT per rate (docs/money.md), from its lines:
  * each rate's `vat` sums its lines' VAT and its `base` their amounts less that
  * VAT, so the entries' base + vat add up to the total and their vat to the VAT
  * total. Rates in increasing order.

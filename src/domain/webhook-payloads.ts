@@ -5,7 +5,7 @@ import { purchaseStatus } from './offer-status.js';
 import { vatIncluded, vatRateString } from './vat.js';
 
 /*
- * What webhooks carry, built in the transaction of the change they report. API.md
+ * What webhooks carry, built in the transaction of the change they report. docs/webhooks.md
  * fixes these shapes, and the API shows the same resources (src/http/presenters).
  */
 
@@ -50,7 +50,7 @@ export function consentUrl(publicUrl: string, purchaseId: string): string {
   return `${publicUrl}/consent/purchases/${purchaseId}`;
 }
 
-/** API.md v1.1: the VAT inside a purchase's VAT-inclusive amount, at the rate fixed when it was created. */
+/** docs/money.md: the VAT inside a purchase's VAT-inclusive amount, at the rate fixed when it was created. */
 function purchaseVat(purchase: PurchaseView) {
   if (purchase.vatRate === null) return { vatRate: null, vatAmount: null };
   return {

@@ -206,7 +206,7 @@ export interface ConsentOffer {
   plan: Plan | null;
 }
 
-/** The publisher's return address with the outcome added, as API.md promises it. */
+/** The publisher's return address with the outcome added, as docs/purchases.md promises it. */
 export function returnUrlWith(
   returnUrl: string,
   kind: OfferKind,

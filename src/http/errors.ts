@@ -6,7 +6,7 @@ import { isDatabaseUnavailable } from '../store/unavailable.js';
 /** Seconds a client should wait before retrying a 503: long enough for a pool or a restarting server to recover. */
 export const RETRY_AFTER_SECONDS = 2;
 
-/** The one place an error code becomes an HTTP status (API.md, "Errors"). */
+/** The one place an error code becomes an HTTP status (docs/errors.md). */
 export function statusFor(code: ErrorCode): number {
   switch (code) {
     case 'invalid_request':
@@ -57,7 +57,7 @@ interface BodyParserError {
 }
 
 /**
- * Last middleware: AppErrors become their API.md body; body-parser failures
+ * Last middleware: AppErrors become their docs/errors.md body; body-parser failures
  * are 400/413; PostgreSQL out of reach or out of time is 503; the rest is
  * logged. A request already answered (by its deadline) gets nothing more.
  */

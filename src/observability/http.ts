@@ -65,7 +65,7 @@ function isErrorBody(body: unknown): body is ErrorBody {
 /**
  * Counts and times every answer by route template, counts confirmations and
  * declines from what the confirm endpoints answered, and puts the request id
- * into every JSON error body (API.md's body, with one more field).
+ * into every JSON error body (docs/errors.md's body, with one more field).
  */
 export function observeHttp(): RequestHandler {
   return (req, res, next) => {

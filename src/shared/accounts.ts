@@ -42,7 +42,7 @@ export const accounts = {
   payoutsInTransit: 'kiosque:payouts_in_transit',
 } as const;
 
-/** Kiosque Points (API.md v1.1): whole points in POINTS, and their euro value in EUR. */
+/** Kiosque Points (docs/points.md): whole points in POINTS, and their euro value in EUR. */
 export const pointsAccounts = {
   /** Points earned by the household, not yet spendable (credit side: owed to the household). */
   pending: (holderId: string) => `points:holder:${holderId}:pending`,

@@ -1,5 +1,5 @@
 /*
- * The closed lists API.md names, written once: records, request schemas, the
+ * The closed lists the integrator reference (docs/) names, written once: records, request schemas, the
  * OpenAPI document, SQL and pages all take them from here.
  */
 

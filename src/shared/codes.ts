@@ -1,4 +1,4 @@
-/** The closed list of API.md error codes; src/http/errors.ts maps each to its status. */
+/** The closed list of error codes in docs/errors.md; src/http/errors.ts maps each to its status. */
 export const ERROR_CODES = [
   'invalid_request',
   'unauthorized',

@@ -14,7 +14,7 @@ export const ROUNDING = Decimal.ROUND_HALF_EVEN;
 export const REGULATORY_MAX_PER_PURCHASE = new Decimal('50.00');
 export const REGULATORY_MAX_PER_MONTH = new Decimal('300.00');
 
-/** API.md: an operator's limits unless it registers with its own. */
+/** docs/operators.md: an operator's limits unless it registers with its own. */
 export const DEFAULT_OPERATOR_LIMITS = { perPurchase: '30.00', weekly: '60.00', monthly: '150.00' } as const;
 
 /** The French rates a digital product can carry: online press 2.1%, then 5.5%, 10% and the standard 20%. */

@@ -1,7 +1,7 @@
 import { chunkDocsSql, chunkDocsValues, type ChunkLease, type Client, type RunHead } from './billing-session.js';
 
 /**
- * Legal document numbers (API.md v1.2, "Numbers"): `<YYYY>-<code>-<n>`, one
+ * Legal document numbers (docs/money.md): `<YYYY>-<code>-<n>`, one
  * unbroken sequence per operator and year of issue in Europe/Paris.
  */
 

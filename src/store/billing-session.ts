@@ -90,7 +90,7 @@ export interface ChunkLease {
 /** Purchase statuses that were confirmed once and so are owed, whatever happened since. */
 export const BILLABLE_STATUSES_SQL = `('confirmed', 'refunded', 'disputed')`;
 
-/** The VAT rate of purchase `purchase` with its publisher `pub` and subscription `sub` (API.md, "VAT by product"). */
+/** The VAT rate of purchase `purchase` with its publisher `pub` and subscription `sub` (docs/money.md). */
 export function purchaseVatRateSql(purchase: string): string {
   return `COALESCE(${purchase}.vat_rate, sub.vat_rate, pub.vat_rate)`;
 }

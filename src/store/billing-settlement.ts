@@ -12,7 +12,7 @@ import type { Client, RunHead } from './billing-session.js';
 /**
  * A run's settlement (docs/money.md): per publisher, what its unsettled
  * accounts with the operator hold when the run closes. Kiosque Points settle
- * with the rest (API.md v1.1): `points_issued` (debit: what it owes for points
+ * with the rest (docs/money.md): `points_issued` (debit: what it owes for points
  * its sales earned) and `points_redeemed` (credit: what it is owed for points
  * spent on it), so that
  * gross + pointsRedeemedValue = commission + net + refunds + chargebacks + pointsIssuedValue.

@@ -29,7 +29,7 @@ export interface PurchaseRecord {
   refundedAmount: Decimal;
   chargedBackAmount: Decimal;
   invoiceId: string | null;
-  /** VAT rate fixed at creation (API.md v1.1); null on purchases made before VAT by product. */
+  /** VAT rate fixed at creation (docs/money.md); null on purchases made before VAT by product. */
   vatRate: Decimal | null;
   consentIp: string | null;
   consentUserAgent: string | null;
@@ -59,7 +59,7 @@ export interface SellerRecord {
   category: string;
   suspended: boolean;
   rates: Record<Channel, Decimal>;
-  /** The publisher's default VAT rate (API.md v1.1), which a purchase or subscription may override. */
+  /** The publisher's default VAT rate (docs/money.md), which a purchase or subscription may override. */
   vatRate: Decimal;
   /** Points its sales award per euro (0: none). */
   pointsPerEuro: Decimal;
@@ -72,7 +72,7 @@ export interface OperatorLimitsRecord {
   limitPerPurchase: Decimal;
   limitWeekly: Decimal;
   limitMonthly: Decimal;
-  /** A sandbox operator's scenario subscribers decline on purpose (API.md v1.1). */
+  /** A sandbox operator's scenario subscribers decline on purpose (docs/sandbox.md). */
   sandbox: boolean;
   /** Whether the operator registered a webhook URL, so a charge has operator events to queue. */
   notified: boolean;

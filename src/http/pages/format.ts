@@ -10,7 +10,7 @@ export interface Formatter {
   lang: Lang;
   /** "2,88 €" in French, "€2.88" in English. */
   money(amount: Decimal | string): string;
-  /** A VAT rate as API.md writes it ("0.021"): "2,1 %" in French, "2.1%" in English. */
+  /** A VAT rate as the API writes it ("0.021"): "2,1 %" in French, "2.1%" in English. */
   percent(rate: string): string;
   /** "30 novembre 2026". */
   date(at: Date): string;

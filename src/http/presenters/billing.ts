@@ -60,7 +60,7 @@ export function invoiceResource(invoice: InvoiceWithLines) {
   };
 }
 
-/** The invoices CSV's columns, in order (API.md v1.2, "One spelling"): each value spelled as in the JSON. */
+/** The invoices CSV's columns, in order (docs/operators.md): each value spelled as in the JSON. */
 export const INVOICE_CSV_COLUMNS = [
   'number',
   'invoiceId',

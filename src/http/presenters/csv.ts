@@ -1,5 +1,5 @@
 /**
- * CSV safety (API.md): a spreadsheet runs a cell that starts with = + - @, a
+ * CSV safety (docs/operators.md): a spreadsheet runs a cell that starts with = + - @, a
  * tab or a carriage return as a formula (OWASP "CSV injection"). Such a cell
  * is written with a leading ' unless it is a plain decimal number such as
  * "-2.88", which must stay a number for the accountant.

@@ -8,7 +8,7 @@ function operatorLimitsResource(operator: Operator) {
   };
 }
 
-/** The operator resource of API.md: its limits and points programme, never its credentials. */
+/** The operator resource of docs/operators.md: its limits and points programme, never its credentials. */
 export function operatorResource(operator: Operator) {
   return {
     id: operator.id,

@@ -1,7 +1,7 @@
 import type { DisputeParty, DisputeWithParties } from '../../domain/disputes.js';
 import { disputePayload, type PurchaseView } from '../../domain/webhook-payloads.js';
 
-/** API.md: the API shows a purchase, a refund and a subscription as their webhooks carry them. */
+/** docs/webhooks.md: the API shows a purchase, a refund and a subscription as their webhooks carry them. */
 export {
   purchasePayload as purchaseResource,
   refundPayload as refundResource,

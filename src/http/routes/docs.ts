@@ -4,7 +4,7 @@ import { buildOpenApiDocument } from '../openapi/document.js';
 import { OPERATIONS } from '../openapi/operations.js';
 import type { AppContext } from '../context.js';
 
-/** The version of the HTTP contract the document describes (API.md), not of the package. */
+/** The version of the HTTP contract the document describes (docs/), not of the package. */
 export const API_VERSION = '1.1';
 
 /**
