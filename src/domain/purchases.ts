@@ -62,7 +62,7 @@ export function assertCanSell(publisher: { suspendedAt: Date | null }): void {
 
 /** A new pending purchase, built before anything is written so its reply can be stored with it. */
 export function newPurchase(
-  publisher: { id: string; suspendedAt: Date | null; vatRate: { toString(): string } },
+  publisher: { id: string; suspendedAt: Date | null; vatRate: Decimal },
   input: NewPurchase,
   now = new Date(),
 ): Purchase {
@@ -90,7 +90,7 @@ export function newPurchase(
     refundedAmount: new Decimal(0),
     chargedBackAmount: new Decimal(0),
     invoiceId: null,
-    vatRate: new Decimal(input.vatRate ?? publisher.vatRate.toString()),
+    vatRate: input.vatRate === undefined ? publisher.vatRate : new Decimal(input.vatRate),
     consentIp: null,
     consentUserAgent: null,
     consentPageVersion: null,

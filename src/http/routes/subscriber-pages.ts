@@ -65,7 +65,7 @@ function evidenceOf(purchase: PurchaseView, publisherName: string, operatorBrand
     ...consent,
     at: consent.at ? new Date(consent.at) : null,
     operatorBrand,
-    amount: new Decimal(purchase.amount.toString()).toFixed(2),
+    amount: purchase.amount.toFixed(2),
     publisherName,
     description: purchase.description,
   };
