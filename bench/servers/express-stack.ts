@@ -1,9 +1,10 @@
 import express from 'express';
 import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
 import { loadConfig } from '../../src/config.js';
 import type { AppContext } from '../../src/http/context.js';
 import { BODY_LIMIT } from '../../src/http/app.js';
+import { urlRedactor } from '../../src/http/log-redaction.js';
+import { accessLog } from '../../src/observability/access-log.js';
 import { rateLimit } from '../../src/http/rate-limit.js';
 import { createLogger } from '../../src/logger.js';
 import { openDatabase } from '../../src/store/database.js';
@@ -11,8 +12,8 @@ import { createRedis } from '../../src/store/redis.js';
 import { CONSTANT_REPLY } from './reply.js';
 
 /**
- * Kiosque's middleware stack as src/http/app.ts builds it (pino-http at the
- * configured level, helmet with the same policy, the JSON parser, the Redis rate
+ * Kiosque's middleware stack as src/http/app.ts builds it (the access log at
+ * the configured level, helmet with the same policy, the JSON parser, the Redis rate
  * limiter under /v1), in front of a handler that does no work. The difference to
  * the bare server is what the framework costs; set RATE_LIMIT_PER_MINUTE=0 to
  * leave Redis out of it.
@@ -26,20 +27,7 @@ const ctx: AppContext = { config, database: openDatabase(config.databaseUrl, 1),
 const app = express();
 app.disable('x-powered-by');
 app.set('trust proxy', false);
-app.use(
-  pinoHttp({
-    logger,
-    autoLogging: { ignore: (req) => req.url === '/healthz' },
-    serializers: {
-      req: (req: { id: unknown; method: string; url: string }) => ({
-        id: req.id,
-        method: req.method,
-        url: req.url.replace(/assertion=[^&]+/, 'assertion=[redacted]'),
-      }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-  }),
-);
+app.use(accessLog(logger, urlRedactor([config.adminApiKey])));
 app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
 app.get('/healthz', (_req, res) => {
   res.json({ status: 'ok' });

@@ -1,10 +1,10 @@
 import cookieParser from 'cookie-parser';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
 import { AppError } from '../domain/errors.js';
 import { healthRoutes } from '../observability/health.js';
-import { observeHttp, requestId } from '../observability/http.js';
+import { accessLog } from '../observability/access-log.js';
+import { observeHttp } from '../observability/http.js';
 import type { AppContext } from './context.js';
 import { errorHandler } from './errors.js';
 import { urlRedactor } from './log-redaction.js';
@@ -47,22 +47,7 @@ export function createApp(ctx: AppContext, startup: StartupState = ALREADY_MIGRA
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', ctx.config.trustProxy ? 1 : false);
-  const redactUrl = urlRedactor([ctx.config.adminApiKey]);
-  app.use(
-    pinoHttp({
-      logger: ctx.logger,
-      genReqId: requestId,
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({
-          id: req.id,
-          method: req.method,
-          url: redactUrl(req.url),
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-    }),
-  );
+  app.use(accessLog(ctx.logger, urlRedactor([ctx.config.adminApiKey])));
   app.use(observeHttp());
   app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
 

@@ -9,7 +9,7 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /**
  * The request id: the caller's `Request-Id` (or `X-Request-Id`) when it is a
  * sane token, so one id follows a request across a load balancer, else a new
- * UUID. It is sent back in the `Request-Id` header, logged by pino-http and
+ * UUID. It is sent back in the `Request-Id` header, logged by the access log (access-log.ts) and
  * added to every error body.
  */
 export function requestId(req: IncomingMessage, res: ServerResponse): string {
@@ -75,7 +75,6 @@ export function observeHttp(): RequestHandler {
     let errorCode: string | undefined;
     const withRequestId = (body: ErrorBody): ErrorBody => {
       if (typeof body.error.code === 'string') errorCode = body.error.code;
-      // pino-http sets req.id from genReqId: requestId, which always answers a string.
       return { ...body, error: { ...body.error, requestId: req.id } };
     };
     const json = res.json.bind(res);
