@@ -1,8 +1,9 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { admin, startTestGateway, unique } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { admin, unique } from './support/harness.js';
+import { publishersNamed } from './support/rows.js';
+import { useGateway } from './support/world.js';
 
-const gw = startTestGateway();
-afterAll(() => gw.close());
+const gw = useGateway();
 
 describe('publisher profile at creation', () => {
   it('When a publisher is created with a legal name and a support URL, then both are answered back', async () => {
@@ -30,7 +31,6 @@ describe('publisher profile at creation', () => {
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('invalid_request');
     expect(JSON.stringify(res.body.error.details)).toContain('supportUrl');
-    const count = await gw.ctx.database.prisma.publisher.count({ where: { name } });
-    expect(count).toBe(0);
+    expect(await publishersNamed(gw, name)).toBe(0);
   });
 });

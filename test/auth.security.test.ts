@@ -1,5 +1,5 @@
 import type supertest from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import jwt from 'jsonwebtoken';
 import {
   admin,
@@ -13,25 +13,21 @@ import {
   provision,
   startTestGateway,
   unique,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
+import {
+  operatorsWithSubscriber,
+  publishersNamed,
+  purchasesDescribed,
+  refundCount,
+  storedRowText,
+} from './support/rows.js';
+import { useGateway, useOperator, usePublisher, useSubscriber } from './support/world.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let otherOperator: OperatorFixture;
-let publisher: PublisherFixture;
-let subscriberRef: string;
-
-beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw);
-  otherOperator = await createOperator(gw);
-  publisher = await createPublisher(gw);
-  subscriberRef = await provision(gw, operator);
-});
-afterAll(() => gw.close());
+const gw = useGateway();
+const operator = useOperator(gw);
+const otherOperator = useOperator(gw);
+const publisher = usePublisher(gw);
+const subscriber = useSubscriber(gw, operator);
 
 const purchaseBody = { amount: '1.00', currency: 'EUR', description: 'An article', channel: 'isp' };
 
@@ -67,7 +63,7 @@ describe('Forged or missing credentials are 401 unauthorized', () => {
   });
 
   it('When the Authorization header is malformed, then it is 401', async () => {
-    const token = assertion(operator, subscriberRef);
+    const token = assertion(operator, subscriber.externalRef);
     for (const header of [
       'Basic dXNlcjpwYXNz',
       'Bearer',
@@ -105,19 +101,19 @@ describe('Forged or missing credentials are 401 unauthorized', () => {
   const forgeries: [string, () => string][] = [
     [
       "signed with another operator's secret",
-      () => assertion({ id: operator.id, assertionSecret: otherOperator.assertionSecret }, subscriberRef),
+      () => assertion({ id: operator.id, assertionSecret: otherOperator.assertionSecret }, subscriber.externalRef),
     ],
-    ['with a wrong audience', () => assertion(operator, subscriberRef, { audience: 'someone-else' })],
+    ['with a wrong audience', () => assertion(operator, subscriber.externalRef, { audience: 'someone-else' })],
     [
       'without an audience',
       () =>
-        jwt.sign({ iss: operator.id, sub: subscriberRef, exp: nowS() + 300 }, operator.assertionSecret, {
+        jwt.sign({ iss: operator.id, sub: subscriber.externalRef, exp: nowS() + 300 }, operator.assertionSecret, {
           algorithm: 'HS256',
         }),
     ],
     [
       'from an unknown issuer',
-      () => assertion({ id: unique('op'), assertionSecret: operator.assertionSecret }, subscriberRef),
+      () => assertion({ id: unique('op'), assertionSecret: operator.assertionSecret }, subscriber.externalRef),
     ],
     [
       'expired five minutes ago',
@@ -125,44 +121,44 @@ describe('Forged or missing credentials are 401 unauthorized', () => {
         jwt.sign({ exp: nowS() - 300 }, operator.assertionSecret, {
           algorithm: 'HS256',
           issuer: operator.id,
-          subject: subscriberRef,
+          subject: subscriber.externalRef,
           audience: 'kiosque',
         }),
     ],
-    ['expiring more than 10 minutes ahead', () => assertion(operator, subscriberRef, { expiresIn: 15 * 60 })],
+    ['expiring more than 10 minutes ahead', () => assertion(operator, subscriber.externalRef, { expiresIn: 15 * 60 })],
     [
       'without exp',
       () =>
         jwt.sign({}, operator.assertionSecret, {
           algorithm: 'HS256',
           issuer: operator.id,
-          subject: subscriberRef,
+          subject: subscriber.externalRef,
           audience: 'kiosque',
         }),
     ],
-    ['signed with HS512', () => assertion(operator, subscriberRef, { algorithm: 'HS512' })],
+    ['signed with HS512', () => assertion(operator, subscriber.externalRef, { algorithm: 'HS512' })],
     [
       'with alg none',
       () =>
         unsignedToken(
           { alg: 'none', typ: 'JWT' },
-          { iss: operator.id, sub: subscriberRef, aud: 'kiosque', exp: nowS() + 300 },
+          { iss: operator.id, sub: subscriber.externalRef, aud: 'kiosque', exp: nowS() + 300 },
         ),
     ],
     [
       'with alg none claiming a valid signature',
       () =>
-        `${unsignedToken({ alg: 'none' }, { iss: operator.id, sub: subscriberRef, aud: 'kiosque', exp: nowS() + 300 })}${assertion(operator, subscriberRef).split('.')[2]}`,
+        `${unsignedToken({ alg: 'none' }, { iss: operator.id, sub: subscriber.externalRef, aud: 'kiosque', exp: nowS() + 300 })}${assertion(operator, subscriber.externalRef).split('.')[2]}`,
     ],
     [
       'with a tampered subject',
       () => {
-        const [header, , signature] = assertion(operator, subscriberRef).split('.');
+        const [header, , signature] = assertion(operator, subscriber.externalRef).split('.');
         return `${header}.${base64url({ iss: operator.id, sub: unique('sub'), aud: 'kiosque', exp: nowS() + 300 })}.${signature}`;
       },
     ],
     ['for a subscriber its operator never provisioned', () => assertion(operator, unique('never-provisioned'))],
-    ['for a subscriber provisioned by another operator only', () => assertion(otherOperator, subscriberRef)],
+    ['for a subscriber provisioned by another operator only', () => assertion(otherOperator, subscriber.externalRef)],
   ];
 
   for (const [what, token] of forgeries) {
@@ -181,7 +177,7 @@ describe('Forged or missing credentials are 401 unauthorized', () => {
     const res = await gw
       .api()
       .get('/v1/me/budget')
-      .set(bearer(assertion(operator, subscriberRef)));
+      .set(bearer(assertion(operator, subscriber.externalRef)));
     expect(res.status).toBe(200);
   });
 });
@@ -197,11 +193,11 @@ describe('Valid credentials of the wrong kind are 403 forbidden', () => {
     expectErrorBody(res, 403, 'forbidden');
     const suspend = await gw.api().post(`/v1/admin/publishers/${publisher.id}/suspend`).set(bearer(publisher.apiKey));
     expectErrorBody(suspend, 403, 'forbidden');
-    expect(await gw.ctx.database.prisma.publisher.count({ where: { name } })).toBe(0);
+    expect(await publishersNamed(gw, name)).toBe(0);
   });
 
   it('When an operator or a subscriber calls admin routes, then it is 403', async () => {
-    for (const credential of [operator.apiKey, assertion(operator, subscriberRef)]) {
+    for (const credential of [operator.apiKey, assertion(operator, subscriber.externalRef)]) {
       const res = await gw
         .api()
         .post('/v1/admin/operators')
@@ -216,11 +212,11 @@ describe('Valid credentials of the wrong kind are 403 forbidden', () => {
     const res = await gw
       .api()
       .post('/v1/purchases')
-      .set(bearer(assertion(operator, subscriberRef)))
+      .set(bearer(assertion(operator, subscriber.externalRef)))
       .set('Idempotency-Key', idemKey())
       .send({ ...purchaseBody, description });
     expectErrorBody(res, 403, 'forbidden');
-    expect(await gw.ctx.database.prisma.purchase.count({ where: { description } })).toBe(0);
+    expect(await purchasesDescribed(gw, description)).toBe(0);
   });
 
   it('When an operator or a publisher reads /v1/me/budget, then it is 403', async () => {
@@ -234,7 +230,7 @@ describe('Valid credentials of the wrong kind are 403 forbidden', () => {
     const ref = unique('sub');
     const res = await gw.api().put(`/v1/operator/subscribers/${ref}`).set(bearer(publisher.apiKey)).send({});
     expectErrorBody(res, 403, 'forbidden');
-    expect(await gw.ctx.database.prisma.subscriber.count({ where: { externalRef: ref } })).toBe(0);
+    expect(await operatorsWithSubscriber(gw, ref)).toEqual([]);
   });
 });
 
@@ -259,7 +255,7 @@ describe('Nobody sees what is not theirs', () => {
       .set('Idempotency-Key', idemKey())
       .send({});
     expectErrorBody(res, 404, 'not_found');
-    expect(await gw.ctx.database.prisma.refund.count({ where: { purchaseId: id } })).toBe(0);
+    expect(await refundCount(gw, id)).toBe(0);
   });
 
   it("When a subscriber reads another subscriber's confirmed purchase, then it is 404", async () => {
@@ -273,8 +269,7 @@ describe('Nobody sees what is not theirs', () => {
     const ref = unique('shared-ref');
     await provision(gw, operator, ref);
     await provision(gw, otherOperator, ref);
-    const rows = await gw.ctx.database.prisma.subscriber.findMany({ where: { externalRef: ref } });
-    expect(rows.map((r) => r.operatorId).sort()).toEqual([operator.id, otherOperator.id].sort());
+    expect((await operatorsWithSubscriber(gw, ref)).sort()).toEqual([operator.id, otherOperator.id].sort());
     const { res } = await buy(gw, publisher, assertion(operator, ref), { amount: '7.00' });
     expect(res.status).toBe(200);
     const mine = await gw
@@ -299,7 +294,7 @@ describe('Nobody sees what is not theirs', () => {
       .send({ holderRef: holder });
     expectErrorBody(res, 400, 'invalid_request');
     expect(res.body.error.details.fields).toHaveProperty('holderRef');
-    expect(await gw.ctx.database.prisma.subscriber.count({ where: { externalRef: child } })).toBe(0);
+    expect(await operatorsWithSubscriber(gw, child)).toEqual([]);
   });
 });
 
@@ -307,19 +302,15 @@ describe('API keys are stored hashed', () => {
   it('When operators and publishers are created, then no database row contains their API key', async () => {
     const op = await createOperator(gw);
     const pub = await createPublisher(gw);
-    const [opRow] = await gw.ctx.database.prisma.$queryRaw<
-      { row: string }[]
-    >`SELECT row_to_json(o)::text AS row FROM operators o WHERE id = ${op.id}`;
-    const [pubRow] = await gw.ctx.database.prisma.$queryRaw<
-      { row: string }[]
-    >`SELECT row_to_json(p)::text AS row FROM publishers p WHERE id = ${pub.id}`;
-    expect(opRow?.row).toContain(op.id);
-    expect(pubRow?.row).toContain(pub.id);
-    expect(opRow?.row).not.toContain(op.apiKey);
-    expect(pubRow?.row).not.toContain(pub.apiKey);
+    const opRow = await storedRowText(gw, 'operators', op.id);
+    const pubRow = await storedRowText(gw, 'publishers', pub.id);
+    expect(opRow).toContain(op.id);
+    expect(pubRow).toContain(pub.id);
+    expect(opRow).not.toContain(op.apiKey);
+    expect(pubRow).not.toContain(pub.apiKey);
     // Nor the random part alone, in case a prefix were stripped before storing.
-    expect(opRow?.row).not.toContain(op.apiKey.slice('kq_op_'.length));
-    expect(pubRow?.row).not.toContain(pub.apiKey.slice('kq_pub_'.length));
+    expect(opRow).not.toContain(op.apiKey.slice('kq_op_'.length));
+    expect(pubRow).not.toContain(pub.apiKey.slice('kq_pub_'.length));
   });
 
   it('When two operators are created, then their API keys differ and each works only as itself', async () => {
@@ -329,17 +320,12 @@ describe('API keys are stored hashed', () => {
     expect(a.apiKey).toMatch(/^kq_op_/);
     const ref = unique('sub');
     await provision(gw, a, ref);
-    const rows = await gw.ctx.database.prisma.subscriber.findMany({ where: { externalRef: ref } });
-    expect(rows.map((r) => r.operatorId)).toEqual([a.id]);
+    expect(await operatorsWithSubscriber(gw, ref)).toEqual([a.id]);
   });
 });
 
 describe('Rate limiting per credential', () => {
-  let limited: TestGateway;
-  beforeAll(() => {
-    limited = startTestGateway({ rateLimitPerMinute: 3 });
-  });
-  afterAll(() => limited.close());
+  const limited = useGateway({ rateLimitPerMinute: 3 });
 
   /** The limiter counts in fixed one-minute windows; start well inside one so four requests share it. */
   async function awayFromWindowEdge(): Promise<void> {
@@ -377,7 +363,7 @@ describe('Rate limiting per credential', () => {
       .set('Idempotency-Key', idemKey())
       .send({ ...purchaseBody, description });
     expectErrorBody(res, 429, 'rate_limited');
-    expect(await gw.ctx.database.prisma.purchase.count({ where: { description } })).toBe(0);
+    expect(await purchasesDescribed(gw, description)).toBe(0);
   });
 
   it('When one address rotates made-up tokens, then the address itself is limited (ten times the per-credential limit)', async () => {

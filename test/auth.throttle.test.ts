@@ -4,34 +4,29 @@ import {
   admin,
   assertion,
   bearer,
-  createOperator,
-  createPublisher,
   createPurchase,
-  provision,
   startTestGateway,
   unique,
-  type OperatorFixture,
-  type PublisherFixture,
   type TestGateway,
 } from './support/harness.js';
 import { freePort } from './support/private-redis.js';
+import { useGateway, useOperator, usePublisher, useSubscriber } from './support/world.js';
 
 const FAILURE_LIMIT = 20;
-
-let reachable: TestGateway;
-let unreachable: TestGateway;
-let operator: OperatorFixture;
-let publisher: PublisherFixture;
-let token: string;
 
 /** Addresses from TEST-NET-3, one per use; each gateway's Redis prefix is new in each run, so no earlier count interferes. */
 let addressCounter = 0;
 const newAddress = () => `203.0.113.${++addressCounter}`;
 const guess = () => `kq_pub_${unique('guess').replace(/[^A-Za-z0-9]/g, '')}`;
 
+const throttled = { authFailuresPerMinute: FAILURE_LIMIT, trustProxy: true, rateLimitPerMinute: 6000 };
+const reachable = useGateway({ ...throttled, queuePrefix: unique('kq-security-authfail') });
+const operator = useOperator(reachable);
+const publisher = usePublisher(reachable);
+const subscriber = useSubscriber(reachable, operator);
+
+let unreachable: TestGateway;
 beforeAll(async () => {
-  const throttled = { authFailuresPerMinute: FAILURE_LIMIT, trustProxy: true, rateLimitPerMinute: 6000 };
-  reachable = startTestGateway({ ...throttled, queuePrefix: unique('kq-security-authfail') });
   // A port nobody listens on: Redis is really unreachable, not mocked.
   // The general limiter is off there: test/rate-limit.test.ts covers it without Redis.
   unreachable = startTestGateway({
@@ -40,14 +35,8 @@ beforeAll(async () => {
     queuePrefix: unique('kq-security-authfail'),
     redisUrl: `redis://127.0.0.1:${await freePort()}`,
   });
-  operator = await createOperator(reachable);
-  publisher = await createPublisher(reachable);
-  token = assertion(operator, await provision(reachable, operator));
 });
-afterAll(async () => {
-  await reachable.close();
-  await unreachable.close();
-});
+afterAll(() => unreachable.close());
 
 async function failures(
   gw: TestGateway,
@@ -87,9 +76,9 @@ for (const [situation, gateway] of [
       const from = (request: supertest.Test) => request.set('X-Forwarded-For', shared);
       expect((await from(gw.api().get('/v1/admin/ledger/balances').set(admin))).status).toBe(200);
       expect((await from(gw.api().get('/v1/webhooks/events').set(bearer(publisher.apiKey)))).status).toBe(200);
-      expect((await from(gw.api().get('/v1/me/budget').set(bearer(token)))).status).toBe(200);
+      expect((await from(gw.api().get('/v1/me/budget').set(bearer(subscriber.token)))).status).toBe(200);
       const { consentUrl } = await createPurchase(gw, publisher);
-      const page = await from(gw.api().get(`${new URL(consentUrl).pathname}?assertion=${token}`));
+      const page = await from(gw.api().get(`${new URL(consentUrl).pathname}?assertion=${subscriber.token}`));
       expect(page.status).toBe(303);
       // The bad ones from that address are still refused.
       expect((await failures(gw, shared, 1))[0]).toBe(429);
@@ -110,7 +99,9 @@ for (const [situation, gateway] of [
       const honest = newAddress();
       const statuses = new Set<number>();
       for (let i = 0; i < FAILURE_LIMIT + 5; i++) {
-        statuses.add((await gw.api().get('/v1/me/budget').set('X-Forwarded-For', honest).set(bearer(token))).status);
+        statuses.add(
+          (await gw.api().get('/v1/me/budget').set('X-Forwarded-For', honest).set(bearer(subscriber.token))).status,
+        );
         statuses.add(
           (await gw.api().get('/v1/webhooks/events').set('X-Forwarded-For', honest).set(bearer(publisher.apiKey)))
             .status,
@@ -127,7 +118,11 @@ describe('No Redis round trip on a served request', () => {
     const multi = vi.spyOn(reachable.ctx.redis, 'multi');
     const pipeline = vi.spyOn(reachable.ctx.redis, 'pipeline');
     try {
-      const served = await reachable.api().get('/v1/me/budget').set('X-Forwarded-For', newAddress()).set(bearer(token));
+      const served = await reachable
+        .api()
+        .get('/v1/me/budget')
+        .set('X-Forwarded-For', newAddress())
+        .set(bearer(subscriber.token));
       expect(served.status).toBe(200);
       expect(multi).not.toHaveBeenCalled();
       expect(mget).not.toHaveBeenCalled();
@@ -157,7 +152,7 @@ describe('Forged assertions on consent pages count as failed authentications', (
       );
     }
     expect(statuses).toEqual([...Array(FAILURE_LIMIT).fill(401), 429]);
-    const valid = await reachable.api().get(`${path}?assertion=${token}`).set('X-Forwarded-For', attacker);
+    const valid = await reachable.api().get(`${path}?assertion=${subscriber.token}`).set('X-Forwarded-For', attacker);
     expect(valid.status).toBe(303);
   });
 });

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBillingRun, runBilling, DEFAULT_BILLING_DRIVE } from '../src/domain/billing.js';
+import { runBilling, DEFAULT_BILLING_DRIVE } from '../src/domain/billing.js';
 import { Decimal } from '../src/shared/money.js';
 import { sum } from './support/money.js';
 import type { ChunkResult } from '../src/store/billing-chunks.js';
@@ -8,23 +8,15 @@ import { prepareRun } from '../src/store/billing-runs.js';
 import { databaseOn, type Connection } from '../src/store/database.js';
 import { createPool } from '../src/store/db.js';
 import { billingHarness, expectEachOnExactlyOneInvoice, refund, type BillingHarness } from './support/billing.js';
-import {
-  assertion,
-  buy,
-  createOperator,
-  createPublisher,
-  provision,
-  startTestGateway,
-  unique,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { assertion, buy, createOperator, provision, unique, type OperatorFixture } from './support/harness.js';
 import { TEST_DATABASE_URL } from './support/env.js';
+import { purchaseRow } from './support/fixtures.js';
+import { billingRunChunks, billingRunStatus, documentCount, openBillingRun, refuseInvoicesOf } from './support/rows.js';
+import { useGateway, usePublisher } from './support/world.js';
 
-let gw: TestGateway;
+const gw = useGateway({ queuePrefix: unique('q-billing-chunks') });
+const publisher = usePublisher(gw);
 let billing: BillingHarness;
-let publisher: PublisherFixture;
 /** Two more worker processes, each with its one pool. */
 let processA: Connection;
 let processB: Connection;
@@ -32,9 +24,7 @@ let probe: pg.Client;
 let probePid: number;
 
 beforeAll(async () => {
-  gw = startTestGateway({ queuePrefix: unique('q-billing-chunks') });
   billing = billingHarness(gw);
-  publisher = await createPublisher(gw);
   processA = databaseOn(createPool(TEST_DATABASE_URL, 2));
   processB = databaseOn(createPool(TEST_DATABASE_URL, 3));
   probe = new pg.Client({ connectionString: TEST_DATABASE_URL });
@@ -46,14 +36,9 @@ afterAll(async () => {
   await processA.close();
   await processB.close();
   await billing.close();
-  await gw.close();
 });
 
 const db = () => gw.ctx.database.prisma;
-
-async function newRun(operatorId: string): Promise<string> {
-  return (await gw.ctx.database.transaction((sql) => createBillingRun(sql, operatorId, new Date()))).id;
-}
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -83,7 +68,7 @@ describe('A billing run worked as chunks by several drivers at once', () => {
     // An earlier run bills one purchase; refunding it later needs a credit note naming that invoice.
     const early = await buy(gw, publisher, tokens[5] as string, { amount: '3.00' });
     expect(early.res.status).toBe(200);
-    const first = await runBilling(gw.ctx.database, await newRun(op.id));
+    const first = await runBilling(gw.ctx.database, await openBillingRun(gw, op.id));
     expect(first).toMatchObject({ status: 'done', invoiceCount: 1, total: '3.00' });
     const creditRefund = await refund(gw, publisher.apiKey, early.id, '1.10');
 
@@ -102,7 +87,7 @@ describe('A billing run worked as chunks by several drivers at once', () => {
     const sameRunRefund = await refund(gw, publisher.apiKey, purchaseIds[0] as string, '0.40');
     const owed = sum(amounts).minus('0.40').minus('1.10');
 
-    const runId = await newRun(op.id);
+    const runId = await openBillingRun(gw, op.id);
     expect(await prepareRun(gw.ctx.database, runId, 1, DEFAULT_BILLING_DRIVE.limits, new Date())).toEqual({
       state: 'running',
     });
@@ -135,7 +120,7 @@ describe('A billing run worked as chunks by several drivers at once', () => {
       ]),
     ).rejects.toMatchObject({ code: '55P03' });
     await probe.query('ROLLBACK');
-    expect((await db().billingRun.findUniqueOrThrow({ where: { id: runId } })).status).toBe('running');
+    expect(await billingRunStatus(gw, runId)).toBe('running');
     expect(byB.length).toBeGreaterThan(0);
     expect(byB.map((c) => c.chunkNo)).not.toContain(0);
 
@@ -148,9 +133,7 @@ describe('A billing run worked as chunks by several drivers at once', () => {
 
     await expectEachOnExactlyOneInvoice(db(), [early.id, ...purchaseIds], [creditRefund, sameRunRefund]);
     const creditNote = await db().invoice.findFirstOrThrow({ where: { billingRunId: runId, type: 'credit_note' } });
-    expect(creditNote.correctsInvoiceId).toBe(
-      (await db().purchase.findUniqueOrThrow({ where: { id: early.id } })).invoiceId,
-    );
+    expect(creditNote.correctsInvoiceId).toBe((await purchaseRow(gw, early.id)).invoiceId);
     expect(creditNote.total.toFixed(2)).toBe('-1.10');
     // Every document is the sum of its lines, and the journal's receivable moved by the run's total.
     const docs = await db().$queryRaw<{ id: string; total: string; lines: string }[]>`
@@ -171,8 +154,8 @@ describe('A billing worker scoped to some operators', () => {
     const other = await createOperator(gw);
     const mineBuy = await buy(gw, publisher, assertion(mine, await provision(gw, mine)), { amount: '1.50' });
     const otherBuy = await buy(gw, publisher, assertion(other, await provision(gw, other)), { amount: '2.50' });
-    const mineRun = await newRun(mine.id);
-    const otherRun = await newRun(other.id);
+    const mineRun = await openBillingRun(gw, mine.id);
+    const otherRun = await openBillingRun(gw, other.id);
     for (const id of [mineRun, otherRun])
       expect(await prepareRun(gw.ctx.database, id, 100, DEFAULT_BILLING_DRIVE.limits, new Date())).toEqual({
         state: 'running',
@@ -180,19 +163,14 @@ describe('A billing worker scoped to some operators', () => {
 
     // A fast chunk sweep and no job for either run: what bills mine is the sweep.
     await billing.startWorker({ scope: { operatorIds: [mine.id] }, chunkSweepIntervalMs: 50 });
-    await waitFor(
-      'the scoped run done',
-      async () => (await db().billingRun.findUniqueOrThrow({ where: { id: mineRun } })).status === 'done',
-    );
+    await waitFor('the scoped run done', async () => (await billingRunStatus(gw, mineRun)) === 'done');
     await expectEachOnExactlyOneInvoice(db(), [mineBuy.id]);
     // Many sweeps later, the other operator's run is as it was prepared.
     await new Promise((r) => setTimeout(r, 500));
-    expect((await db().billingRun.findUniqueOrThrow({ where: { id: otherRun } })).status).toBe('running');
-    expect(await db().billingRunChunk.findMany({ where: { billingRunId: otherRun } })).toMatchObject([
-      { status: 'pending', attempts: 0 },
-    ]);
-    expect(await db().invoice.count({ where: { billingRunId: otherRun } })).toBe(0);
-    expect((await db().purchase.findUniqueOrThrow({ where: { id: otherBuy.id } })).invoiceId).toBeNull();
+    expect(await billingRunStatus(gw, otherRun)).toBe('running');
+    expect(await billingRunChunks(gw, otherRun)).toMatchObject([{ status: 'pending', attempts: 0 }]);
+    expect(await documentCount(gw, otherRun)).toBe(0);
+    expect((await purchaseRow(gw, otherBuy.id)).invoiceId).toBeNull();
     expect(await billing.queue.getJob(otherRun)).toBeUndefined();
 
     // Left running it would wait for some other worker: finish it here.
@@ -210,27 +188,20 @@ describe('A chunk that fails by an error that would fail again', () => {
     const token = assertion(op, await provision(gw, op));
     const { id } = await buy(gw, publisher, token, { amount: '1.00' });
     // The fault: the database refuses this operator's invoices each time, as a broken constraint would.
-    const trigger = `fault_${op.id.toLowerCase().replace(/[^a-z0-9]/g, '_')}`;
-    await db().$executeRawUnsafe(`
-      CREATE FUNCTION ${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION '${trigger} refuses this invoice' USING ERRCODE = 'check_violation'; END $$`);
-    await db().$executeRawUnsafe(`
-      CREATE TRIGGER ${trigger} BEFORE INSERT ON invoices FOR EACH ROW
-      WHEN (NEW.operator_id = '${op.id}') EXECUTE FUNCTION ${trigger}()`);
+    const allowInvoices = await refuseInvoicesOf(gw, op.id);
 
-    const runId = await newRun(op.id);
+    const runId = await openBillingRun(gw, op.id);
     const outcome = await runBilling(gw.ctx.database, runId, { ...DEFAULT_BILLING_DRIVE, pollMs: 20 });
-    await db().$executeRawUnsafe(`DROP TRIGGER ${trigger} ON invoices`);
-    await db().$executeRawUnsafe(`DROP FUNCTION ${trigger}()`);
+    await allowInvoices();
     expect(outcome).toMatchObject({ status: 'failed', performed: false });
     expect(outcome.error).toMatch(/refuses this invoice/);
-    expect(await db().billingRunChunk.findMany({ where: { billingRunId: runId } })).toMatchObject([
+    expect(await billingRunChunks(gw, runId)).toMatchObject([
       { status: 'pending', attempts: DEFAULT_BILLING_DRIVE.maxChunkAttempts },
     ]);
     // Nothing of the failed chunk was kept, and the next run of the operator is not blocked.
-    expect(await db().invoice.count({ where: { billingRunId: runId } })).toBe(0);
-    expect((await db().purchase.findUniqueOrThrow({ where: { id } })).invoiceId).toBeNull();
-    expect(await runBilling(gw.ctx.database, await newRun(op.id))).toMatchObject({
+    expect(await documentCount(gw, runId)).toBe(0);
+    expect((await purchaseRow(gw, id)).invoiceId).toBeNull();
+    expect(await runBilling(gw.ctx.database, await openBillingRun(gw, op.id))).toMatchObject({
       status: 'done',
       invoiceCount: 1,
     });
@@ -245,7 +216,7 @@ describe('Invoice lines, guarded by the database without a unique index or forei
     const { id } = await buy(gw, publisher, token, { amount: '2.00' });
     const refundId = await refund(gw, publisher.apiKey, id, '0.50');
     const unrefunded = await buy(gw, publisher, token, { amount: '1.00' });
-    expect((await runBilling(gw.ctx.database, await newRun(op.id))).status).toBe('done');
+    expect((await runBilling(gw.ctx.database, await openBillingRun(gw, op.id))).status).toBe('done');
 
     await expect(
       db().$executeRaw`UPDATE invoice_lines SET amount = 0 WHERE purchase_ids @> ARRAY[${id}] AND kind = 'charge'`,

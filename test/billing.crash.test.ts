@@ -7,33 +7,24 @@ import {
   waitForRun,
   type BillingHarness,
 } from './support/billing.js';
-import {
-  assertion,
-  buy,
-  createOperator,
-  createPublisher,
-  provision,
-  startTestGateway,
-  unique,
-  type TestGateway,
-} from './support/harness.js';
+import { assertion, buy, createOperator, createPublisher, provision, unique } from './support/harness.js';
 import { backendAlive, chunkLeased, holdPurchase, waitForWorkerInsideChunk } from './support/billing-leases.js';
 import { TEST_DATABASE_URL } from './support/env.js';
 import { spawnWorkers, type WorkerProcess } from './support/worker-process.js';
+import { billingRunStatus, documentCount } from './support/rows.js';
+import { useGateway } from './support/world.js';
 
-let gw: TestGateway;
-let billing: BillingHarness;
 const queuePrefix = unique('q-billing-crash');
+const gw = useGateway({ queuePrefix });
+let billing: BillingHarness;
 const spawned: WorkerProcess[] = [];
 
 beforeAll(() => {
-  gw = startTestGateway({ queuePrefix });
   billing = billingHarness(gw);
 });
 afterAll(async () => {
   await Promise.all(spawned.map((w) => w.kill('SIGKILL')));
   await billing.close();
-  await gw.close();
 });
 
 /**
@@ -84,10 +75,8 @@ describe('A worker process killed half-way through a run', () => {
     await waitFor('the orphaned backend to stop', async () => !(await backendAlive(gw.ctx.database.pool, orphan)));
     expect(await chunkLeased(gw.ctx.database.pool, runId)).toBe(false);
     await held.release();
-    expect((await gw.ctx.database.prisma.billingRun.findUniqueOrThrow({ where: { id: runId } })).status).toBe(
-      'running',
-    );
-    expect(await gw.ctx.database.prisma.invoice.count({ where: { billingRunId: runId } })).toBe(0);
+    expect(await billingRunStatus(gw, runId)).toBe('running');
+    expect(await documentCount(gw, runId)).toBe(0);
     expect(
       await gw.ctx.database.prisma.purchase.count({ where: { id: { in: purchaseIds }, invoiceId: { not: null } } }),
     ).toBe(0);

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBillingRun, DEFAULT_BILLING_DRIVE, runBilling } from '../src/domain/billing.js';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_BILLING_DRIVE, runBilling } from '../src/domain/billing.js';
 import { Decimal } from '../src/shared/money.js';
 import { refund } from './support/billing.js';
 import {
@@ -9,22 +9,18 @@ import {
   createOperator,
   createPublisher,
   provision,
-  startTestGateway,
   type OperatorFixture,
-  type TestGateway,
 } from './support/harness.js';
+import { openBillingRun } from './support/rows.js';
+import { useGateway } from './support/world.js';
 
-let gw: TestGateway;
-beforeAll(() => {
-  gw = startTestGateway();
-});
-afterAll(() => gw.close());
+const gw = useGateway();
 
 async function billNow(op: OperatorFixture, chunkPayers = 2_000): Promise<string> {
-  const run = await gw.ctx.database.transaction((sql) => createBillingRun(sql, op.id, new Date()));
-  const outcome = await runBilling(gw.ctx.database, run.id, { ...DEFAULT_BILLING_DRIVE, chunkPayers, pollMs: 20 });
+  const runId = await openBillingRun(gw, op.id);
+  const outcome = await runBilling(gw.ctx.database, runId, { ...DEFAULT_BILLING_DRIVE, chunkPayers, pollMs: 20 });
   expect(outcome.status).toBe('done');
-  return run.id;
+  return runId;
 }
 
 interface Doc {

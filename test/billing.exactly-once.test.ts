@@ -11,32 +11,17 @@ import {
   waitForRun,
   type BillingHarness,
 } from './support/billing.js';
-import {
-  assertion,
-  buy,
-  createOperator,
-  createPublisher,
-  provision,
-  startTestGateway,
-  unique,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { assertion, buy, createOperator, provision, unique, type OperatorFixture } from './support/harness.js';
+import { useGateway, usePublisher } from './support/world.js';
 
-let gw: TestGateway;
+const gw = useGateway({ queuePrefix: unique('q-billing-once') });
+const publisher = usePublisher(gw);
 let billing: BillingHarness;
-let publisher: PublisherFixture;
 
-beforeAll(async () => {
-  gw = startTestGateway({ queuePrefix: unique('q-billing-once') });
+beforeAll(() => {
   billing = billingHarness(gw);
-  publisher = await createPublisher(gw);
 });
-afterAll(async () => {
-  await billing.close();
-  await gw.close();
-});
+afterAll(() => billing.close());
 
 /** An operator with a few households' worth of purchases and refunds, none billed yet. */
 async function billableOperator(): Promise<{

@@ -1,5 +1,5 @@
 import supertest from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   assertion,
   bearer,
@@ -8,22 +8,17 @@ import {
   createPublisher,
   idemKey,
   provision,
-  startTestGateway,
   unique,
-  type TestGateway,
 } from './support/harness.js';
+import { useGateway } from './support/world.js';
 import { spawnGateway, type GatewayProcess } from './support/gateway-process.js';
 
-let gw: TestGateway;
-let gateway: GatewayProcess | null = null;
 const queuePrefix = unique('q-billing-npm-start');
+const gw = useGateway({ queuePrefix });
+let gateway: GatewayProcess | null = null;
 
-beforeAll(() => {
-  gw = startTestGateway({ queuePrefix });
-});
 afterAll(async () => {
   await gateway?.stop();
-  await gw.close();
 });
 
 describe('npm start: the gateway runs the workers in its own process', () => {

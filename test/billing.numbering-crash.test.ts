@@ -1,35 +1,26 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBillingRun, runBilling } from '../src/domain/billing.js';
+import { runBilling } from '../src/domain/billing.js';
 import { billingHarness, postBillingRun, waitForRun, type BillingHarness } from './support/billing.js';
 import { backendAlive, billingBackendsBlockedBy, chunkLeased, type HeldRow } from './support/billing-leases.js';
 import { expectGapFreeNumbers } from './support/document-checks.js';
 import { TEST_DATABASE_URL } from './support/env.js';
-import {
-  assertion,
-  buy,
-  createOperator,
-  createPublisher,
-  provision,
-  startTestGateway,
-  unique,
-  type TestGateway,
-} from './support/harness.js';
+import { assertion, buy, createOperator, createPublisher, provision, unique } from './support/harness.js';
+import { openBillingRun } from './support/rows.js';
+import { useGateway } from './support/world.js';
 import { spawnWorkers, type WorkerProcess } from './support/worker-process.js';
 
-let gw: TestGateway;
-let billing: BillingHarness;
 const queuePrefix = unique('q-numbering-crash');
+const gw = useGateway({ queuePrefix });
+let billing: BillingHarness;
 const spawned: WorkerProcess[] = [];
 
 beforeAll(() => {
-  gw = startTestGateway({ queuePrefix });
   billing = billingHarness(gw);
 });
 afterAll(async () => {
   await Promise.all(spawned.map((w) => w.kill('SIGKILL')));
   await billing.close();
-  await gw.close();
 });
 
 const workerEnv = {
@@ -81,8 +72,7 @@ describe('A worker killed while a run numbers its documents', () => {
     };
     // A first run numbers one document, so the year's counter exists (number 1).
     await buyOnce();
-    const first = await gw.ctx.database.transaction((sql) => createBillingRun(sql, op.id, new Date()));
-    expect((await runBilling(gw.ctx.database, first.id)).status).toBe('done');
+    expect((await runBilling(gw.ctx.database, await openBillingRun(gw, op.id))).status).toBe('done');
     for (let k = 0; k < 4; k++) await buyOnce();
 
     const held = await holdCounter(op.id);

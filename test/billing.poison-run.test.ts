@@ -1,52 +1,39 @@
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBillingRun } from '../src/domain/billing.js';
 import { BILLING_QUEUE } from '../src/queue/billing.js';
 import { bullConnection } from '../src/queue/connection.js';
 import { billingHarness, expectEachOnExactlyOneInvoice, waitForRun, type BillingHarness } from './support/billing.js';
-import {
-  assertion,
-  bearer,
-  buy,
-  createOperator,
-  createPublisher,
-  provision,
-  startTestGateway,
-  unique,
-  type TestGateway,
-} from './support/harness.js';
+import { assertion, bearer, buy, createOperator, createPublisher, provision, unique } from './support/harness.js';
+import { openBillingRun } from './support/rows.js';
+import { useGateway } from './support/world.js';
 
-let gw: TestGateway;
+const gw = useGateway({ queuePrefix: unique('q-poison') });
 let billing: BillingHarness;
 
 beforeAll(() => {
-  gw = startTestGateway({ queuePrefix: unique('q-poison') });
   billing = billingHarness(gw);
 });
-afterAll(async () => {
-  await billing.close();
-  await gw.close();
-});
+afterAll(() => billing.close());
 
 describe('A billing run whose job used up its attempts', () => {
   it('When the recovery sweep finds its job failed for good, then the run is marked failed instead of being retried forever', async () => {
     const operator = await createOperator(gw);
-    const run = await gw.ctx.database.transaction((sql) => createBillingRun(sql, operator.id, new Date()));
-    await billing.queue.add('billing-run', { billingRunId: run.id }, { jobId: run.id, attempts: 1 });
+    const runId = await openBillingRun(gw, operator.id);
+    await billing.queue.add('billing-run', { billingRunId: runId }, { jobId: runId, attempts: 1 });
     // Stands in for a worker that dies or throws on this run every time.
     const poisoned = new Worker(BILLING_QUEUE, () => Promise.reject(new Error('worker died on this run')), {
       connection: bullConnection(gw.ctx.config.redisUrl),
       prefix: gw.ctx.config.queuePrefix,
     });
-    for (let i = 0; i < 100 && (await billing.queue.getJobState(run.id)) !== 'failed'; i++)
+    for (let i = 0; i < 100 && (await billing.queue.getJobState(runId)) !== 'failed'; i++)
       await new Promise((r) => setTimeout(r, 50));
     await poisoned.close();
-    expect(await billing.queue.getJobState(run.id)).toBe('failed');
+    expect(await billing.queue.getJobState(runId)).toBe('failed');
 
     const worker = await billing.startWorker();
-    const res = await gw.api().get(`/v1/operator/billing-runs/${run.id}`).set(bearer(operator.apiKey));
+    const res = await gw.api().get(`/v1/operator/billing-runs/${runId}`).set(bearer(operator.apiKey));
     expect(res.body).toMatchObject({ status: 'failed', error: 'worker died on this run' });
-    expect(await billing.queue.getJobState(run.id)).toBe('failed');
+    expect(await billing.queue.getJobState(runId)).toBe('failed');
     await worker.close();
   });
 
@@ -57,21 +44,21 @@ describe('A billing run whose job used up its attempts', () => {
       amount: '1.20',
     });
     expect(res.status).toBe(200);
-    const run = await gw.ctx.database.transaction((sql) => createBillingRun(sql, operator.id, new Date()));
-    await billing.queue.add('billing-run', { billingRunId: run.id }, { jobId: run.id, attempts: 1 });
+    const runId = await openBillingRun(gw, operator.id);
+    await billing.queue.add('billing-run', { billingRunId: runId }, { jobId: runId, attempts: 1 });
     // Fails the job with the reason BullMQ gives a job whose workers kept dying (its stall detection).
     const stalling = new Worker(
       BILLING_QUEUE,
       () => Promise.reject(new Error('job stalled more than allowable limit')),
       { connection: bullConnection(gw.ctx.config.redisUrl), prefix: gw.ctx.config.queuePrefix },
     );
-    for (let i = 0; i < 100 && (await billing.queue.getJobState(run.id)) !== 'failed'; i++)
+    for (let i = 0; i < 100 && (await billing.queue.getJobState(runId)) !== 'failed'; i++)
       await new Promise((r) => setTimeout(r, 50));
     await stalling.close();
-    expect(await billing.queue.getJobState(run.id)).toBe('failed');
+    expect(await billing.queue.getJobState(runId)).toBe('failed');
 
     await billing.startWorker();
-    const done = await waitForRun(gw, operator, run.id);
+    const done = await waitForRun(gw, operator, runId);
     expect(done).toMatchObject({ status: 'done', invoiceCount: 1, total: '1.20' });
     await expectEachOnExactlyOneInvoice(gw.ctx.database.prisma, [purchaseId]);
   });

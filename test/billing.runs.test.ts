@@ -15,15 +15,13 @@ import {
   bearer,
   buy,
   createOperator,
-  createPublisher,
   idemKey,
   provision,
-  startTestGateway,
   unique,
   type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
+import { billingRunCount } from './support/rows.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
 
 interface InvoiceBody {
   id: string;
@@ -47,22 +45,16 @@ interface InvoiceBody {
   }[];
 }
 
-let gw: TestGateway;
+const gw = useGateway({ queuePrefix: unique('q-billing-runs') });
+const operator = useOperator(gw);
+const publisher = usePublisher(gw);
 let billing: BillingHarness;
-let operator: OperatorFixture;
-let publisher: PublisherFixture;
 
 beforeAll(async () => {
-  gw = startTestGateway({ queuePrefix: unique('q-billing-runs') });
   billing = billingHarness(gw);
   await billing.startWorker();
-  operator = await createOperator(gw);
-  publisher = await createPublisher(gw);
 });
-afterAll(async () => {
-  await billing.close();
-  await gw.close();
-});
+afterAll(() => billing.close());
 
 async function confirmed(token: string, amount: string, description = 'An article'): Promise<string> {
   const { id, res } = await buy(gw, publisher, token, { amount, description });
@@ -82,11 +74,11 @@ async function allInvoices(op: OperatorFixture, runId: string): Promise<InvoiceB
 
 describe('POST /v1/operator/billing-runs: input', () => {
   it('When the Idempotency-Key is missing, then it is 400 and no run is stored', async () => {
-    const before = await gw.ctx.database.prisma.billingRun.count({ where: { operatorId: operator.id } });
+    const before = await billingRunCount(gw, operator.id);
     const res = await gw.api().post('/v1/operator/billing-runs').set(bearer(operator.apiKey)).send({});
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('invalid_request');
-    expect(await gw.ctx.database.prisma.billingRun.count({ where: { operatorId: operator.id } })).toBe(before);
+    expect(await billingRunCount(gw, operator.id)).toBe(before);
   });
 
   it('When through is in the future or not a time, then it is 400 naming through, and the key stays free', async () => {

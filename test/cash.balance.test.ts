@@ -1,31 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { billingHarness, refund, type BillingHarness } from './support/billing.js';
 import { cashHarness } from './support/cash.js';
-import {
-  assertion,
-  buy,
-  createOperator,
-  createPublisher,
-  provision,
-  startTestGateway,
-  unique,
-  type TestGateway,
-} from './support/harness.js';
+import { assertion, buy, createOperator, createPublisher, provision, unique } from './support/harness.js';
+import { useGateway } from './support/world.js';
 
-let gw: TestGateway;
+const gw = useGateway({ queuePrefix: unique('q-cash-balance') });
+const cash = cashHarness(gw);
 let billing: BillingHarness;
-let cash: ReturnType<typeof cashHarness>;
 
 beforeAll(async () => {
-  gw = startTestGateway({ queuePrefix: unique('q-cash-balance') });
   billing = billingHarness(gw);
   await billing.startWorker();
-  cash = cashHarness(gw);
 });
-afterAll(async () => {
-  await billing.close();
-  await gw.close();
-});
+afterAll(() => billing.close());
 
 async function seller() {
   const op = await createOperator(gw);

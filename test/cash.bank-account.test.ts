@@ -1,15 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { maskIban, parseIban } from '../src/domain/bank-accounts.js';
-import { bearer, createOperator, createPublisher, startTestGateway, type TestGateway } from './support/harness.js';
+import { bearer, createOperator, createPublisher } from './support/harness.js';
+import { storedBankAccount } from './support/rows.js';
+import { useGateway } from './support/world.js';
 
-let gw: TestGateway;
-beforeAll(() => {
-  gw = startTestGateway();
-});
-afterAll(async () => {
-  await gw.close();
-});
+const gw = useGateway();
 
 const put = (apiKey: string, body: unknown) =>
   gw
@@ -29,8 +25,7 @@ describe('Bank accounts', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ iban: '***********************0189', bic: 'AGRIFRPP', holderName: 'Le Journal SARL' });
     expect(res.text).not.toMatch(/30006|7630/);
-    const stored = await gw.ctx.database.prisma.bankAccount.findUniqueOrThrow({ where: { publisherId: publisher.id } });
-    expect(stored.iban).toBe('FR7630006000011234567890189');
+    expect((await storedBankAccount(gw, publisher.id))?.iban).toBe('FR7630006000011234567890189');
 
     const german = await put(publisher.apiKey, { iban: 'DE89370400440532013000', holderName: 'Le Journal SARL' });
     expect(german.body).toEqual({ iban: '******************3000', bic: null, holderName: 'Le Journal SARL' });
@@ -51,7 +46,7 @@ describe('Bank accounts', () => {
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('invalid_request');
     expect(Object.keys(res.body.error.details.fields)).toEqual(['iban']);
-    expect(await gw.ctx.database.prisma.bankAccount.findUnique({ where: { publisherId: publisher.id } })).toBeNull();
+    expect(await storedBankAccount(gw, publisher.id)).toBeNull();
   });
 
   it('When the holder name or BIC is bad, or an operator calls, then it is refused', async () => {

@@ -16,27 +16,22 @@ import {
   createOperator,
   createPublisher,
   provision,
-  startTestGateway,
   unique,
   type OperatorFixture,
   type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
+import { bankStatementCount, remittanceCount } from './support/rows.js';
+import { useGateway } from './support/world.js';
 
-let gw: TestGateway;
+const gw = useGateway({ queuePrefix: unique('q-statements') });
+const cash = cashHarness(gw);
 let billing: BillingHarness;
-let cash: ReturnType<typeof cashHarness>;
 
 beforeAll(async () => {
-  gw = startTestGateway({ queuePrefix: unique('q-statements') });
   billing = billingHarness(gw);
   await billing.startWorker();
-  cash = cashHarness(gw);
 });
-afterAll(async () => {
-  await billing.close();
-  await gw.close();
-});
+afterAll(() => billing.close());
 
 const LIMITS = { limits: { perPurchase: '50.00', weekly: '300.00', monthly: '300.00' } };
 
@@ -95,7 +90,7 @@ describe('Bank statements (camt.053)', () => {
       const pain001 = (
         await gw.api().get(`/v1/admin/payout-runs/${made.body.id}`).set(admin).set('Accept', 'application/xml')
       ).text;
-      const statementsBefore = await gw.ctx.database.prisma.bankStatement.count();
+      const statementsBefore = await bankStatementCount(gw);
       for (const bad of [
         xml.slice(0, xml.length - 40),
         pain001,
@@ -108,7 +103,7 @@ describe('Bank statements (camt.053)', () => {
         expect(refused.body.error.code).toBe('invalid_request');
       }
       expect((await postStatement(gw, JSON.stringify({ xml }), 'application/json')).status).toBe(400);
-      expect(await gw.ctx.database.prisma.bankStatement.count()).toBe(statementsBefore);
+      expect(await bankStatementCount(gw)).toBe(statementsBefore);
       expect(await statusOf(quotidien)).toEqual(['created']);
 
       const imported = await postStatement(gw, xml);
@@ -166,9 +161,7 @@ describe('Bank statements (camt.053)', () => {
       const again = await postStatement(gw, xml);
       expect(again.status).toBe(200);
       expect(again.body).toEqual(imported.body);
-      expect(
-        await gw.ctx.database.prisma.ledgerEntry.count({ where: { kind: 'remittance', billingRunId: runId } }),
-      ).toBe(1);
+      expect(await remittanceCount(gw, runId)).toBe(1);
       expect((await cash.balance(hebdo)).available).toBe('110.00');
       expect((await gw.api().get(`/v1/admin/bank-statements/${imported.body.id}`).set(admin)).body).toEqual(
         imported.body,
@@ -198,9 +191,7 @@ describe('Bank statements (camt.053)', () => {
       const answers = await Promise.all([postStatement(gw, xml), postStatement(gw, xml), postStatement(gw, xml)]);
       expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 201]);
       expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
-      expect(
-        await gw.ctx.database.prisma.ledgerEntry.count({ where: { kind: 'remittance', billingRunId: runId } }),
-      ).toBe(1);
+      expect(await remittanceCount(gw, runId)).toBe(1);
     });
   });
 });

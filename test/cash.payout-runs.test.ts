@@ -11,27 +11,22 @@ import {
   createPublisher,
   idemKey,
   provision,
-  startTestGateway,
   unique,
   type OperatorFixture,
   type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
+import { ledgerEntry, payoutRunCount } from './support/rows.js';
+import { useGateway } from './support/world.js';
 
-let gw: TestGateway;
+const gw = useGateway({ queuePrefix: unique('q-payout-runs') });
+const cash = cashHarness(gw);
 let billing: BillingHarness;
-let cash: ReturnType<typeof cashHarness>;
 
 beforeAll(async () => {
-  gw = startTestGateway({ queuePrefix: unique('q-payout-runs') });
   billing = billingHarness(gw);
   await billing.startWorker();
-  cash = cashHarness(gw);
 });
-afterAll(async () => {
-  await billing.close();
-  await gw.close();
-});
+afterAll(() => billing.close());
 
 const LIMITS = { limits: { perPurchase: '50.00', weekly: '300.00', monthly: '300.00' } };
 
@@ -112,10 +107,7 @@ describe('Payout runs', () => {
         ],
         nextCursor: null,
       });
-      const entry = await gw.ctx.database.prisma.ledgerEntry.findUniqueOrThrow({
-        where: { key: `payout:${payout?.id}` },
-        include: { postings: true },
-      });
+      const entry = await ledgerEntry(gw, `payout:${payout?.id}`);
       expect(entry.postings.map((p) => [p.account, p.amount.toFixed(2)]).sort()).toEqual([
         ['kiosque:payouts_in_transit', '-120.50'],
         [`publisher:${big.id}:payable`, '120.50'],
@@ -181,7 +173,7 @@ describe('Payout runs', () => {
   });
 
   it('When the request is bad, then it is a 400 naming the field and no run is made', async () => {
-    const before = await gw.ctx.database.prisma.payoutRun.count();
+    const before = await payoutRunCount(gw);
     for (const [body, field] of [
       [{ executionDate: '2026-02-30' }, 'executionDate'],
       [{ executionDate: '15/12/2026' }, 'executionDate'],
@@ -194,7 +186,7 @@ describe('Payout runs', () => {
     }
     const keyless = await gw.api().post('/v1/admin/payout-runs').set(admin).send({ executionDate: '2026-12-15' });
     expect(keyless.status).toBe(400);
-    expect(await gw.ctx.database.prisma.payoutRun.count()).toBe(before);
+    expect(await payoutRunCount(gw)).toBe(before);
     expect((await gw.api().get('/v1/admin/payout-runs/prun_nope').set(admin)).status).toBe(404);
     const publisher = await createPublisher(gw);
     expect((await postPayoutRun(gw, { executionDate: '2026-12-15' }).set(bearer(publisher.apiKey))).status).toBe(403);

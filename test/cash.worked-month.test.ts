@@ -16,31 +16,23 @@ import {
   createPublisher,
   idemKey,
   provision,
-  startTestGateway,
   unique,
-  type TestGateway,
 } from './support/harness.js';
+import { ledgerEntry } from './support/rows.js';
+import { useGateway } from './support/world.js';
 
-let gw: TestGateway;
+const gw = useGateway({ queuePrefix: unique('q-worked-month') });
+const cash = cashHarness(gw);
 let billing: BillingHarness;
-let cash: ReturnType<typeof cashHarness>;
 
 beforeAll(async () => {
-  gw = startTestGateway({ queuePrefix: unique('q-worked-month') });
   billing = billingHarness(gw);
   await billing.startWorker();
-  cash = cashHarness(gw);
 });
-afterAll(async () => {
-  await billing.close();
-  await gw.close();
-});
+afterAll(() => billing.close());
 
 async function postings(key: string, names: Record<string, string>): Promise<string[][]> {
-  const entry = await gw.ctx.database.prisma.ledgerEntry.findUniqueOrThrow({
-    where: { key },
-    include: { postings: true },
-  });
+  const entry = await ledgerEntry(gw, key);
   const rename = (account: string) => Object.entries(names).reduce((a, [id, name]) => a.replaceAll(id, name), account);
   return entry.postings.map((p) => [rename(p.account), p.amount.toFixed(2)]).sort();
 }

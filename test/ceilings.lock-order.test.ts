@@ -1,29 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { confirmPurchase, type Confirmation } from '../src/domain/purchases.js';
 import { confirmSubscription, type SubscriptionConfirmation } from '../src/domain/subscriptions.js';
 import { inTransaction, type Sql } from '../src/store/sql.js';
-import {
-  createOperator,
-  createPublisher,
-  createPurchase,
-  createSubscriptionOffer,
-  provisionedSubscriber,
-  startTestGateway,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { createPurchase, createSubscriptionOffer, provisionedSubscriber } from './support/harness.js';
+import { subscriptionChargeCount } from './support/rows.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let publisher: PublisherFixture;
-
-beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw, { limits: { perPurchase: '40.00', weekly: '30.50', monthly: '100.00' } });
-  publisher = await createPublisher(gw);
-});
-afterAll(() => gw.close());
+const gw = useGateway();
+const operator = useOperator(gw, { limits: { perPurchase: '40.00', weekly: '30.50', monthly: '100.00' } });
+const publisher = usePublisher(gw);
 
 const evidence = { ip: '203.0.113.7', userAgent: 'lock-order test', pageVersion: 'api-v1', assertionId: 'lock-order' };
 
@@ -117,8 +102,7 @@ describe('Spending read after the subscriber lock', () => {
     expect(holder.outcome).toBe('confirmed');
     expect(late.outcome).toBe('declined');
     expect(late.outcome === 'declined' && late.code).toBe('weekly_ceiling');
-    const charged = await gw.ctx.database.prisma.purchase.count({ where: { subscriptionId: offerId } });
-    expect(charged).toBe(0);
+    expect(await subscriptionChargeCount(gw, offerId)).toBe(0);
   });
 
   const raceName =
@@ -151,6 +135,6 @@ describe('Spending read after the subscriber lock', () => {
 
     expect((await owner).outcome).toBe('confirmed');
     expect(await loser).toMatchObject({ code: 'not_found' });
-    expect(await gw.ctx.database.prisma.purchase.count({ where: { subscriptionId: offerId } })).toBe(1);
+    expect(await subscriptionChargeCount(gw, offerId)).toBe(1);
   });
 });

@@ -1,28 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Decimal } from '../src/shared/money.js';
 import { spawnGateway, type GatewayProcess } from './support/gateway-process.js';
-import {
-  assertion,
-  createOperator,
-  createPublisher,
-  provision,
-  insertPendingPurchases,
-  startTestGateway,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { assertion, provision, insertPendingPurchases } from './support/harness.js';
+import { subscriberRow } from './support/rows.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
 import { startPrivateRedis, type PrivateRedis } from './support/private-redis.js';
 
 /**
  * The ceiling invariant where it is hardest: many confirmations for one
  * subscriber, split across two gateway processes, while Redis is flushed.
  */
-let gw: TestGateway;
+const gw = useGateway();
+const operator = useOperator(gw, { limits: { perPurchase: '50.00', weekly: '60.00', monthly: '300.00' } });
+const publisher = usePublisher(gw);
 let redis: PrivateRedis;
 let gateways: GatewayProcess[];
-let operator: OperatorFixture;
-let publisher: PublisherFixture;
 
 beforeAll(async () => {
   redis = await startPrivateRedis();
@@ -40,14 +32,10 @@ beforeAll(async () => {
   gateways = await Promise.all(
     [1, 2].map(() => spawnGateway({ REDIS_URL: redis.url, RATE_LIMIT_PER_MINUTE: '1000000', ...unshed })),
   );
-  gw = startTestGateway();
-  operator = await createOperator(gw, { limits: { perPurchase: '50.00', weekly: '60.00', monthly: '300.00' } });
-  publisher = await createPublisher(gw);
 });
 afterAll(async () => {
   await Promise.all(gateways.map((g) => g.stop()));
   await redis.stop();
-  await gw.close();
 });
 
 async function confirmAll(token: string, ids: string[], flushes: number) {
@@ -74,9 +62,7 @@ async function confirmAll(token: string, ids: string[], flushes: number) {
 const createMany = (count: number, amount: string) => insertPendingPurchases(gw, publisher.id, count, amount);
 
 async function confirmedSum(subscriberRef: string): Promise<Decimal> {
-  const subscriber = await gw.ctx.database.prisma.subscriber.findUniqueOrThrow({
-    where: { operatorId_externalRef: { operatorId: operator.id, externalRef: subscriberRef } },
-  });
+  const subscriber = await subscriberRow(gw, operator.id, subscriberRef);
   const rows = await gw.ctx.database.prisma.purchase.findMany({
     where: { subscriberId: subscriber.id, status: 'confirmed' },
     select: { amount: true },

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   admin,
   assertion,
@@ -9,24 +9,15 @@ import {
   createPurchase,
   idemKey,
   provision,
-  startTestGateway,
   unique,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
+import { eventsAbout, setSubscriberBlocks } from './support/rows.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
 import { expirePurchase } from './support/fixtures.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let publisher: PublisherFixture;
-
-beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw, { limits: { perPurchase: '10.00', weekly: '20.00', monthly: '30.00' } });
-  publisher = await createPublisher(gw);
-});
-afterAll(() => gw.close());
+const gw = useGateway();
+const operator = useOperator(gw, { limits: { perPurchase: '10.00', weekly: '20.00', monthly: '30.00' } });
+const publisher = usePublisher(gw);
 
 async function newSubscriber() {
   const ref = await provision(gw, operator);
@@ -88,15 +79,9 @@ describe('Ceilings at confirmation', () => {
     const holderRef = await provision(gw, operator);
     const childRef = await provision(gw, operator, unique('child'), { holderRef });
     const token = assertion(operator, childRef);
-    await gw.ctx.database.prisma.subscriber.update({
-      where: { operatorId_externalRef: { operatorId: operator.id, externalRef: childRef } },
-      data: { blocked: true },
-    });
+    await setSubscriberBlocks(gw, operator.id, childRef, { blocked: true });
     expect((await buy(gw, publisher, token)).res.body.error.code).toBe('account_blocked');
-    await gw.ctx.database.prisma.subscriber.update({
-      where: { operatorId_externalRef: { operatorId: operator.id, externalRef: childRef } },
-      data: { blocked: false, blockedCategories: ['press'] },
-    });
+    await setSubscriberBlocks(gw, operator.id, childRef, { blocked: false, blockedCategories: ['press'] });
     expect((await buy(gw, publisher, token)).res.body.error.code).toBe('category_blocked');
     const games = await createPublisher(gw, { category: 'games' });
     expect((await buy(gw, games, token)).res.status).toBe(200);
@@ -163,11 +148,7 @@ describe('Who may sell, and for how long', () => {
     const responses = await Promise.all(tokens.map((t) => gw.api().post(`/v1/purchases/${id}/confirm`).set(bearer(t))));
     expect(responses.filter((r) => r.status === 200)).toHaveLength(1);
     expect(responses.filter((r) => r.status === 404)).toHaveLength(9);
-    expect(
-      await gw.ctx.database.prisma.outboxEvent.count({
-        where: { type: 'purchase.confirmed', payload: { path: ['data', 'id'], equals: id } },
-      }),
-    ).toBe(1);
+    expect(await eventsAbout(gw, 'purchase.confirmed', id)).toHaveLength(1);
   });
 
   it('When one subscriber confirms the same purchase five times at once, then all five answers are the same confirmation', async () => {

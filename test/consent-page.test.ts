@@ -1,32 +1,22 @@
 import type supertest from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   assertion,
   bearer,
   createOperator,
-  createPublisher,
   createPurchase,
   provision,
   startTestGateway,
   unique,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
+import { setOperatorPerPurchaseLimit } from './support/rows.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
 import { expirePurchase } from './support/fixtures.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let publisher: PublisherFixture;
-let publisherName: string;
-
-beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw);
-  publisherName = unique('Le Quotidien');
-  publisher = await createPublisher(gw, { name: publisherName });
-});
-afterAll(() => gw.close());
+const gw = useGateway();
+const operator = useOperator(gw);
+const publisherName = unique('Le Quotidien');
+const publisher = usePublisher(gw, { name: publisherName });
 
 const pathOf = (consentUrl: string) => new URL(consentUrl).pathname;
 
@@ -305,7 +295,7 @@ describe('POST /consent/purchases/:id/confirm: click two', () => {
     const browser = await signedInBrowser(pathOf(consentUrl), assertion(strict, ref));
     const csrf = csrfOf((await browser.get(pathOf(consentUrl))).text);
     // The operator lowers its limit between the page and the click: the click itself is declined.
-    await gw.ctx.database.prisma.operator.update({ where: { id: strict.id }, data: { limitPerPurchase: '1.00' } });
+    await setOperatorPerPurchaseLimit(gw, strict.id, '1.00');
     const res = await browser
       .post(`${pathOf(consentUrl)}/confirm`)
       .type('form')

@@ -1,15 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { billingHarness, postBillingRun, waitForRun, type BillingHarness } from './support/billing.js';
-import {
-  assertion,
-  bearer,
-  buy,
-  createOperator,
-  createPublisher,
-  startTestGateway,
-  unique,
-  type TestGateway,
-} from './support/harness.js';
+import { assertion, bearer, buy, createOperator, createPublisher, unique } from './support/harness.js';
+import { useGateway } from './support/world.js';
 
 /** Issue 10 item 2: what reached the operator's spreadsheet as a live formula. */
 const PAYLOADS = [
@@ -21,17 +13,13 @@ const PAYLOADS = [
   '\r=1',
 ];
 
-let gw: TestGateway;
+const gw = useGateway({ queuePrefix: unique('q-csv') });
 let billing: BillingHarness;
 beforeAll(async () => {
-  gw = startTestGateway({ queuePrefix: unique('q-csv') });
   billing = billingHarness(gw);
   await billing.startWorker();
 });
-afterAll(async () => {
-  await billing.close();
-  await gw.close();
-});
+afterAll(() => billing.close());
 
 /** Cells of a CSV text, parsed by the RFC 4180 rules (quotes double inside quoted cells). */
 function cells(text: string): string[][] {

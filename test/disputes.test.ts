@@ -12,35 +12,35 @@ import {
   createPurchase,
   idemKey,
   provision,
-  startTestGateway,
   unique,
   type OperatorFixture,
   type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
-import { storedPurchaseStatus } from './support/fixtures.js';
+import {
+  confirmedDaysAgo,
+  disputeCount,
+  disputeRow,
+  eventsAbout,
+  passRespondBy,
+  publisherRow,
+  refundCount,
+} from './support/rows.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
+import { purchaseRow, storedPurchaseStatus } from './support/fixtures.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-let gw: TestGateway;
+const gw = useGateway({ queuePrefix: unique('q-disputes') });
+const operator = useOperator(gw);
+const otherOperator = useOperator(gw);
+const publisher = usePublisher(gw);
+const otherPublisher = usePublisher(gw);
 let billing: BillingHarness;
-let operator: OperatorFixture;
-let otherOperator: OperatorFixture;
-let publisher: PublisherFixture;
-let otherPublisher: PublisherFixture;
 
-beforeAll(async () => {
-  gw = startTestGateway({ queuePrefix: unique('q-disputes') });
+beforeAll(() => {
   billing = billingHarness(gw);
-  operator = await createOperator(gw);
-  otherOperator = await createOperator(gw);
-  publisher = await createPublisher(gw);
-  otherPublisher = await createPublisher(gw);
 });
-afterAll(async () => {
-  await billing.close();
-  await gw.close();
-});
+afterAll(() => billing.close());
 
 interface Bought {
   ref: string;
@@ -85,10 +85,7 @@ function resolve(apiKey: string, disputeId: string, outcome: string) {
 
 const purchaseStatus = (id: string) => storedPurchaseStatus(gw, id);
 
-async function eventsOf(type: string, objectId: string) {
-  const events = await gw.ctx.database.prisma.outboxEvent.findMany({ where: { type }, orderBy: { createdAt: 'asc' } });
-  return events.filter((e) => (e.payload as { data: { id: string } }).data.id === objectId);
-}
+const eventsOf = (type: string, objectId: string) => eventsAbout(gw, type, objectId);
 
 describe('POST /v1/disputes: opening', () => {
   it('When a subscriber disputes its confirmed purchase, then it is open for 7 days, the purchase is disputed and the publisher is told', async () => {
@@ -123,7 +120,7 @@ describe('POST /v1/disputes: opening', () => {
     const res = await openDispute(otherOperator.apiKey, { purchaseId, reason: 'Not mine', subscriberRef: ref });
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('not_found');
-    expect(await gw.ctx.database.prisma.dispute.count({ where: { purchaseId } })).toBe(0);
+    expect(await disputeCount(gw, purchaseId)).toBe(0);
   });
 
   it("When an operator names its own subscriber but another subscriber's purchase, then it is 404", async () => {
@@ -165,7 +162,7 @@ describe('POST /v1/disputes: opening', () => {
         details: { fields: { reason: expect.any(String) } },
       });
     }
-    expect(await gw.ctx.database.prisma.dispute.count({ where: { purchaseId } })).toBe(0);
+    expect(await disputeCount(gw, purchaseId)).toBe(0);
   });
 
   it('When a publisher tries to open a dispute, then it is 403', async () => {
@@ -177,14 +174,8 @@ describe('POST /v1/disputes: opening', () => {
   it('When the purchase was confirmed 364 days ago, then it can be disputed; 366 days ago, then it is 409 invalid_state', async () => {
     const recent = await boughtOne();
     const old = await boughtOne();
-    await gw.ctx.database.prisma.purchase.update({
-      where: { id: recent.purchaseId },
-      data: { confirmedAt: new Date(Date.now() - 364 * DAY_MS) },
-    });
-    await gw.ctx.database.prisma.purchase.update({
-      where: { id: old.purchaseId },
-      data: { confirmedAt: new Date(Date.now() - 366 * DAY_MS) },
-    });
+    await confirmedDaysAgo(gw, recent.purchaseId, 364);
+    await confirmedDaysAgo(gw, old.purchaseId, 366);
     expect((await openDispute(recent.token, { purchaseId: recent.purchaseId, reason: 'late' })).status).toBe(201);
     const tooLate = await openDispute(old.token, { purchaseId: old.purchaseId, reason: 'too late' });
     expect(tooLate.status).toBe(409);
@@ -221,7 +212,7 @@ describe('POST /v1/disputes: opening', () => {
     );
     const statuses = responses.map((r) => r.status).sort();
     expect(statuses).toEqual([201, ...Array(9).fill(409)]);
-    expect(await gw.ctx.database.prisma.dispute.count({ where: { purchaseId } })).toBe(1);
+    expect(await disputeCount(gw, purchaseId)).toBe(1);
   });
 
   it('When a dispute is open, then a second one is 409; once it is won, then a new one can be opened', async () => {
@@ -314,7 +305,7 @@ describe('POST /v1/disputes/:id/response and /v1/operator/disputes/:id/resolve',
       refund: null,
       purchase: { status: 'confirmed', refundedAmount: '0.00' },
     });
-    expect(await gw.ctx.database.prisma.refund.count({ where: { purchaseId } })).toBe(0);
+    expect(await refundCount(gw, purchaseId)).toBe(0);
     expect(await eventsOf('dispute.closed', opened.body.id)).toHaveLength(1);
   });
 
@@ -343,9 +334,7 @@ describe('POST /v1/disputes/:id/response and /v1/operator/disputes/:id/resolve',
     await respond(publisher.apiKey, opened.body.id, { accept: false });
     const res = await resolve(otherOperator.apiKey, opened.body.id, 'lost');
     expect(res.status).toBe(404);
-    expect((await gw.ctx.database.prisma.dispute.findUniqueOrThrow({ where: { id: opened.body.id } })).status).toBe(
-      'under_review',
-    );
+    expect((await disputeRow(gw, opened.body.id)).status).toBe('under_review');
   });
 
   it('When the publisher of another purchase responds, then it is 404 and the dispute stays open', async () => {
@@ -353,9 +342,7 @@ describe('POST /v1/disputes/:id/response and /v1/operator/disputes/:id/resolve',
     const opened = await openDispute(token, { purchaseId, reason: 'x' });
     const res = await respond(otherPublisher.apiKey, opened.body.id, { accept: false, evidence: 'not mine' });
     expect(res.status).toBe(404);
-    expect((await gw.ctx.database.prisma.dispute.findUniqueOrThrow({ where: { id: opened.body.id } })).status).toBe(
-      'open',
-    );
+    expect((await disputeRow(gw, opened.body.id)).status).toBe('open');
   });
 
   it('When a subscriber or operator tries to respond, or a publisher to resolve, then it is 403', async () => {
@@ -375,22 +362,17 @@ describe('POST /v1/disputes/:id/response and /v1/operator/disputes/:id/resolve',
     const badOutcome = await resolve(operator.apiKey, opened.body.id, 'draw');
     expect(badOutcome.status).toBe(400);
     expect(badOutcome.body.error.details.fields).toHaveProperty('outcome');
-    expect((await gw.ctx.database.prisma.dispute.findUniqueOrThrow({ where: { id: opened.body.id } })).status).toBe(
-      'open',
-    );
+    expect((await disputeRow(gw, opened.body.id)).status).toBe('open');
   });
 
   it('When the publisher answers after respondBy, then it is 409 and the dispute is left for the deadline worker', async () => {
     const { token, purchaseId } = await boughtOne();
     const opened = await openDispute(token, { purchaseId, reason: 'x' });
-    await gw.ctx.database.prisma.dispute.update({
-      where: { id: opened.body.id },
-      data: { respondBy: new Date(Date.now() - 1000) },
-    });
+    await passRespondBy(gw, opened.body.id);
     const res = await respond(publisher.apiKey, opened.body.id, { accept: false, evidence: 'late' });
     expect(res.status).toBe(409);
     // A deadline worker of another test may close it meanwhile; what matters is that the late answer was not applied.
-    const row = await gw.ctx.database.prisma.dispute.findUniqueOrThrow({ where: { id: opened.body.id } });
+    const row = await disputeRow(gw, opened.body.id);
     expect(row.status).not.toBe('under_review');
     expect(row.evidence).toBeNull();
   });
@@ -410,7 +392,7 @@ describe('POST /v1/disputes/:id/response and /v1/operator/disputes/:id/resolve',
     const second = await send();
     expect(first.status).toBe(200);
     expect(second.text).toBe(first.text);
-    expect(await gw.ctx.database.prisma.refund.count({ where: { purchaseId } })).toBe(1);
+    expect(await refundCount(gw, purchaseId)).toBe(1);
   });
 });
 
@@ -491,7 +473,7 @@ describe('GET /v1/disputes/:id and consent evidence', () => {
       .set(bearer(token))
       .set('User-Agent', 'Kiosque-Test/1.0');
     const res = await gw.api().get(`/v1/purchases/${id}`).set(bearer(token));
-    const row = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } });
+    const row = await purchaseRow(gw, id);
     expect(res.body.consent).toEqual({
       at: confirmed.body.confirmedAt,
       ip: row.consentIp,
@@ -549,10 +531,7 @@ describe('Dispute rate and automatic suspension', () => {
       await boughtOne('1.00', seller),
     ];
     const old = await boughtOne('1.00', seller);
-    await gw.ctx.database.prisma.purchase.update({
-      where: { id: old.purchaseId },
-      data: { confirmedAt: new Date(Date.now() - 31 * DAY_MS) },
-    });
+    await confirmedDaysAgo(gw, old.purchaseId, 31);
     const first = bought[0] as Bought;
     await openDispute(first.token, { purchaseId: first.purchaseId, reason: 'x' });
     const res = await gw.api().get(`/v1/admin/publishers/${seller.id}/dispute-rate`).set(admin);
@@ -577,11 +556,7 @@ describe('Dispute rate and automatic suspension', () => {
   });
 
   describe('with a low minimum sample', () => {
-    let strict: TestGateway;
-    beforeAll(() => {
-      strict = startTestGateway({ disputeRateSuspendThreshold: 0.2, disputeRateMinPurchases: 4 });
-    });
-    afterAll(() => strict.close());
+    const strict = useGateway({ disputeRateSuspendThreshold: 0.2, disputeRateMinPurchases: 4 });
 
     async function sellerWithSales(count: number) {
       const seller = await createPublisher(strict);
@@ -620,16 +595,13 @@ describe('Dispute rate and automatic suspension', () => {
     it('When the rate stays at or below the threshold, then the publisher keeps selling', async () => {
       const { seller, sales } = await sellerWithSales(5);
       expect((await open(sales[0] as Bought)).status).toBe(201);
-      const row = await strict.ctx.database.prisma.publisher.findUniqueOrThrow({ where: { id: seller.id } });
-      expect(row.suspendedAt).toBeNull();
+      expect((await publisherRow(strict, seller.id)).suspendedAt).toBeNull();
     });
 
     it('When the publisher has fewer confirmed purchases than the minimum, then even a 100% rate does not suspend it', async () => {
       const { seller, sales } = await sellerWithSales(3);
       for (const sale of sales) expect((await open(sale)).status).toBe(201);
-      expect(
-        (await strict.ctx.database.prisma.publisher.findUniqueOrThrow({ where: { id: seller.id } })).suspendedAt,
-      ).toBeNull();
+      expect((await publisherRow(strict, seller.id)).suspendedAt).toBeNull();
     });
   });
 });
@@ -645,7 +617,7 @@ describe('A lost dispute on an invoiced purchase', () => {
       const first = await postBillingRun(gw, op);
       expect(first.status).toBe(202);
       expect((await waitForRun(gw, op, first.body.id)).status).toBe('done');
-      const invoiced = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id: purchaseId } });
+      const invoiced = await purchaseRow(gw, purchaseId);
       expect(invoiced.invoiceId).not.toBeNull();
 
       const opened = await openDispute(token, { purchaseId, reason: 'x' });

@@ -1,41 +1,29 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { expirePendingPurchases, purgeIdempotencyKeys } from '../src/store/housekeeping.js';
 import { startHousekeepingWorker } from '../workers/housekeeping.js';
 import type { RunningWorker } from '../workers/worker.js';
 import {
-  assertion,
   bearer,
   buy,
-  createOperator,
   createPublisher,
   createPurchase,
   idemKey,
-  provision,
-  startTestGateway,
   unique,
-  type OperatorFixture,
   type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
+import { useGateway, useOperator, useSubscriber } from './support/world.js';
 import { storedPurchaseStatus } from './support/fixtures.js';
 
 const DAY_MS = 24 * 3_600_000;
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let token: string;
+const gw = useGateway();
+const subscriber = useSubscriber(gw, useOperator(gw));
 const running: RunningWorker[] = [];
 
-beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw);
-  token = assertion(operator, await provision(gw, operator));
-});
 afterAll(async () => {
   await Promise.all(running.map((w) => w.close()));
-  await gw.close();
 });
 
 async function startWorker(options: Parameters<typeof startHousekeepingWorker>[1]): Promise<RunningWorker> {
@@ -67,7 +55,7 @@ describe('Pending purchases past their expiry become expired (issue 10, item 14)
     const publisher = await createPublisher(gw);
     const bystander = await createPublisher(gw);
     const pending = [await createPurchase(gw, publisher), await createPurchase(gw, publisher)];
-    const { id: confirmedId } = await buy(gw, publisher, token);
+    const { id: confirmedId } = await buy(gw, publisher, subscriber.token);
     const { id: othersId } = await createPurchase(gw, bystander);
 
     const worker = await startWorker({
@@ -84,7 +72,7 @@ describe('Pending purchases past their expiry become expired (issue 10, item 14)
 
     expect(await statusOf(confirmedId)).toBe('confirmed');
     expect(await statusOf(othersId)).toBe('pending');
-    const confirm = await gw.api().post(`/v1/purchases/${pending[0]?.id}/confirm`).set(bearer(token));
+    const confirm = await gw.api().post(`/v1/purchases/${pending[0]?.id}/confirm`).set(bearer(subscriber.token));
     expect(confirm.status).toBe(410);
     expect(confirm.body.error.code).toBe('consent_expired');
     const read = await gw.api().get(`/v1/purchases/${pending[1]?.id}`).set(bearer(publisher.apiKey));

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBillingRun, runBilling } from '../src/domain/billing.js';
+import { describe, expect, it } from 'vitest';
+import { runBilling } from '../src/domain/billing.js';
 import { Decimal } from '../src/shared/money.js';
 import { purchaseSettlement, settlementFromSums } from '../src/domain/settlement.js';
 import { unbalancedEntries } from './support/journal.js';
@@ -13,11 +13,12 @@ import {
   createPublisher,
   idemKey,
   provision,
-  startTestGateway,
   type OperatorFixture,
   type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
+import { purchaseRow } from './support/fixtures.js';
+import { openBillingRun } from './support/rows.js';
+import { useGateway } from './support/world.js';
 import { expectGapFreeNumbers, expectVatNeverOverCredited } from './support/document-checks.js';
 import { cents, portion, reportOutcome, type OutcomeKind } from './support/random-outcomes.js';
 import {
@@ -90,11 +91,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   },
 );
 
-let gw: TestGateway;
-beforeAll(() => {
-  gw = startTestGateway();
-});
-afterAll(() => gw.close());
+const gw = useGateway();
 
 interface World {
   op: OperatorFixture;
@@ -107,9 +104,9 @@ interface World {
 }
 
 async function billNow(world: World): Promise<void> {
-  const run = await gw.ctx.database.transaction((sql) => createBillingRun(sql, world.op.id, new Date()));
-  await runBilling(gw.ctx.database, run.id);
-  const rows = await gw.ctx.database.prisma.settlement.findMany({ where: { billingRunId: run.id } });
+  const runId = await openBillingRun(gw, world.op.id);
+  await runBilling(gw.ctx.database, runId);
+  const rows = await gw.ctx.database.prisma.settlement.findMany({ where: { billingRunId: runId } });
   for (const row of rows) world.frozen.set(`${row.billingRunId}:${row.publisherId}`, JSON.stringify(row));
 }
 
@@ -126,7 +123,7 @@ async function perform(world: World, c: Command): Promise<void> {
     case 'refund': {
       const p = world.purchases[c.purchase % Math.max(world.purchases.length, 1)];
       if (!p) return;
-      const row = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id: p.id } });
+      const row = await purchaseRow(gw, p.id);
       const left = new Decimal(row.amount.toString())
         .minus(row.refundedAmount.toString())
         .minus(row.chargedBackAmount.toString());

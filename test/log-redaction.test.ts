@@ -1,29 +1,21 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import supertest from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/http/app.js';
 import { lineScrubber } from '../src/http/log-redaction.js';
-import {
-  assertion,
-  createOperator,
-  createPublisher,
-  provision,
-  startTestGateway,
-  type TestGateway,
-} from './support/harness.js';
+import { useGateway, useOperator, usePublisher, useSubscriber } from './support/world.js';
 
 /** An admin key with no recognisable shape: spaces, punctuation, nothing like a token. */
 const SHAPELESS_ADMIN_KEY = 'correct horse/battery staple+42!';
 
-let gw: TestGateway;
+const gw = useGateway();
+const publisher = usePublisher(gw);
+const subscriber = useSubscriber(gw, useOperator(gw));
 let logLines: string[];
 let app: ReturnType<typeof createApp>;
-let jwtToken: string;
-let publisherKey: string;
 
-beforeAll(async () => {
-  gw = startTestGateway();
+beforeAll(() => {
   logLines = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -37,11 +29,7 @@ beforeAll(async () => {
     config: { ...gw.ctx.config, adminApiKey: SHAPELESS_ADMIN_KEY },
     logger: pino({ level: 'info' }, sink),
   });
-  const operator = await createOperator(gw);
-  publisherKey = (await createPublisher(gw)).apiKey;
-  jwtToken = assertion(operator, await provision(gw, operator));
 });
-afterAll(() => gw.close());
 
 /** Every character percent-encoded, as a client may send it. */
 const encodeAll = (text: string) =>
@@ -74,25 +62,25 @@ async function loggedFor(url: string): Promise<string> {
 
 describe('No credential reaches the log, as written or percent-decoded (issue 21, item 6)', () => {
   const cases: [string, () => string, (secret: string) => string][] = [
-    ['an assertion in the path', () => jwtToken, (s) => `/v1/purchases/${s}`],
-    ['an assertion nested in another parameter', () => jwtToken, (s) => `/me?next=%2Fme%3Fassertion%3D${s}`],
+    ['an assertion in the path', () => subscriber.token, (s) => `/v1/purchases/${s}`],
+    ['an assertion nested in another parameter', () => subscriber.token, (s) => `/me?next=%2Fme%3Fassertion%3D${s}`],
     [
       'an assertion nested and double-encoded',
-      () => jwtToken,
+      () => subscriber.token,
       (s) => `/me?lang=fr&next=${encodeURIComponent(encodeURIComponent(`/me?assertion=${s}`))}`,
     ],
-    ['an assertion fully percent-encoded in a parameter', () => jwtToken, (s) => `/me?x=${encodeAll(s)}`],
-    ['a publisher key in the path', () => publisherKey, (s) => `/v1/purchases/${s}`],
-    ['a publisher key percent-encoded in the path', () => publisherKey, (s) => `/v1/purchases/${encodeAll(s)}`],
-    ['a publisher key in a parameter', () => publisherKey, (s) => `/v1/me/budget?key=${s}`],
+    ['an assertion fully percent-encoded in a parameter', () => subscriber.token, (s) => `/me?x=${encodeAll(s)}`],
+    ['a publisher key in the path', () => publisher.apiKey, (s) => `/v1/purchases/${s}`],
+    ['a publisher key percent-encoded in the path', () => publisher.apiKey, (s) => `/v1/purchases/${encodeAll(s)}`],
+    ['a publisher key in a parameter', () => publisher.apiKey, (s) => `/v1/me/budget?key=${s}`],
     [
       'a publisher key double-encoded in a parameter',
-      () => publisherKey,
+      () => publisher.apiKey,
       (s) => `/v1/me/budget?a=1&key=${encodeURIComponent(encodeAll(s))}`,
     ],
-    ['a publisher key as a parameter name', () => publisherKey, (s) => `/v1/me/budget?${s}`],
-    ['a publisher key glued to a malformed escape', () => publisherKey, (s) => `/v1/purchases/%ZZ${s}`],
-    ['a publisher key glued to other letters', () => publisherKey, (s) => `/v1/me/budget?q=abc${s}`],
+    ['a publisher key as a parameter name', () => publisher.apiKey, (s) => `/v1/me/budget?${s}`],
+    ['a publisher key glued to a malformed escape', () => publisher.apiKey, (s) => `/v1/purchases/%ZZ${s}`],
+    ['a publisher key glued to other letters', () => publisher.apiKey, (s) => `/v1/me/budget?q=abc${s}`],
     ['the admin key in a parameter', () => SHAPELESS_ADMIN_KEY, (s) => `/v1/me/budget?key=${encodeURIComponent(s)}`],
     [
       'the admin key with + for spaces',
@@ -117,7 +105,7 @@ describe('No credential reaches the log, as written or percent-decoded (issue 21
       expect(logged).toContain('"url"');
       for (const reading of readings(logged)) {
         expect(reading).not.toContain(secret);
-        if (secret === jwtToken) expect(reading).not.toContain(secret.split('.')[2]);
+        if (secret === subscriber.token) expect(reading).not.toContain(secret.split('.')[2]);
       }
     });
   }
@@ -133,13 +121,13 @@ describe('Every log line is scrubbed as it is written', () => {
     const scrub = lineScrubber([SHAPELESS_ADMIN_KEY, 'with "quotes" \\ inside!']);
     const line = JSON.stringify({
       msg: `failed for ${SHAPELESS_ADMIN_KEY}`,
-      err: { message: `bad token ${jwtToken} and key ${publisherKey}` },
+      err: { message: `bad token ${subscriber.token} and key ${publisher.apiKey}` },
       other: 'with "quotes" \\ inside!',
     });
     const scrubbed = scrub(line);
     expect(scrubbed).not.toContain(SHAPELESS_ADMIN_KEY);
-    expect(scrubbed).not.toContain(jwtToken.split('.')[2]);
-    expect(scrubbed).not.toContain(publisherKey);
+    expect(scrubbed).not.toContain(subscriber.token.split('.')[2]);
+    expect(scrubbed).not.toContain(publisher.apiKey);
     expect(scrubbed).not.toContain('quotes');
     expect(JSON.parse(scrubbed)).toMatchObject({ msg: 'failed for [redacted]' });
   });

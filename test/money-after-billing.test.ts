@@ -10,12 +10,12 @@ import {
   createPublisher,
   idemKey,
   provision,
-  startTestGateway,
   unique,
   type OperatorFixture,
   type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
+import { ledgerEntry, purchaseRows } from './support/rows.js';
+import { useGateway } from './support/world.js';
 
 interface Doc {
   id: string;
@@ -29,18 +29,14 @@ interface Doc {
   lines: { amount: string; vatRate: string; vat: string; purchaseId: string; refundId: string | null }[];
 }
 
-let gw: TestGateway;
+const gw = useGateway({ queuePrefix: unique('q-money') });
 let billing: BillingHarness;
 
 beforeAll(async () => {
-  gw = startTestGateway({ queuePrefix: unique('q-money') });
   billing = billingHarness(gw);
   await billing.startWorker();
 });
-afterAll(async () => {
-  await billing.close();
-  await gw.close();
-});
+afterAll(() => billing.close());
 
 async function run(op: OperatorFixture): Promise<string> {
   const posted = await postBillingRun(gw, op);
@@ -132,7 +128,7 @@ describe('Partially paid outcomes', () => {
     }
     expect((await outcome(op, invoice.id, { status: 'partially_paid' })).status).toBe(400);
     expect((await outcome(op, invoice.id, { status: 'paid', collected: '1.00' })).status).toBe(400);
-    const purchases = await gw.ctx.database.prisma.purchase.findMany({ where: { id: { in: buys } } });
+    const purchases = await purchaseRows(gw, buys);
     expect(purchases.every((p) => p.chargedBackAmount.isZero())).toBe(true);
   });
 
@@ -140,10 +136,7 @@ describe('Partially paid outcomes', () => {
     const res = await outcome(op, invoice.id, { status: 'partially_paid', collected: '2.00' });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: 'partially_paid', collected: '2.00' });
-    const purchases = await gw.ctx.database.prisma.purchase.findMany({
-      where: { id: { in: buys } },
-      orderBy: { id: 'asc' },
-    });
+    const purchases = await purchaseRows(gw, buys);
     expect(purchases.map((p) => p.chargedBackAmount.toFixed(2))).toEqual(['0.34', '0.33', '0.33']);
     // Commission on what was collected, per purchase: 0.66 × 0.15 = 0.099 → 0.10, 0.67 × 0.15 = 0.1005 → 0.10.
     expect(purchases.map((p) => p.commissionAmount?.toFixed(2))).toEqual(['0.10', '0.10', '0.10']);
@@ -297,9 +290,7 @@ describe('docs/money.md, the worked example', () => {
     expect(inv1).toMatchObject({ total: '13.00', vatTotal: '0.27' });
     expect(inv1?.lines.map((l) => l.vat).sort()).toEqual(['-0.02', '0.08', '0.21']);
     const entry = async (key: string) =>
-      (
-        await gw.ctx.database.prisma.ledgerEntry.findUniqueOrThrow({ where: { key }, include: { postings: true } })
-      ).postings
+      (await ledgerEntry(gw, key)).postings
         .map((p) => [p.account.replace(op.id, 'op').replace(publisher.id, 'pub'), p.amount.toFixed(2)])
         .sort();
     expect(await entry(`invoice:${inv1?.id}`)).toEqual(

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/http/app.js';
 import { closeAppContext, createAppContext } from '../src/http/context.js';
 import { createLogger } from '../src/logger.js';
@@ -15,18 +15,13 @@ import {
   createPurchase,
   createSubscriptionOffer,
   provision,
-  startTestGateway,
   testConfig,
   unique,
-  type TestGateway,
 } from './support/harness.js';
+import { useGateway } from './support/world.js';
 import { expirePurchase } from './support/fixtures.js';
 
-let gw: TestGateway;
-beforeAll(() => {
-  gw = startTestGateway();
-});
-afterAll(() => gw.close());
+const gw = useGateway();
 
 /** A gateway whose PostgreSQL and Redis are closed ports: nothing listens there. */
 async function gatewayWithNothingBehind() {

@@ -3,19 +3,9 @@ import addFormats from 'ajv-formats';
 import type { Response, Test } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { billingHarness, postBillingRun, waitForRun, type BillingHarness } from './support/billing.js';
-import {
-  admin,
-  assertion,
-  bearer,
-  createOperator,
-  createPublisher,
-  idemKey,
-  startTestGateway,
-  unique,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { admin, assertion, bearer, idemKey, unique } from './support/harness.js';
+import { operatorEvents } from './support/rows.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
 import { expirePurchase } from './support/fixtures.js';
 
 /*
@@ -35,7 +25,7 @@ interface Doc {
   components: Schema;
 }
 
-let gw: TestGateway;
+const gw = useGateway({ queuePrefix: unique('q-openapi-live') });
 let billing: BillingHarness;
 let doc: Doc;
 const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -89,30 +79,22 @@ async function live(test: Test, status: number): Promise<Response> {
   return res;
 }
 
-let operator: OperatorFixture;
-let publisher: PublisherFixture;
-let holderRef: string;
-let childRef: string;
+const operator = useOperator(gw, { webhookUrl: 'http://127.0.0.1:9/operator-events' });
+const publisher = usePublisher(gw, { category: 'press', webhookUrl: 'http://127.0.0.1:9/events' });
+const holderRef = unique('holder');
+const childRef = unique('child');
 let holder: string;
 let child: string;
 let purchaseId: string;
 
 beforeAll(async () => {
-  gw = startTestGateway({ queuePrefix: unique('q-openapi-live') });
   billing = billingHarness(gw);
   await billing.startWorker();
   doc = (await gw.api().get('/openapi.json')).body as Doc;
-  operator = await createOperator(gw, { webhookUrl: 'http://127.0.0.1:9/operator-events' });
-  publisher = await createPublisher(gw, { category: 'press', webhookUrl: 'http://127.0.0.1:9/events' });
-  holderRef = unique('holder');
-  childRef = unique('child');
   holder = assertion(operator, holderRef);
   child = assertion(operator, childRef);
 });
-afterAll(async () => {
-  await billing?.close();
-  await gw?.close();
-});
+afterAll(() => billing?.close());
 
 describe('live answers against GET /openapi.json', () => {
   it('When an admin registers an operator and a publisher and the operator a household, then each answer conforms', async () => {
@@ -301,9 +283,7 @@ describe('live answers against GET /openapi.json', () => {
       200,
     );
     const publisherBodies = (events.body.data as { payload: { type: string } }[]).map((e) => e.payload);
-    const operatorBodies = (
-      await gw.ctx.database.prisma.outboxEvent.findMany({ where: { operatorId: operator.id } })
-    ).map((e) => e.payload as { type: string });
+    const operatorBodies = (await operatorEvents(gw, operator.id)).map((e) => e.payload as { type: string });
     const bodies = [...publisherBodies, ...operatorBodies];
     const types = new Set(bodies.map((b) => b.type));
     expect([...types].sort()).toEqual(

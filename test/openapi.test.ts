@@ -1,8 +1,9 @@
 import type { Express } from 'express';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openApiPath } from '../src/http/openapi/document.js';
 import { OPERATIONS } from '../src/http/openapi/operations.js';
-import { admin, bearer, createPublisher, startTestGateway, type TestGateway } from './support/harness.js';
+import { admin, bearer, createPublisher, startTestGateway } from './support/harness.js';
+import { useGateway } from './support/world.js';
 
 interface Layer {
   rawPath?: string | string[];
@@ -30,11 +31,7 @@ function servedRoutes(app: Express): string[] {
   return found;
 }
 
-let gw: TestGateway;
-beforeAll(() => {
-  gw = startTestGateway();
-});
-afterAll(() => gw.close());
+const gw = useGateway();
 
 describe('the OpenAPI operations match the routes', () => {
   it('When the router is walked, then every /v1 route has exactly one operation and every operation a route', () => {

@@ -4,35 +4,19 @@ import { runBilling } from '../src/domain/billing.js';
 import { dispatchDueWebhooks } from '../src/domain/webhook-delivery.js';
 import { DECLINE_CODES } from '../src/shared/codes.js';
 import { runRenewJob } from '../workers/renewals.js';
-import {
-  admin,
-  assertion,
-  bearer,
-  buy,
-  createOperator,
-  createPublisher,
-  idemKey,
-  provision,
-  startTestGateway,
-  unique,
-  type PublisherFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { admin, assertion, bearer, buy, createOperator, idemKey, provision, unique } from './support/harness.js';
+import { operatorEvents, operatorRow } from './support/rows.js';
+import { useGateway, usePublisher } from './support/world.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
-let gw: TestGateway;
+const gw = useGateway();
+const publisher = usePublisher(gw, { name: unique('La Gazette') });
 let hook: WebhookReceiver;
-let publisher: PublisherFixture;
 
 beforeAll(async () => {
-  gw = startTestGateway();
   hook = await startWebhookReceiver();
-  publisher = await createPublisher(gw, { name: unique('La Gazette') });
 });
-afterAll(async () => {
-  await hook.close();
-  await gw.close();
-});
+afterAll(() => hook.close());
 
 const createOperatorRaw = (body: Record<string, unknown>) =>
   gw
@@ -177,10 +161,7 @@ describe('operator webhooks', () => {
     expect(await runRenewJob(gw.ctx.database, gw.ctx.config.publicUrl, { subscriptionId: offer.body.id }, end)).toBe(
       'renewed',
     );
-    const rows = await gw.ctx.database.prisma.outboxEvent.findMany({
-      where: { operatorId: operator.id },
-      orderBy: { id: 'asc' },
-    });
+    const rows = await operatorEvents(gw, operator.id);
     expect(rows.map((r) => r.type)).toEqual(['operator.purchase.confirmed', 'operator.subscription.renewed']);
     expect(rows[1]?.payload).toMatchObject({ data: { subscriptionId: offer.body.id, amount: '2.00', plan: 'weekly' } });
   });
@@ -188,7 +169,7 @@ describe('operator webhooks', () => {
   it('When an operator has no webhook URL, then no operator event is queued', async () => {
     const operator = await createOperator(gw);
     await buy(gw, publisher, assertion(operator, await provision(gw, operator)), { amount: '25.00' });
-    expect(await gw.ctx.database.prisma.outboxEvent.count({ where: { operatorId: operator.id } })).toBe(0);
+    expect(await operatorEvents(gw, operator.id)).toHaveLength(0);
   });
 });
 
@@ -222,7 +203,7 @@ describe('PATCH /v1/admin/operators/:id', () => {
       .set(admin)
       .send({ webhookUrl: 'ftp://example.com' });
     expect(badUrl.body.error.details.fields).toHaveProperty('webhookUrl');
-    const row = await gw.ctx.database.prisma.operator.findUniqueOrThrow({ where: { id: operator.id } });
+    const row = await operatorRow(gw, operator.id);
     expect([row.limitMonthly.toFixed(2), row.webhookUrl]).toEqual(['150.00', null]);
   });
 
@@ -250,9 +231,7 @@ describe('PATCH /v1/admin/operators/:id', () => {
     };
     await buy(gw, publisher, assertion(operator, await provision(gw, operator)));
     expect(
-      await gw.ctx.database.prisma.outboxEvent.count({
-        where: { operatorId: operator.id, type: 'operator.purchase.confirmed' },
-      }),
-    ).toBe(1);
+      (await operatorEvents(gw, operator.id)).filter((e) => e.type === 'operator.purchase.confirmed'),
+    ).toHaveLength(1);
   });
 });
