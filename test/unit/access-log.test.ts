@@ -16,7 +16,7 @@ function appLoggingAt(level: string) {
   const app = express();
   let finishListeners = -1;
   app.use(accessLog(pino({ level }, sink), (url) => url.replace(/secret=[^&]+/, 'secret=[redacted]')));
-  app.use((req, res, next) => {
+  app.use((_req, res, next) => {
     finishListeners = res.listenerCount('finish');
     next();
   });
