@@ -64,11 +64,6 @@ export function createApp(ctx: AppContext, startup: StartupState = ALREADY_MIGRA
     shedLoad({ maxInFlight, maxPoolWaiting, deadlineMs: requestDeadlineMs }, () => connectionsAwaited(ctx.database)),
   );
   app.use(rejectNul);
-  app.use('/consent', noStore, rateLimit(ctx), cookieParser(), consentRoutes(ctx), subscriptionConsentRoutes(ctx));
-  app.use('/me', noStore, rateLimit(ctx), cookieParser(), pageHeaders, subscriberPageRoutes(ctx));
-  app.use([TERMS_PATH, PRIVACY_PATH, HELP_PATH], noStore, rateLimit(ctx), cookieParser(), pageHeaders);
-  app.use(infoPageRoutes(ctx));
-  app.use(assetRoutes());
 
   const v1 = express.Router();
   v1.use(noStore);
@@ -95,7 +90,14 @@ export function createApp(ctx: AppContext, startup: StartupState = ALREADY_MIGRA
   v1.use(publisherPayoutRoutes(ctx));
   v1.use('/publisher/bank-account', bankAccountRoutes(ctx));
   v1.use('/publisher', publisherRoutes(ctx));
+  // The API before the pages: a purchase's two requests should not walk the page routers first.
   app.use('/v1', v1);
+
+  app.use('/consent', noStore, rateLimit(ctx), cookieParser(), consentRoutes(ctx), subscriptionConsentRoutes(ctx));
+  app.use('/me', noStore, rateLimit(ctx), cookieParser(), pageHeaders, subscriberPageRoutes(ctx));
+  app.use([TERMS_PATH, PRIVACY_PATH, HELP_PATH], noStore, rateLimit(ctx), cookieParser(), pageHeaders);
+  app.use(infoPageRoutes(ctx));
+  app.use(assetRoutes());
 
   app.use(() => {
     throw new AppError('not_found', 'No such endpoint');
