@@ -48,7 +48,7 @@ export function createApp(ctx: AppContext, startup: StartupState = ALREADY_MIGRA
   app.disable('x-powered-by');
   app.set('trust proxy', ctx.config.trustProxy ? 1 : false);
   app.use(accessLog(ctx.logger, urlRedactor([ctx.config.adminApiKey])));
-  app.use(observeHttp());
+  app.use(observeHttp(app));
   app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
 
   app.use(healthRoutes(ctx));
