@@ -1,38 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { periodBoundary } from '../src/domain/plan-periods.js';
 import { createLogger } from '../src/logger.js';
 import { renewalQueue } from '../src/queue/renewals.js';
 import { runRenewJob, startRenewalWorker } from '../workers/renewals.js';
 import { startPrivateRedis } from './support/private-redis.js';
-import {
-  assertion,
-  bearer,
-  createOperator,
-  createPublisher,
-  idemKey,
-  provision,
-  startTestGateway,
-  testConfig,
-  unique,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { assertion, bearer, idemKey, provision, testConfig, unique } from './support/harness.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
 
 const DAY_MS = 24 * 3600_000;
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let publisher: PublisherFixture;
-let publicUrl: string;
-
-beforeAll(async () => {
-  gw = startTestGateway();
-  publicUrl = gw.ctx.config.publicUrl;
-  operator = await createOperator(gw);
-  publisher = await createPublisher(gw);
-});
-afterAll(() => gw.close());
+const gw = useGateway();
+const publicUrl = gw.ctx.config.publicUrl;
+const operator = useOperator(gw);
+const publisher = usePublisher(gw);
 
 interface Household {
   holder: string;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   assertion,
   bearer,
@@ -6,22 +6,13 @@ import {
   createPublisher,
   idemKey,
   provision,
-  startTestGateway,
-  type OperatorFixture,
   type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let publisher: PublisherFixture;
-
-beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw);
-  publisher = await createPublisher(gw);
-});
-afterAll(() => gw.close());
+const gw = useGateway();
+const operator = useOperator(gw);
+const publisher = usePublisher(gw);
 
 const offer = { plan: 'monthly', amount: '9.99', description: 'Le Monde, monthly', channel: 'isp' };
 

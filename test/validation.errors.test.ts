@@ -1,36 +1,18 @@
 import type supertest from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { actorScope } from '../src/http/actors.js';
-import {
-  admin,
-  assertion,
-  bearer,
-  buy,
-  createOperator,
-  createPublisher,
-  idemKey,
-  provision,
-  startTestGateway,
-  unique,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { admin, assertion, bearer, buy, createOperator, idemKey, provision, unique } from './support/harness.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let publisher: PublisherFixture;
+const gw = useGateway();
+const operator = useOperator(gw);
+const publisher = usePublisher(gw);
 let publisherScope: string;
 
 beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw);
-  publisher = await createPublisher(gw);
   const row = await gw.ctx.database.prisma.publisher.findUniqueOrThrow({ where: { id: publisher.id } });
   publisherScope = actorScope({ kind: 'publisher', publisher: row });
 });
-afterAll(() => gw.close());
-
 const valid = { amount: '2.00', currency: 'EUR', description: 'An article', channel: 'isp' };
 
 function expectError(res: supertest.Response, status: number, code: string): void {

@@ -3,17 +3,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordEvent } from '../src/domain/events.js';
 import { DEFAULT_LEASE_MS, dispatchDueWebhooks } from '../src/domain/webhook-delivery.js';
 import { TEST_REDIS_URL } from './support/env.js';
-import { createPublisher, startTestGateway, unique, type TestGateway } from './support/harness.js';
+import { createPublisher, unique } from './support/harness.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 import { spawnWorkers, type WorkerProcess } from './support/worker-process.js';
+import { useGateway } from './support/world.js';
 
-let gw: TestGateway;
+const gw = useGateway();
 let hook: WebhookReceiver;
 let workers: WorkerProcess | null = null;
 const queuePrefix = unique('q');
 
 beforeAll(async () => {
-  gw = startTestGateway();
   // The first request is left hanging, as a publisher's slow endpoint would be while the worker dies.
   hook = await startWebhookReceiver((_request, n, res) => {
     if (n > 0) res.end();
@@ -26,7 +26,6 @@ afterAll(async () => {
   const keys = await redis.keys(`${queuePrefix}:*`);
   if (keys.length) await redis.del(...keys);
   redis.disconnect();
-  await gw.close();
 });
 
 describe('a worker process killed mid-send', () => {

@@ -1,25 +1,21 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { recordEvent } from '../src/domain/events.js';
 import { claimDueEvents, dispatchDueWebhooks, type DispatchOptions } from '../src/domain/webhook-delivery.js';
 import { sendWebhook } from '../src/domain/webhook-sender.js';
 import { webhookHeaders } from '../src/domain/webhook-signing.js';
 import { webhookAttempts } from '../src/observability/metrics.js';
-import { bearer, createPublisher, startTestGateway, type TestGateway } from './support/harness.js';
+import { bearer, createPublisher } from './support/harness.js';
 import { answerWith, startWebhookReceiver, type Responder, type WebhookReceiver } from './support/webhook-receiver.js';
+import { useGateway } from './support/world.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 
-let gw: TestGateway;
+const gw = useGateway();
 const receivers: WebhookReceiver[] = [];
 
-beforeAll(() => {
-  gw = startTestGateway();
-});
 afterEach(async () => {
   await Promise.all(receivers.splice(0).map((r) => r.close()));
 });
-afterAll(() => gw.close());
-
 async function receiver(respond?: Responder): Promise<WebhookReceiver> {
   const started = await startWebhookReceiver(respond);
   receivers.push(started);

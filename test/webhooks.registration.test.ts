@@ -1,17 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, startTestGateway, unique, type TestGateway } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { admin, unique, type TestGateway } from './support/harness.js';
+import { useGateway } from './support/world.js';
 
-let strict: TestGateway;
-let permissive: TestGateway;
-
-beforeAll(() => {
-  strict = startTestGateway({ webhookAllowPrivateNetworks: false });
-  permissive = startTestGateway({ webhookAllowPrivateNetworks: true });
-});
-afterAll(async () => {
-  await strict.close();
-  await permissive.close();
-});
+const strict = useGateway({ webhookAllowPrivateNetworks: false });
+const permissive = useGateway({ webhookAllowPrivateNetworks: true });
 
 const register = (gw: TestGateway, webhookUrl: string, name = unique('Publisher')) =>
   gw.api().post('/v1/admin/publishers').set(admin).send({ name, category: 'press', webhookUrl });
