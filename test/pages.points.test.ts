@@ -1,39 +1,21 @@
 import type supertest from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { sweepPoints } from '../src/domain/household-points.js';
 import { PENDING_MS } from '../src/domain/points.js';
-import {
-  admin,
-  assertion,
-  bearer,
-  createOperator,
-  createPublisher,
-  createPurchase,
-  provision,
-  startTestGateway,
-  unique,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { admin, assertion, bearer, createPurchase, provision, unique } from './support/harness.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let awarding: PublisherFixture;
-let plain: PublisherFixture;
-
+const gw = useGateway();
+const operator = useOperator(gw);
 beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw);
   await gw
     .api()
     .patch(`/v1/admin/operators/${operator.id}`)
     .set(admin)
     .send({ points: { enabled: true } });
-  awarding = await createPublisher(gw, { pointsPerEuro: 10 });
-  plain = await createPublisher(gw);
 });
-afterAll(() => gw.close());
+const awarding = usePublisher(gw, { pointsPerEuro: 10 });
+const plain = usePublisher(gw);
 
 const pathOf = (url: string) => new URL(url).pathname;
 const NBSP = '\u00a0';

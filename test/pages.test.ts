@@ -1,5 +1,5 @@
 import type supertest from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { nextPeriodEnd } from '../src/domain/plan-periods.js';
 import { en } from '../src/http/pages/messages/en.js';
 import { fr } from '../src/http/pages/messages/fr.js';
@@ -9,34 +9,22 @@ import {
   bearer,
   buy,
   createOperator,
-  createPublisher,
   createPurchase,
   idemKey,
   provision,
-  startTestGateway,
   unique,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
 import { expirePurchase } from './support/fixtures.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let publisher: PublisherFixture;
-let publisherName: string;
-
-beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw);
-  publisherName = unique('La Gazette');
-  publisher = await createPublisher(gw, {
-    name: publisherName,
-    legalName: 'La Gazette SAS',
-    supportUrl: 'https://gazette.example/aide',
-  });
+const gw = useGateway();
+const operator = useOperator(gw);
+const publisherName = unique('La Gazette');
+const publisher = usePublisher(gw, {
+  name: publisherName,
+  legalName: 'La Gazette SAS',
+  supportUrl: 'https://gazette.example/aide',
 });
-afterAll(() => gw.close());
 
 const pathOf = (url: string) => new URL(url).pathname;
 const NBSP = '\u00a0';

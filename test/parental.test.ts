@@ -1,32 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   assertion,
   bearer,
   buy,
   createOperator,
-  createPublisher,
   createPurchase,
   idemKey,
   provision,
-  startTestGateway,
   unique,
   type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let press: PublisherFixture;
-let games: PublisherFixture;
-
-beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw);
-  press = await createPublisher(gw, { category: 'press' });
-  games = await createPublisher(gw, { category: 'games' });
-});
-afterAll(() => gw.close());
+const gw = useGateway();
+const operator = useOperator(gw);
+const press = usePublisher(gw, { category: 'press' });
+const games = usePublisher(gw, { category: 'games' });
 
 interface Household {
   holderRef: string;

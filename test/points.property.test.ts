@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createBillingRun, runBilling } from '../src/domain/billing.js';
 import { sweepPoints } from '../src/domain/household-points.js';
 import { Decimal } from '../src/shared/money.js';
@@ -15,12 +15,11 @@ import {
   createPurchase,
   idemKey,
   provision,
-  startTestGateway,
   type OperatorFixture,
   type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
 import { cents, portion, reportOutcome, type OutcomeKind } from './support/random-outcomes.js';
+import { useGateway } from './support/world.js';
 
 /**
  * Random histories of purchases that earn and spend points, refunds, lost
@@ -69,11 +68,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
 const DAY_MS = 24 * 60 * 60 * 1000;
 const POINT_VALUE = new Decimal('0.01');
 
-let gw: TestGateway;
-beforeAll(() => {
-  gw = startTestGateway();
-});
-afterAll(() => gw.close());
+const gw = useGateway();
 
 interface World {
   op: OperatorFixture;

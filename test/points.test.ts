@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createBillingRun, runBilling } from '../src/domain/billing.js';
 import { sweepPoints } from '../src/domain/household-points.js';
 import { PENDING_MS } from '../src/domain/points.js';
@@ -14,35 +14,28 @@ import {
   createPurchase,
   idemKey,
   provision,
-  startTestGateway,
   unique,
-  type OperatorFixture,
   type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
+const gw = useGateway();
+const operator = useOperator(gw);
 /** Awards 10 points per euro. */
-let awarding: PublisherFixture;
 /** Awards none: where points are spent. */
-let plain: PublisherFixture;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw);
   const enabled = await gw
     .api()
     .patch(`/v1/admin/operators/${operator.id}`)
     .set(admin)
     .send({ points: { enabled: true } });
   expect(enabled.status).toBe(200);
-  awarding = await createPublisher(gw, { pointsPerEuro: 10 });
-  plain = await createPublisher(gw);
 });
-afterAll(() => gw.close());
+const awarding = usePublisher(gw, { pointsPerEuro: 10 });
+const plain = usePublisher(gw);
 
 async function household() {
   const holderRef = await provision(gw, operator);

@@ -15,26 +15,21 @@ import {
   createPurchase,
   idemKey,
   provision,
-  startTestGateway,
   testConfig,
-  type TestGateway,
 } from './support/harness.js';
 import { freePort } from './support/private-redis.js';
+import { useGateway } from './support/world.js';
 
-let gw: TestGateway;
+const gw = useGateway();
 let locker: pg.Client;
 let lockerPid: number;
 
 beforeAll(async () => {
-  gw = startTestGateway();
   locker = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await locker.connect();
   lockerPid = (await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid ?? 0;
 });
-afterAll(async () => {
-  await locker.end();
-  await gw.close();
-});
+afterAll(() => locker.end());
 
 /** A gateway of its own, for a database URL or limits other than the shared test gateway's. */
 function gatewayWith(

@@ -6,31 +6,24 @@ import {
   assertion,
   bearer,
   buy,
-  createOperator,
   createPublisher,
   createPurchase,
   idemKey,
   provision,
   startTestGateway,
-  type OperatorFixture,
   type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
+import { useGateway, useOperator } from './support/world.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
+const gw = useGateway();
+const operator = useOperator(gw);
 let hook: WebhookReceiver;
 
 beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw);
   hook = await startWebhookReceiver();
 });
-afterAll(async () => {
-  await hook.close();
-  await gw.close();
-});
+afterAll(() => hook.close());
 
 describe('GET /v1/purchases and /v1/subscriptions (publisher)', () => {
   it('When a publisher lists its purchases, then it sees only its own, newest first, filtered by status and paged', async () => {

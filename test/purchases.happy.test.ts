@@ -1,28 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  assertion,
-  bearer,
-  buy,
-  createOperator,
-  createPublisher,
-  idemKey,
-  provision,
-  startTestGateway,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { assertion, bearer, buy, createOperator, createPublisher, idemKey, provision } from './support/harness.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let publisher: PublisherFixture;
-
-beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw);
-  publisher = await createPublisher(gw, { commissionRates: { isp: '0.15', sms: '0.50', voice: '0.30' } });
-});
-afterAll(() => gw.close());
+const gw = useGateway();
+const operator = useOperator(gw);
+const publisher = usePublisher(gw, { commissionRates: { isp: '0.15', sms: '0.50', voice: '0.30' } });
 
 describe('POST /v1/purchases then confirm: the two clicks', () => {
   it('When a publisher creates a purchase, then it is pending with a consent URL expiring in 10 minutes', async () => {

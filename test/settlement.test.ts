@@ -10,12 +10,11 @@ import {
   createPublisher,
   idemKey,
   provision,
-  startTestGateway,
   unique,
   type OperatorFixture,
   type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
+import { useGateway } from './support/world.js';
 
 interface SettlementLine {
   publisherId: string;
@@ -26,18 +25,14 @@ interface SettlementLine {
   net: string;
 }
 
-let gw: TestGateway;
+const gw = useGateway({ queuePrefix: unique('q-settlement') });
 let billing: BillingHarness;
 
 beforeAll(async () => {
-  gw = startTestGateway({ queuePrefix: unique('q-settlement') });
   billing = billingHarness(gw);
   await billing.startWorker();
 });
-afterAll(async () => {
-  await billing.close();
-  await gw.close();
-});
+afterAll(() => billing.close());
 
 async function settlement(op: OperatorFixture, runId: string): Promise<SettlementLine[]> {
   const res = await gw.api().get(`/v1/operator/billing-runs/${runId}/settlement`).set(bearer(op.apiKey));

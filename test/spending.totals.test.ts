@@ -1,32 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { confirmPurchase } from '../src/domain/purchases.js';
 import { monthStart, weekStart } from '../src/domain/periods.js';
 import { inTransaction } from '../src/store/sql.js';
-import {
-  assertion,
-  bearer,
-  buy,
-  createOperator,
-  createPublisher,
-  createPurchase,
-  idemKey,
-  provision,
-  startTestGateway,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { assertion, bearer, buy, createPurchase, idemKey, provision } from './support/harness.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let publisher: PublisherFixture;
-
-beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw, { limits: { perPurchase: '40.00', weekly: '200.00', monthly: '300.00' } });
-  publisher = await createPublisher(gw);
-});
-afterAll(() => gw.close());
+const gw = useGateway();
+const operator = useOperator(gw, { limits: { perPurchase: '40.00', weekly: '200.00', monthly: '300.00' } });
+const publisher = usePublisher(gw);
 
 interface Total {
   kind: string;
