@@ -4,6 +4,7 @@ import { sweepPoints } from '../src/domain/household-points.js';
 import { PENDING_MS } from '../src/domain/points.js';
 import { admin, assertion, bearer, createPurchase, provision, unique } from './support/harness.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
+import { purchaseRow, storedPurchaseStatus } from './support/fixtures.js';
 
 const gw = useGateway();
 const operator = useOperator(gw);
@@ -77,7 +78,7 @@ describe('Consent page: paying with points', () => {
         `Vous avez payé 0,50${NBSP}€ et 150 points \\(1,50${NBSP}€\\) (à|au|aux) .+ pour «${NBSP}Grille du jour${NBSP}»`,
       ),
     );
-    const row = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } });
+    const row = await purchaseRow(gw, id);
     expect(row.amount.toFixed(2)).toBe('0.50');
     expect(row.pointsSpent).toBe(150);
   });
@@ -120,7 +121,7 @@ describe('Consent page: paying with points', () => {
       .send({ csrf: csrfOf(page.text), points: '10' });
     expect(res.status).toBe(403);
     expect(visibleText(res.text)).toContain('Paiement en points impossible');
-    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    expect(await storedPurchaseStatus(gw, id)).toBe('pending');
   });
 
   it('When the points were spent meanwhile, then the click is a 409 page and the purchase stays pending', async () => {
@@ -135,7 +136,7 @@ describe('Consent page: paying with points', () => {
       .type('form')
       .send({ csrf: csrfOf(page.text), points: '10' });
     expect(res.status).toBe(409);
-    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    expect(await storedPurchaseStatus(gw, id)).toBe('pending');
   });
 });
 

@@ -11,6 +11,7 @@ import {
   type OperatorFixture,
 } from './support/harness.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
+import { subscriberRow } from './support/records.js';
 
 const gw = useGateway();
 const operator = useOperator(gw);
@@ -73,7 +74,7 @@ describe('PUT and GET /v1/me/children/:externalRef/controls', () => {
       monthly: '150.00',
       pointsAllowed: false,
     });
-    const row = await gw.ctx.database.prisma.subscriber.findFirstOrThrow({ where: { externalRef: h.childRef } });
+    const row = await subscriberRow(gw, operator.id, h.childRef);
     expect(row.limitWeekly).toBeNull();
   });
 
@@ -89,7 +90,7 @@ describe('PUT and GET /v1/me/children/:externalRef/controls', () => {
     const res = await putControls(other.holder, h.childRef, { blocked: true });
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('forbidden');
-    const row = await gw.ctx.database.prisma.subscriber.findFirstOrThrow({ where: { externalRef: h.childRef } });
+    const row = await subscriberRow(gw, operator.id, h.childRef);
     expect(row.blocked).toBe(false);
   });
 

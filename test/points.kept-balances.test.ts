@@ -7,6 +7,7 @@ import { onPool } from '../src/store/sql.js';
 import { TEST_DATABASE_URL } from './support/env.js';
 import { provision, unique } from './support/harness.js';
 import { useGateway, useOperator } from './support/world.js';
+import { subscriberRow } from './support/records.js';
 
 /**
  * A household's balances live on its row beside the journal, moved by a
@@ -35,11 +36,7 @@ beforeAll(async () => {
   sql = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 3 });
   const ref = unique('household');
   await provision(gw, operator, ref);
-  const { rows } = await sql.query<{ id: string }>(
-    'SELECT id FROM subscribers WHERE operator_id = $1 AND external_ref = $2',
-    [operator.id, ref],
-  );
-  holderId = rows[0]?.id as string;
+  holderId = (await subscriberRow(gw, operator.id, ref)).id;
 });
 afterAll(() => sql.end());
 

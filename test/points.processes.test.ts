@@ -14,6 +14,7 @@ import {
   unique,
 } from './support/harness.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
+import { subscriberRow } from './support/records.js';
 
 /**
  * The points invariant where it is hardest: one household's available points
@@ -74,9 +75,7 @@ describe('Kiosque Points across two gateway processes', () => {
     expect(refused).toHaveLength(17);
     expect(refused.every((r) => r.body.error?.code === 'invalid_state')).toBe(true);
 
-    const holderRow = await gw.ctx.database.prisma.subscriber.findUniqueOrThrow({
-      where: { operatorId_externalRef: { operatorId: operator.id, externalRef: holderRef } },
-    });
+    const holderRow = await subscriberRow(gw, operator.id, holderRef);
     // Liabilities read as credits: a household's balance is minus its postings' sum.
     const available = (await balance(pointsAccounts.available(holderRow.id))).negated();
     const pending = (await balance(pointsAccounts.pending(holderRow.id))).negated();

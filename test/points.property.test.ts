@@ -20,6 +20,8 @@ import {
 } from './support/harness.js';
 import { cents, portion, reportOutcome, type OutcomeKind } from './support/random-outcomes.js';
 import { useGateway } from './support/world.js';
+import { purchaseRow } from './support/fixtures.js';
+import { subscriberRow } from './support/records.js';
 
 /**
  * Random histories of purchases that earn and spend points, refunds, lost
@@ -108,7 +110,7 @@ async function perform(world: World, c: Command): Promise<void> {
     case 'refund': {
       const p = world.purchases[c.purchase % Math.max(world.purchases.length, 1)];
       if (!p) return;
-      const row = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id: p.id } });
+      const row = await purchaseRow(gw, p.id);
       const left = new Decimal(row.amount.toString())
         .minus(row.refundedAmount.toString())
         .minus(row.chargedBackAmount.toString());
@@ -230,9 +232,7 @@ describe('Kiosque Points under random histories', () => {
         const childRef = await provision(gw, op, `${holderRef}-child`, { holderRef });
         const holder = assertion(op, holderRef);
         await gw.api().put(`/v1/me/children/${childRef}/controls`).set(bearer(holder)).send({ pointsAllowed: true });
-        const holderRow = await gw.ctx.database.prisma.subscriber.findFirstOrThrow({
-          where: { operatorId: op.id, externalRef: holderRef },
-        });
+        const holderRow = await subscriberRow(gw, op.id, holderRef);
         const world: World = {
           op,
           publishers: [

@@ -18,6 +18,7 @@ import {
   type PublisherFixture,
 } from './support/harness.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
+import { storedPurchaseStatus } from './support/fixtures.js';
 
 const gw = useGateway();
 const operator = useOperator(gw);
@@ -171,7 +172,7 @@ describe('Kiosque Points: earning, maturing, spending', () => {
     const { id, res } = await buyFrom(plain, h.holder, '0.50', { points: 51 });
     expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({ code: 'invalid_request', details: { maxPoints: 50 } });
-    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    expect(await storedPurchaseStatus(gw, id)).toBe('pending');
     expect(await points(h.holder)).toMatchObject({ available: 100 });
   });
 
@@ -182,7 +183,7 @@ describe('Kiosque Points: earning, maturing, spending', () => {
     const { id, res } = await buyFrom(plain, h.holder, '1.00', { points: 11 });
     expect(res.status).toBe(409);
     expect(res.body.error).toMatchObject({ code: 'invalid_state', details: { requested: 11, available: 10 } });
-    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    expect(await storedPurchaseStatus(gw, id)).toBe('pending');
     // The same purchase can then be confirmed with the points the household has.
     const retried = await confirm(id, h.holder, { points: 10 });
     expect(retried.status).toBe(200);

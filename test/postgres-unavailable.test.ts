@@ -19,6 +19,7 @@ import {
 } from './support/harness.js';
 import { freePort } from './support/private-redis.js';
 import { useGateway } from './support/world.js';
+import { storedPurchaseStatus } from './support/fixtures.js';
 
 const gw = useGateway();
 let locker: pg.Client;
@@ -114,7 +115,7 @@ describe('When PostgreSQL is slow (a lock held elsewhere)', () => {
     } finally {
       await release();
     }
-    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    expect(await storedPurchaseStatus(gw, id)).toBe('pending');
     const retried = await gw
       .api()
       .post(`/v1/purchases/${id}/confirm`)
@@ -142,7 +143,7 @@ describe('When PostgreSQL is slow (a lock held elsewhere)', () => {
       await release();
       await quick.close();
     }
-    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    expect(await storedPurchaseStatus(gw, id)).toBe('pending');
   });
 
   it('When the pool’s wait queue is full, then further requests are shed with 503 at once, and served again once it drains', async () => {

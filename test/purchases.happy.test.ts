@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assertion, bearer, buy, createOperator, createPublisher, idemKey, provision } from './support/harness.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
+import { purchaseRow } from './support/fixtures.js';
 
 const gw = useGateway();
 const operator = useOperator(gw);
@@ -33,7 +34,7 @@ describe('POST /v1/purchases then confirm: the two clicks', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id, status: 'confirmed', amount: '3.33' });
     expect(Date.parse(res.body.confirmedAt)).toBeGreaterThan(0);
-    const row = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } });
+    const row = await purchaseRow(gw, id);
     expect(row.commissionRate?.toString()).toBe('0.5');
     // 3.33 × 0.50 = 1.665, half-even to the cent: 1.66.
     expect(row.commissionAmount?.toFixed(2)).toBe('1.66');

@@ -15,6 +15,7 @@ import {
   type PublisherFixture,
 } from './support/harness.js';
 import { useGateway } from './support/world.js';
+import { purchaseRow } from './support/fixtures.js';
 
 interface SettlementLine {
   publisherId: string;
@@ -273,7 +274,7 @@ describe('Refunds on a bill that went unpaid', () => {
     expect(third.invoiceCount).toBe(0);
     const refundRow = await gw.ctx.database.prisma.refund.findFirstOrThrow({ where: { purchaseId: other.id } });
     expect(refundRow.invoiceId).toBeNull();
-    const charged = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id: other.id } });
+    const charged = await purchaseRow(gw, other.id);
     // The publisher bears the refund and the rest as a chargeback: 1.00 + 5.00, the whole 6.00, no more.
     expect(charged.refundedAmount.toFixed(2)).toBe('1.00');
     expect(charged.chargedBackAmount.toFixed(2)).toBe('5.00');

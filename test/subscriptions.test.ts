@@ -9,6 +9,7 @@ import {
   type PublisherFixture,
 } from './support/harness.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
+import { expireSubscriptionOffer, subscriptionRow } from './support/records.js';
 
 const gw = useGateway();
 const operator = useOperator(gw);
@@ -197,10 +198,7 @@ describe('POST /v1/subscriptions/:id/confirm', () => {
 
   it('When the offer expired before the click, then it is 410 consent_expired', async () => {
     const { id } = await createSubscription();
-    await gw.ctx.database.prisma.subscription.update({
-      where: { id },
-      data: { expiresAt: new Date(Date.now() - 1000) },
-    });
+    await expireSubscriptionOffer(gw, id);
     const res = await gw
       .api()
       .post(`/v1/subscriptions/${id}/confirm`)
@@ -344,7 +342,7 @@ describe('The subscription consent page', () => {
     expect(forged.status).toBe(403);
     const confirmed = await agent.post(`${path}/confirm`).type('form').send({ csrf });
     expect(confirmed.status).toBe(200);
-    const row = await gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } });
+    const row = await subscriptionRow(gw, id);
     expect(row.status).toBe('active');
     const charge = await gw.ctx.database.prisma.purchase.findFirstOrThrow({ where: { subscriptionId: id } });
     expect(charge.consentPageVersion).not.toBe('api-v1');

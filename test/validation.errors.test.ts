@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { actorScope } from '../src/http/actors.js';
 import { admin, assertion, bearer, buy, createOperator, idemKey, provision, unique } from './support/harness.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
+import { publisherRow, subscriberRow } from './support/records.js';
 
 const gw = useGateway();
 const operator = useOperator(gw);
@@ -10,7 +11,7 @@ const publisher = usePublisher(gw);
 let publisherScope: string;
 
 beforeAll(async () => {
-  const row = await gw.ctx.database.prisma.publisher.findUniqueOrThrow({ where: { id: publisher.id } });
+  const row = await publisherRow(gw, publisher.id);
   publisherScope = actorScope({ kind: 'publisher', publisher: row });
 });
 const valid = { amount: '2.00', currency: 'EUR', description: 'An article', channel: 'isp' };
@@ -270,9 +271,7 @@ describe('PUT /v1/operator/subscribers households', () => {
     const ref = await provision(gw, operator);
     const res = await put(ref, { holderRef: ref });
     expectInvalid(res, 'holderRef');
-    const row = await gw.ctx.database.prisma.subscriber.findFirstOrThrow({
-      where: { operatorId: operator.id, externalRef: ref },
-    });
+    const row = await subscriberRow(gw, operator.id, ref);
     expect(row.holderId).toBeNull();
   });
 
@@ -282,12 +281,8 @@ describe('PUT /v1/operator/subscribers households', () => {
     const otherHolder = await provision(gw, operator);
     const res = await put(holder, { holderRef: otherHolder });
     expectInvalid(res, 'holderRef');
-    const holderRow = await gw.ctx.database.prisma.subscriber.findFirstOrThrow({
-      where: { operatorId: operator.id, externalRef: holder },
-    });
-    const childRow = await gw.ctx.database.prisma.subscriber.findFirstOrThrow({
-      where: { operatorId: operator.id, externalRef: child },
-    });
+    const holderRow = await subscriberRow(gw, operator.id, holder);
+    const childRow = await subscriberRow(gw, operator.id, child);
     expect(holderRow.holderId).toBeNull();
     expect(childRow.holderId).toBe(holderRow.id);
   });

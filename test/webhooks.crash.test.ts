@@ -7,6 +7,7 @@ import { createPublisher, unique } from './support/harness.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 import { spawnWorkers, type WorkerProcess } from './support/worker-process.js';
 import { useGateway } from './support/world.js';
+import { outboxEventRow } from './support/records.js';
 
 const gw = useGateway();
 let hook: WebhookReceiver;
@@ -40,7 +41,7 @@ describe('a worker process killed mid-send', () => {
     await workers.kill('SIGKILL');
     workers = null;
 
-    const orphan = await gw.ctx.database.prisma.outboxEvent.findUniqueOrThrow({ where: { id: eventId } });
+    const orphan = await outboxEventRow(gw, eventId);
     expect(orphan.deliveredAt).toBeNull();
     expect(orphan.failedAt).toBeNull();
     const leaseOver = new Date(Date.now() + DEFAULT_LEASE_MS);
@@ -54,8 +55,6 @@ describe('a worker process killed mid-send', () => {
 
     expect(hook.received.length).toBeGreaterThanOrEqual(2);
     expect(new Set(hook.received.map((r) => r.headers['webhook-id']))).toEqual(new Set([eventId]));
-    expect(
-      (await gw.ctx.database.prisma.outboxEvent.findUniqueOrThrow({ where: { id: eventId } })).deliveredAt,
-    ).not.toBeNull();
+    expect((await outboxEventRow(gw, eventId)).deliveredAt).not.toBeNull();
   });
 });
