@@ -16,6 +16,7 @@ import {
 } from './support/harness.js';
 import { useGateway } from './support/world.js';
 import { purchaseRow } from './support/fixtures.js';
+import { publisherEvents } from './support/records.js';
 
 interface SettlementLine {
   publisherId: string;
@@ -115,9 +116,7 @@ describe('Invoice outcomes', () => {
       orderBy: { amount: 'desc' },
     });
     expect(purchases.map((p) => p.chargedBackAmount.toFixed(2))).toEqual(['6.00', '2.50']);
-    const events = await gw.ctx.database.prisma.outboxEvent.findMany({
-      where: { publisherId: publisher.id, type: 'purchase.charged_back' },
-    });
+    const events = await publisherEvents(gw, publisher.id, 'purchase.charged_back');
     expect(events).toHaveLength(2);
     // Nothing is left to refund on a purchase the subscriber never paid for.
     const late = await gw

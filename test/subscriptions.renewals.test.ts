@@ -6,7 +6,7 @@ import { runRenewJob, startRenewalWorker } from '../workers/renewals.js';
 import { startPrivateRedis } from './support/private-redis.js';
 import { assertion, bearer, idemKey, provision, testConfig, unique } from './support/harness.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
-import { makeSubscriptionDue, subscriptionRow } from './support/records.js';
+import { makeSubscriptionDue, publisherEvents, subscriptionCharges, subscriptionRow } from './support/records.js';
 
 const DAY_MS = 24 * 3600_000;
 
@@ -41,13 +41,8 @@ async function activeSubscription(token: string, body: Record<string, unknown> =
   return subscriptionRow(gw, created.body.id);
 }
 
-const charges = (id: string) =>
-  gw.ctx.database.prisma.purchase.findMany({
-    where: { subscriptionId: id },
-    orderBy: { subscriptionPeriodStart: 'asc' },
-  });
 const eventsOf = async (id: string) =>
-  (await gw.ctx.database.prisma.outboxEvent.findMany({ where: { publisherId: publisher.id }, orderBy: { id: 'asc' } }))
+  (await publisherEvents(gw, publisher.id))
     .filter((e) => (e.payload as { data: { id: string } }).data.id === id)
     .map((e) => e.type);
 
@@ -58,10 +53,10 @@ describe('Renewing at the period end', () => {
     expect(await runRenewJob(gw.ctx.database, publicUrl, { subscriptionId: sub.id }, new Date(end.getTime() - 1))).toBe(
       'not_due',
     );
-    expect(await charges(sub.id)).toHaveLength(1);
+    expect(await subscriptionCharges(gw, sub.id)).toHaveLength(1);
 
     expect(await runRenewJob(gw.ctx.database, publicUrl, { subscriptionId: sub.id }, end)).toBe('renewed');
-    const paid = await charges(sub.id);
+    const paid = await subscriptionCharges(gw, sub.id);
     expect(paid).toHaveLength(2);
     expect(paid[1]).toMatchObject({
       status: 'confirmed',
@@ -88,7 +83,7 @@ describe('Renewing at the period end', () => {
     );
     expect(outcomes.filter((o) => o === 'renewed')).toHaveLength(1);
     expect(outcomes.filter((o) => o === 'not_due')).toHaveLength(4);
-    const paid = await charges(sub.id);
+    const paid = await subscriptionCharges(gw, sub.id);
     expect(paid.map((p) => p.subscriptionPeriodStart)).toEqual([sub.currentPeriodStart, end, next]);
   });
 
@@ -98,14 +93,14 @@ describe('Renewing at the period end', () => {
     const late = new Date(periodBoundary(anchor, 'weekly', 4).getTime() + 3600_000);
     expect(await runRenewJob(gw.ctx.database, publicUrl, { subscriptionId: sub.id }, late)).toBe('renewed');
     expect(await runRenewJob(gw.ctx.database, publicUrl, { subscriptionId: sub.id }, late)).toBe('not_due');
-    const paid = await charges(sub.id);
+    const paid = await subscriptionCharges(gw, sub.id);
     expect(paid.map((p) => p.subscriptionPeriodStart)).toEqual([anchor, periodBoundary(anchor, 'weekly', 4)]);
     expect((await subscriptionRow(gw, sub.id)).currentPeriodEnd).toEqual(periodBoundary(anchor, 'weekly', 5));
   });
 
   it('When anything tries to record a second charge for a paid period, then PostgreSQL refuses it', async () => {
     const sub = await activeSubscription(assertion(operator, await provision(gw, operator)));
-    const [first] = await charges(sub.id);
+    const [first] = await subscriptionCharges(gw, sub.id);
     if (!first) throw new Error('no first charge');
     const { id: _id, ...copy } = first;
     await expect(
@@ -125,7 +120,7 @@ describe('Renewing at the period end', () => {
         new Date((sub.currentPeriodEnd as Date).getTime() + DAY_MS),
       ),
     ).toBe('not_due');
-    expect(await charges(sub.id)).toHaveLength(1);
+    expect(await subscriptionCharges(gw, sub.id)).toHaveLength(1);
   });
 });
 
@@ -164,7 +159,7 @@ describe('Declined renewals', () => {
     });
 
     expect(await runRenewJob(gw.ctx.database, publicUrl, job, new Date(end + 30 * DAY_MS))).toBe('not_due');
-    expect(await charges(sub.id)).toHaveLength(1);
+    expect(await subscriptionCharges(gw, sub.id)).toHaveLength(1);
     expect(await eventsOf(sub.id)).toEqual([
       'subscription.activated',
       'subscription.past_due',
@@ -189,7 +184,7 @@ describe('Declined renewals', () => {
     expect(after).toMatchObject({ status: 'active', renewalAttempts: 0, currentPeriodStart: end });
     expect(after.declineCode).toBeNull();
     expect(after.currentPeriodEnd).toEqual(periodBoundary(sub.activatedAt as Date, 'weekly', 2));
-    const paid = await charges(sub.id);
+    const paid = await subscriptionCharges(gw, sub.id);
     expect(paid[1]).toMatchObject({ subscriptionPeriodStart: end, confirmedAt: retryAt });
     expect(await eventsOf(sub.id)).toEqual(['subscription.activated', 'subscription.past_due', 'subscription.renewed']);
   });
@@ -240,7 +235,7 @@ describe('The renewal worker', () => {
       const sub = await activeSubscription(assertion(operator, await provision(gw, operator)));
       const end = await makeSubscriptionDue(gw, sub.id);
       expect(await renewedEventually(sub.id, end)).toBe(true);
-      expect(await charges(sub.id)).toHaveLength(2);
+      expect(await subscriptionCharges(gw, sub.id)).toHaveLength(2);
     } finally {
       await worker.close();
       await redis.stop();

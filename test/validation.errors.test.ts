@@ -3,7 +3,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { actorScope } from '../src/http/actors.js';
 import { admin, assertion, bearer, buy, createOperator, idemKey, provision, unique } from './support/harness.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
-import { publisherRow, subscriberRow } from './support/records.js';
+import {
+  publisherRow,
+  refundCount,
+  storedPublishersNamed,
+  storedSubscribersWithRef,
+  subscriberRow,
+} from './support/records.js';
 
 const gw = useGateway();
 const operator = useOperator(gw);
@@ -171,7 +177,7 @@ describe('Idempotency-Key header', () => {
     const { id } = await buy(gw, publisher, assertion(operator, await provision(gw, operator)));
     const res = await gw.api().post(`/v1/purchases/${id}/refunds`).set(bearer(publisher.apiKey)).send({});
     expectInvalid(res, 'Idempotency-Key');
-    expect(await gw.ctx.database.prisma.refund.count({ where: { purchaseId: id } })).toBe(0);
+    expect(await refundCount(gw, id)).toBe(0);
   });
 });
 
@@ -189,7 +195,7 @@ describe('Refunds with a bad amount', () => {
       expectInvalid(res, 'amount');
       expect(await storedUnder(key)).toBe(0);
     }
-    expect(await gw.ctx.database.prisma.refund.count({ where: { purchaseId: id } })).toBe(0);
+    expect(await refundCount(gw, id)).toBe(0);
   });
 });
 
@@ -224,7 +230,7 @@ describe('Admin input', () => {
     const name = unique('BadCategory');
     const res = await gw.api().post('/v1/admin/publishers').set(admin).send({ name, category: 'casino' });
     expectInvalid(res, 'category');
-    expect(await gw.ctx.database.prisma.publisher.count({ where: { name } })).toBe(0);
+    expect(await storedPublishersNamed(gw, name)).toBe(0);
   });
 
   it('When a commission rate is above 1 or malformed, then it is 400 naming the rate and nothing is created', async () => {
@@ -236,7 +242,7 @@ describe('Admin input', () => {
         .set(admin)
         .send({ name, category: 'press', commissionRates });
       expectInvalid(res, `commissionRates.${Object.keys(commissionRates)[0]}`);
-      expect(await gw.ctx.database.prisma.publisher.count({ where: { name } })).toBe(0);
+      expect(await storedPublishersNamed(gw, name)).toBe(0);
     }
   });
 
@@ -255,7 +261,7 @@ describe('PUT /v1/operator/subscribers households', () => {
     const ref = unique('child');
     const res = await put(ref, { holderRef: unique('nobody') });
     expectInvalid(res, 'holderRef');
-    expect(await gw.ctx.database.prisma.subscriber.count({ where: { externalRef: ref } })).toBe(0);
+    expect(await storedSubscribersWithRef(gw, ref)).toBe(0);
   });
 
   it('When holderRef names a child, then it is 400 (a child has no children)', async () => {
@@ -264,7 +270,7 @@ describe('PUT /v1/operator/subscribers households', () => {
     const grandchild = unique('grandchild');
     const res = await put(grandchild, { holderRef: child });
     expectInvalid(res, 'holderRef');
-    expect(await gw.ctx.database.prisma.subscriber.count({ where: { externalRef: grandchild } })).toBe(0);
+    expect(await storedSubscribersWithRef(gw, grandchild)).toBe(0);
   });
 
   it('When holderRef names the subscriber itself, then it is 400 and it stays a holder', async () => {
@@ -291,7 +297,7 @@ describe('PUT /v1/operator/subscribers households', () => {
     const ref = unique('sub');
     const res = await put(ref, { role: 'admin' });
     expectInvalid(res, 'role');
-    expect(await gw.ctx.database.prisma.subscriber.count({ where: { externalRef: ref } })).toBe(0);
+    expect(await storedSubscribersWithRef(gw, ref)).toBe(0);
   });
 });
 

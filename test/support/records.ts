@@ -85,3 +85,34 @@ export function outboxEventRow(gw: TestGateway, id: string) {
 export function publisherRow(gw: TestGateway, id: string) {
   return gw.ctx.database.prisma.publisher.findUniqueOrThrow({ where: { id } });
 }
+
+/** The purchases charged for a subscription, one per period, oldest period first. */
+export function subscriptionCharges(gw: TestGateway, subscriptionId: string) {
+  return gw.ctx.database.prisma.purchase.findMany({
+    where: { subscriptionId },
+    orderBy: { subscriptionPeriodStart: 'asc' },
+  });
+}
+
+/** The events recorded in a publisher's outbox (of one type, if given), in the order recorded. */
+export function publisherEvents(gw: TestGateway, publisherId: string, type?: string) {
+  return gw.ctx.database.prisma.outboxEvent.findMany({
+    where: { publisherId, ...(type ? { type } : {}) },
+    orderBy: { id: 'asc' },
+  });
+}
+
+/** How many publishers are stored under `name`: 0 after a refused registration. */
+export function storedPublishersNamed(gw: TestGateway, name: string): Promise<number> {
+  return gw.ctx.database.prisma.publisher.count({ where: { name } });
+}
+
+/** How many subscribers are stored under the reference `externalRef`: 0 after a refused provisioning. */
+export function storedSubscribersWithRef(gw: TestGateway, externalRef: string): Promise<number> {
+  return gw.ctx.database.prisma.subscriber.count({ where: { externalRef } });
+}
+
+/** How many refunds are stored against a purchase. */
+export function refundCount(gw: TestGateway, purchaseId: string): Promise<number> {
+  return gw.ctx.database.prisma.refund.count({ where: { purchaseId } });
+}
