@@ -22,8 +22,6 @@ import { storedPurchaseStatus } from './support/fixtures.js';
 
 const gw = useGateway();
 const operator = useOperator(gw);
-/** Awards 10 points per euro. */
-/** Awards none: where points are spent. */
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -35,7 +33,9 @@ beforeAll(async () => {
     .send({ points: { enabled: true } });
   expect(enabled.status).toBe(200);
 });
+/** Awards 10 points per euro. */
 const awarding = usePublisher(gw, { pointsPerEuro: 10 });
+/** Awards none: where points are spent. */
 const plain = usePublisher(gw);
 
 async function household() {
