@@ -21,6 +21,8 @@ import {
   type TestGateway,
 } from './support/harness.js';
 import { freePort } from './support/private-redis.js';
+import { purchaseRow, storedPurchaseStatus } from './support/fixtures.js';
+import { disputeOfPurchase, storedSubscriptionStatus, subscriptionRow } from './support/records.js';
 
 /**
  * The pages as a person uses them, in headless Chromium: on a phone and on a
@@ -161,7 +163,7 @@ describe.each(CONFIGS)('Pages for people, $name', (config) => {
       expect(back?.pathname).toBe('/merci');
       expect(back?.searchParams.get('kiosque_purchase')).toBe(id);
       expect(back?.searchParams.get('kiosque_status')).toBe('confirmed');
-      const row = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } });
+      const row = await purchaseRow(gw, id);
       expect(row.status).toBe('confirmed');
       expect(row.consentUserAgent).toContain('Chrome');
 
@@ -186,9 +188,7 @@ describe.each(CONFIGS)('Pages for people, $name', (config) => {
       await activate(page, dispute.getByText(m.evidenceRaw), config.mode);
       await expect(evidence.innerText()).resolves.toContain(row.consentAssertionId);
       await checkPage(page, shot('me-dispute-opened'));
-      expect((await gw.ctx.database.prisma.dispute.findFirstOrThrow({ where: { purchaseId: id } })).status).toBe(
-        'open',
-      );
+      expect((await disputeOfPurchase(gw, id)).status).toBe('open');
       await context.close();
     },
     BROWSER_TEST_TIMEOUT_MS,
@@ -230,14 +230,13 @@ describe.each(CONFIGS)('Pages for people, $name', (config) => {
         page.waitForURL(/notice=subscription_canceled/),
         activate(page, item.getByRole('button', { name: new RegExp(m.cancelConfirmButton) }), config.mode),
       ]);
-      const periodEnd = (await gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } }))
-        .currentPeriodEnd as Date;
+      const periodEnd = (await subscriptionRow(gw, id)).currentPeriodEnd as Date;
       await expect(page.getByRole('status').innerText()).resolves.toBe(
         m.canceledUntil('La Gazette tous les matins', f.date(periodEnd)),
       );
       await expect(page.locator(`#subscription-${id}`).innerText()).resolves.toContain(m.subscriptionStatus.canceled);
       await checkPage(page, shot('me-subscription-canceled'));
-      expect((await gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } })).status).toBe('canceled');
+      expect(await storedSubscriptionStatus(gw, id)).toBe('canceled');
       await context.close();
     },
     BROWSER_TEST_TIMEOUT_MS,
@@ -282,7 +281,7 @@ describe.each(CONFIGS)('Pages for people, $name', (config) => {
         kid.page.waitForURL(`${PUBLISHER_SITE}/article`),
         activate(kid.page, alert.getByRole('link', { name: m.backTo(pressName) }), config.mode),
       ]);
-      expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+      expect(await storedPurchaseStatus(gw, id)).toBe('pending');
 
       // The child has no parent space.
       await kid.page.goto(`${origin}/me/children`);

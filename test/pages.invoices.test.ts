@@ -1,36 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { billingHarness, postBillingRun, refund, waitForRun, type BillingHarness } from './support/billing.js';
-import {
-  assertion,
-  bearer,
-  buy,
-  createOperator,
-  createPublisher,
-  provision,
-  startTestGateway,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { assertion, bearer, buy, provision } from './support/harness.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
 
-let gw: TestGateway;
+const gw = useGateway();
 let billing: BillingHarness;
-let operator: OperatorFixture;
-let publisher: PublisherFixture;
-let games: PublisherFixture;
-
 beforeAll(async () => {
-  gw = startTestGateway();
   billing = billingHarness(gw);
   await billing.startWorker();
-  operator = await createOperator(gw);
-  publisher = await createPublisher(gw, { category: 'press' });
-  games = await createPublisher(gw, { category: 'games' });
 });
-afterAll(async () => {
-  await billing.close();
-  await gw.close();
-});
+afterAll(() => billing.close());
+const operator = useOperator(gw);
+const publisher = usePublisher(gw, { category: 'press' });
+const games = usePublisher(gw, { category: 'games' });
 
 describe('The subscriber space shows the invoices that carry its purchases', () => {
   it('When a purchase has been billed, then /me lists the invoice with its total, its VAT, its line and the purchase says which invoice', async () => {

@@ -24,6 +24,8 @@ import {
   type TestGateway,
 } from './support/harness.js';
 import { freePort } from './support/private-redis.js';
+import { expirePurchase, storedPurchaseStatus } from './support/fixtures.js';
+import { storedSubscriptionStatus, subscriberRow, subscriptionRow } from './support/records.js';
 
 /**
  * What a person sees on the pages, measured in Chromium at 320 px, 390 px and
@@ -228,9 +230,7 @@ describe.each(CONFIGS)('What a person sees, $name', (config) => {
         page.waitForURL(/notice=controls_saved/),
         child.getByRole('button', { name: new RegExp(m.saveControls) }).click(),
       ]);
-      const saved = await gw.ctx.database.prisma.subscriber.findFirstOrThrow({
-        where: { externalRef: household.childRef },
-      });
+      const saved = await subscriberRow(gw, operator.id, household.childRef);
       expect(saved.limitWeekly?.toFixed(2)).toBe('10.00');
       expect(saved.blockedCategories).toEqual(['games']);
       await context.close();
@@ -260,8 +260,7 @@ describe.each(CONFIGS)('What a person sees, $name', (config) => {
         page.waitForURL(`${consentUrl}/confirm`),
         page.getByRole('button', { name: m.subscribeButton(f.money('14.99'), m.period.quarterly) }).click(),
       ]);
-      const periodEnd = (await gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } }))
-        .currentPeriodEnd as Date;
+      const periodEnd = (await subscriptionRow(gw, id)).currentPeriodEnd as Date;
       const thanks = await page.locator('main').innerText();
       expect(thanks).toContain(
         m.subscribedSentence('Le Courrier chaque matin', courrierName, f.money('14.99'), m.period.quarterly),
@@ -283,7 +282,7 @@ describe.each(CONFIGS)('What a person sees, $name', (config) => {
       await expect(confirm.isVisible()).resolves.toBe(false);
       await item.locator('summary', { hasText: m.cancelButton }).click();
       await checkPage(page, shot('me-cancel-asked'));
-      expect((await gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } })).status).toBe('active');
+      expect(await storedSubscriptionStatus(gw, id)).toBe('active');
       await Promise.all([page.waitForURL(/notice=subscription_canceled/), confirm.click()]);
       await expect(page.getByRole('status').innerText()).resolves.toBe(
         m.canceledUntil('Le Courrier chaque matin', f.date(periodEnd)),
@@ -292,7 +291,7 @@ describe.each(CONFIGS)('What a person sees, $name', (config) => {
         m.accessUntil(f.date(periodEnd)),
       );
       await checkPage(page, shot('me-canceled'));
-      expect((await gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } })).status).toBe('canceled');
+      expect(await storedSubscriptionStatus(gw, id)).toBe('canceled');
       await context.close();
     },
     BROWSER_TEST_TIMEOUT_MS,
@@ -312,15 +311,10 @@ describe.each(CONFIGS)('What a person sees, $name', (config) => {
       expect((await target(back)).toString()).toBe(returnUrl);
       await checkPage(page, shot('consent-with-return'));
       await Promise.all([page.waitForURL(returnUrl), back.click()]);
-      expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id: open.id } })).status).toBe(
-        'pending',
-      );
+      expect(await storedPurchaseStatus(gw, open.id)).toBe('pending');
 
       const late = await createPurchase(gw, courrier, { amount: '1.50', description: 'Un article', returnUrl });
-      await gw.ctx.database.prisma.purchase.update({
-        where: { id: late.id },
-        data: { expiresAt: new Date(Date.now() - 1000) },
-      });
+      await expirePurchase(gw, late.id);
       const response = await page.goto(late.consentUrl);
       expect(response?.status()).toBe(410);
       await expect(page.locator('h1').innerText()).resolves.toBe(m.expiredTitle);

@@ -1,39 +1,22 @@
 import type supertest from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { sweepPoints } from '../src/domain/household-points.js';
 import { PENDING_MS } from '../src/domain/points.js';
-import {
-  admin,
-  assertion,
-  bearer,
-  createOperator,
-  createPublisher,
-  createPurchase,
-  provision,
-  startTestGateway,
-  unique,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { admin, assertion, bearer, createPurchase, provision, unique } from './support/harness.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
+import { purchaseRow, storedPurchaseStatus } from './support/fixtures.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let awarding: PublisherFixture;
-let plain: PublisherFixture;
-
+const gw = useGateway();
+const operator = useOperator(gw);
 beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw);
   await gw
     .api()
     .patch(`/v1/admin/operators/${operator.id}`)
     .set(admin)
     .send({ points: { enabled: true } });
-  awarding = await createPublisher(gw, { pointsPerEuro: 10 });
-  plain = await createPublisher(gw);
 });
-afterAll(() => gw.close());
+const awarding = usePublisher(gw, { pointsPerEuro: 10 });
+const plain = usePublisher(gw);
 
 const pathOf = (url: string) => new URL(url).pathname;
 const NBSP = '\u00a0';
@@ -95,7 +78,7 @@ describe('Consent page: paying with points', () => {
         `Vous avez payé 0,50${NBSP}€ et 150 points \\(1,50${NBSP}€\\) (à|au|aux) .+ pour «${NBSP}Grille du jour${NBSP}»`,
       ),
     );
-    const row = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } });
+    const row = await purchaseRow(gw, id);
     expect(row.amount.toFixed(2)).toBe('0.50');
     expect(row.pointsSpent).toBe(150);
   });
@@ -138,7 +121,7 @@ describe('Consent page: paying with points', () => {
       .send({ csrf: csrfOf(page.text), points: '10' });
     expect(res.status).toBe(403);
     expect(visibleText(res.text)).toContain('Paiement en points impossible');
-    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    expect(await storedPurchaseStatus(gw, id)).toBe('pending');
   });
 
   it('When the points were spent meanwhile, then the click is a 409 page and the purchase stays pending', async () => {
@@ -153,7 +136,7 @@ describe('Consent page: paying with points', () => {
       .type('form')
       .send({ csrf: csrfOf(page.text), points: '10' });
     expect(res.status).toBe(409);
-    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    expect(await storedPurchaseStatus(gw, id)).toBe('pending');
   });
 });
 

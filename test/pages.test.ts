@@ -1,5 +1,5 @@
 import type supertest from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { nextPeriodEnd } from '../src/domain/plan-periods.js';
 import { en } from '../src/http/pages/messages/en.js';
 import { fr } from '../src/http/pages/messages/fr.js';
@@ -9,34 +9,29 @@ import {
   bearer,
   buy,
   createOperator,
-  createPublisher,
   createPurchase,
   idemKey,
   provision,
-  startTestGateway,
   unique,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
-import { expirePurchase } from './support/fixtures.js';
+import { expirePurchase, storedPurchaseStatus } from './support/fixtures.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
+import {
+  disputeOfPurchase,
+  setLimitPerPurchase,
+  storedSubscriptionStatus,
+  subscriberRow,
+  subscriptionRow,
+} from './support/records.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let publisher: PublisherFixture;
-let publisherName: string;
-
-beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw);
-  publisherName = unique('La Gazette');
-  publisher = await createPublisher(gw, {
-    name: publisherName,
-    legalName: 'La Gazette SAS',
-    supportUrl: 'https://gazette.example/aide',
-  });
+const gw = useGateway();
+const operator = useOperator(gw);
+const publisherName = unique('La Gazette');
+const publisher = usePublisher(gw, {
+  name: publisherName,
+  legalName: 'La Gazette SAS',
+  supportUrl: 'https://gazette.example/aide',
 });
-afterAll(() => gw.close());
 
 const pathOf = (url: string) => new URL(url).pathname;
 const NBSP = '\u00a0';
@@ -185,7 +180,7 @@ describe('Consent pages tell the whole offer', () => {
     expect(res.text).toContain(`href="https://gazette.example/article"`);
     expect(text).toContain(`Retour à ${publisherName}`);
     expect(res.text).not.toContain(`Annuler et revenir`);
-    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    expect(await storedPurchaseStatus(gw, id)).toBe('pending');
   });
 
   it('When the week budget is short, then the page says how much is left and on which day it starts again', async () => {
@@ -228,7 +223,7 @@ describe('Consent pages tell the whole offer', () => {
     const { id, consentUrl } = await createSubscription({ returnUrl: 'https://gazette.example/abonnement' });
     const browser = await signedIn(pathOf(consentUrl), assertion(strict, ref));
     const csrf = csrfOf((await browser.get(pathOf(consentUrl))).text);
-    await gw.ctx.database.prisma.operator.update({ where: { id: strict.id }, data: { limitPerPurchase: '1.00' } });
+    await setLimitPerPurchase(gw, strict.id, '1.00');
     const res = await browser
       .post(`${pathOf(consentUrl)}/confirm`)
       .type('form')
@@ -259,7 +254,7 @@ describe('Expired offers lead somewhere', () => {
       `<a class="button" href="https://gazette.example/article">Retour à ${publisherName}</a>`,
     );
     expect(res.text).toContain('href="/me"');
-    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).not.toBe('confirmed');
+    expect(await storedPurchaseStatus(gw, id)).not.toBe('confirmed');
   });
 });
 
@@ -324,14 +319,14 @@ describe('The subscriber space, /me', () => {
     expect(before).not.toContain('Plus rien ne sera prélevé');
     const forged = await browser.post(`/me/subscriptions/${id}/cancel`).type('form').send({ csrf: 'forged' });
     expect(forged.status).toBe(403);
-    expect((await gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } })).status).toBe('active');
+    expect(await storedSubscriptionStatus(gw, id)).toBe('active');
     const res = await browser
       .post(`/me/subscriptions/${id}/cancel`)
       .type('form')
       .send({ csrf: csrfOf(page.text) });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe(`/me?notice=subscription_canceled&subscription=${id}#subscription-${id}`);
-    const row = await gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } });
+    const row = await subscriptionRow(gw, id);
     expect(row.status).toBe('canceled');
     const until = new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'Europe/Paris' })
       .format(row.currentPeriodEnd as Date)
@@ -357,7 +352,7 @@ describe('The subscriber space, /me', () => {
       .type('form')
       .send({ csrf, purchaseId: id, reason: 'Débité deux fois' });
     expect(res.status).toBe(303);
-    const dispute = await gw.ctx.database.prisma.dispute.findFirstOrThrow({ where: { purchaseId: id } });
+    const dispute = await disputeOfPurchase(gw, id);
     expect(dispute).toMatchObject({ status: 'open', openedBy: 'subscriber', reason: 'Débité deux fois' });
     const text = visibleText((await browser.get('/me')).text);
     expect(text).toContain(`Contestation de «${NBSP}Article payé deux fois${NBSP}»`);
@@ -424,7 +419,7 @@ describe('The parent space, /me/children', () => {
     expect(res.status).toBe(400);
     expect(visibleText(res.text)).toContain(`Ce plafond ne peut pas dépasser 60,00${NBSP}€.`);
     expect(res.text).toContain('aria-invalid="true"');
-    const child = await gw.ctx.database.prisma.subscriber.findFirstOrThrow({ where: { externalRef: childRef } });
+    const child = await subscriberRow(gw, operator.id, childRef);
     expect(child.blocked).toBe(false);
     const typo = await browser
       .post(`/me/children/${childRef}/controls`)

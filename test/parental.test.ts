@@ -1,32 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   assertion,
   bearer,
   buy,
   createOperator,
-  createPublisher,
   createPurchase,
   idemKey,
   provision,
-  startTestGateway,
   unique,
   type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
+import { subscriberRow } from './support/records.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let press: PublisherFixture;
-let games: PublisherFixture;
-
-beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw);
-  press = await createPublisher(gw, { category: 'press' });
-  games = await createPublisher(gw, { category: 'games' });
-});
-afterAll(() => gw.close());
+const gw = useGateway();
+const operator = useOperator(gw);
+const press = usePublisher(gw, { category: 'press' });
+const games = usePublisher(gw, { category: 'games' });
 
 interface Household {
   holderRef: string;
@@ -84,7 +74,7 @@ describe('PUT and GET /v1/me/children/:externalRef/controls', () => {
       monthly: '150.00',
       pointsAllowed: false,
     });
-    const row = await gw.ctx.database.prisma.subscriber.findFirstOrThrow({ where: { externalRef: h.childRef } });
+    const row = await subscriberRow(gw, operator.id, h.childRef);
     expect(row.limitWeekly).toBeNull();
   });
 
@@ -100,7 +90,7 @@ describe('PUT and GET /v1/me/children/:externalRef/controls', () => {
     const res = await putControls(other.holder, h.childRef, { blocked: true });
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('forbidden');
-    const row = await gw.ctx.database.prisma.subscriber.findFirstOrThrow({ where: { externalRef: h.childRef } });
+    const row = await subscriberRow(gw, operator.id, h.childRef);
     expect(row.blocked).toBe(false);
   });
 

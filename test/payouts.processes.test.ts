@@ -12,17 +12,15 @@ import {
   createPublisher,
   idemKey,
   provision,
-  startTestGateway,
   unique,
-  type TestGateway,
 } from './support/harness.js';
+import { useGateway } from './support/world.js';
 
-let gw: TestGateway;
+const gw = useGateway({ queuePrefix: unique('q-payouts') });
 let billing: BillingHarness;
 const gateways: GatewayProcess[] = [];
 
 beforeAll(async () => {
-  gw = startTestGateway({ queuePrefix: unique('q-payouts') });
   billing = billingHarness(gw);
   await billing.startWorker();
   gateways.push(...(await Promise.all([spawnGateway(), spawnGateway()])));
@@ -30,7 +28,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(gateways.map((g) => g.stop()));
   await billing.close();
-  await gw.close();
 });
 
 describe('Payouts never overdraw', () => {

@@ -5,7 +5,9 @@ import { householdBalances, lockHousehold } from '../src/store/points.js';
 import { householdJournalBalances } from './support/journal.js';
 import { onPool } from '../src/store/sql.js';
 import { TEST_DATABASE_URL } from './support/env.js';
-import { createOperator, provision, startTestGateway, unique, type TestGateway } from './support/harness.js';
+import { provision, unique } from './support/harness.js';
+import { useGateway, useOperator } from './support/world.js';
+import { subscriberRow } from './support/records.js';
 
 /**
  * A household's balances live on its row beside the journal, moved by a
@@ -13,10 +15,10 @@ import { createOperator, provision, startTestGateway, unique, type TestGateway }
  * way no code path should, straight in SQL, to show the database keeps the
  * two equal and refuses what would break them.
  */
-let gw: TestGateway;
+const gw = useGateway();
+const operator = useOperator(gw);
 let sql: pg.Pool;
 let holderId: string;
-let operatorId: string;
 
 /** One entry and its postings in one statement, as the journal's balance check (per statement) expects. */
 async function post(key: string, postings: [account: string, amount: number][]): Promise<void> {
@@ -26,33 +28,23 @@ async function post(key: string, postings: [account: string, amount: number][]):
      )
      INSERT INTO ledger_postings (entry_id, account, unit, amount)
      SELECT e.id, p.account, 'PTS', p.amount FROM e, unnest($3::text[], $4::numeric[]) AS p(account, amount)`,
-    [key, operatorId, postings.map(([account]) => account), postings.map(([, amount]) => amount)],
+    [key, operator.id, postings.map(([account]) => account), postings.map(([, amount]) => amount)],
   );
 }
 
 beforeAll(async () => {
-  gw = startTestGateway();
   sql = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 3 });
-  const operator = await createOperator(gw);
-  operatorId = operator.id;
   const ref = unique('household');
   await provision(gw, operator, ref);
-  const { rows } = await sql.query<{ id: string }>(
-    'SELECT id FROM subscribers WHERE operator_id = $1 AND external_ref = $2',
-    [operatorId, ref],
-  );
-  holderId = rows[0]?.id as string;
+  holderId = (await subscriberRow(gw, operator.id, ref)).id;
 });
-afterAll(async () => {
-  await sql.end();
-  await gw.close();
-});
+afterAll(() => sql.end());
 
 describe('The balances kept on a household’s row', () => {
   it('When points are posted for a household that never registered, then the database refuses the posting', async () => {
     await expect(
       post(unique('points-earn:orphan'), [
-        [pointsAccounts.issued(operatorId), 5],
+        [pointsAccounts.issued(operator.id), 5],
         [pointsAccounts.pending(holderId), -5],
       ]),
     ).rejects.toThrow(/not registered/);
@@ -60,9 +52,9 @@ describe('The balances kept on a household’s row', () => {
   });
 
   it('When entries earn, mature and spend, then the kept balances equal the journal’s sums, and the lock returns them', async () => {
-    await sql.query('INSERT INTO points_households (holder_id, operator_id) VALUES ($1, $2)', [holderId, operatorId]);
+    await sql.query('INSERT INTO points_households (holder_id, operator_id) VALUES ($1, $2)', [holderId, operator.id]);
     await post(unique('points-earn:a'), [
-      [pointsAccounts.issued(operatorId), 40],
+      [pointsAccounts.issued(operator.id), 40],
       [pointsAccounts.pending(holderId), -40],
     ]);
     await post(unique('points-mature:a'), [
@@ -71,7 +63,7 @@ describe('The balances kept on a household’s row', () => {
     ]);
     await post(unique('points-spend:a'), [
       [pointsAccounts.available(holderId), 12],
-      [pointsAccounts.redeemed(operatorId), -12],
+      [pointsAccounts.redeemed(operator.id), -12],
     ]);
     const expected = { available: 18, pending: 10, owed: 0 };
     expect(await householdJournalBalances(onPool(sql), holderId)).toEqual(expected);
@@ -84,7 +76,7 @@ describe('The balances kept on a household’s row', () => {
     await expect(
       post(unique('points-spend:b'), [
         [pointsAccounts.available(holderId), before.available + 1],
-        [pointsAccounts.redeemed(operatorId), -(before.available + 1)],
+        [pointsAccounts.redeemed(operator.id), -(before.available + 1)],
       ]),
     ).rejects.toThrow(/points_households_balances_not_negative/);
     expect(await householdBalances(onPool(sql), holderId)).toEqual(before);

@@ -8,46 +8,36 @@ import {
   admin,
   assertion,
   bearer,
-  createOperator,
-  createPublisher,
   createPurchase,
   provision,
   insertPendingPurchases,
-  startTestGateway,
   unique,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
+import { subscriberRow } from './support/records.js';
 
 /**
  * The points invariant where it is hardest: one household's available points
  * spent by many confirmations at once, from the holder and a child, split
  * across two gateway processes.
  */
-let gw: TestGateway;
+const gw = useGateway();
 let gateways: GatewayProcess[];
-let operator: OperatorFixture;
-let awarding: PublisherFixture;
-let plain: PublisherFixture;
-
 beforeAll(async () => {
   const unshed = { MAX_IN_FLIGHT: '5000', MAX_POOL_WAITING: '5000', REQUEST_DEADLINE_MS: '120000' };
   gateways = await Promise.all([1, 2].map(() => spawnGateway({ RATE_LIMIT_PER_MINUTE: '1000000', ...unshed })));
-  gw = startTestGateway();
-  operator = await createOperator(gw, { limits: { perPurchase: '50.00', weekly: '60.00', monthly: '300.00' } });
+});
+afterAll(() => Promise.all(gateways.map((g) => g.stop())));
+const operator = useOperator(gw, { limits: { perPurchase: '50.00', weekly: '60.00', monthly: '300.00' } });
+beforeAll(async () => {
   await gw
     .api()
     .patch(`/v1/admin/operators/${operator.id}`)
     .set(admin)
     .send({ points: { enabled: true } });
-  awarding = await createPublisher(gw, { pointsPerEuro: 100 });
-  plain = await createPublisher(gw);
 });
-afterAll(async () => {
-  await Promise.all(gateways.map((g) => g.stop()));
-  await gw.close();
-});
+const awarding = usePublisher(gw, { pointsPerEuro: 100 });
+const plain = usePublisher(gw);
 
 const createMany = (count: number, amount: string) => insertPendingPurchases(gw, plain.id, count, amount);
 
@@ -85,9 +75,7 @@ describe('Kiosque Points across two gateway processes', () => {
     expect(refused).toHaveLength(17);
     expect(refused.every((r) => r.body.error?.code === 'invalid_state')).toBe(true);
 
-    const holderRow = await gw.ctx.database.prisma.subscriber.findUniqueOrThrow({
-      where: { operatorId_externalRef: { operatorId: operator.id, externalRef: holderRef } },
-    });
+    const holderRow = await subscriberRow(gw, operator.id, holderRef);
     // Liabilities read as credits: a household's balance is minus its postings' sum.
     const available = (await balance(pointsAccounts.available(holderRow.id))).negated();
     const pending = (await balance(pointsAccounts.pending(holderRow.id))).negated();

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createBillingRun, runBilling } from '../src/domain/billing.js';
 import { sweepPoints } from '../src/domain/household-points.js';
 import { Decimal } from '../src/shared/money.js';
@@ -15,12 +15,13 @@ import {
   createPurchase,
   idemKey,
   provision,
-  startTestGateway,
   type OperatorFixture,
   type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
 import { cents, portion, reportOutcome, type OutcomeKind } from './support/random-outcomes.js';
+import { useGateway } from './support/world.js';
+import { purchaseRow } from './support/fixtures.js';
+import { subscriberRow } from './support/records.js';
 
 /**
  * Random histories of purchases that earn and spend points, refunds, lost
@@ -69,11 +70,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
 const DAY_MS = 24 * 60 * 60 * 1000;
 const POINT_VALUE = new Decimal('0.01');
 
-let gw: TestGateway;
-beforeAll(() => {
-  gw = startTestGateway();
-});
-afterAll(() => gw.close());
+const gw = useGateway();
 
 interface World {
   op: OperatorFixture;
@@ -113,7 +110,7 @@ async function perform(world: World, c: Command): Promise<void> {
     case 'refund': {
       const p = world.purchases[c.purchase % Math.max(world.purchases.length, 1)];
       if (!p) return;
-      const row = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id: p.id } });
+      const row = await purchaseRow(gw, p.id);
       const left = new Decimal(row.amount.toString())
         .minus(row.refundedAmount.toString())
         .minus(row.chargedBackAmount.toString());
@@ -235,9 +232,7 @@ describe('Kiosque Points under random histories', () => {
         const childRef = await provision(gw, op, `${holderRef}-child`, { holderRef });
         const holder = assertion(op, holderRef);
         await gw.api().put(`/v1/me/children/${childRef}/controls`).set(bearer(holder)).send({ pointsAllowed: true });
-        const holderRow = await gw.ctx.database.prisma.subscriber.findFirstOrThrow({
-          where: { operatorId: op.id, externalRef: holderRef },
-        });
+        const holderRow = await subscriberRow(gw, op.id, holderRef);
         const world: World = {
           op,
           publishers: [

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createBillingRun, runBilling } from '../src/domain/billing.js';
 import { sweepPoints } from '../src/domain/household-points.js';
 import { PENDING_MS } from '../src/domain/points.js';
@@ -14,35 +14,29 @@ import {
   createPurchase,
   idemKey,
   provision,
-  startTestGateway,
   unique,
-  type OperatorFixture,
   type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
+import { storedPurchaseStatus } from './support/fixtures.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-/** Awards 10 points per euro. */
-let awarding: PublisherFixture;
-/** Awards none: where points are spent. */
-let plain: PublisherFixture;
+const gw = useGateway();
+const operator = useOperator(gw);
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw);
   const enabled = await gw
     .api()
     .patch(`/v1/admin/operators/${operator.id}`)
     .set(admin)
     .send({ points: { enabled: true } });
   expect(enabled.status).toBe(200);
-  awarding = await createPublisher(gw, { pointsPerEuro: 10 });
-  plain = await createPublisher(gw);
 });
-afterAll(() => gw.close());
+/** Awards 10 points per euro. */
+const awarding = usePublisher(gw, { pointsPerEuro: 10 });
+/** Awards none: where points are spent. */
+const plain = usePublisher(gw);
 
 async function household() {
   const holderRef = await provision(gw, operator);
@@ -178,7 +172,7 @@ describe('Kiosque Points: earning, maturing, spending', () => {
     const { id, res } = await buyFrom(plain, h.holder, '0.50', { points: 51 });
     expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({ code: 'invalid_request', details: { maxPoints: 50 } });
-    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    expect(await storedPurchaseStatus(gw, id)).toBe('pending');
     expect(await points(h.holder)).toMatchObject({ available: 100 });
   });
 
@@ -189,7 +183,7 @@ describe('Kiosque Points: earning, maturing, spending', () => {
     const { id, res } = await buyFrom(plain, h.holder, '1.00', { points: 11 });
     expect(res.status).toBe(409);
     expect(res.body.error).toMatchObject({ code: 'invalid_state', details: { requested: 11, available: 10 } });
-    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    expect(await storedPurchaseStatus(gw, id)).toBe('pending');
     // The same purchase can then be confirmed with the points the household has.
     const retried = await confirm(id, h.holder, { points: 10 });
     expect(retried.status).toBe(200);

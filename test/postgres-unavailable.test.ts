@@ -15,26 +15,22 @@ import {
   createPurchase,
   idemKey,
   provision,
-  startTestGateway,
   testConfig,
-  type TestGateway,
 } from './support/harness.js';
 import { freePort } from './support/private-redis.js';
+import { useGateway } from './support/world.js';
+import { storedPurchaseStatus } from './support/fixtures.js';
 
-let gw: TestGateway;
+const gw = useGateway();
 let locker: pg.Client;
 let lockerPid: number;
 
 beforeAll(async () => {
-  gw = startTestGateway();
   locker = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await locker.connect();
   lockerPid = (await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid ?? 0;
 });
-afterAll(async () => {
-  await locker.end();
-  await gw.close();
-});
+afterAll(() => locker.end());
 
 /** A gateway of its own, for a database URL or limits other than the shared test gateway's. */
 function gatewayWith(
@@ -119,7 +115,7 @@ describe('When PostgreSQL is slow (a lock held elsewhere)', () => {
     } finally {
       await release();
     }
-    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    expect(await storedPurchaseStatus(gw, id)).toBe('pending');
     const retried = await gw
       .api()
       .post(`/v1/purchases/${id}/confirm`)
@@ -147,7 +143,7 @@ describe('When PostgreSQL is slow (a lock held elsewhere)', () => {
       await release();
       await quick.close();
     }
-    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    expect(await storedPurchaseStatus(gw, id)).toBe('pending');
   });
 
   it('When the pool’s wait queue is full, then further requests are shed with 503 at once, and served again once it drains', async () => {

@@ -6,31 +6,26 @@ import {
   assertion,
   bearer,
   buy,
-  createOperator,
   createPublisher,
   createPurchase,
   idemKey,
   provision,
   startTestGateway,
-  type OperatorFixture,
   type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
+import { useGateway, useOperator } from './support/world.js';
+import { publisherRow } from './support/records.js';
+import { expirePurchase } from './support/fixtures.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
+const gw = useGateway();
+const operator = useOperator(gw);
 let hook: WebhookReceiver;
 
 beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw);
   hook = await startWebhookReceiver();
 });
-afterAll(async () => {
-  await hook.close();
-  await gw.close();
-});
+afterAll(() => hook.close());
 
 describe('GET /v1/purchases and /v1/subscriptions (publisher)', () => {
   it('When a publisher lists its purchases, then it sees only its own, newest first, filtered by status and paged', async () => {
@@ -70,7 +65,7 @@ describe('GET /v1/purchases and /v1/subscriptions (publisher)', () => {
   it('When a pending purchase passes its expiry, then it is listed under expired, not pending', async () => {
     const publisher = await createPublisher(gw);
     const { id } = await createPurchase(gw, publisher);
-    await gw.ctx.database.prisma.purchase.update({ where: { id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await expirePurchase(gw, id);
     const expired = await gw.api().get('/v1/purchases').query({ status: 'expired' }).set(bearer(publisher.apiKey));
     expect(expired.body.data.map((p: { id: string; status: string }) => [p.id, p.status])).toEqual([[id, 'expired']]);
     const pending = await gw.api().get('/v1/purchases').query({ status: 'pending' }).set(bearer(publisher.apiKey));
@@ -143,7 +138,7 @@ describe('GET and PATCH /v1/publisher', () => {
         .send({ webhookUrl: 'https://127.0.0.1/hooks', legalName: 'After' });
       expect(res.status).toBe(400);
       expect(res.body.error.details.fields.webhookUrl).toContain('non-public');
-      const row = await strict.ctx.database.prisma.publisher.findUniqueOrThrow({ where: { id: publisher.id } });
+      const row = await publisherRow(strict, publisher.id);
       expect([row.webhookUrl, row.legalName]).toEqual([null, 'Before']);
       const unknown = await strict
         .api()
@@ -213,7 +208,7 @@ describe('POST /v1/publisher/webhook-secret', () => {
       .set(bearer(publisher.apiKey))
       .set('Idempotency-Key', key);
     expect(again.body.webhookSecret).toBe(first.body.webhookSecret);
-    const row = await gw.ctx.database.prisma.publisher.findUniqueOrThrow({ where: { id: publisher.id } });
+    const row = await publisherRow(gw, publisher.id);
     expect([row.webhookSecret, row.previousWebhookSecret]).toEqual([first.body.webhookSecret, publisher.webhookSecret]);
   });
 });

@@ -1,28 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  assertion,
-  bearer,
-  buy,
-  createOperator,
-  createPublisher,
-  idemKey,
-  provision,
-  startTestGateway,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { assertion, bearer, buy, createOperator, createPublisher, idemKey, provision } from './support/harness.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
+import { purchaseRow } from './support/fixtures.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let publisher: PublisherFixture;
-
-beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw);
-  publisher = await createPublisher(gw, { commissionRates: { isp: '0.15', sms: '0.50', voice: '0.30' } });
-});
-afterAll(() => gw.close());
+const gw = useGateway();
+const operator = useOperator(gw);
+const publisher = usePublisher(gw, { commissionRates: { isp: '0.15', sms: '0.50', voice: '0.30' } });
 
 describe('POST /v1/purchases then confirm: the two clicks', () => {
   it('When a publisher creates a purchase, then it is pending with a consent URL expiring in 10 minutes', async () => {
@@ -51,7 +34,7 @@ describe('POST /v1/purchases then confirm: the two clicks', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id, status: 'confirmed', amount: '3.33' });
     expect(Date.parse(res.body.confirmedAt)).toBeGreaterThan(0);
-    const row = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } });
+    const row = await purchaseRow(gw, id);
     expect(row.commissionRate?.toString()).toBe('0.5');
     // 3.33 × 0.50 = 1.665, half-even to the cent: 1.66.
     expect(row.commissionAmount?.toFixed(2)).toBe('1.66');

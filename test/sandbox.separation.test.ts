@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runBilling } from '../src/domain/billing.js';
 import {
   admin,
@@ -9,19 +9,13 @@ import {
   createPublisher,
   idemKey,
   provision,
-  startTestGateway,
   unique,
   type OperatorFixture,
   type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
+import { useGateway } from './support/world.js';
 
-let gw: TestGateway;
-
-beforeAll(() => {
-  gw = startTestGateway({ queuePrefix: unique('q-sandbox-sep') });
-});
-afterAll(() => gw.close());
+const gw = useGateway({ queuePrefix: unique('q-sandbox-sep') });
 
 async function billed(operator: OperatorFixture): Promise<string> {
   const run = await gw

@@ -3,35 +3,20 @@ import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import { pino } from 'pino';
 import supertest from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/http/app.js';
-import {
-  admin,
-  assertion,
-  bearer,
-  buy,
-  createOperator,
-  createPublisher,
-  createPurchase,
-  idemKey,
-  provision,
-  startTestGateway,
-  unique,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { admin, assertion, bearer, buy, createPurchase, idemKey, unique } from './support/harness.js';
+import { useGateway, useOperator, usePublisher, useSubscriber } from './support/world.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let publisher: PublisherFixture;
-let subscriberRef: string;
+const gw = useGateway();
+const operator = useOperator(gw);
+const publisher = usePublisher(gw);
+const subscriber = useSubscriber(gw, operator);
 /** Every line the app below logs, at info level: what an operator of Kiosque would keep. */
 let logLines: string[];
 let loggedApp: Express;
 
-beforeAll(async () => {
-  gw = startTestGateway();
+beforeAll(() => {
   logLines = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -40,11 +25,7 @@ beforeAll(async () => {
     },
   });
   loggedApp = createApp({ ...gw.ctx, logger: pino({ level: 'info' }, sink) });
-  operator = await createOperator(gw);
-  publisher = await createPublisher(gw);
-  subscriberRef = await provision(gw, operator);
 });
-afterAll(() => gw.close());
 
 const nowS = () => Math.floor(Date.now() / 1000);
 
@@ -166,7 +147,7 @@ describe('Assertions minted in the future are refused (item 4)', () => {
         await gw
           .api()
           .get('/v1/me/budget')
-          .set(bearer(assertion(operator, subscriberRef)))
+          .set(bearer(assertion(operator, subscriber.externalRef)))
       ).status,
     ).toBe(200);
   });
@@ -174,7 +155,7 @@ describe('Assertions minted in the future are refused (item 4)', () => {
 
 function assertionWith(claims: { iat?: number; nbf?: number }): string {
   const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const payload = { iss: operator.id, sub: subscriberRef, aud: 'kiosque', exp: nowS() + 300, ...claims };
+  const payload = { iss: operator.id, sub: subscriber.externalRef, aud: 'kiosque', exp: nowS() + 300, ...claims };
   const signingInput = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(payload)}`;
   return `${signingInput}.${hmac(operator.assertionSecret, signingInput)}`;
 }
@@ -184,7 +165,7 @@ const hmac = (secret: string, input: string) => createHmac('sha256', secret).upd
 describe('Assertions never reach the log, however the parameter is spelled (item 6)', () => {
   it('When a consent URL carries ?%61ssertion=<jwt>, then the log has no token and the redirect drops it', async () => {
     const { consentUrl } = await createPurchase(gw, publisher);
-    const token = assertion(operator, subscriberRef);
+    const token = assertion(operator, subscriber.externalRef);
     const before = logLines.length;
     const res = await supertest(loggedApp).get(`${new URL(consentUrl).pathname}?%61ssertion=${token}&lang=fr`);
     expect(res.status).toBe(303);
@@ -197,7 +178,7 @@ describe('Assertions never reach the log, however the parameter is spelled (item
 
   it('When the assertion appears several times and in several spellings, then every occurrence is redacted', async () => {
     const { consentUrl } = await createPurchase(gw, publisher);
-    const tokens = [1, 2, 3, 4].map((n) => assertion(operator, subscriberRef, { jwtid: `t${n}` }));
+    const tokens = [1, 2, 3, 4].map((n) => assertion(operator, subscriber.externalRef, { jwtid: `t${n}` }));
     const query = `assertion=${tokens[0]}&%61ssertion=${tokens[1]}&ASSERTION=${tokens[2]}&assertio%6E=${tokens[3]}&%zz=x`;
     const before = logLines.length;
     await supertest(loggedApp).get(`${new URL(consentUrl).pathname}?${query}`);
@@ -209,7 +190,7 @@ describe('Assertions never reach the log, however the parameter is spelled (item
 
 describe('Personal data is never cached (item 7)', () => {
   it('When personal data is read through the API or a consent page, then the answer says Cache-Control: no-store', async () => {
-    const token = assertion(operator, subscriberRef);
+    const token = assertion(operator, subscriber.externalRef);
     const { id } = await buy(gw, publisher, token);
     const { consentUrl } = await createPurchase(gw, publisher);
     const answers = [

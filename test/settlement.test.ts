@@ -10,12 +10,13 @@ import {
   createPublisher,
   idemKey,
   provision,
-  startTestGateway,
   unique,
   type OperatorFixture,
   type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
+import { useGateway } from './support/world.js';
+import { purchaseRow } from './support/fixtures.js';
+import { publisherEvents } from './support/records.js';
 
 interface SettlementLine {
   publisherId: string;
@@ -26,18 +27,14 @@ interface SettlementLine {
   net: string;
 }
 
-let gw: TestGateway;
+const gw = useGateway({ queuePrefix: unique('q-settlement') });
 let billing: BillingHarness;
 
 beforeAll(async () => {
-  gw = startTestGateway({ queuePrefix: unique('q-settlement') });
   billing = billingHarness(gw);
   await billing.startWorker();
 });
-afterAll(async () => {
-  await billing.close();
-  await gw.close();
-});
+afterAll(() => billing.close());
 
 async function settlement(op: OperatorFixture, runId: string): Promise<SettlementLine[]> {
   const res = await gw.api().get(`/v1/operator/billing-runs/${runId}/settlement`).set(bearer(op.apiKey));
@@ -119,9 +116,7 @@ describe('Invoice outcomes', () => {
       orderBy: { amount: 'desc' },
     });
     expect(purchases.map((p) => p.chargedBackAmount.toFixed(2))).toEqual(['6.00', '2.50']);
-    const events = await gw.ctx.database.prisma.outboxEvent.findMany({
-      where: { publisherId: publisher.id, type: 'purchase.charged_back' },
-    });
+    const events = await publisherEvents(gw, publisher.id, 'purchase.charged_back');
     expect(events).toHaveLength(2);
     // Nothing is left to refund on a purchase the subscriber never paid for.
     const late = await gw
@@ -278,7 +273,7 @@ describe('Refunds on a bill that went unpaid', () => {
     expect(third.invoiceCount).toBe(0);
     const refundRow = await gw.ctx.database.prisma.refund.findFirstOrThrow({ where: { purchaseId: other.id } });
     expect(refundRow.invoiceId).toBeNull();
-    const charged = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id: other.id } });
+    const charged = await purchaseRow(gw, other.id);
     // The publisher bears the refund and the rest as a chargeback: 1.00 + 5.00, the whole 6.00, no more.
     expect(charged.refundedAmount.toFixed(2)).toBe('1.00');
     expect(charged.chargedBackAmount.toFixed(2)).toBe('5.00');

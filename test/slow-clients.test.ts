@@ -2,17 +2,8 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../src/server.js';
-import {
-  assertion,
-  createOperator,
-  createPublisher,
-  provision,
-  startTestGateway,
-  testConfig,
-  unique,
-  type PublisherFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { testConfig, unique } from './support/harness.js';
+import { useGateway, useOperator, usePublisher, useSubscriber } from './support/world.js';
 
 /** Short, so that the test sees the server close slow connections; production waits 15 s. */
 const RECEIVE_TIMEOUT_MS = 3_000;
@@ -26,17 +17,14 @@ const SILENT = '127.0.0.3';
 const HONEST = ['127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7'];
 const REQUESTS_PER_HONEST_ADDRESS = 20;
 
-let fixtures: TestGateway;
+const fixtures = useGateway();
+const operator = useOperator(fixtures);
+const publisher = usePublisher(fixtures);
+const subscriber = useSubscriber(fixtures, operator);
 let gateway: Gateway;
 let port: number;
-let publisher: PublisherFixture;
-let token: string;
 
 beforeAll(async () => {
-  fixtures = startTestGateway();
-  const operator = await createOperator(fixtures);
-  publisher = await createPublisher(fixtures);
-  token = assertion(operator, await provision(fixtures, operator));
   gateway = await startGateway(
     testConfig({
       port: 0,
@@ -55,7 +43,6 @@ afterAll(async () => {
   for (const socket of opened) socket.destroy();
   gateway.server.closeAllConnections();
   await gateway.close();
-  await fixtures.close();
 });
 
 interface SlowOutcome {
@@ -126,7 +113,7 @@ function honestRequest(localAddress: string): Promise<number> {
         localAddress,
         agent: false,
         path: '/v1/me/budget',
-        headers: { Authorization: `Bearer ${token}` },
+        headers: { Authorization: `Bearer ${subscriber.token}` },
       },
       (res) => {
         res.resume();

@@ -1,32 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { confirmPurchase } from '../src/domain/purchases.js';
 import { monthStart, weekStart } from '../src/domain/periods.js';
 import { inTransaction } from '../src/store/sql.js';
-import {
-  assertion,
-  bearer,
-  buy,
-  createOperator,
-  createPublisher,
-  createPurchase,
-  idemKey,
-  provision,
-  startTestGateway,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { assertion, bearer, buy, createPurchase, idemKey, provision } from './support/harness.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
+import { backdatePurchase, recordChargeback, subscriberRow } from './support/records.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let publisher: PublisherFixture;
-
-beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw, { limits: { perPurchase: '40.00', weekly: '200.00', monthly: '300.00' } });
-  publisher = await createPublisher(gw);
-});
-afterAll(() => gw.close());
+const gw = useGateway();
+const operator = useOperator(gw, { limits: { perPurchase: '40.00', weekly: '200.00', monthly: '300.00' } });
+const publisher = usePublisher(gw);
 
 interface Total {
   kind: string;
@@ -69,7 +51,7 @@ async function summedOverPurchases(subscriberId: string): Promise<Total[]> {
 }
 
 function subscriberOf(externalRef: string) {
-  return gw.ctx.database.prisma.subscriber.findFirstOrThrow({ where: { operatorId: operator.id, externalRef } });
+  return subscriberRow(gw, operator.id, externalRef);
 }
 
 function refund(purchaseId: string, amount?: string) {
@@ -100,10 +82,7 @@ describe('Running spending totals', () => {
     // One confirmed forty days ago lands in an earlier week and month of its own.
     const old = await createPurchase(gw, publisher, { amount: '9.99' });
     const fortyDaysAgo = new Date(Date.now() - 40 * 24 * 3600 * 1000);
-    await gw.ctx.database.prisma.purchase.update({
-      where: { id: old.id },
-      data: { createdAt: fortyDaysAgo, expiresAt: new Date(fortyDaysAgo.getTime() + 600_000) },
-    });
+    await backdatePurchase(gw, old.id, fortyDaysAgo);
     const evidence = { ip: null, userAgent: null, pageVersion: 'api-v1', assertionId: 'totals' };
     const backdated = await inTransaction(gw.ctx.database.pool, (sql) =>
       confirmPurchase(sql, old.id, subscriber, evidence, 'http://kiosque.test', fortyDaysAgo),
@@ -127,7 +106,7 @@ describe('Running spending totals', () => {
       .send({ accept: true });
     expect(lost.body).toMatchObject({ status: 'lost', purchase: { status: 'refunded' } });
     // Chargebacks do not count against ceilings: only amount − refunded does.
-    await gw.ctx.database.prisma.purchase.update({ where: { id: chargedBack }, data: { chargedBackAmount: '3.33' } });
+    await recordChargeback(gw, chargedBack, '3.33');
 
     const expected = await summedOverPurchases(subscriber.id);
     // 12.34 − 2.34 + 0 + 0 + 3.33 + 20.00 this week and month; 9.99 forty days ago.

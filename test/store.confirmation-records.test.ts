@@ -1,30 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { monthStart, weekStart } from '../src/domain/periods.js';
 import { findPurchase, loadForConfirmation } from '../src/store/purchases.js';
 import { inTransaction } from '../src/store/sql.js';
 import { findSubscription, lockForSubscriptionConfirmation } from '../src/store/subscriptions.js';
-import {
-  createOperator,
-  createPublisher,
-  createPurchase,
-  createSubscriptionOffer,
-  provisionedSubscriber,
-  startTestGateway,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { createPurchase, createSubscriptionOffer, provisionedSubscriber } from './support/harness.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let publisher: PublisherFixture;
-
-beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw);
-  publisher = await createPublisher(gw);
-});
-afterAll(() => gw.close());
+const gw = useGateway();
+const operator = useOperator(gw);
+const publisher = usePublisher(gw);
 
 const now = new Date();
 const periods = { weekStart: weekStart(now), monthStart: monthStart(now) };

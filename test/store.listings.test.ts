@@ -1,27 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listPublisherPurchases } from '../src/domain/publisher-lists.js';
 import { findPurchase } from '../src/store/purchases.js';
 import { onPool } from '../src/store/sql.js';
-import {
-  assertion,
-  buy,
-  createOperator,
-  createPublisher,
-  createPurchase,
-  provision,
-  startTestGateway,
-  type OperatorFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { assertion, buy, createPublisher, createPurchase, provision } from './support/harness.js';
+import { useGateway, useOperator } from './support/world.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-
-beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw);
-});
-afterAll(() => gw.close());
+const gw = useGateway();
+const operator = useOperator(gw);
 
 describe("a publisher's purchase listing (src/store/listings.ts)", () => {
   it('When purchases are listed, then each row is the very record the purchase path reads, column for column', async () => {

@@ -19,35 +19,26 @@ import {
   assertion,
   bearer,
   buy,
-  createOperator,
   createPublisher,
   createSubscriptionOffer,
   provisionedSubscriber,
-  startTestGateway,
   unique,
-  type OperatorFixture,
-  type TestGateway,
 } from './support/harness.js';
+import { useGateway, useOperator } from './support/world.js';
 
 /*
  * Prisma's typed client hands back its own Decimal and plain strings; src/store/listings.ts and profiles.ts map
  * them to the records pg reads hand over. Each test reads the same rows both ways and expects the same records.
  */
 
-let gw: TestGateway;
+const gw = useGateway({ queuePrefix: unique('q-typed') });
 let billing: BillingHarness;
-let operator: OperatorFixture;
-
 beforeAll(async () => {
-  gw = startTestGateway({ queuePrefix: unique('q-typed') });
   billing = billingHarness(gw);
   await billing.startWorker();
-  operator = await createOperator(gw, { webhookUrl: 'https://operator.example/hooks' });
 });
-afterAll(async () => {
-  await billing.close();
-  await gw.close();
-});
+afterAll(() => billing.close());
+const operator = useOperator(gw, { webhookUrl: 'https://operator.example/hooks' });
 
 const later = () => new Date(Date.now() + 24 * 60 * 60 * 1000);
 

@@ -1,38 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { periodBoundary } from '../src/domain/plan-periods.js';
 import { createLogger } from '../src/logger.js';
 import { renewalQueue } from '../src/queue/renewals.js';
 import { runRenewJob, startRenewalWorker } from '../workers/renewals.js';
 import { startPrivateRedis } from './support/private-redis.js';
-import {
-  assertion,
-  bearer,
-  createOperator,
-  createPublisher,
-  idemKey,
-  provision,
-  startTestGateway,
-  testConfig,
-  unique,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { assertion, bearer, idemKey, provision, testConfig, unique } from './support/harness.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
+import { makeSubscriptionDue, publisherEvents, subscriptionCharges, subscriptionRow } from './support/records.js';
 
 const DAY_MS = 24 * 3600_000;
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let publisher: PublisherFixture;
-let publicUrl: string;
-
-beforeAll(async () => {
-  gw = startTestGateway();
-  publicUrl = gw.ctx.config.publicUrl;
-  operator = await createOperator(gw);
-  publisher = await createPublisher(gw);
-});
-afterAll(() => gw.close());
+const gw = useGateway();
+const publicUrl = gw.ctx.config.publicUrl;
+const operator = useOperator(gw);
+const publisher = usePublisher(gw);
 
 interface Household {
   holder: string;
@@ -57,17 +38,11 @@ async function activeSubscription(token: string, body: Record<string, unknown> =
   const confirmed = await gw.api().post(`/v1/subscriptions/${created.body.id}/confirm`).set(bearer(token));
   if (confirmed.status !== 200)
     throw new Error(`confirmation failed: ${confirmed.status} ${JSON.stringify(confirmed.body)}`);
-  return gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id: created.body.id } });
+  return subscriptionRow(gw, created.body.id);
 }
 
-const row = (id: string) => gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } });
-const charges = (id: string) =>
-  gw.ctx.database.prisma.purchase.findMany({
-    where: { subscriptionId: id },
-    orderBy: { subscriptionPeriodStart: 'asc' },
-  });
 const eventsOf = async (id: string) =>
-  (await gw.ctx.database.prisma.outboxEvent.findMany({ where: { publisherId: publisher.id }, orderBy: { id: 'asc' } }))
+  (await publisherEvents(gw, publisher.id))
     .filter((e) => (e.payload as { data: { id: string } }).data.id === id)
     .map((e) => e.type);
 
@@ -78,10 +53,10 @@ describe('Renewing at the period end', () => {
     expect(await runRenewJob(gw.ctx.database, publicUrl, { subscriptionId: sub.id }, new Date(end.getTime() - 1))).toBe(
       'not_due',
     );
-    expect(await charges(sub.id)).toHaveLength(1);
+    expect(await subscriptionCharges(gw, sub.id)).toHaveLength(1);
 
     expect(await runRenewJob(gw.ctx.database, publicUrl, { subscriptionId: sub.id }, end)).toBe('renewed');
-    const paid = await charges(sub.id);
+    const paid = await subscriptionCharges(gw, sub.id);
     expect(paid).toHaveLength(2);
     expect(paid[1]).toMatchObject({
       status: 'confirmed',
@@ -89,7 +64,7 @@ describe('Renewing at the period end', () => {
       subscriptionPeriodStart: end,
       confirmedAt: end,
     });
-    const after = await row(sub.id);
+    const after = await subscriptionRow(gw, sub.id);
     expect(after).toMatchObject({ status: 'active', currentPeriodStart: end, renewalAttempts: 0 });
     expect(after.currentPeriodEnd).toEqual(periodBoundary(sub.activatedAt as Date, 'weekly', 2));
     expect(after.nextAttemptAt).toEqual(after.currentPeriodEnd);
@@ -102,13 +77,13 @@ describe('Renewing at the period end', () => {
     const job = { subscriptionId: sub.id };
     expect(await runRenewJob(gw.ctx.database, publicUrl, job, end)).toBe('renewed');
     expect(await runRenewJob(gw.ctx.database, publicUrl, job, end)).toBe('not_due');
-    const next = (await row(sub.id)).currentPeriodEnd as Date;
+    const next = (await subscriptionRow(gw, sub.id)).currentPeriodEnd as Date;
     const outcomes = await Promise.all(
       Array.from({ length: 5 }, () => runRenewJob(gw.ctx.database, publicUrl, job, next)),
     );
     expect(outcomes.filter((o) => o === 'renewed')).toHaveLength(1);
     expect(outcomes.filter((o) => o === 'not_due')).toHaveLength(4);
-    const paid = await charges(sub.id);
+    const paid = await subscriptionCharges(gw, sub.id);
     expect(paid.map((p) => p.subscriptionPeriodStart)).toEqual([sub.currentPeriodStart, end, next]);
   });
 
@@ -118,14 +93,14 @@ describe('Renewing at the period end', () => {
     const late = new Date(periodBoundary(anchor, 'weekly', 4).getTime() + 3600_000);
     expect(await runRenewJob(gw.ctx.database, publicUrl, { subscriptionId: sub.id }, late)).toBe('renewed');
     expect(await runRenewJob(gw.ctx.database, publicUrl, { subscriptionId: sub.id }, late)).toBe('not_due');
-    const paid = await charges(sub.id);
+    const paid = await subscriptionCharges(gw, sub.id);
     expect(paid.map((p) => p.subscriptionPeriodStart)).toEqual([anchor, periodBoundary(anchor, 'weekly', 4)]);
-    expect((await row(sub.id)).currentPeriodEnd).toEqual(periodBoundary(anchor, 'weekly', 5));
+    expect((await subscriptionRow(gw, sub.id)).currentPeriodEnd).toEqual(periodBoundary(anchor, 'weekly', 5));
   });
 
   it('When anything tries to record a second charge for a paid period, then PostgreSQL refuses it', async () => {
     const sub = await activeSubscription(assertion(operator, await provision(gw, operator)));
-    const [first] = await charges(sub.id);
+    const [first] = await subscriptionCharges(gw, sub.id);
     if (!first) throw new Error('no first charge');
     const { id: _id, ...copy } = first;
     await expect(
@@ -145,7 +120,7 @@ describe('Renewing at the period end', () => {
         new Date((sub.currentPeriodEnd as Date).getTime() + DAY_MS),
       ),
     ).toBe('not_due');
-    expect(await charges(sub.id)).toHaveLength(1);
+    expect(await subscriptionCharges(gw, sub.id)).toHaveLength(1);
   });
 });
 
@@ -158,7 +133,7 @@ describe('Declined renewals', () => {
     const job = { subscriptionId: sub.id };
 
     expect(await runRenewJob(gw.ctx.database, publicUrl, job, new Date(end))).toBe('past_due');
-    expect(await row(sub.id)).toMatchObject({
+    expect(await subscriptionRow(gw, sub.id)).toMatchObject({
       status: 'past_due',
       declineCode: 'account_blocked',
       renewalAttempts: 1,
@@ -167,18 +142,24 @@ describe('Declined renewals', () => {
     expect(await runRenewJob(gw.ctx.database, publicUrl, job, new Date(end + DAY_MS - 1))).toBe('not_due');
 
     expect(await runRenewJob(gw.ctx.database, publicUrl, job, new Date(end + DAY_MS))).toBe('past_due');
-    expect(await row(sub.id)).toMatchObject({ renewalAttempts: 2, nextAttemptAt: new Date(end + 3 * DAY_MS) });
+    expect(await subscriptionRow(gw, sub.id)).toMatchObject({
+      renewalAttempts: 2,
+      nextAttemptAt: new Date(end + 3 * DAY_MS),
+    });
     expect(await runRenewJob(gw.ctx.database, publicUrl, job, new Date(end + 3 * DAY_MS))).toBe('past_due');
-    expect(await row(sub.id)).toMatchObject({ renewalAttempts: 3, nextAttemptAt: new Date(end + 7 * DAY_MS) });
+    expect(await subscriptionRow(gw, sub.id)).toMatchObject({
+      renewalAttempts: 3,
+      nextAttemptAt: new Date(end + 7 * DAY_MS),
+    });
     expect(await runRenewJob(gw.ctx.database, publicUrl, job, new Date(end + 7 * DAY_MS))).toBe('canceled');
-    expect(await row(sub.id)).toMatchObject({
+    expect(await subscriptionRow(gw, sub.id)).toMatchObject({
       status: 'canceled',
       nextAttemptAt: null,
       canceledAt: new Date(end + 7 * DAY_MS),
     });
 
     expect(await runRenewJob(gw.ctx.database, publicUrl, job, new Date(end + 30 * DAY_MS))).toBe('not_due');
-    expect(await charges(sub.id)).toHaveLength(1);
+    expect(await subscriptionCharges(gw, sub.id)).toHaveLength(1);
     expect(await eventsOf(sub.id)).toEqual([
       'subscription.activated',
       'subscription.past_due',
@@ -194,16 +175,16 @@ describe('Declined renewals', () => {
     const job = { subscriptionId: sub.id };
 
     expect(await runRenewJob(gw.ctx.database, publicUrl, job, end)).toBe('past_due');
-    expect((await row(sub.id)).declineCode).toBe('weekly_ceiling');
+    expect((await subscriptionRow(gw, sub.id)).declineCode).toBe('weekly_ceiling');
 
     await gw.api().put(`/v1/me/children/${h.childRef}/controls`).set(bearer(h.holder)).send({});
     const retryAt = new Date(end.getTime() + DAY_MS);
     expect(await runRenewJob(gw.ctx.database, publicUrl, job, retryAt)).toBe('renewed');
-    const after = await row(sub.id);
+    const after = await subscriptionRow(gw, sub.id);
     expect(after).toMatchObject({ status: 'active', renewalAttempts: 0, currentPeriodStart: end });
     expect(after.declineCode).toBeNull();
     expect(after.currentPeriodEnd).toEqual(periodBoundary(sub.activatedAt as Date, 'weekly', 2));
-    const paid = await charges(sub.id);
+    const paid = await subscriptionCharges(gw, sub.id);
     expect(paid[1]).toMatchObject({ subscriptionPeriodStart: end, confirmedAt: retryAt });
     expect(await eventsOf(sub.id)).toEqual(['subscription.activated', 'subscription.past_due', 'subscription.renewed']);
   });
@@ -211,20 +192,6 @@ describe('Declined renewals', () => {
 
 describe('The renewal worker', () => {
   /** Moves a subscription's whole history back so its period ended a minute ago. */
-  async function makeDue(id: string) {
-    const anchor = periodBoundary(new Date(Date.now() - 60_000), 'weekly', -1);
-    const end = periodBoundary(anchor, 'weekly', 1);
-    await gw.ctx.database.prisma.purchase.updateMany({
-      where: { subscriptionId: id },
-      data: { subscriptionPeriodStart: anchor },
-    });
-    await gw.ctx.database.prisma.subscription.update({
-      where: { id },
-      data: { activatedAt: anchor, currentPeriodStart: anchor, currentPeriodEnd: end, nextAttemptAt: end },
-    });
-    return end;
-  }
-
   async function renewedEventually(id: string, periodStart: Date, deadlineMs = 20_000): Promise<boolean> {
     const until = Date.now() + deadlineMs;
     while (Date.now() < until) {
@@ -239,7 +206,7 @@ describe('The renewal worker', () => {
 
   it('When a subscription is due, then the worker finds it in PostgreSQL and renews it through BullMQ', async () => {
     const sub = await activeSubscription(assertion(operator, await provision(gw, operator)));
-    const end = await makeDue(sub.id);
+    const end = await makeSubscriptionDue(gw, sub.id);
     const config = testConfig({ queuePrefix: unique('q') });
     const worker = await startRenewalWorker(
       { config, database: gw.ctx.database, logger: createLogger('silent') },
@@ -247,7 +214,7 @@ describe('The renewal worker', () => {
     );
     try {
       expect(await renewedEventually(sub.id, end)).toBe(true);
-      expect((await row(sub.id)).currentPeriodStart).toEqual(end);
+      expect((await subscriptionRow(gw, sub.id)).currentPeriodStart).toEqual(end);
     } finally {
       await worker.close();
       const queue = renewalQueue(config);
@@ -266,9 +233,9 @@ describe('The renewal worker', () => {
     try {
       await redis.client.flushall();
       const sub = await activeSubscription(assertion(operator, await provision(gw, operator)));
-      const end = await makeDue(sub.id);
+      const end = await makeSubscriptionDue(gw, sub.id);
       expect(await renewedEventually(sub.id, end)).toBe(true);
-      expect(await charges(sub.id)).toHaveLength(2);
+      expect(await subscriptionCharges(gw, sub.id)).toHaveLength(2);
     } finally {
       await worker.close();
       await redis.stop();

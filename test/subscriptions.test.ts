@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   assertion,
   bearer,
@@ -6,22 +6,14 @@ import {
   createPublisher,
   idemKey,
   provision,
-  startTestGateway,
-  type OperatorFixture,
   type PublisherFixture,
-  type TestGateway,
 } from './support/harness.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
+import { expireSubscriptionOffer, publisherEvents, subscriptionCharges, subscriptionRow } from './support/records.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let publisher: PublisherFixture;
-
-beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw);
-  publisher = await createPublisher(gw);
-});
-afterAll(() => gw.close());
+const gw = useGateway();
+const operator = useOperator(gw);
+const publisher = usePublisher(gw);
 
 const offer = { plan: 'monthly', amount: '9.99', description: 'Le Monde, monthly', channel: 'isp' };
 
@@ -156,16 +148,14 @@ describe('POST /v1/subscriptions/:id/confirm', () => {
     // One calendar month in Paris: 28 to 31 days, give or take a daylight-saving hour.
     expect(end - start).toBeGreaterThanOrEqual(28 * 86400_000 - 3600_000);
     expect(end - start).toBeLessThanOrEqual(31 * 86400_000 + 3600_000);
-    const charges = await gw.ctx.database.prisma.purchase.findMany({ where: { subscriptionId: id } });
+    const charges = await subscriptionCharges(gw, id);
     expect(charges).toHaveLength(1);
     expect(charges[0]).toMatchObject({ status: 'confirmed', kind: 'subscription', consentPageVersion: 'api-v1' });
     expect(charges[0]?.amount.toFixed(2)).toBe('9.99');
     expect(charges[0]?.subscriptionPeriodStart?.getTime()).toBe(start);
     const budget = await gw.api().get('/v1/me/budget').set(bearer(token));
     expect(budget.body.weekly.spent).toBe('9.99');
-    const events = await gw.ctx.database.prisma.outboxEvent.findMany({
-      where: { publisherId: publisher.id, type: 'subscription.activated' },
-    });
+    const events = await publisherEvents(gw, publisher.id, 'subscription.activated');
     expect(events.some((e) => (e.payload as { data: { id: string } }).data.id === id)).toBe(true);
   });
 
@@ -176,7 +166,7 @@ describe('POST /v1/subscriptions/:id/confirm', () => {
     const second = await gw.api().post(`/v1/subscriptions/${id}/confirm`).set(bearer(token));
     expect(second.status).toBe(200);
     expect(second.body).toEqual(first.body);
-    expect(await gw.ctx.database.prisma.purchase.count({ where: { subscriptionId: id } })).toBe(1);
+    expect(await subscriptionCharges(gw, id)).toHaveLength(1);
   });
 
   it('When another subscriber confirms a subscription already taken, then it is 404', async () => {
@@ -201,15 +191,12 @@ describe('POST /v1/subscriptions/:id/confirm', () => {
     expect(res.body.error.code).toBe('weekly_ceiling');
     const read = await gw.api().get(`/v1/subscriptions/${id}`).set(bearer(publisher.apiKey));
     expect(read.body).toMatchObject({ status: 'declined', declineCode: 'weekly_ceiling' });
-    expect(await gw.ctx.database.prisma.purchase.count({ where: { subscriptionId: id } })).toBe(0);
+    expect(await subscriptionCharges(gw, id)).toHaveLength(0);
   });
 
   it('When the offer expired before the click, then it is 410 consent_expired', async () => {
     const { id } = await createSubscription();
-    await gw.ctx.database.prisma.subscription.update({
-      where: { id },
-      data: { expiresAt: new Date(Date.now() - 1000) },
-    });
+    await expireSubscriptionOffer(gw, id);
     const res = await gw
       .api()
       .post(`/v1/subscriptions/${id}/confirm`)
@@ -267,9 +254,7 @@ describe('GET, cancel and list', () => {
     const again = await gw.api().post(`/v1/subscriptions/${id}/cancel`).set(bearer(publisher.apiKey));
     expect(again.status).toBe(200);
     expect(again.body.status).toBe('canceled');
-    const events = await gw.ctx.database.prisma.outboxEvent.findMany({
-      where: { publisherId: publisher.id, type: 'subscription.canceled' },
-    });
+    const events = await publisherEvents(gw, publisher.id, 'subscription.canceled');
     expect(events.filter((e) => (e.payload as { data: { id: string } }).data.id === id)).toHaveLength(1);
   });
 
@@ -353,7 +338,7 @@ describe('The subscription consent page', () => {
     expect(forged.status).toBe(403);
     const confirmed = await agent.post(`${path}/confirm`).type('form').send({ csrf });
     expect(confirmed.status).toBe(200);
-    const row = await gw.ctx.database.prisma.subscription.findUniqueOrThrow({ where: { id } });
+    const row = await subscriptionRow(gw, id);
     expect(row.status).toBe('active');
     const charge = await gw.ctx.database.prisma.purchase.findFirstOrThrow({ where: { subscriptionId: id } });
     expect(charge.consentPageVersion).not.toBe('api-v1');

@@ -1,38 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { markBillingRunFailed, unfinishedBillingRunIds } from '../src/domain/billing.js';
 import { sweepOverdueDisputes } from '../src/domain/disputes.js';
 import { dueSubscriptions } from '../src/domain/subscriptions.js';
-import {
-  assertion,
-  bearer,
-  buy,
-  createOperator,
-  createPublisher,
-  idemKey,
-  provision,
-  startTestGateway,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { bearer, buy, createOperator, idemKey } from './support/harness.js';
+import { useGateway, useOperator, usePublisher, useSubscriber } from './support/world.js';
+import { storedDisputeStatus } from './support/records.js';
 
 /** Far enough ahead that the rows made here are due, whatever the sweep. */
 const FAR_AHEAD = new Date(Date.now() + 100 * 24 * 3_600_000);
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let mine: PublisherFixture;
-let theirs: PublisherFixture;
-let token: string;
-
-beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw);
-  mine = await createPublisher(gw);
-  theirs = await createPublisher(gw);
-  token = assertion(operator, await provision(gw, operator));
-});
-afterAll(() => gw.close());
+const gw = useGateway();
+const operator = useOperator(gw);
+const mine = usePublisher(gw);
+const theirs = usePublisher(gw);
+const subscriber = useSubscriber(gw, operator);
 
 describe('Background sweeps can be scoped to the rows of one test (issue 10, item 13)', () => {
   it('When the renewal sweep is scoped to other publishers, then a due subscription of this one is not handed out', async () => {
@@ -43,7 +24,7 @@ describe('Background sweeps can be scoped to the rows of one test (issue 10, ite
       .set('Idempotency-Key', idemKey())
       .send({ plan: 'monthly', amount: '3.00', description: 'Monthly pass', channel: 'isp' });
     expect(created.status).toBe(201);
-    const confirmed = await gw.api().post(`/v1/subscriptions/${created.body.id}/confirm`).set(bearer(token));
+    const confirmed = await gw.api().post(`/v1/subscriptions/${created.body.id}/confirm`).set(bearer(subscriber.token));
     expect(confirmed.status).toBe(200);
 
     const ids = async (publisherIds: string[]) =>
@@ -53,19 +34,19 @@ describe('Background sweeps can be scoped to the rows of one test (issue 10, ite
   });
 
   it('When the dispute deadline sweep is scoped to other publishers, then an overdue dispute of this one stays open', async () => {
-    const { id: purchaseId } = await buy(gw, mine, token);
-    const opened = await gw.api().post('/v1/disputes').set(bearer(token)).send({ purchaseId, reason: 'Not delivered' });
+    const { id: purchaseId } = await buy(gw, mine, subscriber.token);
+    const opened = await gw
+      .api()
+      .post('/v1/disputes')
+      .set(bearer(subscriber.token))
+      .send({ purchaseId, reason: 'Not delivered' });
     expect(opened.status).toBe(201);
     const url = gw.ctx.config.publicUrl;
 
     expect(await sweepOverdueDisputes(gw.ctx.database, url, FAR_AHEAD, 100, { publisherIds: [theirs.id] })).toBe(0);
-    expect((await gw.ctx.database.prisma.dispute.findUniqueOrThrow({ where: { id: opened.body.id } })).status).toBe(
-      'open',
-    );
+    expect(await storedDisputeStatus(gw, opened.body.id)).toBe('open');
     expect(await sweepOverdueDisputes(gw.ctx.database, url, FAR_AHEAD, 100, { publisherIds: [mine.id] })).toBe(1);
-    expect((await gw.ctx.database.prisma.dispute.findUniqueOrThrow({ where: { id: opened.body.id } })).status).toBe(
-      'lost',
-    );
+    expect(await storedDisputeStatus(gw, opened.body.id)).toBe('lost');
   });
 
   it("When the billing recovery sweep is scoped to another operator, then this operator's unfinished run is not listed", async () => {

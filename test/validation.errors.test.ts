@@ -1,36 +1,25 @@
 import type supertest from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { actorScope } from '../src/http/actors.js';
+import { admin, assertion, bearer, buy, createOperator, idemKey, provision, unique } from './support/harness.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
 import {
-  admin,
-  assertion,
-  bearer,
-  buy,
-  createOperator,
-  createPublisher,
-  idemKey,
-  provision,
-  startTestGateway,
-  unique,
-  type OperatorFixture,
-  type PublisherFixture,
-  type TestGateway,
-} from './support/harness.js';
+  publisherRow,
+  refundCount,
+  storedPublishersNamed,
+  storedSubscribersWithRef,
+  subscriberRow,
+} from './support/records.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
-let publisher: PublisherFixture;
+const gw = useGateway();
+const operator = useOperator(gw);
+const publisher = usePublisher(gw);
 let publisherScope: string;
 
 beforeAll(async () => {
-  gw = startTestGateway();
-  operator = await createOperator(gw);
-  publisher = await createPublisher(gw);
-  const row = await gw.ctx.database.prisma.publisher.findUniqueOrThrow({ where: { id: publisher.id } });
+  const row = await publisherRow(gw, publisher.id);
   publisherScope = actorScope({ kind: 'publisher', publisher: row });
 });
-afterAll(() => gw.close());
-
 const valid = { amount: '2.00', currency: 'EUR', description: 'An article', channel: 'isp' };
 
 function expectError(res: supertest.Response, status: number, code: string): void {
@@ -188,7 +177,7 @@ describe('Idempotency-Key header', () => {
     const { id } = await buy(gw, publisher, assertion(operator, await provision(gw, operator)));
     const res = await gw.api().post(`/v1/purchases/${id}/refunds`).set(bearer(publisher.apiKey)).send({});
     expectInvalid(res, 'Idempotency-Key');
-    expect(await gw.ctx.database.prisma.refund.count({ where: { purchaseId: id } })).toBe(0);
+    expect(await refundCount(gw, id)).toBe(0);
   });
 });
 
@@ -206,7 +195,7 @@ describe('Refunds with a bad amount', () => {
       expectInvalid(res, 'amount');
       expect(await storedUnder(key)).toBe(0);
     }
-    expect(await gw.ctx.database.prisma.refund.count({ where: { purchaseId: id } })).toBe(0);
+    expect(await refundCount(gw, id)).toBe(0);
   });
 });
 
@@ -241,7 +230,7 @@ describe('Admin input', () => {
     const name = unique('BadCategory');
     const res = await gw.api().post('/v1/admin/publishers').set(admin).send({ name, category: 'casino' });
     expectInvalid(res, 'category');
-    expect(await gw.ctx.database.prisma.publisher.count({ where: { name } })).toBe(0);
+    expect(await storedPublishersNamed(gw, name)).toBe(0);
   });
 
   it('When a commission rate is above 1 or malformed, then it is 400 naming the rate and nothing is created', async () => {
@@ -253,7 +242,7 @@ describe('Admin input', () => {
         .set(admin)
         .send({ name, category: 'press', commissionRates });
       expectInvalid(res, `commissionRates.${Object.keys(commissionRates)[0]}`);
-      expect(await gw.ctx.database.prisma.publisher.count({ where: { name } })).toBe(0);
+      expect(await storedPublishersNamed(gw, name)).toBe(0);
     }
   });
 
@@ -272,7 +261,7 @@ describe('PUT /v1/operator/subscribers households', () => {
     const ref = unique('child');
     const res = await put(ref, { holderRef: unique('nobody') });
     expectInvalid(res, 'holderRef');
-    expect(await gw.ctx.database.prisma.subscriber.count({ where: { externalRef: ref } })).toBe(0);
+    expect(await storedSubscribersWithRef(gw, ref)).toBe(0);
   });
 
   it('When holderRef names a child, then it is 400 (a child has no children)', async () => {
@@ -281,16 +270,14 @@ describe('PUT /v1/operator/subscribers households', () => {
     const grandchild = unique('grandchild');
     const res = await put(grandchild, { holderRef: child });
     expectInvalid(res, 'holderRef');
-    expect(await gw.ctx.database.prisma.subscriber.count({ where: { externalRef: grandchild } })).toBe(0);
+    expect(await storedSubscribersWithRef(gw, grandchild)).toBe(0);
   });
 
   it('When holderRef names the subscriber itself, then it is 400 and it stays a holder', async () => {
     const ref = await provision(gw, operator);
     const res = await put(ref, { holderRef: ref });
     expectInvalid(res, 'holderRef');
-    const row = await gw.ctx.database.prisma.subscriber.findFirstOrThrow({
-      where: { operatorId: operator.id, externalRef: ref },
-    });
+    const row = await subscriberRow(gw, operator.id, ref);
     expect(row.holderId).toBeNull();
   });
 
@@ -300,12 +287,8 @@ describe('PUT /v1/operator/subscribers households', () => {
     const otherHolder = await provision(gw, operator);
     const res = await put(holder, { holderRef: otherHolder });
     expectInvalid(res, 'holderRef');
-    const holderRow = await gw.ctx.database.prisma.subscriber.findFirstOrThrow({
-      where: { operatorId: operator.id, externalRef: holder },
-    });
-    const childRow = await gw.ctx.database.prisma.subscriber.findFirstOrThrow({
-      where: { operatorId: operator.id, externalRef: child },
-    });
+    const holderRow = await subscriberRow(gw, operator.id, holder);
+    const childRow = await subscriberRow(gw, operator.id, child);
     expect(holderRow.holderId).toBeNull();
     expect(childRow.holderId).toBe(holderRow.id);
   });
@@ -314,7 +297,7 @@ describe('PUT /v1/operator/subscribers households', () => {
     const ref = unique('sub');
     const res = await put(ref, { role: 'admin' });
     expectInvalid(res, 'role');
-    expect(await gw.ctx.database.prisma.subscriber.count({ where: { externalRef: ref } })).toBe(0);
+    expect(await storedSubscribersWithRef(gw, ref)).toBe(0);
   });
 });
 

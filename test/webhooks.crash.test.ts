@@ -3,17 +3,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordEvent } from '../src/domain/events.js';
 import { DEFAULT_LEASE_MS, dispatchDueWebhooks } from '../src/domain/webhook-delivery.js';
 import { TEST_REDIS_URL } from './support/env.js';
-import { createPublisher, startTestGateway, unique, type TestGateway } from './support/harness.js';
+import { createPublisher, unique } from './support/harness.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 import { spawnWorkers, type WorkerProcess } from './support/worker-process.js';
+import { useGateway } from './support/world.js';
+import { outboxEventRow } from './support/records.js';
 
-let gw: TestGateway;
+const gw = useGateway();
 let hook: WebhookReceiver;
 let workers: WorkerProcess | null = null;
 const queuePrefix = unique('q');
 
 beforeAll(async () => {
-  gw = startTestGateway();
   // The first request is left hanging, as a publisher's slow endpoint would be while the worker dies.
   hook = await startWebhookReceiver((_request, n, res) => {
     if (n > 0) res.end();
@@ -26,7 +27,6 @@ afterAll(async () => {
   const keys = await redis.keys(`${queuePrefix}:*`);
   if (keys.length) await redis.del(...keys);
   redis.disconnect();
-  await gw.close();
 });
 
 describe('a worker process killed mid-send', () => {
@@ -41,7 +41,7 @@ describe('a worker process killed mid-send', () => {
     await workers.kill('SIGKILL');
     workers = null;
 
-    const orphan = await gw.ctx.database.prisma.outboxEvent.findUniqueOrThrow({ where: { id: eventId } });
+    const orphan = await outboxEventRow(gw, eventId);
     expect(orphan.deliveredAt).toBeNull();
     expect(orphan.failedAt).toBeNull();
     const leaseOver = new Date(Date.now() + DEFAULT_LEASE_MS);
@@ -55,8 +55,6 @@ describe('a worker process killed mid-send', () => {
 
     expect(hook.received.length).toBeGreaterThanOrEqual(2);
     expect(new Set(hook.received.map((r) => r.headers['webhook-id']))).toEqual(new Set([eventId]));
-    expect(
-      (await gw.ctx.database.prisma.outboxEvent.findUniqueOrThrow({ where: { id: eventId } })).deliveredAt,
-    ).not.toBeNull();
+    expect((await outboxEventRow(gw, eventId)).deliveredAt).not.toBeNull();
   });
 });

@@ -1,25 +1,22 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { recordEvent } from '../src/domain/events.js';
 import { claimDueEvents, dispatchDueWebhooks, type DispatchOptions } from '../src/domain/webhook-delivery.js';
 import { sendWebhook } from '../src/domain/webhook-sender.js';
 import { webhookHeaders } from '../src/domain/webhook-signing.js';
 import { webhookAttempts } from '../src/observability/metrics.js';
-import { bearer, createPublisher, startTestGateway, type TestGateway } from './support/harness.js';
+import { bearer, createPublisher } from './support/harness.js';
 import { answerWith, startWebhookReceiver, type Responder, type WebhookReceiver } from './support/webhook-receiver.js';
+import { useGateway } from './support/world.js';
+import { outboxEventRow } from './support/records.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 
-let gw: TestGateway;
+const gw = useGateway();
 const receivers: WebhookReceiver[] = [];
 
-beforeAll(() => {
-  gw = startTestGateway();
-});
 afterEach(async () => {
   await Promise.all(receivers.splice(0).map((r) => r.close()));
 });
-afterAll(() => gw.close());
-
 async function receiver(respond?: Responder): Promise<WebhookReceiver> {
   const started = await startWebhookReceiver(respond);
   receivers.push(started);
@@ -52,7 +49,6 @@ function dispatch(publisherId: string, at: Date, options: Partial<DispatchOption
 
 const attemptsOf = (eventId: string) =>
   gw.ctx.database.prisma.webhookAttempt.findMany({ where: { eventId }, orderBy: { id: 'asc' } });
-const eventRow = (eventId: string) => gw.ctx.database.prisma.outboxEvent.findUniqueOrThrow({ where: { id: eventId } });
 
 describe('webhook retries', () => {
   it('When the receiver answers 500 then 200, then it gets a retry after the first backoff and both attempts are recorded', async () => {
@@ -63,7 +59,7 @@ describe('webhook retries', () => {
 
     expect(await dispatch(publisher.id, t0)).toBe(1);
     expect(hook.received).toHaveLength(1);
-    expect((await eventRow(eventId)).nextAttemptAt).toEqual(later(t0, 5000));
+    expect((await outboxEventRow(gw, eventId)).nextAttemptAt).toEqual(later(t0, 5000));
 
     expect(await dispatch(publisher.id, later(t0, 4999))).toBe(0);
     expect(await dispatch(publisher.id, later(t0, 5000))).toBe(1);
@@ -72,7 +68,7 @@ describe('webhook retries', () => {
     expect(hook.received[1]?.body).toBe(hook.received[0]?.body);
     expect(hook.received.map((r) => r.headers['webhook-id'])).toEqual([eventId, eventId]);
     expect((await attemptsOf(eventId)).map((a) => a.statusCode)).toEqual([500, 200]);
-    expect((await eventRow(eventId)).deliveredAt).toEqual(later(t0, 5000));
+    expect((await outboxEventRow(gw, eventId)).deliveredAt).toEqual(later(t0, 5000));
   });
 
   it('When the receiver always fails, then the event is retried for more than 24 hours, then marked failed', async () => {
@@ -84,12 +80,12 @@ describe('webhook retries', () => {
     let at = t0;
     for (let round = 0; round < 20; round++) {
       await dispatch(publisher.id, at);
-      const row = await eventRow(eventId);
+      const row = await outboxEventRow(gw, eventId);
       if (row.failedAt) break;
       at = row.nextAttemptAt;
     }
 
-    const row = await eventRow(eventId);
+    const row = await outboxEventRow(gw, eventId);
     const attempts = await attemptsOf(eventId);
     expect(row.failedAt).not.toBeNull();
     expect(row.deliveredAt).toBeNull();
@@ -115,7 +111,7 @@ describe('webhook retries', () => {
     expect(hook.received).toHaveLength(1);
     expect(target.received).toHaveLength(0);
     expect((await attemptsOf(eventId)).map((a) => a.statusCode)).toEqual([302]);
-    expect((await eventRow(eventId)).deliveredAt).toBeNull();
+    expect((await outboxEventRow(gw, eventId)).deliveredAt).toBeNull();
   });
 
   it('When the receiver never answers, then the call is cut at the timeout and recorded as an error', async () => {
@@ -129,7 +125,7 @@ describe('webhook retries', () => {
     const [attempt] = await attemptsOf(eventId);
     expect(attempt?.statusCode).toBeNull();
     expect(attempt?.error).toMatch(/timed out/);
-    expect((await eventRow(eventId)).nextAttemptAt).toEqual(later(t0, 5000));
+    expect((await outboxEventRow(gw, eventId)).nextAttemptAt).toEqual(later(t0, 5000));
   });
 });
 
@@ -150,7 +146,7 @@ describe('webhooks never reach private addresses unless allowed', () => {
     const [httpsAttempt] = await attemptsOf(httpsEvent);
     expect(httpAttempt?.error).toMatch(/^refused: webhookUrl must use https/);
     expect(httpsAttempt?.error).toMatch(/^refused: webhookUrl host is or resolves to a non-public address/);
-    expect((await eventRow(httpsEvent)).deliveredAt).toBeNull();
+    expect((await outboxEventRow(gw, httpsEvent)).deliveredAt).toBeNull();
   });
 
   it('When a host name resolves to loopback at connect time, then the sender refuses it without connecting', async () => {
@@ -187,7 +183,7 @@ describe('at-least-once delivery from the PostgreSQL outbox', () => {
 
     expect(await dispatch(publisher.id, t0)).toBe(1);
 
-    const row = await eventRow(eventId);
+    const row = await outboxEventRow(gw, eventId);
     expect(row.skippedAt).toEqual(t0);
     expect(row.failedAt).toBeNull();
     expect(await attemptsOf(eventId)).toEqual([]);
@@ -227,7 +223,7 @@ describe('at-least-once delivery from the PostgreSQL outbox', () => {
     expect(await dispatch(publisher.id, later(t0, 60_000))).toBe(1);
 
     expect(hook.received.map((r) => r.headers['webhook-id'])).toEqual([eventId]);
-    expect((await eventRow(eventId)).deliveredAt).not.toBeNull();
+    expect((await outboxEventRow(gw, eventId)).deliveredAt).not.toBeNull();
   });
 
   it('When several dispatchers run at once, then each event is sent exactly once', async () => {

@@ -1,17 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordEvent } from '../src/domain/events.js';
 import { dispatchDueWebhooks } from '../src/domain/webhook-delivery.js';
-import {
-  bearer,
-  createOperator,
-  createPublisher,
-  startTestGateway,
-  type PublisherFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { bearer, createOperator, createPublisher, type PublisherFixture } from './support/harness.js';
 import { answerWith, startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
+import { useGateway } from './support/world.js';
 
-let gw: TestGateway;
+const gw = useGateway();
 let hook: WebhookReceiver;
 let publisher: PublisherFixture;
 let other: PublisherFixture;
@@ -20,7 +14,6 @@ const eventIds: string[] = [];
 const t0 = new Date('2093-03-01T00:00:00Z');
 
 beforeAll(async () => {
-  gw = startTestGateway();
   hook = await startWebhookReceiver(answerWith(500, 200));
   publisher = await createPublisher(gw, { webhookUrl: hook.url });
   other = await createPublisher(gw, { webhookUrl: hook.url });
@@ -46,10 +39,7 @@ beforeAll(async () => {
     batchSize: 1,
   });
 });
-afterAll(async () => {
-  await hook.close();
-  await gw.close();
-});
+afterAll(() => hook.close());
 
 describe('GET /v1/webhooks/events', () => {
   it('When a publisher lists its events, then it sees only its own, newest first, with each attempt', async () => {

@@ -1,17 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, startTestGateway, unique, type TestGateway } from './support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { admin, unique, type TestGateway } from './support/harness.js';
+import { useGateway } from './support/world.js';
+import { storedPublishersNamed } from './support/records.js';
 
-let strict: TestGateway;
-let permissive: TestGateway;
-
-beforeAll(() => {
-  strict = startTestGateway({ webhookAllowPrivateNetworks: false });
-  permissive = startTestGateway({ webhookAllowPrivateNetworks: true });
-});
-afterAll(async () => {
-  await strict.close();
-  await permissive.close();
-});
+const strict = useGateway({ webhookAllowPrivateNetworks: false });
+const permissive = useGateway({ webhookAllowPrivateNetworks: true });
 
 const register = (gw: TestGateway, webhookUrl: string, name = unique('Publisher')) =>
   gw.api().post('/v1/admin/publishers').set(admin).send({ name, category: 'press', webhookUrl });
@@ -35,7 +28,7 @@ describe('webhookUrl at publisher registration', () => {
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('invalid_request');
       expect(res.body.error.details.fields.webhookUrl).toContain(reason);
-      expect(await strict.ctx.database.prisma.publisher.count({ where: { name } })).toBe(0);
+      expect(await storedPublishersNamed(strict, name)).toBe(0);
     },
   );
 

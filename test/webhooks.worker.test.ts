@@ -5,35 +5,18 @@ import { recordEvent } from '../src/domain/events.js';
 import { webhookQueue } from '../src/queue/webhooks.js';
 import { startWebhookWorker, type WebhookWorkerOptions } from '../workers/webhooks.js';
 import type { RunningWorker } from '../workers/worker.js';
-import {
-  assertion,
-  bearer,
-  buy,
-  createOperator,
-  createPublisher,
-  idemKey,
-  provision,
-  startTestGateway,
-  testConfig,
-  unique,
-  type OperatorFixture,
-  type TestGateway,
-} from './support/harness.js';
+import { assertion, bearer, buy, createPublisher, idemKey, provision, testConfig, unique } from './support/harness.js';
 import { startPrivateRedis, type PrivateRedis } from './support/private-redis.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
+import { useGateway, useOperator } from './support/world.js';
 
-let gw: TestGateway;
-let operator: OperatorFixture;
+const gw = useGateway({ queuePrefix: unique('q') });
+const operator = useOperator(gw);
 const cleanups: (() => Promise<void>)[] = [];
 
-beforeAll(async () => {
-  gw = startTestGateway({ queuePrefix: unique('q') });
-  operator = await createOperator(gw);
-});
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-afterAll(() => gw.close());
 
 async function receiver(): Promise<WebhookReceiver> {
   const started = await startWebhookReceiver();
