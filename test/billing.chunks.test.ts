@@ -10,8 +10,14 @@ import { createPool } from '../src/store/db.js';
 import { billingHarness, expectEachOnExactlyOneInvoice, refund, type BillingHarness } from './support/billing.js';
 import { assertion, buy, createOperator, provision, unique, type OperatorFixture } from './support/harness.js';
 import { TEST_DATABASE_URL } from './support/env.js';
-import { purchaseRow } from './support/fixtures.js';
-import { billingRunChunks, billingRunStatus, documentCount, openBillingRun, refuseInvoicesOf } from './support/rows.js';
+import {
+  billingRunChunks,
+  billingRunStatus,
+  documentCount,
+  openBillingRun,
+  purchaseRow,
+  refuseInvoicesOf,
+} from './support/rows.js';
 import { useGateway, usePublisher } from './support/world.js';
 
 const gw = useGateway({ queuePrefix: unique('q-billing-chunks') });

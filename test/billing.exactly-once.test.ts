@@ -1,27 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runBilling } from '../src/domain/billing.js';
 import { Decimal } from '../src/shared/money.js';
 import { sum } from './support/money.js';
 import { enqueueBillingRun } from '../src/queue/billing.js';
 import {
-  billingHarness,
+  useBillingHarness,
   expectEachOnExactlyOneInvoice,
   postBillingRun,
   refund,
   waitForRun,
-  type BillingHarness,
 } from './support/billing.js';
 import { assertion, buy, createOperator, provision, unique, type OperatorFixture } from './support/harness.js';
 import { useGateway, usePublisher } from './support/world.js';
 
 const gw = useGateway({ queuePrefix: unique('q-billing-once') });
 const publisher = usePublisher(gw);
-let billing: BillingHarness;
-
-beforeAll(() => {
-  billing = billingHarness(gw);
-});
-afterAll(() => billing.close());
+const billing = useBillingHarness(gw);
 
 /** An operator with a few households' worth of purchases and refunds, none billed yet. */
 async function billableOperator(): Promise<{

@@ -1,19 +1,14 @@
 import { Worker } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BILLING_QUEUE } from '../src/queue/billing.js';
 import { bullConnection } from '../src/queue/connection.js';
-import { billingHarness, expectEachOnExactlyOneInvoice, waitForRun, type BillingHarness } from './support/billing.js';
+import { useBillingHarness, expectEachOnExactlyOneInvoice, waitForRun } from './support/billing.js';
 import { assertion, bearer, buy, createOperator, createPublisher, provision, unique } from './support/harness.js';
 import { openBillingRun } from './support/rows.js';
 import { useGateway } from './support/world.js';
 
 const gw = useGateway({ queuePrefix: unique('q-poison') });
-let billing: BillingHarness;
-
-beforeAll(() => {
-  billing = billingHarness(gw);
-});
-afterAll(() => billing.close());
+const billing = useBillingHarness(gw);
 
 describe('A billing run whose job used up its attempts', () => {
   it('When the recovery sweep finds its job failed for good, then the run is marked failed instead of being retried forever', async () => {

@@ -1,14 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Decimal } from '../src/shared/money.js';
 import { sum } from './support/money.js';
 import { vatIncluded } from '../src/domain/vat.js';
 import {
-  billingHarness,
+  useBillingHarness,
   expectEachOnExactlyOneInvoice,
   postBillingRun,
   refund,
   waitForRun,
-  type BillingHarness,
 } from './support/billing.js';
 import {
   assertion,
@@ -48,13 +47,7 @@ interface InvoiceBody {
 const gw = useGateway({ queuePrefix: unique('q-billing-runs') });
 const operator = useOperator(gw);
 const publisher = usePublisher(gw);
-let billing: BillingHarness;
-
-beforeAll(async () => {
-  billing = billingHarness(gw);
-  await billing.startWorker();
-});
-afterAll(() => billing.close());
+useBillingHarness(gw, { worker: true });
 
 async function confirmed(token: string, amount: string, description = 'An article'): Promise<string> {
   const { id, res } = await buy(gw, publisher, token, { amount, description });

@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { billingHarness, refund, type BillingHarness } from './support/billing.js';
+import { describe, expect, it } from 'vitest';
+import { useBillingHarness, refund } from './support/billing.js';
 import { cashHarness } from './support/cash.js';
 import { assertion, buy, createOperator, createPublisher, provision, unique } from './support/harness.js';
 import { useGateway } from './support/world.js';
 
 const gw = useGateway({ queuePrefix: unique('q-cash-balance') });
 const cash = cashHarness(gw);
-let billing: BillingHarness;
-
-beforeAll(async () => {
-  billing = billingHarness(gw);
-  await billing.startWorker();
-});
-afterAll(() => billing.close());
+useBillingHarness(gw, { worker: true });
 
 async function seller() {
   const op = await createOperator(gw);

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { billingHarness, type BillingHarness } from './support/billing.js';
+import { describe, expect, it } from 'vitest';
+import { useBillingHarness } from './support/billing.js';
 import {
   camt053Fixture,
   cashHarness,
@@ -25,13 +25,7 @@ import { useGateway } from './support/world.js';
 
 const gw = useGateway({ queuePrefix: unique('q-statements') });
 const cash = cashHarness(gw);
-let billing: BillingHarness;
-
-beforeAll(async () => {
-  billing = billingHarness(gw);
-  await billing.startWorker();
-});
-afterAll(() => billing.close());
+useBillingHarness(gw, { worker: true });
 
 const LIMITS = { limits: { perPurchase: '50.00', weekly: '300.00', monthly: '300.00' } };
 

@@ -1,6 +1,6 @@
 import { XMLParser } from 'fast-xml-parser';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { billingHarness, type BillingHarness } from './support/billing.js';
+import { describe, expect, it } from 'vitest';
+import { useBillingHarness } from './support/billing.js';
 import { cashHarness, postPayoutRun, registerBankAccount, withPayoutRunsToMyself } from './support/cash.js';
 import {
   admin,
@@ -20,13 +20,7 @@ import { useGateway } from './support/world.js';
 
 const gw = useGateway({ queuePrefix: unique('q-payout-runs') });
 const cash = cashHarness(gw);
-let billing: BillingHarness;
-
-beforeAll(async () => {
-  billing = billingHarness(gw);
-  await billing.startWorker();
-});
-afterAll(() => billing.close());
+useBillingHarness(gw, { worker: true });
 
 const LIMITS = { limits: { perPurchase: '50.00', weekly: '300.00', monthly: '300.00' } };
 

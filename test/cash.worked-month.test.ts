@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { billingHarness, refund, type BillingHarness } from './support/billing.js';
+import { describe, expect, it } from 'vitest';
+import { useBillingHarness, refund } from './support/billing.js';
 import {
   camt053,
   cashHarness,
@@ -23,13 +23,7 @@ import { useGateway } from './support/world.js';
 
 const gw = useGateway({ queuePrefix: unique('q-worked-month') });
 const cash = cashHarness(gw);
-let billing: BillingHarness;
-
-beforeAll(async () => {
-  billing = billingHarness(gw);
-  await billing.startWorker();
-});
-afterAll(() => billing.close());
+useBillingHarness(gw, { worker: true });
 
 async function postings(key: string, names: Record<string, string>): Promise<string[][]> {
   const entry = await ledgerEntry(gw, key);

@@ -3,7 +3,7 @@ import { confirmPurchase, type Confirmation } from '../src/domain/purchases.js';
 import { confirmSubscription, type SubscriptionConfirmation } from '../src/domain/subscriptions.js';
 import { inTransaction, type Sql } from '../src/store/sql.js';
 import { createPurchase, createSubscriptionOffer, provisionedSubscriber } from './support/harness.js';
-import { subscriptionChargeCount } from './support/rows.js';
+import { subscriptionCharges } from './support/rows.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
 
 const gw = useGateway();
@@ -102,7 +102,7 @@ describe('Spending read after the subscriber lock', () => {
     expect(holder.outcome).toBe('confirmed');
     expect(late.outcome).toBe('declined');
     expect(late.outcome === 'declined' && late.code).toBe('weekly_ceiling');
-    expect(await subscriptionChargeCount(gw, offerId)).toBe(0);
+    expect(await subscriptionCharges(gw, offerId)).toHaveLength(0);
   });
 
   const raceName =
@@ -135,6 +135,6 @@ describe('Spending read after the subscriber lock', () => {
 
     expect((await owner).outcome).toBe('confirmed');
     expect(await loser).toMatchObject({ code: 'not_found' });
-    expect(await subscriptionChargeCount(gw, offerId)).toBe(1);
+    expect(await subscriptionCharges(gw, offerId)).toHaveLength(1);
   });
 });

@@ -11,9 +11,8 @@ import {
   provision,
   unique,
 } from './support/harness.js';
-import { eventsAbout, setSubscriberBlocks } from './support/rows.js';
+import { eventsAbout, expirePurchase, setSubscriberBlocks } from './support/rows.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
-import { expirePurchase } from './support/fixtures.js';
 
 const gw = useGateway();
 const operator = useOperator(gw, { limits: { perPurchase: '10.00', weekly: '20.00', monthly: '30.00' } });

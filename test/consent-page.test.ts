@@ -9,9 +9,8 @@ import {
   startTestGateway,
   unique,
 } from './support/harness.js';
-import { setOperatorPerPurchaseLimit } from './support/rows.js';
+import { expirePurchase, setOperatorPerPurchaseLimit } from './support/rows.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
-import { expirePurchase } from './support/fixtures.js';
 
 const gw = useGateway();
 const operator = useOperator(gw);

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { billingHarness, postBillingRun, waitForRun, type BillingHarness } from './support/billing.js';
+import { describe, expect, it } from 'vitest';
+import { useBillingHarness, postBillingRun, waitForRun } from './support/billing.js';
 import { assertion, bearer, buy, createOperator, createPublisher, unique } from './support/harness.js';
 import { useGateway } from './support/world.js';
 
@@ -14,12 +14,7 @@ const PAYLOADS = [
 ];
 
 const gw = useGateway({ queuePrefix: unique('q-csv') });
-let billing: BillingHarness;
-beforeAll(async () => {
-  billing = billingHarness(gw);
-  await billing.startWorker();
-});
-afterAll(() => billing.close());
+useBillingHarness(gw, { worker: true });
 
 /** Cells of a CSV text, parsed by the RFC 4180 rules (quotes double inside quoted cells). */
 function cells(text: string): string[][] {

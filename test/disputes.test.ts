@@ -1,7 +1,7 @@
 import jwt from 'jsonwebtoken';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CONSENT_PAGE_VERSION } from '../src/http/consent-page.js';
-import { billingHarness, postBillingRun, waitForRun, type BillingHarness } from './support/billing.js';
+import { useBillingHarness, postBillingRun, waitForRun } from './support/billing.js';
 import {
   admin,
   assertion,
@@ -23,10 +23,11 @@ import {
   eventsAbout,
   passRespondBy,
   publisherRow,
+  purchaseRow,
   refundCount,
+  storedPurchaseStatus,
 } from './support/rows.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
-import { purchaseRow, storedPurchaseStatus } from './support/fixtures.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -35,12 +36,7 @@ const operator = useOperator(gw);
 const otherOperator = useOperator(gw);
 const publisher = usePublisher(gw);
 const otherPublisher = usePublisher(gw);
-let billing: BillingHarness;
-
-beforeAll(() => {
-  billing = billingHarness(gw);
-});
-afterAll(() => billing.close());
+const billing = useBillingHarness(gw);
 
 interface Bought {
   ref: string;

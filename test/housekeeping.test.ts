@@ -14,7 +14,7 @@ import {
   type PublisherFixture,
 } from './support/harness.js';
 import { useGateway, useOperator, useSubscriber } from './support/world.js';
-import { storedPurchaseStatus } from './support/fixtures.js';
+import { storedPurchaseStatus } from './support/rows.js';
 
 const DAY_MS = 24 * 3_600_000;
 

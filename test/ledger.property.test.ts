@@ -16,8 +16,7 @@ import {
   type OperatorFixture,
   type PublisherFixture,
 } from './support/harness.js';
-import { purchaseRow } from './support/fixtures.js';
-import { openBillingRun } from './support/rows.js';
+import { openBillingRun, purchaseRow } from './support/rows.js';
 import { useGateway } from './support/world.js';
 import { expectGapFreeNumbers, expectVatNeverOverCredited } from './support/document-checks.js';
 import { cents, portion, reportOutcome, type OutcomeKind } from './support/random-outcomes.js';

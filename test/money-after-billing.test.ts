@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { sum } from './support/money.js';
-import { billingHarness, postBillingRun, refund, waitForRun, type BillingHarness } from './support/billing.js';
+import { useBillingHarness, postBillingRun, refund, waitForRun } from './support/billing.js';
 import {
   admin,
   assertion,
@@ -30,13 +30,7 @@ interface Doc {
 }
 
 const gw = useGateway({ queuePrefix: unique('q-money') });
-let billing: BillingHarness;
-
-beforeAll(async () => {
-  billing = billingHarness(gw);
-  await billing.startWorker();
-});
-afterAll(() => billing.close());
+useBillingHarness(gw, { worker: true });
 
 async function run(op: OperatorFixture): Promise<string> {
   const posted = await postBillingRun(gw, op);

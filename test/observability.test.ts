@@ -19,7 +19,7 @@ import {
   unique,
 } from './support/harness.js';
 import { useGateway } from './support/world.js';
-import { expirePurchase } from './support/fixtures.js';
+import { expirePurchase } from './support/rows.js';
 
 const gw = useGateway();
 

@@ -4,9 +4,8 @@ import type { Response, Test } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { billingHarness, postBillingRun, waitForRun, type BillingHarness } from './support/billing.js';
 import { admin, assertion, bearer, idemKey, unique } from './support/harness.js';
-import { operatorEvents } from './support/rows.js';
+import { expirePurchase, operatorEvents } from './support/rows.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
-import { expirePurchase } from './support/fixtures.js';
 
 /*
  * Every answer below, 2xx and errors, comes from the real app over the real

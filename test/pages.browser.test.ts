@@ -21,8 +21,13 @@ import {
   type TestGateway,
 } from './support/harness.js';
 import { freePort } from './support/private-redis.js';
-import { purchaseRow, storedPurchaseStatus } from './support/fixtures.js';
-import { disputeOfPurchase, storedSubscriptionStatus, subscriptionRow } from './support/records.js';
+import {
+  disputeOfPurchase,
+  purchaseRow,
+  storedPurchaseStatus,
+  storedSubscriptionStatus,
+  subscriptionRow,
+} from './support/rows.js';
 
 /**
  * The pages as a person uses them, in headless Chromium: on a phone and on a

@@ -1,15 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { billingHarness, postBillingRun, refund, waitForRun, type BillingHarness } from './support/billing.js';
+import { describe, expect, it } from 'vitest';
+import { useBillingHarness, postBillingRun, refund, waitForRun } from './support/billing.js';
 import { assertion, bearer, buy, provision } from './support/harness.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
 
 const gw = useGateway();
-let billing: BillingHarness;
-beforeAll(async () => {
-  billing = billingHarness(gw);
-  await billing.startWorker();
-});
-afterAll(() => billing.close());
+useBillingHarness(gw, { worker: true });
 const operator = useOperator(gw);
 const publisher = usePublisher(gw, { category: 'press' });
 const games = usePublisher(gw, { category: 'games' });

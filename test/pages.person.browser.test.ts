@@ -24,8 +24,13 @@ import {
   type TestGateway,
 } from './support/harness.js';
 import { freePort } from './support/private-redis.js';
-import { expirePurchase, storedPurchaseStatus } from './support/fixtures.js';
-import { storedSubscriptionStatus, subscriberRow, subscriptionRow } from './support/records.js';
+import {
+  expirePurchase,
+  storedPurchaseStatus,
+  storedSubscriptionStatus,
+  subscriberRow,
+  subscriptionRow,
+} from './support/rows.js';
 
 /**
  * What a person sees on the pages, measured in Chromium at 320 px, 390 px and

@@ -4,7 +4,7 @@ import { sweepPoints } from '../src/domain/household-points.js';
 import { PENDING_MS } from '../src/domain/points.js';
 import { admin, assertion, bearer, createPurchase, provision, unique } from './support/harness.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
-import { purchaseRow, storedPurchaseStatus } from './support/fixtures.js';
+import { purchaseRow, storedPurchaseStatus } from './support/rows.js';
 
 const gw = useGateway();
 const operator = useOperator(gw);

@@ -14,15 +14,16 @@ import {
   provision,
   unique,
 } from './support/harness.js';
-import { expirePurchase, storedPurchaseStatus } from './support/fixtures.js';
-import { useGateway, useOperator, usePublisher } from './support/world.js';
 import {
   disputeOfPurchase,
-  setLimitPerPurchase,
+  expirePurchase,
+  setOperatorPerPurchaseLimit,
+  storedPurchaseStatus,
   storedSubscriptionStatus,
   subscriberRow,
   subscriptionRow,
-} from './support/records.js';
+} from './support/rows.js';
+import { useGateway, useOperator, usePublisher } from './support/world.js';
 
 const gw = useGateway();
 const operator = useOperator(gw);
@@ -223,7 +224,7 @@ describe('Consent pages tell the whole offer', () => {
     const { id, consentUrl } = await createSubscription({ returnUrl: 'https://gazette.example/abonnement' });
     const browser = await signedIn(pathOf(consentUrl), assertion(strict, ref));
     const csrf = csrfOf((await browser.get(pathOf(consentUrl))).text);
-    await setLimitPerPurchase(gw, strict.id, '1.00');
+    await setOperatorPerPurchaseLimit(gw, strict.id, '1.00');
     const res = await browser
       .post(`${pathOf(consentUrl)}/confirm`)
       .type('form')

@@ -11,7 +11,7 @@ import {
   type OperatorFixture,
 } from './support/harness.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
-import { subscriberRow } from './support/records.js';
+import { subscriberRow } from './support/rows.js';
 
 const gw = useGateway();
 const operator = useOperator(gw);

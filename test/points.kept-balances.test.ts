@@ -7,7 +7,7 @@ import { onPool } from '../src/store/sql.js';
 import { TEST_DATABASE_URL } from './support/env.js';
 import { provision, unique } from './support/harness.js';
 import { useGateway, useOperator } from './support/world.js';
-import { subscriberRow } from './support/records.js';
+import { subscriberRow } from './support/rows.js';
 
 /**
  * A household's balances live on its row beside the journal, moved by a

@@ -14,7 +14,7 @@ import {
   unique,
 } from './support/harness.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
-import { subscriberRow } from './support/records.js';
+import { subscriberRow } from './support/rows.js';
 
 /**
  * The points invariant where it is hardest: one household's available points

@@ -20,8 +20,7 @@ import {
 } from './support/harness.js';
 import { cents, portion, reportOutcome, type OutcomeKind } from './support/random-outcomes.js';
 import { useGateway } from './support/world.js';
-import { purchaseRow } from './support/fixtures.js';
-import { subscriberRow } from './support/records.js';
+import { purchaseRow, subscriberRow } from './support/rows.js';
 
 /**
  * Random histories of purchases that earn and spend points, refunds, lost

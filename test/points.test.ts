@@ -18,7 +18,7 @@ import {
   type PublisherFixture,
 } from './support/harness.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
-import { storedPurchaseStatus } from './support/fixtures.js';
+import { storedPurchaseStatus } from './support/rows.js';
 
 const gw = useGateway();
 const operator = useOperator(gw);

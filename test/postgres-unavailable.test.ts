@@ -19,7 +19,7 @@ import {
 } from './support/harness.js';
 import { freePort } from './support/private-redis.js';
 import { useGateway } from './support/world.js';
-import { storedPurchaseStatus } from './support/fixtures.js';
+import { storedPurchaseStatus } from './support/rows.js';
 
 const gw = useGateway();
 let locker: pg.Client;

@@ -15,8 +15,7 @@ import {
 } from './support/harness.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 import { useGateway, useOperator } from './support/world.js';
-import { publisherRow } from './support/records.js';
-import { expirePurchase } from './support/fixtures.js';
+import { expirePurchase, publisherRow } from './support/rows.js';
 
 const gw = useGateway();
 const operator = useOperator(gw);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assertion, bearer, buy, createOperator, createPublisher, idemKey, provision } from './support/harness.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
-import { purchaseRow } from './support/fixtures.js';
+import { purchaseRow } from './support/rows.js';
 
 const gw = useGateway();
 const operator = useOperator(gw);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assertion, bearer, buy, createPublisher, createPurchase, idemKey, provision } from './support/harness.js';
+import { purchaseRow, refundCount, idempotencyKeyCount } from './support/rows.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
 
 const gw = useGateway();
@@ -34,7 +35,7 @@ describe('POST /v1/purchases/:id/refunds', () => {
     const over = await refund(id, { amount: '0.51' });
     expect(over.status).toBe(409);
     expect(over.body.error).toMatchObject({ code: 'invalid_state', details: { refundable: '0.50' } });
-    expect(await gw.ctx.database.prisma.refund.count({ where: { purchaseId: id } })).toBe(1);
+    expect(await refundCount(gw, id)).toBe(1);
   });
 
   it('When a refund is retried with its key, then it is refunded once and the answer replayed', async () => {
@@ -43,7 +44,7 @@ describe('POST /v1/purchases/:id/refunds', () => {
     const first = await refund(id, { amount: '1.00' }, key);
     const second = await refund(id, { amount: '1.00' }, key);
     expect(second.text).toBe(first.text);
-    expect(await gw.ctx.database.prisma.refund.count({ where: { purchaseId: id } })).toBe(1);
+    expect(await refundCount(gw, id)).toBe(1);
     const other = await refund(id, { amount: '2.00' }, key);
     expect(other.status).toBe(409);
     expect(other.body.error.code).toBe('idempotency_conflict');
@@ -54,7 +55,7 @@ describe('POST /v1/purchases/:id/refunds', () => {
     const results = await Promise.all(Array.from({ length: 10 }, () => refund(id, { amount: '1.00' })));
     expect(results.filter((r) => r.status === 201)).toHaveLength(3);
     expect(results.filter((r) => r.status === 409)).toHaveLength(7);
-    const row = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } });
+    const row = await purchaseRow(gw, id);
     expect(row.refundedAmount.toFixed(2)).toBe('3.00');
     expect(row.status).toBe('refunded');
   });
@@ -78,7 +79,7 @@ describe('POST /v1/purchases/:id/refunds', () => {
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('invalid_request');
     }
-    expect(await gw.ctx.database.prisma.idempotencyKey.count({ where: { key } })).toBe(0);
+    expect(await idempotencyKeyCount(gw, key)).toBe(0);
     expect((await refund(id, { amount: '1.00' }, key)).status).toBe(201);
   });
 });

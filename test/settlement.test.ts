@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Decimal } from '../src/shared/money.js';
 import { sum } from './support/money.js';
-import { billingHarness, postBillingRun, refund, waitForRun, type BillingHarness } from './support/billing.js';
+import { useBillingHarness, postBillingRun, refund, waitForRun } from './support/billing.js';
 import {
   assertion,
   bearer,
@@ -15,8 +15,7 @@ import {
   type PublisherFixture,
 } from './support/harness.js';
 import { useGateway } from './support/world.js';
-import { purchaseRow } from './support/fixtures.js';
-import { publisherEvents } from './support/records.js';
+import { publisherEvents, purchaseRow } from './support/rows.js';
 
 interface SettlementLine {
   publisherId: string;
@@ -28,13 +27,7 @@ interface SettlementLine {
 }
 
 const gw = useGateway({ queuePrefix: unique('q-settlement') });
-let billing: BillingHarness;
-
-beforeAll(async () => {
-  billing = billingHarness(gw);
-  await billing.startWorker();
-});
-afterAll(() => billing.close());
+useBillingHarness(gw, { worker: true });
 
 async function settlement(op: OperatorFixture, runId: string): Promise<SettlementLine[]> {
   const res = await gw.api().get(`/v1/operator/billing-runs/${runId}/settlement`).set(bearer(op.apiKey));

@@ -4,7 +4,7 @@ import { monthStart, weekStart } from '../src/domain/periods.js';
 import { inTransaction } from '../src/store/sql.js';
 import { assertion, bearer, buy, createPurchase, idemKey, provision } from './support/harness.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
-import { backdatePurchase, recordChargeback, subscriberRow } from './support/records.js';
+import { backdatePurchase, recordChargeback, subscriberRow } from './support/rows.js';
 
 const gw = useGateway();
 const operator = useOperator(gw, { limits: { perPurchase: '40.00', weekly: '200.00', monthly: '300.00' } });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashApiKey } from '../src/domain/credentials.js';
 import { billingRunById } from '../src/store/billing-run-records.js';
 import {
@@ -14,7 +14,7 @@ import { findPublisherByApiKeyHash } from '../src/store/publishers.js';
 import { findPurchase } from '../src/store/purchases.js';
 import { runSettlements } from '../src/store/settlements.js';
 import { findSubscription } from '../src/store/subscriptions.js';
-import { billingHarness, postBillingRun, waitForRun, type BillingHarness } from './support/billing.js';
+import { useBillingHarness, postBillingRun, waitForRun } from './support/billing.js';
 import {
   assertion,
   bearer,
@@ -32,12 +32,7 @@ import { useGateway, useOperator } from './support/world.js';
  */
 
 const gw = useGateway({ queuePrefix: unique('q-typed') });
-let billing: BillingHarness;
-beforeAll(async () => {
-  billing = billingHarness(gw);
-  await billing.startWorker();
-});
-afterAll(() => billing.close());
+useBillingHarness(gw, { worker: true });
 const operator = useOperator(gw, { webhookUrl: 'https://operator.example/hooks' });
 
 const later = () => new Date(Date.now() + 24 * 60 * 60 * 1000);

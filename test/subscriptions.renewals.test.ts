@@ -6,7 +6,7 @@ import { runRenewJob, startRenewalWorker } from '../workers/renewals.js';
 import { startPrivateRedis } from './support/private-redis.js';
 import { assertion, bearer, idemKey, provision, testConfig, unique } from './support/harness.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
-import { makeSubscriptionDue, publisherEvents, subscriptionCharges, subscriptionRow } from './support/records.js';
+import { makeSubscriptionDue, publisherEvents, subscriptionCharges, subscriptionRow } from './support/rows.js';
 
 const DAY_MS = 24 * 3600_000;
 

@@ -9,7 +9,7 @@ import {
   type PublisherFixture,
 } from './support/harness.js';
 import { useGateway, useOperator, usePublisher } from './support/world.js';
-import { expireSubscriptionOffer, publisherEvents, subscriptionCharges, subscriptionRow } from './support/records.js';
+import { expireSubscriptionOffer, publisherEvents, subscriptionCharges, subscriptionRow } from './support/rows.js';
 
 const gw = useGateway();
 const operator = useOperator(gw);

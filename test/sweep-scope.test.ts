@@ -4,7 +4,7 @@ import { sweepOverdueDisputes } from '../src/domain/disputes.js';
 import { dueSubscriptions } from '../src/domain/subscriptions.js';
 import { bearer, buy, createOperator, idemKey } from './support/harness.js';
 import { useGateway, useOperator, usePublisher, useSubscriber } from './support/world.js';
-import { storedDisputeStatus } from './support/records.js';
+import { disputeRow } from './support/rows.js';
 
 /** Far enough ahead that the rows made here are due, whatever the sweep. */
 const FAR_AHEAD = new Date(Date.now() + 100 * 24 * 3_600_000);
@@ -44,9 +44,9 @@ describe('Background sweeps can be scoped to the rows of one test (issue 10, ite
     const url = gw.ctx.config.publicUrl;
 
     expect(await sweepOverdueDisputes(gw.ctx.database, url, FAR_AHEAD, 100, { publisherIds: [theirs.id] })).toBe(0);
-    expect(await storedDisputeStatus(gw, opened.body.id)).toBe('open');
+    expect((await disputeRow(gw, opened.body.id)).status).toBe('open');
     expect(await sweepOverdueDisputes(gw.ctx.database, url, FAR_AHEAD, 100, { publisherIds: [mine.id] })).toBe(1);
-    expect(await storedDisputeStatus(gw, opened.body.id)).toBe('lost');
+    expect((await disputeRow(gw, opened.body.id)).status).toBe('lost');
   });
 
   it("When the billing recovery sweep is scoped to another operator, then this operator's unfinished run is not listed", async () => {

@@ -7,7 +7,7 @@ import { createPublisher, unique } from './support/harness.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 import { spawnWorkers, type WorkerProcess } from './support/worker-process.js';
 import { useGateway } from './support/world.js';
-import { outboxEventRow } from './support/records.js';
+import { outboxEventRow } from './support/rows.js';
 
 const gw = useGateway();
 let hook: WebhookReceiver;

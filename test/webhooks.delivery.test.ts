@@ -7,7 +7,7 @@ import { webhookAttempts } from '../src/observability/metrics.js';
 import { bearer, createPublisher } from './support/harness.js';
 import { answerWith, startWebhookReceiver, type Responder, type WebhookReceiver } from './support/webhook-receiver.js';
 import { useGateway } from './support/world.js';
-import { outboxEventRow } from './support/records.js';
+import { outboxEventRow } from './support/rows.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 

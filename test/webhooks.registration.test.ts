@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { admin, unique, type TestGateway } from './support/harness.js';
 import { useGateway } from './support/world.js';
-import { storedPublishersNamed } from './support/records.js';
+import { publishersNamed } from './support/rows.js';
 
 const strict = useGateway({ webhookAllowPrivateNetworks: false });
 const permissive = useGateway({ webhookAllowPrivateNetworks: true });
@@ -28,7 +28,7 @@ describe('webhookUrl at publisher registration', () => {
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('invalid_request');
       expect(res.body.error.details.fields.webhookUrl).toContain(reason);
-      expect(await storedPublishersNamed(strict, name)).toBe(0);
+      expect(await publishersNamed(strict, name)).toBe(0);
     },
   );
 

@@ -1,4 +1,4 @@
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { createBillingQueue, enqueueBillingRun, type BillingQueue } from '../../src/queue/billing.js';
 import { createLogger } from '../../src/logger.js';
 import type { Connection } from '../../src/store/database.js';
@@ -49,6 +49,22 @@ export function billingHarness(gw: TestGateway): BillingHarness {
       await queue.close();
     },
   };
+}
+
+/**
+ * This file's billing harness, declared beside its gateway (test/support/world.ts):
+ * closed after the file's last test, before the gateway; with `worker: true`,
+ * one worker started before the first test.
+ */
+export function useBillingHarness(gw: TestGateway, options: { worker?: boolean } = {}): BillingHarness {
+  const billing = billingHarness(gw);
+  if (options.worker) {
+    beforeAll(async () => {
+      await billing.startWorker();
+    });
+  }
+  afterAll(() => billing.close());
+  return billing;
 }
 
 export async function postBillingRun(gw: TestGateway, operator: OperatorFixture, body: Record<string, unknown> = {}) {

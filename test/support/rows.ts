@@ -1,14 +1,31 @@
 import { createBillingRun } from '../../src/domain/billing.js';
+import { periodBoundary } from '../../src/domain/plan-periods.js';
 import type { TestGateway } from './harness.js';
 
 /*
- * Rows the a-to-o test files set up or read straight in the database, where no
- * API does it or where the API would hide what the test checks: named once
- * here for what they mean instead of written as queries in each file.
- * (test/support/fixtures.ts holds the purchase rows every file shares.)
+ * Rows tests put in a state no API puts them in (a purchase whose ten minutes
+ * are over, a period already ended, a chargeback from the bank), or read where
+ * the API would hide what the test checks (a refused request left nothing
+ * behind): named once here for what they mean instead of written as queries
+ * in each test file.
  */
 
 const prisma = (gw: TestGateway) => gw.ctx.database.prisma;
+
+/** A purchase's row as stored. */
+export function purchaseRow(gw: TestGateway, id: string) {
+  return prisma(gw).purchase.findUniqueOrThrow({ where: { id } });
+}
+
+/** The status a purchase's row holds (not the one the API reads through its expiry). */
+export async function storedPurchaseStatus(gw: TestGateway, id: string): Promise<string> {
+  return (await purchaseRow(gw, id)).status;
+}
+
+/** Moves a pending purchase's expiry into the past, as if its ten minutes were over. */
+export async function expirePurchase(gw: TestGateway, id: string): Promise<void> {
+  await prisma(gw).purchase.update({ where: { id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+}
 
 /** How many publishers bear this name: 0 when a refused creation left nothing behind. */
 export function publishersNamed(gw: TestGateway, name: string): Promise<number> {
@@ -132,11 +149,6 @@ export async function setSubscriberBlocks(
   });
 }
 
-/** How many purchases a subscription has charged. */
-export function subscriptionChargeCount(gw: TestGateway, subscriptionId: string): Promise<number> {
-  return prisma(gw).purchase.count({ where: { subscriptionId } });
-}
-
 /** The outbox events of this type about one object (its payload's data.id), oldest first. */
 export function eventsAbout(gw: TestGateway, type: string, objectId: string) {
   return prisma(gw).outboxEvent.findMany({
@@ -186,4 +198,82 @@ export function operatorEvents(gw: TestGateway, operatorId: string) {
 /** An operator's row as stored. */
 export function operatorRow(gw: TestGateway, id: string) {
   return prisma(gw).operator.findUniqueOrThrow({ where: { id } });
+}
+
+/** Moves a pending subscription offer's expiry into the past, as if its time to be accepted were over. */
+export async function expireSubscriptionOffer(gw: TestGateway, id: string): Promise<void> {
+  await prisma(gw).subscription.update({ where: { id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+}
+
+/**
+ * Moves an active weekly subscription and its first charge one period back, as
+ * if it had been accepted a week ago: its period ended a minute ago and it is
+ * due. Returns the end of that period, the start of the one to charge.
+ */
+export async function makeSubscriptionDue(gw: TestGateway, id: string): Promise<Date> {
+  const anchor = periodBoundary(new Date(Date.now() - 60_000), 'weekly', -1);
+  const end = periodBoundary(anchor, 'weekly', 1);
+  await prisma(gw).purchase.updateMany({
+    where: { subscriptionId: id },
+    data: { subscriptionPeriodStart: anchor },
+  });
+  await prisma(gw).subscription.update({
+    where: { id },
+    data: { activatedAt: anchor, currentPeriodStart: anchor, currentPeriodEnd: end, nextAttemptAt: end },
+  });
+  return end;
+}
+
+/** A pending purchase as if it had been offered at `at`: created then, and its ten minutes over since. */
+export async function backdatePurchase(gw: TestGateway, id: string, at: Date): Promise<void> {
+  await prisma(gw).purchase.update({
+    where: { id },
+    data: { createdAt: at, expiresAt: new Date(at.getTime() + 600_000) },
+  });
+}
+
+/** Records on a purchase's row that the bank charged `amount` back, as a chargeback report would. */
+export async function recordChargeback(gw: TestGateway, id: string, amount: string): Promise<void> {
+  await prisma(gw).purchase.update({ where: { id }, data: { chargedBackAmount: amount } });
+}
+
+/** A subscription's row as stored. */
+export function subscriptionRow(gw: TestGateway, id: string) {
+  return prisma(gw).subscription.findUniqueOrThrow({ where: { id } });
+}
+
+/** The status a subscription's row holds. */
+export async function storedSubscriptionStatus(gw: TestGateway, id: string): Promise<string> {
+  return (await subscriptionRow(gw, id)).status;
+}
+
+/** The dispute opened on a purchase, as stored. */
+export function disputeOfPurchase(gw: TestGateway, purchaseId: string) {
+  return prisma(gw).dispute.findFirstOrThrow({ where: { purchaseId } });
+}
+
+/** An outbox event's row: when it was delivered, failed, or is next due. */
+export function outboxEventRow(gw: TestGateway, id: string) {
+  return prisma(gw).outboxEvent.findUniqueOrThrow({ where: { id } });
+}
+
+/** The purchases charged for a subscription, one per period, oldest period first. */
+export function subscriptionCharges(gw: TestGateway, subscriptionId: string) {
+  return prisma(gw).purchase.findMany({
+    where: { subscriptionId },
+    orderBy: { subscriptionPeriodStart: 'asc' },
+  });
+}
+
+/** The events recorded in a publisher's outbox (of one type, if given), in the order recorded. */
+export function publisherEvents(gw: TestGateway, publisherId: string, type?: string) {
+  return prisma(gw).outboxEvent.findMany({
+    where: { publisherId, ...(type ? { type } : {}) },
+    orderBy: { id: 'asc' },
+  });
+}
+
+/** How many idempotency keys are stored under `key` (in one scope, if given): 0 when a refused request kept none. */
+export function idempotencyKeyCount(gw: TestGateway, key: string, scope?: string): Promise<number> {
+  return prisma(gw).idempotencyKey.count({ where: { key, ...(scope ? { scope } : {}) } });
 }
