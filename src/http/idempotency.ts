@@ -112,30 +112,28 @@ export async function respondOnceInOneStatement(
   send(res, reply.status, body, false);
 }
 
-/** Runs its work in one transaction and returns what the work returned. */
-type Transact = <T>(work: (sql: Sql) => Promise<T>) => Promise<T>;
-
 /**
- * Runs `work` and its key record in one transaction. The key row is inserted
- * first: a concurrent request with the same key waits on it, then replays the
- * stored answer byte for byte (or gets 409 if its body differs), secrets
- * withheld. When `work` throws, everything rolls back and the key stays free
- * for a retry.
+ * Runs `work` and its key record in one transaction of the process's database:
+ * what every keyed write but the one-statement purchase creation uses. The key
+ * row is inserted first: a concurrent request with the same key waits on it,
+ * then replays the stored answer byte for byte (or gets 409 if its body
+ * differs), secrets withheld. When `work` throws, everything rolls back and the
+ * key stays free for a retry.
  */
-async function respondOnceIn(
-  transact: Transact,
+export async function respondOnce(
+  ctx: AppContext,
   req: Request,
   res: Response,
   key: string | null,
   work: (sql: Sql) => Promise<Reply>,
 ): Promise<void> {
   if (key === null) {
-    const reply = await transact(work);
+    const reply = await ctx.database.transaction(work);
     return send(res, reply.status, JSON.stringify(reply.body), false);
   }
   const scope = scopeOf(res);
   const hash = requestHash(req);
-  const outcome = await transact(async (sql): Promise<{ stored: StoredReply; fresh: boolean }> => {
+  const outcome = await ctx.database.transaction(async (sql): Promise<{ stored: StoredReply; fresh: boolean }> => {
     const stored = await claimKey(sql, scope, key, hash);
     if (stored) return { stored, fresh: false };
     const reply = await work(sql);
@@ -145,18 +143,4 @@ async function respondOnceIn(
   });
   if (!outcome.fresh) return replay(res, key, hash, outcome.stored);
   send(res, outcome.stored.status, outcome.stored.body, false);
-}
-
-/**
- * Runs `work` and its key record in one transaction of the process's database:
- * what every keyed write but the one-statement purchase creation uses.
- */
-export function respondOnce(
-  ctx: AppContext,
-  req: Request,
-  res: Response,
-  key: string | null,
-  work: (sql: Sql) => Promise<Reply>,
-): Promise<void> {
-  return respondOnceIn((run) => ctx.database.transaction(run), req, res, key, work);
 }
