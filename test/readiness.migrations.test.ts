@@ -88,4 +88,38 @@ describe('Readiness means ready (issue 21, item 5)', () => {
     expect((await get('/readyz')).status).toBe(200);
     expect((await get('/v1/admin/ledger/balances', admin)).status).toBe(200);
   });
+
+  it('When another process has applied every migration but this gateway still waits for the lock, then its /readyz is 503 like its /v1, until it has checked them', async () => {
+    // The first test migrated the database; a second gateway starting now must still take the lock to check.
+    await locker.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    let locked = true;
+    const unlock = async () => {
+      if (locked) await locker.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+      locked = false;
+    };
+    const late = await startGateway(
+      testConfig({ port: 0, databaseUrl: freshUrl, runWorkers: false, queuePrefix: unique('kq-late') }),
+    );
+    try {
+      const address = late.server.address();
+      const lateBase = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+      for (let i = 0; i < 250 && (await migrationsWaiting()) < 1; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await migrationsWaiting()).toBe(1);
+
+      const readyz = await fetch(`${lateBase}/readyz`);
+      expect(readyz.status).toBe(503);
+      expect(((await readyz.json()) as { error: { details: { notReady: string[] } } }).error.details.notReady).toEqual([
+        'migrations',
+      ]);
+      expect((await fetch(`${lateBase}/v1/admin/ledger/balances`, { headers: admin })).status).toBe(503);
+
+      await unlock();
+      await late.ready;
+      expect((await fetch(`${lateBase}/readyz`)).status).toBe(200);
+      expect((await fetch(`${lateBase}/v1/admin/ledger/balances`, { headers: admin })).status).toBe(200);
+    } finally {
+      await unlock();
+      await late.close();
+    }
+  });
 });

@@ -2,7 +2,7 @@ import cookieParser from 'cookie-parser';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { AppError } from '../domain/errors.js';
-import { healthRoutes } from '../observability/health.js';
+import { ALREADY_MIGRATED, healthRoutes, type StartedUp } from '../observability/health.js';
 import { accessLog } from '../observability/access-log.js';
 import { observeHttp } from '../observability/http.js';
 import type { AppContext } from './context.js';
@@ -38,12 +38,12 @@ import { assetRoutes } from './pages/assets.js';
 import { pageHeaders } from './pages/render.js';
 import { meSubscriptionRoutes, subscriptionRoutes } from './routes/subscriptions.js';
 import { webhookRoutes } from './routes/webhooks.js';
-import { ALREADY_MIGRATED, untilMigrated, type StartupState } from './until-migrated.js';
+import { untilMigrated } from './until-migrated.js';
 
 /** Publishers send small JSON documents; anything larger is a mistake or an attack. */
 export const BODY_LIMIT = '16kb';
 
-export function createApp(ctx: AppContext, startup: StartupState = ALREADY_MIGRATED): Express {
+export function createApp(ctx: AppContext, startup: StartedUp = ALREADY_MIGRATED): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', ctx.config.trustProxy ? 1 : false);
@@ -51,7 +51,7 @@ export function createApp(ctx: AppContext, startup: StartupState = ALREADY_MIGRA
   app.use(observeHttp(app));
   app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
 
-  app.use(healthRoutes(ctx));
+  app.use(healthRoutes(ctx, startup));
 
   app.use(docsRoutes(ctx));
   app.use(untilMigrated(startup));

@@ -1,15 +1,7 @@
 import type { RequestHandler } from 'express';
 import { serviceUnavailable } from '../domain/errors.js';
+import type { StartedUp } from '../observability/health.js';
 import { sendError } from './errors.js';
-
-/** What the HTTP layer is told of the gateway's start-up. */
-export interface StartupState {
-  /** True once this process has seen every migration applied. */
-  migrated(): boolean;
-}
-
-/** A gateway built by someone who migrated first (a test harness, a script): nothing to wait for. */
-export const ALREADY_MIGRATED: StartupState = { migrated: () => true };
 
 /**
  * The gateway listens from its first moment (so /healthz answers and a
@@ -18,7 +10,7 @@ export const ALREADY_MIGRATED: StartupState = { migrated: () => true };
  * answer 500, or worse, half-succeed. Until then every request past the
  * health routes is answered 503 with Retry-After, and none reaches a handler.
  */
-export function untilMigrated(state: StartupState): RequestHandler {
+export function untilMigrated(state: StartedUp): RequestHandler {
   let migrated = false;
   return (_req, res, next) => {
     // Once true it stays true: the flag is read on every request only until then.

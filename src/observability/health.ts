@@ -30,8 +30,25 @@ function reason(error: unknown): string {
   return typeof code === 'string' && !text.includes(code) ? `${code}: ${text}` : text;
 }
 
-/** 'ok' for each dependency that is ready, else why not. */
-export async function readinessChecks({ database, redis }: Dependencies): Promise<Checks> {
+/** What a process knows of its own start-up: a gateway serves nothing past its health routes until it has migrated. */
+export interface StartedUp {
+  /** True once this process has seen every migration applied. */
+  migrated(): boolean;
+}
+
+/** A process built by someone who migrated first (a test harness, a script, the workers): nothing to wait for. */
+export const ALREADY_MIGRATED: StartedUp = { migrated: () => true };
+
+/**
+ * 'ok' for each dependency that is ready, else why not. The migrations are
+ * ready when none is pending in the database and this process has finished
+ * its own start-up check: another process may have applied them while this
+ * one still waits for the migrations' lock, and until it has it answers 503.
+ */
+export async function readinessChecks(
+  { database, redis }: Dependencies,
+  startedUp: StartedUp = ALREADY_MIGRATED,
+): Promise<Checks> {
   // Redis is asked first, alone: its client gives up on a command after 250 ms, and the first query
   // Prisma plans while PostgreSQL is down holds the event loop longer than that (it loads its
   // query compiler), which would report a healthy Redis as unreachable.
@@ -49,7 +66,8 @@ export async function readinessChecks({ database, redis }: Dependencies): Promis
     if (pg !== 'ok') return 'unknown while PostgreSQL is unreachable';
     try {
       const pending = await within(pendingMigrations(database), 'PostgreSQL');
-      return pending.length ? `pending: ${pending.join(', ')}` : 'ok';
+      if (pending.length) return `pending: ${pending.join(', ')}`;
+      return startedUp.migrated() ? 'ok' : 'applied, but this process is still checking them';
     } catch (error) {
       return `unknown (${reason(error)})`;
     }
@@ -64,7 +82,7 @@ export async function readinessChecks({ database, redis }: Dependencies): Promis
  * Redis and migrations, 503 naming what is not ready so a load balancer routes
  * around it. GET /metrics: Prometheus text for this process.
  */
-export function healthRoutes(deps: Dependencies): Router {
+export function healthRoutes(deps: Dependencies, startedUp: StartedUp = ALREADY_MIGRATED): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -72,7 +90,7 @@ export function healthRoutes(deps: Dependencies): Router {
   router.get('/readyz', async (_req, res) => {
     // A load balancer must see this instant's state, never a stored one.
     res.set('Cache-Control', 'no-store');
-    const checks = await readinessChecks(deps);
+    const checks = await readinessChecks(deps, startedUp);
     const notReady = Object.entries(checks)
       .filter(([, state]) => state !== 'ok')
       .map(([name]) => name);
