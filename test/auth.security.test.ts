@@ -20,6 +20,7 @@ import {
   purchasesDescribed,
   refundCount,
   storedRowText,
+  operatorsNamed,
 } from './support/rows.js';
 import { useGateway, useOperator, usePublisher, useSubscriber } from './support/world.js';
 
@@ -95,7 +96,7 @@ describe('Forged or missing credentials are 401 unauthorized', () => {
       const res = await gw.api().post('/v1/admin/operators').set(bearer(key)).send({ name, brand: 'Evil' });
       expectErrorBody(res, 401, 'unauthorized');
     }
-    expect(await gw.ctx.database.prisma.operator.count({ where: { name } })).toBe(0);
+    expect(await operatorsNamed(gw, name)).toBe(0);
   });
 
   const forgeries: [string, () => string][] = [

@@ -12,6 +12,7 @@ import {
 } from './support/harness.js';
 import { launchChromium } from './support/browser.js';
 import { freePort } from './support/private-redis.js';
+import { purchaseRow, storedPurchaseStatus } from './support/rows.js';
 
 /**
  * The consent page in a real (headless) Chromium at a phone's size: the two
@@ -73,7 +74,7 @@ describe('The consent page on a phone', () => {
     expect(box?.width ?? 0).toBeGreaterThan(PHONE.width / 2);
     await Promise.all([page.waitForURL(`${consentUrl}/confirm`), button.tap()]);
     await expect(page.locator('h1').textContent()).resolves.toBe('Merci');
-    const row = await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } });
+    const row = await purchaseRow(gw, id);
     expect(row.status).toBe('confirmed');
     expect(row.consentUserAgent).toContain('Chrome');
     await context.close();
@@ -101,7 +102,7 @@ describe('The consent page on a phone', () => {
     const frame = page.frames().find((f) => f !== page.mainFrame());
     // A frame Chromium refused to render (frame-ancestors / X-Frame-Options) is left on its error page.
     expect(frame?.url()).toMatch(/^chrome-error:/);
-    expect((await gw.ctx.database.prisma.purchase.findUniqueOrThrow({ where: { id } })).status).toBe('pending');
+    expect(await storedPurchaseStatus(gw, id)).toBe('pending');
     await context.close();
   });
 });

@@ -21,6 +21,7 @@ import {
   type TestGateway,
 } from './support/harness.js';
 import { startPrivateRedis, type PrivateRedis } from './support/private-redis.js';
+import { disputeRow } from './support/rows.js';
 
 /**
  * This file moves the clock 7 days ahead, which would close every open dispute
@@ -170,8 +171,7 @@ describe('The dispute deadline worker over BullMQ', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  const statusOf = async (id: string) =>
-    (await gw.ctx.database.prisma.dispute.findUniqueOrThrow({ where: { id } })).status;
+  const statusOf = async (id: string) => (await disputeRow(gw, id)).status;
 
   it('When 7 days pass without an answer, then the worker closes the dispute as lost, and does so again after Redis is flushed', async () => {
     const config = { ...gw.ctx.config, redisUrl: redis.url, queuePrefix: unique('q-dl-worker') };

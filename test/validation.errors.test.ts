@@ -10,6 +10,7 @@ import {
   operatorsWithSubscriber,
   subscriberRow,
   idempotencyKeyCount,
+  operatorsNamed,
 } from './support/rows.js';
 
 const gw = useGateway();
@@ -216,7 +217,7 @@ describe('Admin input', () => {
       const name = unique('Capped');
       const res = await operatorWith(name, limits);
       expectInvalid(res, field);
-      expect(await gw.ctx.database.prisma.operator.count({ where: { name } })).toBe(0);
+      expect(await operatorsNamed(gw, name)).toBe(0);
     }
   });
 

@@ -32,6 +32,11 @@ export function publishersNamed(gw: TestGateway, name: string): Promise<number> 
   return prisma(gw).publisher.count({ where: { name } });
 }
 
+/** How many operators bear this name: 0 when a refused creation left nothing behind. */
+export function operatorsNamed(gw: TestGateway, name: string): Promise<number> {
+  return prisma(gw).operator.count({ where: { name } });
+}
+
 /** How many purchases bear this description: 0 when a refused creation left nothing behind. */
 export function purchasesDescribed(gw: TestGateway, description: string): Promise<number> {
   return prisma(gw).purchase.count({ where: { description } });
