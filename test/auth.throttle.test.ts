@@ -5,11 +5,13 @@ import {
   assertion,
   bearer,
   createPurchase,
+  idemKey,
   startTestGateway,
   unique,
   type TestGateway,
 } from './support/harness.js';
 import { freePort } from './support/private-redis.js';
+import { storedPurchaseStatus } from './support/rows.js';
 import { useGateway, useOperator, usePublisher, useSubscriber } from './support/world.js';
 
 const FAILURE_LIMIT = 20;
@@ -154,5 +156,48 @@ describe('Forged assertions on consent pages count as failed authentications', (
     expect(statuses).toEqual([...Array(FAILURE_LIMIT).fill(401), 429]);
     const valid = await reachable.api().get(`${path}?assertion=${subscriber.token}`).set('X-Forwarded-For', attacker);
     expect(valid.status).toBe(303);
+  });
+});
+
+describe('A confirmation finds its subscriber in its own read: an assertion naming nobody is refused as before', () => {
+  it('When valid assertions name refs the operator never provisioned, then each confirmation is 401, keyed or not, counted, then 429, and the purchase stays pending', async () => {
+    const { id } = await createPurchase(reachable, publisher);
+    const attacker = newAddress();
+    const statuses: number[] = [];
+    const codes = new Set<string>();
+    for (let i = 0; i <= FAILURE_LIMIT; i++) {
+      const request = reachable
+        .api()
+        .post(`/v1/purchases/${id}/confirm`)
+        .set('X-Forwarded-For', attacker)
+        .set(bearer(assertion(operator, unique('never-provisioned'))));
+      // Every other one carries a key: that path finds the subscriber before claiming the key.
+      const res = await (i % 2 === 0 ? request : request.set('Idempotency-Key', idemKey()));
+      statuses.push(res.status);
+      codes.add(res.body.error.code);
+    }
+    expect(statuses).toEqual([...Array(FAILURE_LIMIT).fill(401), 429]);
+    expect([...codes].sort()).toEqual(['rate_limited', 'unauthorized']);
+    expect(await storedPurchaseStatus(reachable, id)).toBe('pending');
+    // The subscriber who is provisioned still confirms from that address.
+    const valid = await reachable
+      .api()
+      .post(`/v1/purchases/${id}/confirm`)
+      .set('X-Forwarded-For', attacker)
+      .set(bearer(subscriber.token));
+    expect(valid.status).toBe(200);
+  });
+
+  it("When a publisher's key or a forged assertion confirms, then it is 403 and 401 as on any subscriber endpoint", async () => {
+    const { id } = await createPurchase(reachable, publisher);
+    const confirm = (credential: string) =>
+      reachable.api().post(`/v1/purchases/${id}/confirm`).set('X-Forwarded-For', newAddress()).set(bearer(credential));
+    const byPublisher = await confirm(publisher.apiKey);
+    expect(byPublisher.status).toBe(403);
+    expect(byPublisher.body.error.code).toBe('forbidden');
+    const forged = await confirm(assertion({ id: operator.id, assertionSecret: 'not-the-operator-secret' }, 'x'));
+    expect(forged.status).toBe(401);
+    expect(forged.body.error.code).toBe('unauthorized');
+    expect(await storedPurchaseStatus(reachable, id)).toBe('pending');
   });
 });

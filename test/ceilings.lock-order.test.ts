@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { confirmPurchase, type Confirmation } from '../src/domain/purchases.js';
+import type { SubscriberRef } from '../src/domain/subscribers.js';
 import { confirmSubscription, type SubscriptionConfirmation } from '../src/domain/subscriptions.js';
 import { inTransaction, type Sql } from '../src/store/sql.js';
 import { createPurchase, createSubscriptionOffer, provisionedSubscriber } from './support/harness.js';
@@ -30,7 +31,7 @@ async function confirmationWaitsForLock(): Promise<boolean> {
  * until session two's confirmation, started meanwhile, is seen waiting for that lock.
  */
 async function confirmWhileLocked<T>(
-  subscriber: { id: string },
+  subscriber: SubscriberRef & { id: string },
   first: string,
   second: (sql: Sql) => Promise<T>,
 ): Promise<{ holder: Confirmation; waiter: T }> {

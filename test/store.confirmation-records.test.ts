@@ -15,12 +15,13 @@ const periods = { weekStart: weekStart(now), monthStart: monthStart(now) };
 
 describe("A confirmation's read takes the item beside its subscriber and seller", () => {
   it('When a purchase is read with them, then its record holds the fields of a purchase read alone, no more', async () => {
-    const subscriberId = (await provisionedSubscriber(gw, operator)).id;
+    const subscriber = await provisionedSubscriber(gw, operator);
     const { id } = await createPurchase(gw, publisher);
     const alone = await findPurchase(gw.ctx.database.sql, id);
     const context = await inTransaction(gw.ctx.database.pool, (sql) =>
-      loadForConfirmation(sql, subscriberId, id, periods),
+      loadForConfirmation(sql, subscriber, id, periods),
     );
+    expect(context?.subscriber.id).toBe(subscriber.id);
     expect(context?.purchase).toEqual(alone);
     expect(Object.keys(context?.purchase ?? {}).sort()).toEqual(Object.keys(alone ?? {}).sort());
     expect(context?.seller?.id).toBe(publisher.id);

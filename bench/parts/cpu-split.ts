@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { cpuSecondsOf, postgresCpuSeconds } from '../lib/cpu-time.js';
 import { topFunctions, type HotFunction } from '../lib/cpu-profile.js';
 import type { AssertionCache, BenchWorld } from '../lib/fixtures.js';
 import { freePort, ROOT } from '../lib/proc.js';
@@ -41,36 +42,6 @@ export function overTransport(databaseUrl: string, transport: Transport): string
   url.port = '';
   url.searchParams.set('host', SOCKET_DIR);
   return url.toString();
-}
-
-/** utime + stime of a process, in seconds (clock ticks of 1/100 s); 0 once it is gone. */
-function cpuSecondsOf(pid: number | string): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-/**
- * CPU seconds of the PostgreSQL backends serving `database`: what the database
- * spends on these purchases, apart from other work on the same server (the
- * shared WAL writer and checkpointer are left out for that reason). The
- * gateway's pool keeps its backends for the whole run, so none is missed by
- * exiting between the two readings.
- */
-function postgresCpuSeconds(database: string): number {
-  let total = 0;
-  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
-    try {
-      const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (title.startsWith('postgres: ') && title.includes(` ${database} `)) total += cpuSecondsOf(pid);
-    } catch {
-      // The process ended between the listing and the read.
-    }
-  }
-  return total;
 }
 
 /**

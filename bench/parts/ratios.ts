@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Agent } from 'undici';
 import jwt from 'jsonwebtoken';
+import { startCpuReading, type CpuPerPurchase } from '../lib/cpu-time.js';
 import { withClient } from '../lib/database.js';
 import type { AssertionCache, BenchWorld } from '../lib/fixtures.js';
 import { progress, round } from '../lib/log.js';
@@ -29,6 +30,8 @@ export interface RatioResults {
   before: Yardstick | null;
   after: Yardstick | null;
   saturation: SaturationRun;
+  /** Where the machine's CPU went during the saturation: the ceiling the throughput ratio meets. */
+  saturationCpu: CpuPerPurchase;
   openLoop: OpenLoopResult;
   burst: BurstRun;
   /** Purchases/s ÷ TPC-B-like tps (target ≥ 0.15); null when the yardstick is absent. */
@@ -186,13 +189,17 @@ export async function ratios(
 
   const first = await startGateway(databaseUrl, redisUrl);
   let saturation: SaturationRun;
+  let saturationCpu: CpuPerPurchase;
   let light: OpenLoopResult;
   let burstRun: BurstRun;
   try {
     await saturate(first.origin, world, tokens, scale, 0, 3, `ratio-warm-${Date.now()}`);
     progress(`Ratios: saturation, ${scale.connections} connections for ${scale.loadS} s`);
+    const cpu = startCpuReading(first.gateway.pid, new URL(databaseUrl).pathname.slice(1));
     saturation = await saturate(first.origin, world, tokens, scale, 0, scale.loadS, `ratio-sat-${Date.now()}`);
+    saturationCpu = cpu.per(saturation.confirmationsPerS * scale.loadS);
     progress(`  ${saturation.confirmationsPerS} purchases/s, ${saturation.failures} failures`);
+    progress(`  CPU per purchase: ${cpuLine(saturationCpu)}`);
     await withClient(databaseUrl, async (client) => {
       await client.query('VACUUM ANALYZE purchases, subscriber_spending, idempotency_keys, outbox_events');
       await client.query('CHECKPOINT');
@@ -230,11 +237,16 @@ export async function ratios(
     before,
     after,
     saturation,
+    saturationCpu,
     openLoop: light,
     burst: burstRun,
     throughputRatio: pace ? round(saturation.confirmationsPerS / pace.tpcbPerS, 3) : null,
     latencyRatio: pace ? round(light.confirm.p99Ms / pace.loneInsertP99Ms, 2) : null,
   };
+}
+
+function cpuLine(cpu: CpuPerPurchase): string {
+  return `gateway ${cpu.gatewayMs} ms, PostgreSQL ${cpu.postgresMs} ms, load generator ${cpu.loadGeneratorMs} ms; machine ${cpu.machineMs} ms, ${Math.round(cpu.busyShare * 100)}% busy`;
 }
 
 export function ratiosMarkdown(r: RatioResults): string {
@@ -245,6 +257,7 @@ export function ratiosMarkdown(r: RatioResults): string {
     '| --- | --- | --- | --- |',
     `| yardstick before / after | ${yard(r.before)} / ${yard(r.after)} | | |`,
     `| purchases/s (8 connections) ÷ TPC-B-like tps | ${r.saturation.confirmationsPerS} purchases/s → ${r.throughputRatio ?? skipped} | ≥ 0.15 | ${r.throughputRatio === null ? '–' : r.throughputRatio >= 0.15 ? 'yes' : 'no'} |`,
+    `| CPU per purchase during the saturation | ${cpuLine(r.saturationCpu)} | | |`,
     `| confirm p99 at 100/s ÷ lone insert p99 | p50 ${r.openLoop.confirm.p50Ms} ms, p99 ${r.openLoop.confirm.p99Ms} ms → ${r.latencyRatio ?? skipped} | ≤ 5 | ${r.latencyRatio === null ? '–' : r.latencyRatio <= 5 ? 'yes' : 'no'} |`,
     `| ${r.burst.confirmations} confirmations of ${r.burst.amount} of one subscriber, two gateways | ${JSON.stringify(r.burst.byStatus)}, confirmed ${r.burst.confirmedTotal}, ${r.burst.elapsedMs} ms | all 200/402, exact, ≤ 10 s | ${r.burst.exact && r.burst.elapsedMs <= 10_000 ? 'yes' : 'no'} |`,
     '',

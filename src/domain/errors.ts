@@ -13,6 +13,8 @@ export class AppError extends Error {
   }
 }
 
+/** Credentials that do not authenticate anyone: a bad key or assertion, or an assertion naming no provisioned subscriber. */
+export const unauthorized = () => new AppError('unauthorized', 'Missing or invalid credentials');
 export const notFound = (what: string) => new AppError('not_found', `${what} not found`);
 export const invalidState = (message: string, details: Record<string, unknown> = {}) =>
   new AppError('invalid_state', message, details);

@@ -13,6 +13,7 @@ import {
   type KeyedReply,
   type SpendingPeriods,
   type StoredReply,
+  type SubscriberRef,
 } from '../store/purchases.js';
 import type { Database } from '../store/database.js';
 import type { LockedSubscriberRecord, PurchaseRecord, RefundRecord, SellerRecord } from '../store/records.js';
@@ -20,7 +21,7 @@ import type { Sql } from '../store/sql.js';
 import { authorize } from './ceilings.js';
 import { commissionOn } from './commission.js';
 import type { Channel } from '../shared/catalogue.js';
-import { AppError, invalidState, notFound, type DeclineCode } from './errors.js';
+import { AppError, invalidState, notFound, unauthorized, type DeclineCode } from './errors.js';
 import { webhookEvent } from './events.js';
 import { notifyOperatorOfCharge } from './operator-notifications.js';
 import { sandboxDecline } from './sandbox.js';
@@ -272,16 +273,18 @@ export async function purchaseSeenBy(
 /**
  * Click two. The first subscriber to confirm a pending purchase owns it; asking
  * again returns the same outcome; anyone else is told it does not exist.
- * One shape: read everything once (one round trip, no lock), decide here in
- * plain code, write once. A decline is one statement; a confirmation's claim
- * is one statement that locks and re-checks its ceilings and controls as they
- * stand once locked (claimConfirmed), so a purchase is two round trips to
- * PostgreSQL and no BEGIN or COMMIT of its own.
+ * One shape: read everything once (one round trip, no lock, the subscriber
+ * found by the ref its assertion names), decide here in plain code, write
+ * once. A decline is one statement; a confirmation's claim is one statement
+ * that locks and re-checks its ceilings and controls as they stand once locked
+ * (claimConfirmed), so a purchase is two round trips to PostgreSQL and no
+ * BEGIN or COMMIT of its own. A ref no subscriber answers to is unauthorized:
+ * the assertion that names it authenticates nobody.
  */
 export async function confirmPurchase(
   runner: Sql | Statements,
   purchaseId: string,
-  subscriber: { id: string },
+  subscriber: SubscriberRef,
   evidence: ConsentEvidence,
   publicUrl: string,
   now = new Date(),
@@ -290,11 +293,12 @@ export async function confirmPurchase(
   const { sql, transaction } = statementsOf(runner);
   const periods = { weekStart: weekStart(now), monthStart: monthStart(now) };
   for (let attempt = 1; ; attempt++) {
-    const context = await loadForConfirmation(sql, subscriber.id, purchaseId, periods);
-    if (!context) throw notFound('Subscriber');
+    const context = await loadForConfirmation(sql, subscriber, purchaseId, periods);
+    if (!context) throw unauthorized();
     const { purchase, seller } = context;
+    const subscriberId = context.subscriber.id;
     if (!purchase || !seller || purchase.subscriptionId) throw notFound('Purchase');
-    if (purchase.subscriberId !== null) return outcomeFor(purchase, subscriber);
+    if (purchase.subscriberId !== null) return outcomeFor(purchase, subscriberId);
     if (purchaseStatus(purchase, now) === 'expired') {
       throw new AppError('consent_expired', 'This purchase expired before it was confirmed', {
         expiresAt: purchase.expiresAt.toISOString(),
@@ -305,12 +309,12 @@ export async function confirmPurchase(
     const decided = await decideAndClaim(
       { sql, transaction },
       context,
-      { purchase, seller, subscriberId: subscriber.id, evidence, publicUrl, now, pointsRequested },
+      { purchase, seller, subscriberId, evidence, publicUrl, now, pointsRequested },
       periods,
     );
     if (decided) return decided;
     if (attempt === CLAIM_ATTEMPTS)
-      throw new Error(`the controls of subscriber ${subscriber.id} kept changing under its confirmations`);
+      throw new Error(`the controls of subscriber ${subscriberId} kept changing under its confirmations`);
   }
 }
 
@@ -376,12 +380,12 @@ async function decideAndClaim(
 async function outcomeOfTaken(sql: Sql, purchaseId: string, subscriberId: string): Promise<Confirmation> {
   const current = await findPurchase(sql, purchaseId);
   if (!current) throw notFound('Purchase');
-  return outcomeFor(current, { id: subscriberId });
+  return outcomeFor(current, subscriberId);
 }
 
 /** The answer for a purchase someone already confirmed or was declined: theirs to see, or nobody's. */
-function outcomeFor(purchase: Purchase, subscriber: { id: string }): Confirmation {
-  if (purchase.subscriberId !== subscriber.id) throw notFound('Purchase');
+function outcomeFor(purchase: Purchase, subscriberId: string): Confirmation {
+  if (purchase.subscriberId !== subscriberId) throw notFound('Purchase');
   if (purchase.status === 'declined') {
     return { outcome: 'declined', purchase, code: purchase.declineCode as DeclineCode };
   }

@@ -14,6 +14,7 @@ import {
 import { invalidRequest, notFound } from './errors.js';
 
 export type Subscriber = SubscriberRecord;
+export type { SubscriberRef } from '../store/confirmation.js';
 
 export interface ProvisionInput {
   externalRef: string;

@@ -1,3 +1,4 @@
+import type { VerifiedAssertion } from '../domain/assertions.js';
 import type { OperatorRecord as Operator } from '../store/operators.js';
 import type { PublisherProfileRecord as Publisher } from '../store/publishers.js';
 import type { SubscriberRecord as Subscriber } from '../store/subscribers.js';
@@ -14,6 +15,8 @@ export type ActorOf<K extends ActorKind> = Extract<Actor, { kind: K }>;
 declare module 'express-serve-static-core' {
   interface Locals {
     actor?: Actor;
+    /** A verified assertion whose subscriber the route finds itself (allowAssertion). */
+    assertion?: VerifiedAssertion;
   }
 }
 

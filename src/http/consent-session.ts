@@ -9,7 +9,7 @@ import { pointsOffer } from '../domain/household-points.js';
 import { countConsentPageShown } from '../domain/monthly-report.js';
 import type { Sql } from '../store/sql.js';
 import { countFailedAuthentication, refuseThrottledAuthentication } from './auth-throttle.js';
-import { subscriberLanes } from './keyed-lane.js';
+import { inSubscriberLane } from './keyed-lane.js';
 import type { ConsentEvidence } from '../domain/purchases.js';
 import { sessionSubscriber } from '../domain/subscribers.js';
 import type { SubscriberWithOperator } from '../store/subscribers.js';
@@ -336,7 +336,7 @@ export async function confirmOnConsentPage(
   const { subscriber, session } = form;
   const brand = subscriber.operator.brand;
   try {
-    const result = await subscriberLanes.run(subscriber.id, () =>
+    const result = await inSubscriberLane(subscriber, () =>
       ctx.database.transaction((sql) =>
         confirm(sql, subscriber, consentEvidence(req, session.assertionId, CONSENT_PAGE_VERSION), kit),
       ),

@@ -1,3 +1,4 @@
+import type { SubscriberRef } from '../domain/subscribers.js';
 import { AppError } from '../domain/errors.js';
 
 /**
@@ -40,5 +41,12 @@ export class KeyedLane {
   }
 }
 
-/** One lane per subscriber for everything that takes the subscriber's row lock. */
-export const subscriberLanes = new KeyedLane(2_000);
+const subscriberLanes = new KeyedLane(2_000);
+
+/**
+ * Runs `task` in its subscriber's lane: one per subscriber for everything that
+ * takes its row lock, named by the ref an assertion gives before any lookup.
+ */
+export function inSubscriberLane<T>(subscriber: SubscriberRef, task: () => Promise<T>): Promise<T> {
+  return subscriberLanes.run(`${subscriber.operatorId}\n${subscriber.externalRef}`, task);
+}

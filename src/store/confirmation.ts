@@ -127,6 +127,12 @@ export function toClaimResult(row: ClaimRow | undefined, decidedOn: SpendingReco
   return { claimed: false, spendingMoved: true, spentNow };
 }
 
+/** A subscriber as an operator's assertion names it: unique per operator, and never changed once provisioned. */
+export interface SubscriberRef {
+  operatorId: string;
+  externalRef: string;
+}
+
 /**
  * The statement that locks the subscriber ($1) and reads, in the same round
  * trip, its controls and limits, the purchase or offer to confirm ($2, from
@@ -135,20 +141,27 @@ export function toClaimResult(row: ClaimRow | undefined, decidedOn: SpendingReco
  * them: from before any wait for the lock.
  */
 export function lockSubscriberWithSql(table: string, alias: string, columns: string): string {
-  return `${readSubscriberWithSql(table, alias, columns)}
+  return `${readSubscriberWithSql(table, alias, columns, 's.id = $1::text')}
     FOR UPDATE OF s`;
 }
 
-/** The same read as lockSubscriberWithSql, taking no lock: what a confirmation decides on before it writes. */
-export function readSubscriberWithSql(table: string, alias: string, columns: string): string {
-  return `SELECT ${LOCK_SUBSCRIBER_COLUMNS}, ${alias}.id AS "itemFound", ${columns}, ${SELLER_COLUMNS},
-      spent.week AS "spentWeek", spent.month AS "spentMonth"
+/** Finds the subscriber by the operator ($1) and external ref ($5) an assertion names: no lookup before it. */
+export const BY_REF = 's.operator_id = $1::text AND s.external_ref = $5::text';
+
+/**
+ * The same read as lockSubscriberWithSql, taking no lock, with the subscriber
+ * found by `subscriberIs` (its id as $1, or BY_REF): what a confirmation
+ * decides on before it writes.
+ */
+export function readSubscriberWithSql(table: string, alias: string, columns: string, subscriberIs: string): string {
+  return `SELECT ${LOCK_SUBSCRIBER_COLUMNS}, s.id AS "subscriberFound", ${alias}.id AS "itemFound", ${columns},
+      ${SELLER_COLUMNS}, spent.week AS "spentWeek", spent.month AS "spentMonth"
     FROM subscribers s
     JOIN operators o ON o.id = s.operator_id
-    CROSS JOIN (${spendingSql('$1', '$3', '$4')}) spent
+    CROSS JOIN LATERAL (${spendingSql('s.id', '$3', '$4')}) spent
     LEFT JOIN ${table} ${alias} ON ${alias}.id = $2::text
     LEFT JOIN publishers pub ON pub.id = ${alias}.publisher_id
-    WHERE s.id = $1::text`;
+    WHERE ${subscriberIs}`;
 }
 
 /**
@@ -171,20 +184,31 @@ export interface LockedForConfirmation<Item> {
   spentBeforeLock: SpendingRecord;
 }
 
-/** Runs a statement of lockForConfirmationSql; null when there is no such subscriber. */
+/**
+ * Runs a statement of readSubscriberWithSql: `subscriber` is the id ($1) or
+ * the ref (BY_REF) the statement finds it by. Null when there is no such
+ * subscriber.
+ */
 export async function lockSubscriberWith<Row, Item extends { publisherId: string }>(
   sql: Sql,
   statement: Statement,
-  ids: { subscriberId: string; itemId: string },
+  ids: { subscriber: string | SubscriberRef; itemId: string },
   periods: SpendingPeriods,
   toItem: (row: Row) => Item,
 ): Promise<LockedForConfirmation<Item> | null> {
+  const { subscriber: who, itemId } = ids;
+  const values =
+    typeof who === 'string'
+      ? [who, itemId, periods.weekStart, periods.monthStart]
+      : [who.operatorId, itemId, periods.weekStart, periods.monthStart, who.externalRef];
   const [row] = await sql.rows<
-    LockedSubscriberRow & Row & SellerRow & { itemFound: string | null; spentWeek: string; spentMonth: string }
-  >(statement, [ids.subscriberId, ids.itemId, periods.weekStart, periods.monthStart]);
+    LockedSubscriberRow &
+      Row &
+      SellerRow & { subscriberFound: string; itemFound: string | null; spentWeek: string; spentMonth: string }
+  >(statement, values);
   if (!row) return null;
-  // Both the subscriber and the item have an id column: each takes its own back from the parameters.
-  const subscriber = toLockedSubscriber({ ...row, id: ids.subscriberId });
+  // Both the subscriber and the item have an id column: each takes its own back under its own name.
+  const subscriber = toLockedSubscriber({ ...row, id: row.subscriberFound });
   const spentBeforeLock = { week: money(row.spentWeek), month: money(row.spentMonth) };
   if (row.itemFound === null) return { subscriber, item: null, seller: null, spentBeforeLock };
   const item = toItem({ ...row, id: row.itemFound });

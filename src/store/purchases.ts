@@ -1,5 +1,6 @@
 import type Decimal from 'decimal.js';
 import {
+  BY_REF,
   CONTROLS_FINGERPRINT,
   LOCK_SUBSCRIBER_COLUMNS,
   lockSubscriberWith,
@@ -9,6 +10,7 @@ import {
   type LockedSubscriberRow,
   type SpendingPeriods,
   type SpendingRecord,
+  type SubscriberRef,
 } from './confirmation.js';
 import {
   money,
@@ -19,7 +21,7 @@ import {
 } from './records.js';
 import type { Sql, Statement } from './sql.js';
 
-export type { SpendingPeriods, SpendingRecord } from './confirmation.js';
+export type { SpendingPeriods, SpendingRecord, SubscriberRef } from './confirmation.js';
 
 /** Purchase columns as PurchaseRow names them; numeric travels as text so no float ever holds money. */
 export const PURCHASE_COLUMNS = `p.id, p.publisher_id AS "publisherId", p.subscriber_id AS "subscriberId",
@@ -215,7 +217,7 @@ export async function lockSubscriber(sql: Sql, subscriberId: string): Promise<Lo
 
 const LOAD_FOR_CONFIRMATION: Statement = {
   name: 'purchase_load_for_confirmation',
-  text: readSubscriberWithSql('purchases', 'p', `${PURCHASE_COLUMNS}, ${CONTROLS_FINGERPRINT} AS "controls"`),
+  text: readSubscriberWithSql('purchases', 'p', `${PURCHASE_COLUMNS}, ${CONTROLS_FINGERPRINT} AS "controls"`, BY_REF),
 };
 
 export interface ConfirmationContext {
@@ -234,11 +236,13 @@ export interface ConfirmationContext {
 /**
  * Reads, in one round trip and without a lock, everything a confirmation is
  * decided on: the subscriber's controls and limits, the purchase, its seller
- * and the running totals. Null when there is no such subscriber.
+ * and the running totals. The subscriber is found by its ref, as the
+ * assertion names it, so that no lookup of its id comes first. Null when the
+ * operator has no such subscriber.
  */
 export async function loadForConfirmation(
   sql: Sql,
-  subscriberId: string,
+  subscriber: SubscriberRef,
   purchaseId: string,
   periods: SpendingPeriods,
 ): Promise<ConfirmationContext | null> {
@@ -246,7 +250,7 @@ export async function loadForConfirmation(
   const loaded = await lockSubscriberWith(
     sql,
     LOAD_FOR_CONFIRMATION,
-    { subscriberId, itemId: purchaseId },
+    { subscriber, itemId: purchaseId },
     periods,
     (row: PurchaseRow & { controls: string }) => {
       controls = row.controls;

@@ -111,7 +111,7 @@ export async function lockForSubscriptionConfirmation(
   const locked = await lockSubscriberWith(
     sql,
     LOCK_FOR_CONFIRMATION,
-    { subscriberId, itemId: subscriptionId },
+    { subscriber: subscriberId, itemId: subscriptionId },
     periods,
     toSubscription,
   );

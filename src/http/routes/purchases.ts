@@ -13,8 +13,8 @@ import {
   type Statements,
 } from '../../domain/purchases.js';
 import { consentResource, purchaseResource, refundResource } from '../presenters/resources.js';
-import { subscriberLanes } from '../keyed-lane.js';
-import { actorOf, allow } from '../auth.js';
+import { inSubscriberLane } from '../keyed-lane.js';
+import { actorOf, admitAssertedSubscriber, allow, allowAssertion, asAssertedSubscriber, assertionOf } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { errorBody, statusFor } from '../errors.js';
 import { idempotencyKey, respondOnceInOneStatement, respondOnce, type Reply } from '../idempotency.js';
@@ -123,8 +123,8 @@ export function purchaseRoutes(ctx: AppContext): Router {
   /** Without a key, each statement is its own transaction and points or notifications open one of their own. */
   const onThePool: Statements = ctx.database;
 
-  router.post('/:id/confirm', allow(ctx, 'subscriber'), async (req, res) => {
-    const actor = actorOf(res, 'subscriber');
+  router.post('/:id/confirm', allowAssertion(ctx), async (req, res) => {
+    const asserted = assertionOf(res);
     const id = parse(purchaseId, req.params.id);
     const input = parse(confirmBody, req.body ?? {});
     const key = idempotencyKey(req, false);
@@ -133,17 +133,21 @@ export function purchaseRoutes(ctx: AppContext): Router {
         await confirmPurchase(
           runner,
           id,
-          actor.subscriber,
-          consentEvidence(req, actor.assertionId, API_CONSENT_VERSION),
+          asserted,
+          consentEvidence(req, asserted.assertionId, API_CONSENT_VERSION),
           publicUrl,
           new Date(),
           input.points ?? 0,
         ),
         publicUrl,
       );
-    await subscriberLanes.run(actor.subscriber.id, async () => {
-      if (key !== null) return respondOnce(ctx, req, res, key, confirm);
-      const reply = await confirm(onThePool);
+    await inSubscriberLane(asserted, async () => {
+      if (key !== null) {
+        // A key is scoped to the subscriber's id, needed before the key is claimed: found first.
+        await admitAssertedSubscriber(ctx, req, res);
+        return respondOnce(ctx, req, res, key, confirm);
+      }
+      const reply = await asAssertedSubscriber(ctx, req, res, () => confirm(onThePool));
       res.status(reply.status).json(reply.body);
     });
   });

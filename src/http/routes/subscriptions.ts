@@ -14,7 +14,7 @@ import {
 } from '../../domain/subscriptions.js';
 import { subscriptionSeenBy, type SubscriptionViewer } from '../../domain/subscription-visibility.js';
 import type { Actor } from '../actors.js';
-import { subscriberLanes } from '../keyed-lane.js';
+import { inSubscriberLane } from '../keyed-lane.js';
 import { actorOf, allow } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { errorBody, statusFor } from '../errors.js';
@@ -103,7 +103,7 @@ export function subscriptionRoutes(ctx: AppContext): Router {
     const actor = actorOf(res, 'subscriber');
     const id = parse(subscriptionId, req.params.id);
     const key = idempotencyKey(req, false);
-    await subscriberLanes.run(actor.subscriber.id, () =>
+    await inSubscriberLane(actor.subscriber, () =>
       respondOnce(ctx, req, res, key, async (sql) =>
         subscriptionConfirmationReply(
           await confirmSubscription(
