@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { AppError } from '../domain/errors.js';
-import { claimKey, saveKeyReply, type KeyedReply, type StoredReply } from '../store/purchases.js';
+import { claimKey, saveKeyReply, type KeyedReply, type StoredReply } from '../store/idempotency-keys.js';
 import type { Sql } from '../store/sql.js';
 import { actorScope } from './actors.js';
 import type { AppContext } from './context.js';

@@ -19,6 +19,7 @@ import {
   type RefundRecord,
   type SellerRecord,
 } from './records.js';
+import { storedReply, type KeyedReply, type StoredReply } from './idempotency-keys.js';
 import type { Sql, Statement } from './sql.js';
 
 export type { SpendingPeriods, SpendingRecord, SubscriberRef } from './confirmation.js';
@@ -87,27 +88,14 @@ export function toPurchase(row: PurchaseRow): PurchaseRecord {
   };
 }
 
-/** An idempotency key claimed together with the write it guards, and the reply stored under it. */
-export interface KeyedReply {
-  scope: string;
-  key: string;
-  requestHash: string;
-  status: number;
-  body: string;
-}
-
-/** What an earlier request with the same key stored: replay it, or refuse if the request differs. */
-export interface StoredReply {
-  requestHash: string;
-  status: number;
-  body: string;
-}
-
 const INSERT_PENDING: Statement = {
   name: 'purchase_insert_pending',
-  text: `WITH claimed_key AS (
+  text: `WITH standing AS (
+      SELECT EXISTS (SELECT 1 FROM publishers
+                     WHERE id = $7::text AND suspended_at IS NULL AND vat_rate = $18::numeric) AS as_built
+    ), claimed_key AS (
       INSERT INTO idempotency_keys (scope, key, request_hash, response_status, response_body)
-      VALUES ($1::text, $2::text, $3::text, $4::int, $5::text)
+      SELECT $1::text, $2::text, $3::text, $4::int, $5::text FROM standing WHERE as_built
       ON CONFLICT (scope, key) DO NOTHING
       RETURNING key
     ), created AS (
@@ -118,26 +106,31 @@ const INSERT_PENDING: Statement = {
       FROM claimed_key
       RETURNING id
     )
-    SELECT count(*)::int AS created FROM created`,
+    SELECT (SELECT count(*) FROM created)::int AS created, as_built AS "asBuilt" FROM standing`,
 };
 
-const READ_KEY: Statement = {
-  name: 'idempotency_key_read',
-  text: `SELECT request_hash AS "requestHash", response_status AS status, response_body AS body
-    FROM idempotency_keys WHERE scope = $1::text AND key = $2::text`,
-};
+/** What inserting a pending purchase came to. */
+export type PendingInsert =
+  | { outcome: 'created' }
+  /** The key was used before: its stored reply, nothing inserted. */
+  | { outcome: 'used'; stored: StoredReply }
+  /** The publisher is suspended or its VAT rate is not the one the purchase was built on: nothing inserted. */
+  | { outcome: 'publisher_changed' };
 
 /**
  * Inserts a pending purchase and its idempotency key in one statement, one
- * round trip: both or neither. When the key was already used, nothing is
+ * round trip: both or neither, and only while its publisher still stands as
+ * the purchase was built on it (not suspended, with the VAT rate `builtOnVatRate`),
+ * checked by that statement. When the key was already used, nothing is
  * inserted and the reply stored under it is returned instead.
  */
 export async function insertPendingPurchase(
   sql: Sql,
   purchase: PurchaseRecord,
   reply: KeyedReply,
-): Promise<StoredReply | null> {
-  const [row] = await sql.rows<{ created: number }>(INSERT_PENDING, [
+  builtOnVatRate: Decimal,
+): Promise<PendingInsert> {
+  const [row] = await sql.rows<{ created: number; asBuilt: boolean }>(INSERT_PENDING, [
     reply.scope,
     reply.key,
     reply.requestHash,
@@ -155,43 +148,11 @@ export async function insertPendingPurchase(
     purchase.createdAt,
     purchase.expiresAt,
     purchase.vatRate?.toString() ?? null,
+    builtOnVatRate.toString(),
   ]);
-  if (row?.created === 1) return null;
-  // The key's row was committed by an earlier request (ON CONFLICT waited for it): a new statement sees it.
-  const [stored] = await sql.rows<StoredReply>(READ_KEY, [reply.scope, reply.key]);
-  if (!stored) throw new Error(`Idempotency key ${reply.scope}/${reply.key} conflicted but cannot be read`);
-  return stored;
-}
-
-const CLAIM_KEY: Statement = {
-  name: 'idempotency_key_claim',
-  text: `INSERT INTO idempotency_keys (scope, key, request_hash, response_status, response_body)
-    VALUES ($1::text, $2::text, $3::text, 0, '')
-    ON CONFLICT (scope, key) DO NOTHING
-    RETURNING key`,
-};
-
-const SAVE_KEY_REPLY: Statement = {
-  name: 'idempotency_key_save',
-  text: `UPDATE idempotency_keys SET response_status = $3::int, response_body = $4::text
-    WHERE scope = $1::text AND key = $2::text`,
-};
-
-/**
- * Claims a key inside the caller's transaction: a concurrent request with the
- * same key waits on its row until this transaction ends. Null when claimed,
- * else what the earlier request stored.
- */
-export async function claimKey(sql: Sql, scope: string, key: string, requestHash: string): Promise<StoredReply | null> {
-  const claimed = await sql.rows(CLAIM_KEY, [scope, key, requestHash]);
-  if (claimed.length > 0) return null;
-  const [stored] = await sql.rows<StoredReply>(READ_KEY, [scope, key]);
-  if (!stored) throw new Error(`Idempotency key ${scope}/${key} conflicted but cannot be read`);
-  return stored;
-}
-
-export async function saveKeyReply(sql: Sql, scope: string, key: string, status: number, body: string): Promise<void> {
-  await sql.rows(SAVE_KEY_REPLY, [scope, key, status, body]);
+  if (!row?.asBuilt) return { outcome: 'publisher_changed' };
+  if (row.created === 1) return { outcome: 'created' };
+  return { outcome: 'used', stored: await storedReply(sql, reply.scope, reply.key) };
 }
 
 const LOCK_SUBSCRIBER: Statement = {
