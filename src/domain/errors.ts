@@ -24,15 +24,3 @@ export const invalidRequest = (message: string, details: Record<string, unknown>
 /** PostgreSQL unreachable or too slow, or the gateway shedding load: retry later, with the same Idempotency-Key. */
 export const serviceUnavailable = (message: string, details: Record<string, unknown> = {}) =>
   new AppError('service_unavailable', message, details);
-
-/**
- * The publisher a write was built on no longer stands as it did (suspended, or
- * its VAT rate changed) and the write, which checks, did nothing: build it
- * again on the publisher as it now stands. Never an answer: the gateway retries.
- */
-export class PublisherChanged extends Error {
-  constructor(readonly publisherId: string) {
-    super(`publisher ${publisherId} changed since it was read`);
-    this.name = 'PublisherChanged';
-  }
-}

@@ -20,7 +20,7 @@ import type { Sql } from '../store/sql.js';
 import { authorize } from './ceilings.js';
 import { commissionOn } from './commission.js';
 import type { Channel } from '../shared/catalogue.js';
-import { AppError, invalidState, notFound, PublisherChanged, unauthorized, type DeclineCode } from './errors.js';
+import { AppError, invalidState, notFound, unauthorized, type DeclineCode } from './errors.js';
 import { webhookEvent } from './events.js';
 import { notifyOperatorOfCharge } from './operator-notifications.js';
 import { sandboxDecline } from './sandbox.js';
@@ -105,20 +105,11 @@ export function newPurchase(
  * Click one: writes a new pending purchase with its idempotency key and the
  * reply stored under it, both or neither, in one statement on the database's
  * pool: one round trip and no transaction of its own, the hot path of issue 22.
- * The statement checks that the publisher still stands as the purchase was
- * built on it (`builtOn`), so the publisher may come from a copy this process
- * kept; PublisherChanged when it does not. Null when written; when the key was
- * already used, what the earlier request stored under it.
+ * Null when written; when the key was already used, what the earlier request
+ * stored under it.
  */
-export async function savePendingPurchase(
-  db: Database,
-  purchase: Purchase,
-  keyed: KeyedReply,
-  builtOn: { vatRate: Decimal },
-): Promise<StoredReply | null> {
-  const saved = await insertPendingPurchase(db.sql, purchase, keyed, builtOn.vatRate);
-  if (saved.outcome === 'publisher_changed') throw new PublisherChanged(purchase.publisherId);
-  return saved.outcome === 'used' ? saved.stored : null;
+export function savePendingPurchase(db: Database, purchase: Purchase, keyed: KeyedReply): Promise<StoredReply | null> {
+  return insertPendingPurchase(db.sql, purchase, keyed);
 }
 
 /**

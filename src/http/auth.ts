@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import { apiKeyOwner, hashApiKey, sameSecret } from '../domain/credentials.js';
 import { verifyAssertion, type VerifiedAssertion } from '../domain/assertions.js';
-import { AppError, PublisherChanged, unauthorized } from '../domain/errors.js';
+import { AppError, unauthorized } from '../domain/errors.js';
 import { findAssertionSecret, findOperatorByApiKeyHash, type OperatorRecord } from '../store/operators.js';
 import { findPublisherByApiKeyHash, type PublisherProfileRecord } from '../store/publishers.js';
 import { findSubscriberByRef, type SubscriberRecord } from '../store/subscribers.js';
@@ -20,14 +20,6 @@ import type { Request, Response } from 'express';
  * need the same secret share it: a cold gateway hit by a burst sends one query.
  */
 const assertionSecrets = new Map<string, string>();
-
-/**
- * Publishers as last read, by API key hash, for the routes whose write checks
- * in its own statement what it relies on (allowPublisherAsKept): a publisher's
- * key is never re-issued and a publisher never removed, so a hash always names
- * the same one; what can change (its standing, its VAT rate) that write checks.
- */
-const keptPublishers = new Map<string, PublisherProfileRecord>();
 
 /**
  * Credentials' lookups shared while under way (single-flight.ts), so a burst on one of them costs one query;
@@ -161,72 +153,6 @@ export function allowAssertion(ctx: AppContext): RequestHandler {
     res.locals.assertion = assertion;
     next();
   };
-}
-
-/**
- * For a publisher route whose write checks, in its own statement, that the
- * publisher still stands as it was read (a purchase's creation): a publisher
- * this process already read is taken as it kept it, one round trip less. Any
- * other credential is judged as allow(ctx, 'publisher') judges it. The route
- * runs its work through withPublisherAsItStands, which reads the publisher
- * again when the write finds it changed.
- */
-export function allowPublisherAsKept(ctx: AppContext): RequestHandler {
-  const publishersOnly = allow(ctx, 'publisher');
-  return (req, res, next) => {
-    const token = bearer(req);
-    const hash = token && apiKeyOwner(token) === 'publisher' ? hashApiKey(token) : null;
-    const kept = hash ? keptPublishers.get(hash) : undefined;
-    if (kept) {
-      res.locals.actor = { kind: 'publisher', publisher: kept };
-      return next();
-    }
-    return publishersOnly(req, res, (error?: unknown) => {
-      const actor = res.locals.actor;
-      if (!error && hash && actor?.kind === 'publisher') keep(hash, actor.publisher);
-      next(error);
-    });
-  };
-}
-
-/** A suspended publisher is not kept: it is read each time, so that its reinstatement is seen at once. */
-function keep(hash: string, publisher: PublisherProfileRecord): void {
-  if (publisher.suspendedAt) {
-    keptPublishers.delete(hash);
-    return;
-  }
-  if (keptPublishers.size > 10_000) keptPublishers.clear();
-  keptPublishers.set(hash, publisher);
-}
-
-/** A change racing each re-read this many times running is a fault, not a race. */
-const PUBLISHER_READS = 3;
-
-/**
- * Runs `work` on the publisher allowPublisherAsKept admitted; when its write
- * finds that publisher changed (PublisherChanged), reads it again, keeps the
- * new copy, and runs `work` on it: a suspended publisher is then refused (403)
- * as on the first read, a new VAT rate is the one its purchase gets.
- */
-export async function withPublisherAsItStands(
-  ctx: AppContext,
-  req: Request,
-  res: Response,
-  work: (publisher: PublisherProfileRecord) => Promise<void>,
-): Promise<void> {
-  for (let read = 1; ; read++) {
-    try {
-      return await work(actorOf(res, 'publisher').publisher);
-    } catch (error) {
-      if (!(error instanceof PublisherChanged) || read === PUBLISHER_READS) throw error;
-    }
-    const token = bearer(req) ?? '';
-    const hash = hashApiKey(token);
-    const publisher = await findPublisherByApiKeyHash(ctx.database.sql, hash);
-    if (!publisher) return refuse(ctx, req, res, token);
-    keep(hash, publisher);
-    res.locals.actor = { kind: 'publisher', publisher };
-  }
 }
 
 export function assertionOf(res: Response): VerifiedAssertion {

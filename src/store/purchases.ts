@@ -90,12 +90,9 @@ export function toPurchase(row: PurchaseRow): PurchaseRecord {
 
 const INSERT_PENDING: Statement = {
   name: 'purchase_insert_pending',
-  text: `WITH standing AS (
-      SELECT EXISTS (SELECT 1 FROM publishers
-                     WHERE id = $7::text AND suspended_at IS NULL AND vat_rate = $18::numeric) AS as_built
-    ), claimed_key AS (
+  text: `WITH claimed_key AS (
       INSERT INTO idempotency_keys (scope, key, request_hash, response_status, response_body)
-      SELECT $1::text, $2::text, $3::text, $4::int, $5::text FROM standing WHERE as_built
+      VALUES ($1::text, $2::text, $3::text, $4::int, $5::text)
       ON CONFLICT (scope, key) DO NOTHING
       RETURNING key
     ), created AS (
@@ -106,31 +103,20 @@ const INSERT_PENDING: Statement = {
       FROM claimed_key
       RETURNING id
     )
-    SELECT (SELECT count(*) FROM created)::int AS created, as_built AS "asBuilt" FROM standing`,
+    SELECT count(*)::int AS created FROM created`,
 };
-
-/** What inserting a pending purchase came to. */
-export type PendingInsert =
-  | { outcome: 'created' }
-  /** The key was used before: its stored reply, nothing inserted. */
-  | { outcome: 'used'; stored: StoredReply }
-  /** The publisher is suspended or its VAT rate is not the one the purchase was built on: nothing inserted. */
-  | { outcome: 'publisher_changed' };
 
 /**
  * Inserts a pending purchase and its idempotency key in one statement, one
- * round trip: both or neither, and only while its publisher still stands as
- * the purchase was built on it (not suspended, with the VAT rate `builtOnVatRate`),
- * checked by that statement. When the key was already used, nothing is
+ * round trip: both or neither. When the key was already used, nothing is
  * inserted and the reply stored under it is returned instead.
  */
 export async function insertPendingPurchase(
   sql: Sql,
   purchase: PurchaseRecord,
   reply: KeyedReply,
-  builtOnVatRate: Decimal,
-): Promise<PendingInsert> {
-  const [row] = await sql.rows<{ created: number; asBuilt: boolean }>(INSERT_PENDING, [
+): Promise<StoredReply | null> {
+  const [row] = await sql.rows<{ created: number }>(INSERT_PENDING, [
     reply.scope,
     reply.key,
     reply.requestHash,
@@ -148,11 +134,8 @@ export async function insertPendingPurchase(
     purchase.createdAt,
     purchase.expiresAt,
     purchase.vatRate?.toString() ?? null,
-    builtOnVatRate.toString(),
   ]);
-  if (!row?.asBuilt) return { outcome: 'publisher_changed' };
-  if (row.created === 1) return { outcome: 'created' };
-  return { outcome: 'used', stored: await storedReply(sql, reply.scope, reply.key) };
+  return row?.created === 1 ? null : storedReply(sql, reply.scope, reply.key);
 }
 
 const LOCK_SUBSCRIBER: Statement = {

@@ -17,11 +17,6 @@ export function purchaseRow(gw: TestGateway, id: string) {
   return prisma(gw).purchase.findUniqueOrThrow({ where: { id } });
 }
 
-/** Changes a publisher's VAT rate in its row, as an operation on the database would: no API changes it. */
-export async function setPublisherVatRate(gw: TestGateway, id: string, vatRate: string): Promise<void> {
-  await prisma(gw).publisher.update({ where: { id }, data: { vatRate } });
-}
-
 /** The status a purchase's row holds (not the one the API reads through its expiry). */
 export async function storedPurchaseStatus(gw: TestGateway, id: string): Promise<string> {
   return (await purchaseRow(gw, id)).status;

@@ -14,16 +14,7 @@ import {
 } from '../../domain/purchases.js';
 import { consentResource, purchaseResource, refundResource } from '../presenters/resources.js';
 import { inSubscriberLane } from '../keyed-lane.js';
-import {
-  actorOf,
-  admitAssertedSubscriber,
-  allow,
-  allowAssertion,
-  allowPublisherAsKept,
-  asAssertedSubscriber,
-  assertionOf,
-  withPublisherAsItStands,
-} from '../auth.js';
+import { actorOf, admitAssertedSubscriber, allow, allowAssertion, asAssertedSubscriber, assertionOf } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { errorBody, statusFor } from '../errors.js';
 import { idempotencyKey, respondOnceInOneStatement, respondOnce, type Reply } from '../idempotency.js';
@@ -99,24 +90,23 @@ export function purchaseRoutes(ctx: AppContext): Router {
     res.json({ data: items.map((p) => purchaseResource(p, publicUrl)), nextCursor });
   });
 
-  router.post('/', allowPublisherAsKept(ctx), async (req, res) => {
+  router.post('/', allow(ctx, 'publisher'), async (req, res) => {
+    const { publisher } = actorOf(res, 'publisher');
     const input = parse(purchaseBody, req.body);
     const key = idempotencyKey(req, true);
-    await withPublisherAsItStands(ctx, req, res, async (publisher) => {
-      const purchase = newPurchase(publisher, {
-        amount: new Decimal(input.amount),
-        description: input.description,
-        channel: input.channel,
-        kind: input.kind,
-        credits: input.credits ?? null,
-        returnUrl: input.returnUrl ?? null,
-        ...(input.vatRate ? { vatRate: input.vatRate } : {}),
-      });
-      const reply = { status: 201, body: purchaseResource(purchase, publicUrl) };
-      await respondOnceInOneStatement(req, res, key, reply, (keyed) =>
-        savePendingPurchase(ctx.database, purchase, keyed, publisher),
-      );
+    const purchase = newPurchase(publisher, {
+      amount: new Decimal(input.amount),
+      description: input.description,
+      channel: input.channel,
+      kind: input.kind,
+      credits: input.credits ?? null,
+      returnUrl: input.returnUrl ?? null,
+      ...(input.vatRate ? { vatRate: input.vatRate } : {}),
     });
+    const reply = { status: 201, body: purchaseResource(purchase, publicUrl) };
+    await respondOnceInOneStatement(req, res, key, reply, (keyed) =>
+      savePendingPurchase(ctx.database, purchase, keyed),
+    );
   });
 
   router.get('/:id', allow(ctx, 'publisher', 'subscriber'), async (req, res) => {
