@@ -15,11 +15,12 @@ import type { Sql, Statement } from './sql.js';
  * two period starts.
  */
 export function spendingSql(subscriber: string, weekStart: string, monthStart: string): string {
-  // One lookup by the whole primary key per period: the plan stays two index probes however long the history.
-  const total = (kind: string, start: string) =>
-    `COALESCE((SELECT amount FROM subscriber_spending WHERE subscriber_id = ${subscriber}::text
-      AND period_kind = '${kind}' AND period_start = ${start}::timestamptz), 0)::text`;
-  return `SELECT ${total('week', weekStart)} AS week, ${total('month', monthStart)} AS month`;
+  return `SELECT COALESCE(SUM(amount) FILTER (WHERE period_kind = 'week'), 0)::text AS week,
+           COALESCE(SUM(amount) FILTER (WHERE period_kind = 'month'), 0)::text AS month
+    FROM subscriber_spending
+    WHERE subscriber_id = ${subscriber}::text
+      AND ((period_kind = 'week' AND period_start = ${weekStart}::timestamptz)
+        OR (period_kind = 'month' AND period_start = ${monthStart}::timestamptz))`;
 }
 
 /**
