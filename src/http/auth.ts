@@ -181,21 +181,15 @@ export async function asAssertedSubscriber<T>(
 }
 
 /**
- * The subscriber an admitted assertion names, made the request's actor, for a
+ * Makes the subscriber an admitted assertion names the request's actor, for a
  * route that needs its id before its first statement (a keyed request's
  * scope); refused as allow would when there is none.
  */
-export async function admitAssertedSubscriber(
-  ctx: AppContext,
-  req: Request,
-  res: Response,
-): Promise<ActorOf<'subscriber'>> {
+export async function admitAssertedSubscriber(ctx: AppContext, req: Request, res: Response): Promise<void> {
   const assertion = assertionOf(res);
   const subscriber = await provisionedSubscriber(ctx, assertion);
   if (!subscriber) return refuse(ctx, req, res, bearer(req));
-  const actor = { kind: 'subscriber', subscriber, assertionId: assertion.assertionId, via: 'bearer' } as const;
-  res.locals.actor = actor;
-  return actor;
+  res.locals.actor = { kind: 'subscriber', subscriber, assertionId: assertion.assertionId, via: 'bearer' };
 }
 
 export function actorOf<K extends ActorKind>(res: Response, ...kinds: K[]): ActorOf<K> {
