@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** utime + stime of a process, in seconds (clock ticks of 1/100 s); 0 once it is gone. */
-export function cpuSecondsOf(pid: number | string): number {
+function cpuSecondsOf(pid: number | string): number {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
     return (Number(fields[11]) + Number(fields[12])) / 100;
@@ -17,7 +17,7 @@ export function cpuSecondsOf(pid: number | string): number {
  * gateway's pool keeps its backends for the whole run, so none is missed by
  * exiting between the two readings.
  */
-export function postgresCpuSeconds(database: string): number {
+function postgresCpuSeconds(database: string): number {
   let total = 0;
   for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
     try {

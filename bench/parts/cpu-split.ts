@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { cpuSecondsOf, postgresCpuSeconds } from '../lib/cpu-time.js';
+import { startCpuReading } from '../lib/cpu-time.js';
 import { topFunctions, type HotFunction } from '../lib/cpu-profile.js';
 import type { AssertionCache, BenchWorld } from '../lib/fixtures.js';
 import { freePort, ROOT } from '../lib/proc.js';
@@ -115,16 +115,14 @@ export async function cpuSplit(transport: Transport, options: CpuSplitOptions): 
     }
     await drive(300, `warm-${transport}-${Date.now()}`);
     const database = new URL(databaseUrl).pathname.slice(1);
-    const gatewayBefore = cpuSecondsOf(gateway.pid ?? 0);
-    const postgresBefore = postgresCpuSeconds(database);
+    const reading = startCpuReading(gateway.pid ?? 0, database);
     await drive(options.purchases, `cpu-${transport}-${Date.now()}`);
-    const gatewayMs = ((cpuSecondsOf(gateway.pid ?? 0) - gatewayBefore) * 1000) / options.purchases;
-    const postgresMs = ((postgresCpuSeconds(database) - postgresBefore) * 1000) / options.purchases;
+    const { gatewayMs, postgresMs } = reading.per(options.purchases);
     return {
       transport,
       purchases: options.purchases,
-      gatewayMs: round(gatewayMs, 3),
-      postgresMs: round(postgresMs, 3),
+      gatewayMs,
+      postgresMs,
       twoCoreBoundPerS: round(2000 / (gatewayMs + postgresMs)),
     };
   } finally {
