@@ -118,6 +118,34 @@ describe('The subscriber space shows the invoices that carry its purchases', () 
   });
 });
 
+describe('The subscriber space tells a credit note from an invoice', () => {
+  it('When a refund of a billed purchase is credited by the next run, then /me says the credit note comes off a bill or is refunded, in French and English, never that it is to be paid', async () => {
+    const ref = await provision(gw, operator);
+    const token = assertion(operator, ref);
+    const bought = await buy(gw, publisher, token, { amount: '4.50', description: 'Le dossier du week-end' });
+    expect(bought.res.status).toBe(200);
+    const invoice = await documentOf(ref, await billNow());
+    await refund(gw, publisher.apiKey, bought.id, '4.50');
+    const creditNote = await documentOf(ref, await billNow());
+    expect(creditNote.type).toBe('credit_note');
+
+    const browser = gw.api();
+    expect((await browser.get('/me').query({ assertion: token })).status).toBe(303);
+    const statusOf = (page: string, id: string) =>
+      /<span class="status [^"]*">([^<]*)<\/span>/.exec(itemOf(page, id))?.[1];
+    const french = (await browser.get('/me').query({ lang: 'fr' })).text;
+    expect(statusOf(french, creditNote.id)).toBe(
+      'Émis\u00a0: votre opérateur le déduit de votre prochaine facture ou vous le rembourse',
+    );
+    expect(statusOf(french, invoice.id)).toBe('Émise, à régler avec votre facture');
+    const english = (await browser.get('/me').query({ lang: 'en' })).text;
+    expect(statusOf(english, creditNote.id)).toBe(
+      'Issued: your operator takes it off your next bill or refunds it to you',
+    );
+    expect(statusOf(english, invoice.id)).toBe('Issued, to be paid with your bill');
+  });
+});
+
 interface Document {
   id: string;
   number: string;

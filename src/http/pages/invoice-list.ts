@@ -44,9 +44,11 @@ const status = (label: string, code: string) => html`<span class="status status-
 
 function invoiceEntry(m: Messages, f: Formatter, i: InvoiceItem): string {
   const credit = i.type === 'credit_note';
+  // A credit note is never paid: it is issued, then given back on a bill or refunded, so it has its own words.
+  const statusLabel = (credit ? m.creditNoteStatus : m.invoiceStatus)[i.status] ?? m.unknownStatus;
   return html`<li id="invoice-${i.id}">
 <div class="item-head"><h3>${credit ? m.creditNoteNumbered : m.invoiceNumbered}&nbsp;<span class="doc-number">${i.number}</span></h3><span class="amount">${f.money(i.total)}</span></div>
-<p class="meta">${credit ? m.creditNoteIssuedOn(f.date(i.issuedOn)) : m.invoiceIssuedOn(f.date(i.issuedOn))} · !${status(m.invoiceStatus[i.status] ?? m.unknownStatus, i.status)}</p>
+<p class="meta">${credit ? m.creditNoteIssuedOn(f.date(i.issuedOn)) : m.invoiceIssuedOn(f.date(i.issuedOn))} · !${status(statusLabel, i.status)}</p>
 !${i.correctsNumber ? html`<p class="meta">${m.creditNoteCorrects}&nbsp;<span class="doc-number">${i.correctsNumber}</span></p>` : ''}
 <p class="meta">${m.invoiceVat(f.money(i.vat))}</p>
 <ul class="vat-rates">!${i.vatByRate.map(

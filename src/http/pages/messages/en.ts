@@ -51,6 +51,9 @@ export const en: Messages = {
     unpaid: 'Unpaid',
     partially_paid: 'Partly paid',
   },
+  creditNoteStatus: {
+    issued: 'Issued: your operator takes it off your next bill or refunds it to you',
+  },
   unknownStatus: 'Other',
 
   consentTitle: (description) => `Confirm: ${description}`,

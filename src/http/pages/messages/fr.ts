@@ -54,6 +54,10 @@ export const fr = {
     unpaid: 'Impayée',
     partially_paid: 'Réglée en partie',
   } as Record<string, string>,
+  /** A credit note takes no outcome (docs/operators.md): issued is all it ever is. */
+  creditNoteStatus: {
+    issued: 'Émis\u00a0: votre opérateur le déduit de votre prochaine facture ou vous le rembourse',
+  } as Record<string, string>,
   unknownStatus: 'Autre',
 
   consentTitle: (description: string) => `Confirmer : ${description}`,
