@@ -4,7 +4,7 @@ import { formatterFor } from '../src/http/pages/format.js';
 import { frenchDay, ofName, toName } from '../src/http/pages/french.js';
 import { en } from '../src/http/pages/messages/en.js';
 import { fr } from '../src/http/pages/messages/fr.js';
-import { purchaseShownStatus } from '../src/http/pages/subscriber-space.js';
+import { purchaseList, purchaseShownStatus, type PurchaseItem } from '../src/http/pages/subscriber-space.js';
 import { deviceOf } from '../src/http/pages/user-agent.js';
 
 /** Every sentence a catalogue can produce: its strings, and its functions called with sample words. */
@@ -110,5 +110,43 @@ describe('What a page shows from raw records', () => {
       expect(fr.purchaseStatus[code], code).toBeDefined();
       expect(en.purchaseStatus[code], code).toBeDefined();
     }
+  });
+
+  it('When a billed purchase’s invoice has no number or is not listed on the page, then it reads by date alone or without a link', () => {
+    const billed = (invoice: PurchaseItem['invoice']): PurchaseItem => ({
+      id: 'pur_1',
+      at: new Date('2026-03-02T10:00:00Z'),
+      publisherName: 'La Gazette',
+      description: 'Un article',
+      amount: '1.50',
+      refunded: null,
+      status: 'billed',
+      invoice,
+      evidence: null,
+      disputable: false,
+    });
+    const issuedOn = new Date('2026-04-01T04:00:00Z');
+    const f = formatterFor('fr');
+    const unnumbered = purchaseList(fr, f, [billed({ id: 'inv_1', number: null, issuedOn })], null, new Set());
+    expect(unnumbered).toContain('<p class="meta">Sur la facture du 1er avril 2026</p>');
+    const unlisted = purchaseList(
+      fr,
+      f,
+      [billed({ id: 'inv_1', number: '2026-ABC-000007', issuedOn })],
+      null,
+      new Set(),
+    );
+    expect(unlisted).toContain(
+      '<p class="meta">Sur la facture n°&nbsp;<span class="doc-number">2026-ABC-000007</span> du 1er avril 2026</p>',
+    );
+    expect(unlisted).not.toContain('<a href="#invoice-');
+    const english = purchaseList(
+      en,
+      formatterFor('en'),
+      [billed({ id: 'inv_1', number: null, issuedOn })],
+      null,
+      new Set(['inv_1']),
+    );
+    expect(english).toContain('<p class="meta"><a href="#invoice-inv_1">On the invoice of 1 April 2026</a></p>');
   });
 });

@@ -24,7 +24,7 @@ describe('The subscriber space shows the invoices that carry its purchases', () 
       .get('/v1/operator/invoices')
       .query({ billingRun: run.id })
       .set(bearer(operator.apiKey));
-    const invoice = (invoices.body.data as { id: string; subscriberRef: string }[]).find(
+    const invoice = (invoices.body.data as { id: string; number: string; subscriberRef: string }[]).find(
       (i) => i.subscriberRef === ref,
     );
     if (!invoice) throw new Error(`no invoice for ${ref}: ${JSON.stringify(invoices.body)}`);
@@ -48,7 +48,18 @@ describe('The subscriber space shows the invoices that carry its purchases', () 
       const item = html.slice(html.indexOf(`id="invoice-${invoice.id}"`));
       return item.slice(0, item.indexOf('</li>'));
     };
-    expect(purchaseOf(page.text)).toMatch(/Sur la facture du/);
+    // The invoice by the number the list shows, leading to it there: the date alone names no document.
+    expect(purchaseOf(page.text)).toMatch(
+      new RegExp(
+        `<a href="#invoice-${invoice.id}">Sur la facture n°&nbsp;<span class="doc-number">${invoice.number}</span> du \\d{1,2}(er)? \\p{L}+ \\d{4}</a>`,
+        'u',
+      ),
+    );
+    expect(purchaseOf((await browser.get('/me').query({ lang: 'en' })).text)).toContain(
+      `<a href="#invoice-${invoice.id}">On invoice no.&nbsp;<span class="doc-number">${invoice.number}</span> dated `,
+    );
+    // ?lang= is remembered: back to French for what follows.
+    await browser.get('/me').query({ lang: 'fr' });
     // Billed, not paid: the purchase says what its invoice says.
     expect(purchaseOf(page.text)).toContain('Facturé, à régler avec votre facture');
     expect(purchaseOf(page.text)).not.toMatch(/>Payé</);

@@ -12,11 +12,11 @@ import type { Subscriber } from './subscribers.js';
 
 /*
  * What the subscriber space (/me) and the parent space (/me/children) read
- * beside the /v1 lists: who sold each purchase and subscription, when it was
- * invoiced, and the household's children.
+ * beside the /v1 lists: who sold each purchase and subscription, which invoice
+ * billed it, and the household's children.
  */
 
-/** A subscriber's latest `take` purchases, newest first, with their seller's name and invoice date. */
+/** A subscriber's latest `take` purchases, newest first, with their seller's name and the invoice that billed each. */
 export function recentPurchases(sql: Sql, subscriberId: string, take: number): Promise<SoldPurchase[]> {
   return purchasesWithSeller(sql, subscriberId, take);
 }

@@ -5,13 +5,13 @@ import { SUBSCRIPTION_COLUMNS, toSubscription, type SubscriptionRow } from './su
 
 /*
  * What the subscriber space lists beside each purchase and subscription: who
- * sold it, and when it was invoiced.
+ * sold it, and which invoice carries it.
  */
 
 const PURCHASES: Statement = {
   name: 'subscriber_space_purchases',
-  text: `SELECT ${PURCHASE_COLUMNS}, pub.name AS "publisherName", i.created_at AS "invoicedAt",
-      i.status AS "invoiceStatus"
+  text: `SELECT ${PURCHASE_COLUMNS}, pub.name AS "publisherName", i.id AS "invoiceId", i.number AS "invoiceNumber",
+      i.created_at AS "invoicedAt", i.status AS "invoiceStatus"
     FROM purchases p
     JOIN publishers pub ON pub.id = p.publisher_id
     LEFT JOIN invoices i ON i.id = p.invoice_id
@@ -19,25 +19,43 @@ const PURCHASES: Statement = {
     ORDER BY p.id DESC LIMIT $2::int`,
 };
 
+/** The invoice that billed a purchase, as the subscriber finds it in their list. */
+export interface PurchaseInvoice {
+  id: string;
+  /** Its legal number; null on a document that has none. */
+  number: string | null;
+  issuedAt: Date;
+  /** issued, paid, unpaid or partially_paid. */
+  status: string;
+}
+
 export interface SoldPurchase {
   purchase: PurchaseRecord;
   publisherName: string;
-  invoicedAt: Date | null;
-  /** Its invoice's status (issued, paid, unpaid, partially_paid); null until it is billed. */
-  invoiceStatus: string | null;
+  /** Null until it is billed. */
+  invoice: PurchaseInvoice | null;
 }
 
-/** A subscriber's latest `take` purchases, newest first, with their seller's name and invoice date. */
+/** The LEFT JOIN's columns: all null for a purchase not yet billed. */
+type InvoiceColumns = {
+  invoiceId: string | null;
+  invoiceNumber: string | null;
+  invoicedAt: Date | null;
+  invoiceStatus: string | null;
+};
+
+function invoiceOf(row: InvoiceColumns): PurchaseInvoice | null {
+  if (row.invoiceId === null || row.invoicedAt === null || row.invoiceStatus === null) return null;
+  return { id: row.invoiceId, number: row.invoiceNumber, issuedAt: row.invoicedAt, status: row.invoiceStatus };
+}
+
+/** A subscriber's latest `take` purchases, newest first, with their seller's name and invoice. */
 export async function purchasesWithSeller(sql: Sql, subscriberId: string, take: number): Promise<SoldPurchase[]> {
-  const rows = await sql.rows<
-    Parameters<typeof toPurchase>[0] & { publisherName: string; invoicedAt: Date | null; invoiceStatus: string | null }
-  >(PURCHASES, [subscriberId, take]);
-  return rows.map((row) => ({
-    purchase: toPurchase(row),
-    publisherName: row.publisherName,
-    invoicedAt: row.invoicedAt,
-    invoiceStatus: row.invoiceStatus,
-  }));
+  const rows = await sql.rows<Parameters<typeof toPurchase>[0] & { publisherName: string } & InvoiceColumns>(
+    PURCHASES,
+    [subscriberId, take],
+  );
+  return rows.map((row) => ({ purchase: toPurchase(row), publisherName: row.publisherName, invoice: invoiceOf(row) }));
 }
 
 const SUBSCRIPTIONS: Statement = {

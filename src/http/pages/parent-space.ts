@@ -89,7 +89,7 @@ export function parentSpacePage(shell: Shell, f: Formatter, view: ParentView): s
 <p><button type="submit">${m.saveControls}<span class="visually-hidden"> (${child.name})</span></button></p>
 </form>
 <h3>${m.childPurchases}</h3>
-!${purchaseList(m, f, child.purchases, null)}
+!${purchaseList(m, f, child.purchases, null, new Set())}
 </section>`;
   });
   return layout(

@@ -31,7 +31,8 @@ export interface PurchaseItem {
   refunded: string | null;
   /** As a person reads it: see purchaseShownStatus. */
   status: string;
-  invoicedOn: Date | null;
+  /** The invoice that billed it; null until it is billed. */
+  invoice: { id: string; number: string | null; issuedOn: Date } | null;
   evidence: ConsentEvidenceView | null;
   disputable: boolean;
 }
@@ -123,11 +124,31 @@ function evidenceDetails(m: Messages, f: Formatter, evidence: ConsentEvidenceVie
 </details>`;
 }
 
+/**
+ * Which invoice billed a purchase: by its number when it has one (the date
+ * alone names no document), leading to it when the page lists it.
+ */
+function invoiceMention(
+  m: Messages,
+  f: Formatter,
+  invoice: NonNullable<PurchaseItem['invoice']>,
+  listed: ReadonlySet<string>,
+): string {
+  const issuedOn = f.date(invoice.issuedOn);
+  const sentence =
+    invoice.number === null
+      ? html`${m.onInvoice(issuedOn)}`
+      : html`${m.onInvoiceNumbered}&nbsp;<span class="doc-number">${invoice.number}</span> ${m.invoiceDated(issuedOn)}`;
+  return listed.has(invoice.id) ? html`<a href="#invoice-${invoice.id}">!${sentence}</a>` : sentence;
+}
+
+/** `listedInvoices`: the ids of the invoices the same page lists, which a purchase can lead to. */
 export function purchaseList(
   m: Messages,
   f: Formatter,
   purchases: PurchaseItem[],
   forms: { csrf: string } | null,
+  listedInvoices: ReadonlySet<string>,
 ): string {
   if (!purchases.length) return html`<p>${m.noPurchases}</p>`;
   return html`<ul class="items">!${purchases.map(
@@ -135,7 +156,7 @@ export function purchaseList(
 <div class="item-head"><h3>${p.description}</h3><span class="amount">${f.money(p.amount)}</span></div>
 <p class="meta">${f.date(p.at)} · ${p.publisherName} · !${status(m.purchaseStatus[p.status] ?? m.unknownStatus, p.status)}</p>
 !${p.refunded ? html`<p class="meta">${m.refundedPart(f.money(p.refunded))}</p>` : ''}
-!${p.invoicedOn ? html`<p class="meta">${m.onInvoice(f.date(p.invoicedOn))}</p>` : ''}
+!${p.invoice ? html`<p class="meta">!${invoiceMention(m, f, p.invoice, listedInvoices)}</p>` : ''}
 !${forms ? evidenceDetails(m, f, p.evidence) : ''}
 !${
       forms && p.disputable
@@ -231,7 +252,7 @@ export function subscriberSpacePage(shell: Shell, f: Formatter, view: SpaceView)
 </section>
 !${view.points ? pointsSection(m, f, view.points) : ''}
 <section class="card" aria-labelledby="subscriptions"><h2 id="subscriptions">${m.subscriptionsHeading}</h2>!${subscriptionList(m, f, view.subscriptions, view.csrf)}</section>
-<section class="card" aria-labelledby="purchases"><h2 id="purchases">${m.purchasesHeading}</h2>!${purchaseList(m, f, view.purchases, { csrf: view.csrf })}</section>
+<section class="card" aria-labelledby="purchases"><h2 id="purchases">${m.purchasesHeading}</h2>!${purchaseList(m, f, view.purchases, { csrf: view.csrf }, new Set(view.invoices.map((i) => i.id)))}</section>
 <section class="card" aria-labelledby="disputes"><h2 id="disputes">${m.disputesHeading}</h2>!${disputeList(m, f, view.disputes)}</section>
 <section class="card" aria-labelledby="invoices"><h2 id="invoices">${m.invoicesHeading}</h2>!${invoiceList(m, f, view.invoices)}</section>`,
   );

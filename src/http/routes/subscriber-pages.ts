@@ -81,7 +81,7 @@ function disputable(purchase: PurchaseRecord, now: Date): boolean {
 }
 
 function purchaseItem(
-  { purchase: p, publisherName, invoicedAt, invoiceStatus }: SoldPurchase,
+  { purchase: p, publisherName, invoice }: SoldPurchase,
   operatorBrand: string,
   now: Date,
 ): PurchaseItem {
@@ -92,8 +92,8 @@ function purchaseItem(
     description: p.description,
     amount: p.amount.toFixed(2),
     refunded: p.refundedAmount.gt(0) ? p.refundedAmount.toFixed(2) : null,
-    status: purchaseShownStatus(purchaseStatus(p, now), invoiceStatus),
-    invoicedOn: invoicedAt,
+    status: purchaseShownStatus(purchaseStatus(p, now), invoice?.status ?? null),
+    invoice: invoice === null ? null : { id: invoice.id, number: invoice.number, issuedOn: invoice.issuedAt },
     evidence: evidenceOf(p, publisherName, operatorBrand),
     disputable: disputable(p, now),
   };

@@ -131,6 +131,8 @@ export const en: Messages = {
   noPurchases: 'No purchase yet.',
   refundedPart: (amount) => `Refunded: ${amount}`,
   onInvoice: (date) => `On the invoice of ${date}`,
+  onInvoiceNumbered: 'On invoice no.',
+  invoiceDated: (date) => `dated ${date}`,
   evidenceSummary: 'Proof of your consent',
   evidenceWhen: (date, time, device) => `Confirmed on ${date} at ${time}, on ${device}.`,
   evidenceOperator: (brand) => `You were identified by your operator, ${brand}.`,

@@ -136,6 +136,8 @@ export const fr = {
   noPurchases: 'Aucun achat pour l’instant.',
   refundedPart: (amount: string) => `Remboursé : ${amount}`,
   onInvoice: (date: string) => `Sur la facture du ${date}`,
+  onInvoiceNumbered: 'Sur la facture n°',
+  invoiceDated: (date: string) => `du ${date}`,
   evidenceSummary: 'Preuve de votre accord',
   evidenceWhen: (date: string, time: string, device: string) => `Confirmé le ${date} à ${time}, sur ${device}.`,
   evidenceOperator: (brand: string) => `Vous étiez identifié par votre opérateur, ${brand}.`,
