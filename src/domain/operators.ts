@@ -75,7 +75,8 @@ export interface OperatorPatch {
  * Changes an operator's limits, webhook URL or points programme. Ceilings read
  * the operator's row at every confirmation, so new limits are in force from
  * the commit. An operator from before v1.1 has no webhook secret: one is made
- * with its first webhook URL and returned, to be shown once.
+ * with its first webhook URL and returned, to be shown once. Of concurrent
+ * first changes, only the one whose secret was stored returns it.
  */
 export async function changeOperator(
   database: Database,
@@ -90,12 +91,12 @@ export async function changeOperator(
     ...(patch.limits?.weekly ? { limitWeekly: patch.limits.weekly } : {}),
     ...(patch.limits?.monthly ? { limitMonthly: patch.limits.monthly } : {}),
     ...(patch.webhookUrl !== undefined ? { webhookUrl: patch.webhookUrl } : {}),
-    ...(secret ? { webhookSecret: secret } : {}),
+    ...(secret ? { webhookSecretIfNone: secret } : {}),
     ...(patch.points
       ? { pointsEnabled: patch.points.enabled, pointValue: patch.points.pointValue ?? existing.pointValue }
       : {}),
   };
   const operator = await updateOperator(database, id, changes);
   if (!operator) throw notFound('Operator');
-  return { operator, newSecret: secret };
+  return { operator, newSecret: secret !== null && operator.webhookSecret === secret ? secret : null };
 }

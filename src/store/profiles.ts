@@ -92,32 +92,43 @@ export interface OperatorChanges {
   limitWeekly?: Decimal;
   limitMonthly?: Decimal;
   webhookUrl?: string | null;
-  webhookSecret?: string;
+  /** Stored only if the operator still has no webhook secret when the change is made. */
+  webhookSecretIfNone?: string;
   pointsEnabled?: boolean;
   pointValue?: Decimal;
 }
 
-/** Applies the admin's changes (null clears the webhook URL) and returns the operator; null when there is none. */
+/**
+ * Applies the admin's changes (null clears the webhook URL) and returns the operator; null when there is none.
+ * The returned webhook secret is the one stored: `webhookSecretIfNone` when this call set it, else the one
+ * already there.
+ */
 export async function updateOperator(
   database: Database,
   id: string,
   changes: OperatorChanges,
 ): Promise<OperatorRecord | null> {
-  const row = await unlessMissing(
-    database.prisma.operator.update({
-      where: { id },
-      data: {
-        limitPerPurchase: changes.limitPerPurchase?.toFixed(2),
-        limitWeekly: changes.limitWeekly?.toFixed(2),
-        limitMonthly: changes.limitMonthly?.toFixed(2),
-        webhookUrl: changes.webhookUrl,
-        webhookSecret: changes.webhookSecret,
-        pointsEnabled: changes.pointsEnabled,
-        pointValue: changes.pointValue?.toFixed(2),
-      },
+  const data = {
+    limitPerPurchase: changes.limitPerPurchase?.toFixed(2),
+    limitWeekly: changes.limitWeekly?.toFixed(2),
+    limitMonthly: changes.limitMonthly?.toFixed(2),
+    webhookUrl: changes.webhookUrl,
+    pointsEnabled: changes.pointsEnabled,
+    pointValue: changes.pointValue?.toFixed(2),
+  };
+  if (changes.webhookSecretIfNone !== undefined) {
+    // The secret goes in only where the row has none, in the one UPDATE that makes the other changes: a second
+    // first change, waiting for the row lock of the first, is re-checked by PostgreSQL against the committed row,
+    // finds a secret and updates nothing, so two callers never both store (and show) one. It then makes its
+    // changes below, without the secret.
+    const [row] = await database.prisma.operator.updateManyAndReturn({
+      where: { id, webhookSecret: null },
+      data: { ...data, webhookSecret: changes.webhookSecretIfNone },
       select: OPERATOR,
-    }),
-  );
+    });
+    if (row) return toOperator(row);
+  }
+  const row = await unlessMissing(database.prisma.operator.update({ where: { id }, data, select: OPERATOR }));
   return row ? toOperator(row) : null;
 }
 

@@ -205,6 +205,11 @@ export function operatorRow(gw: TestGateway, id: string) {
   return prisma(gw).operator.findUniqueOrThrow({ where: { id } });
 }
 
+/** Takes an operator's webhook secret away, as operators registered before v1.1 have none. */
+export async function dropOperatorWebhookSecret(gw: TestGateway, id: string): Promise<void> {
+  await prisma(gw).operator.update({ where: { id }, data: { webhookSecret: null } });
+}
+
 /** Moves a pending subscription offer's expiry into the past, as if its time to be accepted were over. */
 export async function expireSubscriptionOffer(gw: TestGateway, id: string): Promise<void> {
   await prisma(gw).subscription.update({ where: { id }, data: { expiresAt: new Date(Date.now() - 1000) } });
