@@ -322,6 +322,24 @@ describe('A chunk that fails by an error that would fail again', () => {
     expect(await documentCount(gw, runId)).toBe(0);
     expect((await purchaseRow(gw, id)).invoiceId).toBeNull();
   });
+
+  it('When a chunk fails only at its commit each time (a deferred check), then each failure is an attempt and the run ends failed', async () => {
+    const op = await createOperator(gw);
+    const token = assertion(op, await provision(gw, op));
+    const { id } = await buy(gw, publisher, token, { amount: '1.00' });
+    const allowInvoices = await refuseInvoicesOf(gw, op.id, { atCommit: true });
+
+    const runId = await openBillingRun(gw, op.id);
+    const outcome = await runBilling(gw.ctx.database, runId, { ...DEFAULT_BILLING_DRIVE, pollMs: 20 });
+    await allowInvoices();
+    expect(outcome).toMatchObject({ status: 'failed', performed: false });
+    expect(outcome.error).toMatch(/refuses this invoice/);
+    expect(await billingRunChunks(gw, runId)).toMatchObject([
+      { status: 'pending', attempts: DEFAULT_BILLING_DRIVE.maxChunkAttempts },
+    ]);
+    expect(await documentCount(gw, runId)).toBe(0);
+    expect((await purchaseRow(gw, id)).invoiceId).toBeNull();
+  });
 });
 
 describe('Invoice lines, guarded by the database without a unique index or foreign key per item', () => {

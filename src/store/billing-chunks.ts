@@ -96,7 +96,11 @@ export async function billNextChunk(
       const head: RunHead = { id: billingRunId, operatorId: row.operator_id, through: row.through };
       await client.query('SAVEPOINT chunk');
       try {
-        return { billed: { ...lease, ...(await billChunk(client, head, lease, now)) } };
+        const billed = await billChunk(client, head, lease, now);
+        // Deferred checks (a journal entry with no postings) would otherwise fire at COMMIT, past the savepoint,
+        // and a chunk failing there would never be counted: they are run here, where a failure is an attempt.
+        await client.query('SET CONSTRAINTS ALL IMMEDIATE');
+        return { billed: { ...lease, ...billed } };
       } catch (error) {
         if (!attempts.counts(error)) throw error;
         await client.query('ROLLBACK TO SAVEPOINT chunk');
