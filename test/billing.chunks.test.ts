@@ -1,10 +1,10 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBilling, DEFAULT_BILLING_DRIVE } from '../src/domain/billing.js';
+import { runBilling, workBillingRun, DEFAULT_BILLING_DRIVE } from '../src/domain/billing.js';
 import { Decimal } from '../src/shared/money.js';
 import { sum } from './support/money.js';
 import type { ChunkResult } from '../src/store/billing-chunks.js';
-import { prepareRun } from '../src/store/billing-runs.js';
+import { prepareRun, runSummary } from '../src/store/billing-runs.js';
 import { databaseOn, type Connection } from '../src/store/database.js';
 import { createPool } from '../src/store/db.js';
 import { billingHarness, expectEachOnExactlyOneInvoice, refund, type BillingHarness } from './support/billing.js';
@@ -31,8 +31,11 @@ let probePid: number;
 
 beforeAll(async () => {
   billing = billingHarness(gw);
-  processA = databaseOn(createPool(TEST_DATABASE_URL, 2));
-  processB = databaseOn(createPool(TEST_DATABASE_URL, 3));
+  // Their sessions are marked, so that holdAttemptCounts holds their counts and no one else's.
+  const lanes = new URL(TEST_DATABASE_URL);
+  lanes.searchParams.set('options', '-c kiosque.test_lane=on');
+  processA = databaseOn(createPool(lanes.toString(), 2));
+  processB = databaseOn(createPool(lanes.toString(), 3));
   probe = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await probe.connect();
   probePid = (await probe.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid as number;
@@ -64,6 +67,33 @@ async function blockedByProbe(): Promise<number> {
   const [row] = await db().$queryRaw<{ n: number }[]>`
     SELECT count(*)::int AS n FROM pg_stat_activity WHERE ${probePid}::int = ANY(pg_blocking_pids(pid))`;
   return row?.n ?? 0;
+}
+
+/**
+ * Holds the counts of failed attempts that the two worker processes make, until the returned release: a trigger run
+ * before any row of the statement is read (and so before its row lock) makes each count wait for an advisory lock
+ * the probe holds, which shows in pg_blocking_pids. Only sessions marked kiosque.test_lane wait: another test file's
+ * counts, in the same database at the same time, go through.
+ */
+async function holdAttemptCounts(): Promise<() => Promise<void>> {
+  const name = unique('hold_counts')
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '_');
+  await probe.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
+  await probe.query(`
+    CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF current_setting('kiosque.test_lane', true) = 'on' THEN PERFORM pg_advisory_xact_lock_shared(hashtext('${name}')); END IF;
+      RETURN NULL;
+    END $$`);
+  await probe.query(
+    `CREATE TRIGGER ${name} BEFORE UPDATE OF attempts ON billing_run_chunks FOR EACH STATEMENT EXECUTE FUNCTION ${name}()`,
+  );
+  return async () => {
+    await probe.query('SELECT pg_advisory_unlock(hashtext($1))', [name]);
+    await probe.query(`DROP TRIGGER ${name} ON billing_run_chunks`);
+    await probe.query(`DROP FUNCTION ${name}()`);
+  };
 }
 
 describe('A billing run worked as chunks by several drivers at once', () => {
@@ -212,6 +242,103 @@ describe('A chunk that fails by an error that would fail again', () => {
       invoiceCount: 1,
     });
     await expectEachOnExactlyOneInvoice(db(), [id]);
+  });
+
+  it('When a driver is counting a failed attempt at a chunk, then no other driver can take that chunk meanwhile, and its attempts stop at the limit', async () => {
+    const op = await createOperator(gw);
+    const { id } = await buy(gw, publisher, assertion(op, await provision(gw, op)), { amount: '1.00' });
+    const allowInvoices = await refuseInvoicesOf(gw, op.id);
+    const runId = await openBillingRun(gw, op.id);
+    expect(await prepareRun(gw.ctx.database, runId, 100, DEFAULT_BILLING_DRIVE.limits, new Date())).toEqual({
+      state: 'running',
+    });
+    const max = DEFAULT_BILLING_DRIVE.maxChunkAttempts;
+    // One attempt short of the limit: the next count ends the run, and a second one would pass the limit.
+    await db().$executeRaw`UPDATE billing_run_chunks SET attempts = ${max - 1} WHERE billing_run_id = ${runId}`;
+
+    const release = await holdAttemptCounts();
+    let triedByB = 0;
+    let seen: { counting: number; leaseHeld: boolean };
+    let b: Promise<boolean> | undefined;
+    let bReturned = false;
+    const drive = { ...DEFAULT_BILLING_DRIVE, parallelism: 1 };
+    const a = workBillingRun(processA, runId, drive);
+    try {
+      await waitFor('driver A counting its failed attempt', async () => (await blockedByProbe()) === 1);
+      b = workBillingRun(processB, runId, { ...drive, onChunkError: () => (triedByB += 1) });
+      void b.then(() => (bReturned = true));
+      // B returns at once when A still holds the chunk; when it does not, B fails the chunk too and waits to count.
+      await waitFor('driver B returned or counting beside A', async () => bReturned || (await blockedByProbe()) === 2);
+      seen = {
+        counting: await blockedByProbe(),
+        leaseHeld: await probe
+          .query('SELECT 1 FROM billing_run_chunks WHERE billing_run_id = $1 FOR UPDATE NOWAIT', [runId])
+          .then(
+            () => false,
+            (error: { code?: string }) => error.code === '55P03',
+          ),
+      };
+    } finally {
+      await release();
+    }
+    await Promise.all([a, b]);
+    await allowInvoices();
+
+    // While A counted, A alone was counting and still held the chunk; B never attempted it, and the count stopped at
+    // the limit.
+    const [chunk] = await billingRunChunks(gw, runId);
+    expect({ ...seen, triedByB, attempts: chunk?.attempts, status: chunk?.status }).toEqual({
+      counting: 1,
+      leaseHeld: true,
+      triedByB: 0,
+      attempts: max,
+      status: 'pending',
+    });
+    expect(await runSummary(gw.ctx.database, runId)).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/refuses this invoice/) as unknown,
+    });
+    expect((await purchaseRow(gw, id)).invoiceId).toBeNull();
+  });
+
+  it('When a chunk is out of attempts while its run still reads running, then the next driver ends the run failed with the last error of the chunk, without billing it again', async () => {
+    const op = await createOperator(gw);
+    const { id } = await buy(gw, publisher, assertion(op, await provision(gw, op)), { amount: '1.00' });
+    const runId = await openBillingRun(gw, op.id);
+    expect(await prepareRun(gw.ctx.database, runId, 100, DEFAULT_BILLING_DRIVE.limits, new Date())).toEqual({
+      state: 'running',
+    });
+    // What a driver finds when its claim read the run before the count that reached the limit committed.
+    const max = DEFAULT_BILLING_DRIVE.maxChunkAttempts;
+    await db().$executeRaw`
+      UPDATE billing_run_chunks SET attempts = ${max}, error = 'the last failure' WHERE billing_run_id = ${runId}`;
+
+    expect(await runBilling(gw.ctx.database, runId, { ...DEFAULT_BILLING_DRIVE, pollMs: 20 })).toMatchObject({
+      status: 'failed',
+      error: 'the last failure',
+      performed: false,
+    });
+    expect(await billingRunChunks(gw, runId)).toMatchObject([{ status: 'pending', attempts: max }]);
+    expect(await documentCount(gw, runId)).toBe(0);
+    expect((await purchaseRow(gw, id)).invoiceId).toBeNull();
+  });
+
+  it('When a chunk fails only at its commit each time (a deferred check), then each failure is an attempt and the run ends failed', async () => {
+    const op = await createOperator(gw);
+    const token = assertion(op, await provision(gw, op));
+    const { id } = await buy(gw, publisher, token, { amount: '1.00' });
+    const allowInvoices = await refuseInvoicesOf(gw, op.id, { atCommit: true });
+
+    const runId = await openBillingRun(gw, op.id);
+    const outcome = await runBilling(gw.ctx.database, runId, { ...DEFAULT_BILLING_DRIVE, pollMs: 20 });
+    await allowInvoices();
+    expect(outcome).toMatchObject({ status: 'failed', performed: false });
+    expect(outcome.error).toMatch(/refuses this invoice/);
+    expect(await billingRunChunks(gw, runId)).toMatchObject([
+      { status: 'pending', attempts: DEFAULT_BILLING_DRIVE.maxChunkAttempts },
+    ]);
+    expect(await documentCount(gw, runId)).toBe(0);
+    expect((await purchaseRow(gw, id)).invoiceId).toBeNull();
   });
 });
 

@@ -7,7 +7,7 @@ import {
   unfinishedRunIds,
   type BillingRunRecord,
 } from '../store/billing-run-records.js';
-import { billNextChunk, ChunkFailed, recordChunkFailure, type ChunkResult } from '../store/billing-chunks.js';
+import { billNextChunk, ChunkFailed, type ChunkResult } from '../store/billing-chunks.js';
 import { finalizeRun, prepareRun, runSummary } from '../store/billing-runs.js';
 import { DEFAULT_BILLING_LIMITS, type BillingDatabase, type BillingLimits } from '../store/billing-session.js';
 import type { Database } from '../store/database.js';
@@ -98,16 +98,12 @@ export function isTransientBillingError(error: unknown): boolean {
   return TRANSIENT_MESSAGE.test(error instanceof Error ? error.message : String(error));
 }
 
-async function countChunkFailure(db: BillingDatabase, error: unknown, options: BillingDriveOptions): Promise<void> {
-  const cause = error instanceof ChunkFailed ? error.cause : error;
-  const counts = error instanceof ChunkFailed && !isTransientBillingError(cause);
-  options.onChunkError?.(cause, counts);
-  if (!(error instanceof ChunkFailed) || !counts) return;
-  const attempts = await recordChunkFailure(db, error.lease, error.message);
-  if (attempts >= options.maxChunkAttempts) {
-    await failUnfinishedRun(db.sql, error.lease.billingRunId, error.message, new Date());
-  }
+function reportChunkFailure(error: unknown, options: BillingDriveOptions): void {
+  const counted = error instanceof ChunkFailed && error.attempts !== null;
+  options.onChunkError?.(error instanceof ChunkFailed ? error.cause : error, counted);
 }
+
+const countsAsAttempt = (error: unknown) => !isTransientBillingError(error);
 
 /**
  * Bills whatever chunks of the run are free, `parallelism` at a time, then
@@ -123,11 +119,12 @@ export async function workBillingRun(
   const lane = async () => {
     for (;;) {
       try {
-        const chunk = await billNextChunk(db, billingRunId, options.limits, new Date());
+        const attempts = { counts: countsAsAttempt, max: options.maxChunkAttempts };
+        const chunk = await billNextChunk(db, billingRunId, options.limits, attempts, new Date());
         if (!chunk) return;
         options.onChunk?.(chunk);
       } catch (error) {
-        await countChunkFailure(db, error, options);
+        reportChunkFailure(error, options);
         return;
       }
     }

@@ -1,6 +1,7 @@
 import { claimPurchases, claimRefunds, lockCorrectedInvoices } from './billing-claims.js';
 import { insertCreditNotes, takeBackCommissions } from './billing-credit-notes.js';
 import { numberDocuments } from './billing-numbering.js';
+import { failUnfinishedRun } from './billing-run-records.js';
 import { createChunkTables, postDocuments, totalDocuments } from './billing-postings.js';
 import {
   billingTransaction,
@@ -11,6 +12,7 @@ import {
   type Client,
   type RunHead,
 } from './billing-session.js';
+import { onClient } from './sql.js';
 
 /** A run's chunks: the lease on one, its billing in one transaction, and the count of its failed attempts. */
 
@@ -19,40 +21,55 @@ export interface ChunkResult extends ChunkLease {
   total: string;
 }
 
-/** A chunk's transaction failed: the chunk is named so that its attempt can be counted. */
+/** Which failures of a chunk count as attempts, and how many end its run failed. */
+export interface ChunkAttempts {
+  counts: (error: unknown) => boolean;
+  max: number;
+}
+
+/** A leased chunk's transaction failed: with the chunk's failed attempts so far when this one counted. */
 export class ChunkFailed extends Error {
   constructor(
-    readonly lease: ChunkLease,
     override readonly cause: unknown,
+    readonly attempts: number | null,
   ) {
     super(cause instanceof Error ? cause.message : String(cause));
     this.name = 'ChunkFailed';
   }
 }
 
+type Attempt = { billed: ChunkResult } | { failed: unknown; attempts: number } | null;
+
 /**
  * Takes the first pending chunk nobody holds and bills it, in one transaction:
  * the row lock taken by FOR UPDATE SKIP LOCKED is the lease, and it ends with
  * the transaction, or with the connection of a worker that died. Null when no
- * chunk is free.
+ * chunk is free. A failure that counts is counted in that same transaction,
+ * under the lease, after rolling back the chunk's work: no other worker can
+ * take the chunk between its failure and its count, so one failure is one
+ * attempt and the count stops at `max`, where the run ends failed.
  */
 export async function billNextChunk(
   db: BillingDatabase,
   billingRunId: string,
   limits: BillingLimits,
+  attempts: ChunkAttempts,
   now: Date,
 ): Promise<ChunkResult | null> {
-  let lease: ChunkLease | undefined;
+  let leased = false;
+  let attempt: Attempt;
   try {
-    return await billingTransaction(db, limits, limits.statementMs, async (client) => {
+    attempt = await billingTransaction(db, limits, limits.statementMs, async (client): Promise<Attempt> => {
       const { rows } = await client.query<{
         chunk_no: number;
         payer_from: string | null;
         payer_to: string | null;
+        attempts: number;
+        error: string | null;
         operator_id: string;
         through: Date;
       }>(
-        `SELECT c.chunk_no, c.payer_from, c.payer_to, r.operator_id, r.through
+        `SELECT c.chunk_no, c.payer_from, c.payer_to, c.attempts, c.error, r.operator_id, r.through
          FROM billing_run_chunks c JOIN billing_runs r ON r.id = c.billing_run_id
          WHERE c.billing_run_id = $1::text AND c.status = 'pending' AND r.status = 'running'
          ORDER BY c.chunk_no LIMIT 1
@@ -61,14 +78,41 @@ export async function billNextChunk(
       );
       const row = rows[0];
       if (!row) return null;
-      lease = { billingRunId, chunkNo: row.chunk_no, payerFrom: row.payer_from, payerTo: row.payer_to };
+      // Out of attempts, yet its run read as running: this statement read the run before the count that reached
+      // the limit committed (a row it locks is read again once locked, the run's is not), or the limit was lowered
+      // since. Billing the chunk again would pass the limit: the run ends failed with the chunk's last error.
+      if (row.attempts >= attempts.max) {
+        const message = row.error ?? `chunk ${row.chunk_no} failed ${row.attempts} times`;
+        await failUnfinishedRun(onClient(client), billingRunId, message, now);
+        return null;
+      }
+      const lease: ChunkLease = {
+        billingRunId,
+        chunkNo: row.chunk_no,
+        payerFrom: row.payer_from,
+        payerTo: row.payer_to,
+      };
+      leased = true;
       const head: RunHead = { id: billingRunId, operatorId: row.operator_id, through: row.through };
-      return { ...lease, ...(await billChunk(client, head, lease, now)) };
+      await client.query('SAVEPOINT chunk');
+      try {
+        const billed = await billChunk(client, head, lease, now);
+        // Deferred checks (a journal entry with no postings) would otherwise fire at COMMIT, past the savepoint,
+        // and a chunk failing there would never be counted: they are run here, where a failure is an attempt.
+        await client.query('SET CONSTRAINTS ALL IMMEDIATE');
+        return { billed: { ...lease, ...billed } };
+      } catch (error) {
+        if (!attempts.counts(error)) throw error;
+        await client.query('ROLLBACK TO SAVEPOINT chunk');
+        return { failed: error, attempts: await countFailure(client, lease, error, attempts.max, now) };
+      }
     });
   } catch (error) {
-    if (lease) throw new ChunkFailed(lease, error);
+    if (leased) throw new ChunkFailed(error, null);
     throw error;
   }
+  if (attempt && 'failed' in attempt) throw new ChunkFailed(attempt.failed, attempt.attempts);
+  return attempt ? attempt.billed : null;
 }
 
 async function billChunk(
@@ -100,12 +144,22 @@ async function billChunk(
   return { invoiceCount: summary.invoice_count, total: summary.total };
 }
 
-/** Counts a failed attempt at a chunk, and returns how many there have been. */
-export async function recordChunkFailure(db: BillingDatabase, lease: ChunkLease, message: string): Promise<number> {
-  const { rows: found } = await db.pool.query<{ attempts: number }>(
+/** Counts a failed attempt at the leased chunk; the count that reaches `max` ends the run failed with its error. */
+async function countFailure(
+  client: Client,
+  lease: ChunkLease,
+  error: unknown,
+  max: number,
+  now: Date,
+): Promise<number> {
+  const message = (error instanceof Error ? error.message : String(error)).slice(0, 1000);
+  const { rows } = await client.query<{ attempts: number }>(
     `UPDATE billing_run_chunks SET attempts = attempts + 1, error = $3
-     WHERE billing_run_id = $1 AND chunk_no = $2 RETURNING attempts`,
-    [lease.billingRunId, lease.chunkNo, message.slice(0, 1000)],
+     WHERE billing_run_id = $1::text AND chunk_no = $2::int RETURNING attempts`,
+    [lease.billingRunId, lease.chunkNo, message],
   );
-  return found[0]?.attempts ?? 0;
+  const attempts = rows[0]?.attempts;
+  if (attempts === undefined) throw new Error(`chunk ${lease.chunkNo} of billing run ${lease.billingRunId} vanished`);
+  if (attempts >= max) await failUnfinishedRun(onClient(client), lease.billingRunId, message, now);
+  return attempts;
 }

@@ -85,16 +85,25 @@ export function documentCount(gw: TestGateway, billingRunId: string): Promise<nu
 
 /**
  * The database refuses every invoice of this operator, as a broken constraint
- * would, until the returned function is called.
+ * would, until the returned function is called. `atCommit`: the refusal is a
+ * deferred check, which fires only when the transaction commits.
  */
-export async function refuseInvoicesOf(gw: TestGateway, operatorId: string): Promise<() => Promise<void>> {
+export async function refuseInvoicesOf(
+  gw: TestGateway,
+  operatorId: string,
+  { atCommit = false } = {},
+): Promise<() => Promise<void>> {
   const trigger = `fault_${operatorId.toLowerCase().replace(/[^a-z0-9]/g, '_')}`;
   await prisma(gw).$executeRawUnsafe(`
     CREATE FUNCTION ${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN RAISE EXCEPTION '${trigger} refuses this invoice' USING ERRCODE = 'check_violation'; END $$`);
-  await prisma(gw).$executeRawUnsafe(`
-    CREATE TRIGGER ${trigger} BEFORE INSERT ON invoices FOR EACH ROW
-    WHEN (NEW.operator_id = '${operatorId}') EXECUTE FUNCTION ${trigger}()`);
+  await prisma(gw).$executeRawUnsafe(
+    atCommit
+      ? `CREATE CONSTRAINT TRIGGER ${trigger} AFTER INSERT ON invoices DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+         WHEN (NEW.operator_id = '${operatorId}') EXECUTE FUNCTION ${trigger}()`
+      : `CREATE TRIGGER ${trigger} BEFORE INSERT ON invoices FOR EACH ROW
+         WHEN (NEW.operator_id = '${operatorId}') EXECUTE FUNCTION ${trigger}()`,
+  );
   return async () => {
     await prisma(gw).$executeRawUnsafe(`DROP TRIGGER ${trigger} ON invoices`);
     await prisma(gw).$executeRawUnsafe(`DROP FUNCTION ${trigger}()`);
