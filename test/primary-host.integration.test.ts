@@ -1,4 +1,5 @@
-import type pg from 'pg';
+import { connect } from 'node:net';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/store/database.js';
 import { createPool } from '../src/store/db.js';
@@ -31,6 +32,35 @@ const setReadOnly = async (node: PrivatePostgres, on: boolean) => {
   await admin.query(`ALTER SYSTEM SET default_transaction_read_only = ${on ? 'on' : 'off'}`);
   await admin.query('SELECT pg_reload_conf()');
 };
+/** Whether the server's port refuses connections: it is really down, not merely slow to answer. */
+const refuses = (node: PrivatePostgres) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(node.port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+  });
+/** Closes the pool's open (idle) connections, so that its next query opens a new one, to the host it remembers. */
+async function closeConnections(p: pg.Pool): Promise<void> {
+  const clients = await Promise.all(Array.from({ length: p.totalCount }, () => p.connect()));
+  for (const client of clients) client.release(true);
+  expect(p.totalCount).toBe(0);
+}
+/** What a new session on the node reads, once a reload has reached the server. */
+async function newSessionReadOnly(node: PrivatePostgres): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: node.adminUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ default_transaction_read_only: string }>(
+      'SHOW default_transaction_read_only',
+    );
+    return rows[0]?.default_transaction_read_only;
+  } finally {
+    await client.end();
+  }
+}
 /** Runs `work` until it succeeds, collecting the errors on the way: none may be anything but "unavailable". */
 async function untilServed<T>(work: () => Promise<T>, errors: unknown[]): Promise<T> {
   for (let i = 0; i < 100; i++) {
@@ -149,5 +179,41 @@ describe('Leaving a primary that turns read-only', () => {
     // What PostgreSQL reports as a success: the row is there, on the primary alone.
     const { rows } = await admin.query('SELECT n FROM unreplicated');
     expect(rows).toEqual([{ n: 1 }]);
+  });
+});
+
+describe('Leaving a remembered primary that is gone before the pool opens a connection to it', () => {
+  it('When the remembered primary is down and the pool has no open connection, then the next queries are served by the other writable host on their first try, and once no host is writable they fail as 08001', async () => {
+    const [first, second] = await Promise.all([server(), server()]);
+    const p = pool(multiHost(first, second));
+    expect(await portOf(p)).toBe(first.port);
+    await closeConnections(p);
+
+    await first.stop('fast');
+    expect(await refuses(first)).toBe(true);
+    // More queries than the pool has connections: each new connection tries the dead host, then all share one search.
+    expect(await Promise.all([portOf(p), portOf(p), portOf(p)])).toEqual([second.port, second.port, second.port]);
+
+    await closeConnections(p);
+    await second.stop('fast');
+    expect(await refuses(second)).toBe(true);
+    const failed = await p.query('SELECT 1').catch((error: unknown) => error);
+    expect(failed).toMatchObject({ name: 'NoWritablePrimaryError', code: '08001' });
+    expect(isDatabaseUnavailable(failed)).toBe(true);
+  });
+
+  it('When the remembered primary has turned read-only and the pool has no open connection, then the next write is served by the other writable host on its first try', async () => {
+    const [first, second] = await Promise.all([server(), server()]);
+    await Promise.all([first, second].map((node) => pool(node.adminUrl).query('CREATE TABLE marks (n int)')));
+    const p = pool(multiHost(first, second));
+    expect(await portOf(p)).toBe(first.port);
+    await closeConnections(p);
+
+    await setReadOnly(first, true);
+    await untilServed(async () => {
+      if ((await newSessionReadOnly(first)) !== 'on') throw new Error('not read-only yet');
+    }, []);
+    await p.query('INSERT INTO marks VALUES (1)');
+    expect(await portOf(p)).toBe(second.port);
   });
 });

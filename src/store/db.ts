@@ -1,6 +1,6 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { DEFAULT_DB_TIMEOUTS, type DbTimeouts } from './db-timeouts.js';
-import { connectionOptions } from './primary-host.js';
+import { connectionOptions, PrimaryPool } from './primary-host.js';
 
 /**
  * The one set of pg.Pool options for every pool Kiosque opens, so that all of
@@ -31,7 +31,8 @@ export function poolOptions(
  * wires the process hands it to /metrics (observePool).
  */
 export function createPool(databaseUrl: string, max: number, timeouts: DbTimeouts = DEFAULT_DB_TIMEOUTS): pg.Pool {
-  const pool = new pg.Pool(poolOptions(databaseUrl, max, timeouts));
+  // Asks again when a new connection to a remembered primary failed unused (primary-host.ts); else a pg.Pool.
+  const pool = new PrimaryPool(poolOptions(databaseUrl, max, timeouts));
   pool.on('error', () => undefined);
   return pool;
 }

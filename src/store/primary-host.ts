@@ -8,8 +8,10 @@ import pg from 'pg';
  * made to the host last found writable and checked on arrival; a connection
  * that fails, or a node that turns out read-only (a demoted primary answers
  * SQLSTATE 25006), makes the process forget that host and look again, host
- * by host, before its next connection. SCALING.md says why this is a small
- * selector over `pg` rather than another driver.
+ * by host, before its next connection. A new connection that fails that way
+ * before it was used asks again at once, so its caller is served by the host
+ * now writable (PrimaryPool). SCALING.md says why this is a small selector
+ * over `pg` rather than another driver.
  */
 
 interface HostPort {
@@ -124,12 +126,13 @@ class PrimaryLocator {
     private readonly connectTimeoutMs: number,
   ) {}
 
-  primary(): Promise<HostPort> {
-    if (this.known) return Promise.resolve(this.known);
+  /** The primary, and whether it was only remembered: not found by a search this caller waited for. */
+  async primary(): Promise<{ host: HostPort; remembered: boolean }> {
+    if (this.known) return { host: this.known, remembered: true };
     this.search ??= this.find().finally(() => {
       this.search = null;
     });
-    return this.search;
+    return { host: await this.search, remembered: false };
   }
 
   forget(host: HostPort): void {
@@ -189,6 +192,20 @@ class CommitNotReplicatedError extends Error {
 /** PostgreSQL's WARNING when a commit stops waiting for its synchronous standby (English server messages). */
 const SYNC_WAIT_CANCELLED = /canceling (the )?wait for synchronous replication/i;
 
+/**
+ * Errors of new connections that failed on a remembered host before the
+ * caller sent anything (the connect, or the arrival check, failed): the host
+ * is forgotten by then, so asking again searches. A mark beside the error,
+ * not another error, so that whoever sees it still sees what the host said.
+ */
+const rememberedHostFailures = new WeakSet<Error>();
+
+function failedOnRememberedHost(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  // pg-pool wraps the client's error when its own connect timeout cut the attempt.
+  return rememberedHostFailures.has(error) || (error.cause instanceof Error && rememberedHostFailures.has(error.cause));
+}
+
 /** pg's statement in flight: setting `_canceledDueToError` makes it fail at ReadyForQuery (pg 8's own mechanism). */
 interface QueryInFlight {
   _canceledDueToError?: Error | false;
@@ -214,15 +231,20 @@ function primaryClientClass(locator: PrimaryLocator): typeof pg.Client {
     }
 
     private async connectToPrimary(): Promise<pg.Client> {
-      const host = await locator.primary();
+      const { host, remembered } = await locator.primary();
       this.host = host.host;
       this.port = host.port;
       const forget = () => locator.forget(host);
+      /** Nothing of the caller's was sent yet: a remembered host's failure may be asked again (PrimaryPool). */
+      const unusable = (error: Error): Error => {
+        forget();
+        if (remembered) rememberedHostFailures.add(error);
+        return error;
+      };
       try {
         await super.connect();
       } catch (error) {
-        forget();
-        throw error;
+        throw unusable(error as Error);
       }
       this.on('error', forget);
       // After the failing statement's callback has run; the pool then drops this client on release.
@@ -241,13 +263,48 @@ function primaryClientClass(locator: PrimaryLocator): typeof pg.Client {
       });
       const refusal = await writableRefusal(this).catch((error: Error) => `unreachable (${error.message})`);
       if (refusal !== null) {
-        forget();
+        const refused = unusable(new NoWritablePrimaryError([`${describe(host)} ${refusal}`]));
         await this.end().catch(() => undefined);
-        throw new NoWritablePrimaryError([`${describe(host)} ${refusal}`]);
+        throw refused;
       }
       return this;
     }
   };
+}
+
+type ConnectCallback = (
+  err: Error | undefined,
+  client: pg.PoolClient | undefined,
+  done: (release?: Error | boolean) => void,
+) => void;
+
+/**
+ * A pg.Pool that asks once more for a new connection that failed on the
+ * remembered primary before anything was sent on it: after a failover that
+ * host may be dead with no pooled connection to have noticed, and its failure
+ * is no answer for the caller. The host is forgotten by then, so the second
+ * try searches (or joins the search under way) and serves the caller from the
+ * host now writable; a search that finds none fails as before (08001). Only a
+ * pool can ask again: a pg.Client connects once, so the second try is a new
+ * client. Each try is bounded by the pool's connectionTimeoutMillis, so a new
+ * connection waits at most twice that, the first time only when the
+ * remembered host does not even refuse (a dead machine). Statements are never
+ * retried: they are sent only on a connection this returned.
+ */
+export class PrimaryPool extends pg.Pool {
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: ConnectCallback): void;
+  override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | void {
+    const connecting = super.connect().catch((error: unknown) => {
+      if (!failedOnRememberedHost(error)) throw error;
+      return super.connect();
+    });
+    if (!callback) return connecting;
+    connecting.then(
+      (client) => callback(undefined, client, (release) => client.release(release)),
+      (error: Error) => callback(error, undefined, () => undefined),
+    );
+  }
 }
 
 /** What a pg.Pool or pg.Client needs to reach the writable primary named by `databaseUrl`. */
@@ -280,6 +337,6 @@ export async function primaryUrl(
   const probed = probeDatabase
     ? parseDatabaseUrl(databaseUrl.replace(URL_SHAPE, `$1$2$3/${probeDatabase}$5$6`))
     : parsed;
-  const host = await new PrimaryLocator(probed, connectTimeoutMs).primary();
+  const { host } = await new PrimaryLocator(probed, connectTimeoutMs).primary();
   return parsed.urlFor(host);
 }

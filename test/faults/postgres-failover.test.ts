@@ -122,13 +122,10 @@ async function failoverUnderLoad(stage: Stage, kill: (primary: FormationNode) =>
   await load;
   await held.release().catch(() => undefined);
 
-  // A pool's first connection after the failover may still try the dead node once: that try is not an answer.
+  // Writes have resumed, so this pool's first query is served, though its new connection may first try the dead node.
   const statusOf = async () =>
-    (
-      await stage.sql
-        .query<{ status: string }>('SELECT status FROM billing_runs WHERE id = $1', [runId])
-        .catch(() => ({ rows: [] }))
-    ).rows[0]?.status;
+    (await stage.sql.query<{ status: string }>('SELECT status FROM billing_runs WHERE id = $1', [runId])).rows[0]
+      ?.status;
   const billedAt = await waitUntil(async () => (await statusOf()) === 'done', BILLING_BOUND_MS * 2, 'billing run done');
   return { log, fixtures, killedAt, resumedAt, billedAt, oldPrimary, runId };
 }
