@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { DEFAULT_DB_TIMEOUTS, type DbTimeouts } from './db-timeouts.js';
 import { connectionOptions, PrimaryPool } from './primary-host.js';
 
@@ -31,8 +31,10 @@ export function poolOptions(
  * wires the process hands it to /metrics (observePool).
  */
 export function createPool(databaseUrl: string, max: number, timeouts: DbTimeouts = DEFAULT_DB_TIMEOUTS): pg.Pool {
-  // Asks again when a new connection to a remembered primary failed unused (primary-host.ts); else a pg.Pool.
-  const pool = new PrimaryPool(poolOptions(databaseUrl, max, timeouts));
+  const options = poolOptions(databaseUrl, max, timeouts);
+  // A pool over several hosts asks again when a new connection to a remembered primary failed unused
+  // (primary-host.ts); one host has nothing else to ask, and its queries keep pg.Pool's own path.
+  const pool = options.Client ? new PrimaryPool(options) : new pg.Pool(options);
   pool.on('error', () => undefined);
   return pool;
 }
