@@ -37,3 +37,19 @@ export async function withClient<T>(url: string, work: (client: pg.Client) => Pr
     await client.end();
   }
 }
+
+/**
+ * VACUUM ANALYZE of the tables that hold rows, and of no empty one: analyzed
+ * while empty, a table is planned as empty (a sequential scan) by every
+ * statement prepared before it is analyzed again, however much it grows, and
+ * with autovacuum off, as on these machines, nothing analyzes it again. A new
+ * deployment's empty tables have never been analyzed; PostgreSQL plans those
+ * as holding at least ten pages, and picks their indexes.
+ */
+export async function vacuumTablesWithRows(client: pg.Client): Promise<void> {
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT format('%I.%I', schemaname, relname) AS name FROM pg_stat_user_tables
+     WHERE n_live_tup + n_dead_tup > 0 ORDER BY relname`,
+  );
+  if (rows.length) await client.query(`VACUUM ANALYZE ${rows.map((row) => row.name).join(', ')}`);
+}

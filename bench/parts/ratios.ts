@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Agent } from 'undici';
 import jwt from 'jsonwebtoken';
 import { startCpuReading, type CpuPerPurchase } from '../lib/cpu-time.js';
-import { withClient } from '../lib/database.js';
+import { vacuumTablesWithRows, withClient } from '../lib/database.js';
 import type { AssertionCache, BenchWorld } from '../lib/fixtures.js';
 import { progress, round } from '../lib/log.js';
 import { openLoop, type OpenLoopResult } from '../lib/open-loop.js';
@@ -179,7 +179,7 @@ export async function ratios(
   // Provisioning just wrote the world: its dirty pages would be flushed during the first yardstick's lone
   // inserts (the 04:56 run read a p99 of 10.6 ms there against 1.9 ms after), so they are flushed first.
   await withClient(databaseUrl, async (client) => {
-    await client.query('VACUUM ANALYZE');
+    await vacuumTablesWithRows(client);
     await client.query('CHECKPOINT');
   });
   progress(`Ratios: yardstick before (${path})`);
