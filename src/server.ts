@@ -4,7 +4,7 @@ import { createApp } from './http/app.js';
 import { createGuardedServer } from './http/connection-guard.js';
 import { closeAppContext, createAppContext, type AppContext } from './http/context.js';
 import { watchRedis } from './lifecycle.js';
-import { migrateWhenReachable, redisWhere } from './start-up.js';
+import { migrateWhenReachable, redisWhere, warnWithoutAutovacuum } from './start-up.js';
 import { createLogger } from './logger.js';
 import { observeQueue } from './observability/metrics.js';
 import { createBillingQueue, enqueueBillingRun } from './queue/billing.js';
@@ -58,6 +58,7 @@ export async function startGateway(config: Config = loadConfig()): Promise<Gatew
   const stopping = new AbortController();
   const migrated = migrateWhenReachable(config, logger, stopping.signal).then(() => {
     migrationsDone = true;
+    void warnWithoutAutovacuum(database, logger).catch(() => undefined);
   });
   // One process runs everything unless RUN_WORKERS=0 (then `npm run workers` runs them elsewhere).
   const workers: Promise<RunningWorker | null> = config.runWorkers

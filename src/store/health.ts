@@ -31,3 +31,14 @@ const PING: Statement = { name: 'health_ping', text: 'SELECT 1' };
 export async function pingDatabase(database: Database): Promise<void> {
   await database.sql.rows(PING, []);
 }
+
+const AUTOVACUUM: Statement = {
+  name: 'health_autovacuum',
+  text: `SELECT current_setting('autovacuum') = 'on' AS "on"`,
+};
+
+/** Whether PostgreSQL's autovacuum runs: what keeps the hot tables' statistics, and so their plans, current. */
+export async function autovacuumRuns(database: Database): Promise<boolean> {
+  const [row] = await database.sql.rows<{ on: boolean }>(AUTOVACUUM, []);
+  return row?.on ?? false;
+}
