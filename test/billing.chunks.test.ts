@@ -219,30 +219,37 @@ describe('A billing worker scoped to some operators', () => {
 });
 
 describe('A chunk that fails by an error that would fail again', () => {
-  it('When a chunk hits a constraint each time, then after its attempts the run ends failed with that error', async () => {
-    const op = await createOperator(gw);
-    const token = assertion(op, await provision(gw, op));
-    const { id } = await buy(gw, publisher, token, { amount: '1.00' });
-    // The fault: the database refuses this operator's invoices each time, as a broken constraint would.
-    const allowInvoices = await refuseInvoicesOf(gw, op.id);
+  it.each([
+    { fault: 'hits a constraint', atCommit: false },
+    // A deferred check fires at COMMIT, past the savepoint a failure is counted under: it must count all the same.
+    { fault: 'fails a deferred check at its commit', atCommit: true },
+  ])(
+    'When a chunk $fault each time, then after its attempts the run ends failed with that error',
+    async ({ atCommit }) => {
+      const op = await createOperator(gw);
+      const token = assertion(op, await provision(gw, op));
+      const { id } = await buy(gw, publisher, token, { amount: '1.00' });
+      // The fault: the database refuses this operator's invoices each time, as a broken constraint would.
+      const allowInvoices = await refuseInvoicesOf(gw, op.id, { atCommit });
 
-    const runId = await openBillingRun(gw, op.id);
-    const outcome = await runBilling(gw.ctx.database, runId, { ...DEFAULT_BILLING_DRIVE, pollMs: 20 });
-    await allowInvoices();
-    expect(outcome).toMatchObject({ status: 'failed', performed: false });
-    expect(outcome.error).toMatch(/refuses this invoice/);
-    expect(await billingRunChunks(gw, runId)).toMatchObject([
-      { status: 'pending', attempts: DEFAULT_BILLING_DRIVE.maxChunkAttempts },
-    ]);
-    // Nothing of the failed chunk was kept, and the next run of the operator is not blocked.
-    expect(await documentCount(gw, runId)).toBe(0);
-    expect((await purchaseRow(gw, id)).invoiceId).toBeNull();
-    expect(await runBilling(gw.ctx.database, await openBillingRun(gw, op.id))).toMatchObject({
-      status: 'done',
-      invoiceCount: 1,
-    });
-    await expectEachOnExactlyOneInvoice(db(), [id]);
-  });
+      const runId = await openBillingRun(gw, op.id);
+      const outcome = await runBilling(gw.ctx.database, runId, { ...DEFAULT_BILLING_DRIVE, pollMs: 20 });
+      await allowInvoices();
+      expect(outcome).toMatchObject({ status: 'failed', performed: false });
+      expect(outcome.error).toMatch(/refuses this invoice/);
+      expect(await billingRunChunks(gw, runId)).toMatchObject([
+        { status: 'pending', attempts: DEFAULT_BILLING_DRIVE.maxChunkAttempts },
+      ]);
+      // Nothing of the failed chunk was kept, and the next run of the operator is not blocked.
+      expect(await documentCount(gw, runId)).toBe(0);
+      expect((await purchaseRow(gw, id)).invoiceId).toBeNull();
+      expect(await runBilling(gw.ctx.database, await openBillingRun(gw, op.id))).toMatchObject({
+        status: 'done',
+        invoiceCount: 1,
+      });
+      await expectEachOnExactlyOneInvoice(db(), [id]);
+    },
+  );
 
   it('When a driver is counting a failed attempt at a chunk, then no other driver can take that chunk meanwhile, and its attempts stop at the limit', async () => {
     const op = await createOperator(gw);
@@ -319,24 +326,6 @@ describe('A chunk that fails by an error that would fail again', () => {
       performed: false,
     });
     expect(await billingRunChunks(gw, runId)).toMatchObject([{ status: 'pending', attempts: max }]);
-    expect(await documentCount(gw, runId)).toBe(0);
-    expect((await purchaseRow(gw, id)).invoiceId).toBeNull();
-  });
-
-  it('When a chunk fails only at its commit each time (a deferred check), then each failure is an attempt and the run ends failed', async () => {
-    const op = await createOperator(gw);
-    const token = assertion(op, await provision(gw, op));
-    const { id } = await buy(gw, publisher, token, { amount: '1.00' });
-    const allowInvoices = await refuseInvoicesOf(gw, op.id, { atCommit: true });
-
-    const runId = await openBillingRun(gw, op.id);
-    const outcome = await runBilling(gw.ctx.database, runId, { ...DEFAULT_BILLING_DRIVE, pollMs: 20 });
-    await allowInvoices();
-    expect(outcome).toMatchObject({ status: 'failed', performed: false });
-    expect(outcome.error).toMatch(/refuses this invoice/);
-    expect(await billingRunChunks(gw, runId)).toMatchObject([
-      { status: 'pending', attempts: DEFAULT_BILLING_DRIVE.maxChunkAttempts },
-    ]);
     expect(await documentCount(gw, runId)).toBe(0);
     expect((await purchaseRow(gw, id)).invoiceId).toBeNull();
   });
