@@ -1,5 +1,5 @@
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { holdRow } from './support/billing-leases.js';
 import { TEST_DATABASE_URL } from './support/env.js';
 import { admin, createOperator } from './support/harness.js';
 import { dropOperatorWebhookSecret, operatorRow } from './support/rows.js';
@@ -17,21 +17,7 @@ const patchWebhookUrl = (id: string) =>
   gw.api().patch(`/v1/admin/operators/${id}`).set(admin).send({ webhookUrl: hookUrl });
 
 /** Locks an operator's row on a connection outside the gateway's pool, as a transaction in flight would. */
-async function holdOperator(id: string): Promise<{ pid: number; release(): Promise<void> }> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await client.connect();
-  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-  await client.query('BEGIN');
-  const locked = await client.query('SELECT 1 FROM operators WHERE id = $1 FOR UPDATE', [id]);
-  if (locked.rowCount !== 1) throw new Error(`operator ${id} not found to hold`);
-  return {
-    pid: rows[0]?.pid as number,
-    async release() {
-      await client.query('ROLLBACK');
-      await client.end();
-    },
-  };
-}
+const holdOperator = (id: string) => holdRow(TEST_DATABASE_URL, 'operators', id);
 
 /**
  * The backends waiting, directly or in the queue behind another waiter, for what `holder` locks: PostgreSQL

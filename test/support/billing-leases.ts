@@ -11,19 +11,18 @@ export interface HeldRow {
 }
 
 /**
- * Locks one purchase on a connection of its own, as a confirmation or a refund
- * in flight does: the billing chunk that claims it waits, inside its
- * transaction, until the lock is released. No hook in the worker: the chunk
- * meets an ordinary row lock.
+ * Locks the row of `table` whose id is `id` on a connection of its own, as a
+ * transaction in flight would, until released: whatever needs that row waits
+ * on an ordinary row lock, with no hook in the code under test.
  */
-export async function holdPurchase(databaseUrl: string, purchaseId: string): Promise<HeldRow> {
+export async function holdRow(databaseUrl: string, table: string, id: string): Promise<HeldRow> {
   const client = new pg.Client({ connectionString: databaseUrl });
   client.on('error', () => undefined);
   await client.connect();
   const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
   await client.query('BEGIN');
-  const locked = await client.query('SELECT 1 FROM purchases WHERE id = $1 FOR UPDATE', [purchaseId]);
-  if (locked.rowCount !== 1) throw new Error(`purchase ${purchaseId} not found to hold`);
+  const locked = await client.query(`SELECT 1 FROM ${table} WHERE id = $1 FOR UPDATE`, [id]);
+  if (locked.rowCount !== 1) throw new Error(`${table} ${id} not found to hold`);
   return {
     pid: rows[0]?.pid as number,
     async release() {
@@ -31,6 +30,16 @@ export async function holdPurchase(databaseUrl: string, purchaseId: string): Pro
       await client.end();
     },
   };
+}
+
+/**
+ * Locks one purchase on a connection of its own, as a confirmation or a refund
+ * in flight does: the billing chunk that claims it waits, inside its
+ * transaction, until the lock is released. No hook in the worker: the chunk
+ * meets an ordinary row lock.
+ */
+export function holdPurchase(databaseUrl: string, purchaseId: string): Promise<HeldRow> {
+  return holdRow(databaseUrl, 'purchases', purchaseId);
 }
 
 /** True when some transaction holds a lease on a chunk of the run (its row cannot be locked without waiting). */
